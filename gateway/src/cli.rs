@@ -1,0 +1,600 @@
+//! The `mfa-gateway` command line: parse, then call the gateway's operations.
+
+use crate::config::Config;
+use crate::crypto::MasterKey;
+use crate::engine::{Credentials, Verdict};
+use crate::model::{NewPerson, PersonState, Role, now};
+use crate::otp::{OtpHash, OtpKind, OtpParams};
+use crate::secret::SecretString;
+use crate::service::{Gateway, cli_attempt};
+use anyhow::{Context, bail};
+use clap::{Args, Parser, Subcommand};
+use std::io::{BufRead, IsTerminal};
+use std::path::{Path, PathBuf};
+
+/// The example configuration, written by `init`.
+pub const EXAMPLE_CONFIG: &str = include_str!("../../config/gateway.toml");
+const ACTOR: &str = "cli";
+
+#[derive(Debug, Parser)]
+#[command(name = "mfa-gateway", version, about = "MFA authentication gateway: RADIUS and OpenID Connect logins with a password and a second factor")]
+pub struct Cli {
+    /// The config file.
+    #[arg(long, short, global = true, env = "MFA_GATEWAY_CONFIG", default_value = "gateway.toml")]
+    pub config: PathBuf,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Make a config file, an encryption key, the database and dev certificates (in the config file's folder).
+    Init,
+    /// Run the gateway.
+    Serve,
+    /// Set up a demo organisation and person in a folder, print the enrolment QR code, then serve.
+    Demo {
+        /// Folder for the demo's config, key, database and certificates.
+        #[arg(long, default_value = "demo")]
+        dir: PathBuf,
+        /// Set everything up and print it, but do not serve.
+        #[arg(long)]
+        no_serve: bool,
+    },
+    /// Customer organisations.
+    #[command(subcommand)]
+    Org(OrgCmd),
+    /// Named accounts.
+    #[command(subcommand)]
+    Person(PersonCmd),
+    /// Phones and tokens linked to people.
+    #[command(subcommand)]
+    Device(DeviceCmd),
+    /// Hardware token stock.
+    #[command(subcommand)]
+    Token(TokenCmd),
+    /// Try a login through the engine (channel cli); the password is read from stdin or prompted.
+    Login {
+        username: String,
+        /// The one-time code (omit to be asked for the password only: shows whether a code is needed).
+        #[arg(long)]
+        code: Option<String>,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Audit events.
+    #[command(subcommand)]
+    Audit(AuditCmd),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OrgCmd {
+    /// Add an organisation.
+    Add { name: String },
+    /// List organisations.
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PersonCmd {
+    /// Add a person (a named account for one real person).
+    Add(PersonAdd),
+    /// List people.
+    List {
+        /// Only this organisation (name or id).
+        #[arg(long)]
+        org: Option<String>,
+    },
+    /// Show one person with devices and lockout state.
+    Show { username: String },
+    /// Disable: no login until re-enabled by an operator.
+    Disable { username: String },
+    /// Remove: the account ends, devices are unlinked (tokens go back to stock).
+    Remove { username: String },
+    /// Set the password (read from stdin or prompted).
+    SetPassword {
+        username: String,
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Clear failed logins and any lockout.
+    Unlock { username: String },
+}
+
+#[derive(Debug, Args)]
+pub struct PersonAdd {
+    pub username: String,
+    /// Organisation name or id.
+    #[arg(long)]
+    pub org: String,
+    /// Full name.
+    #[arg(long)]
+    pub name: String,
+    #[arg(long)]
+    pub email: Option<String>,
+    #[arg(long)]
+    pub employee_number: Option<String>,
+    /// Roles: person, org_admin, operator, auditor (repeat or comma-separate).
+    #[arg(long, value_delimiter = ',', default_value = "person")]
+    pub role: Vec<String>,
+    /// Read the password from the first line of standard input.
+    #[arg(long)]
+    pub password_stdin: bool,
+    /// Create without a password (it is set later).
+    #[arg(long, conflicts_with = "password_stdin")]
+    pub no_password: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DeviceCmd {
+    /// Link a new authenticator app (TOTP); prints the otpauth URI and a QR code.
+    AddTotp {
+        username: String,
+        #[arg(long, default_value = "phone")]
+        label: String,
+        #[arg(long, default_value_t = 6)]
+        digits: u8,
+        #[arg(long, default_value_t = 30)]
+        period: u32,
+        /// sha1, sha256 or sha512 (most apps only do sha1).
+        #[arg(long, default_value = "sha1")]
+        hash: String,
+    },
+    /// List a person's devices.
+    List { username: String },
+    /// Unlink a device (a token goes back to stock).
+    Remove { id: i64 },
+    /// Resynchronise an HOTP token from two consecutive codes.
+    Resync { id: i64, first: String, second: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCmd {
+    /// Import hardware tokens from a PSKC file (RFC 6030): all or nothing.
+    Import {
+        file: PathBuf,
+        /// Pre-shared key (hex) for encrypted files.
+        #[arg(long, conflicts_with = "psk_file")]
+        psk_hex: Option<String>,
+        /// File holding the pre-shared key (hex).
+        #[arg(long)]
+        psk_file: Option<PathBuf>,
+        /// Put the tokens in this organisation's stock.
+        #[arg(long)]
+        org: Option<String>,
+    },
+    /// List hardware tokens.
+    List,
+    /// Link a token from stock to a person.
+    Assign {
+        serial: String,
+        username: String,
+        #[arg(long, default_value = "")]
+        label: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCmd {
+    /// Newest events first.
+    List {
+        /// Only events about this person.
+        #[arg(long)]
+        person: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        /// One JSON object per line.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Load config and key, open the store: what every command but `init` needs.
+pub async fn open_gateway(config_path: &Path) -> anyhow::Result<(Config, Gateway)> {
+    let config = Config::load(config_path)?;
+    let key = MasterKey::load(&config.key_file, &config.key_env)?;
+    let store = crate::store::open(&config.store_url, config.store_max_connections)
+        .await
+        .with_context(|| format!("opening the store {}", redact_url(&config.store_url)))?;
+    let gateway = Gateway::new(&config, store, key)?;
+    Ok((config, gateway))
+}
+
+/// A store URL without its password, for messages.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => format!("{}://***{}", &url[..s], &url[at..]),
+        _ => url.to_owned(),
+    }
+}
+
+fn read_password(from_stdin: bool, prompt: &str) -> anyhow::Result<SecretString> {
+    if from_stdin {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line)?;
+        let pw = SecretString::new(line.trim_end_matches(['\r', '\n']));
+        zeroize::Zeroize::zeroize(&mut line);
+        return Ok(pw);
+    }
+    if std::io::stdin().is_terminal() {
+        return Ok(SecretString::new(rpassword::prompt_password(prompt)?));
+    }
+    bail!("no password given: pass --password-stdin and pipe it in, or run in a terminal")
+}
+
+/// Print a QR code of `text` in the terminal.
+pub fn print_qr(text: &str) -> anyhow::Result<()> {
+    use qrcode::render::unicode::Dense1x2;
+    let code = qrcode::QrCode::new(text.as_bytes())?;
+    let image = code
+        .render::<Dense1x2>()
+        .dark_color(Dense1x2::Light)
+        .light_color(Dense1x2::Dark)
+        .quiet_zone(true)
+        .build();
+    println!("{image}");
+    Ok(())
+}
+
+fn fmt_time(t: Option<i64>) -> String {
+    t.map_or_else(|| "-".to_owned(), |t| format!("{t}"))
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Init => {
+            init(&cli.config).await?;
+            Ok(())
+        }
+        Command::Serve => crate::serve::serve(&cli.config).await,
+        Command::Demo { dir, no_serve } => crate::serve::demo(&dir, no_serve).await,
+        Command::Org(cmd) => org(&cli.config, cmd).await,
+        Command::Person(cmd) => person(&cli.config, cmd).await,
+        Command::Device(cmd) => device(&cli.config, cmd).await,
+        Command::Token(cmd) => token(&cli.config, cmd).await,
+        Command::Login {
+            username,
+            code,
+            password_stdin,
+        } => login(&cli.config, &username, code, password_stdin).await,
+        Command::Audit(cmd) => audit(&cli.config, cmd).await,
+    }
+}
+
+/// Create what a gateway needs next to its config file; keeps what exists.
+pub async fn init(config_path: &Path) -> anyhow::Result<Config> {
+    let dir = config_path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    if config_path.exists() {
+        println!("config      {} (kept)", config_path.display());
+    } else {
+        std::fs::write(config_path, EXAMPLE_CONFIG)
+            .with_context(|| format!("writing {}", config_path.display()))?;
+        println!("config      {}", config_path.display());
+    }
+    let config = Config::load(config_path)?;
+    if config.key_file.exists() {
+        println!("key         {} (kept)", config.key_file.display());
+    } else {
+        MasterKey::generate_file(&config.key_file)?;
+        println!("key         {} (new; back it up: without it no seed opens)", config.key_file.display());
+    }
+    crate::store::open(&config.store_url, config.store_max_connections).await?;
+    println!("database    {}", redact_url(&config.store_url));
+    if config.tls.cert.exists() {
+        println!("certificate {} (kept)", config.tls.cert.display());
+    } else if let Some(certs_dir) = config.tls.cert.parent() {
+        let made = crate::certs::generate_dev_certs(certs_dir)?;
+        println!("certificate {} (dev CA: {})", made.server_cert.display(), made.ca_cert.display());
+    }
+    Ok(config)
+}
+
+async fn org(config: &Path, cmd: OrgCmd) -> anyhow::Result<()> {
+    let (_, gw) = open_gateway(config).await?;
+    match cmd {
+        OrgCmd::Add { name } => {
+            let org = gw.create_org(&name, ACTOR, now()).await?;
+            println!("organisation {} added (id {})", org.name, org.id);
+        }
+        OrgCmd::List => {
+            println!("{:>4}  name", "id");
+            for o in gw.store().orgs().await? {
+                println!("{:>4}  {}", o.id, o.name);
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn person(config: &Path, cmd: PersonCmd) -> anyhow::Result<()> {
+    let (_, gw) = open_gateway(config).await?;
+    match cmd {
+        PersonCmd::Add(a) => {
+            let org = gw.org(&a.org).await?;
+            let mut roles = Vec::new();
+            for r in &a.role {
+                roles.push(Role::parse(r).with_context(|| {
+                    format!("--role {r:?}: not one of person, org_admin, operator, auditor")
+                })?);
+            }
+            let password = if a.no_password {
+                None
+            } else {
+                Some(read_password(a.password_stdin, "Password: ")?)
+            };
+            let new = NewPerson {
+                username: a.username,
+                full_name: a.name,
+                email: a.email,
+                employee_number: a.employee_number,
+                org_id: org.id,
+                roles,
+            };
+            let p = gw.create_person(new, password, ACTOR, now()).await?;
+            println!("person {} added (id {}) in {}", p.username, p.id, org.name);
+        }
+        PersonCmd::List { org } => {
+            let org = match org {
+                Some(o) => Some(gw.org(&o).await?.id),
+                None => None,
+            };
+            println!("{:>4}  {:<20} {:<9} {:<28} roles", "id", "username", "state", "name");
+            for p in gw.store().people(org).await? {
+                println!(
+                    "{:>4}  {:<20} {:<9} {:<28} {}",
+                    p.id,
+                    p.username,
+                    p.state.as_str(),
+                    p.full_name,
+                    crate::model::roles_to_text(&p.roles)
+                );
+            }
+        }
+        PersonCmd::Show { username } => {
+            let p = gw.person(&username).await?;
+            let org = gw.store().org_by_id(p.org_id).await?;
+            println!("id            {}", p.id);
+            println!("username      {}", p.username);
+            println!("name          {}", p.full_name);
+            println!("email         {}", p.email.as_deref().unwrap_or("-"));
+            println!("employee no.  {}", p.employee_number.as_deref().unwrap_or("-"));
+            println!("organisation  {}", org.map_or_else(|| p.org_id.to_string(), |o| o.name));
+            println!("roles         {}", crate::model::roles_to_text(&p.roles));
+            println!("state         {}", p.state.as_str());
+            println!("failed logins {}", p.failed_logins);
+            let locked = p.locked_until.filter(|&t| t > now());
+            println!("locked until  {}", fmt_time(locked));
+            print_devices(&gw.store().devices_of(p.id).await?);
+        }
+        PersonCmd::Disable { username } => {
+            gw.set_state(&username, PersonState::Disabled, ACTOR, now()).await?;
+            println!("{username} disabled");
+        }
+        PersonCmd::Remove { username } => {
+            gw.set_state(&username, PersonState::Removed, ACTOR, now()).await?;
+            println!("{username} removed; devices unlinked, tokens back in stock");
+        }
+        PersonCmd::SetPassword {
+            username,
+            password_stdin,
+        } => {
+            let pw = read_password(password_stdin, "New password: ")?;
+            gw.set_password(&username, pw, ACTOR, now()).await?;
+            println!("password of {username} set");
+        }
+        PersonCmd::Unlock { username } => {
+            gw.unlock(&username, ACTOR, now()).await?;
+            println!("{username} unlocked");
+        }
+    }
+    Ok(())
+}
+
+fn print_devices(devices: &[crate::model::Device]) {
+    println!("{:>4}  {:<15} {:<9} {:<24} {:<12} {:<10} last used", "id", "kind", "state", "label", "serial", "otp");
+    for d in devices {
+        let otp = match d.otp.kind {
+            OtpKind::Hotp => format!("hotp/{}", d.otp.digits),
+            OtpKind::Totp { period } => format!("totp/{}/{period}s", d.otp.digits),
+        };
+        println!(
+            "{:>4}  {:<15} {:<9} {:<24} {:<12} {:<10} {}",
+            d.id,
+            d.kind.as_str(),
+            d.state.as_str(),
+            d.label,
+            d.serial.as_deref().unwrap_or("-"),
+            otp,
+            fmt_time(d.last_used_at)
+        );
+    }
+}
+
+async fn device(config: &Path, cmd: DeviceCmd) -> anyhow::Result<()> {
+    let (_, gw) = open_gateway(config).await?;
+    match cmd {
+        DeviceCmd::AddTotp {
+            username,
+            label,
+            digits,
+            period,
+            hash,
+        } => {
+            let hash = OtpHash::parse(&hash)
+                .with_context(|| format!("--hash {hash:?}: not one of sha1, sha256, sha512"))?;
+            let params = OtpParams {
+                kind: OtpKind::Totp { period },
+                hash,
+                digits,
+            };
+            let enrolled = gw.add_totp(&username, &label, params, ACTOR, now()).await?;
+            println!("device {} ({}) linked to {username}", enrolled.device.id, enrolled.device.label);
+            println!("{}", enrolled.uri.expose());
+            print_qr(enrolled.uri.expose())?;
+        }
+        DeviceCmd::List { username } => print_devices(&gw.devices(&username).await?),
+        DeviceCmd::Remove { id } => {
+            gw.remove_device(id, ACTOR, now()).await?;
+            println!("device {id} unlinked");
+        }
+        DeviceCmd::Resync { id, first, second } => {
+            let next = gw.resync(id, &first, &second, ACTOR, now()).await?;
+            println!("device {id} resynchronised; next counter {next}");
+        }
+    }
+    Ok(())
+}
+
+async fn token(config: &Path, cmd: TokenCmd) -> anyhow::Result<()> {
+    let (_, gw) = open_gateway(config).await?;
+    match cmd {
+        TokenCmd::Import {
+            file,
+            psk_hex,
+            psk_file,
+            org,
+        } => {
+            let psk_text = match (psk_hex, psk_file) {
+                (Some(h), _) => Some(zeroize::Zeroizing::new(h)),
+                (None, Some(f)) => Some(zeroize::Zeroizing::new(
+                    std::fs::read_to_string(&f).with_context(|| format!("reading {}", f.display()))?,
+                )),
+                (None, None) => None,
+            };
+            let psk = match &psk_text {
+                Some(t) => Some(zeroize::Zeroizing::new(
+                    hex::decode(t.trim()).context("the pre-shared key is not hex")?,
+                )),
+                None => None,
+            };
+            let org = match org {
+                Some(o) => Some(gw.org(&o).await?.id),
+                None => None,
+            };
+            let xml = std::fs::read_to_string(&file)
+                .with_context(|| format!("reading {}", file.display()))?;
+            let material = match &psk {
+                Some(k) => crate::pskc::PskcKeyMaterial::PreSharedKey(k),
+                None => crate::pskc::PskcKeyMaterial::None,
+            };
+            let bar = indicatif::ProgressBar::new_spinner();
+            bar.set_message(format!("reading {}", file.display()));
+            let keys = crate::pskc::parse(&xml, material)
+                .map_err(|e| anyhow::anyhow!("{}: {e}; nothing imported", file.display()))?;
+            bar.set_message(format!("importing {} tokens", keys.len()));
+            let n = gw
+                .import_tokens(&keys, org, &file.display().to_string(), ACTOR, now())
+                .await
+                .map_err(|e| anyhow::anyhow!("{}: {e}; nothing imported", file.display()))?;
+            bar.finish_and_clear();
+            println!("{n} tokens imported into stock");
+        }
+        TokenCmd::List => {
+            println!("{:<14} {:<9} {:<10} {:<8} {:<6} holder", "serial", "state", "otp", "org", "id");
+            for t in gw.store().tokens().await? {
+                let otp = match t.otp.kind {
+                    OtpKind::Hotp => format!("hotp/{}", t.otp.digits),
+                    OtpKind::Totp { period } => format!("totp/{period}s"),
+                };
+                let holder = match t.person_id {
+                    Some(p) => gw
+                        .store()
+                        .person_by_id(p)
+                        .await?
+                        .map_or_else(|| p.to_string(), |p| p.username),
+                    None => "-".into(),
+                };
+                println!(
+                    "{:<14} {:<9} {:<10} {:<8} {:<6} {holder}",
+                    t.serial.as_deref().unwrap_or("-"),
+                    t.state.as_str(),
+                    otp,
+                    t.org_id.map_or_else(|| "-".into(), |o| o.to_string()),
+                    t.id
+                );
+            }
+        }
+        TokenCmd::Assign {
+            serial,
+            username,
+            label,
+        } => {
+            let d = gw.assign_token(&serial, &username, &label, ACTOR, now()).await?;
+            println!("token {serial} linked to {username} as device {} ({})", d.id, d.label);
+        }
+    }
+    Ok(())
+}
+
+async fn login(
+    config: &Path,
+    username: &str,
+    code: Option<String>,
+    password_stdin: bool,
+) -> anyhow::Result<()> {
+    let (_, gw) = open_gateway(config).await?;
+    let password = read_password(password_stdin, "Password: ")?;
+    let credentials = match code {
+        Some(code) => Credentials::PasswordAndCode {
+            password,
+            code: SecretString::new(code),
+        },
+        None => Credentials::PasswordOnly { password },
+    };
+    let decision = gw.login(cli_attempt(username, credentials), now()).await?;
+    match decision.verdict {
+        Verdict::Accept { device_label, .. } => println!("accept (device: {device_label})"),
+        Verdict::NeedSecondFactor => println!("password accepted; a one-time code is needed (--code)"),
+        Verdict::Reject(reason) => {
+            println!("reject ({})", reason.as_str());
+            std::process::exit(1);
+        }
+    }
+    Ok(())
+}
+
+async fn audit(config: &Path, cmd: AuditCmd) -> anyhow::Result<()> {
+    let (_, gw) = open_gateway(config).await?;
+    match cmd {
+        AuditCmd::List {
+            person,
+            limit,
+            json,
+        } => {
+            let person_id = match person {
+                Some(u) => Some(gw.person(&u).await?.id),
+                None => None,
+            };
+            let filter = crate::store::EventFilter {
+                person_id,
+                kind: None,
+                limit,
+            };
+            for e in gw.store().events(&filter).await? {
+                if json {
+                    println!("{}", serde_json::to_string(&e)?);
+                } else {
+                    let ev = &e.event;
+                    println!(
+                        "{:>6} {} {:<16} {:<7} {:<10} {:<14} {:<8} {:<16} {}",
+                        e.id,
+                        ev.time,
+                        ev.kind.as_str(),
+                        ev.channel.as_str(),
+                        ev.outcome.as_str(),
+                        ev.reason.as_deref().unwrap_or("-"),
+                        ev.actor,
+                        ev.username.as_deref().unwrap_or("-"),
+                        ev.device_label.as_deref().unwrap_or("-"),
+                    );
+                }
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,21 @@
+//! mfa-gateway: the MFA authentication gateway. The decision engine, the stores, the
+//! audit events, the admin operations and the CLI; the protocol fronts live in `mfa-radius`
+//! and `mfa-oidc`.
+
+pub mod audit;
+pub mod certs;
+pub mod cli;
+pub mod config;
+pub mod crypto;
+pub mod engine;
+pub mod model;
+pub mod otp;
+pub mod password;
+pub mod pskc;
+pub mod secret;
+pub mod serve;
+pub mod service;
+pub mod store;
+
+#[cfg(test)]
+mod engine_tests;

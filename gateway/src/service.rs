@@ -1,0 +1,492 @@
+//! The gateway's operations: a login through the engine, and the administrative changes,
+//! each audited. This is where the store, the key and the engine meet; the CLI, the RADIUS
+//! front and (later) the web pages call in here.
+
+use crate::audit::{AuditEvent, Channel, EventKind};
+use crate::config::Config;
+use crate::crypto::MasterKey;
+use crate::engine::{Attempt, Decision, Engine, Reason, Subject, UsableDevice, Verdict};
+use crate::model::{
+    Device, DeviceId, DeviceKind, DeviceState, NewDevice, NewPerson, OrgId, Organisation, Person,
+    PersonState, UnixTime, new_uid,
+};
+use crate::otp::OtpParams;
+use crate::password::{PasswordError, PasswordHasherCfg};
+use crate::pskc::{PskcAlgorithm, PskcHash, PskcKey};
+use crate::secret::{SecretBytes, SecretString, random_bytes};
+use crate::store::{Store, StoreError};
+use std::sync::Arc;
+use tokio::sync::Semaphore;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Password(#[from] PasswordError),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{0} not found")]
+    NotFound(String),
+    #[error("cannot seal or open a secret: {0}")]
+    Crypto(String),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+pub type Result<T, E = ServiceError> = std::result::Result<T, E>;
+
+/// A new TOTP device and what the person needs to set up their app.
+#[derive(Debug, Clone)]
+pub struct EnrolledDevice {
+    pub device: Device,
+    /// otpauth:// URI (holds the seed: show it to the person only).
+    pub uri: SecretString,
+}
+
+/// The gateway: store, engine, key, and the bounded pool that runs password checks.
+#[derive(Debug, Clone)]
+pub struct Gateway {
+    store: Arc<dyn Store>,
+    engine: Arc<Engine>,
+    key: MasterKey,
+    /// Permits to run a password check at once (the size of the hashing pool).
+    hashing: Arc<Semaphore>,
+    /// Permits to wait for the pool: beyond this many, attempts are rejected at once.
+    queue: Arc<Semaphore>,
+}
+
+impl Gateway {
+    pub fn new(config: &Config, store: Arc<dyn Store>, key: MasterKey) -> Result<Self> {
+        let hasher = PasswordHasherCfg::new(config.password)?;
+        let engine = Engine::new(hasher, config.otp.clone(), config.lockout);
+        let threads = config.password.hashing_threads.max(1);
+        Ok(Self {
+            store,
+            engine: Arc::new(engine),
+            key,
+            hashing: Arc::new(Semaphore::new(threads)),
+            queue: Arc::new(Semaphore::new(threads * 8)),
+        })
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    fn seal(&self, secret: &[u8], uid: &str) -> Result<Vec<u8>> {
+        self.key
+            .seal(secret, uid.as_bytes())
+            .map_err(|e| ServiceError::Crypto(e.to_string()))
+    }
+
+    /// Open a device's seed.
+    pub fn open_secret(&self, device: &Device) -> Result<SecretBytes> {
+        self.key
+            .open(&device.sealed_secret, device.uid.as_bytes())
+            .map_err(|e| ServiceError::Crypto(format!("device {}: {e}", device.id)))
+    }
+
+    /// What the engine needs to know of a username (None when unknown).
+    async fn subject(&self, username: &str) -> Result<Option<Subject>> {
+        let Some(person) = self.store.person_by_username(username).await? else {
+            return Ok(None);
+        };
+        let password_hash = self.store.password_hash(person.id).await?;
+        let mut devices = Vec::new();
+        for device in self.store.devices_of(person.id).await? {
+            if device.state != DeviceState::Active {
+                continue;
+            }
+            match self.open_secret(&device) {
+                Ok(secret) => devices.push(UsableDevice { device, secret }),
+                // A seed that does not open never authenticates; the operator must see it.
+                Err(e) => tracing::error!(device = device.id, error = %e, "device seed does not open"),
+            }
+        }
+        Ok(Some(Subject {
+            person,
+            password_hash,
+            devices,
+        }))
+    }
+
+    /// Decide a login attempt, write its state changes and audit event, and only then
+    /// return the decision. `now` is read once by the caller.
+    pub async fn login(&self, attempt: Attempt, now: UnixTime) -> Result<Decision> {
+        let Ok(_queued) = self.queue.clone().try_acquire_owned() else {
+            return self.reject_without_check(attempt, Reason::Overloaded, now).await;
+        };
+        let _running = self
+            .hashing
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|e| ServiceError::Internal(e.to_string()))?;
+        let subject = self.subject(&attempt.username).await?;
+        let engine = self.engine.clone();
+        let (decision, attempt, subject) = tokio::task::spawn_blocking(move || {
+            let d = engine.decide(&attempt, subject.as_ref(), now);
+            (d, attempt, subject)
+        })
+        .await
+        .map_err(|e| ServiceError::Internal(e.to_string()))?;
+        let person = subject.as_ref().map(|s| s.person.id);
+        if self
+            .store
+            .record_login(person, &decision.changes, &decision.event)
+            .await?
+        {
+            return Ok(decision);
+        }
+        // Another request used this code first: a replay.
+        let Some(subject) = subject else {
+            return Err(ServiceError::Internal("device use without a person".into()));
+        };
+        let decision = self.engine.lost_race(&attempt, &subject, now);
+        self.store
+            .record_login(person, &decision.changes, &decision.event)
+            .await?;
+        Ok(decision)
+    }
+
+    /// Reject before any password check (overload, rate limit), audited.
+    pub async fn reject_without_check(
+        &self,
+        attempt: Attempt,
+        reason: Reason,
+        now: UnixTime,
+    ) -> Result<Decision> {
+        let event = AuditEvent {
+            time: now,
+            kind: EventKind::LoginAttempt,
+            actor: "anonymous".into(),
+            person_id: None,
+            username: Some(attempt.username.clone()),
+            org_id: None,
+            channel: attempt.channel,
+            client: attempt.client.clone(),
+            source: attempt.source.map(|s| s.to_string()),
+            device_id: None,
+            device_label: None,
+            outcome: crate::audit::Outcome::Reject,
+            reason: Some(reason.as_str().into()),
+            request_id: attempt.request_id.clone(),
+            detail: None,
+        };
+        self.store.append_event(&event).await?;
+        Ok(Decision {
+            verdict: Verdict::Reject(reason),
+            changes: Default::default(),
+            event,
+        })
+    }
+
+    // ---- organisations and people -------------------------------------------------------
+
+    pub async fn create_org(&self, name: &str, actor: &str, now: UnixTime) -> Result<Organisation> {
+        let name = name.trim();
+        if name.is_empty() {
+            return Err(ServiceError::Invalid("organisation name is empty".into()));
+        }
+        let mut event = AuditEvent::admin(now, EventKind::OrgCreated, actor);
+        event.detail = Some(serde_json::json!({ "name": name }));
+        Ok(self.store.create_org(name, now, event).await?)
+    }
+
+    pub async fn org(&self, name_or_id: &str) -> Result<Organisation> {
+        if let Ok(id) = name_or_id.parse::<OrgId>() {
+            if let Some(org) = self.store.org_by_id(id).await? {
+                return Ok(org);
+            }
+        }
+        self.store
+            .org_by_name(name_or_id.trim())
+            .await?
+            .ok_or_else(|| ServiceError::NotFound(format!("organisation {name_or_id:?}")))
+    }
+
+    pub async fn person(&self, username: &str) -> Result<Person> {
+        self.store
+            .person_by_username(username)
+            .await?
+            .ok_or_else(|| ServiceError::NotFound(format!("person {username:?}")))
+    }
+
+    pub async fn create_person(
+        &self,
+        new: NewPerson,
+        password: Option<SecretString>,
+        actor: &str,
+        now: UnixTime,
+    ) -> Result<Person> {
+        let username = crate::store::normalise_username(&new.username);
+        if username.is_empty() || username.chars().any(|c| c.is_control()) {
+            return Err(ServiceError::Invalid("username is empty or has control characters".into()));
+        }
+        if new.full_name.trim().is_empty() {
+            return Err(ServiceError::Invalid("full name is empty".into()));
+        }
+        let hash = match password {
+            Some(pw) => Some(self.hash_password(pw).await?),
+            None => None,
+        };
+        let mut event = AuditEvent::admin(now, EventKind::PersonCreated, actor);
+        event.username = Some(username);
+        event.detail = Some(serde_json::json!({
+            "roles": crate::model::roles_to_text(&new.roles),
+        }));
+        Ok(self
+            .store
+            .create_person(&new, hash.as_deref(), now, event)
+            .await?)
+    }
+
+    async fn hash_password(&self, password: SecretString) -> Result<String> {
+        let engine = self.engine.clone();
+        tokio::task::spawn_blocking(move || engine.hasher().hash(&password))
+            .await
+            .map_err(|e| ServiceError::Internal(e.to_string()))?
+            .map_err(ServiceError::from)
+    }
+
+    fn person_event(person: &Person, kind: EventKind, actor: &str, now: UnixTime) -> AuditEvent {
+        let mut e = AuditEvent::admin(now, kind, actor);
+        e.person_id = Some(person.id);
+        e.username = Some(person.username.clone());
+        e.org_id = Some(person.org_id);
+        e
+    }
+
+    pub async fn set_password(
+        &self,
+        username: &str,
+        password: SecretString,
+        actor: &str,
+        now: UnixTime,
+    ) -> Result<()> {
+        let person = self.person(username).await?;
+        let hash = self.hash_password(password).await?;
+        let event = Self::person_event(&person, EventKind::PasswordChanged, actor, now);
+        Ok(self.store.set_password(person.id, &hash, event).await?)
+    }
+
+    pub async fn set_state(
+        &self,
+        username: &str,
+        state: PersonState,
+        actor: &str,
+        now: UnixTime,
+    ) -> Result<()> {
+        let person = self.person(username).await?;
+        let kind = match state {
+            PersonState::Disabled => EventKind::PersonDisabled,
+            PersonState::Removed => EventKind::PersonRemoved,
+            PersonState::Active => {
+                return Err(ServiceError::Invalid("use unlock or re-create".into()));
+            }
+        };
+        let event = Self::person_event(&person, kind, actor, now);
+        Ok(self.store.set_person_state(person.id, state, event).await?)
+    }
+
+    pub async fn unlock(&self, username: &str, actor: &str, now: UnixTime) -> Result<()> {
+        let person = self.person(username).await?;
+        let event = Self::person_event(&person, EventKind::PersonUnlocked, actor, now);
+        Ok(self.store.unlock_person(person.id, event).await?)
+    }
+
+    // ---- devices --------------------------------------------------------------------------
+
+    /// Link a new TOTP authenticator app to a person; returns the otpauth URI to show once.
+    pub async fn add_totp(
+        &self,
+        username: &str,
+        label: &str,
+        params: OtpParams,
+        actor: &str,
+        now: UnixTime,
+    ) -> Result<EnrolledDevice> {
+        if !params.is_valid() || !matches!(params.kind, crate::otp::OtpKind::Totp { .. }) {
+            return Err(ServiceError::Invalid(
+                "TOTP needs 6 to 8 digits and a period of 1 to 300 seconds".into(),
+            ));
+        }
+        let person = self.person(username).await?;
+        if person.state != PersonState::Active {
+            return Err(ServiceError::Invalid(format!("{username} is not active")));
+        }
+        let seed = SecretBytes::new(
+            random_bytes(20).map_err(|_| ServiceError::Crypto("random generator".into()))?,
+        );
+        let uid = new_uid();
+        let new = NewDevice {
+            uid: uid.clone(),
+            person_id: Some(person.id),
+            org_id: Some(person.org_id),
+            kind: DeviceKind::PhoneTotp,
+            label: label_or(label, "phone"),
+            serial: None,
+            manufacturer: None,
+            otp: params,
+            sealed_secret: self.seal(seed.expose(), &uid)?,
+            counter: 0,
+            state: DeviceState::Active,
+        };
+        let event = Self::person_event(&person, EventKind::DeviceLinked, actor, now);
+        let device = self.store.add_device(&new, now, event).await?;
+        let uri = self.device_uri(&person, &device, &seed);
+        Ok(EnrolledDevice { device, uri })
+    }
+
+    /// The otpauth URI of a device (operators only: it holds the seed).
+    pub fn device_uri(&self, person: &Person, device: &Device, seed: &SecretBytes) -> SecretString {
+        SecretString::new(crate::otp::otpauth_uri(
+            seed.expose(),
+            &device.otp,
+            &self.engine.otp_policy().issuer,
+            &person.username,
+            device.counter,
+        ))
+    }
+
+    pub async fn devices(&self, username: &str) -> Result<Vec<Device>> {
+        let person = self.person(username).await?;
+        Ok(self.store.devices_of(person.id).await?)
+    }
+
+    async fn device(&self, id: DeviceId) -> Result<Device> {
+        self.store
+            .device_by_id(id)
+            .await?
+            .ok_or_else(|| ServiceError::NotFound(format!("device {id}")))
+    }
+
+    pub async fn remove_device(&self, id: DeviceId, actor: &str, now: UnixTime) -> Result<()> {
+        let device = self.device(id).await?;
+        let mut event = AuditEvent::admin(now, EventKind::DeviceRemoved, actor);
+        event.org_id = device.org_id;
+        Ok(self.store.remove_device(device.id, event).await?)
+    }
+
+    /// Resynchronise an HOTP token from two consecutive codes.
+    pub async fn resync(
+        &self,
+        id: DeviceId,
+        first: &str,
+        second: &str,
+        actor: &str,
+        now: UnixTime,
+    ) -> Result<u64> {
+        let device = self.device(id).await?;
+        if device.otp.kind != crate::otp::OtpKind::Hotp {
+            return Err(ServiceError::Invalid(format!("device {id} is not an HOTP token")));
+        }
+        let secret = self.open_secret(&device)?;
+        let usable = UsableDevice { device, secret };
+        let next = self.engine.resync(&usable, first, second).ok_or_else(|| {
+            ServiceError::Invalid(
+                "the two codes do not follow each other within the resync window".into(),
+            )
+        })?;
+        let mut event = AuditEvent::admin(now, EventKind::DeviceResynced, actor);
+        event.person_id = usable.device.person_id;
+        event.org_id = usable.device.org_id;
+        event.device_label = Some(usable.device.label.clone());
+        event.detail = Some(serde_json::json!({ "next_counter": next }));
+        self.store.set_counter(id, next, event).await?;
+        Ok(next)
+    }
+
+    /// Import hardware tokens from parsed PSKC keys into stock, all or nothing.
+    pub async fn import_tokens(
+        &self,
+        keys: &[PskcKey],
+        org: Option<OrgId>,
+        source: &str,
+        actor: &str,
+        now: UnixTime,
+    ) -> Result<usize> {
+        let mut tokens = Vec::with_capacity(keys.len());
+        for k in keys {
+            let otp = OtpParams {
+                kind: match k.kind {
+                    PskcAlgorithm::Hotp => crate::otp::OtpKind::Hotp,
+                    PskcAlgorithm::Totp => crate::otp::OtpKind::Totp { period: k.period },
+                },
+                hash: match k.hash {
+                    PskcHash::Sha1 => crate::otp::OtpHash::Sha1,
+                    PskcHash::Sha256 => crate::otp::OtpHash::Sha256,
+                    PskcHash::Sha512 => crate::otp::OtpHash::Sha512,
+                },
+                digits: k.digits,
+            };
+            if !otp.is_valid() {
+                return Err(ServiceError::Invalid(format!(
+                    "entry {} (serial {:?}): unsupported digits or period",
+                    k.entry, k.serial
+                )));
+            }
+            let uid = new_uid();
+            tokens.push(NewDevice {
+                sealed_secret: self.seal(&k.secret, &uid)?,
+                uid,
+                person_id: None,
+                org_id: org,
+                kind: DeviceKind::HardwareToken,
+                label: String::new(),
+                serial: Some(k.serial.clone()),
+                manufacturer: k.manufacturer.clone(),
+                otp,
+                counter: k.counter,
+                state: DeviceState::InStock,
+            });
+        }
+        let mut event = AuditEvent::admin(now, EventKind::TokenImported, actor);
+        event.org_id = org;
+        event.detail = Some(serde_json::json!({ "count": tokens.len(), "file": source }));
+        Ok(self.store.import_tokens(&tokens, now, event).await?)
+    }
+
+    pub async fn assign_token(
+        &self,
+        serial: &str,
+        username: &str,
+        label: &str,
+        actor: &str,
+        now: UnixTime,
+    ) -> Result<Device> {
+        let person = self.person(username).await?;
+        let event = Self::person_event(&person, EventKind::DeviceLinked, actor, now);
+        let label = label_or(label, &format!("token {serial}"));
+        Ok(self
+            .store
+            .assign_token(serial.trim(), person.id, &label, event)
+            .await?)
+    }
+}
+
+fn label_or(label: &str, default: &str) -> String {
+    let label = label.trim();
+    if label.is_empty() {
+        default.to_owned()
+    } else {
+        label.to_owned()
+    }
+}
+
+/// A login attempt from the command line (for trying the gateway without a client).
+pub fn cli_attempt(username: &str, credentials: crate::engine::Credentials) -> Attempt {
+    Attempt {
+        username: username.to_owned(),
+        credentials,
+        channel: Channel::Cli,
+        client: Some("cli".into()),
+        source: None,
+        request_id: None,
+    }
+}

@@ -1,0 +1,129 @@
+//! Storage behind one trait, implemented on SQLite (embedded default) and PostgreSQL.
+//!
+//! Every change is written together with its audit event in one transaction. Both
+//! implementations are generated from the same SQL by the `sql_store!` macro in `sql.rs`;
+//! the schemas live in `migrations/sqlite` and `migrations/postgres`.
+
+mod sql;
+
+use crate::audit::{AuditEvent, StoredEvent};
+use crate::engine::Changes;
+use crate::model::{
+    Device, DeviceId, NewDevice, NewPerson, OrgId, Organisation, Person, PersonId, PersonState,
+    UnixTime,
+};
+use async_trait::async_trait;
+use std::sync::Arc;
+
+pub use sql::postgres::PgStore;
+pub use sql::sqlite::SqliteStore;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{0} already exists")]
+    Conflict(String),
+    #[error("{0} not found")]
+    NotFound(String),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("database error: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("database migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("stored row is damaged: {0}")]
+    Corrupt(String),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Which events to read.
+#[derive(Debug, Clone, Default)]
+pub struct EventFilter {
+    pub person_id: Option<PersonId>,
+    pub kind: Option<String>,
+    /// Newest first, at most this many (0: no limit).
+    pub limit: u32,
+}
+
+/// The store. Methods that change something take the audit event that describes the change
+/// and write both in one transaction; the store fills in ids it creates (person, device).
+#[async_trait]
+pub trait Store: Send + Sync + std::fmt::Debug {
+    /// Is the database reachable?
+    async fn ping(&self) -> Result<()>;
+
+    async fn create_org(&self, name: &str, now: UnixTime, event: AuditEvent) -> Result<Organisation>;
+    async fn orgs(&self) -> Result<Vec<Organisation>>;
+    async fn org_by_name(&self, name: &str) -> Result<Option<Organisation>>;
+    async fn org_by_id(&self, id: OrgId) -> Result<Option<Organisation>>;
+
+    async fn create_person(
+        &self,
+        new: &NewPerson,
+        password_hash: Option<&str>,
+        now: UnixTime,
+        event: AuditEvent,
+    ) -> Result<Person>;
+    async fn person_by_username(&self, username: &str) -> Result<Option<Person>>;
+    async fn person_by_id(&self, id: PersonId) -> Result<Option<Person>>;
+    async fn people(&self, org: Option<OrgId>) -> Result<Vec<Person>>;
+    async fn password_hash(&self, id: PersonId) -> Result<Option<String>>;
+    async fn set_password(&self, id: PersonId, hash: &str, event: AuditEvent) -> Result<()>;
+    /// Disable or remove. Removing also unlinks every device: phones are wiped, hardware
+    /// tokens go back to stock.
+    async fn set_person_state(&self, id: PersonId, state: PersonState, event: AuditEvent)
+    -> Result<()>;
+    /// Clear the failed-login count and any lockout.
+    async fn unlock_person(&self, id: PersonId, event: AuditEvent) -> Result<()>;
+
+    async fn add_device(&self, new: &NewDevice, now: UnixTime, event: AuditEvent) -> Result<Device>;
+    /// All devices ever linked to a person (removed ones included).
+    async fn devices_of(&self, person: PersonId) -> Result<Vec<Device>>;
+    async fn device_by_id(&self, id: DeviceId) -> Result<Option<Device>>;
+    async fn device_by_serial(&self, serial: &str) -> Result<Option<Device>>;
+    /// Unlink: a phone is marked removed and its seed wiped; a hardware token goes back to
+    /// stock (its seed and counter stay with it).
+    async fn remove_device(&self, id: DeviceId, event: AuditEvent) -> Result<()>;
+    /// Set an HOTP device's next counter (resync).
+    async fn set_counter(&self, id: DeviceId, next: u64, event: AuditEvent) -> Result<()>;
+    /// Import hardware tokens into stock: all or nothing.
+    async fn import_tokens(&self, tokens: &[NewDevice], now: UnixTime, event: AuditEvent)
+    -> Result<usize>;
+    /// Hardware tokens, in stock or linked.
+    async fn tokens(&self) -> Result<Vec<Device>>;
+    /// Link a token from stock to a person.
+    async fn assign_token(
+        &self,
+        serial: &str,
+        person: PersonId,
+        label: &str,
+        event: AuditEvent,
+    ) -> Result<Device>;
+
+    /// Apply a login decision's changes and write its event, in one transaction. Returns
+    /// false, having written nothing, when the device use lost its compare-and-set (the same
+    /// code or a later one was used meanwhile).
+    async fn record_login(
+        &self,
+        person: Option<PersonId>,
+        changes: &Changes,
+        event: &AuditEvent,
+    ) -> Result<bool>;
+
+    async fn append_event(&self, event: &AuditEvent) -> Result<i64>;
+    async fn events(&self, filter: &EventFilter) -> Result<Vec<StoredEvent>>;
+}
+
+/// Open the store the URL names (sqlite:// or postgres://) and run its migrations.
+pub async fn open(url: &str, max_connections: u32) -> Result<Arc<dyn Store>> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Arc::new(PgStore::connect(url, max_connections).await?))
+    } else {
+        Ok(Arc::new(SqliteStore::connect(url, max_connections).await?))
+    }
+}
+
+/// Usernames are compared without case and surrounding blanks.
+pub fn normalise_username(name: &str) -> String {
+    name.trim().to_lowercase()
+}

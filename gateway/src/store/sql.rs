@@ -1,0 +1,804 @@
+//! The SQL store, once, for both databases. `sql_store!` expands to a module per backend;
+//! the SQL is shared (`$N` parameters work in both), the schema differs only in types.
+
+macro_rules! sql_store {
+    ($module:ident, $Store:ident, $Db:ty, $Pool:ty, $Row:ty, $Conn:ty, $migrations:literal, $begin:literal) => {
+        pub(super) mod $module {
+            use crate::audit::{AuditEvent, StoredEvent};
+            use crate::engine::{Changes, DeviceUse};
+            use crate::model::*;
+            use crate::otp::{OtpHash, OtpKind, OtpParams};
+            use crate::store::{EventFilter, Result, Store, StoreError, normalise_username};
+            use async_trait::async_trait;
+            use sqlx::Row as _;
+
+            /// The store on this database.
+            #[derive(Debug, Clone)]
+            pub struct $Store {
+                pool: $Pool,
+            }
+
+            const PERSON_COLS: &str = "id, public_id, username, full_name, email, employee_number, org_id, roles, state, created_at, failed_logins, locked_until";
+            const DEVICE_COLS: &str = "id, uid, person_id, org_id, kind, label, serial, manufacturer, otp_kind, otp_hash, digits, period, sealed_secret, counter, last_step, state, created_at, last_used_at";
+            const EVENT_COLS: &str = "id, time, kind, actor, person_id, username, org_id, channel, client, source, device_id, device_label, outcome, reason, request_id, detail";
+
+            impl $Store {
+                /// Wrap a pool whose database has been migrated (see `migrate`).
+                pub fn from_pool(pool: $Pool) -> Self {
+                    Self { pool }
+                }
+
+                pub fn pool(&self) -> &$Pool {
+                    &self.pool
+                }
+
+                /// Bring the schema up to date.
+                pub async fn migrate(&self) -> Result<()> {
+                    sqlx::migrate!($migrations).run(&self.pool).await?;
+                    Ok(())
+                }
+
+                async fn begin(&self) -> Result<sqlx::Transaction<'static, $Db>> {
+                    Ok(self.pool.begin_with($begin).await?)
+                }
+            }
+
+            fn conflict(e: sqlx::Error, what: impl FnOnce() -> String) -> StoreError {
+                match &e {
+                    sqlx::Error::Database(db) if db.is_unique_violation() => {
+                        StoreError::Conflict(what())
+                    }
+                    _ => StoreError::Db(e),
+                }
+            }
+
+            fn u(v: i64) -> u64 {
+                u64::try_from(v).unwrap_or(0)
+            }
+
+            fn i(v: u64) -> i64 {
+                i64::try_from(v).unwrap_or(i64::MAX)
+            }
+
+            fn org_from_row(row: &$Row) -> Result<Organisation> {
+                Ok(Organisation {
+                    id: row.try_get("id")?,
+                    name: row.try_get("name")?,
+                    created_at: row.try_get("created_at")?,
+                })
+            }
+
+            fn person_from_row(row: &$Row) -> Result<Person> {
+                let state: String = row.try_get("state")?;
+                let roles: String = row.try_get("roles")?;
+                let failed: i64 = row.try_get("failed_logins")?;
+                Ok(Person {
+                    id: row.try_get("id")?,
+                    public_id: row.try_get("public_id")?,
+                    username: row.try_get("username")?,
+                    full_name: row.try_get("full_name")?,
+                    email: row.try_get("email")?,
+                    employee_number: row.try_get("employee_number")?,
+                    org_id: row.try_get("org_id")?,
+                    roles: roles_from_text(&roles),
+                    state: PersonState::parse(&state)
+                        .ok_or_else(|| StoreError::Corrupt(format!("person state {state:?}")))?,
+                    created_at: row.try_get("created_at")?,
+                    failed_logins: u32::try_from(failed).unwrap_or(u32::MAX),
+                    locked_until: row.try_get("locked_until")?,
+                })
+            }
+
+            fn device_from_row(row: &$Row) -> Result<Device> {
+                let kind: String = row.try_get("kind")?;
+                let otp_kind: String = row.try_get("otp_kind")?;
+                let otp_hash: String = row.try_get("otp_hash")?;
+                let state: String = row.try_get("state")?;
+                let period: Option<i64> = row.try_get("period")?;
+                let digits: i64 = row.try_get("digits")?;
+                let last_step: Option<i64> = row.try_get("last_step")?;
+                let corrupt = |what: &str| StoreError::Corrupt(what.to_owned());
+                let otp = OtpParams {
+                    kind: match otp_kind.as_str() {
+                        "hotp" => OtpKind::Hotp,
+                        "totp" => OtpKind::Totp {
+                            period: period
+                                .and_then(|p| u32::try_from(p).ok())
+                                .ok_or_else(|| corrupt("totp period"))?,
+                        },
+                        _ => return Err(corrupt("otp kind")),
+                    },
+                    hash: OtpHash::parse(&otp_hash).ok_or_else(|| corrupt("otp hash"))?,
+                    digits: u8::try_from(digits).map_err(|_| corrupt("digits"))?,
+                };
+                Ok(Device {
+                    id: row.try_get("id")?,
+                    uid: row.try_get("uid")?,
+                    person_id: row.try_get("person_id")?,
+                    org_id: row.try_get("org_id")?,
+                    kind: DeviceKind::parse(&kind).ok_or_else(|| corrupt("device kind"))?,
+                    label: row.try_get("label")?,
+                    serial: row.try_get("serial")?,
+                    manufacturer: row.try_get("manufacturer")?,
+                    otp,
+                    sealed_secret: row.try_get("sealed_secret")?,
+                    counter: u(row.try_get("counter")?),
+                    last_step: last_step.map(u),
+                    state: DeviceState::parse(&state).ok_or_else(|| corrupt("device state"))?,
+                    created_at: row.try_get("created_at")?,
+                    last_used_at: row.try_get("last_used_at")?,
+                })
+            }
+
+            fn event_from_row(row: &$Row) -> Result<StoredEvent> {
+                let text = |col: &str| -> Result<String> { Ok(row.try_get::<String, _>(col)?) };
+                let parse = |col: &str| -> Result<serde_json::Value> {
+                    Ok(serde_json::Value::String(text(col)?))
+                };
+                let detail: Option<String> = row.try_get("detail")?;
+                let event = AuditEvent {
+                    time: row.try_get("time")?,
+                    kind: serde_json::from_value(parse("kind")?)
+                        .map_err(|e| StoreError::Corrupt(format!("event kind: {e}")))?,
+                    actor: text("actor")?,
+                    person_id: row.try_get("person_id")?,
+                    username: row.try_get("username")?,
+                    org_id: row.try_get("org_id")?,
+                    channel: serde_json::from_value(parse("channel")?)
+                        .map_err(|e| StoreError::Corrupt(format!("event channel: {e}")))?,
+                    client: row.try_get("client")?,
+                    source: row.try_get("source")?,
+                    device_id: row.try_get("device_id")?,
+                    device_label: row.try_get("device_label")?,
+                    outcome: serde_json::from_value(parse("outcome")?)
+                        .map_err(|e| StoreError::Corrupt(format!("event outcome: {e}")))?,
+                    reason: row.try_get("reason")?,
+                    request_id: row.try_get("request_id")?,
+                    detail: detail.and_then(|d| serde_json::from_str(&d).ok()),
+                };
+                Ok(StoredEvent {
+                    id: row.try_get("id")?,
+                    event,
+                })
+            }
+
+            async fn insert_event(conn: &mut $Conn, e: &AuditEvent) -> Result<i64> {
+                let detail = e.detail.as_ref().map(|d| d.to_string());
+                let row = sqlx::query(
+                    "INSERT INTO audit_events (time, kind, actor, person_id, username, org_id, channel, client, source, device_id, device_label, outcome, reason, request_id, detail) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id",
+                )
+                .bind(e.time)
+                .bind(e.kind.as_str())
+                .bind(&e.actor)
+                .bind(e.person_id)
+                .bind(&e.username)
+                .bind(e.org_id)
+                .bind(e.channel.as_str())
+                .bind(&e.client)
+                .bind(&e.source)
+                .bind(e.device_id)
+                .bind(&e.device_label)
+                .bind(e.outcome.as_str())
+                .bind(&e.reason)
+                .bind(&e.request_id)
+                .bind(detail)
+                .fetch_one(&mut *conn)
+                .await?;
+                Ok(row.try_get("id")?)
+            }
+
+            async fn fetch_device(conn: &mut $Conn, id: DeviceId) -> Result<Device> {
+                let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "SELECT {DEVICE_COLS} FROM devices WHERE id = $1"
+                )))
+                .bind(id)
+                .fetch_optional(&mut *conn)
+                .await?
+                .ok_or_else(|| StoreError::NotFound(format!("device {id}")))?;
+                device_from_row(&row)
+            }
+
+            async fn insert_device(
+                conn: &mut $Conn,
+                d: &NewDevice,
+                now: UnixTime,
+            ) -> Result<DeviceId> {
+                let (otp_kind, period) = match d.otp.kind {
+                    OtpKind::Hotp => ("hotp", None),
+                    OtpKind::Totp { period } => ("totp", Some(i64::from(period))),
+                };
+                let row = sqlx::query(
+                    "INSERT INTO devices (uid, person_id, org_id, kind, label, serial, manufacturer, otp_kind, otp_hash, digits, period, sealed_secret, counter, state, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id",
+                )
+                .bind(&d.uid)
+                .bind(d.person_id)
+                .bind(d.org_id)
+                .bind(d.kind.as_str())
+                .bind(&d.label)
+                .bind(&d.serial)
+                .bind(&d.manufacturer)
+                .bind(otp_kind)
+                .bind(d.otp.hash.as_str())
+                .bind(i64::from(d.otp.digits))
+                .bind(period)
+                .bind(&d.sealed_secret)
+                .bind(i(d.counter))
+                .bind(d.state.as_str())
+                .bind(now)
+                .fetch_one(&mut *conn)
+                .await
+                .map_err(|e| {
+                    conflict(e, || match &d.serial {
+                        Some(s) => format!("token with serial {s:?}"),
+                        None => "device".to_owned(),
+                    })
+                })?;
+                Ok(row.try_get("id")?)
+            }
+
+            /// Unlink every device of a person: phones wiped and removed, tokens to stock.
+            async fn unlink_devices(conn: &mut $Conn, person: PersonId) -> Result<()> {
+                sqlx::query(
+                    "UPDATE devices SET state = 'removed', sealed_secret = $1 \
+                     WHERE person_id = $2 AND kind <> 'hardware_token' AND state <> 'removed'",
+                )
+                .bind(Vec::<u8>::new())
+                .bind(person)
+                .execute(&mut *conn)
+                .await?;
+                sqlx::query(
+                    "UPDATE devices SET state = 'in_stock', person_id = NULL, label = '' \
+                     WHERE person_id = $1 AND kind = 'hardware_token'",
+                )
+                .bind(person)
+                .execute(&mut *conn)
+                .await?;
+                Ok(())
+            }
+
+            #[async_trait]
+            impl Store for $Store {
+                async fn ping(&self) -> Result<()> {
+                    sqlx::query("SELECT 1").execute(&self.pool).await?;
+                    Ok(())
+                }
+
+                async fn create_org(
+                    &self,
+                    name: &str,
+                    now: UnixTime,
+                    mut event: AuditEvent,
+                ) -> Result<Organisation> {
+                    let mut tx = self.begin().await?;
+                    let row = sqlx::query(
+                        "INSERT INTO organisations (name, created_at) VALUES ($1, $2) RETURNING id, name, created_at",
+                    )
+                    .bind(name)
+                    .bind(now)
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(|e| conflict(e, || format!("organisation {name:?}")))?;
+                    let org = org_from_row(&row)?;
+                    event.org_id = Some(org.id);
+                    insert_event(&mut tx, &event).await?;
+                    tx.commit().await?;
+                    Ok(org)
+                }
+
+                async fn orgs(&self) -> Result<Vec<Organisation>> {
+                    sqlx::query("SELECT id, name, created_at FROM organisations ORDER BY name")
+                        .fetch_all(&self.pool)
+                        .await?
+                        .iter()
+                        .map(org_from_row)
+                        .collect()
+                }
+
+                async fn org_by_name(&self, name: &str) -> Result<Option<Organisation>> {
+                    sqlx::query("SELECT id, name, created_at FROM organisations WHERE name = $1")
+                        .bind(name)
+                        .fetch_optional(&self.pool)
+                        .await?
+                        .as_ref()
+                        .map(org_from_row)
+                        .transpose()
+                }
+
+                async fn org_by_id(&self, id: OrgId) -> Result<Option<Organisation>> {
+                    sqlx::query("SELECT id, name, created_at FROM organisations WHERE id = $1")
+                        .bind(id)
+                        .fetch_optional(&self.pool)
+                        .await?
+                        .as_ref()
+                        .map(org_from_row)
+                        .transpose()
+                }
+
+                async fn create_person(
+                    &self,
+                    new: &NewPerson,
+                    password_hash: Option<&str>,
+                    now: UnixTime,
+                    mut event: AuditEvent,
+                ) -> Result<Person> {
+                    let username = normalise_username(&new.username);
+                    let mut tx = self.begin().await?;
+                    let row = sqlx::query(
+                        "INSERT INTO people (public_id, username, full_name, email, employee_number, org_id, roles, state, password_hash, created_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, 'active', $8, $9) RETURNING id",
+                    )
+                    .bind(new_uid())
+                    .bind(&username)
+                    .bind(&new.full_name)
+                    .bind(&new.email)
+                    .bind(&new.employee_number)
+                    .bind(new.org_id)
+                    .bind(roles_to_text(&new.roles))
+                    .bind(password_hash)
+                    .bind(now)
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(|e| conflict(e, || format!("person {username:?}")))?;
+                    let id: PersonId = row.try_get("id")?;
+                    event.person_id = Some(id);
+                    event.org_id = Some(new.org_id);
+                    insert_event(&mut tx, &event).await?;
+                    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "SELECT {PERSON_COLS} FROM people WHERE id = $1"
+                    )))
+                    .bind(id)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    let person = person_from_row(&row)?;
+                    tx.commit().await?;
+                    Ok(person)
+                }
+
+                async fn person_by_username(&self, username: &str) -> Result<Option<Person>> {
+                    sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "SELECT {PERSON_COLS} FROM people WHERE username = $1"
+                    )))
+                    .bind(normalise_username(username))
+                    .fetch_optional(&self.pool)
+                    .await?
+                    .as_ref()
+                    .map(person_from_row)
+                    .transpose()
+                }
+
+                async fn person_by_id(&self, id: PersonId) -> Result<Option<Person>> {
+                    sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "SELECT {PERSON_COLS} FROM people WHERE id = $1"
+                    )))
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await?
+                    .as_ref()
+                    .map(person_from_row)
+                    .transpose()
+                }
+
+                async fn people(&self, org: Option<OrgId>) -> Result<Vec<Person>> {
+                    sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "SELECT {PERSON_COLS} FROM people WHERE ($1 IS NULL OR org_id = $1) ORDER BY username"
+                    )))
+                    .bind(org)
+                    .fetch_all(&self.pool)
+                    .await?
+                    .iter()
+                    .map(person_from_row)
+                    .collect()
+                }
+
+                async fn password_hash(&self, id: PersonId) -> Result<Option<String>> {
+                    let row = sqlx::query("SELECT password_hash FROM people WHERE id = $1")
+                        .bind(id)
+                        .fetch_optional(&self.pool)
+                        .await?;
+                    match row {
+                        Some(r) => Ok(r.try_get("password_hash")?),
+                        None => Ok(None),
+                    }
+                }
+
+                async fn set_password(
+                    &self,
+                    id: PersonId,
+                    hash: &str,
+                    event: AuditEvent,
+                ) -> Result<()> {
+                    let mut tx = self.begin().await?;
+                    let done = sqlx::query(
+                        "UPDATE people SET password_hash = $1 WHERE id = $2 AND state <> 'removed'",
+                    )
+                    .bind(hash)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                    if done.rows_affected() == 0 {
+                        return Err(StoreError::NotFound(format!("person {id}")));
+                    }
+                    insert_event(&mut tx, &event).await?;
+                    tx.commit().await?;
+                    Ok(())
+                }
+
+                async fn set_person_state(
+                    &self,
+                    id: PersonId,
+                    state: PersonState,
+                    event: AuditEvent,
+                ) -> Result<()> {
+                    let mut tx = self.begin().await?;
+                    let done = sqlx::query(
+                        "UPDATE people SET state = $1 WHERE id = $2 AND state <> 'removed'",
+                    )
+                    .bind(state.as_str())
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                    if done.rows_affected() == 0 {
+                        return Err(StoreError::NotFound(format!("person {id} (not removed)")));
+                    }
+                    if state == PersonState::Removed {
+                        sqlx::query("UPDATE people SET password_hash = NULL WHERE id = $1")
+                            .bind(id)
+                            .execute(&mut *tx)
+                            .await?;
+                        unlink_devices(&mut tx, id).await?;
+                    }
+                    insert_event(&mut tx, &event).await?;
+                    tx.commit().await?;
+                    Ok(())
+                }
+
+                async fn unlock_person(&self, id: PersonId, event: AuditEvent) -> Result<()> {
+                    let mut tx = self.begin().await?;
+                    let done = sqlx::query(
+                        "UPDATE people SET failed_logins = 0, locked_until = NULL WHERE id = $1",
+                    )
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                    if done.rows_affected() == 0 {
+                        return Err(StoreError::NotFound(format!("person {id}")));
+                    }
+                    insert_event(&mut tx, &event).await?;
+                    tx.commit().await?;
+                    Ok(())
+                }
+
+                async fn add_device(
+                    &self,
+                    new: &NewDevice,
+                    now: UnixTime,
+                    mut event: AuditEvent,
+                ) -> Result<Device> {
+                    let mut tx = self.begin().await?;
+                    let id = insert_device(&mut tx, new, now).await?;
+                    event.device_id = Some(id);
+                    event.device_label = Some(new.label.clone());
+                    insert_event(&mut tx, &event).await?;
+                    let device = fetch_device(&mut tx, id).await?;
+                    tx.commit().await?;
+                    Ok(device)
+                }
+
+                async fn devices_of(&self, person: PersonId) -> Result<Vec<Device>> {
+                    sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "SELECT {DEVICE_COLS} FROM devices WHERE person_id = $1 ORDER BY id"
+                    )))
+                    .bind(person)
+                    .fetch_all(&self.pool)
+                    .await?
+                    .iter()
+                    .map(device_from_row)
+                    .collect()
+                }
+
+                async fn device_by_id(&self, id: DeviceId) -> Result<Option<Device>> {
+                    sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "SELECT {DEVICE_COLS} FROM devices WHERE id = $1"
+                    )))
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await?
+                    .as_ref()
+                    .map(device_from_row)
+                    .transpose()
+                }
+
+                async fn device_by_serial(&self, serial: &str) -> Result<Option<Device>> {
+                    sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "SELECT {DEVICE_COLS} FROM devices WHERE serial = $1"
+                    )))
+                    .bind(serial)
+                    .fetch_optional(&self.pool)
+                    .await?
+                    .as_ref()
+                    .map(device_from_row)
+                    .transpose()
+                }
+
+                async fn remove_device(&self, id: DeviceId, mut event: AuditEvent) -> Result<()> {
+                    let mut tx = self.begin().await?;
+                    let device = fetch_device(&mut tx, id).await?;
+                    if !matches!(device.state, DeviceState::Active | DeviceState::Disabled) {
+                        return Err(StoreError::Invalid(format!(
+                            "device {id} is not linked to anyone (state: {})",
+                            device.state.as_str()
+                        )));
+                    }
+                    let query = match device.kind {
+                        DeviceKind::HardwareToken => sqlx::query(
+                            "UPDATE devices SET state = 'in_stock', person_id = NULL, label = '' WHERE id = $1",
+                        )
+                        .bind(id),
+                        DeviceKind::PhoneTotp => sqlx::query(
+                            "UPDATE devices SET state = 'removed', sealed_secret = $1 WHERE id = $2",
+                        )
+                        .bind(Vec::<u8>::new())
+                        .bind(id),
+                    };
+                    query.execute(&mut *tx).await?;
+                    event.device_id = Some(id);
+                    event.device_label = Some(device.label.clone());
+                    event.person_id = event.person_id.or(device.person_id);
+                    insert_event(&mut tx, &event).await?;
+                    tx.commit().await?;
+                    Ok(())
+                }
+
+                async fn set_counter(
+                    &self,
+                    id: DeviceId,
+                    next: u64,
+                    mut event: AuditEvent,
+                ) -> Result<()> {
+                    let mut tx = self.begin().await?;
+                    let done = sqlx::query(
+                        "UPDATE devices SET counter = $1 WHERE id = $2 AND otp_kind = 'hotp'",
+                    )
+                    .bind(i(next))
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                    if done.rows_affected() == 0 {
+                        return Err(StoreError::NotFound(format!("HOTP device {id}")));
+                    }
+                    event.device_id = Some(id);
+                    insert_event(&mut tx, &event).await?;
+                    tx.commit().await?;
+                    Ok(())
+                }
+
+                async fn import_tokens(
+                    &self,
+                    tokens: &[NewDevice],
+                    now: UnixTime,
+                    event: AuditEvent,
+                ) -> Result<usize> {
+                    let mut tx = self.begin().await?;
+                    for t in tokens {
+                        insert_device(&mut tx, t, now).await?;
+                    }
+                    insert_event(&mut tx, &event).await?;
+                    tx.commit().await?;
+                    Ok(tokens.len())
+                }
+
+                async fn tokens(&self) -> Result<Vec<Device>> {
+                    sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "SELECT {DEVICE_COLS} FROM devices WHERE kind = 'hardware_token' ORDER BY serial"
+                    )))
+                    .fetch_all(&self.pool)
+                    .await?
+                    .iter()
+                    .map(device_from_row)
+                    .collect()
+                }
+
+                async fn assign_token(
+                    &self,
+                    serial: &str,
+                    person: PersonId,
+                    label: &str,
+                    mut event: AuditEvent,
+                ) -> Result<Device> {
+                    let mut tx = self.begin().await?;
+                    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "SELECT {DEVICE_COLS} FROM devices WHERE serial = $1 AND kind = 'hardware_token'"
+                    )))
+                    .bind(serial)
+                    .fetch_optional(&mut *tx)
+                    .await?
+                    .ok_or_else(|| StoreError::NotFound(format!("token with serial {serial:?}")))?;
+                    let token = device_from_row(&row)?;
+                    if token.state != DeviceState::InStock {
+                        return Err(StoreError::Invalid(format!(
+                            "token {serial:?} is not in stock (state: {})",
+                            token.state.as_str()
+                        )));
+                    }
+                    let org: Option<i64> = sqlx::query(
+                        "SELECT org_id FROM people WHERE id = $1 AND state = 'active'",
+                    )
+                    .bind(person)
+                    .fetch_optional(&mut *tx)
+                    .await?
+                    .map(|r| r.try_get("org_id"))
+                    .transpose()?;
+                    let org = org.ok_or_else(|| StoreError::NotFound(format!("active person {person}")))?;
+                    if token.org_id.is_some_and(|o| o != org) {
+                        return Err(StoreError::Invalid(format!(
+                            "token {serial:?} belongs to another organisation's stock"
+                        )));
+                    }
+                    sqlx::query(
+                        "UPDATE devices SET person_id = $1, org_id = $2, label = $3, state = 'active' WHERE id = $4",
+                    )
+                    .bind(person)
+                    .bind(org)
+                    .bind(label)
+                    .bind(token.id)
+                    .execute(&mut *tx)
+                    .await?;
+                    event.person_id = Some(person);
+                    event.org_id = Some(org);
+                    event.device_id = Some(token.id);
+                    event.device_label = Some(label.to_owned());
+                    insert_event(&mut tx, &event).await?;
+                    let device = fetch_device(&mut tx, token.id).await?;
+                    tx.commit().await?;
+                    Ok(device)
+                }
+
+                async fn record_login(
+                    &self,
+                    person: Option<PersonId>,
+                    changes: &Changes,
+                    event: &AuditEvent,
+                ) -> Result<bool> {
+                    let mut tx = self.begin().await?;
+                    if let Some(device_use) = changes.device_use {
+                        let done = match device_use {
+                            DeviceUse::TotpStep { device_id, step } => {
+                                sqlx::query(
+                                    "UPDATE devices SET last_step = $1, last_used_at = $2 \
+                                     WHERE id = $3 AND state = 'active' AND (last_step IS NULL OR last_step < $1)",
+                                )
+                                .bind(i(step))
+                                .bind(event.time)
+                                .bind(device_id)
+                                .execute(&mut *tx)
+                                .await?
+                            }
+                            DeviceUse::HotpCounter { device_id, matched, next } => {
+                                sqlx::query(
+                                    "UPDATE devices SET counter = $1, last_used_at = $2 \
+                                     WHERE id = $3 AND state = 'active' AND counter <= $4",
+                                )
+                                .bind(i(next))
+                                .bind(event.time)
+                                .bind(device_id)
+                                .bind(i(matched))
+                                .execute(&mut *tx)
+                                .await?
+                            }
+                        };
+                        if done.rows_affected() == 0 {
+                            tx.rollback().await?;
+                            return Ok(false);
+                        }
+                    }
+                    if let Some(person) = person {
+                        if let Some(l) = changes.lockout {
+                            sqlx::query(
+                                "UPDATE people SET failed_logins = $1, locked_until = $2 WHERE id = $3",
+                            )
+                            .bind(i64::from(l.failed_logins))
+                            .bind(l.locked_until)
+                            .bind(person)
+                            .execute(&mut *tx)
+                            .await?;
+                        }
+                        if let Some(hash) = &changes.new_password_hash {
+                            sqlx::query("UPDATE people SET password_hash = $1 WHERE id = $2")
+                                .bind(hash)
+                                .bind(person)
+                                .execute(&mut *tx)
+                                .await?;
+                        }
+                    }
+                    insert_event(&mut tx, event).await?;
+                    tx.commit().await?;
+                    Ok(true)
+                }
+
+                async fn append_event(&self, event: &AuditEvent) -> Result<i64> {
+                    let mut tx = self.begin().await?;
+                    let id = insert_event(&mut tx, event).await?;
+                    tx.commit().await?;
+                    Ok(id)
+                }
+
+                async fn events(&self, filter: &EventFilter) -> Result<Vec<StoredEvent>> {
+                    let limit = if filter.limit == 0 { i64::MAX } else { i64::from(filter.limit) };
+                    sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "SELECT {EVENT_COLS} FROM audit_events \
+                         WHERE ($1 IS NULL OR person_id = $1) AND ($2 IS NULL OR kind = $2) \
+                         ORDER BY id DESC LIMIT $3"
+                    )))
+                    .bind(filter.person_id)
+                    .bind(&filter.kind)
+                    .bind(limit)
+                    .fetch_all(&self.pool)
+                    .await?
+                    .iter()
+                    .map(event_from_row)
+                    .collect()
+                }
+            }
+        }
+    };
+}
+
+sql_store!(
+    sqlite,
+    SqliteStore,
+    sqlx::Sqlite,
+    sqlx::SqlitePool,
+    sqlx::sqlite::SqliteRow,
+    sqlx::SqliteConnection,
+    "./migrations/sqlite",
+    "BEGIN IMMEDIATE"
+);
+
+sql_store!(
+    postgres,
+    PgStore,
+    sqlx::Postgres,
+    sqlx::PgPool,
+    sqlx::postgres::PgRow,
+    sqlx::PgConnection,
+    "./migrations/postgres",
+    "BEGIN"
+);
+
+impl sqlite::SqliteStore {
+    /// Open (creating if missing) a SQLite file in WAL mode and migrate it.
+    pub async fn connect(url: &str, max_connections: u32) -> super::Result<Self> {
+        use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
+        use std::str::FromStr;
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // FULL: a committed audit event survives a power cut, not only a crash.
+            .synchronous(SqliteSynchronous::Full)
+            .busy_timeout(std::time::Duration::from_secs(10))
+            .foreign_keys(true);
+        let pool = sqlx::sqlite::SqlitePoolOptions::new()
+            .max_connections(max_connections)
+            .connect_with(options)
+            .await?;
+        let store = Self::from_pool(pool);
+        store.migrate().await?;
+        Ok(store)
+    }
+}
+
+impl postgres::PgStore {
+    /// Connect to PostgreSQL and migrate.
+    pub async fn connect(url: &str, max_connections: u32) -> super::Result<Self> {
+        let pool = sqlx::postgres::PgPoolOptions::new()
+            .max_connections(max_connections)
+            .acquire_timeout(std::time::Duration::from_secs(10))
+            .connect(url)
+            .await?;
+        let store = Self::from_pool(pool);
+        store.migrate().await?;
+        Ok(store)
+    }
+}
