@@ -1,0 +1,5 @@
+//! End-to-end tests against the real `mfa-gateway` binary. One test binary (link time).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod cli;
