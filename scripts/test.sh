@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Runs every test of the workspace. Installs or starts what the tests need first:
+#   - radclient (Debian package freeradius-utils) for the RADIUS end-to-end tests;
+#   - a PostgreSQL server for the store suite: the one at 127.0.0.1:5432 (database `test`,
+#     trust auth, as on the project's machines) or, failing that, a throwaway one started
+#     here from the installed binaries (installed with apt if missing).
+# A prerequisite that cannot be had stops the run with what to install; nothing is skipped.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { printf '==> %s\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+apt_updated=
+apt_install() {
+    [ "$(id -u)" = 0 ] || die "need $* but not root: install them (apt-get install $*) and run again"
+    if [ -z "$apt_updated" ]; then
+        apt-get update -qq >&2 || die "apt-get update failed; install $* by hand"
+        apt_updated=1
+    fi
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >&2 || die "apt-get install $* failed"
+}
+
+# --- radclient -------------------------------------------------------------------------
+if ! command -v radclient >/dev/null 2>&1; then
+    say "installing freeradius-utils (radclient)"
+    apt_install freeradius-utils
+fi
+command -v radclient >/dev/null 2>&1 || die "radclient not found: apt-get install freeradius-utils"
+
+# --- PostgreSQL ------------------------------------------------------------------------
+pg_url_default="postgres://postgres@127.0.0.1:5432/test"
+pg_ok() { command -v psql >/dev/null 2>&1 && psql "$1" -Atqc 'select 1' >/dev/null 2>&1; }
+
+if [ -z "${MFA_TEST_PG_URL:-}" ]; then
+    if ! pg_ok "$pg_url_default" && ls /etc/postgresql/*/main >/dev/null 2>&1; then
+        say "starting the local PostgreSQL cluster"
+        pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | sort -V | tail -n 1)" main start >&2 2>/dev/null || true
+        for _ in $(seq 1 20); do pg_ok "$pg_url_default" && break; sleep 0.5; done
+    fi
+    if pg_ok "$pg_url_default"; then
+        export MFA_TEST_PG_URL="$pg_url_default"
+    else
+        # A throwaway server of our own, on a port of its own, removed at exit.
+        if ! ls -d /usr/lib/postgresql/*/bin >/dev/null 2>&1; then
+            say "installing postgresql"
+            apt_install postgresql
+        fi
+        bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
+        [ -x "$bin/initdb" ] || die "PostgreSQL binaries not found: apt-get install postgresql"
+        pgdir=$(mktemp -d /tmp/mfa-pg.XXXXXX)
+        as_pg=()
+        if [ "$(id -u)" = 0 ]; then
+            id postgres >/dev/null 2>&1 || useradd --system --no-create-home postgres
+            chown postgres "$pgdir"
+            as_pg=(runuser -u postgres --)
+        fi
+        port=55432
+        say "starting a throwaway PostgreSQL on 127.0.0.1:$port ($pgdir)"
+        "${as_pg[@]}" "$bin/initdb" -D "$pgdir/data" -A trust -U postgres >/dev/null
+        "${as_pg[@]}" "$bin/pg_ctl" -D "$pgdir/data" -l "$pgdir/log" -w \
+            -o "-p $port -k $pgdir -c listen_addresses=127.0.0.1" start >/dev/null
+        trap '"${as_pg[@]}" "$bin/pg_ctl" -D "$pgdir/data" -m immediate stop >/dev/null 2>&1; rm -rf "$pgdir"' EXIT
+        psql "postgres://postgres@127.0.0.1:$port/postgres" -qc 'CREATE DATABASE test' >/dev/null
+        export MFA_TEST_PG_URL="postgres://postgres@127.0.0.1:$port/test"
+    fi
+fi
+pg_ok "$MFA_TEST_PG_URL" || die "PostgreSQL not reachable at $MFA_TEST_PG_URL"
+
+# --- the tests -------------------------------------------------------------------------
+say "cargo test --workspace (PostgreSQL: $MFA_TEST_PG_URL)"
+cargo test --workspace --locked "$@"
