@@ -89,7 +89,11 @@ impl Instance {
     /// Run and insist on success; returns stdout.
     pub fn ok(&self, args: &[&str], stdin: Option<&str>) -> String {
         let r = self.run(args, stdin);
-        assert!(r.ok, "mfa-gateway {args:?} failed:\n{}\n{}", r.stdout, r.stderr);
+        assert!(
+            r.ok,
+            "mfa-gateway {args:?} failed:\n{}\n{}",
+            r.stdout, r.stderr
+        );
         r.stdout
     }
 }
@@ -100,7 +104,9 @@ pub fn seed_of(uri: &str) -> Vec<u8> {
         .split(['?', '&'])
         .find_map(|kv| kv.strip_prefix("secret="))
         .expect("secret in uri");
-    data_encoding::BASE32_NOPAD.decode(secret.as_bytes()).expect("base32")
+    data_encoding::BASE32_NOPAD
+        .decode(secret.as_bytes())
+        .expect("base32")
 }
 
 /// The first line of `text` that starts with `otpauth://`.

@@ -17,10 +17,20 @@ pub const EXAMPLE_CONFIG: &str = include_str!("../../config/gateway.toml");
 const ACTOR: &str = "cli";
 
 #[derive(Debug, Parser)]
-#[command(name = "mfa-gateway", version, about = "MFA authentication gateway: RADIUS and OpenID Connect logins with a password and a second factor")]
+#[command(
+    name = "mfa-gateway",
+    version,
+    about = "MFA authentication gateway: RADIUS and OpenID Connect logins with a password and a second factor"
+)]
 pub struct Cli {
     /// The config file.
-    #[arg(long, short, global = true, env = "MFA_GATEWAY_CONFIG", default_value = "gateway.toml")]
+    #[arg(
+        long,
+        short,
+        global = true,
+        env = "MFA_GATEWAY_CONFIG",
+        default_value = "gateway.toml"
+    )]
     pub config: PathBuf,
     #[command(subcommand)]
     pub command: Command,
@@ -146,7 +156,11 @@ pub enum DeviceCmd {
     /// Unlink a device (a token goes back to stock).
     Remove { id: i64 },
     /// Resynchronise an HOTP token from two consecutive codes.
-    Resync { id: i64, first: String, second: String },
+    Resync {
+        id: i64,
+        first: String,
+        second: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -264,6 +278,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 
 /// Create what a gateway needs next to its config file; keeps what exists.
 pub async fn init(config_path: &Path) -> anyhow::Result<Config> {
+    init_with(config_path, EXAMPLE_CONFIG).await
+}
+
+/// `init`, writing `config_text` if there is no config file yet.
+pub async fn init_with(config_path: &Path, config_text: &str) -> anyhow::Result<Config> {
     let dir = config_path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -272,7 +291,7 @@ pub async fn init(config_path: &Path) -> anyhow::Result<Config> {
     if config_path.exists() {
         println!("config      {} (kept)", config_path.display());
     } else {
-        std::fs::write(config_path, EXAMPLE_CONFIG)
+        crate::crypto::write_private(config_path, config_text.as_bytes())
             .with_context(|| format!("writing {}", config_path.display()))?;
         println!("config      {}", config_path.display());
     }
@@ -281,7 +300,10 @@ pub async fn init(config_path: &Path) -> anyhow::Result<Config> {
         println!("key         {} (kept)", config.key_file.display());
     } else {
         MasterKey::generate_file(&config.key_file)?;
-        println!("key         {} (new; back it up: without it no seed opens)", config.key_file.display());
+        println!(
+            "key         {} (new; back it up: without it no seed opens)",
+            config.key_file.display()
+        );
     }
     crate::store::open(&config.store_url, config.store_max_connections).await?;
     println!("database    {}", redact_url(&config.store_url));
@@ -289,7 +311,11 @@ pub async fn init(config_path: &Path) -> anyhow::Result<Config> {
         println!("certificate {} (kept)", config.tls.cert.display());
     } else if let Some(certs_dir) = config.tls.cert.parent() {
         let made = crate::certs::generate_dev_certs(certs_dir)?;
-        println!("certificate {} (dev CA: {})", made.server_cert.display(), made.ca_cert.display());
+        println!(
+            "certificate {} (dev CA: {})",
+            made.server_cert.display(),
+            made.ca_cert.display()
+        );
     }
     Ok(config)
 }
@@ -343,7 +369,10 @@ async fn person(config: &Path, cmd: PersonCmd) -> anyhow::Result<()> {
                 Some(o) => Some(gw.org(&o).await?.id),
                 None => None,
             };
-            println!("{:>4}  {:<20} {:<9} {:<28} roles", "id", "username", "state", "name");
+            println!(
+                "{:>4}  {:<20} {:<9} {:<28} roles",
+                "id", "username", "state", "name"
+            );
             for p in gw.store().people(org).await? {
                 println!(
                     "{:>4}  {:<20} {:<9} {:<28} {}",
@@ -362,8 +391,14 @@ async fn person(config: &Path, cmd: PersonCmd) -> anyhow::Result<()> {
             println!("username      {}", p.username);
             println!("name          {}", p.full_name);
             println!("email         {}", p.email.as_deref().unwrap_or("-"));
-            println!("employee no.  {}", p.employee_number.as_deref().unwrap_or("-"));
-            println!("organisation  {}", org.map_or_else(|| p.org_id.to_string(), |o| o.name));
+            println!(
+                "employee no.  {}",
+                p.employee_number.as_deref().unwrap_or("-")
+            );
+            println!(
+                "organisation  {}",
+                org.map_or_else(|| p.org_id.to_string(), |o| o.name)
+            );
             println!("roles         {}", crate::model::roles_to_text(&p.roles));
             println!("state         {}", p.state.as_str());
             println!("failed logins {}", p.failed_logins);
@@ -372,11 +407,13 @@ async fn person(config: &Path, cmd: PersonCmd) -> anyhow::Result<()> {
             print_devices(&gw.store().devices_of(p.id).await?);
         }
         PersonCmd::Disable { username } => {
-            gw.set_state(&username, PersonState::Disabled, ACTOR, now()).await?;
+            gw.set_state(&username, PersonState::Disabled, ACTOR, now())
+                .await?;
             println!("{username} disabled");
         }
         PersonCmd::Remove { username } => {
-            gw.set_state(&username, PersonState::Removed, ACTOR, now()).await?;
+            gw.set_state(&username, PersonState::Removed, ACTOR, now())
+                .await?;
             println!("{username} removed; devices unlinked, tokens back in stock");
         }
         PersonCmd::SetPassword {
@@ -396,7 +433,10 @@ async fn person(config: &Path, cmd: PersonCmd) -> anyhow::Result<()> {
 }
 
 fn print_devices(devices: &[crate::model::Device]) {
-    println!("{:>4}  {:<15} {:<9} {:<24} {:<12} {:<10} last used", "id", "kind", "state", "label", "serial", "otp");
+    println!(
+        "{:>4}  {:<15} {:<9} {:<24} {:<12} {:<10} last used",
+        "id", "kind", "state", "label", "serial", "otp"
+    );
     for d in devices {
         let otp = match d.otp.kind {
             OtpKind::Hotp => format!("hotp/{}", d.otp.digits),
@@ -433,7 +473,10 @@ async fn device(config: &Path, cmd: DeviceCmd) -> anyhow::Result<()> {
                 digits,
             };
             let enrolled = gw.add_totp(&username, &label, params, ACTOR, now()).await?;
-            println!("device {} ({}) linked to {username}", enrolled.device.id, enrolled.device.label);
+            println!(
+                "device {} ({}) linked to {username}",
+                enrolled.device.id, enrolled.device.label
+            );
             println!("{}", enrolled.uri.expose());
             print_qr(enrolled.uri.expose())?;
         }
@@ -462,7 +505,8 @@ async fn token(config: &Path, cmd: TokenCmd) -> anyhow::Result<()> {
             let psk_text = match (psk_hex, psk_file) {
                 (Some(h), _) => Some(zeroize::Zeroizing::new(h)),
                 (None, Some(f)) => Some(zeroize::Zeroizing::new(
-                    std::fs::read_to_string(&f).with_context(|| format!("reading {}", f.display()))?,
+                    std::fs::read_to_string(&f)
+                        .with_context(|| format!("reading {}", f.display()))?,
                 )),
                 (None, None) => None,
             };
@@ -495,7 +539,10 @@ async fn token(config: &Path, cmd: TokenCmd) -> anyhow::Result<()> {
             println!("{n} tokens imported into stock");
         }
         TokenCmd::List => {
-            println!("{:<14} {:<9} {:<10} {:<8} {:<6} holder", "serial", "state", "otp", "org", "id");
+            println!(
+                "{:<14} {:<9} {:<10} {:<8} {:<6} holder",
+                "serial", "state", "otp", "org", "id"
+            );
             for t in gw.store().tokens().await? {
                 let otp = match t.otp.kind {
                     OtpKind::Hotp => format!("hotp/{}", t.otp.digits),
@@ -524,8 +571,13 @@ async fn token(config: &Path, cmd: TokenCmd) -> anyhow::Result<()> {
             username,
             label,
         } => {
-            let d = gw.assign_token(&serial, &username, &label, ACTOR, now()).await?;
-            println!("token {serial} linked to {username} as device {} ({})", d.id, d.label);
+            let d = gw
+                .assign_token(&serial, &username, &label, ACTOR, now())
+                .await?;
+            println!(
+                "token {serial} linked to {username} as device {} ({})",
+                d.id, d.label
+            );
         }
     }
     Ok(())
@@ -549,7 +601,9 @@ async fn login(
     let decision = gw.login(cli_attempt(username, credentials), now()).await?;
     match decision.verdict {
         Verdict::Accept { device_label, .. } => println!("accept (device: {device_label})"),
-        Verdict::NeedSecondFactor => println!("password accepted; a one-time code is needed (--code)"),
+        Verdict::NeedSecondFactor => {
+            println!("password accepted; a one-time code is needed (--code)")
+        }
         Verdict::Reject(reason) => {
             println!("reject ({})", reason.as_str());
             std::process::exit(1);

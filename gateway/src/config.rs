@@ -35,6 +35,8 @@ pub struct RawConfig {
     pub lockout: RawLockout,
     pub tls: RawTls,
     pub log: RawLog,
+    pub radius: RawRadius,
+    pub rate_limit: RawRateLimit,
 }
 
 #[derive(Debug, Deserialize)]
@@ -163,6 +165,66 @@ impl Default for RawLog {
     }
 }
 
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawRadius {
+    pub listen: Vec<String>,
+    pub radsec_listen: Vec<String>,
+    pub duplicate_window_seconds: u64,
+    pub max_in_flight: usize,
+    pub challenge_timeout_seconds: u64,
+    pub challenge_prompt: String,
+    pub clients: Vec<RawRadiusClient>,
+}
+
+impl Default for RawRadius {
+    fn default() -> Self {
+        Self {
+            listen: vec!["0.0.0.0:1812".into()],
+            radsec_listen: vec![],
+            duplicate_window_seconds: 10,
+            max_in_flight: 256,
+            challenge_timeout_seconds: 120,
+            challenge_prompt: "Enter the code from your phone or token".into(),
+            clients: vec![],
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawRadiusClient {
+    pub name: String,
+    pub address: String,
+    pub secret: Option<String>,
+    pub secret_env: Option<String>,
+    pub radsec_secret: Option<String>,
+    pub mode: String,
+    pub separator: Option<String>,
+    pub otp_digits: Option<u8>,
+    pub message_authenticator: Option<String>,
+    pub class: Option<String>,
+    pub session_timeout: Option<u32>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawRateLimit {
+    pub per_source_per_minute: u32,
+    pub per_username_per_minute: u32,
+    pub per_client_per_second: u32,
+}
+
+impl Default for RawRateLimit {
+    fn default() -> Self {
+        Self {
+            per_source_per_minute: 120,
+            per_username_per_minute: 30,
+            per_client_per_second: 500,
+        }
+    }
+}
+
 /// The validated configuration. Relative paths are resolved against the config file's folder.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -176,6 +238,30 @@ pub struct Config {
     pub tls: TlsPaths,
     pub log_json: bool,
     pub log_level: String,
+    pub radius: RadiusSettings,
+    pub rate_limit: RateLimits,
+}
+
+/// The RADIUS front: listeners, clients, and how challenges behave.
+#[derive(Debug, Clone)]
+pub struct RadiusSettings {
+    pub listen: Vec<std::net::SocketAddr>,
+    pub radsec_listen: Vec<std::net::SocketAddr>,
+    pub duplicate_window: std::time::Duration,
+    pub max_in_flight: usize,
+    pub challenge_timeout_seconds: u64,
+    pub challenge_prompt: String,
+    pub clients: Vec<mfa_radius::ClientConfig>,
+    /// Per client name: how many digits the code has in append mode without a separator.
+    pub otp_digits: std::collections::HashMap<String, u8>,
+}
+
+/// Attempts allowed before any password is checked (0 = no limit).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimits {
+    pub per_source_per_minute: u32,
+    pub per_username_per_minute: u32,
+    pub per_client_per_second: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -413,8 +499,141 @@ impl RawConfig {
             },
             log_json,
             log_level: self.log.level,
+            radius: validate_radius(self.radius)?,
+            rate_limit: RateLimits {
+                per_source_per_minute: self.rate_limit.per_source_per_minute,
+                per_username_per_minute: self.rate_limit.per_username_per_minute,
+                per_client_per_second: self.rate_limit.per_client_per_second,
+            },
         })
     }
+}
+
+fn socket_addrs(
+    key: &'static str,
+    list: &[String],
+) -> Result<Vec<std::net::SocketAddr>, ConfigError> {
+    list.iter()
+        .map(|a| {
+            a.parse().map_err(|_| {
+                invalid(
+                    key,
+                    format!("`{a}` is not an address:port such as 0.0.0.0:1812 or [::]:1812"),
+                )
+            })
+        })
+        .collect()
+}
+
+fn validate_radius(r: RawRadius) -> Result<RadiusSettings, ConfigError> {
+    use mfa_radius::{ClientConfig, ClientMode, MessageAuthenticatorPolicy, SharedSecret};
+    let listen = socket_addrs("radius.listen", &r.listen)?;
+    let radsec_listen = socket_addrs("radius.radsec_listen", &r.radsec_listen)?;
+    if r.max_in_flight == 0 {
+        return Err(invalid("radius.max_in_flight", "must be at least 1"));
+    }
+    if !(10..=600).contains(&r.challenge_timeout_seconds) {
+        return Err(invalid(
+            "radius.challenge_timeout_seconds",
+            "must be 10 to 600",
+        ));
+    }
+    if r.duplicate_window_seconds > 60 {
+        return Err(invalid(
+            "radius.duplicate_window_seconds",
+            "must be at most 60",
+        ));
+    }
+    let mut clients = Vec::new();
+    let mut otp_digits = std::collections::HashMap::new();
+    for c in r.clients {
+        let name = c.name.trim().to_owned();
+        if name.is_empty() {
+            return Err(invalid("radius.clients.name", "every client needs a name"));
+        }
+        if otp_digits.contains_key(&name) {
+            return Err(invalid(
+                "radius.clients.name",
+                format!("`{name}` is used twice"),
+            ));
+        }
+        let at = |problem: String| invalid("radius.clients", format!("client `{name}`: {problem}"));
+        let network: ipnet::IpNet = c
+            .address
+            .parse()
+            .or_else(|_| {
+                c.address
+                    .parse::<std::net::IpAddr>()
+                    .map(ipnet::IpNet::from)
+            })
+            .map_err(|_| {
+                at(format!(
+                    "address `{}` is not an IP address or CIDR network",
+                    c.address
+                ))
+            })?;
+        let secret = match (&c.secret, &c.secret_env) {
+            (Some(s), None) => s.clone(),
+            (None, Some(var)) => {
+                std::env::var(var).map_err(|_| at(format!("secret_env: ${var} is not set")))?
+            }
+            _ => return Err(at("set exactly one of secret and secret_env".into())),
+        };
+        if secret.len() < 16 {
+            return Err(at("the shared secret must be at least 16 characters".into()));
+        }
+        let separator = match c.separator.as_deref() {
+            None | Some("") => None,
+            Some(s) if s.chars().count() == 1 => s.chars().next(),
+            Some(s) => return Err(at(format!("separator `{s}` must be one character"))),
+        };
+        let mode = match c.mode.as_str() {
+            "append" | "" => ClientMode::Append { separator },
+            "challenge" => ClientMode::Challenge,
+            "second_factor_only" => ClientMode::SecondFactorOnly,
+            other => {
+                return Err(at(format!(
+                    "mode `{other}` is not one of append, challenge, second_factor_only"
+                )));
+            }
+        };
+        let digits = c.otp_digits.unwrap_or(6);
+        if !(6..=8).contains(&digits) {
+            return Err(at("otp_digits must be 6 to 8".into()));
+        }
+        let message_authenticator = match c.message_authenticator.as_deref() {
+            None | Some("required") => MessageAuthenticatorPolicy::Required,
+            Some("not_required") => MessageAuthenticatorPolicy::NotRequired,
+            Some("auto") => MessageAuthenticatorPolicy::Auto,
+            Some(other) => {
+                return Err(at(format!(
+                    "message_authenticator `{other}` is not one of required, not_required, auto"
+                )));
+            }
+        };
+        let mut client = ClientConfig::new(
+            name.clone(),
+            network,
+            SharedSecret::new(secret.into_bytes()),
+        );
+        client.radsec_secret = c.radsec_secret.map(|s| SharedSecret::new(s.into_bytes()));
+        client.mode = mode;
+        client.message_authenticator = message_authenticator;
+        client.class = c.class.map(String::into_bytes);
+        client.session_timeout = c.session_timeout;
+        otp_digits.insert(name, digits);
+        clients.push(client);
+    }
+    Ok(RadiusSettings {
+        listen,
+        radsec_listen,
+        duplicate_window: std::time::Duration::from_secs(r.duplicate_window_seconds),
+        max_in_flight: r.max_in_flight,
+        challenge_timeout_seconds: r.challenge_timeout_seconds,
+        challenge_prompt: r.challenge_prompt,
+        clients,
+        otp_digits,
+    })
 }
 
 /// `sqlite://relative.db` is taken relative to the config file; postgres URLs pass through.
@@ -487,9 +706,36 @@ mod tests {
     }
 
     #[test]
+    fn radius_clients_are_checked() {
+        let ok = "[[radius.clients]]\nname = \"rdgw\"\naddress = \"10.0.0.0/24\"\nsecret = \"0123456789abcdef\"\nmode = \"challenge\"\n";
+        let c = Config::parse(ok, Path::new(".")).expect("valid");
+        assert_eq!(c.radius.clients.len(), 1);
+        assert_eq!(c.radius.clients[0].mode, mfa_radius::ClientMode::Challenge);
+        let short = ok.replace("0123456789abcdef", "short");
+        let e = Config::parse(&short, Path::new("."))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("radius.clients") && e.contains("rdgw") && e.contains("16"),
+            "{e}"
+        );
+        let bad_mode = ok.replace("challenge", "push");
+        let e = Config::parse(&bad_mode, Path::new("."))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("mode `push`"), "{e}");
+        let bad_addr = ok.replace("10.0.0.0/24", "ten.0.0.0");
+        assert!(Config::parse(&bad_addr, Path::new(".")).is_err());
+        let e = Config::parse("[radius]\nlisten = [\"1812\"]\n", Path::new("."))
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("config key `radius.listen`"), "{e}");
+    }
+
+    #[test]
     fn wrong_type_is_one_line_with_the_key() {
-        let e = Config::parse("[password]\nargon2_iterations = \"two\"\n", Path::new("."))
-            .unwrap_err();
+        let e =
+            Config::parse("[password]\nargon2_iterations = \"two\"\n", Path::new(".")).unwrap_err();
         let msg = e.to_string();
         assert!(msg.contains("`password.argon2_iterations`"), "{msg}");
         assert!(msg.contains("line 2"), "{msg}");

@@ -65,11 +65,10 @@ impl MasterKey {
     }
 
     fn from_base64(text: &str, origin: &str) -> Result<Self, KeyError> {
-        let bytes = zeroize::Zeroizing::new(B64.decode(text.trim()).map_err(|_| {
-            KeyError::Malformed {
+        let bytes =
+            zeroize::Zeroizing::new(B64.decode(text.trim()).map_err(|_| KeyError::Malformed {
                 origin: origin.to_owned(),
-            }
-        })?);
+            })?);
         Self::from_bytes(&bytes).ok_or_else(|| KeyError::Malformed {
             origin: origin.to_owned(),
         })
@@ -77,10 +76,10 @@ impl MasterKey {
 
     /// The key from the environment variable `env` if set, else from `file`.
     pub fn load(file: &Path, env: &str) -> Result<Self, KeyError> {
-        if !env.is_empty() {
-            if let Ok(value) = std::env::var(env) {
-                return Self::from_base64(&value, &format!("${env}"));
-            }
+        if !env.is_empty()
+            && let Ok(value) = std::env::var(env)
+        {
+            return Self::from_base64(&value, &format!("${env}"));
         }
         let name = file.display().to_string();
         match std::fs::read_to_string(file) {

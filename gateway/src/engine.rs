@@ -221,10 +221,10 @@ impl Engine {
                 };
                 return self.fail(attempt, subject, reason, now);
             }
-            if let Some(hash) = &subject.password_hash {
-                if self.hasher.needs_rehash(hash) {
-                    changes.new_password_hash = self.hasher.hash_unchecked(pw).ok();
-                }
+            if let Some(hash) = &subject.password_hash
+                && self.hasher.needs_rehash(hash)
+            {
+                changes.new_password_hash = self.hasher.hash_unchecked(pw).ok();
             }
         } else if person.state != PersonState::Active {
             return self.reject(attempt, Some(subject), Reason::PersonDisabled, changes, now);
@@ -281,14 +281,18 @@ impl Engine {
                     }
                     TotpCheck::NoMatch => None,
                 },
-                OtpKind::Hotp => {
-                    otp::check_hotp(secret, &dev.otp, code, dev.counter, self.otp.hotp_look_ahead)
-                        .map(|matched| DeviceUse::HotpCounter {
-                            device_id: dev.id,
-                            matched,
-                            next: matched + 1,
-                        })
-                }
+                OtpKind::Hotp => otp::check_hotp(
+                    secret,
+                    &dev.otp,
+                    code,
+                    dev.counter,
+                    self.otp.hotp_look_ahead,
+                )
+                .map(|matched| DeviceUse::HotpCounter {
+                    device_id: dev.id,
+                    matched,
+                    next: matched + 1,
+                }),
             };
             if let Some(device_use) = matched {
                 changes.device_use = Some(device_use);
@@ -350,7 +354,13 @@ impl Engine {
     }
 
     /// A failure that counts toward the lockout.
-    fn fail(&self, attempt: &Attempt, subject: &Subject, reason: Reason, now: UnixTime) -> Decision {
+    fn fail(
+        &self,
+        attempt: &Attempt,
+        subject: &Subject,
+        reason: Reason,
+        now: UnixTime,
+    ) -> Decision {
         let failed = subject.person.failed_logins.saturating_add(1);
         let changes = Changes {
             lockout: Some(LockoutUpdate {
@@ -371,13 +381,13 @@ impl Engine {
         now: UnixTime,
     ) -> Decision {
         let mut event = self.event(attempt, subject, Outcome::Reject, Some(reason), now);
-        if let Some(l) = changes.lockout {
-            if l.locked_until.is_some() {
-                event.detail = Some(serde_json::json!({
-                    "failed_logins": l.failed_logins,
-                    "locked_until": l.locked_until,
-                }));
-            }
+        if let Some(l) = changes.lockout
+            && l.locked_until.is_some()
+        {
+            event.detail = Some(serde_json::json!({
+                "failed_logins": l.failed_logins,
+                "locked_until": l.locked_until,
+            }));
         }
         Decision {
             verdict: Verdict::Reject(reason),

@@ -95,15 +95,30 @@ fn ann(e: &Engine) -> Subject {
         password_hash: Some(hash),
         devices: vec![
             usable(
-                device(10, DeviceKind::PhoneTotp, "business phone", OtpParams::totp_default()),
+                device(
+                    10,
+                    DeviceKind::PhoneTotp,
+                    "business phone",
+                    OtpParams::totp_default(),
+                ),
                 PHONE1,
             ),
             usable(
-                device(11, DeviceKind::PhoneTotp, "private phone", OtpParams::totp_default()),
+                device(
+                    11,
+                    DeviceKind::PhoneTotp,
+                    "private phone",
+                    OtpParams::totp_default(),
+                ),
                 PHONE2,
             ),
             usable(
-                device(12, DeviceKind::HardwareToken, "token at branch", hotp_params()),
+                device(
+                    12,
+                    DeviceKind::HardwareToken,
+                    "token at branch",
+                    hotp_params(),
+                ),
                 TOKEN,
             ),
         ],
@@ -139,7 +154,9 @@ fn apply(subject: &mut Subject, changes: &Changes) {
             Some(DeviceUse::TotpStep { device_id, step }) if device_id == d.device.id => {
                 d.device.last_step = Some(step);
             }
-            Some(DeviceUse::HotpCounter { device_id, next, .. }) if device_id == d.device.id => {
+            Some(DeviceUse::HotpCounter {
+                device_id, next, ..
+            }) if device_id == d.device.id => {
                 d.device.counter = next;
             }
             _ => {}
@@ -187,12 +204,20 @@ fn a_used_totp_code_is_never_accepted_again() {
     let first = e.decide(&attempt("ann", "correct horse", Some(&code)), Some(&s), NOW);
     assert!(matches!(first.verdict, Verdict::Accept { .. }));
     apply(&mut s, &first.changes);
-    let again = e.decide(&attempt("ann", "correct horse", Some(&code)), Some(&s), NOW + 5);
+    let again = e.decide(
+        &attempt("ann", "correct horse", Some(&code)),
+        Some(&s),
+        NOW + 5,
+    );
     assert_eq!(again.verdict, Verdict::Reject(Reason::ReplayedCode));
     assert_eq!(again.event.reason.as_deref(), Some("replayed_code"));
     // The next step's code is fine.
     let next = otp::totp(PHONE1, NOW + 30, 30, OtpHash::Sha1, 6);
-    let d = e.decide(&attempt("ann", "correct horse", Some(&next)), Some(&s), NOW + 30);
+    let d = e.decide(
+        &attempt("ann", "correct horse", Some(&next)),
+        Some(&s),
+        NOW + 30,
+    );
     assert!(matches!(d.verdict, Verdict::Accept { device_id: 10, .. }));
 }
 
@@ -234,7 +259,11 @@ fn hotp_resync_from_two_consecutive_codes() {
 fn wrong_code_wrong_password_and_missing_code() {
     let e = engine();
     let s = ann(&e);
-    let d = e.decide(&attempt("ann", "correct horse", Some("000000")), Some(&s), NOW);
+    let d = e.decide(
+        &attempt("ann", "correct horse", Some("000000")),
+        Some(&s),
+        NOW,
+    );
     let bad_code = if [totp_now(PHONE1), totp_now(PHONE2)].contains(&"000000".to_string()) {
         return;
     } else {
@@ -244,7 +273,10 @@ fn wrong_code_wrong_password_and_missing_code() {
     let code = totp_now(PHONE1);
     let d = e.decide(&attempt("ann", "wrong horse", Some(&code)), Some(&s), NOW);
     assert_eq!(d.verdict, Verdict::Reject(Reason::BadPassword));
-    assert_eq!(d.changes.device_use, None, "no code is consumed on a bad password");
+    assert_eq!(
+        d.changes.device_use, None,
+        "no code is consumed on a bad password"
+    );
     let d = e.decide(&attempt("ann", "correct horse", Some("")), Some(&s), NOW);
     assert_eq!(d.verdict, Verdict::Reject(Reason::MissingCode));
 }
@@ -252,7 +284,11 @@ fn wrong_code_wrong_password_and_missing_code() {
 #[test]
 fn unknown_user_gets_the_wrong_password_answer() {
     let e = engine();
-    let d = e.decide(&attempt("nobody", "correct horse", Some("123456")), None, NOW);
+    let d = e.decide(
+        &attempt("nobody", "correct horse", Some("123456")),
+        None,
+        NOW,
+    );
     assert_eq!(d.verdict, Verdict::Reject(Reason::UnknownUser));
     assert_eq!(d.event.person_id, None);
     assert_eq!(d.event.username.as_deref(), Some("nobody"));
@@ -315,7 +351,11 @@ fn disabled_or_removed_people_and_devices_never_authenticate() {
             Verdict::Reject(_)
         ));
     }
-    for state in [DeviceState::Disabled, DeviceState::Removed, DeviceState::InStock] {
+    for state in [
+        DeviceState::Disabled,
+        DeviceState::Removed,
+        DeviceState::InStock,
+    ] {
         let mut s = ann(&e);
         s.devices[0].device.state = state;
         let d = e.decide(&attempt("ann", "correct horse", Some(&code)), Some(&s), NOW);
@@ -337,15 +377,27 @@ fn lockout_grows_counts_during_backoff_and_resets_on_success() {
         apply(&mut s, &d.changes);
         assert_eq!(s.person.failed_logins, i);
     }
-    assert_eq!(s.person.locked_until, Some(t + 60), "5 failures -> 1 minute");
+    assert_eq!(
+        s.person.locked_until,
+        Some(t + 60),
+        "5 failures -> 1 minute"
+    );
     // During the backoff even the right password and code are not checked; counted.
     let good = totp_now(PHONE1);
-    let d = e.decide(&attempt("ann", "correct horse", Some(&good)), Some(&s), t + 10);
+    let d = e.decide(
+        &attempt("ann", "correct horse", Some(&good)),
+        Some(&s),
+        t + 10,
+    );
     assert_eq!(d.verdict, Verdict::Reject(Reason::LockedOut));
     assert_eq!(d.changes.device_use, None);
     apply(&mut s, &d.changes);
     assert_eq!(s.person.failed_logins, 6);
-    assert_eq!(s.person.locked_until, Some(t + 60), "counting does not extend it");
+    assert_eq!(
+        s.person.locked_until,
+        Some(t + 60),
+        "counting does not extend it"
+    );
     // After it, another failure doubles the backoff (6 -> 7 failures: 2^2 minutes).
     t += 61;
     let d = e.decide(&attempt("ann", "wrong", Some("123456")), Some(&s), t);
@@ -429,5 +481,8 @@ fn events_hold_no_secret() {
     assert!(!text.contains("correct horse"));
     assert!(!text.contains(&code));
     let dbg = format!("{:?}", attempt("ann", "correct horse", Some(&code)));
-    assert!(!dbg.contains("correct horse") && !dbg.contains(&code), "{dbg}");
+    assert!(
+        !dbg.contains("correct horse") && !dbg.contains(&code),
+        "{dbg}"
+    );
 }

@@ -12,6 +12,7 @@ pub mod model;
 pub mod otp;
 pub mod password;
 pub mod pskc;
+pub mod radius_front;
 pub mod secret;
 pub mod serve;
 pub mod service;

@@ -55,7 +55,11 @@ impl Role {
 
 /// Roles as stored: a comma-separated list.
 pub fn roles_to_text(roles: &[Role]) -> String {
-    roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(",")
+    roles
+        .iter()
+        .map(|r| r.as_str())
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 pub fn roles_from_text(s: &str) -> Vec<Role> {

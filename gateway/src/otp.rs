@@ -93,7 +93,9 @@ fn generator(secret: &[u8], hash: OtpHash, digits: u8, step: u64) -> Totp {
 
 /// The HOTP value (RFC 4226) for `counter`.
 pub fn hotp(secret: &[u8], counter: u64, hash: OtpHash, digits: u8) -> String {
-    generator(secret, hash, digits, 1).generate(counter).to_string()
+    generator(secret, hash, digits, 1)
+        .generate(counter)
+        .to_string()
 }
 
 /// The TOTP time step of `now` (RFC 6238, T0 = 0).
@@ -115,9 +117,13 @@ fn well_formed(code: &str, digits: u8) -> bool {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TotpCheck {
     /// Matched this time step, which was not used before.
-    Matched { step: u64 },
+    Matched {
+        step: u64,
+    },
     /// Matched a step at or before the last one used: a replay.
-    Replayed { step: u64 },
+    Replayed {
+        step: u64,
+    },
     NoMatch,
 }
 
@@ -255,7 +261,11 @@ mod tests {
         let mut n = 0;
         for row in rows(RFC4226) {
             let counter: u64 = row[0].parse().expect("counter");
-            assert_eq!(hotp(SEED20, counter, OtpHash::Sha1, 6), row[1], "count {counter}");
+            assert_eq!(
+                hotp(SEED20, counter, OtpHash::Sha1, 6),
+                row[1],
+                "count {counter}"
+            );
             n += 1;
         }
         assert_eq!(n, 10);
@@ -283,14 +293,23 @@ mod tests {
         let now = 1_700_000_000;
         let step = time_step(now, 30);
         let code = totp(SEED20, now, 30, OtpHash::Sha1, 6);
-        assert_eq!(check_totp(SEED20, &p, &code, now, 1, None), TotpCheck::Matched { step });
+        assert_eq!(
+            check_totp(SEED20, &p, &code, now, 1, None),
+            TotpCheck::Matched { step }
+        );
         // one step late still fits with skew 1, two steps do not
         assert_eq!(
             check_totp(SEED20, &p, &code, now + 30, 1, None),
             TotpCheck::Matched { step }
         );
-        assert_eq!(check_totp(SEED20, &p, &code, now + 60, 1, None), TotpCheck::NoMatch);
-        assert_eq!(check_totp(SEED20, &p, &code, now + 30, 0, None), TotpCheck::NoMatch);
+        assert_eq!(
+            check_totp(SEED20, &p, &code, now + 60, 1, None),
+            TotpCheck::NoMatch
+        );
+        assert_eq!(
+            check_totp(SEED20, &p, &code, now + 30, 0, None),
+            TotpCheck::NoMatch
+        );
         assert_eq!(
             check_totp(SEED20, &p, &code, now, 1, Some(step)),
             TotpCheck::Replayed { step }
@@ -299,8 +318,14 @@ mod tests {
             check_totp(SEED20, &p, &code, now, 1, Some(step - 1)),
             TotpCheck::Matched { step }
         );
-        assert_eq!(check_totp(SEED20, &p, "12345", now, 1, None), TotpCheck::NoMatch);
-        assert_eq!(check_totp(SEED20, &p, "abcdef", now, 1, None), TotpCheck::NoMatch);
+        assert_eq!(
+            check_totp(SEED20, &p, "12345", now, 1, None),
+            TotpCheck::NoMatch
+        );
+        assert_eq!(
+            check_totp(SEED20, &p, "abcdef", now, 1, None),
+            TotpCheck::NoMatch
+        );
         let p60 = OtpParams {
             kind: OtpKind::Totp { period: 60 },
             digits: 8,
@@ -322,8 +347,16 @@ mod tests {
         };
         // RFC 4226 count 5 = 254676
         assert_eq!(check_hotp(SEED20, &p, "254676", 0, 10), Some(5));
-        assert_eq!(check_hotp(SEED20, &p, "254676", 0, 5), None, "outside window");
-        assert_eq!(check_hotp(SEED20, &p, "254676", 6, 10), None, "already used");
+        assert_eq!(
+            check_hotp(SEED20, &p, "254676", 0, 5),
+            None,
+            "outside window"
+        );
+        assert_eq!(
+            check_hotp(SEED20, &p, "254676", 6, 10),
+            None,
+            "already used"
+        );
         // counts 7 and 8 = 162583, 399871
         assert_eq!(resync_hotp(SEED20, &p, "162583", "399871", 0, 100), Some(9));
         assert_eq!(resync_hotp(SEED20, &p, "399871", "162583", 0, 100), None);
@@ -332,7 +365,13 @@ mod tests {
 
     #[test]
     fn uri_has_the_parameters() {
-        let uri = otpauth_uri(SEED20, &OtpParams::totp_default(), "SBC Login", "ann@example.org", 0);
+        let uri = otpauth_uri(
+            SEED20,
+            &OtpParams::totp_default(),
+            "SBC Login",
+            "ann@example.org",
+            0,
+        );
         assert_eq!(
             uri,
             "otpauth://totp/SBC%20Login:ann%40example.org?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ&issuer=SBC%20Login&algorithm=SHA1&digits=6&period=30"

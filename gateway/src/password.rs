@@ -126,7 +126,10 @@ mod tests {
         let h = PasswordHasherCfg::new(cheap()).expect("params");
         let pw = SecretString::new("correct horse");
         let stored = h.hash(&pw).expect("hash");
-        assert!(stored.starts_with("$argon2id$v=19$m=64,t=1,p=1$"), "{stored}");
+        assert!(
+            stored.starts_with("$argon2id$v=19$m=64,t=1,p=1$"),
+            "{stored}"
+        );
         assert!(h.verify(&pw, Some(&stored)));
         assert!(!h.verify(&SecretString::new("wrong horse"), Some(&stored)));
         assert!(!h.verify(&pw, None));
@@ -138,7 +141,10 @@ mod tests {
         })
         .expect("params");
         assert!(stronger.needs_rehash(&stored));
-        assert!(stronger.verify(&pw, Some(&stored)), "old params still verify");
+        assert!(
+            stronger.verify(&pw, Some(&stored)),
+            "old params still verify"
+        );
     }
 
     #[test]

@@ -105,7 +105,9 @@ impl Gateway {
             match self.open_secret(&device) {
                 Ok(secret) => devices.push(UsableDevice { device, secret }),
                 // A seed that does not open never authenticates; the operator must see it.
-                Err(e) => tracing::error!(device = device.id, error = %e, "device seed does not open"),
+                Err(e) => {
+                    tracing::error!(device = device.id, error = %e, "device seed does not open")
+                }
             }
         }
         Ok(Some(Subject {
@@ -119,7 +121,9 @@ impl Gateway {
     /// return the decision. `now` is read once by the caller.
     pub async fn login(&self, attempt: Attempt, now: UnixTime) -> Result<Decision> {
         let Ok(_queued) = self.queue.clone().try_acquire_owned() else {
-            return self.reject_without_check(attempt, Reason::Overloaded, now).await;
+            return self
+                .reject_without_check(attempt, Reason::Overloaded, now)
+                .await;
         };
         let _running = self
             .hashing
@@ -199,10 +203,10 @@ impl Gateway {
     }
 
     pub async fn org(&self, name_or_id: &str) -> Result<Organisation> {
-        if let Ok(id) = name_or_id.parse::<OrgId>() {
-            if let Some(org) = self.store.org_by_id(id).await? {
-                return Ok(org);
-            }
+        if let Ok(id) = name_or_id.parse::<OrgId>()
+            && let Some(org) = self.store.org_by_id(id).await?
+        {
+            return Ok(org);
         }
         self.store
             .org_by_name(name_or_id.trim())
@@ -226,7 +230,9 @@ impl Gateway {
     ) -> Result<Person> {
         let username = crate::store::normalise_username(&new.username);
         if username.is_empty() || username.chars().any(|c| c.is_control()) {
-            return Err(ServiceError::Invalid("username is empty or has control characters".into()));
+            return Err(ServiceError::Invalid(
+                "username is empty or has control characters".into(),
+            ));
         }
         if new.full_name.trim().is_empty() {
             return Err(ServiceError::Invalid("full name is empty".into()));
@@ -384,7 +390,9 @@ impl Gateway {
     ) -> Result<u64> {
         let device = self.device(id).await?;
         if device.otp.kind != crate::otp::OtpKind::Hotp {
-            return Err(ServiceError::Invalid(format!("device {id} is not an HOTP token")));
+            return Err(ServiceError::Invalid(format!(
+                "device {id} is not an HOTP token"
+            )));
         }
         let secret = self.open_secret(&device)?;
         let usable = UsableDevice { device, secret };

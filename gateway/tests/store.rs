@@ -24,12 +24,16 @@ impl Drop for Harness {
         if let Some((pool, schema)) = self.pg_schema.take() {
             // Best effort: leave no schema behind.
             let _ = std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build();
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build();
                 if let Ok(rt) = rt {
                     rt.block_on(async {
-                        let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE")))
-                            .execute(&pool)
-                            .await;
+                        let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                            "DROP SCHEMA {schema} CASCADE"
+                        )))
+                        .execute(&pool)
+                        .await;
                     });
                 }
             })
@@ -78,7 +82,11 @@ async fn postgres() -> Harness {
     let opts = PgConnectOptions::from_str(&url)
         .unwrap()
         .options([("search_path", schema.as_str())]);
-    let pool = PgPoolOptions::new().max_connections(4).connect_with(opts).await.unwrap();
+    let pool = PgPoolOptions::new()
+        .max_connections(4)
+        .connect_with(opts)
+        .await
+        .unwrap();
     let store = PgStore::from_pool(pool);
     store.migrate().await.unwrap();
     Harness {
@@ -95,7 +103,10 @@ fn ev(kind: EventKind) -> AuditEvent {
 async fn org_and_person(s: &dyn Store, username: &str) -> (Organisation, Person) {
     let org = match s.org_by_name("Practice").await.unwrap() {
         Some(o) => o,
-        None => s.create_org("Practice", NOW, ev(EventKind::OrgCreated)).await.unwrap(),
+        None => s
+            .create_org("Practice", NOW, ev(EventKind::OrgCreated))
+            .await
+            .unwrap(),
     };
     let new = NewPerson {
         username: username.into(),
@@ -106,7 +117,12 @@ async fn org_and_person(s: &dyn Store, username: &str) -> (Organisation, Person)
         roles: vec![Role::Person, Role::OrgAdmin],
     };
     let p = s
-        .create_person(&new, Some("$argon2id$v=19$m=64,t=1,p=1$x$y"), NOW, ev(EventKind::PersonCreated))
+        .create_person(
+            &new,
+            Some("$argon2id$v=19$m=64,t=1,p=1$x$y"),
+            NOW,
+            ev(EventKind::PersonCreated),
+        )
         .await
         .unwrap();
     (org, p)
@@ -153,11 +169,19 @@ async fn orgs_and_people(s: &dyn Store) {
     assert_eq!(p.username, "ann.example", "usernames are normalised");
     assert_eq!(p.roles, vec![Role::Person, Role::OrgAdmin]);
     assert_eq!(p.state, PersonState::Active);
-    assert_eq!(s.person_by_username("ANN.EXAMPLE").await.unwrap().unwrap().id, p.id);
+    assert_eq!(
+        s.person_by_username("ANN.EXAMPLE")
+            .await
+            .unwrap()
+            .unwrap()
+            .id,
+        p.id
+    );
     assert!(s.person_by_username("nobody").await.unwrap().is_none());
     assert_eq!(s.orgs().await.unwrap(), vec![org.clone()]);
     assert!(matches!(
-        s.create_org("Practice", NOW, ev(EventKind::OrgCreated)).await,
+        s.create_org("Practice", NOW, ev(EventKind::OrgCreated))
+            .await,
         Err(StoreError::Conflict(_))
     ));
     let dup = NewPerson {
@@ -169,13 +193,20 @@ async fn orgs_and_people(s: &dyn Store) {
         roles: vec![Role::Person],
     };
     assert!(matches!(
-        s.create_person(&dup, None, NOW, ev(EventKind::PersonCreated)).await,
+        s.create_person(&dup, None, NOW, ev(EventKind::PersonCreated))
+            .await,
         Err(StoreError::Conflict(_))
     ));
     assert_eq!(s.people(Some(org.id)).await.unwrap().len(), 1);
     assert_eq!(s.people(Some(org.id + 1000)).await.unwrap().len(), 0);
     // Events were written with the ids the store made.
-    let events = s.events(&EventFilter { person_id: Some(p.id), ..Default::default() }).await.unwrap();
+    let events = s
+        .events(&EventFilter {
+            person_id: Some(p.id),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
     assert_eq!(events.len(), 1);
     assert_eq!(events[0].event.kind, EventKind::PersonCreated);
     assert_eq!(events[0].event.org_id, Some(org.id));
@@ -183,10 +214,18 @@ async fn orgs_and_people(s: &dyn Store) {
 
 async fn password_state_and_lockout(s: &dyn Store) {
     let (_, p) = org_and_person(s, "bob").await;
-    s.set_password(p.id, "$argon2id$new", ev(EventKind::PasswordChanged)).await.unwrap();
-    assert_eq!(s.password_hash(p.id).await.unwrap().as_deref(), Some("$argon2id$new"));
+    s.set_password(p.id, "$argon2id$new", ev(EventKind::PasswordChanged))
+        .await
+        .unwrap();
+    assert_eq!(
+        s.password_hash(p.id).await.unwrap().as_deref(),
+        Some("$argon2id$new")
+    );
     let changes = Changes {
-        lockout: Some(LockoutUpdate { failed_logins: 5, locked_until: Some(NOW + 60) }),
+        lockout: Some(LockoutUpdate {
+            failed_logins: 5,
+            locked_until: Some(NOW + 60),
+        }),
         ..Default::default()
     };
     let mut login = ev(EventKind::LoginAttempt);
@@ -194,40 +233,90 @@ async fn password_state_and_lockout(s: &dyn Store) {
     login.channel = Channel::Radius;
     assert!(s.record_login(Some(p.id), &changes, &login).await.unwrap());
     let locked = s.person_by_id(p.id).await.unwrap().unwrap();
-    assert_eq!((locked.failed_logins, locked.locked_until), (5, Some(NOW + 60)));
-    s.unlock_person(p.id, ev(EventKind::PersonUnlocked)).await.unwrap();
+    assert_eq!(
+        (locked.failed_logins, locked.locked_until),
+        (5, Some(NOW + 60))
+    );
+    s.unlock_person(p.id, ev(EventKind::PersonUnlocked))
+        .await
+        .unwrap();
     let unlocked = s.person_by_id(p.id).await.unwrap().unwrap();
     assert_eq!((unlocked.failed_logins, unlocked.locked_until), (0, None));
-    s.set_person_state(p.id, PersonState::Disabled, ev(EventKind::PersonDisabled)).await.unwrap();
-    assert_eq!(s.person_by_id(p.id).await.unwrap().unwrap().state, PersonState::Disabled);
+    s.set_person_state(p.id, PersonState::Disabled, ev(EventKind::PersonDisabled))
+        .await
+        .unwrap();
+    assert_eq!(
+        s.person_by_id(p.id).await.unwrap().unwrap().state,
+        PersonState::Disabled
+    );
 }
 
 async fn devices_and_replay_guard(s: &dyn Store) {
     let (_, p) = org_and_person(s, "carol").await;
-    let d1 = s.add_device(&phone(&p, "business phone"), NOW, ev(EventKind::DeviceLinked)).await.unwrap();
-    let d2 = s.add_device(&phone(&p, "private phone"), NOW, ev(EventKind::DeviceLinked)).await.unwrap();
+    let d1 = s
+        .add_device(
+            &phone(&p, "business phone"),
+            NOW,
+            ev(EventKind::DeviceLinked),
+        )
+        .await
+        .unwrap();
+    let d2 = s
+        .add_device(
+            &phone(&p, "private phone"),
+            NOW,
+            ev(EventKind::DeviceLinked),
+        )
+        .await
+        .unwrap();
     assert_eq!(d1.sealed_secret, vec![1, 2, 3]);
     assert_eq!(s.devices_of(p.id).await.unwrap().len(), 2);
     let use_step = |step| Changes {
-        device_use: Some(DeviceUse::TotpStep { device_id: d1.id, step }),
+        device_use: Some(DeviceUse::TotpStep {
+            device_id: d1.id,
+            step,
+        }),
         ..Default::default()
     };
     let accept = ev(EventKind::LoginAttempt);
-    assert!(s.record_login(Some(p.id), &use_step(100), &accept).await.unwrap());
-    assert!(!s.record_login(Some(p.id), &use_step(100), &accept).await.unwrap(), "same step twice");
-    assert!(!s.record_login(Some(p.id), &use_step(99), &accept).await.unwrap(), "older step");
-    assert!(s.record_login(Some(p.id), &use_step(101), &accept).await.unwrap());
+    assert!(
+        s.record_login(Some(p.id), &use_step(100), &accept)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !s.record_login(Some(p.id), &use_step(100), &accept)
+            .await
+            .unwrap(),
+        "same step twice"
+    );
+    assert!(
+        !s.record_login(Some(p.id), &use_step(99), &accept)
+            .await
+            .unwrap(),
+        "older step"
+    );
+    assert!(
+        s.record_login(Some(p.id), &use_step(101), &accept)
+            .await
+            .unwrap()
+    );
     let d = s.device_by_id(d1.id).await.unwrap().unwrap();
     assert_eq!(d.last_step, Some(101));
     assert_eq!(d.last_used_at, Some(NOW));
     // A lost race writes nothing: two accepted events only.
     let events = s
-        .events(&EventFilter { kind: Some("login_attempt".into()), ..Default::default() })
+        .events(&EventFilter {
+            kind: Some("login_attempt".into()),
+            ..Default::default()
+        })
         .await
         .unwrap();
     assert_eq!(events.len(), 2);
     // Removing a phone wipes its seed; it never comes back.
-    s.remove_device(d2.id, ev(EventKind::DeviceRemoved)).await.unwrap();
+    s.remove_device(d2.id, ev(EventKind::DeviceRemoved))
+        .await
+        .unwrap();
     let gone = s.device_by_id(d2.id).await.unwrap().unwrap();
     assert_eq!(gone.state, DeviceState::Removed);
     assert!(gone.sealed_secret.is_empty());
@@ -235,16 +324,31 @@ async fn devices_and_replay_guard(s: &dyn Store) {
         s.remove_device(d2.id, ev(EventKind::DeviceRemoved)).await,
         Err(StoreError::Invalid(_))
     ));
-    let removed = s.events(&EventFilter { kind: Some("device_removed".into()), ..Default::default() }).await.unwrap();
+    let removed = s
+        .events(&EventFilter {
+            kind: Some("device_removed".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
     assert_eq!(removed[0].event.person_id, Some(p.id));
-    assert_eq!(removed[0].event.device_label.as_deref(), Some("private phone"));
+    assert_eq!(
+        removed[0].event.device_label.as_deref(),
+        Some("private phone")
+    );
 }
 
 async fn concurrent_use_of_one_code_accepts_once(s: &dyn Store) {
     let (_, p) = org_and_person(s, "dave").await;
-    let d = s.add_device(&phone(&p, "phone"), NOW, ev(EventKind::DeviceLinked)).await.unwrap();
+    let d = s
+        .add_device(&phone(&p, "phone"), NOW, ev(EventKind::DeviceLinked))
+        .await
+        .unwrap();
     let changes = Changes {
-        device_use: Some(DeviceUse::TotpStep { device_id: d.id, step: 500 }),
+        device_use: Some(DeviceUse::TotpStep {
+            device_id: d.id,
+            step: 500,
+        }),
         ..Default::default()
     };
     let accept = ev(EventKind::LoginAttempt);
@@ -252,7 +356,12 @@ async fn concurrent_use_of_one_code_accepts_once(s: &dyn Store) {
     assert_eq!(results.iter().filter(|&&ok| ok).count(), 1, "{results:?}");
 }
 
-async fn futures_join(s: &dyn Store, person: PersonId, changes: &Changes, event: &AuditEvent) -> Vec<bool> {
+async fn futures_join(
+    s: &dyn Store,
+    person: PersonId,
+    changes: &Changes,
+    event: &AuditEvent,
+) -> Vec<bool> {
     let (a, b, c, d) = tokio::join!(
         s.record_login(Some(person), changes, event),
         s.record_login(Some(person), changes, event),
@@ -264,27 +373,49 @@ async fn futures_join(s: &dyn Store, person: PersonId, changes: &Changes, event:
 
 async fn hotp_counter_and_resync(s: &dyn Store) {
     let (_, p) = org_and_person(s, "erin").await;
-    s.import_tokens(&[token("T-1")], NOW, ev(EventKind::TokenImported)).await.unwrap();
-    let t = s.assign_token("T-1", p.id, "token at home", ev(EventKind::DeviceLinked)).await.unwrap();
+    s.import_tokens(&[token("T-1")], NOW, ev(EventKind::TokenImported))
+        .await
+        .unwrap();
+    let t = s
+        .assign_token("T-1", p.id, "token at home", ev(EventKind::DeviceLinked))
+        .await
+        .unwrap();
     assert_eq!(t.counter, 7);
     let hotp = |matched, next| Changes {
-        device_use: Some(DeviceUse::HotpCounter { device_id: t.id, matched, next }),
+        device_use: Some(DeviceUse::HotpCounter {
+            device_id: t.id,
+            matched,
+            next,
+        }),
         ..Default::default()
     };
     let e = ev(EventKind::LoginAttempt);
     assert!(s.record_login(Some(p.id), &hotp(9, 10), &e).await.unwrap());
-    assert!(!s.record_login(Some(p.id), &hotp(9, 10), &e).await.unwrap(), "counter 9 used");
-    s.set_counter(t.id, 50, ev(EventKind::DeviceResynced)).await.unwrap();
+    assert!(
+        !s.record_login(Some(p.id), &hotp(9, 10), &e).await.unwrap(),
+        "counter 9 used"
+    );
+    s.set_counter(t.id, 50, ev(EventKind::DeviceResynced))
+        .await
+        .unwrap();
     assert_eq!(s.device_by_id(t.id).await.unwrap().unwrap().counter, 50);
 }
 
 async fn token_import_is_all_or_nothing(s: &dyn Store) {
     let batch: Vec<NewDevice> = (0..50).map(|i| token(&format!("S-{i:03}"))).collect();
-    assert_eq!(s.import_tokens(&batch, NOW, ev(EventKind::TokenImported)).await.unwrap(), 50);
+    assert_eq!(
+        s.import_tokens(&batch, NOW, ev(EventKind::TokenImported))
+            .await
+            .unwrap(),
+        50
+    );
     // A batch with one serial already in stock imports nothing.
     let mut again: Vec<NewDevice> = (50..60).map(|i| token(&format!("S-{i:03}"))).collect();
     again.push(token("S-007"));
-    let err = s.import_tokens(&again, NOW, ev(EventKind::TokenImported)).await.unwrap_err();
+    let err = s
+        .import_tokens(&again, NOW, ev(EventKind::TokenImported))
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("S-007"), "{err}");
     assert_eq!(s.tokens().await.unwrap().len(), 50);
     assert!(s.device_by_serial("S-055").await.unwrap().is_none());
@@ -292,23 +423,43 @@ async fn token_import_is_all_or_nothing(s: &dyn Store) {
 
 async fn token_assign_and_person_removal(s: &dyn Store) {
     let (org, p) = org_and_person(s, "frank").await;
-    s.import_tokens(&[token("A-1"), token("A-2")], NOW, ev(EventKind::TokenImported)).await.unwrap();
-    let t = s.assign_token("A-1", p.id, "token at branch", ev(EventKind::DeviceLinked)).await.unwrap();
+    s.import_tokens(
+        &[token("A-1"), token("A-2")],
+        NOW,
+        ev(EventKind::TokenImported),
+    )
+    .await
+    .unwrap();
+    let t = s
+        .assign_token("A-1", p.id, "token at branch", ev(EventKind::DeviceLinked))
+        .await
+        .unwrap();
     assert_eq!(t.state, DeviceState::Active);
     assert_eq!(t.person_id, Some(p.id));
     assert_eq!(t.org_id, Some(org.id));
     assert!(matches!(
-        s.assign_token("A-1", p.id, "again", ev(EventKind::DeviceLinked)).await,
+        s.assign_token("A-1", p.id, "again", ev(EventKind::DeviceLinked))
+            .await,
         Err(StoreError::Invalid(_))
     ));
     assert!(matches!(
-        s.assign_token("nope", p.id, "x", ev(EventKind::DeviceLinked)).await,
+        s.assign_token("nope", p.id, "x", ev(EventKind::DeviceLinked))
+            .await,
         Err(StoreError::NotFound(_))
     ));
-    let ph = s.add_device(&phone(&p, "phone"), NOW, ev(EventKind::DeviceLinked)).await.unwrap();
-    s.set_person_state(p.id, PersonState::Removed, ev(EventKind::PersonRemoved)).await.unwrap();
+    let ph = s
+        .add_device(&phone(&p, "phone"), NOW, ev(EventKind::DeviceLinked))
+        .await
+        .unwrap();
+    s.set_person_state(p.id, PersonState::Removed, ev(EventKind::PersonRemoved))
+        .await
+        .unwrap();
     let back = s.device_by_serial("A-1").await.unwrap().unwrap();
-    assert_eq!((back.state, back.person_id), (DeviceState::InStock, None), "token back in stock");
+    assert_eq!(
+        (back.state, back.person_id),
+        (DeviceState::InStock, None),
+        "token back in stock"
+    );
     assert_eq!(back.org_id, Some(org.id), "in its organisation's stock");
     assert_eq!(back.sealed_secret, vec![9; 40], "a token keeps its seed");
     let phone = s.device_by_id(ph.id).await.unwrap().unwrap();
@@ -316,7 +467,8 @@ async fn token_assign_and_person_removal(s: &dyn Store) {
     assert!(phone.sealed_secret.is_empty());
     assert_eq!(s.password_hash(p.id).await.unwrap(), None);
     assert!(matches!(
-        s.set_person_state(p.id, PersonState::Disabled, ev(EventKind::PersonDisabled)).await,
+        s.set_person_state(p.id, PersonState::Disabled, ev(EventKind::PersonDisabled))
+            .await,
         Err(StoreError::NotFound(_))
     ));
 }
@@ -328,7 +480,13 @@ async fn events_filter_and_order(s: &dyn Store) {
     for _ in 0..5 {
         s.append_event(&e).await.unwrap();
     }
-    let got = s.events(&EventFilter { limit: 3, ..Default::default() }).await.unwrap();
+    let got = s
+        .events(&EventFilter {
+            limit: 3,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
     assert_eq!(got.len(), 3);
     assert!(got[0].id > got[1].id, "newest first");
     assert_eq!(got[0].event, e, "round trip");

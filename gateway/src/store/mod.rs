@@ -52,7 +52,12 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Is the database reachable?
     async fn ping(&self) -> Result<()>;
 
-    async fn create_org(&self, name: &str, now: UnixTime, event: AuditEvent) -> Result<Organisation>;
+    async fn create_org(
+        &self,
+        name: &str,
+        now: UnixTime,
+        event: AuditEvent,
+    ) -> Result<Organisation>;
     async fn orgs(&self) -> Result<Vec<Organisation>>;
     async fn org_by_name(&self, name: &str) -> Result<Option<Organisation>>;
     async fn org_by_id(&self, id: OrgId) -> Result<Option<Organisation>>;
@@ -71,12 +76,17 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn set_password(&self, id: PersonId, hash: &str, event: AuditEvent) -> Result<()>;
     /// Disable or remove. Removing also unlinks every device: phones are wiped, hardware
     /// tokens go back to stock.
-    async fn set_person_state(&self, id: PersonId, state: PersonState, event: AuditEvent)
-    -> Result<()>;
+    async fn set_person_state(
+        &self,
+        id: PersonId,
+        state: PersonState,
+        event: AuditEvent,
+    ) -> Result<()>;
     /// Clear the failed-login count and any lockout.
     async fn unlock_person(&self, id: PersonId, event: AuditEvent) -> Result<()>;
 
-    async fn add_device(&self, new: &NewDevice, now: UnixTime, event: AuditEvent) -> Result<Device>;
+    async fn add_device(&self, new: &NewDevice, now: UnixTime, event: AuditEvent)
+    -> Result<Device>;
     /// All devices ever linked to a person (removed ones included).
     async fn devices_of(&self, person: PersonId) -> Result<Vec<Device>>;
     async fn device_by_id(&self, id: DeviceId) -> Result<Option<Device>>;
@@ -87,8 +97,12 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Set an HOTP device's next counter (resync).
     async fn set_counter(&self, id: DeviceId, next: u64, event: AuditEvent) -> Result<()>;
     /// Import hardware tokens into stock: all or nothing.
-    async fn import_tokens(&self, tokens: &[NewDevice], now: UnixTime, event: AuditEvent)
-    -> Result<usize>;
+    async fn import_tokens(
+        &self,
+        tokens: &[NewDevice],
+        now: UnixTime,
+        event: AuditEvent,
+    ) -> Result<usize>;
     /// Hardware tokens, in stock or linked.
     async fn tokens(&self) -> Result<Vec<Device>>;
     /// Link a token from stock to a person.

@@ -1,0 +1,321 @@
+//! The gateway's side of the RADIUS front: `mfa_radius::AccessPolicy` on top of the engine.
+//!
+//! Per client mode: append (password and code in one User-Password), challenge (password,
+//! then Access-Challenge with a single-use State bound to username and client, then the
+//! code), second-factor-only (answered Reject until out-of-band approval exists). Rate limits
+//! come first, before any lookup or hashing.
+
+use crate::audit::Channel;
+use crate::config::{RadiusSettings, RateLimits};
+use crate::engine::{Attempt, Credentials, Reason, Verdict};
+use crate::model::{UnixTime, now};
+use crate::secret::{SecretString, random_bytes};
+use crate::service::Gateway;
+use crate::store::normalise_username;
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use mfa_radius::{AccessPolicy, AccessRequest, ClientMode, Decision};
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::num::NonZeroU32;
+use std::sync::Mutex;
+
+/// The most challenges pending at once; beyond it new ones are refused (memory bound).
+const MAX_PENDING_CHALLENGES: usize = 100_000;
+const REJECT_MESSAGE: &str = "Access denied";
+
+/// A challenge waiting for its code.
+#[derive(Debug, Clone)]
+struct Pending {
+    username: String,
+    client: String,
+    expires: UnixTime,
+}
+
+/// Keyed limiters; a limit of 0 means none.
+#[derive(Debug)]
+pub struct Limits {
+    source: Option<DefaultKeyedRateLimiter<IpAddr>>,
+    username: Option<DefaultKeyedRateLimiter<String>>,
+    client: Option<DefaultKeyedRateLimiter<String>>,
+    /// Throttles audit events for rate-limited attempts: one per source per 10 s.
+    audit: DefaultKeyedRateLimiter<IpAddr>,
+}
+
+impl Limits {
+    pub fn new(l: &RateLimits) -> Self {
+        Self {
+            source: per_minute(l.per_source_per_minute),
+            username: per_minute(l.per_username_per_minute),
+            client: NonZeroU32::new(l.per_client_per_second)
+                .map(|n| RateLimiter::keyed(Quota::per_second(n))),
+            audit: RateLimiter::keyed(Quota::per_minute(NonZeroU32::MIN.saturating_add(5))),
+        }
+    }
+
+    /// Whether this attempt is within every limit.
+    fn allow(&self, source: IpAddr, username: &str, client: &str) -> bool {
+        let source_ok = self
+            .source
+            .as_ref()
+            .is_none_or(|l| l.check_key(&source).is_ok());
+        let client_ok = self
+            .client
+            .as_ref()
+            .is_none_or(|l| l.check_key(&client.to_owned()).is_ok());
+        let user_ok = self
+            .username
+            .as_ref()
+            .is_none_or(|l| l.check_key(&username.to_owned()).is_ok());
+        source_ok && client_ok && user_ok
+    }
+
+    /// Forget keys that are back to full capacity (keyed limiters never evict by themselves).
+    pub fn housekeeping(&self) {
+        if let Some(l) = &self.source {
+            l.retain_recent();
+            l.shrink_to_fit();
+        }
+        if let Some(l) = &self.username {
+            l.retain_recent();
+            l.shrink_to_fit();
+        }
+        if let Some(l) = &self.client {
+            l.retain_recent();
+        }
+        self.audit.retain_recent();
+        self.audit.shrink_to_fit();
+    }
+}
+
+fn per_minute<K: std::hash::Hash + Eq + Clone>(n: u32) -> Option<DefaultKeyedRateLimiter<K>> {
+    NonZeroU32::new(n).map(|n| RateLimiter::keyed(Quota::per_minute(n)))
+}
+
+/// `AccessPolicy` for the gateway.
+#[derive(Debug)]
+pub struct RadiusPolicy {
+    gateway: Gateway,
+    limits: Limits,
+    challenges: Mutex<HashMap<Vec<u8>, Pending>>,
+    challenge_timeout: i64,
+    prompt: String,
+    otp_digits: HashMap<String, u8>,
+}
+
+impl RadiusPolicy {
+    pub fn new(gateway: Gateway, settings: &RadiusSettings, limits: &RateLimits) -> Self {
+        Self {
+            gateway,
+            limits: Limits::new(limits),
+            challenges: Mutex::new(HashMap::new()),
+            challenge_timeout: i64::try_from(settings.challenge_timeout_seconds).unwrap_or(120),
+            prompt: settings.challenge_prompt.clone(),
+            otp_digits: settings.otp_digits.clone(),
+        }
+    }
+
+    /// Drop expired challenges and idle limiter keys; call every few seconds.
+    pub fn housekeeping(&self, now: UnixTime) {
+        if let Ok(mut map) = self.challenges.lock() {
+            map.retain(|_, p| p.expires > now);
+        }
+        self.limits.housekeeping();
+    }
+
+    fn new_challenge(&self, username: &str, client: &str, now: UnixTime) -> Option<Vec<u8>> {
+        let state = random_bytes(16).ok()?;
+        let mut map = self.challenges.lock().ok()?;
+        if map.len() >= MAX_PENDING_CHALLENGES {
+            map.retain(|_, p| p.expires > now);
+            if map.len() >= MAX_PENDING_CHALLENGES {
+                return None;
+            }
+        }
+        map.insert(
+            state.clone(),
+            Pending {
+                username: normalise_username(username),
+                client: client.to_owned(),
+                expires: now + self.challenge_timeout,
+            },
+        );
+        Some(state)
+    }
+
+    /// Take (single use) the challenge `state` if it is live and bound to this user and client.
+    fn take_challenge(&self, state: &[u8], username: &str, client: &str, now: UnixTime) -> bool {
+        let Ok(mut map) = self.challenges.lock() else {
+            return false;
+        };
+        match map.remove(state) {
+            Some(p) => {
+                p.expires > now && p.username == normalise_username(username) && p.client == client
+            }
+            None => false,
+        }
+    }
+
+    fn credentials(&self, req: &AccessRequest, now: UnixTime) -> Result<Credentials, Reason> {
+        let password = req
+            .password
+            .as_ref()
+            .map(|p| SecretString::new(String::from_utf8_lossy(p.expose()).into_owned()))
+            .unwrap_or_default();
+        match &req.client.mode {
+            ClientMode::SecondFactorOnly => Err(Reason::SecondFactorOnlyUnsupported),
+            ClientMode::Append { separator } => {
+                let digits = self.otp_digits.get(&req.client.name).copied().unwrap_or(6);
+                let (password, code) = split_append(password.expose(), *separator, digits);
+                Ok(Credentials::PasswordAndCode { password, code })
+            }
+            ClientMode::Challenge => match &req.state {
+                Some(state) => {
+                    if self.take_challenge(state, &req.username, &req.client.name, now) {
+                        Ok(Credentials::CodeAfterPassword { code: password })
+                    } else {
+                        Err(Reason::ChallengeExpired)
+                    }
+                }
+                None => Ok(Credentials::PasswordOnly { password }),
+            },
+        }
+    }
+}
+
+/// Split "password" + "code" (after `separator`, or the last `digits` digits).
+fn split_append(all: &str, separator: Option<char>, digits: u8) -> (SecretString, SecretString) {
+    let split = match separator {
+        Some(sep) => all.rsplit_once(sep),
+        None => {
+            let n = usize::from(digits);
+            let cut = all
+                .len()
+                .checked_sub(n)
+                .filter(|&c| c > 0 && all.is_char_boundary(c));
+            cut.map(|c| all.split_at(c))
+                .filter(|(_, code)| code.bytes().all(|b| b.is_ascii_digit()))
+        }
+    };
+    match split {
+        Some((p, c)) => (SecretString::new(p), SecretString::new(c)),
+        None => (SecretString::new(all), SecretString::default()),
+    }
+}
+
+#[async_trait::async_trait]
+impl AccessPolicy for RadiusPolicy {
+    async fn decide(&self, req: AccessRequest) -> Decision {
+        let now = now();
+        let source = req.source.ip().to_canonical();
+        let attempt = |credentials| Attempt {
+            username: req.username.clone(),
+            credentials,
+            channel: Channel::Radius,
+            client: Some(req.client.name.clone()),
+            source: Some(source),
+            request_id: Some(format!("radius-{}-{}", req.source, req.packet_id)),
+        };
+        let reject = Decision::Reject {
+            reply_message: Some(REJECT_MESSAGE.into()),
+        };
+        if !self.limits.allow(source, &req.username, &req.client.name) {
+            metrics_rate_limited();
+            if self.limits.audit.check_key(&source).is_ok() {
+                let a = attempt(Credentials::PasswordOnly {
+                    password: SecretString::default(),
+                });
+                if let Err(e) = self
+                    .gateway
+                    .reject_without_check(a, Reason::RateLimited, now)
+                    .await
+                {
+                    tracing::error!(error = %e, "audit write failed");
+                }
+            }
+            return reject;
+        }
+        let credentials = match self.credentials(&req, now) {
+            Ok(c) => c,
+            Err(reason) => {
+                let a = attempt(Credentials::PasswordOnly {
+                    password: SecretString::default(),
+                });
+                return match self.gateway.reject_without_check(a, reason, now).await {
+                    Ok(_) => reject,
+                    Err(e) => {
+                        tracing::error!(error = %e, "audit write failed; rejecting");
+                        reject
+                    }
+                };
+            }
+        };
+        let challenge_mode = matches!(credentials, Credentials::PasswordOnly { .. });
+        let decision = match self.gateway.login(attempt(credentials), now).await {
+            Ok(d) => d,
+            Err(e) => {
+                tracing::error!(error = %e, user = %req.username, "login failed inside the gateway; rejecting");
+                return reject;
+            }
+        };
+        match decision.verdict {
+            Verdict::Accept { .. } => Decision::Accept {
+                reply_message: None,
+            },
+            Verdict::NeedSecondFactor if challenge_mode => {
+                match self.new_challenge(&req.username, &req.client.name, now) {
+                    Some(state) => Decision::Challenge {
+                        state,
+                        reply_message: self.prompt.clone(),
+                        session_timeout: u32::try_from(self.challenge_timeout).ok(),
+                    },
+                    None => reject,
+                }
+            }
+            Verdict::NeedSecondFactor | Verdict::Reject(_) => reject,
+        }
+    }
+}
+
+fn metrics_rate_limited() {
+    tracing::debug!("attempt rate limited");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn split(all: &str, sep: Option<char>, digits: u8) -> (String, String) {
+        let (p, c) = split_append(all, sep, digits);
+        (p.expose().to_owned(), c.expose().to_owned())
+    }
+
+    #[test]
+    fn append_split() {
+        assert_eq!(
+            split("secret123456", None, 6),
+            ("secret".into(), "123456".into())
+        );
+        assert_eq!(
+            split("secret12345678", None, 8),
+            ("secret".into(), "12345678".into())
+        );
+        assert_eq!(
+            split("secret,123456", Some(','), 6),
+            ("secret".into(), "123456".into())
+        );
+        assert_eq!(
+            split("se,cret,123456", Some(','), 6),
+            ("se,cret".into(), "123456".into())
+        );
+        assert_eq!(split("secret", None, 6), ("secret".into(), String::new()));
+        assert_eq!(split("123456", None, 6), ("123456".into(), String::new()));
+        assert_eq!(
+            split("secretabcdef", None, 6),
+            ("secretabcdef".into(), String::new())
+        );
+        assert_eq!(
+            split("pässwörd123456", None, 6),
+            ("pässwörd".into(), "123456".into())
+        );
+    }
+}
