@@ -37,6 +37,19 @@ pub struct RawConfig {
     pub log: RawLog,
     pub radius: RawRadius,
     pub rate_limit: RawRateLimit,
+    pub admin: RawAdmin,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawAdmin {
+    pub listen: Vec<String>,
+}
+
+impl Default for RawAdmin {
+    fn default() -> Self {
+        Self { listen: vec![] }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -240,6 +253,8 @@ pub struct Config {
     pub log_level: String,
     pub radius: RadiusSettings,
     pub rate_limit: RateLimits,
+    /// Plain-HTTP listeners for /metrics, /healthz and /readyz.
+    pub admin_listen: Vec<std::net::SocketAddr>,
 }
 
 /// The RADIUS front: listeners, clients, and how challenges behave.
@@ -500,6 +515,7 @@ impl RawConfig {
             log_json,
             log_level: self.log.level,
             radius: validate_radius(self.radius)?,
+            admin_listen: socket_addrs("admin.listen", &self.admin.listen)?,
             rate_limit: RateLimits {
                 per_source_per_minute: self.rate_limit.per_source_per_minute,
                 per_username_per_minute: self.rate_limit.per_username_per_minute,

@@ -17,6 +17,7 @@ pub mod secret;
 pub mod serve;
 pub mod service;
 pub mod store;
+pub mod telemetry;
 
 #[cfg(test)]
 mod engine_tests;

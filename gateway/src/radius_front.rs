@@ -205,6 +205,16 @@ fn split_append(all: &str, separator: Option<char>, digits: u8) -> (SecretString
 #[async_trait::async_trait]
 impl AccessPolicy for RadiusPolicy {
     async fn decide(&self, req: AccessRequest) -> Decision {
+        let started = std::time::Instant::now();
+        let decision = self.decide_inner(req).await;
+        metrics::histogram!(crate::telemetry::RADIUS_DECIDE_SECONDS)
+            .record(started.elapsed().as_secs_f64());
+        decision
+    }
+}
+
+impl RadiusPolicy {
+    async fn decide_inner(&self, req: AccessRequest) -> Decision {
         let now = now();
         let source = req.source.ip().to_canonical();
         let attempt = |credentials| Attempt {
@@ -277,7 +287,7 @@ impl AccessPolicy for RadiusPolicy {
 }
 
 fn metrics_rate_limited() {
-    tracing::debug!("attempt rate limited");
+    metrics::counter!(crate::telemetry::RADIUS_RATE_LIMITED).increment(1);
 }
 
 #[cfg(test)]

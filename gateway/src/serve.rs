@@ -62,7 +62,8 @@ async fn run(config: &Config, gateway: Gateway) -> anyhow::Result<()> {
         .await
         .context("store not reachable")?;
     let r = &config.radius;
-    let policy = Arc::new(RadiusPolicy::new(gateway, r, &config.rate_limit));
+    let prometheus = crate::telemetry::install()?;
+    let policy = Arc::new(RadiusPolicy::new(gateway.clone(), r, &config.rate_limit));
     let stats = Arc::new(mfa_radius::Stats::new());
     let mut server = mfa_radius::ServerConfig::new(r.clients.clone());
     server.duplicate_window = r.duplicate_window;
@@ -111,13 +112,33 @@ async fn run(config: &Config, gateway: Gateway) -> anyhow::Result<()> {
             });
         }
     }
+    let admin = crate::telemetry::router(crate::telemetry::AdminState {
+        prometheus: prometheus.clone(),
+        radius: stats.clone(),
+        gateway,
+    });
+    for addr in &config.admin_listen {
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("admin.listen: cannot bind TCP {addr}"))?;
+        println!("listening admin http {}", listener.local_addr()?);
+        let (app, stop) = (admin.clone(), stop.clone());
+        tasks.spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(stop.cancelled_owned())
+                .await
+        });
+    }
     {
-        let (policy, stop) = (policy.clone(), stop.clone());
+        let (policy, stop, prometheus) = (policy.clone(), stop.clone(), prometheus.clone());
         tasks.spawn(async move {
             let mut tick = tokio::time::interval(std::time::Duration::from_secs(10));
             loop {
                 tokio::select! {
-                    _ = tick.tick() => policy.housekeeping(now()),
+                    _ = tick.tick() => {
+                        policy.housekeeping(now());
+                        prometheus.run_upkeep();
+                    }
                     () = stop.cancelled() => return Ok(()),
                 }
             }
@@ -148,16 +169,22 @@ pub async fn demo(dir: &Path, no_serve: bool) -> anyhow::Result<()> {
     let secret = data_encoding::BASE32_NOPAD
         .encode(&random_bytes(15)?)
         .to_lowercase();
-    let demo_config = crate::cli::EXAMPLE_CONFIG.replace(
-        r#"listen = ["0.0.0.0:1812"]"#,
-        r#"listen = ["127.0.0.1:1812", "[::1]:1812"]"#,
-    ) + &format!(
-        "\n# Added by `mfa-gateway demo`: RADIUS clients on this machine.\n\
+    let demo_config = crate::cli::EXAMPLE_CONFIG
+        .replace(
+            r#"listen = ["0.0.0.0:1812"]"#,
+            r#"listen = ["127.0.0.1:1812", "[::1]:1812"]"#,
+        )
+        .replace(
+            "turns it on at 127.0.0.1:9812).\nlisten = []",
+            "turns it on at 127.0.0.1:9812).\nlisten = [\"127.0.0.1:9812\"]",
+        )
+        + &format!(
+            "\n# Added by `mfa-gateway demo`: RADIUS clients on this machine.\n\
              [[radius.clients]]\nname = \"localhost\"\naddress = \"127.0.0.1/32\"\n\
              secret = \"{secret}\"\nmode = \"append\"\n\n\
              [[radius.clients]]\nname = \"localhost-v6\"\naddress = \"::1/128\"\n\
              secret = \"{secret}\"\nmode = \"append\"\n"
-    );
+        );
     init_with(&config_path, &demo_config).await?;
     let (config, gw) = open_gateway(&config_path).await?;
     let t = now();
@@ -232,6 +259,9 @@ pub async fn demo(dir: &Path, no_serve: bool) -> anyhow::Result<()> {
             "  echo 'User-Name = \"{DEMO_USER}\", User-Password = \"{}<code>\", Message-Authenticator = 0x00' | radclient -x 127.0.0.1:1812 auth {secret}",
             password.expose()
         );
+    }
+    if let Some(addr) = config.admin_listen.first() {
+        println!("Metrics: curl http://{addr}/metrics");
     }
     println!("See what was recorded:");
     println!("  cargo run -p mfa-gateway -- --config {cfg} audit list");

@@ -54,6 +54,8 @@ pub struct Gateway {
     hashing: Arc<Semaphore>,
     /// Permits to wait for the pool: beyond this many, attempts are rejected at once.
     queue: Arc<Semaphore>,
+    hashing_threads: usize,
+    queue_size: usize,
 }
 
 impl Gateway {
@@ -67,7 +69,16 @@ impl Gateway {
             key,
             hashing: Arc::new(Semaphore::new(threads)),
             queue: Arc::new(Semaphore::new(threads * 8)),
+            hashing_threads: threads,
+            queue_size: threads * 8,
         })
+    }
+
+    /// Logins waiting for the hashing pool, and password checks running.
+    pub fn hashing_load(&self) -> (usize, usize) {
+        let running = self.hashing_threads - self.hashing.available_permits();
+        let waiting_or_running = self.queue_size - self.queue.available_permits();
+        (waiting_or_running.saturating_sub(running), running)
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {
@@ -145,6 +156,7 @@ impl Gateway {
             .record_login(person, &decision.changes, &decision.event)
             .await?
         {
+            count_decision(&decision.event);
             return Ok(decision);
         }
         // Another request used this code first: a replay.
@@ -155,6 +167,7 @@ impl Gateway {
         self.store
             .record_login(person, &decision.changes, &decision.event)
             .await?;
+        count_decision(&decision.event);
         Ok(decision)
     }
 
@@ -183,6 +196,7 @@ impl Gateway {
             detail: None,
         };
         self.store.append_event(&event).await?;
+        count_decision(&event);
         Ok(Decision {
             verdict: Verdict::Reject(reason),
             changes: Default::default(),
@@ -476,6 +490,18 @@ impl Gateway {
             .assign_token(serial.trim(), person.id, &label, event)
             .await?)
     }
+}
+
+/// Count a written login decision (channel, client, outcome, reason).
+fn count_decision(e: &AuditEvent) {
+    metrics::counter!(
+        crate::telemetry::DECISIONS,
+        "channel" => e.channel.as_str(),
+        "client" => e.client.clone().unwrap_or_default(),
+        "outcome" => e.outcome.as_str(),
+        "reason" => e.reason.clone().unwrap_or_default(),
+    )
+    .increment(1);
 }
 
 fn label_or(label: &str, default: &str) -> String {
