@@ -40,17 +40,12 @@ pub struct RawConfig {
     pub admin: RawAdmin,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RawAdmin {
     pub listen: Vec<String>,
 }
 
-impl Default for RawAdmin {
-    fn default() -> Self {
-        Self { listen: vec![] }
-    }
-}
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
