@@ -29,7 +29,7 @@ fi
 command -v radclient >/dev/null 2>&1 || die "radclient not found: apt-get install freeradius-utils"
 
 # --- PostgreSQL ------------------------------------------------------------------------
-pg_url_default="postgres://postgres@127.0.0.1:5432/test"
+pg_url_default="${MFA_TEST_PG_DEFAULT:-postgres://postgres@127.0.0.1:5432/test}"
 pg_ok() { command -v psql >/dev/null 2>&1 && psql "$1" -Atqc 'select 1' >/dev/null 2>&1; }
 
 if [ -z "${MFA_TEST_PG_URL:-}" ]; then

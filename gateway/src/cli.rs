@@ -526,16 +526,23 @@ async fn token(config: &Path, cmd: TokenCmd) -> anyhow::Result<()> {
                 Some(k) => crate::pskc::PskcKeyMaterial::PreSharedKey(k),
                 None => crate::pskc::PskcKeyMaterial::None,
             };
-            let bar = indicatif::ProgressBar::new_spinner();
-            bar.set_message(format!("reading {}", file.display()));
             let keys = crate::pskc::parse(&xml, material)
                 .map_err(|e| anyhow::anyhow!("{}: {e}; nothing imported", file.display()))?;
-            bar.set_message(format!("importing {} tokens", keys.len()));
-            let n = gw
-                .import_tokens(&keys, org, &file.display().to_string(), ACTOR, now())
-                .await
-                .map_err(|e| anyhow::anyhow!("{}: {e}; nothing imported", file.display()))?;
+            // Drawn on stderr only when it is a terminal.
+            let bar = indicatif::ProgressBar::new(keys.len() as u64);
+            if let Ok(style) = indicatif::ProgressStyle::with_template(
+                "{msg} [{bar:40}] {pos}/{len} ({eta})",
+            ) {
+                bar.set_style(style.progress_chars("=> "));
+            }
+            bar.set_message("sealing");
+            let tick = || bar.inc(1);
+            let imported = gw
+                .import_tokens(&keys, org, &file.display().to_string(), ACTOR, now(), &tick)
+                .await;
             bar.finish_and_clear();
+            let n = imported
+                .map_err(|e| anyhow::anyhow!("{}: {e}; nothing imported", file.display()))?;
             println!("{n} tokens imported into stock");
         }
         TokenCmd::List => {

@@ -425,6 +425,7 @@ impl Gateway {
     }
 
     /// Import hardware tokens from parsed PSKC keys into stock, all or nothing.
+    /// `progress` is called after each key is sealed.
     pub async fn import_tokens(
         &self,
         keys: &[PskcKey],
@@ -432,6 +433,7 @@ impl Gateway {
         source: &str,
         actor: &str,
         now: UnixTime,
+        progress: &(dyn Fn() + Sync),
     ) -> Result<usize> {
         let mut tokens = Vec::with_capacity(keys.len());
         for k in keys {
@@ -467,6 +469,7 @@ impl Gateway {
                 counter: k.counter,
                 state: DeviceState::InStock,
             });
+            progress();
         }
         let mut event = AuditEvent::admin(now, EventKind::TokenImported, actor);
         event.org_id = org;
