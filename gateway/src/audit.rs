@@ -42,6 +42,14 @@ pub enum EventKind {
     DeviceRemoved,
     DeviceResynced,
     TokenImported,
+    /// OIDC: tokens issued to a client for a person.
+    OidcTokenIssued,
+    /// OIDC: a token request refused (bad client, code, verifier...).
+    OidcTokenRefused,
+    /// OIDC: RP-initiated logout.
+    OidcLogout,
+    /// OIDC: a signing key made or retired.
+    SigningKeyChanged,
 }
 
 impl EventKind {
@@ -58,6 +66,10 @@ impl EventKind {
             Self::DeviceRemoved => "device_removed",
             Self::DeviceResynced => "device_resynced",
             Self::TokenImported => "token_imported",
+            Self::OidcTokenIssued => "oidc_token_issued",
+            Self::OidcTokenRefused => "oidc_token_refused",
+            Self::OidcLogout => "oidc_logout",
+            Self::SigningKeyChanged => "signing_key_changed",
         }
     }
 }

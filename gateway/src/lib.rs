@@ -8,6 +8,7 @@ pub mod cli;
 pub mod config;
 pub mod crypto;
 pub mod engine;
+pub mod limits;
 pub mod model;
 pub mod otp;
 pub mod password;

@@ -243,6 +243,29 @@ pub struct NewDevice {
     pub state: DeviceState,
 }
 
+/// An OpenID Provider signing key as stored: the private key sealed under the operator's key.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SealedSigningKey {
+    pub kid: String,
+    pub alg: String,
+    pub sealed_key: Vec<u8>,
+    pub publish_at: UnixTime,
+    pub sign_from: UnixTime,
+    pub retire_at: Option<UnixTime>,
+}
+
+impl fmt::Debug for SealedSigningKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SealedSigningKey")
+            .field("kid", &self.kid)
+            .field("alg", &self.alg)
+            .field("publish_at", &self.publish_at)
+            .field("sign_from", &self.sign_from)
+            .field("retire_at", &self.retire_at)
+            .finish_non_exhaustive()
+    }
+}
+
 /// A fresh random id (UUID v4 text).
 pub fn new_uid() -> String {
     uuid::Uuid::new_v4().to_string()

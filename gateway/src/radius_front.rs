@@ -6,17 +6,16 @@
 //! come first, before any lookup or hashing.
 
 use crate::audit::Channel;
-use crate::config::{RadiusSettings, RateLimits};
+use crate::config::RadiusSettings;
 use crate::engine::{Attempt, Credentials, Reason, Verdict};
+use crate::limits::Limits;
 use crate::model::{UnixTime, now};
 use crate::secret::{SecretString, random_bytes};
 use crate::service::Gateway;
 use crate::store::normalise_username;
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use mfa_radius::{AccessPolicy, AccessRequest, ClientMode, Decision};
 use std::collections::HashMap;
-use std::net::IpAddr;
-use std::num::NonZeroU32;
+use std::sync::Arc;
 use std::sync::Mutex;
 
 /// The most challenges pending at once; beyond it new ones are refused (memory bound).
@@ -31,71 +30,11 @@ struct Pending {
     expires: UnixTime,
 }
 
-/// Keyed limiters; a limit of 0 means none.
-#[derive(Debug)]
-pub struct Limits {
-    source: Option<DefaultKeyedRateLimiter<IpAddr>>,
-    username: Option<DefaultKeyedRateLimiter<String>>,
-    client: Option<DefaultKeyedRateLimiter<String>>,
-    /// Throttles audit events for rate-limited attempts: one per source per 10 s.
-    audit: DefaultKeyedRateLimiter<IpAddr>,
-}
-
-impl Limits {
-    pub fn new(l: &RateLimits) -> Self {
-        Self {
-            source: per_minute(l.per_source_per_minute),
-            username: per_minute(l.per_username_per_minute),
-            client: NonZeroU32::new(l.per_client_per_second)
-                .map(|n| RateLimiter::keyed(Quota::per_second(n))),
-            audit: RateLimiter::keyed(Quota::per_minute(NonZeroU32::MIN.saturating_add(5))),
-        }
-    }
-
-    /// Whether this attempt is within every limit.
-    fn allow(&self, source: IpAddr, username: &str, client: &str) -> bool {
-        let source_ok = self
-            .source
-            .as_ref()
-            .is_none_or(|l| l.check_key(&source).is_ok());
-        let client_ok = self
-            .client
-            .as_ref()
-            .is_none_or(|l| l.check_key(&client.to_owned()).is_ok());
-        let user_ok = self
-            .username
-            .as_ref()
-            .is_none_or(|l| l.check_key(&username.to_owned()).is_ok());
-        source_ok && client_ok && user_ok
-    }
-
-    /// Forget keys that are back to full capacity (keyed limiters never evict by themselves).
-    pub fn housekeeping(&self) {
-        if let Some(l) = &self.source {
-            l.retain_recent();
-            l.shrink_to_fit();
-        }
-        if let Some(l) = &self.username {
-            l.retain_recent();
-            l.shrink_to_fit();
-        }
-        if let Some(l) = &self.client {
-            l.retain_recent();
-        }
-        self.audit.retain_recent();
-        self.audit.shrink_to_fit();
-    }
-}
-
-fn per_minute<K: std::hash::Hash + Eq + Clone>(n: u32) -> Option<DefaultKeyedRateLimiter<K>> {
-    NonZeroU32::new(n).map(|n| RateLimiter::keyed(Quota::per_minute(n)))
-}
-
 /// `AccessPolicy` for the gateway.
 #[derive(Debug)]
 pub struct RadiusPolicy {
     gateway: Gateway,
-    limits: Limits,
+    limits: Arc<Limits>,
     challenges: Mutex<HashMap<Vec<u8>, Pending>>,
     challenge_timeout: i64,
     prompt: String,
@@ -103,10 +42,10 @@ pub struct RadiusPolicy {
 }
 
 impl RadiusPolicy {
-    pub fn new(gateway: Gateway, settings: &RadiusSettings, limits: &RateLimits) -> Self {
+    pub fn new(gateway: Gateway, settings: &RadiusSettings, limits: Arc<Limits>) -> Self {
         Self {
             gateway,
-            limits: Limits::new(limits),
+            limits,
             challenges: Mutex::new(HashMap::new()),
             challenge_timeout: i64::try_from(settings.challenge_timeout_seconds).unwrap_or(120),
             prompt: settings.challenge_prompt.clone(),
@@ -114,12 +53,11 @@ impl RadiusPolicy {
         }
     }
 
-    /// Drop expired challenges and idle limiter keys; call every few seconds.
+    /// Drop expired challenges; call every few seconds.
     pub fn housekeeping(&self, now: UnixTime) {
         if let Ok(mut map) = self.challenges.lock() {
             map.retain(|_, p| p.expires > now);
         }
-        self.limits.housekeeping();
     }
 
     fn new_challenge(&self, username: &str, client: &str, now: UnixTime) -> Option<Vec<u8>> {
@@ -230,7 +168,7 @@ impl RadiusPolicy {
         };
         if !self.limits.allow(source, &req.username, &req.client.name) {
             metrics_rate_limited();
-            if self.limits.audit.check_key(&source).is_ok() {
+            if self.limits.audit_allowed(source) {
                 let a = attempt(Credentials::PasswordOnly {
                     password: SecretString::default(),
                 });

@@ -63,7 +63,8 @@ async fn run(config: &Config, gateway: Gateway) -> anyhow::Result<()> {
         .context("store not reachable")?;
     let r = &config.radius;
     let prometheus = crate::telemetry::install()?;
-    let policy = Arc::new(RadiusPolicy::new(gateway.clone(), r, &config.rate_limit));
+    let limits = Arc::new(crate::limits::Limits::new(&config.rate_limit));
+    let policy = Arc::new(RadiusPolicy::new(gateway.clone(), r, limits.clone()));
     let stats = Arc::new(mfa_radius::Stats::new());
     let mut server = mfa_radius::ServerConfig::new(r.clients.clone());
     server.duplicate_window = r.duplicate_window;
@@ -130,13 +131,19 @@ async fn run(config: &Config, gateway: Gateway) -> anyhow::Result<()> {
         });
     }
     {
-        let (policy, stop, prometheus) = (policy.clone(), stop.clone(), prometheus.clone());
+        let (policy, stop, prometheus, limits) = (
+            policy.clone(),
+            stop.clone(),
+            prometheus.clone(),
+            limits.clone(),
+        );
         tasks.spawn(async move {
             let mut tick = tokio::time::interval(std::time::Duration::from_secs(10));
             loop {
                 tokio::select! {
                     _ = tick.tick() => {
                         policy.housekeeping(now());
+                        limits.housekeeping();
                         prometheus.run_upkeep();
                     }
                     () = stop.cancelled() => return Ok(()),

@@ -493,6 +493,29 @@ async fn events_filter_and_order(s: &dyn Store) {
     assert!(s.ping().await.is_ok());
 }
 
+async fn signing_keys_and_public_ids(s: &dyn Store) {
+    let (_, p) = org_and_person(s, "gina").await;
+    let by_sub = s.person_by_public_id(&p.public_id).await.unwrap().unwrap();
+    assert_eq!(by_sub.id, p.id);
+    assert!(s.person_by_public_id("nope").await.unwrap().is_none());
+    let mut key = SealedSigningKey {
+        kid: "k1".into(),
+        alg: "EdDSA".into(),
+        sealed_key: vec![1, 2, 3],
+        publish_at: NOW,
+        sign_from: NOW + 60,
+        retire_at: None,
+    };
+    s.save_signing_key(&key, ev(EventKind::SigningKeyChanged))
+        .await
+        .unwrap();
+    key.retire_at = Some(NOW + 3600);
+    s.save_signing_key(&key, ev(EventKind::SigningKeyChanged))
+        .await
+        .unwrap();
+    assert_eq!(s.signing_keys().await.unwrap(), vec![key]);
+}
+
 macro_rules! suite {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -515,4 +538,5 @@ suite!(
     token_import_is_all_or_nothing,
     token_assign_and_person_removal,
     events_filter_and_order,
+    signing_keys_and_public_ids,
 );

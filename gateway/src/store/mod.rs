@@ -10,7 +10,7 @@ use crate::audit::{AuditEvent, StoredEvent};
 use crate::engine::Changes;
 use crate::model::{
     Device, DeviceId, NewDevice, NewPerson, OrgId, Organisation, Person, PersonId, PersonState,
-    UnixTime,
+    SealedSigningKey, UnixTime,
 };
 use async_trait::async_trait;
 use std::sync::Arc;
@@ -71,6 +71,8 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     ) -> Result<Person>;
     async fn person_by_username(&self, username: &str) -> Result<Option<Person>>;
     async fn person_by_id(&self, id: PersonId) -> Result<Option<Person>>;
+    /// By the stable public id (the OIDC `sub`).
+    async fn person_by_public_id(&self, public_id: &str) -> Result<Option<Person>>;
     async fn people(&self, org: Option<OrgId>) -> Result<Vec<Person>>;
     async fn password_hash(&self, id: PersonId) -> Result<Option<String>>;
     async fn set_password(&self, id: PersonId, hash: &str, event: AuditEvent) -> Result<()>;
@@ -123,6 +125,11 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         changes: &Changes,
         event: &AuditEvent,
     ) -> Result<bool>;
+
+    /// OpenID Provider signing keys (sealed).
+    async fn signing_keys(&self) -> Result<Vec<SealedSigningKey>>;
+    /// Add a signing key, or update its retirement time; audited.
+    async fn save_signing_key(&self, key: &SealedSigningKey, event: AuditEvent) -> Result<()>;
 
     async fn append_event(&self, event: &AuditEvent) -> Result<i64>;
     async fn events(&self, filter: &EventFilter) -> Result<Vec<StoredEvent>>;

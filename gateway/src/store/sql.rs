@@ -380,6 +380,18 @@ macro_rules! sql_store {
                     .transpose()
                 }
 
+                async fn person_by_public_id(&self, public_id: &str) -> Result<Option<Person>> {
+                    sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "SELECT {PERSON_COLS} FROM people WHERE public_id = $1"
+                    )))
+                    .bind(public_id)
+                    .fetch_optional(&self.pool)
+                    .await?
+                    .as_ref()
+                    .map(person_from_row)
+                    .transpose()
+                }
+
                 async fn people(&self, org: Option<OrgId>) -> Result<Vec<Person>> {
                     sqlx::query(sqlx::AssertSqlSafe(format!(
                         "SELECT {PERSON_COLS} FROM people WHERE ($1 IS NULL OR org_id = $1) ORDER BY username"
@@ -715,6 +727,46 @@ macro_rules! sql_store {
                     insert_event(&mut tx, event).await?;
                     tx.commit().await?;
                     Ok(true)
+                }
+
+                async fn signing_keys(&self) -> Result<Vec<SealedSigningKey>> {
+                    let rows = sqlx::query(
+                        "SELECT kid, alg, sealed_key, publish_at, sign_from, retire_at FROM signing_keys ORDER BY sign_from",
+                    )
+                    .fetch_all(&self.pool)
+                    .await?;
+                    rows.iter()
+                        .map(|r| {
+                            Ok(SealedSigningKey {
+                                kid: r.try_get("kid")?,
+                                alg: r.try_get("alg")?,
+                                sealed_key: r.try_get("sealed_key")?,
+                                publish_at: r.try_get("publish_at")?,
+                                sign_from: r.try_get("sign_from")?,
+                                retire_at: r.try_get("retire_at")?,
+                            })
+                        })
+                        .collect()
+                }
+
+                async fn save_signing_key(&self, key: &SealedSigningKey, event: AuditEvent) -> Result<()> {
+                    let mut tx = self.begin().await?;
+                    sqlx::query(
+                        "INSERT INTO signing_keys (kid, alg, sealed_key, publish_at, sign_from, retire_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6) \
+                         ON CONFLICT (kid) DO UPDATE SET retire_at = excluded.retire_at",
+                    )
+                    .bind(&key.kid)
+                    .bind(&key.alg)
+                    .bind(&key.sealed_key)
+                    .bind(key.publish_at)
+                    .bind(key.sign_from)
+                    .bind(key.retire_at)
+                    .execute(&mut *tx)
+                    .await?;
+                    insert_event(&mut tx, &event).await?;
+                    tx.commit().await?;
+                    Ok(())
                 }
 
                 async fn append_event(&self, event: &AuditEvent) -> Result<i64> {
