@@ -38,6 +38,86 @@ pub struct RawConfig {
     pub radius: RawRadius,
     pub rate_limit: RawRateLimit,
     pub admin: RawAdmin,
+    pub http: RawHttp,
+    pub oidc: RawOidc,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawHttp {
+    pub listen: Vec<String>,
+    pub tls: bool,
+    pub public_url: String,
+    pub trusted_proxies: Vec<String>,
+}
+
+impl Default for RawHttp {
+    fn default() -> Self {
+        Self {
+            listen: vec![],
+            tls: true,
+            public_url: String::new(),
+            trusted_proxies: vec![],
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawOidc {
+    pub code_lifetime_seconds: u64,
+    pub login_timeout_seconds: u64,
+    pub key_rotation_days: u64,
+    pub key_publish_ahead_seconds: u64,
+    pub clients: Vec<RawOidcClient>,
+}
+
+impl Default for RawOidc {
+    fn default() -> Self {
+        Self {
+            code_lifetime_seconds: 60,
+            login_timeout_seconds: 600,
+            key_rotation_days: 30,
+            key_publish_ahead_seconds: 86400,
+            clients: vec![],
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawOidcClient {
+    pub client_id: String,
+    pub name: String,
+    pub secret_sha256: Option<String>,
+    pub redirect_uris: Vec<String>,
+    pub post_logout_redirect_uris: Vec<String>,
+    pub flows: Vec<String>,
+    pub require_pkce: bool,
+    pub refresh_tokens: bool,
+    pub id_token_alg: String,
+    pub id_token_lifetime_seconds: u64,
+    pub access_token_lifetime_seconds: u64,
+    pub refresh_token_lifetime_seconds: u64,
+}
+
+impl Default for RawOidcClient {
+    fn default() -> Self {
+        Self {
+            client_id: String::new(),
+            name: String::new(),
+            secret_sha256: None,
+            redirect_uris: vec![],
+            post_logout_redirect_uris: vec![],
+            flows: vec!["code".into()],
+            require_pkce: true,
+            refresh_tokens: false,
+            id_token_alg: "EdDSA".into(),
+            id_token_lifetime_seconds: 300,
+            access_token_lifetime_seconds: 300,
+            refresh_token_lifetime_seconds: 86400,
+        }
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -45,7 +125,6 @@ pub struct RawConfig {
 pub struct RawAdmin {
     pub listen: Vec<String>,
 }
-
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -250,6 +329,46 @@ pub struct Config {
     pub rate_limit: RateLimits,
     /// Plain-HTTP listeners for /metrics, /healthz and /readyz.
     pub admin_listen: Vec<std::net::SocketAddr>,
+    pub http: HttpSettings,
+    pub oidc: OidcSettings,
+}
+
+/// The web listener (OpenID Provider, login pages, metrics).
+#[derive(Debug, Clone)]
+pub struct HttpSettings {
+    pub listen: Vec<std::net::SocketAddr>,
+    pub tls: bool,
+    /// The issuer; None: derived from the first bound address.
+    pub public_url: Option<String>,
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+}
+
+#[derive(Debug, Clone)]
+pub struct OidcSettings {
+    pub code_lifetime: u64,
+    pub login_timeout: u64,
+    pub key_rotation_days: u64,
+    pub key_publish_ahead: u64,
+    pub clients: Vec<OidcClient>,
+}
+
+/// A relying party registered in config.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OidcClient {
+    pub client_id: String,
+    pub name: String,
+    pub secret_sha256: Option<[u8; 32]>,
+    pub redirect_uris: Vec<String>,
+    pub post_logout_redirect_uris: Vec<String>,
+    pub code_flow: bool,
+    pub implicit_flow: bool,
+    pub require_pkce: bool,
+    pub refresh_tokens: bool,
+    /// "EdDSA" or "RS256".
+    pub id_token_alg: String,
+    pub id_token_lifetime: u64,
+    pub access_token_lifetime: u64,
+    pub refresh_token_lifetime: u64,
 }
 
 /// The RADIUS front: listeners, clients, and how challenges behave.
@@ -511,6 +630,8 @@ impl RawConfig {
             log_level: self.log.level,
             radius: validate_radius(self.radius)?,
             admin_listen: socket_addrs("admin.listen", &self.admin.listen)?,
+            http: validate_http(self.http)?,
+            oidc: validate_oidc(self.oidc)?,
             rate_limit: RateLimits {
                 per_source_per_minute: self.rate_limit.per_source_per_minute,
                 per_username_per_minute: self.rate_limit.per_username_per_minute,
@@ -534,6 +655,170 @@ fn socket_addrs(
             })
         })
         .collect()
+}
+
+fn validate_http(h: RawHttp) -> Result<HttpSettings, ConfigError> {
+    let listen = socket_addrs("http.listen", &h.listen)?;
+    let public_url = match h.public_url.trim().trim_end_matches('/') {
+        "" => None,
+        u if u.starts_with("https://") || (!h.tls && u.starts_with("http://")) => {
+            Some(u.to_owned())
+        }
+        u => {
+            return Err(invalid(
+                "http.public_url",
+                format!(
+                    "`{u}` must be an https:// URL (http:// only with tls = false behind a proxy)"
+                ),
+            ));
+        }
+    };
+    let trusted_proxies = h
+        .trusted_proxies
+        .iter()
+        .map(|p| {
+            p.parse::<ipnet::IpNet>()
+                .or_else(|_| p.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| {
+                    invalid(
+                        "http.trusted_proxies",
+                        format!("`{p}` is not an IP address or CIDR network"),
+                    )
+                })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if h.tls && !trusted_proxies.is_empty() {
+        return Err(invalid(
+            "http.trusted_proxies",
+            "only used with tls = false (behind a reverse proxy that terminates TLS)",
+        ));
+    }
+    Ok(HttpSettings {
+        listen,
+        tls: h.tls,
+        public_url,
+        trusted_proxies,
+    })
+}
+
+/// A redirect URI must be absolute, without fragment; plain http only to loopback.
+fn redirect_uri_ok(u: &str) -> bool {
+    let loopback = ["http://127.0.0.1", "http://localhost", "http://[::1]"];
+    !u.contains('#')
+        && (u.starts_with("https://") || loopback.iter().any(|l| u.starts_with(l)))
+        && !u.chars().any(char::is_whitespace)
+}
+
+fn validate_oidc(o: RawOidc) -> Result<OidcSettings, ConfigError> {
+    if !(1..=600).contains(&o.code_lifetime_seconds) {
+        return Err(invalid("oidc.code_lifetime_seconds", "must be 1 to 600"));
+    }
+    if !(60..=3600).contains(&o.login_timeout_seconds) {
+        return Err(invalid("oidc.login_timeout_seconds", "must be 60 to 3600"));
+    }
+    let mut clients: Vec<OidcClient> = Vec::new();
+    for c in o.clients {
+        let id = c.client_id.trim().to_owned();
+        if id.is_empty() || id.chars().any(|ch| ch.is_whitespace() || ch.is_control()) {
+            return Err(invalid(
+                "oidc.clients.client_id",
+                "every client needs an id without blanks",
+            ));
+        }
+        if clients.iter().any(|k| k.client_id == id) {
+            return Err(invalid(
+                "oidc.clients.client_id",
+                format!("`{id}` is used twice"),
+            ));
+        }
+        let at = |problem: String| invalid("oidc.clients", format!("client `{id}`: {problem}"));
+        let secret_sha256 = match &c.secret_sha256 {
+            None => None,
+            Some(h) => {
+                let bytes = hex::decode(h.trim())
+                    .ok()
+                    .and_then(|b| <[u8; 32]>::try_from(b).ok());
+                Some(bytes.ok_or_else(|| at("secret_sha256 must be 64 hex digits (`mfa-gateway oidc hash-secret` makes it)".into()))?)
+            }
+        };
+        if c.redirect_uris.is_empty() {
+            return Err(at("needs at least one redirect_uris entry".into()));
+        }
+        for u in c.redirect_uris.iter().chain(&c.post_logout_redirect_uris) {
+            if !redirect_uri_ok(u) {
+                return Err(at(format!(
+                    "`{u}` must be an absolute https:// URL without fragment (http:// only to loopback)"
+                )));
+            }
+        }
+        let mut code_flow = false;
+        let mut implicit_flow = false;
+        for f in &c.flows {
+            match f.as_str() {
+                "code" => code_flow = true,
+                "implicit" => implicit_flow = true,
+                other => return Err(at(format!("flow `{other}` is not one of code, implicit"))),
+            }
+        }
+        if !code_flow && !implicit_flow {
+            return Err(at("flows must name code and/or implicit".into()));
+        }
+        if secret_sha256.is_none() && code_flow && !c.require_pkce {
+            return Err(at(
+                "a public client (no secret) must use PKCE: set require_pkce = true".into(),
+            ));
+        }
+        if !matches!(c.id_token_alg.as_str(), "EdDSA" | "RS256") {
+            return Err(at(format!(
+                "id_token_alg `{}` is not EdDSA or RS256",
+                c.id_token_alg
+            )));
+        }
+        for (k, v) in [
+            ("id_token_lifetime_seconds", c.id_token_lifetime_seconds),
+            (
+                "access_token_lifetime_seconds",
+                c.access_token_lifetime_seconds,
+            ),
+            (
+                "refresh_token_lifetime_seconds",
+                c.refresh_token_lifetime_seconds,
+            ),
+        ] {
+            if !(30..=30 * 86400).contains(&v) {
+                return Err(at(format!("{k} must be 30 s to 30 days")));
+            }
+        }
+        clients.push(OidcClient {
+            name: if c.name.trim().is_empty() {
+                id.clone()
+            } else {
+                c.name.trim().to_owned()
+            },
+            client_id: id,
+            secret_sha256,
+            redirect_uris: c.redirect_uris,
+            post_logout_redirect_uris: c.post_logout_redirect_uris,
+            code_flow,
+            implicit_flow,
+            require_pkce: c.require_pkce,
+            refresh_tokens: c.refresh_tokens,
+            id_token_alg: c.id_token_alg,
+            id_token_lifetime: c.id_token_lifetime_seconds,
+            access_token_lifetime: c.access_token_lifetime_seconds,
+            refresh_token_lifetime: c.refresh_token_lifetime_seconds,
+        });
+    }
+    if !(1..=365).contains(&o.key_rotation_days) {
+        return Err(invalid("oidc.key_rotation_days", "must be 1 to 365"));
+    }
+    Ok(OidcSettings {
+        code_lifetime: o.code_lifetime_seconds,
+        login_timeout: o.login_timeout_seconds,
+        key_rotation_days: o.key_rotation_days,
+        key_publish_ahead: o.key_publish_ahead_seconds,
+        clients,
+    })
 }
 
 fn validate_radius(r: RawRadius) -> Result<RadiusSettings, ConfigError> {
