@@ -76,6 +76,22 @@ pub enum Command {
     /// Audit events.
     #[command(subcommand)]
     Audit(AuditCmd),
+    /// OpenID Connect relying parties.
+    #[command(subcommand)]
+    Oidc(OidcCmd),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OidcCmd {
+    /// List the clients registered in the config.
+    Clients,
+    /// Make a client secret's `secret_sha256` line: reads the secret from stdin, or makes a
+    /// new random one and prints both.
+    HashSecret {
+        /// Read the secret from the first line of standard input instead of making one.
+        #[arg(long)]
+        stdin: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -273,6 +289,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             password_stdin,
         } => login(&cli.config, &username, code, password_stdin).await,
         Command::Audit(cmd) => audit(&cli.config, cmd).await,
+        Command::Oidc(cmd) => oidc(&cli.config, cmd),
     }
 }
 
@@ -530,9 +547,9 @@ async fn token(config: &Path, cmd: TokenCmd) -> anyhow::Result<()> {
                 .map_err(|e| anyhow::anyhow!("{}: {e}; nothing imported", file.display()))?;
             // Drawn on stderr only when it is a terminal.
             let bar = indicatif::ProgressBar::new(keys.len() as u64);
-            if let Ok(style) = indicatif::ProgressStyle::with_template(
-                "{msg} [{bar:40}] {pos}/{len} ({eta})",
-            ) {
+            if let Ok(style) =
+                indicatif::ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} ({eta})")
+            {
                 bar.set_style(style.progress_chars("=> "));
             }
             bar.set_message("sealing");
@@ -614,6 +631,75 @@ async fn login(
         Verdict::Reject(reason) => {
             println!("reject ({})", reason.as_str());
             std::process::exit(1);
+        }
+    }
+    Ok(())
+}
+
+fn oidc(config_path: &Path, cmd: OidcCmd) -> anyhow::Result<()> {
+    match cmd {
+        OidcCmd::Clients => {
+            let config = Config::load(config_path)?;
+            if config.oidc.clients.is_empty() {
+                println!("no [[oidc.clients]] in {}", config_path.display());
+            }
+            for c in &config.oidc.clients {
+                let mut flows = Vec::new();
+                if c.code_flow {
+                    flows.push(if c.require_pkce { "code+pkce" } else { "code" });
+                }
+                if c.implicit_flow {
+                    flows.push("implicit");
+                }
+                println!("{}  ({})", c.client_id, c.name);
+                println!(
+                    "  type          {}",
+                    if c.secret_sha256.is_some() {
+                        "confidential"
+                    } else {
+                        "public"
+                    }
+                );
+                println!("  flows         {}", flows.join(", "));
+                println!(
+                    "  refresh       {}",
+                    if c.refresh_tokens {
+                        "yes, rotated"
+                    } else {
+                        "no"
+                    }
+                );
+                println!(
+                    "  id token      {} for {} s",
+                    c.id_token_alg, c.id_token_lifetime
+                );
+                for u in &c.redirect_uris {
+                    println!("  redirect      {u}");
+                }
+                for u in &c.post_logout_redirect_uris {
+                    println!("  after logout  {u}");
+                }
+            }
+        }
+        OidcCmd::HashSecret { stdin } => {
+            use sha2::Digest as _;
+            let secret = if stdin {
+                read_password(true, "")?
+            } else {
+                let s = SecretString::new(
+                    data_encoding::BASE64URL_NOPAD.encode(&crate::secret::random_bytes(32)?),
+                );
+                println!(
+                    "secret        {}   (give this to the client; it is not stored)",
+                    s.expose()
+                );
+                s
+            };
+            if secret.expose().len() < 16 {
+                bail!("a client secret must be at least 16 characters");
+            }
+            let digest = sha2::Sha256::digest(secret.expose().as_bytes());
+            println!("secret_sha256 = \"{}\"", hex::encode(digest));
         }
     }
     Ok(())
