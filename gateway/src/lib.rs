@@ -10,6 +10,7 @@ pub mod crypto;
 pub mod engine;
 pub mod limits;
 pub mod model;
+pub mod oidc_backend;
 pub mod otp;
 pub mod password;
 pub mod pskc;
@@ -19,6 +20,7 @@ pub mod serve;
 pub mod service;
 pub mod store;
 pub mod telemetry;
+pub mod web;
 
 #[cfg(test)]
 mod engine_tests;

@@ -116,7 +116,7 @@ async fn run(config: &Config, gateway: Gateway) -> anyhow::Result<()> {
     let admin = crate::telemetry::router(crate::telemetry::AdminState {
         prometheus: prometheus.clone(),
         radius: stats.clone(),
-        gateway,
+        gateway: gateway.clone(),
     });
     for addr in &config.admin_listen {
         let listener = tokio::net::TcpListener::bind(addr)
@@ -130,6 +130,75 @@ async fn run(config: &Config, gateway: Gateway) -> anyhow::Result<()> {
                 .await
         });
     }
+    let sessions = Arc::new(crate::web::session::Sessions::new(1800));
+    let mut provider = None;
+    if !config.http.listen.is_empty() {
+        let h = &config.http;
+        let mut bound = Vec::new();
+        for addr in &h.listen {
+            let tcp = tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("http.listen: cannot bind TCP {addr}"))?;
+            bound.push(tcp);
+        }
+        let scheme = if h.tls { "https" } else { "http" };
+        let issuer = match &h.public_url {
+            Some(u) => u.clone(),
+            None => format!("{scheme}://{}", bound[0].local_addr()?),
+        };
+        let p = crate::oidc_backend::provider(
+            config,
+            &issuer,
+            gateway.clone(),
+            gateway.master_key().clone(),
+            sessions.clone(),
+        )
+        .await
+        .context("starting the OpenID Provider")?;
+        provider = Some(p.clone());
+        let state = crate::web::WebState {
+            gateway: gateway.clone(),
+            provider: p,
+            sessions: sessions.clone(),
+            limits: limits.clone(),
+            tls: h.tls,
+            trusted_proxies: Arc::new(h.trusted_proxies.clone()),
+        };
+        let app = crate::web::router(state, admin.clone())
+            .into_make_service_with_connect_info::<crate::web::tls::PeerAddr>();
+        let tls = if h.tls {
+            Some(Arc::new(
+                crate::web::tls::server_config(&config.tls.cert, &config.tls.key)
+                    .context("tls: the HTTPS certificate")?,
+            ))
+        } else {
+            None
+        };
+        for tcp in bound {
+            let local = tcp.local_addr()?;
+            println!("listening http {scheme}://{local}");
+            let (app, stop) = (app.clone(), stop.clone());
+            match &tls {
+                Some(tls) => {
+                    let listener =
+                        crate::web::tls::TlsListener::new(tcp, tls.clone(), stop.clone())?;
+                    tasks.spawn(async move {
+                        axum::serve(listener, app)
+                            .with_graceful_shutdown(stop.cancelled_owned())
+                            .await
+                    });
+                }
+                None => {
+                    tasks.spawn(async move {
+                        axum::serve(tcp, app)
+                            .with_graceful_shutdown(stop.cancelled_owned())
+                            .await
+                    });
+                }
+            }
+        }
+        println!("oidc issuer {issuer}");
+    }
     {
         let (policy, stop, prometheus, limits) = (
             policy.clone(),
@@ -139,11 +208,21 @@ async fn run(config: &Config, gateway: Gateway) -> anyhow::Result<()> {
         );
         tasks.spawn(async move {
             let mut tick = tokio::time::interval(std::time::Duration::from_secs(10));
+            let mut ticks: u64 = 0;
             loop {
                 tokio::select! {
                     _ = tick.tick() => {
                         policy.housekeeping(now());
                         limits.housekeeping();
+                        sessions.sweep(now());
+                        ticks += 1;
+                        // Key rotation is checked every 10 minutes.
+                        if ticks % 60 == 1
+                            && let Some(p) = &provider
+                            && let Err(e) = p.rotate_keys().await
+                        {
+                            tracing::error!(error = %e, "signing key rotation failed");
+                        }
                         prometheus.run_upkeep();
                     }
                     () = stop.cancelled() => return Ok(()),
@@ -169,6 +248,7 @@ async fn run(config: &Config, gateway: Gateway) -> anyhow::Result<()> {
 const DEMO_ORG: &str = "Demo Practice";
 const DEMO_USER: &str = "demo";
 const DEMO_DEVICE: &str = "demo phone";
+const DEMO_CLIENT: &str = "demo-portal";
 
 /// Set up (or refresh) the demo in `dir`, print how to log in, then serve.
 pub async fn demo(dir: &Path, no_serve: bool) -> anyhow::Result<()> {
@@ -176,22 +256,40 @@ pub async fn demo(dir: &Path, no_serve: bool) -> anyhow::Result<()> {
     let secret = data_encoding::BASE32_NOPAD
         .encode(&random_bytes(15)?)
         .to_lowercase();
+    let client_secret = data_encoding::BASE64URL_NOPAD.encode(&random_bytes(32)?);
+    let client_hash = {
+        use sha2::Digest as _;
+        hex::encode(sha2::Sha256::digest(client_secret.as_bytes()))
+    };
     let demo_config = crate::cli::EXAMPLE_CONFIG
         .replace(
             r#"listen = ["0.0.0.0:1812"]"#,
             r#"listen = ["127.0.0.1:1812", "[::1]:1812"]"#,
         )
         .replace(
-            "turns it on at 127.0.0.1:9812).\nlisten = []",
-            "turns it on at 127.0.0.1:9812).\nlisten = [\"127.0.0.1:9812\"]",
+            "Empty: off.\nlisten = []\n# Serve HTTPS",
+            "Empty: off.\nlisten = [\"127.0.0.1:8443\"]\n# Serve HTTPS",
+        )
+        .replace(
+            "public_url = \"\"",
+            "public_url = \"https://localhost:8443\"",
         )
         + &format!(
             "\n# Added by `mfa-gateway demo`: RADIUS clients on this machine.\n\
              [[radius.clients]]\nname = \"localhost\"\naddress = \"127.0.0.1/32\"\n\
              secret = \"{secret}\"\nmode = \"append\"\n\n\
              [[radius.clients]]\nname = \"localhost-v6\"\naddress = \"::1/128\"\n\
-             secret = \"{secret}\"\nmode = \"append\"\n"
+             secret = \"{secret}\"\nmode = \"append\"\n\n\
+             # Added by `mfa-gateway demo`: an OIDC client (its secret is in demo-client-secret).\n\
+             [[oidc.clients]]\nclient_id = \"{DEMO_CLIENT}\"\nname = \"Demo portal\"\n\
+             secret_sha256 = \"{client_hash}\"\n\
+             redirect_uris = [\"http://127.0.0.1:9000/callback\"]\nflows = [\"code\"]\n"
         );
+    if !config_path.exists() {
+        std::fs::create_dir_all(dir)?;
+        let _ = std::fs::remove_file(dir.join("demo-client-secret"));
+        crate::crypto::write_private(&dir.join("demo-client-secret"), client_secret.as_bytes())?;
+    }
     init_with(&config_path, &demo_config).await?;
     let (config, gw) = open_gateway(&config_path).await?;
     let t = now();
@@ -267,8 +365,23 @@ pub async fn demo(dir: &Path, no_serve: bool) -> anyhow::Result<()> {
             password.expose()
         );
     }
-    if let Some(addr) = config.admin_listen.first() {
-        println!("Metrics: curl http://{addr}/metrics");
+    if let Some(url) = &config.http.public_url {
+        println!("OpenID Connect: discovery at {url}/.well-known/openid-configuration");
+        println!(
+            "  client_id {DEMO_CLIENT}, secret in {}, redirect_uri http://127.0.0.1:9000/callback",
+            dir.join("demo-client-secret").display()
+        );
+        println!(
+            "  try it: {url}/oauth2/authorize?response_type=code&client_id={DEMO_CLIENT}&redirect_uri=http%3A%2F%2F127.0.0.1%3A9000%2Fcallback&scope=openid%20profile%20email&state=xyz&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256"
+        );
+        println!(
+            "  (the dev certificate's CA is {}/certs/ca.pem)",
+            dir.display()
+        );
+        println!(
+            "Metrics: curl --cacert {}/certs/ca.pem {url}/metrics",
+            dir.display()
+        );
     }
     println!("See what was recorded:");
     println!("  cargo run -p mfa-gateway -- --config {cfg} audit list");

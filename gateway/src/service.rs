@@ -81,6 +81,11 @@ impl Gateway {
         (waiting_or_running.saturating_sub(running), running)
     }
 
+    /// The operator's key (sealing other secrets, e.g. OIDC signing keys).
+    pub fn master_key(&self) -> &MasterKey {
+        &self.key
+    }
+
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.store
     }

@@ -1,0 +1,464 @@
+//! The login pages the OpenID Provider sends people to: username and password, then a code
+//! from any linked phone or token. Same engine, limits, lockout and audit as RADIUS (channel
+//! `oidc`, client = the OIDC client id). Messages never say whether a username exists.
+
+use super::session::{LoginState, Session, clear_cookie, session_id, set_cookie};
+use super::{WebState, bad_request, pages};
+use crate::audit::Channel;
+use crate::engine::{Attempt, Credentials, Verdict};
+use crate::model::{DeviceKind, now};
+use crate::secret::SecretString;
+use axum::extract::{ConnectInfo, FromRequestParts, Query, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use serde::Deserialize;
+use std::net::{IpAddr, SocketAddr};
+
+const WRONG_CREDENTIALS: &str =
+    "The username or password is not right, or this account cannot sign in here.";
+const WRONG_CODE: &str = "That code is not right. Enter the current code from any phone or token linked to your account.";
+const TOO_MANY: &str = "Too many attempts. Wait a minute, then try again.";
+const EXPIRED: &str = "This sign-in request has expired or was already used. Go back to the application and sign in again.";
+const ACR_MFA: &str = "http://schemas.openid.net/pape/policies/2007/06/multi-factor";
+/// Wrong codes allowed in one login before the password is asked again.
+const MAX_CODE_FAILURES: u32 = 3;
+/// How long the code step may take after the password.
+const CODE_STEP_SECONDS: i64 = 300;
+
+pub fn routes() -> Router<WebState> {
+    Router::new()
+        .route("/login", get(show_login).post(submit_password))
+        .route("/login/code", post(submit_code))
+        .route("/login/cancel", post(cancel))
+}
+
+/// The TCP peer (0.0.0.0:0 when served without connect info, as in router tests).
+#[derive(Debug, Clone, Copy)]
+pub struct Peer(pub SocketAddr);
+
+impl<S: Send + Sync> FromRequestParts<S> for Peer {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Peer(
+            parts
+                .extensions
+                .get::<ConnectInfo<super::tls::PeerAddr>>()
+                .map_or(SocketAddr::from(([0, 0, 0, 0], 0)), |c| c.0.0),
+        ))
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LoginQuery {
+    #[serde(default)]
+    auth: String,
+}
+
+#[derive(Deserialize)]
+pub struct PasswordForm {
+    #[serde(default)]
+    auth: String,
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    password: String,
+}
+
+impl std::fmt::Debug for PasswordForm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PasswordForm")
+            .field("username", &self.username)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Deserialize)]
+pub struct CodeForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    code: String,
+}
+
+impl std::fmt::Debug for CodeForm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CodeForm { .. }")
+    }
+}
+
+/// A page with its session cookie and a CSP that lets its form post here and the login
+/// finish by redirecting to the client.
+fn page(
+    state: &WebState,
+    html: Html<String>,
+    cookie: Option<&str>,
+    redirect_uri: &str,
+) -> Response {
+    let mut res = html.into_response();
+    let origin = origin_of(redirect_uri);
+    let csp = format!(
+        "default-src 'none'; style-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self' {origin}"
+    );
+    if let Ok(v) = HeaderValue::from_str(&csp) {
+        res.headers_mut().insert(header::CONTENT_SECURITY_POLICY, v);
+    }
+    res.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if let Some(id) = cookie
+        && let Ok(v) = HeaderValue::from_str(&set_cookie(id, state.tls, 1800))
+    {
+        res.headers_mut().append(header::SET_COOKIE, v);
+    }
+    res
+}
+
+/// scheme://host[:port] of a URL (for CSP form-action); empty if it has none.
+fn origin_of(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return String::new();
+    };
+    let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+    if host.is_empty() || host.contains(['\'', ';', ' ', '"']) {
+        return String::new();
+    }
+    format!("{scheme}://{host}")
+}
+
+fn expired() -> Response {
+    (
+        StatusCode::BAD_REQUEST,
+        pages::message("Sign-in expired", EXPIRED),
+    )
+        .into_response()
+}
+
+fn server_error(e: &dyn std::fmt::Display) -> Response {
+    tracing::error!(error = %e, "login failed inside the gateway");
+    (
+        StatusCode::INTERNAL_SERVER_ERROR,
+        pages::message("Something went wrong", "Please try again in a moment."),
+    )
+        .into_response()
+}
+
+fn request_id(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+async fn show_login(State(state): State<WebState>, Query(q): Query<LoginQuery>) -> Response {
+    let Some(pending) = state.provider.pending(&q.auth).await else {
+        return expired();
+    };
+    let Some((id, session)) = state.sessions.create(LoginState::Fresh, now()) else {
+        return server_error(&"session table full");
+    };
+    let hint = pending.login_hint.clone().unwrap_or_default();
+    let html = pages::login(
+        &pending.client_name,
+        &pending.id,
+        &session.csrf,
+        &hint,
+        None,
+    );
+    page(&state, html, Some(&id), &pending.redirect_uri)
+}
+
+/// The session behind the request's cookie, if live.
+fn current(state: &WebState, headers: &HeaderMap) -> Option<(String, Session)> {
+    let id = session_id(headers)?;
+    let s = state.sessions.get(&id, now())?;
+    Some((id, s))
+}
+
+/// Rate limits, audited at most a few times per source per minute when they bite.
+async fn limited(
+    state: &WebState,
+    ip: IpAddr,
+    username: &str,
+    client: &str,
+    headers: &HeaderMap,
+) -> bool {
+    if state.limits.allow(ip, username, client) {
+        return false;
+    }
+    if state.limits.audit_allowed(ip) {
+        let a = attempt(
+            username,
+            Credentials::PasswordOnly {
+                password: SecretString::default(),
+            },
+            client,
+            ip,
+            headers,
+        );
+        if let Err(e) = state
+            .gateway
+            .reject_without_check(a, crate::engine::Reason::RateLimited, now())
+            .await
+        {
+            tracing::error!(error = %e, "audit write failed");
+        }
+    }
+    true
+}
+
+fn attempt(
+    username: &str,
+    credentials: Credentials,
+    client: &str,
+    ip: IpAddr,
+    headers: &HeaderMap,
+) -> Attempt {
+    Attempt {
+        username: username.to_owned(),
+        credentials,
+        channel: Channel::Oidc,
+        client: Some(client.to_owned()),
+        source: Some(ip),
+        request_id: request_id(headers),
+    }
+}
+
+async fn submit_password(
+    State(state): State<WebState>,
+    Peer(peer): Peer,
+    headers: HeaderMap,
+    Form(form): Form<PasswordForm>,
+) -> Response {
+    let Some(pending) = state.provider.pending(&form.auth).await else {
+        return expired();
+    };
+    let Some((sid, session)) = current(&state, &headers) else {
+        // No (or an expired) session: start again, keeping what was typed.
+        let Some((id, s)) = state.sessions.create(LoginState::Fresh, now()) else {
+            return server_error(&"session table full");
+        };
+        let html = pages::login(
+            &pending.client_name,
+            &pending.id,
+            &s.csrf,
+            &form.username,
+            Some("Your session expired. Please sign in again."),
+        );
+        return page(&state, html, Some(&id), &pending.redirect_uri);
+    };
+    if !session.csrf_ok(&form.csrf) {
+        return bad_request(
+            "The form was not sent from this sign-in page. Go back to the application and sign in again.",
+        );
+    }
+    let ip = state.client_ip(peer, &headers);
+    let retry = |error: &str| {
+        let html = pages::login(
+            &pending.client_name,
+            &pending.id,
+            &session.csrf,
+            &form.username,
+            Some(error),
+        );
+        page(&state, html, None, &pending.redirect_uri)
+    };
+    if limited(&state, ip, &form.username, &pending.client_id, &headers).await {
+        return retry(TOO_MANY);
+    }
+    let password = SecretString::new(form.password.clone());
+    let a = attempt(
+        &form.username,
+        Credentials::PasswordOnly { password },
+        &pending.client_id,
+        ip,
+        &headers,
+    );
+    let decision = match state.gateway.login(a, now()).await {
+        Ok(d) => d,
+        Err(e) => return server_error(&e),
+    };
+    match decision.verdict {
+        Verdict::NeedSecondFactor => {
+            let login = LoginState::PasswordOk {
+                username: form.username.clone(),
+                auth: pending.id.clone(),
+                since: now(),
+                failures: 0,
+            };
+            // Privilege changed: new session id and CSRF token.
+            let Some((id, s)) = state.sessions.rotate(&sid, login, now()) else {
+                return server_error(&"session table full");
+            };
+            let html = pages::code(&pending.client_name, &s.csrf, None);
+            page(&state, html, Some(&id), &pending.redirect_uri)
+        }
+        Verdict::Accept { .. } | Verdict::Reject(_) => retry(WRONG_CREDENTIALS),
+    }
+}
+
+async fn submit_code(
+    State(state): State<WebState>,
+    Peer(peer): Peer,
+    headers: HeaderMap,
+    Form(form): Form<CodeForm>,
+) -> Response {
+    let Some((sid, session)) = current(&state, &headers) else {
+        return expired();
+    };
+    if !session.csrf_ok(&form.csrf) {
+        return bad_request(
+            "The form was not sent from this sign-in page. Go back to the application and sign in again.",
+        );
+    }
+    let LoginState::PasswordOk {
+        username,
+        auth,
+        since,
+        failures,
+    } = session.login.clone()
+    else {
+        return expired();
+    };
+    let Some(pending) = state.provider.pending(&auth).await else {
+        return expired();
+    };
+    if now() - since > CODE_STEP_SECONDS {
+        let html = pages::login(
+            &pending.client_name,
+            &pending.id,
+            &session.csrf,
+            &username,
+            Some("That took too long. Please sign in again."),
+        );
+        state.sessions.update(&sid, LoginState::Fresh);
+        return page(&state, html, None, &pending.redirect_uri);
+    }
+    let ip = state.client_ip(peer, &headers);
+    if limited(&state, ip, &username, &pending.client_id, &headers).await {
+        let html = pages::code(&pending.client_name, &session.csrf, Some(TOO_MANY));
+        return page(&state, html, None, &pending.redirect_uri);
+    }
+    let code = SecretString::new(form.code.trim());
+    let a = attempt(
+        &username,
+        Credentials::CodeAfterPassword { code },
+        &pending.client_id,
+        ip,
+        &headers,
+    );
+    let decision = match state.gateway.login(a, now()).await {
+        Ok(d) => d,
+        Err(e) => return server_error(&e),
+    };
+    let Verdict::Accept { device_id, .. } = decision.verdict else {
+        let failures = failures + 1;
+        if failures >= MAX_CODE_FAILURES {
+            state.sessions.update(&sid, LoginState::Fresh);
+            let html = pages::login(
+                &pending.client_name,
+                &pending.id,
+                &session.csrf,
+                &username,
+                Some("Too many wrong codes. Please sign in again."),
+            );
+            return page(&state, html, None, &pending.redirect_uri);
+        }
+        state.sessions.update(
+            &sid,
+            LoginState::PasswordOk {
+                username,
+                auth,
+                since,
+                failures,
+            },
+        );
+        let html = pages::code(&pending.client_name, &session.csrf, Some(WRONG_CODE));
+        return page(&state, html, None, &pending.redirect_uri);
+    };
+    let user = match authenticated_user(&state, &username, device_id).await {
+        Ok(u) => u,
+        Err(e) => return server_error(&e),
+    };
+    // The login is over: this session has served its purpose.
+    state.sessions.remove(&sid);
+    let mut res = match state.provider.complete(&auth, user).await {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::warn!(error = %e, "completing the authorization failed");
+            return expired();
+        }
+    };
+    if let Ok(v) = HeaderValue::from_str(&clear_cookie(state.tls)) {
+        res.headers_mut().append(header::SET_COOKIE, v);
+    }
+    res
+}
+
+/// Who logged in, as the provider needs it: stable sub, claims, and how (amr).
+async fn authenticated_user(
+    state: &WebState,
+    username: &str,
+    device_id: i64,
+) -> Result<mfa_oidc::AuthenticatedUser, crate::service::ServiceError> {
+    let person = state.gateway.person(username).await?;
+    let org = state.gateway.store().org_by_id(person.org_id).await?;
+    let device = state.gateway.store().device_by_id(device_id).await?;
+    let mut amr = vec!["pwd".to_owned(), "otp".to_owned()];
+    match device.map(|d| d.kind) {
+        Some(DeviceKind::HardwareToken) => amr.push("hwk".to_owned()),
+        Some(DeviceKind::PhoneTotp) => amr.push("swk".to_owned()),
+        None => {}
+    }
+    Ok(mfa_oidc::AuthenticatedUser {
+        sub: person.public_id.clone(),
+        auth_time: now(),
+        amr,
+        acr: Some(ACR_MFA.to_owned()),
+        claims: crate::oidc_backend::claims(&person, org.as_ref()),
+    })
+}
+
+async fn cancel(
+    State(state): State<WebState>,
+    headers: HeaderMap,
+    Form(form): Form<CodeForm>,
+) -> Response {
+    let Some((sid, session)) = current(&state, &headers) else {
+        return expired();
+    };
+    if !session.csrf_ok(&form.csrf) {
+        return bad_request("The form was not sent from this sign-in page.");
+    }
+    state.sessions.remove(&sid);
+    let LoginState::PasswordOk { auth, .. } = session.login else {
+        return expired();
+    };
+    match state.provider.deny(&auth).await {
+        Ok(r) => r,
+        Err(_) => expired(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origins() {
+        assert_eq!(
+            origin_of("https://app.example.org:8443/cb?x=1"),
+            "https://app.example.org:8443"
+        );
+        assert_eq!(
+            origin_of("http://127.0.0.1:9000/callback"),
+            "http://127.0.0.1:9000"
+        );
+        assert_eq!(origin_of("nonsense"), "");
+        assert_eq!(origin_of("https://a'; script-src *"), "");
+    }
+}

@@ -1,0 +1,150 @@
+//! The web front: one HTTPS listener (or plain HTTP behind a configured reverse proxy) that
+//! serves the OpenID Provider, the login pages, the stylesheet, /metrics, /healthz and
+//! /readyz, with a request id, security headers and a Content-Security-Policy on every answer.
+
+pub mod login;
+pub mod pages;
+pub mod session;
+pub mod tls;
+
+use crate::limits::Limits;
+use crate::service::Gateway;
+use axum::Router;
+use axum::extract::Request;
+use axum::http::{HeaderName, HeaderValue, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use ipnet::IpNet;
+use session::Sessions;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+
+/// What the web handlers share.
+#[derive(Debug, Clone)]
+pub struct WebState {
+    pub gateway: Gateway,
+    pub provider: Arc<mfa_oidc::Provider>,
+    pub sessions: Arc<Sessions>,
+    pub limits: Arc<Limits>,
+    /// Served over TLS (cookies get Secure, HSTS is sent).
+    pub tls: bool,
+    /// Proxies whose X-Forwarded-For is believed (plain HTTP only).
+    pub trusted_proxies: Arc<Vec<IpNet>>,
+}
+
+impl WebState {
+    /// The client's address: the peer, or, when the peer is a trusted proxy, the last
+    /// X-Forwarded-For entry that is not itself a trusted proxy.
+    pub fn client_ip(&self, peer: SocketAddr, headers: &axum::http::HeaderMap) -> IpAddr {
+        let peer = peer.ip().to_canonical();
+        if self.tls || !self.trusted(peer) {
+            return peer;
+        }
+        let forwarded: Vec<IpAddr> = headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .filter_map(|s| s.trim().parse::<IpAddr>().ok())
+            .map(|ip| ip.to_canonical())
+            .collect();
+        forwarded
+            .into_iter()
+            .rev()
+            .find(|ip| !self.trusted(*ip))
+            .unwrap_or(peer)
+    }
+
+    fn trusted(&self, ip: IpAddr) -> bool {
+        self.trusted_proxies.iter().any(|n| n.contains(&ip))
+    }
+}
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The whole web app: OIDC routes, login pages, static files, and `extra` (the admin routes).
+pub fn router(state: WebState, extra: Router) -> Router {
+    let tls = state.tls;
+    let provider = state.provider.router();
+    Router::new()
+        .merge(login::routes())
+        .route(
+            "/static/style.css",
+            get(|| async {
+                (
+                    [
+                        (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+                        (header::CACHE_CONTROL, "public, max-age=3600"),
+                    ],
+                    pages::STYLE_CSS,
+                )
+            }),
+        )
+        .with_state(state)
+        .merge(provider)
+        .merge(extra)
+        .layer(middleware::from_fn(move |req, next| {
+            security_headers(req, next, tls)
+        }))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            Duration::from_secs(30),
+        ))
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(64 * 1024))
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
+            let id = req
+                .headers()
+                .get(REQUEST_ID)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("-");
+            let route = req
+                .extensions()
+                .get::<axum::extract::MatchedPath>()
+                .map_or("-", |p| p.as_str());
+            tracing::info_span!("http", request_id = %id, method = %req.method(), route = %route)
+        }))
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+}
+
+/// Security headers on every answer. Pages set their own CSP (their form targets); others
+/// get the strictest one.
+async fn security_headers(req: Request, next: Next, tls: bool) -> Response {
+    let mut res = next.run(req).await;
+    let h = res.headers_mut();
+    if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
+        h.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("default-src 'none'; style-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"),
+        );
+    }
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    if tls {
+        h.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        );
+    }
+    res
+}
+
+/// A 400 page for requests that make no sense (bad CSRF, no session).
+pub fn bad_request(text: &str) -> Response {
+    (
+        axum::http::StatusCode::BAD_REQUEST,
+        pages::message("Request refused", text),
+    )
+        .into_response()
+}
