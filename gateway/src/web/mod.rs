@@ -69,7 +69,28 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// The whole web app: OIDC routes, login pages, static files, and `extra` (the admin routes).
 pub fn router(state: WebState, extra: Router) -> Router {
     let tls = state.tls;
-    let provider = state.provider.router();
+    let limited = state.clone();
+    // Starting an authorization stores a pending login: limited per source address.
+    let provider = state.provider.router().layer(middleware::from_fn(move |req: Request, next: Next| {
+        let state = limited.clone();
+        async move {
+            if req.uri().path() == "/oauth2/authorize" {
+                let peer = req
+                    .extensions()
+                    .get::<axum::extract::ConnectInfo<tls::PeerAddr>>()
+                    .map_or(SocketAddr::from(([0, 0, 0, 0], 0)), |c| c.0.0);
+                let ip = state.client_ip(peer, req.headers());
+                if !state.limits.allow_source(ip) {
+                    return (
+                        axum::http::StatusCode::TOO_MANY_REQUESTS,
+                        pages::message("Too many sign-in attempts", "Too many sign-in attempts from your network. Wait a minute, then try again."),
+                    )
+                        .into_response();
+                }
+            }
+            next.run(req).await
+        }
+    }));
     Router::new()
         .merge(login::routes())
         .route(
