@@ -28,6 +28,14 @@ if ! command -v radclient >/dev/null 2>&1; then
 fi
 command -v radclient >/dev/null 2>&1 || die "radclient not found: apt-get install freeradius-utils"
 
+# --- Chromium (headless browser for the login-page tests) ------------------------------
+have_chromium() { command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ]; }
+if ! have_chromium; then
+    say "installing chromium"
+    apt_install chromium
+fi
+have_chromium || die "chromium not found: apt-get install chromium"
+
 # --- PostgreSQL ------------------------------------------------------------------------
 pg_url_default="${MFA_TEST_PG_DEFAULT:-postgres://postgres@127.0.0.1:5432/test}"
 pg_ok() { command -v psql >/dev/null 2>&1 && psql "$1" -Atqc 'select 1' >/dev/null 2>&1; }

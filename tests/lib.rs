@@ -228,3 +228,177 @@ impl Drop for Serving {
         let _ = self.child.wait();
     }
 }
+
+pub mod browser;
+
+impl Serving {
+    /// The rest of the first `listening <what> ...` line, e.g. `listener("http")` gives the
+    /// issuer URL `https://127.0.0.1:PORT`.
+    pub fn listener(&self, what: &str) -> String {
+        self.listeners
+            .iter()
+            .find_map(|l| l.strip_prefix(what)?.strip_prefix(' '))
+            .map(|rest| rest.trim().to_owned())
+            .unwrap_or_else(|| panic!("no `{what}` listener in {:?}", self.listeners))
+    }
+}
+
+/// A request received by an [`HttpStub`].
+#[derive(Debug, Clone)]
+pub struct StubRequest {
+    pub method: String,
+    /// The request target: path and query.
+    pub target: String,
+    /// Header names in lower case.
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+/// What an [`HttpStub`] answers.
+#[derive(Debug, Clone)]
+pub struct StubResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl StubResponse {
+    /// 200 with an HTML body.
+    pub fn html(body: impl Into<String>) -> Self {
+        Self {
+            status: 200,
+            headers: vec![("content-type".into(), "text/html; charset=utf-8".into())],
+            body: body.into(),
+        }
+    }
+
+    /// 303 to `location`.
+    pub fn see_other(location: impl Into<String>) -> Self {
+        Self {
+            status: 303,
+            headers: vec![("location".into(), location.into())],
+            body: String::new(),
+        }
+    }
+
+    pub fn not_found() -> Self {
+        Self {
+            status: 404,
+            headers: vec![("content-type".into(), "text/plain".into())],
+            body: "not found".into(),
+        }
+    }
+}
+
+/// A tiny plain-HTTP/1.1 server on 127.0.0.1 (a relying party's callback, a test page): one
+/// thread per connection, every read bounded, `Connection: close`. Stopped on drop.
+#[derive(Debug)]
+pub struct HttpStub {
+    pub addr: std::net::SocketAddr,
+    /// Every request received, oldest first.
+    pub requests: std::sync::Arc<std::sync::Mutex<Vec<StubRequest>>>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl HttpStub {
+    /// `http://127.0.0.1:PORT` followed by `path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+}
+
+/// Starts an [`HttpStub`] that answers every request with `handler`.
+pub fn http_stub<F>(handler: F) -> HttpStub
+where
+    F: Fn(&StubRequest) -> StubResponse + Send + Sync + 'static,
+{
+    use std::sync::atomic::Ordering;
+    use std::sync::{Arc, Mutex};
+
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a stub port");
+    let addr = listener.local_addr().expect("stub address");
+    let requests = Arc::new(Mutex::new(Vec::new()));
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let handler = Arc::new(handler);
+    let (seen, stopped) = (requests.clone(), stop.clone());
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            if stopped.load(Ordering::SeqCst) {
+                break;
+            }
+            let Ok(stream) = stream else { continue };
+            let (handler, seen) = (handler.clone(), seen.clone());
+            std::thread::spawn(move || {
+                if let Some(request) = read_request(&stream) {
+                    seen.lock().unwrap().push(request.clone());
+                    write_response(&stream, &handler(&request));
+                }
+            });
+        }
+    });
+    HttpStub {
+        addr,
+        requests,
+        stop,
+    }
+}
+
+impl Drop for HttpStub {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        // Wakes the accept loop so it sees the flag.
+        let _ = std::net::TcpStream::connect_timeout(&self.addr, std::time::Duration::from_secs(1));
+    }
+}
+
+fn read_request(stream: &std::net::TcpStream) -> Option<StubRequest> {
+    use std::io::{BufRead, BufReader, Read};
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .ok()?;
+    let mut reader = BufReader::new(stream);
+    let mut line = String::new();
+    reader.read_line(&mut line).ok()?;
+    let mut parts = line.split_whitespace();
+    let (method, target) = (parts.next()?.to_owned(), parts.next()?.to_owned());
+    let mut headers = Vec::new();
+    loop {
+        let mut h = String::new();
+        reader.read_line(&mut h).ok()?;
+        let h = h.trim_end();
+        if h.is_empty() {
+            break;
+        }
+        let (name, value) = h.split_once(':')?;
+        headers.push((name.trim().to_ascii_lowercase(), value.trim().to_owned()));
+    }
+    let length: usize = headers
+        .iter()
+        .find(|(n, _)| n == "content-length")
+        .and_then(|(_, v)| v.parse().ok())
+        .unwrap_or(0);
+    let mut body = vec![0u8; length.min(1 << 20)];
+    reader.read_exact(&mut body).ok()?;
+    Some(StubRequest {
+        method,
+        target,
+        headers,
+        body: String::from_utf8_lossy(&body).into_owned(),
+    })
+}
+
+fn write_response(mut stream: &std::net::TcpStream, r: &StubResponse) {
+    let mut head = format!(
+        "HTTP/1.1 {} {}\r\nconnection: close\r\ncontent-length: {}\r\n",
+        r.status,
+        if r.status < 400 { "OK" } else { "Error" },
+        r.body.len()
+    );
+    for (name, value) in &r.headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str("\r\n");
+    let _ = stream.write_all(head.as_bytes());
+    let _ = stream.write_all(r.body.as_bytes());
+    let _ = stream.flush();
+}
