@@ -48,11 +48,33 @@ pub enum EventKind {
     OidcTokenRefused,
     /// OIDC: RP-initiated logout.
     OidcLogout,
-    /// OIDC: a signing key made or retired.
+    /// OIDC: a signing key made or retired (also the audit checkpoint key).
     SigningKeyChanged,
+    /// An auditor exported a search (`audit export`).
+    AuditExported,
 }
 
 impl EventKind {
+    /// Every kind, for listing.
+    pub const ALL: [Self; 16] = [
+        Self::LoginAttempt,
+        Self::OrgCreated,
+        Self::PersonCreated,
+        Self::PersonDisabled,
+        Self::PersonRemoved,
+        Self::PasswordChanged,
+        Self::PersonUnlocked,
+        Self::DeviceLinked,
+        Self::DeviceRemoved,
+        Self::DeviceResynced,
+        Self::TokenImported,
+        Self::OidcTokenIssued,
+        Self::OidcTokenRefused,
+        Self::OidcLogout,
+        Self::SigningKeyChanged,
+        Self::AuditExported,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::LoginAttempt => "login_attempt",
@@ -70,6 +92,7 @@ impl EventKind {
             Self::OidcTokenRefused => "oidc_token_refused",
             Self::OidcLogout => "oidc_logout",
             Self::SigningKeyChanged => "signing_key_changed",
+            Self::AuditExported => "audit_exported",
         }
     }
 }
@@ -152,4 +175,218 @@ pub struct StoredEvent {
     pub id: i64,
     #[serde(flatten)]
     pub event: AuditEvent,
+}
+
+/// The columns of a CSV export, in order.
+pub const CSV_COLUMNS: [&str; 17] = [
+    "id",
+    "time",
+    "kind",
+    "actor",
+    "person_id",
+    "username",
+    "org_id",
+    "channel",
+    "client",
+    "source",
+    "device_id",
+    "device_label",
+    "outcome",
+    "reason",
+    "request_id",
+    "detail",
+    "unix_time",
+];
+
+impl StoredEvent {
+    /// The event's fields in `CSV_COLUMNS` order, as text (absent: empty).
+    pub fn fields(&self) -> Vec<String> {
+        let e = &self.event;
+        let text = |v: &Option<String>| v.clone().unwrap_or_default();
+        let num = |v: Option<i64>| v.map(|v| v.to_string()).unwrap_or_default();
+        vec![
+            self.id.to_string(),
+            format_time(e.time),
+            e.kind.as_str().to_owned(),
+            e.actor.clone(),
+            num(e.person_id),
+            text(&e.username),
+            num(e.org_id),
+            e.channel.as_str().to_owned(),
+            text(&e.client),
+            text(&e.source),
+            num(e.device_id),
+            text(&e.device_label),
+            e.outcome.as_str().to_owned(),
+            text(&e.reason),
+            text(&e.request_id),
+            e.detail.as_ref().map(|d| d.to_string()).unwrap_or_default(),
+            e.time.to_string(),
+        ]
+    }
+}
+
+/// One CSV record (RFC 4180): fields with a comma, quote, CR or LF are quoted, quotes
+/// doubled; a field starting with `=`, `+`, `-` or `@` gets a leading `'` so a spreadsheet
+/// does not run it as a formula. Ends with CRLF.
+pub fn csv_record<S: AsRef<str>>(fields: &[S]) -> String {
+    let mut out = String::new();
+    for (i, f) in fields.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        let f = f.as_ref();
+        let guarded;
+        let f = if f.starts_with(['=', '+', '-', '@']) && f.parse::<f64>().is_err() {
+            guarded = format!("'{f}");
+            guarded.as_str()
+        } else {
+            f
+        };
+        if f.contains([',', '"', '\r', '\n']) {
+            out.push('"');
+            out.push_str(&f.replace('"', "\"\""));
+            out.push('"');
+        } else {
+            out.push_str(f);
+        }
+    }
+    out.push_str("\r\n");
+    out
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+fn civil_from_days(z: i64) -> (i64, i64, i64) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+/// Unix seconds as RFC 3339 UTC (`2026-11-25T12:00:00Z`).
+pub fn format_time(t: UnixTime) -> String {
+    let (y, m, d) = civil_from_days(t.div_euclid(86_400));
+    let s = t.rem_euclid(86_400);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        s / 3600,
+        s / 60 % 60,
+        s % 60
+    )
+}
+
+/// A time given on the command line: unix seconds, an RFC 3339 date-time
+/// (`2026-11-25T12:00:00Z`, `...+01:00`, fractions ignored) or a date (`2026-11-25`: its
+/// first second, or its last with `end_of_day`, UTC).
+pub fn parse_time(text: &str, end_of_day: bool) -> Option<UnixTime> {
+    let t = text.trim();
+    if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()) {
+        return t.parse().ok();
+    }
+    let num = |s: &str| -> Option<i64> {
+        if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        s.parse().ok()
+    };
+    let (date, time) = match t.find(['T', 't', ' ']) {
+        Some(i) => (&t[..i], Some(&t[i + 1..])),
+        None => (t, None),
+    };
+    let mut parts = date.split('-');
+    let (y, m, d) = (
+        num(parts.next()?)?,
+        num(parts.next()?)?,
+        num(parts.next()?)?,
+    );
+    if parts.next().is_some() || !(1..=12).contains(&m) || !(1..=31).contains(&d) {
+        return None;
+    }
+    let day = days_from_civil(y, m, d) * 86_400;
+    let Some(time) = time else {
+        return Some(if end_of_day { day + 86_399 } else { day });
+    };
+    let (clock, offset) = if let Some(c) = time.strip_suffix(['Z', 'z']) {
+        (c, 0)
+    } else {
+        let i = time.rfind(['+', '-'])?;
+        let (oh, om) = time[i + 1..].split_once(':')?;
+        let off = num(oh)? * 3600 + num(om)? * 60;
+        (&time[..i], if &time[i..=i] == "-" { -off } else { off })
+    };
+    let clock = clock.split('.').next()?;
+    let mut hms = clock.split(':');
+    let (h, mi, s) = (num(hms.next()?)?, num(hms.next()?)?, num(hms.next()?)?);
+    if hms.next().is_some() || h > 23 || mi > 59 || s > 60 {
+        return None;
+    }
+    Some(day + h * 3600 + mi * 60 + s - offset)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_are_named_as_serde_names_them() {
+        for k in EventKind::ALL {
+            assert_eq!(serde_json::to_value(k).ok(), Some(k.as_str().into()));
+        }
+    }
+
+    #[test]
+    fn times_round_trip() {
+        assert_eq!(format_time(0), "1970-01-01T00:00:00Z");
+        assert_eq!(format_time(1_764_072_000), "2025-11-25T12:00:00Z");
+        assert_eq!(
+            parse_time("2025-11-25T12:00:00Z", false),
+            Some(1_764_072_000)
+        );
+        assert_eq!(
+            parse_time("2025-11-25T13:00:00+01:00", false),
+            Some(1_764_072_000)
+        );
+        assert_eq!(
+            parse_time("2025-11-25T12:00:00.5Z", false),
+            Some(1_764_072_000)
+        );
+        assert_eq!(parse_time("2025-11-25", false), Some(1_764_028_800));
+        assert_eq!(parse_time("2025-11-25", true), Some(1_764_028_800 + 86_399));
+        assert_eq!(parse_time("1764072000", false), Some(1_764_072_000));
+        assert_eq!(parse_time("2000-02-29", false), Some(951_782_400));
+        for bad in [
+            "",
+            "yesterday",
+            "2025-13-01",
+            "2025-11-25T25:00:00Z",
+            "2025-11",
+        ] {
+            assert_eq!(parse_time(bad, false), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn csv_quotes_what_needs_it() {
+        assert_eq!(csv_record(&["a", "b c", ""]), "a,b c,\r\n");
+        assert_eq!(
+            csv_record(&["x,y", "say \"hi\"", "two\nlines"]),
+            "\"x,y\",\"say \"\"hi\"\"\",\"two\nlines\"\r\n"
+        );
+        assert_eq!(csv_record(&["=cmd()", "-5", "@x"]), "'=cmd(),-5,'@x\r\n");
+    }
 }

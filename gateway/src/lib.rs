@@ -3,6 +3,7 @@
 //! and `mfa-oidc`.
 
 pub mod audit;
+pub mod audit_chain;
 pub mod certs;
 pub mod cli;
 pub mod config;

@@ -47,7 +47,9 @@ impl Limits {
     /// Whether `source` is within its limit (for requests that name no user, such as the
     /// start of an OIDC authorization).
     pub fn allow_source(&self, source: IpAddr) -> bool {
-        self.source.as_ref().is_none_or(|l| l.check_key(&source).is_ok())
+        self.source
+            .as_ref()
+            .is_none_or(|l| l.check_key(&source).is_ok())
     }
 
     /// Whether a rate-limited attempt from `source` should still be audited (6 per minute).

@@ -166,29 +166,24 @@ impl RadiusPolicy {
         let reject = Decision::Reject {
             reply_message: Some(REJECT_MESSAGE.into()),
         };
-        if !self.limits.allow(source, &req.username, &req.client.name) {
-            metrics_rate_limited();
-            if self.limits.audit_allowed(source) {
-                let a = attempt(Credentials::PasswordOnly {
-                    password: SecretString::default(),
-                });
-                if let Err(e) = self
-                    .gateway
-                    .reject_without_check(a, Reason::RateLimited, now)
-                    .await
-                {
-                    tracing::error!(error = %e, "audit write failed");
-                }
-            }
+        let anonymous = attempt(Credentials::PasswordOnly {
+            password: SecretString::default(),
+        });
+        if !self
+            .gateway
+            .within_limits(&self.limits, &anonymous, now)
+            .await
+        {
             return reject;
         }
         let credentials = match self.credentials(&req, now) {
             Ok(c) => c,
             Err(reason) => {
-                let a = attempt(Credentials::PasswordOnly {
-                    password: SecretString::default(),
-                });
-                return match self.gateway.reject_without_check(a, reason, now).await {
+                return match self
+                    .gateway
+                    .reject_without_check(&anonymous, reason, now)
+                    .await
+                {
                     Ok(_) => reject,
                     Err(e) => {
                         tracing::error!(error = %e, "audit write failed; rejecting");
@@ -222,10 +217,6 @@ impl RadiusPolicy {
             Verdict::NeedSecondFactor | Verdict::Reject(_) => reject,
         }
     }
-}
-
-fn metrics_rate_limited() {
-    metrics::counter!(crate::telemetry::RADIUS_RATE_LIMITED).increment(1);
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ use crate::audit::{AuditEvent, Channel, EventKind};
 use crate::config::Config;
 use crate::crypto::MasterKey;
 use crate::engine::{Attempt, Decision, Engine, Reason, Subject, UsableDevice, Verdict};
+use crate::limits::Limits;
 use crate::model::{
     Device, DeviceId, DeviceKind, DeviceState, NewDevice, NewPerson, OrgId, Organisation, Person,
     PersonState, UnixTime, new_uid,
@@ -138,7 +139,7 @@ impl Gateway {
     pub async fn login(&self, attempt: Attempt, now: UnixTime) -> Result<Decision> {
         let Ok(_queued) = self.queue.clone().try_acquire_owned() else {
             return self
-                .reject_without_check(attempt, Reason::Overloaded, now)
+                .reject_without_check(&attempt, Reason::Overloaded, now)
                 .await;
         };
         let _running = self
@@ -179,7 +180,7 @@ impl Gateway {
     /// Reject before any password check (overload, rate limit), audited.
     pub async fn reject_without_check(
         &self,
-        attempt: Attempt,
+        attempt: &Attempt,
         reason: Reason,
         now: UnixTime,
     ) -> Result<Decision> {
@@ -207,6 +208,29 @@ impl Gateway {
             changes: Default::default(),
             event,
         })
+    }
+
+    /// The rate limits, before anything else: false when `attempt` is over one. Always
+    /// counted; audited at most a few times per source per minute, so a flood does not become
+    /// a flood of audit writes.
+    pub async fn within_limits(&self, limits: &Limits, attempt: &Attempt, now: UnixTime) -> bool {
+        let source = attempt
+            .source
+            .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
+        let client = attempt.client.as_deref().unwrap_or("");
+        if limits.allow(source, &attempt.username, client) {
+            return true;
+        }
+        metrics::counter!(crate::telemetry::RATE_LIMITED, "channel" => attempt.channel.as_str())
+            .increment(1);
+        if limits.audit_allowed(source)
+            && let Err(e) = self
+                .reject_without_check(attempt, Reason::RateLimited, now)
+                .await
+        {
+            tracing::error!(error = %e, "audit write failed");
+        }
+        false
     }
 
     // ---- organisations and people -------------------------------------------------------

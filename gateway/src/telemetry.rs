@@ -13,7 +13,7 @@ use std::sync::Arc;
 /// Metric names, in one place.
 pub const DECISIONS: &str = "mfa_decisions_total";
 pub const RADIUS_DECIDE_SECONDS: &str = "mfa_radius_decide_seconds";
-pub const RADIUS_RATE_LIMITED: &str = "mfa_radius_rate_limited_total";
+pub const RATE_LIMITED: &str = "mfa_rate_limited_total";
 pub const HASHING_QUEUE: &str = "mfa_hashing_queue_depth";
 pub const HASHING_RUNNING: &str = "mfa_hashing_running";
 
@@ -33,8 +33,8 @@ pub fn install() -> anyhow::Result<PrometheusHandle> {
     );
     metrics::describe_histogram!(RADIUS_DECIDE_SECONDS, "Time to decide one RADIUS request");
     metrics::describe_counter!(
-        RADIUS_RATE_LIMITED,
-        "RADIUS requests answered by the rate limiter"
+        RATE_LIMITED,
+        "Attempts answered by the rate limiter, by channel"
     );
     metrics::describe_gauge!(
         HASHING_QUEUE,

@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use mfa_gateway::audit::{AuditEvent, Channel, EventKind, Outcome};
+use mfa_gateway::audit_chain::{self, Problem, SealedAuditKey};
 use mfa_gateway::engine::{Changes, DeviceUse, LockoutUpdate};
 use mfa_gateway::model::*;
 use mfa_gateway::otp::{OtpHash, OtpKind, OtpParams};
@@ -15,8 +16,38 @@ const NOW: i64 = 1_764_000_000;
 
 struct Harness {
     store: Arc<dyn Store>,
+    /// The same database, for writing around the store (tamper tests).
+    raw: Raw,
     _dir: Option<tempfile::TempDir>,
     pg_schema: Option<(sqlx::PgPool, String)>,
+}
+
+enum Raw {
+    Sqlite(sqlx::SqlitePool),
+    Pg(sqlx::PgPool),
+}
+
+impl Harness {
+    /// Run SQL statements directly on the database.
+    async fn exec(&self, statements: &[&str]) {
+        for sql in statements {
+            let q = sqlx::AssertSqlSafe(sql.to_string());
+            match &self.raw {
+                Raw::Sqlite(p) => sqlx::query(q).execute(p).await.map(|_| ()),
+                Raw::Pg(p) => sqlx::query(q).execute(p).await.map(|_| ()),
+            }
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        }
+    }
+
+    /// Run the migrations again (as at the next start).
+    async fn remigrate(&self) {
+        match &self.raw {
+            Raw::Sqlite(p) => SqliteStore::from_pool(p.clone()).migrate().await,
+            Raw::Pg(p) => PgStore::from_pool(p.clone()).migrate().await,
+        }
+        .unwrap();
+    }
 }
 
 impl Drop for Harness {
@@ -47,6 +78,7 @@ async fn sqlite() -> Harness {
     let url = format!("sqlite://{}", dir.path().join("t.db").display());
     let store = SqliteStore::connect(&url, 4).await.unwrap();
     Harness {
+        raw: Raw::Sqlite(store.pool().clone()),
         store: Arc::new(store),
         _dir: Some(dir),
         pg_schema: None,
@@ -87,9 +119,10 @@ async fn postgres() -> Harness {
         .connect_with(opts)
         .await
         .unwrap();
-    let store = PgStore::from_pool(pool);
+    let store = PgStore::from_pool(pool.clone());
     store.migrate().await.unwrap();
     Harness {
+        raw: Raw::Pg(pool),
         store: Arc::new(store),
         _dir: None,
         pg_schema: Some((admin, schema)),
@@ -516,6 +549,359 @@ async fn signing_keys_and_public_ids(s: &dyn Store) {
     assert_eq!(s.signing_keys().await.unwrap(), vec![key]);
 }
 
+// The audit hash chain and its checkpoints (see `mfa_gateway::audit_chain`).
+
+/// Append `n` distinct events; their ids.
+async fn append(s: &dyn Store, n: usize) -> Vec<i64> {
+    let mut ids = Vec::new();
+    for i in 0..n {
+        let mut e = ev(EventKind::LoginAttempt);
+        e.time = NOW + i as i64;
+        e.username = Some(format!("user{i}"));
+        e.source = Some(format!("192.0.2.{i}"));
+        e.channel = Channel::Radius;
+        e.outcome = if i % 3 == 0 {
+            Outcome::Reject
+        } else {
+            Outcome::Accept
+        };
+        e.detail = Some(serde_json::json!({"n": i, "note": "a \"quoted\", text"}));
+        ids.push(s.append_event(&e).await.unwrap());
+    }
+    ids
+}
+
+async fn problem(s: &dyn Store, trusted: Option<&[u8; 32]>) -> Option<Problem> {
+    audit_chain::verify(s, trusted).await.unwrap().problem
+}
+
+fn test_key() -> (ed25519_dalek::SigningKey, [u8; 32]) {
+    let key = ed25519_dalek::SigningKey::from_bytes(&[42; 32]);
+    let public = *key.verifying_key().as_bytes();
+    (key, public)
+}
+
+async fn chain_holds_under_many_and_concurrent_writes(s: &dyn Store) {
+    assert_eq!(problem(s, None).await, None, "an empty chain verifies");
+    let (_, p) = org_and_person(s, "hugo").await;
+    append(s, 40).await;
+    // Concurrent writers: each must chain onto its own predecessor.
+    let e = ev(EventKind::LoginAttempt);
+    let (a, b, c, d, f, g, h, i) = tokio::join!(
+        s.append_event(&e),
+        s.append_event(&e),
+        s.append_event(&e),
+        s.append_event(&e),
+        s.append_event(&e),
+        s.append_event(&e),
+        s.append_event(&e),
+        s.append_event(&e),
+    );
+    for r in [a, b, c, d, f, g, h, i] {
+        r.unwrap();
+    }
+    let changes = Changes::default();
+    futures_join(s, p.id, &changes, &e).await;
+    let (key, public) = test_key();
+    let cp = audit_chain::checkpoint(s, &key, NOW).await.unwrap();
+    let report = audit_chain::verify(s, Some(&public)).await.unwrap();
+    assert_eq!(report.problem, None);
+    // org + person + 40 + 8 + 4 logins
+    assert_eq!(report.events, 54);
+    assert_eq!(report.checkpoints, 1);
+    assert_eq!(report.head.map(|h| h.0), Some(cp.last_event_id));
+    append(s, 3).await;
+    assert_eq!(
+        problem(s, Some(&public)).await,
+        None,
+        "the chain grows past a checkpoint"
+    );
+    assert_eq!(
+        problem(s, None).await,
+        Some(Problem::UnknownKey {
+            checkpoint_id: cp.id
+        }),
+        "a checkpoint by an unknown key is not trusted"
+    );
+}
+
+async fn audit_key_is_stored_once(s: &dyn Store) {
+    let key = SealedAuditKey {
+        kid: audit_chain::CHECKPOINT_KID.into(),
+        sealed_key: vec![1, 2, 3],
+        public_key: vec![4; 32],
+        created_at: NOW,
+    };
+    assert!(
+        s.add_audit_key(&key, ev(EventKind::SigningKeyChanged))
+            .await
+            .unwrap()
+    );
+    let mut other = key.clone();
+    other.sealed_key = vec![9];
+    assert!(
+        !s.add_audit_key(&other, ev(EventKind::SigningKeyChanged))
+            .await
+            .unwrap()
+    );
+    assert_eq!(s.audit_key(&key.kid).await.unwrap(), Some(key));
+    assert_eq!(s.audit_key("nope").await.unwrap(), None);
+    assert_eq!(problem(s, None).await, None);
+}
+
+async fn checkpoint_key_is_sealed_and_made_once(s: &dyn Store) {
+    let master = mfa_gateway::crypto::MasterKey::from_bytes(&[1; 32]).unwrap();
+    append(s, 3).await;
+    let first = audit_chain::checkpoint_now(s, &master, NOW).await.unwrap();
+    append(s, 2).await;
+    let second = audit_chain::checkpoint_now(s, &master, NOW + 1)
+        .await
+        .unwrap();
+    assert_eq!(first.public_key, second.public_key, "one key");
+    assert!(second.last_event_id > first.last_event_id);
+    let key = audit_chain::load_key(s, &master).await.unwrap().unwrap();
+    let public = *key.verifying_key().as_bytes();
+    let report = audit_chain::verify(s, Some(&public)).await.unwrap();
+    assert_eq!((report.problem, report.checkpoints), (None, 2));
+    let other = mfa_gateway::crypto::MasterKey::from_bytes(&[2; 32]).unwrap();
+    assert!(audit_chain::load_key(s, &other).await.is_err(), "sealed");
+}
+
+async fn search_filters(s: &dyn Store) {
+    let (org, p) = org_and_person(s, "ivy").await;
+    append(s, 9).await;
+    let mut mine = ev(EventKind::LoginAttempt);
+    mine.person_id = Some(p.id);
+    mine.org_id = Some(org.id);
+    mine.channel = Channel::Oidc;
+    mine.client = Some("wiki".into());
+    mine.outcome = Outcome::Reject;
+    mine.reason = Some("bad_code".into());
+    mine.time = NOW + 100;
+    s.append_event(&mine).await.unwrap();
+    let count = |f: EventFilter| async move { s.events(&f).await.unwrap().len() };
+    let all = EventFilter::default;
+    assert_eq!(count(all()).await, 12);
+    assert_eq!(
+        count(EventFilter {
+            person_id: Some(p.id),
+            ..all()
+        })
+        .await,
+        2
+    );
+    assert_eq!(
+        count(EventFilter {
+            org_id: Some(org.id),
+            ..all()
+        })
+        .await,
+        3
+    );
+    assert_eq!(
+        count(EventFilter {
+            channel: Some("radius".into()),
+            ..all()
+        })
+        .await,
+        9
+    );
+    assert_eq!(
+        count(EventFilter {
+            client: Some("wiki".into()),
+            ..all()
+        })
+        .await,
+        1
+    );
+    assert_eq!(
+        count(EventFilter {
+            outcome: Some("reject".into()),
+            ..all()
+        })
+        .await,
+        4
+    );
+    assert_eq!(
+        count(EventFilter {
+            reason: Some("bad_code".into()),
+            ..all()
+        })
+        .await,
+        1
+    );
+    assert_eq!(
+        count(EventFilter {
+            source: Some("192.0.2.4".into()),
+            ..all()
+        })
+        .await,
+        1
+    );
+    assert_eq!(
+        count(EventFilter {
+            username: Some("user4".into()),
+            ..all()
+        })
+        .await,
+        1
+    );
+    assert_eq!(
+        count(EventFilter {
+            kind: Some("login_attempt".into()),
+            ..all()
+        })
+        .await,
+        10
+    );
+    assert_eq!(
+        count(EventFilter {
+            from: Some(NOW + 3),
+            to: Some(NOW + 5),
+            ..all()
+        })
+        .await,
+        3
+    );
+    let page = s
+        .events(&EventFilter {
+            channel: Some("radius".into()),
+            limit: 4,
+            offset: 2,
+            oldest_first: true,
+            ..all()
+        })
+        .await
+        .unwrap();
+    let names: Vec<_> = page
+        .iter()
+        .map(|e| e.event.username.clone().unwrap())
+        .collect();
+    assert_eq!(names, ["user2", "user3", "user4", "user5"]);
+}
+
+async fn edited_content_is_named(h: &Harness) {
+    let ids = append(&*h.store, 10).await;
+    h.exec(&[&format!(
+        "UPDATE audit_events SET outcome = 'accept' WHERE id = {}",
+        ids[3]
+    )])
+    .await;
+    assert_eq!(
+        problem(&*h.store, None).await,
+        Some(Problem::ContentChanged { event_id: ids[3] })
+    );
+    // Editing and re-hashing the content (without the chain) breaks the chain there.
+    let rows = h.store.chain_rows(ids[3] - 1, 1).await.unwrap();
+    let hash = audit_chain::content_hash(ids[3], &rows[0].content);
+    h.exec(&[&format!(
+        "UPDATE audit_events SET content_hash = {} WHERE id = {}",
+        hex_literal(&hash, h),
+        ids[3]
+    )])
+    .await;
+    assert_eq!(
+        problem(&*h.store, None).await,
+        Some(Problem::ChainBroken {
+            event_id: ids[3],
+            previous_id: Some(ids[2])
+        })
+    );
+}
+
+fn hex_literal(bytes: &[u8], h: &Harness) -> String {
+    match h.raw {
+        Raw::Sqlite(_) => format!("X'{}'", hex::encode(bytes)),
+        Raw::Pg(_) => format!("'\\x{}'::bytea", hex::encode(bytes)),
+    }
+}
+
+async fn deleted_row_is_named(h: &Harness) {
+    let ids = append(&*h.store, 10).await;
+    h.exec(&[&format!("DELETE FROM audit_events WHERE id = {}", ids[6])])
+        .await;
+    assert_eq!(
+        problem(&*h.store, None).await,
+        Some(Problem::ChainBroken {
+            event_id: ids[7],
+            previous_id: Some(ids[5])
+        })
+    );
+}
+
+async fn reordered_rows_are_named(h: &Harness) {
+    let ids = append(&*h.store, 10).await;
+    let (a, b) = (ids[4], ids[6]);
+    h.exec(&[
+        &format!("UPDATE audit_events SET id = -1 WHERE id = {a}"),
+        &format!("UPDATE audit_events SET id = {a} WHERE id = {b}"),
+        &format!("UPDATE audit_events SET id = {b} WHERE id = -1"),
+    ])
+    .await;
+    assert_eq!(
+        problem(&*h.store, None).await,
+        Some(Problem::ContentChanged { event_id: a })
+    );
+}
+
+async fn truncation_after_a_checkpoint_is_named(h: &Harness) {
+    let s = &*h.store;
+    let ids = append(s, 10).await;
+    let (key, public) = test_key();
+    let cp = audit_chain::checkpoint(s, &key, NOW).await.unwrap();
+    assert_eq!(cp.last_event_id, ids[9]);
+    h.exec(&[&format!("DELETE FROM audit_events WHERE id >= {}", ids[8])])
+        .await;
+    assert_eq!(
+        problem(s, None).await.map(|p| p.event_id()),
+        Some(None),
+        "untrusted key"
+    );
+    assert_eq!(
+        problem(s, Some(&public)).await,
+        Some(Problem::Truncated {
+            checkpoint_id: cp.id,
+            event_id: ids[9],
+            last_id: Some(ids[7])
+        })
+    );
+}
+
+async fn rows_from_before_the_chain_are_hashed_at_start(h: &Harness) {
+    let ids = append(&*h.store, 5).await;
+    h.exec(&["UPDATE audit_events SET content_hash = NULL, chain_hash = NULL"])
+        .await;
+    assert_eq!(
+        problem(&*h.store, None).await,
+        Some(Problem::Unhashed { event_id: ids[0] })
+    );
+    h.remigrate().await;
+    assert_eq!(problem(&*h.store, None).await, None);
+    append(&*h.store, 2).await;
+    assert_eq!(problem(&*h.store, None).await, None);
+}
+
+macro_rules! tamper_suite {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite_tamper {
+            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+               async fn $name() { let h = super::sqlite().await; super::$name(&h).await; } )*
+        }
+        mod postgres_tamper {
+            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+               async fn $name() { let h = super::postgres().await; super::$name(&h).await; } )*
+        }
+    };
+}
+
+tamper_suite!(
+    edited_content_is_named,
+    deleted_row_is_named,
+    reordered_rows_are_named,
+    truncation_after_a_checkpoint_is_named,
+    rows_from_before_the_chain_are_hashed_at_start,
+);
+
 macro_rules! suite {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -539,4 +925,8 @@ suite!(
     token_assign_and_person_removal,
     events_filter_and_order,
     signing_keys_and_public_ids,
+    chain_holds_under_many_and_concurrent_writes,
+    audit_key_is_stored_once,
+    checkpoint_key_is_sealed_and_made_once,
+    search_filters,
 );

@@ -7,6 +7,7 @@
 mod sql;
 
 use crate::audit::{AuditEvent, StoredEvent};
+use crate::audit_chain::{ChainRow, Checkpoint, SealedAuditKey};
 use crate::engine::Changes;
 use crate::model::{
     Device, DeviceId, NewDevice, NewPerson, OrgId, Organisation, Person, PersonId, PersonState,
@@ -36,13 +37,28 @@ pub enum StoreError {
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
-/// Which events to read.
+/// Which events to read: every field set must match (texts exactly).
 #[derive(Debug, Clone, Default)]
 pub struct EventFilter {
     pub person_id: Option<PersonId>,
+    /// The username as stored in the event (normalised), for usernames with no person.
+    pub username: Option<String>,
+    pub org_id: Option<OrgId>,
+    /// From this time on (inclusive).
+    pub from: Option<UnixTime>,
+    /// Up to this time (inclusive).
+    pub to: Option<UnixTime>,
+    pub channel: Option<String>,
+    pub client: Option<String>,
+    pub outcome: Option<String>,
+    pub reason: Option<String>,
+    pub source: Option<String>,
     pub kind: Option<String>,
-    /// Newest first, at most this many (0: no limit).
+    /// Newest first (or oldest first), at most this many (0: no limit), after skipping
+    /// `offset`.
     pub limit: u32,
+    pub offset: u32,
+    pub oldest_first: bool,
 }
 
 /// The store. Methods that change something take the audit event that describes the change
@@ -133,6 +149,21 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     async fn append_event(&self, event: &AuditEvent) -> Result<i64>;
     async fn events(&self, filter: &EventFilter) -> Result<Vec<StoredEvent>>;
+
+    /// The hash chain (see `audit_chain`): up to `limit` rows with ids above `after_id`, in
+    /// id order, as stored.
+    async fn chain_rows(&self, after_id: i64, limit: u32) -> Result<Vec<ChainRow>>;
+    /// The last event's id and chain hash (None: no events).
+    async fn chain_head(&self) -> Result<Option<(i64, [u8; 32])>>;
+    /// The audit checkpoint key named `kid` (sealed).
+    async fn audit_key(&self, kid: &str) -> Result<Option<SealedAuditKey>>;
+    /// Store an audit key unless one with its kid exists (then nothing is written and the
+    /// answer is false); audited.
+    async fn add_audit_key(&self, key: &SealedAuditKey, event: AuditEvent) -> Result<bool>;
+    /// Store a checkpoint; returns its id.
+    async fn add_checkpoint(&self, checkpoint: &Checkpoint) -> Result<i64>;
+    /// All checkpoints, oldest first.
+    async fn checkpoints(&self) -> Result<Vec<Checkpoint>>;
 }
 
 /// Open the store the URL names (sqlite:// or postgres://) and run its migrations.

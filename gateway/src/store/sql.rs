@@ -2,9 +2,10 @@
 //! the SQL is shared (`$N` parameters work in both), the schema differs only in types.
 
 macro_rules! sql_store {
-    ($module:ident, $Store:ident, $Db:ty, $Pool:ty, $Row:ty, $Conn:ty, $migrations:literal, $begin:literal) => {
+    ($module:ident, $Store:ident, $Db:ty, $Pool:ty, $Row:ty, $Conn:ty, $migrations:literal, $begin:literal, $chain_lock:literal) => {
         pub(super) mod $module {
             use crate::audit::{AuditEvent, StoredEvent};
+            use crate::audit_chain::{self, ChainRow, Checkpoint, EventContent, SealedAuditKey};
             use crate::engine::{Changes, DeviceUse};
             use crate::model::*;
             use crate::otp::{OtpHash, OtpKind, OtpParams};
@@ -32,9 +33,45 @@ macro_rules! sql_store {
                     &self.pool
                 }
 
-                /// Bring the schema up to date.
+                /// Bring the schema up to date (and hash events written before the chain).
                 pub async fn migrate(&self) -> Result<()> {
                     sqlx::migrate!($migrations).run(&self.pool).await?;
+                    self.backfill_chain().await
+                }
+
+                /// Chain the rows written before migration 0003 (a prefix of the table, in
+                /// id order). Rows without hashes after a hashed row are left for `audit
+                /// verify` to report.
+                async fn backfill_chain(&self) -> Result<()> {
+                    let mut tx = self.begin().await?;
+                    sqlx::query($chain_lock).execute(&mut *tx).await?;
+                    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "SELECT {EVENT_COLS}, content_hash, chain_hash, purged FROM audit_events \
+                         WHERE chain_hash IS NULL AND id < COALESCE((SELECT MIN(id) FROM audit_events WHERE chain_hash IS NOT NULL), $1) \
+                         ORDER BY id"
+                    )))
+                    .bind(i64::MAX)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                    if rows.is_empty() {
+                        return Ok(());
+                    }
+                    let mut previous = audit_chain::GENESIS;
+                    for row in &rows {
+                        let row = chain_row_from_row(row)?;
+                        let content = audit_chain::content_hash(row.id, &row.content);
+                        let chain = audit_chain::chain_hash(&previous, &content);
+                        sqlx::query(
+                            "UPDATE audit_events SET content_hash = $1, chain_hash = $2 WHERE id = $3",
+                        )
+                        .bind(content.to_vec())
+                        .bind(chain.to_vec())
+                        .bind(row.id)
+                        .execute(&mut *tx)
+                        .await?;
+                        previous = chain;
+                    }
+                    tx.commit().await?;
                     Ok(())
                 }
 
@@ -162,8 +199,64 @@ macro_rules! sql_store {
                 })
             }
 
+            fn chain_row_from_row(row: &$Row) -> Result<ChainRow> {
+                Ok(ChainRow {
+                    id: row.try_get("id")?,
+                    content: EventContent {
+                        time: row.try_get("time")?,
+                        kind: row.try_get("kind")?,
+                        actor: row.try_get("actor")?,
+                        person_id: row.try_get("person_id")?,
+                        username: row.try_get("username")?,
+                        org_id: row.try_get("org_id")?,
+                        channel: row.try_get("channel")?,
+                        client: row.try_get("client")?,
+                        source: row.try_get("source")?,
+                        device_id: row.try_get("device_id")?,
+                        device_label: row.try_get("device_label")?,
+                        outcome: row.try_get("outcome")?,
+                        reason: row.try_get("reason")?,
+                        request_id: row.try_get("request_id")?,
+                        detail: row.try_get("detail")?,
+                    },
+                    content_hash: row.try_get("content_hash")?,
+                    chain_hash: row.try_get("chain_hash")?,
+                    purged: row.try_get("purged")?,
+                })
+            }
+
+            fn checkpoint_from_row(row: &$Row) -> Result<Checkpoint> {
+                Ok(Checkpoint {
+                    id: row.try_get("id")?,
+                    last_event_id: row.try_get("last_event_id")?,
+                    chain_hash: row.try_get("chain_hash")?,
+                    time: row.try_get("time")?,
+                    signature: row.try_get("signature")?,
+                    public_key: row.try_get("public_key")?,
+                })
+            }
+
+            /// Write an event and chain it (see `audit_chain`): writers are serialised (the
+            /// SQLite write transaction; on PostgreSQL an advisory lock held to commit), so
+            /// no two events chain onto the same predecessor.
             async fn insert_event(conn: &mut $Conn, e: &AuditEvent) -> Result<i64> {
-                let detail = e.detail.as_ref().map(|d| d.to_string());
+                let content = EventContent::from_event(e);
+                sqlx::query($chain_lock).execute(&mut *conn).await?;
+                let previous: Option<Vec<u8>> = sqlx::query(
+                    "SELECT chain_hash FROM audit_events ORDER BY id DESC LIMIT 1",
+                )
+                .fetch_optional(&mut *conn)
+                .await?
+                .map(|r| r.try_get::<Option<Vec<u8>>, _>("chain_hash"))
+                .transpose()?
+                .flatten();
+                let previous = match previous {
+                    None => audit_chain::GENESIS,
+                    Some(p) => p.try_into().map_err(|_| {
+                        StoreError::Corrupt("the last audit event's chain hash".into())
+                    })?,
+                };
+                let detail = content.detail.clone();
                 let row = sqlx::query(
                     "INSERT INTO audit_events (time, kind, actor, person_id, username, org_id, channel, client, source, device_id, device_label, outcome, reason, request_id, detail) \
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id",
@@ -185,7 +278,18 @@ macro_rules! sql_store {
                 .bind(detail)
                 .fetch_one(&mut *conn)
                 .await?;
-                Ok(row.try_get("id")?)
+                let id: i64 = row.try_get("id")?;
+                let content_hash = audit_chain::content_hash(id, &content);
+                let chain_hash = audit_chain::chain_hash(&previous, &content_hash);
+                sqlx::query(
+                    "UPDATE audit_events SET content_hash = $1, chain_hash = $2 WHERE id = $3",
+                )
+                .bind(content_hash.to_vec())
+                .bind(chain_hash.to_vec())
+                .bind(id)
+                .execute(&mut *conn)
+                .await?;
+                Ok(id)
             }
 
             async fn fetch_device(conn: &mut $Conn, id: DeviceId) -> Result<Device> {
@@ -776,20 +880,133 @@ macro_rules! sql_store {
                     Ok(id)
                 }
 
-                async fn events(&self, filter: &EventFilter) -> Result<Vec<StoredEvent>> {
-                    let limit = if filter.limit == 0 { i64::MAX } else { i64::from(filter.limit) };
+                async fn events(&self, f: &EventFilter) -> Result<Vec<StoredEvent>> {
+                    let limit = if f.limit == 0 { i64::MAX } else { i64::from(f.limit) };
+                    let order = if f.oldest_first { "ASC" } else { "DESC" };
                     sqlx::query(sqlx::AssertSqlSafe(format!(
                         "SELECT {EVENT_COLS} FROM audit_events \
-                         WHERE ($1 IS NULL OR person_id = $1) AND ($2 IS NULL OR kind = $2) \
-                         ORDER BY id DESC LIMIT $3"
+                         WHERE ($1 IS NULL OR person_id = $1) AND ($2 IS NULL OR username = $2) \
+                         AND ($3 IS NULL OR org_id = $3) AND ($4 IS NULL OR time >= $4) \
+                         AND ($5 IS NULL OR time <= $5) AND ($6 IS NULL OR channel = $6) \
+                         AND ($7 IS NULL OR client = $7) AND ($8 IS NULL OR outcome = $8) \
+                         AND ($9 IS NULL OR reason = $9) AND ($10 IS NULL OR source = $10) \
+                         AND ($11 IS NULL OR kind = $11) \
+                         ORDER BY id {order} LIMIT $12 OFFSET $13"
                     )))
-                    .bind(filter.person_id)
-                    .bind(&filter.kind)
+                    .bind(f.person_id)
+                    .bind(&f.username)
+                    .bind(f.org_id)
+                    .bind(f.from)
+                    .bind(f.to)
+                    .bind(&f.channel)
+                    .bind(&f.client)
+                    .bind(&f.outcome)
+                    .bind(&f.reason)
+                    .bind(&f.source)
+                    .bind(&f.kind)
                     .bind(limit)
+                    .bind(i64::from(f.offset))
                     .fetch_all(&self.pool)
                     .await?
                     .iter()
                     .map(event_from_row)
+                    .collect()
+                }
+
+                async fn chain_rows(&self, after_id: i64, limit: u32) -> Result<Vec<ChainRow>> {
+                    sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "SELECT {EVENT_COLS}, content_hash, chain_hash, purged FROM audit_events \
+                         WHERE id > $1 ORDER BY id LIMIT $2"
+                    )))
+                    .bind(after_id)
+                    .bind(i64::from(limit))
+                    .fetch_all(&self.pool)
+                    .await?
+                    .iter()
+                    .map(chain_row_from_row)
+                    .collect()
+                }
+
+                async fn chain_head(&self) -> Result<Option<(i64, [u8; 32])>> {
+                    let Some(row) = sqlx::query(
+                        "SELECT id, chain_hash FROM audit_events ORDER BY id DESC LIMIT 1",
+                    )
+                    .fetch_optional(&self.pool)
+                    .await?
+                    else {
+                        return Ok(None);
+                    };
+                    let id: i64 = row.try_get("id")?;
+                    let hash: Option<Vec<u8>> = row.try_get("chain_hash")?;
+                    let hash = hash
+                        .and_then(|h| <[u8; 32]>::try_from(h).ok())
+                        .ok_or_else(|| StoreError::Corrupt(format!("chain hash of event {id}")))?;
+                    Ok(Some((id, hash)))
+                }
+
+                async fn audit_key(&self, kid: &str) -> Result<Option<SealedAuditKey>> {
+                    let Some(r) = sqlx::query(
+                        "SELECT kid, sealed_key, public_key, created_at FROM audit_keys WHERE kid = $1",
+                    )
+                    .bind(kid)
+                    .fetch_optional(&self.pool)
+                    .await?
+                    else {
+                        return Ok(None);
+                    };
+                    Ok(Some(SealedAuditKey {
+                        kid: r.try_get("kid")?,
+                        sealed_key: r.try_get("sealed_key")?,
+                        public_key: r.try_get("public_key")?,
+                        created_at: r.try_get("created_at")?,
+                    }))
+                }
+
+                async fn add_audit_key(&self, key: &SealedAuditKey, event: AuditEvent) -> Result<bool> {
+                    let mut tx = self.begin().await?;
+                    let done = sqlx::query(
+                        "INSERT INTO audit_keys (kid, sealed_key, public_key, created_at) \
+                         VALUES ($1, $2, $3, $4) ON CONFLICT (kid) DO NOTHING",
+                    )
+                    .bind(&key.kid)
+                    .bind(&key.sealed_key)
+                    .bind(&key.public_key)
+                    .bind(key.created_at)
+                    .execute(&mut *tx)
+                    .await?;
+                    if done.rows_affected() == 0 {
+                        tx.rollback().await?;
+                        return Ok(false);
+                    }
+                    insert_event(&mut tx, &event).await?;
+                    tx.commit().await?;
+                    Ok(true)
+                }
+
+                async fn add_checkpoint(&self, cp: &Checkpoint) -> Result<i64> {
+                    let row = sqlx::query(
+                        "INSERT INTO audit_checkpoints (last_event_id, chain_hash, time, signature, public_key) \
+                         VALUES ($1, $2, $3, $4, $5) RETURNING id",
+                    )
+                    .bind(cp.last_event_id)
+                    .bind(&cp.chain_hash)
+                    .bind(cp.time)
+                    .bind(&cp.signature)
+                    .bind(&cp.public_key)
+                    .fetch_one(&self.pool)
+                    .await?;
+                    Ok(row.try_get("id")?)
+                }
+
+                async fn checkpoints(&self) -> Result<Vec<Checkpoint>> {
+                    sqlx::query(
+                        "SELECT id, last_event_id, chain_hash, time, signature, public_key \
+                         FROM audit_checkpoints ORDER BY id",
+                    )
+                    .fetch_all(&self.pool)
+                    .await?
+                    .iter()
+                    .map(checkpoint_from_row)
                     .collect()
                 }
             }
@@ -805,7 +1022,9 @@ sql_store!(
     sqlx::sqlite::SqliteRow,
     sqlx::SqliteConnection,
     "./migrations/sqlite",
-    "BEGIN IMMEDIATE"
+    "BEGIN IMMEDIATE",
+    // Write transactions are serialised already.
+    "SELECT 1"
 );
 
 sql_store!(
@@ -816,7 +1035,9 @@ sql_store!(
     sqlx::postgres::PgRow,
     sqlx::PgConnection,
     "./migrations/postgres",
-    "BEGIN"
+    "BEGIN",
+    // Serialise chain writers (the key is an arbitrary constant: "mfaaudit" in ASCII).
+    "SELECT pg_advisory_xact_lock(7883095268967868788)"
 );
 
 impl sqlite::SqliteStore {

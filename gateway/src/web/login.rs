@@ -179,7 +179,7 @@ fn current(state: &WebState, headers: &HeaderMap) -> Option<(String, Session)> {
     Some((id, s))
 }
 
-/// Rate limits, audited at most a few times per source per minute when they bite.
+/// Over a rate limit? (Counted and audited by the gateway.)
 async fn limited(
     state: &WebState,
     ip: IpAddr,
@@ -187,28 +187,16 @@ async fn limited(
     client: &str,
     headers: &HeaderMap,
 ) -> bool {
-    if state.limits.allow(ip, username, client) {
-        return false;
-    }
-    if state.limits.audit_allowed(ip) {
-        let a = attempt(
-            username,
-            Credentials::PasswordOnly {
-                password: SecretString::default(),
-            },
-            client,
-            ip,
-            headers,
-        );
-        if let Err(e) = state
-            .gateway
-            .reject_without_check(a, crate::engine::Reason::RateLimited, now())
-            .await
-        {
-            tracing::error!(error = %e, "audit write failed");
-        }
-    }
-    true
+    let a = attempt(
+        username,
+        Credentials::PasswordOnly {
+            password: SecretString::default(),
+        },
+        client,
+        ip,
+        headers,
+    );
+    !state.gateway.within_limits(&state.limits, &a, now()).await
 }
 
 fn attempt(
