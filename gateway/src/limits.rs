@@ -27,21 +27,22 @@ impl Limits {
         }
     }
 
-    /// Whether this attempt is within every limit.
+    /// Whether this attempt is within every limit. Checked from the narrowest key to the
+    /// widest and stopping at the first refusal, so attempts already refused for their
+    /// source (or username) take nothing from the buckets other sources share: a flood from
+    /// one address cannot use up its client's limit.
     pub fn allow(&self, source: IpAddr, username: &str, client: &str) -> bool {
-        let source_ok = self
-            .source
+        self.source
             .as_ref()
-            .is_none_or(|l| l.check_key(&source).is_ok());
-        let client_ok = self
-            .client
-            .as_ref()
-            .is_none_or(|l| l.check_key(&client.to_owned()).is_ok());
-        let user_ok = self
-            .username
-            .as_ref()
-            .is_none_or(|l| l.check_key(&username.to_owned()).is_ok());
-        source_ok && client_ok && user_ok
+            .is_none_or(|l| l.check_key(&source).is_ok())
+            && self
+                .username
+                .as_ref()
+                .is_none_or(|l| l.check_key(&username.to_owned()).is_ok())
+            && self
+                .client
+                .as_ref()
+                .is_none_or(|l| l.check_key(&client.to_owned()).is_ok())
     }
 
     /// Whether `source` is within its limit (for requests that name no user, such as the
@@ -77,4 +78,26 @@ impl Limits {
 
 fn per_minute<K: std::hash::Hash + Eq + Clone>(n: u32) -> Option<DefaultKeyedRateLimiter<K>> {
     NonZeroU32::new(n).map(|n| RateLimiter::keyed(Quota::per_minute(n)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_flood_from_one_source_leaves_the_client_budget_to_others() {
+        let limits = Limits::new(&RateLimits {
+            per_source_per_minute: 5,
+            per_username_per_minute: 0,
+            per_client_per_second: 10,
+        });
+        let flood: IpAddr = "192.0.2.66".parse().expect("ip");
+        let allowed = (0..1000)
+            .filter(|i| limits.allow(flood, &format!("u{i}"), "rdgw"))
+            .count();
+        assert_eq!(allowed, 5, "the source limit holds");
+        // The refused 995 took nothing from the client's bucket: others still get in.
+        let other: IpAddr = "192.0.2.7".parse().expect("ip");
+        assert!(limits.allow(other, "ann", "rdgw"));
+    }
 }

@@ -2,15 +2,13 @@
 //! (a one-time code would then fail as a replay). Keyed on (source address, Identifier,
 //! Request Authenticator). Time is a parameter; the server reads the clock.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 /// Most entries kept; past it new requests are served without duplicate detection.
 pub(crate) const DEFAULT_CAPACITY: usize = 65_536;
-/// How often expired entries are swept.
-const PURGE_INTERVAL: Duration = Duration::from_secs(1);
 
 pub(crate) type Key = (SocketAddr, u8, [u8; 16]);
 
@@ -25,7 +23,10 @@ enum Entry {
 #[derive(Debug, Default)]
 struct Inner {
     map: HashMap<Key, Entry>,
-    last_purge: Option<Instant>,
+    /// Answers in the order they were stored, so expired ones are dropped from the front in
+    /// amortised O(1) per request (a full sweep of the map on every packet was the cost of a
+    /// flood once the map was full).
+    order: VecDeque<(Instant, Key)>,
 }
 
 /// What to do with a request.
@@ -65,12 +66,7 @@ impl DedupCache {
     /// Looks `key` up at `now`, registering it as in flight if it is new.
     pub(crate) fn begin(self: &Arc<Self>, key: Key, now: Instant) -> Begin {
         let mut inner = self.lock();
-        let due = inner
-            .last_purge
-            .is_none_or(|at| now.saturating_duration_since(at) >= PURGE_INTERVAL);
-        if due || inner.map.len() >= self.capacity {
-            self.purge(&mut inner, now);
-        }
+        self.purge(&mut inner, now);
         match inner.map.get_mut(&key) {
             Some(Entry::InFlight { joined }) => {
                 *joined = joined.saturating_add(1);
@@ -93,13 +89,18 @@ impl DedupCache {
         })
     }
 
+    /// Drop the answers older than the window, oldest first.
     fn purge(&self, inner: &mut Inner, now: Instant) {
-        let window = self.window;
-        inner.map.retain(|_, entry| match entry {
-            Entry::InFlight { .. } => true,
-            Entry::Answered { at, .. } => now.saturating_duration_since(*at) < window,
-        });
-        inner.last_purge = Some(now);
+        while let Some(&(at, key)) = inner.order.front() {
+            if now.saturating_duration_since(at) < self.window {
+                break;
+            }
+            inner.order.pop_front();
+            // Only if the entry is still that answer (not re-registered since).
+            if matches!(inner.map.get(&key), Some(Entry::Answered { at: a, .. }) if *a == at) {
+                inner.map.remove(&key);
+            }
+        }
     }
 
     #[cfg(test)]
@@ -128,6 +129,7 @@ impl Ticket {
             _ => 0,
         };
         inner.map.insert(key, Entry::Answered { response, at: now });
+        inner.order.push_back((now, key));
         joined
     }
 }
