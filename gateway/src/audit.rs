@@ -40,6 +40,10 @@ pub enum EventKind {
     PersonUnlocked,
     DeviceLinked,
     DeviceRemoved,
+    /// A device's label changed (the portal).
+    DeviceRenamed,
+    /// A new set of recovery codes replaced the old one (the portal).
+    RecoveryCodesGenerated,
     DeviceResynced,
     TokenImported,
     /// OIDC: tokens issued to a client for a person.
@@ -56,7 +60,7 @@ pub enum EventKind {
 
 impl EventKind {
     /// Every kind, for listing.
-    pub const ALL: [Self; 16] = [
+    pub const ALL: [Self; 18] = [
         Self::LoginAttempt,
         Self::OrgCreated,
         Self::PersonCreated,
@@ -66,6 +70,8 @@ impl EventKind {
         Self::PersonUnlocked,
         Self::DeviceLinked,
         Self::DeviceRemoved,
+        Self::DeviceRenamed,
+        Self::RecoveryCodesGenerated,
         Self::DeviceResynced,
         Self::TokenImported,
         Self::OidcTokenIssued,
@@ -86,6 +92,8 @@ impl EventKind {
             Self::PersonUnlocked => "person_unlocked",
             Self::DeviceLinked => "device_linked",
             Self::DeviceRemoved => "device_removed",
+            Self::DeviceRenamed => "device_renamed",
+            Self::RecoveryCodesGenerated => "recovery_codes_generated",
             Self::DeviceResynced => "device_resynced",
             Self::TokenImported => "token_imported",
             Self::OidcTokenIssued => "oidc_token_issued",

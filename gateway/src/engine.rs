@@ -11,7 +11,8 @@ use crate::config::{LockoutPolicy, OtpPolicy};
 use crate::model::{Device, DeviceId, DeviceState, Person, PersonState, UnixTime};
 use crate::otp::{self, OtpKind, TotpCheck};
 use crate::password::PasswordHasherCfg;
-use crate::secret::{SecretBytes, SecretString};
+use crate::secret::{SecretBytes, SecretString, ct_eq};
+use sha2::{Digest as _, Sha256};
 use std::net::IpAddr;
 
 /// What the person presented.
@@ -47,12 +48,44 @@ pub struct UsableDevice {
     pub secret: SecretBytes,
 }
 
+/// An unused one-time recovery code of a person's, as stored: the SHA-256 of its normal
+/// form (see [`recovery_code_hash`]). The codes are random (50 bits), so a fast hash is enough.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecoveryCode {
+    pub id: i64,
+    pub hash: [u8; 32],
+}
+
+/// The device id an accept by a recovery code names (no device has it).
+pub const RECOVERY_CODE_DEVICE: DeviceId = 0;
+/// Characters in a recovery code (base32).
+pub const RECOVERY_CODE_LEN: usize = 10;
+
+/// A recovery code as typed, in normal form: upper case, without blanks and dashes; None
+/// when it cannot be one.
+pub fn normalise_recovery_code(code: &str) -> Option<String> {
+    let c: String = code
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '-')
+        .map(|c| c.to_ascii_uppercase())
+        .collect();
+    let base32 = |c: char| c.is_ascii_uppercase() || ('2'..='7').contains(&c);
+    (c.len() == RECOVERY_CODE_LEN && c.chars().all(base32)).then_some(c)
+}
+
+/// What is stored of a recovery code (in normal form).
+pub fn recovery_code_hash(normal: &str) -> [u8; 32] {
+    Sha256::digest(normal.as_bytes()).into()
+}
+
 /// What the store knows of the claimed person.
 #[derive(Debug, Clone)]
 pub struct Subject {
     pub person: Person,
     pub password_hash: Option<String>,
     pub devices: Vec<UsableDevice>,
+    /// Unused recovery codes: each can stand in for a device's code once.
+    pub recovery_codes: Vec<RecoveryCode>,
 }
 
 /// Why an attempt was rejected. A closed set: the audit and the metrics count these. Every
@@ -135,6 +168,8 @@ pub struct Changes {
     pub device_use: Option<DeviceUse>,
     /// The password re-hashed with the current parameters.
     pub new_password_hash: Option<String>,
+    /// A recovery code spent (compare-and-set: only if still unused).
+    pub recovery_code_used: Option<i64>,
 }
 
 /// The engine's answer: the verdict, the state changes, and the event to write.
@@ -143,6 +178,16 @@ pub struct Decision {
     pub verdict: Verdict,
     pub changes: Changes,
     pub event: AuditEvent,
+}
+
+const RECOVERY_CODE_LABEL: &str = "recovery code";
+
+/// The unused recovery code `code` is, if any (every stored hash compared, in constant time).
+fn recovery_match(codes: &[RecoveryCode], code: &str) -> Option<i64> {
+    let hash = recovery_code_hash(&normalise_recovery_code(code)?);
+    codes.iter().fold(None, |found, c| {
+        found.or(ct_eq(&c.hash, &hash).then_some(c.id))
+    })
 }
 
 /// The rules, configured.
@@ -314,6 +359,26 @@ impl Engine {
                     event,
                 };
             }
+        }
+        if let Some(used) = recovery_match(&subject.recovery_codes, code) {
+            changes.recovery_code_used = Some(used);
+            if person.failed_logins > 0 || person.locked_until.is_some() {
+                changes.lockout = Some(LockoutUpdate {
+                    failed_logins: 0,
+                    locked_until: None,
+                });
+            }
+            let mut event = self.event(attempt, Some(subject), Outcome::Accept, None, now);
+            event.device_label = Some(RECOVERY_CODE_LABEL.to_owned());
+            event.detail = Some(serde_json::json!({ "recovery_code": used }));
+            return Decision {
+                verdict: Verdict::Accept {
+                    device_id: RECOVERY_CODE_DEVICE,
+                    device_label: RECOVERY_CODE_LABEL.to_owned(),
+                },
+                changes,
+                event,
+            };
         }
         let reason = if replayed {
             Reason::ReplayedCode

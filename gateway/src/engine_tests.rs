@@ -93,6 +93,7 @@ fn ann(e: &Engine) -> Subject {
             locked_until: None,
         },
         password_hash: Some(hash),
+        recovery_codes: Vec::new(),
         devices: vec![
             usable(
                 device(
@@ -485,4 +486,51 @@ fn events_hold_no_secret() {
         !dbg.contains("correct horse") && !dbg.contains(&code),
         "{dbg}"
     );
+}
+
+#[test]
+fn a_recovery_code_stands_in_for_a_device_code_once() {
+    let e = engine();
+    let mut s = ann(&e);
+    s.recovery_codes = vec![
+        RecoveryCode {
+            id: 7,
+            hash: recovery_code_hash("ABCDE23456"),
+        },
+        RecoveryCode {
+            id: 8,
+            hash: recovery_code_hash("QRSTU76543"),
+        },
+    ];
+    // Typed in lower case with its dash: the same code.
+    let d = e.decide(
+        &attempt("ann", "correct horse", Some("qrstu-76543")),
+        Some(&s),
+        NOW,
+    );
+    assert!(
+        matches!(
+            d.verdict,
+            Verdict::Accept {
+                device_id: RECOVERY_CODE_DEVICE,
+                ..
+            }
+        ),
+        "{:?}",
+        d.verdict
+    );
+    assert_eq!(d.changes.recovery_code_used, Some(8));
+    assert_eq!(d.changes.device_use, None);
+    assert_eq!(d.event.device_label.as_deref(), Some("recovery code"));
+    // One that is not (or no longer) stored is a wrong code.
+    s.recovery_codes.retain(|c| c.id != 8);
+    let d = e.decide(
+        &attempt("ann", "correct horse", Some("QRSTU-76543")),
+        Some(&s),
+        NOW,
+    );
+    assert_eq!(d.verdict, Verdict::Reject(Reason::BadCode));
+    assert_eq!(d.changes.recovery_code_used, None);
+    assert_eq!(normalise_recovery_code("ABCDE-2345"), None, "too short");
+    assert_eq!(normalise_recovery_code("ABCDE-23451"), None, "not base32");
 }

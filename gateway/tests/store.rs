@@ -6,7 +6,7 @@
 
 use mfa_gateway::audit::{AuditEvent, Channel, EventKind, Outcome};
 use mfa_gateway::audit_chain::{self, Problem, SealedAuditKey};
-use mfa_gateway::engine::{Changes, DeviceUse, LockoutUpdate};
+use mfa_gateway::engine::{Changes, DeviceUse, LockoutUpdate, recovery_code_hash};
 use mfa_gateway::model::*;
 use mfa_gateway::otp::{OtpHash, OtpKind, OtpParams};
 use mfa_gateway::store::{EventFilter, PgStore, SqliteStore, Store, StoreError};
@@ -881,6 +881,112 @@ async fn rows_from_before_the_chain_are_hashed_at_start(h: &Harness) {
     assert_eq!(problem(&*h.store, None).await, None);
 }
 
+async fn recovery_codes_are_used_once_and_replaced(s: &dyn Store) {
+    let (_, p) = org_and_person(s, "ann").await;
+    assert!(s.recovery_codes(p.id).await.unwrap().is_empty());
+    let first = [
+        recovery_code_hash("AAAAABBBBB"),
+        recovery_code_hash("CCCCCDDDDD"),
+    ];
+    s.replace_recovery_codes(p.id, &first, NOW, ev(EventKind::RecoveryCodesGenerated))
+        .await
+        .unwrap();
+    let codes = s.recovery_codes(p.id).await.unwrap();
+    assert_eq!(codes.iter().map(|c| c.hash).collect::<Vec<_>>(), first);
+
+    // Spent once, in the login's transaction; a second use writes nothing.
+    let spend = Changes {
+        recovery_code_used: Some(codes[0].id),
+        ..Default::default()
+    };
+    let accept = ev(EventKind::LoginAttempt);
+    assert!(s.record_login(Some(p.id), &spend, &accept).await.unwrap());
+    let left = s.recovery_codes(p.id).await.unwrap();
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0].hash, first[1]);
+    let before = s.events(&EventFilter::default()).await.unwrap().len();
+    assert!(!s.record_login(Some(p.id), &spend, &accept).await.unwrap());
+    assert_eq!(
+        s.events(&EventFilter::default()).await.unwrap().len(),
+        before
+    );
+
+    // Another person's code is not ann's to spend.
+    let (_, bob) = org_and_person(s, "bob").await;
+    let theirs = Changes {
+        recovery_code_used: Some(left[0].id),
+        ..Default::default()
+    };
+    assert!(
+        !s.record_login(Some(bob.id), &theirs, &accept)
+            .await
+            .unwrap()
+    );
+
+    // A new set voids the old one, used or not.
+    let second = [recovery_code_hash("EEEEEFFFFF")];
+    s.replace_recovery_codes(p.id, &second, NOW, ev(EventKind::RecoveryCodesGenerated))
+        .await
+        .unwrap();
+    let now_codes = s.recovery_codes(p.id).await.unwrap();
+    assert_eq!(now_codes.len(), 1);
+    assert_eq!(now_codes[0].hash, second[0]);
+    let old = Changes {
+        recovery_code_used: Some(left[0].id),
+        ..Default::default()
+    };
+    assert!(!s.record_login(Some(p.id), &old, &accept).await.unwrap());
+    let kinds = EventFilter {
+        kind: Some("recovery_codes_generated".into()),
+        ..Default::default()
+    };
+    assert_eq!(s.events(&kinds).await.unwrap().len(), 2);
+
+    // Removing the person removes their codes.
+    s.set_person_state(p.id, PersonState::Removed, ev(EventKind::PersonRemoved))
+        .await
+        .unwrap();
+    assert!(s.recovery_codes(p.id).await.unwrap().is_empty());
+}
+
+async fn rename_a_linked_device(s: &dyn Store) {
+    let (_, p) = org_and_person(s, "ann").await;
+    let (_, bob) = org_and_person(s, "bob").await;
+    let d = s
+        .add_device(&phone(&p, "phone"), NOW, ev(EventKind::DeviceLinked))
+        .await
+        .unwrap();
+    s.rename_device(d.id, p.id, "work phone", ev(EventKind::DeviceRenamed))
+        .await
+        .unwrap();
+    assert_eq!(
+        s.device_by_id(d.id).await.unwrap().unwrap().label,
+        "work phone"
+    );
+    let renamed = EventFilter {
+        kind: Some("device_renamed".into()),
+        ..Default::default()
+    };
+    let events = s.events(&renamed).await.unwrap();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].event.device_id, Some(d.id));
+    assert_eq!(events[0].event.device_label.as_deref(), Some("work phone"));
+
+    // Not someone else's device, not a removed one; nothing is written then.
+    let r = s
+        .rename_device(d.id, bob.id, "mine", ev(EventKind::DeviceRenamed))
+        .await;
+    assert!(matches!(r, Err(StoreError::NotFound(_))), "{r:?}");
+    s.remove_device(d.id, ev(EventKind::DeviceRemoved))
+        .await
+        .unwrap();
+    let r = s
+        .rename_device(d.id, p.id, "again", ev(EventKind::DeviceRenamed))
+        .await;
+    assert!(matches!(r, Err(StoreError::NotFound(_))), "{r:?}");
+    assert_eq!(s.events(&renamed).await.unwrap().len(), 1);
+}
+
 macro_rules! tamper_suite {
     ($($name:ident),* $(,)?) => {
         mod sqlite_tamper {
@@ -929,4 +1035,6 @@ suite!(
     audit_key_is_stored_once,
     checkpoint_key_is_sealed_and_made_once,
     search_filters,
+    recovery_codes_are_used_once_and_replaced,
+    rename_a_linked_device,
 );

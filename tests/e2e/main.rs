@@ -6,4 +6,5 @@ mod audit;
 mod browser;
 mod cli;
 mod oidc;
+mod portal;
 mod radius;

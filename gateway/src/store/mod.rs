@@ -8,7 +8,7 @@ mod sql;
 
 use crate::audit::{AuditEvent, StoredEvent};
 use crate::audit_chain::{ChainRow, Checkpoint, SealedAuditKey};
-use crate::engine::Changes;
+use crate::engine::{Changes, RecoveryCode};
 use crate::model::{
     Device, DeviceId, NewDevice, NewPerson, OrgId, Organisation, Person, PersonId, PersonState,
     SealedSigningKey, UnixTime,
@@ -112,6 +112,24 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Unlink: a phone is marked removed and its seed wiped; a hardware token goes back to
     /// stock (its seed and counter stay with it).
     async fn remove_device(&self, id: DeviceId, event: AuditEvent) -> Result<()>;
+    /// A person's unused recovery codes.
+    async fn recovery_codes(&self, person: PersonId) -> Result<Vec<RecoveryCode>>;
+    /// Replace a person's recovery codes (the old set, used or not, is gone) by `hashes`.
+    async fn replace_recovery_codes(
+        &self,
+        person: PersonId,
+        hashes: &[[u8; 32]],
+        now: UnixTime,
+        event: AuditEvent,
+    ) -> Result<()>;
+    /// Rename a device linked (active or disabled) to `person`.
+    async fn rename_device(
+        &self,
+        id: DeviceId,
+        person: PersonId,
+        label: &str,
+        event: AuditEvent,
+    ) -> Result<()>;
     /// Set an HOTP device's next counter (resync).
     async fn set_counter(&self, id: DeviceId, next: u64, event: AuditEvent) -> Result<()>;
     /// Import hardware tokens into stock: all or nothing.
@@ -134,7 +152,7 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// Apply a login decision's changes and write its event, in one transaction. Returns
     /// false, having written nothing, when the device use lost its compare-and-set (the same
-    /// code or a later one was used meanwhile).
+    /// code or a later one was used meanwhile) or the recovery code was spent already.
     async fn record_login(
         &self,
         person: Option<PersonId>,

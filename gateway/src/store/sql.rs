@@ -6,7 +6,7 @@ macro_rules! sql_store {
         pub(super) mod $module {
             use crate::audit::{AuditEvent, StoredEvent};
             use crate::audit_chain::{self, ChainRow, Checkpoint, EventContent, SealedAuditKey};
-            use crate::engine::{Changes, DeviceUse};
+            use crate::engine::{Changes, DeviceUse, RecoveryCode};
             use crate::model::*;
             use crate::otp::{OtpHash, OtpKind, OtpParams};
             use crate::store::{EventFilter, Result, Store, StoreError, normalise_username};
@@ -359,6 +359,10 @@ macro_rules! sql_store {
                 .bind(person)
                 .execute(&mut *conn)
                 .await?;
+                sqlx::query("DELETE FROM recovery_codes WHERE person_id = $1")
+                    .bind(person)
+                    .execute(&mut *conn)
+                    .await?;
                 Ok(())
             }
 
@@ -667,6 +671,79 @@ macro_rules! sql_store {
                     Ok(())
                 }
 
+                async fn recovery_codes(&self, person: PersonId) -> Result<Vec<RecoveryCode>> {
+                    sqlx::query(
+                        "SELECT id, code_hash FROM recovery_codes \
+                         WHERE person_id = $1 AND used_at IS NULL ORDER BY id",
+                    )
+                    .bind(person)
+                    .fetch_all(&self.pool)
+                    .await?
+                    .iter()
+                    .map(|r| {
+                        let id: i64 = r.try_get("id")?;
+                        let hash: Vec<u8> = r.try_get("code_hash")?;
+                        let hash = <[u8; 32]>::try_from(hash)
+                            .map_err(|_| StoreError::Corrupt(format!("recovery code {id}")))?;
+                        Ok(RecoveryCode { id, hash })
+                    })
+                    .collect()
+                }
+
+                async fn replace_recovery_codes(
+                    &self,
+                    person: PersonId,
+                    hashes: &[[u8; 32]],
+                    now: UnixTime,
+                    event: AuditEvent,
+                ) -> Result<()> {
+                    let mut tx = self.begin().await?;
+                    sqlx::query("DELETE FROM recovery_codes WHERE person_id = $1")
+                        .bind(person)
+                        .execute(&mut *tx)
+                        .await?;
+                    for h in hashes {
+                        sqlx::query(
+                            "INSERT INTO recovery_codes (person_id, code_hash, created_at) VALUES ($1, $2, $3)",
+                        )
+                        .bind(person)
+                        .bind(h.to_vec())
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                    insert_event(&mut tx, &event).await?;
+                    tx.commit().await?;
+                    Ok(())
+                }
+
+                async fn rename_device(
+                    &self,
+                    id: DeviceId,
+                    person: PersonId,
+                    label: &str,
+                    mut event: AuditEvent,
+                ) -> Result<()> {
+                    let mut tx = self.begin().await?;
+                    let done = sqlx::query(
+                        "UPDATE devices SET label = $1 WHERE id = $2 AND person_id = $3 \
+                         AND state IN ('active', 'disabled')",
+                    )
+                    .bind(label)
+                    .bind(id)
+                    .bind(person)
+                    .execute(&mut *tx)
+                    .await?;
+                    if done.rows_affected() == 0 {
+                        return Err(StoreError::NotFound(format!("device {id} of person {person}")));
+                    }
+                    event.device_id = Some(id);
+                    event.device_label = Some(label.to_owned());
+                    insert_event(&mut tx, &event).await?;
+                    tx.commit().await?;
+                    Ok(())
+                }
+
                 async fn set_counter(
                     &self,
                     id: DeviceId,
@@ -804,6 +881,21 @@ macro_rules! sql_store {
                                 .await?
                             }
                         };
+                        if done.rows_affected() == 0 {
+                            tx.rollback().await?;
+                            return Ok(false);
+                        }
+                    }
+                    if let Some(code) = changes.recovery_code_used {
+                        let done = sqlx::query(
+                            "UPDATE recovery_codes SET used_at = $1 \
+                             WHERE id = $2 AND person_id = $3 AND used_at IS NULL",
+                        )
+                        .bind(event.time)
+                        .bind(code)
+                        .bind(person)
+                        .execute(&mut *tx)
+                        .await?;
                         if done.rows_affected() == 0 {
                             tx.rollback().await?;
                             return Ok(false);

@@ -1,8 +1,9 @@
-//! The login pages the OpenID Provider sends people to: username and password, then a code
-//! from any linked phone or token. Same engine, limits, lockout and audit as RADIUS (channel
-//! `oidc`, client = the OIDC client id). Messages never say whether a username exists.
+//! The login pages the OpenID Provider and the self-service portal send people to: username
+//! and password, then a code from any linked phone or token. Same engine, limits, lockout and
+//! audit as RADIUS (channel `oidc`, client = the OIDC client id; or channel `portal`, client
+//! `portal`). Messages never say whether a username exists.
 
-use super::session::{LoginState, Session, clear_cookie, session_id, set_cookie};
+use super::session::{LoginFor, LoginState, Session, clear_cookie, session_id, set_cookie};
 use super::{WebState, bad_request, pages};
 use crate::audit::Channel;
 use crate::engine::{Attempt, Credentials, Verdict};
@@ -30,9 +31,78 @@ const CODE_STEP_SECONDS: i64 = 300;
 
 pub fn routes() -> Router<WebState> {
     Router::new()
-        .route("/login", get(show_login).post(submit_password))
+        .route("/login", get(show_login).post(submit_oidc_password))
         .route("/login/code", post(submit_code))
         .route("/login/cancel", post(cancel))
+}
+
+/// Who a login is for, as the pages and the audit name it.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub purpose: LoginFor,
+    /// Shown as "Sign in to ...".
+    pub client_name: String,
+    /// Audited as the client.
+    pub client_id: String,
+    /// Where the login may end up (for the CSP); empty for the portal.
+    pub redirect_uri: String,
+    pub channel: Channel,
+}
+
+impl Target {
+    pub fn portal() -> Self {
+        Self {
+            purpose: LoginFor::Portal,
+            client_name: "your account".to_owned(),
+            client_id: crate::service::PORTAL_CLIENT.to_owned(),
+            redirect_uri: String::new(),
+            channel: Channel::Portal,
+        }
+    }
+
+    /// Where the password form posts.
+    fn action(&self) -> &'static str {
+        match self.purpose {
+            LoginFor::Oidc(_) => "/login",
+            LoginFor::Portal => "/portal/login",
+        }
+    }
+
+    fn auth(&self) -> &str {
+        match &self.purpose {
+            LoginFor::Oidc(auth) => auth,
+            LoginFor::Portal => "",
+        }
+    }
+
+    /// The password page.
+    pub fn login_page(&self, csrf: &str, username: &str, error: Option<&str>) -> Html<String> {
+        pages::login(
+            &self.client_name,
+            self.action(),
+            self.auth(),
+            csrf,
+            username,
+            error,
+        )
+    }
+}
+
+/// The target of `purpose`; None when its OIDC authorization is gone.
+async fn target(state: &WebState, purpose: &LoginFor) -> Option<Target> {
+    match purpose {
+        LoginFor::Portal => Some(Target::portal()),
+        LoginFor::Oidc(auth) => {
+            let pending = state.provider.pending(auth).await?;
+            Some(Target {
+                purpose: purpose.clone(),
+                client_name: pending.client_name,
+                client_id: pending.client_id,
+                redirect_uri: pending.redirect_uri,
+                channel: Channel::Oidc,
+            })
+        }
+    }
 }
 
 /// The TCP peer (0.0.0.0:0 when served without connect info, as in router tests).
@@ -94,7 +164,7 @@ impl std::fmt::Debug for CodeForm {
 
 /// A page with its session cookie and a CSP that lets its form post here and the login
 /// finish by redirecting to the client.
-fn page(
+pub fn page(
     state: &WebState,
     html: Html<String>,
     cookie: Option<&str>,
@@ -138,7 +208,7 @@ fn expired() -> Response {
         .into_response()
 }
 
-fn server_error(e: &dyn std::fmt::Display) -> Response {
+pub fn server_error(e: &dyn std::fmt::Display) -> Response {
     tracing::error!(error = %e, "login failed inside the gateway");
     (
         StatusCode::INTERNAL_SERVER_ERROR,
@@ -147,7 +217,7 @@ fn server_error(e: &dyn std::fmt::Display) -> Response {
         .into_response()
 }
 
-fn request_id(headers: &HeaderMap) -> Option<String> {
+pub fn request_id(headers: &HeaderMap) -> Option<String> {
     headers
         .get("x-request-id")
         .and_then(|v| v.to_str().ok())
@@ -164,6 +234,7 @@ async fn show_login(State(state): State<WebState>, Query(q): Query<LoginQuery>) 
     let hint = pending.login_hint.clone().unwrap_or_default();
     let html = pages::login(
         &pending.client_name,
+        "/login",
         &pending.id,
         &session.csrf,
         &hint,
@@ -173,7 +244,7 @@ async fn show_login(State(state): State<WebState>, Query(q): Query<LoginQuery>) 
 }
 
 /// The session behind the request's cookie, if live.
-fn current(state: &WebState, headers: &HeaderMap) -> Option<(String, Session)> {
+pub fn current(state: &WebState, headers: &HeaderMap) -> Option<(String, Session)> {
     let id = session_id(headers)?;
     let s = state.sessions.get(&id, now())?;
     Some((id, s))
@@ -184,7 +255,7 @@ async fn limited(
     state: &WebState,
     ip: IpAddr,
     username: &str,
-    client: &str,
+    target: &Target,
     headers: &HeaderMap,
 ) -> bool {
     let a = attempt(
@@ -192,7 +263,7 @@ async fn limited(
         Credentials::PasswordOnly {
             password: SecretString::default(),
         },
-        client,
+        target,
         ip,
         headers,
     );
@@ -202,69 +273,72 @@ async fn limited(
 fn attempt(
     username: &str,
     credentials: Credentials,
-    client: &str,
+    target: &Target,
     ip: IpAddr,
     headers: &HeaderMap,
 ) -> Attempt {
     Attempt {
         username: username.to_owned(),
         credentials,
-        channel: Channel::Oidc,
-        client: Some(client.to_owned()),
+        channel: target.channel,
+        client: Some(target.client_id.clone()),
         source: Some(ip),
         request_id: request_id(headers),
     }
 }
 
-async fn submit_password(
+async fn submit_oidc_password(
     State(state): State<WebState>,
     Peer(peer): Peer,
     headers: HeaderMap,
     Form(form): Form<PasswordForm>,
 ) -> Response {
-    let Some(pending) = state.provider.pending(&form.auth).await else {
+    let Some(target) = target(&state, &LoginFor::Oidc(form.auth.clone())).await else {
         return expired();
     };
-    let Some((sid, session)) = current(&state, &headers) else {
+    submit_password(&state, peer, &headers, &form, &target).await
+}
+
+/// The password step, for either purpose.
+pub async fn submit_password(
+    state: &WebState,
+    peer: SocketAddr,
+    headers: &HeaderMap,
+    form: &PasswordForm,
+    target: &Target,
+) -> Response {
+    let Some((sid, session)) = current(state, headers) else {
         // No (or an expired) session: start again, keeping what was typed.
         let Some((id, s)) = state.sessions.create(LoginState::Fresh, now()) else {
             return server_error(&"session table full");
         };
-        let html = pages::login(
-            &pending.client_name,
-            &pending.id,
+        let html = target.login_page(
             &s.csrf,
             &form.username,
             Some("Your session expired. Please sign in again."),
         );
-        return page(&state, html, Some(&id), &pending.redirect_uri);
+        return page(state, html, Some(&id), &target.redirect_uri);
     };
     if !session.csrf_ok(&form.csrf) {
         return bad_request(
             "The form was not sent from this sign-in page. Go back to the application and sign in again.",
         );
     }
-    let ip = state.client_ip(peer, &headers);
+    let ip = state.client_ip(peer, headers);
     let retry = |error: &str| {
-        let html = pages::login(
-            &pending.client_name,
-            &pending.id,
-            &session.csrf,
-            &form.username,
-            Some(error),
-        );
-        page(&state, html, None, &pending.redirect_uri)
+        let html = target.login_page(&session.csrf, &form.username, Some(error));
+        page(state, html, None, &target.redirect_uri)
     };
-    if limited(&state, ip, &form.username, &pending.client_id, &headers).await {
+    if limited(state, ip, &form.username, target, headers).await {
         return retry(TOO_MANY);
     }
     let password = SecretString::new(form.password.clone());
     let a = attempt(
         &form.username,
         Credentials::PasswordOnly { password },
-        &pending.client_id,
+        target,
         ip,
-        &headers,
+        headers,
     );
     let decision = match state.gateway.login(a, now()).await {
         Ok(d) => d,
@@ -274,7 +348,7 @@ async fn submit_password(
         Verdict::NeedSecondFactor => {
             let login = LoginState::PasswordOk {
                 username: form.username.clone(),
-                auth: pending.id.clone(),
+                purpose: target.purpose.clone(),
                 since: now(),
                 failures: 0,
             };
@@ -282,8 +356,8 @@ async fn submit_password(
             let Some((id, s)) = state.sessions.rotate(&sid, login, now()) else {
                 return server_error(&"session table full");
             };
-            let html = pages::code(&pending.client_name, &s.csrf, None);
-            page(&state, html, Some(&id), &pending.redirect_uri)
+            let html = pages::code(&target.client_name, &s.csrf, None);
+            page(state, html, Some(&id), &target.redirect_uri)
         }
         Verdict::Accept { .. } | Verdict::Reject(_) => retry(WRONG_CREDENTIALS),
     }
@@ -305,37 +379,35 @@ async fn submit_code(
     }
     let LoginState::PasswordOk {
         username,
-        auth,
+        purpose,
         since,
         failures,
     } = session.login.clone()
     else {
         return expired();
     };
-    let Some(pending) = state.provider.pending(&auth).await else {
+    let Some(target) = target(&state, &purpose).await else {
         return expired();
     };
     if now() - since > CODE_STEP_SECONDS {
-        let html = pages::login(
-            &pending.client_name,
-            &pending.id,
+        let html = target.login_page(
             &session.csrf,
             &username,
             Some("That took too long. Please sign in again."),
         );
         state.sessions.update(&sid, LoginState::Fresh);
-        return page(&state, html, None, &pending.redirect_uri);
+        return page(&state, html, None, &target.redirect_uri);
     }
     let ip = state.client_ip(peer, &headers);
-    if limited(&state, ip, &username, &pending.client_id, &headers).await {
-        let html = pages::code(&pending.client_name, &session.csrf, Some(TOO_MANY));
-        return page(&state, html, None, &pending.redirect_uri);
+    if limited(&state, ip, &username, &target, &headers).await {
+        let html = pages::code(&target.client_name, &session.csrf, Some(TOO_MANY));
+        return page(&state, html, None, &target.redirect_uri);
     }
     let code = SecretString::new(form.code.trim());
     let a = attempt(
         &username,
         Credentials::CodeAfterPassword { code },
-        &pending.client_id,
+        &target,
         ip,
         &headers,
     );
@@ -347,26 +419,28 @@ async fn submit_code(
         let failures = failures + 1;
         if failures >= MAX_CODE_FAILURES {
             state.sessions.update(&sid, LoginState::Fresh);
-            let html = pages::login(
-                &pending.client_name,
-                &pending.id,
+            let html = target.login_page(
                 &session.csrf,
                 &username,
                 Some("Too many wrong codes. Please sign in again."),
             );
-            return page(&state, html, None, &pending.redirect_uri);
+            return page(&state, html, None, &target.redirect_uri);
         }
         state.sessions.update(
             &sid,
             LoginState::PasswordOk {
                 username,
-                auth,
+                purpose,
                 since,
                 failures,
             },
         );
-        let html = pages::code(&pending.client_name, &session.csrf, Some(WRONG_CODE));
-        return page(&state, html, None, &pending.redirect_uri);
+        let html = pages::code(&target.client_name, &session.csrf, Some(WRONG_CODE));
+        return page(&state, html, None, &target.redirect_uri);
+    };
+    let auth = match purpose {
+        LoginFor::Oidc(auth) => auth,
+        LoginFor::Portal => return super::portal::logged_in(&state, &sid, &username).await,
     };
     let user = match authenticated_user(&state, &username, device_id).await {
         Ok(u) => u,
@@ -423,8 +497,12 @@ async fn cancel(
         return bad_request("The form was not sent from this sign-in page.");
     }
     state.sessions.remove(&sid);
-    let LoginState::PasswordOk { auth, .. } = session.login else {
+    let LoginState::PasswordOk { purpose, .. } = session.login else {
         return expired();
+    };
+    let auth = match purpose {
+        LoginFor::Oidc(auth) => auth,
+        LoginFor::Portal => return super::portal::to_login(),
     };
     match state.provider.deny(&auth).await {
         Ok(r) => r,

@@ -4,6 +4,8 @@
 
 pub mod login;
 pub mod pages;
+pub mod portal;
+pub mod portal_pages;
 pub mod session;
 pub mod tls;
 
@@ -93,6 +95,7 @@ pub fn router(state: WebState, extra: Router) -> Router {
     }));
     Router::new()
         .merge(login::routes())
+        .merge(portal::routes())
         .route(
             "/static/style.css",
             get(|| async {

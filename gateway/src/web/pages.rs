@@ -21,7 +21,7 @@ pub fn esc(s: &str) -> String {
     out
 }
 
-fn layout(title: &str, body: &str) -> Html<String> {
+pub fn layout(title: &str, body: &str) -> Html<String> {
     Html(format!(
         r#"<!doctype html>
 <html lang="en">
@@ -44,7 +44,7 @@ fn layout(title: &str, body: &str) -> Html<String> {
     ))
 }
 
-fn error_block(error: Option<&str>) -> String {
+pub fn error_block(error: Option<&str>) -> String {
     error.map_or_else(String::new, |e| {
         format!(r#"<p class="error" role="alert">{}</p>"#, esc(e))
     })
@@ -53,6 +53,7 @@ fn error_block(error: Option<&str>) -> String {
 /// Step one: username and password. What was typed (the username) is kept on a retry.
 pub fn login(
     client: &str,
+    action: &str,
     auth: &str,
     csrf: &str,
     username: &str,
@@ -64,7 +65,7 @@ pub fn login(
             r#"<h1>Sign in</h1>
 <p class="sub">to {client}</p>
 {error}
-<form id="login-form" method="post" action="/login">
+<form id="login-form" method="post" action="{action}">
 <input type="hidden" name="auth" value="{auth}">
 <input type="hidden" name="csrf" value="{csrf}">
 <label for="username">Username</label>
@@ -74,6 +75,7 @@ pub fn login(
 <button type="submit" id="submit">Continue</button>
 </form>"#,
             client = esc(client),
+            action = esc(action),
             error = error_block(error),
             auth = esc(auth),
             csrf = esc(csrf),
@@ -93,7 +95,8 @@ pub fn code(client: &str, csrf: &str, error: Option<&str>) -> Html<String> {
 <form id="code-form" method="post" action="/login/code">
 <input type="hidden" name="csrf" value="{csrf}">
 <label for="code">Code</label>
-<input type="text" id="code" name="code" class="code" inputmode="numeric" pattern="[0-9]*" maxlength="8" autocomplete="one-time-code" required autofocus>
+<input type="text" id="code" name="code" class="code" maxlength="11" autocomplete="one-time-code" autocapitalize="characters" spellcheck="false" required autofocus>
+<p class="hint">Lost your phone? Enter one of your recovery codes instead.</p>
 <button type="submit" id="submit">Sign in</button>
 </form>
 <form method="post" action="/login/cancel">
@@ -121,7 +124,15 @@ mod tests {
 
     #[test]
     fn values_are_escaped() {
-        let page = login("<script>x</script>", "a\"b", "c", "o'neil&co", Some("<b>")).0;
+        let page = login(
+            "<script>x</script>",
+            "/login",
+            "a\"b",
+            "c",
+            "o'neil&co",
+            Some("<b>"),
+        )
+        .0;
         assert!(!page.contains("<script>x"));
         assert!(page.contains("&lt;script&gt;"));
         assert!(page.contains("a&quot;b"));

@@ -4,8 +4,9 @@
 //! The id is replaced (rotated) whenever the session gains privilege (password accepted,
 //! login finished), so an id planted before login is worth nothing after it.
 
+use crate::model::PersonId;
 use crate::model::UnixTime;
-use crate::secret::{ct_eq, random_bytes};
+use crate::secret::{SecretBytes, ct_eq, random_bytes};
 use axum::http::HeaderMap;
 use axum::http::header::COOKIE;
 use base64::Engine as _;
@@ -17,6 +18,22 @@ pub const COOKIE_NAME: &str = "mfa_session";
 /// Most sessions held at once; beyond it the oldest expired ones go, then new ones are refused.
 const MAX_SESSIONS: usize = 100_000;
 
+/// What a login is for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LoginFor {
+    /// The pending OIDC authorization with this id.
+    Oidc(String),
+    /// The self-service portal.
+    Portal,
+}
+
+/// A TOTP secret shown to the person, saved only once a code from it verifies.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingTotp {
+    pub seed: SecretBytes,
+    pub since: UnixTime,
+}
+
 /// Where a login stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LoginState {
@@ -25,10 +42,17 @@ pub enum LoginState {
     /// The password of `username` was right; the code is next.
     PasswordOk {
         username: String,
-        /// The pending OIDC authorization this login is for.
-        auth: String,
+        purpose: LoginFor,
         since: UnixTime,
         failures: u32,
+    },
+    /// Logged in to the portal (password and second factor).
+    LoggedIn {
+        person_id: PersonId,
+        username: String,
+        auth_time: UnixTime,
+        /// A phone being added.
+        enrolment: Option<PendingTotp>,
     },
 }
 

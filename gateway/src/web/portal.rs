@@ -1,0 +1,476 @@
+//! The self-service portal: a person signs in (the login pages, channel `portal`) and manages
+//! their own devices and sees their own logins. Every action is a POST with the session's
+//! CSRF token; without a logged-in session or with a wrong token it is refused (400). The
+//! changes themselves, each audited, are `Gateway::portal_*`.
+
+use super::login::{self, PasswordForm, Peer, Target, current, page, request_id, server_error};
+use super::session::{LoginState, PendingTotp, Session};
+use super::{WebState, bad_request, pages, portal_pages};
+use crate::model::{DeviceId, DeviceState, PersonId, PersonState, UnixTime, now};
+use crate::secret::{SecretBytes, random_bytes};
+use crate::service::{PortalActor, ServiceError};
+use crate::store::EventFilter;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use serde::Deserialize;
+use std::net::SocketAddr;
+
+/// An unconfirmed phone secret is forgotten after this long.
+const ENROLMENT_SECONDS: i64 = 600;
+/// How many logins "My logins" shows.
+const LOGINS_SHOWN: u32 = 50;
+const NOT_SIGNED_IN: &str =
+    "You are not signed in to the portal, or your session expired. Sign in again.";
+const BAD_FORM: &str =
+    "The form was not sent from this portal page. Go back to the portal and try again.";
+
+pub fn routes() -> Router<WebState> {
+    Router::new()
+        .route("/portal", get(my_devices))
+        .route("/portal/login", get(show_login).post(submit_password))
+        .route("/portal/logout", post(logout))
+        .route("/portal/logins", get(my_logins))
+        .route("/portal/devices/totp/new", post(new_phone))
+        .route("/portal/devices/totp/confirm", post(confirm_phone))
+        .route("/portal/devices/token", post(link_token))
+        .route("/portal/devices/{id}/rename", post(rename))
+        .route("/portal/devices/{id}/remove", post(remove))
+        .route("/portal/recovery", post(new_recovery_codes))
+}
+
+/// A portal action's fields (only some are used by each).
+#[derive(Deserialize)]
+pub struct ActionForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    label: String,
+    #[serde(default)]
+    serial: String,
+    #[serde(default)]
+    code: String,
+}
+
+impl std::fmt::Debug for ActionForm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ActionForm")
+            .field("label", &self.label)
+            .field("serial", &self.serial)
+            .finish_non_exhaustive()
+    }
+}
+
+/// 303 to `to`.
+fn see_other(to: &'static str) -> Response {
+    (StatusCode::SEE_OTHER, [(header::LOCATION, to)]).into_response()
+}
+
+/// Back to the portal's sign-in page.
+pub fn to_login() -> Response {
+    see_other("/portal/login")
+}
+
+/// The login for the portal succeeded: a new session id holding the person, then My devices.
+pub async fn logged_in(state: &WebState, sid: &str, username: &str) -> Response {
+    let person = match state.gateway.person(username).await {
+        Ok(p) => p,
+        Err(e) => return server_error(&e),
+    };
+    let t = now();
+    let login = LoginState::LoggedIn {
+        person_id: person.id,
+        username: person.username.clone(),
+        auth_time: t,
+        enrolment: None,
+    };
+    let Some((id, _)) = state.sessions.rotate(sid, login, t) else {
+        return server_error(&"session table full");
+    };
+    let mut res = see_other("/portal");
+    if let Ok(v) = HeaderValue::from_str(&super::session::set_cookie(&id, state.tls, 1800)) {
+        res.headers_mut().append(header::SET_COOKIE, v);
+    }
+    res
+}
+
+/// A logged-in request: its session and who acts.
+#[derive(Debug)]
+struct Ctx {
+    sid: String,
+    session: Session,
+    actor: PortalActor,
+    enrolment: Option<PendingTotp>,
+}
+
+impl Ctx {
+    fn person_id(&self) -> PersonId {
+        self.actor.person.id
+    }
+
+    fn csrf(&self) -> &str {
+        &self.session.csrf
+    }
+}
+
+/// The logged-in session behind the request, or the answer to give instead: for a page
+/// (`csrf` None) the sign-in page; for an action a 400 without a session or with a wrong
+/// CSRF token.
+async fn ctx(
+    state: &WebState,
+    peer: SocketAddr,
+    headers: &HeaderMap,
+    csrf: Option<&str>,
+) -> Result<Ctx, Response> {
+    let refuse = |text: &str| {
+        if csrf.is_some() {
+            bad_request(text)
+        } else {
+            see_other("/portal/login")
+        }
+    };
+    let Some((sid, session)) = current(state, headers) else {
+        return Err(refuse(NOT_SIGNED_IN));
+    };
+    let LoginState::LoggedIn {
+        person_id,
+        enrolment,
+        ..
+    } = session.login.clone()
+    else {
+        return Err(refuse(NOT_SIGNED_IN));
+    };
+    if let Some(submitted) = csrf
+        && !session.csrf_ok(submitted)
+    {
+        return Err(bad_request(BAD_FORM));
+    }
+    let person = match state.gateway.person_by_id(person_id).await {
+        Ok(p) if p.state == PersonState::Active => p,
+        Ok(_) | Err(ServiceError::NotFound(_)) => {
+            state.sessions.remove(&sid);
+            return Err(refuse(NOT_SIGNED_IN));
+        }
+        Err(e) => return Err(server_error(&e)),
+    };
+    Ok(Ctx {
+        actor: PortalActor {
+            person,
+            source: Some(state.client_ip(peer, headers)),
+            request_id: request_id(headers),
+        },
+        sid,
+        session,
+        enrolment,
+    })
+}
+
+fn show(state: &WebState, html: axum::response::Html<String>) -> Response {
+    page(state, html, None, "")
+}
+
+async fn show_login(
+    State(state): State<WebState>,
+    Peer(peer): Peer,
+    headers: HeaderMap,
+) -> Response {
+    if ctx(&state, peer, &headers, None).await.is_ok() {
+        return see_other("/portal");
+    }
+    let Some((id, session)) = state.sessions.create(LoginState::Fresh, now()) else {
+        return server_error(&"session table full");
+    };
+    let html = Target::portal().login_page(&session.csrf, "", None);
+    page(&state, html, Some(&id), "")
+}
+
+async fn submit_password(
+    State(state): State<WebState>,
+    Peer(peer): Peer,
+    headers: HeaderMap,
+    Form(form): Form<PasswordForm>,
+) -> Response {
+    login::submit_password(&state, peer, &headers, &form, &Target::portal()).await
+}
+
+async fn logout(
+    State(state): State<WebState>,
+    Peer(peer): Peer,
+    headers: HeaderMap,
+    Form(form): Form<ActionForm>,
+) -> Response {
+    let c = match ctx(&state, peer, &headers, Some(&form.csrf)).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    state.sessions.remove(&c.sid);
+    let mut res = show(
+        &state,
+        pages::message("Signed out", "You have signed out of the portal."),
+    );
+    if let Ok(v) = HeaderValue::from_str(&super::session::clear_cookie(state.tls)) {
+        res.headers_mut().append(header::SET_COOKIE, v);
+    }
+    res
+}
+
+/// My devices, with an optional message.
+async fn devices_page(state: &WebState, c: &Ctx, error: Option<&str>) -> Response {
+    let devices = match state.gateway.store().devices_of(c.person_id()).await {
+        Ok(d) => d,
+        Err(e) => return server_error(&e),
+    };
+    let linked: Vec<_> = devices
+        .into_iter()
+        .filter(|d| matches!(d.state, DeviceState::Active | DeviceState::Disabled))
+        .collect();
+    let left = match state.gateway.recovery_codes_left(&c.actor).await {
+        Ok(n) => n,
+        Err(e) => return server_error(&e),
+    };
+    let html = portal_pages::devices(&c.actor.person.full_name, c.csrf(), &linked, left, error);
+    show(state, html)
+}
+
+async fn my_devices(
+    State(state): State<WebState>,
+    Peer(peer): Peer,
+    headers: HeaderMap,
+) -> Response {
+    match ctx(&state, peer, &headers, None).await {
+        Ok(c) => devices_page(&state, &c, None).await,
+        Err(r) => r,
+    }
+}
+
+async fn my_logins(
+    State(state): State<WebState>,
+    Peer(peer): Peer,
+    headers: HeaderMap,
+) -> Response {
+    let c = match ctx(&state, peer, &headers, None).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let filter = EventFilter {
+        person_id: Some(c.person_id()),
+        kind: Some(crate::audit::EventKind::LoginAttempt.as_str().to_owned()),
+        limit: LOGINS_SHOWN,
+        ..EventFilter::default()
+    };
+    match state.gateway.store().events(&filter).await {
+        Ok(events) => show(&state, portal_pages::logins(c.csrf(), &events)),
+        Err(e) => server_error(&e),
+    }
+}
+
+/// A refusal the person can act on is shown on `retry`; anything else is a 500.
+async fn outcome(state: &WebState, c: &Ctx, result: Result<(), ServiceError>) -> Response {
+    match result {
+        Ok(()) => see_other("/portal"),
+        Err(ServiceError::Invalid(text)) => devices_page(state, c, Some(&text)).await,
+        Err(e) => server_error(&e),
+    }
+}
+
+/// The add-phone page for a pending secret.
+fn phone_page(state: &WebState, c: &Ctx, seed: &SecretBytes, error: Option<&str>) -> Response {
+    let uri = crate::otp::otpauth_uri(
+        seed.expose(),
+        &crate::otp::OtpParams::totp_default(),
+        &state.gateway.engine().otp_policy().issuer,
+        &c.actor.person.username,
+        0,
+    );
+    let svg = match qrcode::QrCode::new(uri.as_bytes()) {
+        Ok(code) => code
+            .render::<qrcode::render::svg::Color<'_>>()
+            .min_dimensions(200, 200)
+            .build(),
+        Err(e) => return server_error(&e),
+    };
+    // Inline <svg>: no XML declaration.
+    let svg = svg
+        .find("<svg")
+        .map_or(svg.as_str(), |at| &svg[at..])
+        .to_owned();
+    let secret = data_encoding::BASE32_NOPAD.encode(seed.expose());
+    let grouped: Vec<&str> = secret
+        .as_bytes()
+        .chunks(4)
+        .filter_map(|c| std::str::from_utf8(c).ok())
+        .collect();
+    show(
+        state,
+        portal_pages::add_phone(c.csrf(), &svg, &grouped.join(" "), error),
+    )
+}
+
+fn with_enrolment(c: &Ctx, enrolment: Option<PendingTotp>) -> LoginState {
+    match c.session.login.clone() {
+        LoginState::LoggedIn {
+            person_id,
+            username,
+            auth_time,
+            ..
+        } => LoginState::LoggedIn {
+            person_id,
+            username,
+            auth_time,
+            enrolment,
+        },
+        other => other,
+    }
+}
+
+async fn new_phone(
+    State(state): State<WebState>,
+    Peer(peer): Peer,
+    headers: HeaderMap,
+    Form(form): Form<ActionForm>,
+) -> Response {
+    let c = match ctx(&state, peer, &headers, Some(&form.csrf)).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let Ok(bytes) = random_bytes(20) else {
+        return server_error(&"random generator");
+    };
+    let seed = SecretBytes::new(bytes);
+    let pending = PendingTotp {
+        seed: seed.clone(),
+        since: now(),
+    };
+    state
+        .sessions
+        .update(&c.sid, with_enrolment(&c, Some(pending)));
+    phone_page(&state, &c, &seed, None)
+}
+
+fn live(enrolment: Option<&PendingTotp>, t: UnixTime) -> Option<&PendingTotp> {
+    enrolment.filter(|p| t - p.since <= ENROLMENT_SECONDS)
+}
+
+async fn confirm_phone(
+    State(state): State<WebState>,
+    Peer(peer): Peer,
+    headers: HeaderMap,
+    Form(form): Form<ActionForm>,
+) -> Response {
+    let c = match ctx(&state, peer, &headers, Some(&form.csrf)).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let t = now();
+    let Some(pending) = live(c.enrolment.as_ref(), t) else {
+        state.sessions.update(&c.sid, with_enrolment(&c, None));
+        return devices_page(
+            &state,
+            &c,
+            Some("The new phone's key has expired. Choose Add a phone to start again."),
+        )
+        .await;
+    };
+    let seed = pending.seed.clone();
+    match state
+        .gateway
+        .portal_add_totp(&c.actor, &form.label, &seed, &form.code, t)
+        .await
+    {
+        Ok(_) => {
+            state.sessions.update(&c.sid, with_enrolment(&c, None));
+            see_other("/portal")
+        }
+        Err(ServiceError::Invalid(text)) => phone_page(&state, &c, &seed, Some(&text)),
+        Err(e) => server_error(&e),
+    }
+}
+
+async fn link_token(
+    State(state): State<WebState>,
+    Peer(peer): Peer,
+    headers: HeaderMap,
+    Form(form): Form<ActionForm>,
+) -> Response {
+    let c = match ctx(&state, peer, &headers, Some(&form.csrf)).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let result = state
+        .gateway
+        .portal_link_token(&c.actor, &form.serial, &form.label, &form.code, now())
+        .await
+        .map(|_| ());
+    outcome(&state, &c, result).await
+}
+
+async fn rename(
+    State(state): State<WebState>,
+    Peer(peer): Peer,
+    headers: HeaderMap,
+    Path(id): Path<DeviceId>,
+    Form(form): Form<ActionForm>,
+) -> Response {
+    let c = match ctx(&state, peer, &headers, Some(&form.csrf)).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let result = state
+        .gateway
+        .portal_rename(&c.actor, id, &form.label, now())
+        .await;
+    outcome(&state, &c, result).await
+}
+
+/// Without a code: the confirmation page (or why it cannot be removed). With one: remove.
+async fn remove(
+    State(state): State<WebState>,
+    Peer(peer): Peer,
+    headers: HeaderMap,
+    Path(id): Path<DeviceId>,
+    Form(form): Form<ActionForm>,
+) -> Response {
+    let c = match ctx(&state, peer, &headers, Some(&form.csrf)).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let device = match state.gateway.portal_can_remove(&c.actor, id).await {
+        Ok(d) => d,
+        Err(e) => return outcome(&state, &c, Err(e)).await,
+    };
+    if form.code.trim().is_empty() {
+        return show(&state, portal_pages::remove(c.csrf(), &device, None));
+    }
+    match state
+        .gateway
+        .portal_remove(&c.actor, id, &form.code, now())
+        .await
+    {
+        Ok(()) => see_other("/portal"),
+        Err(ServiceError::Invalid(text)) => {
+            show(&state, portal_pages::remove(c.csrf(), &device, Some(&text)))
+        }
+        Err(e) => server_error(&e),
+    }
+}
+
+async fn new_recovery_codes(
+    State(state): State<WebState>,
+    Peer(peer): Peer,
+    headers: HeaderMap,
+    Form(form): Form<ActionForm>,
+) -> Response {
+    let c = match ctx(&state, peer, &headers, Some(&form.csrf)).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    match state.gateway.portal_recovery_codes(&c.actor, now()).await {
+        Ok(codes) => {
+            let codes: Vec<&str> = codes.iter().map(|c| c.expose()).collect();
+            show(&state, portal_pages::recovery(c.csrf(), &codes))
+        }
+        Err(e) => server_error(&e),
+    }
+}
