@@ -431,9 +431,25 @@ impl Gateway {
         let seed = SecretBytes::new(
             random_bytes(20).map_err(|_| ServiceError::Crypto("random generator".into()))?,
         );
+        let new = self.new_phone(&person, label, params, &seed)?;
+        let event = Self::person_event(&person, EventKind::DeviceLinked, actor, now);
+        let device = self.store.add_device(&new, now, event).await?;
+        let uri = self.device_uri(&person, &device, &seed);
+        Ok(EnrolledDevice { device, uri })
+    }
+
+    /// A phone authenticator for `person`, its seed sealed under a fresh uid.
+    fn new_phone(
+        &self,
+        person: &Person,
+        label: &str,
+        params: OtpParams,
+        seed: &SecretBytes,
+    ) -> Result<NewDevice> {
         let uid = new_uid();
-        let new = NewDevice {
-            uid: uid.clone(),
+        Ok(NewDevice {
+            sealed_secret: self.seal(seed.expose(), &uid)?,
+            uid,
             person_id: Some(person.id),
             org_id: Some(person.org_id),
             kind: DeviceKind::PhoneTotp,
@@ -441,14 +457,9 @@ impl Gateway {
             serial: None,
             manufacturer: None,
             otp: params,
-            sealed_secret: self.seal(seed.expose(), &uid)?,
             counter: 0,
             state: DeviceState::Active,
-        };
-        let event = Self::person_event(&person, EventKind::DeviceLinked, actor, now);
-        let device = self.store.add_device(&new, now, event).await?;
-        let uri = self.device_uri(&person, &device, &seed);
-        Ok(EnrolledDevice { device, uri })
+        })
     }
 
     /// The otpauth URI of a device (operators only: it holds the seed).
@@ -639,23 +650,10 @@ impl Gateway {
     ) -> Result<Device> {
         let person = &actor.person;
         let params = crate::otp::OtpParams::totp_default();
-        let uid = new_uid();
-        let new = NewDevice {
-            uid: uid.clone(),
-            person_id: Some(person.id),
-            org_id: Some(person.org_id),
-            kind: DeviceKind::PhoneTotp,
-            label: label_or(label, "phone"),
-            serial: None,
-            manufacturer: None,
-            otp: params,
-            sealed_secret: self.seal(seed.expose(), &uid)?,
-            counter: 0,
-            state: DeviceState::Active,
-        };
+        let new = self.new_phone(person, label, params, seed)?;
         let template = Device {
             id: 0,
-            uid,
+            uid: new.uid.clone(),
             person_id: new.person_id,
             org_id: new.org_id,
             kind: new.kind,
