@@ -200,11 +200,12 @@ async fn run(config: &Config, gateway: Gateway) -> anyhow::Result<()> {
         println!("oidc issuer {issuer}");
     }
     {
-        let (policy, stop, prometheus, limits) = (
+        let (policy, stop, prometheus, limits, gw) = (
             policy.clone(),
             stop.clone(),
             prometheus.clone(),
             limits.clone(),
+            gateway.clone(),
         );
         tasks.spawn(async move {
             let mut tick = tokio::time::interval(std::time::Duration::from_secs(10));
@@ -222,6 +223,17 @@ async fn run(config: &Config, gateway: Gateway) -> anyhow::Result<()> {
                             && let Err(e) = p.rotate_keys().await
                         {
                             tracing::error!(error = %e, "signing key rotation failed");
+                        }
+                        // The audit chain's head is signed every hour.
+                        if ticks % 360 == 0
+                            && let Err(e) = crate::audit_chain::checkpoint_now(
+                                gw.store().as_ref(),
+                                gw.master_key(),
+                                now(),
+                            )
+                            .await
+                        {
+                            tracing::error!(error = %e, "audit checkpoint failed");
                         }
                         prometheus.run_upkeep();
                     }
@@ -242,6 +254,13 @@ async fn run(config: &Config, gateway: Gateway) -> anyhow::Result<()> {
     tracing::info!("shutting down");
     stop.cancel();
     while tasks.join_next().await.is_some() {}
+    // Sign the audit chain's head on the way out, so truncation after a restart shows.
+    if let Err(e) =
+        crate::audit_chain::checkpoint_now(gateway.store().as_ref(), gateway.master_key(), now())
+            .await
+    {
+        tracing::error!(error = %e, "audit checkpoint at shutdown failed");
+    }
     Ok(())
 }
 
