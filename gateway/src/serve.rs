@@ -225,7 +225,7 @@ async fn run(config: &Config, gateway: Gateway) -> anyhow::Result<()> {
                             tracing::error!(error = %e, "signing key rotation failed");
                         }
                         // The audit chain's head is signed every hour.
-                        if ticks % 360 == 0
+                        if ticks.is_multiple_of(360)
                             && let Err(e) = crate::audit_chain::checkpoint_now(
                                 gw.store().as_ref(),
                                 gw.master_key(),
