@@ -123,6 +123,28 @@ fn person(g: &Instance, user: &str, password: &str, phones: &[&str]) -> Vec<Vec<
         .collect()
 }
 
+/// Import one HOTP token (counter 0) from a PSKC file and link it to `user`.
+fn hotp_token(g: &Instance, user: &str, serial: &str, seed: &[u8], label: &str) {
+    let secret = data_encoding::BASE64.encode(seed);
+    let pskc = format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<KeyContainer Version="1.0" xmlns="urn:ietf:params:xml:ns:keyprov:pskc">
+  <KeyPackage>
+    <DeviceInfo><Manufacturer>ACME</Manufacturer><SerialNo>{serial}</SerialNo></DeviceInfo>
+    <Key Id="1" Algorithm="urn:ietf:params:xml:ns:keyprov:pskc:hotp">
+      <AlgorithmParameters><ResponseFormat Length="6" Encoding="DECIMAL"/></AlgorithmParameters>
+      <Data><Secret><PlainValue>{secret}</PlainValue></Secret><Counter><PlainValue>0</PlainValue></Counter></Data>
+    </Key>
+  </KeyPackage>
+</KeyContainer>
+"#
+    );
+    let file = g.dir.path().join(format!("{serial}.xml"));
+    std::fs::write(&file, pskc).unwrap();
+    g.ok(&["token", "import", file.to_str().unwrap()], None);
+    g.ok(&["token", "assign", serial, user, "--label", label], None);
+}
+
 fn now() -> i64 {
     mfa_gateway::model::now()
 }
@@ -449,27 +471,7 @@ fn append_mode_with_separator_accepts_a_hardware_token() {
     let password = "correct,horse,battery";
     person(&g, "bob", password, &[]);
     let seed = b"12345678901234567890";
-    let secret = data_encoding::BASE64.encode(seed);
-    let pskc = format!(
-        r#"<?xml version="1.0" encoding="UTF-8"?>
-<KeyContainer Version="1.0" xmlns="urn:ietf:params:xml:ns:keyprov:pskc">
-  <KeyPackage>
-    <DeviceInfo><Manufacturer>ACME</Manufacturer><SerialNo>HW000001</SerialNo></DeviceInfo>
-    <Key Id="1" Algorithm="urn:ietf:params:xml:ns:keyprov:pskc:hotp">
-      <AlgorithmParameters><ResponseFormat Length="6" Encoding="DECIMAL"/></AlgorithmParameters>
-      <Data><Secret><PlainValue>{secret}</PlainValue></Secret><Counter><PlainValue>0</PlainValue></Counter></Data>
-    </Key>
-  </KeyPackage>
-</KeyContainer>
-"#
-    );
-    let file = g.dir.path().join("token.xml");
-    std::fs::write(&file, pskc).unwrap();
-    g.ok(&["token", "import", file.to_str().unwrap()], None);
-    g.ok(
-        &["token", "assign", "HW000001", "bob", "--label", "key fob"],
-        None,
-    );
+    hotp_token(&g, "bob", "HW000001", seed, "key fob");
     let s = start(&g);
     let server = s.addr("radius udp", "127.0.0.1");
 
@@ -746,4 +748,67 @@ fn ipv6_listener_and_client_accept() {
     assert_eq!(events[0]["outcome"], "accept");
     assert_eq!(events[0]["client"], "v6-nas");
     assert_eq!(events[0]["source"], "::1");
+}
+
+/// Durability: an Accept leaves only after its audit event is committed. A load of logins
+/// runs while the gateway is killed with SIGKILL; afterwards every Accept the client saw has
+/// its event, and the audit chain still verifies.
+#[test]
+fn after_kill_9_every_accept_seen_has_its_audit_event() {
+    let g = gateway(
+        r#"["127.0.0.1:0"]"#,
+        false,
+        &[
+            ("rate_limit", "per_source_per_minute", "0"),
+            ("rate_limit", "per_username_per_minute", "0"),
+        ],
+        &[client("rdgw", "127.0.0.1/32", r#"mode = "append""#)],
+    );
+    person(&g, "kim", PW, &[]);
+    // An HOTP token gives a fresh code for every login, with no wait for the next time step.
+    let seed = b"kill-nine-seed-20byt";
+    hotp_token(&g, "kim", "HW000009", seed, "desk token");
+    let s = start(&g);
+    let server = s.addr("radius udp", "127.0.0.1");
+    let load = std::thread::spawn(move || {
+        let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+        socket
+            .set_read_timeout(Some(Duration::from_secs(3)))
+            .unwrap();
+        let mut accepted = 0u32;
+        for counter in 0..10_000u64 {
+            let code = otp::hotp(seed, counter, OtpHash::Sha1, 6);
+            let id = (counter % 256) as u8;
+            let (request, authenticator) =
+                access_request(id, "kim", &format!("{PW}{code}"), SECRET);
+            if socket.send_to(&request, server).is_err() {
+                break;
+            }
+            let mut buf = [0u8; 4096];
+            let Ok((n, _)) = socket.recv_from(&mut buf) else {
+                break; // the gateway is gone
+            };
+            if verified(&buf[..n], id, &authenticator, SECRET).code == Code::ACCESS_ACCEPT {
+                accepted += 1;
+            }
+        }
+        accepted
+    });
+    std::thread::sleep(Duration::from_millis(1500));
+    drop(s); // SIGKILL, mid-load
+    let accepted = load.join().unwrap();
+    assert!(accepted > 0, "some logins were accepted before the kill");
+
+    let events = login_attempts(&g);
+    let accept_events = events.iter().filter(|e| e["outcome"] == "accept").count();
+    assert!(
+        accept_events >= accepted as usize,
+        "{accepted} Accepts seen but only {accept_events} accept events recorded"
+    );
+    let verify = g.run(&["audit", "verify"], None);
+    assert!(
+        verify.ok,
+        "the chain verifies after kill -9:\n{}{}",
+        verify.stdout, verify.stderr
+    );
 }
