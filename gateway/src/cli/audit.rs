@@ -1,0 +1,311 @@
+//! `mfa-gateway audit ...`: search, export, verify and checkpoint the audit trail.
+
+use super::*;
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCmd {
+    /// Newest events first (kept for scripts: `audit search` with fewer filters).
+    List {
+        /// Only events about this person.
+        #[arg(long)]
+        person: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        /// One JSON object per line.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Find events: newest first, every filter given must match.
+    Search {
+        #[command(flatten)]
+        filter: AuditFilterArgs,
+        /// At most this many (0: all).
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+        /// table, csv (RFC 4180, with a header line) or jsonl (one JSON object per line).
+        #[arg(long, value_enum, default_value_t = AuditFormat::Table)]
+        format: AuditFormat,
+    },
+    /// Write a search to a file (or standard output) as CSV or JSON lines; audited.
+    Export {
+        #[command(flatten)]
+        filter: AuditFilterArgs,
+        /// At most this many (0: all).
+        #[arg(long, default_value_t = 0)]
+        limit: u32,
+        /// csv (RFC 4180, with a header line), jsonl (one JSON object per line) or table.
+        #[arg(long, value_enum, default_value_t = AuditFormat::Csv)]
+        format: AuditFormat,
+        /// The file to write (default: standard output).
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
+    /// Check the hash chain and every checkpoint; names the first event that does not fit
+    /// (exit code 1).
+    Verify,
+    /// Sign and store the chain's current head (catches later deletion of the newest events).
+    Checkpoint,
+}
+
+/// The filters of `audit search` and `audit export`.
+#[derive(Debug, Args, serde::Serialize)]
+pub struct AuditFilterArgs {
+    /// Events about this person (username).
+    #[arg(long)]
+    pub person: Option<String>,
+    /// Organisation name or id.
+    #[arg(long)]
+    pub org: Option<String>,
+    /// From this time: unix seconds, RFC 3339 (2026-11-25T08:00:00Z) or a date (2026-11-25).
+    #[arg(long)]
+    pub from: Option<String>,
+    /// Up to this time (a date: to its end), same forms as --from.
+    #[arg(long)]
+    pub to: Option<String>,
+    /// radius, oidc, portal, cli or system.
+    #[arg(long)]
+    pub channel: Option<String>,
+    /// The RADIUS client or OIDC client id.
+    #[arg(long)]
+    pub client: Option<String>,
+    /// accept, reject, challenge, done or failed.
+    #[arg(long)]
+    pub outcome: Option<String>,
+    /// A reject reason (e.g. bad_code, locked_out).
+    #[arg(long)]
+    pub reason: Option<String>,
+    /// Source address.
+    #[arg(long)]
+    pub source: Option<String>,
+    /// Event kind (e.g. login_attempt, device_linked).
+    #[arg(long)]
+    pub kind: Option<String>,
+    /// Skip this many.
+    #[arg(long, default_value_t = 0)]
+    pub offset: u32,
+    /// Oldest first.
+    #[arg(long)]
+    pub oldest_first: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum AuditFormat {
+    Table,
+    Csv,
+    Jsonl,
+}
+
+pub(super) async fn audit(config: &Path, cmd: AuditCmd) -> anyhow::Result<()> {
+    use crate::audit_chain;
+    let (_, gw) = open_gateway(config).await?;
+    match cmd {
+        AuditCmd::List {
+            person,
+            limit,
+            json,
+        } => {
+            let filter = crate::store::EventFilter {
+                person_id: match person {
+                    Some(u) => Some(gw.person(&u).await?.id),
+                    None => None,
+                },
+                limit,
+                ..Default::default()
+            };
+            let format = if json {
+                AuditFormat::Jsonl
+            } else {
+                AuditFormat::Table
+            };
+            let events = gw.store().events(&filter).await?;
+            write_events(&mut std::io::stdout().lock(), &events, format)?;
+        }
+        AuditCmd::Search {
+            filter,
+            limit,
+            format,
+        } => {
+            let filter = event_filter(&gw, filter, limit).await?;
+            let events = gw.store().events(&filter).await?;
+            write_events(&mut std::io::stdout().lock(), &events, format)?;
+        }
+        AuditCmd::Export {
+            filter,
+            limit,
+            format,
+            output,
+        } => {
+            let args = serde_json::to_value(&filter)?;
+            let filter = event_filter(&gw, filter, limit).await?;
+            let events = gw.store().events(&filter).await?;
+            match &output {
+                Some(path) => {
+                    let mut file = std::io::BufWriter::new(
+                        std::fs::File::create(path)
+                            .with_context(|| format!("creating {}", path.display()))?,
+                    );
+                    write_events(&mut file, &events, format)?;
+                    std::io::Write::flush(&mut file)?;
+                }
+                None => write_events(&mut std::io::stdout().lock(), &events, format)?,
+            }
+            let mut event = crate::audit::AuditEvent::admin(
+                now(),
+                crate::audit::EventKind::AuditExported,
+                ACTOR,
+            );
+            event.detail = Some(serde_json::json!({
+                "filter": args,
+                "limit": limit,
+                "format": format!("{format:?}").to_lowercase(),
+                "rows": events.len(),
+                "output": output.as_ref().map(|p| p.display().to_string()),
+            }));
+            gw.store().append_event(&event).await?;
+            if let Some(path) = &output {
+                eprintln!("{} events written to {}", events.len(), path.display());
+            }
+        }
+        AuditCmd::Verify => {
+            let key = audit_chain::load_key(gw.store().as_ref(), gw.master_key()).await?;
+            let public = key.map(|k| *k.verifying_key().as_bytes());
+            let report = audit_chain::verify(gw.store().as_ref(), public.as_ref()).await?;
+            if let Some(problem) = report.problem {
+                println!("audit chain BROKEN: {problem}");
+                std::process::exit(1);
+            }
+            match report.head {
+                Some((id, hash)) => println!(
+                    "audit chain ok: {} events, head event {id} ({}), {} checkpoints ok",
+                    report.events,
+                    hex::encode(hash),
+                    report.checkpoints
+                ),
+                None => println!(
+                    "audit chain ok: no events, {} checkpoints ok",
+                    report.checkpoints
+                ),
+            }
+        }
+        AuditCmd::Checkpoint => {
+            let cp =
+                audit_chain::checkpoint_now(gw.store().as_ref(), gw.master_key(), now()).await?;
+            println!(
+                "checkpoint {}: event {} ({}) at {}, signed by {}",
+                cp.id,
+                cp.last_event_id,
+                hex::encode(&cp.chain_hash),
+                crate::audit::format_time(cp.time),
+                hex::encode(&cp.public_key)
+            );
+        }
+    }
+    Ok(())
+}
+
+/// The store filter for the command-line filters.
+async fn event_filter(
+    gw: &Gateway,
+    a: AuditFilterArgs,
+    limit: u32,
+) -> anyhow::Result<crate::store::EventFilter> {
+    let time = |flag: &str, v: Option<String>, end: bool| -> anyhow::Result<Option<i64>> {
+        v.map(|t| {
+            crate::audit::parse_time(&t, end).with_context(|| {
+                format!("--{flag} {t:?}: not unix seconds, an RFC 3339 time or a date (YYYY-MM-DD)")
+            })
+        })
+        .transpose()
+    };
+    fn known<T: serde::de::DeserializeOwned>(
+        flag: &str,
+        v: &Option<String>,
+        one_of: &str,
+    ) -> anyhow::Result<()> {
+        if let Some(v) = v {
+            serde_json::from_value::<T>(serde_json::Value::String(v.clone()))
+                .map_err(|_| anyhow::anyhow!("--{flag} {v:?}: not one of {one_of}"))?;
+        }
+        Ok(())
+    }
+    known::<crate::audit::Channel>("channel", &a.channel, "radius, oidc, portal, cli, system")?;
+    known::<crate::audit::Outcome>(
+        "outcome",
+        &a.outcome,
+        "accept, reject, challenge, done, failed",
+    )?;
+    let kinds = crate::audit::EventKind::ALL.map(|k| k.as_str()).join(", ");
+    known::<crate::audit::EventKind>("kind", &a.kind, &kinds)?;
+    let (person_id, username) = match a.person {
+        Some(u) => match gw.store().person_by_username(&u).await? {
+            Some(p) => (Some(p.id), None),
+            // An unknown username: its attempts are still recorded under the name.
+            None => (None, Some(crate::store::normalise_username(&u))),
+        },
+        None => (None, None),
+    };
+    Ok(crate::store::EventFilter {
+        person_id,
+        username,
+        org_id: match a.org {
+            Some(o) => Some(gw.org(&o).await?.id),
+            None => None,
+        },
+        from: time("from", a.from, false)?,
+        to: time("to", a.to, true)?,
+        channel: a.channel,
+        client: a.client,
+        outcome: a.outcome,
+        reason: a.reason,
+        source: a.source,
+        kind: a.kind,
+        limit,
+        offset: a.offset,
+        oldest_first: a.oldest_first,
+    })
+}
+
+fn write_events(
+    out: &mut dyn std::io::Write,
+    events: &[crate::audit::StoredEvent],
+    format: AuditFormat,
+) -> anyhow::Result<()> {
+    match format {
+        AuditFormat::Jsonl => {
+            for e in events {
+                writeln!(out, "{}", serde_json::to_string(e)?)?;
+            }
+        }
+        AuditFormat::Csv => {
+            out.write_all(crate::audit::csv_record(&crate::audit::CSV_COLUMNS).as_bytes())?;
+            for e in events {
+                out.write_all(crate::audit::csv_record(&e.fields()).as_bytes())?;
+            }
+        }
+        AuditFormat::Table => {
+            writeln!(
+                out,
+                "{:>6} {:<20} {:<19} {:<7} {:<9} {:<16} {:<8} {:<16} {:<15} device",
+                "id", "time", "kind", "channel", "outcome", "reason", "actor", "username", "source"
+            )?;
+            for e in events {
+                let ev = &e.event;
+                writeln!(
+                    out,
+                    "{:>6} {:<20} {:<19} {:<7} {:<9} {:<16} {:<8} {:<16} {:<15} {}",
+                    e.id,
+                    crate::audit::format_time(ev.time),
+                    ev.kind.as_str(),
+                    ev.channel.as_str(),
+                    ev.outcome.as_str(),
+                    ev.reason.as_deref().unwrap_or("-"),
+                    ev.actor,
+                    ev.username.as_deref().unwrap_or("-"),
+                    ev.source.as_deref().unwrap_or("-"),
+                    ev.device_label.as_deref().unwrap_or("-"),
+                )?;
+            }
+        }
+    }
+    Ok(())
+}
