@@ -302,30 +302,58 @@ fn unknown_user_gets_the_wrong_password_answer() {
     assert!(matches!(d.verdict, Verdict::Reject(_)));
 }
 
+/// argon2 verifications `f` runs on this thread.
+fn argon2_runs(f: impl FnOnce()) -> usize {
+    use crate::password::ARGON2_RUNS;
+    let before = ARGON2_RUNS.with(std::cell::Cell::get);
+    f();
+    ARGON2_RUNS.with(std::cell::Cell::get) - before
+}
+
 #[test]
-fn unknown_user_costs_a_password_hash() {
-    // The same argon2 work is done for unknown users: measured as a lower bound relative to a
-    // known user's check with expensive parameters, without asserting wall-clock numbers.
-    let e = engine_with(PasswordPolicy {
-        memory_kib: 8192,
-        iterations: 3,
-        ..policy()
-    });
+fn every_password_path_pays_exactly_one_hash() {
+    // Unknown users, wrong passwords, locked and disabled accounts all cost one argon2
+    // verification, like a right password: no answer comes back faster for any of them.
+    let e = engine();
     let s = ann(&e);
-    let t0 = std::time::Instant::now();
-    for _ in 0..3 {
-        e.decide(&attempt("ann", "wrong", Some("1")), Some(&s), NOW);
-    }
-    let known = t0.elapsed();
-    let t1 = std::time::Instant::now();
-    for _ in 0..3 {
-        e.decide(&attempt("nobody", "wrong", Some("1")), None, NOW);
-    }
-    let unknown = t1.elapsed();
-    // Generous bound: an unknown user that skipped hashing would be ~1000x faster.
-    assert!(
-        unknown * 4 > known,
-        "unknown {unknown:?} vs known {known:?}: unknown users must cost a hash"
+    let good = totp_now(PHONE1);
+    assert_eq!(
+        argon2_runs(|| drop(e.decide(&attempt("nobody", "x", Some("1")), None, NOW))),
+        1
+    );
+    assert_eq!(
+        argon2_runs(|| drop(e.decide(&attempt("ann", "x", Some("1")), Some(&s), NOW))),
+        1
+    );
+    assert_eq!(
+        argon2_runs(|| drop(e.decide(
+            &attempt("ann", "correct horse", Some(&good)),
+            Some(&s),
+            NOW
+        ))),
+        1
+    );
+    let mut locked = ann(&e);
+    locked.person.locked_until = Some(NOW + 60);
+    assert_eq!(
+        argon2_runs(|| drop(e.decide(&attempt("ann", "x", Some("1")), Some(&locked), NOW))),
+        1
+    );
+    let mut disabled = ann(&e);
+    disabled.person.state = PersonState::Disabled;
+    assert_eq!(
+        argon2_runs(|| drop(e.decide(
+            &attempt("ann", "correct horse", None),
+            Some(&disabled),
+            NOW
+        ))),
+        1
+    );
+    let mut no_hash = ann(&e);
+    no_hash.password_hash = None;
+    assert_eq!(
+        argon2_runs(|| drop(e.decide(&attempt("ann", "x", Some("1")), Some(&no_hash), NOW))),
+        1
     );
 }
 

@@ -82,6 +82,8 @@ impl PasswordHasherCfg {
     /// Verify against a stored PHC string (its own parameters are used). A missing or
     /// unparsable hash is verified against the dummy hash and fails, at the same cost.
     pub fn verify(&self, password: &SecretString, stored: Option<&str>) -> bool {
+        #[cfg(test)]
+        ARGON2_RUNS.with(|n| n.set(n.get() + 1));
         let Ok(argon2) = self.argon2() else {
             return false;
         };
@@ -105,6 +107,12 @@ impl PasswordHasherCfg {
     pub fn needs_rehash(&self, stored: &str) -> bool {
         !stored.starts_with(&self.prefix)
     }
+}
+
+#[cfg(test)]
+thread_local! {
+    /// argon2 verifications run on this thread (tests check that every path pays one).
+    pub(crate) static ARGON2_RUNS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
 }
 
 #[cfg(test)]
