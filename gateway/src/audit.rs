@@ -44,6 +44,8 @@ pub enum EventKind {
     DeviceRenamed,
     /// A new set of recovery codes replaced the old one (the portal).
     RecoveryCodesGenerated,
+    /// An operator issued a temporary code for a lost device (the helpdesk path).
+    TemporaryCodeIssued,
     DeviceResynced,
     TokenImported,
     /// OIDC: tokens issued to a client for a person.
@@ -60,7 +62,7 @@ pub enum EventKind {
 
 impl EventKind {
     /// Every kind, for listing.
-    pub const ALL: [Self; 18] = [
+    pub const ALL: [Self; 19] = [
         Self::LoginAttempt,
         Self::OrgCreated,
         Self::PersonCreated,
@@ -72,6 +74,7 @@ impl EventKind {
         Self::DeviceRemoved,
         Self::DeviceRenamed,
         Self::RecoveryCodesGenerated,
+        Self::TemporaryCodeIssued,
         Self::DeviceResynced,
         Self::TokenImported,
         Self::OidcTokenIssued,
@@ -94,6 +97,7 @@ impl EventKind {
             Self::DeviceRemoved => "device_removed",
             Self::DeviceRenamed => "device_renamed",
             Self::RecoveryCodesGenerated => "recovery_codes_generated",
+            Self::TemporaryCodeIssued => "temporary_code_issued",
             Self::DeviceResynced => "device_resynced",
             Self::TokenImported => "token_imported",
             Self::OidcTokenIssued => "oidc_token_issued",

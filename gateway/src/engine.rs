@@ -54,6 +54,29 @@ pub struct UsableDevice {
 pub struct RecoveryCode {
     pub id: i64,
     pub hash: [u8; 32],
+    /// Recovery code (the person's own set) or temporary code (issued by an operator).
+    pub kind: OneTimeKind,
+    /// After this instant the code never works (temporary codes).
+    pub expires_at: Option<UnixTime>,
+}
+
+/// The two kinds of one-time code that stand in for a device's code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OneTimeKind {
+    /// One of the person's recovery codes (the portal).
+    Recovery,
+    /// A temporary code an operator issued for a lost device (the helpdesk path).
+    Temporary,
+}
+
+impl OneTimeKind {
+    /// The device label an accept by such a code names.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Recovery => "recovery code",
+            Self::Temporary => "temporary code",
+        }
+    }
 }
 
 /// The device id an accept by a recovery code names (no device has it).
@@ -84,7 +107,8 @@ pub struct Subject {
     pub person: Person,
     pub password_hash: Option<String>,
     pub devices: Vec<UsableDevice>,
-    /// Unused recovery codes: each can stand in for a device's code once.
+    /// Unused recovery codes and temporary codes: each can stand in for a device's code once
+    /// (a temporary code only until it expires).
     pub recovery_codes: Vec<RecoveryCode>,
 }
 
@@ -170,6 +194,8 @@ pub struct Changes {
     pub new_password_hash: Option<String>,
     /// A recovery code spent (compare-and-set: only if still unused).
     pub recovery_code_used: Option<i64>,
+    /// A temporary code spent (compare-and-set: only if still unused).
+    pub temporary_code_used: Option<i64>,
 }
 
 /// The engine's answer: the verdict, the state changes, and the event to write.
@@ -180,13 +206,13 @@ pub struct Decision {
     pub event: AuditEvent,
 }
 
-const RECOVERY_CODE_LABEL: &str = "recovery code";
-
-/// The unused recovery code `code` is, if any (every stored hash compared, in constant time).
-fn recovery_match(codes: &[RecoveryCode], code: &str) -> Option<i64> {
+/// The unused, unexpired one-time code `code` is, if any (every stored hash compared, in
+/// constant time).
+fn recovery_match(codes: &[RecoveryCode], code: &str, now: UnixTime) -> Option<(i64, OneTimeKind)> {
     let hash = recovery_code_hash(&normalise_recovery_code(code)?);
     codes.iter().fold(None, |found, c| {
-        found.or(ct_eq(&c.hash, &hash).then_some(c.id))
+        let live = c.expires_at.is_none_or(|e| now < e);
+        found.or((ct_eq(&c.hash, &hash) && live).then_some((c.id, c.kind)))
     })
 }
 
@@ -281,7 +307,13 @@ impl Engine {
             .filter(|d| d.device.state == DeviceState::Active)
             .filter(|d| d.device.person_id == Some(person.id))
             .collect();
-        if active.is_empty() {
+        // A live temporary code (the helpdesk path) stands in for a lost device that was
+        // already unlinked.
+        let temporary = subject
+            .recovery_codes
+            .iter()
+            .any(|c| c.kind == OneTimeKind::Temporary && c.expires_at.is_none_or(|e| now < e));
+        if active.is_empty() && !temporary {
             return self.reject(attempt, Some(subject), Reason::NoDevice, changes, now);
         }
 
@@ -360,8 +392,11 @@ impl Engine {
                 };
             }
         }
-        if let Some(used) = recovery_match(&subject.recovery_codes, code) {
-            changes.recovery_code_used = Some(used);
+        if let Some((used, kind)) = recovery_match(&subject.recovery_codes, code, now) {
+            match kind {
+                OneTimeKind::Recovery => changes.recovery_code_used = Some(used),
+                OneTimeKind::Temporary => changes.temporary_code_used = Some(used),
+            }
             if person.failed_logins > 0 || person.locked_until.is_some() {
                 changes.lockout = Some(LockoutUpdate {
                     failed_logins: 0,
@@ -369,12 +404,15 @@ impl Engine {
                 });
             }
             let mut event = self.event(attempt, Some(subject), Outcome::Accept, None, now);
-            event.device_label = Some(RECOVERY_CODE_LABEL.to_owned());
-            event.detail = Some(serde_json::json!({ "recovery_code": used }));
+            event.device_label = Some(kind.label().to_owned());
+            event.detail = Some(match kind {
+                OneTimeKind::Recovery => serde_json::json!({ "recovery_code": used }),
+                OneTimeKind::Temporary => serde_json::json!({ "temporary_code": used }),
+            });
             return Decision {
                 verdict: Verdict::Accept {
                     device_id: RECOVERY_CODE_DEVICE,
-                    device_label: RECOVERY_CODE_LABEL.to_owned(),
+                    device_label: kind.label().to_owned(),
                 },
                 changes,
                 event,

@@ -163,6 +163,11 @@ fn apply(subject: &mut Subject, changes: &Changes) {
             _ => {}
         }
     }
+    // A spent one-time code is no longer read (the store marks it used).
+    subject.recovery_codes.retain(|c| match c.kind {
+        OneTimeKind::Recovery => changes.recovery_code_used != Some(c.id),
+        OneTimeKind::Temporary => changes.temporary_code_used != Some(c.id),
+    });
     if let Some(l) = changes.lockout {
         subject.person.failed_logins = l.failed_logins;
         subject.person.locked_until = l.locked_until;
@@ -524,10 +529,14 @@ fn a_recovery_code_stands_in_for_a_device_code_once() {
         RecoveryCode {
             id: 7,
             hash: recovery_code_hash("ABCDE23456"),
+            kind: OneTimeKind::Recovery,
+            expires_at: None,
         },
         RecoveryCode {
             id: 8,
             hash: recovery_code_hash("QRSTU76543"),
+            kind: OneTimeKind::Recovery,
+            expires_at: None,
         },
     ];
     // Typed in lower case with its dash: the same code.
@@ -561,4 +570,99 @@ fn a_recovery_code_stands_in_for_a_device_code_once() {
     assert_eq!(d.changes.recovery_code_used, None);
     assert_eq!(normalise_recovery_code("ABCDE-2345"), None, "too short");
     assert_eq!(normalise_recovery_code("ABCDE-23451"), None, "not base32");
+}
+
+fn temporary(id: i64, normal: &str, expires_at: UnixTime) -> RecoveryCode {
+    RecoveryCode {
+        id,
+        hash: recovery_code_hash(normal),
+        kind: OneTimeKind::Temporary,
+        expires_at: Some(expires_at),
+    }
+}
+
+#[test]
+fn a_temporary_code_works_once_until_it_expires() {
+    let e = engine();
+    let mut s = ann(&e);
+    s.recovery_codes = vec![temporary(3, "HELPD23456", NOW + 3600)];
+    let d = e.decide(
+        &attempt("ann", "correct horse", Some("helpd-23456")),
+        Some(&s),
+        NOW,
+    );
+    assert!(
+        matches!(
+            d.verdict,
+            Verdict::Accept {
+                device_id: RECOVERY_CODE_DEVICE,
+                ..
+            }
+        ),
+        "{:?}",
+        d.verdict
+    );
+    assert_eq!(d.changes.temporary_code_used, Some(3));
+    assert_eq!(d.changes.recovery_code_used, None);
+    assert_eq!(d.changes.device_use, None);
+    assert_eq!(d.event.device_label.as_deref(), Some("temporary code"));
+    // Once: spent, it is a wrong code.
+    apply(&mut s, &d.changes);
+    let d = e.decide(
+        &attempt("ann", "correct horse", Some("HELPD-23456")),
+        Some(&s),
+        NOW + 1,
+    );
+    assert_eq!(d.verdict, Verdict::Reject(Reason::BadCode));
+    assert_eq!(d.changes.temporary_code_used, None);
+}
+
+#[test]
+fn an_expired_temporary_code_never_works() {
+    let e = engine();
+    let mut s = ann(&e);
+    s.recovery_codes = vec![temporary(3, "HELPD23456", NOW + 3600)];
+    for at in [NOW + 3600, NOW + 86_400] {
+        let d = e.decide(
+            &attempt("ann", "correct horse", Some("HELPD-23456")),
+            Some(&s),
+            at,
+        );
+        assert_eq!(d.verdict, Verdict::Reject(Reason::BadCode), "at {at}");
+        assert_eq!(d.changes.temporary_code_used, None);
+    }
+    // Nor does it let a person without a device in once expired; while live it does.
+    s.devices.clear();
+    let d = e.decide(
+        &attempt("ann", "correct horse", Some("HELPD-23456")),
+        Some(&s),
+        NOW + 3600,
+    );
+    assert_eq!(d.verdict, Verdict::Reject(Reason::NoDevice));
+    let d = e.decide(
+        &attempt("ann", "correct horse", Some("HELPD-23456")),
+        Some(&s),
+        NOW,
+    );
+    assert_eq!(d.changes.temporary_code_used, Some(3));
+}
+
+#[test]
+fn a_replaced_temporary_code_is_refused() {
+    let e = engine();
+    let mut s = ann(&e);
+    // The store holds only the newest unused code: the old one was deleted when it was issued.
+    s.recovery_codes = vec![temporary(4, "NEWCD23456", NOW + 3600)];
+    let d = e.decide(
+        &attempt("ann", "correct horse", Some("OLDCD-23456")),
+        Some(&s),
+        NOW,
+    );
+    assert_eq!(d.verdict, Verdict::Reject(Reason::BadCode));
+    let d = e.decide(
+        &attempt("ann", "correct horse", Some("NEWCD-23456")),
+        Some(&s),
+        NOW,
+    );
+    assert_eq!(d.changes.temporary_code_used, Some(4));
 }

@@ -6,7 +6,7 @@
 
 use mfa_gateway::audit::{AuditEvent, Channel, EventKind, Outcome};
 use mfa_gateway::audit_chain::{self, Problem, SealedAuditKey};
-use mfa_gateway::engine::{Changes, DeviceUse, LockoutUpdate, recovery_code_hash};
+use mfa_gateway::engine::{Changes, DeviceUse, LockoutUpdate, OneTimeKind, recovery_code_hash};
 use mfa_gateway::model::*;
 use mfa_gateway::otp::{OtpHash, OtpKind, OtpParams};
 use mfa_gateway::store::{EventFilter, PgStore, SqliteStore, Store, StoreError};
@@ -1008,6 +1008,82 @@ tamper_suite!(
     rows_from_before_the_chain_are_hashed_at_start,
 );
 
+async fn temporary_codes_are_used_once_and_replaced(s: &dyn Store) {
+    let (_, p) = org_and_person(s, "ann").await;
+    assert!(s.temporary_codes(p.id).await.unwrap().is_empty());
+    let first = recovery_code_hash("AAAAABBBBB");
+    let mut issued = ev(EventKind::TemporaryCodeIssued);
+    issued.actor = "helpdesk-jo".into();
+    issued.person_id = Some(p.id);
+    s.issue_temporary_code(p.id, first, "helpdesk-jo", NOW, NOW + 3600, issued.clone())
+        .await
+        .unwrap();
+    let codes = s.temporary_codes(p.id).await.unwrap();
+    assert_eq!(codes.len(), 1);
+    assert_eq!(codes[0].hash, first);
+    assert_eq!(codes[0].kind, OneTimeKind::Temporary);
+    assert_eq!(codes[0].expires_at, Some(NOW + 3600));
+    // Recovery codes and temporary codes are kept apart.
+    assert!(s.recovery_codes(p.id).await.unwrap().is_empty());
+
+    // Issuing a new one replaces the unused old one.
+    let second = recovery_code_hash("CCCCCDDDDD");
+    s.issue_temporary_code(p.id, second, "helpdesk-jo", NOW, NOW + 3600, issued.clone())
+        .await
+        .unwrap();
+    let now_codes = s.temporary_codes(p.id).await.unwrap();
+    assert_eq!(now_codes.len(), 1);
+    assert_eq!(now_codes[0].hash, second);
+    let accept = ev(EventKind::LoginAttempt);
+    let old = Changes {
+        temporary_code_used: Some(codes[0].id),
+        ..Default::default()
+    };
+    assert!(!s.record_login(Some(p.id), &old, &accept).await.unwrap());
+
+    // Not another person's to spend; not once expired (the login's time decides).
+    let (_, bob) = org_and_person(s, "bob").await;
+    let spend = Changes {
+        temporary_code_used: Some(now_codes[0].id),
+        ..Default::default()
+    };
+    assert!(!s.record_login(Some(bob.id), &spend, &accept).await.unwrap());
+    let mut late = ev(EventKind::LoginAttempt);
+    late.time = NOW + 3600;
+    assert!(!s.record_login(Some(p.id), &spend, &late).await.unwrap());
+
+    // Spent once, in the login's transaction; a second use writes nothing.
+    assert!(s.record_login(Some(p.id), &spend, &accept).await.unwrap());
+    assert!(s.temporary_codes(p.id).await.unwrap().is_empty());
+    let before = s.events(&EventFilter::default()).await.unwrap().len();
+    assert!(!s.record_login(Some(p.id), &spend, &accept).await.unwrap());
+    assert_eq!(
+        s.events(&EventFilter::default()).await.unwrap().len(),
+        before
+    );
+
+    // The issue events name the issuer.
+    let kinds = EventFilter {
+        kind: Some("temporary_code_issued".into()),
+        ..Default::default()
+    };
+    let events = s.events(&kinds).await.unwrap();
+    assert_eq!(events.len(), 2);
+    assert!(
+        events.iter().all(|e| e.event.actor == "helpdesk-jo"),
+        "{events:?}"
+    );
+
+    // Removing the person removes their codes.
+    s.issue_temporary_code(p.id, first, "helpdesk-jo", NOW, NOW + 3600, issued)
+        .await
+        .unwrap();
+    s.set_person_state(p.id, PersonState::Removed, ev(EventKind::PersonRemoved))
+        .await
+        .unwrap();
+    assert!(s.temporary_codes(p.id).await.unwrap().is_empty());
+}
+
 macro_rules! suite {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -1036,5 +1112,6 @@ suite!(
     checkpoint_key_is_sealed_and_made_once,
     search_filters,
     recovery_codes_are_used_once_and_replaced,
+    temporary_codes_are_used_once_and_replaced,
     rename_a_linked_device,
 );

@@ -392,3 +392,93 @@ fn person_life_cycle_disable_unlock_remove() {
     g.ok(&["person", "remove", "cas"], None);
     assert!(g.ok(&["person", "list"], None).contains("removed"));
 }
+
+#[test]
+fn a_temporary_code_for_a_lost_phone_works_once_and_is_audited() {
+    let g = Instance::init();
+    g.ok(&["org", "add", "P"], None);
+    g.ok(
+        &[
+            "person",
+            "add",
+            "dee",
+            "--org",
+            "P",
+            "--name",
+            "Dee",
+            "--password-stdin",
+        ],
+        Some(&format!("{PW}\n")),
+    );
+    g.ok(
+        &["device", "add-totp", "dee", "--label", "lost phone"],
+        None,
+    );
+    // Out of range: refused, nothing issued.
+    let r = g.run(
+        &["person", "temp-code", "dee", "--valid-minutes", "1441"],
+        None,
+    );
+    assert!(!r.ok, "{}", r.stdout);
+    // A first code, replaced by a second before it was used.
+    let old = g
+        .ok(&["person", "temp-code", "dee", "--issued-by", "jo"], None)
+        .trim()
+        .to_owned();
+    let code = g
+        .ok(
+            &[
+                "person",
+                "temp-code",
+                "dee",
+                "--valid-minutes",
+                "30",
+                "--issued-by",
+                "helpdesk-jo",
+            ],
+            None,
+        )
+        .trim()
+        .to_owned();
+    for c in [&old, &code] {
+        assert_eq!(c.len(), 11, "ABCDE-FGHIJ: {c}");
+        assert_eq!(c.as_bytes()[5], b'-', "{c}");
+    }
+    assert_eq!(login(&g, "dee", &old), (false, "reject (bad_code)".into()));
+    assert_eq!(
+        login(&g, "dee", &code),
+        (true, "accept (device: temporary code)".into())
+    );
+    // Once only.
+    assert_eq!(login(&g, "dee", &code), (false, "reject (bad_code)".into()));
+
+    let audit = g.ok(
+        &["audit", "list", "--person", "dee", "--json", "--limit", "0"],
+        None,
+    );
+    let events: Vec<serde_json::Value> = audit
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let issued: Vec<&serde_json::Value> = events
+        .iter()
+        .filter(|e| e["kind"] == "temporary_code_issued")
+        .collect();
+    assert_eq!(issued.len(), 2, "{audit}");
+    assert!(
+        issued
+            .iter()
+            .any(|e| e["actor"] == "helpdesk-jo" && e["detail"]["expires_at"].is_i64()),
+        "{audit}"
+    );
+    assert!(
+        events.iter().any(|e| e["kind"] == "login_attempt"
+            && e["outcome"] == "accept"
+            && e["device_label"] == "temporary code"),
+        "{audit}"
+    );
+    assert!(
+        !audit.contains(&code) && !audit.contains(&code.replace('-', "")),
+        "the code is never in the audit"
+    );
+}

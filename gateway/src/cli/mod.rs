@@ -129,6 +129,17 @@ pub enum PersonCmd {
     },
     /// Clear failed logins and any lockout.
     Unlock { username: String },
+    /// Issue a temporary code for a lost device: valid for one login within the set time,
+    /// printed once. A new one replaces an unused old one.
+    TempCode {
+        username: String,
+        /// How long the code is valid, in minutes (at most 1440, 24 h).
+        #[arg(long, default_value_t = 60)]
+        valid_minutes: u32,
+        /// Who issues it (the audit's actor).
+        #[arg(long, default_value = ACTOR)]
+        issued_by: String,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -432,6 +443,24 @@ async fn person(config: &Path, cmd: PersonCmd) -> anyhow::Result<()> {
         PersonCmd::Unlock { username } => {
             gw.unlock(&username, ACTOR, now()).await?;
             println!("{username} unlocked");
+        }
+        PersonCmd::TempCode {
+            username,
+            valid_minutes,
+            issued_by,
+        } => {
+            let issued_by = issued_by.trim();
+            if issued_by.is_empty() {
+                bail!("--issued-by must name someone");
+            }
+            let (code, expires_at) = gw
+                .issue_temporary_code(&username, valid_minutes, issued_by, now())
+                .await?;
+            println!("{}", code.expose());
+            eprintln!(
+                "temporary code for {username}: one login, valid until {expires_at} (unix time); \
+                 it is not shown again"
+            );
         }
     }
     Ok(())

@@ -23,6 +23,9 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use tokio::sync::Semaphore;
 
+/// The longest a temporary code may be valid, in minutes (24 h).
+pub const MAX_TEMPORARY_CODE_MINUTES: u32 = 24 * 60;
+
 /// The client the self-service portal's logins and changes are audited under.
 pub const PORTAL_CLIENT: &str = "portal";
 
@@ -140,7 +143,8 @@ impl Gateway {
                 }
             }
         }
-        let recovery_codes = self.store.recovery_codes(person.id).await?;
+        let mut recovery_codes = self.store.recovery_codes(person.id).await?;
+        recovery_codes.extend(self.store.temporary_codes(person.id).await?);
         Ok(Some(Subject {
             person,
             password_hash,
@@ -365,6 +369,40 @@ impl Gateway {
         let person = self.person(username).await?;
         let event = Self::person_event(&person, EventKind::PersonUnlocked, actor, now);
         Ok(self.store.unlock_person(person.id, event).await?)
+    }
+
+    /// Issue a temporary code for a person who lost their device (the helpdesk path): valid
+    /// for one login within `valid_minutes` (1 to 24 h), `ABCDE-FGHIJ`, to show once. An
+    /// unused old one is void. Audited with the issuer as actor and the expiry (never the code).
+    pub async fn issue_temporary_code(
+        &self,
+        username: &str,
+        valid_minutes: u32,
+        actor: &str,
+        now: UnixTime,
+    ) -> Result<(SecretString, UnixTime)> {
+        if !(1..=MAX_TEMPORARY_CODE_MINUTES).contains(&valid_minutes) {
+            return Err(ServiceError::Invalid(format!(
+                "a temporary code is valid for 1 to {MAX_TEMPORARY_CODE_MINUTES} minutes"
+            )));
+        }
+        let person = self.person(username).await?;
+        let bytes = random_bytes(7).map_err(|_| ServiceError::Crypto("random generator".into()))?;
+        let mut normal = data_encoding::BASE32_NOPAD.encode(&bytes);
+        normal.truncate(RECOVERY_CODE_LEN);
+        let hash = recovery_code_hash(&normal);
+        let (a, b) = normal.split_at(RECOVERY_CODE_LEN / 2);
+        let code = SecretString::new(format!("{a}-{b}"));
+        let expires_at = now + i64::from(valid_minutes) * 60;
+        let mut event = Self::person_event(&person, EventKind::TemporaryCodeIssued, actor, now);
+        event.detail = Some(serde_json::json!({
+            "expires_at": expires_at,
+            "valid_minutes": valid_minutes,
+        }));
+        self.store
+            .issue_temporary_code(person.id, hash, actor, now, expires_at, event)
+            .await?;
+        Ok((code, expires_at))
     }
 
     // ---- devices --------------------------------------------------------------------------

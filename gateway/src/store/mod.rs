@@ -122,6 +122,19 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         now: UnixTime,
         event: AuditEvent,
     ) -> Result<()>;
+    /// A person's unused temporary codes (expired ones included: the engine gets `now`).
+    async fn temporary_codes(&self, person: PersonId) -> Result<Vec<RecoveryCode>>;
+    /// Issue a temporary code (the helpdesk path): an unused old one is gone, `hash` is valid
+    /// for one login until `expires_at`; written with its audit event.
+    async fn issue_temporary_code(
+        &self,
+        person: PersonId,
+        hash: [u8; 32],
+        issued_by: &str,
+        now: UnixTime,
+        expires_at: UnixTime,
+        event: AuditEvent,
+    ) -> Result<()>;
     /// Rename a device linked (active or disabled) to `person`.
     async fn rename_device(
         &self,

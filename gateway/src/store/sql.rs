@@ -6,7 +6,7 @@ macro_rules! sql_store {
         pub(super) mod $module {
             use crate::audit::{AuditEvent, StoredEvent};
             use crate::audit_chain::{self, ChainRow, Checkpoint, EventContent, SealedAuditKey};
-            use crate::engine::{Changes, DeviceUse, RecoveryCode};
+            use crate::engine::{Changes, DeviceUse, OneTimeKind, RecoveryCode};
             use crate::model::*;
             use crate::otp::{OtpHash, OtpKind, OtpParams};
             use crate::store::{EventFilter, Result, Store, StoreError, normalise_username};
@@ -363,6 +363,10 @@ macro_rules! sql_store {
                     .bind(person)
                     .execute(&mut *conn)
                     .await?;
+                sqlx::query("DELETE FROM temporary_codes WHERE person_id = $1")
+                    .bind(person)
+                    .execute(&mut *conn)
+                    .await?;
                 Ok(())
             }
 
@@ -685,9 +689,72 @@ macro_rules! sql_store {
                         let hash: Vec<u8> = r.try_get("code_hash")?;
                         let hash = <[u8; 32]>::try_from(hash)
                             .map_err(|_| StoreError::Corrupt(format!("recovery code {id}")))?;
-                        Ok(RecoveryCode { id, hash })
+                        Ok(RecoveryCode {
+                            id,
+                            hash,
+                            kind: OneTimeKind::Recovery,
+                            expires_at: None,
+                        })
                     })
                     .collect()
+                }
+
+                async fn temporary_codes(&self, person: PersonId) -> Result<Vec<RecoveryCode>> {
+                    sqlx::query(
+                        "SELECT id, code_hash, expires_at FROM temporary_codes \
+                         WHERE person_id = $1 AND used_at IS NULL ORDER BY id",
+                    )
+                    .bind(person)
+                    .fetch_all(&self.pool)
+                    .await?
+                    .iter()
+                    .map(|r| {
+                        let id: i64 = r.try_get("id")?;
+                        let hash: Vec<u8> = r.try_get("code_hash")?;
+                        let expires_at: UnixTime = r.try_get("expires_at")?;
+                        let hash = <[u8; 32]>::try_from(hash)
+                            .map_err(|_| StoreError::Corrupt(format!("temporary code {id}")))?;
+                        Ok(RecoveryCode {
+                            id,
+                            hash,
+                            kind: OneTimeKind::Temporary,
+                            expires_at: Some(expires_at),
+                        })
+                    })
+                    .collect()
+                }
+
+                async fn issue_temporary_code(
+                    &self,
+                    person: PersonId,
+                    hash: [u8; 32],
+                    issued_by: &str,
+                    now: UnixTime,
+                    expires_at: UnixTime,
+                    event: AuditEvent,
+                ) -> Result<()> {
+                    let mut tx = self.begin().await?;
+                    sqlx::query(
+                        "DELETE FROM temporary_codes WHERE person_id = $1 AND used_at IS NULL",
+                    )
+                    .bind(person)
+                    .execute(&mut *tx)
+                    .await?;
+                    sqlx::query(
+                        "INSERT INTO temporary_codes \
+                         (person_id, code_hash, issued_by, created_at, expires_at) \
+                         VALUES ($1, $2, $3, $4, $5)",
+                    )
+                    .bind(person)
+                    .bind(hash.to_vec())
+                    .bind(issued_by)
+                    .bind(now)
+                    .bind(expires_at)
+                    .execute(&mut *tx)
+                    .await?;
+                    insert_event(&mut tx, &event).await?;
+                    tx.commit().await?;
+                    Ok(())
                 }
 
                 async fn replace_recovery_codes(
@@ -886,16 +953,29 @@ macro_rules! sql_store {
                             return Ok(false);
                         }
                     }
-                    if let Some(code) = changes.recovery_code_used {
-                        let done = sqlx::query(
+                    // A one-time code spent: recovery or temporary, same compare-and-set (a
+                    // temporary code also only before it expires).
+                    let spent = [
+                        (
+                            changes.recovery_code_used,
                             "UPDATE recovery_codes SET used_at = $1 \
                              WHERE id = $2 AND person_id = $3 AND used_at IS NULL",
-                        )
-                        .bind(event.time)
-                        .bind(code)
-                        .bind(person)
-                        .execute(&mut *tx)
-                        .await?;
+                        ),
+                        (
+                            changes.temporary_code_used,
+                            "UPDATE temporary_codes SET used_at = $1 \
+                             WHERE id = $2 AND person_id = $3 AND used_at IS NULL \
+                             AND expires_at > $1",
+                        ),
+                    ];
+                    for (code, sql) in spent {
+                        let Some(code) = code else { continue };
+                        let done = sqlx::query(sql)
+                            .bind(event.time)
+                            .bind(code)
+                            .bind(person)
+                            .execute(&mut *tx)
+                            .await?;
                         if done.rows_affected() == 0 {
                             tx.rollback().await?;
                             return Ok(false);
