@@ -58,11 +58,43 @@ pub enum EventKind {
     SigningKeyChanged,
     /// An auditor exported a search (`audit export`).
     AuditExported,
+    /// A person's name, e-mail or employee number changed.
+    PersonChanged,
+    /// A person's roles changed.
+    RoleChanged,
+    /// An e-mail to a person: sent (done), failed, or not sent because no relay is set.
+    MailSent,
+    /// A life-cycle request (joiner, leaver, order, reservation...) submitted.
+    RequestSubmitted,
+    /// A life-cycle request changed status or content.
+    RequestUpdated,
+    /// An activation link (set password, link first phone) issued.
+    ActivationLinkIssued,
+    /// An activation link used: password set.
+    ActivationCompleted,
+    /// An organisation's API token made or revoked.
+    ApiTokenIssued,
+    /// Hardware token stock changed (ordered, delivered, marked lost).
+    TokenStockChanged,
+    /// Out-of-band approval: a prompt sent to a person's devices.
+    ApprovalRequested,
+    /// Out-of-band approval: approved, denied or reported as not me.
+    ApprovalAnswered,
+    /// The configuration was (re)loaded.
+    ConfigReloaded,
+    /// A page or API call refused for want of a role or organisation.
+    AccessDenied,
+    /// An auditor searched or viewed the audit trail.
+    AuditSearched,
+    /// Events past retention removed or pseudonymised.
+    AuditPurged,
+    /// Everything held about a person exported (GDPR subject access).
+    SubjectAccessExported,
 }
 
 impl EventKind {
     /// Every kind, for listing.
-    pub const ALL: [Self; 19] = [
+    pub const ALL: [Self; 35] = [
         Self::LoginAttempt,
         Self::OrgCreated,
         Self::PersonCreated,
@@ -82,6 +114,22 @@ impl EventKind {
         Self::OidcLogout,
         Self::SigningKeyChanged,
         Self::AuditExported,
+        Self::PersonChanged,
+        Self::RoleChanged,
+        Self::MailSent,
+        Self::RequestSubmitted,
+        Self::RequestUpdated,
+        Self::ActivationLinkIssued,
+        Self::ActivationCompleted,
+        Self::ApiTokenIssued,
+        Self::TokenStockChanged,
+        Self::ApprovalRequested,
+        Self::ApprovalAnswered,
+        Self::ConfigReloaded,
+        Self::AccessDenied,
+        Self::AuditSearched,
+        Self::AuditPurged,
+        Self::SubjectAccessExported,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -105,6 +153,22 @@ impl EventKind {
             Self::OidcLogout => "oidc_logout",
             Self::SigningKeyChanged => "signing_key_changed",
             Self::AuditExported => "audit_exported",
+            Self::PersonChanged => "person_changed",
+            Self::RoleChanged => "role_changed",
+            Self::MailSent => "mail_sent",
+            Self::RequestSubmitted => "request_submitted",
+            Self::RequestUpdated => "request_updated",
+            Self::ActivationLinkIssued => "activation_link_issued",
+            Self::ActivationCompleted => "activation_completed",
+            Self::ApiTokenIssued => "api_token_issued",
+            Self::TokenStockChanged => "token_stock_changed",
+            Self::ApprovalRequested => "approval_requested",
+            Self::ApprovalAnswered => "approval_answered",
+            Self::ConfigReloaded => "config_reloaded",
+            Self::AccessDenied => "access_denied",
+            Self::AuditSearched => "audit_searched",
+            Self::AuditPurged => "audit_purged",
+            Self::SubjectAccessExported => "subject_access_exported",
         }
     }
 }

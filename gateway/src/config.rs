@@ -40,6 +40,51 @@ pub struct RawConfig {
     pub admin: RawAdmin,
     pub http: RawHttp,
     pub oidc: RawOidc,
+    pub mail: RawMail,
+    pub audit: RawAudit,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawMail {
+    pub relay: String,
+    pub security: String,
+    pub from: String,
+    pub username: String,
+    pub password_env: String,
+    pub timeout_seconds: u64,
+}
+
+impl Default for RawMail {
+    fn default() -> Self {
+        Self {
+            relay: String::new(),
+            security: "starttls".into(),
+            from: "mfa-gateway@localhost".into(),
+            username: String::new(),
+            password_env: String::new(),
+            timeout_seconds: 10,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawAudit {
+    pub retention_days: std::collections::BTreeMap<String, u32>,
+}
+
+impl Default for RawAudit {
+    fn default() -> Self {
+        Self {
+            retention_days: [
+                ("login_attempt".to_owned(), 365),
+                ("default".to_owned(), 2557),
+            ]
+            .into_iter()
+            .collect(),
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -331,6 +376,39 @@ pub struct Config {
     pub admin_listen: Vec<std::net::SocketAddr>,
     pub http: HttpSettings,
     pub oidc: OidcSettings,
+    pub mail: MailSettings,
+    pub audit: AuditSettings,
+}
+
+/// How mail leaves: through an SMTP relay, or not at all (then each mail that would have
+/// gone is recorded in the audit trail without its body).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MailSettings {
+    /// host and port; None: no relay.
+    pub relay: Option<(String, u16)>,
+    pub security: MailSecurity,
+    pub from: String,
+    pub username: Option<String>,
+    /// The environment variable holding the relay password.
+    pub password_env: Option<String>,
+    pub timeout_seconds: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MailSecurity {
+    /// Plain SMTP (only for a relay on this machine or a test sink).
+    None,
+    /// STARTTLS required.
+    StartTls,
+    /// Implicit TLS (SMTPS, port 465).
+    Tls,
+}
+
+/// Audit retention: days per event kind (`default` for kinds not named).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditSettings {
+    pub retention_days: std::collections::BTreeMap<String, u32>,
+    pub default_retention_days: u32,
 }
 
 /// The web listener (OpenID Provider, login pages, metrics).
@@ -632,6 +710,8 @@ impl RawConfig {
             admin_listen: socket_addrs("admin.listen", &self.admin.listen)?,
             http: validate_http(self.http)?,
             oidc: validate_oidc(self.oidc)?,
+            mail: validate_mail(self.mail)?,
+            audit: validate_audit(self.audit)?,
             rate_limit: RateLimits {
                 per_source_per_minute: self.rate_limit.per_source_per_minute,
                 per_username_per_minute: self.rate_limit.per_username_per_minute,
@@ -655,6 +735,105 @@ fn socket_addrs(
             })
         })
         .collect()
+}
+
+fn validate_mail(m: RawMail) -> Result<MailSettings, ConfigError> {
+    let security = match m.security.as_str() {
+        "none" => MailSecurity::None,
+        "starttls" => MailSecurity::StartTls,
+        "tls" => MailSecurity::Tls,
+        other => {
+            return Err(invalid(
+                "mail.security",
+                format!("`{other}` is not one of: starttls, tls, none"),
+            ));
+        }
+    };
+    let relay = if m.relay.trim().is_empty() {
+        None
+    } else {
+        let r = m.relay.trim();
+        let (host, port) = match r.rsplit_once(':') {
+            Some((h, p)) if !h.is_empty() => (
+                h.trim_start_matches('[').trim_end_matches(']').to_owned(),
+                p.parse::<u16>()
+                    .ok()
+                    .filter(|p| *p > 0)
+                    .ok_or_else(|| invalid("mail.relay", format!("`{p}` is not a port number")))?,
+            ),
+            _ => (
+                r.to_owned(),
+                match security {
+                    MailSecurity::Tls => 465,
+                    MailSecurity::StartTls => 587,
+                    MailSecurity::None => 25,
+                },
+            ),
+        };
+        if host.contains(char::is_whitespace) {
+            return Err(invalid("mail.relay", format!("`{r}` is not a host[:port]")));
+        }
+        Some((host, port))
+    };
+    if !m.from.contains('@') || m.from.contains(char::is_whitespace) {
+        return Err(invalid(
+            "mail.from",
+            format!("`{}` is not an e-mail address", m.from),
+        ));
+    }
+    if m.timeout_seconds == 0 || m.timeout_seconds > 300 {
+        return Err(invalid("mail.timeout_seconds", "must be 1 to 300"));
+    }
+    let opt = |s: String| Some(s).filter(|s| !s.trim().is_empty());
+    let username = opt(m.username);
+    let password_env = opt(m.password_env);
+    if username.is_some() != password_env.is_some() {
+        return Err(invalid(
+            "mail.password_env",
+            "set both mail.username and mail.password_env, or neither",
+        ));
+    }
+    Ok(MailSettings {
+        relay,
+        security,
+        from: m.from,
+        username,
+        password_env,
+        timeout_seconds: m.timeout_seconds,
+    })
+}
+
+fn validate_audit(a: RawAudit) -> Result<AuditSettings, ConfigError> {
+    let mut retention_days = std::collections::BTreeMap::new();
+    let mut default_retention_days = 2557;
+    for (kind, days) in a.retention_days {
+        if days == 0 {
+            return Err(invalid(
+                "audit.retention_days",
+                format!("`{kind}`: 0 days would purge at once; give at least 1"),
+            ));
+        }
+        if kind == "default" {
+            default_retention_days = days;
+        } else if crate::audit::EventKind::ALL
+            .iter()
+            .any(|k| k.as_str() == kind)
+        {
+            retention_days.insert(kind, days);
+        } else {
+            return Err(invalid(
+                "audit.retention_days",
+                format!(
+                    "`{kind}` is not `default` or an event kind ({})",
+                    crate::audit::EventKind::ALL.map(|k| k.as_str()).join(", ")
+                ),
+            ));
+        }
+    }
+    Ok(AuditSettings {
+        retention_days,
+        default_retention_days,
+    })
 }
 
 fn validate_http(h: RawHttp) -> Result<HttpSettings, ConfigError> {

@@ -10,6 +10,7 @@ pub mod config;
 pub mod crypto;
 pub mod engine;
 pub mod limits;
+pub mod mail;
 pub mod model;
 pub mod oidc_backend;
 pub mod otp;

@@ -50,6 +50,7 @@ pub enum ServiceError {
 
 pub type Result<T, E = ServiceError> = std::result::Result<T, E>;
 
+pub mod notify;
 mod portal;
 pub use portal::PortalActor;
 
@@ -73,6 +74,7 @@ pub struct Gateway {
     queue: Arc<Semaphore>,
     hashing_threads: usize,
     queue_size: usize,
+    mailer: crate::mail::Mailer,
 }
 
 impl Gateway {
@@ -88,6 +90,8 @@ impl Gateway {
             queue: Arc::new(Semaphore::new(threads * 8)),
             hashing_threads: threads,
             queue_size: threads * 8,
+            mailer: crate::mail::Mailer::new(&config.mail)
+                .map_err(|e| ServiceError::Invalid(e.to_string()))?,
         })
     }
 

@@ -98,6 +98,27 @@ impl Gateway {
         Ok(written)
     }
 
+    /// Tell the person by e-mail what changed on their account (`what` is the first line).
+    fn announce(&self, actor: &PortalActor, event: &AuditEvent, what: String) {
+        let source = actor
+            .source
+            .map_or_else(|| "an unknown address".to_owned(), |s| s.to_string());
+        let body = format!(
+            "{what}.\n\nWhen: {}\nFrom: {source}, in the self-service portal.\n\n\
+             If this was not you, tell your organisation's administrator or the helpdesk at once.\n",
+            crate::audit::format_time(event.time)
+        );
+        self.notify(
+            &actor.person,
+            super::notify::Notice {
+                subject: format!("Your sign-in account: {what}"),
+                body,
+                body_in_audit: true,
+            },
+            event,
+        );
+    }
+
     /// A device not stored (yet) but held by `person`, for checking a code against it.
     fn unsaved_device(person: &Person, template: Device, secret: SecretBytes) -> UsableDevice {
         UsableDevice {
@@ -148,7 +169,15 @@ impl Gateway {
             return Err(ServiceError::Invalid(WRONG_NEW_CODE.into()));
         }
         let event = actor.event(EventKind::DeviceLinked, now);
-        let device = self.store.add_device(&new, now, event).await?;
+        let device = self.store.add_device(&new, now, event.clone()).await?;
+        self.announce(
+            actor,
+            &event,
+            format!(
+                "A phone named \"{}\" was linked to your account",
+                device.label
+            ),
+        );
         // The code just used is spent on the saved device.
         if let Some(DeviceUse::TotpStep { step, .. }) = decision.changes.device_use {
             decision.changes.device_use = Some(DeviceUse::TotpStep {
@@ -193,8 +222,13 @@ impl Gateway {
         decision.event.device_label = Some(label.clone());
         let device = self
             .store
-            .assign_token(serial, person.id, &label, event)
+            .assign_token(serial, person.id, &label, event.clone())
             .await?;
+        self.announce(
+            actor,
+            &event,
+            format!("The hardware token {serial} was linked to your account as \"{label}\""),
+        );
         // Linked and active now: the code is spent on it (a lost race only means the same
         // code was used at once elsewhere; the link stands).
         self.record(actor, &decision).await?;
@@ -225,10 +259,18 @@ impl Gateway {
         let device = self.own_device(actor, id).await?;
         let mut event = actor.event(EventKind::DeviceRenamed, now);
         event.detail = Some(serde_json::json!({ "from": device.label, "to": label }));
-        Ok(self
-            .store
-            .rename_device(device.id, actor.person.id, label, event)
-            .await?)
+        self.store
+            .rename_device(device.id, actor.person.id, label, event.clone())
+            .await?;
+        self.announce(
+            actor,
+            &event,
+            format!(
+                "Your device \"{}\" was renamed to \"{label}\"",
+                device.label
+            ),
+        );
+        Ok(())
     }
 
     /// The person's other active devices, seeds opened (a code from one of them confirms
@@ -284,8 +326,13 @@ impl Gateway {
         let mut event = actor.event(EventKind::RecoveryCodesGenerated, now);
         event.detail = Some(serde_json::json!({ "count": hashes.len() }));
         self.store
-            .replace_recovery_codes(actor.person.id, &hashes, now, event)
+            .replace_recovery_codes(actor.person.id, &hashes, now, event.clone())
             .await?;
+        self.announce(
+            actor,
+            &event,
+            "New recovery codes were made for your account; the old ones no longer work".into(),
+        );
         Ok(codes)
     }
 
@@ -324,6 +371,15 @@ impl Gateway {
             return Err(ServiceError::Invalid(WRONG_CODE.into()));
         }
         let event = actor.event(EventKind::DeviceRemoved, now);
-        Ok(self.store.remove_device(device.id, event).await?)
+        self.store.remove_device(device.id, event.clone()).await?;
+        self.announce(
+            actor,
+            &event,
+            format!(
+                "The device \"{}\" was removed from your account",
+                device.label
+            ),
+        );
+        Ok(())
     }
 }

@@ -4,7 +4,14 @@
 //! implementations are generated from the same SQL by the `sql_store!` macro in `sql.rs`;
 //! the schemas live in `migrations/sqlite` and `migrations/postgres`.
 
+mod audit_admin;
+mod lifecycle;
 mod sql;
+mod webauthn;
+
+pub use audit_admin::AuditAdminStore;
+pub use lifecycle::LifecycleStore;
+pub use webauthn::WebauthnStore;
 
 use crate::audit::{AuditEvent, StoredEvent};
 use crate::audit_chain::{ChainRow, Checkpoint, SealedAuditKey};
@@ -64,7 +71,9 @@ pub struct EventFilter {
 /// The store. Methods that change something take the audit event that describes the change
 /// and write both in one transaction; the store fills in ids it creates (person, device).
 #[async_trait]
-pub trait Store: Send + Sync + std::fmt::Debug {
+pub trait Store:
+    AuditAdminStore + LifecycleStore + WebauthnStore + Send + Sync + std::fmt::Debug
+{
     /// Is the database reachable?
     async fn ping(&self) -> Result<()>;
 

@@ -19,9 +19,9 @@ macro_rules! sql_store {
                 pool: $Pool,
             }
 
-            const PERSON_COLS: &str = "id, public_id, username, full_name, email, employee_number, org_id, roles, state, created_at, failed_logins, locked_until";
-            const DEVICE_COLS: &str = "id, uid, person_id, org_id, kind, label, serial, manufacturer, otp_kind, otp_hash, digits, period, sealed_secret, counter, last_step, state, created_at, last_used_at";
-            const EVENT_COLS: &str = "id, time, kind, actor, person_id, username, org_id, channel, client, source, device_id, device_label, outcome, reason, request_id, detail";
+            pub(crate) const PERSON_COLS: &str = "id, public_id, username, full_name, email, employee_number, org_id, roles, state, created_at, failed_logins, locked_until";
+            pub(crate) const DEVICE_COLS: &str = "id, uid, person_id, org_id, kind, label, serial, manufacturer, otp_kind, otp_hash, digits, period, sealed_secret, counter, last_step, state, created_at, last_used_at";
+            pub(crate) const EVENT_COLS: &str = "id, time, kind, actor, person_id, username, org_id, channel, client, source, device_id, device_label, outcome, reason, request_id, detail";
 
             impl $Store {
                 /// Wrap a pool whose database has been migrated (see `migrate`).
@@ -75,12 +75,12 @@ macro_rules! sql_store {
                     Ok(())
                 }
 
-                async fn begin(&self) -> Result<sqlx::Transaction<'static, $Db>> {
+                pub(crate) async fn begin(&self) -> Result<sqlx::Transaction<'static, $Db>> {
                     Ok(self.pool.begin_with($begin).await?)
                 }
             }
 
-            fn conflict(e: sqlx::Error, what: impl FnOnce() -> String) -> StoreError {
+            pub(crate) fn conflict(e: sqlx::Error, what: impl FnOnce() -> String) -> StoreError {
                 match &e {
                     sqlx::Error::Database(db) if db.is_unique_violation() => {
                         StoreError::Conflict(what())
@@ -89,15 +89,15 @@ macro_rules! sql_store {
                 }
             }
 
-            fn u(v: i64) -> u64 {
+            pub(crate) fn u(v: i64) -> u64 {
                 u64::try_from(v).unwrap_or(0)
             }
 
-            fn i(v: u64) -> i64 {
+            pub(crate) fn i(v: u64) -> i64 {
                 i64::try_from(v).unwrap_or(i64::MAX)
             }
 
-            fn org_from_row(row: &$Row) -> Result<Organisation> {
+            pub(crate) fn org_from_row(row: &$Row) -> Result<Organisation> {
                 Ok(Organisation {
                     id: row.try_get("id")?,
                     name: row.try_get("name")?,
@@ -105,7 +105,7 @@ macro_rules! sql_store {
                 })
             }
 
-            fn person_from_row(row: &$Row) -> Result<Person> {
+            pub(crate) fn person_from_row(row: &$Row) -> Result<Person> {
                 let state: String = row.try_get("state")?;
                 let roles: String = row.try_get("roles")?;
                 let failed: i64 = row.try_get("failed_logins")?;
@@ -126,7 +126,7 @@ macro_rules! sql_store {
                 })
             }
 
-            fn device_from_row(row: &$Row) -> Result<Device> {
+            pub(crate) fn device_from_row(row: &$Row) -> Result<Device> {
                 let kind: String = row.try_get("kind")?;
                 let otp_kind: String = row.try_get("otp_kind")?;
                 let otp_hash: String = row.try_get("otp_hash")?;
@@ -167,7 +167,7 @@ macro_rules! sql_store {
                 })
             }
 
-            fn event_from_row(row: &$Row) -> Result<StoredEvent> {
+            pub(crate) fn event_from_row(row: &$Row) -> Result<StoredEvent> {
                 let text = |col: &str| -> Result<String> { Ok(row.try_get::<String, _>(col)?) };
                 let parse = |col: &str| -> Result<serde_json::Value> {
                     Ok(serde_json::Value::String(text(col)?))
@@ -239,7 +239,7 @@ macro_rules! sql_store {
             /// Write an event and chain it (see `audit_chain`): writers are serialised (the
             /// SQLite write transaction; on PostgreSQL an advisory lock held to commit), so
             /// no two events chain onto the same predecessor.
-            async fn insert_event(conn: &mut $Conn, e: &AuditEvent) -> Result<i64> {
+            pub(crate) async fn insert_event(conn: &mut $Conn, e: &AuditEvent) -> Result<i64> {
                 let content = EventContent::from_event(e);
                 sqlx::query($chain_lock).execute(&mut *conn).await?;
                 let previous: Option<Vec<u8>> = sqlx::query(
@@ -292,7 +292,7 @@ macro_rules! sql_store {
                 Ok(id)
             }
 
-            async fn fetch_device(conn: &mut $Conn, id: DeviceId) -> Result<Device> {
+            pub(crate) async fn fetch_device(conn: &mut $Conn, id: DeviceId) -> Result<Device> {
                 let row = sqlx::query(sqlx::AssertSqlSafe(format!(
                     "SELECT {DEVICE_COLS} FROM devices WHERE id = $1"
                 )))
@@ -343,7 +343,7 @@ macro_rules! sql_store {
             }
 
             /// Unlink every device of a person: phones wiped and removed, tokens to stock.
-            async fn unlink_devices(conn: &mut $Conn, person: PersonId) -> Result<()> {
+            pub(crate) async fn unlink_devices(conn: &mut $Conn, person: PersonId) -> Result<()> {
                 sqlx::query(
                     "UPDATE devices SET state = 'removed', sealed_secret = $1 \
                      WHERE person_id = $2 AND kind <> 'hardware_token' AND state <> 'removed'",

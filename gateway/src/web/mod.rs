@@ -172,3 +172,15 @@ pub fn bad_request(text: &str) -> Response {
     )
         .into_response()
 }
+
+/// A 403 page: signed in, but without the role the page needs.
+pub fn forbidden() -> Response {
+    (
+        axum::http::StatusCode::FORBIDDEN,
+        pages::message(
+            "Not allowed",
+            "Your account does not have the role this page needs. Ask your administrator if you should have it.",
+        ),
+    )
+        .into_response()
+}

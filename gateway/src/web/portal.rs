@@ -6,7 +6,7 @@
 use super::login::{self, PasswordForm, Peer, Target, current, page, request_id, server_error};
 use super::session::{LoginState, PendingTotp, Session};
 use super::{WebState, bad_request, pages, portal_pages};
-use crate::model::{DeviceId, DeviceState, PersonId, PersonState, UnixTime, now};
+use crate::model::{DeviceId, DeviceState, PersonId, PersonState, Role, UnixTime, now};
 use crate::secret::{SecretBytes, random_bytes};
 use crate::service::{PortalActor, ServiceError};
 use crate::store::EventFilter;
@@ -64,7 +64,7 @@ impl std::fmt::Debug for ActionForm {
 }
 
 /// 303 to `to`.
-fn see_other(to: &'static str) -> Response {
+pub(crate) fn see_other(to: &'static str) -> Response {
     (StatusCode::SEE_OTHER, [(header::LOCATION, to)]).into_response()
 }
 
@@ -98,19 +98,19 @@ pub async fn logged_in(state: &WebState, sid: &str, username: &str) -> Response 
 
 /// A logged-in request: its session and who acts.
 #[derive(Debug)]
-struct Ctx {
-    sid: String,
-    session: Session,
-    actor: PortalActor,
-    enrolment: Option<PendingTotp>,
+pub(crate) struct Ctx {
+    pub(crate) sid: String,
+    pub(crate) session: Session,
+    pub(crate) actor: PortalActor,
+    pub(crate) enrolment: Option<PendingTotp>,
 }
 
 impl Ctx {
-    fn person_id(&self) -> PersonId {
+    pub(crate) fn person_id(&self) -> PersonId {
         self.actor.person.id
     }
 
-    fn csrf(&self) -> &str {
+    pub(crate) fn csrf(&self) -> &str {
         &self.session.csrf
     }
 }
@@ -118,7 +118,7 @@ impl Ctx {
 /// The logged-in session behind the request, or the answer to give instead: for a page
 /// (`csrf` None) the sign-in page; for an action a 400 without a session or with a wrong
 /// CSRF token.
-async fn ctx(
+pub(crate) async fn ctx(
     state: &WebState,
     peer: SocketAddr,
     headers: &HeaderMap,
@@ -167,7 +167,24 @@ async fn ctx(
     })
 }
 
-fn show(state: &WebState, html: axum::response::Html<String>) -> Response {
+/// Like `ctx`, and the person must hold one of `roles`; otherwise 403 (audited by the
+/// caller where the page is audited).
+pub(crate) async fn ctx_with_role(
+    state: &WebState,
+    peer: SocketAddr,
+    headers: &HeaderMap,
+    csrf: Option<&str>,
+    roles: &[Role],
+) -> Result<Ctx, Response> {
+    let c = ctx(state, peer, headers, csrf).await?;
+    if c.actor.person.roles.iter().any(|r| roles.contains(r)) {
+        Ok(c)
+    } else {
+        Err(super::forbidden())
+    }
+}
+
+pub(crate) fn show(state: &WebState, html: axum::response::Html<String>) -> Response {
     page(state, html, None, "")
 }
 

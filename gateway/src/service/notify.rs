@@ -1,0 +1,66 @@
+//! Mail to a person about their account, sent on a task of its own and audited
+//! (`mail_sent`: done, failed with the relay's error, or reason `no_relay`).
+
+use super::*;
+use crate::audit::Outcome;
+use crate::mail::{Mail, MailError, Mailer};
+
+/// What a mail is about, for the audit trail and for tests.
+#[derive(Debug, Clone)]
+pub struct Notice {
+    pub subject: String,
+    pub body: String,
+    /// The body may go into the audit detail when no relay is set (a notice). False for a
+    /// body that works as a credential (an activation link): then only the subject does.
+    pub body_in_audit: bool,
+}
+
+impl Gateway {
+    pub fn mailer(&self) -> &Mailer {
+        &self.mailer
+    }
+
+    /// Mail `notice` to `person` if they have an address; the result is audited as an event
+    /// about them with `context`'s actor, channel, client, source and request id. Returns at
+    /// once; the sending runs on its own task.
+    pub fn notify(&self, person: &Person, notice: Notice, context: &AuditEvent) {
+        let Some(to) = person.email.clone().filter(|e| !e.trim().is_empty()) else {
+            return;
+        };
+        let gateway = self.clone();
+        let mut event =
+            Self::person_event(person, EventKind::MailSent, &context.actor, context.time);
+        event.channel = context.channel;
+        event.client = context.client.clone();
+        event.source = context.source.clone();
+        event.request_id = context.request_id.clone();
+        tokio::spawn(async move {
+            let mail = Mail {
+                to: to.clone(),
+                subject: notice.subject.clone(),
+                body: notice.body.clone(),
+            };
+            let mut detail = serde_json::json!({ "to": to, "subject": notice.subject });
+            match gateway.mailer.send(&mail).await {
+                Ok(()) => event.outcome = Outcome::Done,
+                Err(MailError::NoRelay) => {
+                    event.outcome = Outcome::Done;
+                    event.reason = Some("no_relay".into());
+                    if notice.body_in_audit {
+                        detail["body"] = serde_json::Value::String(notice.body);
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "mail to a person failed");
+                    event.outcome = Outcome::Failed;
+                    event.reason = Some("relay_error".into());
+                    detail["error"] = serde_json::Value::String(e.to_string());
+                }
+            }
+            event.detail = Some(detail);
+            if let Err(e) = gateway.store.append_event(&event).await {
+                tracing::error!(error = %e, "cannot audit a mail");
+            }
+        });
+    }
+}
