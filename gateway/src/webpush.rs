@@ -307,7 +307,7 @@ pub fn encrypt_with(
     }
     let as_public = uncompressed(&sender.public_key());
     let shared = sender.diffie_hellman(ua_public);
-    let (cek, nonce) = derive(
+    let RecordKeys { cek, nonce } = derive(
         shared.raw_secret_bytes().as_slice(),
         auth,
         &uncompressed(ua_public),
@@ -367,7 +367,7 @@ pub fn decrypt(ua_private: &[u8], auth: &[u8], body: &[u8]) -> Result<Vec<u8>, P
     }
 
     let shared = ua_secret.diffie_hellman(&as_public);
-    let (cek, nonce) = derive(
+    let RecordKeys { cek, nonce } = derive(
         shared.raw_secret_bytes().as_slice(),
         auth,
         &uncompressed(&ua_secret.public_key()),
@@ -393,6 +393,12 @@ pub fn decrypt(ua_private: &[u8], auth: &[u8], body: &[u8]) -> Result<Vec<u8>, P
     Ok(record.to_vec())
 }
 
+/// The content-encryption key and the record nonce (zeroized on drop).
+struct RecordKeys {
+    cek: Zeroizing<[u8; 16]>,
+    nonce: Zeroizing<[u8; 12]>,
+}
+
 /// CEK (16 bytes) and nonce (12 bytes) from the ECDH secret (RFC 8291 section 3.4, RFC
 /// 8188 section 2.2 and 2.3).
 fn derive(
@@ -401,7 +407,7 @@ fn derive(
     ua_public: &[u8],
     as_public: &[u8],
     salt: &[u8; SALT_LEN],
-) -> Result<(Zeroizing<[u8; 16]>, Zeroizing<[u8; 12]>), PushError> {
+) -> Result<RecordKeys, PushError> {
     let mut key_info = Vec::with_capacity(14 + 2 * PUBLIC_KEY_LEN);
     key_info.extend_from_slice(b"WebPush: info\0");
     key_info.extend_from_slice(ua_public);
@@ -417,7 +423,7 @@ fn derive(
     let mut nonce = Zeroizing::new([0u8; 12]);
     prk.expand(b"Content-Encoding: nonce\0", nonce.as_mut_slice())
         .map_err(|_| PushError::Decrypt)?;
-    Ok((cek, nonce))
+    Ok(RecordKeys { cek, nonce })
 }
 
 /// What the push service answered.

@@ -173,7 +173,7 @@ fn a_record_without_the_last_record_delimiter_is_refused() {
     let salt = [9u8; 16];
     let as_public = uncompressed(&sender.public_key());
     let shared = sender.diffie_hellman(&browser.secret.public_key());
-    let (cek, nonce) = derive(
+    let RecordKeys { cek, nonce } = derive(
         shared.raw_secret_bytes().as_slice(),
         &browser.auth,
         &uncompressed(&browser.secret.public_key()),
@@ -657,4 +657,41 @@ fn a_bad_contact_is_refused_when_the_sender_is_built() {
     let err =
         WebPush::new(VapidKey::generate().unwrap(), "ops", Duration::from_secs(5)).unwrap_err();
     assert!(matches!(err, PushError::BadContact));
+}
+
+#[test]
+fn pwa_files_keep_the_contract_the_portal_page_relies_on() {
+    let manifest: serde_json::Value =
+        serde_json::from_str(include_str!("../static/manifest.webmanifest")).unwrap();
+    assert_eq!(manifest["name"], "mfa-gateway portal");
+    assert_eq!(manifest["start_url"], "/portal");
+    assert_eq!(manifest["display"], "standalone");
+    assert_eq!(manifest["icons"][0]["src"], "/static/icon.svg");
+    assert_eq!(manifest["icons"][0]["type"], "image/svg+xml");
+    assert!(include_str!("../static/icon.svg").starts_with("<svg "));
+
+    let push_js = include_str!("../static/push.js");
+    for needle in [
+        "getElementById('push-optin')",
+        "getElementById('push-enable')",
+        "getElementById('push-status')",
+        "getElementById('push-label')",
+        "dataset.vapidKey",
+        "dataset.subscribeUrl",
+        "input[name=\"csrf\"]",
+        "register('/sw.js'",
+        "form.set('csrf'",
+        "form.set('subscription'",
+    ] {
+        assert!(push_js.contains(needle), "push.js: {needle}");
+    }
+    let sw_js = include_str!("../static/sw.js");
+    for needle in [
+        "'push'",
+        "'notificationclick'",
+        "showNotification",
+        "openWindow",
+    ] {
+        assert!(sw_js.contains(needle), "sw.js: {needle}");
+    }
 }
