@@ -99,10 +99,14 @@
       subscription = null;
     }
     if (!subscription) {
-      subscription = await ready.pushManager.subscribe({
-        userVisibleOnly: true,
-        applicationServerKey: key,
+      // A browser that cannot reach its push service never answers: give up after 30 s.
+      const timeout = new Promise((resolve, reject) => {
+        setTimeout(() => reject(new Error('push service timeout')), 30000);
       });
+      subscription = await Promise.race([
+        ready.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: key }),
+        timeout,
+      ]);
     }
     const form = new URLSearchParams();
     form.set('csrf', csrfInput.value);
