@@ -295,7 +295,7 @@ impl fmt::Debug for Subscription {
 
 /// RFC 8291 encryption with a given sender key and salt (deterministic; tests use the RFC's
 /// values). `ua_public` is the subscription's p256dh, `auth` its authentication secret.
-pub fn encrypt_with(
+pub(crate) fn encrypt_with(
     ua_public: &PublicKey,
     auth: &[u8; AUTH_SECRET_LEN],
     sender: &SecretKey,

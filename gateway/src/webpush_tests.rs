@@ -54,6 +54,71 @@ impl Browser {
     }
 }
 
+/// RFC 8291 section 3.4 decryption written out step by step from the RFC's HMAC
+/// formulas (hmac 0.12 / sha2 0.10, not the `hkdf` crate and not `derive`), so the
+/// module's output is checked by a second implementation.
+fn independent_decrypt(ua_private: &[u8], auth: &[u8], body: &[u8]) -> Vec<u8> {
+    use hmac::{Hmac, Mac};
+    fn hmac_sha256(key: &[u8], parts: &[&[u8]]) -> Vec<u8> {
+        let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(key).unwrap();
+        for part in parts {
+            mac.update(part);
+        }
+        mac.finalize().into_bytes().to_vec()
+    }
+    let salt = &body[..16];
+    let rs = u32::from_be_bytes(body[16..20].try_into().unwrap()) as usize;
+    let idlen = body[20] as usize;
+    let as_public = &body[21..21 + idlen];
+    let ciphertext = &body[21 + idlen..];
+    assert!(ciphertext.len() <= rs);
+
+    let ua_secret = SecretKey::from_slice(ua_private).unwrap();
+    let ua_public = ua_secret.public_key().to_sec1_bytes();
+    let as_key = PublicKey::from_sec1_bytes(as_public).unwrap();
+    let ecdh = p256::ecdh::diffie_hellman(ua_secret.to_nonzero_scalar(), as_key.as_affine());
+
+    // PRK_key = HMAC-SHA-256(auth_secret, ecdh_secret)
+    let prk_key = hmac_sha256(auth, &[ecdh.raw_secret_bytes().as_slice()]);
+    // IKM = HMAC-SHA-256(PRK_key, "WebPush: info" || 0x00 || ua_public || as_public || 0x01)
+    let ikm = hmac_sha256(&prk_key, &[b"WebPush: info\0", &ua_public, as_public, &[1]]);
+    // PRK = HMAC-SHA-256(salt, IKM); CEK and NONCE are the first T(1) bytes.
+    let prk = hmac_sha256(salt, &[&ikm]);
+    let cek = hmac_sha256(&prk, &[b"Content-Encoding: aes128gcm\0", &[1]]);
+    let nonce = hmac_sha256(&prk, &[b"Content-Encoding: nonce\0", &[1]]);
+    let nonce: [u8; 12] = nonce[..12].try_into().unwrap();
+    let mut plain = Aes128Gcm::new_from_slice(&cek[..16])
+        .unwrap()
+        .decrypt(&Nonce::<Aes128Gcm>::from(nonce), ciphertext)
+        .unwrap();
+    while plain.last() == Some(&0) {
+        plain.pop();
+    }
+    assert_eq!(plain.pop(), Some(2), "the last record's delimiter");
+    plain
+}
+
+#[test]
+fn the_independent_decryption_agrees_with_the_rfc_and_the_module() {
+    assert_eq!(
+        independent_decrypt(
+            &vector("ua_private"),
+            &vector("auth_secret"),
+            &vector("body")
+        ),
+        vector("plaintext")
+    );
+    let browser = Browser::new();
+    let body = browser
+        .subscription("https://push.example.net/x")
+        .encrypt(b"approve?")
+        .unwrap();
+    assert_eq!(
+        independent_decrypt(&browser.secret.to_bytes(), &browser.auth, &body),
+        b"approve?"
+    );
+}
+
 #[test]
 fn rfc8291_appendix_a_encrypts_to_the_exact_body() {
     let sender = SecretKey::from_slice(&vector("as_private")).unwrap();
@@ -549,6 +614,10 @@ async fn send_posts_an_encrypted_push_the_browser_decrypts() {
     assert_eq!(request.headers["ttl"], "60");
     assert_eq!(request.headers["urgency"], "high");
     assert_eq!(browser.decrypt(&request.body).unwrap(), payload);
+    assert_eq!(
+        independent_decrypt(&browser.secret.to_bytes(), &browser.auth, &request.body),
+        payload
+    );
 
     let authorization = &request.headers["authorization"];
     let (jwt, k) = authorization
