@@ -79,6 +79,9 @@ pub enum PushError {
     Decrypt,
     #[error("the system random generator failed")]
     Random,
+    /// Cannot happen with the fixed key and nonce lengths used here; an error, not a panic.
+    #[error("push encryption failed: {0}")]
+    Crypto(&'static str),
     #[error("the HTTP client cannot be set up: {0}")]
     Client(String),
     #[error("the push service cannot be reached: {0}")]
@@ -113,7 +116,8 @@ impl VapidKey {
 
     /// The raw private scalar (32 bytes). Seal it before it is stored.
     pub fn to_private_bytes(&self) -> SecretBytes {
-        SecretBytes::new(self.signing.to_bytes().to_vec())
+        let bytes = Zeroizing::new(self.signing.to_bytes());
+        SecretBytes::new(bytes.to_vec())
     }
 
     /// The public key as an uncompressed point (65 bytes, 0x04 || x || y).
@@ -317,10 +321,11 @@ pub(crate) fn encrypt_with(
     let mut record = Zeroizing::new(Vec::with_capacity(plaintext.len() + 1));
     record.extend_from_slice(plaintext);
     record.push(0x02); // the last (and only) record's padding delimiter, no padding
-    let cipher = Aes128Gcm::new_from_slice(cek.as_slice()).map_err(|_| PushError::Decrypt)?;
+    let cipher = Aes128Gcm::new_from_slice(cek.as_slice())
+        .map_err(|_| PushError::Crypto("content-encryption key length"))?;
     let sealed = cipher
         .encrypt(&Nonce::<Aes128Gcm>::from(*nonce), record.as_slice())
-        .map_err(|_| PushError::Malformed("encryption failed"))?;
+        .map_err(|_| PushError::Crypto("AES-GCM"))?;
 
     let mut body = Vec::with_capacity(HEADER_LEN + sealed.len());
     body.extend_from_slice(salt);
@@ -374,7 +379,8 @@ pub fn decrypt(ua_private: &[u8], auth: &[u8], body: &[u8]) -> Result<Vec<u8>, P
         as_public_bytes,
         &salt,
     )?;
-    let cipher = Aes128Gcm::new_from_slice(cek.as_slice()).map_err(|_| PushError::Decrypt)?;
+    let cipher = Aes128Gcm::new_from_slice(cek.as_slice())
+        .map_err(|_| PushError::Crypto("content-encryption key length"))?;
     let mut record = Zeroizing::new(
         cipher
             .decrypt(&Nonce::<Aes128Gcm>::from(*nonce), sealed)
@@ -415,14 +421,14 @@ fn derive(
     let mut ikm = Zeroizing::new([0u8; 32]);
     Hkdf::<Sha256>::new(Some(auth), ecdh_secret)
         .expand(&key_info, ikm.as_mut_slice())
-        .map_err(|_| PushError::Decrypt)?;
+        .map_err(|_| PushError::Crypto("HKDF length"))?;
     let prk = Hkdf::<Sha256>::new(Some(salt), ikm.as_slice());
     let mut cek = Zeroizing::new([0u8; 16]);
     prk.expand(b"Content-Encoding: aes128gcm\0", cek.as_mut_slice())
-        .map_err(|_| PushError::Decrypt)?;
+        .map_err(|_| PushError::Crypto("HKDF length"))?;
     let mut nonce = Zeroizing::new([0u8; 12]);
     prk.expand(b"Content-Encoding: nonce\0", nonce.as_mut_slice())
-        .map_err(|_| PushError::Decrypt)?;
+        .map_err(|_| PushError::Crypto("HKDF length"))?;
     Ok(RecordKeys { cek, nonce })
 }
 
