@@ -25,6 +25,7 @@ pub mod store;
 pub mod telemetry;
 pub mod web;
 pub mod webhook;
+pub mod webpush;
 
 #[cfg(test)]
 mod engine_tests;
