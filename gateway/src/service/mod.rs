@@ -50,8 +50,10 @@ pub enum ServiceError {
 
 pub type Result<T, E = ServiceError> = std::result::Result<T, E>;
 
+pub mod lifecycle;
 pub mod notify;
 mod portal;
+pub use lifecycle::{AdminActor, Scope};
 pub use portal::PortalActor;
 
 /// A new TOTP device and what the person needs to set up their app.

@@ -2,6 +2,10 @@
 //! serves the OpenID Provider, the login pages, the stylesheet, /metrics, /healthz and
 //! /readyz, with a request id, security headers and a Content-Security-Policy on every answer.
 
+pub mod activate;
+pub mod admin;
+pub mod admin_pages;
+pub mod api;
 pub mod login;
 pub mod pages;
 pub mod portal;
@@ -96,6 +100,9 @@ pub fn router(state: WebState, extra: Router) -> Router {
     Router::new()
         .merge(login::routes())
         .merge(portal::routes())
+        .merge(admin::routes())
+        .merge(activate::routes())
+        .merge(api::routes())
         .route(
             "/static/style.css",
             get(|| async {
