@@ -235,6 +235,12 @@ async fn run(config: &Config, gateway: Gateway) -> anyhow::Result<()> {
                         {
                             tracing::error!(error = %e, "audit checkpoint failed");
                         }
+                        // Leavers whose end date has come are removed (every minute).
+                        if ticks % 6 == 1
+                            && let Err(e) = gw.apply_due_removals(now()).await
+                        {
+                            tracing::error!(error = %e, "applying due leavers failed");
+                        }
                         prometheus.run_upkeep();
                     }
                     () = stop.cancelled() => return Ok(()),
