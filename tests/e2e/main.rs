@@ -5,6 +5,7 @@
 mod audit;
 mod browser;
 mod cli;
+mod lifecycle;
 mod oidc;
 mod portal;
 mod radius;
