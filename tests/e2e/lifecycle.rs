@@ -483,6 +483,16 @@ fn org_admins_act_for_their_own_organisation_only() {
     assert_eq!(issued.len(), 1, "{issued:?}");
     assert_eq!(issued[0]["actor"], format!("person:{}", w.admin_a.id));
 
+    // An activation link would reset the password and add a phone: refused for an account
+    // that has a password.
+    let (status, page) = post(
+        &a,
+        &w.url(&format!("/admin/people/{}/activation", w.worker_a)),
+        &[("csrf", &csrf_a)],
+    );
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.contains("has a password already"), "{page}");
+
     // A plain person: 403 on every admin page.
     let (p, _) = sign_in(&w, &w.plain_a);
     for path in [

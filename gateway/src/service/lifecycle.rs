@@ -1099,6 +1099,13 @@ impl Gateway {
         if person.state != PersonState::Active {
             return Err(invalid("This account is not active."));
         }
+        // A link sets the password and adds a phone: only for an account never activated,
+        // or it would hand the account to whoever holds the link.
+        if self.store.password_hash(person.id).await?.is_some() {
+            return Err(invalid(
+                "This account has a password already; an activation link is only for accounts not yet activated. For a lost device, issue a temporary code.",
+            ));
+        }
         let (secret, hash) = new_secret()?;
         let expires_at = now + ACTIVATION_SECONDS;
         let mut event = actor.event(EventKind::ActivationLinkIssued, now);

@@ -709,9 +709,20 @@ async fn new_activation(
         .reissue_activation(&a.actor, id, &base, now())
         .await
     {
-        Ok(link) => {
+        // Only the operator sees the link (a fallback to the e-mail); an org admin could
+        // otherwise activate the account in the person's stead.
+        Ok(link) if a.actor.is_operator() => {
             let what = "Activation link (shown once; it was also sent by e-mail):";
             render_person(&state, &a, id, Some((what, link.expose())), None).await
+        }
+        Ok(_) => {
+            let what = "A new activation link was sent by e-mail to:";
+            let email = match state.gateway.store().person_by_id(id).await {
+                Ok(Some(p)) => p.email.unwrap_or_default(),
+                Ok(None) => String::new(),
+                Err(e) => return server_error(&e),
+            };
+            render_person(&state, &a, id, Some((what, &email)), None).await
         }
         Err(ServiceError::Invalid(text)) => render_person(&state, &a, id, None, Some(&text)).await,
         Err(e) => failure(&e),

@@ -359,7 +359,7 @@ fn text_input(id: &str, label: &str, value: &str, hint: &str) -> String {
 
 fn checkbox(id: &str, label: &str, checked: bool) -> String {
     format!(
-        r#"<p><input type="checkbox" id="{id}" name="{id}" value="on"{c}> <label for="{id}" class="inline">{label}</label></p>"#,
+        r#"<label for="{id}"><input type="checkbox" id="{id}" name="{id}" value="on"{c}> {label}</label>"#,
         c = if checked { " checked" } else { "" }
     )
 }
@@ -391,7 +391,7 @@ pub fn request_form(
 ) -> Html<String> {
     let fields = match kind {
         RequestKind::NewEmployee => format!(
-            "{}{}{}{}{}<p><strong>Factors</strong></p>{}{}",
+            "{}{}{}{}{}<h2>Factors</h2>{}{}",
             text_input("full_name", "Name", &f.full_name, ""),
             text_input(
                 "email",
