@@ -50,9 +50,11 @@ pub enum ServiceError {
 
 pub type Result<T, E = ServiceError> = std::result::Result<T, E>;
 
+mod audit_admin;
 pub mod lifecycle;
 pub mod notify;
 mod portal;
+pub use audit_admin::{PurgeReport, SubjectAccess};
 pub use lifecycle::{AdminActor, Scope};
 pub use portal::PortalActor;
 
@@ -77,6 +79,7 @@ pub struct Gateway {
     hashing_threads: usize,
     queue_size: usize,
     mailer: crate::mail::Mailer,
+    audit_settings: Arc<crate::config::AuditSettings>,
 }
 
 impl Gateway {
@@ -94,6 +97,7 @@ impl Gateway {
             queue_size: threads * 8,
             mailer: crate::mail::Mailer::new(&config.mail)
                 .map_err(|e| ServiceError::Invalid(e.to_string()))?,
+            audit_settings: Arc::new(config.audit.clone()),
         })
     }
 

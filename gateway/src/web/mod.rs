@@ -6,6 +6,8 @@ pub mod activate;
 pub mod admin;
 pub mod admin_pages;
 pub mod api;
+pub mod auditor;
+pub mod auditor_pages;
 pub mod login;
 pub mod pages;
 pub mod portal;
@@ -103,6 +105,7 @@ pub fn router(state: WebState, extra: Router) -> Router {
         .merge(admin::routes())
         .merge(activate::routes())
         .merge(api::routes())
+        .merge(auditor::routes())
         .route(
             "/static/style.css",
             get(|| async {
