@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use mfa_e2e::browser::Browser;
-use mfa_e2e::{Instance, Serving, seed_of, serve, uri_in};
+use mfa_e2e::{Instance, Serving, SmtpSink, seed_of, serve, smtp_sink, uri_in};
 use mfa_gateway::otp::{self, OtpHash};
 use reqwest::StatusCode;
 use reqwest::blocking::Client as Http;
@@ -53,6 +53,8 @@ struct User {
 }
 
 struct World {
+    /// Where the gateway's mail goes.
+    sink: SmtpSink,
     g: Instance,
     s: Serving,
     base: String,
@@ -145,14 +147,19 @@ fn user(g: &Instance, name: &'static str, org: &str, roles: &str) -> User {
 /// Two customer organisations (A with an admin, a plain person, a worker; B with an admin and
 /// a worker), the provider's organisation with the operator, and three tokens in stock.
 fn world() -> World {
+    let sink = smtp_sink();
     let g = Instance::init();
     let text = std::fs::read_to_string(g.config()).unwrap();
-    let mut text = without_tables(&text, &["http", "oidc"])
+    let mut text = without_tables(&text, &["http", "oidc", "mail"])
         .replace("listen = [\"0.0.0.0:1812\"]", "listen = [\"127.0.0.1:0\"]");
     text.push_str(
         "\n[http]\nlisten = [\"127.0.0.1:0\"]\ntls = true\npublic_url = \"\"\n\
          trusted_proxies = []\n\n[oidc]\n",
     );
+    text.push_str(&format!(
+        "\n[mail]\nrelay = \"{}\"\nsecurity = \"none\"\nfrom = \"mfa@example.net\"\n",
+        sink.addr
+    ));
     std::fs::write(g.config(), text).unwrap();
     let org = |name: &str| number_after(&g.ok(&["org", "add", name], None), "(id ");
     org("Provider");
@@ -190,6 +197,7 @@ fn world() -> World {
     let s = serve(&g, READY);
     let base = s.listener("http");
     World {
+        sink,
         g,
         s,
         base,
@@ -889,8 +897,28 @@ fn chromium_joiner_from_request_to_first_sign_in() {
     page.wait_for("code#activation-link", WAIT);
     assert_eq!(page.text("#status"), "done");
     page.screenshot("operator-request-done");
-    let link = page.text("code#activation-link");
-    assert!(link.starts_with(&w.base), "{link}");
+    let shown = page.text("code#activation-link");
+    // The link as mailed to the new person (the operator's copy is the same).
+    let mail = w.sink.wait_for("/activate/", WAIT);
+    assert!(
+        mail.to.iter().any(|t| t.contains("eva@example.org")),
+        "{mail:?}"
+    );
+    let data = mail.data.replace("=\r\n", "");
+    let at = data
+        .find(&format!("{}/activate/", w.base))
+        .unwrap_or_else(|| panic!("{data}"));
+    let link: String = data[at..]
+        .chars()
+        .take_while(|c| !c.is_whitespace())
+        .collect();
+    assert_eq!(link, shown);
+    // The requester is told of each status change.
+    let told = w.sink.wait_for(&format!("Request {request}: done"), WAIT);
+    assert!(
+        told.to.iter().any(|t| t.contains("admina@example.org")),
+        "{told:?}"
+    );
     page.goto(&w.url(&format!("/admin/people/{}", w.worker_a)));
     page.wait_for("button#temp-code", WAIT);
     page.click("button#temp-code");
