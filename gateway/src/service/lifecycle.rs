@@ -138,6 +138,24 @@ pub struct Activation {
     pub seed: SecretBytes,
 }
 
+/// What the person typed on the activation page.
+pub struct ActivationInput {
+    pub password: SecretString,
+    pub again: SecretString,
+    /// The first phone's name.
+    pub label: String,
+    /// The code the phone shows.
+    pub code: String,
+}
+
+impl std::fmt::Debug for ActivationInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ActivationInput")
+            .field("label", &self.label)
+            .finish_non_exhaustive()
+    }
+}
+
 /// A date `YYYY-MM-DD` as its first second (UTC).
 pub fn parse_date(text: &str) -> Option<UnixTime> {
     let t = text.trim();
@@ -1013,15 +1031,18 @@ impl Gateway {
     pub async fn activate(
         &self,
         token: &str,
-        password: SecretString,
-        again: &SecretString,
-        label: &str,
-        code: &str,
+        input: ActivationInput,
         source: Option<IpAddr>,
         now: UnixTime,
     ) -> Result<Person> {
         let link = self.live_link(token, now).await?;
         let Activation { person, seed } = self.open_activation(token, now).await?;
+        let ActivationInput {
+            password,
+            again,
+            label,
+            code,
+        } = input;
         if !crate::secret::ct_eq(password.expose().as_bytes(), again.expose().as_bytes()) {
             return Err(invalid("The two passwords differ."));
         }
@@ -1056,7 +1077,7 @@ impl Gateway {
             person_id: Some(person.id),
             org_id: Some(person.org_id),
             kind: DeviceKind::PhoneTotp,
-            label: label_or(label, "phone"),
+            label: label_or(&label, "phone"),
             serial: None,
             manufacturer: None,
             otp: params,

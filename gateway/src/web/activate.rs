@@ -11,7 +11,7 @@ use super::{WebState, bad_request};
 use crate::model::now;
 use crate::secret::SecretString;
 use crate::service::ServiceError;
-use crate::service::lifecycle::Activation;
+use crate::service::lifecycle::{Activation, ActivationInput};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
@@ -64,7 +64,7 @@ fn activation_page(
     a: &Activation,
     label: &str,
     error: Option<&str>,
-) -> Result<Html<String>, Response> {
+) -> Result<Html<String>, qrcode::types::QrError> {
     let uri = crate::otp::otpauth_uri(
         a.seed.expose(),
         &crate::otp::OtpParams::totp_default(),
@@ -72,7 +72,7 @@ fn activation_page(
         &a.person.username,
         0,
     );
-    let svg = qr_svg(&uri).map_err(|e| server_error(&e))?;
+    let svg = qr_svg(&uri)?;
     let secret = data_encoding::BASE32_NOPAD.encode(a.seed.expose());
     let grouped: Vec<&str> = secret
         .as_bytes()
@@ -133,7 +133,7 @@ async fn show(State(state): State<WebState>, Path(token): Path<String>) -> Respo
     };
     match activation_page(&state, &token, &session.csrf, &a, "phone", None) {
         Ok(html) => page(&state, html, Some(&id), ""),
-        Err(r) => r,
+        Err(e) => server_error(&e),
     }
 }
 
@@ -156,10 +156,12 @@ async fn submit(
         .gateway
         .activate(
             &token,
-            SecretString::new(form.password.as_str()),
-            &SecretString::new(form.password_again.as_str()),
-            &form.label,
-            &form.code,
+            ActivationInput {
+                password: SecretString::new(form.password.as_str()),
+                again: SecretString::new(form.password_again.as_str()),
+                label: form.label.clone(),
+                code: form.code.clone(),
+            },
             source,
             t,
         )
@@ -191,7 +193,7 @@ async fn submit(
                     *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
                     res
                 }
-                Err(r) => r,
+                Err(e) => server_error(&e),
             }
         }
         Err(e) => server_error(&e),

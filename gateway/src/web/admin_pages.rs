@@ -608,9 +608,8 @@ pub fn request_page(
             id = r.id
         ));
     }
-    if can_change_reservation {
-        if let RequestData::ReserveTokens { count } = r.data {
-            actions.push_str(&format!(
+    if can_change_reservation && let RequestData::ReserveTokens { count } = r.data {
+        actions.push_str(&format!(
                 r#"<form method="post" action="/admin/requests/{id}/reservation">{csrf}
 <label for="count">Number of tokens</label><input type="text" id="count" name="count" value="{count}">
 <button type="submit" class="secondary" id="change-reservation">Change reservation</button></form>
@@ -618,7 +617,6 @@ pub fn request_page(
 <button type="submit" class="danger" id="cancel-reservation">Cancel reservation</button></form>"#,
                 id = r.id
             ));
-        }
     }
     let link = link.map_or_else(String::new, |l| {
         format!(
