@@ -329,6 +329,43 @@ impl Gateway {
             .await
     }
 
+    /// Link a hardware token from the organisation's stock (or the provider's unallocated
+    /// stock) to a person of the actor's organisation.
+    pub async fn admin_assign_token(
+        &self,
+        actor: &AdminActor,
+        id: PersonId,
+        serial: &str,
+        now: UnixTime,
+    ) -> Result<Device> {
+        let (person, _) = self.admin_person(actor, id, now).await?;
+        if person.state != PersonState::Active {
+            return Err(invalid("This account is not active."));
+        }
+        let serial = clean(serial, "serial number", 64, true)?;
+        let not_in_stock =
+            || invalid("No token with that serial number is in your organisation's stock.");
+        self.store
+            .device_by_serial(&serial)
+            .await?
+            .filter(|d| d.kind == DeviceKind::HardwareToken && d.state == DeviceState::InStock)
+            .filter(|d| d.org_id.is_none_or(|o| o == person.org_id))
+            .ok_or_else(not_in_stock)?;
+        let mut event = Self::person_event(&person, EventKind::DeviceLinked, &actor.actor, now);
+        event.channel = actor.channel;
+        event.client = Some(actor.client.clone());
+        event.source = actor.source.map(|s| s.to_string());
+        event.request_id = actor.request_id.clone();
+        let label = format!("token {serial}");
+        self.store
+            .assign_token(&serial, person.id, &label, event)
+            .await
+            .map_err(|e| match e {
+                StoreError::Invalid(_) | StoreError::NotFound(_) => not_in_stock(),
+                e => e.into(),
+            })
+    }
+
     // ---- requests -------------------------------------------------------------------------
 
     /// Check and tidy what an organisation asks for.
@@ -1257,6 +1294,78 @@ mod tests {
         assert_eq!(format_date(1_796_256_000 + 3600), "2026-12-03");
         assert!(parse_date("2026-13-03").is_none());
         assert!(parse_date("tomorrow").is_none());
+    }
+
+    async fn gateway() -> (Gateway, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let config = Config::parse(
+            "[password]\nargon2_memory_kib = 64\nargon2_iterations = 1\n",
+            dir.path(),
+        )
+        .unwrap();
+        let url = format!("sqlite://{}", dir.path().join("t.db").display());
+        let store = crate::store::open(&url, 2).await.unwrap();
+        let key = MasterKey::from_bytes(&[7; 32]).unwrap();
+        (Gateway::new(&config, store, key).unwrap(), dir)
+    }
+
+    #[tokio::test]
+    async fn a_leaver_with_a_future_end_date_is_removed_when_it_comes() {
+        let (gw, _dir) = gateway().await;
+        let org = gw.create_org("A", "t", 1000).await.unwrap();
+        let ann = gw
+            .create_person(
+                NewPerson {
+                    username: "ann".into(),
+                    full_name: "Ann".into(),
+                    email: None,
+                    employee_number: None,
+                    org_id: org.id,
+                    roles: vec![Role::Person],
+                },
+                None,
+                "t",
+                1000,
+            )
+            .await
+            .unwrap();
+        let op = AdminActor::cli();
+        let end = parse_date("2030-01-01").unwrap();
+        let data = RequestData::RemoveAccount {
+            person_id: ann.id,
+            end_date: "2030-01-01".into(),
+            tokens: TokenFate::Return,
+        };
+        let r = gw.submit_request(&op, org.id, data, 1000).await.unwrap();
+        let done = gw
+            .complete_request(&op, r.id, "https://x", 2000)
+            .await
+            .unwrap();
+        assert_eq!(done.request.status, RequestStatus::InProgress);
+        assert_eq!(done.request.scheduled_at, Some(end));
+        assert_eq!(gw.apply_due_removals(end - 1).await.unwrap(), 0);
+        assert_eq!(gw.person("ann").await.unwrap().state, PersonState::Active);
+        assert_eq!(gw.apply_due_removals(end).await.unwrap(), 1);
+        assert_eq!(gw.person("ann").await.unwrap().state, PersonState::Removed);
+        let (r, history) = gw.request_for(&op, r.id, end).await.unwrap();
+        assert_eq!(r.status, RequestStatus::Done);
+        assert_eq!(history.last().unwrap().actor, "system");
+        assert_eq!(gw.apply_due_removals(end + 60).await.unwrap(), 0, "once");
+        // An org admin of another organisation sees none of it.
+        let other = AdminActor {
+            scope: Scope::Org(org.id + 1),
+            ..AdminActor::cli()
+        };
+        assert!(matches!(
+            gw.request_for(&other, r.id, end).await,
+            Err(ServiceError::NotFound(_))
+        ));
+        assert!(
+            gw.requests_for(&other, None, false, end)
+                .await
+                .unwrap()
+                .is_empty()
+        );
     }
 
     #[test]

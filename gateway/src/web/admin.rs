@@ -39,6 +39,7 @@ pub fn routes() -> Router<WebState> {
         .route("/admin/api-tokens/{id}/revoke", post(revoke_api_token))
         .route("/admin/people/{id}", get(person_page))
         .route("/admin/people/{id}/temp-code", post(temp_code))
+        .route("/admin/people/{id}/token", post(assign_token))
         .route("/admin/people/{id}/activation", post(new_activation))
         .route("/admin/requests/{id}", get(request_page))
         .route("/admin/requests/{id}/take", post(take))
@@ -94,6 +95,8 @@ pub struct AdminForm {
     label: String,
     #[serde(default)]
     date: String,
+    #[serde(default)]
+    serial: String,
 }
 
 impl std::fmt::Debug for AdminForm {
@@ -690,6 +693,29 @@ async fn temp_code(
             );
             render_person(&state, &a, id, Some((&what, code.expose())), None).await
         }
+        Err(ServiceError::Invalid(text)) => render_person(&state, &a, id, None, Some(&text)).await,
+        Err(e) => failure(&e),
+    }
+}
+
+async fn assign_token(
+    State(state): State<WebState>,
+    Peer(peer): Peer,
+    headers: HeaderMap,
+    Path(id): Path<PersonId>,
+    Form(form): Form<AdminForm>,
+) -> Response {
+    let a = admin_or_return!(state, peer, headers, Some(&form.csrf));
+    match state
+        .gateway
+        .admin_assign_token(&a.actor, id, &form.serial, now())
+        .await
+    {
+        Ok(_) => (
+            StatusCode::SEE_OTHER,
+            [(axum::http::header::LOCATION, format!("/admin/people/{id}"))],
+        )
+            .into_response(),
         Err(ServiceError::Invalid(text)) => render_person(&state, &a, id, None, Some(&text)).await,
         Err(e) => failure(&e),
     }

@@ -293,6 +293,12 @@ pub fn person_page(
 {error}{shown}
 <h2>Devices</h2>
 <table id="devices"><thead><tr><th>Name</th><th>Kind</th><th>State</th><th>Added</th><th>Last used</th></tr></thead><tbody>{rows}</tbody></table>
+<h2>Hardware token</h2>
+<form method="post" action="/admin/people/{id}/token">{csrf}
+<label for="serial">Serial number of a token in the organisation's stock</label>
+<input type="text" id="serial" name="serial" maxlength="64">
+<button type="submit" class="secondary" id="assign-token">Link the token</button>
+</form>
 <h2>Lost device</h2>
 <form method="post" action="/admin/people/{id}/temp-code">{csrf}
 <label for="minutes">Valid for (minutes, at most 1440)</label>
