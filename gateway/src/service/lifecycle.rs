@@ -733,7 +733,13 @@ impl Gateway {
                         now,
                         vec![created, done_event.clone(), issued.clone()],
                     )
-                    .await?;
+                    .await
+                    .map_err(|e| match e {
+                        StoreError::Conflict(_) => invalid(
+                            "The username was taken meanwhile: reject the request with that reason so the organisation can ask again with another.",
+                        ),
+                        e => e.into(),
+                    })?;
                 let url = format!(
                     "{}/activate/{link_id}.{secret}",
                     base_url.trim_end_matches('/')
