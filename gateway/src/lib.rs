@@ -2,6 +2,7 @@
 //! audit events, the admin operations and the CLI; the protocol fronts live in `mfa-radius`
 //! and `mfa-oidc`.
 
+pub mod approval;
 pub mod audit;
 pub mod audit_chain;
 pub mod certs;
@@ -23,6 +24,7 @@ pub mod service;
 pub mod store;
 pub mod telemetry;
 pub mod web;
+pub mod webhook;
 
 #[cfg(test)]
 mod engine_tests;

@@ -6,6 +6,7 @@ pub mod activate;
 pub mod admin;
 pub mod admin_pages;
 pub mod api;
+pub mod approvals;
 pub mod auditor;
 pub mod auditor_pages;
 pub mod login;
@@ -106,6 +107,7 @@ pub fn router(state: WebState, extra: Router) -> Router {
         .merge(activate::routes())
         .merge(api::routes())
         .merge(auditor::routes())
+        .merge(approvals::routes())
         .route(
             "/static/style.css",
             get(|| async {
