@@ -157,6 +157,10 @@ fn world() -> World {
         "\n[http]\nlisten = [\"127.0.0.1:0\"]\ntls = true\npublic_url = \"\"\n\
          trusted_proxies = []\n\n[oidc]\n",
     );
+    text.push_str(
+        "\n[[oidc.clients]]\nclient_id = \"rp\"\nname = \"Test RP\"\n\
+         redirect_uris = [\"https://rp.example/cb\"]\nflows = [\"code\"]\nrequire_pkce = true\n",
+    );
     text.push_str(&format!(
         "\n[[radius.clients]]\nname = \"nas\"\naddress = \"127.0.0.1\"\nsecret = \"{RADIUS_SECRET}\"\n"
     ));
@@ -246,6 +250,34 @@ fn radius(w: &World, user: &str, password_and_code: &str) -> String {
         .and_then(|r| r.split_whitespace().next())
         .unwrap_or_else(|| panic!("no RADIUS answer: {text}"))
         .to_owned()
+}
+
+/// The password step of an OpenID Connect login for `user`: does it get to the code page?
+fn oidc_password_accepted(w: &World, user: &str) -> bool {
+    let h = http(w);
+    let r = h
+        .get(w.url(
+            "/oauth2/authorize?response_type=code&client_id=rp&redirect_uri=https%3A%2F%2Frp.example%2Fcb\
+             &scope=openid&state=s1&nonce=n1&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM\
+             &code_challenge_method=S256",
+        ))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER, "{}", w.s.log());
+    let to = r.headers()["location"].to_str().unwrap().to_owned();
+    let auth = to.split("auth=").nth(1).unwrap().to_owned();
+    let (_, login) = get(&h, &w.url(&to));
+    let (_, page) = post(
+        &h,
+        &w.url("/login"),
+        &[
+            ("auth", auth.as_str()),
+            ("csrf", &csrf_in(&login)),
+            ("username", user),
+            ("password", PW),
+        ],
+    );
+    page.contains("code-form")
 }
 
 // ---- plain HTTP ----
@@ -689,6 +721,7 @@ fn operator_queue_leavers_orders_reservations_and_the_api() {
         "{}",
         w.s.log()
     );
+    assert!(oidc_password_accepted(&w, "workera"), "{}", w.s.log());
     let (status, _) = post(
         &op,
         &w.url(&format!("/admin/requests/{leave_id}/take")),
@@ -719,6 +752,7 @@ fn operator_queue_leavers_orders_reservations_and_the_api() {
         "Access-Reject",
         "a leaver"
     );
+    assert!(!oidc_password_accepted(&w, "workera"), "a leaver over OIDC");
     // Its API view shows the history.
     let (_, one) = call(
         reqwest::Method::GET,
