@@ -270,3 +270,292 @@ impl fmt::Debug for SealedSigningKey {
 pub fn new_uid() -> String {
     uuid::Uuid::new_v4().to_string()
 }
+
+// ---- account life cycle (issue 8) ---------------------------------------------------------
+
+pub type RequestId = i64;
+
+/// What a customer organisation asks the provider for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RequestKind {
+    NewEmployee,
+    ChangeAccount,
+    RemoveAccount,
+    OrderTokens,
+    ReserveTokens,
+}
+
+impl RequestKind {
+    pub const ALL: [Self; 5] = [
+        Self::NewEmployee,
+        Self::ChangeAccount,
+        Self::RemoveAccount,
+        Self::OrderTokens,
+        Self::ReserveTokens,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::NewEmployee => "new_employee",
+            Self::ChangeAccount => "change_account",
+            Self::RemoveAccount => "remove_account",
+            Self::OrderTokens => "order_tokens",
+            Self::ReserveTokens => "reserve_tokens",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    /// In words, for pages.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::NewEmployee => "New employee",
+            Self::ChangeAccount => "Change account",
+            Self::RemoveAccount => "Remove account",
+            Self::OrderTokens => "Order hardware tokens",
+            Self::ReserveTokens => "Reserve tokens",
+        }
+    }
+}
+
+/// Where a request stands: submitted -> in_progress -> done / rejected (a reservation may
+/// also be cancelled by its organisation).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RequestStatus {
+    Submitted,
+    InProgress,
+    Done,
+    Rejected,
+    Cancelled,
+}
+
+impl RequestStatus {
+    pub const ALL: [Self; 5] = [
+        Self::Submitted,
+        Self::InProgress,
+        Self::Done,
+        Self::Rejected,
+        Self::Cancelled,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Submitted => "submitted",
+            Self::InProgress => "in_progress",
+            Self::Done => "done",
+            Self::Rejected => "rejected",
+            Self::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    /// Open: the operator still has to act.
+    pub fn is_open(self) -> bool {
+        matches!(self, Self::Submitted | Self::InProgress)
+    }
+}
+
+/// What happens to a leaver's hardware tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenFate {
+    /// Back to the organisation's stock.
+    #[default]
+    Return,
+    /// Marked lost (never linked again).
+    Lost,
+}
+
+/// The data of a request, by kind. Dates are `YYYY-MM-DD` (UTC).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum RequestData {
+    NewEmployee {
+        full_name: String,
+        email: String,
+        #[serde(default)]
+        employee_number: String,
+        /// The login name; the e-mail address when empty.
+        #[serde(default)]
+        username: String,
+        start_date: String,
+        #[serde(default)]
+        phone: bool,
+        #[serde(default)]
+        token: bool,
+    },
+    ChangeAccount {
+        person_id: PersonId,
+        /// Empty: unchanged.
+        #[serde(default)]
+        full_name: String,
+        #[serde(default)]
+        email: String,
+        /// Unlink the person's hardware token(s) (back to stock or lost) ...
+        #[serde(default)]
+        replace_token: bool,
+        #[serde(default)]
+        old_token: TokenFate,
+        /// ... and link this one from the organisation's stock (empty: the person links one
+        /// in the portal).
+        #[serde(default)]
+        new_serial: String,
+    },
+    RemoveAccount {
+        person_id: PersonId,
+        end_date: String,
+        #[serde(default)]
+        tokens: TokenFate,
+    },
+    OrderTokens {
+        count: u32,
+        address: String,
+        contact: String,
+    },
+    ReserveTokens {
+        count: u32,
+    },
+}
+
+impl RequestData {
+    pub fn kind(&self) -> RequestKind {
+        match self {
+            Self::NewEmployee { .. } => RequestKind::NewEmployee,
+            Self::ChangeAccount { .. } => RequestKind::ChangeAccount,
+            Self::RemoveAccount { .. } => RequestKind::RemoveAccount,
+            Self::OrderTokens { .. } => RequestKind::OrderTokens,
+            Self::ReserveTokens { .. } => RequestKind::ReserveTokens,
+        }
+    }
+
+    /// The existing person the request is about.
+    pub fn person_id(&self) -> Option<PersonId> {
+        match self {
+            Self::ChangeAccount { person_id, .. } | Self::RemoveAccount { person_id, .. } => {
+                Some(*person_id)
+            }
+            _ => None,
+        }
+    }
+}
+
+/// A request as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LifecycleRequest {
+    pub id: RequestId,
+    pub org_id: OrgId,
+    pub data: RequestData,
+    pub status: RequestStatus,
+    /// Who asked: `person:<id>`, `api:<token id>`, `cli`.
+    pub requested_by: String,
+    pub requester_id: Option<PersonId>,
+    /// The person it is about (made by a new-employee request once done).
+    pub person_id: Option<PersonId>,
+    /// A leaver's end date, once the operator accepted it; applied when it comes.
+    pub scheduled_at: Option<UnixTime>,
+    pub created_at: UnixTime,
+    pub updated_at: UnixTime,
+}
+
+/// One step of a request's status history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestStep {
+    pub time: UnixTime,
+    pub status: RequestStatus,
+    pub actor: String,
+    pub note: Option<String>,
+}
+
+/// An activation link as stored (the token only as its SHA-256).
+#[derive(Clone, PartialEq, Eq)]
+pub struct ActivationLink {
+    pub id: i64,
+    pub person_id: PersonId,
+    pub request_id: Option<RequestId>,
+    pub token_hash: Vec<u8>,
+    /// The first phone's seed, sealed under `seed_uid`, made when the page is first opened.
+    pub sealed_seed: Option<Vec<u8>>,
+    pub seed_uid: Option<String>,
+    pub created_at: UnixTime,
+    pub expires_at: UnixTime,
+    pub used_at: Option<UnixTime>,
+}
+
+impl fmt::Debug for ActivationLink {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ActivationLink")
+            .field("id", &self.id)
+            .field("person_id", &self.person_id)
+            .field("request_id", &self.request_id)
+            .field("expires_at", &self.expires_at)
+            .field("used_at", &self.used_at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// An organisation's API token as stored (the token only as its SHA-256).
+#[derive(Clone, PartialEq, Eq)]
+pub struct ApiToken {
+    pub id: i64,
+    pub org_id: OrgId,
+    pub token_hash: Vec<u8>,
+    pub label: String,
+    pub created_by: String,
+    pub created_at: UnixTime,
+    pub revoked_at: Option<UnixTime>,
+}
+
+impl fmt::Debug for ApiToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ApiToken")
+            .field("id", &self.id)
+            .field("org_id", &self.org_id)
+            .field("label", &self.label)
+            .field("revoked_at", &self.revoked_at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Hardware tokens by where they stand, per organisation (None: the provider's own stock).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct StockCount {
+    pub org_id: Option<OrgId>,
+    /// Unassigned, in the provider's stock (org None) or shipped to the organisation.
+    pub in_stock: u64,
+    /// Linked to a person.
+    pub assigned: u64,
+    pub lost: u64,
+    pub retired: u64,
+    /// Tokens reserved without obligation (open and done reservations).
+    pub reserved: u64,
+}
+
+/// A status change of a request, applied only when it stands at one of `from`.
+#[derive(Debug, Clone)]
+pub struct RequestChange<'a> {
+    pub from: &'a [RequestStatus],
+    pub to: RequestStatus,
+    pub actor: &'a str,
+    pub note: Option<&'a str>,
+    /// New data (a reservation changed by its organisation).
+    pub data: Option<&'a RequestData>,
+    pub scheduled_at: Option<UnixTime>,
+}
+
+/// What a change-account request does, once resolved by the service.
+#[derive(Debug, Clone, Default)]
+pub struct AccountChange {
+    pub full_name: Option<String>,
+    pub email: Option<String>,
+    /// Unlink the person's hardware tokens, to stock or marked lost.
+    pub unlink_tokens: Option<TokenFate>,
+    /// Then link this token from the organisation's (or the provider's) stock.
+    pub new_serial: Option<String>,
+}

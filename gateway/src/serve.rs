@@ -261,6 +261,12 @@ async fn run(config: &Config, gateway: Gateway) -> anyhow::Result<()> {
                         {
                             tracing::error!(error = %e, "audit checkpoint failed");
                         }
+                        // Leavers whose end date has come are removed (every minute).
+                        if ticks % 6 == 1
+                            && let Err(e) = gw.apply_due_removals(now()).await
+                        {
+                            tracing::error!(error = %e, "applying due leavers failed");
+                        }
                         // Retention: once a day (and soon after start).
                         if ticks % 8640 == 3 {
                             match gw.purge("system", now()).await {

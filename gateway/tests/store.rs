@@ -1297,3 +1297,512 @@ mod postgres_audit_admin {
         super::audit_admin_counts_purge_and_erasure(&h).await;
     }
 }
+
+// ---- account life cycle (issue 8) -----------------------------------------------------------
+
+fn change<'a>(
+    from: &'a [RequestStatus],
+    to: RequestStatus,
+    note: Option<&'a str>,
+) -> RequestChange<'a> {
+    RequestChange {
+        from,
+        to,
+        actor: "operator",
+        note,
+        data: None,
+        scheduled_at: None,
+    }
+}
+
+const OPEN: [RequestStatus; 2] = [RequestStatus::Submitted, RequestStatus::InProgress];
+
+async fn lifecycle_requests_and_history(s: &dyn Store) {
+    let (org, admin) = org_and_person(s, "admin").await;
+    let other = s
+        .create_org("Other", NOW, ev(EventKind::OrgCreated))
+        .await
+        .unwrap();
+    let data = RequestData::OrderTokens {
+        count: 2,
+        address: "Main St 1".into(),
+        contact: "Ann".into(),
+    };
+    let r = s
+        .submit_request(
+            org.id,
+            &data,
+            "person:1",
+            Some(admin.id),
+            NOW,
+            ev(EventKind::RequestSubmitted),
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.status, RequestStatus::Submitted);
+    assert_eq!(r.data, data);
+    s.submit_request(
+        other.id,
+        &RequestData::ReserveTokens { count: 5 },
+        "api:1",
+        None,
+        NOW,
+        ev(EventKind::RequestSubmitted),
+    )
+    .await
+    .unwrap();
+    assert_eq!(s.requests(Some(org.id), false).await.unwrap().len(), 1);
+    assert_eq!(s.requests(Some(other.id), true).await.unwrap().len(), 1);
+    assert_eq!(s.requests(None, false).await.unwrap().len(), 2);
+
+    // Compare-and-set: only from the named statuses.
+    let wrong = s
+        .update_request(
+            r.id,
+            &change(&[RequestStatus::InProgress], RequestStatus::Done, None),
+            NOW,
+            ev(EventKind::RequestUpdated),
+        )
+        .await;
+    assert!(matches!(wrong, Err(StoreError::Invalid(_))), "{wrong:?}");
+    s.update_request(
+        r.id,
+        &change(&[RequestStatus::Submitted], RequestStatus::InProgress, None),
+        NOW + 1,
+        ev(EventKind::RequestUpdated),
+    )
+    .await
+    .unwrap();
+    let done = s
+        .update_request(
+            r.id,
+            &change(&OPEN, RequestStatus::Rejected, Some("no budget")),
+            NOW + 2,
+            ev(EventKind::RequestUpdated),
+        )
+        .await
+        .unwrap();
+    assert_eq!(done.status, RequestStatus::Rejected);
+    assert!(s.requests(Some(org.id), true).await.unwrap().is_empty());
+    let history = s.request_history(r.id).await.unwrap();
+    let statuses: Vec<_> = history.iter().map(|h| h.status).collect();
+    assert_eq!(
+        statuses,
+        [
+            RequestStatus::Submitted,
+            RequestStatus::InProgress,
+            RequestStatus::Rejected
+        ]
+    );
+    assert_eq!(history[2].note.as_deref(), Some("no budget"));
+    let events = s
+        .events(&EventFilter {
+            kind: Some("request_updated".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(events.len(), 2, "the refused change wrote nothing");
+}
+
+async fn lifecycle_orders_move_stock(s: &dyn Store) {
+    let (org, _) = org_and_person(s, "admin").await;
+    let tokens: Vec<_> = (1..=3).map(|i| token(&format!("T{i}"))).collect();
+    s.import_tokens(&tokens, NOW, ev(EventKind::TokenImported))
+        .await
+        .unwrap();
+    let big = s
+        .submit_request(
+            org.id,
+            &RequestData::OrderTokens {
+                count: 5,
+                address: "a".into(),
+                contact: "c".into(),
+            },
+            "cli",
+            None,
+            NOW,
+            ev(EventKind::RequestSubmitted),
+        )
+        .await
+        .unwrap();
+    let refused = s
+        .complete_order(
+            big.id,
+            org.id,
+            5,
+            &change(&OPEN, RequestStatus::Done, None),
+            NOW,
+            vec![ev(EventKind::TokenStockChanged)],
+        )
+        .await;
+    assert!(
+        matches!(refused, Err(StoreError::Invalid(_))),
+        "{refused:?}"
+    );
+    assert_eq!(
+        s.request_by_id(big.id).await.unwrap().unwrap().status,
+        RequestStatus::Submitted
+    );
+    let small = s
+        .submit_request(
+            org.id,
+            &RequestData::OrderTokens {
+                count: 2,
+                address: "a".into(),
+                contact: "c".into(),
+            },
+            "cli",
+            None,
+            NOW,
+            ev(EventKind::RequestSubmitted),
+        )
+        .await
+        .unwrap();
+    s.complete_order(
+        small.id,
+        org.id,
+        2,
+        &change(&OPEN, RequestStatus::Done, None),
+        NOW,
+        vec![ev(EventKind::TokenStockChanged)],
+    )
+    .await
+    .unwrap();
+    s.submit_request(
+        org.id,
+        &RequestData::ReserveTokens { count: 40 },
+        "cli",
+        None,
+        NOW,
+        ev(EventKind::RequestSubmitted),
+    )
+    .await
+    .unwrap();
+    let counts = s.stock_counts().await.unwrap();
+    let provider = counts.iter().find(|c| c.org_id.is_none()).unwrap();
+    let mine = counts.iter().find(|c| c.org_id == Some(org.id)).unwrap();
+    assert_eq!(provider.in_stock, 1);
+    assert_eq!((mine.in_stock, mine.reserved), (2, 40));
+}
+
+async fn lifecycle_leavers_tokens_back_or_lost(s: &dyn Store) {
+    let (org, ann) = org_and_person(s, "ann").await;
+    let (_, bob) = org_and_person(s, "bob").await;
+    s.import_tokens(
+        &[token("A1"), token("B1")],
+        NOW,
+        ev(EventKind::TokenImported),
+    )
+    .await
+    .unwrap();
+    s.assign_token("A1", ann.id, "t", ev(EventKind::DeviceLinked))
+        .await
+        .unwrap();
+    s.assign_token("B1", bob.id, "t", ev(EventKind::DeviceLinked))
+        .await
+        .unwrap();
+    s.add_device(&phone(&ann, "p"), NOW, ev(EventKind::DeviceLinked))
+        .await
+        .unwrap();
+    let r = s
+        .submit_request(
+            org.id,
+            &RequestData::RemoveAccount {
+                person_id: ann.id,
+                end_date: "2025-11-24".into(),
+                tokens: TokenFate::Return,
+            },
+            "cli",
+            None,
+            NOW,
+            ev(EventKind::RequestSubmitted),
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.person_id, Some(ann.id));
+    let done = s
+        .remove_person_now(
+            ann.id,
+            TokenFate::Return,
+            Some((r.id, &change(&OPEN, RequestStatus::Done, None))),
+            NOW,
+            vec![ev(EventKind::PersonRemoved)],
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(done.status, RequestStatus::Done);
+    assert_eq!(
+        s.person_by_id(ann.id).await.unwrap().unwrap().state,
+        PersonState::Removed
+    );
+    assert!(s.password_hash(ann.id).await.unwrap().is_none());
+    let a1 = s.device_by_serial("A1").await.unwrap().unwrap();
+    assert_eq!(
+        (a1.state, a1.person_id, a1.org_id),
+        (DeviceState::InStock, None, Some(org.id))
+    );
+    assert!(
+        s.devices_of(ann.id)
+            .await
+            .unwrap()
+            .iter()
+            .all(|d| d.state == DeviceState::Removed)
+    );
+
+    s.remove_person_now(
+        bob.id,
+        TokenFate::Lost,
+        None,
+        NOW,
+        vec![ev(EventKind::PersonRemoved)],
+    )
+    .await
+    .unwrap();
+    let b1 = s.device_by_serial("B1").await.unwrap().unwrap();
+    assert_eq!((b1.state, b1.person_id), (DeviceState::Removed, None));
+    assert!(b1.sealed_secret.is_empty(), "a lost token's seed is wiped");
+    let mine = s
+        .stock_counts()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|c| c.org_id == Some(org.id))
+        .unwrap();
+    assert_eq!((mine.in_stock, mine.assigned, mine.lost), (1, 0, 1));
+    // Twice: refused.
+    assert!(
+        s.remove_person_now(bob.id, TokenFate::Lost, None, NOW, vec![])
+            .await
+            .is_err()
+    );
+}
+
+async fn lifecycle_activation_link_once(s: &dyn Store) {
+    let (org, _) = org_and_person(s, "admin").await;
+    let data = RequestData::NewEmployee {
+        full_name: "Cor New".into(),
+        email: "cor@example.org".into(),
+        employee_number: "7".into(),
+        username: "cor".into(),
+        start_date: "2025-12-01".into(),
+        phone: true,
+        token: false,
+    };
+    let r = s
+        .submit_request(
+            org.id,
+            &data,
+            "cli",
+            None,
+            NOW,
+            ev(EventKind::RequestSubmitted),
+        )
+        .await
+        .unwrap();
+    let new = NewPerson {
+        username: "Cor".into(),
+        full_name: "Cor New".into(),
+        email: Some("cor@example.org".into()),
+        employee_number: None,
+        org_id: org.id,
+        roles: vec![Role::Person],
+    };
+    let (done, cor, link) = s
+        .complete_new_employee(
+            r.id,
+            &new,
+            &[7; 32],
+            NOW + 100,
+            &change(&OPEN, RequestStatus::Done, None),
+            NOW,
+            vec![
+                ev(EventKind::PersonCreated),
+                ev(EventKind::ActivationLinkIssued),
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (done.status, done.person_id),
+        (RequestStatus::Done, Some(cor.id))
+    );
+    assert_eq!(cor.username, "cor");
+    assert!(s.password_hash(cor.id).await.unwrap().is_none());
+    let stored = s.activation_link(link).await.unwrap().unwrap();
+    assert_eq!(stored.token_hash, vec![7; 32]);
+    assert!(s.set_activation_seed(link, &[1, 2], "uid-1").await.unwrap());
+    assert!(
+        !s.set_activation_seed(link, &[3], "uid-2").await.unwrap(),
+        "the first seed stays"
+    );
+    let mut p = phone(&cor, "first");
+    p.uid = "uid-1".into();
+    // Expired: refused.
+    assert!(
+        s.complete_activation(link, "$argon2id$h", &p, 5, NOW + 100, vec![])
+            .await
+            .is_err()
+    );
+    let device = s
+        .complete_activation(
+            link,
+            "$argon2id$h",
+            &p,
+            5,
+            NOW + 10,
+            vec![
+                ev(EventKind::ActivationCompleted),
+                ev(EventKind::DeviceLinked),
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (device.person_id, device.last_step),
+        (Some(cor.id), Some(5))
+    );
+    assert_eq!(
+        s.password_hash(cor.id).await.unwrap().as_deref(),
+        Some("$argon2id$h")
+    );
+    let again = s
+        .complete_activation(link, "$argon2id$x", &p, 6, NOW + 11, vec![])
+        .await;
+    assert!(again.is_err(), "single use");
+    // A new link voids an unused old one.
+    let l2 = s
+        .issue_activation_link(
+            cor.id,
+            None,
+            &[8; 32],
+            NOW,
+            NOW + 100,
+            ev(EventKind::ActivationLinkIssued),
+        )
+        .await
+        .unwrap();
+    let l3 = s
+        .issue_activation_link(
+            cor.id,
+            None,
+            &[9; 32],
+            NOW,
+            NOW + 100,
+            ev(EventKind::ActivationLinkIssued),
+        )
+        .await
+        .unwrap();
+    assert!(
+        s.activation_link(l2)
+            .await
+            .unwrap()
+            .unwrap()
+            .used_at
+            .is_some()
+    );
+    assert!(
+        s.activation_link(l3)
+            .await
+            .unwrap()
+            .unwrap()
+            .used_at
+            .is_none()
+    );
+}
+
+async fn lifecycle_api_tokens_and_switch_over(s: &dyn Store) {
+    let (org, _) = org_and_person(s, "admin").await;
+    let t = s
+        .create_api_token(
+            org.id,
+            &[1; 32],
+            "hr",
+            "cli",
+            NOW,
+            ev(EventKind::ApiTokenIssued),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        s.api_token(t.id).await.unwrap().unwrap().token_hash,
+        vec![1; 32]
+    );
+    assert_eq!(s.api_tokens(Some(org.id)).await.unwrap().len(), 1);
+    s.revoke_api_token(t.id, NOW, ev(EventKind::ApiTokenIssued))
+        .await
+        .unwrap();
+    assert!(
+        s.api_token(t.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .revoked_at
+            .is_some()
+    );
+    assert!(
+        s.revoke_api_token(t.id, NOW, ev(EventKind::ApiTokenIssued))
+            .await
+            .is_err()
+    );
+    assert_eq!(s.switch_over(org.id).await.unwrap(), None);
+    s.set_switch_over(org.id, Some(NOW + 86_400), ev(EventKind::TokenStockChanged))
+        .await
+        .unwrap();
+    assert_eq!(s.switch_over(org.id).await.unwrap(), Some(NOW + 86_400));
+    s.set_switch_over(org.id, None, ev(EventKind::TokenStockChanged))
+        .await
+        .unwrap();
+    assert_eq!(s.switch_over(org.id).await.unwrap(), None);
+}
+
+async fn lifecycle_due_removals(s: &dyn Store) {
+    let (org, ann) = org_and_person(s, "ann").await;
+    let r = s
+        .submit_request(
+            org.id,
+            &RequestData::RemoveAccount {
+                person_id: ann.id,
+                end_date: "2030-01-01".into(),
+                tokens: TokenFate::Return,
+            },
+            "cli",
+            None,
+            NOW,
+            ev(EventKind::RequestSubmitted),
+        )
+        .await
+        .unwrap();
+    let mut c = change(&OPEN, RequestStatus::InProgress, Some("scheduled"));
+    c.scheduled_at = Some(NOW + 1000);
+    s.update_request(r.id, &c, NOW, ev(EventKind::RequestUpdated))
+        .await
+        .unwrap();
+    assert!(s.due_removals(NOW + 999).await.unwrap().is_empty());
+    let due = s.due_removals(NOW + 1000).await.unwrap();
+    assert_eq!(due.len(), 1);
+    assert_eq!(due[0].scheduled_at, Some(NOW + 1000));
+}
+
+macro_rules! lifecycle_suite {
+    ($($name:ident),* $(,)?) => {
+        mod lifecycle_sqlite {
+            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+               async fn $name() { let h = super::sqlite().await; super::$name(&*h.store).await; } )*
+        }
+        mod lifecycle_postgres {
+            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+               async fn $name() { let h = super::postgres().await; super::$name(&*h.store).await; } )*
+        }
+    };
+}
+
+lifecycle_suite!(
+    lifecycle_requests_and_history,
+    lifecycle_orders_move_stock,
+    lifecycle_leavers_tokens_back_or_lost,
+    lifecycle_activation_link_once,
+    lifecycle_api_tokens_and_switch_over,
+    lifecycle_due_removals,
+);

@@ -7,6 +7,7 @@ mod audit;
 mod auditor;
 mod browser;
 mod cli;
+mod lifecycle;
 mod oidc;
 mod portal;
 mod radius;

@@ -137,7 +137,9 @@ async fn main() -> anyhow::Result<()> {
             "round {round}: {answers} answers ({rejects} Access-Reject after the approval timeout); afterwards {rss2} KiB, {threads2} threads"
         );
         if answers == 0 {
-            bail!("no answers: is the client second_factor_only and the approval timeout shorter than --wait?");
+            bail!(
+                "no answers: is the client second_factor_only and the approval timeout shorter than --wait?"
+            );
         }
     }
     Ok(())

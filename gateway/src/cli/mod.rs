@@ -13,7 +13,9 @@ use std::io::{BufRead, IsTerminal};
 use std::path::{Path, PathBuf};
 
 mod audit;
+mod lifecycle;
 pub use audit::{AuditCmd, AuditFilterArgs, AuditFormat};
+pub use lifecycle::{ApiTokenCmd, RequestCmd};
 
 /// The example configuration, written by `init`.
 pub const EXAMPLE_CONFIG: &str = include_str!("../../../config/gateway.toml");
@@ -82,6 +84,12 @@ pub enum Command {
     /// OpenID Connect relying parties.
     #[command(subcommand)]
     Oidc(OidcCmd),
+    /// Life-cycle requests of customer organisations (the operator's queue).
+    #[command(subcommand)]
+    Request(RequestCmd),
+    /// Organisations' API tokens for the HR-system API.
+    #[command(subcommand)]
+    ApiToken(ApiTokenCmd),
 }
 
 #[derive(Debug, Subcommand)]
@@ -299,6 +307,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         } => login(&cli.config, &username, code, password_stdin).await,
         Command::Audit(cmd) => audit::audit(&cli.config, cmd).await,
         Command::Oidc(cmd) => oidc(&cli.config, cmd),
+        Command::Request(cmd) => lifecycle::request(&cli.config, cmd).await,
+        Command::ApiToken(cmd) => lifecycle::api_token(&cli.config, cmd).await,
     }
 }
 

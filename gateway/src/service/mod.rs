@@ -52,9 +52,11 @@ pub type Result<T, E = ServiceError> = std::result::Result<T, E>;
 
 mod approval;
 mod audit_admin;
+pub mod lifecycle;
 pub mod notify;
 mod portal;
 pub use audit_admin::{PurgeReport, SubjectAccess};
+pub use lifecycle::{AdminActor, Scope};
 pub use portal::PortalActor;
 
 /// A new TOTP device and what the person needs to set up their app.

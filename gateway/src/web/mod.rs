@@ -2,6 +2,10 @@
 //! serves the OpenID Provider, the login pages, the stylesheet, /metrics, /healthz and
 //! /readyz, with a request id, security headers and a Content-Security-Policy on every answer.
 
+pub mod activate;
+pub mod admin;
+pub mod admin_pages;
+pub mod api;
 pub mod approvals;
 pub mod auditor;
 pub mod auditor_pages;
@@ -99,6 +103,9 @@ pub fn router(state: WebState, extra: Router) -> Router {
     Router::new()
         .merge(login::routes())
         .merge(portal::routes())
+        .merge(admin::routes())
+        .merge(activate::routes())
+        .merge(api::routes())
         .merge(auditor::routes())
         .merge(approvals::routes())
         .route(

@@ -1,0 +1,830 @@
+//! The administration pages under /admin for org admins (their own organisation) and the
+//! operator (every organisation), signed in through the portal's login. Every page checks
+//! the role and the organisation of what it shows (`service::lifecycle`): another
+//! organisation's person or request is a 404 like an id that does not exist, and audited;
+//! a signed-in person without either role gets 403 (audited). Every action is a POST with the
+//! session's CSRF token.
+
+use super::admin_pages::{self as ap, Nav, OperatorPart, RequestFields};
+use super::login::{Peer, server_error};
+use super::portal::{Ctx, ctx, ctx_with_role, show};
+use super::{WebState, forbidden};
+use crate::model::{
+    LifecycleRequest, OrgId, Organisation, PersonId, RequestData, RequestId, RequestKind,
+    RequestStatus, Role, TokenFate, now,
+};
+use crate::service::{AdminActor, ServiceError};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use serde::Deserialize;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+
+pub fn routes() -> Router<WebState> {
+    Router::new()
+        .route("/admin", get(home))
+        .route("/admin/requests", get(queue))
+        .route("/admin/stock", get(stock))
+        .route("/admin/orgs/{id}", get(org_page))
+        .route(
+            "/admin/orgs/{id}/requests/new/{kind}",
+            get(new_request_form),
+        )
+        .route("/admin/orgs/{id}/requests", post(submit))
+        .route("/admin/orgs/{id}/api-tokens", post(new_api_token))
+        .route("/admin/orgs/{id}/switch-over", post(switch_over))
+        .route("/admin/api-tokens/{id}/revoke", post(revoke_api_token))
+        .route("/admin/people/{id}", get(person_page))
+        .route("/admin/people/{id}/temp-code", post(temp_code))
+        .route("/admin/people/{id}/token", post(assign_token))
+        .route("/admin/people/{id}/activation", post(new_activation))
+        .route("/admin/requests/{id}", get(request_page))
+        .route("/admin/requests/{id}/take", post(take))
+        .route("/admin/requests/{id}/done", post(done))
+        .route("/admin/requests/{id}/reject", post(reject))
+        .route("/admin/requests/{id}/reservation", post(reservation))
+}
+
+/// Every admin form's fields (each action uses some).
+#[derive(Deserialize)]
+pub struct AdminForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default, rename = "type")]
+    kind: String,
+    #[serde(default)]
+    full_name: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    employee_number: String,
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    start_date: String,
+    #[serde(default)]
+    phone: String,
+    #[serde(default)]
+    token: String,
+    #[serde(default)]
+    person: String,
+    #[serde(default)]
+    replace_token: String,
+    #[serde(default)]
+    old_token_lost: String,
+    #[serde(default)]
+    new_serial: String,
+    #[serde(default)]
+    end_date: String,
+    #[serde(default)]
+    count: String,
+    #[serde(default)]
+    address: String,
+    #[serde(default)]
+    contact: String,
+    #[serde(default)]
+    reason: String,
+    #[serde(default)]
+    cancel: String,
+    #[serde(default)]
+    minutes: String,
+    #[serde(default)]
+    label: String,
+    #[serde(default)]
+    date: String,
+    #[serde(default)]
+    serial: String,
+}
+
+impl std::fmt::Debug for AdminForm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AdminForm")
+            .field("type", &self.kind)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AdminForm {
+    fn fields(&self) -> RequestFields {
+        RequestFields {
+            full_name: self.full_name.clone(),
+            email: self.email.clone(),
+            employee_number: self.employee_number.clone(),
+            username: self.username.clone(),
+            start_date: self.start_date.clone(),
+            phone: !self.phone.is_empty(),
+            token: !self.token.is_empty(),
+            person: self.person.clone(),
+            replace_token: !self.replace_token.is_empty(),
+            old_token_lost: !self.old_token_lost.is_empty(),
+            new_serial: self.new_serial.clone(),
+            end_date: self.end_date.clone(),
+            count: self.count.clone(),
+            address: self.address.clone(),
+            contact: self.contact.clone(),
+        }
+    }
+}
+
+/// A signed-in admin request: the session and the actor.
+struct Admin {
+    c: Ctx,
+    actor: AdminActor,
+}
+
+impl Admin {
+    fn nav<'a>(&'a self, org: Option<&'a Organisation>) -> Nav<'a> {
+        Nav {
+            csrf: self.c.csrf(),
+            name: &self.c.actor.person.full_name,
+            operator: self.actor.is_operator(),
+            org,
+        }
+    }
+}
+
+/// The signed-in person with the org_admin or operator role; otherwise the sign-in page (no
+/// session), 400 (action without a valid CSRF token) or 403 (no such role; audited).
+async fn admin(
+    state: &WebState,
+    peer: SocketAddr,
+    headers: &HeaderMap,
+    csrf: Option<&str>,
+) -> Result<Admin, Response> {
+    let roles = [Role::Operator, Role::OrgAdmin];
+    let c = match ctx_with_role(state, peer, headers, csrf, &roles).await {
+        Ok(c) => c,
+        Err(refusal) => {
+            if refusal.status() == StatusCode::FORBIDDEN
+                && let Ok(c) = ctx(state, peer, headers, csrf).await
+            {
+                let person = &c.actor.person;
+                let mut stand_in = AdminActor::cli();
+                stand_in.actor = format!("person:{}", person.id);
+                stand_in.scope = crate::service::Scope::Org(person.org_id);
+                stand_in.person = Some(person.clone());
+                stand_in.channel = crate::audit::Channel::Portal;
+                stand_in.client = "admin".into();
+                stand_in.source = c.actor.source;
+                stand_in.request_id = c.actor.request_id.clone();
+                state
+                    .gateway
+                    .audit_denied(&stand_in, "admin pages (no role)", now())
+                    .await;
+            }
+            return Err(refusal);
+        }
+    };
+    let actor =
+        AdminActor::from_person(&c.actor.person, c.actor.source, c.actor.request_id.clone())
+            .ok_or_else(forbidden)?;
+    Ok(Admin { c, actor })
+}
+
+fn not_found() -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        super::pages::message(
+            "Not found",
+            "There is nothing here, or it is not yours to see.",
+        ),
+    )
+        .into_response()
+}
+
+/// A service error as a page: not found 404, anything else 500 (refusals the person can act
+/// on are handled by the caller).
+fn failure(e: &ServiceError) -> Response {
+    match e {
+        ServiceError::NotFound(_) => not_found(),
+        ServiceError::Invalid(text) => super::bad_request(text),
+        e => server_error(e),
+    }
+}
+
+macro_rules! admin_or_return {
+    ($state:expr, $peer:expr, $headers:expr, $csrf:expr) => {
+        match admin(&$state, $peer, &$headers, $csrf).await {
+            Ok(a) => a,
+            Err(r) => return r,
+        }
+    };
+}
+
+macro_rules! try_page {
+    ($e:expr) => {
+        match $e {
+            Ok(v) => v,
+            Err(e) => return failure(&e),
+        }
+    };
+}
+
+async fn org_names(state: &WebState, a: &Admin) -> Result<HashMap<i64, String>, ServiceError> {
+    Ok(state
+        .gateway
+        .admin_orgs(&a.actor)
+        .await?
+        .into_iter()
+        .map(|o| (o.id, o.name))
+        .collect())
+}
+
+/// Names of the people requests refer to (only those the actor may see).
+async fn person_names(
+    state: &WebState,
+    a: &Admin,
+    requests: &[LifecycleRequest],
+) -> HashMap<i64, String> {
+    let mut out = HashMap::new();
+    for r in requests {
+        for id in r.data.person_id().into_iter().chain(r.person_id) {
+            if out.contains_key(&id) {
+                continue;
+            }
+            if let Ok(Some(p)) = state.gateway.store().person_by_id(id).await
+                && a.actor.may(p.org_id)
+            {
+                out.insert(id, format!("{} ({})", p.full_name, p.username));
+            }
+        }
+    }
+    out
+}
+
+async fn home(State(state): State<WebState>, Peer(peer): Peer, headers: HeaderMap) -> Response {
+    let a = admin_or_return!(state, peer, headers, None);
+    if let crate::service::Scope::Org(org) = a.actor.scope {
+        return (
+            StatusCode::SEE_OTHER,
+            [(axum::http::header::LOCATION, format!("/admin/orgs/{org}"))],
+        )
+            .into_response();
+    }
+    let t = now();
+    let orgs = try_page!(state.gateway.admin_orgs(&a.actor).await);
+    let open = try_page!(state.gateway.requests_for(&a.actor, None, true, t).await);
+    let org_names = orgs.iter().map(|o| (o.id, o.name.clone())).collect();
+    let names = person_names(&state, &a, &open).await;
+    let table = ap::request_table(&open, &org_names, &names);
+    show(&state, ap::operator_home(&a.nav(None), &orgs, &table))
+}
+
+async fn queue(State(state): State<WebState>, Peer(peer): Peer, headers: HeaderMap) -> Response {
+    let a = admin_or_return!(state, peer, headers, None);
+    let t = now();
+    let all = try_page!(state.gateway.requests_for(&a.actor, None, false, t).await);
+    let orgs = try_page!(org_names(&state, &a).await);
+    let names = person_names(&state, &a, &all).await;
+    let (open, closed): (Vec<_>, Vec<_>) = all.into_iter().partition(|r| r.status.is_open());
+    show(
+        &state,
+        ap::queue(
+            &a.nav(None),
+            &ap::request_table(&open, &orgs, &names),
+            &ap::request_table(&closed, &orgs, &names),
+        ),
+    )
+}
+
+async fn stock(State(state): State<WebState>, Peer(peer): Peer, headers: HeaderMap) -> Response {
+    let a = admin_or_return!(state, peer, headers, None);
+    let t = now();
+    let counts = match state.gateway.stock(&a.actor, t).await {
+        Ok(c) => c,
+        Err(ServiceError::Invalid(_)) => return forbidden(),
+        Err(e) => return failure(&e),
+    };
+    let orgs = try_page!(org_names(&state, &a).await);
+    let mut switch = HashMap::new();
+    for id in orgs.keys() {
+        if let Some(at) = try_page!(state.gateway.switch_over(*id).await) {
+            switch.insert(*id, at);
+        }
+    }
+    show(&state, ap::stock(&a.nav(None), &counts, &orgs, &switch))
+}
+
+/// An organisation's page, with what only the operator sees.
+async fn render_org(
+    state: &WebState,
+    a: &Admin,
+    id: OrgId,
+    new_token: Option<&str>,
+    error: Option<&str>,
+) -> Response {
+    let t = now();
+    let org = try_page!(state.gateway.admin_org(&a.actor, id, t).await);
+    let people = try_page!(state.gateway.admin_people(&a.actor, org.id, t).await);
+    let requests = try_page!(
+        state
+            .gateway
+            .requests_for(&a.actor, Some(org.id), false, t)
+            .await
+    );
+    let orgs = HashMap::from([(org.id, org.name.clone())]);
+    let names = person_names(state, a, &requests).await;
+    let table = ap::request_table(&requests, &orgs, &names);
+    let tokens;
+    let operator = if a.actor.is_operator() {
+        tokens = try_page!(state.gateway.api_tokens(&a.actor, t).await)
+            .into_iter()
+            .filter(|k| k.org_id == org.id)
+            .collect::<Vec<_>>();
+        Some(OperatorPart {
+            tokens: &tokens,
+            switch_over: try_page!(state.gateway.switch_over(org.id).await),
+            new_token,
+            error,
+        })
+    } else {
+        None
+    };
+    show(
+        state,
+        ap::org_page(&a.nav(Some(&org)), &org, &people, &table, operator.as_ref()),
+    )
+}
+
+async fn org_page(
+    State(state): State<WebState>,
+    Peer(peer): Peer,
+    headers: HeaderMap,
+    Path(id): Path<OrgId>,
+) -> Response {
+    let a = admin_or_return!(state, peer, headers, None);
+    render_org(&state, &a, id, None, None).await
+}
+
+#[derive(Deserialize)]
+struct PersonQuery {
+    #[serde(default)]
+    person: String,
+}
+
+async fn render_form(
+    state: &WebState,
+    a: &Admin,
+    org: OrgId,
+    kind: RequestKind,
+    fields: &RequestFields,
+    error: Option<&str>,
+) -> Response {
+    let t = now();
+    let org = try_page!(state.gateway.admin_org(&a.actor, org, t).await);
+    let people = try_page!(state.gateway.admin_people(&a.actor, org.id, t).await);
+    let html = ap::request_form(&a.nav(Some(&org)), &org, kind, &people, fields, error);
+    let mut res = show(state, html);
+    if error.is_some() {
+        *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    res
+}
+
+async fn new_request_form(
+    State(state): State<WebState>,
+    Peer(peer): Peer,
+    headers: HeaderMap,
+    Path((id, kind)): Path<(OrgId, String)>,
+    Query(q): Query<PersonQuery>,
+) -> Response {
+    let a = admin_or_return!(state, peer, headers, None);
+    let Some(kind) = RequestKind::parse(&kind) else {
+        return not_found();
+    };
+    let fields = RequestFields {
+        person: q.person,
+        phone: true,
+        ..RequestFields::default()
+    };
+    render_form(&state, &a, id, kind, &fields, None).await
+}
+
+/// A request's data from the form, or why not.
+fn form_data(kind: RequestKind, f: &AdminForm) -> Result<RequestData, String> {
+    let person = || {
+        f.person
+            .trim()
+            .parse::<PersonId>()
+            .map_err(|_| "Choose a person.".to_owned())
+    };
+    let count = || {
+        f.count
+            .trim()
+            .parse::<u32>()
+            .map_err(|_| "Give the number of tokens as a whole number.".to_owned())
+    };
+    let fate = if f.old_token_lost.is_empty() {
+        TokenFate::Return
+    } else {
+        TokenFate::Lost
+    };
+    Ok(match kind {
+        RequestKind::NewEmployee => RequestData::NewEmployee {
+            full_name: f.full_name.clone(),
+            email: f.email.clone(),
+            employee_number: f.employee_number.clone(),
+            username: f.username.clone(),
+            start_date: f.start_date.clone(),
+            phone: !f.phone.is_empty(),
+            token: !f.token.is_empty(),
+        },
+        RequestKind::ChangeAccount => RequestData::ChangeAccount {
+            person_id: person()?,
+            full_name: f.full_name.clone(),
+            email: f.email.clone(),
+            replace_token: !f.replace_token.is_empty(),
+            old_token: fate,
+            new_serial: f.new_serial.clone(),
+        },
+        RequestKind::RemoveAccount => RequestData::RemoveAccount {
+            person_id: person()?,
+            end_date: f.end_date.clone(),
+            tokens: fate,
+        },
+        RequestKind::OrderTokens => RequestData::OrderTokens {
+            count: count()?,
+            address: f.address.clone(),
+            contact: f.contact.clone(),
+        },
+        RequestKind::ReserveTokens => RequestData::ReserveTokens { count: count()? },
+    })
+}
+
+fn to_request(id: RequestId) -> Response {
+    (
+        StatusCode::SEE_OTHER,
+        [(
+            axum::http::header::LOCATION,
+            format!("/admin/requests/{id}"),
+        )],
+    )
+        .into_response()
+}
+
+async fn submit(
+    State(state): State<WebState>,
+    Peer(peer): Peer,
+    headers: HeaderMap,
+    Path(org): Path<OrgId>,
+    Form(form): Form<AdminForm>,
+) -> Response {
+    let a = admin_or_return!(state, peer, headers, Some(&form.csrf));
+    let Some(kind) = RequestKind::parse(&form.kind) else {
+        return super::bad_request("Unknown request type.");
+    };
+    let data = match form_data(kind, &form) {
+        Ok(d) => d,
+        Err(text) => return render_form(&state, &a, org, kind, &form.fields(), Some(&text)).await,
+    };
+    match state
+        .gateway
+        .submit_request(&a.actor, org, data, now())
+        .await
+    {
+        Ok(r) => to_request(r.id),
+        Err(ServiceError::Invalid(text)) => {
+            render_form(&state, &a, org, kind, &form.fields(), Some(&text)).await
+        }
+        Err(e) => failure(&e),
+    }
+}
+
+async fn render_request(
+    state: &WebState,
+    a: &Admin,
+    id: RequestId,
+    link: Option<&str>,
+    error: Option<&str>,
+) -> Response {
+    let t = now();
+    let (r, history) = try_page!(state.gateway.request_for(&a.actor, id, t).await);
+    let org = try_page!(state.gateway.admin_org(&a.actor, r.org_id, t).await);
+    let names = person_names(state, a, std::slice::from_ref(&r)).await;
+    let switch = try_page!(state.gateway.switch_over(r.org_id).await);
+    let can_change = r.data.kind() == RequestKind::ReserveTokens
+        && matches!(
+            r.status,
+            RequestStatus::Submitted | RequestStatus::InProgress | RequestStatus::Done
+        )
+        && switch.is_none_or(|s| t < s);
+    let html = ap::request_page(
+        &a.nav(Some(&org)),
+        &r,
+        &org.name,
+        &history,
+        &names,
+        can_change,
+        link,
+        error,
+    );
+    let mut res = show(state, html);
+    if error.is_some() {
+        *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    res
+}
+
+async fn request_page(
+    State(state): State<WebState>,
+    Peer(peer): Peer,
+    headers: HeaderMap,
+    Path(id): Path<RequestId>,
+) -> Response {
+    let a = admin_or_return!(state, peer, headers, None);
+    render_request(&state, &a, id, None, None).await
+}
+
+/// After an action on request `id`: back to it, or the refusal on it.
+async fn after(
+    state: &WebState,
+    a: &Admin,
+    id: RequestId,
+    result: Result<(), ServiceError>,
+) -> Response {
+    match result {
+        Ok(()) => to_request(id),
+        Err(ServiceError::Invalid(text)) => render_request(state, a, id, None, Some(&text)).await,
+        Err(e) => failure(&e),
+    }
+}
+
+async fn take(
+    State(state): State<WebState>,
+    Peer(peer): Peer,
+    headers: HeaderMap,
+    Path(id): Path<RequestId>,
+    Form(form): Form<AdminForm>,
+) -> Response {
+    let a = admin_or_return!(state, peer, headers, Some(&form.csrf));
+    let r = state.gateway.take_request(&a.actor, id, now()).await;
+    after(&state, &a, id, r.map(|_| ())).await
+}
+
+async fn reject(
+    State(state): State<WebState>,
+    Peer(peer): Peer,
+    headers: HeaderMap,
+    Path(id): Path<RequestId>,
+    Form(form): Form<AdminForm>,
+) -> Response {
+    let a = admin_or_return!(state, peer, headers, Some(&form.csrf));
+    let r = state
+        .gateway
+        .reject_request(&a.actor, id, &form.reason, now())
+        .await;
+    after(&state, &a, id, r.map(|_| ())).await
+}
+
+async fn done(
+    State(state): State<WebState>,
+    Peer(peer): Peer,
+    headers: HeaderMap,
+    Path(id): Path<RequestId>,
+    Form(form): Form<AdminForm>,
+) -> Response {
+    let a = admin_or_return!(state, peer, headers, Some(&form.csrf));
+    let base = state.provider.settings().issuer.clone();
+    match state
+        .gateway
+        .complete_request(&a.actor, id, &base, now())
+        .await
+    {
+        Ok(c) => match c.activation_link {
+            Some(link) => render_request(&state, &a, id, Some(link.expose()), None).await,
+            None => to_request(id),
+        },
+        Err(e) => after(&state, &a, id, Err(e)).await,
+    }
+}
+
+async fn reservation(
+    State(state): State<WebState>,
+    Peer(peer): Peer,
+    headers: HeaderMap,
+    Path(id): Path<RequestId>,
+    Form(form): Form<AdminForm>,
+) -> Response {
+    let a = admin_or_return!(state, peer, headers, Some(&form.csrf));
+    let count = if form.cancel.is_empty() {
+        match form.count.trim().parse::<u32>() {
+            Ok(c) => Some(c),
+            Err(_) => {
+                return render_request(
+                    &state,
+                    &a,
+                    id,
+                    None,
+                    Some("Give the number of tokens as a whole number."),
+                )
+                .await;
+            }
+        }
+    } else {
+        None
+    };
+    let r = state
+        .gateway
+        .change_reservation(&a.actor, id, count, now())
+        .await;
+    after(&state, &a, id, r.map(|_| ())).await
+}
+
+async fn render_person(
+    state: &WebState,
+    a: &Admin,
+    id: PersonId,
+    shown: Option<(&str, &str)>,
+    error: Option<&str>,
+) -> Response {
+    let t = now();
+    let (person, devices) = try_page!(state.gateway.admin_person(&a.actor, id, t).await);
+    let org = try_page!(state.gateway.admin_org(&a.actor, person.org_id, t).await);
+    let mut res = show(
+        state,
+        ap::person_page(&a.nav(Some(&org)), &person, &devices, shown, error),
+    );
+    if error.is_some() {
+        *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    res
+}
+
+async fn person_page(
+    State(state): State<WebState>,
+    Peer(peer): Peer,
+    headers: HeaderMap,
+    Path(id): Path<PersonId>,
+) -> Response {
+    let a = admin_or_return!(state, peer, headers, None);
+    render_person(&state, &a, id, None, None).await
+}
+
+async fn temp_code(
+    State(state): State<WebState>,
+    Peer(peer): Peer,
+    headers: HeaderMap,
+    Path(id): Path<PersonId>,
+    Form(form): Form<AdminForm>,
+) -> Response {
+    let a = admin_or_return!(state, peer, headers, Some(&form.csrf));
+    let Ok(minutes) = form.minutes.trim().parse::<u32>() else {
+        return render_person(
+            &state,
+            &a,
+            id,
+            None,
+            Some("Give the minutes as a whole number."),
+        )
+        .await;
+    };
+    match state
+        .gateway
+        .admin_temporary_code(&a.actor, id, minutes, now())
+        .await
+    {
+        Ok((code, expires)) => {
+            let what = format!(
+                "Temporary code (shown once; valid for one sign-in until {}):",
+                crate::audit::format_time(expires)
+            );
+            render_person(&state, &a, id, Some((&what, code.expose())), None).await
+        }
+        Err(ServiceError::Invalid(text)) => render_person(&state, &a, id, None, Some(&text)).await,
+        Err(e) => failure(&e),
+    }
+}
+
+async fn assign_token(
+    State(state): State<WebState>,
+    Peer(peer): Peer,
+    headers: HeaderMap,
+    Path(id): Path<PersonId>,
+    Form(form): Form<AdminForm>,
+) -> Response {
+    let a = admin_or_return!(state, peer, headers, Some(&form.csrf));
+    match state
+        .gateway
+        .admin_assign_token(&a.actor, id, &form.serial, now())
+        .await
+    {
+        Ok(_) => (
+            StatusCode::SEE_OTHER,
+            [(axum::http::header::LOCATION, format!("/admin/people/{id}"))],
+        )
+            .into_response(),
+        Err(ServiceError::Invalid(text)) => render_person(&state, &a, id, None, Some(&text)).await,
+        Err(e) => failure(&e),
+    }
+}
+
+async fn new_activation(
+    State(state): State<WebState>,
+    Peer(peer): Peer,
+    headers: HeaderMap,
+    Path(id): Path<PersonId>,
+    Form(form): Form<AdminForm>,
+) -> Response {
+    let a = admin_or_return!(state, peer, headers, Some(&form.csrf));
+    let base = state.provider.settings().issuer.clone();
+    match state
+        .gateway
+        .reissue_activation(&a.actor, id, &base, now())
+        .await
+    {
+        // Only the operator sees the link (a fallback to the e-mail); an org admin could
+        // otherwise activate the account in the person's stead.
+        Ok(link) if a.actor.is_operator() => {
+            let what = "Activation link (shown once; it was also sent by e-mail):";
+            render_person(&state, &a, id, Some((what, link.expose())), None).await
+        }
+        Ok(_) => {
+            let what = "A new activation link was sent by e-mail to:";
+            let email = match state.gateway.store().person_by_id(id).await {
+                Ok(Some(p)) => p.email.unwrap_or_default(),
+                Ok(None) => String::new(),
+                Err(e) => return server_error(&e),
+            };
+            render_person(&state, &a, id, Some((what, &email)), None).await
+        }
+        Err(ServiceError::Invalid(text)) => render_person(&state, &a, id, None, Some(&text)).await,
+        Err(e) => failure(&e),
+    }
+}
+
+async fn new_api_token(
+    State(state): State<WebState>,
+    Peer(peer): Peer,
+    headers: HeaderMap,
+    Path(org): Path<OrgId>,
+    Form(form): Form<AdminForm>,
+) -> Response {
+    let a = admin_or_return!(state, peer, headers, Some(&form.csrf));
+    match state
+        .gateway
+        .issue_api_token(&a.actor, org, &form.label, now())
+        .await
+    {
+        Ok((_, secret)) => render_org(&state, &a, org, Some(secret.expose()), None).await,
+        Err(ServiceError::Invalid(_)) if !a.actor.is_operator() => forbidden(),
+        Err(ServiceError::Invalid(text)) => render_org(&state, &a, org, None, Some(&text)).await,
+        Err(e) => failure(&e),
+    }
+}
+
+async fn revoke_api_token(
+    State(state): State<WebState>,
+    Peer(peer): Peer,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    Form(form): Form<AdminForm>,
+) -> Response {
+    let a = admin_or_return!(state, peer, headers, Some(&form.csrf));
+    if !a.actor.is_operator() {
+        state
+            .gateway
+            .audit_denied(&a.actor, "revoke API token", now())
+            .await;
+        return forbidden();
+    }
+    let org = match state.gateway.store().api_token(id).await {
+        Ok(Some(t)) => t.org_id,
+        Ok(None) => return not_found(),
+        Err(e) => return server_error(&e),
+    };
+    match state.gateway.revoke_api_token(&a.actor, id, now()).await {
+        Ok(()) => see_other_org(org),
+        Err(e) => failure(&e),
+    }
+}
+
+fn see_other_org(org: OrgId) -> Response {
+    (
+        StatusCode::SEE_OTHER,
+        [(axum::http::header::LOCATION, format!("/admin/orgs/{org}"))],
+    )
+        .into_response()
+}
+
+async fn switch_over(
+    State(state): State<WebState>,
+    Peer(peer): Peer,
+    headers: HeaderMap,
+    Path(org): Path<OrgId>,
+    Form(form): Form<AdminForm>,
+) -> Response {
+    let a = admin_or_return!(state, peer, headers, Some(&form.csrf));
+    match state
+        .gateway
+        .set_switch_over(&a.actor, org, &form.date, now())
+        .await
+    {
+        Ok(()) => see_other_org(org),
+        Err(ServiceError::Invalid(_)) if !a.actor.is_operator() => forbidden(),
+        Err(ServiceError::Invalid(text)) => render_org(&state, &a, org, None, Some(&text)).await,
+        Err(e) => failure(&e),
+    }
+}
