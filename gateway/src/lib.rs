@@ -23,6 +23,7 @@ pub mod service;
 pub mod store;
 pub mod telemetry;
 pub mod web;
+pub mod webauthn;
 
 #[cfg(test)]
 mod engine_tests;

@@ -132,7 +132,10 @@ pub enum DeviceKind {
     PhoneTotp,
     /// An OATH hardware token (HOTP or TOTP) with a vendor serial number.
     HardwareToken,
-    // Room for later: WebAuthn credentials and push-capable phones.
+    /// A WebAuthn security key or passkey (the credential lives in `webauthn_credentials`;
+    /// the device row's OTP fields are placeholders and its sealed_secret is empty).
+    SecurityKey,
+    // Room for later: push-capable phones.
 }
 
 impl DeviceKind {
@@ -140,6 +143,7 @@ impl DeviceKind {
         match self {
             Self::PhoneTotp => "phone_totp",
             Self::HardwareToken => "hardware_token",
+            Self::SecurityKey => "security_key",
         }
     }
 
@@ -147,6 +151,7 @@ impl DeviceKind {
         match s {
             "phone_totp" => Some(Self::PhoneTotp),
             "hardware_token" => Some(Self::HardwareToken),
+            "security_key" => Some(Self::SecurityKey),
             _ => None,
         }
     }

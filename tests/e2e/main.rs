@@ -8,3 +8,4 @@ mod cli;
 mod oidc;
 mod portal;
 mod radius;
+mod webauthn;

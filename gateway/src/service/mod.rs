@@ -139,6 +139,14 @@ impl Gateway {
             if device.state != DeviceState::Active {
                 continue;
             }
+            // A security key has no seed: its credential is checked before the engine runs.
+            if device.kind == DeviceKind::SecurityKey {
+                devices.push(UsableDevice {
+                    device,
+                    secret: SecretBytes::new(Vec::new()),
+                });
+                continue;
+            }
             match self.open_secret(&device) {
                 Ok(secret) => devices.push(UsableDevice { device, secret }),
                 // A seed that does not open never authenticates; the operator must see it.
