@@ -355,7 +355,7 @@ fn a_security_key_is_added_in_the_portal_and_signs_in_to_portal_and_oidc() {
     let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .encode(<sha2::Sha256 as sha2::Digest>::digest(verifier.as_bytes()));
     let authorize = format!(
-        "{}/oauth2/authorize?response_type=code&client_id=rp&redirect_uri={}&scope=openid&\
+        "{}/oauth2/authorize?response_type=code&client_id=rp&redirect_uri={}&scope=openid%20profile&\
          state=st4te&nonce=n0nce&code_challenge={challenge}&code_challenge_method=S256",
         gw.base,
         redirect.replace(':', "%3A").replace('/', "%2F"),
@@ -367,7 +367,8 @@ fn a_security_key_is_added_in_the_portal_and_signs_in_to_portal_and_oidc() {
     let back = page.url();
     assert_eq!(query(&back, "state").as_deref(), Some("st4te"), "{back}");
     let code = query(&back, "code").unwrap_or_else(|| panic!("no code in {back}"));
-    let tokens: Value = http(&gw)
+    let tokens: Value = serde_json::from_str(
+        &http(&gw)
         .post(gw.url("/oauth2/token"))
         .basic_auth("rp", Some(RP_SECRET))
         .form(&[
@@ -376,10 +377,12 @@ fn a_security_key_is_added_in_the_portal_and_signs_in_to_portal_and_oidc() {
             ("redirect_uri", redirect.as_str()),
             ("code_verifier", verifier),
         ])
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
+            .send()
+            .unwrap()
+            .text()
+            .unwrap(),
+    )
+    .unwrap();
     let id_token = tokens["id_token"]
         .as_str()
         .unwrap_or_else(|| panic!("{tokens}"));
