@@ -402,3 +402,109 @@ fn write_response(mut stream: &std::net::TcpStream, r: &StubResponse) {
     let _ = stream.write_all(r.body.as_bytes());
     let _ = stream.flush();
 }
+
+/// A minimal SMTP server on 127.0.0.1 that accepts every mail and keeps it (what the
+/// gateway's relay would get). Plain SMTP: configure `[mail] security = "none"`.
+#[derive(Debug)]
+pub struct SmtpSink {
+    pub addr: std::net::SocketAddr,
+    mails: std::sync::Arc<std::sync::Mutex<Vec<SunkMail>>>,
+}
+
+/// One mail as received: envelope and the DATA text.
+#[derive(Debug, Clone)]
+pub struct SunkMail {
+    pub from: String,
+    pub to: Vec<String>,
+    pub data: String,
+}
+
+impl SmtpSink {
+    /// Mails received so far.
+    pub fn mails(&self) -> Vec<SunkMail> {
+        self.mails.lock().unwrap().clone()
+    }
+
+    /// Waits up to `timeout` for a mail whose data contains `needle`.
+    pub fn wait_for(&self, needle: &str, timeout: std::time::Duration) -> SunkMail {
+        let end = std::time::Instant::now() + timeout;
+        loop {
+            if let Some(m) = self.mails().into_iter().find(|m| m.data.contains(needle)) {
+                return m;
+            }
+            assert!(
+                std::time::Instant::now() < end,
+                "no mail containing {needle:?} within {timeout:?}; got {:#?}",
+                self.mails()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    }
+}
+
+pub fn smtp_sink() -> SmtpSink {
+    use std::io::{BufRead, BufReader};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind smtp sink");
+    let addr = listener.local_addr().expect("sink address");
+    let mails = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let kept = mails.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { continue };
+            let kept = kept.clone();
+            std::thread::spawn(move || {
+                let mut out = stream.try_clone().expect("clone stream");
+                let mut reader = BufReader::new(stream);
+                let mut say = |s: &str| {
+                    let _ = out.write_all(s.as_bytes());
+                };
+                say("220 sink ESMTP\r\n");
+                let mut mail = SunkMail {
+                    from: String::new(),
+                    to: Vec::new(),
+                    data: String::new(),
+                };
+                let mut line = String::new();
+                loop {
+                    line.clear();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                        return;
+                    }
+                    let upper = line.to_ascii_uppercase();
+                    if upper.starts_with("EHLO") || upper.starts_with("HELO") {
+                        say("250-sink\r\n250 8BITMIME\r\n");
+                    } else if upper.starts_with("MAIL FROM:") {
+                        mail.from = line[10..].trim().to_owned();
+                        say("250 OK\r\n");
+                    } else if upper.starts_with("RCPT TO:") {
+                        mail.to.push(line[8..].trim().to_owned());
+                        say("250 OK\r\n");
+                    } else if upper.starts_with("DATA") {
+                        say("354 go on\r\n");
+                        let mut data = String::new();
+                        loop {
+                            line.clear();
+                            if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                                return;
+                            }
+                            if line == ".\r\n" || line == ".\n" {
+                                break;
+                            }
+                            data.push_str(&line);
+                        }
+                        mail.data = data;
+                        kept.lock().unwrap().push(mail.clone());
+                        mail.to.clear();
+                        say("250 OK queued\r\n");
+                    } else if upper.starts_with("QUIT") {
+                        say("221 bye\r\n");
+                        return;
+                    } else {
+                        say("250 OK\r\n");
+                    }
+                }
+            });
+        }
+    });
+    SmtpSink { addr, mails }
+}

@@ -21,15 +21,15 @@
 //! or rewriting the tail cannot be seen from the chain alone; signed checkpoints of the head
 //! (`audit_checkpoints`, Ed25519, the key sealed with the gateway's master key) catch it.
 //!
-//! # Purge (GDPR retention; not implemented yet)
-//! A purge will, in one transaction, replace a row's personal fields (username, source,
+//! # Purge (GDPR retention)
+//! A purge (`audit purge`, `person erase`) does, in one transaction, replace a row's personal fields (username, source,
 //! device label, detail...) with keyed pseudonyms, set `purged = true`, and leave
 //! `content_hash` and `chain_hash` as they were. [`ChainWalk`] does not recompute the content
 //! hash of a purged row: it takes the stored `content_hash` and checks that the chain
 //! follows from it, so the chain, and every checkpoint, still verify after a purge. The
-//! purge also writes an `audit_purged` event naming the ids it purged; verify will then
-//! require every purged row to be named by such an event, so setting the flag by hand to
-//! hide an edit is itself detected.
+//! purge also writes an `audit_purged` event naming the ids it purged (`detail.purged`: a
+//! list of `[first, last]` id ranges); verify requires every purged row to be named by such
+//! a later event, so setting the flag by hand to hide an edit is itself detected.
 
 use crate::audit::AuditEvent;
 use crate::crypto::MasterKey;
@@ -217,6 +217,9 @@ pub enum Problem {
     /// The chain at a checkpoint's event has another hash than the checkpoint recorded:
     /// the chain up to there was rewritten.
     CheckpointMismatch { checkpoint_id: i64, event_id: i64 },
+    /// A row is marked purged but no `audit_purged` event names it: the flag was set by
+    /// hand (perhaps to hide an edit).
+    PurgeUnexplained { event_id: i64 },
     /// A checkpoint's event is gone: the chain was cut back (rows deleted at the tail).
     Truncated {
         checkpoint_id: i64,
@@ -232,6 +235,7 @@ impl Problem {
             Self::ContentChanged { event_id }
             | Self::ChainBroken { event_id, .. }
             | Self::Unhashed { event_id }
+            | Self::PurgeUnexplained { event_id }
             | Self::CheckpointMismatch { event_id, .. }
             | Self::Truncated { event_id, .. } => Some(event_id),
             Self::BadSignature { .. } | Self::UnknownKey { .. } => None,
@@ -265,6 +269,10 @@ impl fmt::Display for Problem {
                     "event {event_id}: no chain hash (written around the chain)"
                 )
             }
+            Self::PurgeUnexplained { event_id } => write!(
+                f,
+                "event {event_id}: marked purged, but no audit_purged event names it (the flag was set by hand)"
+            ),
             Self::BadSignature { checkpoint_id } => {
                 write!(
                     f,
@@ -305,6 +313,10 @@ pub struct ChainWalk {
     count: u64,
     /// Event ids named by checkpoints, with the chain hash found there.
     watched: BTreeMap<i64, Option<[u8; 32]>>,
+    /// Purged rows seen, as id ranges.
+    purged: Vec<(i64, i64)>,
+    /// Id ranges named by `audit_purged` events.
+    explained: Vec<(i64, i64)>,
 }
 
 impl ChainWalk {
@@ -315,6 +327,8 @@ impl ChainWalk {
             previous_id: None,
             count: 0,
             watched: watch.into_iter().map(|id| (id, None)).collect(),
+            purged: Vec::new(),
+            explained: Vec::new(),
         }
     }
 
@@ -344,6 +358,15 @@ impl ChainWalk {
         }
         if let Some(slot) = self.watched.get_mut(&row.id) {
             *slot = Some(stored_chain);
+        }
+        if row.purged {
+            match self.purged.last_mut() {
+                Some((_, last)) if *last + 1 == row.id => *last = row.id,
+                _ => self.purged.push((row.id, row.id)),
+            }
+        } else if row.content.kind == "audit_purged" {
+            self.explained
+                .extend(purge_ranges(row.content.detail.as_deref(), row.id));
         }
         self.previous = stored_chain;
         self.previous_id = Some(row.id);
@@ -399,6 +422,29 @@ impl ChainWalk {
         Ok(())
     }
 
+    /// Every purged row seen is named by a later `audit_purged` event.
+    pub fn check_purges(&self) -> Result<(), Problem> {
+        let mut explained = self.explained.clone();
+        explained.sort_unstable();
+        for &(first, last) in &self.purged {
+            let mut id = first;
+            while id <= last {
+                // The explained range that starts at or before `id` and reaches furthest.
+                let reach = explained
+                    .iter()
+                    .take_while(|(a, _)| *a <= id)
+                    .filter(|(_, b)| *b >= id)
+                    .map(|(_, b)| *b)
+                    .max();
+                match reach {
+                    Some(b) => id = b.saturating_add(1),
+                    None => return Err(Problem::PurgeUnexplained { event_id: id }),
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Rows checked so far.
     pub fn count(&self) -> u64 {
         self.count
@@ -408,6 +454,38 @@ impl ChainWalk {
     pub fn head(&self) -> Option<(i64, [u8; 32])> {
         self.previous_id.map(|id| (id, self.previous))
     }
+}
+
+/// The id ranges an `audit_purged` event (id `at`) names; only ranges before it count.
+fn purge_ranges(detail: Option<&str>, at: i64) -> Vec<(i64, i64)> {
+    let Some(value) = detail.and_then(|d| serde_json::from_str::<serde_json::Value>(d).ok()) else {
+        return Vec::new();
+    };
+    value["purged"]
+        .as_array()
+        .map(|ranges| {
+            ranges
+                .iter()
+                .filter_map(|r| Some((r.get(0)?.as_i64()?, r.get(1)?.as_i64()?)))
+                .filter(|(a, b)| a <= b && *b < at)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Ids as `[first, last]` ranges (for an `audit_purged` event's detail).
+pub fn id_ranges(ids: &[i64]) -> Vec<[i64; 2]> {
+    let mut sorted = ids.to_vec();
+    sorted.sort_unstable();
+    sorted.dedup();
+    let mut out: Vec<[i64; 2]> = Vec::new();
+    for id in sorted {
+        match out.last_mut() {
+            Some(r) if r[1] + 1 == id => r[1] = id,
+            _ => out.push([id, id]),
+        }
+    }
+    out
 }
 
 fn to32(b: &[u8]) -> Option<[u8; 32]> {
@@ -441,6 +519,9 @@ pub async fn verify(store: &dyn Store, trusted: Option<&[u8; 32]>) -> Result<Ver
                 break 'pages;
             }
         }
+    }
+    if problem.is_none() {
+        problem = walk.check_purges().err();
     }
     if problem.is_none() {
         problem = walk.check_checkpoints(&checkpoints, trusted).err();
@@ -629,6 +710,47 @@ mod tests {
         purged[3].content.username = Some("pseudonym-1f3a".into());
         purged[3].purged = true;
         assert_eq!(walk(&purged), Ok(()), "a purged row keeps its hashes");
+    }
+
+    /// Purged rows must be named by a later `audit_purged` event; the event naming them is
+    /// itself chained, so the whole still verifies after a purge.
+    #[test]
+    fn purged_rows_need_a_purge_event() {
+        let check = |rows: &[ChainRow]| {
+            let mut w = ChainWalk::new([]);
+            rows.iter().try_for_each(|r| w.step(r))?;
+            w.check_purges()
+        };
+        let mut rows = chain(5);
+        for r in &mut rows[1..3] {
+            r.content.source = None;
+            r.purged = true;
+        }
+        assert_eq!(check(&rows), Err(Problem::PurgeUnexplained { event_id: 2 }));
+
+        // Append the audit_purged event that names ids 2..3.
+        let prev = to32(rows[4].chain_hash.as_deref().unwrap()).unwrap();
+        let mut e = AuditEvent::admin(1_700_000_100, EventKind::AuditPurged, "system");
+        e.detail = Some(serde_json::json!({ "purged": id_ranges(&[3, 2]) }));
+        let content = EventContent::from_event(&e);
+        let ch = content_hash(6, &content);
+        let mut with_event = rows.clone();
+        with_event.push(ChainRow {
+            id: 6,
+            content,
+            content_hash: Some(ch.to_vec()),
+            chain_hash: Some(chain_hash(&prev, &ch).to_vec()),
+            purged: false,
+        });
+        assert_eq!(check(&with_event), Ok(()));
+
+        // A flag set by hand on another row is still caught.
+        with_event[3].purged = true;
+        assert_eq!(
+            check(&with_event),
+            Err(Problem::PurgeUnexplained { event_id: 4 })
+        );
+        assert_eq!(id_ranges(&[5, 1, 2, 3, 9, 2]), vec![[1, 3], [5, 5], [9, 9]]);
     }
 
     #[test]

@@ -72,6 +72,7 @@ impl Default for RawMail {
 #[serde(deny_unknown_fields, default)]
 pub struct RawAudit {
     pub retention_days: std::collections::BTreeMap<String, u32>,
+    pub erase_removed_after_days: u32,
 }
 
 impl Default for RawAudit {
@@ -83,6 +84,7 @@ impl Default for RawAudit {
             ]
             .into_iter()
             .collect(),
+            erase_removed_after_days: 30,
         }
     }
 }
@@ -409,6 +411,18 @@ pub enum MailSecurity {
 pub struct AuditSettings {
     pub retention_days: std::collections::BTreeMap<String, u32>,
     pub default_retention_days: u32,
+    /// A removed person's identity is replaced by a pseudonym this long after removal.
+    pub erase_removed_after_days: u32,
+}
+
+impl Default for AuditSettings {
+    fn default() -> Self {
+        Self {
+            retention_days: [("login_attempt".to_owned(), 365)].into_iter().collect(),
+            default_retention_days: 2557,
+            erase_removed_after_days: 30,
+        }
+    }
 }
 
 /// The web listener (OpenID Provider, login pages, metrics).
@@ -833,6 +847,7 @@ fn validate_audit(a: RawAudit) -> Result<AuditSettings, ConfigError> {
     Ok(AuditSettings {
         retention_days,
         default_retention_days,
+        erase_removed_after_days: a.erase_removed_after_days,
     })
 }
 

@@ -49,6 +49,8 @@ pub enum SealError {
 #[derive(Clone)]
 pub struct MasterKey {
     cipher: XChaCha20Poly1305,
+    /// HMAC-SHA256(key, "mfa-gateway pseudonym key v1"): keys the audit pseudonyms.
+    pseudonym_key: zeroize::Zeroizing<[u8; 32]>,
 }
 
 impl fmt::Debug for MasterKey {
@@ -59,9 +61,30 @@ impl fmt::Debug for MasterKey {
 
 impl MasterKey {
     pub fn from_bytes(bytes: &[u8]) -> Option<Self> {
-        XChaCha20Poly1305::new_from_slice(bytes)
-            .ok()
-            .map(|cipher| Self { cipher })
+        use hmac::Mac as _;
+        let cipher = XChaCha20Poly1305::new_from_slice(bytes).ok()?;
+        let mut mac = <hmac::Hmac<sha2::Sha256> as hmac::Mac>::new_from_slice(bytes).ok()?;
+        mac.update(b"mfa-gateway pseudonym key v1");
+        let pseudonym_key = zeroize::Zeroizing::new(mac.finalize().into_bytes().into());
+        Some(Self {
+            cipher,
+            pseudonym_key,
+        })
+    }
+
+    /// A keyed pseudonym for `text` (a username, an address): the same text always gives
+    /// the same pseudonym under one key, and without the key it cannot be reversed or
+    /// recomputed from a guess.
+    pub fn pseudonym(&self, text: &str) -> String {
+        use hmac::Mac as _;
+        let Ok(mut mac) =
+            <hmac::Hmac<sha2::Sha256> as hmac::Mac>::new_from_slice(self.pseudonym_key.as_slice())
+        else {
+            return "pseudonym".to_owned();
+        };
+        mac.update(text.as_bytes());
+        let digest = mac.finalize().into_bytes();
+        format!("pseudonym-{}", hex::encode(&digest[..10]))
     }
 
     fn from_base64(text: &str, origin: &str) -> Result<Self, KeyError> {

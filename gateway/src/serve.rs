@@ -51,7 +51,28 @@ fn init_tracing(json: bool, level: &str) {
 pub async fn serve(config_path: &Path) -> anyhow::Result<()> {
     let (config, gateway) = open_gateway(config_path).await?;
     init_tracing(config.log_json, &config.log_level);
+    audit_config_loaded(&gateway, config_path).await?;
     run(&config, gateway).await
+}
+
+/// Record which configuration the gateway runs with (its file and SHA-256), so a change of
+/// configuration between two runs shows in the audit trail.
+async fn audit_config_loaded(gateway: &Gateway, config_path: &Path) -> anyhow::Result<()> {
+    use sha2::Digest as _;
+    let text = std::fs::read(config_path).unwrap_or_default();
+    let mut event =
+        crate::audit::AuditEvent::admin(now(), crate::audit::EventKind::ConfigReloaded, "system");
+    event.channel = crate::audit::Channel::System;
+    event.detail = Some(serde_json::json!({
+        "file": config_path.display().to_string(),
+        "sha256": hex::encode(sha2::Sha256::digest(&text)),
+    }));
+    gateway
+        .store()
+        .append_event(&event)
+        .await
+        .context("writing the config_reloaded audit event")?;
+    Ok(())
 }
 
 /// Start the fronts, print where they listen (one line each), and run until a signal.
@@ -235,6 +256,18 @@ async fn run(config: &Config, gateway: Gateway) -> anyhow::Result<()> {
                         {
                             tracing::error!(error = %e, "audit checkpoint failed");
                         }
+                        // Retention: once a day (and soon after start).
+                        if ticks % 8640 == 3 {
+                            match gw.purge("system", now()).await {
+                                Ok(r) if r.total() > 0 || r.erased_people > 0 => tracing::info!(
+                                    redacted = r.total(),
+                                    erased_people = r.erased_people,
+                                    "audit retention purge"
+                                ),
+                                Ok(_) => {}
+                                Err(e) => tracing::error!(error = %e, "audit retention purge failed"),
+                            }
+                        }
                         prometheus.run_upkeep();
                     }
                     () = stop.cancelled() => return Ok(()),
@@ -409,5 +442,6 @@ pub async fn demo(dir: &Path, no_serve: bool) -> anyhow::Result<()> {
         return Ok(());
     }
     init_tracing(config.log_json, &config.log_level);
+    audit_config_loaded(&gw, &config_path).await?;
     run(&config, gw).await
 }

@@ -1259,3 +1259,185 @@ webauthn_suite!(
     security_keys_are_stored_and_counted,
     removing_a_security_key_deletes_its_credential,
 );
+
+// ---- the auditor's side: counts, per-day outcomes, most failures, purge, erasure, roles --
+
+async fn audit_admin_counts_purge_and_erasure(h: &Harness) {
+    use mfa_gateway::store::Redaction;
+    let s = &*h.store;
+    let (org, ann) = org_and_person(s, "ann").await;
+    let attempt = |user: &str, outcome: Outcome, day: i64, source: &str, pid: Option<PersonId>| {
+        let mut e = AuditEvent::admin(NOW + day * 86_400, EventKind::LoginAttempt, "radius");
+        e.channel = Channel::Radius;
+        e.username = Some(user.into());
+        e.person_id = pid;
+        e.org_id = Some(org.id);
+        e.outcome = outcome;
+        e.source = Some(source.into());
+        e
+    };
+    for (user, outcome, day, source, pid) in [
+        ("ann", Outcome::Reject, 0, "192.0.2.1", Some(ann.id)),
+        ("ann", Outcome::Reject, 0, "192.0.2.1", Some(ann.id)),
+        ("ann", Outcome::Accept, 1, "192.0.2.2", Some(ann.id)),
+        ("ghost", Outcome::Reject, 1, "192.0.2.9", None),
+    ] {
+        s.append_event(&attempt(user, outcome, day, source, pid))
+            .await
+            .unwrap();
+    }
+    let attempts = EventFilter {
+        kind: Some("login_attempt".into()),
+        ..EventFilter::default()
+    };
+    assert_eq!(s.count_events(&attempts).await.unwrap(), 4);
+    let anns = EventFilter {
+        person_id: Some(ann.id),
+        kind: Some("login_attempt".into()),
+        ..EventFilter::default()
+    };
+    assert_eq!(s.count_events(&anns).await.unwrap(), 3);
+    let days = s.daily_outcomes(&attempts).await.unwrap();
+    let day0 = NOW.div_euclid(86_400);
+    let count = |d: i64, o: &str| {
+        days.iter()
+            .find(|c| c.day == d && c.outcome == o)
+            .map_or(0, |c| c.count)
+    };
+    assert_eq!(count(day0, "reject"), 2);
+    assert_eq!(count(day0 + 1, "accept"), 1);
+    assert_eq!(count(day0 + 1, "reject"), 1);
+    let top = s.top_failures(&attempts, 10).await.unwrap();
+    assert_eq!(top.usernames[0], ("ann".to_owned(), 2));
+    assert_eq!(top.sources[0], ("192.0.2.1".to_owned(), 2));
+
+    // Purge candidates: login attempts before day 1, then redact them with their event.
+    // (`except` names the kinds with rules of their own; it does not apply to `kind`.)
+    let old = s
+        .purge_candidates(
+            Some("login_attempt"),
+            &["login_attempt".into()],
+            NOW + 86_400,
+            100,
+        )
+        .await
+        .unwrap();
+    assert_eq!(old.len(), 2);
+    let redactions: Vec<Redaction> = old
+        .iter()
+        .map(|r| Redaction {
+            id: r.id,
+            person_id: None,
+            username: Some("pseudonym-x".into()),
+            source: None,
+            device_label: None,
+            request_id: None,
+            detail: None,
+        })
+        .collect();
+    let ids: Vec<i64> = old.iter().map(|r| r.id).collect();
+    let mut purge = ev(EventKind::AuditPurged);
+    purge.detail = Some(serde_json::json!({ "purged": audit_chain::id_ranges(&ids) }));
+    assert_eq!(s.redact_events(&redactions, &purge).await.unwrap(), 2);
+    assert!(
+        s.purge_candidates(Some("login_attempt"), &[], NOW + 86_400, 100)
+            .await
+            .unwrap()
+            .is_empty(),
+        "purged rows are not candidates again"
+    );
+    assert_eq!(
+        problem(s, None).await,
+        None,
+        "the chain verifies after a purge"
+    );
+    assert_eq!(s.count_events(&anns).await.unwrap(), 1);
+
+    // Kinds named elsewhere are left to their own rule.
+    let rest = s
+        .purge_candidates(None, &["login_attempt".into()], NOW + 10 * 86_400, 100)
+        .await
+        .unwrap();
+    assert!(rest.iter().all(|r| r.event.kind != EventKind::LoginAttempt));
+    assert!(rest.iter().all(|r| r.event.kind != EventKind::AuditPurged));
+
+    // Roles.
+    let mut roles_event = ev(EventKind::RoleChanged);
+    roles_event.person_id = Some(ann.id);
+    s.set_roles(ann.id, &[Role::Person, Role::Auditor], roles_event)
+        .await
+        .unwrap();
+    let ann2 = s.person_by_id(ann.id).await.unwrap().unwrap();
+    assert_eq!(ann2.roles, vec![Role::Person, Role::Auditor]);
+
+    // Erasure: only once removed.
+    let about = s.events_about(ann.id).await.unwrap();
+    let redactions: Vec<Redaction> = about
+        .iter()
+        .map(|r| Redaction {
+            id: r.id,
+            person_id: Some(ann.id),
+            username: Some("pseudonym-ann".into()),
+            source: None,
+            device_label: None,
+            request_id: None,
+            detail: None,
+        })
+        .collect();
+    let ids: Vec<i64> = about.iter().map(|r| r.id).collect();
+    let mut erase = ev(EventKind::AuditPurged);
+    erase.detail = Some(serde_json::json!({ "purged": audit_chain::id_ranges(&ids) }));
+    let refused = s
+        .erase_person(ann.id, "pseudonym-ann", &redactions, &erase)
+        .await;
+    assert!(
+        matches!(refused, Err(StoreError::Invalid(_))),
+        "{refused:?}"
+    );
+    s.set_person_state(ann.id, PersonState::Removed, ev(EventKind::PersonRemoved))
+        .await
+        .unwrap();
+    s.erase_person(ann.id, "pseudonym-ann", &redactions, &erase)
+        .await
+        .unwrap();
+    let gone = s.person_by_id(ann.id).await.unwrap().unwrap();
+    assert_eq!(gone.username, "pseudonym-ann");
+    assert_eq!(gone.email, None);
+    for e in s.events_about(ann.id).await.unwrap() {
+        if ids.contains(&e.id) {
+            assert_eq!(e.event.username.as_deref(), Some("pseudonym-ann"));
+        }
+    }
+    assert_eq!(
+        problem(s, None).await,
+        None,
+        "the chain verifies after erasure"
+    );
+
+    // A purge flag set by hand is named.
+    let victim = s.append_event(&ev(EventKind::OrgCreated)).await.unwrap();
+    h.exec(&[&format!(
+        "UPDATE audit_events SET purged = TRUE, actor = 'mallory' WHERE id = {victim}"
+    )])
+    .await;
+    assert_eq!(
+        problem(s, None).await,
+        Some(Problem::PurgeUnexplained { event_id: victim })
+    );
+}
+
+mod sqlite_audit_admin {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn audit_admin_counts_purge_and_erasure() {
+        let h = super::sqlite().await;
+        super::audit_admin_counts_purge_and_erasure(&h).await;
+    }
+}
+
+mod postgres_audit_admin {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn audit_admin_counts_purge_and_erasure() {
+        let h = super::postgres().await;
+        super::audit_admin_counts_purge_and_erasure(&h).await;
+    }
+}

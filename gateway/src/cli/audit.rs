@@ -27,18 +27,33 @@ pub enum AuditCmd {
         format: AuditFormat,
     },
     /// Write a search to a file (or standard output) as CSV or JSON lines; audited.
+    /// With `--person` and no `--format`: the GDPR subject access document instead, i.e.
+    /// everything held about that person (profile, devices without secrets, every event
+    /// about them) as one JSON document (`--html FILE` also writes it as a readable page).
     Export {
         #[command(flatten)]
         filter: AuditFilterArgs,
         /// At most this many (0: all).
         #[arg(long, default_value_t = 0)]
         limit: u32,
-        /// csv (RFC 4180, with a header line), jsonl (one JSON object per line) or table.
-        #[arg(long, value_enum, default_value_t = AuditFormat::Csv)]
-        format: AuditFormat,
+        /// csv (RFC 4180, with a header line; the default), jsonl (one JSON object per line)
+        /// or table.
+        #[arg(long, value_enum)]
+        format: Option<AuditFormat>,
         /// The file to write (default: standard output).
         #[arg(long, short)]
         output: Option<PathBuf>,
+        /// Subject access only: also write the document as an HTML page to this file.
+        #[arg(long)]
+        html: Option<PathBuf>,
+    },
+    /// Apply the retention rules of `[audit]`: redact events past retention (keyed
+    /// pseudonyms; the chain still verifies) and erase the identity of people removed long
+    /// enough ago. The gateway also does this once a day.
+    Purge {
+        /// Act as if it were this time (unix seconds, RFC 3339 or a date); default now.
+        #[arg(long)]
+        at: Option<String>,
     },
     /// Check the hash chain and every checkpoint; names the first event that does not fit
     /// (exit code 1).
@@ -131,10 +146,52 @@ pub(super) async fn audit(config: &Path, cmd: AuditCmd) -> anyhow::Result<()> {
         }
         AuditCmd::Export {
             filter,
+            limit: _,
+            format: None,
+            output,
+            html,
+        } if filter.person.is_some() => {
+            let who = filter.person.clone().unwrap_or_default();
+            let person = gw.find_person(&who).await?;
+            let context = crate::audit::AuditEvent::admin(
+                now(),
+                crate::audit::EventKind::SubjectAccessExported,
+                ACTOR,
+            );
+            let doc = gw.subject_access(&person, &context, now()).await?;
+            let json = serde_json::to_string_pretty(&doc)?;
+            match &output {
+                Some(path) => std::fs::write(path, json.as_bytes())
+                    .with_context(|| format!("writing {}", path.display()))?,
+                None => println!("{json}"),
+            }
+            if let Some(path) = &html {
+                std::fs::write(
+                    path,
+                    crate::web::auditor_pages::subject_html(&doc).0.as_bytes(),
+                )
+                .with_context(|| format!("writing {}", path.display()))?;
+            }
+            eprintln!(
+                "subject access for person {}: {} events, {} devices",
+                person.id,
+                doc.events.len(),
+                doc.devices.len()
+            );
+        }
+        AuditCmd::Export {
+            filter,
             limit,
             format,
             output,
+            html,
         } => {
+            if html.is_some() {
+                anyhow::bail!(
+                    "--html is for the subject access document: give --person and no --format"
+                );
+            }
+            let format = format.unwrap_or(AuditFormat::Csv);
             let args = serde_json::to_value(&filter)?;
             let filter = event_filter(&gw, filter, limit).await?;
             let events = gw.store().events(&filter).await?;
@@ -186,6 +243,23 @@ pub(super) async fn audit(config: &Path, cmd: AuditCmd) -> anyhow::Result<()> {
                     report.checkpoints
                 ),
             }
+        }
+        AuditCmd::Purge { at } => {
+            let at = match at {
+                Some(t) => crate::audit::parse_time(&t, false).with_context(|| {
+                    format!("--at {t:?}: not unix seconds, an RFC 3339 time or a date (YYYY-MM-DD)")
+                })?,
+                None => now(),
+            };
+            let report = gw.purge(ACTOR, at).await?;
+            for (kind, n) in &report.redacted {
+                println!("{kind}: {n} events redacted");
+            }
+            println!(
+                "purge done: {} events redacted, {} removed people erased",
+                report.total(),
+                report.erased_people
+            );
         }
         AuditCmd::Checkpoint => {
             let cp =

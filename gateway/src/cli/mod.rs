@@ -129,6 +129,16 @@ pub enum PersonCmd {
     },
     /// Clear failed logins and any lockout.
     Unlock { username: String },
+    /// Replace a person's roles (person, org_admin, operator, auditor); audited.
+    Roles {
+        username: String,
+        /// The new roles, comma-separated (repeatable).
+        #[arg(long, value_delimiter = ',', required = true)]
+        set: Vec<String>,
+    },
+    /// Erase a removed person's identity now (GDPR right to erasure): their account and
+    /// every event about them carry a keyed pseudonym instead; the events stay.
+    Erase { username: String },
     /// Issue a temporary code for a lost device: valid for one login within the set time,
     /// printed once. A new one replaces an unused old one.
     TempCode {
@@ -444,6 +454,20 @@ async fn person(config: &Path, cmd: PersonCmd) -> anyhow::Result<()> {
             gw.unlock(&username, ACTOR, now()).await?;
             println!("{username} unlocked");
         }
+        PersonCmd::Roles { username, set } => {
+            let mut roles = Vec::new();
+            for r in &set {
+                roles.push(crate::model::Role::parse(r).with_context(|| {
+                    format!("--set: `{r}` is not a role (person, org_admin, operator, auditor)")
+                })?);
+            }
+            gw.set_roles(&username, &roles, ACTOR, now()).await?;
+            println!("{username}: roles {}", crate::model::roles_to_text(&roles));
+        }
+        PersonCmd::Erase { username } => {
+            let pseudonym = gw.erase_person(&username, ACTOR, now()).await?;
+            println!("{username} erased: now {pseudonym}");
+        }
         PersonCmd::TempCode {
             username,
             valid_minutes,
@@ -461,9 +485,26 @@ async fn person(config: &Path, cmd: PersonCmd) -> anyhow::Result<()> {
                 "temporary code for {username}: one login, valid until {expires_at} (unix time); \
                  it is not shown again"
             );
+            tell(
+                &gw,
+                &username,
+                "A temporary sign-in code was issued for your account (for a lost device)",
+            )
+            .await;
         }
     }
     Ok(())
+}
+
+/// Mail the person what an operator changed (if they have an address; audited).
+async fn tell(gw: &Gateway, username: &str, what: &str) {
+    let Ok(person) = gw.person(username).await else {
+        return;
+    };
+    let t = now();
+    let context = crate::audit::AuditEvent::admin(t, crate::audit::EventKind::MailSent, ACTOR);
+    gw.notify_wait(&person, Gateway::operator_notice(what, t), &context)
+        .await;
 }
 
 fn print_devices(devices: &[crate::model::Device]) {
@@ -513,11 +554,24 @@ async fn device(config: &Path, cmd: DeviceCmd) -> anyhow::Result<()> {
             );
             println!("{}", enrolled.uri.expose());
             print_qr(enrolled.uri.expose())?;
+            let what = format!(
+                "A phone named \"{}\" was linked to your account",
+                enrolled.device.label
+            );
+            tell(&gw, &username, &what).await;
         }
         DeviceCmd::List { username } => print_devices(&gw.devices(&username).await?),
         DeviceCmd::Remove { id } => {
+            let before = gw.store().device_by_id(id).await?;
             gw.remove_device(id, ACTOR, now()).await?;
             println!("device {id} unlinked");
+            if let Some(d) = before
+                && let Some(pid) = d.person_id
+                && let Ok(p) = gw.person_by_id(pid).await
+            {
+                let what = format!("The device \"{}\" was removed from your account", d.label);
+                tell(&gw, &p.username, &what).await;
+            }
         }
         DeviceCmd::Resync { id, first, second } => {
             let next = gw.resync(id, &first, &second, ACTOR, now()).await?;
@@ -619,6 +673,11 @@ async fn token(config: &Path, cmd: TokenCmd) -> anyhow::Result<()> {
                 "token {serial} linked to {username} as device {} ({})",
                 d.id, d.label
             );
+            let what = format!(
+                "The hardware token {serial} was linked to your account as \"{}\"",
+                d.label
+            );
+            tell(&gw, &username, &what).await;
         }
     }
     Ok(())

@@ -50,8 +50,10 @@ pub enum ServiceError {
 
 pub type Result<T, E = ServiceError> = std::result::Result<T, E>;
 
+mod audit_admin;
 pub mod notify;
 mod portal;
+pub use audit_admin::{PurgeReport, SubjectAccess};
 pub use portal::PortalActor;
 
 /// A new TOTP device and what the person needs to set up their app.
@@ -75,6 +77,7 @@ pub struct Gateway {
     hashing_threads: usize,
     queue_size: usize,
     mailer: crate::mail::Mailer,
+    audit_settings: Arc<crate::config::AuditSettings>,
 }
 
 impl Gateway {
@@ -92,6 +95,7 @@ impl Gateway {
             queue_size: threads * 8,
             mailer: crate::mail::Mailer::new(&config.mail)
                 .map_err(|e| ServiceError::Invalid(e.to_string()))?,
+            audit_settings: Arc::new(config.audit.clone()),
         })
     }
 

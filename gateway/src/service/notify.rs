@@ -24,43 +24,63 @@ impl Gateway {
     /// about them with `context`'s actor, channel, client, source and request id. Returns at
     /// once; the sending runs on its own task.
     pub fn notify(&self, person: &Person, notice: Notice, context: &AuditEvent) {
+        let gateway = self.clone();
+        let person = person.clone();
+        let context = context.clone();
+        tokio::spawn(async move { gateway.notify_wait(&person, notice, &context).await });
+    }
+
+    /// As `notify`, but waits until the mail is sent (or failed) and audited: for the CLI,
+    /// whose process ends with the command.
+    pub async fn notify_wait(&self, person: &Person, notice: Notice, context: &AuditEvent) {
         let Some(to) = person.email.clone().filter(|e| !e.trim().is_empty()) else {
             return;
         };
-        let gateway = self.clone();
         let mut event =
             Self::person_event(person, EventKind::MailSent, &context.actor, context.time);
         event.channel = context.channel;
         event.client = context.client.clone();
         event.source = context.source.clone();
         event.request_id = context.request_id.clone();
-        tokio::spawn(async move {
-            let mail = Mail {
-                to: to.clone(),
-                subject: notice.subject.clone(),
-                body: notice.body.clone(),
-            };
-            let mut detail = serde_json::json!({ "to": to, "subject": notice.subject });
-            match gateway.mailer.send(&mail).await {
-                Ok(()) => event.outcome = Outcome::Done,
-                Err(MailError::NoRelay) => {
-                    event.outcome = Outcome::Done;
-                    event.reason = Some("no_relay".into());
-                    if notice.body_in_audit {
-                        detail["body"] = serde_json::Value::String(notice.body);
-                    }
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, "mail to a person failed");
-                    event.outcome = Outcome::Failed;
-                    event.reason = Some("relay_error".into());
-                    detail["error"] = serde_json::Value::String(e.to_string());
+        let mail = Mail {
+            to: to.clone(),
+            subject: notice.subject.clone(),
+            body: notice.body.clone(),
+        };
+        let mut detail = serde_json::json!({ "to": to, "subject": notice.subject });
+        match self.mailer.send(&mail).await {
+            Ok(()) => event.outcome = Outcome::Done,
+            Err(MailError::NoRelay) => {
+                event.outcome = Outcome::Done;
+                event.reason = Some("no_relay".into());
+                if notice.body_in_audit {
+                    detail["body"] = serde_json::Value::String(notice.body);
                 }
             }
-            event.detail = Some(detail);
-            if let Err(e) = gateway.store.append_event(&event).await {
-                tracing::error!(error = %e, "cannot audit a mail");
+            Err(e) => {
+                tracing::warn!(error = %e, "mail to a person failed");
+                event.outcome = Outcome::Failed;
+                event.reason = Some("relay_error".into());
+                detail["error"] = serde_json::Value::String(e.to_string());
             }
-        });
+        }
+        event.detail = Some(detail);
+        if let Err(e) = self.store.append_event(&event).await {
+            tracing::error!(error = %e, "cannot audit a mail");
+        }
+    }
+
+    /// The notice for a change made by an operator (CLI): what changed, when, by whom.
+    pub fn operator_notice(what: &str, now: UnixTime) -> Notice {
+        Notice {
+            subject: format!("Your sign-in account: {what}"),
+            body: format!(
+                "{what}.\n\nWhen: {}\nBy: your provider's operator.\n\n\
+                 If you did not ask for this, tell your organisation's administrator\n\
+                 or the helpdesk at once.\n",
+                crate::audit::format_time(now)
+            ),
+            body_in_audit: true,
+        }
     }
 }

@@ -134,7 +134,8 @@ impl Gateway {
             .map_or_else(|| "an unknown address".to_owned(), |s| s.to_string());
         let body = format!(
             "{what}.\n\nWhen: {}\nFrom: {source}, in the self-service portal.\n\n\
-             If this was not you, tell your organisation's administrator or the helpdesk at once.\n",
+             If this was not you, tell your organisation's administrator\n\
+             or the helpdesk at once.\n",
             crate::audit::format_time(event.time)
         );
         self.notify(

@@ -1,20 +1,324 @@
-//! The auditor's side of the audit table: searches, counts, retention and purge.
+//! The auditor's side of the audit table (counts, per-day outcomes, most failures), the
+//! retention purge (redact rows in place, keeping their hashes, with an `audit_purged`
+//! event naming them), erasing a removed person's identity, and role changes.
 //!
 //! A part of the store kept in its own file: the trait is a supertrait of `Store`, and
-//! `audit_admin_sql!` implements it for both databases over the same SQL, using the helpers of
-//! `sql.rs` (`begin`, `insert_event`, the row readers).
+//! `audit_admin_sql!` implements it for both databases over the same SQL, using the helpers
+//! of `sql.rs` (`begin`, `insert_event`, the row readers).
 
+use super::{EventFilter, Result};
+use crate::audit::{AuditEvent, StoredEvent};
+use crate::model::{PersonId, Role, UnixTime};
 use async_trait::async_trait;
 
+/// Events of one outcome on one UTC day.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DayCount {
+    /// Days since the epoch (UTC).
+    pub day: i64,
+    pub outcome: String,
+    pub count: u64,
+}
+
+/// The usernames and source addresses with most rejected attempts.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TopFailures {
+    pub usernames: Vec<(String, u64)>,
+    pub sources: Vec<(String, u64)>,
+}
+
+/// What a row becomes when it is purged: its personal fields replaced (None: emptied).
+/// The row keeps id, time, kind, channel, client, organisation, outcome and reason, and
+/// its hashes; `purged` is set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Redaction {
+    pub id: i64,
+    pub person_id: Option<PersonId>,
+    pub username: Option<String>,
+    pub source: Option<String>,
+    pub device_label: Option<String>,
+    pub request_id: Option<String>,
+    pub detail: Option<String>,
+}
+
 #[async_trait]
-pub trait AuditAdminStore: Send + Sync {}
+pub trait AuditAdminStore: Send + Sync {
+    /// How many events match `filter` (its limit and offset ignored).
+    async fn count_events(&self, filter: &EventFilter) -> Result<u64>;
+    /// Matching events per UTC day and outcome, oldest day first.
+    async fn daily_outcomes(&self, filter: &EventFilter) -> Result<Vec<DayCount>>;
+    /// Among matching events, the `limit` usernames and sources with most rejections.
+    async fn top_failures(&self, filter: &EventFilter, limit: u32) -> Result<TopFailures>;
+    /// Unpurged events of `kind` (None: of every kind not in `except`) older than `before`,
+    /// oldest first, at most `limit`.
+    async fn purge_candidates(
+        &self,
+        kind: Option<&str>,
+        except: &[String],
+        before: UnixTime,
+        limit: u32,
+    ) -> Result<Vec<StoredEvent>>;
+    /// Every event about a person (by id), oldest first, purged ones included.
+    async fn events_about(&self, person: PersonId) -> Result<Vec<StoredEvent>>;
+    /// Apply `redactions` and write `event` (an `audit_purged` naming them) in one
+    /// transaction. Rows already purged are left as they are.
+    async fn redact_events(&self, redactions: &[Redaction], event: &AuditEvent) -> Result<u64>;
+    /// Replace a removed person's identity with `pseudonym` (username; name, e-mail and
+    /// employee number emptied) and apply `redactions` to the events about them, with
+    /// `event`, in one transaction.
+    async fn erase_person(
+        &self,
+        person: PersonId,
+        pseudonym: &str,
+        redactions: &[Redaction],
+        event: &AuditEvent,
+    ) -> Result<()>;
+    /// Set a person's roles; audited.
+    async fn set_roles(&self, person: PersonId, roles: &[Role], event: AuditEvent) -> Result<()>;
+}
 
 macro_rules! audit_admin_sql {
-    ($module:ident, $Store:ident) => {
+    ($module:ident, $Store:ident, $redact:ident) => {
         #[async_trait]
-        impl AuditAdminStore for super::sql::$module::$Store {}
+        impl AuditAdminStore for super::sql::$module::$Store {
+            async fn count_events(&self, f: &EventFilter) -> Result<u64> {
+                use sqlx::Row as _;
+                let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "SELECT COUNT(*) AS n FROM audit_events WHERE {FILTER}"
+                )))
+                .bind(f.person_id)
+                .bind(&f.username)
+                .bind(f.org_id)
+                .bind(f.from)
+                .bind(f.to)
+                .bind(&f.channel)
+                .bind(&f.client)
+                .bind(&f.outcome)
+                .bind(&f.reason)
+                .bind(&f.source)
+                .bind(&f.kind)
+                .fetch_one(self.pool())
+                .await?;
+                Ok(super::sql::$module::u(row.try_get::<i64, _>("n")?))
+            }
+
+            async fn daily_outcomes(&self, f: &EventFilter) -> Result<Vec<DayCount>> {
+                use sqlx::Row as _;
+                let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "SELECT (time - ((time % 86400) + 86400) % 86400) / 86400 AS day, outcome, COUNT(*) AS n \
+                     FROM audit_events WHERE {FILTER} GROUP BY 1, 2 ORDER BY 1, 2"
+                )))
+                .bind(f.person_id)
+                .bind(&f.username)
+                .bind(f.org_id)
+                .bind(f.from)
+                .bind(f.to)
+                .bind(&f.channel)
+                .bind(&f.client)
+                .bind(&f.outcome)
+                .bind(&f.reason)
+                .bind(&f.source)
+                .bind(&f.kind)
+                .fetch_all(self.pool())
+                .await?;
+                rows.iter()
+                    .map(|r| {
+                        Ok(DayCount {
+                            day: r.try_get::<i64, _>("day")?,
+                            outcome: r.try_get("outcome")?,
+                            count: super::sql::$module::u(r.try_get::<i64, _>("n")?),
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn top_failures(&self, f: &EventFilter, limit: u32) -> Result<TopFailures> {
+                use sqlx::Row as _;
+                let mut out = TopFailures::default();
+                for (column, list) in [("username", &mut out.usernames), ("source", &mut out.sources)] {
+                    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "SELECT {column} AS what, COUNT(*) AS n FROM audit_events \
+                         WHERE {FILTER} AND outcome = 'reject' AND {column} IS NOT NULL \
+                         GROUP BY {column} ORDER BY n DESC, {column} LIMIT $12"
+                    )))
+                    .bind(f.person_id)
+                    .bind(&f.username)
+                    .bind(f.org_id)
+                    .bind(f.from)
+                    .bind(f.to)
+                    .bind(&f.channel)
+                    .bind(&f.client)
+                    .bind(&f.outcome)
+                    .bind(&f.reason)
+                    .bind(&f.source)
+                    .bind(&f.kind)
+                    .bind(i64::from(limit))
+                    .fetch_all(self.pool())
+                    .await?;
+                    for r in &rows {
+                        list.push((
+                            r.try_get("what")?,
+                            super::sql::$module::u(r.try_get::<i64, _>("n")?),
+                        ));
+                    }
+                }
+                Ok(out)
+            }
+
+            async fn purge_candidates(
+                &self,
+                kind: Option<&str>,
+                except: &[String],
+                before: UnixTime,
+                limit: u32,
+            ) -> Result<Vec<StoredEvent>> {
+                use super::sql::$module::{EVENT_COLS, event_from_row};
+                // `except` as a JSON-free list: kinds are snake_case words, checked by config.
+                let except: Vec<String> = except
+                    .iter()
+                    .filter(|k| k.chars().all(|c| c.is_ascii_lowercase() || c == '_'))
+                    .map(|k| format!("'{k}'"))
+                    .collect();
+                let not_in = if except.is_empty() || kind.is_some() {
+                    String::new()
+                } else {
+                    format!(" AND kind NOT IN ({})", except.join(", "))
+                };
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "SELECT {EVENT_COLS} FROM audit_events \
+                     WHERE purged = FALSE AND time < $1 AND ($2 IS NULL OR kind = $2){not_in} \
+                     AND kind <> 'audit_purged' ORDER BY id LIMIT $3"
+                )))
+                .bind(before)
+                .bind(kind)
+                .bind(i64::from(limit))
+                .fetch_all(self.pool())
+                .await?
+                .iter()
+                .map(event_from_row)
+                .collect()
+            }
+
+            async fn events_about(&self, person: PersonId) -> Result<Vec<StoredEvent>> {
+                use super::sql::$module::{EVENT_COLS, event_from_row};
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "SELECT {EVENT_COLS} FROM audit_events WHERE person_id = $1 ORDER BY id"
+                )))
+                .bind(person)
+                .fetch_all(self.pool())
+                .await?
+                .iter()
+                .map(event_from_row)
+                .collect()
+            }
+
+            async fn redact_events(&self, redactions: &[Redaction], event: &AuditEvent) -> Result<u64> {
+                let mut tx = self.begin().await?;
+                let mut n = 0;
+                for r in redactions {
+                    n += $redact(&mut tx, r).await?;
+                }
+                super::sql::$module::insert_event(&mut tx, event).await?;
+                tx.commit().await?;
+                Ok(n)
+            }
+
+            async fn erase_person(
+                &self,
+                person: PersonId,
+                pseudonym: &str,
+                redactions: &[Redaction],
+                event: &AuditEvent,
+            ) -> Result<()> {
+                let mut tx = self.begin().await?;
+                let done = sqlx::query(
+                    "UPDATE people SET username = $1, full_name = $1, email = NULL, employee_number = NULL \
+                     WHERE id = $2 AND state = 'removed'",
+                )
+                .bind(pseudonym)
+                .bind(person)
+                .execute(&mut *tx)
+                .await?;
+                if done.rows_affected() != 1 {
+                    return Err(super::StoreError::Invalid(
+                        "only a removed person's identity can be erased".into(),
+                    ));
+                }
+                for r in redactions {
+                    $redact(&mut tx, r).await?;
+                    // Events about the person that were purged already get the pseudonym
+                    // too: the identity must go from every row.
+                    sqlx::query(
+                        "UPDATE audit_events SET username = $1, purged = TRUE WHERE id = $2 AND person_id = $3",
+                    )
+                    .bind(&r.username)
+                    .bind(r.id)
+                    .bind(person)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                super::sql::$module::insert_event(&mut tx, event).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn set_roles(&self, person: PersonId, roles: &[Role], event: AuditEvent) -> Result<()> {
+                let mut tx = self.begin().await?;
+                let done = sqlx::query("UPDATE people SET roles = $1 WHERE id = $2")
+                    .bind(crate::model::roles_to_text(roles))
+                    .bind(person)
+                    .execute(&mut *tx)
+                    .await?;
+                if done.rows_affected() != 1 {
+                    return Err(super::StoreError::NotFound(format!("person {person}")));
+                }
+                super::sql::$module::insert_event(&mut tx, &event).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+        }
+
+        /// Redact one row unless it is purged already; 1 if it was.
+        async fn $redact(
+            conn: &mut sqlx::Transaction<'static, <super::sql::$module::$Store as DbOf>::Db>,
+            r: &Redaction,
+        ) -> Result<u64> {
+            let done = sqlx::query(
+                "UPDATE audit_events SET person_id = $1, username = $2, source = $3, device_label = $4, \
+                 request_id = $5, detail = $6, purged = TRUE WHERE id = $7 AND purged = FALSE",
+            )
+            .bind(r.person_id)
+            .bind(&r.username)
+            .bind(&r.source)
+            .bind(&r.device_label)
+            .bind(&r.request_id)
+            .bind(&r.detail)
+            .bind(r.id)
+            .execute(&mut **conn)
+            .await?;
+            Ok(done.rows_affected())
+        }
     };
 }
 
-audit_admin_sql!(sqlite, SqliteStore);
-audit_admin_sql!(postgres, PgStore);
+/// The WHERE clause of `EventFilter` ($1..$11), as in `Store::events`.
+const FILTER: &str = "($1 IS NULL OR person_id = $1) AND ($2 IS NULL OR username = $2) \
+     AND ($3 IS NULL OR org_id = $3) AND ($4 IS NULL OR time >= $4) \
+     AND ($5 IS NULL OR time <= $5) AND ($6 IS NULL OR channel = $6) \
+     AND ($7 IS NULL OR client = $7) AND ($8 IS NULL OR outcome = $8) \
+     AND ($9 IS NULL OR reason = $9) AND ($10 IS NULL OR source = $10) \
+     AND ($11 IS NULL OR kind = $11)";
+
+/// The database type behind a store type.
+trait DbOf {
+    type Db: sqlx::Database;
+}
+impl DbOf for super::sql::sqlite::SqliteStore {
+    type Db = sqlx::Sqlite;
+}
+impl DbOf for super::sql::postgres::PgStore {
+    type Db = sqlx::Postgres;
+}
+
+audit_admin_sql!(sqlite, SqliteStore, redact_sqlite);
+audit_admin_sql!(postgres, PgStore, redact_postgres);

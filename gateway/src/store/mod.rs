@@ -9,7 +9,7 @@ mod lifecycle;
 mod sql;
 mod webauthn;
 
-pub use audit_admin::AuditAdminStore;
+pub use audit_admin::{AuditAdminStore, DayCount, Redaction, TopFailures};
 pub use lifecycle::LifecycleStore;
 pub use webauthn::WebauthnStore;
 

@@ -2,6 +2,8 @@
 //! serves the OpenID Provider, the login pages, the stylesheet, /metrics, /healthz and
 //! /readyz, with a request id, security headers and a Content-Security-Policy on every answer.
 
+pub mod auditor;
+pub mod auditor_pages;
 pub mod login;
 pub mod pages;
 pub mod portal;
@@ -96,6 +98,7 @@ pub fn router(state: WebState, extra: Router) -> Router {
     Router::new()
         .merge(login::routes())
         .merge(portal::routes())
+        .merge(auditor::routes())
         .route(
             "/static/style.css",
             get(|| async {

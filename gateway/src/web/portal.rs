@@ -183,6 +183,7 @@ pub(crate) async fn ctx(
 
 /// Like `ctx`, and the person must hold one of `roles`; otherwise 403 (audited by the
 /// caller where the page is audited).
+#[allow(dead_code)] // for the admin pages
 pub(crate) async fn ctx_with_role(
     state: &WebState,
     peer: SocketAddr,

@@ -1,0 +1,279 @@
+//! The auditor's and the data-protection operations: searches audited, subject access
+//! (everything held about a person, as JSON and as a readable page), the retention purge,
+//! erasing a removed person's identity, and role changes.
+//!
+//! How the chain survives a purge: a purged row keeps its `content_hash` and `chain_hash`
+//! and gets `purged = true`; its personal fields are replaced by keyed pseudonyms or emptied.
+//! The same transaction writes an `audit_purged` event naming the purged ids. `audit verify`
+//! takes a purged row's stored content hash instead of recomputing it, and requires every
+//! purged row to be named by such an event (see `audit_chain`).
+
+use super::*;
+use crate::audit::{Outcome, StoredEvent};
+use crate::audit_chain::id_ranges;
+use crate::model::Role;
+use crate::store::{EventFilter, Redaction};
+use std::collections::BTreeMap;
+
+/// Rows purged per transaction.
+const PURGE_BATCH: u32 = 500;
+
+/// What a purge did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct PurgeReport {
+    /// Rows redacted, per event kind.
+    pub redacted: BTreeMap<String, u64>,
+    /// Removed people whose identity was replaced by a pseudonym.
+    pub erased_people: u64,
+}
+
+impl PurgeReport {
+    pub fn total(&self) -> u64 {
+        self.redacted.values().sum()
+    }
+}
+
+/// Everything held about one person (no secrets: no password hash, seeds, codes).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SubjectAccess {
+    pub generated_at: String,
+    pub person: Person,
+    pub organisation: Option<Organisation>,
+    /// Linked and past devices (label, kind, serial, dates; never a seed).
+    pub devices: Vec<Device>,
+    pub unused_recovery_codes: usize,
+    /// Every audit event about the person, oldest first.
+    pub events: Vec<StoredEvent>,
+}
+
+impl Gateway {
+    pub fn audit_settings(&self) -> &crate::config::AuditSettings {
+        &self.audit_settings
+    }
+
+    /// Record that `actor` searched or viewed the audit trail (the filter in the detail).
+    pub async fn audit_viewed(
+        &self,
+        kind: EventKind,
+        actor: &AuditEvent,
+        what: serde_json::Value,
+    ) -> Result<()> {
+        let mut event = actor.clone();
+        event.kind = kind;
+        event.outcome = Outcome::Done;
+        event.detail = Some(what);
+        self.store.append_event(&event).await?;
+        Ok(())
+    }
+
+    /// The person named by username, public id or numeric id.
+    pub async fn find_person(&self, who: &str) -> Result<Person> {
+        let who = who.trim();
+        if let Some(p) = self.store.person_by_username(who).await? {
+            return Ok(p);
+        }
+        if let Some(p) = self.store.person_by_public_id(who).await? {
+            return Ok(p);
+        }
+        if let Ok(id) = who.parse::<PersonId>()
+            && let Some(p) = self.store.person_by_id(id).await?
+        {
+            return Ok(p);
+        }
+        Err(ServiceError::NotFound(format!("person `{who}`")))
+    }
+
+    /// Everything held about `person`; the export itself is audited (`context`: who asked).
+    pub async fn subject_access(
+        &self,
+        person: &Person,
+        context: &AuditEvent,
+        now: UnixTime,
+    ) -> Result<SubjectAccess> {
+        let organisation = self.store.org_by_id(person.org_id).await?;
+        let devices = self.store.devices_of(person.id).await?;
+        let unused_recovery_codes = self.store.recovery_codes(person.id).await?.len();
+        let events = self.store.events_about(person.id).await?;
+        let mut event = context.clone();
+        event.kind = EventKind::SubjectAccessExported;
+        event.person_id = Some(person.id);
+        event.username = Some(person.username.clone());
+        event.org_id = Some(person.org_id);
+        event.outcome = Outcome::Done;
+        event.time = now;
+        event.detail =
+            Some(serde_json::json!({ "events": events.len(), "devices": devices.len() }));
+        self.store.append_event(&event).await?;
+        Ok(SubjectAccess {
+            generated_at: crate::audit::format_time(now),
+            person: person.clone(),
+            organisation,
+            devices,
+            unused_recovery_codes,
+            events,
+        })
+    }
+
+    /// Redact what is past retention and erase the identity of people removed long enough
+    /// ago. Each batch is one transaction with its `audit_purged` event.
+    pub async fn purge(&self, actor: &str, now: UnixTime) -> Result<PurgeReport> {
+        let settings = self.audit_settings.clone();
+        let mut report = PurgeReport::default();
+        let named: Vec<String> = settings.retention_days.keys().cloned().collect();
+        let mut plans: Vec<(Option<String>, u32)> = settings
+            .retention_days
+            .iter()
+            .map(|(k, d)| (Some(k.clone()), *d))
+            .collect();
+        plans.push((None, settings.default_retention_days));
+        for (kind, days) in plans {
+            let before = now - i64::from(days) * 86_400;
+            loop {
+                let rows = self
+                    .store
+                    .purge_candidates(kind.as_deref(), &named, before, PURGE_BATCH)
+                    .await?;
+                if rows.is_empty() {
+                    break;
+                }
+                let redactions: Vec<Redaction> =
+                    rows.iter().map(|r| self.retention_redaction(r)).collect();
+                let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+                let mut by_kind: BTreeMap<String, u64> = BTreeMap::new();
+                for r in &rows {
+                    *by_kind.entry(r.event.kind.as_str().to_owned()).or_default() += 1;
+                }
+                let mut event = AuditEvent::admin(now, EventKind::AuditPurged, actor);
+                event.channel = if actor == "system" {
+                    Channel::System
+                } else {
+                    Channel::Cli
+                };
+                event.reason = Some("retention".into());
+                event.detail = Some(serde_json::json!({
+                    "purged": id_ranges(&ids),
+                    "kinds": by_kind,
+                    "retention_days": days,
+                    "before": crate::audit::format_time(before),
+                }));
+                let n = self.store.redact_events(&redactions, &event).await?;
+                for (k, c) in by_kind {
+                    *report.redacted.entry(k).or_default() += c;
+                }
+                if n == 0 {
+                    break;
+                }
+            }
+        }
+        // Removed people, removed long enough ago, lose their identity.
+        let cutoff = now - i64::from(settings.erase_removed_after_days) * 86_400;
+        for person in self.store.people(None).await? {
+            if person.state != PersonState::Removed || person.username.starts_with("pseudonym-") {
+                continue;
+            }
+            let removed_at = self
+                .store
+                .events(&EventFilter {
+                    person_id: Some(person.id),
+                    kind: Some(EventKind::PersonRemoved.as_str().into()),
+                    limit: 1,
+                    ..EventFilter::default()
+                })
+                .await?
+                .first()
+                .map(|e| e.event.time);
+            if removed_at.is_some_and(|t| t <= cutoff) {
+                self.erase(&person, actor, now).await?;
+                report.erased_people += 1;
+            }
+        }
+        Ok(report)
+    }
+
+    /// The personal fields of an event past retention: the person becomes a pseudonym, the
+    /// address, device label, request id and detail go.
+    fn retention_redaction(&self, row: &StoredEvent) -> Redaction {
+        let e = &row.event;
+        let pseudonym = match (e.person_id, &e.username) {
+            (Some(id), _) => Some(self.key.pseudonym(&format!("person:{id}"))),
+            (None, Some(u)) => Some(self.key.pseudonym(&format!("username:{u}"))),
+            (None, None) => None,
+        };
+        Redaction {
+            id: row.id,
+            person_id: None,
+            username: pseudonym,
+            source: None,
+            device_label: None,
+            request_id: None,
+            detail: None,
+        }
+    }
+
+    /// Erase a removed person's identity now (right to erasure): their row and every event
+    /// about them carry a keyed pseudonym instead; the events stay (accountability).
+    pub async fn erase_person(&self, who: &str, actor: &str, now: UnixTime) -> Result<String> {
+        let person = self.find_person(who).await?;
+        if person.state != PersonState::Removed {
+            return Err(ServiceError::Invalid(format!(
+                "person {} is {}: remove them first (`person remove`); only a removed person's identity can be erased",
+                person.id,
+                person.state.as_str()
+            )));
+        }
+        self.erase(&person, actor, now).await
+    }
+
+    async fn erase(&self, person: &Person, actor: &str, now: UnixTime) -> Result<String> {
+        let pseudonym = self.key.pseudonym(&format!("person:{}", person.id));
+        let events = self.store.events_about(person.id).await?;
+        let redactions: Vec<Redaction> = events
+            .iter()
+            .map(|r| Redaction {
+                id: r.id,
+                person_id: Some(person.id),
+                username: Some(pseudonym.clone()),
+                source: None,
+                device_label: None,
+                request_id: None,
+                detail: None,
+            })
+            .collect();
+        let ids: Vec<i64> = events.iter().map(|r| r.id).collect();
+        let mut event = AuditEvent::admin(now, EventKind::AuditPurged, actor);
+        event.channel = if actor == "system" {
+            Channel::System
+        } else {
+            Channel::Cli
+        };
+        event.person_id = Some(person.id);
+        event.username = Some(pseudonym.clone());
+        event.org_id = Some(person.org_id);
+        event.reason = Some("erasure".into());
+        event.detail = Some(serde_json::json!({ "purged": id_ranges(&ids) }));
+        self.store
+            .erase_person(person.id, &pseudonym, &redactions, &event)
+            .await?;
+        Ok(pseudonym)
+    }
+
+    /// Replace a person's roles; audited with the old and the new set.
+    pub async fn set_roles(
+        &self,
+        username: &str,
+        roles: &[Role],
+        actor: &str,
+        now: UnixTime,
+    ) -> Result<()> {
+        let person = self.person(username).await?;
+        let mut roles = roles.to_vec();
+        roles.sort();
+        roles.dedup();
+        let mut event = Self::person_event(&person, EventKind::RoleChanged, actor, now);
+        event.detail = Some(serde_json::json!({
+            "from": crate::model::roles_to_text(&person.roles),
+            "to": crate::model::roles_to_text(&roles),
+        }));
+        Ok(self.store.set_roles(person.id, &roles, event).await?)
+    }
+}
