@@ -1127,20 +1127,34 @@ fn security_key(person: &Person, label: &str) -> NewDevice {
 }
 
 /// A login by security key `device_id` reporting `counter`, at `time`.
-async fn use_key(s: &dyn Store, person: &Person, device_id: DeviceId, counter: u32, time: i64) -> bool {
+async fn use_key(
+    s: &dyn Store,
+    person: &Person,
+    device_id: DeviceId,
+    counter: u32,
+    time: i64,
+) -> bool {
     let changes = Changes {
         device_use: Some(DeviceUse::SecurityKey { device_id, counter }),
         ..Changes::default()
     };
     let mut event = AuditEvent::admin(time, EventKind::LoginAttempt, "test");
     event.person_id = Some(person.id);
-    s.record_login(Some(person.id), &changes, &event).await.unwrap()
+    s.record_login(Some(person.id), &changes, &event)
+        .await
+        .unwrap()
 }
 
 async fn security_keys_are_stored_and_counted(s: &dyn Store) {
     let (_, p) = org_and_person(s, "ann").await;
     let key = s
-        .add_security_key(&security_key(&p, "blue key"), "Y3JlZC0x", &[7; 48], NOW, ev(EventKind::DeviceLinked))
+        .add_security_key(
+            &security_key(&p, "blue key"),
+            "Y3JlZC0x",
+            &[7; 48],
+            NOW,
+            ev(EventKind::DeviceLinked),
+        )
         .await
         .unwrap();
     assert_eq!(key.kind, DeviceKind::SecurityKey);
@@ -1149,7 +1163,10 @@ async fn security_keys_are_stored_and_counted(s: &dyn Store) {
     assert!(key.sealed_secret.is_empty());
     // Listed with the other devices, and its linking audited with it.
     let devices = s.devices_of(p.id).await.unwrap();
-    assert_eq!(devices.iter().map(|d| d.id).collect::<Vec<_>>(), vec![key.id]);
+    assert_eq!(
+        devices.iter().map(|d| d.id).collect::<Vec<_>>(),
+        vec![key.id]
+    );
     let linked = s
         .events(&EventFilter {
             kind: Some("device_linked".into()),
@@ -1169,20 +1186,45 @@ async fn security_keys_are_stored_and_counted(s: &dyn Store) {
 
     // One credential, one link.
     let again = s
-        .add_security_key(&security_key(&p, "same key"), "Y3JlZC0x", &[8; 48], NOW, ev(EventKind::DeviceLinked))
+        .add_security_key(
+            &security_key(&p, "same key"),
+            "Y3JlZC0x",
+            &[8; 48],
+            NOW,
+            ev(EventKind::DeviceLinked),
+        )
         .await;
     assert!(matches!(again, Err(StoreError::Conflict(_))), "{again:?}");
-    assert_eq!(s.devices_of(p.id).await.unwrap().len(), 1, "nothing written");
+    assert_eq!(
+        s.devices_of(p.id).await.unwrap().len(),
+        1,
+        "nothing written"
+    );
     let phone_kind = s
-        .add_security_key(&phone(&p, "phone"), "b3RoZXI", &[1], NOW, ev(EventKind::DeviceLinked))
+        .add_security_key(
+            &phone(&p, "phone"),
+            "b3RoZXI",
+            &[1],
+            NOW,
+            ev(EventKind::DeviceLinked),
+        )
         .await;
-    assert!(matches!(phone_kind, Err(StoreError::Invalid(_))), "{phone_kind:?}");
+    assert!(
+        matches!(phone_kind, Err(StoreError::Invalid(_))),
+        "{phone_kind:?}"
+    );
 
     // The counter only goes up; each use sets last_used_at with the login's event.
     assert!(use_key(s, &p, key.id, 5, NOW + 10).await);
-    assert!(!use_key(s, &p, key.id, 5, NOW + 11).await, "same counter: replay or clone");
+    assert!(
+        !use_key(s, &p, key.id, 5, NOW + 11).await,
+        "same counter: replay or clone"
+    );
     assert!(!use_key(s, &p, key.id, 4, NOW + 12).await);
-    assert!(!use_key(s, &p, key.id, 0, NOW + 13).await, "a counter never falls back to 0");
+    assert!(
+        !use_key(s, &p, key.id, 0, NOW + 13).await,
+        "a counter never falls back to 0"
+    );
     assert!(use_key(s, &p, key.id, 6, NOW + 14).await);
     assert_eq!(s.security_keys(p.id).await.unwrap()[0].sign_count, 6);
     let dev = s.device_by_id(key.id).await.unwrap().unwrap();
@@ -1198,7 +1240,13 @@ async fn security_keys_are_stored_and_counted(s: &dyn Store) {
 
     // A key without a counter (always 0) is used as often as it signs.
     let passkey = s
-        .add_security_key(&security_key(&p, "laptop"), "cGFzc2tleQ", &[9; 48], NOW, ev(EventKind::DeviceLinked))
+        .add_security_key(
+            &security_key(&p, "laptop"),
+            "cGFzc2tleQ",
+            &[9; 48],
+            NOW,
+            ev(EventKind::DeviceLinked),
+        )
         .await
         .unwrap();
     assert!(use_key(s, &p, passkey.id, 0, NOW + 20).await);
@@ -1209,26 +1257,46 @@ async fn security_keys_are_stored_and_counted(s: &dyn Store) {
     s.rename_device(key.id, p.id, "desk key", ev(EventKind::DeviceRenamed))
         .await
         .unwrap();
-    assert_eq!(s.security_keys(p.id).await.unwrap()[0].device.label, "desk key");
+    assert_eq!(
+        s.security_keys(p.id).await.unwrap()[0].device.label,
+        "desk key"
+    );
 }
 
 async fn removing_a_security_key_deletes_its_credential(s: &dyn Store) {
     let (_, p) = org_and_person(s, "ann").await;
     let key = s
-        .add_security_key(&security_key(&p, "blue key"), "Y3JlZC0x", &[7; 48], NOW, ev(EventKind::DeviceLinked))
+        .add_security_key(
+            &security_key(&p, "blue key"),
+            "Y3JlZC0x",
+            &[7; 48],
+            NOW,
+            ev(EventKind::DeviceLinked),
+        )
         .await
         .unwrap();
-    s.remove_device(key.id, ev(EventKind::DeviceRemoved)).await.unwrap();
+    s.remove_device(key.id, ev(EventKind::DeviceRemoved))
+        .await
+        .unwrap();
     assert!(s.security_keys(p.id).await.unwrap().is_empty());
     let dev = s.device_by_id(key.id).await.unwrap().unwrap();
     assert_eq!(dev.state, DeviceState::Removed, "kept for the audit trail");
-    assert!(!use_key(s, &p, key.id, 9, NOW + 10).await, "a removed key never signs in");
+    assert!(
+        !use_key(s, &p, key.id, 9, NOW + 10).await,
+        "a removed key never signs in"
+    );
 
     // The same authenticator may be linked again, here to someone else; removing that
     // person deletes it too.
     let (_, bob) = org_and_person(s, "bob").await;
     let again = s
-        .add_security_key(&security_key(&bob, "bob's key"), "Y3JlZC0x", &[3; 48], NOW, ev(EventKind::DeviceLinked))
+        .add_security_key(
+            &security_key(&bob, "bob's key"),
+            "Y3JlZC0x",
+            &[3; 48],
+            NOW,
+            ev(EventKind::DeviceLinked),
+        )
         .await
         .unwrap();
     assert_eq!(s.security_keys(bob.id).await.unwrap().len(), 1);

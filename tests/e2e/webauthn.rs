@@ -152,10 +152,9 @@ fn gateway(redirect: &str) -> Gw {
         Some(&format!("{PW}\n")),
     );
     let phone = |label: &str| {
-        Phone::new(seed_of(&uri_in(&g.ok(
-            &["device", "add-totp", USER, "--label", label],
-            None,
-        ))))
+        Phone::new(seed_of(&uri_in(
+            &g.ok(&["device", "add-totp", USER, "--label", label], None),
+        )))
     };
     let phones = [phone("business phone"), phone("private phone")];
     let s = serve(&g, READY);
@@ -231,7 +230,12 @@ fn radius_auth(server: std::net::SocketAddr, password: &str) -> String {
     stdin.write_all(attrs.as_bytes()).unwrap();
     drop(stdin);
     let mut out = String::new();
-    child.stdout.take().unwrap().read_to_string(&mut out).unwrap();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
     child.wait().unwrap();
     out.lines()
         .find_map(|l| l.strip_prefix("Received "))
@@ -340,7 +344,10 @@ fn a_security_key_is_added_in_the_portal_and_signs_in_to_portal_and_oidc() {
     );
     page.eval("document.querySelector('form#key-form').submit()");
     page.wait_for("form#code-form", WAIT);
-    assert!(page.text("p.error").contains("security key was not accepted"));
+    assert!(
+        page.text("p.error")
+            .contains("security key was not accepted")
+    );
 
     // Either phone still signs in in the browser.
     page.fill("input[name=code]", &gw.phones[1].code());
@@ -369,14 +376,14 @@ fn a_security_key_is_added_in_the_portal_and_signs_in_to_portal_and_oidc() {
     let code = query(&back, "code").unwrap_or_else(|| panic!("no code in {back}"));
     let tokens: Value = serde_json::from_str(
         &http(&gw)
-        .post(gw.url("/oauth2/token"))
-        .basic_auth("rp", Some(RP_SECRET))
-        .form(&[
-            ("grant_type", "authorization_code"),
-            ("code", code.as_str()),
-            ("redirect_uri", redirect.as_str()),
-            ("code_verifier", verifier),
-        ])
+            .post(gw.url("/oauth2/token"))
+            .basic_auth("rp", Some(RP_SECRET))
+            .form(&[
+                ("grant_type", "authorization_code"),
+                ("code", code.as_str()),
+                ("redirect_uri", redirect.as_str()),
+                ("code_verifier", verifier),
+            ])
             .send()
             .unwrap()
             .text()
@@ -419,15 +426,15 @@ fn a_security_key_is_added_in_the_portal_and_signs_in_to_portal_and_oidc() {
         .filter(|e| e["device_label"] == "blue key" && e["outcome"] == "accept")
         .collect();
     assert_eq!(
-        by_key.iter().map(|e| e["channel"].as_str()).collect::<Vec<_>>(),
+        by_key
+            .iter()
+            .map(|e| e["channel"].as_str())
+            .collect::<Vec<_>>(),
         [Some("portal"), Some("oidc")],
         "{logins:#?}"
     );
     assert_eq!(by_key[1]["client"], "rp");
-    let refused: Vec<&Value> = logins
-        .iter()
-        .filter(|e| e["reason"] == "bad_key")
-        .collect();
+    let refused: Vec<&Value> = logins.iter().filter(|e| e["reason"] == "bad_key").collect();
     assert_eq!(refused.len(), 1, "{logins:#?}");
     assert_eq!(refused[0]["channel"], "portal");
     let accepted_devices: Vec<&str> = logins

@@ -14,7 +14,8 @@ const WRONG_TOKEN_CODE: &str =
 const WRONG_NEW_CODE: &str = "That code is not right. Check that the app shows the new account, then enter its current code.";
 const NO_SUCH_DEVICE: &str = "That device is not linked to your account.";
 const BAD_LABEL: &str = "Give the device a name of 1 to 64 characters.";
-const KEY_NOT_ACCEPTED: &str = "The security key's answer was not accepted. Try again, or choose another key.";
+const KEY_NOT_ACCEPTED: &str =
+    "The security key's answer was not accepted. Try again, or choose another key.";
 const KEY_LINKED: &str = "This security key is linked already.";
 const WRONG_KEY: &str = "That security key was not accepted. Use another of your devices.";
 
@@ -438,13 +439,16 @@ impl Gateway {
                 .open(&key.sealed_passkey, key.device.uid.as_bytes())
                 .map_err(|e| ServiceError::Crypto(format!("device {}: {e}", key.device.id)))
                 .and_then(|json| {
-                    serde_json::from_slice::<Passkey>(json.expose())
-                        .map_err(|e| ServiceError::Internal(format!("device {}: {e}", key.device.id)))
+                    serde_json::from_slice::<Passkey>(json.expose()).map_err(|e| {
+                        ServiceError::Internal(format!("device {}: {e}", key.device.id))
+                    })
                 });
             match opened {
                 Ok(passkey) => out.push((key.device.id, passkey)),
                 // Never authenticates; the operator must see it.
-                Err(e) => tracing::error!(device = key.device.id, error = %e, "security key does not open"),
+                Err(e) => {
+                    tracing::error!(device = key.device.id, error = %e, "security key does not open")
+                }
             }
         }
         Ok(out)
@@ -653,8 +657,7 @@ impl Gateway {
             .verify_key(actor.person.id, rp, state, response, Some(id))
             .await?;
         let attempt = actor.attempt_with(Credentials::KeyAfterPassword { key });
-        let decision =
-            self.check_factor(actor, "remove_device", others, Vec::new(), &attempt, now);
+        let decision = self.check_factor(actor, "remove_device", others, Vec::new(), &attempt, now);
         let accepted = matches!(decision.verdict, Verdict::Accept { .. });
         if !self.record(actor, &decision).await? || !accepted {
             if accepted {

@@ -222,8 +222,10 @@ pub fn script_page(
 }
 
 /// The WebAuthn relying party: the gateway's public URL (the OIDC issuer).
-pub fn relying_party(state: &WebState) -> Result<webauthn_rs::prelude::Webauthn, Response> {
-    crate::webauthn::relying_party(&state.provider.settings().issuer).map_err(|e| server_error(&e))
+pub fn relying_party(
+    state: &WebState,
+) -> Result<webauthn_rs::prelude::Webauthn, crate::webauthn::KeyError> {
+    crate::webauthn::relying_party(&state.provider.settings().issuer)
 }
 
 /// The code page, offering a security key when `username` has one.
@@ -563,7 +565,7 @@ async fn start_key(
     };
     let rp = match relying_party(&state) {
         Ok(rp) => rp,
-        Err(r) => return r,
+        Err(e) => return server_error(&e),
     };
     let (options, ceremony) = match state.gateway.key_challenge(&step.username, &rp, None).await {
         Ok(Some(c)) => c,
@@ -638,7 +640,7 @@ async fn finish_key(
     }
     let rp = match relying_party(&state) {
         Ok(rp) => rp,
-        Err(r) => return r,
+        Err(e) => return server_error(&e),
     };
     let a = attempt(
         &step.username,

@@ -41,7 +41,10 @@ pub fn routes() -> Router<WebState> {
         .route("/portal/devices/key/new", post(new_key))
         .route("/portal/devices/key/confirm", post(confirm_key))
         .route("/portal/devices/{id}/remove/key", post(remove_key_start))
-        .route("/portal/devices/{id}/remove/key/finish", post(remove_key_finish))
+        .route(
+            "/portal/devices/{id}/remove/key/finish",
+            post(remove_key_finish),
+        )
         .route("/portal/devices/{id}/rename", post(rename))
         .route("/portal/devices/{id}/remove", post(remove))
         .route("/portal/recovery", post(new_recovery_codes))
@@ -348,11 +351,7 @@ fn with_key(c: &Ctx, key: Option<KeyCeremony>) -> LoginState {
     with_pending(c, c.enrolment.clone(), key)
 }
 
-fn with_pending(
-    c: &Ctx,
-    enrolment: Option<PendingTotp>,
-    key: Option<KeyCeremony>,
-) -> LoginState {
+fn with_pending(c: &Ctx, enrolment: Option<PendingTotp>, key: Option<KeyCeremony>) -> LoginState {
     match c.session.login.clone() {
         LoginState::LoggedIn {
             person_id,
@@ -550,7 +549,7 @@ async fn new_key(
     };
     let rp = match login::relying_party(&state) {
         Ok(rp) => rp,
-        Err(r) => return r,
+        Err(e) => return server_error(&e),
     };
     let (options, ceremony) = match state.gateway.portal_start_key(&c.actor, &rp).await {
         Ok(x) => x,
@@ -589,13 +588,15 @@ async fn confirm_key(
         return devices_page(
             &state,
             &c,
-            Some("Adding the security key took too long. Choose Add a security key to start again."),
+            Some(
+                "Adding the security key took too long. Choose Add a security key to start again.",
+            ),
         )
         .await;
     };
     let rp = match login::relying_party(&state) {
         Ok(rp) => rp,
-        Err(r) => return r,
+        Err(e) => return server_error(&e),
     };
     let result = state
         .gateway
@@ -630,7 +631,7 @@ async fn remove_key_start(
     };
     let rp = match login::relying_party(&state) {
         Ok(rp) => rp,
-        Err(r) => return r,
+        Err(e) => return server_error(&e),
     };
     let (options, ceremony) = match state
         .gateway
@@ -696,7 +697,7 @@ async fn remove_key_finish(
     };
     let rp = match login::relying_party(&state) {
         Ok(rp) => rp,
-        Err(r) => return r,
+        Err(e) => return server_error(&e),
     };
     match state
         .gateway
