@@ -16,6 +16,7 @@ use base64::Engine as _;
 use mfa_e2e::browser::{Browser, Page};
 use mfa_e2e::{Instance, Serving, StubResponse, http_stub, seed_of, serve, uri_in};
 use mfa_gateway::otp::{self, OtpHash};
+use reqwest::StatusCode;
 use reqwest::blocking::Client as Http;
 use serde_json::{Value, json};
 
@@ -246,6 +247,10 @@ fn radius_auth(server: std::net::SocketAddr, password: &str) -> String {
 
 /// The gateway's CA, trusted by reqwest (ring), redirects not followed.
 fn http(gw: &Gw) -> Http {
+    http_with(gw, false)
+}
+
+fn http_with(gw: &Gw, cookies: bool) -> Http {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let pem = std::fs::read(gw.g.dir.path().join("certs/ca.pem")).unwrap();
     let mut roots = rustls::RootCertStore::empty();
@@ -262,6 +267,7 @@ fn http(gw: &Gw) -> Http {
     Http::builder()
         .use_preconfigured_tls(tls)
         .redirect(reqwest::redirect::Policy::none())
+        .cookie_store(cookies)
         .timeout(Duration::from_secs(20))
         .build()
         .unwrap()
@@ -510,4 +516,152 @@ fn a_passkey_confirms_removing_a_phone() {
         .collect();
     assert_eq!(confirms.len(), 1);
     assert_eq!(confirms[0]["device_label"], "laptop passkey");
+}
+
+fn csrf_in(html: &str) -> String {
+    let at = html
+        .find(r#"name="csrf" value=""#)
+        .unwrap_or_else(|| panic!("no CSRF field in\n{html}"));
+    let rest = &html[at + r#"name="csrf" value=""#.len()..];
+    rest[..rest.find('"').unwrap()].to_owned()
+}
+
+/// POST a form: (status, Content-Security-Policy, body).
+fn post(h: &Http, url: &str, fields: &[(&str, &str)]) -> (StatusCode, String, String) {
+    let r = h.post(url).form(fields).send().unwrap();
+    let csp = r
+        .headers()
+        .get("content-security-policy")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    (r.status(), csp, r.text().unwrap())
+}
+
+#[test]
+fn key_actions_need_a_session_and_its_csrf_token_and_use_a_challenge_once() {
+    let gw = gateway("http://127.0.0.1:9/callback");
+    let portal_actions = [
+        "/portal/devices/key/new",
+        "/portal/devices/key/confirm",
+        "/portal/devices/1/remove/key",
+        "/portal/devices/1/remove/key/finish",
+    ];
+    let login_actions = ["/login/key", "/login/key/finish", "/login/code/again"];
+
+    // No session: refused.
+    let anon = http_with(&gw, false);
+    for a in portal_actions.iter().chain(&login_actions) {
+        let (status, _, _) = post(&anon, &gw.url(a), &[("csrf", "x"), ("label", "k")]);
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{a} without a session");
+    }
+
+    // The script is served, as JavaScript.
+    let js = anon.get(gw.url("/static/webauthn.js")).send().unwrap();
+    assert_eq!(js.status(), StatusCode::OK);
+    assert!(
+        js.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/javascript")
+    );
+    assert!(js.text().unwrap().contains("navigator.credentials"));
+
+    // After the password: the key step needs the session's token.
+    let agent = http_with(&gw, true);
+    let login = agent
+        .get(gw.url("/portal/login"))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    let csrf = csrf_in(&login);
+    let (_, csp, code_page) = post(
+        &agent,
+        &gw.url("/portal/login"),
+        &[("csrf", &csrf), ("username", USER), ("password", PW)],
+    );
+    assert!(code_page.contains("code-form"), "{code_page}");
+    assert!(
+        !csp.contains("script-src"),
+        "no script on the code page: {csp}"
+    );
+    assert!(
+        !code_page.contains("use-key"),
+        "no key linked yet: no key button"
+    );
+    let csrf = csrf_in(&code_page);
+    for a in login_actions {
+        let (status, _, _) = post(&agent, &gw.url(a), &[("csrf", "wrong")]);
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{a} with a wrong token");
+    }
+    // No key linked: the key step says so.
+    let (status, _, page) = post(&agent, &gw.url("/login/key"), &[("csrf", &csrf)]);
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("No security key is linked"), "{page}");
+    let (status, _, _) = post(
+        &agent,
+        &gw.url("/login/code"),
+        &[("csrf", &csrf), ("code", &gw.phones[0].code())],
+    );
+    assert_eq!(status, StatusCode::SEE_OTHER, "{}", gw.s.log());
+
+    // Signed in: without or with a wrong token refused.
+    let devices = agent.get(gw.url("/portal")).send().unwrap().text().unwrap();
+    let csrf = csrf_in(&devices);
+    for a in portal_actions {
+        let (status, _, _) = post(&agent, &gw.url(a), &[("label", "k")]);
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{a} without a token");
+        let (status, _, _) = post(&agent, &gw.url(a), &[("csrf", "wrong"), ("label", "k")]);
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{a} with a wrong token");
+    }
+
+    // With it: the key page, the only one whose CSP allows the script (from here only).
+    let (status, csp, page) = post(
+        &agent,
+        &gw.url("/portal/devices/key/new"),
+        &[("csrf", &csrf), ("label", "blue key")],
+    );
+    assert_eq!(status, StatusCode::OK);
+    assert!(csp.contains("script-src 'self'"), "{csp}");
+    assert!(!csp.contains("unsafe-inline"), "{csp}");
+    assert!(page.contains(r#"<script src="/static/webauthn.js" defer></script>"#));
+    assert_eq!(page.matches("<script").count(), 1, "no inline script");
+    assert!(
+        page.contains("<noscript>"),
+        "says what to do without JavaScript"
+    );
+    assert!(page.contains("data-options="), "{page}");
+    // A forged answer is refused and nothing is linked; the challenge is then spent.
+    let (status, _, page) = post(
+        &agent,
+        &gw.url("/portal/devices/key/confirm"),
+        &[
+            ("csrf", &csrf),
+            (
+                "response",
+                r#"{"id":"x","rawId":"eA","type":"public-key","response":{"attestationObject":"AA","clientDataJSON":"AA"}}"#,
+            ),
+        ],
+    );
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("was not accepted"), "{page}");
+    let (_, _, page) = post(
+        &agent,
+        &gw.url("/portal/devices/key/confirm"),
+        &[("csrf", &csrf), ("response", "{}")],
+    );
+    assert!(page.contains("took too long"), "{page}");
+    assert!(
+        gw.events("device_linked")
+            .iter()
+            .all(|e| e["channel"] != "portal"),
+        "nothing linked in the portal"
+    );
+    // A bad name is refused before any challenge.
+    let (_, _, page) = post(
+        &agent,
+        &gw.url("/portal/devices/key/new"),
+        &[("csrf", &csrf), ("label", "  ")],
+    );
+    assert!(page.contains("Give the device a name"), "{page}");
 }
