@@ -18,6 +18,11 @@ use webauthn_rs::prelude::{
 /// How long a ceremony may take, in seconds (the browser's timeout is the library's 300 s).
 pub const CEREMONY_SECONDS: i64 = 300;
 
+/// What a person is told when the gateway cannot offer security keys (its public URL has
+/// no host name).
+pub const UNAVAILABLE: &str =
+    "Security keys cannot be used on this server yet. Use a code, and tell your administrator.";
+
 /// A security key as stored: its device row and its credential (sealed under the device's
 /// uid).
 #[derive(Clone, PartialEq, Eq)]
@@ -58,9 +63,12 @@ pub enum KeyError {
 pub fn relying_party(public_url: &str) -> Result<Webauthn, KeyError> {
     let bad = |e: &dyn fmt::Display| KeyError::RelyingParty(public_url.to_owned(), e.to_string());
     let url = Url::parse(public_url).map_err(|e| bad(&e))?;
+    // Browsers refuse an IP address as relying party id: security keys need a host name.
     let host = url
-        .host_str()
-        .ok_or_else(|| bad(&"it has no host"))?
+        .domain()
+        .ok_or_else(|| {
+            bad(&"it has no host name (an IP address cannot be a WebAuthn relying party id)")
+        })?
         .to_owned();
     WebauthnBuilder::new(&host, &url)
         .map_err(|e| bad(&e))?
@@ -179,6 +187,10 @@ mod tests {
         );
         assert!(!state.is_empty());
         assert!(relying_party("not a url").is_err());
+        assert!(matches!(
+            relying_party("https://127.0.0.1:8443"),
+            Err(KeyError::RelyingParty(..))
+        ));
         // A forged answer is the person's failure, never a panic.
         assert!(matches!(
             finish_registration(&rp, &state, "{\"id\":1}"),

@@ -312,6 +312,7 @@ fn a_security_key_is_added_in_the_portal_and_signs_in_to_portal_and_oidc() {
         page.html(),
         gw.s.log()
     );
+    page.eval("document.querySelector('li.device:last-of-type').scrollIntoView()");
     page.screenshot("my-devices-with-key");
     let linked = gw.events("device_linked");
     let key_event = linked.last().unwrap();

@@ -565,7 +565,18 @@ async fn start_key(
     };
     let rp = match relying_party(&state) {
         Ok(rp) => rp,
-        Err(e) => return server_error(&e),
+        Err(e) => {
+            tracing::error!(error = %e, "security keys are not available");
+            return code_page(
+                &state,
+                &step.target,
+                &step.session.csrf,
+                &step.username,
+                Some(crate::webauthn::UNAVAILABLE),
+                None,
+            )
+            .await;
+        }
     };
     let (options, ceremony) = match state.gateway.key_challenge(&step.username, &rp, None).await {
         Ok(Some(c)) => c,

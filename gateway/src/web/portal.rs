@@ -549,7 +549,10 @@ async fn new_key(
     };
     let rp = match login::relying_party(&state) {
         Ok(rp) => rp,
-        Err(e) => return server_error(&e),
+        Err(e) => {
+            tracing::error!(error = %e, "security keys are not available");
+            return devices_page(&state, &c, Some(crate::webauthn::UNAVAILABLE)).await;
+        }
     };
     let (options, ceremony) = match state.gateway.portal_start_key(&c.actor, &rp).await {
         Ok(x) => x,
@@ -631,7 +634,10 @@ async fn remove_key_start(
     };
     let rp = match login::relying_party(&state) {
         Ok(rp) => rp,
-        Err(e) => return server_error(&e),
+        Err(e) => {
+            tracing::error!(error = %e, "security keys are not available");
+            return devices_page(&state, &c, Some(crate::webauthn::UNAVAILABLE)).await;
+        }
     };
     let (options, ceremony) = match state
         .gateway

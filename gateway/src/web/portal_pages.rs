@@ -98,7 +98,7 @@ pub fn devices(
         &format!(
             r#"{nav}
 <h1>My devices</h1>
-<p class="sub">Signed in as {name}. Any of these can give the code (or, a security key, its touch) when you sign in.</p>
+<p class="sub">Signed in as {name}. Any of these can confirm it is you when you sign in: a phone or token by its code, a security key by a touch.</p>
 {error}
 <ul class="devices">
 {rows}</ul>
