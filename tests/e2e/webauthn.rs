@@ -339,6 +339,14 @@ fn a_security_key_is_added_in_the_portal_and_signs_in_to_portal_and_oidc() {
         "{}",
         page.html()
     );
+    let key_meta = page.eval(
+        "[...document.querySelectorAll('li.device')].find(li => \
+           li.querySelector('.label').innerText === 'blue key').querySelector('.meta').innerText",
+    );
+    assert!(
+        !key_meta.as_str().unwrap().contains("last used never"),
+        "the key's last use is shown: {key_meta}"
+    );
     sign_out(&page);
 
     // A forged answer is a failed attempt, audited, and the code page comes back.
