@@ -167,6 +167,171 @@ pub fn finish_authentication(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::audit::Channel;
+    use crate::config::{LockoutPolicy, OtpPolicy, PasswordPolicy};
+    use crate::engine::{
+        Attempt, Credentials, DeviceUse, Engine, KeyAssertion, Reason, Subject, UsableDevice,
+        Verdict,
+    };
+    use crate::model::{DeviceKind, DeviceState, Person, PersonState, Role};
+    use crate::otp::OtpParams;
+    use crate::password::PasswordHasherCfg;
+    use crate::secret::{SecretBytes, SecretString};
+
+    const NOW: i64 = 1_764_000_000;
+
+    fn engine() -> Engine {
+        let policy = PasswordPolicy {
+            memory_kib: 64,
+            iterations: 1,
+            parallelism: 1,
+            hashing_threads: 1,
+            min_length: 4,
+        };
+        Engine::new(
+            PasswordHasherCfg::new(policy).expect("params"),
+            OtpPolicy::default(),
+            LockoutPolicy {
+                threshold: 5,
+                base_seconds: 60,
+                max_seconds: 600,
+            },
+        )
+    }
+
+    fn device(id: i64, kind: DeviceKind, label: &str, secret: &[u8]) -> UsableDevice {
+        UsableDevice {
+            device: Device {
+                id,
+                uid: format!("uid-{id}"),
+                person_id: Some(1),
+                org_id: Some(1),
+                kind,
+                label: label.into(),
+                serial: None,
+                manufacturer: None,
+                otp: OtpParams::totp_default(),
+                sealed_secret: vec![],
+                counter: 0,
+                last_step: None,
+                state: DeviceState::Active,
+                created_at: 0,
+                last_used_at: None,
+            },
+            secret: SecretBytes::new(secret.to_vec()),
+        }
+    }
+
+    /// Ann with a phone (10) and a security key (20), `failed` failures behind her.
+    fn ann(e: &Engine, failed: u32, devices: Vec<UsableDevice>) -> Subject {
+        Subject {
+            person: Person {
+                id: 1,
+                public_id: "p1".into(),
+                username: "ann".into(),
+                full_name: "Ann".into(),
+                email: None,
+                employee_number: None,
+                org_id: 1,
+                roles: vec![Role::Person],
+                state: PersonState::Active,
+                created_at: 0,
+                failed_logins: failed,
+                locked_until: None,
+            },
+            password_hash: e.hasher().hash(&SecretString::new("correct horse")).ok(),
+            recovery_codes: Vec::new(),
+            devices,
+        }
+    }
+
+    fn both() -> Vec<UsableDevice> {
+        vec![
+            device(10, DeviceKind::PhoneTotp, "phone", b"phone-one-seed-20byt"),
+            device(20, DeviceKind::SecurityKey, "blue key", b""),
+        ]
+    }
+
+    fn attempt(credentials: Credentials) -> Attempt {
+        Attempt {
+            username: "ann".into(),
+            credentials,
+            channel: Channel::Oidc,
+            client: Some("rp".into()),
+            source: None,
+            request_id: None,
+        }
+    }
+
+    fn key(device_id: i64, counter: u32) -> Credentials {
+        Credentials::KeyAfterPassword {
+            key: Some(KeyAssertion { device_id, counter }),
+        }
+    }
+
+    #[test]
+    fn a_verified_key_is_a_second_factor() {
+        let e = engine();
+        let d = e.decide(&attempt(key(20, 7)), Some(&ann(&e, 2, both())), NOW);
+        assert_eq!(
+            d.verdict,
+            Verdict::Accept {
+                device_id: 20,
+                device_label: "blue key".into()
+            }
+        );
+        assert_eq!(
+            d.changes.device_use,
+            Some(DeviceUse::SecurityKey {
+                device_id: 20,
+                counter: 7
+            })
+        );
+        assert_eq!(d.changes.lockout.map(|l| l.failed_logins), Some(0));
+        assert_eq!(d.event.device_label.as_deref(), Some("blue key"));
+        assert_eq!(d.event.channel, Channel::Oidc);
+    }
+
+    #[test]
+    fn an_unverified_or_foreign_key_is_a_failed_attempt() {
+        let e = engine();
+        let subject = ann(&e, 4, both());
+        for credentials in [
+            Credentials::KeyAfterPassword { key: None },
+            // The phone is no key; 99 is nobody's.
+            key(10, 1),
+            key(99, 1),
+        ] {
+            let d = e.decide(&attempt(credentials), Some(&subject), NOW);
+            assert_eq!(d.verdict, Verdict::Reject(Reason::BadKey));
+            assert_eq!(d.event.reason.as_deref(), Some("bad_key"));
+            let lockout = d.changes.lockout.expect("counted");
+            assert_eq!(lockout.failed_logins, 5);
+            assert!(lockout.locked_until.is_some(), "the threshold locks");
+            assert_eq!(d.changes.device_use, None);
+        }
+        // A removed (not active) key does not count either.
+        let mut devices = both();
+        devices[1].device.state = DeviceState::Removed;
+        let d = e.decide(&attempt(key(20, 1)), Some(&ann(&e, 0, devices)), NOW);
+        assert_eq!(d.verdict, Verdict::Reject(Reason::BadKey));
+    }
+
+    #[test]
+    fn a_key_counts_as_a_device_but_gives_no_code() {
+        let e = engine();
+        let only_key = vec![device(20, DeviceKind::SecurityKey, "blue key", b"")];
+        let password = Credentials::PasswordOnly {
+            password: SecretString::new("correct horse"),
+        };
+        let d = e.decide(&attempt(password), Some(&ann(&e, 0, only_key.clone())), NOW);
+        assert_eq!(d.verdict, Verdict::NeedSecondFactor, "not no_device");
+        let code = Credentials::CodeAfterPassword {
+            code: SecretString::new("123456"),
+        };
+        let d = e.decide(&attempt(code), Some(&ann(&e, 0, only_key)), NOW);
+        assert_eq!(d.verdict, Verdict::Reject(Reason::BadCode));
+    }
 
     #[test]
     fn relying_party_from_the_public_url() {
