@@ -131,6 +131,15 @@ pub struct Serving {
 /// "mfa-gateway ready" line. Panics, showing what it wrote to standard error, if it exits
 /// or is not ready in time.
 pub fn serve(instance: &Instance, timeout: std::time::Duration) -> Serving {
+    serve_with_env(instance, timeout, &[])
+}
+
+/// [`serve`] with extra environment variables (e.g. a secret named in the config).
+pub fn serve_with_env(
+    instance: &Instance,
+    timeout: std::time::Duration,
+    env: &[(&str, &str)],
+) -> Serving {
     use std::io::{BufRead, BufReader, Read};
     use std::sync::mpsc::RecvTimeoutError;
 
@@ -138,6 +147,7 @@ pub fn serve(instance: &Instance, timeout: std::time::Duration) -> Serving {
         .arg("--config")
         .arg(instance.config())
         .arg("serve")
+        .envs(env.iter().copied())
         .env_remove("MFA_GATEWAY_KEY")
         .env_remove("MFA_GATEWAY_STORE_URL")
         .env_remove("RUST_LOG")

@@ -42,6 +42,7 @@ pub struct RawConfig {
     pub oidc: RawOidc,
     pub mail: RawMail,
     pub audit: RawAudit,
+    pub approval: RawApproval,
 }
 
 #[derive(Debug, Deserialize)]
@@ -64,6 +65,32 @@ impl Default for RawMail {
             username: String::new(),
             password_env: String::new(),
             timeout_seconds: 10,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawApproval {
+    pub timeout_seconds: u64,
+    pub max_prompts: u32,
+    pub window_seconds: u64,
+    pub not_me_lock_seconds: u64,
+    pub webhook_url: String,
+    pub webhook_secret_env: String,
+    pub push_subject: String,
+}
+
+impl Default for RawApproval {
+    fn default() -> Self {
+        Self {
+            timeout_seconds: 50,
+            max_prompts: 3,
+            window_seconds: 600,
+            not_me_lock_seconds: 3600,
+            webhook_url: String::new(),
+            webhook_secret_env: String::new(),
+            push_subject: "mailto:operator@localhost".into(),
         }
     }
 }
@@ -339,6 +366,7 @@ pub struct RawRadiusClient {
     pub message_authenticator: Option<String>,
     pub class: Option<String>,
     pub session_timeout: Option<u32>,
+    pub label: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -380,6 +408,30 @@ pub struct Config {
     pub oidc: OidcSettings,
     pub mail: MailSettings,
     pub audit: AuditSettings,
+    pub approval: ApprovalSettings,
+}
+
+/// Out-of-band approval (RADIUS second-factor-only clients, "send a request to my phone").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApprovalSettings {
+    pub hub: crate::approval::HubSettings,
+    /// POST each prompt (and "not me" alerts) here, signed with HMAC-SHA256.
+    pub webhook_url: Option<String>,
+    /// The environment variable holding the webhook's HMAC secret.
+    pub webhook_secret_env: Option<String>,
+    /// VAPID `sub` (mailto: or https:) for Web Push.
+    pub push_subject: String,
+}
+
+impl Default for ApprovalSettings {
+    fn default() -> Self {
+        Self {
+            hub: crate::approval::HubSettings::default(),
+            webhook_url: None,
+            webhook_secret_env: None,
+            push_subject: "mailto:operator@localhost".into(),
+        }
+    }
 }
 
 /// How mail leaves: through an SMTP relay, or not at all (then each mail that would have
@@ -475,6 +527,8 @@ pub struct RadiusSettings {
     pub clients: Vec<mfa_radius::ClientConfig>,
     /// Per client name: how many digits the code has in append mode without a separator.
     pub otp_digits: std::collections::HashMap<String, u8>,
+    /// Per client name: what a person approving a login is shown (second-factor-only).
+    pub labels: std::collections::HashMap<String, String>,
 }
 
 /// Attempts allowed before any password is checked (0 = no limit).
@@ -726,6 +780,7 @@ impl RawConfig {
             oidc: validate_oidc(self.oidc)?,
             mail: validate_mail(self.mail)?,
             audit: validate_audit(self.audit)?,
+            approval: validate_approval(self.approval)?,
             rate_limit: RateLimits {
                 per_source_per_minute: self.rate_limit.per_source_per_minute,
                 per_username_per_minute: self.rate_limit.per_username_per_minute,
@@ -814,6 +869,53 @@ fn validate_mail(m: RawMail) -> Result<MailSettings, ConfigError> {
         username,
         password_env,
         timeout_seconds: m.timeout_seconds,
+    })
+}
+
+fn validate_approval(a: RawApproval) -> Result<ApprovalSettings, ConfigError> {
+    if a.timeout_seconds == 0 || a.timeout_seconds > 600 {
+        return Err(invalid("approval.timeout_seconds", "must be 1 to 600"));
+    }
+    if a.max_prompts == 0 {
+        return Err(invalid("approval.max_prompts", "must be at least 1"));
+    }
+    if a.window_seconds == 0 {
+        return Err(invalid("approval.window_seconds", "must be at least 1"));
+    }
+    let opt = |s: String| Some(s.trim().to_owned()).filter(|s| !s.is_empty());
+    let webhook_url = opt(a.webhook_url);
+    if let Some(u) = &webhook_url
+        && !(u.starts_with("https://") || u.starts_with("http://"))
+    {
+        return Err(invalid(
+            "approval.webhook_url",
+            format!("`{u}` is not an http:// or https:// URL"),
+        ));
+    }
+    let webhook_secret_env = opt(a.webhook_secret_env);
+    if webhook_url.is_some() != webhook_secret_env.is_some() {
+        return Err(invalid(
+            "approval.webhook_secret_env",
+            "set both approval.webhook_url and approval.webhook_secret_env, or neither",
+        ));
+    }
+    if !(a.push_subject.starts_with("mailto:") || a.push_subject.starts_with("https://")) {
+        return Err(invalid(
+            "approval.push_subject",
+            format!("`{}` is not a mailto: or https: contact", a.push_subject),
+        ));
+    }
+    Ok(ApprovalSettings {
+        hub: crate::approval::HubSettings {
+            timeout_seconds: a.timeout_seconds,
+            max_prompts: a.max_prompts,
+            window_seconds: a.window_seconds,
+            not_me_lock_seconds: a.not_me_lock_seconds,
+            max_pending: 100_000,
+        },
+        webhook_url,
+        webhook_secret_env,
+        push_subject: a.push_subject,
     })
 }
 
@@ -1036,6 +1138,7 @@ fn validate_radius(r: RawRadius) -> Result<RadiusSettings, ConfigError> {
     }
     let mut clients = Vec::new();
     let mut otp_digits = std::collections::HashMap::new();
+    let mut labels = std::collections::HashMap::new();
     for c in r.clients {
         let name = c.name.trim().to_owned();
         if name.is_empty() {
@@ -1111,6 +1214,16 @@ fn validate_radius(r: RawRadius) -> Result<RadiusSettings, ConfigError> {
         client.message_authenticator = message_authenticator;
         client.class = c.class.map(String::into_bytes);
         client.session_timeout = c.session_timeout;
+        if let Some(label) = c
+            .label
+            .map(|l| l.trim().to_owned())
+            .filter(|l| !l.is_empty())
+        {
+            if label.chars().count() > 64 || label.chars().any(char::is_control) {
+                return Err(at("label must be 1 to 64 printable characters".into()));
+            }
+            labels.insert(name.clone(), label);
+        }
         otp_digits.insert(name, digits);
         clients.push(client);
     }
@@ -1123,6 +1236,7 @@ fn validate_radius(r: RawRadius) -> Result<RadiusSettings, ConfigError> {
         challenge_prompt: r.challenge_prompt,
         clients,
         otp_digits,
+        labels,
     })
 }
 

@@ -142,6 +142,18 @@ pub enum Reason {
     Overloaded,
     ChallengeExpired,
     SecondFactorOnlyUnsupported,
+    /// Out-of-band approval: the person denied.
+    ApprovalDenied,
+    /// Out-of-band approval: nobody answered in time.
+    ApprovalTimedOut,
+    /// Out-of-band approval: the person said "this was not me" (a suspected attack).
+    ApprovalNotMe,
+    /// Out-of-band approval: a newer request for the same person took its place.
+    ApprovalReplaced,
+    /// Out-of-band approval: too many prompts for this person lately (no prompt sent).
+    TooManyPrompts,
+    /// Out-of-band approval: refused for a while after "this was not me".
+    ApprovalsLocked,
     /// A security key's assertion did not verify, or names no active key of the person's.
     BadKey,
 }
@@ -163,6 +175,12 @@ impl Reason {
             Self::Overloaded => "overloaded",
             Self::ChallengeExpired => "challenge_expired",
             Self::SecondFactorOnlyUnsupported => "second_factor_only_unsupported",
+            Self::ApprovalDenied => "approval_denied",
+            Self::ApprovalTimedOut => "approval_timed_out",
+            Self::ApprovalNotMe => "approval_not_me",
+            Self::ApprovalReplaced => "approval_replaced",
+            Self::TooManyPrompts => "too_many_prompts",
+            Self::ApprovalsLocked => "approvals_locked",
             Self::BadKey => "bad_key",
         }
     }

@@ -2,6 +2,7 @@
 //! audit events, the admin operations and the CLI; the protocol fronts live in `mfa-radius`
 //! and `mfa-oidc`.
 
+pub mod approval;
 pub mod audit;
 pub mod audit_chain;
 pub mod certs;
@@ -24,6 +25,7 @@ pub mod store;
 pub mod telemetry;
 pub mod web;
 pub mod webauthn;
+pub mod webhook;
 
 #[cfg(test)]
 mod engine_tests;

@@ -2,7 +2,8 @@
 //!
 //! Per client mode: append (password and code in one User-Password), challenge (password,
 //! then Access-Challenge with a single-use State bound to username and client, then the
-//! code), second-factor-only (answered Reject until out-of-band approval exists). Rate limits
+//! code), second-factor-only (the NAS checked the password: the person approves the login
+//! on a device of theirs, and the answer waits for it; see `service/approval.rs`). Rate limits
 //! come first, before any lookup or hashing.
 
 use crate::audit::Channel;
@@ -39,6 +40,7 @@ pub struct RadiusPolicy {
     challenge_timeout: i64,
     prompt: String,
     otp_digits: HashMap<String, u8>,
+    labels: HashMap<String, String>,
 }
 
 impl RadiusPolicy {
@@ -50,6 +52,7 @@ impl RadiusPolicy {
             challenge_timeout: i64::try_from(settings.challenge_timeout_seconds).unwrap_or(120),
             prompt: settings.challenge_prompt.clone(),
             otp_digits: settings.otp_digits.clone(),
+            labels: settings.labels.clone(),
         }
     }
 
@@ -175,6 +178,24 @@ impl RadiusPolicy {
             .await
         {
             return reject;
+        }
+        if req.client.mode == ClientMode::SecondFactorOnly {
+            // The NAS checked the password; the person approves on a device of theirs. The
+            // answer is held (a retransmit joins it through the duplicate cache).
+            let label = self.labels.get(&req.client.name).map(String::as_str);
+            let a = attempt(Credentials::PasswordOnly {
+                password: SecretString::default(),
+            });
+            return match self.gateway.login_by_approval(&a, label, now).await {
+                Ok(d) if matches!(d.verdict, Verdict::Accept { .. }) => Decision::Accept {
+                    reply_message: None,
+                },
+                Ok(_) => reject,
+                Err(e) => {
+                    tracing::error!(error = %e, "approval failed inside the gateway; rejecting");
+                    reject
+                }
+            };
         }
         let credentials = match self.credentials(&req, now) {
             Ok(c) => c,

@@ -77,6 +77,9 @@ async fn audit_config_loaded(gateway: &Gateway, config_path: &Path) -> anyhow::R
 
 /// Start the fronts, print where they listen (one line each), and run until a signal.
 async fn run(config: &Config, gateway: Gateway) -> anyhow::Result<()> {
+    if let Some(problem) = gateway.webhook_problem() {
+        anyhow::bail!("{problem}");
+    }
     gateway
         .store()
         .ping()
@@ -167,6 +170,7 @@ async fn run(config: &Config, gateway: Gateway) -> anyhow::Result<()> {
             Some(u) => u.clone(),
             None => format!("{scheme}://{}", bound[0].local_addr()?),
         };
+        gateway.set_public_url(&issuer);
         let p = crate::oidc_backend::provider(
             config,
             &issuer,
@@ -235,6 +239,7 @@ async fn run(config: &Config, gateway: Gateway) -> anyhow::Result<()> {
                 tokio::select! {
                     _ = tick.tick() => {
                         policy.housekeeping(now());
+                        gw.approvals().housekeeping(now());
                         limits.housekeeping();
                         sessions.sweep(now());
                         ticks += 1;

@@ -18,7 +18,7 @@ use mfa_radius::packet::{Code, Packet, attr, random_authenticator};
 use serde_json::Value;
 
 const PW: &str = "correct horse battery";
-const SECRET: &str = "e2e-shared-secret-0123";
+pub(crate) const SECRET: &str = "e2e-shared-secret-0123";
 const ORG: &str = "Practice Noord";
 const READY: Duration = Duration::from_secs(30);
 /// radclient's wait for an answer that should come.
@@ -186,13 +186,13 @@ fn field<'a>(events: &'a [Value], name: &str) -> Vec<Option<&'a str>> {
 
 /// What radclient got back.
 #[derive(Debug)]
-struct Answer {
+pub(crate) struct Answer {
     /// "Access-Accept", "Access-Reject", "Access-Challenge"; `None`: no reply.
-    code: Option<String>,
+    pub(crate) code: Option<String>,
     /// The reply's attributes as radclient prints them, string quotes removed.
     attrs: Vec<(String, String)>,
     /// All radclient printed, for failure messages.
-    output: String,
+    pub(crate) output: String,
 }
 
 impl Answer {
@@ -203,7 +203,7 @@ impl Answer {
             .map(|(_, v)| v.as_str())
     }
 
-    fn assert_code(&self, code: &str) -> &Self {
+    pub(crate) fn assert_code(&self, code: &str) -> &Self {
         assert_eq!(self.code.as_deref(), Some(code), "{}", self.output);
         self
     }
@@ -266,7 +266,13 @@ fn parse_radclient(output: String) -> Answer {
 
 /// `echo ATTRS | radclient -x -r 1 -t WAIT SERVER COMMAND SECRET`, killed if it outlives
 /// its own timeout by far.
-fn radclient(server: SocketAddr, command: &str, secret: &str, attrs: &str, wait: u32) -> Answer {
+pub(crate) fn radclient(
+    server: SocketAddr,
+    command: &str,
+    secret: &str,
+    attrs: &str,
+    wait: u32,
+) -> Answer {
     let mut child = Command::new(radclient_path())
         .args(["-x", "-r", "1", "-t", &wait.to_string()])
         .arg(server.to_string())

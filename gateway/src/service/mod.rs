@@ -50,6 +50,7 @@ pub enum ServiceError {
 
 pub type Result<T, E = ServiceError> = std::result::Result<T, E>;
 
+mod approval;
 mod audit_admin;
 pub mod notify;
 mod portal;
@@ -78,6 +79,11 @@ pub struct Gateway {
     queue_size: usize,
     mailer: crate::mail::Mailer,
     audit_settings: Arc<crate::config::AuditSettings>,
+    approvals: Arc<crate::approval::ApprovalHub>,
+    webhook: Option<Arc<crate::webhook::Webhook>>,
+    /// Why the configured webhook cannot be used (serve refuses to start then).
+    webhook_problem: Option<String>,
+    public_url: Arc<std::sync::OnceLock<String>>,
 }
 
 impl Gateway {
@@ -85,6 +91,16 @@ impl Gateway {
         let hasher = PasswordHasherCfg::new(config.password)?;
         let engine = Engine::new(hasher, config.otp.clone(), config.lockout);
         let threads = config.password.hashing_threads.max(1);
+        let (webhook, webhook_problem) = match (
+            &config.approval.webhook_url,
+            &config.approval.webhook_secret_env,
+        ) {
+            (Some(url), Some(env)) => match crate::webhook::Webhook::new(url, env) {
+                Ok(w) => (Some(Arc::new(w)), None),
+                Err(e) => (None, Some(e)),
+            },
+            _ => (None, None),
+        };
         Ok(Self {
             store,
             engine: Arc::new(engine),
@@ -96,6 +112,10 @@ impl Gateway {
             mailer: crate::mail::Mailer::new(&config.mail)
                 .map_err(|e| ServiceError::Invalid(e.to_string()))?,
             audit_settings: Arc::new(config.audit.clone()),
+            approvals: Arc::new(crate::approval::ApprovalHub::new(config.approval.hub)),
+            webhook,
+            webhook_problem,
+            public_url: Arc::new(std::sync::OnceLock::new()),
         })
     }
 
@@ -113,6 +133,11 @@ impl Gateway {
 
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.store
+    }
+
+    /// Why the configured approval webhook cannot be used, if it cannot.
+    pub fn webhook_problem(&self) -> Option<&str> {
+        self.webhook_problem.as_deref()
     }
 
     pub fn engine(&self) -> &Engine {

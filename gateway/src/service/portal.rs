@@ -29,7 +29,7 @@ pub struct PortalActor {
 
 impl PortalActor {
     /// An event about this person, done by them in the portal.
-    fn event(&self, kind: EventKind, now: UnixTime) -> AuditEvent {
+    pub(crate) fn event(&self, kind: EventKind, now: UnixTime) -> AuditEvent {
         let actor = format!("person:{}", self.person.id);
         let mut e = Gateway::person_event(&self.person, kind, &actor, now);
         e.channel = Channel::Portal;

@@ -2,6 +2,7 @@
 //! serves the OpenID Provider, the login pages, the stylesheet, /metrics, /healthz and
 //! /readyz, with a request id, security headers and a Content-Security-Policy on every answer.
 
+pub mod approvals;
 pub mod auditor;
 pub mod auditor_pages;
 pub mod login;
@@ -99,6 +100,7 @@ pub fn router(state: WebState, extra: Router) -> Router {
         .merge(login::routes())
         .merge(portal::routes())
         .merge(auditor::routes())
+        .merge(approvals::routes())
         .route(
             "/static/style.css",
             get(|| async {

@@ -1,0 +1,373 @@
+//! Out-of-band approval: a login that waits until the person approves it on a device of
+//! theirs (Microsoft RD Gateway's RADIUS requests carry only the User-Name).
+//!
+//! The hub holds at most one pending approval per person; a new request for the same person
+//! replaces the old one (which is answered `Replaced`). A waiting login holds a oneshot
+//! receiver and a timer, never a thread. Prompt bombing is bounded: at most `max_prompts`
+//! prompts per person per `window`, then new requests are refused without a prompt. "This
+//! was not me" denies and locks further approvals for that person for `not_me_lock`.
+//! Everything here is in process; the answers and prompts are audited by the service.
+
+use crate::model::{PersonId, UnixTime};
+use std::collections::{HashMap, VecDeque};
+use std::sync::Mutex;
+use tokio::sync::{broadcast, oneshot};
+
+/// How a pending approval ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Answer {
+    Approved,
+    Denied,
+    /// Denied and reported as an attack.
+    NotMe,
+    /// A newer request for the same person took its place.
+    Replaced,
+}
+
+impl Answer {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Approved => "approved",
+            Self::Denied => "denied",
+            Self::NotMe => "not_me",
+            Self::Replaced => "replaced",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "approve" | "approved" => Some(Self::Approved),
+            "deny" | "denied" => Some(Self::Denied),
+            "not_me" => Some(Self::NotMe),
+            _ => None,
+        }
+    }
+}
+
+/// Why no prompt was sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refused {
+    /// More than `max_prompts` in the window (prompt bombing).
+    TooManyPrompts,
+    /// The person said "this was not me" recently.
+    Locked,
+    /// The hub is full.
+    Full,
+}
+
+/// Limits of the hub.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HubSettings {
+    pub timeout_seconds: u64,
+    pub max_prompts: u32,
+    pub window_seconds: u64,
+    pub not_me_lock_seconds: u64,
+    /// Most approvals pending at once (all people).
+    pub max_pending: usize,
+}
+
+impl Default for HubSettings {
+    fn default() -> Self {
+        Self {
+            timeout_seconds: 50,
+            max_prompts: 3,
+            window_seconds: 600,
+            not_me_lock_seconds: 3600,
+            max_pending: 100_000,
+        }
+    }
+}
+
+/// What a person is asked to approve.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Prompt {
+    /// Random, unguessable (the approval page's id).
+    pub id: String,
+    pub person_id: PersonId,
+    /// The client's display name (e.g. "Remote desktop").
+    pub client: String,
+    pub channel: String,
+    pub source: Option<String>,
+    pub created: UnixTime,
+    pub expires: UnixTime,
+}
+
+#[derive(Debug)]
+struct Pending {
+    prompt: Prompt,
+    tx: oneshot::Sender<Answer>,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    pending: HashMap<PersonId, Pending>,
+    prompts: HashMap<PersonId, VecDeque<UnixTime>>,
+    locked: HashMap<PersonId, UnixTime>,
+}
+
+/// The pending approvals.
+#[derive(Debug)]
+pub struct ApprovalHub {
+    settings: HubSettings,
+    inner: Mutex<Inner>,
+    /// Tells listeners (the portal's live page) that a person's pending approval changed.
+    changed: broadcast::Sender<PersonId>,
+}
+
+/// A started approval: its prompt, and where the answer arrives.
+#[derive(Debug)]
+pub struct Ticket {
+    pub prompt: Prompt,
+    pub answer: oneshot::Receiver<Answer>,
+}
+
+impl ApprovalHub {
+    pub fn new(settings: HubSettings) -> Self {
+        let (changed, _) = broadcast::channel(1024);
+        Self {
+            settings,
+            inner: Mutex::new(Inner::default()),
+            changed,
+        }
+    }
+
+    pub fn settings(&self) -> HubSettings {
+        self.settings
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        // A panic while holding the lock cannot leave the maps half-changed in a way that
+        // matters (each change is one insert or remove); go on with the data.
+        self.inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Start an approval for `person`, replacing a pending one. Refused (no prompt) when the
+    /// person has had too many prompts in the window, or is locked after "not me".
+    pub fn start(
+        &self,
+        person_id: PersonId,
+        client: &str,
+        channel: &str,
+        source: Option<String>,
+        now: UnixTime,
+    ) -> Result<Ticket, Refused> {
+        let id = crate::secret::random_bytes(16)
+            .map(|b| data_encoding::BASE64URL_NOPAD.encode(&b))
+            .map_err(|_| Refused::Full)?;
+        let s = self.settings;
+        let mut inner = self.lock();
+        if inner
+            .locked
+            .get(&person_id)
+            .is_some_and(|&until| until > now)
+        {
+            return Err(Refused::Locked);
+        }
+        let window = i64::try_from(s.window_seconds).unwrap_or(i64::MAX);
+        let times = inner.prompts.entry(person_id).or_default();
+        while times.front().is_some_and(|&t| t <= now - window) {
+            times.pop_front();
+        }
+        if times.len() >= usize::try_from(s.max_prompts).unwrap_or(usize::MAX) {
+            return Err(Refused::TooManyPrompts);
+        }
+        if inner.pending.len() >= s.max_pending && !inner.pending.contains_key(&person_id) {
+            inner
+                .pending
+                .retain(|_, p| p.prompt.expires > now && !p.tx.is_closed());
+            if inner.pending.len() >= s.max_pending {
+                return Err(Refused::Full);
+            }
+        }
+        inner.prompts.entry(person_id).or_default().push_back(now);
+        let (tx, rx) = oneshot::channel();
+        let prompt = Prompt {
+            id,
+            person_id,
+            client: client.to_owned(),
+            channel: channel.to_owned(),
+            source,
+            created: now,
+            expires: now + i64::try_from(s.timeout_seconds).unwrap_or(50),
+        };
+        if let Some(old) = inner.pending.insert(
+            person_id,
+            Pending {
+                prompt: prompt.clone(),
+                tx,
+            },
+        ) {
+            let _ = old.tx.send(Answer::Replaced);
+        }
+        drop(inner);
+        let _ = self.changed.send(person_id);
+        Ok(Ticket { prompt, answer: rx })
+    }
+
+    /// The person's live pending approval, if any.
+    pub fn pending_for(&self, person_id: PersonId, now: UnixTime) -> Option<Prompt> {
+        let inner = self.lock();
+        inner
+            .pending
+            .get(&person_id)
+            .filter(|p| p.prompt.expires > now && !p.tx.is_closed())
+            .map(|p| p.prompt.clone())
+    }
+
+    /// Answer approval `id` of `person_id`. None: no such live approval (answered already,
+    /// expired, replaced, or not theirs). "Not me" also locks further approvals.
+    pub fn answer(
+        &self,
+        person_id: PersonId,
+        id: &str,
+        answer: Answer,
+        now: UnixTime,
+    ) -> Option<Prompt> {
+        let mut inner = self.lock();
+        let live = inner.pending.get(&person_id).is_some_and(|p| {
+            crate::secret::ct_eq(p.prompt.id.as_bytes(), id.as_bytes())
+                && p.prompt.expires > now
+                && !p.tx.is_closed()
+        });
+        if !live {
+            return None;
+        }
+        let pending = inner.pending.remove(&person_id)?;
+        if answer == Answer::NotMe {
+            let lock = i64::try_from(self.settings.not_me_lock_seconds).unwrap_or(3600);
+            inner.locked.insert(person_id, now + lock);
+        }
+        drop(inner);
+        let _ = pending.tx.send(answer);
+        let _ = self.changed.send(person_id);
+        Some(pending.prompt)
+    }
+
+    /// Forget a pending approval that ended on the waiting side (timed out, or the request
+    /// went away), if it is still the one with `id`.
+    pub fn finish(&self, person_id: PersonId, id: &str) {
+        let mut inner = self.lock();
+        if inner
+            .pending
+            .get(&person_id)
+            .is_some_and(|p| p.prompt.id == id)
+        {
+            inner.pending.remove(&person_id);
+            drop(inner);
+            let _ = self.changed.send(person_id);
+        }
+    }
+
+    /// Is `person_id` locked after "not me"?
+    pub fn locked_until(&self, person_id: PersonId, now: UnixTime) -> Option<UnixTime> {
+        self.lock()
+            .locked
+            .get(&person_id)
+            .copied()
+            .filter(|&t| t > now)
+    }
+
+    /// Changes to pending approvals, by person (for live pages).
+    pub fn subscribe(&self) -> broadcast::Receiver<PersonId> {
+        self.changed.subscribe()
+    }
+
+    /// Approvals pending now.
+    pub fn len(&self) -> usize {
+        self.lock().pending.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Drop what is over: expired approvals, old prompt times, ended locks.
+    pub fn housekeeping(&self, now: UnixTime) {
+        let window = i64::try_from(self.settings.window_seconds).unwrap_or(i64::MAX);
+        let mut inner = self.lock();
+        inner
+            .pending
+            .retain(|_, p| p.prompt.expires > now && !p.tx.is_closed());
+        inner.prompts.retain(|_, times| {
+            while times.front().is_some_and(|&t| t <= now - window) {
+                times.pop_front();
+            }
+            !times.is_empty()
+        });
+        inner.locked.retain(|_, &mut until| until > now);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn hub() -> ApprovalHub {
+        ApprovalHub::new(HubSettings::default())
+    }
+
+    #[tokio::test]
+    async fn approve_reaches_the_waiting_login() {
+        let h = hub();
+        let t = h.start(1, "Remote desktop", "radius", None, 100).unwrap();
+        assert_eq!(h.pending_for(1, 101).unwrap().id, t.prompt.id);
+        assert!(
+            h.answer(2, &t.prompt.id, Answer::Approved, 101).is_none(),
+            "not theirs"
+        );
+        assert!(h.answer(1, "wrong", Answer::Approved, 101).is_none());
+        assert!(h.answer(1, &t.prompt.id, Answer::Approved, 101).is_some());
+        assert_eq!(t.answer.await.unwrap(), Answer::Approved);
+        assert!(h.pending_for(1, 102).is_none());
+        assert!(
+            h.answer(1, &t.prompt.id, Answer::Denied, 102).is_none(),
+            "once"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_new_request_replaces_the_pending_one() {
+        let h = hub();
+        let first = h.start(1, "rd", "radius", None, 100).unwrap();
+        let second = h.start(1, "rd", "radius", None, 101).unwrap();
+        assert_eq!(first.answer.await.unwrap(), Answer::Replaced);
+        assert_eq!(h.pending_for(1, 102).unwrap().id, second.prompt.id);
+        assert_eq!(h.len(), 1);
+    }
+
+    #[test]
+    fn prompt_bombing_is_bounded_and_not_me_locks() {
+        let h = hub();
+        for t in 0..3 {
+            h.start(1, "rd", "radius", None, 100 + t).unwrap();
+        }
+        assert_eq!(
+            h.start(1, "rd", "radius", None, 110).unwrap_err(),
+            Refused::TooManyPrompts
+        );
+        // Another person is not affected; the window moves on.
+        assert!(h.start(2, "rd", "radius", None, 110).is_ok());
+        assert!(h.start(1, "rd", "radius", None, 100 + 600).is_ok());
+
+        let t = h.start(3, "rd", "radius", None, 1000).unwrap();
+        h.answer(3, &t.prompt.id, Answer::NotMe, 1001).unwrap();
+        assert_eq!(
+            h.start(3, "rd", "radius", None, 1002).unwrap_err(),
+            Refused::Locked
+        );
+        assert!(h.locked_until(3, 1002).is_some());
+        assert!(h.start(3, "rd", "radius", None, 1001 + 3600).is_ok());
+    }
+
+    #[test]
+    fn expired_approvals_cannot_be_answered_and_are_swept() {
+        let h = hub();
+        let t = h.start(1, "rd", "radius", None, 100).unwrap();
+        assert!(h.answer(1, &t.prompt.id, Answer::Approved, 150).is_none());
+        h.housekeeping(150);
+        assert!(h.is_empty());
+    }
+}

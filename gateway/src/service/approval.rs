@@ -1,0 +1,275 @@
+//! Out-of-band approval as a login: RADIUS second-factor-only clients (Microsoft RD Gateway)
+//! and "send a request to my phone" on the login page. The person is asked on their devices
+//! (Web Push, the portal's live page, the webhook), the login waits (no thread: a oneshot and
+//! a timer) and is answered Accept only after its event is committed.
+
+use super::*;
+use crate::approval::{Answer, Prompt, Refused};
+use crate::audit::Outcome;
+use crate::model::Role;
+
+/// The client name shown to the person when the client has none of its own.
+const DEFAULT_CLIENT_LABEL: &str = "Remote desktop";
+const GONE: &str =
+    "This request is no longer waiting: it was answered, replaced by a newer one, or it expired.";
+
+impl Gateway {
+    pub fn approvals(&self) -> &Arc<crate::approval::ApprovalHub> {
+        &self.approvals
+    }
+
+    /// The public URL of the web front (set by `serve` once it is known).
+    pub fn set_public_url(&self, url: &str) {
+        let _ = self.public_url.set(url.trim_end_matches('/').to_owned());
+    }
+
+    pub fn public_url(&self) -> Option<&str> {
+        self.public_url.get().map(String::as_str)
+    }
+
+    /// A login attempt's event, decided without the engine (approval).
+    fn approval_event(
+        attempt: &Attempt,
+        person: Option<&Person>,
+        outcome: Outcome,
+        reason: Option<Reason>,
+        now: UnixTime,
+    ) -> AuditEvent {
+        AuditEvent {
+            time: now,
+            kind: EventKind::LoginAttempt,
+            actor: person.map_or_else(|| "anonymous".to_owned(), |p| format!("person:{}", p.id)),
+            person_id: person.map(|p| p.id),
+            username: Some(person.map_or_else(|| attempt.username.clone(), |p| p.username.clone())),
+            org_id: person.map(|p| p.org_id),
+            channel: attempt.channel,
+            client: attempt.client.clone(),
+            source: attempt.source.map(|s| s.to_string()),
+            device_id: None,
+            device_label: (outcome == Outcome::Accept).then(|| "out-of-band approval".to_owned()),
+            outcome,
+            reason: reason.map(|r| r.as_str().to_owned()),
+            request_id: attempt.request_id.clone(),
+            detail: Some(serde_json::json!({ "method": "approval" })),
+        }
+    }
+
+    async fn approval_decision(
+        &self,
+        attempt: &Attempt,
+        person: Option<&Person>,
+        reason: Option<Reason>,
+        now: UnixTime,
+    ) -> Result<Decision> {
+        let outcome = if reason.is_none() {
+            Outcome::Accept
+        } else {
+            Outcome::Reject
+        };
+        let event = Self::approval_event(attempt, person, outcome, reason, now);
+        self.store.append_event(&event).await?;
+        count_decision(&event);
+        let verdict = match reason {
+            None => Verdict::Accept {
+                device_id: 0,
+                device_label: "out-of-band approval".into(),
+            },
+            Some(r) => Verdict::Reject(r),
+        };
+        Ok(Decision {
+            verdict,
+            changes: Default::default(),
+            event,
+        })
+    }
+
+    /// Ask the person named in `attempt` to approve this login on a device of theirs, and
+    /// wait for the answer (at most the configured timeout). `client_label` is what the
+    /// person is shown ("Remote desktop").
+    pub async fn login_by_approval(
+        &self,
+        attempt: &Attempt,
+        client_label: Option<&str>,
+        now: UnixTime,
+    ) -> Result<Decision> {
+        let username = crate::store::normalise_username(&attempt.username);
+        let Some(person) = self.store.person_by_username(&username).await? else {
+            return self
+                .approval_decision(attempt, None, Some(Reason::UnknownUser), now)
+                .await;
+        };
+        let refuse = match person.state {
+            PersonState::Disabled => Some(Reason::PersonDisabled),
+            PersonState::Removed => Some(Reason::PersonRemoved),
+            PersonState::Active if person.locked_until.is_some_and(|t| t > now) => {
+                Some(Reason::LockedOut)
+            }
+            PersonState::Active => None,
+        };
+        if let Some(reason) = refuse {
+            return self
+                .approval_decision(attempt, Some(&person), Some(reason), now)
+                .await;
+        }
+        let label = client_label.unwrap_or(DEFAULT_CLIENT_LABEL);
+        let ticket = match self.approvals.start(
+            person.id,
+            label,
+            attempt.channel.as_str(),
+            attempt.source.map(|s| s.to_string()),
+            now,
+        ) {
+            Ok(t) => t,
+            Err(refused) => {
+                let reason = match refused {
+                    Refused::TooManyPrompts => Reason::TooManyPrompts,
+                    Refused::Locked => Reason::ApprovalsLocked,
+                    Refused::Full => Reason::Overloaded,
+                };
+                return self
+                    .approval_decision(attempt, Some(&person), Some(reason), now)
+                    .await;
+            }
+        };
+        let prompt = ticket.prompt.clone();
+        let mut asked = Self::person_event(&person, EventKind::ApprovalRequested, "system", now);
+        asked.channel = attempt.channel;
+        asked.client = attempt.client.clone();
+        asked.source = attempt.source.map(|s| s.to_string());
+        asked.request_id = attempt.request_id.clone();
+        asked.detail = Some(serde_json::json!({ "shown_as": label, "expires": prompt.expires }));
+        if let Err(e) = self.store.append_event(&asked).await {
+            self.approvals.finish(person.id, &prompt.id);
+            return Err(e.into());
+        }
+        self.announce_prompt(&person, &prompt);
+        let wait = u64::try_from(prompt.expires - now).unwrap_or(0);
+        let answer =
+            tokio::time::timeout(std::time::Duration::from_secs(wait), ticket.answer).await;
+        let reason = match answer {
+            Ok(Ok(Answer::Approved)) => None,
+            Ok(Ok(Answer::Denied)) => Some(Reason::ApprovalDenied),
+            Ok(Ok(Answer::NotMe)) => Some(Reason::ApprovalNotMe),
+            Ok(Ok(Answer::Replaced)) => Some(Reason::ApprovalReplaced),
+            Ok(Err(_)) | Err(_) => {
+                self.approvals.finish(person.id, &prompt.id);
+                Some(Reason::ApprovalTimedOut)
+            }
+        };
+        self.approval_decision(attempt, Some(&person), reason, crate::model::now())
+            .await
+    }
+
+    /// Tell the person's devices about a prompt: the webhook, Web Push (the portal's live
+    /// page learns through the hub). Runs on its own task.
+    fn announce_prompt(&self, person: &Person, prompt: &Prompt) {
+        let Some(webhook) = self.webhook.clone() else {
+            return;
+        };
+        let body = serde_json::json!({
+            "event": "approval_requested",
+            "username": person.username,
+            "name": person.full_name,
+            "org_id": person.org_id,
+            "client": prompt.client,
+            "source": prompt.source,
+            "time": crate::audit::format_time(prompt.created),
+            "expires": crate::audit::format_time(prompt.expires),
+            "approve_url": self.public_url().map(|u| format!("{u}/portal/approvals")),
+        });
+        let now = prompt.created;
+        tokio::spawn(async move {
+            if let Err(e) = webhook.post(&body, now).await {
+                tracing::warn!(error = %e, "approval webhook failed");
+            }
+        });
+    }
+
+    /// The person answers their pending approval `id` in the portal; audited. "Not me" also
+    /// alerts the operators (webhook, and mail to operators with an address).
+    pub async fn answer_approval(
+        &self,
+        actor: &PortalActor,
+        id: &str,
+        answer: Answer,
+        now: UnixTime,
+    ) -> Result<Prompt> {
+        let person = &actor.person;
+        let Some(prompt) = self.approvals.answer(person.id, id, answer, now) else {
+            return Err(ServiceError::Invalid(GONE.into()));
+        };
+        let mut event = actor.event(EventKind::ApprovalAnswered, now);
+        event.outcome = if answer == Answer::Approved {
+            Outcome::Done
+        } else {
+            Outcome::Reject
+        };
+        event.reason = Some(answer.as_str().into());
+        event.detail = Some(serde_json::json!({
+            "client": prompt.client,
+            "login_source": prompt.source,
+            "login_channel": prompt.channel,
+            "suspected_attack": answer == Answer::NotMe,
+        }));
+        self.store.append_event(&event).await?;
+        if answer == Answer::NotMe {
+            self.alert_operators(person, &prompt, &event).await?;
+        }
+        Ok(prompt)
+    }
+
+    async fn alert_operators(
+        &self,
+        person: &Person,
+        prompt: &Prompt,
+        context: &AuditEvent,
+    ) -> Result<()> {
+        tracing::warn!(
+            person = person.id,
+            source = prompt.source.as_deref().unwrap_or("-"),
+            "suspected attack: a person reported a login approval request as not theirs"
+        );
+        let what = format!(
+            "{} ({}) reported a login request from {} to {} as not theirs",
+            person.full_name,
+            person.username,
+            prompt.source.as_deref().unwrap_or("an unknown address"),
+            prompt.client
+        );
+        if let Some(webhook) = self.webhook.clone() {
+            let body = serde_json::json!({
+                "event": "suspected_attack",
+                "username": person.username,
+                "name": person.full_name,
+                "org_id": person.org_id,
+                "client": prompt.client,
+                "source": prompt.source,
+                "time": crate::audit::format_time(context.time),
+            });
+            let now = context.time;
+            tokio::spawn(async move {
+                if let Err(e) = webhook.post(&body, now).await {
+                    tracing::warn!(error = %e, "suspected-attack webhook failed");
+                }
+            });
+        }
+        for operator in self.store.people(None).await? {
+            if operator.state == PersonState::Active && operator.roles.contains(&Role::Operator) {
+                self.notify(
+                    &operator,
+                    super::notify::Notice {
+                        subject: "Suspected attack: a login approval was reported as not mine"
+                            .into(),
+                        body: format!(
+                            "{what}.\n\nWhen: {}\nFurther approvals for this person are refused for a while.\nSee the audit trail (reason not_me).\n",
+                            crate::audit::format_time(context.time)
+                        ),
+                        body_in_audit: true,
+                    },
+                    context,
+                );
+            }
+        }
+        Ok(())
+    }
+}

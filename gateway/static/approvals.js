@@ -1,0 +1,18 @@
+// The pending-approvals page updates itself: the server tells it (server-sent events) when
+// a request for this person arrives or ends, and the page reloads. Without script the page
+// still works (reload by hand). Once an answer is being sent, changes are not followed (the
+// answer's own page comes next).
+(function () {
+  if (!window.EventSource) return;
+  var source = new EventSource('/portal/approvals/events');
+  var answering = false;
+  document.addEventListener('submit', function () {
+    answering = true;
+    source.close();
+  });
+  source.addEventListener('changed', function () {
+    if (answering) return;
+    source.close();
+    window.location.reload();
+  });
+})();

@@ -1,0 +1,319 @@
+//! Out-of-band approval end to end (issue 6): a RADIUS client in second-factor-only mode
+//! (as Microsoft RD Gateway: User-Name only) asks with radclient; the answer is held until the
+//! person answers on the portal's live page in headless Chromium (server-sent events, no
+//! reload by hand). Approve gives Access-Accept; deny and "this was not me" Access-Reject, and
+//! "not me" locks further approvals. radclient's retransmits join the pending approval (one
+//! prompt per login). The webhook gets each prompt, signed. Prompt bombing, replacement and
+//! the timeout are checked with short settings.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use super::radius::{SECRET, radclient};
+use mfa_e2e::browser::{Browser, Page};
+use mfa_e2e::{Instance, StubResponse, http_stub, seed_of, serve_with_env, uri_in};
+use mfa_gateway::otp::{self, OtpHash};
+
+const PW: &str = "correct horse battery";
+const ORG: &str = "Practice Noord";
+const READY: Duration = Duration::from_secs(30);
+const WAIT: Duration = Duration::from_secs(15);
+const HOOK_SECRET: &str = "webhook-secret-0123456789";
+
+/// A gateway with RADIUS on 127.0.0.1, a second-factor-only client for 127.0.0.1, HTTPS,
+/// `approval` settings, and ann with a phone (its seed returned).
+fn gateway(approval: &str) -> (Instance, Vec<u8>) {
+    let g = Instance::init();
+    let text = std::fs::read_to_string(g.config()).unwrap();
+    let mut out = String::new();
+    let mut keep = true;
+    for line in text.lines() {
+        let t = line.trim();
+        if t.starts_with('[') {
+            let name = t.trim_matches(|c| c == '[' || c == ']').trim();
+            keep = !["http", "oidc", "approval"].contains(&name);
+        }
+        if keep {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    let mut out = out.replace("listen = [\"0.0.0.0:1812\"]", "listen = [\"127.0.0.1:0\"]");
+    out.push_str(
+        "\n[http]\nlisten = [\"127.0.0.1:0\"]\ntls = true\npublic_url = \"\"\ntrusted_proxies = []\n\n[oidc]\n",
+    );
+    out.push_str(&format!("\n[approval]\n{approval}\n"));
+    out.push_str(&format!(
+        "\n[[radius.clients]]\nname = \"rdgw\"\naddress = \"127.0.0.1/32\"\nsecret = \"{SECRET}\"\nmode = \"second_factor_only\"\nlabel = \"Remote desktop\"\n"
+    ));
+    std::fs::write(g.config(), out).unwrap();
+    g.ok(&["org", "add", ORG], None);
+    g.ok(
+        &[
+            "person",
+            "add",
+            "ann",
+            "--org",
+            ORG,
+            "--name",
+            "Ann de Vries",
+            "--password-stdin",
+        ],
+        Some(&format!("{PW}\n")),
+    );
+    let seed = seed_of(&uri_in(&g.ok(&["device", "add-totp", "ann"], None)));
+    (g, seed)
+}
+
+/// An RD Gateway request: User-Name only, with Message-Authenticator; `retries` sends, each
+/// waiting `wait` seconds.
+fn rd_request(server: SocketAddr, user: &str, wait: u32, retries: u32) -> super::radius::Answer {
+    let _ = retries;
+    radclient(
+        server,
+        "auth",
+        SECRET,
+        &format!("User-Name = {user}, Message-Authenticator = 0x00"),
+        wait,
+    )
+}
+
+fn in_thread(server: SocketAddr, wait: u32) -> std::thread::JoinHandle<super::radius::Answer> {
+    std::thread::spawn(move || rd_request(server, "ann", wait, 1))
+}
+
+fn sign_in(page: &Page<'_>, base: &str, seed: &[u8]) {
+    let code = otp::totp(seed, mfa_gateway::model::now(), 30, OtpHash::Sha1, 6);
+    page.goto(&format!("{base}/portal/login"));
+    page.wait_for("form#login-form", WAIT);
+    page.fill("input[name=username]", "ann");
+    page.fill("input[name=password]", PW);
+    page.click("button#submit");
+    page.wait_for("form#code-form", WAIT);
+    page.fill("input[name=code]", &code);
+    page.click("button#submit");
+    page.wait_for("ul.devices", WAIT);
+}
+
+fn reasons(g: &Instance) -> String {
+    g.ok(
+        &[
+            "audit",
+            "search",
+            "--kind",
+            "login_attempt",
+            "--format",
+            "jsonl",
+            "--limit",
+            "0",
+        ],
+        None,
+    )
+}
+
+#[test]
+fn rd_gateway_login_waits_for_approval_on_the_live_portal_page() {
+    let hook = http_stub(|_| StubResponse {
+        status: 204,
+        headers: vec![],
+        body: String::new(),
+    });
+    let (g, seed) = gateway(&format!(
+        "timeout_seconds = 40\nmax_prompts = 10\nwebhook_url = \"{}\"\nwebhook_secret_env = \"MFA_E2E_HOOK\"\n",
+        hook.url("/hook")
+    ));
+    let s = serve_with_env(&g, READY, &[("MFA_E2E_HOOK", HOOK_SECRET)]);
+    let server = s.addr("radius udp", "127.0.0.1");
+    let base = s.listener("http");
+    let browser = Browser::launch_trusting(&[&g.dir.path().join("certs/server.pem")]);
+    let page = browser.new_page();
+    sign_in(&page, &base, &seed);
+    page.goto(&format!("{base}/portal/approvals"));
+    page.wait_for("p#none", WAIT);
+    page.screenshot("approvals-none");
+
+    // 1. Approve: the held request is answered Access-Accept.
+    let login = in_thread(server, 40);
+    page.wait_for("#pending", WAIT);
+    assert!(
+        page.text("#pending").contains("Remote desktop"),
+        "{}",
+        page.html()
+    );
+    assert!(page.text("#pending").contains("127.0.0.1"));
+    page.screenshot("approval-pending");
+    page.click("button#approve");
+    page.wait_for("#message", WAIT);
+    login.join().unwrap().assert_code("Access-Accept");
+    page.screenshot("approval-approved");
+
+    // The webhook got the prompt, signed.
+    let requests = hook.requests.lock().unwrap().clone();
+    let prompt = requests
+        .iter()
+        .find(|r| r.body.contains("approval_requested"))
+        .expect("the webhook got the prompt");
+    let header = |name: &str| {
+        prompt
+            .headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+            .unwrap()
+    };
+    let ts: i64 = header("x-mfa-timestamp").parse().unwrap();
+    assert_eq!(
+        header("x-mfa-signature"),
+        mfa_gateway::webhook::signature(HOOK_SECRET.as_bytes(), ts, prompt.body.as_bytes())
+    );
+    assert!(
+        prompt.body.contains("\"username\":\"ann\""),
+        "{}",
+        prompt.body
+    );
+
+    // 2. Deny.
+    page.goto(&format!("{base}/portal/approvals"));
+    page.wait_for("p#none", WAIT);
+    let login = in_thread(server, 40);
+    page.wait_for("#pending", WAIT);
+    page.click("button#deny");
+    page.wait_for("#message", WAIT);
+    login.join().unwrap().assert_code("Access-Reject");
+
+    // 3. "This was not me": refused, and further requests are refused at once, no prompt.
+    page.goto(&format!("{base}/portal/approvals"));
+    page.wait_for("p#none", WAIT);
+    let login = in_thread(server, 40);
+    page.wait_for("#pending", WAIT);
+    page.click("button#not-me");
+    page.wait_for("#message", WAIT);
+    login.join().unwrap().assert_code("Access-Reject");
+    let started = std::time::Instant::now();
+    rd_request(server, "ann", 10, 1).assert_code("Access-Reject");
+    assert!(
+        started.elapsed() < Duration::from_secs(8),
+        "refused without a prompt"
+    );
+
+    // An unknown user is refused.
+    rd_request(server, "nobody", 10, 1).assert_code("Access-Reject");
+
+    drop(s);
+    let attempts = reasons(&g);
+    for r in [
+        "approval_denied",
+        "approval_not_me",
+        "approvals_locked",
+        "unknown_user",
+    ] {
+        assert!(attempts.contains(r), "{r} missing: {attempts}");
+    }
+    assert!(attempts.contains("\"outcome\":\"accept\""), "{attempts}");
+    let answered = g.ok(
+        &[
+            "audit",
+            "search",
+            "--kind",
+            "approval_answered",
+            "--format",
+            "jsonl",
+        ],
+        None,
+    );
+    assert!(answered.contains("\"suspected_attack\":true"), "{answered}");
+    let asked = g.ok(
+        &[
+            "audit",
+            "search",
+            "--kind",
+            "approval_requested",
+            "--format",
+            "jsonl",
+            "--limit",
+            "0",
+        ],
+        None,
+    );
+    assert_eq!(asked.lines().count(), 3, "one prompt per login: {asked}");
+}
+
+#[test]
+fn retransmits_join_and_bombing_replacement_and_timeout_are_handled() {
+    let (g, _seed) = gateway("timeout_seconds = 3\nmax_prompts = 2\nwindow_seconds = 600\n");
+    let s = serve_with_env(&g, READY, &[]);
+    let server = s.addr("radius udp", "127.0.0.1");
+
+    // A retransmitting client (radclient -r 3 -t 2): one prompt, one answer (timeout).
+    let out = std::process::Command::new("radclient")
+        .args(["-x", "-r", "3", "-t", "2"])
+        .arg(server.to_string())
+        .args(["auth", SECRET])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            use std::io::Write as _;
+            c.stdin
+                .take()
+                .unwrap()
+                .write_all(b"User-Name = ann, Message-Authenticator = 0x00")?;
+            c.wait_with_output()
+        })
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("Access-Reject"), "{text}");
+
+    // Replacement: a second login while the first waits; the first is refused.
+    let first = in_thread(server, 10);
+    std::thread::sleep(Duration::from_millis(700));
+    // The window allows 2 prompts: the retransmitted login used one, `first` the second;
+    // this one is over the limit and refused at once.
+    let started = std::time::Instant::now();
+    rd_request(server, "ann", 10, 1).assert_code("Access-Reject");
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "no wait for a bombed prompt"
+    );
+    first.join().unwrap().assert_code("Access-Reject");
+    drop(s);
+
+    let attempts = reasons(&g);
+    assert!(attempts.contains("approval_timed_out"), "{attempts}");
+    assert!(attempts.contains("too_many_prompts"), "{attempts}");
+    let asked = g.ok(
+        &[
+            "audit",
+            "search",
+            "--kind",
+            "approval_requested",
+            "--format",
+            "jsonl",
+            "--limit",
+            "0",
+        ],
+        None,
+    );
+    assert_eq!(
+        asked.lines().count(),
+        2,
+        "retransmits made no prompt: {asked}"
+    );
+}
+
+#[test]
+fn a_newer_login_replaces_the_pending_one() {
+    let (g, _seed) = gateway("timeout_seconds = 4\nmax_prompts = 5\n");
+    let s = serve_with_env(&g, READY, &[]);
+    let server = s.addr("radius udp", "127.0.0.1");
+    let first = in_thread(server, 10);
+    std::thread::sleep(Duration::from_millis(800));
+    let second = in_thread(server, 10);
+    first.join().unwrap().assert_code("Access-Reject");
+    second.join().unwrap().assert_code("Access-Reject");
+    drop(s);
+    let attempts = reasons(&g);
+    assert!(attempts.contains("approval_replaced"), "{attempts}");
+    assert!(attempts.contains("approval_timed_out"), "{attempts}");
+}
