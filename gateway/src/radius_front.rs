@@ -123,6 +123,13 @@ impl RadiusPolicy {
     }
 }
 
+/// The id that ties a RADIUS request's audit event to its log lines: unique (a random
+/// part), and naming the source and RADIUS packet id for the NAS's own logs.
+fn request_id(req: &AccessRequest) -> String {
+    let random = random_bytes(6).map_or_else(|_| "0".into(), hex::encode);
+    format!("radius-{}-{}-{random}", req.source, req.packet_id)
+}
+
 /// Split "password" + "code" (after `separator`, or the last `digits` digits).
 fn split_append(all: &str, separator: Option<char>, digits: u8) -> (SecretString, SecretString) {
     let split = match separator {
@@ -146,8 +153,12 @@ fn split_append(all: &str, separator: Option<char>, digits: u8) -> (SecretString
 #[async_trait::async_trait]
 impl AccessPolicy for RadiusPolicy {
     async fn decide(&self, req: AccessRequest) -> Decision {
+        use tracing::Instrument as _;
         let started = std::time::Instant::now();
-        let decision = self.decide_inner(req).await;
+        // The request id of the audit event, on every log line of this request too.
+        let rid = request_id(&req);
+        let span = tracing::info_span!("radius", request_id = %rid, client = %req.client.name);
+        let decision = self.decide_inner(req, rid).instrument(span).await;
         metrics::histogram!(crate::telemetry::RADIUS_DECIDE_SECONDS)
             .record(started.elapsed().as_secs_f64());
         decision
@@ -155,7 +166,7 @@ impl AccessPolicy for RadiusPolicy {
 }
 
 impl RadiusPolicy {
-    async fn decide_inner(&self, req: AccessRequest) -> Decision {
+    async fn decide_inner(&self, req: AccessRequest, rid: String) -> Decision {
         let now = now();
         let source = req.source.ip().to_canonical();
         let attempt = |credentials| Attempt {
@@ -164,7 +175,7 @@ impl RadiusPolicy {
             channel: Channel::Radius,
             client: Some(req.client.name.clone()),
             source: Some(source),
-            request_id: Some(format!("radius-{}-{}", req.source, req.packet_id)),
+            request_id: Some(rid.clone()),
         };
         let reject = Decision::Reject {
             reply_message: Some(REJECT_MESSAGE.into()),
