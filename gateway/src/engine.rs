@@ -8,7 +8,7 @@
 
 use crate::audit::{AuditEvent, Channel, EventKind, Outcome};
 use crate::config::{LockoutPolicy, OtpPolicy};
-use crate::model::{Device, DeviceId, DeviceState, Person, PersonState, UnixTime};
+use crate::model::{Device, DeviceId, DeviceKind, DeviceState, Person, PersonState, UnixTime};
 use crate::otp::{self, OtpKind, TotpCheck};
 use crate::password::PasswordHasherCfg;
 use crate::secret::{SecretBytes, SecretString, ct_eq};
@@ -28,6 +28,18 @@ pub enum Credentials {
     /// The second step of a challenge. The caller vouches (by its single-use state bound to
     /// this username and client) that the password step was passed moments ago.
     CodeAfterPassword { code: SecretString },
+    /// The second step, answered with a security key: the caller vouches for the password
+    /// step as for `CodeAfterPassword`, and has verified the WebAuthn assertion (None: it did
+    /// not verify, which counts as a failed attempt).
+    KeyAfterPassword { key: Option<KeyAssertion> },
+}
+
+/// A WebAuthn assertion the caller verified: which security key (device) signed, and the
+/// signature counter it reported (0: the key keeps none).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeyAssertion {
+    pub device_id: DeviceId,
+    pub counter: u32,
 }
 
 /// One login attempt.
@@ -142,6 +154,8 @@ pub enum Reason {
     TooManyPrompts,
     /// Out-of-band approval: refused for a while after "this was not me".
     ApprovalsLocked,
+    /// A security key's assertion did not verify, or names no active key of the person's.
+    BadKey,
 }
 
 impl Reason {
@@ -167,6 +181,7 @@ impl Reason {
             Self::ApprovalReplaced => "approval_replaced",
             Self::TooManyPrompts => "too_many_prompts",
             Self::ApprovalsLocked => "approvals_locked",
+            Self::BadKey => "bad_key",
         }
     }
 }
@@ -194,6 +209,9 @@ pub enum DeviceUse {
         matched: u64,
         next: u64,
     },
+    /// A security key: set its signature counter to `counter` where it is below it (or both
+    /// are 0: a key without a counter), and its last use.
+    SecurityKey { device_id: DeviceId, counter: u32 },
 }
 
 /// Lockout state to store for the person (absolute values).
@@ -264,7 +282,7 @@ impl Engine {
         let password = match &attempt.credentials {
             Credentials::PasswordAndCode { password, .. }
             | Credentials::PasswordOnly { password } => Some(password),
-            Credentials::CodeAfterPassword { .. } => None,
+            Credentials::CodeAfterPassword { .. } | Credentials::KeyAfterPassword { .. } => None,
         };
         let Some(subject) = subject else {
             // Same path and cost as a known person with a wrong password.
@@ -347,6 +365,9 @@ impl Engine {
             Credentials::PasswordAndCode { code, .. } | Credentials::CodeAfterPassword { code } => {
                 code.expose().trim()
             }
+            Credentials::KeyAfterPassword { key } => {
+                return self.decide_key(attempt, subject, &active, *key, changes, now);
+            }
         };
         if code.is_empty() {
             return self.fail(attempt, subject, Reason::MissingCode, now);
@@ -356,6 +377,10 @@ impl Engine {
         let mut replayed = false;
         for d in active {
             let dev = &d.device;
+            // A security key gives no code (see `decide_key`).
+            if dev.kind == DeviceKind::SecurityKey {
+                continue;
+            }
             let secret = d.secret.expose();
             let matched = match dev.otp.kind {
                 OtpKind::Totp { .. } => match otp::check_totp(
@@ -442,6 +467,49 @@ impl Engine {
             Reason::BadCode
         };
         self.fail(attempt, subject, reason, now)
+    }
+
+    /// The second factor by security key: `key` must name one of the person's active keys.
+    fn decide_key(
+        &self,
+        attempt: &Attempt,
+        subject: &Subject,
+        active: &[&UsableDevice],
+        key: Option<KeyAssertion>,
+        mut changes: Changes,
+        now: UnixTime,
+    ) -> Decision {
+        let person = &subject.person;
+        let found = key.and_then(|k| {
+            active
+                .iter()
+                .find(|d| d.device.id == k.device_id && d.device.kind == DeviceKind::SecurityKey)
+                .map(|d| (k, &d.device))
+        });
+        let Some((k, dev)) = found else {
+            return self.fail(attempt, subject, Reason::BadKey, now);
+        };
+        changes.device_use = Some(DeviceUse::SecurityKey {
+            device_id: dev.id,
+            counter: k.counter,
+        });
+        if person.failed_logins > 0 || person.locked_until.is_some() {
+            changes.lockout = Some(LockoutUpdate {
+                failed_logins: 0,
+                locked_until: None,
+            });
+        }
+        let mut event = self.event(attempt, Some(subject), Outcome::Accept, None, now);
+        event.device_id = Some(dev.id);
+        event.device_label = Some(dev.label.clone());
+        Decision {
+            verdict: Verdict::Accept {
+                device_id: dev.id,
+                device_label: dev.label.clone(),
+            },
+            changes,
+            event,
+        }
     }
 
     /// The decision to write instead of an Accept whose device use lost a race: another

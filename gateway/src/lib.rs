@@ -24,6 +24,7 @@ pub mod service;
 pub mod store;
 pub mod telemetry;
 pub mod web;
+pub mod webauthn;
 pub mod webhook;
 pub mod webpush;
 

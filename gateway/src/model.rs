@@ -132,7 +132,13 @@ pub enum DeviceKind {
     PhoneTotp,
     /// An OATH hardware token (HOTP or TOTP) with a vendor serial number.
     HardwareToken,
-    // Room for later: WebAuthn credentials and push-capable phones.
+    /// A WebAuthn security key or passkey (the credential lives in `webauthn_credentials`;
+    /// the device row's OTP fields are placeholders and its sealed_secret is empty).
+    SecurityKey,
+    /// A browser (usually a phone's) that gets sign-in requests by Web Push for out-of-band
+    /// approval: its sealed_secret is the push subscription (endpoint and keys, JSON); the
+    /// OTP fields are placeholders. It gives no code.
+    PushSubscription,
 }
 
 impl DeviceKind {
@@ -140,6 +146,8 @@ impl DeviceKind {
         match self {
             Self::PhoneTotp => "phone_totp",
             Self::HardwareToken => "hardware_token",
+            Self::SecurityKey => "security_key",
+            Self::PushSubscription => "push_subscription",
         }
     }
 
@@ -147,6 +155,8 @@ impl DeviceKind {
         match s {
             "phone_totp" => Some(Self::PhoneTotp),
             "hardware_token" => Some(Self::HardwareToken),
+            "security_key" => Some(Self::SecurityKey),
+            "push_subscription" => Some(Self::PushSubscription),
             _ => None,
         }
     }

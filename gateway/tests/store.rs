@@ -1116,6 +1116,218 @@ suite!(
     rename_a_linked_device,
 );
 
+// ---- security keys and passkeys (WebAuthn) ----------------------------------------------
+
+fn security_key(person: &Person, label: &str) -> NewDevice {
+    NewDevice {
+        kind: DeviceKind::SecurityKey,
+        sealed_secret: Vec::new(),
+        ..phone(person, label)
+    }
+}
+
+/// A login by security key `device_id` reporting `counter`, at `time`.
+async fn use_key(
+    s: &dyn Store,
+    person: &Person,
+    device_id: DeviceId,
+    counter: u32,
+    time: i64,
+) -> bool {
+    let changes = Changes {
+        device_use: Some(DeviceUse::SecurityKey { device_id, counter }),
+        ..Changes::default()
+    };
+    let mut event = AuditEvent::admin(time, EventKind::LoginAttempt, "test");
+    event.person_id = Some(person.id);
+    s.record_login(Some(person.id), &changes, &event)
+        .await
+        .unwrap()
+}
+
+async fn security_keys_are_stored_and_counted(s: &dyn Store) {
+    let (_, p) = org_and_person(s, "ann").await;
+    let key = s
+        .add_security_key(
+            &security_key(&p, "blue key"),
+            "Y3JlZC0x",
+            &[7; 48],
+            NOW,
+            ev(EventKind::DeviceLinked),
+        )
+        .await
+        .unwrap();
+    assert_eq!(key.kind, DeviceKind::SecurityKey);
+    assert_eq!(key.label, "blue key");
+    assert_eq!(key.state, DeviceState::Active);
+    assert!(key.sealed_secret.is_empty());
+    // Listed with the other devices, and its linking audited with it.
+    let devices = s.devices_of(p.id).await.unwrap();
+    assert_eq!(
+        devices.iter().map(|d| d.id).collect::<Vec<_>>(),
+        vec![key.id]
+    );
+    let linked = s
+        .events(&EventFilter {
+            kind: Some("device_linked".into()),
+            ..EventFilter::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(linked[0].event.device_id, Some(key.id));
+    assert_eq!(linked[0].event.device_label.as_deref(), Some("blue key"));
+
+    let keys = s.security_keys(p.id).await.unwrap();
+    assert_eq!(keys.len(), 1);
+    assert_eq!(keys[0].device.id, key.id);
+    assert_eq!(keys[0].credential_id, "Y3JlZC0x");
+    assert_eq!(keys[0].sealed_passkey, vec![7; 48]);
+    assert_eq!(keys[0].sign_count, 0);
+
+    // One credential, one link.
+    let again = s
+        .add_security_key(
+            &security_key(&p, "same key"),
+            "Y3JlZC0x",
+            &[8; 48],
+            NOW,
+            ev(EventKind::DeviceLinked),
+        )
+        .await;
+    assert!(matches!(again, Err(StoreError::Conflict(_))), "{again:?}");
+    assert_eq!(
+        s.devices_of(p.id).await.unwrap().len(),
+        1,
+        "nothing written"
+    );
+    let phone_kind = s
+        .add_security_key(
+            &phone(&p, "phone"),
+            "b3RoZXI",
+            &[1],
+            NOW,
+            ev(EventKind::DeviceLinked),
+        )
+        .await;
+    assert!(
+        matches!(phone_kind, Err(StoreError::Invalid(_))),
+        "{phone_kind:?}"
+    );
+
+    // The counter only goes up; each use sets last_used_at with the login's event.
+    assert!(use_key(s, &p, key.id, 5, NOW + 10).await);
+    assert!(
+        !use_key(s, &p, key.id, 5, NOW + 11).await,
+        "same counter: replay or clone"
+    );
+    assert!(!use_key(s, &p, key.id, 4, NOW + 12).await);
+    assert!(
+        !use_key(s, &p, key.id, 0, NOW + 13).await,
+        "a counter never falls back to 0"
+    );
+    assert!(use_key(s, &p, key.id, 6, NOW + 14).await);
+    assert_eq!(s.security_keys(p.id).await.unwrap()[0].sign_count, 6);
+    let dev = s.device_by_id(key.id).await.unwrap().unwrap();
+    assert_eq!(dev.last_used_at, Some(NOW + 14));
+    let logins = s
+        .events(&EventFilter {
+            kind: Some("login_attempt".into()),
+            ..EventFilter::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(logins.len(), 2, "refused uses write nothing");
+
+    // A key without a counter (always 0) is used as often as it signs.
+    let passkey = s
+        .add_security_key(
+            &security_key(&p, "laptop"),
+            "cGFzc2tleQ",
+            &[9; 48],
+            NOW,
+            ev(EventKind::DeviceLinked),
+        )
+        .await
+        .unwrap();
+    assert!(use_key(s, &p, passkey.id, 0, NOW + 20).await);
+    assert!(use_key(s, &p, passkey.id, 0, NOW + 21).await);
+    assert_eq!(s.security_keys(p.id).await.unwrap().len(), 2);
+
+    // Renamed like any device.
+    s.rename_device(key.id, p.id, "desk key", ev(EventKind::DeviceRenamed))
+        .await
+        .unwrap();
+    assert_eq!(
+        s.security_keys(p.id).await.unwrap()[0].device.label,
+        "desk key"
+    );
+}
+
+async fn removing_a_security_key_deletes_its_credential(s: &dyn Store) {
+    let (_, p) = org_and_person(s, "ann").await;
+    let key = s
+        .add_security_key(
+            &security_key(&p, "blue key"),
+            "Y3JlZC0x",
+            &[7; 48],
+            NOW,
+            ev(EventKind::DeviceLinked),
+        )
+        .await
+        .unwrap();
+    s.remove_device(key.id, ev(EventKind::DeviceRemoved))
+        .await
+        .unwrap();
+    assert!(s.security_keys(p.id).await.unwrap().is_empty());
+    let dev = s.device_by_id(key.id).await.unwrap().unwrap();
+    assert_eq!(dev.state, DeviceState::Removed, "kept for the audit trail");
+    assert!(
+        !use_key(s, &p, key.id, 9, NOW + 10).await,
+        "a removed key never signs in"
+    );
+
+    // The same authenticator may be linked again, here to someone else; removing that
+    // person deletes it too.
+    let (_, bob) = org_and_person(s, "bob").await;
+    let again = s
+        .add_security_key(
+            &security_key(&bob, "bob's key"),
+            "Y3JlZC0x",
+            &[3; 48],
+            NOW,
+            ev(EventKind::DeviceLinked),
+        )
+        .await
+        .unwrap();
+    assert_eq!(s.security_keys(bob.id).await.unwrap().len(), 1);
+    s.set_person_state(bob.id, PersonState::Removed, ev(EventKind::PersonRemoved))
+        .await
+        .unwrap();
+    assert!(s.security_keys(bob.id).await.unwrap().is_empty());
+    assert_eq!(
+        s.device_by_id(again.id).await.unwrap().unwrap().state,
+        DeviceState::Removed
+    );
+}
+
+macro_rules! webauthn_suite {
+    ($($name:ident),* $(,)?) => {
+        mod webauthn_sqlite {
+            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+               async fn $name() { let h = super::sqlite().await; super::$name(&*h.store).await; } )*
+        }
+        mod webauthn_postgres {
+            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+               async fn $name() { let h = super::postgres().await; super::$name(&*h.store).await; } )*
+        }
+    };
+}
+
+webauthn_suite!(
+    security_keys_are_stored_and_counted,
+    removing_a_security_key_deletes_its_credential,
+);
+
 // ---- the auditor's side: counts, per-day outcomes, most failures, purge, erasure, roles --
 
 async fn audit_admin_counts_purge_and_erasure(h: &Harness) {

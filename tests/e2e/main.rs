@@ -11,3 +11,4 @@ mod lifecycle;
 mod oidc;
 mod portal;
 mod radius;
+mod webauthn;

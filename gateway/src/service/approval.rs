@@ -8,6 +8,9 @@ use crate::approval::{Answer, Prompt, Refused};
 use crate::audit::Outcome;
 use crate::model::Role;
 
+/// The device id an Accept by approval names (no device row: the person's session answered).
+pub const APPROVAL_DEVICE_ID: DeviceId = -1;
+
 /// The client name shown to the person when the client has none of its own.
 const DEFAULT_CLIENT_LABEL: &str = "Remote desktop";
 const GONE: &str =
@@ -71,7 +74,7 @@ impl Gateway {
         count_decision(&event);
         let verdict = match reason {
             None => Verdict::Accept {
-                device_id: 0,
+                device_id: APPROVAL_DEVICE_ID,
                 device_label: "out-of-band approval".into(),
             },
             Some(r) => Verdict::Reject(r),

@@ -55,6 +55,7 @@ mod audit_admin;
 pub mod lifecycle;
 pub mod notify;
 mod portal;
+pub use approval::APPROVAL_DEVICE_ID;
 pub use audit_admin::{PurgeReport, SubjectAccess};
 pub use lifecycle::{AdminActor, Scope};
 pub use portal::PortalActor;
@@ -168,6 +169,18 @@ impl Gateway {
         let mut devices = Vec::new();
         for device in self.store.devices_of(person.id).await? {
             if device.state != DeviceState::Active {
+                continue;
+            }
+            // A push subscription gives no code: it only receives approval requests.
+            if device.kind == DeviceKind::PushSubscription {
+                continue;
+            }
+            // A security key has no seed: its credential is checked before the engine runs.
+            if device.kind == DeviceKind::SecurityKey {
+                devices.push(UsableDevice {
+                    device,
+                    secret: SecretBytes::new(Vec::new()),
+                });
                 continue;
             }
             match self.open_secret(&device) {

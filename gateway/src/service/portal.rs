@@ -2,6 +2,9 @@
 //! codes, each change confirmed where needed by a fresh code and audited (channel `portal`).
 
 use super::*;
+use crate::engine::KeyAssertion;
+use crate::webauthn::KeyError;
+use webauthn_rs::prelude::{Passkey, Webauthn};
 
 const WRONG_CODE: &str =
     "That code is not right. Enter the current code from another of your devices.";
@@ -11,6 +14,10 @@ const WRONG_TOKEN_CODE: &str =
 const WRONG_NEW_CODE: &str = "That code is not right. Check that the app shows the new account, then enter its current code.";
 const NO_SUCH_DEVICE: &str = "That device is not linked to your account.";
 const BAD_LABEL: &str = "Give the device a name of 1 to 64 characters.";
+const KEY_NOT_ACCEPTED: &str =
+    "The security key's answer was not accepted. Try again, or choose another key.";
+const KEY_LINKED: &str = "This security key is linked already.";
+const WRONG_KEY: &str = "That security key was not accepted. Use another of your devices.";
 
 /// Who acts in the self-service portal: the logged-in person, and from where.
 #[derive(Debug, Clone)]
@@ -34,11 +41,16 @@ impl PortalActor {
 
     /// A code presented in the portal (the session vouches for the password).
     fn attempt(&self, code: &str) -> Attempt {
+        self.attempt_with(Credentials::CodeAfterPassword {
+            code: SecretString::new(code.trim()),
+        })
+    }
+
+    /// A second factor presented in the portal (the session vouches for the password).
+    fn attempt_with(&self, credentials: Credentials) -> Attempt {
         Attempt {
             username: self.person.username.clone(),
-            credentials: Credentials::CodeAfterPassword {
-                code: SecretString::new(code.trim()),
-            },
+            credentials,
             channel: Channel::Portal,
             client: Some(PORTAL_CLIENT.into()),
             source: self.source,
@@ -69,15 +81,33 @@ impl Gateway {
         code: &str,
         now: UnixTime,
     ) -> Decision {
+        self.check_factor(
+            actor,
+            confirms,
+            devices,
+            recovery_codes,
+            &actor.attempt(code),
+            now,
+        )
+    }
+
+    /// `check_code` for any second factor (a code, or a security key checked already).
+    fn check_factor(
+        &self,
+        actor: &PortalActor,
+        confirms: &str,
+        devices: Vec<UsableDevice>,
+        recovery_codes: Vec<RecoveryCode>,
+        attempt: &Attempt,
+        now: UnixTime,
+    ) -> Decision {
         let subject = Subject {
             person: actor.person.clone(),
             password_hash: None,
             devices,
             recovery_codes,
         };
-        let mut decision = self
-            .engine
-            .decide(&actor.attempt(code), Some(&subject), now);
+        let mut decision = self.engine.decide(attempt, Some(&subject), now);
         let mut detail = match decision.event.detail.take() {
             Some(serde_json::Value::Object(m)) => m,
             _ => serde_json::Map::new(),
@@ -274,12 +304,23 @@ impl Gateway {
         Ok(())
     }
 
-    /// The person's other active devices, seeds opened (a code from one of them confirms
-    /// removing `id`).
+    /// The person's other active devices, seeds opened (a code from one of them, or one of
+    /// the security keys among them, confirms removing `id`).
     async fn other_devices(&self, actor: &PortalActor, id: DeviceId) -> Result<Vec<UsableDevice>> {
         let mut out = Vec::new();
         for device in self.store.devices_of(actor.person.id).await? {
             if device.id == id || device.state != DeviceState::Active {
+                continue;
+            }
+            // A push subscription gives no code: it only receives approval requests.
+            if device.kind == DeviceKind::PushSubscription {
+                continue;
+            }
+            if device.kind == DeviceKind::SecurityKey {
+                out.push(UsableDevice {
+                    device,
+                    secret: SecretBytes::new(Vec::new()),
+                });
                 continue;
             }
             match self.open_secret(&device) {
@@ -382,5 +423,283 @@ impl Gateway {
             ),
         );
         Ok(())
+    }
+
+    // ---- security keys and passkeys (WebAuthn) ---------------------------------------------
+
+    /// The person's active security keys, their credentials opened, except `except`.
+    async fn passkeys(
+        &self,
+        person: PersonId,
+        except: Option<DeviceId>,
+    ) -> Result<Vec<(DeviceId, Passkey)>> {
+        let mut out = Vec::new();
+        for key in self.store.security_keys(person).await? {
+            if Some(key.device.id) == except {
+                continue;
+            }
+            let opened = self
+                .key
+                .open(&key.sealed_passkey, key.device.uid.as_bytes())
+                .map_err(|e| ServiceError::Crypto(format!("device {}: {e}", key.device.id)))
+                .and_then(|json| {
+                    serde_json::from_slice::<Passkey>(json.expose()).map_err(|e| {
+                        ServiceError::Internal(format!("device {}: {e}", key.device.id))
+                    })
+                });
+            match opened {
+                Ok(passkey) => out.push((key.device.id, passkey)),
+                // Never authenticates; the operator must see it.
+                Err(e) => {
+                    tracing::error!(device = key.device.id, error = %e, "security key does not open")
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Does `username` have an active security key? (Asked after the password step only.)
+    pub async fn has_security_key(&self, username: &str) -> Result<bool> {
+        let Some(person) = self.store.person_by_username(username).await? else {
+            return Ok(false);
+        };
+        Ok(!self.store.security_keys(person.id).await?.is_empty())
+    }
+
+    /// Start a key check for `username` (any active key but `except`): (options JSON for the
+    /// browser, state JSON to keep); None when they have no such key.
+    pub async fn key_challenge(
+        &self,
+        username: &str,
+        rp: &Webauthn,
+        except: Option<DeviceId>,
+    ) -> Result<Option<(String, String)>> {
+        let Some(person) = self.store.person_by_username(username).await? else {
+            return Ok(None);
+        };
+        let keys: Vec<Passkey> = self
+            .passkeys(person.id, except)
+            .await?
+            .into_iter()
+            .map(|(_, k)| k)
+            .collect();
+        if keys.is_empty() {
+            return Ok(None);
+        }
+        crate::webauthn::start_authentication(rp, &keys)
+            .map(Some)
+            .map_err(|e| ServiceError::Internal(e.to_string()))
+    }
+
+    /// Verify the browser's answer to a key check against the person's keys (but `except`):
+    /// the key that signed and its counter, or None when it does not verify.
+    async fn verify_key(
+        &self,
+        person: PersonId,
+        rp: &Webauthn,
+        state: &str,
+        response: &str,
+        except: Option<DeviceId>,
+    ) -> Result<Option<KeyAssertion>> {
+        let result = match crate::webauthn::finish_authentication(rp, state, response) {
+            Ok(r) => r,
+            Err(KeyError::Rejected(e)) => {
+                tracing::info!(person, error = %e, "security key assertion refused");
+                return Ok(None);
+            }
+            Err(e) => return Err(ServiceError::Internal(e.to_string())),
+        };
+        let id = crate::webauthn::credential_id_text(result.cred_id());
+        Ok(self
+            .store
+            .security_keys(person)
+            .await?
+            .into_iter()
+            .filter(|k| Some(k.device.id) != except)
+            .find(|k| crate::secret::ct_eq(k.credential_id.as_bytes(), id.as_bytes()))
+            .map(|k| KeyAssertion {
+                device_id: k.device.id,
+                counter: result.counter(),
+            }))
+    }
+
+    /// The second login step with a security key: `attempt` (its credentials are replaced)
+    /// is decided like a code, through the same limits, lockout and audit; an answer that
+    /// does not verify is a failed attempt.
+    pub async fn key_login(
+        &self,
+        mut attempt: Attempt,
+        rp: &Webauthn,
+        state: &str,
+        response: &str,
+        now: UnixTime,
+    ) -> Result<Decision> {
+        let key = match self.store.person_by_username(&attempt.username).await? {
+            Some(p) => self.verify_key(p.id, rp, state, response, None).await?,
+            None => None,
+        };
+        attempt.credentials = Credentials::KeyAfterPassword { key };
+        self.login(attempt, now).await
+    }
+
+    /// Start linking a security key or passkey to the actor: (options JSON for the browser,
+    /// state JSON to keep). Their linked keys are excluded.
+    pub async fn portal_start_key(
+        &self,
+        actor: &PortalActor,
+        rp: &Webauthn,
+    ) -> Result<(String, String)> {
+        let person = &actor.person;
+        let mut exclude = Vec::new();
+        for k in self.store.security_keys(person.id).await? {
+            if let Ok(id) = base64::Engine::decode(
+                &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+                &k.credential_id,
+            ) {
+                exclude.push(id);
+            }
+        }
+        crate::webauthn::start_registration(
+            rp,
+            crate::webauthn::user_handle(&person.public_id),
+            &person.username,
+            &person.full_name,
+            exclude,
+        )
+        .map_err(|e| ServiceError::Internal(e.to_string()))
+    }
+
+    /// Is `label` a name a device may have? The trimmed name.
+    pub fn device_label(label: &str) -> Result<String> {
+        let label = label.trim();
+        if label.is_empty() || label.chars().count() > 64 || label.chars().any(char::is_control) {
+            return Err(ServiceError::Invalid(BAD_LABEL.into()));
+        }
+        Ok(label.to_owned())
+    }
+
+    /// Finish linking a key: verify the browser's answer against the kept state, save the
+    /// key (its credential sealed), audit and announce it.
+    pub async fn portal_finish_key(
+        &self,
+        actor: &PortalActor,
+        rp: &Webauthn,
+        label: &str,
+        state: &str,
+        response: &str,
+        now: UnixTime,
+    ) -> Result<Device> {
+        let label = Self::device_label(label)?;
+        let person = &actor.person;
+        let passkey = match crate::webauthn::finish_registration(rp, state, response) {
+            Ok(p) => p,
+            Err(KeyError::Rejected(e)) => {
+                tracing::info!(person = person.id, error = %e, "security key registration refused");
+                return Err(ServiceError::Invalid(KEY_NOT_ACCEPTED.into()));
+            }
+            Err(e) => return Err(ServiceError::Internal(e.to_string())),
+        };
+        let credential_id = crate::webauthn::credential_id_text(passkey.cred_id());
+        let json =
+            serde_json::to_vec(&passkey).map_err(|e| ServiceError::Internal(e.to_string()))?;
+        let uid = new_uid();
+        let sealed = self.seal(&json, &uid)?;
+        let new = NewDevice {
+            uid,
+            person_id: Some(person.id),
+            org_id: Some(person.org_id),
+            kind: DeviceKind::SecurityKey,
+            label: label.clone(),
+            serial: None,
+            manufacturer: None,
+            otp: crate::otp::OtpParams::totp_default(),
+            sealed_secret: Vec::new(),
+            counter: 0,
+            state: DeviceState::Active,
+        };
+        let mut event = actor.event(EventKind::DeviceLinked, now);
+        event.detail = Some(serde_json::json!({ "kind": DeviceKind::SecurityKey.as_str() }));
+        let device = match self
+            .store
+            .add_security_key(&new, &credential_id, &sealed, now, event.clone())
+            .await
+        {
+            Ok(d) => d,
+            Err(StoreError::Conflict(_)) => return Err(ServiceError::Invalid(KEY_LINKED.into())),
+            Err(e) => return Err(e.into()),
+        };
+        event.device_id = Some(device.id);
+        event.device_label = Some(device.label.clone());
+        self.announce(
+            actor,
+            &event,
+            format!(
+                "A security key named \"{}\" was linked to your account",
+                device.label
+            ),
+        );
+        Ok(device)
+    }
+
+    /// Remove a device of the actor's, confirmed with another of their security keys (the
+    /// answer to `key_challenge(.., Some(id))`).
+    pub async fn portal_remove_with_key(
+        &self,
+        actor: &PortalActor,
+        id: DeviceId,
+        rp: &Webauthn,
+        state: &str,
+        response: &str,
+        now: UnixTime,
+    ) -> Result<()> {
+        let device = self.own_device(actor, id).await?;
+        let others = self.other_devices(actor, id).await?;
+        if others.is_empty() {
+            return Err(ServiceError::Invalid(LAST_DEVICE.into()));
+        }
+        let key = self
+            .verify_key(actor.person.id, rp, state, response, Some(id))
+            .await?;
+        let attempt = actor.attempt_with(Credentials::KeyAfterPassword { key });
+        let decision = self.check_factor(actor, "remove_device", others, Vec::new(), &attempt, now);
+        let accepted = matches!(decision.verdict, Verdict::Accept { .. });
+        if !self.record(actor, &decision).await? || !accepted {
+            if accepted {
+                // The key's counter did not go up: a replay or a cloned key.
+                let lost = self.engine.lost_race(
+                    &attempt,
+                    &Subject {
+                        person: actor.person.clone(),
+                        password_hash: None,
+                        devices: Vec::new(),
+                        recovery_codes: Vec::new(),
+                    },
+                    now,
+                );
+                self.record(actor, &lost).await?;
+            }
+            return Err(ServiceError::Invalid(WRONG_KEY.into()));
+        }
+        let event = actor.event(EventKind::DeviceRemoved, now);
+        self.store.remove_device(device.id, event.clone()).await?;
+        self.announce(
+            actor,
+            &event,
+            format!(
+                "The device \"{}\" was removed from your account",
+                device.label
+            ),
+        );
+        Ok(())
+    }
+
+    /// May another of the actor's security keys confirm removing `id`?
+    pub async fn portal_key_confirms(&self, actor: &PortalActor, id: DeviceId) -> Result<bool> {
+        Ok(self
+            .store
+            .security_keys(actor.person.id)
+            .await?
+            .iter()
+            .any(|k| k.device.id != id))
     }
 }

@@ -367,6 +367,10 @@ macro_rules! sql_store {
                     .bind(person)
                     .execute(&mut *conn)
                     .await?;
+                sqlx::query("DELETE FROM webauthn_credentials WHERE person_id = $1")
+                    .bind(person)
+                    .execute(&mut *conn)
+                    .await?;
                 Ok(())
             }
 
@@ -655,12 +659,18 @@ macro_rules! sql_store {
                             device.state.as_str()
                         )));
                     }
+                    if device.kind == DeviceKind::SecurityKey {
+                        sqlx::query("DELETE FROM webauthn_credentials WHERE device_id = $1")
+                            .bind(id)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
                     let query = match device.kind {
                         DeviceKind::HardwareToken => sqlx::query(
                             "UPDATE devices SET state = 'in_stock', person_id = NULL, label = '' WHERE id = $1",
                         )
                         .bind(id),
-                        DeviceKind::PhoneTotp => sqlx::query(
+                        DeviceKind::PhoneTotp | DeviceKind::SecurityKey | DeviceKind::PushSubscription => sqlx::query(
                             "UPDATE devices SET state = 'removed', sealed_secret = $1 WHERE id = $2",
                         )
                         .bind(Vec::<u8>::new())
@@ -934,6 +944,8 @@ macro_rules! sql_store {
                                 .bind(device_id)
                                 .execute(&mut *tx)
                                 .await?
+                                .rows_affected()
+                                    > 0
                             }
                             DeviceUse::HotpCounter { device_id, matched, next } => {
                                 sqlx::query(
@@ -946,9 +958,17 @@ macro_rules! sql_store {
                                 .bind(i(matched))
                                 .execute(&mut *tx)
                                 .await?
+                                .rows_affected()
+                                    > 0
+                            }
+                            DeviceUse::SecurityKey { device_id, counter } => {
+                                crate::store::webauthn::$module::record_key_use(
+                                    &mut tx, device_id, counter, event.time,
+                                )
+                                .await?
                             }
                         };
-                        if done.rows_affected() == 0 {
+                        if !done {
                             tx.rollback().await?;
                             return Ok(false);
                         }

@@ -267,6 +267,8 @@ pub fn person_page(
             DeviceKind::HardwareToken => {
                 format!("hardware token {}", d.serial.as_deref().unwrap_or(""))
             }
+            DeviceKind::SecurityKey => "security key".to_owned(),
+            DeviceKind::PushSubscription => "sign-in requests (push)".to_owned(),
         };
         rows.push_str(&format!(
             r#"<tr id="device-{id}"><td>{label}</td><td>{kind}</td><td>{state}</td><td>{added}</td><td>{used}</td></tr>"#,

@@ -1,13 +1,15 @@
 //! The login pages the OpenID Provider and the self-service portal send people to: username
-//! and password, then a code from any linked phone or token. Same engine, limits, lockout and
-//! audit as RADIUS (channel `oidc`, client = the OIDC client id; or channel `portal`, client
-//! `portal`). Messages never say whether a username exists.
+//! and password, then a code from any linked phone or token, or a security key (WebAuthn).
+//! Same engine, limits, lockout and audit as RADIUS (channel `oidc`, client = the OIDC client
+//! id; or channel `portal`, client `portal`). Messages never say whether a username exists.
 
-use super::session::{LoginFor, LoginState, Session, clear_cookie, session_id, set_cookie};
+use super::session::{
+    KeyCeremony, LoginFor, LoginState, Session, clear_cookie, session_id, set_cookie,
+};
 use super::{WebState, bad_request, pages};
 use crate::audit::Channel;
 use crate::engine::{Attempt, Credentials, Verdict};
-use crate::model::{DeviceKind, now};
+use crate::model::{DeviceKind, UnixTime, now};
 use crate::secret::SecretString;
 use axum::extract::{ConnectInfo, FromRequestParts, Query, State};
 use axum::http::request::Parts;
@@ -21,6 +23,7 @@ use std::net::{IpAddr, SocketAddr};
 const WRONG_CREDENTIALS: &str =
     "The username or password is not right, or this account cannot sign in here.";
 const WRONG_CODE: &str = "That code is not right. Enter the current code from any phone or token linked to your account.";
+const WRONG_KEY: &str = "That security key was not accepted. Try again with a key linked to your account, or enter a code.";
 const TOO_MANY: &str = "Too many attempts. Wait a minute, then try again.";
 const EXPIRED: &str = "This sign-in request has expired or was already used. Go back to the application and sign in again.";
 const ACR_MFA: &str = "http://schemas.openid.net/pape/policies/2007/06/multi-factor";
@@ -33,6 +36,9 @@ pub fn routes() -> Router<WebState> {
     Router::new()
         .route("/login", get(show_login).post(submit_oidc_password))
         .route("/login/code", post(submit_code))
+        .route("/login/code/again", post(code_again))
+        .route("/login/key", post(start_key))
+        .route("/login/key/finish", post(finish_key))
         .route("/login/cancel", post(cancel))
 }
 
@@ -162,6 +168,15 @@ impl std::fmt::Debug for CodeForm {
     }
 }
 
+/// A security key's answer (JSON from /static/webauthn.js).
+#[derive(Debug, Deserialize)]
+pub struct KeyForm {
+    #[serde(default)]
+    pub csrf: String,
+    #[serde(default)]
+    pub response: String,
+}
+
 /// A page with its session cookie and a CSP that lets its form post here and the login
 /// finish by redirecting to the client.
 pub fn page(
@@ -186,6 +201,48 @@ pub fn page(
         res.headers_mut().append(header::SET_COOKIE, v);
     }
     res
+}
+
+/// `page` for a page that runs /static/webauthn.js: its CSP also allows scripts from here.
+pub fn script_page(
+    state: &WebState,
+    html: Html<String>,
+    cookie: Option<&str>,
+    redirect_uri: &str,
+) -> Response {
+    let mut res = page(state, html, cookie, redirect_uri);
+    let origin = origin_of(redirect_uri);
+    let csp = format!(
+        "default-src 'none'; script-src 'self'; style-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self' {origin}"
+    );
+    if let Ok(v) = HeaderValue::from_str(&csp) {
+        res.headers_mut().insert(header::CONTENT_SECURITY_POLICY, v);
+    }
+    res
+}
+
+/// The WebAuthn relying party: the gateway's public URL (the OIDC issuer).
+pub fn relying_party(
+    state: &WebState,
+) -> Result<webauthn_rs::prelude::Webauthn, crate::webauthn::KeyError> {
+    crate::webauthn::relying_party(&state.provider.settings().issuer)
+}
+
+/// The code page, offering a security key when `username` has one.
+async fn code_page(
+    state: &WebState,
+    target: &Target,
+    csrf: &str,
+    username: &str,
+    error: Option<&str>,
+    cookie: Option<&str>,
+) -> Response {
+    let key = match state.gateway.has_security_key(username).await {
+        Ok(k) => k,
+        Err(e) => return server_error(&e),
+    };
+    let html = pages::code_or_key(&target.client_name, csrf, key, error);
+    page(state, html, cookie, &target.redirect_uri)
 }
 
 /// scheme://host[:port] of a URL (for CSP form-action); empty if it has none.
@@ -351,15 +408,87 @@ pub async fn submit_password(
                 purpose: target.purpose.clone(),
                 since: now(),
                 failures: 0,
+                key: None,
             };
             // Privilege changed: new session id and CSRF token.
             let Some((id, s)) = state.sessions.rotate(&sid, login, now()) else {
                 return server_error(&"session table full");
             };
-            let html = pages::code(&target.client_name, &s.csrf, None);
-            page(state, html, Some(&id), &target.redirect_uri)
+            code_page(state, target, &s.csrf, &form.username, None, Some(&id)).await
         }
         Verdict::Accept { .. } | Verdict::Reject(_) => retry(WRONG_CREDENTIALS),
+    }
+}
+
+/// The second step's session: the password step passed (and not too long ago) and the
+/// form's CSRF token right; or the answer to give instead.
+struct SecondStep {
+    sid: String,
+    session: Session,
+    username: String,
+    purpose: LoginFor,
+    since: UnixTime,
+    failures: u32,
+    key: Option<KeyCeremony>,
+    target: Target,
+}
+
+async fn second_step(
+    state: &WebState,
+    headers: &HeaderMap,
+    csrf: &str,
+) -> Result<SecondStep, Response> {
+    let Some((sid, session)) = current(state, headers) else {
+        return Err(expired());
+    };
+    if !session.csrf_ok(csrf) {
+        return Err(bad_request(
+            "The form was not sent from this sign-in page. Go back to the application and sign in again.",
+        ));
+    }
+    let LoginState::PasswordOk {
+        username,
+        purpose,
+        since,
+        failures,
+        key,
+    } = session.login.clone()
+    else {
+        return Err(expired());
+    };
+    let Some(target) = target(state, &purpose).await else {
+        return Err(expired());
+    };
+    if now() - since > CODE_STEP_SECONDS {
+        let html = target.login_page(
+            &session.csrf,
+            &username,
+            Some("That took too long. Please sign in again."),
+        );
+        state.sessions.update(&sid, LoginState::Fresh);
+        return Err(page(state, html, None, &target.redirect_uri));
+    }
+    Ok(SecondStep {
+        sid,
+        session,
+        username,
+        purpose,
+        since,
+        failures,
+        key,
+        target,
+    })
+}
+
+impl SecondStep {
+    fn with_key(&self, key: Option<KeyCeremony>, failures: u32) -> LoginState {
+        LoginState::PasswordOk {
+            username: self.username.clone(),
+            purpose: self.purpose.clone(),
+            since: self.since,
+            failures,
+            key,
+        }
     }
 }
 
@@ -369,45 +498,27 @@ async fn submit_code(
     headers: HeaderMap,
     Form(form): Form<CodeForm>,
 ) -> Response {
-    let Some((sid, session)) = current(&state, &headers) else {
-        return expired();
+    let step = match second_step(&state, &headers, &form.csrf).await {
+        Ok(s) => s,
+        Err(r) => return r,
     };
-    if !session.csrf_ok(&form.csrf) {
-        return bad_request(
-            "The form was not sent from this sign-in page. Go back to the application and sign in again.",
-        );
-    }
-    let LoginState::PasswordOk {
-        username,
-        purpose,
-        since,
-        failures,
-    } = session.login.clone()
-    else {
-        return expired();
-    };
-    let Some(target) = target(&state, &purpose).await else {
-        return expired();
-    };
-    if now() - since > CODE_STEP_SECONDS {
-        let html = target.login_page(
-            &session.csrf,
-            &username,
-            Some("That took too long. Please sign in again."),
-        );
-        state.sessions.update(&sid, LoginState::Fresh);
-        return page(&state, html, None, &target.redirect_uri);
-    }
     let ip = state.client_ip(peer, &headers);
-    if limited(&state, ip, &username, &target, &headers).await {
-        let html = pages::code(&target.client_name, &session.csrf, Some(TOO_MANY));
-        return page(&state, html, None, &target.redirect_uri);
+    if limited(&state, ip, &step.username, &step.target, &headers).await {
+        return code_page(
+            &state,
+            &step.target,
+            &step.session.csrf,
+            &step.username,
+            Some(TOO_MANY),
+            None,
+        )
+        .await;
     }
     let code = SecretString::new(form.code.trim());
     let a = attempt(
-        &username,
+        &step.username,
         Credentials::CodeAfterPassword { code },
-        &target,
+        &step.target,
         ip,
         &headers,
     );
@@ -415,34 +526,185 @@ async fn submit_code(
         Ok(d) => d,
         Err(e) => return server_error(&e),
     };
-    let Verdict::Accept { device_id, .. } = decision.verdict else {
-        let failures = failures + 1;
+    decided(&state, step, decision.verdict, WRONG_CODE).await
+}
+
+/// Back from the security key page to the code page.
+async fn code_again(
+    State(state): State<WebState>,
+    headers: HeaderMap,
+    Form(form): Form<KeyForm>,
+) -> Response {
+    let step = match second_step(&state, &headers, &form.csrf).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    state
+        .sessions
+        .update(&step.sid, step.with_key(None, step.failures));
+    code_page(
+        &state,
+        &step.target,
+        &step.session.csrf,
+        &step.username,
+        None,
+        None,
+    )
+    .await
+}
+
+/// "Use a security key": a challenge for the person's keys, and the page that asks for one.
+async fn start_key(
+    State(state): State<WebState>,
+    headers: HeaderMap,
+    Form(form): Form<KeyForm>,
+) -> Response {
+    let step = match second_step(&state, &headers, &form.csrf).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let rp = match relying_party(&state) {
+        Ok(rp) => rp,
+        Err(e) => {
+            tracing::error!(error = %e, "security keys are not available");
+            return code_page(
+                &state,
+                &step.target,
+                &step.session.csrf,
+                &step.username,
+                Some(crate::webauthn::UNAVAILABLE),
+                None,
+            )
+            .await;
+        }
+    };
+    let (options, ceremony) = match state.gateway.key_challenge(&step.username, &rp, None).await {
+        Ok(Some(c)) => c,
+        Ok(None) => {
+            return code_page(
+                &state,
+                &step.target,
+                &step.session.csrf,
+                &step.username,
+                Some("No security key is linked to your account. Enter a code instead."),
+                None,
+            )
+            .await;
+        }
+        Err(e) => return server_error(&e),
+    };
+    let key = KeyCeremony {
+        state: ceremony,
+        since: now(),
+        label: String::new(),
+        device: None,
+    };
+    state
+        .sessions
+        .update(&step.sid, step.with_key(Some(key), step.failures));
+    let html = pages::key_login(&step.target.client_name, &step.session.csrf, &options);
+    script_page(&state, html, None, &step.target.redirect_uri)
+}
+
+/// The security key's answer: checked against the challenge (used once), then decided like a
+/// code, with the same limits, lockout and audit.
+async fn finish_key(
+    State(state): State<WebState>,
+    Peer(peer): Peer,
+    headers: HeaderMap,
+    Form(form): Form<KeyForm>,
+) -> Response {
+    let step = match second_step(&state, &headers, &form.csrf).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    // The challenge is spent whatever happens next.
+    state
+        .sessions
+        .update(&step.sid, step.with_key(None, step.failures));
+    let Some(ceremony) = step
+        .key
+        .clone()
+        .filter(|k| now() - k.since <= crate::webauthn::CEREMONY_SECONDS)
+    else {
+        return code_page(
+            &state,
+            &step.target,
+            &step.session.csrf,
+            &step.username,
+            Some("The security key request expired. Choose Use a security key again."),
+            None,
+        )
+        .await;
+    };
+    let ip = state.client_ip(peer, &headers);
+    if limited(&state, ip, &step.username, &step.target, &headers).await {
+        return code_page(
+            &state,
+            &step.target,
+            &step.session.csrf,
+            &step.username,
+            Some(TOO_MANY),
+            None,
+        )
+        .await;
+    }
+    let rp = match relying_party(&state) {
+        Ok(rp) => rp,
+        Err(e) => return server_error(&e),
+    };
+    let a = attempt(
+        &step.username,
+        Credentials::KeyAfterPassword { key: None },
+        &step.target,
+        ip,
+        &headers,
+    );
+    let decision = match state
+        .gateway
+        .key_login(a, &rp, &ceremony.state, &form.response, now())
+        .await
+    {
+        Ok(d) => d,
+        Err(e) => return server_error(&e),
+    };
+    decided(&state, step, decision.verdict, WRONG_KEY).await
+}
+
+/// After the second factor was decided: on to the portal or back to the application, or
+/// (`wrong` said) the code page again, up to `MAX_CODE_FAILURES` failures.
+async fn decided(state: &WebState, step: SecondStep, verdict: Verdict, wrong: &str) -> Response {
+    let Verdict::Accept { device_id, .. } = verdict else {
+        let failures = step.failures + 1;
         if failures >= MAX_CODE_FAILURES {
-            state.sessions.update(&sid, LoginState::Fresh);
-            let html = target.login_page(
-                &session.csrf,
-                &username,
+            state.sessions.update(&step.sid, LoginState::Fresh);
+            let html = step.target.login_page(
+                &step.session.csrf,
+                &step.username,
                 Some("Too many wrong codes. Please sign in again."),
             );
-            return page(&state, html, None, &target.redirect_uri);
+            return page(state, html, None, &step.target.redirect_uri);
         }
-        state.sessions.update(
-            &sid,
-            LoginState::PasswordOk {
-                username,
-                purpose,
-                since,
-                failures,
-            },
-        );
-        let html = pages::code(&target.client_name, &session.csrf, Some(WRONG_CODE));
-        return page(&state, html, None, &target.redirect_uri);
+        state
+            .sessions
+            .update(&step.sid, step.with_key(None, failures));
+        return code_page(
+            state,
+            &step.target,
+            &step.session.csrf,
+            &step.username,
+            Some(wrong),
+            None,
+        )
+        .await;
     };
-    let auth = match purpose {
+    let sid = step.sid;
+    let username = step.username;
+    let auth = match step.purpose {
         LoginFor::Oidc(auth) => auth,
-        LoginFor::Portal => return super::portal::logged_in(&state, &sid, &username).await,
+        LoginFor::Portal => return super::portal::logged_in(state, &sid, &username).await,
     };
-    let user = match authenticated_user(&state, &username, device_id).await {
+    let user = match authenticated_user(state, &username, device_id).await {
         Ok(u) => u,
         Err(e) => return server_error(&e),
     };
@@ -470,11 +732,17 @@ async fn authenticated_user(
     let person = state.gateway.person(username).await?;
     let org = state.gateway.store().org_by_id(person.org_id).await?;
     let device = state.gateway.store().device_by_id(device_id).await?;
-    let mut amr = vec!["pwd".to_owned(), "otp".to_owned()];
+    let mut amr = vec!["pwd".to_owned()];
     match device.map(|d| d.kind) {
-        Some(DeviceKind::HardwareToken) => amr.push("hwk".to_owned()),
-        Some(DeviceKind::PhoneTotp) => amr.push("swk".to_owned()),
-        None => {}
+        Some(DeviceKind::HardwareToken) => amr.extend(["otp".to_owned(), "hwk".to_owned()]),
+        Some(DeviceKind::PhoneTotp) => amr.extend(["otp".to_owned(), "swk".to_owned()]),
+        // A security key: proof of possession of a hardware-held key, no one-time code.
+        Some(DeviceKind::SecurityKey) => amr.push("hwk".to_owned()),
+        // Out-of-band approval on a device of the person's (RFC 8176 has no closer value).
+        Some(DeviceKind::PushSubscription) => amr.push("mfa".to_owned()),
+        // A recovery or temporary code, or an approval.
+        None if device_id == crate::service::APPROVAL_DEVICE_ID => amr.push("mfa".to_owned()),
+        None => amr.push("otp".to_owned()),
     }
     Ok(mfa_oidc::AuthenticatedUser {
         sub: person.public_id.clone(),

@@ -120,6 +120,18 @@ pub fn router(state: WebState, extra: Router) -> Router {
                 )
             }),
         )
+        .route(
+            "/static/webauthn.js",
+            get(|| async {
+                (
+                    [
+                        (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+                        (header::CACHE_CONTROL, "public, max-age=3600"),
+                    ],
+                    pages::WEBAUTHN_JS,
+                )
+            }),
+        )
         .with_state(state)
         .merge(provider)
         .merge(extra)

@@ -1,9 +1,13 @@
-//! Server-rendered pages: plain HTML with escaped values, one stylesheet, no scripts.
+//! Server-rendered pages: plain HTML with escaped values, one stylesheet, no inline scripts.
+//! The security key pages load the one script, /static/webauthn.js (their CSP allows it).
 
 use axum::response::Html;
 
 /// The stylesheet served at /static/style.css.
 pub const STYLE_CSS: &str = include_str!("../../static/style.css");
+
+/// The WebAuthn script served at /static/webauthn.js.
+pub const WEBAUTHN_JS: &str = include_str!("../../static/webauthn.js");
 
 /// HTML-escape text for element content and attribute values.
 pub fn esc(s: &str) -> String {
@@ -22,6 +26,19 @@ pub fn esc(s: &str) -> String {
 }
 
 pub fn layout(title: &str, body: &str) -> Html<String> {
+    layout_with(title, body, "")
+}
+
+/// The layout with the WebAuthn script (the page needs a CSP with `script-src 'self'`).
+pub fn layout_with_script(title: &str, body: &str) -> Html<String> {
+    layout_with(
+        title,
+        body,
+        "<script src=\"/static/webauthn.js\" defer></script>\n",
+    )
+}
+
+fn layout_with(title: &str, body: &str, head: &str) -> Html<String> {
     Html(format!(
         r#"<!doctype html>
 <html lang="en">
@@ -31,7 +48,7 @@ pub fn layout(title: &str, body: &str) -> Html<String> {
 <meta name="referrer" content="no-referrer">
 <title>{title}</title>
 <link rel="stylesheet" href="/static/style.css">
-</head>
+{head}</head>
 <body>
 <main>
 {body}
@@ -84,8 +101,80 @@ pub fn login(
     )
 }
 
+/// A WebAuthn ceremony's form: the options for the script, the CSRF token, the hidden field
+/// the script fills with the key's answer, the button, and what to do without JavaScript.
+pub fn key_form(
+    id: &str,
+    mode: &str,
+    action: &str,
+    csrf: &str,
+    options_json: &str,
+    button: &str,
+) -> String {
+    format!(
+        r#"<form id="{id}" method="post" action="{action}" data-webauthn="{mode}" data-options="{options}">
+<input type="hidden" name="csrf" value="{csrf}">
+<input type="hidden" name="response" value="">
+<p class="error" role="alert" id="webauthn-error" hidden></p>
+<p class="error" id="webauthn-unsupported" hidden>This browser cannot use security keys. Go back and use a code instead.</p>
+<noscript><p class="error">Security keys need JavaScript, which is off in this browser. Go back and use a code instead.</p></noscript>
+<button type="button" id="webauthn-start" hidden>{button}</button>
+</form>"#,
+        id = esc(id),
+        mode = esc(mode),
+        action = esc(action),
+        options = esc(options_json),
+        csrf = esc(csrf),
+        button = esc(button),
+    )
+}
+
+/// Step two with a security key: press the button, then touch the key.
+pub fn key_login(client: &str, csrf: &str, options_json: &str) -> Html<String> {
+    layout_with_script(
+        "Use your security key",
+        &format!(
+            r#"<h1>Use your security key</h1>
+<p class="sub">Signing in to {client}. Choose Use security key, then touch your key or confirm on this device.</p>
+{form}
+<form method="post" action="/login/code/again">
+<input type="hidden" name="csrf" value="{csrf}">
+<button type="submit" class="secondary" id="use-code">Enter a code instead</button>
+</form>"#,
+            client = esc(client),
+            form = key_form(
+                "key-form",
+                "get",
+                "/login/key/finish",
+                csrf,
+                options_json,
+                "Use security key"
+            ),
+            csrf = esc(csrf),
+        ),
+    )
+}
+
 /// Step two: a code from any linked phone or token.
 pub fn code(client: &str, csrf: &str, error: Option<&str>) -> Html<String> {
+    code_or_key(client, csrf, false, error)
+}
+
+/// Step two: a code from any linked phone or token, or (`key`: the person has one) a
+/// security key.
+pub fn code_or_key(client: &str, csrf: &str, key: bool, error: Option<&str>) -> Html<String> {
+    let key_choice = if key {
+        format!(
+            r#"<form method="post" action="/login/key">
+<input type="hidden" name="csrf" value="{}">
+<button type="submit" class="secondary" id="use-key">Use a security key</button>
+</form>
+"#,
+            esc(csrf)
+        )
+    } else {
+        String::new()
+    };
     layout(
         "Enter your code",
         &format!(
@@ -99,7 +188,7 @@ pub fn code(client: &str, csrf: &str, error: Option<&str>) -> Html<String> {
 <p class="hint">Lost your phone? Enter one of your recovery codes instead.</p>
 <button type="submit" id="submit">Sign in</button>
 </form>
-<form method="post" action="/login/cancel">
+{key_choice}<form method="post" action="/login/cancel">
 <input type="hidden" name="csrf" value="{csrf}">
 <button type="submit" class="secondary" id="cancel">Cancel</button>
 </form>"#,
@@ -139,5 +228,17 @@ mod tests {
         assert!(page.contains("o&#39;neil&amp;co"));
         assert!(page.contains("&lt;b&gt;"));
         assert!(!page.contains("<script"), "no scripts at all");
+    }
+
+    #[test]
+    fn key_page_loads_the_script_only() {
+        let page = key_login("<app>", "c\"", r#"{"publicKey":{"challenge":"a<b"}}"#).0;
+        assert!(page.contains(r#"<script src="/static/webauthn.js" defer></script>"#));
+        assert_eq!(page.matches("<script").count(), 1, "no inline script");
+        assert!(page.contains("data-options=\"{&quot;publicKey&quot;"));
+        assert!(page.contains("a&lt;b"));
+        assert!(page.contains("<noscript>"));
+        assert!(!code_or_key("x", "c", false, None).0.contains("use-key"));
+        assert!(code_or_key("x", "c", true, None).0.contains("use-key"));
     }
 }

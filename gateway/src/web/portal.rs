@@ -3,8 +3,10 @@
 //! CSRF token; without a logged-in session or with a wrong token it is refused (400). The
 //! changes themselves, each audited, are `Gateway::portal_*`.
 
-use super::login::{self, PasswordForm, Peer, Target, current, page, request_id, server_error};
-use super::session::{LoginState, PendingTotp, Session};
+use super::login::{
+    self, PasswordForm, Peer, Target, current, page, request_id, script_page, server_error,
+};
+use super::session::{KeyCeremony, LoginState, PendingTotp, Session};
 use super::{WebState, bad_request, pages, portal_pages};
 use crate::model::{DeviceId, DeviceState, PersonId, PersonState, Role, UnixTime, now};
 use crate::secret::{SecretBytes, random_bytes};
@@ -36,6 +38,13 @@ pub fn routes() -> Router<WebState> {
         .route("/portal/devices/totp/new", post(new_phone))
         .route("/portal/devices/totp/confirm", post(confirm_phone))
         .route("/portal/devices/token", post(link_token))
+        .route("/portal/devices/key/new", post(new_key))
+        .route("/portal/devices/key/confirm", post(confirm_key))
+        .route("/portal/devices/{id}/remove/key", post(remove_key_start))
+        .route(
+            "/portal/devices/{id}/remove/key/finish",
+            post(remove_key_finish),
+        )
         .route("/portal/devices/{id}/rename", post(rename))
         .route("/portal/devices/{id}/remove", post(remove))
         .route("/portal/recovery", post(new_recovery_codes))
@@ -52,6 +61,9 @@ pub struct ActionForm {
     serial: String,
     #[serde(default)]
     code: String,
+    /// A security key's answer (JSON from /static/webauthn.js).
+    #[serde(default)]
+    response: String,
 }
 
 impl std::fmt::Debug for ActionForm {
@@ -85,6 +97,7 @@ pub async fn logged_in(state: &WebState, sid: &str, username: &str) -> Response 
         username: person.username.clone(),
         auth_time: t,
         enrolment: None,
+        key: None,
     };
     let Some((id, _)) = state.sessions.rotate(sid, login, t) else {
         return server_error(&"session table full");
@@ -103,6 +116,8 @@ pub(crate) struct Ctx {
     pub(crate) session: Session,
     pub(crate) actor: PortalActor,
     pub(crate) enrolment: Option<PendingTotp>,
+    /// A security key being added, or checked to confirm a removal.
+    pub(crate) key: Option<KeyCeremony>,
 }
 
 impl Ctx {
@@ -137,6 +152,7 @@ pub(crate) async fn ctx(
     let LoginState::LoggedIn {
         person_id,
         enrolment,
+        key,
         ..
     } = session.login.clone()
     else {
@@ -164,6 +180,7 @@ pub(crate) async fn ctx(
         sid,
         session,
         enrolment,
+        key,
     })
 }
 
@@ -326,6 +343,14 @@ fn phone_page(state: &WebState, c: &Ctx, seed: &SecretBytes, error: Option<&str>
 }
 
 fn with_enrolment(c: &Ctx, enrolment: Option<PendingTotp>) -> LoginState {
+    with_pending(c, enrolment, c.key.clone())
+}
+
+fn with_key(c: &Ctx, key: Option<KeyCeremony>) -> LoginState {
+    with_pending(c, c.enrolment.clone(), key)
+}
+
+fn with_pending(c: &Ctx, enrolment: Option<PendingTotp>, key: Option<KeyCeremony>) -> LoginState {
     match c.session.login.clone() {
         LoginState::LoggedIn {
             person_id,
@@ -337,6 +362,7 @@ fn with_enrolment(c: &Ctx, enrolment: Option<PendingTotp>) -> LoginState {
             username,
             auth_time,
             enrolment,
+            key,
         },
         other => other,
     }
@@ -457,8 +483,12 @@ async fn remove(
         Ok(d) => d,
         Err(e) => return outcome(&state, &c, Err(e)).await,
     };
+    let key = match state.gateway.portal_key_confirms(&c.actor, id).await {
+        Ok(k) => k,
+        Err(e) => return server_error(&e),
+    };
     if form.code.trim().is_empty() {
-        return show(&state, portal_pages::remove(c.csrf(), &device, None));
+        return show(&state, portal_pages::remove(c.csrf(), &device, key, None));
     }
     match state
         .gateway
@@ -466,9 +496,10 @@ async fn remove(
         .await
     {
         Ok(()) => see_other("/portal"),
-        Err(ServiceError::Invalid(text)) => {
-            show(&state, portal_pages::remove(c.csrf(), &device, Some(&text)))
-        }
+        Err(ServiceError::Invalid(text)) => show(
+            &state,
+            portal_pages::remove(c.csrf(), &device, key, Some(&text)),
+        ),
         Err(e) => server_error(&e),
     }
 }
@@ -488,6 +519,201 @@ async fn new_recovery_codes(
             let codes: Vec<&str> = codes.iter().map(|c| c.expose()).collect();
             show(&state, portal_pages::recovery(c.csrf(), &codes))
         }
+        Err(e) => server_error(&e),
+    }
+}
+
+/// The ceremony kept in the session for `device` (None: adding a key), if still live.
+fn live_key(c: &Ctx, device: Option<DeviceId>, t: UnixTime) -> Option<KeyCeremony> {
+    c.key
+        .clone()
+        .filter(|k| k.device == device && t - k.since <= crate::webauthn::CEREMONY_SECONDS)
+}
+
+/// Add a security key or passkey: its name, then the page that asks the browser for it.
+async fn new_key(
+    State(state): State<WebState>,
+    Peer(peer): Peer,
+    headers: HeaderMap,
+    Form(form): Form<ActionForm>,
+) -> Response {
+    let c = match ctx(&state, peer, &headers, Some(&form.csrf)).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let label = match crate::service::Gateway::device_label(&form.label) {
+        Ok(l) => l,
+        Err(ServiceError::Invalid(text)) => return devices_page(&state, &c, Some(&text)).await,
+        Err(e) => return server_error(&e),
+    };
+    let rp = match login::relying_party(&state) {
+        Ok(rp) => rp,
+        Err(e) => {
+            tracing::error!(error = %e, "security keys are not available");
+            return devices_page(&state, &c, Some(crate::webauthn::UNAVAILABLE)).await;
+        }
+    };
+    let (options, ceremony) = match state.gateway.portal_start_key(&c.actor, &rp).await {
+        Ok(x) => x,
+        Err(e) => return server_error(&e),
+    };
+    let key = KeyCeremony {
+        state: ceremony,
+        since: now(),
+        label: label.clone(),
+        device: None,
+    };
+    state.sessions.update(&c.sid, with_key(&c, Some(key)));
+    script_page(
+        &state,
+        portal_pages::add_key(c.csrf(), &label, &options),
+        None,
+        "",
+    )
+}
+
+/// The browser's answer for a new key: verified against the kept challenge (used once), the
+/// key saved and announced.
+async fn confirm_key(
+    State(state): State<WebState>,
+    Peer(peer): Peer,
+    headers: HeaderMap,
+    Form(form): Form<ActionForm>,
+) -> Response {
+    let c = match ctx(&state, peer, &headers, Some(&form.csrf)).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let t = now();
+    state.sessions.update(&c.sid, with_key(&c, None));
+    let Some(ceremony) = live_key(&c, None, t) else {
+        return devices_page(
+            &state,
+            &c,
+            Some(
+                "Adding the security key took too long. Choose Add a security key to start again.",
+            ),
+        )
+        .await;
+    };
+    let rp = match login::relying_party(&state) {
+        Ok(rp) => rp,
+        Err(e) => return server_error(&e),
+    };
+    let result = state
+        .gateway
+        .portal_finish_key(
+            &c.actor,
+            &rp,
+            &ceremony.label,
+            &ceremony.state,
+            &form.response,
+            t,
+        )
+        .await
+        .map(|_| ());
+    outcome(&state, &c, result).await
+}
+
+/// Confirm a removal with another security key: the page that asks for one.
+async fn remove_key_start(
+    State(state): State<WebState>,
+    Peer(peer): Peer,
+    headers: HeaderMap,
+    Path(id): Path<DeviceId>,
+    Form(form): Form<ActionForm>,
+) -> Response {
+    let c = match ctx(&state, peer, &headers, Some(&form.csrf)).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let device = match state.gateway.portal_can_remove(&c.actor, id).await {
+        Ok(d) => d,
+        Err(e) => return outcome(&state, &c, Err(e)).await,
+    };
+    let rp = match login::relying_party(&state) {
+        Ok(rp) => rp,
+        Err(e) => {
+            tracing::error!(error = %e, "security keys are not available");
+            return devices_page(&state, &c, Some(crate::webauthn::UNAVAILABLE)).await;
+        }
+    };
+    let (options, ceremony) = match state
+        .gateway
+        .key_challenge(&c.actor.person.username, &rp, Some(id))
+        .await
+    {
+        Ok(Some(x)) => x,
+        Ok(None) => {
+            return show(
+                &state,
+                portal_pages::remove(
+                    c.csrf(),
+                    &device,
+                    false,
+                    Some("You have no other security key. Enter a code from another device."),
+                ),
+            );
+        }
+        Err(e) => return server_error(&e),
+    };
+    let key = KeyCeremony {
+        state: ceremony,
+        since: now(),
+        label: String::new(),
+        device: Some(id),
+    };
+    state.sessions.update(&c.sid, with_key(&c, Some(key)));
+    script_page(
+        &state,
+        portal_pages::remove_with_key(c.csrf(), &device, &options),
+        None,
+        "",
+    )
+}
+
+async fn remove_key_finish(
+    State(state): State<WebState>,
+    Peer(peer): Peer,
+    headers: HeaderMap,
+    Path(id): Path<DeviceId>,
+    Form(form): Form<ActionForm>,
+) -> Response {
+    let c = match ctx(&state, peer, &headers, Some(&form.csrf)).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let t = now();
+    state.sessions.update(&c.sid, with_key(&c, None));
+    let device = match state.gateway.portal_can_remove(&c.actor, id).await {
+        Ok(d) => d,
+        Err(e) => return outcome(&state, &c, Err(e)).await,
+    };
+    let Some(ceremony) = live_key(&c, Some(id), t) else {
+        return show(
+            &state,
+            portal_pages::remove(
+                c.csrf(),
+                &device,
+                true,
+                Some("The security key request expired. Try again."),
+            ),
+        );
+    };
+    let rp = match login::relying_party(&state) {
+        Ok(rp) => rp,
+        Err(e) => return server_error(&e),
+    };
+    match state
+        .gateway
+        .portal_remove_with_key(&c.actor, id, &rp, &ceremony.state, &form.response, t)
+        .await
+    {
+        Ok(()) => see_other("/portal"),
+        Err(ServiceError::Invalid(text)) => show(
+            &state,
+            portal_pages::remove(c.csrf(), &device, true, Some(&text)),
+        ),
         Err(e) => server_error(&e),
     }
 }

@@ -1,8 +1,9 @@
 //! The self-service portal's pages: my devices, add a phone, remove a device, my logins.
-//! Server-rendered like the login pages: escaped values, no scripts, every action a POST form
-//! carrying the session's CSRF token.
+//! Server-rendered like the login pages: escaped values, no inline scripts (the security key
+//! pages load /static/webauthn.js), every action a POST form carrying the session's CSRF
+//! token.
 
-use super::pages::{error_block, esc, layout};
+use super::pages::{error_block, esc, key_form, layout, layout_with_script};
 use crate::audit::{StoredEvent, format_time};
 use crate::model::{Device, DeviceKind, DeviceState, UnixTime};
 use axum::response::Html;
@@ -42,6 +43,8 @@ fn kind(d: &Device) -> String {
             "Hardware token {}",
             esc(d.serial.as_deref().unwrap_or_default())
         ),
+        DeviceKind::SecurityKey => "Security key".to_owned(),
+        DeviceKind::PushSubscription => "Sign-in requests (notifications)".to_owned(),
     }
 }
 
@@ -96,7 +99,7 @@ pub fn devices(
         &format!(
             r#"{nav}
 <h1>My devices</h1>
-<p class="sub">Signed in as {name}. Any of these can give the code when you sign in.</p>
+<p class="sub">Signed in as {name}. Any of these can confirm it is you when you sign in: a phone or token by its code, a security key by a touch.</p>
 {error}
 <ul class="devices">
 {rows}</ul>
@@ -104,6 +107,13 @@ pub fn devices(
 <form method="post" action="/portal/devices/totp/new">{csrf}
 <p>Use an authenticator app on your phone (for example FreeOTP, Google Authenticator or Microsoft Authenticator).</p>
 <button type="submit" id="add-phone">Add a phone</button>
+</form>
+<h2>Add a security key or passkey</h2>
+<form id="key-new-form" method="post" action="/portal/devices/key/new">{csrf}
+<p>A security key (for example a YubiKey) or a passkey on this computer or phone. It works in the browser only, not for VPN or Wi-Fi sign-in.</p>
+<label for="key-label">Name</label>
+<input type="text" id="key-label" name="label" maxlength="64" placeholder="my security key" required>
+<button type="submit" id="add-key">Add a security key or passkey</button>
 </form>
 <h2>Link a hardware token</h2>
 <form id="token-form" method="post" action="/portal/devices/token">{csrf}
@@ -154,8 +164,69 @@ pub fn add_phone(csrf: &str, qr_svg: &str, secret: &str, error: Option<&str>) ->
     )
 }
 
-/// Remove a device: asks for a code from another device.
-pub fn remove(csrf: &str, device: &Device, error: Option<&str>) -> Html<String> {
+/// Add a security key: the button that asks the browser for it (needs JavaScript).
+pub fn add_key(csrf: &str, label: &str, options_json: &str) -> Html<String> {
+    layout_with_script(
+        "Add a security key",
+        &format!(
+            r#"{nav}
+<h1>Add a security key or passkey</h1>
+<p class="sub">Choose Add, then insert and touch your security key, or confirm on this device to make a passkey. It will be named “{label}”.</p>
+{form}
+<p><a href="/portal">Cancel</a></p>"#,
+            nav = nav(csrf, ""),
+            label = esc(label),
+            form = key_form(
+                "key-add-form",
+                "create",
+                "/portal/devices/key/confirm",
+                csrf,
+                options_json,
+                "Add"
+            ),
+        ),
+    )
+}
+
+/// Confirm a removal with another security key (needs JavaScript).
+pub fn remove_with_key(csrf: &str, device: &Device, options_json: &str) -> Html<String> {
+    layout_with_script(
+        "Remove a device",
+        &format!(
+            r#"{nav}
+<h1>Remove {label}</h1>
+<p class="sub">To remove it, use another of your security keys.</p>
+{form}
+<p><a href="/portal">Keep it</a></p>"#,
+            nav = nav(csrf, ""),
+            label = esc(&device.label),
+            form = key_form(
+                "key-remove-form",
+                "get",
+                &format!("/portal/devices/{}/remove/key/finish", device.id),
+                csrf,
+                options_json,
+                "Use security key"
+            ),
+        ),
+    )
+}
+
+/// Remove a device: asks for a code from another device, or (`key`: the person has another
+/// security key) that key.
+pub fn remove(csrf: &str, device: &Device, key: bool, error: Option<&str>) -> Html<String> {
+    let key_choice = if key {
+        format!(
+            r#"<form method="post" action="/portal/devices/{id}/remove/key">{csrf}
+<button type="submit" class="secondary" id="remove-with-key">Use a security key instead</button>
+</form>
+"#,
+            id = device.id,
+            csrf = csrf_field(csrf),
+        )
+    } else {
+        String::new()
+    };
     layout(
         "Remove a device",
         &format!(
@@ -168,7 +239,7 @@ pub fn remove(csrf: &str, device: &Device, error: Option<&str>) -> Html<String> 
 <input type="text" id="code" name="code" class="code" inputmode="numeric" maxlength="8" autocomplete="off" required>
 <button type="submit" class="danger" id="confirm-remove">Remove</button>
 </form>
-<p><a href="/portal">Keep it</a></p>"#,
+{key_choice}<p><a href="/portal">Keep it</a></p>"#,
             nav = nav(csrf, ""),
             label = esc(&device.label),
             id = device.id,

@@ -34,6 +34,18 @@ pub struct PendingTotp {
     pub since: UnixTime,
 }
 
+/// A WebAuthn ceremony under way (see `crate::webauthn`): the library's state as JSON, kept
+/// here only, used once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyCeremony {
+    pub state: String,
+    pub since: UnixTime,
+    /// What the ceremony is for: the new key's name (registration), the device whose removal
+    /// it confirms (removal), nothing (login).
+    pub label: String,
+    pub device: Option<crate::model::DeviceId>,
+}
+
 /// Where a login stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LoginState {
@@ -45,6 +57,8 @@ pub enum LoginState {
         purpose: LoginFor,
         since: UnixTime,
         failures: u32,
+        /// A security key check under way (the other way to give the second factor).
+        key: Option<KeyCeremony>,
     },
     /// Logged in to the portal (password and second factor).
     LoggedIn {
@@ -53,6 +67,8 @@ pub enum LoginState {
         auth_time: UnixTime,
         /// A phone being added.
         enrolment: Option<PendingTotp>,
+        /// A security key being added, or checked to confirm a removal.
+        key: Option<KeyCeremony>,
     },
 }
 
