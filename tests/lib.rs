@@ -262,6 +262,8 @@ pub struct StubRequest {
     /// Header names in lower case.
     pub headers: Vec<(String, String)>,
     pub body: String,
+    /// The body as sent (binary bodies: an encrypted push message).
+    pub raw_body: Vec<u8>,
 }
 
 /// What an [`HttpStub`] answers.
@@ -394,6 +396,7 @@ fn read_request(stream: &std::net::TcpStream) -> Option<StubRequest> {
         target,
         headers,
         body: String::from_utf8_lossy(&body).into_owned(),
+        raw_body: body,
     })
 }
 

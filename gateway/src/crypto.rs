@@ -72,6 +72,22 @@ impl MasterKey {
         })
     }
 
+    /// A 256-bit key for `purpose`, derived from the master key (HMAC-SHA256 under the
+    /// derivation key, domain-separated from the pseudonyms): stable across restarts and
+    /// instances, never stored.
+    pub fn derive(&self, purpose: &str) -> zeroize::Zeroizing<[u8; 32]> {
+        use hmac::Mac as _;
+        let mut out = zeroize::Zeroizing::new([0u8; 32]);
+        if let Ok(mut mac) =
+            <hmac::Hmac<sha2::Sha256> as hmac::Mac>::new_from_slice(self.pseudonym_key.as_slice())
+        {
+            mac.update(b"derive\0");
+            mac.update(purpose.as_bytes());
+            out.copy_from_slice(&mac.finalize().into_bytes());
+        }
+        out
+    }
+
     /// A keyed pseudonym for `text` (a username, an address): the same text always gives
     /// the same pseudonym under one key, and without the key it cannot be reversed or
     /// recomputed from a guess.

@@ -317,3 +317,106 @@ fn a_newer_login_replaces_the_pending_one() {
     assert!(attempts.contains("approval_replaced"), "{attempts}");
     assert!(attempts.contains("approval_timed_out"), "{attempts}");
 }
+
+/// Web Push: the person turns on notifications (the browser's subscription, here one whose
+/// push service is a local stub and whose keys the test holds, as a browser would), the
+/// device is listed under My devices, and an RD Gateway login pushes an encrypted prompt
+/// (RFC 8291) signed with the gateway's VAPID key (RFC 8292) that the test decrypts.
+#[test]
+fn a_prompt_is_pushed_encrypted_to_the_linked_browser() {
+    use base64::Engine as _;
+    let push_service = http_stub(|_| StubResponse {
+        status: 201,
+        headers: vec![],
+        body: String::new(),
+    });
+    let (g, seed) = gateway("timeout_seconds = 30\nmax_prompts = 10\n");
+    let s = serve_with_env(&g, READY, &[]);
+    let server = s.addr("radius udp", "127.0.0.1");
+    let base = s.listener("http");
+    let browser = Browser::launch_trusting(&[&g.dir.path().join("certs/server.pem")]);
+    let page = browser.new_page();
+    sign_in(&page, &base, &seed);
+    page.goto(&format!("{base}/portal/approvals"));
+    page.wait_for("#push-optin", WAIT);
+    let vapid = page
+        .eval("document.getElementById('push-optin').dataset.vapidKey")
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(vapid.len(), 87, "a P-256 public key, base64url: {vapid}");
+    page.screenshot("approvals-push-optin");
+
+    // The browser's side of a subscription: its own key pair and auth secret.
+    let ua = mfa_gateway::webpush::VapidKey::generate().unwrap();
+    let auth = [7u8; 16];
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let subscription = serde_json::json!({
+        "endpoint": push_service.url("/push/device-1"),
+        "keys": { "p256dh": ua.public_key_b64url(), "auth": b64.encode(auth) },
+    })
+    .to_string();
+    page.eval(&format!(
+        "(() => {{ const f = document.createElement('form'); f.method = 'post'; \
+           f.action = '/portal/push/subscribe'; \
+           const add = (n, v) => {{ const i = document.createElement('input'); i.type = 'hidden'; i.name = n; i.value = v; f.appendChild(i); }}; \
+           add('csrf', document.querySelector('#push-optin input[name=csrf]').value); \
+           add('subscription', {subscription:?}); add('label', 'test phone'); \
+           document.body.appendChild(f); f.submit(); return true; }})()"
+    ));
+    page.wait_for("#push-optin", WAIT);
+    page.goto(&format!("{base}/portal"));
+    page.wait_for("ul.devices", WAIT);
+    assert!(
+        page.text("ul.devices").contains("test phone"),
+        "{}",
+        page.html()
+    );
+
+    // An RD Gateway login: the prompt reaches the push service, encrypted for this browser.
+    let login = in_thread(server, 30);
+    let end = std::time::Instant::now() + WAIT;
+    let pushed = loop {
+        if let Some(r) = push_service
+            .requests
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|r| r.target == "/push/device-1")
+        {
+            break r.clone();
+        }
+        assert!(std::time::Instant::now() < end, "no push arrived");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let header = |name: &str| {
+        pushed
+            .headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    assert_eq!(header("content-encoding"), "aes128gcm");
+    assert!(
+        header("authorization").starts_with("vapid t="),
+        "{pushed:?}"
+    );
+    assert!(header("authorization").contains(&format!("k={vapid}")));
+    let clear =
+        mfa_gateway::webpush::decrypt(ua.to_private_bytes().expose(), &auth, &pushed.raw_body)
+            .unwrap();
+    let message: serde_json::Value = serde_json::from_slice(&clear).unwrap();
+    assert_eq!(message["url"], "/portal/approvals");
+    assert!(
+        message["body"].as_str().unwrap().contains("Remote desktop"),
+        "{message}"
+    );
+
+    // Approve: the login goes through.
+    page.goto(&format!("{base}/portal/approvals"));
+    page.wait_for("#pending", WAIT);
+    page.click("button#approve");
+    page.wait_for("#message", WAIT);
+    login.join().unwrap().assert_code("Access-Accept");
+}

@@ -166,6 +166,7 @@ impl Gateway {
     /// Tell the person's devices about a prompt: the webhook, Web Push (the portal's live
     /// page learns through the hub). Runs on its own task.
     fn announce_prompt(&self, person: &Person, prompt: &Prompt) {
+        self.push_prompt(person, prompt);
         let Some(webhook) = self.webhook.clone() else {
             return;
         };

@@ -55,6 +55,7 @@ mod audit_admin;
 pub mod lifecycle;
 pub mod notify;
 mod portal;
+mod push;
 pub use approval::APPROVAL_DEVICE_ID;
 pub use audit_admin::{PurgeReport, SubjectAccess};
 pub use lifecycle::{AdminActor, Scope};
@@ -87,6 +88,8 @@ pub struct Gateway {
     /// Why the configured webhook cannot be used (serve refuses to start then).
     webhook_problem: Option<String>,
     public_url: Arc<std::sync::OnceLock<String>>,
+    /// Web Push for approval prompts (VAPID key derived from the master key).
+    web_push: Option<Arc<crate::webpush::WebPush>>,
 }
 
 impl Gateway {
@@ -94,6 +97,17 @@ impl Gateway {
         let hasher = PasswordHasherCfg::new(config.password)?;
         let engine = Engine::new(hasher, config.otp.clone(), config.lockout);
         let threads = config.password.hashing_threads.max(1);
+        let web_push = crate::webpush::VapidKey::from_private_bytes(key.derive("vapid").as_slice())
+            .and_then(|vapid| {
+                crate::webpush::WebPush::new(
+                    vapid,
+                    &config.approval.push_subject,
+                    std::time::Duration::from_secs(10),
+                )
+            })
+            .map(Arc::new)
+            .map_err(|e| tracing::error!(error = %e, "Web Push is off: no VAPID key"))
+            .ok();
         let (webhook, webhook_problem) = match (
             &config.approval.webhook_url,
             &config.approval.webhook_secret_env,
@@ -119,6 +133,7 @@ impl Gateway {
             webhook,
             webhook_problem,
             public_url: Arc::new(std::sync::OnceLock::new()),
+            web_push,
         })
     }
 

@@ -129,7 +129,7 @@ impl Gateway {
     }
 
     /// Tell the person by e-mail what changed on their account (`what` is the first line).
-    fn announce(&self, actor: &PortalActor, event: &AuditEvent, what: String) {
+    pub(super) fn announce(&self, actor: &PortalActor, event: &AuditEvent, what: String) {
         let source = actor
             .source
             .map_or_else(|| "an unknown address".to_owned(), |s| s.to_string());

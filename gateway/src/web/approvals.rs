@@ -5,7 +5,7 @@
 
 use super::WebState;
 use super::login::{Peer, server_error};
-use super::pages::{error_block, esc, layout};
+use super::pages::{error_block, esc};
 use super::portal::{Ctx, ctx, see_other};
 use crate::approval::{Answer, Prompt};
 use crate::model::now;
@@ -21,12 +21,55 @@ use std::convert::Infallible;
 use std::time::Duration;
 
 pub const APPROVALS_JS: &str = include_str!("../../static/approvals.js");
+const PUSH_JS: &str = include_str!("../../static/push.js");
+const SW_JS: &str = include_str!("../../static/sw.js");
+const MANIFEST: &str = include_str!("../../static/manifest.webmanifest");
+const ICON_SVG: &str = include_str!("../../static/icon.svg");
+
+/// A static file with its type and caching.
+fn file(mime: &'static str, cache: &'static str, body: &'static str) -> Response {
+    (
+        [(header::CONTENT_TYPE, mime), (header::CACHE_CONTROL, cache)],
+        body,
+    )
+        .into_response()
+}
 
 pub fn routes() -> Router<WebState> {
     Router::new()
         .route("/portal/approvals", get(page))
         .route("/portal/approvals/answer", post(answer))
         .route("/portal/approvals/events", get(events))
+        .route("/portal/push/subscribe", post(subscribe))
+        .route(
+            "/static/push.js",
+            get(|| async {
+                file(
+                    "text/javascript; charset=utf-8",
+                    "public, max-age=3600",
+                    PUSH_JS,
+                )
+            }),
+        )
+        // The service worker's scope is where it is served from: the root.
+        .route(
+            "/sw.js",
+            get(|| async { file("text/javascript; charset=utf-8", "no-cache", SW_JS) }),
+        )
+        .route(
+            "/manifest.webmanifest",
+            get(|| async {
+                file(
+                    "application/manifest+json",
+                    "public, max-age=3600",
+                    MANIFEST,
+                )
+            }),
+        )
+        .route(
+            "/static/icon.svg",
+            get(|| async { file("image/svg+xml", "public, max-age=3600", ICON_SVG) }),
+        )
         .route(
             "/static/approvals.js",
             get(|| async {
@@ -65,11 +108,50 @@ fn time(t: i64) -> String {
         .replace('Z', " UTC")
 }
 
+#[derive(Deserialize)]
+pub struct SubscribeForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    subscription: String,
+    #[serde(default)]
+    label: String,
+}
+
+impl std::fmt::Debug for SubscribeForm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SubscribeForm")
+            .field("label", &self.label)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The opt-in for notifications on this device (push.js does the work).
+fn push_optin(csrf: &str, vapid: Option<&str>) -> String {
+    let Some(key) = vapid else {
+        return String::new();
+    };
+    format!(
+        r#"<section id="push-optin" data-vapid-key="{key}" data-subscribe-url="/portal/push/subscribe">
+<h2>Notifications on this device</h2>
+<p class="sub">Get sign-in requests on this phone or computer as notifications (on an iPhone, first add the portal to the Home Screen: Share, Add to Home Screen). The device is then listed under My devices, where you can remove it.</p>
+<input type="hidden" name="csrf" value="{csrf}">
+<label for="push-label">Name of this device</label>
+<input type="text" id="push-label" name="label" maxlength="64" placeholder="my phone">
+<button type="button" id="push-enable">Turn on notifications</button>
+<p id="push-status" role="status"></p>
+</section>"#,
+        key = esc(key),
+        csrf = esc(csrf),
+    )
+}
+
 fn render(
     csrf: &str,
     prompt: Option<&Prompt>,
     message: Option<&str>,
     error: Option<&str>,
+    vapid: Option<&str>,
 ) -> Html<String> {
     let hidden = |name: &str, value: &str| {
         format!(
@@ -112,16 +194,20 @@ fn render(
             esc(m)
         )
     });
-    layout(
+    super::pages::layout_with(
         "Sign-in requests",
         &format!(
             r#"<nav><a href="/portal">My devices</a> <a href="/portal/logins">My logins</a> <span class="here">Sign-in requests</span></nav>
 <h1>Sign-in requests</h1>
 {error}{message}
 {body}
-<script src="/static/approvals.js"></script>"#,
+{optin}
+<script src="/static/approvals.js"></script>
+<script src="/static/push.js" defer></script>"#,
             error = error_block(error),
+            optin = push_optin(csrf, vapid),
         ),
+        "<link rel=\"manifest\" href=\"/manifest.webmanifest\">\n",
     )
 }
 
@@ -132,7 +218,7 @@ fn show(html: Html<String>) -> Response {
     h.insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(
-            "default-src 'none'; style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+            "default-src 'none'; style-src 'self'; script-src 'self'; connect-src 'self'; worker-src 'self'; manifest-src 'self'; img-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
         ),
     );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -145,7 +231,36 @@ async fn page(State(state): State<WebState>, Peer(peer): Peer, headers: HeaderMa
         Err(r) => return r,
     };
     let prompt = state.gateway.approvals().pending_for(c.person_id(), now());
-    show(render(c.csrf(), prompt.as_ref(), None, None))
+    let vapid = state.gateway.vapid_public_key();
+    show(render(
+        c.csrf(),
+        prompt.as_ref(),
+        None,
+        None,
+        vapid.as_deref(),
+    ))
+}
+
+/// push.js posts the browser's subscription here: linked as a device, then back to the page.
+async fn subscribe(
+    State(state): State<WebState>,
+    Peer(peer): Peer,
+    headers: HeaderMap,
+    Form(form): Form<SubscribeForm>,
+) -> Response {
+    let c = match ctx(&state, peer, &headers, Some(&form.csrf)).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    match state
+        .gateway
+        .portal_add_push(&c.actor, &form.subscription, &form.label, now())
+        .await
+    {
+        Ok(_) => see_other("/portal/approvals"),
+        Err(ServiceError::Invalid(text)) => super::bad_request(&text),
+        Err(e) => server_error(&e),
+    }
 }
 
 async fn answer(
@@ -172,11 +287,23 @@ async fn answer(
                 Answer::Denied => format!("You denied the sign-in to {}.", p.client),
                 _ => "The sign-in was refused and the operators were told. Change your password if you think it is known to someone else.".to_owned(),
             };
-            show(render(c.csrf(), None, Some(&text), None))
+            show(render(
+                c.csrf(),
+                None,
+                Some(&text),
+                None,
+                state.gateway.vapid_public_key().as_deref(),
+            ))
         }
         Err(ServiceError::Invalid(text)) => {
             let prompt = state.gateway.approvals().pending_for(c.person_id(), now());
-            show(render(c.csrf(), prompt.as_ref(), None, Some(&text)))
+            show(render(
+                c.csrf(),
+                prompt.as_ref(),
+                None,
+                Some(&text),
+                state.gateway.vapid_public_key().as_deref(),
+            ))
         }
         Err(e) => server_error(&e),
     }

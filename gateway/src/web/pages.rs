@@ -38,7 +38,7 @@ pub fn layout_with_script(title: &str, body: &str) -> Html<String> {
     )
 }
 
-fn layout_with(title: &str, body: &str, head: &str) -> Html<String> {
+pub fn layout_with(title: &str, body: &str, head: &str) -> Html<String> {
     Html(format!(
         r#"<!doctype html>
 <html lang="en">

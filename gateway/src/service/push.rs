@@ -1,0 +1,148 @@
+//! Web Push for out-of-band approval: a person opts in from the portal on their phone (the
+//! browser's push subscription becomes a device of kind `push_subscription`, listed under My
+//! devices and removable), and each approval prompt is pushed, end-to-end encrypted (RFC
+//! 8291) and signed with the gateway's VAPID key (RFC 8292), to every such device. A
+//! subscription the push service reports gone (404/410) is unlinked, audited.
+
+use super::*;
+use crate::approval::Prompt;
+use crate::webpush::{Delivery, Subscription, SubscriptionParts, Urgency};
+
+const BAD_SUBSCRIPTION: &str =
+    "This browser's notification subscription was not accepted. Try again, or use another browser.";
+const UNKNOWN_PUSH_SERVICE: &str = "This browser's push service is not one the gateway sends to.";
+
+impl Gateway {
+    /// The VAPID public key for the portal page (None: Web Push is off).
+    pub fn vapid_public_key(&self) -> Option<String> {
+        self.web_push.as_ref().map(|w| w.key().public_key_b64url())
+    }
+
+    /// Link the browser's push subscription (`PushSubscription.toJSON()`) as a device.
+    /// Only the known push services (and, for tests, this machine) are accepted, so nobody
+    /// can make the gateway POST to hosts of their choosing.
+    pub async fn portal_add_push(
+        &self,
+        actor: &PortalActor,
+        subscription_json: &str,
+        label: &str,
+        now: UnixTime,
+    ) -> Result<Device> {
+        let sub = Subscription::from_browser_json(subscription_json)
+            .map_err(|_| ServiceError::Invalid(BAD_SUBSCRIPTION.into()))?;
+        let loopback = matches!(
+            sub.endpoint().host_str(),
+            Some("127.0.0.1" | "localhost" | "[::1]")
+        );
+        if !sub.is_known_push_service() && !loopback {
+            return Err(ServiceError::Invalid(UNKNOWN_PUSH_SERVICE.into()));
+        }
+        let person = &actor.person;
+        let json =
+            serde_json::to_vec(&sub.parts()).map_err(|e| ServiceError::Internal(e.to_string()))?;
+        let uid = new_uid();
+        let new = NewDevice {
+            sealed_secret: self.seal(&json, &uid)?,
+            uid,
+            person_id: Some(person.id),
+            org_id: Some(person.org_id),
+            kind: DeviceKind::PushSubscription,
+            label: label_or(label, "phone (sign-in requests)"),
+            serial: None,
+            manufacturer: None,
+            otp: OtpParams::totp_default(),
+            counter: 0,
+            state: DeviceState::Active,
+        };
+        let mut event = actor.event(EventKind::DeviceLinked, now);
+        event.detail = Some(serde_json::json!({ "kind": DeviceKind::PushSubscription.as_str() }));
+        let device = self.store.add_device(&new, now, event.clone()).await?;
+        event.device_id = Some(device.id);
+        event.device_label = Some(device.label.clone());
+        self.announce(
+            actor,
+            &event,
+            format!(
+                "\"{}\" now gets your sign-in requests as notifications",
+                device.label
+            ),
+        );
+        Ok(device)
+    }
+
+    /// Push `prompt` to every push device of `person`; runs on its own task.
+    pub(super) fn push_prompt(&self, person: &Person, prompt: &Prompt) {
+        let Some(web_push) = self.web_push.clone() else {
+            return;
+        };
+        let gateway = self.clone();
+        let person = person.clone();
+        let prompt = prompt.clone();
+        tokio::spawn(async move {
+            let devices = match gateway.store.devices_of(person.id).await {
+                Ok(d) => d,
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot read push devices");
+                    return;
+                }
+            };
+            let payload = serde_json::json!({
+                "title": "Sign-in request",
+                "body": format!(
+                    "{} from {}: tap to approve or deny",
+                    prompt.client,
+                    prompt.source.as_deref().unwrap_or("an unknown address")
+                ),
+                "url": "/portal/approvals",
+                "tag": prompt.id,
+            });
+            let payload = payload.to_string();
+            let ttl = std::time::Duration::from_secs(
+                u64::try_from(prompt.expires - prompt.created).unwrap_or(60),
+            );
+            for device in devices.into_iter().filter(|d| {
+                d.kind == DeviceKind::PushSubscription && d.state == DeviceState::Active
+            }) {
+                let sub = gateway
+                    .open_secret(&device)
+                    .ok()
+                    .and_then(|s| serde_json::from_slice::<SubscriptionParts>(s.expose()).ok())
+                    .and_then(|p| Subscription::new(&p.endpoint, &p.p256dh, &p.auth).ok());
+                let Some(sub) = sub else {
+                    tracing::error!(device = device.id, "push subscription does not open");
+                    continue;
+                };
+                match web_push
+                    .send(
+                        &sub,
+                        payload.as_bytes(),
+                        ttl,
+                        Urgency::High,
+                        std::time::SystemTime::now(),
+                    )
+                    .await
+                {
+                    Ok(Delivery::Accepted(_)) => {}
+                    Ok(Delivery::Gone(status)) => {
+                        let mut event = Self::person_event(
+                            &person,
+                            EventKind::DeviceRemoved,
+                            "system",
+                            crate::model::now(),
+                        );
+                        event.channel = Channel::System;
+                        event.reason = Some("push_subscription_gone".into());
+                        event.detail = Some(serde_json::json!({ "status": status }));
+                        if let Err(e) = gateway.store.remove_device(device.id, event).await {
+                            tracing::error!(error = %e, "cannot unlink a gone push subscription");
+                        }
+                    }
+                    Ok(Delivery::Failed(status)) => {
+                        tracing::warn!(device = device.id, status, "push service refused a prompt");
+                    }
+                    Err(e) => tracing::warn!(device = device.id, error = %e, "push failed"),
+                }
+            }
+        });
+    }
+}
