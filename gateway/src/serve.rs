@@ -188,6 +188,7 @@ async fn run(config: &Config, gateway: Gateway) -> anyhow::Result<()> {
             limits: limits.clone(),
             tls: h.tls,
             trusted_proxies: Arc::new(h.trusted_proxies.clone()),
+            waiting: Arc::default(),
         };
         let app = crate::web::router(state, admin.clone())
             .into_make_service_with_connect_info::<crate::web::tls::PeerAddr>();

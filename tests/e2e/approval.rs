@@ -324,7 +324,6 @@ fn a_newer_login_replaces_the_pending_one() {
 /// (RFC 8291) signed with the gateway's VAPID key (RFC 8292) that the test decrypts.
 #[test]
 fn a_prompt_is_pushed_encrypted_to_the_linked_browser() {
-    use base64::Engine as _;
     let push_service = http_stub(|_| StubResponse {
         status: 201,
         headers: vec![],
@@ -347,23 +346,7 @@ fn a_prompt_is_pushed_encrypted_to_the_linked_browser() {
     assert_eq!(vapid.len(), 87, "a P-256 public key, base64url: {vapid}");
     page.screenshot("approvals-push-optin");
 
-    // The browser's side of a subscription: its own key pair and auth secret.
-    let ua = mfa_gateway::webpush::VapidKey::generate().unwrap();
-    let auth = [7u8; 16];
-    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    let subscription = serde_json::json!({
-        "endpoint": push_service.url("/push/device-1"),
-        "keys": { "p256dh": ua.public_key_b64url(), "auth": b64.encode(auth) },
-    })
-    .to_string();
-    page.eval(&format!(
-        "(() => {{ const f = document.createElement('form'); f.method = 'post'; \
-           f.action = '/portal/push/subscribe'; \
-           const add = (n, v) => {{ const i = document.createElement('input'); i.type = 'hidden'; i.name = n; i.value = v; f.appendChild(i); }}; \
-           add('csrf', document.querySelector('#push-optin input[name=csrf]').value); \
-           add('subscription', {subscription:?}); add('label', 'test phone'); \
-           document.body.appendChild(f); f.submit(); return true; }})()"
-    ));
+    let (ua, auth) = link_push_device(&page, &push_service.url("/push/device-1"));
     page.wait_for("#push-optin", WAIT);
     page.goto(&format!("{base}/portal"));
     page.wait_for("ul.devices", WAIT);
@@ -419,4 +402,86 @@ fn a_prompt_is_pushed_encrypted_to_the_linked_browser() {
     page.click("button#approve");
     page.wait_for("#message", WAIT);
     login.join().unwrap().assert_code("Access-Accept");
+}
+
+/// On the approvals page of a signed-in `page`: link a push subscription whose push service
+/// is `endpoint` (the test plays the browser: its key pair and auth secret are returned).
+fn link_push_device(page: &Page<'_>, endpoint: &str) -> (mfa_gateway::webpush::VapidKey, [u8; 16]) {
+    use base64::Engine as _;
+    // The browser's side of a subscription: its own key pair and auth secret.
+    let ua = mfa_gateway::webpush::VapidKey::generate().unwrap();
+    let auth = [7u8; 16];
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let subscription = serde_json::json!({
+        "endpoint": endpoint,
+        "keys": { "p256dh": ua.public_key_b64url(), "auth": b64.encode(auth) },
+    })
+    .to_string();
+    page.eval(&format!(
+        "(() => {{ const f = document.createElement('form'); f.method = 'post'; \
+           f.action = '/portal/push/subscribe'; \
+           const add = (n, v) => {{ const i = document.createElement('input'); i.type = 'hidden'; i.name = n; i.value = v; f.appendChild(i); }}; \
+           add('csrf', document.querySelector('#push-optin input[name=csrf]').value); \
+           add('subscription', {subscription:?}); add('label', 'test phone'); \
+           document.body.appendChild(f); f.submit(); return true; }})()"
+    ));
+    page.wait_for("#push-optin", WAIT);
+    (ua, auth)
+}
+
+/// The login page's "Send a request to my phone": the person signs in on a computer with the
+/// password, and approves on their phone instead of typing a code.
+#[test]
+fn the_login_page_can_ask_the_phone_instead_of_a_code() {
+    let push_service = http_stub(|_| StubResponse {
+        status: 201,
+        headers: vec![],
+        body: String::new(),
+    });
+    let (g, seed) = gateway("timeout_seconds = 30\nmax_prompts = 10\n");
+    let s = serve_with_env(&g, READY, &[]);
+    let base = s.listener("http");
+    let cert = g.dir.path().join("certs/server.pem");
+    let phone_browser = Browser::launch_trusting(&[&cert]);
+    let phone = phone_browser.new_page();
+    sign_in(&phone, &base, &seed);
+    phone.goto(&format!("{base}/portal/approvals"));
+    phone.wait_for("#push-optin", WAIT);
+    link_push_device(&phone, &push_service.url("/push/phone"));
+
+    let computer_browser = Browser::launch_trusting(&[&cert]);
+    let computer = computer_browser.new_page();
+    computer.goto(&format!("{base}/portal/login"));
+    computer.wait_for("form#login-form", WAIT);
+    computer.fill("input[name=username]", "ann");
+    computer.fill("input[name=password]", PW);
+    computer.click("button#submit");
+    computer.wait_for("button#send-request", WAIT);
+    computer.screenshot("code-page-with-request");
+    computer.click("button#send-request");
+    computer.wait_for("#waiting", WAIT);
+    computer.screenshot("waiting-for-approval");
+
+    phone.goto(&format!("{base}/portal/approvals"));
+    phone.wait_for("#pending", WAIT);
+    assert!(
+        phone.text("#pending").contains("Self-service portal"),
+        "{}",
+        phone.html()
+    );
+    phone.click("button#approve");
+    phone.wait_for("#message", WAIT);
+
+    // The waiting page goes on by itself: signed in.
+    computer.wait_for("ul.devices", Duration::from_secs(20));
+    drop(s);
+    let attempts = reasons(&g);
+    assert!(
+        attempts
+            .lines()
+            .any(|l| l.contains("\"channel\":\"portal\"")
+                && l.contains("\"outcome\":\"accept\"")
+                && l.contains("approval")),
+        "{attempts}"
+    );
 }

@@ -459,6 +459,19 @@ impl Gateway {
     }
 
     /// Does `username` have an active security key? (Asked after the password step only.)
+    /// Does `username` have a device that gets sign-in requests (Web Push)?
+    pub async fn has_push_device(&self, username: &str) -> Result<bool> {
+        let Some(person) = self.store.person_by_username(username).await? else {
+            return Ok(false);
+        };
+        Ok(self
+            .store
+            .devices_of(person.id)
+            .await?
+            .iter()
+            .any(|d| d.kind == DeviceKind::PushSubscription && d.state == DeviceState::Active))
+    }
+
     pub async fn has_security_key(&self, username: &str) -> Result<bool> {
         let Some(person) = self.store.person_by_username(username).await? else {
             return Ok(false);

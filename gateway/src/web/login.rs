@@ -40,7 +40,55 @@ pub fn routes() -> Router<WebState> {
         .route("/login/key", post(start_key))
         .route("/login/key/finish", post(finish_key))
         .route("/login/cancel", post(cancel))
+        .route("/login/approve", post(start_approval))
+        .route("/login/approve/wait", get(wait_approval))
 }
+
+/// Logins waiting for an out-of-band approval, by session id: the answer arrives on the
+/// receiver (the approval runs on its own task).
+#[derive(Debug, Default)]
+pub struct Waiting {
+    map: std::sync::Mutex<
+        std::collections::HashMap<String, (UnixTime, tokio::sync::oneshot::Receiver<Verdict>)>,
+    >,
+}
+
+impl Waiting {
+    fn insert(&self, sid: &str, rx: tokio::sync::oneshot::Receiver<Verdict>, now: UnixTime) {
+        let mut map = self
+            .map
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        // Waits nobody came back for are dropped after the code step's time.
+        map.retain(|_, (since, _)| now - *since <= CODE_STEP_SECONDS);
+        map.insert(sid.to_owned(), (now, rx));
+    }
+
+    /// The answer if it is there (then the entry goes), Some(None) if still waiting, None if
+    /// nothing waits for this session (or the approval task ended without an answer).
+    fn poll(&self, sid: &str) -> Option<Option<Verdict>> {
+        use tokio::sync::oneshot::error::TryRecvError;
+        let mut map = self
+            .map
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let (_, rx) = map.get_mut(sid)?;
+        match rx.try_recv() {
+            Ok(v) => {
+                map.remove(sid);
+                Some(Some(v))
+            }
+            Err(TryRecvError::Empty) => Some(None),
+            Err(TryRecvError::Closed) => {
+                map.remove(sid);
+                None
+            }
+        }
+    }
+}
+
+const NOT_APPROVED: &str =
+    "The request was not approved in time, or it was denied. Enter a code, or send a new request.";
 
 /// Who a login is for, as the pages and the audit name it.
 #[derive(Debug, Clone)]
@@ -237,11 +285,18 @@ async fn code_page(
     error: Option<&str>,
     cookie: Option<&str>,
 ) -> Response {
-    let key = match state.gateway.has_security_key(username).await {
+    let (key, push) = match async {
+        Ok::<_, crate::service::ServiceError>((
+            state.gateway.has_security_key(username).await?,
+            state.gateway.has_push_device(username).await?,
+        ))
+    }
+    .await
+    {
         Ok(k) => k,
         Err(e) => return server_error(&e),
     };
-    let html = pages::code_or_key(&target.client_name, csrf, key, error);
+    let html = pages::code_choices(&target.client_name, csrf, key, push, error);
     page(state, html, cookie, &target.redirect_uri)
 }
 
@@ -721,6 +776,95 @@ async fn decided(state: &WebState, step: SecondStep, verdict: Verdict, wrong: &s
         res.headers_mut().append(header::SET_COOKIE, v);
     }
     res
+}
+
+/// "Send a request to my phone": start an out-of-band approval for this login and show the
+/// waiting page.
+async fn start_approval(
+    State(state): State<WebState>,
+    Peer(peer): Peer,
+    headers: HeaderMap,
+    Form(form): Form<KeyForm>,
+) -> Response {
+    let step = match second_step(&state, &headers, &form.csrf).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let ip = state.client_ip(peer, &headers);
+    if limited(&state, ip, &step.username, &step.target, &headers).await {
+        return code_page(
+            &state,
+            &step.target,
+            &step.session.csrf,
+            &step.username,
+            Some(TOO_MANY),
+            None,
+        )
+        .await;
+    }
+    let a = attempt(
+        &step.username,
+        Credentials::PasswordOnly {
+            password: SecretString::default(),
+        },
+        &step.target,
+        ip,
+        &headers,
+    );
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let gateway = state.gateway.clone();
+    let label = match step.purpose {
+        LoginFor::Portal => "Self-service portal".to_owned(),
+        LoginFor::Oidc(_) => step.target.client_name.clone(),
+    };
+    tokio::spawn(async move {
+        match gateway.login_by_approval(&a, Some(&label), now()).await {
+            Ok(d) => {
+                let _ = tx.send(d.verdict);
+            }
+            Err(e) => tracing::error!(error = %e, "approval failed inside the gateway"),
+        }
+    });
+    state.waiting.insert(&step.sid, rx, now());
+    page(
+        &state,
+        pages::waiting_for_approval(&step.target.client_name, &step.session.csrf),
+        None,
+        &step.target.redirect_uri,
+    )
+}
+
+/// The waiting page looks again: still waiting, approved (the login goes on), or not.
+async fn wait_approval(State(state): State<WebState>, headers: HeaderMap) -> Response {
+    let Some((_, session)) = current(&state, &headers) else {
+        return expired();
+    };
+    // A GET carries no form: the session's own token stands in (this only reads the
+    // answer to an approval the session itself started with a CSRF-checked POST).
+    let step = match second_step(&state, &headers, &session.csrf).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    match state.waiting.poll(&step.sid) {
+        Some(None) => page(
+            &state,
+            pages::waiting_for_approval(&step.target.client_name, &step.session.csrf),
+            None,
+            &step.target.redirect_uri,
+        ),
+        Some(Some(verdict)) => decided(&state, step, verdict, NOT_APPROVED).await,
+        None => {
+            code_page(
+                &state,
+                &step.target,
+                &step.session.csrf,
+                &step.username,
+                Some(NOT_APPROVED),
+                None,
+            )
+            .await
+        }
+    }
 }
 
 /// Who logged in, as the provider needs it: stable sub, claims, and how (amr).

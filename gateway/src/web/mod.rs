@@ -43,6 +43,8 @@ pub struct WebState {
     pub tls: bool,
     /// Proxies whose X-Forwarded-For is believed (plain HTTP only).
     pub trusted_proxies: Arc<Vec<IpNet>>,
+    /// Logins waiting for an out-of-band approval ("send a request to my phone"), by session.
+    pub waiting: Arc<login::Waiting>,
 }
 
 impl WebState {

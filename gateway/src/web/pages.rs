@@ -163,6 +163,30 @@ pub fn code(client: &str, csrf: &str, error: Option<&str>) -> Html<String> {
 /// Step two: a code from any linked phone or token, or (`key`: the person has one) a
 /// security key.
 pub fn code_or_key(client: &str, csrf: &str, key: bool, error: Option<&str>) -> Html<String> {
+    code_choices(client, csrf, key, false, error)
+}
+
+/// Step two with every choice the person has: a code, a security key (`key`), or a request
+/// to their phone (`push`: out-of-band approval).
+pub fn code_choices(
+    client: &str,
+    csrf: &str,
+    key: bool,
+    push: bool,
+    error: Option<&str>,
+) -> Html<String> {
+    let push_choice = if push {
+        format!(
+            r#"<form method="post" action="/login/approve">
+<input type="hidden" name="csrf" value="{}">
+<button type="submit" class="secondary" id="send-request">Send a request to my phone</button>
+</form>
+"#,
+            esc(csrf)
+        )
+    } else {
+        String::new()
+    };
     let key_choice = if key {
         format!(
             r#"<form method="post" action="/login/key">
@@ -188,7 +212,7 @@ pub fn code_or_key(client: &str, csrf: &str, key: bool, error: Option<&str>) -> 
 <p class="hint">Lost your phone? Enter one of your recovery codes instead.</p>
 <button type="submit" id="submit">Sign in</button>
 </form>
-{key_choice}<form method="post" action="/login/cancel">
+{key_choice}{push_choice}<form method="post" action="/login/cancel">
 <input type="hidden" name="csrf" value="{csrf}">
 <button type="submit" class="secondary" id="cancel">Cancel</button>
 </form>"#,
@@ -196,6 +220,25 @@ pub fn code_or_key(client: &str, csrf: &str, key: bool, error: Option<&str>) -> 
             error = error_block(error),
             csrf = esc(csrf),
         ),
+    )
+}
+
+/// Waiting for the person to approve on their phone: the page looks again every 2 seconds
+/// (a meta refresh: no script).
+pub fn waiting_for_approval(client: &str, csrf: &str) -> Html<String> {
+    layout_with(
+        "Approve on your phone",
+        &format!(
+            r#"<h1>Approve on your phone</h1>
+<p class="sub" id="waiting">We sent a sign-in request for {client} to your phone. Open it (or the portal's Sign-in requests page) and approve. This page goes on by itself.</p>
+<form method="post" action="/login/cancel">
+<input type="hidden" name="csrf" value="{csrf}">
+<button type="submit" class="secondary" id="cancel">Cancel</button>
+</form>"#,
+            client = esc(client),
+            csrf = esc(csrf),
+        ),
+        "<meta http-equiv=\"refresh\" content=\"2;url=/login/approve/wait\">\n",
     )
 }
 
