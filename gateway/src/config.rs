@@ -100,6 +100,29 @@ impl Default for RawApproval {
 pub struct RawAudit {
     pub retention_days: std::collections::BTreeMap<String, u32>,
     pub erase_removed_after_days: u32,
+    pub siem: RawSiem,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawSiem {
+    pub sink: String,
+    pub path: String,
+    pub address: String,
+    pub protocol: String,
+    pub position_file: String,
+}
+
+impl Default for RawSiem {
+    fn default() -> Self {
+        Self {
+            sink: "off".into(),
+            path: "audit-stream.jsonl".into(),
+            address: String::new(),
+            protocol: "udp".into(),
+            position_file: "siem.position".into(),
+        }
+    }
 }
 
 impl Default for RawAudit {
@@ -112,6 +135,7 @@ impl Default for RawAudit {
             .into_iter()
             .collect(),
             erase_removed_after_days: 30,
+            siem: RawSiem::default(),
         }
     }
 }
@@ -465,6 +489,18 @@ pub struct AuditSettings {
     pub default_retention_days: u32,
     /// A removed person's identity is replaced by a pseudonym this long after removal.
     pub erase_removed_after_days: u32,
+    /// Where events are streamed as they are written (a SIEM), if anywhere.
+    pub siem: Option<SiemSink>,
+    /// Where the stream remembers the last event it sent.
+    pub siem_position_file: PathBuf,
+}
+
+/// A SIEM stream: JSON lines to a file, or RFC 5424 syslog messages over UDP or TCP.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SiemSink {
+    File(PathBuf),
+    SyslogUdp(std::net::SocketAddr),
+    SyslogTcp(std::net::SocketAddr),
 }
 
 impl Default for AuditSettings {
@@ -473,6 +509,8 @@ impl Default for AuditSettings {
             retention_days: [("login_attempt".to_owned(), 365)].into_iter().collect(),
             default_retention_days: 2557,
             erase_removed_after_days: 30,
+            siem: None,
+            siem_position_file: PathBuf::from("siem.position"),
         }
     }
 }
@@ -779,7 +817,7 @@ impl RawConfig {
             http: validate_http(self.http)?,
             oidc: validate_oidc(self.oidc)?,
             mail: validate_mail(self.mail)?,
-            audit: validate_audit(self.audit)?,
+            audit: validate_audit(self.audit, base)?,
             approval: validate_approval(self.approval)?,
             rate_limit: RateLimits {
                 per_source_per_minute: self.rate_limit.per_source_per_minute,
@@ -919,7 +957,41 @@ fn validate_approval(a: RawApproval) -> Result<ApprovalSettings, ConfigError> {
     })
 }
 
-fn validate_audit(a: RawAudit) -> Result<AuditSettings, ConfigError> {
+fn validate_siem(s: &RawSiem, base: &Path) -> Result<Option<SiemSink>, ConfigError> {
+    let address = || -> Result<std::net::SocketAddr, ConfigError> {
+        s.address.trim().parse().map_err(|_| {
+            invalid(
+                "audit.siem.address",
+                format!("`{}` is not an address:port such as 192.0.2.5:514", s.address),
+            )
+        })
+    };
+    match s.sink.as_str() {
+        "off" => Ok(None),
+        "file" => {
+            if s.path.trim().is_empty() {
+                return Err(invalid("audit.siem.path", "give the file to append to"));
+            }
+            Ok(Some(SiemSink::File(resolve(base, &s.path))))
+        }
+        "syslog" => match s.protocol.as_str() {
+            "udp" => Ok(Some(SiemSink::SyslogUdp(address()?))),
+            "tcp" => Ok(Some(SiemSink::SyslogTcp(address()?))),
+            other => Err(invalid(
+                "audit.siem.protocol",
+                format!("`{other}` is not one of: udp, tcp"),
+            )),
+        },
+        other => Err(invalid(
+            "audit.siem.sink",
+            format!("`{other}` is not one of: off, file, syslog"),
+        )),
+    }
+}
+
+fn validate_audit(a: RawAudit, base: &Path) -> Result<AuditSettings, ConfigError> {
+    let siem = validate_siem(&a.siem, base)?;
+    let siem_position_file = resolve(base, &a.siem.position_file);
     let mut retention_days = std::collections::BTreeMap::new();
     let mut default_retention_days = 2557;
     for (kind, days) in a.retention_days {
@@ -950,6 +1022,8 @@ fn validate_audit(a: RawAudit) -> Result<AuditSettings, ConfigError> {
         retention_days,
         default_retention_days,
         erase_removed_after_days: a.erase_removed_after_days,
+        siem,
+        siem_position_file,
     })
 }
 

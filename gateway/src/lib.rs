@@ -21,6 +21,7 @@ pub mod radius_front;
 pub mod secret;
 pub mod serve;
 pub mod service;
+pub mod siem;
 pub mod store;
 pub mod telemetry;
 pub mod web;

@@ -96,6 +96,15 @@ async fn run(config: &Config, gateway: Gateway) -> anyhow::Result<()> {
     let server = Arc::new(server);
     let stop = CancellationToken::new();
     let mut tasks = tokio::task::JoinSet::new();
+    // The audit trail to a SIEM, as it is written (off by default).
+    if let Some(sink) = config.audit.siem.clone() {
+        tokio::spawn(crate::siem::run(
+            gateway.store().clone(),
+            sink,
+            config.audit.siem_position_file.clone(),
+            stop.clone(),
+        ));
+    }
     for addr in &r.listen {
         let socket = tokio::net::UdpSocket::bind(addr)
             .await

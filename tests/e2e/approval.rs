@@ -132,9 +132,31 @@ fn rd_gateway_login_waits_for_approval_on_the_live_portal_page() {
     page.wait_for("p#none", WAIT);
     page.screenshot("approvals-none");
 
-    // 1. Approve: the held request is answered Access-Accept.
-    let login = in_thread(server, 40);
+    // 1. Approve, while the client retransmits (radclient -r 4 -t 2, as RD Gateway does):
+    // one prompt, one Access-Accept.
+    let login = std::thread::spawn(move || {
+        let out = std::process::Command::new("radclient")
+            .args(["-x", "-r", "4", "-t", "2"])
+            .arg(server.to_string())
+            .args(["auth", SECRET])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .and_then(|mut c| {
+                use std::io::Write as _;
+                c.stdin
+                    .take()
+                    .unwrap()
+                    .write_all(b"User-Name = ann, Message-Authenticator = 0x00")?;
+                c.wait_with_output()
+            })
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    });
     page.wait_for("#pending", WAIT);
+    // Let the client retransmit at least once before the answer.
+    std::thread::sleep(Duration::from_secs(3));
     assert!(
         page.text("#pending").contains("Remote desktop"),
         "{}",
@@ -144,7 +166,12 @@ fn rd_gateway_login_waits_for_approval_on_the_live_portal_page() {
     page.screenshot("approval-pending");
     page.click("button#approve");
     page.wait_for("#message", WAIT);
-    login.join().unwrap().assert_code("Access-Accept");
+    let out = login.join().unwrap();
+    assert!(out.contains("Received Access-Accept"), "{out}");
+    assert!(
+        out.matches("Sent Access-Request").count() >= 2,
+        "the client retransmitted: {out}"
+    );
     page.screenshot("approval-approved");
 
     // The webhook got the prompt, signed.

@@ -58,6 +58,10 @@ pub trait AuditAdminStore: Send + Sync {
         before: UnixTime,
         limit: u32,
     ) -> Result<Vec<StoredEvent>>;
+    /// Events with ids above `after_id`, oldest first, at most `limit` (the SIEM stream).
+    async fn events_after(&self, after_id: i64, limit: u32) -> Result<Vec<StoredEvent>>;
+    /// The highest event id (0: none).
+    async fn last_event_id(&self) -> Result<i64>;
     /// Every event about a person (by id), oldest first, purged ones included.
     async fn events_about(&self, person: PersonId) -> Result<Vec<StoredEvent>>;
     /// Apply `redactions` and write `event` (an `audit_purged` naming them) in one
@@ -197,6 +201,28 @@ macro_rules! audit_admin_sql {
                 .iter()
                 .map(event_from_row)
                 .collect()
+            }
+
+            async fn events_after(&self, after_id: i64, limit: u32) -> Result<Vec<StoredEvent>> {
+                use super::sql::$module::{EVENT_COLS, event_from_row};
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "SELECT {EVENT_COLS} FROM audit_events WHERE id > $1 ORDER BY id LIMIT $2"
+                )))
+                .bind(after_id)
+                .bind(i64::from(limit))
+                .fetch_all(self.pool())
+                .await?
+                .iter()
+                .map(event_from_row)
+                .collect()
+            }
+
+            async fn last_event_id(&self) -> Result<i64> {
+                use sqlx::Row as _;
+                let row = sqlx::query("SELECT COALESCE(MAX(id), 0) AS n FROM audit_events")
+                    .fetch_one(self.pool())
+                    .await?;
+                Ok(row.try_get::<i64, _>("n")?)
             }
 
             async fn events_about(&self, person: PersonId) -> Result<Vec<StoredEvent>> {

@@ -312,7 +312,8 @@ pub fn person_page(
 <button type="submit" class="secondary" id="new-activation">Send a new activation link</button>
 </form>
 <p><a href="/admin/orgs/{org}/requests/new/change_account?person={id}" id="request-change">Request a change</a> ·
-<a href="/admin/orgs/{org}/requests/new/remove_account?person={id}" id="request-remove">Request removal</a></p>"#,
+<a href="/admin/orgs/{org}/requests/new/remove_account?person={id}" id="request-remove">Request removal</a></p>
+{subject}"#,
             nav = nav(n),
             name = esc(&p.full_name),
             user = esc(&p.username),
@@ -328,6 +329,15 @@ pub fn person_page(
             id = p.id,
             org = p.org_id,
             csrf = csrf_field(n.csrf),
+            subject = if n.operator {
+                format!(
+                    r#"<h2>Data protection</h2>
+<p><a href="/audit/subject/{id}" id="subject-access">Subject access: everything held about this person</a> (<a href="/audit/subject/{id}/json">JSON</a>) · <a href="/audit/person/{id}" id="timeline">Audit timeline</a></p>"#,
+                    id = p.id
+                )
+            } else {
+                String::new()
+            },
         ),
     )
 }
