@@ -962,7 +962,10 @@ fn validate_siem(s: &RawSiem, base: &Path) -> Result<Option<SiemSink>, ConfigErr
         s.address.trim().parse().map_err(|_| {
             invalid(
                 "audit.siem.address",
-                format!("`{}` is not an address:port such as 192.0.2.5:514", s.address),
+                format!(
+                    "`{}` is not an address:port such as 192.0.2.5:514",
+                    s.address
+                ),
             )
         })
     };

@@ -70,7 +70,11 @@ impl Out {
                     .await?,
             ),
             SiemSink::SyslogUdp(addr) => {
-                let bind = if addr.is_ipv4() { "0.0.0.0:0" } else { "[::]:0" };
+                let bind = if addr.is_ipv4() {
+                    "0.0.0.0:0"
+                } else {
+                    "[::]:0"
+                };
                 let s = tokio::net::UdpSocket::bind(bind).await?;
                 s.connect(addr).await?;
                 Self::Udp(s)

@@ -83,7 +83,13 @@ fn in_thread(server: SocketAddr, wait: u32) -> std::thread::JoinHandle<super::ra
 }
 
 fn sign_in(page: &Page<'_>, base: &str, seed: &[u8]) {
-    let code = otp::totp(seed, mfa_gateway::model::now(), 30, OtpHash::Sha1, 6);
+    sign_in_at(page, base, seed, mfa_gateway::model::now());
+}
+
+/// Sign in with the code of the time step at `t` (a second sign-in uses the next step:
+/// a code is accepted once).
+fn sign_in_at(page: &Page<'_>, base: &str, seed: &[u8], t: i64) {
+    let code = otp::totp(seed, t, 30, OtpHash::Sha1, 6);
     page.goto(&format!("{base}/portal/login"));
     page.wait_for("form#login-form", WAIT);
     page.fill("input[name=username]", "ann");
@@ -123,6 +129,7 @@ fn rd_gateway_login_waits_for_approval_on_the_live_portal_page() {
         hook.url("/hook")
     ));
     let s = serve_with_env(&g, READY, &[("MFA_E2E_HOOK", HOOK_SECRET)]);
+    let other_browser = Browser::launch_trusting(&[&g.dir.path().join("certs/server.pem")]);
     let server = s.addr("radius udp", "127.0.0.1");
     let base = s.listener("http");
     let browser = Browser::launch_trusting(&[&g.dir.path().join("certs/server.pem")]);
@@ -131,6 +138,13 @@ fn rd_gateway_login_waits_for_approval_on_the_live_portal_page() {
     page.goto(&format!("{base}/portal/approvals"));
     page.wait_for("p#none", WAIT);
     page.screenshot("approvals-none");
+    // Answers come from a device the person linked: this browser turns on notifications.
+    let push_service = http_stub(|_| StubResponse {
+        status: 201,
+        headers: vec![],
+        body: String::new(),
+    });
+    link_push_device(&page, &push_service.url("/push/rd"));
 
     // 1. Approve, while the client retransmits (radclient -r 4 -t 2, as RD Gateway does):
     // one prompt, one Access-Accept.
@@ -199,6 +213,20 @@ fn rd_gateway_login_waits_for_approval_on_the_live_portal_page() {
         prompt.body
     );
 
+    // A session on a browser that is not a linked device sees the request but cannot
+    // answer it.
+    let other = other_browser.new_page();
+    sign_in_at(&other, &base, &seed, mfa_gateway::model::now() + 30);
+    let login = in_thread(server, 40);
+    other.goto(&format!("{base}/portal/approvals"));
+    other.wait_for("#not-bound", WAIT);
+    assert!(!other.exists("button#approve"));
+    page.goto(&format!("{base}/portal/approvals"));
+    page.wait_for("#pending", WAIT);
+    page.click("button#approve");
+    page.wait_for("#message", WAIT);
+    login.join().unwrap().assert_code("Access-Accept");
+
     // 2. Deny.
     page.goto(&format!("{base}/portal/approvals"));
     page.wait_for("p#none", WAIT);
@@ -262,7 +290,7 @@ fn rd_gateway_login_waits_for_approval_on_the_live_portal_page() {
         ],
         None,
     );
-    assert_eq!(asked.lines().count(), 3, "one prompt per login: {asked}");
+    assert_eq!(asked.lines().count(), 4, "one prompt per login: {asked}");
 }
 
 #[test]

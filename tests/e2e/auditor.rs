@@ -417,13 +417,21 @@ fn events_stream_to_syslog_and_to_a_file() {
             if lines.iter().filter(|l| l["kind"] == "org_created").count() >= want {
                 return lines;
             }
-            assert!(std::time::Instant::now() < end, "{want} lines expected: {text}");
+            assert!(
+                std::time::Instant::now() < end,
+                "{want} lines expected: {text}"
+            );
             std::thread::sleep(Duration::from_millis(200));
         }
     };
     let s = serve(&g, READY);
     g.ok(&["org", "add", "First streamed"], None);
-    assert!(lines(1).iter().any(|l| l["detail"].to_string().contains("First streamed") || l["kind"] == "org_created"));
+    assert!(
+        lines(1)
+            .iter()
+            .any(|l| l["detail"].to_string().contains("First streamed")
+                || l["kind"] == "org_created")
+    );
     drop(s);
     // Written while the gateway is down: sent after the restart, once.
     g.ok(&["org", "add", "While down"], None);
@@ -433,10 +441,10 @@ fn events_stream_to_syslog_and_to_a_file() {
     drop(s);
     let all = lines(3);
     let ids: Vec<i64> = all.iter().map(|l| l["id"].as_i64().unwrap()).collect();
-    assert!(ids.windows(2).all(|w| w[0] < w[1]), "in order, no repeats: {ids:?}");
-    let orgs = all
-        .iter()
-        .filter(|l| l["kind"] == "org_created")
-        .count();
+    assert!(
+        ids.windows(2).all(|w| w[0] < w[1]),
+        "in order, no repeats: {ids:?}"
+    );
+    let orgs = all.iter().filter(|l| l["kind"] == "org_created").count();
     assert_eq!(orgs, 3, "{all:?}");
 }

@@ -8,6 +8,16 @@ use super::*;
 use crate::approval::Prompt;
 use crate::webpush::{Delivery, Subscription, SubscriptionParts, Urgency};
 
+/// A push device as sealed: the subscription, and the SHA-256 of the device cookie that
+/// binds the browser that linked it (approvals are answered from that browser only).
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Sealed {
+    #[serde(flatten)]
+    subscription: SubscriptionParts,
+    #[serde(default)]
+    binding_sha256: String,
+}
+
 const BAD_SUBSCRIPTION: &str =
     "This browser's notification subscription was not accepted. Try again, or use another browser.";
 const UNKNOWN_PUSH_SERVICE: &str = "This browser's push service is not one the gateway sends to.";
@@ -18,7 +28,8 @@ impl Gateway {
         self.web_push.as_ref().map(|w| w.key().public_key_b64url())
     }
 
-    /// Link the browser's push subscription (`PushSubscription.toJSON()`) as a device.
+    /// Link the browser's push subscription (`PushSubscription.toJSON()`) as a device,
+    /// bound to that browser by `binding` (a random token the browser keeps in a cookie).
     /// Only the known push services (and, for tests, this machine) are accepted, so nobody
     /// can make the gateway POST to hosts of their choosing.
     pub async fn portal_add_push(
@@ -26,6 +37,7 @@ impl Gateway {
         actor: &PortalActor,
         subscription_json: &str,
         label: &str,
+        binding: &str,
         now: UnixTime,
     ) -> Result<Device> {
         let sub = Subscription::from_browser_json(subscription_json)
@@ -38,8 +50,13 @@ impl Gateway {
             return Err(ServiceError::Invalid(UNKNOWN_PUSH_SERVICE.into()));
         }
         let person = &actor.person;
+        use sha2::Digest as _;
+        let sealed = Sealed {
+            subscription: sub.parts(),
+            binding_sha256: hex::encode(sha2::Sha256::digest(binding.as_bytes())),
+        };
         let json =
-            serde_json::to_vec(&sub.parts()).map_err(|e| ServiceError::Internal(e.to_string()))?;
+            serde_json::to_vec(&sealed).map_err(|e| ServiceError::Internal(e.to_string()))?;
         let uid = new_uid();
         let new = NewDevice {
             sealed_secret: self.seal(&json, &uid)?,
@@ -68,6 +85,33 @@ impl Gateway {
             ),
         );
         Ok(device)
+    }
+
+    /// The person's active push device bound to the browser holding `binding`, if any.
+    pub async fn bound_push_device(
+        &self,
+        person: PersonId,
+        binding: Option<&str>,
+    ) -> Result<Option<Device>> {
+        use sha2::Digest as _;
+        let Some(binding) = binding.filter(|b| !b.is_empty()) else {
+            return Ok(None);
+        };
+        let want = hex::encode(sha2::Sha256::digest(binding.as_bytes()));
+        for device in self.store.devices_of(person).await? {
+            if device.kind != DeviceKind::PushSubscription || device.state != DeviceState::Active {
+                continue;
+            }
+            let Ok(secret) = self.open_secret(&device) else {
+                continue;
+            };
+            if let Ok(sealed) = serde_json::from_slice::<Sealed>(secret.expose())
+                && crate::secret::ct_eq(sealed.binding_sha256.as_bytes(), want.as_bytes())
+            {
+                return Ok(Some(device));
+            }
+        }
+        Ok(None)
     }
 
     /// Push `prompt` to every push device of `person`; runs on its own task.

@@ -35,6 +35,31 @@ fn file(mime: &'static str, cache: &'static str, body: &'static str) -> Response
         .into_response()
 }
 
+/// The cookie that binds this browser to the push device it linked.
+const DEVICE_COOKIE: &str = "mfa_device";
+const NOT_BOUND: &str = "Sign-in requests are answered on a device that gets them: turn on notifications on this device first (below), or answer on the phone where you did.";
+
+fn device_cookie(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == DEVICE_COOKIE)
+        .map(|(_, v)| v.to_owned())
+}
+
+/// Is this browser a push device the signed-in person linked?
+async fn bound(state: &WebState, c: &Ctx, headers: &HeaderMap) -> Result<bool, Response> {
+    state
+        .gateway
+        .bound_push_device(c.person_id(), device_cookie(headers).as_deref())
+        .await
+        .map(|d| d.is_some())
+        .map_err(|e| server_error(&e))
+}
+
 pub fn routes() -> Router<WebState> {
     Router::new()
         .route("/portal/approvals", get(page))
@@ -152,6 +177,7 @@ fn render(
     message: Option<&str>,
     error: Option<&str>,
     vapid: Option<&str>,
+    bound: bool,
 ) -> Html<String> {
     let hidden = |name: &str, value: &str| {
         format!(
@@ -173,17 +199,23 @@ fn render(
                 r#"<div class="approval" id="pending">
 <p class="big">Are you signing in to <strong>{client}</strong>?</p>
 <p class="meta">From {source}, at {at}. This request expires at {expires}.</p>
-<p>{approve} {deny}</p>
-<p>{not_me}</p>
+{answers}
 <p class="sub">"This was not me" refuses the sign-in, tells the operators, and stops further requests for a while. Use it if you did not just try to sign in.</p>
 </div>"#,
                 client = esc(&p.client),
                 source = esc(p.source.as_deref().unwrap_or("an unknown address")),
                 at = esc(&time(p.created)),
                 expires = esc(&time(p.expires)),
-                approve = form("approve", "", "approve", "Approve"),
-                deny = form("deny", "secondary", "deny", "Deny"),
-                not_me = form("not_me", "danger", "not-me", "This was not me"),
+                answers = if bound {
+                    format!(
+                        "<p>{} {}</p>\n<p>{}</p>",
+                        form("approve", "", "approve", "Approve"),
+                        form("deny", "secondary", "deny", "Deny"),
+                        form("not_me", "danger", "not-me", "This was not me"),
+                    )
+                } else {
+                    format!(r#"<p class="error" id="not-bound">{}</p>"#, esc(NOT_BOUND))
+                },
             )
         }
         None => r#"<p id="none">No sign-in is waiting for your approval. This page updates by itself when one arrives.</p>"#.to_owned(),
@@ -232,12 +264,17 @@ async fn page(State(state): State<WebState>, Peer(peer): Peer, headers: HeaderMa
     };
     let prompt = state.gateway.approvals().pending_for(c.person_id(), now());
     let vapid = state.gateway.vapid_public_key();
+    let bound = match bound(&state, &c, &headers).await {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
     show(render(
         c.csrf(),
         prompt.as_ref(),
         None,
         None,
         vapid.as_deref(),
+        bound,
     ))
 }
 
@@ -252,12 +289,27 @@ async fn subscribe(
         Ok(c) => c,
         Err(r) => return r,
     };
+    let Ok(bytes) = crate::secret::random_bytes(32) else {
+        return server_error(&"random generator");
+    };
+    let binding = data_encoding::BASE64URL_NOPAD.encode(&bytes);
     match state
         .gateway
-        .portal_add_push(&c.actor, &form.subscription, &form.label, now())
+        .portal_add_push(&c.actor, &form.subscription, &form.label, &binding, now())
         .await
     {
-        Ok(_) => see_other("/portal/approvals"),
+        Ok(_) => {
+            let mut res = see_other("/portal/approvals");
+            let secure = if state.tls { "; Secure" } else { "" };
+            // A year: the device stays bound until it is removed from My devices.
+            let cookie = format!(
+                "{DEVICE_COOKIE}={binding}; Path=/portal; HttpOnly; SameSite=Lax; Max-Age=31536000{secure}"
+            );
+            if let Ok(v) = HeaderValue::from_str(&cookie) {
+                res.headers_mut().append(header::SET_COOKIE, v);
+            }
+            res
+        }
         Err(ServiceError::Invalid(text)) => super::bad_request(&text),
         Err(e) => server_error(&e),
     }
@@ -276,6 +328,21 @@ async fn answer(
     let Some(answer) = Answer::parse(&form.answer).filter(|a| *a != Answer::Replaced) else {
         return super::bad_request("That is not an answer this page gives.");
     };
+    match bound(&state, &c, &headers).await {
+        Ok(true) => {}
+        Ok(false) => {
+            let prompt = state.gateway.approvals().pending_for(c.person_id(), now());
+            return show(render(
+                c.csrf(),
+                prompt.as_ref(),
+                None,
+                Some(NOT_BOUND),
+                state.gateway.vapid_public_key().as_deref(),
+                false,
+            ));
+        }
+        Err(r) => return r,
+    }
     match state
         .gateway
         .answer_approval(&c.actor, &form.id, answer, now())
@@ -293,6 +360,7 @@ async fn answer(
                 Some(&text),
                 None,
                 state.gateway.vapid_public_key().as_deref(),
+                true,
             ))
         }
         Err(ServiceError::Invalid(text)) => {
@@ -303,6 +371,7 @@ async fn answer(
                 None,
                 Some(&text),
                 state.gateway.vapid_public_key().as_deref(),
+                true,
             ))
         }
         Err(e) => server_error(&e),
