@@ -196,12 +196,13 @@ fn render(
                 )
             };
             format!(
-                r#"<div class="approval" id="pending">
+                r#"<div class="approval" id="pending" data-id="{id}">
 <p class="big">Are you signing in to <strong>{client}</strong>?</p>
 <p class="meta">From {source}, at {at}. This request expires at {expires}.</p>
 {answers}
 <p class="sub">"This was not me" refuses the sign-in, tells the operators, and stops further requests for a while. Use it if you did not just try to sign in.</p>
 </div>"#,
+                id = esc(&p.id),
                 client = esc(&p.client),
                 source = esc(p.source.as_deref().unwrap_or("an unknown address")),
                 at = esc(&time(p.created)),
@@ -378,27 +379,47 @@ async fn answer(
     }
 }
 
-/// Server-sent events: `changed` whenever this person's pending approval changes.
-async fn events(State(state): State<WebState>, Peer(peer): Peer, headers: HeaderMap) -> Response {
+#[derive(Debug, Deserialize)]
+pub struct EventsQuery {
+    /// The approval the page shows ("" for none).
+    #[serde(default)]
+    shown: String,
+}
+
+/// Server-sent events: `changed` whenever this person's pending approval changes, and at
+/// once if it already differs from what the page shows (a request that arrived between
+/// the page and this stream).
+async fn events(
+    State(state): State<WebState>,
+    Peer(peer): Peer,
+    headers: HeaderMap,
+    axum::extract::Query(q): axum::extract::Query<EventsQuery>,
+) -> Response {
     let c = match ctx(&state, peer, &headers, None).await {
         Ok(c) => c,
         Err(_) => return see_other("/portal/login"),
     };
     let person = c.person_id();
     let rx = state.gateway.approvals().subscribe();
-    let stream = futures_util::stream::unfold(rx, move |mut rx| async move {
+    let current = state
+        .gateway
+        .approvals()
+        .pending_for(person, now())
+        .map(|p| p.id)
+        .unwrap_or_default();
+    let stale = current != q.shown;
+    let changed = || Ok::<_, Infallible>(Event::default().event("changed").data("1"));
+    let stream = futures_util::stream::unfold((rx, stale), move |(mut rx, stale)| async move {
+        if stale {
+            return Some((changed(), (rx, false)));
+        }
         loop {
             match rx.recv().await {
-                Ok(p) if p == person => {
-                    return Some((
-                        Ok::<_, Infallible>(Event::default().event("changed").data("1")),
-                        rx,
-                    ));
-                }
+                Ok(p) if p == person => return Some((changed(), (rx, false))),
                 Ok(_) => {}
                 // Missed some: say "changed" to be safe.
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
-                    return Some((Ok(Event::default().event("changed").data("1")), rx));
+                    return Some((changed(), (rx, false)));
                 }
                 Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
             }
