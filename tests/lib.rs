@@ -521,3 +521,54 @@ pub fn smtp_sink() -> SmtpSink {
     });
     SmtpSink { addr, mails }
 }
+
+/// `init` in a new folder, then its config without the tables named in `strip` (and their
+/// sub-tables), RADIUS on 127.0.0.1 (a free port), HTTPS on 127.0.0.1 (a free port), an
+/// empty `[oidc]`, and `extra` appended.
+pub fn https_instance(strip: &[&str], extra: &str) -> Instance {
+    let g = Instance::init();
+    let text = std::fs::read_to_string(g.config()).unwrap();
+    let mut out = String::new();
+    let mut keep = true;
+    for line in text.lines() {
+        let t = line.trim();
+        if t.starts_with('[') {
+            let name = t.trim_matches(|c| c == '[' || c == ']').trim();
+            keep = !["http", "oidc"]
+                .iter()
+                .chain(strip)
+                .any(|n| name == *n || name.starts_with(&format!("{n}.")));
+        }
+        if keep {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    let mut out = out.replace("listen = [\"0.0.0.0:1812\"]", "listen = [\"127.0.0.1:0\"]");
+    out.push_str(
+        "\n[http]\nlisten = [\"127.0.0.1:0\"]\ntls = true\npublic_url = \"\"\ntrusted_proxies = []\n\n[oidc]\n",
+    );
+    out.push_str(extra);
+    std::fs::write(g.config(), out).unwrap();
+    g
+}
+
+/// Sign in to the portal in `page` (password, then `code`) and wait for My devices.
+pub fn portal_sign_in(
+    page: &browser::Page<'_>,
+    base: &str,
+    user: &str,
+    password: &str,
+    code: &str,
+) {
+    let wait = std::time::Duration::from_secs(15);
+    page.goto(&format!("{base}/portal/login"));
+    page.wait_for("form#login-form", wait);
+    page.fill("input[name=username]", user);
+    page.fill("input[name=password]", password);
+    page.click("button#submit");
+    page.wait_for("form#code-form", wait);
+    page.fill("input[name=code]", code);
+    page.click("button#submit");
+    page.wait_for("ul.devices", wait);
+}

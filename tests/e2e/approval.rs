@@ -11,7 +11,10 @@ use std::time::Duration;
 
 use super::radius::{SECRET, radclient};
 use mfa_e2e::browser::{Browser, Page};
-use mfa_e2e::{Instance, StubResponse, http_stub, seed_of, serve_with_env, uri_in};
+use mfa_e2e::{
+    Instance, StubResponse, http_stub, https_instance, portal_sign_in, seed_of, serve_with_env,
+    uri_in,
+};
 use mfa_gateway::otp::{self, OtpHash};
 
 const PW: &str = "correct horse battery";
@@ -23,30 +26,11 @@ const HOOK_SECRET: &str = "webhook-secret-0123456789";
 /// A gateway with RADIUS on 127.0.0.1, a second-factor-only client for 127.0.0.1, HTTPS,
 /// `approval` settings, and ann with a phone (its seed returned).
 fn gateway(approval: &str) -> (Instance, Vec<u8>) {
-    let g = Instance::init();
-    let text = std::fs::read_to_string(g.config()).unwrap();
-    let mut out = String::new();
-    let mut keep = true;
-    for line in text.lines() {
-        let t = line.trim();
-        if t.starts_with('[') {
-            let name = t.trim_matches(|c| c == '[' || c == ']').trim();
-            keep = !["http", "oidc", "approval"].contains(&name);
-        }
-        if keep {
-            out.push_str(line);
-            out.push('\n');
-        }
-    }
-    let mut out = out.replace("listen = [\"0.0.0.0:1812\"]", "listen = [\"127.0.0.1:0\"]");
-    out.push_str(
-        "\n[http]\nlisten = [\"127.0.0.1:0\"]\ntls = true\npublic_url = \"\"\ntrusted_proxies = []\n\n[oidc]\n",
-    );
-    out.push_str(&format!("\n[approval]\n{approval}\n"));
-    out.push_str(&format!(
+    let mut extra = format!("\n[approval]\n{approval}\n");
+    extra.push_str(&format!(
         "\n[[radius.clients]]\nname = \"rdgw\"\naddress = \"127.0.0.1/32\"\nsecret = \"{SECRET}\"\nmode = \"second_factor_only\"\nlabel = \"Remote desktop\"\n"
     ));
-    std::fs::write(g.config(), out).unwrap();
+    let g = https_instance(&["approval"], &extra);
     g.ok(&["org", "add", ORG], None);
     g.ok(
         &[
@@ -90,15 +74,7 @@ fn sign_in(page: &Page<'_>, base: &str, seed: &[u8]) {
 /// a code is accepted once).
 fn sign_in_at(page: &Page<'_>, base: &str, seed: &[u8], t: i64) {
     let code = otp::totp(seed, t, 30, OtpHash::Sha1, 6);
-    page.goto(&format!("{base}/portal/login"));
-    page.wait_for("form#login-form", WAIT);
-    page.fill("input[name=username]", "ann");
-    page.fill("input[name=password]", PW);
-    page.click("button#submit");
-    page.wait_for("form#code-form", WAIT);
-    page.fill("input[name=code]", &code);
-    page.click("button#submit");
-    page.wait_for("ul.devices", WAIT);
+    portal_sign_in(page, base, "ann", PW, &code);
 }
 
 fn reasons(g: &Instance) -> String {

@@ -10,7 +10,7 @@
 use std::time::Duration;
 
 use mfa_e2e::browser::{Browser, Page};
-use mfa_e2e::{Instance, seed_of, serve, smtp_sink, uri_in};
+use mfa_e2e::{Instance, https_instance, portal_sign_in, seed_of, serve, smtp_sink, uri_in};
 use mfa_gateway::otp::{self, OtpHash};
 
 const PW: &str = "correct horse battery";
@@ -18,31 +18,9 @@ const ORG: &str = "Practice Noord";
 const READY: Duration = Duration::from_secs(30);
 const WAIT: Duration = Duration::from_secs(10);
 
-/// `init`, with HTTPS on a free port and RADIUS on a free port; `extra` appended.
+/// `init` with HTTPS and RADIUS on free ports, `extra` appended, and one organisation.
 fn instance(extra: &str) -> Instance {
-    let g = Instance::init();
-    let text = std::fs::read_to_string(g.config()).unwrap();
-    let mut out = String::new();
-    let mut keep = true;
-    for line in text.lines() {
-        let t = line.trim();
-        if t.starts_with('[') {
-            let name = t.trim_matches(|c| c == '[' || c == ']').trim();
-            keep = !["http", "oidc", "mail", "audit.siem"]
-                .iter()
-                .any(|n| name == *n || name.starts_with(&format!("{n}.")));
-        }
-        if keep {
-            out.push_str(line);
-            out.push('\n');
-        }
-    }
-    let mut out = out.replace("listen = [\"0.0.0.0:1812\"]", "listen = [\"127.0.0.1:0\"]");
-    out.push_str(
-        "\n[http]\nlisten = [\"127.0.0.1:0\"]\ntls = true\npublic_url = \"\"\ntrusted_proxies = []\n\n[oidc]\n",
-    );
-    out.push_str(extra);
-    std::fs::write(g.config(), out).unwrap();
+    let g = https_instance(&["mail", "audit.siem"], extra);
     g.ok(&["org", "add", ORG], None);
     g
 }
@@ -79,15 +57,7 @@ fn code(seed: &[u8], step: &mut i64) -> String {
 }
 
 fn sign_in(page: &Page<'_>, base: &str, user: &str, code: &str) {
-    page.goto(&format!("{base}/portal/login"));
-    page.wait_for("form#login-form", WAIT);
-    page.fill("input[name=username]", user);
-    page.fill("input[name=password]", PW);
-    page.click("button#submit");
-    page.wait_for("form#code-form", WAIT);
-    page.fill("input[name=code]", code);
-    page.click("button#submit");
-    page.wait_for("ul.devices", WAIT);
+    portal_sign_in(page, base, user, PW, code);
 }
 
 #[test]

@@ -81,26 +81,33 @@ pub trait AuditAdminStore: Send + Sync {
     async fn set_roles(&self, person: PersonId, roles: &[Role], event: AuditEvent) -> Result<()>;
 }
 
+/// Bind an `EventFilter`'s fields as $1..$11 of `FILTER`.
+macro_rules! bind_filter {
+    ($query:expr, $f:expr) => {
+        $query
+            .bind($f.person_id)
+            .bind(&$f.username)
+            .bind($f.org_id)
+            .bind($f.from)
+            .bind($f.to)
+            .bind(&$f.channel)
+            .bind(&$f.client)
+            .bind(&$f.outcome)
+            .bind(&$f.reason)
+            .bind(&$f.source)
+            .bind(&$f.kind)
+    };
+}
+
 macro_rules! audit_admin_sql {
     ($module:ident, $Store:ident, $redact:ident) => {
         #[async_trait]
         impl AuditAdminStore for super::sql::$module::$Store {
             async fn count_events(&self, f: &EventFilter) -> Result<u64> {
                 use sqlx::Row as _;
-                let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+                let row = bind_filter!(sqlx::query(sqlx::AssertSqlSafe(format!(
                     "SELECT COUNT(*) AS n FROM audit_events WHERE {FILTER}"
-                )))
-                .bind(f.person_id)
-                .bind(&f.username)
-                .bind(f.org_id)
-                .bind(f.from)
-                .bind(f.to)
-                .bind(&f.channel)
-                .bind(&f.client)
-                .bind(&f.outcome)
-                .bind(&f.reason)
-                .bind(&f.source)
-                .bind(&f.kind)
+                ))), f)
                 .fetch_one(self.pool())
                 .await?;
                 Ok(super::sql::$module::u(row.try_get::<i64, _>("n")?))
@@ -108,21 +115,10 @@ macro_rules! audit_admin_sql {
 
             async fn daily_outcomes(&self, f: &EventFilter) -> Result<Vec<DayCount>> {
                 use sqlx::Row as _;
-                let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+                let rows = bind_filter!(sqlx::query(sqlx::AssertSqlSafe(format!(
                     "SELECT (time - ((time % 86400) + 86400) % 86400) / 86400 AS day, outcome, COUNT(*) AS n \
                      FROM audit_events WHERE {FILTER} GROUP BY 1, 2 ORDER BY 1, 2"
-                )))
-                .bind(f.person_id)
-                .bind(&f.username)
-                .bind(f.org_id)
-                .bind(f.from)
-                .bind(f.to)
-                .bind(&f.channel)
-                .bind(&f.client)
-                .bind(&f.outcome)
-                .bind(&f.reason)
-                .bind(&f.source)
-                .bind(&f.kind)
+                ))), f)
                 .fetch_all(self.pool())
                 .await?;
                 rows.iter()
@@ -140,22 +136,11 @@ macro_rules! audit_admin_sql {
                 use sqlx::Row as _;
                 let mut out = TopFailures::default();
                 for (column, list) in [("username", &mut out.usernames), ("source", &mut out.sources)] {
-                    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+                    let rows = bind_filter!(sqlx::query(sqlx::AssertSqlSafe(format!(
                         "SELECT {column} AS what, COUNT(*) AS n FROM audit_events \
                          WHERE {FILTER} AND outcome = 'reject' AND {column} IS NOT NULL \
                          GROUP BY {column} ORDER BY n DESC, {column} LIMIT $12"
-                    )))
-                    .bind(f.person_id)
-                    .bind(&f.username)
-                    .bind(f.org_id)
-                    .bind(f.from)
-                    .bind(f.to)
-                    .bind(&f.channel)
-                    .bind(&f.client)
-                    .bind(&f.outcome)
-                    .bind(&f.reason)
-                    .bind(&f.source)
-                    .bind(&f.kind)
+                    ))), f)
                     .bind(i64::from(limit))
                     .fetch_all(self.pool())
                     .await?;
