@@ -12,8 +12,8 @@ use std::time::Duration;
 use super::radius::{SECRET, radclient};
 use mfa_e2e::browser::{Browser, Page};
 use mfa_e2e::{
-    Instance, StubResponse, http_stub, https_instance, portal_sign_in, seed_of, serve_with_env,
-    uri_in,
+    Instance, StubResponse, http_stub, https_client, https_instance, portal_sign_in, seed_of,
+    serve_with_env, uri_in,
 };
 use mfa_gateway::otp::{self, OtpHash};
 
@@ -515,4 +515,99 @@ fn the_login_page_can_ask_the_phone_instead_of_a_code() {
                 && l.contains("approval")),
         "{attempts}"
     );
+}
+
+/// "Send a request to my phone" on the OIDC login page: the relying party gets its code, and
+/// the ID token's amr says pwd and mfa (no one-time code was typed).
+#[test]
+fn an_oidc_login_is_approved_on_the_phone() {
+    use base64::Engine as _;
+    let rp_page = http_stub(|_| StubResponse::html("<p id=\"done\">back at the app</p>"));
+    let redirect = rp_page.url("/cb");
+    let secret = "rp-secret-0123456789abcdef";
+    let secret_sha256 = {
+        use sha2::Digest as _;
+        hex::encode(sha2::Sha256::digest(secret.as_bytes()))
+    };
+    let push_service = http_stub(|_| StubResponse {
+        status: 201,
+        headers: vec![],
+        body: String::new(),
+    });
+    let (g, seed) = gateway(&format!(
+        "timeout_seconds = 30\nmax_prompts = 10\n\n[[oidc.clients]]\nclient_id = \"rp\"\nname = \"Web desktop\"\nsecret_sha256 = \"{secret_sha256}\"\nredirect_uris = [\"{redirect}\"]\nflows = [\"code\"]\nrequire_pkce = true\n"
+    ));
+    let s = serve_with_env(&g, READY, &[]);
+    let base = s.listener("http");
+    let cert = g.dir.path().join("certs/server.pem");
+    let phone_browser = Browser::launch_trusting(&[&cert]);
+    let phone = phone_browser.new_page();
+    sign_in(&phone, &base, &seed);
+    phone.goto(&format!("{base}/portal/approvals"));
+    phone.wait_for("#push-optin", WAIT);
+    link_push_device(&phone, &push_service.url("/push/phone"));
+
+    let verifier = "a-pkce-verifier-that-is-long-enough-0123456789abcdef";
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let challenge = b64.encode(<sha2::Sha256 as sha2::Digest>::digest(verifier.as_bytes()));
+    let computer_browser = Browser::launch_trusting(&[&cert]);
+    let computer = computer_browser.new_page();
+    computer.goto(&format!(
+        "{base}/oauth2/authorize?response_type=code&client_id=rp&redirect_uri={}&scope=openid&state=st&nonce=n&code_challenge={challenge}&code_challenge_method=S256",
+        redirect.replace(':', "%3A").replace('/', "%2F")
+    ));
+    computer.wait_for("form#login-form", WAIT);
+    computer.fill("input[name=username]", "ann");
+    computer.fill("input[name=password]", PW);
+    computer.click("button#submit");
+    computer.wait_for("button#send-request", WAIT);
+    computer.click("button#send-request");
+    computer.wait_for("#waiting", WAIT);
+
+    phone.goto(&format!("{base}/portal/approvals"));
+    phone.wait_for("#pending", WAIT);
+    assert!(
+        phone.text("#pending").contains("Web desktop"),
+        "{}",
+        phone.html()
+    );
+    phone.click("button#approve");
+    phone.wait_for("#message", WAIT);
+
+    computer.wait_for("#done", Duration::from_secs(20));
+    let back = computer.url();
+    let code = back
+        .split(['?', '&'])
+        .find_map(|kv| kv.strip_prefix("code="))
+        .unwrap_or_else(|| panic!("no code in {back}"))
+        .to_owned();
+    let tokens: serde_json::Value = serde_json::from_str(
+        &https_client(&g)
+            .post(format!("{base}/oauth2/token"))
+            .basic_auth("rp", Some(secret))
+            .form(&[
+                ("grant_type", "authorization_code"),
+                ("code", code.as_str()),
+                ("redirect_uri", redirect.as_str()),
+                ("code_verifier", verifier),
+            ])
+            .send()
+            .unwrap()
+            .text()
+            .unwrap(),
+    )
+    .unwrap();
+    let id_token = tokens["id_token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{tokens}"));
+    let claims: serde_json::Value =
+        serde_json::from_slice(&b64.decode(id_token.split('.').nth(1).unwrap()).unwrap()).unwrap();
+    let amr: Vec<&str> = claims["amr"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|v| v.as_str())
+        .collect();
+    assert!(amr.contains(&"pwd") && amr.contains(&"mfa"), "{amr:?}");
+    assert!(!amr.contains(&"otp"), "{amr:?}");
 }
