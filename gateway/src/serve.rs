@@ -389,7 +389,8 @@ pub async fn demo(dir: &Path, no_serve: bool) -> anyhow::Result<()> {
                 email: Some("dana.demo@example.org".into()),
                 employee_number: None,
                 org_id: org.id,
-                roles: vec![Role::Person],
+                // Every role, so the demo shows every page (portal, /admin, /audit).
+                roles: vec![Role::Person, Role::OrgAdmin, Role::Operator, Role::Auditor],
             };
             gw.create_person(new, Some(password.clone()), "demo", t)
                 .await?
@@ -454,6 +455,11 @@ pub async fn demo(dir: &Path, no_serve: bool) -> anyhow::Result<()> {
         println!(
             "Metrics: curl --cacert {}/certs/ca.pem {url}/metrics",
             dir.display()
+        );
+        println!(
+            "Pages (sign in as {DEMO_USER}, who holds every role): {url}/portal (devices, security keys, \
+             recovery codes), {url}/portal/approvals (sign-in requests), {url}/admin (organisations, \
+             requests, token stock), {url}/audit (the audit trail)"
         );
     }
     println!("See what was recorded:");
