@@ -13,6 +13,8 @@ pub enum Channel {
     Portal,
     Cli,
     System,
+    /// The life-cycle JSON API (an organisation's HR system, by its API token).
+    Api,
 }
 
 impl Channel {
@@ -23,6 +25,7 @@ impl Channel {
             Self::Portal => "portal",
             Self::Cli => "cli",
             Self::System => "system",
+            Self::Api => "api",
         }
     }
 }

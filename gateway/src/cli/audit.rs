@@ -77,7 +77,7 @@ pub struct AuditFilterArgs {
     /// Up to this time (a date: to its end), same forms as --from.
     #[arg(long)]
     pub to: Option<String>,
-    /// radius, oidc, portal, cli or system.
+    /// radius, oidc, portal, api, cli or system.
     #[arg(long)]
     pub channel: Option<String>,
     /// The RADIUS client or OIDC client id.
@@ -302,7 +302,11 @@ async fn event_filter(
         }
         Ok(())
     }
-    known::<crate::audit::Channel>("channel", &a.channel, "radius, oidc, portal, cli, system")?;
+    known::<crate::audit::Channel>(
+        "channel",
+        &a.channel,
+        "radius, oidc, portal, api, cli, system",
+    )?;
     known::<crate::audit::Outcome>(
         "outcome",
         &a.outcome,

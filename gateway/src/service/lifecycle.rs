@@ -80,7 +80,7 @@ impl AdminActor {
             actor: format!("api:{}", token.id),
             scope: Scope::Org(token.org_id),
             person: None,
-            channel: Channel::Portal,
+            channel: Channel::Api,
             client: "api".into(),
             source,
             request_id,
@@ -325,7 +325,12 @@ impl Gateway {
         if person.state != PersonState::Active {
             return Err(invalid("This account is not active."));
         }
-        self.issue_temporary_code(&person.username, valid_minutes, &actor.actor, now)
+        let mut origin = AuditEvent::admin(now, EventKind::TemporaryCodeIssued, &actor.actor);
+        origin.channel = actor.channel;
+        origin.client = Some(actor.client.clone());
+        origin.source = actor.source.map(|s| s.to_string());
+        origin.request_id = actor.request_id.clone();
+        self.issue_temporary_code_from(&person.username, valid_minutes, &origin, now)
             .await
     }
 

@@ -444,6 +444,21 @@ impl Gateway {
         actor: &str,
         now: UnixTime,
     ) -> Result<(SecretString, UnixTime)> {
+        let origin = AuditEvent::admin(now, EventKind::TemporaryCodeIssued, actor);
+        self.issue_temporary_code_from(username, valid_minutes, &origin, now)
+            .await
+    }
+
+    /// As `issue_temporary_code`, audited with `origin`'s actor, channel, client, source and
+    /// request id (the admin pages: channel portal, client admin).
+    pub async fn issue_temporary_code_from(
+        &self,
+        username: &str,
+        valid_minutes: u32,
+        origin: &AuditEvent,
+        now: UnixTime,
+    ) -> Result<(SecretString, UnixTime)> {
+        let actor = origin.actor.as_str();
         if !(1..=MAX_TEMPORARY_CODE_MINUTES).contains(&valid_minutes) {
             return Err(ServiceError::Invalid(format!(
                 "a temporary code is valid for 1 to {MAX_TEMPORARY_CODE_MINUTES} minutes"
@@ -458,6 +473,10 @@ impl Gateway {
         let code = SecretString::new(format!("{a}-{b}"));
         let expires_at = now + i64::from(valid_minutes) * 60;
         let mut event = Self::person_event(&person, EventKind::TemporaryCodeIssued, actor, now);
+        event.channel = origin.channel;
+        event.client = origin.client.clone();
+        event.source = origin.source.clone();
+        event.request_id = origin.request_id.clone();
         event.detail = Some(serde_json::json!({
             "expires_at": expires_at,
             "valid_minutes": valid_minutes,

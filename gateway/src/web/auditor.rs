@@ -121,7 +121,7 @@ async fn filter_of(state: &WebState, f: &SearchForm) -> Result<EventFilter, Stri
         channel: one_of(
             "Channel",
             &f.channel,
-            &["radius", "oidc", "portal", "cli", "system"],
+            &["radius", "oidc", "portal", "api", "cli", "system"],
         )?,
         client: text(&f.client),
         outcome: one_of(

@@ -290,7 +290,7 @@ pub fn search(v: &SearchView<'_>) -> Html<String> {
         channel = select(
             "channel",
             &f.channel,
-            &["radius", "oidc", "portal", "cli", "system"]
+            &["radius", "oidc", "portal", "api", "cli", "system"]
         ),
         client = input(
             "client",
