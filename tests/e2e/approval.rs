@@ -49,10 +49,9 @@ fn gateway(approval: &str) -> (Instance, Vec<u8>) {
     (g, seed)
 }
 
-/// An RD Gateway request: User-Name only, with Message-Authenticator; `retries` sends, each
-/// waiting `wait` seconds.
-fn rd_request(server: SocketAddr, user: &str, wait: u32, retries: u32) -> super::radius::Answer {
-    let _ = retries;
+/// An RD Gateway request: User-Name only, with Message-Authenticator; one send, waiting
+/// `wait` seconds.
+fn rd_request(server: SocketAddr, user: &str, wait: u32) -> super::radius::Answer {
     radclient(
         server,
         "auth",
@@ -62,8 +61,30 @@ fn rd_request(server: SocketAddr, user: &str, wait: u32, retries: u32) -> super:
     )
 }
 
+/// An RD Gateway request from a client that retransmits (radclient -r `tries` -t 2, as RD
+/// Gateway does while it waits); what radclient printed.
+fn retransmitting(server: SocketAddr, user: &str, tries: u32) -> String {
+    use std::io::Write as _;
+    let out = std::process::Command::new("radclient")
+        .args(["-x", "-r", &tries.to_string(), "-t", "2"])
+        .arg(server.to_string())
+        .args(["auth", SECRET])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            c.stdin.take().unwrap().write_all(
+                format!("User-Name = {user}, Message-Authenticator = 0x00").as_bytes(),
+            )?;
+            c.wait_with_output()
+        })
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 fn in_thread(server: SocketAddr, wait: u32) -> std::thread::JoinHandle<super::radius::Answer> {
-    std::thread::spawn(move || rd_request(server, "ann", wait, 1))
+    std::thread::spawn(move || rd_request(server, "ann", wait))
 }
 
 fn sign_in(page: &Page<'_>, base: &str, seed: &[u8]) {
@@ -124,26 +145,7 @@ fn rd_gateway_login_waits_for_approval_on_the_live_portal_page() {
 
     // 1. Approve, while the client retransmits (radclient -r 4 -t 2, as RD Gateway does):
     // one prompt, one Access-Accept.
-    let login = std::thread::spawn(move || {
-        let out = std::process::Command::new("radclient")
-            .args(["-x", "-r", "4", "-t", "2"])
-            .arg(server.to_string())
-            .args(["auth", SECRET])
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .and_then(|mut c| {
-                use std::io::Write as _;
-                c.stdin
-                    .take()
-                    .unwrap()
-                    .write_all(b"User-Name = ann, Message-Authenticator = 0x00")?;
-                c.wait_with_output()
-            })
-            .unwrap();
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    });
+    let login = std::thread::spawn(move || retransmitting(server, "ann", 4));
     page.wait_for("#pending", WAIT);
     // Let the client retransmit at least once before the answer.
     std::thread::sleep(Duration::from_secs(3));
@@ -221,14 +223,14 @@ fn rd_gateway_login_waits_for_approval_on_the_live_portal_page() {
     page.wait_for("#message", WAIT);
     login.join().unwrap().assert_code("Access-Reject");
     let started = std::time::Instant::now();
-    rd_request(server, "ann", 10, 1).assert_code("Access-Reject");
+    rd_request(server, "ann", 10).assert_code("Access-Reject");
     assert!(
         started.elapsed() < Duration::from_secs(8),
         "refused without a prompt"
     );
 
     // An unknown user is refused.
-    rd_request(server, "nobody", 10, 1).assert_code("Access-Reject");
+    rd_request(server, "nobody", 10).assert_code("Access-Reject");
 
     drop(s);
     let attempts = reasons(&g);
@@ -276,24 +278,7 @@ fn retransmits_join_and_bombing_replacement_and_timeout_are_handled() {
     let server = s.addr("radius udp", "127.0.0.1");
 
     // A retransmitting client (radclient -r 3 -t 2): one prompt, one answer (timeout).
-    let out = std::process::Command::new("radclient")
-        .args(["-x", "-r", "3", "-t", "2"])
-        .arg(server.to_string())
-        .args(["auth", SECRET])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .and_then(|mut c| {
-            use std::io::Write as _;
-            c.stdin
-                .take()
-                .unwrap()
-                .write_all(b"User-Name = ann, Message-Authenticator = 0x00")?;
-            c.wait_with_output()
-        })
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
+    let text = retransmitting(server, "ann", 3);
     assert!(text.contains("Access-Reject"), "{text}");
 
     // Replacement: a second login while the first waits; the first is refused.
@@ -302,7 +287,7 @@ fn retransmits_join_and_bombing_replacement_and_timeout_are_handled() {
     // The window allows 2 prompts: the retransmitted login used one, `first` the second;
     // this one is over the limit and refused at once.
     let started = std::time::Instant::now();
-    rd_request(server, "ann", 10, 1).assert_code("Access-Reject");
+    rd_request(server, "ann", 10).assert_code("Access-Reject");
     assert!(
         started.elapsed() < Duration::from_secs(2),
         "no wait for a bombed prompt"
