@@ -93,11 +93,19 @@ pub enum EventKind {
     AuditPurged,
     /// Everything held about a person exported (GDPR subject access).
     SubjectAccessExported,
+    /// An org admin or operator blocked a person at once ("block now"): every channel
+    /// refuses them, their web sessions end.
+    PersonBlocked,
+    /// The block was lifted.
+    PersonUnblocked,
+    /// A device was disabled: the person said a newly linked device was not theirs (the
+    /// link in the notice mail).
+    DeviceDisabled,
 }
 
 impl EventKind {
     /// Every kind, for listing.
-    pub const ALL: [Self; 35] = [
+    pub const ALL: [Self; 38] = [
         Self::LoginAttempt,
         Self::OrgCreated,
         Self::PersonCreated,
@@ -133,6 +141,9 @@ impl EventKind {
         Self::AuditSearched,
         Self::AuditPurged,
         Self::SubjectAccessExported,
+        Self::PersonBlocked,
+        Self::PersonUnblocked,
+        Self::DeviceDisabled,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -172,6 +183,9 @@ impl EventKind {
             Self::AuditSearched => "audit_searched",
             Self::AuditPurged => "audit_purged",
             Self::SubjectAccessExported => "subject_access_exported",
+            Self::PersonBlocked => "person_blocked",
+            Self::PersonUnblocked => "person_unblocked",
+            Self::DeviceDisabled => "device_disabled",
         }
     }
 }

@@ -304,6 +304,7 @@ pub struct RawLockout {
     pub threshold: u32,
     pub base_seconds: u64,
     pub max_seconds: u64,
+    pub password_threshold: u32,
 }
 
 impl Default for RawLockout {
@@ -312,6 +313,7 @@ impl Default for RawLockout {
             threshold: 5,
             base_seconds: 60,
             max_seconds: 3600,
+            password_threshold: 5,
         }
     }
 }
@@ -399,6 +401,7 @@ pub struct RawRateLimit {
     pub per_source_per_minute: u32,
     pub per_username_per_minute: u32,
     pub per_client_per_second: u32,
+    pub ipv6_prefix: u8,
 }
 
 impl Default for RawRateLimit {
@@ -407,6 +410,7 @@ impl Default for RawRateLimit {
             per_source_per_minute: 120,
             per_username_per_minute: 30,
             per_client_per_second: 500,
+            ipv6_prefix: 64,
         }
     }
 }
@@ -575,6 +579,8 @@ pub struct RateLimits {
     pub per_source_per_minute: u32,
     pub per_username_per_minute: u32,
     pub per_client_per_second: u32,
+    /// IPv6 sources share one budget per prefix of this length.
+    pub ipv6_prefix: u8,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -597,9 +603,34 @@ pub struct OtpPolicy {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LockoutPolicy {
+    /// Wrong second factors (after a right password) that lock the person.
     pub threshold: u32,
     pub base_seconds: u64,
     pub max_seconds: u64,
+    /// Wrong passwords from one source (per person) before that source is throttled for
+    /// that person (the person from elsewhere is not).
+    pub password_threshold: u32,
+    /// IPv6 sources are counted by this prefix (an address block, not one /128).
+    pub ipv6_prefix: u8,
+}
+
+impl LockoutPolicy {
+    /// The rule for second-factor failures (locks the person).
+    pub fn factor_rule(&self) -> crate::changes::LockoutRule {
+        crate::changes::LockoutRule {
+            threshold: self.threshold,
+            base_seconds: self.base_seconds,
+            max_seconds: self.max_seconds,
+        }
+    }
+
+    /// The rule for password failures (throttles one source for one person).
+    pub fn password_rule(&self) -> crate::changes::LockoutRule {
+        crate::changes::LockoutRule {
+            threshold: self.password_threshold,
+            ..self.factor_rule()
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -639,6 +670,8 @@ impl Default for LockoutPolicy {
             threshold: 5,
             base_seconds: 60,
             max_seconds: 3600,
+            password_threshold: 5,
+            ipv6_prefix: 64,
         }
     }
 }
@@ -766,6 +799,16 @@ impl RawConfig {
                 "must be at least lockout.base_seconds",
             ));
         }
+        if l.password_threshold == 0 {
+            return Err(invalid("lockout.password_threshold", "must be at least 1"));
+        }
+        let v6 = self.rate_limit.ipv6_prefix;
+        if !(32..=128).contains(&v6) {
+            return Err(invalid(
+                "rate_limit.ipv6_prefix",
+                "must be between 32 and 128 (64: one customer network)",
+            ));
+        }
         let log_json = match self.log.format.as_str() {
             "text" => false,
             "json" => true,
@@ -804,6 +847,8 @@ impl RawConfig {
                 threshold: l.threshold,
                 base_seconds: l.base_seconds,
                 max_seconds: l.max_seconds,
+                password_threshold: l.password_threshold,
+                ipv6_prefix: v6,
             },
             tls: TlsPaths {
                 cert: resolve(base, &self.tls.cert),
@@ -823,6 +868,7 @@ impl RawConfig {
                 per_source_per_minute: self.rate_limit.per_source_per_minute,
                 per_username_per_minute: self.rate_limit.per_username_per_minute,
                 per_client_per_second: self.rate_limit.per_client_per_second,
+                ipv6_prefix: v6,
             },
         })
     }

@@ -7,8 +7,13 @@
 //! used the same code first, the caller swaps the decision for [`Engine::lost_race`].
 
 use crate::audit::{AuditEvent, Channel, EventKind, Outcome};
+pub use crate::changes::{
+    Changes, Counted, DeviceUse, LockoutRule, OneTimeKind, RecoveryCode, source_key,
+};
 use crate::config::{LockoutPolicy, OtpPolicy};
-use crate::model::{Device, DeviceId, DeviceKind, DeviceState, Person, PersonState, UnixTime};
+use crate::model::{
+    Device, DeviceId, DeviceKind, DeviceState, Person, PersonId, PersonState, UnixTime,
+};
 use crate::otp::{self, OtpKind, TotpCheck};
 use crate::password::PasswordHasherCfg;
 use crate::secret::{SecretBytes, SecretString, ct_eq};
@@ -60,37 +65,6 @@ pub struct UsableDevice {
     pub secret: SecretBytes,
 }
 
-/// An unused one-time recovery code of a person's, as stored: the SHA-256 of its normal
-/// form (see [`recovery_code_hash`]). The codes are random (50 bits), so a fast hash is enough.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RecoveryCode {
-    pub id: i64,
-    pub hash: [u8; 32],
-    /// Recovery code (the person's own set) or temporary code (issued by an operator).
-    pub kind: OneTimeKind,
-    /// After this instant the code never works (temporary codes).
-    pub expires_at: Option<UnixTime>,
-}
-
-/// The two kinds of one-time code that stand in for a device's code.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OneTimeKind {
-    /// One of the person's recovery codes (the portal).
-    Recovery,
-    /// A temporary code an operator issued for a lost device (the helpdesk path).
-    Temporary,
-}
-
-impl OneTimeKind {
-    /// The device label an accept by such a code names.
-    pub fn label(self) -> &'static str {
-        match self {
-            Self::Recovery => "recovery code",
-            Self::Temporary => "temporary code",
-        }
-    }
-}
-
 /// The device id an accept by a recovery code names (no device has it).
 pub const RECOVERY_CODE_DEVICE: DeviceId = 0;
 /// Characters in a recovery code (base32).
@@ -108,8 +82,39 @@ pub fn normalise_recovery_code(code: &str) -> Option<String> {
     (c.len() == RECOVERY_CODE_LEN && c.chars().all(base32)).then_some(c)
 }
 
-/// What is stored of a recovery code (in normal form).
-pub fn recovery_code_hash(normal: &str) -> [u8; 32] {
+/// The key one-time codes (recovery and temporary codes) are hashed under: derived from
+/// the master key, so a copy of the database alone cannot be swept offline.
+#[derive(Clone)]
+pub struct CodeKey([u8; 32]);
+
+impl std::fmt::Debug for CodeKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CodeKey(..)")
+    }
+}
+
+impl CodeKey {
+    pub fn new(bytes: [u8; 32]) -> Self {
+        Self(bytes)
+    }
+
+    /// What is stored of a one-time code of `person` (in normal form): HMAC-SHA256 under
+    /// this key of the person id and the code, so the same code of two people is stored
+    /// differently and a database copy cannot be swept without the master key.
+    pub fn hash(&self, person: PersonId, normal: &str) -> [u8; 32] {
+        use hmac::Mac as _;
+        let Ok(mut mac) = hmac::Hmac::<Sha256>::new_from_slice(&self.0) else {
+            return [0; 32];
+        };
+        mac.update(&person.to_be_bytes());
+        mac.update(normal.as_bytes());
+        mac.finalize().into_bytes().into()
+    }
+}
+
+/// What an older version stored of a one-time code: its plain SHA-256 (still accepted for
+/// rows marked legacy, until they are used or replaced).
+pub fn legacy_code_hash(normal: &str) -> [u8; 32] {
     Sha256::digest(normal.as_bytes()).into()
 }
 
@@ -122,6 +127,9 @@ pub struct Subject {
     /// Unused recovery codes and temporary codes: each can stand in for a device's code once
     /// (a temporary code only until it expires).
     pub recovery_codes: Vec<RecoveryCode>,
+    /// Until when the attempt's source may not try this person's password (too many wrong
+    /// passwords from there), as read before the attempt.
+    pub source_blocked_until: Option<UnixTime>,
 }
 
 /// Why an attempt was rejected. A closed set: the audit and the metrics count these. Every
@@ -156,6 +164,11 @@ pub enum Reason {
     ApprovalsLocked,
     /// A security key's assertion did not verify, or names no active key of the person's.
     BadKey,
+    /// Too many wrong passwords for this person from this source lately: the password is
+    /// not checked from there for a while (the person elsewhere is not affected).
+    PasswordThrottled,
+    /// An org admin or operator blocked the person ("block now").
+    PersonBlocked,
 }
 
 impl Reason {
@@ -182,6 +195,8 @@ impl Reason {
             Self::TooManyPrompts => "too_many_prompts",
             Self::ApprovalsLocked => "approvals_locked",
             Self::BadKey => "bad_key",
+            Self::PasswordThrottled => "password_throttled",
+            Self::PersonBlocked => "person_blocked",
         }
     }
 }
@@ -197,43 +212,6 @@ pub enum Verdict {
     NeedSecondFactor,
 }
 
-/// A device use to record, as compare-and-set: it only applies if nobody used the same code
-/// (or a later one) in the meantime.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DeviceUse {
-    /// TOTP: set `last_step` to `step` where it is NULL or below `step`.
-    TotpStep { device_id: DeviceId, step: u64 },
-    /// HOTP: set the next counter to `next` where it is still at most `matched`.
-    HotpCounter {
-        device_id: DeviceId,
-        matched: u64,
-        next: u64,
-    },
-    /// A security key: set its signature counter to `counter` where it is below it (or both
-    /// are 0: a key without a counter), and its last use.
-    SecurityKey { device_id: DeviceId, counter: u32 },
-}
-
-/// Lockout state to store for the person (absolute values).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct LockoutUpdate {
-    pub failed_logins: u32,
-    pub locked_until: Option<UnixTime>,
-}
-
-/// State changes that go with a decision.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Changes {
-    pub lockout: Option<LockoutUpdate>,
-    pub device_use: Option<DeviceUse>,
-    /// The password re-hashed with the current parameters.
-    pub new_password_hash: Option<String>,
-    /// A recovery code spent (compare-and-set: only if still unused).
-    pub recovery_code_used: Option<i64>,
-    /// A temporary code spent (compare-and-set: only if still unused).
-    pub temporary_code_used: Option<i64>,
-}
-
 /// The engine's answer: the verdict, the state changes, and the event to write.
 #[derive(Debug, Clone)]
 pub struct Decision {
@@ -242,30 +220,27 @@ pub struct Decision {
     pub event: AuditEvent,
 }
 
-/// The unused, unexpired one-time code `code` is, if any (every stored hash compared, in
-/// constant time).
-fn recovery_match(codes: &[RecoveryCode], code: &str, now: UnixTime) -> Option<(i64, OneTimeKind)> {
-    let hash = recovery_code_hash(&normalise_recovery_code(code)?);
-    codes.iter().fold(None, |found, c| {
-        let live = c.expires_at.is_none_or(|e| now < e);
-        found.or((ct_eq(&c.hash, &hash) && live).then_some((c.id, c.kind)))
-    })
-}
-
 /// The rules, configured.
 #[derive(Debug, Clone)]
 pub struct Engine {
     hasher: PasswordHasherCfg,
     otp: OtpPolicy,
     lockout: LockoutPolicy,
+    codes: CodeKey,
 }
 
 impl Engine {
-    pub fn new(hasher: PasswordHasherCfg, otp: OtpPolicy, lockout: LockoutPolicy) -> Self {
+    pub fn new(
+        hasher: PasswordHasherCfg,
+        otp: OtpPolicy,
+        lockout: LockoutPolicy,
+        codes: CodeKey,
+    ) -> Self {
         Self {
             hasher,
             otp,
             lockout,
+            codes,
         }
     }
 
@@ -277,7 +252,53 @@ impl Engine {
         &self.otp
     }
 
+    pub fn lockout_policy(&self) -> &LockoutPolicy {
+        &self.lockout
+    }
+
+    /// The key one-time codes are stored under.
+    pub fn code_key(&self) -> &CodeKey {
+        &self.codes
+    }
+
+    /// The unused, unexpired one-time code of `person` that `code` is, if any (every stored
+    /// hash compared, in constant time).
+    fn one_time_match(
+        &self,
+        person: PersonId,
+        codes: &[RecoveryCode],
+        code: &str,
+        now: UnixTime,
+    ) -> Option<(i64, OneTimeKind)> {
+        let normal = normalise_recovery_code(code)?;
+        let keyed = self.codes.hash(person, &normal);
+        let legacy = codes
+            .iter()
+            .any(|c| c.legacy)
+            .then(|| legacy_code_hash(&normal));
+        codes.iter().fold(None, |found, c| {
+            let live = c.expires_at.is_none_or(|e| now < e);
+            let expected = if c.legacy {
+                legacy.as_ref().unwrap_or(&keyed)
+            } else {
+                &keyed
+            };
+            found.or((ct_eq(&c.hash, expected) && live).then_some((c.id, c.kind)))
+        })
+    }
+
+    /// The source key of an attempt, as the password throttle counts it.
+    pub fn source_key(&self, attempt: &Attempt) -> String {
+        source_key(attempt.source, self.lockout.ipv6_prefix)
+    }
+
     /// Decide one attempt. `subject` is `None` for an unknown username.
+    ///
+    /// Counters are not decided here but in the store, atomically: a wrong password counts
+    /// toward its source's throttle for this person ([`Changes::password`]), a wrong second
+    /// factor after a right password toward the person's lockout ([`Changes::factor`]).
+    /// When a concurrent attempt set a lock first, the store writes nothing and the caller
+    /// asks [`Engine::after_race`] for the decision to write instead.
     pub fn decide(&self, attempt: &Attempt, subject: Option<&Subject>, now: UnixTime) -> Decision {
         let password = match &attempt.credentials {
             Credentials::PasswordAndCode { password, .. }
@@ -294,47 +315,56 @@ impl Engine {
         let person = &subject.person;
 
         if person.locked_until.is_some_and(|until| now < until) {
-            // Counted, never checked; the dummy hash keeps the timing of a real check.
+            // Never checked; the dummy hash keeps the timing of a real check.
             if let Some(pw) = password {
                 self.hasher.verify_dummy(pw);
             }
-            let lockout = LockoutUpdate {
-                failed_logins: person.failed_logins.saturating_add(1),
-                locked_until: person.locked_until,
-            };
-            let changes = Changes {
-                lockout: Some(lockout),
-                ..Changes::default()
-            };
-            return self.reject(attempt, Some(subject), Reason::LockedOut, changes, now);
+            return self.reject(
+                attempt,
+                Some(subject),
+                Reason::LockedOut,
+                Changes::default(),
+                now,
+            );
         }
 
         let mut changes = Changes::default();
         if let Some(pw) = password {
+            if subject
+                .source_blocked_until
+                .is_some_and(|until| now < until)
+            {
+                self.hasher.verify_dummy(pw);
+                return self.reject(
+                    attempt,
+                    Some(subject),
+                    Reason::PasswordThrottled,
+                    changes,
+                    now,
+                );
+            }
             let ok = self.hasher.verify(pw, subject.password_hash.as_deref());
-            let state_reason = match person.state {
-                PersonState::Active => None,
-                PersonState::Disabled => Some(Reason::PersonDisabled),
-                PersonState::Removed => Some(Reason::PersonRemoved),
-            };
-            if let Some(reason) = state_reason {
+            if let Some(reason) = state_reason(person) {
                 return self.reject(attempt, Some(subject), reason, changes, now);
             }
+            let key = self.source_key(attempt);
             if !ok {
                 let reason = if subject.password_hash.is_some() {
                     Reason::BadPassword
                 } else {
                     Reason::NoPassword
                 };
-                return self.fail(attempt, subject, reason, now);
+                changes.password = Some((key, Counted::Failed(self.lockout.password_rule())));
+                return self.reject(attempt, Some(subject), reason, changes, now);
             }
+            changes.password = Some((key, Counted::Passed));
             if let Some(hash) = &subject.password_hash
                 && self.hasher.needs_rehash(hash)
             {
                 changes.new_password_hash = self.hasher.hash_unchecked(pw).ok();
             }
-        } else if person.state != PersonState::Active {
-            return self.reject(attempt, Some(subject), Reason::PersonDisabled, changes, now);
+        } else if let Some(reason) = state_reason(person) {
+            return self.reject(attempt, Some(subject), reason, changes, now);
         }
 
         let active: Vec<&UsableDevice> = subject
@@ -370,7 +400,7 @@ impl Engine {
             }
         };
         if code.is_empty() {
-            return self.fail(attempt, subject, Reason::MissingCode, now);
+            return self.fail(attempt, subject, Reason::MissingCode, changes, now);
         }
 
         // Try every active device; the first that matches with an unused code wins.
@@ -416,57 +446,36 @@ impl Engine {
             };
             if let Some(device_use) = matched {
                 changes.device_use = Some(device_use);
-                if person.failed_logins > 0 || person.locked_until.is_some() {
-                    changes.lockout = Some(LockoutUpdate {
-                        failed_logins: 0,
-                        locked_until: None,
-                    });
-                }
-                let mut event = self.event(attempt, Some(subject), Outcome::Accept, None, now);
-                event.device_id = Some(dev.id);
-                event.device_label = Some(dev.label.clone());
-                return Decision {
-                    verdict: Verdict::Accept {
-                        device_id: dev.id,
-                        device_label: dev.label.clone(),
-                    },
-                    changes,
-                    event,
-                };
+                return self.accept(attempt, subject, dev.id, &dev.label, None, changes, now);
             }
         }
-        if let Some((used, kind)) = recovery_match(&subject.recovery_codes, code, now) {
+        if let Some((used, kind)) =
+            self.one_time_match(person.id, &subject.recovery_codes, code, now)
+        {
             match kind {
                 OneTimeKind::Recovery => changes.recovery_code_used = Some(used),
                 OneTimeKind::Temporary => changes.temporary_code_used = Some(used),
             }
-            if person.failed_logins > 0 || person.locked_until.is_some() {
-                changes.lockout = Some(LockoutUpdate {
-                    failed_logins: 0,
-                    locked_until: None,
-                });
-            }
-            let mut event = self.event(attempt, Some(subject), Outcome::Accept, None, now);
-            event.device_label = Some(kind.label().to_owned());
-            event.detail = Some(match kind {
+            let detail = match kind {
                 OneTimeKind::Recovery => serde_json::json!({ "recovery_code": used }),
                 OneTimeKind::Temporary => serde_json::json!({ "temporary_code": used }),
-            });
-            return Decision {
-                verdict: Verdict::Accept {
-                    device_id: RECOVERY_CODE_DEVICE,
-                    device_label: kind.label().to_owned(),
-                },
-                changes,
-                event,
             };
+            return self.accept(
+                attempt,
+                subject,
+                RECOVERY_CODE_DEVICE,
+                kind.label(),
+                Some(detail),
+                changes,
+                now,
+            );
         }
         let reason = if replayed {
             Reason::ReplayedCode
         } else {
             Reason::BadCode
         };
-        self.fail(attempt, subject, reason, now)
+        self.fail(attempt, subject, reason, changes, now)
     }
 
     /// The second factor by security key: `key` must name one of the person's active keys.
@@ -479,7 +488,6 @@ impl Engine {
         mut changes: Changes,
         now: UnixTime,
     ) -> Decision {
-        let person = &subject.person;
         let found = key.and_then(|k| {
             active
                 .iter()
@@ -487,35 +495,67 @@ impl Engine {
                 .map(|d| (k, &d.device))
         });
         let Some((k, dev)) = found else {
-            return self.fail(attempt, subject, Reason::BadKey, now);
+            return self.fail(attempt, subject, Reason::BadKey, changes, now);
         };
         changes.device_use = Some(DeviceUse::SecurityKey {
             device_id: dev.id,
             counter: k.counter,
         });
-        if person.failed_logins > 0 || person.locked_until.is_some() {
-            changes.lockout = Some(LockoutUpdate {
-                failed_logins: 0,
-                locked_until: None,
-            });
-        }
+        self.accept(attempt, subject, dev.id, &dev.label, None, changes, now)
+    }
+
+    /// An accept by `device_id`: the second factor passed (the lockout is reset).
+    #[allow(clippy::too_many_arguments)]
+    fn accept(
+        &self,
+        attempt: &Attempt,
+        subject: &Subject,
+        device_id: DeviceId,
+        label: &str,
+        detail: Option<serde_json::Value>,
+        mut changes: Changes,
+        now: UnixTime,
+    ) -> Decision {
+        changes.factor = Some(Counted::Passed);
         let mut event = self.event(attempt, Some(subject), Outcome::Accept, None, now);
-        event.device_id = Some(dev.id);
-        event.device_label = Some(dev.label.clone());
+        if device_id != RECOVERY_CODE_DEVICE {
+            event.device_id = Some(device_id);
+        }
+        event.device_label = Some(label.to_owned());
+        event.detail = detail;
         Decision {
             verdict: Verdict::Accept {
-                device_id: dev.id,
-                device_label: dev.label.clone(),
+                device_id,
+                device_label: label.to_owned(),
             },
             changes,
             event,
         }
     }
 
-    /// The decision to write instead of an Accept whose device use lost a race: another
-    /// request used the same code first.
-    pub fn lost_race(&self, attempt: &Attempt, subject: &Subject, now: UnixTime) -> Decision {
-        self.fail(attempt, subject, Reason::ReplayedCode, now)
+    /// The decision to write instead of one the store refused: `Recorded::LostRace` (another
+    /// request used this code first: a replay, which counts as a wrong code),
+    /// `Recorded::Locked` (a concurrent attempt locked the person: nothing is decided on
+    /// these credentials) or `Recorded::Throttled` (likewise for the source).
+    pub fn after_race(
+        &self,
+        race: crate::changes::Recorded,
+        attempt: &Attempt,
+        subject: Option<&Subject>,
+        now: UnixTime,
+    ) -> Decision {
+        use crate::changes::Recorded;
+        let reason = match race {
+            Recorded::LostRace => Reason::ReplayedCode,
+            Recorded::Throttled => Reason::PasswordThrottled,
+            Recorded::Locked | Recorded::Written => Reason::LockedOut,
+        };
+        match subject {
+            Some(subject) if race == Recorded::LostRace => {
+                self.fail(attempt, subject, reason, Changes::default(), now)
+            }
+            _ => self.reject(attempt, subject, reason, Changes::default(), now),
+        }
     }
 
     /// Resynchronise an HOTP device from two consecutive codes: the new next counter.
@@ -530,34 +570,16 @@ impl Engine {
         )
     }
 
-    /// When the lockout after `failed` consecutive failures ends, if it has started.
-    pub fn locked_until(&self, failed: u32, now: UnixTime) -> Option<UnixTime> {
-        let over = failed.checked_sub(self.lockout.threshold)?;
-        let factor = 1u64.checked_shl(over).unwrap_or(u64::MAX);
-        let secs = self
-            .lockout
-            .base_seconds
-            .saturating_mul(factor)
-            .min(self.lockout.max_seconds);
-        Some(now.saturating_add(i64::try_from(secs).unwrap_or(i64::MAX)))
-    }
-
-    /// A failure that counts toward the lockout.
+    /// A wrong second factor after a right password: counts toward the person's lockout.
     fn fail(
         &self,
         attempt: &Attempt,
         subject: &Subject,
         reason: Reason,
+        mut changes: Changes,
         now: UnixTime,
     ) -> Decision {
-        let failed = subject.person.failed_logins.saturating_add(1);
-        let changes = Changes {
-            lockout: Some(LockoutUpdate {
-                failed_logins: failed,
-                locked_until: self.locked_until(failed, now),
-            }),
-            ..Changes::default()
-        };
+        changes.factor = Some(Counted::Failed(self.lockout.factor_rule()));
         self.reject(attempt, Some(subject), reason, changes, now)
     }
 
@@ -570,13 +592,15 @@ impl Engine {
         now: UnixTime,
     ) -> Decision {
         let mut event = self.event(attempt, subject, Outcome::Reject, Some(reason), now);
-        if let Some(l) = changes.lockout
-            && l.locked_until.is_some()
+        if reason == Reason::LockedOut
+            && let Some(until) = subject.and_then(|s| s.person.locked_until)
         {
-            event.detail = Some(serde_json::json!({
-                "failed_logins": l.failed_logins,
-                "locked_until": l.locked_until,
-            }));
+            event.detail = Some(serde_json::json!({ "locked_until": until }));
+        }
+        if reason == Reason::PasswordThrottled
+            && let Some(until) = subject.and_then(|s| s.source_blocked_until)
+        {
+            event.detail = Some(serde_json::json!({ "source_blocked_until": until }));
         }
         Decision {
             verdict: Verdict::Reject(reason),
@@ -611,5 +635,15 @@ impl Engine {
             request_id: attempt.request_id.clone(),
             detail: None,
         }
+    }
+}
+
+/// Why a person in this state may not log in at all, if so.
+fn state_reason(person: &Person) -> Option<Reason> {
+    match person.state {
+        PersonState::Disabled => Some(Reason::PersonDisabled),
+        PersonState::Removed => Some(Reason::PersonRemoved),
+        PersonState::Active if person.blocked_at.is_some() => Some(Reason::PersonBlocked),
+        PersonState::Active => None,
     }
 }

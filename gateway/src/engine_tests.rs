@@ -31,7 +31,10 @@ fn engine_with(p: PasswordPolicy) -> Engine {
             threshold: 5,
             base_seconds: 60,
             max_seconds: 600,
+            password_threshold: 3,
+            ipv6_prefix: 64,
         },
+        CodeKey::new([7; 32]),
     )
 }
 
@@ -91,9 +94,12 @@ fn ann(e: &Engine) -> Subject {
             created_at: 0,
             failed_logins: 0,
             locked_until: None,
+            blocked_at: None,
+            email_verified_at: None,
         },
         password_hash: Some(hash),
         recovery_codes: Vec::new(),
+        source_blocked_until: None,
         devices: vec![
             usable(
                 device(
@@ -148,8 +154,8 @@ fn totp_now(seed: &[u8]) -> String {
     otp::totp(seed, NOW, 30, OtpHash::Sha1, 6)
 }
 
-/// Apply a decision's device use to the subject, as the store would.
-fn apply(subject: &mut Subject, changes: &Changes) {
+/// Apply a decision's changes to the subject, as the store would (one attempt at a time).
+fn apply(subject: &mut Subject, changes: &Changes, now: UnixTime) {
     for d in &mut subject.devices {
         match changes.device_use {
             Some(DeviceUse::TotpStep { device_id, step }) if device_id == d.device.id => {
@@ -168,9 +174,18 @@ fn apply(subject: &mut Subject, changes: &Changes) {
         OneTimeKind::Recovery => changes.recovery_code_used != Some(c.id),
         OneTimeKind::Temporary => changes.temporary_code_used != Some(c.id),
     });
-    if let Some(l) = changes.lockout {
-        subject.person.failed_logins = l.failed_logins;
-        subject.person.locked_until = l.locked_until;
+    match changes.factor {
+        Some(Counted::Failed(rule)) => {
+            subject.person.failed_logins += 1;
+            if let Some(until) = rule.until(subject.person.failed_logins, now) {
+                subject.person.locked_until = Some(until);
+            }
+        }
+        Some(Counted::Passed) => {
+            subject.person.failed_logins = 0;
+            subject.person.locked_until = None;
+        }
+        None => {}
     }
 }
 
@@ -209,7 +224,7 @@ fn a_used_totp_code_is_never_accepted_again() {
     let code = totp_now(PHONE1);
     let first = e.decide(&attempt("ann", "correct horse", Some(&code)), Some(&s), NOW);
     assert!(matches!(first.verdict, Verdict::Accept { .. }));
-    apply(&mut s, &first.changes);
+    apply(&mut s, &first.changes, NOW);
     let again = e.decide(
         &attempt("ann", "correct horse", Some(&code)),
         Some(&s),
@@ -241,7 +256,7 @@ fn hotp_look_ahead_moves_the_counter_and_old_codes_fail() {
             next: 4
         })
     );
-    apply(&mut s, &d.changes);
+    apply(&mut s, &d.changes, NOW);
     let d = e.decide(&attempt("ann", "correct horse", Some(&c3)), Some(&s), NOW);
     assert_eq!(d.verdict, Verdict::Reject(Reason::BadCode));
     // Beyond the window of 10: no match.
@@ -402,21 +417,22 @@ fn disabled_or_removed_people_and_devices_never_authenticate() {
 }
 
 #[test]
-fn lockout_grows_counts_during_backoff_and_resets_on_success() {
+fn wrong_codes_lock_the_person_grow_and_reset_on_success() {
     let e = engine();
     let mut s = ann(&e);
     let mut t = NOW;
     for i in 1..=5u32 {
-        let d = e.decide(&attempt("ann", "wrong", Some("123456")), Some(&s), t);
-        apply(&mut s, &d.changes);
+        let d = e.decide(&attempt("ann", "correct horse", Some("12345")), Some(&s), t);
+        assert_eq!(d.verdict, Verdict::Reject(Reason::BadCode));
+        apply(&mut s, &d.changes, t);
         assert_eq!(s.person.failed_logins, i);
     }
     assert_eq!(
         s.person.locked_until,
         Some(t + 60),
-        "5 failures -> 1 minute"
+        "5 wrong codes -> 1 minute"
     );
-    // During the backoff even the right password and code are not checked; counted.
+    // During the backoff even the right password and code are not checked, nor counted.
     let good = totp_now(PHONE1);
     let d = e.decide(
         &attempt("ann", "correct horse", Some(&good)),
@@ -424,33 +440,92 @@ fn lockout_grows_counts_during_backoff_and_resets_on_success() {
         t + 10,
     );
     assert_eq!(d.verdict, Verdict::Reject(Reason::LockedOut));
-    assert_eq!(d.changes.device_use, None);
-    apply(&mut s, &d.changes);
-    assert_eq!(s.person.failed_logins, 6);
     assert_eq!(
-        s.person.locked_until,
-        Some(t + 60),
-        "counting does not extend it"
+        d.changes,
+        Changes::default(),
+        "nothing to write but the event"
     );
-    // After it, another failure doubles the backoff (6 -> 7 failures: 2^2 minutes).
+    // After it, another failure doubles the backoff (6 failures: 2 minutes).
     t += 61;
-    let d = e.decide(&attempt("ann", "wrong", Some("123456")), Some(&s), t);
-    apply(&mut s, &d.changes);
-    assert_eq!(s.person.locked_until, Some(t + 240));
+    let d = e.decide(&attempt("ann", "correct horse", Some("12345")), Some(&s), t);
+    apply(&mut s, &d.changes, t);
+    assert_eq!(s.person.locked_until, Some(t + 120));
     // Capped at max_seconds.
-    assert_eq!(e.locked_until(40, t), Some(t + 600));
-    assert_eq!(e.locked_until(4, t), None);
+    let rule = e.lockout_policy().factor_rule();
+    assert_eq!(rule.until(40, t), Some(t + 600));
+    assert_eq!(rule.until(4, t), None);
     // Success after the lock resets the count.
-    t += 241;
+    t += 121;
     let code = otp::totp(PHONE2, t, 30, OtpHash::Sha1, 6);
     let d = e.decide(&attempt("ann", "correct horse", Some(&code)), Some(&s), t);
     assert!(matches!(d.verdict, Verdict::Accept { .. }));
+    assert_eq!(d.changes.factor, Some(Counted::Passed));
+}
+
+#[test]
+fn wrong_passwords_count_per_source_and_never_lock_the_person() {
+    let e = engine();
+    let mut s = ann(&e);
+    let d = e.decide(&attempt("ann", "wrong", Some("123456")), Some(&s), NOW);
+    assert_eq!(d.verdict, Verdict::Reject(Reason::BadPassword));
+    let (source, counted) = d.changes.password.clone().expect("counted for the source");
+    assert_eq!(source, "192.0.2.7");
+    assert_eq!(counted, Counted::Failed(e.lockout_policy().password_rule()));
     assert_eq!(
-        d.changes.lockout,
-        Some(LockoutUpdate {
-            failed_logins: 0,
-            locked_until: None
-        })
+        d.changes.factor, None,
+        "the person's lockout is not touched"
+    );
+    // A blocked source is not checked (one dummy hash), and nothing more is counted.
+    s.source_blocked_until = Some(NOW + 60);
+    let code = totp_now(PHONE1);
+    let runs = argon2_runs(|| {
+        let d = e.decide(&attempt("ann", "correct horse", Some(&code)), Some(&s), NOW);
+        assert_eq!(d.verdict, Verdict::Reject(Reason::PasswordThrottled));
+        assert_eq!(d.changes, Changes::default());
+    });
+    assert_eq!(runs, 1);
+    // The second step of a challenge carries no password: the source block is not asked.
+    let second = Attempt {
+        credentials: Credentials::CodeAfterPassword {
+            code: SecretString::new(code.clone()),
+        },
+        ..attempt("ann", "", None)
+    };
+    assert!(matches!(
+        e.decide(&second, Some(&s), NOW).verdict,
+        Verdict::Accept { .. }
+    ));
+    // Once the block is over, the right password resets the source's count.
+    let code = otp::totp(PHONE2, NOW + 61, 30, OtpHash::Sha1, 6);
+    let d = e.decide(
+        &attempt("ann", "correct horse", Some(&code)),
+        Some(&s),
+        NOW + 61,
+    );
+    assert!(matches!(d.verdict, Verdict::Accept { .. }));
+    assert_eq!(
+        d.changes.password,
+        Some(("192.0.2.7".to_owned(), Counted::Passed))
+    );
+}
+
+#[test]
+fn a_blocked_person_never_authenticates() {
+    let e = engine();
+    let mut s = ann(&e);
+    s.person.blocked_at = Some(NOW - 5);
+    let code = totp_now(PHONE1);
+    let d = e.decide(&attempt("ann", "correct horse", Some(&code)), Some(&s), NOW);
+    assert_eq!(d.verdict, Verdict::Reject(Reason::PersonBlocked));
+    let second = Attempt {
+        credentials: Credentials::CodeAfterPassword {
+            code: SecretString::new(code),
+        },
+        ..attempt("ann", "", None)
+    };
+    assert_eq!(
+        e.decide(&second, Some(&s), NOW).verdict,
+        Verdict::Reject(Reason::PersonBlocked)
     );
 }
 
@@ -497,12 +572,23 @@ fn rehash_when_parameters_change() {
 }
 
 #[test]
-fn lost_race_is_a_replay_failure() {
+fn races_the_store_reports() {
+    use crate::changes::Recorded;
     let e = engine();
     let s = ann(&e);
-    let d = e.lost_race(&attempt("ann", "correct horse", Some("1")), &s, NOW);
+    let a = attempt("ann", "correct horse", Some("1"));
+    let d = e.after_race(Recorded::LostRace, &a, Some(&s), NOW);
     assert_eq!(d.verdict, Verdict::Reject(Reason::ReplayedCode));
-    assert_eq!(d.changes.lockout.map(|l| l.failed_logins), Some(1));
+    assert!(
+        matches!(d.changes.factor, Some(Counted::Failed(_))),
+        "a replay counts"
+    );
+    let d = e.after_race(Recorded::Locked, &a, Some(&s), NOW);
+    assert_eq!(d.verdict, Verdict::Reject(Reason::LockedOut));
+    assert_eq!(d.changes, Changes::default());
+    let d = e.after_race(Recorded::Throttled, &a, Some(&s), NOW);
+    assert_eq!(d.verdict, Verdict::Reject(Reason::PasswordThrottled));
+    assert_eq!(d.changes, Changes::default());
 }
 
 #[test]
@@ -528,15 +614,17 @@ fn a_recovery_code_stands_in_for_a_device_code_once() {
     s.recovery_codes = vec![
         RecoveryCode {
             id: 7,
-            hash: recovery_code_hash("ABCDE23456"),
+            hash: e.code_key().hash(1, "ABCDE23456"),
             kind: OneTimeKind::Recovery,
             expires_at: None,
+            legacy: false,
         },
         RecoveryCode {
             id: 8,
-            hash: recovery_code_hash("QRSTU76543"),
+            hash: e.code_key().hash(1, "QRSTU76543"),
             kind: OneTimeKind::Recovery,
             expires_at: None,
+            legacy: false,
         },
     ];
     // Typed in lower case with its dash: the same code.
@@ -572,20 +660,63 @@ fn a_recovery_code_stands_in_for_a_device_code_once() {
     assert_eq!(normalise_recovery_code("ABCDE-23451"), None, "not base32");
 }
 
-fn temporary(id: i64, normal: &str, expires_at: UnixTime) -> RecoveryCode {
+fn temporary(e: &Engine, id: i64, normal: &str, expires_at: UnixTime) -> RecoveryCode {
     RecoveryCode {
         id,
-        hash: recovery_code_hash(normal),
+        hash: e.code_key().hash(1, normal),
         kind: OneTimeKind::Temporary,
         expires_at: Some(expires_at),
+        legacy: false,
     }
+}
+
+#[test]
+fn one_time_codes_are_keyed_per_person_and_legacy_rows_still_work() {
+    let e = engine();
+    let key = e.code_key();
+    assert_ne!(key.hash(1, "ABCDE23456"), key.hash(2, "ABCDE23456"));
+    assert_ne!(key.hash(1, "ABCDE23456"), legacy_code_hash("ABCDE23456"));
+    assert_ne!(
+        key.hash(1, "ABCDE23456"),
+        CodeKey::new([8; 32]).hash(1, "ABCDE23456"),
+        "another master key, another hash"
+    );
+    let mut s = ann(&e);
+    // A row written before keyed hashes (plain SHA-256) is still accepted once.
+    s.recovery_codes = vec![RecoveryCode {
+        id: 9,
+        hash: legacy_code_hash("LEGCY23456"),
+        kind: OneTimeKind::Recovery,
+        expires_at: None,
+        legacy: true,
+    }];
+    let d = e.decide(
+        &attempt("ann", "correct horse", Some("LEGCY-23456")),
+        Some(&s),
+        NOW,
+    );
+    assert_eq!(d.changes.recovery_code_used, Some(9));
+    // Another person's keyed code does not work for ann.
+    s.recovery_codes = vec![RecoveryCode {
+        id: 10,
+        hash: key.hash(2, "OTHER23456"),
+        kind: OneTimeKind::Recovery,
+        expires_at: None,
+        legacy: false,
+    }];
+    let d = e.decide(
+        &attempt("ann", "correct horse", Some("OTHER-23456")),
+        Some(&s),
+        NOW,
+    );
+    assert_eq!(d.verdict, Verdict::Reject(Reason::BadCode));
 }
 
 #[test]
 fn a_temporary_code_works_once_until_it_expires() {
     let e = engine();
     let mut s = ann(&e);
-    s.recovery_codes = vec![temporary(3, "HELPD23456", NOW + 3600)];
+    s.recovery_codes = vec![temporary(&e, 3, "HELPD23456", NOW + 3600)];
     let d = e.decide(
         &attempt("ann", "correct horse", Some("helpd-23456")),
         Some(&s),
@@ -607,7 +738,7 @@ fn a_temporary_code_works_once_until_it_expires() {
     assert_eq!(d.changes.device_use, None);
     assert_eq!(d.event.device_label.as_deref(), Some("temporary code"));
     // Once: spent, it is a wrong code.
-    apply(&mut s, &d.changes);
+    apply(&mut s, &d.changes, NOW);
     let d = e.decide(
         &attempt("ann", "correct horse", Some("HELPD-23456")),
         Some(&s),
@@ -621,7 +752,7 @@ fn a_temporary_code_works_once_until_it_expires() {
 fn an_expired_temporary_code_never_works() {
     let e = engine();
     let mut s = ann(&e);
-    s.recovery_codes = vec![temporary(3, "HELPD23456", NOW + 3600)];
+    s.recovery_codes = vec![temporary(&e, 3, "HELPD23456", NOW + 3600)];
     for at in [NOW + 3600, NOW + 86_400] {
         let d = e.decide(
             &attempt("ann", "correct horse", Some("HELPD-23456")),
@@ -652,7 +783,7 @@ fn a_replaced_temporary_code_is_refused() {
     let e = engine();
     let mut s = ann(&e);
     // The store holds only the newest unused code: the old one was deleted when it was issued.
-    s.recovery_codes = vec![temporary(4, "NEWCD23456", NOW + 3600)];
+    s.recovery_codes = vec![temporary(&e, 4, "NEWCD23456", NOW + 3600)];
     let d = e.decide(
         &attempt("ann", "correct horse", Some("OLDCD-23456")),
         Some(&s),

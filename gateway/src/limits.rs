@@ -1,9 +1,14 @@
 //! Rate limits applied before any lookup or password check: per source address, per
 //! username, per client. Shared by the RADIUS front and the web login.
+//!
+//! Keys are what the lookup would match: usernames trimmed and lower-cased (`" ANN"` and
+//! `"ann"` share one budget), IPv6 sources by their network of the configured prefix (an
+//! attacker holds a whole /64, not one address).
 
 use crate::config::RateLimits;
+use crate::store::normalise_username;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv6Addr};
 use std::num::NonZeroU32;
 
 /// Keyed limiters; a limit of 0 means none.
@@ -14,6 +19,7 @@ pub struct Limits {
     client: Option<DefaultKeyedRateLimiter<String>>,
     /// Throttles audit events for rate-limited attempts: one per source per 10 s.
     audit: DefaultKeyedRateLimiter<IpAddr>,
+    ipv6_prefix: u8,
 }
 
 impl Limits {
@@ -24,6 +30,20 @@ impl Limits {
             client: NonZeroU32::new(l.per_client_per_second)
                 .map(|n| RateLimiter::keyed(Quota::per_second(n))),
             audit: RateLimiter::keyed(Quota::per_minute(NonZeroU32::MIN.saturating_add(5))),
+            ipv6_prefix: l.ipv6_prefix,
+        }
+    }
+
+    /// The key a source is counted under: an IPv4 address as is (IPv4-mapped IPv6 too), an
+    /// IPv6 address as its network of the configured prefix.
+    pub fn source_key(&self, source: IpAddr) -> IpAddr {
+        match source.to_canonical() {
+            IpAddr::V4(v4) => IpAddr::V4(v4),
+            IpAddr::V6(v6) => {
+                let prefix = u32::from(self.ipv6_prefix.min(128));
+                let mask = u128::MAX.checked_shl(128 - prefix).unwrap_or(0);
+                IpAddr::V6(Ipv6Addr::from(u128::from(v6) & mask))
+            }
         }
     }
 
@@ -32,13 +52,11 @@ impl Limits {
     /// source (or username) take nothing from the buckets other sources share: a flood from
     /// one address cannot use up its client's limit.
     pub fn allow(&self, source: IpAddr, username: &str, client: &str) -> bool {
-        self.source
-            .as_ref()
-            .is_none_or(|l| l.check_key(&source).is_ok())
+        self.allow_source(source)
             && self
                 .username
                 .as_ref()
-                .is_none_or(|l| l.check_key(&username.to_owned()).is_ok())
+                .is_none_or(|l| l.check_key(&normalise_username(username)).is_ok())
             && self
                 .client
                 .as_ref()
@@ -48,14 +66,15 @@ impl Limits {
     /// Whether `source` is within its limit (for requests that name no user, such as the
     /// start of an OIDC authorization).
     pub fn allow_source(&self, source: IpAddr) -> bool {
+        let key = self.source_key(source);
         self.source
             .as_ref()
-            .is_none_or(|l| l.check_key(&source).is_ok())
+            .is_none_or(|l| l.check_key(&key).is_ok())
     }
 
     /// Whether a rate-limited attempt from `source` should still be audited (6 per minute).
     pub fn audit_allowed(&self, source: IpAddr) -> bool {
-        self.audit.check_key(&source).is_ok()
+        self.audit.check_key(&self.source_key(source)).is_ok()
     }
 
     /// Forget keys that are back to full capacity (keyed limiters never evict by themselves).
@@ -84,13 +103,18 @@ fn per_minute<K: std::hash::Hash + Eq + Clone>(n: u32) -> Option<DefaultKeyedRat
 mod tests {
     use super::*;
 
+    fn limits(source: u32, username: u32, client: u32) -> Limits {
+        Limits::new(&RateLimits {
+            per_source_per_minute: source,
+            per_username_per_minute: username,
+            per_client_per_second: client,
+            ipv6_prefix: 64,
+        })
+    }
+
     #[test]
     fn a_flood_from_one_source_leaves_the_client_budget_to_others() {
-        let limits = Limits::new(&RateLimits {
-            per_source_per_minute: 5,
-            per_username_per_minute: 0,
-            per_client_per_second: 10,
-        });
+        let limits = limits(5, 0, 10);
         let flood: IpAddr = "192.0.2.66".parse().expect("ip");
         let allowed = (0..1000)
             .filter(|i| limits.allow(flood, &format!("u{i}"), "rdgw"))
@@ -99,5 +123,47 @@ mod tests {
         // The refused 995 took nothing from the client's bucket: others still get in.
         let other: IpAddr = "192.0.2.7".parse().expect("ip");
         assert!(limits.allow(other, "ann", "rdgw"));
+    }
+
+    #[test]
+    fn spellings_of_one_username_share_one_bucket() {
+        let limits = limits(0, 3, 0);
+        let ip: IpAddr = "192.0.2.1".parse().expect("ip");
+        let allowed = ["ann", "ANN", " ann", "ann ", "Ann"]
+            .iter()
+            .filter(|u| limits.allow(ip, u, "c"))
+            .count();
+        assert_eq!(allowed, 3, "one budget for every spelling");
+        assert!(limits.allow(ip, "bob", "c"), "another user has their own");
+    }
+
+    #[test]
+    fn ipv6_sources_share_their_64() {
+        let limits = limits(4, 0, 0);
+        // Every address of one /64 (and the same address written differently) is one source.
+        let allowed = (0..20u16)
+            .map(|i| {
+                format!("2001:db8:7:7::{i:x}")
+                    .parse::<IpAddr>()
+                    .expect("ip")
+            })
+            .filter(|ip| limits.allow(*ip, "ann", "c"))
+            .count();
+        assert_eq!(allowed, 4);
+        let next: IpAddr = "2001:db8:7:8::1".parse().expect("ip");
+        assert!(
+            limits.allow(next, "ann", "c"),
+            "the next /64 is another source"
+        );
+        // IPv4 and IPv4-mapped IPv6 are the same source.
+        let limits = limits_v4();
+        let v4: IpAddr = "192.0.2.9".parse().expect("ip");
+        let mapped: IpAddr = "::ffff:192.0.2.9".parse().expect("ip");
+        assert!(limits.allow(v4, "a", "c"));
+        assert!(!limits.allow(mapped, "a", "c"));
+    }
+
+    fn limits_v4() -> Limits {
+        limits(1, 0, 0)
     }
 }

@@ -111,6 +111,11 @@ pub struct Person {
     pub failed_logins: u32,
     /// No credential is checked before this time.
     pub locked_until: Option<UnixTime>,
+    /// Blocked by an org admin or operator ("block now") since then: no login on any
+    /// channel until the block is lifted.
+    pub blocked_at: Option<UnixTime>,
+    /// When the person proved the e-mail address (used the activation link mailed to it).
+    pub email_verified_at: Option<UnixTime>,
 }
 
 /// What a new person is made of.

@@ -170,8 +170,8 @@ mod tests {
     use crate::audit::Channel;
     use crate::config::{LockoutPolicy, OtpPolicy, PasswordPolicy};
     use crate::engine::{
-        Attempt, Credentials, DeviceUse, Engine, KeyAssertion, Reason, Subject, UsableDevice,
-        Verdict,
+        Attempt, Counted, Credentials, DeviceUse, Engine, KeyAssertion, Reason, Subject,
+        UsableDevice, Verdict,
     };
     use crate::model::{DeviceKind, DeviceState, Person, PersonState, Role};
     use crate::otp::OtpParams;
@@ -195,7 +195,10 @@ mod tests {
                 threshold: 5,
                 base_seconds: 60,
                 max_seconds: 600,
+                password_threshold: 5,
+                ipv6_prefix: 64,
             },
+            crate::engine::CodeKey::new([7; 32]),
         )
     }
 
@@ -238,10 +241,13 @@ mod tests {
                 created_at: 0,
                 failed_logins: failed,
                 locked_until: None,
+                blocked_at: None,
+                email_verified_at: None,
             },
             password_hash: e.hasher().hash(&SecretString::new("correct horse")).ok(),
             recovery_codes: Vec::new(),
             devices,
+            source_blocked_until: None,
         }
     }
 
@@ -287,7 +293,11 @@ mod tests {
                 counter: 7
             })
         );
-        assert_eq!(d.changes.lockout.map(|l| l.failed_logins), Some(0));
+        assert_eq!(
+            d.changes.factor,
+            Some(Counted::Passed),
+            "resets the lockout"
+        );
         assert_eq!(d.event.device_label.as_deref(), Some("blue key"));
         assert_eq!(d.event.channel, Channel::Oidc);
     }
@@ -305,9 +315,10 @@ mod tests {
             let d = e.decide(&attempt(credentials), Some(&subject), NOW);
             assert_eq!(d.verdict, Verdict::Reject(Reason::BadKey));
             assert_eq!(d.event.reason.as_deref(), Some("bad_key"));
-            let lockout = d.changes.lockout.expect("counted");
-            assert_eq!(lockout.failed_logins, 5);
-            assert!(lockout.locked_until.is_some(), "the threshold locks");
+            assert!(
+                matches!(d.changes.factor, Some(Counted::Failed(_))),
+                "counted toward the lockout"
+            );
             assert_eq!(d.changes.device_use, None);
         }
         // A removed (not active) key does not count either.

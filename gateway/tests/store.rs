@@ -6,13 +6,19 @@
 
 use mfa_gateway::audit::{AuditEvent, Channel, EventKind, Outcome};
 use mfa_gateway::audit_chain::{self, Problem, SealedAuditKey};
-use mfa_gateway::engine::{Changes, DeviceUse, LockoutUpdate, OneTimeKind, recovery_code_hash};
+use mfa_gateway::changes::{Changes, Counted, DeviceUse, LockoutRule, OneTimeKind, Recorded};
+use mfa_gateway::engine::legacy_code_hash as recovery_code_hash;
 use mfa_gateway::model::*;
 use mfa_gateway::otp::{OtpHash, OtpKind, OtpParams};
 use mfa_gateway::store::{EventFilter, PgStore, SqliteStore, Store, StoreError};
 use std::sync::Arc;
 
 const NOW: i64 = 1_764_000_000;
+const RULE: LockoutRule = LockoutRule {
+    threshold: 5,
+    base_seconds: 60,
+    max_seconds: 3600,
+};
 
 struct Harness {
     store: Arc<dyn Store>,
@@ -127,6 +133,16 @@ async fn postgres() -> Harness {
         _dir: None,
         pg_schema: Some((admin, schema)),
     }
+}
+
+/// Record a login's changes; true when written.
+async fn written(
+    s: &dyn Store,
+    person: Option<PersonId>,
+    changes: &Changes,
+    event: &AuditEvent,
+) -> bool {
+    s.record_login(person, changes, event).await.unwrap() == Recorded::Written
 }
 
 fn ev(kind: EventKind) -> AuditEvent {
@@ -255,16 +271,15 @@ async fn password_state_and_lockout(s: &dyn Store) {
         Some("$argon2id$new")
     );
     let changes = Changes {
-        lockout: Some(LockoutUpdate {
-            failed_logins: 5,
-            locked_until: Some(NOW + 60),
-        }),
+        factor: Some(Counted::Failed(RULE)),
         ..Default::default()
     };
     let mut login = ev(EventKind::LoginAttempt);
     login.outcome = Outcome::Reject;
     login.channel = Channel::Radius;
-    assert!(s.record_login(Some(p.id), &changes, &login).await.unwrap());
+    for _ in 0..5 {
+        assert!(written(s, Some(p.id), &changes, &login).await);
+    }
     let locked = s.person_by_id(p.id).await.unwrap().unwrap();
     assert_eq!(
         (locked.failed_logins, locked.locked_until),
@@ -312,28 +327,16 @@ async fn devices_and_replay_guard(s: &dyn Store) {
         ..Default::default()
     };
     let accept = ev(EventKind::LoginAttempt);
+    assert!(written(s, Some(p.id), &use_step(100), &accept).await);
     assert!(
-        s.record_login(Some(p.id), &use_step(100), &accept)
-            .await
-            .unwrap()
-    );
-    assert!(
-        !s.record_login(Some(p.id), &use_step(100), &accept)
-            .await
-            .unwrap(),
+        !written(s, Some(p.id), &use_step(100), &accept).await,
         "same step twice"
     );
     assert!(
-        !s.record_login(Some(p.id), &use_step(99), &accept)
-            .await
-            .unwrap(),
+        !written(s, Some(p.id), &use_step(99), &accept).await,
         "older step"
     );
-    assert!(
-        s.record_login(Some(p.id), &use_step(101), &accept)
-            .await
-            .unwrap()
-    );
+    assert!(written(s, Some(p.id), &use_step(101), &accept).await);
     let d = s.device_by_id(d1.id).await.unwrap().unwrap();
     assert_eq!(d.last_step, Some(101));
     assert_eq!(d.last_used_at, Some(NOW));
@@ -401,7 +404,10 @@ async fn futures_join(
         s.record_login(Some(person), changes, event),
         s.record_login(Some(person), changes, event),
     );
-    vec![a.unwrap(), b.unwrap(), c.unwrap(), d.unwrap()]
+    [a, b, c, d]
+        .into_iter()
+        .map(|r| r.unwrap() == Recorded::Written)
+        .collect()
 }
 
 async fn hotp_counter_and_resync(s: &dyn Store) {
@@ -423,9 +429,9 @@ async fn hotp_counter_and_resync(s: &dyn Store) {
         ..Default::default()
     };
     let e = ev(EventKind::LoginAttempt);
-    assert!(s.record_login(Some(p.id), &hotp(9, 10), &e).await.unwrap());
+    assert!(written(s, Some(p.id), &hotp(9, 10), &e).await);
     assert!(
-        !s.record_login(Some(p.id), &hotp(9, 10), &e).await.unwrap(),
+        !written(s, Some(p.id), &hotp(9, 10), &e).await,
         "counter 9 used"
     );
     s.set_counter(t.id, 50, ev(EventKind::DeviceResynced))
@@ -900,12 +906,12 @@ async fn recovery_codes_are_used_once_and_replaced(s: &dyn Store) {
         ..Default::default()
     };
     let accept = ev(EventKind::LoginAttempt);
-    assert!(s.record_login(Some(p.id), &spend, &accept).await.unwrap());
+    assert!(written(s, Some(p.id), &spend, &accept).await);
     let left = s.recovery_codes(p.id).await.unwrap();
     assert_eq!(left.len(), 1);
     assert_eq!(left[0].hash, first[1]);
     let before = s.events(&EventFilter::default()).await.unwrap().len();
-    assert!(!s.record_login(Some(p.id), &spend, &accept).await.unwrap());
+    assert!(!written(s, Some(p.id), &spend, &accept).await);
     assert_eq!(
         s.events(&EventFilter::default()).await.unwrap().len(),
         before
@@ -917,11 +923,7 @@ async fn recovery_codes_are_used_once_and_replaced(s: &dyn Store) {
         recovery_code_used: Some(left[0].id),
         ..Default::default()
     };
-    assert!(
-        !s.record_login(Some(bob.id), &theirs, &accept)
-            .await
-            .unwrap()
-    );
+    assert!(!written(s, Some(bob.id), &theirs, &accept).await);
 
     // A new set voids the old one, used or not.
     let second = [recovery_code_hash("EEEEEFFFFF")];
@@ -935,7 +937,7 @@ async fn recovery_codes_are_used_once_and_replaced(s: &dyn Store) {
         recovery_code_used: Some(left[0].id),
         ..Default::default()
     };
-    assert!(!s.record_login(Some(p.id), &old, &accept).await.unwrap());
+    assert!(!written(s, Some(p.id), &old, &accept).await);
     let kinds = EventFilter {
         kind: Some("recovery_codes_generated".into()),
         ..Default::default()
@@ -1039,7 +1041,7 @@ async fn temporary_codes_are_used_once_and_replaced(s: &dyn Store) {
         temporary_code_used: Some(codes[0].id),
         ..Default::default()
     };
-    assert!(!s.record_login(Some(p.id), &old, &accept).await.unwrap());
+    assert!(!written(s, Some(p.id), &old, &accept).await);
 
     // Not another person's to spend; not once expired (the login's time decides).
     let (_, bob) = org_and_person(s, "bob").await;
@@ -1047,16 +1049,16 @@ async fn temporary_codes_are_used_once_and_replaced(s: &dyn Store) {
         temporary_code_used: Some(now_codes[0].id),
         ..Default::default()
     };
-    assert!(!s.record_login(Some(bob.id), &spend, &accept).await.unwrap());
+    assert!(!written(s, Some(bob.id), &spend, &accept).await);
     let mut late = ev(EventKind::LoginAttempt);
     late.time = NOW + 3600;
-    assert!(!s.record_login(Some(p.id), &spend, &late).await.unwrap());
+    assert!(!written(s, Some(p.id), &spend, &late).await);
 
     // Spent once, in the login's transaction; a second use writes nothing.
-    assert!(s.record_login(Some(p.id), &spend, &accept).await.unwrap());
+    assert!(written(s, Some(p.id), &spend, &accept).await);
     assert!(s.temporary_codes(p.id).await.unwrap().is_empty());
     let before = s.events(&EventFilter::default()).await.unwrap().len();
-    assert!(!s.record_login(Some(p.id), &spend, &accept).await.unwrap());
+    assert!(!written(s, Some(p.id), &spend, &accept).await);
     assert_eq!(
         s.events(&EventFilter::default()).await.unwrap().len(),
         before
@@ -1114,6 +1116,383 @@ suite!(
     recovery_codes_are_used_once_and_replaced,
     temporary_codes_are_used_once_and_replaced,
     rename_a_linked_device,
+    a_stale_write_cannot_clear_a_lock,
+    password_failures_throttle_one_source,
+);
+
+// ---- lockout under parallel requests ------------------------------------------------------
+
+fn failed_code() -> Changes {
+    Changes {
+        factor: Some(Counted::Failed(RULE)),
+        ..Default::default()
+    }
+}
+
+fn reject_event(person: &Person, reason: &str) -> AuditEvent {
+    let mut e = ev(EventKind::LoginAttempt);
+    e.person_id = Some(person.id);
+    e.outcome = Outcome::Reject;
+    e.reason = Some(reason.into());
+    e
+}
+
+/// 50 wrong codes recorded at once (threshold 5): exactly 5 count, the rest find the lock.
+async fn parallel_wrong_codes_lock_at_the_threshold(s: Arc<dyn Store>) {
+    let (_, p) = org_and_person(&*s, "ann").await;
+    let mut set = tokio::task::JoinSet::new();
+    for _ in 0..50 {
+        let s = s.clone();
+        let event = reject_event(&p, "bad_code");
+        let id = p.id;
+        set.spawn(async move { s.record_login(Some(id), &failed_code(), &event).await });
+    }
+    let mut counts = std::collections::HashMap::new();
+    while let Some(r) = set.join_next().await {
+        *counts.entry(r.unwrap().unwrap()).or_insert(0) += 1;
+    }
+    assert_eq!(counts.get(&Recorded::Written), Some(&5), "{counts:?}");
+    assert_eq!(counts.get(&Recorded::Locked), Some(&45), "{counts:?}");
+    let locked = s.person_by_id(p.id).await.unwrap().unwrap();
+    assert_eq!(locked.failed_logins, 5);
+    assert_eq!(locked.locked_until, Some(NOW + 60));
+    // The event that reached the threshold says so.
+    let events = s
+        .events(&EventFilter {
+            reason: Some("bad_code".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(events.len(), 5);
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| e
+                .event
+                .detail
+                .as_ref()
+                .is_some_and(|d| d.get("locked_until").is_some()))
+            .count(),
+        1
+    );
+}
+
+/// A decision made on a stale read (the person was not locked when it was read) can neither
+/// clear a lock set meanwhile nor be counted under it.
+async fn a_stale_write_cannot_clear_a_lock(s: &dyn Store) {
+    let (_, p) = org_and_person(s, "bob").await;
+    for _ in 0..5 {
+        assert!(written(s, Some(p.id), &failed_code(), &reject_event(&p, "bad_code")).await);
+    }
+    let accept = Changes {
+        factor: Some(Counted::Passed),
+        ..Default::default()
+    };
+    assert_eq!(
+        s.record_login(Some(p.id), &accept, &ev(EventKind::LoginAttempt))
+            .await
+            .unwrap(),
+        Recorded::Locked,
+        "an accept decided before the lock does not clear it"
+    );
+    assert_eq!(
+        s.record_login(Some(p.id), &failed_code(), &reject_event(&p, "bad_code"))
+            .await
+            .unwrap(),
+        Recorded::Locked
+    );
+    let still = s.person_by_id(p.id).await.unwrap().unwrap();
+    assert_eq!(
+        (still.failed_logins, still.locked_until),
+        (5, Some(NOW + 60))
+    );
+    // After the lock, an accept resets the count.
+    let mut later = ev(EventKind::LoginAttempt);
+    later.time = NOW + 61;
+    assert!(written(s, Some(p.id), &accept, &later).await);
+    let reset = s.person_by_id(p.id).await.unwrap().unwrap();
+    assert_eq!((reset.failed_logins, reset.locked_until), (0, None));
+}
+
+/// Wrong passwords throttle their source for that person only; the person is not locked.
+async fn password_failures_throttle_one_source(s: &dyn Store) {
+    let (_, p) = org_and_person(s, "carol").await;
+    let from = |source: &str, counted| Changes {
+        password: Some((source.to_owned(), counted)),
+        ..Default::default()
+    };
+    let bad = reject_event(&p, "bad_password");
+    for _ in 0..5 {
+        assert!(
+            written(
+                s,
+                Some(p.id),
+                &from("192.0.2.2", Counted::Failed(RULE)),
+                &bad
+            )
+            .await
+        );
+    }
+    assert_eq!(
+        s.record_login(Some(p.id), &from("192.0.2.2", Counted::Failed(RULE)), &bad)
+            .await
+            .unwrap(),
+        Recorded::Throttled
+    );
+    assert_eq!(
+        s.record_login(
+            Some(p.id),
+            &from("192.0.2.2", Counted::Passed),
+            &ev(EventKind::LoginAttempt)
+        )
+        .await
+        .unwrap(),
+        Recorded::Throttled,
+        "a right password from the throttled source is not taken either"
+    );
+    assert_eq!(
+        s.password_blocked_until(p.id, "192.0.2.2").await.unwrap(),
+        Some(NOW + 60)
+    );
+    assert_eq!(
+        s.password_blocked_until(p.id, "192.0.2.1").await.unwrap(),
+        None
+    );
+    // The person from elsewhere: not locked, the right password goes through.
+    let person = s.person_by_id(p.id).await.unwrap().unwrap();
+    assert_eq!((person.failed_logins, person.locked_until), (0, None));
+    assert!(
+        written(
+            s,
+            Some(p.id),
+            &from("192.0.2.1", Counted::Passed),
+            &ev(EventKind::LoginAttempt)
+        )
+        .await
+    );
+    // Old rows are forgotten once their block is over; an unlock clears them at once.
+    assert_eq!(
+        s.forget_password_failures(NOW).await.unwrap(),
+        0,
+        "still blocked"
+    );
+    s.unlock_person(p.id, ev(EventKind::PersonUnlocked))
+        .await
+        .unwrap();
+    assert_eq!(
+        s.password_blocked_until(p.id, "192.0.2.2").await.unwrap(),
+        None
+    );
+    // Block now and lift it: audited, reversible.
+    s.set_blocked(p.id, Some(NOW), ev(EventKind::PersonBlocked))
+        .await
+        .unwrap();
+    assert_eq!(
+        s.person_by_id(p.id).await.unwrap().unwrap().blocked_at,
+        Some(NOW)
+    );
+    s.set_blocked(p.id, None, ev(EventKind::PersonUnblocked))
+        .await
+        .unwrap();
+    assert_eq!(
+        s.person_by_id(p.id).await.unwrap().unwrap().blocked_at,
+        None
+    );
+}
+
+/// The whole login path (engine + store) on this database, with cheap argon2 parameters.
+async fn gateway_on(s: Arc<dyn Store>) -> mfa_gateway::service::Gateway {
+    let config = mfa_gateway::config::Config::parse(
+        "[password]\nargon2_memory_kib = 64\nargon2_iterations = 1\nhashing_threads = 8\n",
+        std::path::Path::new("."),
+    )
+    .unwrap();
+    let key = mfa_gateway::crypto::MasterKey::from_bytes(&[9; 32]).unwrap();
+    mfa_gateway::service::Gateway::new(&config, s, key).unwrap()
+}
+
+/// A person with a password and a phone; the phone's seed.
+async fn ann_with_phone(gw: &mfa_gateway::service::Gateway) -> Vec<u8> {
+    use mfa_gateway::secret::SecretString;
+    let org = gw.create_org("Practice", "test", NOW).await.unwrap();
+    gw.create_person(
+        NewPerson {
+            username: "ann".into(),
+            full_name: "Ann".into(),
+            email: None,
+            employee_number: None,
+            org_id: org.id,
+            roles: vec![Role::Person],
+        },
+        Some(SecretString::new("correct horse battery")),
+        "test",
+        NOW,
+    )
+    .await
+    .unwrap();
+    let enrolled = gw
+        .add_totp("ann", "phone", OtpParams::totp_default(), "test", NOW)
+        .await
+        .unwrap();
+    let uri = enrolled.uri.expose().to_owned();
+    let secret = uri
+        .split(['?', '&'])
+        .find_map(|kv| kv.strip_prefix("secret="))
+        .unwrap();
+    data_encoding::BASE32_NOPAD
+        .decode(secret.as_bytes())
+        .unwrap()
+}
+
+fn login_attempt(password: &str, code: &str, source: &str) -> mfa_gateway::engine::Attempt {
+    use mfa_gateway::engine::{Attempt, Credentials};
+    use mfa_gateway::secret::SecretString;
+    Attempt {
+        username: "ann".into(),
+        credentials: Credentials::PasswordAndCode {
+            password: SecretString::new(password),
+            code: SecretString::new(code),
+        },
+        channel: Channel::Radius,
+        client: Some("rdgw".into()),
+        source: Some(source.parse().unwrap()),
+        request_id: None,
+    }
+}
+
+fn wrong_code(seed: &[u8], at: UnixTime) -> &'static str {
+    let right = mfa_gateway::otp::totp(seed, at, 30, OtpHash::Sha1, 6);
+    if right == "000000" {
+        "111111"
+    } else {
+        "000000"
+    }
+}
+
+/// 50 parallel logins with the right password and wrong codes (threshold 5) through the
+/// gateway: at most 5 are checked as wrong codes, every other one answers locked_out (or is
+/// shed as overload), and the lock is in place afterwards.
+async fn gateway_parallel_wrong_codes(s: Arc<dyn Store>) {
+    use mfa_gateway::engine::{Reason, Verdict};
+    let gw = gateway_on(s.clone()).await;
+    let seed = ann_with_phone(&gw).await;
+    let code = wrong_code(&seed, NOW);
+    let mut set = tokio::task::JoinSet::new();
+    for _ in 0..50 {
+        let gw = gw.clone();
+        set.spawn(async move {
+            gw.login(
+                login_attempt("correct horse battery", code, "192.0.2.7"),
+                NOW,
+            )
+            .await
+        });
+    }
+    let mut counts: std::collections::HashMap<String, usize> = Default::default();
+    while let Some(r) = set.join_next().await {
+        let d = r.unwrap().unwrap();
+        let key = match d.verdict {
+            Verdict::Reject(reason) => reason.as_str().to_owned(),
+            other => format!("{other:?}"),
+        };
+        *counts.entry(key).or_default() += 1;
+    }
+    let bad = counts.get(Reason::BadCode.as_str()).copied().unwrap_or(0);
+    let locked = counts.get(Reason::LockedOut.as_str()).copied().unwrap_or(0);
+    let shed = counts
+        .get(Reason::Overloaded.as_str())
+        .copied()
+        .unwrap_or(0);
+    assert!(bad <= 5, "{counts:?}");
+    assert_eq!(bad + locked + shed, 50, "{counts:?}");
+    let ann = s.person_by_username("ann").await.unwrap().unwrap();
+    assert!(
+        ann.locked_until.is_some_and(|t| t > NOW),
+        "locked afterwards"
+    );
+    // The right code does not get in during the lock.
+    let right = mfa_gateway::otp::totp(&seed, NOW, 30, OtpHash::Sha1, 6);
+    let d = gw
+        .login(
+            login_attempt("correct horse battery", &right, "192.0.2.7"),
+            NOW + 1,
+        )
+        .await
+        .unwrap();
+    assert_eq!(d.verdict, Verdict::Reject(Reason::LockedOut));
+}
+
+/// The lockout is no weapon: 50 wrong passwords for ann from 127.0.0.2 over an hour of
+/// simulated time; ann from 127.0.0.1 still logs in; 5 wrong codes after her right
+/// password lock her.
+async fn gateway_wrong_passwords_from_elsewhere(s: Arc<dyn Store>) {
+    use mfa_gateway::engine::{Reason, Verdict};
+    let gw = gateway_on(s.clone()).await;
+    let seed = ann_with_phone(&gw).await;
+    let mut checked = 0;
+    for i in 0..50 {
+        let at = NOW + i * 72;
+        let d = gw
+            .login(login_attempt("guess", "123456", "127.0.0.2"), at)
+            .await
+            .unwrap();
+        match d.verdict {
+            Verdict::Reject(Reason::BadPassword) => checked += 1,
+            Verdict::Reject(Reason::PasswordThrottled) => {}
+            other => panic!("attempt {i}: {other:?}"),
+        }
+    }
+    assert!(checked < 15, "the source is throttled: {checked} checked");
+    let t = NOW + 3600;
+    let ann = s.person_by_username("ann").await.unwrap().unwrap();
+    assert_eq!((ann.failed_logins, ann.locked_until), (0, None));
+    let code = mfa_gateway::otp::totp(&seed, t, 30, OtpHash::Sha1, 6);
+    let d = gw
+        .login(
+            login_attempt("correct horse battery", &code, "127.0.0.1"),
+            t,
+        )
+        .await
+        .unwrap();
+    assert!(
+        matches!(d.verdict, Verdict::Accept { .. }),
+        "{:?}",
+        d.verdict
+    );
+    // 5 wrong codes after her right password lock her (that attacker has the password).
+    let wrong = wrong_code(&seed, t + 30);
+    for _ in 0..5 {
+        let d = gw
+            .login(
+                login_attempt("correct horse battery", wrong, "127.0.0.1"),
+                t + 30,
+            )
+            .await
+            .unwrap();
+        assert_eq!(d.verdict, Verdict::Reject(Reason::BadCode));
+    }
+    let ann = s.person_by_username("ann").await.unwrap().unwrap();
+    assert!(ann.locked_until.is_some_and(|u| u > t + 30));
+}
+
+macro_rules! shared_suite {
+    ($($name:ident),* $(,)?) => {
+        mod shared_sqlite {
+            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+               async fn $name() { let h = super::sqlite().await; super::$name(h.store.clone()).await; } )*
+        }
+        mod shared_postgres {
+            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+               async fn $name() { let h = super::postgres().await; super::$name(h.store.clone()).await; } )*
+        }
+    };
+}
+
+shared_suite!(
+    parallel_wrong_codes_lock_at_the_threshold,
+    gateway_parallel_wrong_codes,
+    gateway_wrong_passwords_from_elsewhere,
 );
 
 // ---- security keys and passkeys (WebAuthn) ----------------------------------------------
@@ -1140,9 +1519,7 @@ async fn use_key(
     };
     let mut event = AuditEvent::admin(time, EventKind::LoginAttempt, "test");
     event.person_id = Some(person.id);
-    s.record_login(Some(person.id), &changes, &event)
-        .await
-        .unwrap()
+    written(s, Some(person.id), &changes, &event).await
 }
 
 async fn security_keys_are_stored_and_counted(s: &dyn Store) {

@@ -104,6 +104,7 @@ impl Gateway {
         let refuse = match person.state {
             PersonState::Disabled => Some(Reason::PersonDisabled),
             PersonState::Removed => Some(Reason::PersonRemoved),
+            PersonState::Active if person.blocked_at.is_some() => Some(Reason::PersonBlocked),
             PersonState::Active if person.locked_until.is_some_and(|t| t > now) => {
                 Some(Reason::LockedOut)
             }

@@ -1394,6 +1394,8 @@ mod tests {
             created_at: 0,
             failed_logins: 0,
             locked_until: None,
+            blocked_at: None,
+            email_verified_at: None,
         };
         assert!(AdminActor::from_person(&person(vec![Role::Person]), None, None).is_none());
         let admin = AdminActor::from_person(&person(vec![Role::OrgAdmin]), None, None).unwrap();

@@ -3,11 +3,12 @@
 //! front and (later) the web pages call in here.
 
 use crate::audit::{AuditEvent, Channel, EventKind};
+use crate::changes::Recorded;
 use crate::config::Config;
 use crate::crypto::MasterKey;
 use crate::engine::{
-    Attempt, Credentials, Decision, DeviceUse, Engine, RECOVERY_CODE_LEN, Reason, RecoveryCode,
-    Subject, UsableDevice, Verdict, recovery_code_hash,
+    Attempt, CodeKey, Credentials, Decision, DeviceUse, Engine, RECOVERY_CODE_LEN, Reason,
+    RecoveryCode, Subject, UsableDevice, Verdict,
 };
 use crate::limits::Limits;
 use crate::model::{
@@ -95,7 +96,12 @@ pub struct Gateway {
 impl Gateway {
     pub fn new(config: &Config, store: Arc<dyn Store>, key: MasterKey) -> Result<Self> {
         let hasher = PasswordHasherCfg::new(config.password)?;
-        let engine = Engine::new(hasher, config.otp.clone(), config.lockout);
+        let engine = Engine::new(
+            hasher,
+            config.otp.clone(),
+            config.lockout,
+            CodeKey::new(*key.derive("one-time-codes")),
+        );
         let threads = config.password.hashing_threads.max(1);
         let web_push = crate::webpush::VapidKey::from_private_bytes(key.derive("vapid").as_slice())
             .and_then(|vapid| {
@@ -175,10 +181,15 @@ impl Gateway {
             .map_err(|e| ServiceError::Crypto(format!("device {}: {e}", device.id)))
     }
 
-    /// What the engine needs to know of a username (None when unknown).
-    async fn subject(&self, username: &str) -> Result<Option<Subject>> {
+    /// What the engine needs to know of a username (None when unknown), for an attempt
+    /// from `source` (the password throttle's key).
+    async fn subject(&self, username: &str, source: Option<&str>) -> Result<Option<Subject>> {
         let Some(person) = self.store.person_by_username(username).await? else {
             return Ok(None);
+        };
+        let source_blocked_until = match source {
+            Some(source) => self.store.password_blocked_until(person.id, source).await?,
+            None => None,
         };
         let password_hash = self.store.password_hash(person.id).await?;
         let mut devices = Vec::new();
@@ -213,6 +224,7 @@ impl Gateway {
             password_hash,
             devices,
             recovery_codes,
+            source_blocked_until,
         }))
     }
 
@@ -224,7 +236,13 @@ impl Gateway {
                 .reject_without_check(&attempt, Reason::Overloaded, now)
                 .await;
         };
-        let subject = self.subject(&attempt.username).await?;
+        // The password throttle's key, only when a password is checked.
+        let source = matches!(
+            attempt.credentials,
+            Credentials::PasswordOnly { .. } | Credentials::PasswordAndCode { .. }
+        )
+        .then(|| self.engine.source_key(&attempt));
+        let subject = self.subject(&attempt.username, source.as_deref()).await?;
         // The hashing permit covers the engine only: the store reads before it and the
         // commit after it (an fsync with SQLite) leave the core to the next login.
         let running = self
@@ -241,25 +259,37 @@ impl Gateway {
         .await
         .map_err(|e| ServiceError::Internal(e.to_string()))?;
         drop(running);
-        let person = subject.as_ref().map(|s| s.person.id);
-        if self
-            .store
-            .record_login(person, &decision.changes, &decision.event)
-            .await?
-        {
-            count_decision(&decision.event);
-            return Ok(decision);
+        self.record_decision(&attempt, subject.as_ref(), decision, now)
+            .await
+    }
+
+    /// Write `decision` (its changes and event, one transaction). When the store refuses it
+    /// because a concurrent attempt got there first (the same code used, the person locked,
+    /// the source throttled), the decision the engine gives for that race is written and
+    /// returned instead: nothing is decided on a lock another request set.
+    pub(crate) async fn record_decision(
+        &self,
+        attempt: &Attempt,
+        subject: Option<&Subject>,
+        mut decision: Decision,
+        now: UnixTime,
+    ) -> Result<Decision> {
+        let person = subject.map(|s| s.person.id);
+        // A replay is a wrong code (counted) and may itself meet a lock: at most three rounds.
+        for _ in 0..3 {
+            let recorded = self
+                .store
+                .record_login(person, &decision.changes, &decision.event)
+                .await?;
+            if recorded == Recorded::Written {
+                count_decision(&decision.event);
+                return Ok(decision);
+            }
+            decision = self.engine.after_race(recorded, attempt, subject, now);
         }
-        // Another request used this code first: a replay.
-        let Some(subject) = subject else {
-            return Err(ServiceError::Internal("device use without a person".into()));
-        };
-        let decision = self.engine.lost_race(&attempt, &subject, now);
-        self.store
-            .record_login(person, &decision.changes, &decision.event)
-            .await?;
-        count_decision(&decision.event);
-        Ok(decision)
+        Err(ServiceError::Internal(
+            "a login decision could not be written after three races".into(),
+        ))
     }
 
     /// Reject before any password check (overload, rate limit), audited.
@@ -468,7 +498,7 @@ impl Gateway {
         let bytes = random_bytes(7).map_err(|_| ServiceError::Crypto("random generator".into()))?;
         let mut normal = data_encoding::BASE32_NOPAD.encode(&bytes);
         normal.truncate(RECOVERY_CODE_LEN);
-        let hash = recovery_code_hash(&normal);
+        let hash = self.engine.code_key().hash(person.id, &normal);
         let (a, b) = normal.split_at(RECOVERY_CODE_LEN / 2);
         let code = SecretString::new(format!("{a}-{b}"));
         let expires_at = now + i64::from(valid_minutes) * 60;

@@ -70,8 +70,9 @@ impl Gateway {
     }
 
     /// Run the engine on a code against `devices` only (no password: the portal session
-    /// vouches for it); the caller writes the decision. Its event is a login attempt that
-    /// names the change it `confirms` (detail), so My logins can tell it from a sign-in.
+    /// vouches for it); the caller writes the decision with `record`. Its event is a login
+    /// attempt that names the change it `confirms` (detail), so My logins can tell it from a
+    /// sign-in.
     fn check_code(
         &self,
         actor: &PortalActor,
@@ -80,15 +81,10 @@ impl Gateway {
         recovery_codes: Vec<RecoveryCode>,
         code: &str,
         now: UnixTime,
-    ) -> Decision {
-        self.check_factor(
-            actor,
-            confirms,
-            devices,
-            recovery_codes,
-            &actor.attempt(code),
-            now,
-        )
+    ) -> (Attempt, Decision) {
+        let attempt = actor.attempt(code);
+        let decision = self.check_factor(actor, confirms, devices, recovery_codes, &attempt, now);
+        (attempt, decision)
     }
 
     /// `check_code` for any second factor (a code, or a security key checked already).
@@ -106,6 +102,7 @@ impl Gateway {
             password_hash: None,
             devices,
             recovery_codes,
+            source_blocked_until: None,
         };
         let mut decision = self.engine.decide(attempt, Some(&subject), now);
         let mut detail = match decision.event.detail.take() {
@@ -117,15 +114,24 @@ impl Gateway {
         decision
     }
 
-    async fn record(&self, actor: &PortalActor, decision: &Decision) -> Result<bool> {
-        let written = self
-            .store
-            .record_login(Some(actor.person.id), &decision.changes, &decision.event)
-            .await?;
-        if written {
-            count_decision(&decision.event);
-        }
-        Ok(written)
+    /// Write a portal decision (see `record_decision`): the decision written, which is a
+    /// reject when a concurrent attempt used the code or locked the person first.
+    async fn record(
+        &self,
+        actor: &PortalActor,
+        attempt: &Attempt,
+        decision: Decision,
+        now: UnixTime,
+    ) -> Result<Decision> {
+        let subject = Subject {
+            person: actor.person.clone(),
+            password_hash: None,
+            devices: Vec::new(),
+            recovery_codes: Vec::new(),
+            source_blocked_until: None,
+        };
+        self.record_decision(attempt, Some(&subject), decision, now)
+            .await
     }
 
     /// Tell the person by e-mail what changed on their account (`what` is the first line).
@@ -193,10 +199,10 @@ impl Gateway {
             last_used_at: None,
         };
         let unsaved = Self::unsaved_device(person, template, seed.clone());
-        let mut decision =
+        let (attempt, mut decision) =
             self.check_code(actor, "add_phone", vec![unsaved], Vec::new(), code, now);
         if !matches!(decision.verdict, Verdict::Accept { .. }) {
-            self.record(actor, &decision).await?;
+            self.record(actor, &attempt, decision, now).await?;
             return Err(ServiceError::Invalid(WRONG_NEW_CODE.into()));
         }
         let event = actor.event(EventKind::DeviceLinked, now);
@@ -217,7 +223,7 @@ impl Gateway {
             });
         }
         decision.event.device_id = Some(device.id);
-        self.record(actor, &decision).await?;
+        self.record(actor, &attempt, decision, now).await?;
         Ok(device)
     }
 
@@ -242,9 +248,10 @@ impl Gateway {
             .ok_or_else(|| ServiceError::Invalid(NO_SUCH_TOKEN.into()))?;
         let secret = self.open_secret(&token)?;
         let unsaved = Self::unsaved_device(person, token, secret);
-        let decision = self.check_code(actor, "link_token", vec![unsaved], Vec::new(), code, now);
+        let (attempt, decision) =
+            self.check_code(actor, "link_token", vec![unsaved], Vec::new(), code, now);
         if !matches!(decision.verdict, Verdict::Accept { .. }) {
-            self.record(actor, &decision).await?;
+            self.record(actor, &attempt, decision, now).await?;
             return Err(ServiceError::Invalid(WRONG_TOKEN_CODE.into()));
         }
         let event = actor.event(EventKind::DeviceLinked, now);
@@ -262,7 +269,7 @@ impl Gateway {
         );
         // Linked and active now: the code is spent on it (a lost race only means the same
         // code was used at once elsewhere; the link stands).
-        self.record(actor, &decision).await?;
+        self.record(actor, &attempt, decision, now).await?;
         Ok(device)
     }
 
@@ -361,7 +368,7 @@ impl Gateway {
                 random_bytes(7).map_err(|_| ServiceError::Crypto("random generator".into()))?;
             let mut normal = data_encoding::BASE32_NOPAD.encode(&bytes);
             normal.truncate(RECOVERY_CODE_LEN);
-            hashes.push(recovery_code_hash(&normal));
+            hashes.push(self.engine.code_key().hash(actor.person.id, &normal));
             let (a, b) = normal.split_at(RECOVERY_CODE_LEN / 2);
             codes.push(SecretString::new(format!("{a}-{b}")));
         }
@@ -393,23 +400,11 @@ impl Gateway {
             return Err(ServiceError::Invalid(LAST_DEVICE.into()));
         }
         let recovery = self.store.recovery_codes(actor.person.id).await?;
-        let decision = self.check_code(actor, "remove_device", others, recovery, code, now);
-        let accepted = matches!(decision.verdict, Verdict::Accept { .. });
-        if !self.record(actor, &decision).await? || !accepted {
-            if accepted {
-                // The same code was used at once elsewhere: a replay.
-                let lost = self.engine.lost_race(
-                    &actor.attempt(code),
-                    &Subject {
-                        person: actor.person.clone(),
-                        password_hash: None,
-                        devices: Vec::new(),
-                        recovery_codes: Vec::new(),
-                    },
-                    now,
-                );
-                self.record(actor, &lost).await?;
-            }
+        let (attempt, decision) =
+            self.check_code(actor, "remove_device", others, recovery, code, now);
+        // A code used at once elsewhere (a replay) or a lock set meanwhile: a reject.
+        let written = self.record(actor, &attempt, decision, now).await?;
+        if !matches!(written.verdict, Verdict::Accept { .. }) {
             return Err(ServiceError::Invalid(WRONG_CODE.into()));
         }
         let event = actor.event(EventKind::DeviceRemoved, now);
@@ -675,22 +670,10 @@ impl Gateway {
             .await?;
         let attempt = actor.attempt_with(Credentials::KeyAfterPassword { key });
         let decision = self.check_factor(actor, "remove_device", others, Vec::new(), &attempt, now);
-        let accepted = matches!(decision.verdict, Verdict::Accept { .. });
-        if !self.record(actor, &decision).await? || !accepted {
-            if accepted {
-                // The key's counter did not go up: a replay or a cloned key.
-                let lost = self.engine.lost_race(
-                    &attempt,
-                    &Subject {
-                        person: actor.person.clone(),
-                        password_hash: None,
-                        devices: Vec::new(),
-                        recovery_codes: Vec::new(),
-                    },
-                    now,
-                );
-                self.record(actor, &lost).await?;
-            }
+        // The key's counter did not go up (a replay or a cloned key) or a lock was set
+        // meanwhile: a reject.
+        let written = self.record(actor, &attempt, decision, now).await?;
+        if !matches!(written.verdict, Verdict::Accept { .. }) {
             return Err(ServiceError::Invalid(WRONG_KEY.into()));
         }
         let event = actor.event(EventKind::DeviceRemoved, now);

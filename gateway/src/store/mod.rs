@@ -15,7 +15,7 @@ pub use webauthn::WebauthnStore;
 
 use crate::audit::{AuditEvent, StoredEvent};
 use crate::audit_chain::{ChainRow, Checkpoint, SealedAuditKey};
-use crate::engine::{Changes, RecoveryCode};
+use crate::changes::{Changes, Recorded, RecoveryCode};
 use crate::model::{
     Device, DeviceId, NewDevice, NewPerson, OrgId, Organisation, Person, PersonId, PersonState,
     SealedSigningKey, UnixTime,
@@ -172,15 +172,36 @@ pub trait Store:
         event: AuditEvent,
     ) -> Result<Device>;
 
-    /// Apply a login decision's changes and write its event, in one transaction. Returns
-    /// false, having written nothing, when the device use lost its compare-and-set (the same
-    /// code or a later one was used meanwhile) or the recovery code was spent already.
+    /// Apply a login decision's changes and write its event, in one transaction. Writes
+    /// nothing and says why when the device use lost its compare-and-set (the same code or
+    /// a later one was used meanwhile), the one-time code was spent already, the person is
+    /// locked (a counted second factor) or the source is throttled for this person (a
+    /// counted password) by a concurrent attempt. Counters are increments in SQL; a lock
+    /// reached by this attempt is set in the same transaction and named in the event's
+    /// detail.
     async fn record_login(
         &self,
         person: Option<PersonId>,
         changes: &Changes,
         event: &AuditEvent,
-    ) -> Result<bool>;
+    ) -> Result<Recorded>;
+    /// Until when `source` (see `changes::source_key`) may not try `person`'s password, if
+    /// it was ever blocked (the time may be past).
+    async fn password_blocked_until(
+        &self,
+        person: PersonId,
+        source: &str,
+    ) -> Result<Option<UnixTime>>;
+    /// Forget password failures last counted before `before` whose block is over; returns
+    /// how many (pairs of person and source).
+    async fn forget_password_failures(&self, before: UnixTime) -> Result<u64>;
+    /// Block a person now (`Some(now)`) or lift the block (`None`), audited.
+    async fn set_blocked(
+        &self,
+        id: PersonId,
+        blocked_at: Option<UnixTime>,
+        event: AuditEvent,
+    ) -> Result<()>;
 
     /// OpenID Provider signing keys (sealed).
     async fn signing_keys(&self) -> Result<Vec<SealedSigningKey>>;

@@ -6,7 +6,7 @@ macro_rules! sql_store {
         pub(super) mod $module {
             use crate::audit::{AuditEvent, StoredEvent};
             use crate::audit_chain::{self, ChainRow, Checkpoint, EventContent, SealedAuditKey};
-            use crate::engine::{Changes, DeviceUse, OneTimeKind, RecoveryCode};
+            use crate::changes::{Changes, Counted, DeviceUse, OneTimeKind, RecoveryCode, Recorded};
             use crate::model::*;
             use crate::otp::{OtpHash, OtpKind, OtpParams};
             use crate::store::{EventFilter, Result, Store, StoreError, normalise_username};
@@ -19,7 +19,7 @@ macro_rules! sql_store {
                 pool: $Pool,
             }
 
-            pub(crate) const PERSON_COLS: &str = "id, public_id, username, full_name, email, employee_number, org_id, roles, state, created_at, failed_logins, locked_until";
+            pub(crate) const PERSON_COLS: &str = "id, public_id, username, full_name, email, employee_number, org_id, roles, state, created_at, failed_logins, locked_until, blocked_at, email_verified_at";
             pub(crate) const DEVICE_COLS: &str = "id, uid, person_id, org_id, kind, label, serial, manufacturer, otp_kind, otp_hash, digits, period, sealed_secret, counter, last_step, state, created_at, last_used_at";
             pub(crate) const EVENT_COLS: &str = "id, time, kind, actor, person_id, username, org_id, channel, client, source, device_id, device_label, outcome, reason, request_id, detail";
 
@@ -97,6 +97,21 @@ macro_rules! sql_store {
                 i64::try_from(v).unwrap_or(i64::MAX)
             }
 
+            /// Add `key` to an event's detail object (made when missing).
+            fn add_detail(event: &mut AuditEvent, key: &str, value: serde_json::Value) {
+                let mut map = match event.detail.take() {
+                    Some(serde_json::Value::Object(m)) => m,
+                    Some(other) => {
+                        let mut m = serde_json::Map::new();
+                        m.insert("detail".into(), other);
+                        m
+                    }
+                    None => serde_json::Map::new(),
+                };
+                map.insert(key.to_owned(), value);
+                event.detail = Some(serde_json::Value::Object(map));
+            }
+
             pub(crate) fn org_from_row(row: &$Row) -> Result<Organisation> {
                 Ok(Organisation {
                     id: row.try_get("id")?,
@@ -123,6 +138,8 @@ macro_rules! sql_store {
                     created_at: row.try_get("created_at")?,
                     failed_logins: u32::try_from(failed).unwrap_or(u32::MAX),
                     locked_until: row.try_get("locked_until")?,
+                    blocked_at: row.try_get("blocked_at")?,
+                    email_verified_at: row.try_get("email_verified_at")?,
                 })
             }
 
@@ -593,6 +610,10 @@ macro_rules! sql_store {
                     if done.rows_affected() == 0 {
                         return Err(StoreError::NotFound(format!("person {id}")));
                     }
+                    sqlx::query("DELETE FROM password_failures WHERE person_id = $1")
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await?;
                     insert_event(&mut tx, &event).await?;
                     tx.commit().await?;
                     Ok(())
@@ -687,7 +708,7 @@ macro_rules! sql_store {
 
                 async fn recovery_codes(&self, person: PersonId) -> Result<Vec<RecoveryCode>> {
                     sqlx::query(
-                        "SELECT id, code_hash FROM recovery_codes \
+                        "SELECT id, code_hash, keyed FROM recovery_codes \
                          WHERE person_id = $1 AND used_at IS NULL ORDER BY id",
                     )
                     .bind(person)
@@ -699,11 +720,13 @@ macro_rules! sql_store {
                         let hash: Vec<u8> = r.try_get("code_hash")?;
                         let hash = <[u8; 32]>::try_from(hash)
                             .map_err(|_| StoreError::Corrupt(format!("recovery code {id}")))?;
+                        let keyed: i64 = r.try_get("keyed")?;
                         Ok(RecoveryCode {
                             id,
                             hash,
                             kind: OneTimeKind::Recovery,
                             expires_at: None,
+                            legacy: keyed == 0,
                         })
                     })
                     .collect()
@@ -711,7 +734,7 @@ macro_rules! sql_store {
 
                 async fn temporary_codes(&self, person: PersonId) -> Result<Vec<RecoveryCode>> {
                     sqlx::query(
-                        "SELECT id, code_hash, expires_at FROM temporary_codes \
+                        "SELECT id, code_hash, expires_at, keyed FROM temporary_codes \
                          WHERE person_id = $1 AND used_at IS NULL ORDER BY id",
                     )
                     .bind(person)
@@ -724,11 +747,13 @@ macro_rules! sql_store {
                         let expires_at: UnixTime = r.try_get("expires_at")?;
                         let hash = <[u8; 32]>::try_from(hash)
                             .map_err(|_| StoreError::Corrupt(format!("temporary code {id}")))?;
+                        let keyed: i64 = r.try_get("keyed")?;
                         Ok(RecoveryCode {
                             id,
                             hash,
                             kind: OneTimeKind::Temporary,
                             expires_at: Some(expires_at),
+                            legacy: keyed == 0,
                         })
                     })
                     .collect()
@@ -752,8 +777,8 @@ macro_rules! sql_store {
                     .await?;
                     sqlx::query(
                         "INSERT INTO temporary_codes \
-                         (person_id, code_hash, issued_by, created_at, expires_at) \
-                         VALUES ($1, $2, $3, $4, $5)",
+                         (person_id, code_hash, issued_by, created_at, expires_at, keyed) \
+                         VALUES ($1, $2, $3, $4, $5, 1)",
                     )
                     .bind(person)
                     .bind(hash.to_vec())
@@ -781,7 +806,7 @@ macro_rules! sql_store {
                         .await?;
                     for h in hashes {
                         sqlx::query(
-                            "INSERT INTO recovery_codes (person_id, code_hash, created_at) VALUES ($1, $2, $3)",
+                            "INSERT INTO recovery_codes (person_id, code_hash, created_at, keyed) VALUES ($1, $2, $3, 1)",
                         )
                         .bind(person)
                         .bind(h.to_vec())
@@ -930,7 +955,7 @@ macro_rules! sql_store {
                     person: Option<PersonId>,
                     changes: &Changes,
                     event: &AuditEvent,
-                ) -> Result<bool> {
+                ) -> Result<Recorded> {
                     let mut tx = self.begin().await?;
                     if let Some(device_use) = changes.device_use {
                         let done = match device_use {
@@ -970,7 +995,7 @@ macro_rules! sql_store {
                         };
                         if !done {
                             tx.rollback().await?;
-                            return Ok(false);
+                            return Ok(Recorded::LostRace);
                         }
                     }
                     // A one-time code spent: recovery or temporary, same compare-and-set (a
@@ -998,19 +1023,117 @@ macro_rules! sql_store {
                             .await?;
                         if done.rows_affected() == 0 {
                             tx.rollback().await?;
-                            return Ok(false);
+                            return Ok(Recorded::LostRace);
                         }
                     }
+                    let mut event = std::borrow::Cow::Borrowed(event);
                     if let Some(person) = person {
-                        if let Some(l) = changes.lockout {
-                            sqlx::query(
-                                "UPDATE people SET failed_logins = $1, locked_until = $2 WHERE id = $3",
-                            )
-                            .bind(i64::from(l.failed_logins))
-                            .bind(l.locked_until)
-                            .bind(person)
-                            .execute(&mut *tx)
-                            .await?;
+                        let now = event.time;
+                        // The password's counter for its source first, then the person's
+                        // second-factor counter: each an increment (or reset) that applies
+                        // only while no lock is live, the lock set in this transaction.
+                        if let Some((source, counted)) = &changes.password {
+                            match counted {
+                                Counted::Failed(rule) => {
+                                    let failures: Option<i64> = sqlx::query_scalar(
+                                        "INSERT INTO password_failures (person_id, source, failures, blocked_until, updated_at) \
+                                         VALUES ($1, $2, 1, NULL, $3) \
+                                         ON CONFLICT (person_id, source) DO UPDATE \
+                                         SET failures = password_failures.failures + 1, updated_at = $3 \
+                                         WHERE password_failures.blocked_until IS NULL OR password_failures.blocked_until <= $3 \
+                                         RETURNING failures",
+                                    )
+                                    .bind(person)
+                                    .bind(source)
+                                    .bind(now)
+                                    .fetch_optional(&mut *tx)
+                                    .await?;
+                                    let Some(failures) = failures else {
+                                        tx.rollback().await?;
+                                        return Ok(Recorded::Throttled);
+                                    };
+                                    let failures = u32::try_from(failures).unwrap_or(u32::MAX);
+                                    if let Some(until) = rule.until(failures, now) {
+                                        sqlx::query(
+                                            "UPDATE password_failures SET blocked_until = $1 \
+                                             WHERE person_id = $2 AND source = $3",
+                                        )
+                                        .bind(until)
+                                        .bind(person)
+                                        .bind(source)
+                                        .execute(&mut *tx)
+                                        .await?;
+                                        add_detail(event.to_mut(), "source_failures", failures.into());
+                                        add_detail(event.to_mut(), "source_blocked_until", until.into());
+                                    }
+                                }
+                                Counted::Passed => {
+                                    sqlx::query(
+                                        "DELETE FROM password_failures WHERE person_id = $1 AND source = $2 \
+                                         AND (blocked_until IS NULL OR blocked_until <= $3)",
+                                    )
+                                    .bind(person)
+                                    .bind(source)
+                                    .bind(now)
+                                    .execute(&mut *tx)
+                                    .await?;
+                                    let blocked: Option<i64> = sqlx::query_scalar(
+                                        "SELECT blocked_until FROM password_failures \
+                                         WHERE person_id = $1 AND source = $2 AND blocked_until > $3",
+                                    )
+                                    .bind(person)
+                                    .bind(source)
+                                    .bind(now)
+                                    .fetch_optional(&mut *tx)
+                                    .await?;
+                                    if blocked.is_some() {
+                                        tx.rollback().await?;
+                                        return Ok(Recorded::Throttled);
+                                    }
+                                }
+                            }
+                        }
+                        match changes.factor {
+                            None => {}
+                            Some(Counted::Failed(rule)) => {
+                                let failed: Option<i64> = sqlx::query_scalar(
+                                    "UPDATE people SET failed_logins = failed_logins + 1 \
+                                     WHERE id = $1 AND (locked_until IS NULL OR locked_until <= $2) \
+                                     RETURNING failed_logins",
+                                )
+                                .bind(person)
+                                .bind(now)
+                                .fetch_optional(&mut *tx)
+                                .await?;
+                                let Some(failed) = failed else {
+                                    tx.rollback().await?;
+                                    return Ok(Recorded::Locked);
+                                };
+                                let failed = u32::try_from(failed).unwrap_or(u32::MAX);
+                                if let Some(until) = rule.until(failed, now) {
+                                    sqlx::query("UPDATE people SET locked_until = $1 WHERE id = $2")
+                                        .bind(until)
+                                        .bind(person)
+                                        .execute(&mut *tx)
+                                        .await?;
+                                    add_detail(event.to_mut(), "failed_logins", failed.into());
+                                    add_detail(event.to_mut(), "locked_until", until.into());
+                                }
+                            }
+                            Some(Counted::Passed) => {
+                                let done = sqlx::query(
+                                    "UPDATE people SET failed_logins = 0, locked_until = NULL \
+                                     WHERE id = $1 AND (locked_until IS NULL OR locked_until <= $2)",
+                                )
+                                .bind(person)
+                                .bind(now)
+                                .execute(&mut *tx)
+                                .await?;
+                                if done.rows_affected() == 0 {
+                                    tx.rollback().await?;
+                                    return Ok(Recorded::Locked);
+                                }
+                            }
                         }
                         if let Some(hash) = &changes.new_password_hash {
                             sqlx::query("UPDATE people SET password_hash = $1 WHERE id = $2")
@@ -1020,9 +1143,55 @@ macro_rules! sql_store {
                                 .await?;
                         }
                     }
-                    insert_event(&mut tx, event).await?;
+                    insert_event(&mut tx, &event).await?;
                     tx.commit().await?;
-                    Ok(true)
+                    Ok(Recorded::Written)
+                }
+
+                async fn password_blocked_until(
+                    &self,
+                    person: PersonId,
+                    source: &str,
+                ) -> Result<Option<UnixTime>> {
+                    Ok(sqlx::query_scalar::<_, Option<i64>>(
+                        "SELECT blocked_until FROM password_failures WHERE person_id = $1 AND source = $2",
+                    )
+                    .bind(person)
+                    .bind(source)
+                    .fetch_optional(&self.pool)
+                    .await?
+                    .flatten())
+                }
+
+                async fn forget_password_failures(&self, before: UnixTime) -> Result<u64> {
+                    Ok(sqlx::query(
+                        "DELETE FROM password_failures WHERE updated_at < $1 \
+                         AND (blocked_until IS NULL OR blocked_until < $1)",
+                    )
+                    .bind(before)
+                    .execute(&self.pool)
+                    .await?
+                    .rows_affected())
+                }
+
+                async fn set_blocked(
+                    &self,
+                    id: PersonId,
+                    blocked_at: Option<UnixTime>,
+                    event: AuditEvent,
+                ) -> Result<()> {
+                    let mut tx = self.begin().await?;
+                    let done = sqlx::query("UPDATE people SET blocked_at = $1 WHERE id = $2")
+                        .bind(blocked_at)
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await?;
+                    if done.rows_affected() == 0 {
+                        return Err(StoreError::NotFound(format!("person {id}")));
+                    }
+                    insert_event(&mut tx, &event).await?;
+                    tx.commit().await?;
+                    Ok(())
                 }
 
                 async fn signing_keys(&self) -> Result<Vec<SealedSigningKey>> {
