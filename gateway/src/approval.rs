@@ -260,6 +260,17 @@ impl ApprovalHub {
         }
     }
 
+    /// End the person's pending approval, if any, as denied (the person was blocked).
+    pub fn cancel_person(&self, person_id: PersonId) {
+        let mut inner = self.lock();
+        let Some(pending) = inner.pending.remove(&person_id) else {
+            return;
+        };
+        drop(inner);
+        let _ = pending.tx.send(Answer::Denied);
+        let _ = self.changed.send(person_id);
+    }
+
     /// Is `person_id` locked after "not me"?
     pub fn locked_until(&self, person_id: PersonId, now: UnixTime) -> Option<UnixTime> {
         self.lock()

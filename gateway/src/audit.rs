@@ -320,8 +320,8 @@ impl StoredEvent {
 }
 
 /// One CSV record (RFC 4180): fields with a comma, quote, CR or LF are quoted, quotes
-/// doubled; a field starting with `=`, `+`, `-` or `@` gets a leading `'` so a spreadsheet
-/// does not run it as a formula. Ends with CRLF.
+/// doubled; a field starting with `=`, `+`, `-`, `@`, TAB or CR gets a leading `'` so a
+/// spreadsheet does not run it as a formula (OWASP CSV injection). Ends with CRLF.
 pub fn csv_record<S: AsRef<str>>(fields: &[S]) -> String {
     let mut out = String::new();
     for (i, f) in fields.iter().enumerate() {
@@ -330,7 +330,7 @@ pub fn csv_record<S: AsRef<str>>(fields: &[S]) -> String {
         }
         let f = f.as_ref();
         let guarded;
-        let f = if f.starts_with(['=', '+', '-', '@']) && f.parse::<f64>().is_err() {
+        let f = if f.starts_with(['=', '+', '-', '@', '\t', '\r']) && f.parse::<f64>().is_err() {
             guarded = format!("'{f}");
             guarded.as_str()
         } else {
@@ -481,5 +481,8 @@ mod tests {
             "\"x,y\",\"say \"\"hi\"\"\",\"two\nlines\"\r\n"
         );
         assert_eq!(csv_record(&["=cmd()", "-5", "@x"]), "'=cmd(),-5,'@x\r\n");
+        // A leading TAB or CR hides a formula from a naive check: guarded too.
+        assert_eq!(csv_record(&["\t=1+1"]), "'\t=1+1\r\n");
+        assert_eq!(csv_record(&["\r=1+1"]), "\"'\r=1+1\"\r\n");
     }
 }

@@ -79,6 +79,8 @@ pub struct RawApproval {
     pub webhook_url: String,
     pub webhook_secret_env: String,
     pub push_subject: String,
+    pub push_allow_loopback: bool,
+    pub max_push_devices: u32,
 }
 
 impl Default for RawApproval {
@@ -91,6 +93,8 @@ impl Default for RawApproval {
             webhook_url: String::new(),
             webhook_secret_env: String::new(),
             push_subject: "mailto:operator@localhost".into(),
+            push_allow_loopback: false,
+            max_push_devices: 10,
         }
     }
 }
@@ -449,6 +453,10 @@ pub struct ApprovalSettings {
     pub webhook_secret_env: Option<String>,
     /// VAPID `sub` (mailto: or https:) for Web Push.
     pub push_subject: String,
+    /// Tests only: accept push subscriptions whose endpoint is on this machine.
+    pub push_allow_loopback: bool,
+    /// Push devices one person may link.
+    pub max_push_devices: u32,
 }
 
 impl Default for ApprovalSettings {
@@ -458,6 +466,8 @@ impl Default for ApprovalSettings {
             webhook_url: None,
             webhook_secret_env: None,
             push_subject: "mailto:operator@localhost".into(),
+            push_allow_loopback: false,
+            max_push_devices: 10,
         }
     }
 }
@@ -983,6 +993,9 @@ fn validate_approval(a: RawApproval) -> Result<ApprovalSettings, ConfigError> {
             "set both approval.webhook_url and approval.webhook_secret_env, or neither",
         ));
     }
+    if a.max_push_devices == 0 || a.max_push_devices > 100 {
+        return Err(invalid("approval.max_push_devices", "must be 1 to 100"));
+    }
     if !(a.push_subject.starts_with("mailto:") || a.push_subject.starts_with("https://")) {
         return Err(invalid(
             "approval.push_subject",
@@ -1000,6 +1013,8 @@ fn validate_approval(a: RawApproval) -> Result<ApprovalSettings, ConfigError> {
         webhook_url,
         webhook_secret_env,
         push_subject: a.push_subject,
+        push_allow_loopback: a.push_allow_loopback,
+        max_push_devices: a.max_push_devices,
     })
 }
 

@@ -19,8 +19,16 @@ pub struct Limits {
     client: Option<DefaultKeyedRateLimiter<String>>,
     /// Throttles audit events for rate-limited attempts: one per source per 10 s.
     audit: DefaultKeyedRateLimiter<IpAddr>,
+    /// Things a source may make that the server keeps (pending OIDC authorizations): at
+    /// most `STATE_PER_SOURCE` at once over their lifetime, refilling at that pace.
+    state: DefaultKeyedRateLimiter<IpAddr>,
     ipv6_prefix: u8,
 }
+
+/// Kept state (pending authorizations) one source may create per `STATE_LIFETIME_SECONDS`.
+pub const STATE_PER_SOURCE: u32 = 1_000;
+/// The lifetime the state budget refills over (the OIDC login timeout's default).
+pub const STATE_LIFETIME_SECONDS: u64 = 600;
 
 impl Limits {
     pub fn new(l: &RateLimits) -> Self {
@@ -30,8 +38,14 @@ impl Limits {
             client: NonZeroU32::new(l.per_client_per_second)
                 .map(|n| RateLimiter::keyed(Quota::per_second(n))),
             audit: RateLimiter::keyed(Quota::per_minute(NonZeroU32::MIN.saturating_add(5))),
+            state: RateLimiter::keyed(state_quota()),
             ipv6_prefix: l.ipv6_prefix,
         }
+    }
+
+    /// May `source` make one more thing the server keeps (a pending authorization)? O(1).
+    pub fn allow_state(&self, source: IpAddr) -> bool {
+        self.state.check_key(&self.source_key(source)).is_ok()
     }
 
     /// The key a source is counted under: an IPv4 address as is (IPv4-mapped IPv6 too), an
@@ -92,7 +106,19 @@ impl Limits {
         }
         self.audit.retain_recent();
         self.audit.shrink_to_fit();
+        self.state.retain_recent();
+        self.state.shrink_to_fit();
     }
+}
+
+fn state_quota() -> Quota {
+    let burst = NonZeroU32::new(STATE_PER_SOURCE).unwrap_or(NonZeroU32::MIN);
+    let period = std::time::Duration::from_millis(
+        STATE_LIFETIME_SECONDS * 1000 / u64::from(STATE_PER_SOURCE),
+    );
+    Quota::with_period(period)
+        .unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN))
+        .allow_burst(burst)
 }
 
 fn per_minute<K: std::hash::Hash + Eq + Clone>(n: u32) -> Option<DefaultKeyedRateLimiter<K>> {

@@ -19,6 +19,8 @@ pub fn claims(person: &Person, org: Option<&Organisation>) -> UserClaims {
     UserClaims {
         name: Some(person.full_name.clone()),
         email: person.email.clone(),
+        // Only an address the person proved (the activation link mailed to it was used).
+        email_verified: person.email.is_some() && person.email_verified_at.is_some(),
         preferred_username: Some(person.username.clone()),
         organisation: org.map(|o| o.name.clone()),
     }
@@ -29,6 +31,7 @@ pub fn claims(person: &Person, org: Option<&Organisation>) -> UserClaims {
 pub struct Backend {
     gateway: Gateway,
     sessions: Arc<crate::web::session::Sessions>,
+    /// Cookies get Secure (the public URL is https).
     tls: bool,
 }
 
@@ -62,7 +65,7 @@ impl OidcBackend for Backend {
         let person = self
             .person_of(sub)
             .await
-            .filter(|p| p.state == PersonState::Active)?;
+            .filter(|p| p.state == PersonState::Active && p.blocked_at.is_none())?;
         let org = self
             .gateway
             .store()
@@ -158,6 +161,20 @@ impl OidcBackend for Backend {
             h.insert(header::SET_COOKIE, v);
         }
         h
+    }
+
+    async fn logout_confirmation(&self, request_headers: &HeaderMap) -> Option<String> {
+        let id = crate::web::session::session_id(request_headers)?;
+        self.sessions.get(&id, crate::model::now()).map(|s| s.csrf)
+    }
+
+    async fn logout_confirmed(&self, request_headers: &HeaderMap, token: &str) -> bool {
+        let Some(id) = crate::web::session::session_id(request_headers) else {
+            return false;
+        };
+        self.sessions
+            .get(&id, crate::model::now())
+            .is_some_and(|s| s.csrf_ok(token))
     }
 }
 
@@ -275,7 +292,8 @@ pub async fn provider(
     settings.key_rotation_days = config.oidc.key_rotation_days;
     settings.key_publish_ahead = config.oidc.key_publish_ahead;
     let clients = config.oidc.clients.iter().map(registration).collect();
-    let backend = Arc::new(Backend::new(gateway.clone(), sessions, config.http.tls));
+    let https = crate::web::reached_over_https(config.http.tls, issuer);
+    let backend = Arc::new(Backend::new(gateway.clone(), sessions, https));
     let keys = Arc::new(SealedKeyStore::new(gateway, key));
     let provider = mfa_oidc::Provider::new(
         settings,

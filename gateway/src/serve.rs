@@ -146,11 +146,13 @@ async fn run(config: &Config, gateway: Gateway) -> anyhow::Result<()> {
             });
         }
     }
-    let admin = crate::telemetry::router(crate::telemetry::AdminState {
+    let admin_state = crate::telemetry::AdminState {
         prometheus: prometheus.clone(),
         radius: stats.clone(),
         gateway: gateway.clone(),
-    });
+    };
+    let admin = crate::telemetry::router(admin_state.clone());
+    let health = crate::telemetry::health_router(admin_state);
     for addr in &config.admin_listen {
         let listener = tokio::net::TcpListener::bind(addr)
             .await
@@ -196,10 +198,16 @@ async fn run(config: &Config, gateway: Gateway) -> anyhow::Result<()> {
             sessions: sessions.clone(),
             limits: limits.clone(),
             tls: h.tls,
+            https: crate::web::reached_over_https(h.tls, &issuer),
+            pre: crate::web::session::PreLogin::new(*gateway.master_key().derive("pre-login")),
             trusted_proxies: Arc::new(h.trusted_proxies.clone()),
             waiting: Arc::default(),
+            streams: crate::web::tls::Slots::new(
+                crate::web::MAX_STREAMS_PER_SOURCE,
+                crate::web::MAX_STREAMS,
+            ),
         };
-        let app = crate::web::router(state, admin.clone())
+        let app = crate::web::router(state, health.clone())
             .into_make_service_with_connect_info::<crate::web::tls::PeerAddr>();
         let tls = if h.tls {
             Some(Arc::new(
@@ -347,6 +355,10 @@ pub async fn demo(dir: &Path, no_serve: bool) -> anyhow::Result<()> {
             "public_url = \"\"",
             "public_url = \"https://localhost:8443\"",
         )
+        .replace(
+            "turns it on at 127.0.0.1:9812).\nlisten = []",
+            "turns it on at 127.0.0.1:9812).\nlisten = [\"127.0.0.1:9812\"]",
+        )
         + &format!(
             "\n# Added by `mfa-gateway demo`: RADIUS clients on this machine.\n\
              [[radius.clients]]\nname = \"localhost\"\naddress = \"127.0.0.1/32\"\n\
@@ -452,10 +464,7 @@ pub async fn demo(dir: &Path, no_serve: bool) -> anyhow::Result<()> {
             "  (the dev certificate's CA is {}/certs/ca.pem)",
             dir.display()
         );
-        println!(
-            "Metrics: curl --cacert {}/certs/ca.pem {url}/metrics",
-            dir.display()
-        );
+        println!("Metrics (admin listener only): curl http://127.0.0.1:9812/metrics");
         println!(
             "Pages (sign in as {DEMO_USER}, who holds every role): {url}/portal (devices, security keys, \
              recovery codes), {url}/portal/approvals (sign-in requests), {url}/admin (organisations, \

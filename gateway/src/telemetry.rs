@@ -52,13 +52,43 @@ pub struct AdminState {
     pub gateway: Gateway,
 }
 
-/// `/metrics`, `/healthz`, `/readyz`.
+/// The `[admin]` listener: `/metrics`, `/healthz`, `/readyz`. Metrics are served here only,
+/// never on the public web listener (counters by reason would let anyone watch how their
+/// own attempts were answered).
 pub fn router(state: AdminState) -> Router {
     Router::new()
         .route("/metrics", get(metrics_text))
+        .with_state(state.clone())
+        .merge(health_router(state))
+}
+
+/// `/healthz` and `/readyz`, also on the public web listener (for load balancers).
+pub fn health_router(state: AdminState) -> Router {
+    Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(ready))
         .with_state(state)
+}
+
+/// The `reason` label of a decision's metric: reasons that tell something of the account
+/// (unknown user, wrong password, wrong code after a right password, locked, disabled...)
+/// are all counted as `credentials`, so the metrics never tell usernames apart; the audit
+/// trail keeps the exact reason. Operational reasons keep their names.
+pub fn metric_reason(reason: &str) -> &str {
+    match reason {
+        ""
+        | "rate_limited"
+        | "overloaded"
+        | "challenge_expired"
+        | "second_factor_only_unsupported"
+        | "approval_denied"
+        | "approval_timed_out"
+        | "approval_not_me"
+        | "approval_replaced"
+        | "too_many_prompts"
+        | "approvals_locked" => reason,
+        _ => "credentials",
+    }
 }
 
 async fn metrics_text(State(s): State<AdminState>) -> impl IntoResponse {

@@ -115,12 +115,20 @@
     if (label && label.value.trim() !== '') {
       form.set('label', label.value.trim());
     }
+    const current = document.getElementById('push-current-code');
+    if (current && current.value.trim() !== '') {
+      form.set('current_code', current.value.trim());
+    }
     const response = await fetch(url, {
       method: 'POST',
       credentials: 'same-origin',
       headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
       body: form.toString(),
     });
+    if (response.status === 403) {
+      say('Enter the current code from one of the devices you already use, then try again.', true);
+      return;
+    }
     if (!response.ok) {
       say('The gateway did not accept this device (' + response.status + '). Reload and try again.', true);
       return;

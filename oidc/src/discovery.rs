@@ -51,7 +51,7 @@ type Metadata = ProviderMetadata<
 >;
 
 /// Claims our ID tokens and userinfo answers can carry.
-const CLAIMS: [&str; 15] = [
+const CLAIMS: [&str; 16] = [
     "iss",
     "sub",
     "aud",
@@ -66,6 +66,7 @@ const CLAIMS: [&str; 15] = [
     "name",
     "preferred_username",
     "email",
+    "email_verified",
     "organisation",
 ];
 

@@ -101,7 +101,14 @@ pub(crate) fn sign(input: &IdTokenInput<'_>, key: &SigningKey) -> Result<String>
             .clone()
             .map(EndUserUsername::new),
     )
-    .set_email(input.claims.email.clone().map(EndUserEmail::new));
+    .set_email(input.claims.email.clone().map(EndUserEmail::new))
+    .set_email_verified(
+        input
+            .claims
+            .email
+            .as_ref()
+            .map(|_| input.claims.email_verified),
+    );
     if !input.amr.is_empty() {
         claims = claims.set_auth_method_refs(Some(
             input

@@ -1,11 +1,12 @@
 //! RP-Initiated Logout 1.0 (the end_session_endpoint).
 //!
-//! The gateway's session ends in every case ([`crate::OidcBackend::end_session`]). The browser
-//! goes back to `post_logout_redirect_uri` (with `state`) only when that URI is registered for
-//! the client named by a valid `id_token_hint` (our issuer, our signature; expiry does not
-//! matter) or by `client_id`; otherwise it gets a plain "signed out" page. There is no
-//! confirmation step: the gateway keeps no single sign-on session, so a forged logout request
-//! can at most end a login page in progress.
+//! With a valid `id_token_hint` (our issuer, our signature; expiry does not matter) the
+//! gateway's session ends at once ([`crate::OidcBackend::end_session`]). Without one the
+//! request may be forged by another site (a plain link would sign people out of the portal):
+//! when there is a session to end, the person confirms first (a POST with the session's
+//! token, §2 "the OP SHOULD ask the End-User"). The browser goes back to
+//! `post_logout_redirect_uri` (with `state`) only when that URI is registered for the client
+//! named by the hint or by `client_id`; otherwise it gets a plain "signed out" page.
 
 use crate::error::{no_store, page};
 use crate::events::OidcEvent;
@@ -41,6 +42,46 @@ pub(crate) async fn post(
         Params::default()
     };
     p.logout(&headers, &params).await
+}
+
+/// "Sign out?": the form posts the request again with the session's token.
+fn confirm_page(token: &str, params: &Params) -> Response {
+    let esc = |s: &str| {
+        s.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;")
+            .replace('\'', "&#39;")
+    };
+    let mut hidden = format!(
+        r#"<input type="hidden" name="csrf" value="{}"><input type="hidden" name="confirm" value="yes">"#,
+        esc(token)
+    );
+    for name in ["client_id", "post_logout_redirect_uri", "state"] {
+        if let Some(v) = params.get(name) {
+            hidden.push_str(&format!(
+                r#"<input type="hidden" name="{name}" value="{}">"#,
+                esc(v)
+            ));
+        }
+    }
+    let html = format!(
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>Sign out?</title></head>\n<body><main><h1>Sign out?</h1>\
+         <p>An application asked to sign you out. Sign out now?</p>\
+         <form method=\"post\" action=\"{}\">{hidden}\
+         <button type=\"submit\" id=\"confirm-logout\">Sign out</button></form></main></body></html>\n",
+        crate::settings::LOGOUT_PATH
+    );
+    no_store(
+        (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+            html,
+        )
+            .into_response(),
+    )
 }
 
 fn signed_out() -> Response {
@@ -87,6 +128,15 @@ impl Provider {
             None => None,
         };
 
+        if sub.is_none() {
+            let confirmed = match (params.get("confirm"), params.get("csrf")) {
+                (Some("yes"), Some(token)) => self.backend.logout_confirmed(headers, token).await,
+                _ => false,
+            };
+            if !confirmed && let Some(token) = self.backend.logout_confirmation(headers).await {
+                return confirm_page(&token, params);
+            }
+        }
         let extra = self.backend.end_session(sub.as_deref(), headers).await;
         self.backend
             .record(OidcEvent::LoggedOut {

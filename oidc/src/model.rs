@@ -20,11 +20,15 @@ pub struct AuthenticatedUser {
 }
 
 /// Claims about a person, released by scope: `profile` gives name, preferred_username and
-/// organisation; `email` gives email.
+/// organisation; `email` gives email and email_verified. Relying parties must key accounts
+/// on `sub`, never on `email` (an address is set by administrators and not unique).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserClaims {
     pub name: Option<String>,
     pub email: Option<String>,
+    /// Whether the person proved control of `email`; false unless they did.
+    #[serde(default)]
+    pub email_verified: bool,
     pub preferred_username: Option<String>,
     pub organisation: Option<String>,
 }
@@ -116,6 +120,19 @@ pub trait OidcBackend: Send + Sync + 'static {
     /// ends its own session and returns extra response headers (e.g. a Set-Cookie clearing its
     /// session cookie).
     async fn end_session(&self, sub: Option<&str>, request_headers: &HeaderMap) -> HeaderMap;
+
+    /// A logout without a valid `id_token_hint` may be a forged cross-site request: before
+    /// ending anything it is confirmed by the person. The token for the confirmation form
+    /// when the request carries a session the gateway would end; None: nothing to end (then
+    /// no confirmation is asked).
+    async fn logout_confirmation(&self, _request_headers: &HeaderMap) -> Option<String> {
+        None
+    }
+
+    /// Does `token` (from the confirmation form) belong to this request's session?
+    async fn logout_confirmed(&self, _request_headers: &HeaderMap, _token: &str) -> bool {
+        false
+    }
 }
 
 /// Scope-filtered claims.
@@ -127,6 +144,7 @@ pub(crate) fn released(scope: &[String], claims: &UserClaims) -> UserClaims {
         preferred_username: claims.preferred_username.clone().filter(|_| profile),
         organisation: claims.organisation.clone().filter(|_| profile),
         email: claims.email.clone().filter(|_| email),
+        email_verified: claims.email_verified && email,
     }
 }
 
@@ -139,6 +157,7 @@ mod tests {
         let all = UserClaims {
             name: Some("Ann".into()),
             email: Some("ann@example.org".into()),
+            email_verified: true,
             preferred_username: Some("ann".into()),
             organisation: Some("Acme".into()),
         };
@@ -151,6 +170,10 @@ mod tests {
         assert_eq!(
             (e.name, e.email.as_deref()),
             (None, Some("ann@example.org"))
+        );
+        assert!(
+            e.email_verified && !p.email_verified,
+            "email_verified goes with email"
         );
     }
 }

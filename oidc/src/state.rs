@@ -81,6 +81,9 @@ struct Inner {
     refresh: HashMap<String, Entry<RefreshGrant>>,
     revoked: HashMap<String, Entry<()>>,
     ops: u64,
+    /// When a full map was last swept: at most once a second, so a refusal while full costs
+    /// O(1), not a scan under the lock.
+    swept_full_at: UnixTime,
 }
 
 /// In-process state: one mutex over a few maps. Expired entries are swept every 1024 operations and
@@ -98,8 +101,10 @@ impl Default for MemoryState {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn insert<T>(
     map: &mut HashMap<String, Entry<T>>,
+    swept_full_at: &mut UnixTime,
     capacity: usize,
     key: &str,
     value: T,
@@ -107,7 +112,10 @@ fn insert<T>(
     now: UnixTime,
 ) -> Result<()> {
     if map.len() >= capacity && !map.contains_key(key) {
-        map.retain(|_, e| e.expires > now);
+        if *swept_full_at < now {
+            *swept_full_at = now;
+            map.retain(|_, e| e.expires > now);
+        }
         if map.len() >= capacity {
             return Err(OidcError::State("memory state is full".into()));
         }
@@ -187,8 +195,10 @@ fn revoked(inner: &Inner, family: &str, now: UnixTime) -> bool {
 impl OidcState for MemoryState {
     async fn put_pending(&self, pending: &PendingAuthorization, now: UnixTime) -> Result<()> {
         let mut i = self.lock(now);
+        let i = &mut *i;
         insert(
             &mut i.pending,
+            &mut i.swept_full_at,
             self.capacity,
             &pending.id,
             pending.clone(),
@@ -215,8 +225,10 @@ impl OidcState for MemoryState {
 
     async fn put_code(&self, key: &str, grant: &CodeGrant, now: UnixTime) -> Result<()> {
         let mut i = self.lock(now);
+        let i = &mut *i;
         insert(
             &mut i.codes,
+            &mut i.swept_full_at,
             self.capacity,
             key,
             grant.clone(),
@@ -237,8 +249,10 @@ impl OidcState for MemoryState {
 
     async fn put_access(&self, key: &str, grant: &AccessGrant, now: UnixTime) -> Result<()> {
         let mut i = self.lock(now);
+        let i = &mut *i;
         insert(
             &mut i.access,
+            &mut i.swept_full_at,
             self.capacity,
             key,
             grant.clone(),
@@ -257,8 +271,10 @@ impl OidcState for MemoryState {
 
     async fn put_refresh(&self, key: &str, grant: &RefreshGrant, now: UnixTime) -> Result<()> {
         let mut i = self.lock(now);
+        let i = &mut *i;
         insert(
             &mut i.refresh,
+            &mut i.swept_full_at,
             self.capacity,
             key,
             grant.clone(),
@@ -287,7 +303,17 @@ impl OidcState for MemoryState {
         i.access.retain(|_, e| e.value.family != family);
         i.refresh.retain(|_, e| e.value.family != family || e.used);
         let capacity = self.capacity.saturating_mul(2);
-        insert(&mut i.revoked, capacity, family, (), until, now)
+        // Always swept when full (revocations are rare and must not be refused).
+        let mut always = UnixTime::MIN;
+        insert(
+            &mut i.revoked,
+            &mut always,
+            capacity,
+            family,
+            (),
+            until,
+            now,
+        )
     }
 }
 

@@ -39,6 +39,8 @@ struct UserInfo<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     email: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    email_verified: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     organisation: Option<String>,
 }
 
@@ -123,6 +125,7 @@ impl Provider {
                 sub: &grant.sub,
                 name: claims.name,
                 preferred_username: claims.preferred_username,
+                email_verified: claims.email.as_ref().map(|_| claims.email_verified),
                 email: claims.email,
                 organisation: claims.organisation,
             },

@@ -26,7 +26,8 @@ const HOOK_SECRET: &str = "webhook-secret-0123456789";
 /// A gateway with RADIUS on 127.0.0.1, a second-factor-only client for 127.0.0.1, HTTPS,
 /// `approval` settings, and ann with a phone (its seed returned).
 fn gateway(approval: &str) -> (Instance, Vec<u8>) {
-    let mut extra = format!("\n[approval]\n{approval}\n");
+    // The tests' push service listens on this machine.
+    let mut extra = format!("\n[approval]\npush_allow_loopback = true\n{approval}\n");
     extra.push_str(&format!(
         "\n[[radius.clients]]\nname = \"rdgw\"\naddress = \"127.0.0.1/32\"\nsecret = \"{SECRET}\"\nmode = \"second_factor_only\"\nlabel = \"Remote desktop\"\n"
     ));

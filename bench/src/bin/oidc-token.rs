@@ -59,6 +59,7 @@ fn claims() -> UserClaims {
     UserClaims {
         name: Some("Ann de Vries".into()),
         email: Some("ann@example.org".into()),
+        email_verified: true,
         preferred_username: Some("ann".into()),
         organisation: Some("Practice Noord".into()),
     }

@@ -115,11 +115,16 @@ impl AdminActor {
     /// An event done by this actor.
     pub fn event(&self, kind: EventKind, now: UnixTime) -> AuditEvent {
         let mut e = AuditEvent::admin(now, kind, &self.actor);
+        self.stamp(&mut e);
+        e
+    }
+
+    /// Name this actor's channel, client, source and request id on `e`.
+    pub fn stamp(&self, e: &mut AuditEvent) {
         e.channel = self.channel;
         e.client = Some(self.client.clone());
         e.source = self.source.map(|s| s.to_string());
         e.request_id = self.request_id.clone();
-        e
     }
 }
 
@@ -313,6 +318,67 @@ impl Gateway {
         }
     }
 
+    /// A person the actor may act on for their credentials (temporary code, token, unlock,
+    /// block): as `admin_person`, and an org admin may not act on the provider's staff
+    /// (operators, auditors) even of their own organisation (404, audited access_denied).
+    pub async fn admin_person_to_change(
+        &self,
+        actor: &AdminActor,
+        id: PersonId,
+        now: UnixTime,
+    ) -> Result<Person> {
+        let (person, _) = self.admin_person(actor, id, now).await?;
+        let staff = person
+            .roles
+            .iter()
+            .any(|r| matches!(r, Role::Operator | Role::Auditor));
+        if staff && !actor.is_operator() {
+            return Err(self.deny(actor, format!("person {id}"), now).await);
+        }
+        Ok(person)
+    }
+
+    /// Unlock a person (the lockout and every source's password throttle), by an org admin
+    /// of their organisation or an operator; audited.
+    pub async fn admin_unlock(
+        &self,
+        actor: &AdminActor,
+        id: PersonId,
+        now: UnixTime,
+    ) -> Result<()> {
+        let person = self.admin_person_to_change(actor, id, now).await?;
+        let mut event = Self::person_event(&person, EventKind::PersonUnlocked, &actor.actor, now);
+        actor.stamp(&mut event);
+        Ok(self.store.unlock_person(person.id, event).await?)
+    }
+
+    /// Block a person now (`true`) or lift the block: immediate and reversible, audited.
+    /// Every channel refuses a blocked person from the next request on; the caller ends their
+    /// web sessions and pending approvals. Returns the person.
+    pub async fn admin_block(
+        &self,
+        actor: &AdminActor,
+        id: PersonId,
+        block: bool,
+        now: UnixTime,
+    ) -> Result<Person> {
+        let person = self.admin_person_to_change(actor, id, now).await?;
+        let kind = if block {
+            EventKind::PersonBlocked
+        } else {
+            EventKind::PersonUnblocked
+        };
+        let mut event = Self::person_event(&person, kind, &actor.actor, now);
+        actor.stamp(&mut event);
+        self.store
+            .set_blocked(person.id, block.then_some(now), event)
+            .await?;
+        if block {
+            self.approvals().cancel_person(person.id);
+        }
+        Ok(person)
+    }
+
     /// A temporary code for a person's lost device, issued by the actor (audited with them).
     pub async fn admin_temporary_code(
         &self,
@@ -321,7 +387,7 @@ impl Gateway {
         valid_minutes: u32,
         now: UnixTime,
     ) -> Result<(SecretString, UnixTime)> {
-        let (person, _) = self.admin_person(actor, id, now).await?;
+        let person = self.admin_person_to_change(actor, id, now).await?;
         if person.state != PersonState::Active {
             return Err(invalid("This account is not active."));
         }
@@ -343,7 +409,7 @@ impl Gateway {
         serial: &str,
         now: UnixTime,
     ) -> Result<Device> {
-        let (person, _) = self.admin_person(actor, id, now).await?;
+        let person = self.admin_person_to_change(actor, id, now).await?;
         if person.state != PersonState::Active {
             return Err(invalid("This account is not active."));
         }
@@ -1125,7 +1191,7 @@ impl Gateway {
             person_id: Some(person.id),
             org_id: Some(person.org_id),
             kind: DeviceKind::PhoneTotp,
-            label: label_or(&label, "phone"),
+            label: label_or(&label, "phone")?,
             serial: None,
             manufacturer: None,
             otp: params,

@@ -13,11 +13,12 @@ const WRONG_TOKEN_CODE: &str =
     "That code is not right for this token. Press the token's button and enter the code it shows.";
 const WRONG_NEW_CODE: &str = "That code is not right. Check that the app shows the new account, then enter its current code.";
 const NO_SUCH_DEVICE: &str = "That device is not linked to your account.";
-const BAD_LABEL: &str = "Give the device a name of 1 to 64 characters.";
 const KEY_NOT_ACCEPTED: &str =
     "The security key's answer was not accepted. Try again, or choose another key.";
 const KEY_LINKED: &str = "This security key is linked already.";
 const WRONG_KEY: &str = "That security key was not accepted. Use another of your devices.";
+const WRONG_STEP_UP: &str =
+    "That code is not right. Enter the current code from one of the devices you already use.";
 
 /// Who acts in the self-service portal: the logged-in person, and from where.
 #[derive(Debug, Clone)]
@@ -134,14 +135,114 @@ impl Gateway {
             .await
     }
 
+    /// The token of the "this was not me" link for a newly linked device: an HMAC of the
+    /// device's id and random uid under a key derived from the master key (no state).
+    pub fn not_me_token(&self, device: &Device) -> String {
+        use hmac::Mac as _;
+        let key = self.key.derive("not-me-link");
+        let Ok(mut mac) = hmac::Hmac::<sha2::Sha256>::new_from_slice(key.as_slice()) else {
+            return String::new();
+        };
+        mac.update(&device.id.to_be_bytes());
+        mac.update(device.uid.as_bytes());
+        data_encoding::BASE64URL_NOPAD.encode(&mac.finalize().into_bytes()[..18])
+    }
+
+    /// Where the "this was not me" link of `device` points.
+    pub fn not_me_url(&self, device: &Device) -> Option<String> {
+        self.public_url().map(|u| {
+            format!(
+                "{}/portal/not-me/{}/{}",
+                u.trim_end_matches('/'),
+                device.id,
+                self.not_me_token(device)
+            )
+        })
+    }
+
+    /// The device a "this was not me" link names, if the link is genuine and the device is
+    /// still active.
+    pub async fn not_me_device(&self, id: DeviceId, token: &str) -> Result<Device> {
+        let device = self
+            .store
+            .device_by_id(id)
+            .await?
+            .filter(|d| d.state == DeviceState::Active && d.person_id.is_some())
+            .filter(|d| crate::secret::ct_eq(self.not_me_token(d).as_bytes(), token.as_bytes()))
+            .ok_or_else(|| ServiceError::NotFound("device".into()))?;
+        Ok(device)
+    }
+
+    /// "This was not me": the link from the notice mail disables the new device at once
+    /// (audited, the person told). Returns the device and its person.
+    pub async fn not_me_disable(
+        &self,
+        id: DeviceId,
+        token: &str,
+        source: Option<IpAddr>,
+        request_id: Option<String>,
+        now: UnixTime,
+    ) -> Result<(Device, Person)> {
+        let device = self.not_me_device(id, token).await?;
+        let person = self
+            .person_by_id(device.person_id.unwrap_or_default())
+            .await?;
+        let actor = PortalActor {
+            person: person.clone(),
+            source,
+            request_id,
+        };
+        let mut event = actor.event(EventKind::DeviceDisabled, now);
+        event.device_label = Some(device.label.clone());
+        event.detail = Some(serde_json::json!({ "why": "not_me_link" }));
+        if !self.store.disable_device(device.id, event.clone()).await? {
+            return Err(ServiceError::NotFound("device".into()));
+        }
+        self.announce(
+            &actor,
+            &event,
+            format!(
+                "The device \"{}\" was disabled on your account (you said it was not yours)",
+                device.label
+            ),
+        );
+        Ok((device, person))
+    }
+
+    /// Announce a newly linked device, with the link that disables it if it was not the
+    /// person who linked it.
+    pub(super) fn announce_new_device(
+        &self,
+        actor: &PortalActor,
+        event: &AuditEvent,
+        device: &Device,
+        what: String,
+    ) {
+        let link = self.not_me_url(device);
+        self.announce_with(actor, event, what, link.as_deref());
+    }
+
     /// Tell the person by e-mail what changed on their account (`what` is the first line).
     pub(super) fn announce(&self, actor: &PortalActor, event: &AuditEvent, what: String) {
+        self.announce_with(actor, event, what, None);
+    }
+
+    fn announce_with(
+        &self,
+        actor: &PortalActor,
+        event: &AuditEvent,
+        what: String,
+        not_me: Option<&str>,
+    ) {
         let source = actor
             .source
             .map_or_else(|| "an unknown address".to_owned(), |s| s.to_string());
+        let not_me = not_me.map_or_else(String::new, |url| {
+            format!("If this was not you, disable the device at once:\n{url}\n\n")
+        });
         let body = format!(
             "{what}.\n\nWhen: {}\nFrom: {source}, in the self-service portal.\n\n\
-             If this was not you, tell your organisation's administrator\n\
+             {not_me}If this was not you, tell your organisation's administrator\n\
              or the helpdesk at once.\n",
             crate::audit::format_time(event.time)
         );
@@ -150,7 +251,8 @@ impl Gateway {
             super::notify::Notice {
                 subject: format!("Your sign-in account: {what}"),
                 body,
-                body_in_audit: true,
+                // The "not me" link disables a device: not for the audit trail's readers.
+                body_in_audit: not_me.is_empty(),
             },
             event,
         );
@@ -207,9 +309,10 @@ impl Gateway {
         }
         let event = actor.event(EventKind::DeviceLinked, now);
         let device = self.store.add_device(&new, now, event.clone()).await?;
-        self.announce(
+        self.announce_new_device(
             actor,
             &event,
+            &device,
             format!(
                 "A phone named \"{}\" was linked to your account",
                 device.label
@@ -255,16 +358,17 @@ impl Gateway {
             return Err(ServiceError::Invalid(WRONG_TOKEN_CODE.into()));
         }
         let event = actor.event(EventKind::DeviceLinked, now);
-        let label = label_or(label, &format!("token {serial}"));
+        let label = label_or(label, &format!("token {serial}"))?;
         let mut decision = decision;
         decision.event.device_label = Some(label.clone());
         let device = self
             .store
             .assign_token(serial, person.id, &label, event.clone())
             .await?;
-        self.announce(
+        self.announce_new_device(
             actor,
             &event,
+            &device,
             format!("The hardware token {serial} was linked to your account as \"{label}\""),
         );
         // Linked and active now: the code is spent on it (a lost race only means the same
@@ -290,10 +394,8 @@ impl Gateway {
         label: &str,
         now: UnixTime,
     ) -> Result<()> {
-        let label = label.trim();
-        if label.is_empty() || label.chars().count() > 64 || label.chars().any(char::is_control) {
-            return Err(ServiceError::Invalid(BAD_LABEL.into()));
-        }
+        let label = check_label(label)?;
+        let label = label.as_str();
         let device = self.own_device(actor, id).await?;
         let mut event = actor.event(EventKind::DeviceRenamed, now);
         event.detail = Some(serde_json::json!({ "from": device.label, "to": label }));
@@ -348,6 +450,26 @@ impl Gateway {
             return Err(ServiceError::Invalid(LAST_DEVICE.into()));
         }
         Ok(device)
+    }
+
+    /// Step-up before a factor is added: `code` must be a current code of one of the
+    /// person's active devices (or a recovery code). A wrong code counts toward the lockout
+    /// and is audited (a login attempt that `confirms` "step_up").
+    pub async fn portal_step_up(
+        &self,
+        actor: &PortalActor,
+        code: &str,
+        now: UnixTime,
+    ) -> Result<()> {
+        let devices = self.other_devices(actor, 0).await?;
+        let recovery = self.store.recovery_codes(actor.person.id).await?;
+        let (attempt, decision) = self.check_code(actor, "step_up", devices, recovery, code, now);
+        let written = self.record(actor, &attempt, decision, now).await?;
+        if matches!(written.verdict, Verdict::Accept { .. }) {
+            Ok(())
+        } else {
+            Err(ServiceError::Invalid(WRONG_STEP_UP.into()))
+        }
     }
 
     /// Unused recovery codes left to the actor.
@@ -579,11 +701,7 @@ impl Gateway {
 
     /// Is `label` a name a device may have? The trimmed name.
     pub fn device_label(label: &str) -> Result<String> {
-        let label = label.trim();
-        if label.is_empty() || label.chars().count() > 64 || label.chars().any(char::is_control) {
-            return Err(ServiceError::Invalid(BAD_LABEL.into()));
-        }
-        Ok(label.to_owned())
+        check_label(label)
     }
 
     /// Finish linking a key: verify the browser's answer against the kept state, save the
@@ -638,9 +756,10 @@ impl Gateway {
         };
         event.device_id = Some(device.id);
         event.device_label = Some(device.label.clone());
-        self.announce(
+        self.announce_new_device(
             actor,
             &event,
+            &device,
             format!(
                 "A security key named \"{}\" was linked to your account",
                 device.label

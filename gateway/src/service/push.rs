@@ -46,10 +46,25 @@ impl Gateway {
             sub.endpoint().host_str(),
             Some("127.0.0.1" | "localhost" | "[::1]")
         );
-        if !sub.is_known_push_service() && !loopback {
+        let allowed = sub.is_known_push_service() || (loopback && self.push_allow_loopback);
+        if !allowed {
             return Err(ServiceError::Invalid(UNKNOWN_PUSH_SERVICE.into()));
         }
         let person = &actor.person;
+        let linked = self
+            .store
+            .devices_of(person.id)
+            .await?
+            .iter()
+            .filter(|d| d.kind == DeviceKind::PushSubscription)
+            .filter(|d| matches!(d.state, DeviceState::Active | DeviceState::Disabled))
+            .count();
+        if linked >= self.max_push_devices {
+            return Err(ServiceError::Invalid(format!(
+                "At most {} devices can get your sign-in requests. Remove one under My devices first.",
+                self.max_push_devices
+            )));
+        }
         use sha2::Digest as _;
         let sealed = Sealed {
             subscription: sub.parts(),
@@ -64,7 +79,7 @@ impl Gateway {
             person_id: Some(person.id),
             org_id: Some(person.org_id),
             kind: DeviceKind::PushSubscription,
-            label: label_or(label, "phone (sign-in requests)"),
+            label: label_or(label, "phone (sign-in requests)")?,
             serial: None,
             manufacturer: None,
             otp: OtpParams::totp_default(),
@@ -76,9 +91,10 @@ impl Gateway {
         let device = self.store.add_device(&new, now, event.clone()).await?;
         event.device_id = Some(device.id);
         event.device_label = Some(device.label.clone());
-        self.announce(
+        self.announce_new_device(
             actor,
             &event,
+            &device,
             format!(
                 "\"{}\" now gets your sign-in requests as notifications",
                 device.label

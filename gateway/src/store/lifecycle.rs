@@ -613,7 +613,12 @@ macro_rules! lifecycle_sql {
                     .await?
                     .ok_or_else(|| StoreError::NotFound(format!("active person {person}")))?;
                     let p = person_from_row(&row)?;
-                    sqlx::query("UPDATE people SET full_name = $1, email = $2 WHERE id = $3")
+                    // A changed address is no longer proven.
+                    sqlx::query(
+                        "UPDATE people SET full_name = $1, email = $2, \
+                         email_verified_at = CASE WHEN email IS NOT DISTINCT FROM $2 THEN email_verified_at ELSE NULL END \
+                         WHERE id = $3",
+                    )
                         .bind(what.full_name.as_deref().unwrap_or(&p.full_name))
                         .bind(what.email.as_deref().or(p.email.as_deref()))
                         .bind(person)
@@ -747,11 +752,15 @@ macro_rules! lifecycle_sql {
                     if phone.person_id != Some(person) {
                         return Err(StoreError::Invalid("the phone is for another person".into()));
                     }
+                    // The link was mailed to the person's address: using it proves the address.
                     let updated = sqlx::query(
-                        "UPDATE people SET password_hash = $1 WHERE id = $2 AND state = 'active'",
+                        "UPDATE people SET password_hash = $1, \
+                         email_verified_at = CASE WHEN email IS NULL THEN NULL ELSE $3 END \
+                         WHERE id = $2 AND state = 'active'",
                     )
                     .bind(password_hash)
                     .bind(person)
+                    .bind(now)
                     .execute(&mut *tx)
                     .await?;
                     if updated.rows_affected() == 0 {

@@ -152,6 +152,9 @@ pub trait Store:
         label: &str,
         event: AuditEvent,
     ) -> Result<()>;
+    /// Disable an active device (it stays linked, authenticates nothing); false when it was
+    /// not active (then nothing is written).
+    async fn disable_device(&self, id: DeviceId, event: AuditEvent) -> Result<bool>;
     /// Set an HOTP device's next counter (resync).
     async fn set_counter(&self, id: DeviceId, next: u64, event: AuditEvent) -> Result<()>;
     /// Import hardware tokens into stock: all or nothing.

@@ -846,6 +846,24 @@ macro_rules! sql_store {
                     Ok(())
                 }
 
+                async fn disable_device(&self, id: DeviceId, mut event: AuditEvent) -> Result<bool> {
+                    let mut tx = self.begin().await?;
+                    let done = sqlx::query(
+                        "UPDATE devices SET state = 'disabled' WHERE id = $1 AND state = 'active'",
+                    )
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                    if done.rows_affected() == 0 {
+                        tx.rollback().await?;
+                        return Ok(false);
+                    }
+                    event.device_id = Some(id);
+                    insert_event(&mut tx, &event).await?;
+                    tx.commit().await?;
+                    Ok(true)
+                }
+
                 async fn set_counter(
                     &self,
                     id: DeviceId,

@@ -4,9 +4,8 @@
 //! (`Gateway::open_activation` / `activate`). The form carries a CSRF token of a fresh
 //! session, like the login pages.
 
-use super::login::{Peer, current, page, server_error};
+use super::login::{Peer, page, server_error};
 use super::pages::{error_block, esc, layout};
-use super::session::LoginState;
 use super::{WebState, bad_request};
 use crate::model::now;
 use crate::secret::SecretString;
@@ -121,18 +120,27 @@ fn refused(text: &str) -> Response {
         .into_response()
 }
 
-async fn show(State(state): State<WebState>, Path(token): Path<String>) -> Response {
+async fn show(
+    State(state): State<WebState>,
+    headers: HeaderMap,
+    Path(token): Path<String>,
+) -> Response {
     let t = now();
     let a = match state.gateway.open_activation(&token, t).await {
         Ok(a) => a,
         Err(ServiceError::Invalid(text)) => return refused(&text),
         Err(e) => return server_error(&e),
     };
-    let Some((id, session)) = state.sessions.create(LoginState::Fresh, t) else {
-        return server_error(&"session table full");
+    // No session: the form is protected by the pre-login token.
+    let Some((nonce, fresh)) = super::login::pre_login(&headers) else {
+        return server_error(&"random generator");
     };
-    match activation_page(&state, &token, &session.csrf, &a, "phone", None) {
-        Ok(html) => page(&state, html, Some(&id), ""),
+    match activation_page(&state, &token, &state.pre.token(&nonce), &a, "phone", None) {
+        Ok(html) => super::login::with_pre_cookie(
+            &state,
+            page(&state, html, None, ""),
+            fresh.then_some(nonce.as_str()),
+        ),
         Err(e) => server_error(&e),
     }
 }
@@ -144,10 +152,10 @@ async fn submit(
     Path(token): Path<String>,
     Form(form): Form<ActivateForm>,
 ) -> Response {
-    let Some((_, session)) = current(&state, &headers) else {
+    let Some(nonce) = super::session::pre_nonce(&headers) else {
         return bad_request("Your session expired. Open the activation link again.");
     };
-    if !session.csrf_ok(&form.csrf) {
+    if !state.pre.check(&nonce, &form.csrf) {
         return bad_request("The form was not sent from the activation page. Open the link again.");
     }
     let t = now();
@@ -187,7 +195,7 @@ async fn submit(
                 Err(ServiceError::Invalid(text)) => return refused(&text),
                 Err(e) => return server_error(&e),
             };
-            match activation_page(&state, &token, &session.csrf, &a, &form.label, Some(&text)) {
+            match activation_page(&state, &token, &form.csrf, &a, &form.label, Some(&text)) {
                 Ok(html) => {
                     let mut res = page(&state, html, None, "");
                     *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;

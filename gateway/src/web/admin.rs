@@ -41,6 +41,9 @@ pub fn routes() -> Router<WebState> {
         .route("/admin/people/{id}/temp-code", post(temp_code))
         .route("/admin/people/{id}/token", post(assign_token))
         .route("/admin/people/{id}/activation", post(new_activation))
+        .route("/admin/people/{id}/unlock", post(unlock))
+        .route("/admin/people/{id}/block", post(block))
+        .route("/admin/people/{id}/unblock", post(unblock))
         .route("/admin/requests/{id}", get(request_page))
         .route("/admin/requests/{id}/take", post(take))
         .route("/admin/requests/{id}/done", post(done))
@@ -696,6 +699,71 @@ async fn temp_code(
         Err(ServiceError::Invalid(text)) => render_person(&state, &a, id, None, Some(&text)).await,
         Err(e) => failure(&e),
     }
+}
+
+async fn unlock(
+    State(state): State<WebState>,
+    Peer(peer): Peer,
+    headers: HeaderMap,
+    Path(id): Path<PersonId>,
+    Form(form): Form<AdminForm>,
+) -> Response {
+    let a = admin_or_return!(state, peer, headers, Some(&form.csrf));
+    match state.gateway.admin_unlock(&a.actor, id, now()).await {
+        Ok(()) => to_person(id),
+        Err(e) => failure(&e),
+    }
+}
+
+async fn block(
+    State(state): State<WebState>,
+    Peer(peer): Peer,
+    headers: HeaderMap,
+    Path(id): Path<PersonId>,
+    Form(form): Form<AdminForm>,
+) -> Response {
+    set_block(state, peer, headers, id, form, true).await
+}
+
+async fn unblock(
+    State(state): State<WebState>,
+    Peer(peer): Peer,
+    headers: HeaderMap,
+    Path(id): Path<PersonId>,
+    Form(form): Form<AdminForm>,
+) -> Response {
+    set_block(state, peer, headers, id, form, false).await
+}
+
+/// Block now (or lift it): the store first, then this instance's web sessions of the person
+/// end (every request also checks the block, so other instances' sessions end on their next
+/// request).
+async fn set_block(
+    state: WebState,
+    peer: std::net::SocketAddr,
+    headers: HeaderMap,
+    id: PersonId,
+    form: AdminForm,
+    on: bool,
+) -> Response {
+    let a = admin_or_return!(state, peer, headers, Some(&form.csrf));
+    match state.gateway.admin_block(&a.actor, id, on, now()).await {
+        Ok(person) => {
+            if on {
+                state.sessions.end_person(person.id, &person.username);
+            }
+            to_person(id)
+        }
+        Err(e) => failure(&e),
+    }
+}
+
+fn to_person(id: PersonId) -> Response {
+    (
+        StatusCode::SEE_OTHER,
+        [(axum::http::header::LOCATION, format!("/admin/people/{id}"))],
+    )
+        .into_response()
 }
 
 async fn assign_token(

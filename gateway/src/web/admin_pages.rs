@@ -307,6 +307,14 @@ pub fn person_page(
 <input type="text" id="minutes" name="minutes" value="60">
 <button type="submit" id="temp-code">Issue a temporary code</button>
 </form>
+<h2>Access</h2>
+<p id="access-state">{access}</p>
+<form method="post" action="/admin/people/{id}/unlock">{csrf}
+<button type="submit" class="secondary" id="unlock">Unlock (clear the lockout and password throttles)</button>
+</form>
+<form method="post" action="/admin/people/{id}/{block_action}">{csrf}
+<button type="submit" id="block">{block_label}</button>
+</form>
 <h2>Activation</h2>
 <form method="post" action="/admin/people/{id}/activation">{csrf}
 <button type="submit" class="secondary" id="new-activation">Send a new activation link</button>
@@ -324,6 +332,28 @@ pub fn person_page(
                 " · locked"
             } else {
                 ""
+            },
+            access = match (p.blocked_at, p.locked_until) {
+                (Some(t), _) => format!(
+                    "Blocked since {}: no sign-in on any channel.",
+                    esc(&when(t))
+                ),
+                (None, Some(t)) => format!(
+                    "Locked after wrong codes until {} ({} failures).",
+                    esc(&when(t)),
+                    p.failed_logins
+                ),
+                (None, None) => format!("Not locked ({} recent failures).", p.failed_logins),
+            },
+            block_action = if p.blocked_at.is_some() {
+                "unblock"
+            } else {
+                "block"
+            },
+            block_label = if p.blocked_at.is_some() {
+                "Lift the block"
+            } else {
+                "Block now (every channel, at once; ends their sessions)"
             },
             error = error_block(error),
             id = p.id,

@@ -11,7 +11,7 @@ use crate::approval::{Answer, Prompt};
 use crate::model::now;
 use crate::service::ServiceError;
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
@@ -141,6 +141,8 @@ pub struct SubscribeForm {
     subscription: String,
     #[serde(default)]
     label: String,
+    #[serde(default)]
+    current_code: String,
 }
 
 impl std::fmt::Debug for SubscribeForm {
@@ -163,6 +165,8 @@ fn push_optin(csrf: &str, vapid: Option<&str>) -> String {
 <input type="hidden" name="csrf" value="{csrf}">
 <label for="push-label">Name of this device</label>
 <input type="text" id="push-label" name="label" maxlength="64" placeholder="my phone">
+<label for="push-current-code">Current code from one of your devices (needed when you signed in more than 5 minutes ago)</label>
+<input type="text" id="push-current-code" name="current_code" class="code" inputmode="numeric" autocomplete="one-time-code" maxlength="11">
 <button type="button" id="push-enable">Turn on notifications</button>
 <p id="push-status" role="status"></p>
 </section>"#,
@@ -290,6 +294,21 @@ async fn subscribe(
         Ok(c) => c,
         Err(r) => return r,
     };
+    let fields = [
+        ("subscription", form.subscription.as_str()),
+        ("label", form.label.as_str()),
+    ];
+    if let Err(r) = super::portal::fresh_proof(
+        &state,
+        &c,
+        &form.current_code,
+        "/portal/push/subscribe",
+        &fields,
+    )
+    .await
+    {
+        return r;
+    }
     let Ok(bytes) = crate::secret::random_bytes(32) else {
         return server_error(&"random generator");
     };
@@ -301,7 +320,7 @@ async fn subscribe(
     {
         Ok(_) => {
             let mut res = see_other("/portal/approvals");
-            let secure = if state.tls { "; Secure" } else { "" };
+            let secure = if state.https { "; Secure" } else { "" };
             // A year: the device stays bound until it is removed from My devices.
             let cookie = format!(
                 "{DEVICE_COOKIE}={binding}; Path=/portal; HttpOnly; SameSite=Lax; Max-Age=31536000{secure}"
@@ -399,6 +418,15 @@ async fn events(
         Ok(c) => c,
         Err(_) => return see_other("/portal/login"),
     };
+    // Live streams are bounded per source and in total (each holds a connection open).
+    let source = super::tls::peer_key(state.client_ip(peer, &headers));
+    let Some(slot) = state.streams.take(&source) else {
+        return (
+            StatusCode::TOO_MANY_REQUESTS,
+            "too many live pages open from your network\n",
+        )
+            .into_response();
+    };
     let person = c.person_id();
     let rx = state.gateway.approvals().subscribe();
     let current = state
@@ -409,22 +437,24 @@ async fn events(
         .unwrap_or_default();
     let stale = current != q.shown;
     let changed = || Ok::<_, Infallible>(Event::default().event("changed").data("1"));
-    let stream = futures_util::stream::unfold((rx, stale), move |(mut rx, stale)| async move {
-        if stale {
-            return Some((changed(), (rx, false)));
-        }
-        loop {
-            match rx.recv().await {
-                Ok(p) if p == person => return Some((changed(), (rx, false))),
-                Ok(_) => {}
-                // Missed some: say "changed" to be safe.
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
-                    return Some((changed(), (rx, false)));
-                }
-                Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+    // The slot travels with the stream and is given back when the stream ends.
+    let stream =
+        futures_util::stream::unfold((rx, stale, slot), move |(mut rx, stale, slot)| async move {
+            if stale {
+                return Some((changed(), (rx, false, slot)));
             }
-        }
-    });
+            loop {
+                match rx.recv().await {
+                    Ok(p) if p == person => return Some((changed(), (rx, false, slot))),
+                    Ok(_) => {}
+                    // Missed some: say "changed" to be safe.
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                        return Some((changed(), (rx, false, slot)));
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+                }
+            }
+        });
     let mut res = Sse::new(stream)
         .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
         .into_response();

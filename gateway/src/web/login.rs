@@ -4,7 +4,8 @@
 //! id; or channel `portal`, client `portal`). Messages never say whether a username exists.
 
 use super::session::{
-    KeyCeremony, LoginFor, LoginState, Session, clear_cookie, session_id, set_cookie,
+    KeyCeremony, LoginFor, LoginState, PreLogin, Refused, Session, clear_cookie, pre_nonce,
+    session_id, set_cookie, set_pre_cookie,
 };
 use super::{WebState, bad_request, pages};
 use crate::audit::Channel;
@@ -27,8 +28,11 @@ const WRONG_KEY: &str = "That security key was not accepted. Try again with a ke
 const TOO_MANY: &str = "Too many attempts. Wait a minute, then try again.";
 const EXPIRED: &str = "This sign-in request has expired or was already used. Go back to the application and sign in again.";
 const ACR_MFA: &str = "http://schemas.openid.net/pape/policies/2007/06/multi-factor";
-/// Wrong codes allowed in one login before the password is asked again.
+/// Second-factor attempts allowed after one right password before it is asked again
+/// (claimed atomically before each check, so parallel posts cannot exceed it).
 const MAX_CODE_FAILURES: u32 = 3;
+const TOO_MANY_SESSIONS: &str =
+    "Too many sign-ins from your network at once. Wait a few minutes, then try again.";
 /// How long the code step may take after the password.
 const CODE_STEP_SECONDS: i64 = 300;
 
@@ -244,7 +248,7 @@ pub fn page(
     res.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     if let Some(id) = cookie
-        && let Ok(v) = HeaderValue::from_str(&set_cookie(id, state.tls, 1800))
+        && let Ok(v) = HeaderValue::from_str(&set_cookie(id, state.https, 1800))
     {
         res.headers_mut().append(header::SET_COOKIE, v);
     }
@@ -336,23 +340,63 @@ pub fn request_id(headers: &HeaderMap) -> Option<String> {
         .map(str::to_owned)
 }
 
-async fn show_login(State(state): State<WebState>, Query(q): Query<LoginQuery>) -> Response {
+async fn show_login(
+    State(state): State<WebState>,
+    Query(q): Query<LoginQuery>,
+    headers: HeaderMap,
+) -> Response {
     let Some(pending) = state.provider.pending(&q.auth).await else {
         return expired();
     };
-    let Some((id, session)) = state.sessions.create(LoginState::Fresh, now()) else {
-        return server_error(&"session table full");
+    // No session yet: the form is protected by the pre-login token alone.
+    let Some((nonce, fresh)) = pre_login(&headers) else {
+        return server_error(&"random generator");
     };
     let hint = pending.login_hint.clone().unwrap_or_default();
     let html = pages::login(
         &pending.client_name,
         "/login",
         &pending.id,
-        &session.csrf,
+        &state.pre.token(&nonce),
         &hint,
         None,
     );
-    page(&state, html, Some(&id), &pending.redirect_uri)
+    let res = page(&state, html, None, &pending.redirect_uri);
+    with_pre_cookie(&state, res, fresh.then_some(nonce.as_str()))
+}
+
+/// The pre-login nonce of this browser, or a new one (then `true`: set its cookie).
+pub fn pre_login(headers: &HeaderMap) -> Option<(String, bool)> {
+    match pre_nonce(headers) {
+        Some(n) => Some((n, false)),
+        None => PreLogin::nonce().map(|n| (n, true)),
+    }
+}
+
+/// `res` with the pre-login cookie set, when `nonce` is new.
+pub fn with_pre_cookie(state: &WebState, mut res: Response, nonce: Option<&str>) -> Response {
+    if let Some(nonce) = nonce
+        && let Ok(v) = HeaderValue::from_str(&set_pre_cookie(nonce, state.https))
+    {
+        res.headers_mut().append(header::SET_COOKIE, v);
+    }
+    res
+}
+
+/// The password page again (with `error`), its form protected by the pre-login token.
+fn login_again(
+    state: &WebState,
+    headers: &HeaderMap,
+    target: &Target,
+    username: &str,
+    error: &str,
+) -> Response {
+    let Some((nonce, fresh)) = pre_login(headers) else {
+        return server_error(&"random generator");
+    };
+    let html = target.login_page(&state.pre.token(&nonce), username, Some(error));
+    let res = page(state, html, None, &target.redirect_uri);
+    with_pre_cookie(state, res, fresh.then_some(nonce.as_str()))
 }
 
 /// The session behind the request's cookie, if live.
@@ -411,7 +455,8 @@ async fn submit_oidc_password(
     submit_password(&state, peer, &headers, &form, &target).await
 }
 
-/// The password step, for either purpose.
+/// The password step, for either purpose. Nothing is kept on the server before a right
+/// password: only then is a session made (at most `MAX_SESSIONS_PER_SOURCE` per source).
 pub async fn submit_password(
     state: &WebState,
     peer: SocketAddr,
@@ -419,30 +464,30 @@ pub async fn submit_password(
     form: &PasswordForm,
     target: &Target,
 ) -> Response {
-    let Some((sid, session)) = current(state, headers) else {
-        // No (or an expired) session: start again, keeping what was typed.
-        let Some((id, s)) = state.sessions.create(LoginState::Fresh, now()) else {
-            return server_error(&"session table full");
-        };
-        let html = target.login_page(
-            &s.csrf,
+    let Some(nonce) = pre_nonce(headers) else {
+        // No (or an expired) pre-login cookie: start again, keeping what was typed.
+        return login_again(
+            state,
+            headers,
+            target,
             &form.username,
-            Some("Your session expired. Please sign in again."),
+            "Your session expired. Please sign in again.",
         );
-        return page(state, html, Some(&id), &target.redirect_uri);
     };
-    if !session.csrf_ok(&form.csrf) {
+    if !state.pre.check(&nonce, &form.csrf) {
         return bad_request(
             "The form was not sent from this sign-in page. Go back to the application and sign in again.",
         );
     }
     let ip = state.client_ip(peer, headers);
     let retry = |error: &str| {
-        let html = target.login_page(&session.csrf, &form.username, Some(error));
+        let html = target.login_page(&form.csrf, &form.username, Some(error));
         page(state, html, None, &target.redirect_uri)
     };
     if limited(state, ip, &form.username, target, headers).await {
-        return retry(TOO_MANY);
+        let mut res = retry(TOO_MANY);
+        *res.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+        return res;
     }
     let password = SecretString::new(form.password.clone());
     let a = attempt(
@@ -465,11 +510,21 @@ pub async fn submit_password(
                 failures: 0,
                 key: None,
             };
-            // Privilege changed: new session id and CSRF token.
-            let Some((id, s)) = state.sessions.rotate(&sid, login, now()) else {
-                return server_error(&"session table full");
-            };
-            code_page(state, target, &s.csrf, &form.username, None, Some(&id)).await
+            // Privilege changed: a new session id and CSRF token (an old session of this
+            // browser ends).
+            let old = session_id(headers).unwrap_or_default();
+            let source = state.limits.source_key(ip).to_string();
+            match state.sessions.rotate(&old, login, &source, now()) {
+                Ok((id, s)) => {
+                    code_page(state, target, &s.csrf, &form.username, None, Some(&id)).await
+                }
+                Err(Refused::SourceFull) => {
+                    let mut res = retry(TOO_MANY_SESSIONS);
+                    *res.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+                    res
+                }
+                Err(e) => server_error(&format!("no session: {e:?}")),
+            }
         }
         Verdict::Accept { .. } | Verdict::Reject(_) => retry(WRONG_CREDENTIALS),
     }
@@ -482,7 +537,6 @@ struct SecondStep {
     session: Session,
     username: String,
     purpose: LoginFor,
-    since: UnixTime,
     failures: u32,
     key: Option<KeyCeremony>,
     target: Target,
@@ -515,20 +569,20 @@ async fn second_step(
         return Err(expired());
     };
     if now() - since > CODE_STEP_SECONDS {
-        let html = target.login_page(
-            &session.csrf,
+        state.sessions.remove(&sid);
+        return Err(login_again(
+            state,
+            headers,
+            &target,
             &username,
-            Some("That took too long. Please sign in again."),
-        );
-        state.sessions.update(&sid, LoginState::Fresh);
-        return Err(page(state, html, None, &target.redirect_uri));
+            "That took too long. Please sign in again.",
+        ));
     }
     Ok(SecondStep {
         sid,
         session,
         username,
         purpose,
-        since,
         failures,
         key,
         target,
@@ -536,15 +590,42 @@ async fn second_step(
 }
 
 impl SecondStep {
-    fn with_key(&self, key: Option<KeyCeremony>, failures: u32) -> LoginState {
-        LoginState::PasswordOk {
-            username: self.username.clone(),
-            purpose: self.purpose.clone(),
-            since: self.since,
-            failures,
-            key,
-        }
+    /// Set the security key ceremony under way (only that field: the attempt count is
+    /// another request's to change).
+    fn set_key(&self, state: &WebState, ceremony: Option<KeyCeremony>) {
+        state.sessions.modify(&self.sid, |login| {
+            if let LoginState::PasswordOk { key, .. } = login {
+                *key = ceremony;
+            }
+        });
     }
+
+    /// Claim one second-factor attempt of this login, atomically: the attempts made so far
+    /// (this one included), or None when `MAX_CODE_FAILURES` were used (then no check).
+    fn claim(&self, state: &WebState) -> Option<u32> {
+        state
+            .sessions
+            .modify(&self.sid, |login| match login {
+                LoginState::PasswordOk { failures, .. } if *failures < MAX_CODE_FAILURES => {
+                    *failures += 1;
+                    Some(*failures)
+                }
+                _ => None,
+            })
+            .flatten()
+    }
+}
+
+/// Too many attempts after one password: the session ends, the password is asked again.
+fn too_many_codes(state: &WebState, headers: &HeaderMap, step: &SecondStep) -> Response {
+    state.sessions.remove(&step.sid);
+    login_again(
+        state,
+        headers,
+        &step.target,
+        &step.username,
+        "Too many wrong codes. Please sign in again.",
+    )
 }
 
 async fn submit_code(
@@ -569,6 +650,9 @@ async fn submit_code(
         )
         .await;
     }
+    let Some(attempts) = step.claim(&state) else {
+        return too_many_codes(&state, &headers, &step);
+    };
     let code = SecretString::new(form.code.trim());
     let a = attempt(
         &step.username,
@@ -581,7 +665,15 @@ async fn submit_code(
         Ok(d) => d,
         Err(e) => return server_error(&e),
     };
-    decided(&state, step, decision.verdict, WRONG_CODE).await
+    decided(
+        &state,
+        &headers,
+        step,
+        attempts,
+        decision.verdict,
+        WRONG_CODE,
+    )
+    .await
 }
 
 /// Back from the security key page to the code page.
@@ -594,9 +686,7 @@ async fn code_again(
         Ok(s) => s,
         Err(r) => return r,
     };
-    state
-        .sessions
-        .update(&step.sid, step.with_key(None, step.failures));
+    step.set_key(&state, None);
     code_page(
         &state,
         &step.target,
@@ -654,9 +744,7 @@ async fn start_key(
         label: String::new(),
         device: None,
     };
-    state
-        .sessions
-        .update(&step.sid, step.with_key(Some(key), step.failures));
+    step.set_key(&state, Some(key));
     let html = pages::key_login(&step.target.client_name, &step.session.csrf, &options);
     script_page(&state, html, None, &step.target.redirect_uri)
 }
@@ -674,9 +762,7 @@ async fn finish_key(
         Err(r) => return r,
     };
     // The challenge is spent whatever happens next.
-    state
-        .sessions
-        .update(&step.sid, step.with_key(None, step.failures));
+    step.set_key(&state, None);
     let Some(ceremony) = step
         .key
         .clone()
@@ -704,6 +790,9 @@ async fn finish_key(
         )
         .await;
     }
+    let Some(attempts) = step.claim(&state) else {
+        return too_many_codes(&state, &headers, &step);
+    };
     let rp = match relying_party(&state) {
         Ok(rp) => rp,
         Err(e) => return server_error(&e),
@@ -723,26 +812,31 @@ async fn finish_key(
         Ok(d) => d,
         Err(e) => return server_error(&e),
     };
-    decided(&state, step, decision.verdict, WRONG_KEY).await
+    decided(
+        &state,
+        &headers,
+        step,
+        attempts,
+        decision.verdict,
+        WRONG_KEY,
+    )
+    .await
 }
 
 /// After the second factor was decided: on to the portal or back to the application, or
-/// (`wrong` said) the code page again, up to `MAX_CODE_FAILURES` failures.
-async fn decided(state: &WebState, step: SecondStep, verdict: Verdict, wrong: &str) -> Response {
+/// (`wrong` said) the code page again, up to `MAX_CODE_FAILURES` attempts (`attempts` made).
+async fn decided(
+    state: &WebState,
+    headers: &HeaderMap,
+    step: SecondStep,
+    attempts: u32,
+    verdict: Verdict,
+    wrong: &str,
+) -> Response {
     let Verdict::Accept { device_id, .. } = verdict else {
-        let failures = step.failures + 1;
-        if failures >= MAX_CODE_FAILURES {
-            state.sessions.update(&step.sid, LoginState::Fresh);
-            let html = step.target.login_page(
-                &step.session.csrf,
-                &step.username,
-                Some("Too many wrong codes. Please sign in again."),
-            );
-            return page(state, html, None, &step.target.redirect_uri);
+        if attempts >= MAX_CODE_FAILURES {
+            return too_many_codes(state, headers, &step);
         }
-        state
-            .sessions
-            .update(&step.sid, step.with_key(None, failures));
         return code_page(
             state,
             &step.target,
@@ -757,7 +851,9 @@ async fn decided(state: &WebState, step: SecondStep, verdict: Verdict, wrong: &s
     let username = step.username;
     let auth = match step.purpose {
         LoginFor::Oidc(auth) => auth,
-        LoginFor::Portal => return super::portal::logged_in(state, &sid, &username).await,
+        LoginFor::Portal => {
+            return super::portal::logged_in(state, &sid, &username, &step.session.source).await;
+        }
     };
     let user = match authenticated_user(state, &username, device_id).await {
         Ok(u) => u,
@@ -772,7 +868,7 @@ async fn decided(state: &WebState, step: SecondStep, verdict: Verdict, wrong: &s
             return expired();
         }
     };
-    if let Ok(v) = HeaderValue::from_str(&clear_cookie(state.tls)) {
+    if let Ok(v) = HeaderValue::from_str(&clear_cookie(state.https)) {
         res.headers_mut().append(header::SET_COOKIE, v);
     }
     res
@@ -801,6 +897,9 @@ async fn start_approval(
             None,
         )
         .await;
+    }
+    if step.claim(&state).is_none() {
+        return too_many_codes(&state, &headers, &step);
     }
     let a = attempt(
         &step.username,
@@ -852,7 +951,10 @@ async fn wait_approval(State(state): State<WebState>, headers: HeaderMap) -> Res
             None,
             &step.target.redirect_uri,
         ),
-        Some(Some(verdict)) => decided(&state, step, verdict, NOT_APPROVED).await,
+        Some(Some(verdict)) => {
+            let attempts = step.failures;
+            decided(&state, &headers, step, attempts, verdict, NOT_APPROVED).await
+        }
         None => {
             code_page(
                 &state,

@@ -1,5 +1,5 @@
 //! The web front: one HTTPS listener (or plain HTTP behind a configured reverse proxy) that
-//! serves the OpenID Provider, the login pages, the stylesheet, /metrics, /healthz and
+//! serves the OpenID Provider, the login pages, the stylesheet, /healthz and
 //! /readyz, with a request id, security headers and a Content-Security-Policy on every answer.
 
 pub mod activate;
@@ -16,6 +16,9 @@ pub mod portal_pages;
 pub mod session;
 pub mod tls;
 
+#[cfg(test)]
+mod router_tests;
+
 use crate::limits::Limits;
 use crate::service::Gateway;
 use axum::Router;
@@ -29,7 +32,7 @@ use session::Sessions;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::request_id::PropagateRequestIdLayer;
 use tower_http::trace::TraceLayer;
 
 /// What the web handlers share.
@@ -39,13 +42,31 @@ pub struct WebState {
     pub provider: Arc<mfa_oidc::Provider>,
     pub sessions: Arc<Sessions>,
     pub limits: Arc<Limits>,
-    /// Served over TLS (cookies get Secure, HSTS is sent).
+    /// Served over TLS here (then X-Forwarded-For is never believed).
     pub tls: bool,
+    /// Reached over HTTPS: served over TLS, or behind a TLS proxy with an https public URL.
+    /// Cookies get Secure and HSTS is sent.
+    pub https: bool,
+    /// The sign-in forms' stateless CSRF protection (no session before a right password).
+    pub pre: session::PreLogin,
     /// Proxies whose X-Forwarded-For is believed (plain HTTP only).
     pub trusted_proxies: Arc<Vec<IpNet>>,
     /// Logins waiting for an out-of-band approval ("send a request to my phone"), by session.
     pub waiting: Arc<login::Waiting>,
+    /// Live event streams (server-sent events) open, per source and in total.
+    pub streams: Arc<tls::Slots>,
 }
+
+/// Is the web front reached over HTTPS: served over TLS here, or behind a TLS proxy with an
+/// https public URL? Then cookies get Secure and HSTS is sent.
+pub fn reached_over_https(tls: bool, public_url: &str) -> bool {
+    tls || public_url.starts_with("https://")
+}
+
+/// Live event streams one source may hold open.
+pub const MAX_STREAMS_PER_SOURCE: usize = 8;
+/// Live event streams open in total.
+pub const MAX_STREAMS: usize = 2_000;
 
 impl WebState {
     /// The client's address: the peer, or, when the peer is a trusted proxy, the last
@@ -76,10 +97,11 @@ impl WebState {
 }
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+const CLIENT_REQUEST_ID: HeaderName = HeaderName::from_static("x-client-request-id");
 
 /// The whole web app: OIDC routes, login pages, static files, and `extra` (the admin routes).
 pub fn router(state: WebState, extra: Router) -> Router {
-    let tls = state.tls;
+    let https = state.https;
     let limited = state.clone();
     // Starting an authorization stores a pending login: limited per source address.
     let provider = state.provider.router().layer(middleware::from_fn(move |req: Request, next: Next| {
@@ -91,7 +113,8 @@ pub fn router(state: WebState, extra: Router) -> Router {
                     .get::<axum::extract::ConnectInfo<tls::PeerAddr>>()
                     .map_or(SocketAddr::from(([0, 0, 0, 0], 0)), |c| c.0.0);
                 let ip = state.client_ip(peer, req.headers());
-                if !state.limits.allow_source(ip) {
+                // The rate, then the pending authorizations a source may hold at once.
+                if !state.limits.allow_source(ip) || !state.limits.allow_state(ip) {
                     return (
                         axum::http::StatusCode::TOO_MANY_REQUESTS,
                         pages::message("Too many sign-in attempts", "Too many sign-in attempts from your network. Wait a minute, then try again."),
@@ -138,7 +161,7 @@ pub fn router(state: WebState, extra: Router) -> Router {
         .merge(provider)
         .merge(extra)
         .layer(middleware::from_fn(move |req, next| {
-            security_headers(req, next, tls)
+            security_headers(req, next, https)
         }))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,
@@ -156,14 +179,36 @@ pub fn router(state: WebState, extra: Router) -> Router {
                 .extensions()
                 .get::<axum::extract::MatchedPath>()
                 .map_or("-", |p| p.as_str());
-            tracing::info_span!("http", request_id = %id, method = %req.method(), route = %route)
+            let theirs = req
+                .headers()
+                .get(CLIENT_REQUEST_ID)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("-");
+            tracing::info_span!("http", request_id = %id, client_request_id = %theirs, method = %req.method(), route = %route)
         }))
-        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+        .layer(middleware::from_fn(own_request_id))
+}
+
+/// The request id is always ours (a random UUID): a client-sent `X-Request-Id` is never
+/// believed (it would land in the audit trail); a sane one is kept as
+/// `X-Client-Request-Id` for the log line.
+async fn own_request_id(mut req: Request, next: Next) -> Response {
+    let theirs = req.headers_mut().remove(REQUEST_ID);
+    if let Some(v) = theirs
+        && v.len() <= 64
+        && v.as_bytes().iter().all(|b| b.is_ascii_graphic())
+    {
+        req.headers_mut().insert(CLIENT_REQUEST_ID, v);
+    }
+    if let Ok(v) = HeaderValue::from_str(&uuid::Uuid::new_v4().to_string()) {
+        req.headers_mut().insert(REQUEST_ID, v);
+    }
+    next.run(req).await
 }
 
 /// Security headers on every answer. Pages set their own CSP (their form targets); others
 /// get the strictest one.
-async fn security_headers(req: Request, next: Next, tls: bool) -> Response {
+async fn security_headers(req: Request, next: Next, https: bool) -> Response {
     let mut res = next.run(req).await;
     let h = res.headers_mut();
     if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
@@ -181,7 +226,7 @@ async fn security_headers(req: Request, next: Next, tls: bool) -> Response {
         header::REFERRER_POLICY,
         HeaderValue::from_static("no-referrer"),
     );
-    if tls {
+    if https {
         h.insert(
             header::STRICT_TRANSPORT_SECURITY,
             HeaderValue::from_static("max-age=31536000"),

@@ -22,6 +22,9 @@ use std::net::SocketAddr;
 
 /// An unconfirmed phone secret is forgotten after this long.
 const ENROLMENT_SECONDS: i64 = 600;
+/// Adding a factor (phone, token, key, push device) or making recovery codes needs a
+/// second factor proven this recently (the login's, or a fresh code asked for then).
+pub const STEP_UP_SECONDS: i64 = 300;
 /// How many logins "My logins" shows.
 const LOGINS_SHOWN: u32 = 50;
 const NOT_SIGNED_IN: &str =
@@ -48,6 +51,98 @@ pub fn routes() -> Router<WebState> {
         .route("/portal/devices/{id}/rename", post(rename))
         .route("/portal/devices/{id}/remove", post(remove))
         .route("/portal/recovery", post(new_recovery_codes))
+        .route(
+            "/portal/not-me/{id}/{token}",
+            get(not_me_page).post(not_me_disable),
+        )
+}
+
+/// The "this was not me" link of a notice mail: a page that asks to confirm (a GET changes
+/// nothing: mail scanners follow links), its form protected by the pre-login token.
+async fn not_me_page(
+    State(state): State<WebState>,
+    headers: HeaderMap,
+    Path((id, token)): Path<(DeviceId, String)>,
+) -> Response {
+    let device = match state.gateway.not_me_device(id, &token).await {
+        Ok(d) => d,
+        Err(ServiceError::NotFound(_)) => return not_me_gone(),
+        Err(e) => return server_error(&e),
+    };
+    let Some((nonce, fresh)) = login::pre_login(&headers) else {
+        return server_error(&"random generator");
+    };
+    let action = format!("/portal/not-me/{id}/{token}");
+    let html = portal_pages::not_me(&state.pre.token(&nonce), &action, &device.label);
+    login::with_pre_cookie(&state, show(&state, html), fresh.then_some(nonce.as_str()))
+}
+
+fn not_me_gone() -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        pages::message(
+            "Link not valid",
+            "This link is not valid, or the device was already disabled or removed. If you \
+             think someone else has access to your account, tell your organisation's \
+             administrator or the helpdesk at once.",
+        ),
+    )
+        .into_response()
+}
+
+#[derive(Deserialize)]
+pub struct NotMeForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+impl std::fmt::Debug for NotMeForm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("NotMeForm { .. }")
+    }
+}
+
+/// Confirmed: the device is disabled at once (audited, the person told) and every web
+/// session of the person ends (whoever linked it may be signed in).
+async fn not_me_disable(
+    State(state): State<WebState>,
+    Peer(peer): Peer,
+    headers: HeaderMap,
+    Path((id, token)): Path<(DeviceId, String)>,
+    Form(form): Form<NotMeForm>,
+) -> Response {
+    let Some(nonce) = super::session::pre_nonce(&headers) else {
+        return bad_request("Your session expired. Open the link from the e-mail again.");
+    };
+    if !state.pre.check(&nonce, &form.csrf) {
+        return bad_request(
+            "The form was not sent from this page. Open the link from the e-mail again.",
+        );
+    }
+    let source = Some(state.client_ip(peer, &headers));
+    match state
+        .gateway
+        .not_me_disable(id, &token, source, request_id(&headers), now())
+        .await
+    {
+        Ok((device, person)) => {
+            state.sessions.end_person(person.id, &person.username);
+            show(
+                &state,
+                pages::message(
+                    "Device disabled",
+                    &format!(
+                        "The device \"{}\" was disabled and can no longer be used to sign in. \
+                         Your administrator can see this in the audit trail. If you think \
+                         someone knows your password, change it and tell your administrator.",
+                        device.label
+                    ),
+                ),
+            )
+        }
+        Err(ServiceError::NotFound(_)) => not_me_gone(),
+        Err(e) => server_error(&e),
+    }
 }
 
 /// A portal action's fields (only some are used by each).
@@ -64,6 +159,9 @@ pub struct ActionForm {
     /// A security key's answer (JSON from /static/webauthn.js).
     #[serde(default)]
     response: String,
+    /// A fresh code from one of the person's current devices (step-up before adding one).
+    #[serde(default)]
+    current_code: String,
 }
 
 impl std::fmt::Debug for ActionForm {
@@ -86,7 +184,7 @@ pub fn to_login() -> Response {
 }
 
 /// The login for the portal succeeded: a new session id holding the person, then My devices.
-pub async fn logged_in(state: &WebState, sid: &str, username: &str) -> Response {
+pub async fn logged_in(state: &WebState, sid: &str, username: &str, source: &str) -> Response {
     let person = match state.gateway.person(username).await {
         Ok(p) => p,
         Err(e) => return server_error(&e),
@@ -98,12 +196,13 @@ pub async fn logged_in(state: &WebState, sid: &str, username: &str) -> Response 
         auth_time: t,
         enrolment: None,
         key: None,
+        factor_at: t,
     };
-    let Some((id, _)) = state.sessions.rotate(sid, login, t) else {
+    let Ok((id, _)) = state.sessions.rotate(sid, login, source, t) else {
         return server_error(&"session table full");
     };
     let mut res = see_other("/portal");
-    if let Ok(v) = HeaderValue::from_str(&super::session::set_cookie(&id, state.tls, 1800)) {
+    if let Ok(v) = HeaderValue::from_str(&super::session::set_cookie(&id, state.https, 1800)) {
         res.headers_mut().append(header::SET_COOKIE, v);
     }
     res
@@ -118,6 +217,8 @@ pub(crate) struct Ctx {
     pub(crate) enrolment: Option<PendingTotp>,
     /// A security key being added, or checked to confirm a removal.
     pub(crate) key: Option<KeyCeremony>,
+    /// When the person last proved a second factor in this session.
+    pub(crate) factor_at: UnixTime,
 }
 
 impl Ctx {
@@ -153,6 +254,7 @@ pub(crate) async fn ctx(
         person_id,
         enrolment,
         key,
+        factor_at,
         ..
     } = session.login.clone()
     else {
@@ -164,7 +266,7 @@ pub(crate) async fn ctx(
         return Err(bad_request(BAD_FORM));
     }
     let person = match state.gateway.person_by_id(person_id).await {
-        Ok(p) if p.state == PersonState::Active => p,
+        Ok(p) if p.state == PersonState::Active && p.blocked_at.is_none() => p,
         Ok(_) | Err(ServiceError::NotFound(_)) => {
             state.sessions.remove(&sid);
             return Err(refuse(NOT_SIGNED_IN));
@@ -181,7 +283,53 @@ pub(crate) async fn ctx(
         session,
         enrolment,
         key,
+        factor_at,
     })
+}
+
+/// Is this session's proof of a second factor fresh enough to add a factor now? If not,
+/// `current_code` (a code from one of the person's current devices, or a recovery code)
+/// must verify (counted toward the lockout, audited); then the proof is fresh again. The
+/// answer to give instead is the step-up page, which posts the same action again with its
+/// `fields` and the code.
+pub(crate) async fn fresh_proof(
+    state: &WebState,
+    c: &Ctx,
+    current_code: &str,
+    action: &str,
+    fields: &[(&str, &str)],
+) -> Result<(), Response> {
+    let t = now();
+    if t - c.factor_at <= STEP_UP_SECONDS {
+        return Ok(());
+    }
+    let page = |error: Option<&str>| {
+        let mut res = show(
+            state,
+            portal_pages::step_up(c.csrf(), action, fields, error),
+        );
+        *res.status_mut() = StatusCode::FORBIDDEN;
+        res
+    };
+    if current_code.trim().is_empty() {
+        return Err(page(None));
+    }
+    match state
+        .gateway
+        .portal_step_up(&c.actor, current_code, t)
+        .await
+    {
+        Ok(()) => {
+            state.sessions.modify(&c.sid, |login| {
+                if let LoginState::LoggedIn { factor_at, .. } = login {
+                    *factor_at = t;
+                }
+            });
+            Ok(())
+        }
+        Err(ServiceError::Invalid(text)) => Err(page(Some(&text))),
+        Err(e) => Err(server_error(&e)),
+    }
 }
 
 /// Like `ctx`, and the person must hold one of `roles`; otherwise 403 (audited by the
@@ -213,11 +361,13 @@ async fn show_login(
     if ctx(&state, peer, &headers, None).await.is_ok() {
         return see_other("/portal");
     }
-    let Some((id, session)) = state.sessions.create(LoginState::Fresh, now()) else {
-        return server_error(&"session table full");
+    // No session yet: the form is protected by the pre-login token alone.
+    let Some((nonce, fresh)) = login::pre_login(&headers) else {
+        return server_error(&"random generator");
     };
-    let html = Target::portal().login_page(&session.csrf, "", None);
-    page(&state, html, Some(&id), "")
+    let html = Target::portal().login_page(&state.pre.token(&nonce), "", None);
+    let res = page(&state, html, None, "");
+    login::with_pre_cookie(&state, res, fresh.then_some(nonce.as_str()))
 }
 
 async fn submit_password(
@@ -244,7 +394,7 @@ async fn logout(
         &state,
         pages::message("Signed out", "You have signed out of the portal."),
     );
-    if let Ok(v) = HeaderValue::from_str(&super::session::clear_cookie(state.tls)) {
+    if let Ok(v) = HeaderValue::from_str(&super::session::clear_cookie(state.https)) {
         res.headers_mut().append(header::SET_COOKIE, v);
     }
     res
@@ -356,6 +506,7 @@ fn with_pending(c: &Ctx, enrolment: Option<PendingTotp>, key: Option<KeyCeremony
             person_id,
             username,
             auth_time,
+            factor_at,
             ..
         } => LoginState::LoggedIn {
             person_id,
@@ -363,6 +514,7 @@ fn with_pending(c: &Ctx, enrolment: Option<PendingTotp>, key: Option<KeyCeremony
             auth_time,
             enrolment,
             key,
+            factor_at,
         },
         other => other,
     }
@@ -378,6 +530,17 @@ async fn new_phone(
         Ok(c) => c,
         Err(r) => return r,
     };
+    if let Err(r) = fresh_proof(
+        &state,
+        &c,
+        &form.current_code,
+        "/portal/devices/totp/new",
+        &[],
+    )
+    .await
+    {
+        return r;
+    }
     let Ok(bytes) = random_bytes(20) else {
         return server_error(&"random generator");
     };
@@ -441,6 +604,22 @@ async fn link_token(
         Ok(c) => c,
         Err(r) => return r,
     };
+    let fields = [
+        ("serial", form.serial.as_str()),
+        ("label", form.label.as_str()),
+        ("code", form.code.as_str()),
+    ];
+    if let Err(r) = fresh_proof(
+        &state,
+        &c,
+        &form.current_code,
+        "/portal/devices/token",
+        &fields,
+    )
+    .await
+    {
+        return r;
+    }
     let result = state
         .gateway
         .portal_link_token(&c.actor, &form.serial, &form.label, &form.code, now())
@@ -514,6 +693,9 @@ async fn new_recovery_codes(
         Ok(c) => c,
         Err(r) => return r,
     };
+    if let Err(r) = fresh_proof(&state, &c, &form.current_code, "/portal/recovery", &[]).await {
+        return r;
+    }
     match state.gateway.portal_recovery_codes(&c.actor, now()).await {
         Ok(codes) => {
             let codes: Vec<&str> = codes.iter().map(|c| c.expose()).collect();
@@ -546,6 +728,18 @@ async fn new_key(
         Err(ServiceError::Invalid(text)) => return devices_page(&state, &c, Some(&text)).await,
         Err(e) => return server_error(&e),
     };
+    let fields = [("label", label.as_str())];
+    if let Err(r) = fresh_proof(
+        &state,
+        &c,
+        &form.current_code,
+        "/portal/devices/key/new",
+        &fields,
+    )
+    .await
+    {
+        return r;
+    }
     let rp = match login::relying_party(&state) {
         Ok(rp) => rp,
         Err(e) => {

@@ -313,6 +313,65 @@ pub fn logins(csrf: &str, events: &[StoredEvent]) -> Html<String> {
     )
 }
 
+/// "Confirm it is you": a code from one of the person's current devices before a factor is
+/// added; the form posts `action` again with `fields` kept.
+pub fn step_up(
+    csrf: &str,
+    action: &str,
+    fields: &[(&str, &str)],
+    error: Option<&str>,
+) -> Html<String> {
+    let hidden: String = fields
+        .iter()
+        .map(|(k, v)| {
+            format!(
+                r#"<input type="hidden" name="{}" value="{}">"#,
+                esc(k),
+                esc(v)
+            )
+        })
+        .collect();
+    layout(
+        "Confirm it is you",
+        &format!(
+            r#"<h1>Confirm it is you</h1>
+<p>Before a new phone, token, key or recovery codes are added to your account, enter the
+current code from one of the devices you already use (or a recovery code).</p>
+{error}
+<form id="step-up-form" method="post" action="{action}">
+<input type="hidden" name="csrf" value="{csrf}">
+{hidden}
+<label for="current_code">Code from one of your devices</label>
+<input type="text" id="current_code" name="current_code" class="code" inputmode="numeric" autocomplete="one-time-code" maxlength="11" required autofocus>
+<button type="submit" id="step-up">Confirm</button>
+</form>
+<p><a href="/portal">Back to My devices</a></p>"#,
+            error = error_block(error),
+            action = esc(action),
+            csrf = esc(csrf),
+        ),
+    )
+}
+
+/// "This was not me": confirm disabling the device named in the notice mail.
+pub fn not_me(csrf: &str, action: &str, label: &str) -> Html<String> {
+    layout(
+        "Disable a device",
+        &format!(
+            r#"<h1>Was this device not added by you?</h1>
+<p>The device <strong>{label}</strong> was linked to your account. If you did not do this,
+disable it now: it can then no longer be used to sign in, and this is recorded in the audit trail.</p>
+<form id="not-me-form" method="post" action="{action}">
+<input type="hidden" name="csrf" value="{csrf}">
+<button type="submit" id="not-me">Disable this device</button>
+</form>"#,
+            label = esc(label),
+            action = esc(action),
+            csrf = esc(csrf),
+        ),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

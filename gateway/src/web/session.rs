@@ -1,8 +1,13 @@
 //! Server-side web sessions (in process), their cookie, and the CSRF token each carries.
 //!
-//! The cookie holds only a random id: HttpOnly, SameSite=Lax, Secure when served over TLS.
-//! The id is replaced (rotated) whenever the session gains privilege (password accepted,
-//! login finished), so an id planted before login is worth nothing after it.
+//! The cookie holds only a random id: HttpOnly, SameSite=Lax, Secure when the public URL is
+//! https. The id is replaced (rotated) whenever the session gains privilege (password
+//! accepted, login finished), so an id planted before login is worth nothing after it.
+//!
+//! No session exists before a right password: the sign-in page's form is protected by a
+//! stateless token ([`PreLogin`]: a random nonce in a cookie, the form holding its HMAC), so
+//! fetching login pages keeps nothing on the server. A source holds at most
+//! [`MAX_SESSIONS_PER_SOURCE`] sessions; a refusal is O(1).
 
 use crate::model::PersonId;
 use crate::model::UnixTime;
@@ -15,8 +20,12 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 pub const COOKIE_NAME: &str = "mfa_session";
-/// Most sessions held at once; beyond it the oldest expired ones go, then new ones are refused.
+/// The pre-login cookie (a nonce; the sign-in form carries its HMAC).
+pub const PRE_COOKIE_NAME: &str = "mfa_pre";
+/// Most sessions held at once (expired ones are swept every few seconds).
 const MAX_SESSIONS: usize = 100_000;
+/// Most sessions one source (an IPv4 address or IPv6 /64) holds at once.
+pub const MAX_SESSIONS_PER_SOURCE: usize = 1_000;
 
 /// What a login is for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,6 +78,9 @@ pub enum LoginState {
         enrolment: Option<PendingTotp>,
         /// A security key being added, or checked to confirm a removal.
         key: Option<KeyCeremony>,
+        /// When the person last proved a second factor (the login's, or a fresh code
+        /// given to add a factor): adding a factor needs one younger than a few minutes.
+        factor_at: UnixTime,
     },
 }
 
@@ -77,6 +89,8 @@ pub struct Session {
     pub csrf: String,
     pub expires: UnixTime,
     pub login: LoginState,
+    /// The source (address key) the session was made for; it counts toward its cap.
+    pub source: String,
 }
 
 impl Session {
@@ -90,84 +104,241 @@ fn token() -> Option<String> {
     random_bytes(32).ok().map(|b| URL_SAFE_NO_PAD.encode(b))
 }
 
+/// Why no session was made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refused {
+    /// This source holds as many sessions as it may.
+    SourceFull,
+    /// The table is full.
+    Full,
+    /// No randomness.
+    Random,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    map: HashMap<String, Session>,
+    /// Live sessions per source.
+    per_source: HashMap<String, usize>,
+}
+
+impl Inner {
+    fn take(&mut self, id: &str) -> Option<Session> {
+        let s = self.map.remove(id)?;
+        self.release(&s.source);
+        Some(s)
+    }
+
+    fn release(&mut self, source: &str) {
+        if let Some(n) = self.per_source.get_mut(source) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                self.per_source.remove(source);
+            }
+        }
+    }
+}
+
 /// The session table.
 #[derive(Debug)]
 pub struct Sessions {
-    map: Mutex<HashMap<String, Session>>,
+    inner: Mutex<Inner>,
     ttl: i64,
+    per_source: usize,
 }
 
 impl Sessions {
     pub fn new(ttl_seconds: i64) -> Self {
+        Self::with_cap(ttl_seconds, MAX_SESSIONS_PER_SOURCE)
+    }
+
+    pub fn with_cap(ttl_seconds: i64, per_source: usize) -> Self {
         Self {
-            map: Mutex::new(HashMap::new()),
+            inner: Mutex::new(Inner::default()),
             ttl: ttl_seconds,
+            per_source,
         }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// The live session with this id.
     pub fn get(&self, id: &str, now: UnixTime) -> Option<Session> {
-        let map = self.map.lock().ok()?;
-        map.get(id).filter(|s| s.expires > now).cloned()
+        self.lock().map.get(id).filter(|s| s.expires > now).cloned()
     }
 
-    /// A new session; None when the table is full or randomness failed.
-    pub fn create(&self, login: LoginState, now: UnixTime) -> Option<(String, Session)> {
-        let id = token()?;
+    /// A new session for `source`; refused (at once, without a scan) when the source or the
+    /// table is full.
+    pub fn create(
+        &self,
+        login: LoginState,
+        source: &str,
+        now: UnixTime,
+    ) -> Result<(String, Session), Refused> {
+        let id = token().ok_or(Refused::Random)?;
         let session = Session {
-            csrf: token()?,
+            csrf: token().ok_or(Refused::Random)?,
             expires: now + self.ttl,
             login,
+            source: source.to_owned(),
         };
-        let mut map = self.map.lock().ok()?;
-        if map.len() >= MAX_SESSIONS {
-            map.retain(|_, s| s.expires > now);
-            if map.len() >= MAX_SESSIONS {
-                return None;
-            }
+        let mut inner = self.lock();
+        if inner.per_source.get(source).copied().unwrap_or(0) >= self.per_source {
+            return Err(Refused::SourceFull);
         }
-        map.insert(id.clone(), session.clone());
-        Some((id, session))
+        if inner.map.len() >= MAX_SESSIONS {
+            return Err(Refused::Full);
+        }
+        *inner.per_source.entry(source.to_owned()).or_default() += 1;
+        inner.map.insert(id.clone(), session.clone());
+        Ok((id, session))
     }
 
-    /// Replace the session `old` by a new id and CSRF token holding `login`.
-    pub fn rotate(&self, old: &str, login: LoginState, now: UnixTime) -> Option<(String, Session)> {
+    /// Replace the session `old` (if any) by a new id and CSRF token holding `login`, for
+    /// `source`.
+    pub fn rotate(
+        &self,
+        old: &str,
+        login: LoginState,
+        source: &str,
+        now: UnixTime,
+    ) -> Result<(String, Session), Refused> {
         self.remove(old);
-        self.create(login, now)
+        self.create(login, source, now)
     }
 
     /// Change what a session holds (same id).
     pub fn update(&self, id: &str, login: LoginState) {
-        if let Ok(mut map) = self.map.lock()
-            && let Some(s) = map.get_mut(id)
-        {
+        if let Some(s) = self.lock().map.get_mut(id) {
             s.login = login;
         }
     }
 
+    /// Change what a session holds with `f`, atomically (read and write under one lock);
+    /// None when the session is gone.
+    pub fn modify<T>(&self, id: &str, f: impl FnOnce(&mut LoginState) -> T) -> Option<T> {
+        self.lock().map.get_mut(id).map(|s| f(&mut s.login))
+    }
+
     pub fn remove(&self, id: &str) {
-        if let Ok(mut map) = self.map.lock() {
-            map.remove(id);
+        self.lock().take(id);
+    }
+
+    /// End every session of `person` (blocked, removed): logged in or half-way.
+    pub fn end_person(&self, person: PersonId, username: &str) -> usize {
+        let mut inner = self.lock();
+        let ids: Vec<String> = inner
+            .map
+            .iter()
+            .filter(|(_, s)| match &s.login {
+                LoginState::LoggedIn { person_id, .. } => *person_id == person,
+                LoginState::PasswordOk { username: u, .. } => {
+                    crate::store::normalise_username(u) == username
+                }
+                LoginState::Fresh => false,
+            })
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in &ids {
+            inner.take(id);
         }
+        ids.len()
+    }
+
+    /// Sessions held now.
+    pub fn len(&self) -> usize {
+        self.lock().map.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 
     pub fn sweep(&self, now: UnixTime) {
-        if let Ok(mut map) = self.map.lock() {
-            map.retain(|_, s| s.expires > now);
+        let mut inner = self.lock();
+        let expired: Vec<String> = inner
+            .map
+            .iter()
+            .filter(|(_, s)| s.expires <= now)
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in &expired {
+            inner.take(id);
         }
     }
 }
 
-/// The session id from the request's Cookie header(s).
-pub fn session_id(headers: &HeaderMap) -> Option<String> {
+/// The stateless protection of forms shown before any session exists (the sign-in and
+/// activation pages): a random nonce in an HttpOnly cookie, and in the form the HMAC of
+/// that nonce under a key derived from the master key (so every instance accepts it).
+/// A cross-site form cannot read the cookie, so cannot forge the token.
+#[derive(Clone)]
+pub struct PreLogin {
+    key: [u8; 32],
+}
+
+impl std::fmt::Debug for PreLogin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PreLogin(..)")
+    }
+}
+
+impl PreLogin {
+    pub fn new(key: [u8; 32]) -> Self {
+        Self { key }
+    }
+
+    /// A fresh nonce for the cookie.
+    pub fn nonce() -> Option<String> {
+        token()
+    }
+
+    /// The form token for `nonce`.
+    pub fn token(&self, nonce: &str) -> String {
+        use hmac::Mac as _;
+        let Ok(mut mac) = hmac::Hmac::<sha2::Sha256>::new_from_slice(&self.key) else {
+            return String::new();
+        };
+        mac.update(b"pre-login\0");
+        mac.update(nonce.as_bytes());
+        URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+    }
+
+    /// Does `submitted` belong to `nonce` (constant time)?
+    pub fn check(&self, nonce: &str, submitted: &str) -> bool {
+        !nonce.is_empty() && ct_eq(self.token(nonce).as_bytes(), submitted.as_bytes())
+    }
+}
+
+/// The pre-login nonce from the request's cookies.
+pub fn pre_nonce(headers: &HeaderMap) -> Option<String> {
+    cookie(headers, PRE_COOKIE_NAME).filter(|v| !v.is_empty() && v.len() <= 64)
+}
+
+/// Set-Cookie value for the pre-login nonce.
+pub fn set_pre_cookie(nonce: &str, secure: bool) -> String {
+    let secure = if secure { "; Secure" } else { "" };
+    format!("{PRE_COOKIE_NAME}={nonce}; Path=/; HttpOnly; SameSite=Lax; Max-Age=1800{secure}")
+}
+
+fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == COOKIE_NAME)
+        .find(|(k, _)| *k == name)
         .map(|(_, v)| v.to_owned())
+}
+
+/// The session id from the request's Cookie header(s).
+pub fn session_id(headers: &HeaderMap) -> Option<String> {
+    cookie(headers, COOKIE_NAME)
 }
 
 /// Set-Cookie value for a session id.
@@ -188,10 +359,12 @@ mod tests {
     #[test]
     fn create_rotate_expire() {
         let s = Sessions::new(600);
-        let (id, sess) = s.create(LoginState::Fresh, 1000).expect("session");
+        let (id, sess) = s.create(LoginState::Fresh, "a", 1000).expect("session");
         assert!(s.get(&id, 1000).is_some());
         assert!(s.get(&id, 1600).is_none(), "expired");
-        let (id2, sess2) = s.rotate(&id, LoginState::Fresh, 1001).expect("rotated");
+        let (id2, sess2) = s
+            .rotate(&id, LoginState::Fresh, "a", 1001)
+            .expect("rotated");
         assert_ne!(id, id2);
         assert_ne!(sess.csrf, sess2.csrf);
         assert!(s.get(&id, 1001).is_none(), "old id is gone");
@@ -210,5 +383,38 @@ mod tests {
             assert!(c.contains(attr), "{c}");
         }
         assert!(!set_cookie("abc", false, 600).contains("Secure"));
+    }
+
+    #[test]
+    fn a_source_holds_at_most_its_cap_and_others_are_unaffected() {
+        let s = Sessions::with_cap(600, 3);
+        for _ in 0..3 {
+            assert!(s.create(LoginState::Fresh, "192.0.2.1", 0).is_ok());
+        }
+        assert_eq!(
+            s.create(LoginState::Fresh, "192.0.2.1", 0).err(),
+            Some(Refused::SourceFull)
+        );
+        assert!(s.create(LoginState::Fresh, "192.0.2.2", 0).is_ok());
+        // Ended or expired sessions give their place back.
+        s.sweep(601);
+        assert!(s.is_empty());
+        assert!(s.create(LoginState::Fresh, "192.0.2.1", 700).is_ok());
+    }
+
+    #[test]
+    fn pre_login_tokens() {
+        let p = PreLogin::new([1; 32]);
+        let nonce = PreLogin::nonce().expect("nonce");
+        let t = p.token(&nonce);
+        assert!(p.check(&nonce, &t));
+        assert!(!p.check(&nonce, "x"));
+        assert!(!p.check("other", &t));
+        assert!(!p.check("", &p.token("")));
+        assert!(!PreLogin::new([2; 32]).check(&nonce, &t), "another key");
+        let mut h = HeaderMap::new();
+        h.insert(COOKIE, format!("mfa_pre={nonce}").parse().expect("header"));
+        assert_eq!(pre_nonce(&h).as_deref(), Some(nonce.as_str()));
+        assert!(set_pre_cookie(&nonce, true).contains("HttpOnly"));
     }
 }

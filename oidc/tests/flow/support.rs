@@ -97,6 +97,7 @@ pub(crate) fn ann_claims() -> UserClaims {
     UserClaims {
         name: Some("Ann Example".into()),
         email: Some("ann@example.org".into()),
+        email_verified: false,
         preferred_username: Some("ann".into()),
         organisation: Some("Acme".into()),
     }
