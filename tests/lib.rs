@@ -576,22 +576,26 @@ pub fn portal_sign_in(
 /// A blocking HTTPS client that trusts the instance's development CA (`certs/ca.pem`), never
 /// follows redirects, keeps no cookies.
 pub fn https_client(instance: &Instance) -> reqwest::blocking::Client {
+    reqwest::blocking::Client::builder()
+        .use_preconfigured_tls(instance_tls(instance))
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(std::time::Duration::from_secs(20))
+        .build()
+        .unwrap()
+}
+
+/// A rustls client config (ring) trusting only the instance's development CA.
+pub fn instance_tls(instance: &Instance) -> rustls::ClientConfig {
     let pem = std::fs::read(instance.dir.path().join("certs/ca.pem")).unwrap();
     let mut roots = rustls::RootCertStore::empty();
     for cert in rustls_pemfile::certs(&mut pem.as_slice()) {
         roots.add(cert.unwrap()).unwrap();
     }
-    let tls = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+    rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
         rustls::crypto::ring::default_provider(),
     ))
     .with_safe_default_protocol_versions()
     .unwrap()
     .with_root_certificates(roots)
-    .with_no_client_auth();
-    reqwest::blocking::Client::builder()
-        .use_preconfigured_tls(tls)
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(std::time::Duration::from_secs(20))
-        .build()
-        .unwrap()
+    .with_no_client_auth()
 }

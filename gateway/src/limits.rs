@@ -3,7 +3,8 @@
 //!
 //! Keys are what the lookup would match: usernames trimmed and lower-cased (`" ANN"` and
 //! `"ann"` share one budget), IPv6 sources by their network of the configured prefix (an
-//! attacker holds a whole /64, not one address).
+//! attacker holds a whole /64, not one address). The username budget is per username and
+//! source, so nobody can use up a person's budget from elsewhere.
 
 use crate::config::RateLimits;
 use crate::store::normalise_username;
@@ -67,10 +68,16 @@ impl Limits {
     /// one address cannot use up its client's limit.
     pub fn allow(&self, source: IpAddr, username: &str, client: &str) -> bool {
         self.allow_source(source)
-            && self
-                .username
-                .as_ref()
-                .is_none_or(|l| l.check_key(&normalise_username(username)).is_ok())
+            && self.username.as_ref().is_none_or(|l| {
+                // Per username *and* source: a flood of one username from elsewhere must not
+                // use up the budget of the person at their own address.
+                let key = format!(
+                    "{}\0{}",
+                    normalise_username(username),
+                    self.source_key(source)
+                );
+                l.check_key(&key).is_ok()
+            })
             && self
                 .client
                 .as_ref()
@@ -161,6 +168,11 @@ mod tests {
             .count();
         assert_eq!(allowed, 3, "one budget for every spelling");
         assert!(limits.allow(ip, "bob", "c"), "another user has their own");
+        let elsewhere: IpAddr = "192.0.2.2".parse().expect("ip");
+        assert!(
+            limits.allow(elsewhere, "ann", "c"),
+            "ann from elsewhere has her own"
+        );
     }
 
     #[test]

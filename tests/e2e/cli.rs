@@ -297,14 +297,14 @@ fn bad_config_and_missing_key_give_one_line_naming_the_problem() {
     let g = Instance::init();
     let cfg = g.config();
     let good = std::fs::read_to_string(&cfg).unwrap();
-    std::fs::write(&cfg, good.replace("threshold = 5", "threshold = 0")).unwrap();
+    std::fs::write(&cfg, good.replace("\nthreshold = 5", "\nthreshold = 0")).unwrap();
     let r = g.run(&["org", "list"], None);
     assert!(!r.ok);
     assert_eq!(
         r.stderr.trim(),
         "error: config key `lockout.threshold`: must be at least 1"
     );
-    std::fs::write(&cfg, good.replace("threshold = 5", "treshold = 5")).unwrap();
+    std::fs::write(&cfg, good.replace("\nthreshold = 5", "\ntreshold = 5")).unwrap();
     let r = g.run(&["org", "list"], None);
     assert!(!r.ok);
     assert_eq!(r.stderr.trim().lines().count(), 1, "{}", r.stderr);

@@ -8,6 +8,7 @@ mod auditor;
 mod browser;
 mod cli;
 mod lifecycle;
+mod lockout;
 mod oidc;
 mod portal;
 mod radius;

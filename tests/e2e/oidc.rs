@@ -984,11 +984,12 @@ fn login_page_sends_csp_and_a_strict_session_cookie() {
         .iter()
         .flat_map(|a| a.headers.get_all("set-cookie"))
         .filter_map(|v| v.to_str().ok())
-        .filter(|c| c.starts_with("mfa_session="))
+        // No session before a right password: the page sets the pre-login cookie.
+        .filter(|c| c.starts_with("mfa_session=") || c.starts_with("mfa_pre="))
         .collect();
     assert!(
         !cookies.is_empty(),
-        "no mfa_session cookie: {to_login:?} {page:?}"
+        "no mfa_pre cookie: {to_login:?} {page:?}"
     );
     for c in cookies {
         let attrs: Vec<String> = c

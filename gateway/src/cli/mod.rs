@@ -135,8 +135,12 @@ pub enum PersonCmd {
         #[arg(long)]
         password_stdin: bool,
     },
-    /// Clear failed logins and any lockout.
+    /// Clear failed logins, any lockout and every source's password throttle.
     Unlock { username: String },
+    /// Block now: every channel refuses the person at once (reversible with unblock).
+    Block { username: String },
+    /// Lift a block.
+    Unblock { username: String },
     /// Replace a person's roles (person, org_admin, operator, auditor); audited.
     Roles {
         username: String,
@@ -440,6 +444,7 @@ async fn person(config: &Path, cmd: PersonCmd) -> anyhow::Result<()> {
             println!("failed logins {}", p.failed_logins);
             let locked = p.locked_until.filter(|&t| t > now());
             println!("locked until  {}", fmt_time(locked));
+            println!("blocked since {}", fmt_time(p.blocked_at));
             print_devices(&gw.store().devices_of(p.id).await?);
         }
         PersonCmd::Disable { username } => {
@@ -463,6 +468,14 @@ async fn person(config: &Path, cmd: PersonCmd) -> anyhow::Result<()> {
         PersonCmd::Unlock { username } => {
             gw.unlock(&username, ACTOR, now()).await?;
             println!("{username} unlocked");
+        }
+        PersonCmd::Block { username } => {
+            gw.set_blocked(&username, true, ACTOR, now()).await?;
+            println!("{username} blocked");
+        }
+        PersonCmd::Unblock { username } => {
+            gw.set_blocked(&username, false, ACTOR, now()).await?;
+            println!("{username} unblocked");
         }
         PersonCmd::Roles { username, set } => {
             let mut roles = Vec::new();

@@ -260,16 +260,17 @@ impl Gateway {
         }
         for operator in self.store.people(None).await? {
             if operator.state == PersonState::Active && operator.roles.contains(&Role::Operator) {
+                let body = format!(
+                    "{what}.\n\nWhen: {}\nFurther approvals for this person are refused for a while.\nSee the audit trail (reason not_me).\n",
+                    crate::audit::format_time(context.time)
+                );
                 self.notify(
                     &operator,
                     super::notify::Notice {
                         subject: "Suspected attack: a login approval was reported as not mine"
                             .into(),
-                        body: format!(
-                            "{what}.\n\nWhen: {}\nFurther approvals for this person are refused for a while.\nSee the audit trail (reason not_me).\n",
-                            crate::audit::format_time(context.time)
-                        ),
-                        body_in_audit: true,
+                        audit_body: Some(body.clone()),
+                        body,
                     },
                     context,
                 );

@@ -1065,8 +1065,8 @@ impl Gateway {
             &person,
             super::notify::Notice {
                 subject: format!("Request {}: {status}", request.id),
+                audit_body: Some(body.clone()),
                 body,
-                body_in_audit: true,
             },
             &context,
         );
@@ -1085,7 +1085,7 @@ impl Gateway {
             super::notify::Notice {
                 subject: "Activate your sign-in account".into(),
                 body,
-                body_in_audit: false,
+                audit_body: None,
             },
             ctx,
         );

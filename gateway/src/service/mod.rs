@@ -470,6 +470,32 @@ impl Gateway {
         Ok(self.store.unlock_person(person.id, event).await?)
     }
 
+    /// Block a person now (or lift the block), from the CLI: audited; every channel refuses
+    /// a blocked person from the next request on. (The web's sessions end on their next
+    /// request, which checks the block.)
+    pub async fn set_blocked(
+        &self,
+        username: &str,
+        block: bool,
+        actor: &str,
+        now: UnixTime,
+    ) -> Result<()> {
+        let person = self.person(username).await?;
+        let kind = if block {
+            EventKind::PersonBlocked
+        } else {
+            EventKind::PersonUnblocked
+        };
+        let event = Self::person_event(&person, kind, actor, now);
+        self.store
+            .set_blocked(person.id, block.then_some(now), event)
+            .await?;
+        if block {
+            self.approvals.cancel_person(person.id);
+        }
+        Ok(())
+    }
+
     /// Issue a temporary code for a person who lost their device (the helpdesk path): valid
     /// for one login within `valid_minutes` (1 to 24 h), `ABCDE-FGHIJ`, to show once. An
     /// unused old one is void. Audited with the issuer as actor and the expiry (never the code).

@@ -10,9 +10,10 @@ use crate::mail::{Mail, MailError, Mailer};
 pub struct Notice {
     pub subject: String,
     pub body: String,
-    /// The body may go into the audit detail when no relay is set (a notice). False for a
-    /// body that works as a credential (an activation link): then only the subject does.
-    pub body_in_audit: bool,
+    /// What of the body goes into the audit detail when no relay is set: the body of a
+    /// notice, the body without its link when the link works as a credential ("this was not
+    /// me"), or nothing (an activation link): then only the subject does.
+    pub audit_body: Option<String>,
 }
 
 impl Gateway {
@@ -53,8 +54,8 @@ impl Gateway {
             Err(MailError::NoRelay) => {
                 event.outcome = Outcome::Done;
                 event.reason = Some("no_relay".into());
-                if notice.body_in_audit {
-                    detail["body"] = serde_json::Value::String(notice.body);
+                if let Some(body) = notice.audit_body {
+                    detail["body"] = serde_json::Value::String(body);
                 }
             }
             Err(e) => {
@@ -72,15 +73,16 @@ impl Gateway {
 
     /// The notice for a change made by an operator (CLI): what changed, when, by whom.
     pub fn operator_notice(what: &str, now: UnixTime) -> Notice {
+        let body = format!(
+            "{what}.\n\nWhen: {}\nBy: your provider's operator.\n\n\
+             If you did not ask for this, tell your organisation's administrator\n\
+             or the helpdesk at once.\n",
+            crate::audit::format_time(now)
+        );
         Notice {
             subject: format!("Your sign-in account: {what}"),
-            body: format!(
-                "{what}.\n\nWhen: {}\nBy: your provider's operator.\n\n\
-                 If you did not ask for this, tell your organisation's administrator\n\
-                 or the helpdesk at once.\n",
-                crate::audit::format_time(now)
-            ),
-            body_in_audit: true,
+            audit_body: Some(body.clone()),
+            body,
         }
     }
 }

@@ -237,22 +237,26 @@ impl Gateway {
         let source = actor
             .source
             .map_or_else(|| "an unknown address".to_owned(), |s| s.to_string());
-        let not_me = not_me.map_or_else(String::new, |url| {
-            format!("If this was not you, disable the device at once:\n{url}\n\n")
-        });
-        let body = format!(
-            "{what}.\n\nWhen: {}\nFrom: {source}, in the self-service portal.\n\n\
-             {not_me}If this was not you, tell your organisation's administrator\n\
-             or the helpdesk at once.\n",
-            crate::audit::format_time(event.time)
-        );
+        let body = |link: &str| {
+            let not_me = if link.is_empty() {
+                String::new()
+            } else {
+                format!("If this was not you, disable the device at once:\n{link}\n\n")
+            };
+            format!(
+                "{what}.\n\nWhen: {}\nFrom: {source}, in the self-service portal.\n\n\
+                 {not_me}If this was not you, tell your organisation's administrator\n\
+                 or the helpdesk at once.\n",
+                crate::audit::format_time(event.time)
+            )
+        };
         self.notify(
             &actor.person,
             super::notify::Notice {
                 subject: format!("Your sign-in account: {what}"),
-                body,
+                body: body(not_me.unwrap_or("")),
                 // The "not me" link disables a device: not for the audit trail's readers.
-                body_in_audit: not_me.is_empty(),
+                audit_body: Some(body(if not_me.is_some() { "(link)" } else { "" })),
             },
             event,
         );

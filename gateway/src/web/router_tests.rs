@@ -284,8 +284,9 @@ async fn one_host_cannot_fill_the_pending_authorizations() {
     )
     .await;
     let authorize = "/oauth2/authorize?response_type=code&client_id=rp&redirect_uri=https%3A%2F%2Frp.test%2Fcb&scope=openid&state=s&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256";
-    let mut kept = 0;
-    let mut refused = 0;
+    let mut kept = 0u64;
+    let mut refused = 0u64;
+    let started = std::time::Instant::now();
     for _ in 0..1_500 {
         let (status, _, _) = send(
             &app.router,
@@ -298,8 +299,14 @@ async fn one_host_cannot_fill_the_pending_authorizations() {
             other => panic!("{other}"),
         }
     }
-    assert!(kept <= 1_000, "{kept} kept");
-    assert!(refused >= 500, "{refused} refused");
+    // The budget refills one every 0.6 s (1,000 per 10 minutes): a slow machine gets that
+    // many more.
+    let refilled = started.elapsed().as_millis() as u64 / 600 + 1;
+    assert!(
+        kept <= 1_000 + refilled,
+        "{kept} kept ({refilled} refilled)"
+    );
+    assert!(refused + refilled >= 500, "{refused} refused");
     // Another address of the same /64 is the same source.
     let (status, _, _) = send(
         &app.router,
