@@ -854,3 +854,68 @@ async fn behind_a_tls_proxy_cookies_stay_secure_and_hsts_is_sent() {
         "{cookie}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parallel_codes_on_one_sign_in_are_capped() {
+    let app = app("").await;
+    let seed = ann(&app).await;
+    let peer = "192.0.2.7";
+    let (_, cookies, html) = send(
+        &app.router,
+        request(Method::GET, "/portal/login", peer, &[], None),
+    )
+    .await;
+    let pre = cookie(&cookies, "mfa_pre").expect("pre").to_owned();
+    let (_, cookies, html) = send(
+        &app.router,
+        request(
+            Method::POST,
+            "/portal/login",
+            peer,
+            &[("mfa_pre", &pre)],
+            Some(&[
+                ("csrf", &csrf_of(&html)),
+                ("username", "ann"),
+                ("password", NOW_PASSWORD),
+            ]),
+        ),
+    )
+    .await;
+    let sid = cookie(&cookies, "mfa_session").expect("session").to_owned();
+    let csrf = csrf_of(&html);
+    let right = crate::otp::totp(&seed, crate::model::now(), 30, crate::otp::OtpHash::Sha1, 6);
+    let wrong = if right == "000000" {
+        "111111"
+    } else {
+        "000000"
+    };
+    let mut set = tokio::task::JoinSet::new();
+    for _ in 0..12 {
+        let router = app.router.clone();
+        let req = request(
+            Method::POST,
+            "/login/code",
+            peer,
+            &[("mfa_session", &sid)],
+            Some(&[("csrf", &csrf), ("code", wrong)]),
+        );
+        set.spawn(async move { send(&router, req).await.0 });
+    }
+    while set.join_next().await.is_some() {}
+    let checked = app
+        .state
+        .gateway
+        .store()
+        .events(&crate::store::EventFilter {
+            reason: Some("bad_code".into()),
+            ..Default::default()
+        })
+        .await
+        .expect("events")
+        .len();
+    assert!(checked <= 3, "{checked} codes checked on one sign-in");
+    assert!(
+        app.state.sessions.get(&sid, crate::model::now()).is_none(),
+        "the sign-in is over: the password is asked again"
+    );
+}
