@@ -10,6 +10,7 @@ pub mod cli;
 pub mod config;
 pub mod crypto;
 pub mod engine;
+pub mod hashing;
 pub mod limits;
 pub mod mail;
 pub mod model;
