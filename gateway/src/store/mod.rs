@@ -5,6 +5,7 @@
 //! the schemas live in `migrations/sqlite` and `migrations/postgres`.
 
 mod audit_admin;
+pub(crate) mod filter;
 mod lifecycle;
 mod sql;
 mod webauthn;
