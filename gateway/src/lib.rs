@@ -5,6 +5,7 @@
 pub mod approval;
 pub mod audit;
 pub mod audit_chain;
+pub mod audit_export;
 pub mod certs;
 pub mod cli;
 pub mod config;
@@ -15,6 +16,7 @@ pub mod limits;
 pub mod mail;
 pub mod model;
 pub mod oidc_backend;
+pub mod ops;
 pub mod otp;
 pub mod password;
 pub mod pskc;

@@ -315,6 +315,7 @@ impl Gateway {
                 .reject_without_check(attempt, Reason::RateLimited, now)
                 .await
         {
+            crate::ops::count_audit_write_failure();
             tracing::error!(error = %e, "audit write failed");
         }
         false
