@@ -9,6 +9,7 @@ mod browser;
 mod cli;
 mod lifecycle;
 mod oidc;
+mod ops;
 mod portal;
 mod radius;
 mod webauthn;
