@@ -35,7 +35,9 @@ pub fn render(
 ) -> Result<(), serde_json::Error> {
     for e in events {
         match format {
-            ExportFormat::Csv => out.extend_from_slice(crate::audit::csv_record(&e.fields()).as_bytes()),
+            ExportFormat::Csv => {
+                out.extend_from_slice(crate::audit::csv_record(&e.fields()).as_bytes())
+            }
             ExportFormat::Jsonl => {
                 serde_json::to_writer(&mut *out, e)?;
                 out.push(b'\n');
@@ -111,7 +113,9 @@ impl Pages {
                 }
             }
             if self.skip > 0 {
-                let drop = usize::try_from(self.skip).unwrap_or(usize::MAX).min(page.len());
+                let drop = usize::try_from(self.skip)
+                    .unwrap_or(usize::MAX)
+                    .min(page.len());
                 page.drain(..drop);
                 self.skip -= drop as u64;
                 if page.is_empty() {

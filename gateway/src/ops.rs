@@ -151,10 +151,16 @@ pub fn certificates(path: &Path) -> Result<Vec<CertInfo>, OpsError> {
 /// Describe the operational metrics (once, with the recorder).
 pub fn describe_metrics() {
     use crate::telemetry as t;
-    metrics::describe_gauge!(t::HASHING_THREADS, "Password-hashing threads (the login capacity)");
+    metrics::describe_gauge!(
+        t::HASHING_THREADS,
+        "Password-hashing threads (the login capacity)"
+    );
     metrics::describe_counter!(t::SIEM_SENT, "Audit events sent to the SIEM");
     metrics::describe_counter!(t::SIEM_ERRORS, "SIEM sink errors (open or send)");
-    metrics::describe_gauge!(t::SIEM_LAG, "Audit events written but not yet sent to the SIEM");
+    metrics::describe_gauge!(
+        t::SIEM_LAG,
+        "Audit events written but not yet sent to the SIEM"
+    );
     metrics::describe_counter!(
         t::AUDIT_WRITE_FAILURES,
         "Audit events that could not be written (the action was refused)"

@@ -225,7 +225,12 @@ mod tests {
             .to_string();
         let mut out = [0u8; 32];
         argon2_into(&h.argon2().unwrap(), b"correct horse", salt, &mut out).unwrap();
-        let ours = format!("{}{}${}", h.prefix, PHC_B64.encode(salt), PHC_B64.encode(out));
+        let ours = format!(
+            "{}{}${}",
+            h.prefix,
+            PHC_B64.encode(salt),
+            PHC_B64.encode(out)
+        );
         assert_eq!(ours, theirs);
         assert_eq!(verify_phc(b"correct horse", &theirs).ok(), Some(true));
         assert_eq!(verify_phc(b"wrong horse", &theirs).ok(), Some(false));

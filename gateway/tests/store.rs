@@ -2044,14 +2044,23 @@ async fn summary_counts_equal_the_rows(s: &dyn Store) {
             _ => None,
         };
         e.person_id = (i % 5 == 0).then_some(p.id);
-        e.channel = if i % 2 == 0 { Channel::Radius } else { Channel::Oidc };
+        e.channel = if i % 2 == 0 {
+            Channel::Radius
+        } else {
+            Channel::Oidc
+        };
         e.outcome = match i % 4 {
             0 => Outcome::Reject,
             1 => Outcome::Challenge,
             _ => Outcome::Accept,
         };
         e.reason = (e.outcome == Outcome::Reject).then(|| {
-            if i % 8 == 0 { "bad_code" } else { "bad_password" }.to_owned()
+            if i % 8 == 0 {
+                "bad_code"
+            } else {
+                "bad_password"
+            }
+            .to_owned()
         });
         s.append_event(&e).await.unwrap();
     }
@@ -2065,7 +2074,9 @@ async fn summary_counts_equal_the_rows(s: &dyn Store) {
             && f.kind.as_deref().is_none_or(|k| e.kind.as_str() == k)
             && f.channel.as_deref().is_none_or(|c| e.channel.as_str() == c)
             && f.outcome.as_deref().is_none_or(|o| e.outcome.as_str() == o)
-            && f.reason.as_deref().is_none_or(|r| e.reason.as_deref() == Some(r))
+            && f.reason
+                .as_deref()
+                .is_none_or(|r| e.reason.as_deref() == Some(r))
     };
     let ranges = [
         (None, None),

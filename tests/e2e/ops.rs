@@ -12,8 +12,8 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::radius::{
-    ORG, PW, READY, SECRET, access_request, auth, client, gateway, hotp_token, person, start,
-    totp, verified,
+    ORG, PW, READY, SECRET, access_request, auth, client, gateway, hotp_token, person, start, totp,
+    verified,
 };
 use mfa_e2e::{Instance, https_client, https_instance, seed_of, serve, uri_in};
 use mfa_gateway::otp::{self, OtpHash};
@@ -106,24 +106,32 @@ fn backup_under_load_restores_into_a_fresh_folder_that_verifies_and_logs_in() {
     stop.store(true, Ordering::Relaxed);
     load.join().unwrap();
     drop(s);
-    assert!(g.ok(&["audit", "verify"], None).starts_with("audit chain ok"));
+    assert!(
+        g.ok(&["audit", "verify"], None)
+            .starts_with("audit chain ok")
+    );
 
     // Restore into a fresh folder (config and key copied, no database).
     let fresh = fresh_copy(&g);
     let out = fresh.ok(&["restore", backup.to_str().unwrap()], None);
     assert!(out.contains("restored"), "{out}");
     let verified_out = fresh.ok(&["audit", "verify"], None);
-    assert!(
-        verified_out.starts_with("audit chain ok"),
-        "{verified_out}"
-    );
+    assert!(verified_out.starts_with("audit chain ok"), "{verified_out}");
     // Every login answered before the backup began is in it (the event is committed
     // before the answer leaves); the ones after it are not all there.
     let kims = |i: &Instance| {
         csv_rows(&i.ok(
             &[
-                "audit", "search", "--person", "kim", "--outcome", "accept", "--limit", "0",
-                "--format", "csv",
+                "audit",
+                "search",
+                "--person",
+                "kim",
+                "--outcome",
+                "accept",
+                "--limit",
+                "0",
+                "--format",
+                "csv",
             ],
             None,
         ))
@@ -215,7 +223,10 @@ fn key_rotate_reseals_every_secret_and_the_old_key_opens_none() {
 
     // Everything works under the new key: the chain (its checkpoint key), a login, serving.
     assert!(g.ok(&["key", "check"], None).contains("opens every secret"));
-    assert!(g.ok(&["audit", "verify"], None).starts_with("audit chain ok"));
+    assert!(
+        g.ok(&["audit", "verify"], None)
+            .starts_with("audit chain ok")
+    );
     let code = otp::totp(&seed, mfa_gateway::model::now(), 30, OtpHash::Sha1, 6);
     g.ok(
         &["login", "ann", "--code", &code, "--password-stdin"],
@@ -247,7 +258,11 @@ fn key_rotate_reseals_every_secret_and_the_old_key_opens_none() {
     std::fs::write(&staged, &new_key).unwrap();
     std::fs::write(&key_file, &old_key).unwrap();
     let r = g.run(&["key", "check"], None);
-    assert!(!r.ok && r.stderr.contains("mfa-gateway.key.new"), "{}", r.stderr);
+    assert!(
+        !r.ok && r.stderr.contains("mfa-gateway.key.new"),
+        "{}",
+        r.stderr
+    );
     let r = g.run(&["key", "rotate"], None);
     assert!(!r.ok && r.stderr.contains("key check"), "{}", r.stderr);
     std::fs::rename(&staged, &key_file).unwrap();
@@ -261,7 +276,11 @@ fn cert_check_names_what_expires() {
     assert!(out.contains("tls.cert") && out.contains(": ok"), "{out}");
     // Every certificate "expires soon" when the warning reaches past its end.
     let r = g.run(&["cert", "check", "--warn-days", "10000000"], None);
-    assert!(!r.ok && r.stderr.contains("within 10000000 days"), "{}", r.stderr);
+    assert!(
+        !r.ok && r.stderr.contains("within 10000000 days"),
+        "{}",
+        r.stderr
+    );
 }
 
 /// Every `mfa_...` name in the alert rules and the dashboard is a metric the gateway has:
@@ -296,7 +315,10 @@ fn alert_rules_and_dashboard_name_real_metrics() {
             if name == "mfa_gateway" || name.starts_with("mfa_gateway_") {
                 continue; // the job and file names
             }
-            assert!(known(&name), "{file}: {name} is not a metric of the gateway");
+            assert!(
+                known(&name),
+                "{file}: {name} is not a metric of the gateway"
+            );
             names += 1;
         }
         assert!(names > 5, "{file} names {names} metrics");

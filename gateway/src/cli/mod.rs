@@ -16,8 +16,8 @@ mod audit;
 mod lifecycle;
 mod ops;
 pub use audit::{AuditCmd, AuditFilterArgs, AuditFormat};
-pub use ops::{CertCmd, KeyCmd};
 pub use lifecycle::{ApiTokenCmd, RequestCmd};
+pub use ops::{CertCmd, KeyCmd};
 
 /// The example configuration, written by `init`.
 pub const EXAMPLE_CONFIG: &str = include_str!("../../../config/gateway.toml");

@@ -319,10 +319,7 @@ pub(super) fn cert(config_path: &Path, cmd: CertCmd) -> anyhow::Result<()> {
         }
     }
     if !soon.is_empty() {
-        bail!(
-            "within {warn_days} days or expired: {}",
-            soon.join("; ")
-        );
+        bail!("within {warn_days} days or expired: {}", soon.join("; "));
     }
     Ok(())
 }

@@ -191,8 +191,7 @@ impl Gateway {
                         tracing::warn!(device = device.id, status, "push service refused a prompt");
                     }
                     Err(e) => {
-                        metrics::counter!(crate::telemetry::PUSH, "result" => "error")
-                            .increment(1);
+                        metrics::counter!(crate::telemetry::PUSH, "result" => "error").increment(1);
                         tracing::warn!(device = device.id, error = %e, "push failed")
                     }
                 }

@@ -249,7 +249,10 @@ async fn export(
     // by page (audit_export.rs): memory stays flat whatever the size.
     let store = state.gateway.store();
     let (last, rows) = match async {
-        Ok::<_, crate::store::StoreError>((store.last_event_id().await?, store.count_events(&filter).await?))
+        Ok::<_, crate::store::StoreError>((
+            store.last_event_id().await?,
+            store.count_events(&filter).await?,
+        ))
     }
     .await
     {
