@@ -35,7 +35,7 @@ pub struct Options {
     pub days: u32,
     /// The last second of the year (Unix time); default now.
     pub end: i64,
-    /// Every person's password.
+    /// Every person's password (no blanks: the users file is split at them).
     pub password: String,
     /// Write `username password base32-seed` lines (radius-load's --users) here.
     pub users_file: Option<PathBuf>,
@@ -57,7 +57,7 @@ impl Default for Options {
             events: 15_000_000,
             days: 365,
             end: mfa_gateway::model::now(),
-            password: "bench password 2026".into(),
+            password: "bench-password-2026".into(),
             users_file: None,
             seed: 17,
             batch: 100_000,
@@ -250,6 +250,11 @@ pub async fn generate(config: &Config, opts: &Options) -> anyhow::Result<Report>
         opts.password.clone(),
     ))?;
     let start_time = opts.end - i64::from(opts.days) * 86_400;
+    if opts.password.is_empty() || opts.password.contains(char::is_whitespace) {
+        bail!(
+            "the password must be non-empty and without blanks (the users file is split at them)"
+        );
+    }
     if opts.orgs == 0 || opts.people == 0 {
         bail!("at least one organisation and one person");
     }

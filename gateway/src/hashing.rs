@@ -7,7 +7,9 @@
 //! login (a few ms of kernel time, 1.18-1.25x the CPU of the hash itself) and a server RSS
 //! that grew to 1 GB. Here each of `threads` threads keeps one block buffer, sized on first
 //! use (so an idle server holds none) and reused by every later hash on that thread: the
-//! memory is `threads x m_cost` at most, touched once, and flat after that.
+//! memory is `threads x m_cost` at most, touched once, and flat after that. A thread idle
+//! for [`IDLE_RELEASE`] gives its buffer back, so the memory returns near idle after a load
+//! (the next hash on that thread allocates it again, once).
 //!
 //! Bounded: at most `queue` jobs wait for a thread. A job offered to a full queue is refused
 //! at once ([`PoolError::Full`]); the login maps that to `Reject(overloaded)`. The pool's
@@ -15,12 +17,14 @@
 
 use std::cell::{Cell, RefCell};
 use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc::{Receiver, SyncSender, TrySendError};
-use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 /// Jobs that may wait per hashing thread (the wait queue is this times the threads).
 pub const QUEUE_PER_THREAD: usize = 8;
+/// A hashing thread idle this long frees its argon2 memory.
+pub const IDLE_RELEASE: Duration = Duration::from_secs(10);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum PoolError {
@@ -38,14 +42,16 @@ type Job = Box<dyn FnOnce() + Send + 'static>;
 struct Counters {
     queued: AtomicUsize,
     running: AtomicUsize,
-    /// Block buffers allocated (or grown) by the pool's threads, ever: flat after warm-up.
+    /// Block buffers allocated (or grown) by the pool's threads, ever: flat under load.
     allocations: AtomicUsize,
+    /// Block buffers freed by idle threads, ever.
+    releases: AtomicUsize,
 }
 
 /// A handle to the pool (cheap to clone).
 #[derive(Clone)]
 pub struct HashingPool {
-    sender: SyncSender<Job>,
+    sender: flume::Sender<Job>,
     counters: Arc<Counters>,
     threads: usize,
     capacity: usize,
@@ -73,20 +79,29 @@ impl HashingPool {
     /// Start `threads` hashing threads (at least 1) with a wait queue of `queue` jobs (at
     /// least 1).
     pub fn new(threads: usize, queue: usize) -> std::io::Result<Self> {
+        Self::with_idle_release(threads, queue, IDLE_RELEASE)
+    }
+
+    /// As `new`, with threads that free their memory after `idle` without a job.
+    pub fn with_idle_release(
+        threads: usize,
+        queue: usize,
+        idle: Duration,
+    ) -> std::io::Result<Self> {
         let threads = threads.max(1);
         let capacity = queue.max(1);
-        let (sender, receiver) = std::sync::mpsc::sync_channel::<Job>(capacity);
-        let receiver = Arc::new(Mutex::new(receiver));
+        let (sender, receiver) = flume::bounded::<Job>(capacity);
         let counters = Arc::new(Counters {
             queued: AtomicUsize::new(0),
             running: AtomicUsize::new(0),
             allocations: AtomicUsize::new(0),
+            releases: AtomicUsize::new(0),
         });
         for i in 0..threads {
             let (receiver, counters) = (receiver.clone(), counters.clone());
             std::thread::Builder::new()
                 .name(format!("mfa-hash-{i}"))
-                .spawn(move || worker(&receiver, counters))?;
+                .spawn(move || worker(&receiver, counters, idle))?;
         }
         Ok(Self {
             sender,
@@ -116,8 +131,8 @@ impl HashingPool {
         if let Err(e) = self.sender.try_send(boxed) {
             self.counters.queued.fetch_sub(1, Ordering::Relaxed);
             return Err(match e {
-                TrySendError::Full(_) => PoolError::Full,
-                TrySendError::Disconnected(_) => PoolError::Closed,
+                flume::TrySendError::Full(_) => PoolError::Full,
+                flume::TrySendError::Disconnected(_) => PoolError::Closed,
             });
         }
         rx.await.map_err(|_| PoolError::Closed)?
@@ -147,19 +162,30 @@ impl HashingPool {
     pub fn allocations(&self) -> usize {
         self.counters.allocations.load(Ordering::Relaxed)
     }
+
+    /// Block buffers freed by idle threads so far.
+    pub fn releases(&self) -> usize {
+        self.counters.releases.load(Ordering::Relaxed)
+    }
 }
 
-fn worker(receiver: &Mutex<Receiver<Job>>, counters: Arc<Counters>) {
-    POOL_THREAD.with(|c| c.set(Some(counters)));
+fn worker(receiver: &flume::Receiver<Job>, counters: Arc<Counters>, idle: Duration) {
+    POOL_THREAD.with(|c| c.set(Some(counters.clone())));
     loop {
-        // The lock is held only while waiting for the next job, never while running one.
-        let job = match receiver.lock() {
-            Ok(r) => r.recv(),
-            Err(poisoned) => poisoned.into_inner().recv(),
-        };
-        match job {
+        match receiver.recv_timeout(idle) {
             Ok(job) => job(),
-            Err(_) => return, // every handle dropped
+            Err(flume::RecvTimeoutError::Timeout) => {
+                let freed = BLOCKS.with(|cell| {
+                    let mut blocks = cell.borrow_mut();
+                    let had = !blocks.is_empty();
+                    *blocks = Vec::new();
+                    had
+                });
+                if freed {
+                    counters.releases.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+            Err(flume::RecvTimeoutError::Disconnected) => return, // every handle dropped
         }
     }
 }
@@ -174,7 +200,7 @@ pub fn with_blocks<T>(count: usize, f: impl FnOnce(&mut [argon2::Block]) -> T) -
         v
     });
     let Some(counters) = pool else {
-        let mut blocks = vec![argon2::Block::new(); count];
+        let mut blocks = new_blocks(count);
         return f(&mut blocks);
     };
     BLOCKS.with(|cell| {
@@ -182,16 +208,29 @@ pub fn with_blocks<T>(count: usize, f: impl FnOnce(&mut [argon2::Block]) -> T) -
         if blocks.len() < count {
             counters.allocations.fetch_add(1, Ordering::Relaxed);
             *blocks = Vec::new();
-            blocks.resize(count, argon2::Block::new());
+            *blocks = new_blocks(count);
         }
         f(&mut blocks[..count])
     })
+}
+
+/// Blocks reserved above 32 MiB (only `count` are touched): glibc serves an allocation that
+/// big with an mmap of its own and unmaps it when it is freed, while smaller ones come
+/// from per-thread arenas that keep freed memory (and a freed 19 MiB chunk raises the
+/// threshold under which they are used). So an idle thread's release really returns the
+/// memory. The reserve beyond `count` is address space only, never resident.
+fn new_blocks(count: usize) -> Vec<argon2::Block> {
+    const UNMAPPED_ON_FREE: usize = (32 << 20) / argon2::Block::SIZE + 1;
+    let mut blocks = Vec::with_capacity(count.max(UNMAPPED_ON_FREE));
+    blocks.resize(count, argon2::Block::new());
+    blocks
 }
 
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+    use std::sync::Mutex;
 
     #[tokio::test]
     async fn runs_jobs_and_returns_their_results() {
@@ -275,5 +314,20 @@ mod tests {
         // Outside the pool: a buffer of its own each time, nothing counted.
         assert_eq!(with_blocks(8, |b| b.len()), 8);
         assert_eq!(pool.allocations(), 2);
+    }
+
+    /// A thread idle for the release time frees its memory; the next hash allocates again.
+    #[tokio::test]
+    async fn idle_threads_free_their_memory() {
+        let pool = HashingPool::with_idle_release(1, 4, Duration::from_millis(30)).unwrap();
+        assert_eq!(pool.run(|| with_blocks(64, |b| b.len())).await, Ok(64));
+        assert_eq!((pool.allocations(), pool.releases()), (1, 0));
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while pool.releases() == 0 {
+            assert!(std::time::Instant::now() < deadline, "not released");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!(pool.run(|| with_blocks(64, |b| b.len())).await, Ok(64));
+        assert_eq!((pool.allocations(), pool.releases()), (2, 1));
     }
 }

@@ -31,7 +31,7 @@ struct Args {
     #[arg(long)]
     end: Option<i64>,
     /// Every person's password.
-    #[arg(long, default_value = "bench password 2026")]
+    #[arg(long, default_value = "bench-password-2026")]
     password: String,
     /// Write `username password base32-seed` lines here (radius-load --users).
     #[arg(long)]
@@ -80,15 +80,24 @@ async fn main() -> anyhow::Result<()> {
     );
     println!("year: indexes and stats    {:.1} s", r.index_secs);
     println!("year: total                {:.1} s", r.total_secs);
-    let per_million = |bytes: u64| bytes as f64 / (r.events.max(1) as f64 / 1e6) / (1 << 20) as f64;
+    let per_million = |bytes: u64| {
+        if r.events == 0 {
+            "n/a".to_owned()
+        } else {
+            format!(
+                "{:.1}",
+                bytes as f64 / (r.events as f64 / 1e6) / (1 << 20) as f64
+            )
+        }
+    };
     println!(
-        "year: database size        {:.1} MiB ({:.1} MiB per million events)",
+        "year: database size        {:.1} MiB ({} MiB per million events)",
         r.db_bytes as f64 / (1 << 20) as f64,
         per_million(r.db_bytes)
     );
     if let Some(audit) = r.audit_bytes {
         println!(
-            "year: audit table + indexes {:.1} MiB ({:.1} MiB per million events)",
+            "year: audit table + indexes {:.1} MiB ({} MiB per million events)",
             audit as f64 / (1 << 20) as f64,
             per_million(audit)
         );
