@@ -6,7 +6,9 @@
 //! `audit_admin_sql!` implements it for both databases over the same SQL, using the helpers
 //! of `sql.rs` (`begin`, `insert_event`, the row readers).
 
-use super::filter::{SummaryPlan, Value, Where, bind_values};
+use super::filter::{
+    SummaryPlan, Value, Where, bind_values, purge_candidates_sql, select_events, top_failures_sql,
+};
 use super::{EventFilter, Result};
 use crate::audit::{AuditEvent, StoredEvent};
 use crate::model::{PersonId, Role, UnixTime};
@@ -199,12 +201,7 @@ macro_rules! audit_admin_sql {
                     let w = Where::events(f, 1);
                     let pl = w.next_param();
                     let rows = bind_values!(
-                        sqlx::query(sqlx::AssertSqlSafe(format!(
-                            "SELECT {column} AS what, COUNT(*) AS n FROM audit_events \
-                             WHERE {} AND outcome = 'reject' AND {column} IS NOT NULL \
-                             GROUP BY {column} ORDER BY n DESC, {column} LIMIT {pl}",
-                            w.sql()
-                        ))),
+                        sqlx::query(sqlx::AssertSqlSafe(top_failures_sql(column, &w, &pl))),
                         w.values
                     )
                     .bind(i64::from(limit))
@@ -237,10 +234,11 @@ macro_rules! audit_admin_sql {
                 }
                 let pl = w.next_param();
                 bind_values!(
-                    sqlx::query(sqlx::AssertSqlSafe(format!(
-                        "SELECT {EVENT_COLS} FROM audit_events WHERE {} \
-                         ORDER BY time {order}, id {order} LIMIT {pl}",
-                        w.sql()
+                    sqlx::query(sqlx::AssertSqlSafe(select_events(
+                        EVENT_COLS,
+                        &w,
+                        order,
+                        &format!("LIMIT {pl}")
                     ))),
                     w.values
                 )
@@ -280,11 +278,7 @@ macro_rules! audit_admin_sql {
                         format!("{not_in} AND ($2 = '' OR kind = $2)")
                     }
                 };
-                sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "SELECT {EVENT_COLS} FROM audit_events \
-                     WHERE purged = FALSE AND time < $1{kind_clause} \
-                     AND kind <> 'audit_purged' ORDER BY time LIMIT $3"
-                )))
+                sqlx::query(sqlx::AssertSqlSafe(purge_candidates_sql(EVENT_COLS, &kind_clause)))
                 .bind(before)
                 .bind(kind.unwrap_or(""))
                 .bind(i64::from(limit))

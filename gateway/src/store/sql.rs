@@ -1090,10 +1090,11 @@ macro_rules! sql_store {
                     let w = crate::store::filter::Where::events(f, 1);
                     let (pl, po) = (w.next_param(), format!("${}", w.values.len() + 2));
                     crate::store::filter::bind_values!(
-                        sqlx::query(sqlx::AssertSqlSafe(format!(
-                            "SELECT {EVENT_COLS} FROM audit_events WHERE {} \
-                             ORDER BY time {order}, id {order} LIMIT {pl} OFFSET {po}",
-                            w.sql()
+                        sqlx::query(sqlx::AssertSqlSafe(crate::store::filter::select_events(
+                            EVENT_COLS,
+                            &w,
+                            order,
+                            &format!("LIMIT {pl} OFFSET {po}")
                         ))),
                         w.values
                     )
