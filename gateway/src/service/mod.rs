@@ -53,6 +53,8 @@ mod approval;
 mod audit_admin;
 pub mod lifecycle;
 pub mod notify;
+#[cfg(test)]
+mod overload_tests;
 mod portal;
 mod push;
 pub use approval::APPROVAL_DEVICE_ID;
