@@ -88,6 +88,12 @@ impl MasterKey {
         out
     }
 
+    /// A short public name of this key (16 hex digits, derived one way): tells keys apart
+    /// in logs and audit events (`key rotate`) without revealing anything of them.
+    pub fn fingerprint(&self) -> String {
+        hex::encode(&self.derive("key fingerprint v1")[..8])
+    }
+
     /// A keyed pseudonym for `text` (a username, an address): the same text always gives
     /// the same pseudonym under one key, and without the key it cannot be reversed or
     /// recomputed from a guess.

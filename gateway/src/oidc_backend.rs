@@ -148,6 +148,7 @@ impl OidcBackend for Backend {
             detail: serde_json::to_value(&event).ok(),
         };
         if let Err(err) = self.gateway.store().append_event(&e).await {
+            crate::ops::count_audit_write_failure();
             tracing::error!(error = %err, "writing an OIDC audit event failed");
         }
     }

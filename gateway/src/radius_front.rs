@@ -218,6 +218,7 @@ impl RadiusPolicy {
                 {
                     Ok(_) => reject,
                     Err(e) => {
+                        crate::ops::count_audit_write_failure();
                         tracing::error!(error = %e, "audit write failed; rejecting");
                         reject
                     }
@@ -228,6 +229,9 @@ impl RadiusPolicy {
         let decision = match self.gateway.login(attempt(credentials), now).await {
             Ok(d) => d,
             Err(e) => {
+                if matches!(e, crate::service::ServiceError::Store(_)) {
+                    crate::ops::count_audit_write_failure();
+                }
                 tracing::error!(error = %e, user = %req.username, "login failed inside the gateway; rejecting");
                 return reject;
             }

@@ -12,6 +12,9 @@ use std::path::Path;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
+/// The served certificate's expiry is logged as a warning when closer than this.
+const CERT_WARN_DAYS: i64 = 30;
+
 /// Resolves on ctrl-c or SIGTERM.
 pub async fn shutdown_signal() {
     let ctrl_c = async {
@@ -87,6 +90,9 @@ async fn run(config: &Config, gateway: Gateway) -> anyhow::Result<()> {
         .context("store not reachable")?;
     let r = &config.radius;
     let prometheus = crate::telemetry::install()?;
+    if config.http.tls || !config.radius.radsec_listen.is_empty() {
+        crate::ops::watch_certificate(&config.tls.cert, now(), CERT_WARN_DAYS);
+    }
     let limits = Arc::new(crate::limits::Limits::new(&config.rate_limit));
     let policy = Arc::new(RadiusPolicy::new(gateway.clone(), r, limits.clone()));
     let stats = Arc::new(mfa_radius::Stats::new());
@@ -260,6 +266,7 @@ async fn run(config: &Config, gateway: Gateway) -> anyhow::Result<()> {
                         gw.approvals().housekeeping(now());
                         limits.housekeeping();
                         sessions.sweep(now());
+                        crate::ops::sample_pool(gw.store().as_ref()).await;
                         ticks += 1;
                         // Key rotation is checked every 10 minutes.
                         if ticks % 60 == 1

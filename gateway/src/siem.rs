@@ -3,9 +3,12 @@
 //! MSGID = the event kind, the JSON as MSG) over UDP (one datagram each) or TCP (RFC 6587
 //! octet counting). Off by default.
 //!
-//! The stream follows the table (every second), so only committed events leave, in order,
-//! and a restart goes on where it stopped: the last id sent is kept in `position_file`. A
-//! new stream (no position yet) starts at the events written from then on.
+//! The stream follows the table (every second; at once again after a full batch, so a
+//! backlog of a million events is caught up at the sink's pace, not a batch a second), so
+//! only committed events leave, in order, and a restart goes on where it stopped: the last
+//! id sent is kept in `position_file`. A new stream (no position yet) starts at the events
+//! written from then on. Metrics: events sent, send errors, and the lag (events written but
+//! not yet sent).
 
 use crate::audit::{Outcome, StoredEvent};
 use crate::config::SiemSink;
@@ -15,7 +18,7 @@ use std::sync::Arc;
 use tokio::io::AsyncWriteExt as _;
 
 /// Events read per round.
-const BATCH: u32 = 500;
+const BATCH: u32 = 2000;
 /// syslog facility authpriv (10).
 const FACILITY: u8 = 10;
 
@@ -81,6 +84,64 @@ impl Out {
             }
             SiemSink::SyslogTcp(addr) => Self::Tcp(None, *addr),
         })
+    }
+
+    /// Send a batch; returns how many went out (a prefix of `events`) and the error that
+    /// stopped it, if any. A file or TCP stream gets the batch in one write.
+    async fn send_batch(
+        &mut self,
+        events: &[StoredEvent],
+        host: &str,
+    ) -> (usize, Option<std::io::Error>) {
+        let mut buf = Vec::new();
+        match self {
+            Self::File(_) => {
+                for e in events {
+                    if let Err(err) = serde_json::to_writer(&mut buf, e) {
+                        return (0, Some(std::io::Error::other(err)));
+                    }
+                    buf.push(b'\n');
+                }
+            }
+            Self::Tcp(..) => {
+                for e in events {
+                    let msg = syslog_message(e, host);
+                    buf.extend_from_slice(format!("{} {msg}", msg.len()).as_bytes());
+                }
+            }
+            Self::Udp(_) => {
+                for (i, e) in events.iter().enumerate() {
+                    if let Err(err) = self.send(e, host).await {
+                        return (i, Some(err));
+                    }
+                }
+                return (events.len(), None);
+            }
+        }
+        match self.write_all(&buf).await {
+            Ok(()) => (events.len(), None),
+            Err(err) => (0, Some(err)),
+        }
+    }
+
+    async fn write_all(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        match self {
+            Self::File(f) => f.write_all(bytes).await,
+            Self::Udp(s) => s.send(bytes).await.map(|_| ()),
+            Self::Tcp(conn, addr) => {
+                if conn.is_none() {
+                    *conn = Some(tokio::net::TcpStream::connect(*addr).await?);
+                }
+                let result = match conn {
+                    Some(c) => c.write_all(bytes).await,
+                    None => Ok(()),
+                };
+                if result.is_err() {
+                    *conn = None;
+                }
+                result
+            }
+        }
     }
 
     async fn send(&mut self, e: &StoredEvent, host: &str) -> std::io::Result<()> {
@@ -149,11 +210,15 @@ pub async fn run(
     };
     let mut out: Option<Out> = None;
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+    let mut behind = false;
     loop {
-        tokio::select! {
-            _ = tick.tick() => {}
-            () = stop.cancelled() => {}
+        if !behind {
+            tokio::select! {
+                _ = tick.tick() => {}
+                () = stop.cancelled() => {}
+            }
         }
+        behind = false;
         let events = match store.events_after(after, BATCH).await {
             Ok(e) => e,
             Err(e) => {
@@ -165,28 +230,34 @@ pub async fn run(
             if out.is_none() {
                 match Out::open(&sink).await {
                     Ok(o) => out = Some(o),
-                    Err(e) => tracing::warn!(error = %e, "SIEM stream: cannot open the sink"),
+                    Err(e) => {
+                        metrics::counter!(crate::telemetry::SIEM_ERRORS).increment(1);
+                        tracing::warn!(error = %e, "SIEM stream: cannot open the sink");
+                    }
                 }
             }
             if let Some(o) = out.as_mut() {
-                let mut sent = after;
-                for e in &events {
-                    if let Err(err) = o.send(e, &host).await {
-                        tracing::warn!(error = %err, "SIEM stream: send failed; retrying");
-                        break;
-                    }
-                    sent = e.id;
+                let (sent, error) = o.send_batch(&events, &host).await;
+                if let Some(err) = error {
+                    metrics::counter!(crate::telemetry::SIEM_ERRORS).increment(1);
+                    tracing::warn!(error = %err, "SIEM stream: send failed; retrying");
                 }
                 if let Err(e) = o.flush().await {
                     tracing::warn!(error = %e, "SIEM stream: flush failed");
                 }
-                if sent != after {
-                    after = sent;
+                if let Some(last) = sent.checked_sub(1).and_then(|i| events.get(i)) {
+                    after = last.id;
+                    metrics::counter!(crate::telemetry::SIEM_SENT).increment(sent as u64);
                     if let Err(e) = write_position(&position_file, after) {
                         tracing::warn!(error = %e, "SIEM stream: cannot keep the position");
                     }
+                    // A full batch sent: more may be waiting; go on without the tick.
+                    behind = sent == events.len() && events.len() == BATCH as usize;
                 }
             }
+        }
+        if let Ok(last) = store.last_event_id().await {
+            metrics::gauge!(crate::telemetry::SIEM_LAG).set((last - after).max(0) as f64);
         }
         if stop.is_cancelled() {
             return;

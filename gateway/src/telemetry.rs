@@ -16,6 +16,21 @@ pub const RADIUS_DECIDE_SECONDS: &str = "mfa_radius_decide_seconds";
 pub const RATE_LIMITED: &str = "mfa_rate_limited_total";
 pub const HASHING_QUEUE: &str = "mfa_hashing_queue_depth";
 pub const HASHING_RUNNING: &str = "mfa_hashing_running";
+// Issue 17 (operations): what the alert rules and the dashboard in dist/ read.
+pub const HASHING_THREADS: &str = "mfa_hashing_threads";
+pub const SIEM_SENT: &str = "mfa_siem_sent_total";
+pub const SIEM_ERRORS: &str = "mfa_siem_errors_total";
+pub const SIEM_LAG: &str = "mfa_siem_lag_events";
+pub const AUDIT_WRITE_FAILURES: &str = "mfa_audit_write_failures_total";
+pub const APPROVALS: &str = "mfa_approvals_total";
+pub const PUSH: &str = "mfa_push_total";
+pub const MAIL: &str = "mfa_mail_total";
+pub const DB_POOL_WAIT_SECONDS: &str = "mfa_db_pool_wait_seconds";
+pub const DB_POOL_CONNECTIONS: &str = "mfa_db_pool_connections";
+pub const DB_POOL_IDLE: &str = "mfa_db_pool_idle";
+pub const CERT_EXPIRY: &str = "mfa_tls_cert_expiry_timestamp_seconds";
+pub const PROCESS_RSS: &str = "mfa_process_resident_memory_bytes";
+pub const BUILD_INFO: &str = "mfa_build_info";
 
 /// Install the process-wide Prometheus recorder (once; later calls get an error).
 pub fn install() -> anyhow::Result<PrometheusHandle> {
@@ -41,6 +56,7 @@ pub fn install() -> anyhow::Result<PrometheusHandle> {
         "Logins waiting for the password-hashing pool"
     );
     metrics::describe_gauge!(HASHING_RUNNING, "Password checks running");
+    crate::ops::describe_metrics();
     Ok(handle)
 }
 
@@ -98,6 +114,7 @@ async fn metrics_text(State(s): State<AdminState>) -> impl IntoResponse {
     let (queued, running) = s.gateway.hashing_load();
     metrics::gauge!(HASHING_QUEUE).set(queued as f64);
     metrics::gauge!(HASHING_RUNNING).set(running as f64);
+    crate::ops::sample_process(s.gateway.hashing_pool().threads());
     (
         [("content-type", "text/plain; version=0.0.4")],
         s.prometheus.render(),

@@ -10,6 +10,7 @@ mod cli;
 mod lifecycle;
 mod lockout;
 mod oidc;
+mod ops;
 mod portal;
 mod radius;
 mod webauthn;

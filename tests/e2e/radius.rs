@@ -17,10 +17,10 @@ use mfa_radius::auth::{encode_pap, sign_request, verify_response_authenticator};
 use mfa_radius::packet::{Code, Packet, attr, random_authenticator};
 use serde_json::Value;
 
-const PW: &str = "correct horse battery";
+pub(crate) const PW: &str = "correct horse battery";
 pub(crate) const SECRET: &str = "e2e-shared-secret-0123";
-const ORG: &str = "Practice Noord";
-const READY: Duration = Duration::from_secs(30);
+pub(crate) const ORG: &str = "Practice Noord";
+pub(crate) const READY: Duration = Duration::from_secs(30);
 /// radclient's wait for an answer that should come.
 const ANSWER_WAIT: u32 = 10;
 /// radclient's wait where silence is expected (drops happen before any password check).
@@ -54,7 +54,7 @@ fn set_key(text: &str, section: &str, key: &str, value: &str) -> String {
 }
 
 /// A `[[radius.clients]]` block with the test secret; `extra` holds more `key = value` lines.
-fn client(name: &str, address: &str, extra: &str) -> String {
+pub(crate) fn client(name: &str, address: &str, extra: &str) -> String {
     format!(
         "\n[[radius.clients]]\nname = \"{name}\"\naddress = \"{address}\"\nsecret = \"{SECRET}\"\n{extra}\n"
     )
@@ -62,7 +62,7 @@ fn client(name: &str, address: &str, extra: &str) -> String {
 
 /// `init` with RADIUS on `listen` (a TOML array), RadSec on 127.0.0.1:0 if `radsec`, the
 /// given `(section, key, value)` settings and `clients`; then one organisation.
-fn gateway(
+pub(crate) fn gateway(
     listen: &str,
     radsec: bool,
     settings: &[(&str, &str, &str)],
@@ -95,12 +95,12 @@ fn append_gateway() -> Instance {
     )
 }
 
-fn start(g: &Instance) -> Serving {
+pub(crate) fn start(g: &Instance) -> Serving {
     serve(g, READY)
 }
 
 /// A person with password `password` and one phone per label; returns the phones' seeds.
-fn person(g: &Instance, user: &str, password: &str, phones: &[&str]) -> Vec<Vec<u8>> {
+pub(crate) fn person(g: &Instance, user: &str, password: &str, phones: &[&str]) -> Vec<Vec<u8>> {
     g.ok(
         &[
             "person",
@@ -124,7 +124,7 @@ fn person(g: &Instance, user: &str, password: &str, phones: &[&str]) -> Vec<Vec<
 }
 
 /// Import one HOTP token (counter 0) from a PSKC file and link it to `user`.
-fn hotp_token(g: &Instance, user: &str, serial: &str, seed: &[u8], label: &str) {
+pub(crate) fn hotp_token(g: &Instance, user: &str, serial: &str, seed: &[u8], label: &str) {
     let secret = data_encoding::BASE64.encode(seed);
     let pskc = format!(
         r#"<?xml version="1.0" encoding="UTF-8"?>
@@ -150,7 +150,7 @@ fn now() -> i64 {
 }
 
 /// The TOTP code `steps` time steps from now (within the default skew for -1..=1).
-fn totp(seed: &[u8], steps: i64) -> String {
+pub(crate) fn totp(seed: &[u8], steps: i64) -> String {
     otp::totp(seed, now() + 30 * steps, 30, OtpHash::Sha1, 6)
 }
 
@@ -311,7 +311,7 @@ pub(crate) fn radclient(
 }
 
 /// An Access-Request with User-Name, User-Password and a Message-Authenticator.
-fn auth(server: SocketAddr, user: &str, password: &str) -> Answer {
+pub(crate) fn auth(server: SocketAddr, user: &str, password: &str) -> Answer {
     auth_with(
         server,
         SECRET,
@@ -337,7 +337,12 @@ fn auth_with(
 // ---- our own client, for exact retransmits and RadSec ----
 
 /// A signed PAP Access-Request with a Message-Authenticator, and its Request Authenticator.
-fn access_request(id: u8, user: &str, password: &str, secret: &str) -> (Vec<u8>, [u8; 16]) {
+pub(crate) fn access_request(
+    id: u8,
+    user: &str,
+    password: &str,
+    secret: &str,
+) -> (Vec<u8>, [u8; 16]) {
     let secret = SharedSecret::from(secret);
     let authenticator = random_authenticator().unwrap();
     let mut request = Packet::new(Code::ACCESS_REQUEST, id, authenticator);
@@ -352,7 +357,12 @@ fn access_request(id: u8, user: &str, password: &str, secret: &str) -> (Vec<u8>,
 }
 
 /// Decodes an answer after checking that it answers `request_authenticator` with `secret`.
-fn verified(response: &[u8], id: u8, request_authenticator: &[u8; 16], secret: &str) -> Packet {
+pub(crate) fn verified(
+    response: &[u8],
+    id: u8,
+    request_authenticator: &[u8; 16],
+    secret: &str,
+) -> Packet {
     assert!(
         verify_response_authenticator(response, request_authenticator, &SharedSecret::from(secret)),
         "the Response Authenticator does not verify"

@@ -14,8 +14,10 @@ use std::path::{Path, PathBuf};
 
 mod audit;
 mod lifecycle;
+mod ops;
 pub use audit::{AuditCmd, AuditFilterArgs, AuditFormat};
 pub use lifecycle::{ApiTokenCmd, RequestCmd};
+pub use ops::{CertCmd, KeyCmd};
 
 /// The example configuration, written by `init`.
 pub const EXAMPLE_CONFIG: &str = include_str!("../../../config/gateway.toml");
@@ -90,6 +92,27 @@ pub enum Command {
     /// Organisations' API tokens for the HR-system API.
     #[command(subcommand)]
     ApiToken(ApiTokenCmd),
+    /// Copy the database (SQLite) online into a new file, consistent with the audit chain:
+    /// a checkpoint is signed first and the copy is checked against it.
+    Backup {
+        /// The backup file to make (never overwritten).
+        dest: PathBuf,
+    },
+    /// Put a backup in place of the configured database (SQLite; the gateway stopped):
+    /// checked first (integrity, audit chain, master key).
+    Restore {
+        /// The backup file.
+        src: PathBuf,
+        /// Replace an existing database (it is kept as `<file>.<time>.replaced`).
+        #[arg(long)]
+        force: bool,
+    },
+    /// The master key: rotate it (reseal every secret), or check which key opens them.
+    #[command(subcommand)]
+    Key(KeyCmd),
+    /// TLS certificates: expiry.
+    #[command(subcommand)]
+    Cert(CertCmd),
 }
 
 #[derive(Debug, Subcommand)]
@@ -313,6 +336,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Oidc(cmd) => oidc(&cli.config, cmd),
         Command::Request(cmd) => lifecycle::request(&cli.config, cmd).await,
         Command::ApiToken(cmd) => lifecycle::api_token(&cli.config, cmd).await,
+        Command::Backup { dest } => ops::backup(&cli.config, &dest).await,
+        Command::Restore { src, force } => ops::restore(&cli.config, &src, force).await,
+        Command::Key(cmd) => ops::key(&cli.config, cmd).await,
+        Command::Cert(cmd) => ops::cert(&cli.config, cmd),
     }
 }
 

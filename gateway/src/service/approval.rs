@@ -130,6 +130,8 @@ impl Gateway {
                     Refused::Locked => Reason::ApprovalsLocked,
                     Refused::Full => Reason::Overloaded,
                 };
+                metrics::counter!(crate::telemetry::APPROVALS, "result" => reason.as_str())
+                    .increment(1);
                 return self
                     .approval_decision(attempt, Some(&person), Some(reason), now)
                     .await;
@@ -160,6 +162,11 @@ impl Gateway {
                 Some(Reason::ApprovalTimedOut)
             }
         };
+        metrics::counter!(
+            crate::telemetry::APPROVALS,
+            "result" => reason.map_or("approved", |r| r.as_str())
+        )
+        .increment(1);
         self.approval_decision(attempt, Some(&person), reason, crate::model::now())
             .await
     }

@@ -17,6 +17,8 @@ use std::collections::BTreeMap;
 
 /// Rows purged per transaction.
 const PURGE_BATCH: u32 = 500;
+/// The pause between two purge batches (5 million rows: 10,000 batches, 50 s of pauses).
+const PURGE_PAUSE: std::time::Duration = std::time::Duration::from_millis(5);
 
 /// What a purge did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
@@ -120,12 +122,20 @@ impl Gateway {
         let settings = self.audit_settings.clone();
         let mut report = PurgeReport::default();
         let named: Vec<String> = settings.retention_days.keys().cloned().collect();
+        // One plan per kind (the kinds without a retention of their own get the default):
+        // each batch is then an index range over that kind's unpurged rows, oldest first.
         let mut plans: Vec<(Option<String>, u32)> = settings
             .retention_days
             .iter()
             .map(|(k, d)| (Some(k.clone()), *d))
             .collect();
-        plans.push((None, settings.default_retention_days));
+        for kind in EventKind::ALL {
+            let kind = kind.as_str();
+            if kind != EventKind::AuditPurged.as_str() && !named.iter().any(|n| n == kind) {
+                plans.push((Some(kind.to_owned()), settings.default_retention_days));
+            }
+        }
+        let mut batches = 0u64;
         for (kind, days) in plans {
             let before = now - i64::from(days) * 86_400;
             loop {
@@ -156,6 +166,12 @@ impl Gateway {
                     "retention_days": days,
                     "before": crate::audit::format_time(before),
                 }));
+                // Bounded batches with a breath between them: logins waiting for the
+                // database's write lock get it between two batches.
+                if batches > 0 {
+                    tokio::time::sleep(PURGE_PAUSE).await;
+                }
+                batches += 1;
                 let n = self.store.redact_events(&redactions, &event).await?;
                 for (k, c) in by_kind {
                     *report.redacted.entry(k).or_default() += c;

@@ -244,6 +244,7 @@ impl Gateway {
             e.username = Some(p.username.clone());
         }
         if let Err(err) = self.store.append_event(&e).await {
+            crate::ops::count_audit_write_failure();
             tracing::error!(error = %err, "audit write failed");
         }
     }

@@ -22,7 +22,6 @@ use crate::secret::{SecretBytes, SecretString, random_bytes};
 use crate::store::{Store, StoreError};
 use std::net::IpAddr;
 use std::sync::Arc;
-use tokio::sync::Semaphore;
 
 /// The longest a temporary code may be valid, in minutes (24 h).
 pub const MAX_TEMPORARY_CODE_MINUTES: u32 = 24 * 60;
@@ -55,6 +54,8 @@ mod approval;
 mod audit_admin;
 pub mod lifecycle;
 pub mod notify;
+#[cfg(test)]
+mod overload_tests;
 mod portal;
 mod push;
 pub use approval::APPROVAL_DEVICE_ID;
@@ -76,12 +77,9 @@ pub struct Gateway {
     store: Arc<dyn Store>,
     engine: Arc<Engine>,
     key: MasterKey,
-    /// Permits to run a password check at once (the size of the hashing pool).
-    hashing: Arc<Semaphore>,
-    /// Permits to wait for the pool: beyond this many, attempts are rejected at once.
-    queue: Arc<Semaphore>,
-    hashing_threads: usize,
-    queue_size: usize,
+    /// The password-hashing threads (each reusing its argon2 memory) and their bounded
+    /// wait queue: beyond it, attempts are rejected at once (`hashing.rs`).
+    pool: crate::hashing::HashingPool,
     mailer: crate::mail::Mailer,
     audit_settings: Arc<crate::config::AuditSettings>,
     approvals: Arc<crate::approval::ApprovalHub>,
@@ -132,10 +130,11 @@ impl Gateway {
             store,
             engine: Arc::new(engine),
             key,
-            hashing: Arc::new(Semaphore::new(threads)),
-            queue: Arc::new(Semaphore::new(threads * 8)),
-            hashing_threads: threads,
-            queue_size: threads * 8,
+            pool: crate::hashing::HashingPool::new(
+                threads,
+                threads * crate::hashing::QUEUE_PER_THREAD,
+            )
+            .map_err(|e| ServiceError::Internal(format!("starting the hashing threads: {e}")))?,
             mailer: crate::mail::Mailer::new(&config.mail)
                 .map_err(|e| ServiceError::Invalid(e.to_string()))?,
             audit_settings: Arc::new(config.audit.clone()),
@@ -151,9 +150,12 @@ impl Gateway {
 
     /// Logins waiting for the hashing pool, and password checks running.
     pub fn hashing_load(&self) -> (usize, usize) {
-        let running = self.hashing_threads - self.hashing.available_permits();
-        let waiting_or_running = self.queue_size - self.queue.available_permits();
-        (waiting_or_running.saturating_sub(running), running)
+        (self.pool.queued(), self.pool.running())
+    }
+
+    /// The password-hashing pool (for other callers of the hasher).
+    pub fn hashing_pool(&self) -> &crate::hashing::HashingPool {
+        &self.pool
     }
 
     /// The operator's key (sealing other secrets, e.g. OIDC signing keys).
@@ -237,11 +239,11 @@ impl Gateway {
     /// Decide a login attempt, write its state changes and audit event, and only then
     /// return the decision. `now` is read once by the caller.
     pub async fn login(&self, attempt: Attempt, now: UnixTime) -> Result<Decision> {
-        let Ok(_queued) = self.queue.clone().try_acquire_owned() else {
+        if self.pool.queued() >= self.pool.capacity() {
             return self
                 .reject_without_check(&attempt, Reason::Overloaded, now)
                 .await;
-        };
+        }
         // The password throttle's key, only when a password is checked.
         let source = matches!(
             attempt.credentials,
@@ -249,22 +251,24 @@ impl Gateway {
         )
         .then(|| self.engine.source_key(&attempt));
         let subject = self.subject(&attempt.username, source.as_deref()).await?;
-        // The hashing permit covers the engine only: the store reads before it and the
-        // commit after it (an fsync with SQLite) leave the core to the next login.
-        let running = self
-            .hashing
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(|e| ServiceError::Internal(e.to_string()))?;
-        let engine = self.engine.clone();
-        let (decision, attempt, subject) = tokio::task::spawn_blocking(move || {
-            let d = engine.decide(&attempt, subject.as_ref(), now);
-            (d, attempt, subject)
-        })
-        .await
-        .map_err(|e| ServiceError::Internal(e.to_string()))?;
-        drop(running);
+        // The hashing pool runs the engine only: the store reads before it and the commit
+        // after it (an fsync with SQLite) leave the hashing thread to the next login.
+        let (engine, shared) = (self.engine.clone(), Arc::new(attempt));
+        let job = shared.clone();
+        let ran = self
+            .pool
+            .run(move || (engine.decide(&job, subject.as_ref(), now), subject))
+            .await;
+        let attempt = Arc::unwrap_or_clone(shared);
+        let (decision, subject) = match ran {
+            Ok(r) => r,
+            Err(crate::hashing::PoolError::Full) => {
+                return self
+                    .reject_without_check(&attempt, Reason::Overloaded, now)
+                    .await;
+            }
+            Err(e) => return Err(ServiceError::Internal(e.to_string())),
+        };
         self.record_decision(&attempt, subject.as_ref(), decision, now)
             .await
     }
@@ -349,6 +353,7 @@ impl Gateway {
                 .reject_without_check(attempt, Reason::RateLimited, now)
                 .await
         {
+            crate::ops::count_audit_write_failure();
             tracing::error!(error = %e, "audit write failed");
         }
         false
@@ -418,7 +423,8 @@ impl Gateway {
 
     async fn hash_password(&self, password: SecretString) -> Result<String> {
         let engine = self.engine.clone();
-        tokio::task::spawn_blocking(move || engine.hasher().hash(&password))
+        self.pool
+            .run(move || engine.hasher().hash(&password))
             .await
             .map_err(|e| ServiceError::Internal(e.to_string()))?
             .map_err(ServiceError::from)

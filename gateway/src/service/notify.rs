@@ -50,8 +50,12 @@ impl Gateway {
         };
         let mut detail = serde_json::json!({ "to": to, "subject": notice.subject });
         match self.mailer.send(&mail).await {
-            Ok(()) => event.outcome = Outcome::Done,
+            Ok(()) => {
+                metrics::counter!(crate::telemetry::MAIL, "result" => "sent").increment(1);
+                event.outcome = Outcome::Done;
+            }
             Err(MailError::NoRelay) => {
+                metrics::counter!(crate::telemetry::MAIL, "result" => "no_relay").increment(1);
                 event.outcome = Outcome::Done;
                 event.reason = Some("no_relay".into());
                 if let Some(body) = notice.audit_body {
@@ -59,6 +63,7 @@ impl Gateway {
                 }
             }
             Err(e) => {
+                metrics::counter!(crate::telemetry::MAIL, "result" => "failed").increment(1);
                 tracing::warn!(error = %e, "mail to a person failed");
                 event.outcome = Outcome::Failed;
                 event.reason = Some("relay_error".into());
@@ -67,6 +72,7 @@ impl Gateway {
         }
         event.detail = Some(detail);
         if let Err(e) = self.store.append_event(&event).await {
+            crate::ops::count_audit_write_failure();
             tracing::error!(error = %e, "cannot audit a mail");
         }
     }

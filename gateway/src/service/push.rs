@@ -182,8 +182,12 @@ impl Gateway {
                     )
                     .await
                 {
-                    Ok(Delivery::Accepted(_)) => {}
+                    Ok(Delivery::Accepted(_)) => {
+                        metrics::counter!(crate::telemetry::PUSH, "result" => "accepted")
+                            .increment(1);
+                    }
                     Ok(Delivery::Gone(status)) => {
+                        metrics::counter!(crate::telemetry::PUSH, "result" => "gone").increment(1);
                         let mut event = Self::person_event(
                             &person,
                             EventKind::DeviceRemoved,
@@ -198,9 +202,14 @@ impl Gateway {
                         }
                     }
                     Ok(Delivery::Failed(status)) => {
+                        metrics::counter!(crate::telemetry::PUSH, "result" => "failed")
+                            .increment(1);
                         tracing::warn!(device = device.id, status, "push service refused a prompt");
                     }
-                    Err(e) => tracing::warn!(device = device.id, error = %e, "push failed"),
+                    Err(e) => {
+                        metrics::counter!(crate::telemetry::PUSH, "result" => "error").increment(1);
+                        tracing::warn!(device = device.id, error = %e, "push failed")
+                    }
                 }
             }
         });

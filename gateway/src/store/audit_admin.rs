@@ -6,6 +6,9 @@
 //! `audit_admin_sql!` implements it for both databases over the same SQL, using the helpers
 //! of `sql.rs` (`begin`, `insert_event`, the row readers).
 
+use super::filter::{
+    SummaryPlan, Value, Where, bind_values, purge_candidates_sql, select_events, top_failures_sql,
+};
 use super::{EventFilter, Result};
 use crate::audit::{AuditEvent, StoredEvent};
 use crate::model::{PersonId, Role, UnixTime};
@@ -60,6 +63,16 @@ pub trait AuditAdminStore: Send + Sync {
     ) -> Result<Vec<StoredEvent>>;
     /// Events with ids above `after_id`, oldest first, at most `limit` (the SIEM stream).
     async fn events_after(&self, after_id: i64, limit: u32) -> Result<Vec<StoredEvent>>;
+    /// Matching events in `(time, id)` order, newest first (oldest first with
+    /// `filter.oldest_first`), after `after` (the time and id of the previous page's last
+    /// row), at most `limit`; the filter's own limit and offset are ignored. Exports read
+    /// page after page this way, each page an index range, never an OFFSET.
+    async fn events_page(
+        &self,
+        filter: &EventFilter,
+        after: Option<(UnixTime, i64)>,
+        limit: u32,
+    ) -> Result<Vec<StoredEvent>>;
     /// The highest event id (0: none).
     async fn last_event_id(&self) -> Result<i64>;
     /// Every event about a person (by id), oldest first, purged ones included.
@@ -81,66 +94,116 @@ pub trait AuditAdminStore: Send + Sync {
     async fn set_roles(&self, person: PersonId, roles: &[Role], event: AuditEvent) -> Result<()>;
 }
 
-/// Bind an `EventFilter`'s fields as $1..$11 of `FILTER`.
-macro_rules! bind_filter {
-    ($query:expr, $f:expr) => {
-        $query
-            .bind($f.person_id)
-            .bind(&$f.username)
-            .bind($f.org_id)
-            .bind($f.from)
-            .bind($f.to)
-            .bind(&$f.channel)
-            .bind(&$f.client)
-            .bind(&$f.outcome)
-            .bind(&$f.reason)
-            .bind(&$f.source)
-            .bind(&$f.kind)
-    };
-}
-
 macro_rules! audit_admin_sql {
     ($module:ident, $Store:ident, $redact:ident) => {
         #[async_trait]
         impl AuditAdminStore for super::sql::$module::$Store {
             async fn count_events(&self, f: &EventFilter) -> Result<u64> {
                 use sqlx::Row as _;
-                let row = bind_filter!(sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "SELECT COUNT(*) AS n FROM audit_events WHERE {FILTER}"
-                ))), f)
-                .fetch_one(self.pool())
-                .await?;
-                Ok(super::sql::$module::u(row.try_get::<i64, _>("n")?))
+                let raw = |f: EventFilter| async move {
+                    let w = Where::events(&f, 1);
+                    let row = bind_values!(
+                        sqlx::query(sqlx::AssertSqlSafe(format!(
+                            "SELECT COUNT(*) AS n FROM audit_events WHERE {}",
+                            w.sql()
+                        ))),
+                        w.values
+                    )
+                    .fetch_one(self.pool())
+                    .await?;
+                    Ok::<_, super::StoreError>(super::sql::$module::u(row.try_get::<i64, _>("n")?))
+                };
+                let Some(plan) = SummaryPlan::of(f) else {
+                    return raw(f.clone()).await;
+                };
+                let mut total = 0;
+                if let Some(days) = plan.days {
+                    let w = SummaryPlan::summary_where(f, days);
+                    let row = bind_values!(
+                        sqlx::query(sqlx::AssertSqlSafe(format!(
+                            "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) AS n FROM audit_daily WHERE {}",
+                            w.sql()
+                        ))),
+                        w.values
+                    )
+                    .fetch_one(self.pool())
+                    .await?;
+                    total += super::sql::$module::u(row.try_get::<i64, _>("n")?);
+                }
+                for range in plan.partial {
+                    total += raw(SummaryPlan::partial_filter(f, range)).await?;
+                }
+                Ok(total)
             }
 
             async fn daily_outcomes(&self, f: &EventFilter) -> Result<Vec<DayCount>> {
                 use sqlx::Row as _;
-                let rows = bind_filter!(sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "SELECT (time - ((time % 86400) + 86400) % 86400) / 86400 AS day, outcome, COUNT(*) AS n \
-                     FROM audit_events WHERE {FILTER} GROUP BY 1, 2 ORDER BY 1, 2"
-                ))), f)
-                .fetch_all(self.pool())
-                .await?;
-                rows.iter()
-                    .map(|r| {
-                        Ok(DayCount {
-                            day: r.try_get::<i64, _>("day")?,
-                            outcome: r.try_get("outcome")?,
-                            count: super::sql::$module::u(r.try_get::<i64, _>("n")?),
-                        })
-                    })
-                    .collect()
+                let mut counts: std::collections::BTreeMap<(i64, String), u64> =
+                    std::collections::BTreeMap::new();
+                let (plan_days, partial) = match SummaryPlan::of(f) {
+                    Some(plan) => (plan.days, plan.partial),
+                    None => (None, Vec::new()),
+                };
+                let mut raw_filters: Vec<EventFilter> = partial
+                    .into_iter()
+                    .map(|r| SummaryPlan::partial_filter(f, r))
+                    .collect();
+                if SummaryPlan::of(f).is_none() {
+                    raw_filters.push(f.clone());
+                }
+                if let Some(days) = plan_days {
+                    let w = SummaryPlan::summary_where(f, days);
+                    let rows = bind_values!(
+                        sqlx::query(sqlx::AssertSqlSafe(format!(
+                            "SELECT day, outcome, CAST(SUM(n) AS BIGINT) AS n FROM audit_daily \
+                             WHERE {} GROUP BY day, outcome",
+                            w.sql()
+                        ))),
+                        w.values
+                    )
+                    .fetch_all(self.pool())
+                    .await?;
+                    for r in &rows {
+                        *counts
+                            .entry((r.try_get::<i64, _>("day")?, r.try_get("outcome")?))
+                            .or_default() += super::sql::$module::u(r.try_get::<i64, _>("n")?);
+                    }
+                }
+                for rf in raw_filters {
+                    let w = Where::events(&rf, 1);
+                    let rows = bind_values!(
+                        sqlx::query(sqlx::AssertSqlSafe(format!(
+                            "SELECT (time - ((time % 86400) + 86400) % 86400) / 86400 AS day, outcome, COUNT(*) AS n \
+                             FROM audit_events WHERE {} GROUP BY 1, 2",
+                            w.sql()
+                        ))),
+                        w.values
+                    )
+                    .fetch_all(self.pool())
+                    .await?;
+                    for r in &rows {
+                        *counts
+                            .entry((r.try_get::<i64, _>("day")?, r.try_get("outcome")?))
+                            .or_default() += super::sql::$module::u(r.try_get::<i64, _>("n")?);
+                    }
+                }
+                Ok(counts
+                    .into_iter()
+                    .map(|((day, outcome), count)| DayCount { day, outcome, count })
+                    .collect())
             }
 
             async fn top_failures(&self, f: &EventFilter, limit: u32) -> Result<TopFailures> {
                 use sqlx::Row as _;
                 let mut out = TopFailures::default();
                 for (column, list) in [("username", &mut out.usernames), ("source", &mut out.sources)] {
-                    let rows = bind_filter!(sqlx::query(sqlx::AssertSqlSafe(format!(
-                        "SELECT {column} AS what, COUNT(*) AS n FROM audit_events \
-                         WHERE {FILTER} AND outcome = 'reject' AND {column} IS NOT NULL \
-                         GROUP BY {column} ORDER BY n DESC, {column} LIMIT $12"
-                    ))), f)
+                    // `outcome = 'reject'` as a literal: the partial indexes of migration 0011.
+                    let w = Where::events(f, 1);
+                    let pl = w.next_param();
+                    let rows = bind_values!(
+                        sqlx::query(sqlx::AssertSqlSafe(top_failures_sql(column, &w, &pl))),
+                        w.values
+                    )
                     .bind(i64::from(limit))
                     .fetch_all(self.pool())
                     .await?;
@@ -154,6 +217,39 @@ macro_rules! audit_admin_sql {
                 Ok(out)
             }
 
+            async fn events_page(
+                &self,
+                f: &EventFilter,
+                after: Option<(UnixTime, i64)>,
+                limit: u32,
+            ) -> Result<Vec<StoredEvent>> {
+                use super::sql::$module::{EVENT_COLS, event_from_row};
+                let mut w = Where::events(f, 1);
+                let (cmp, order) = if f.oldest_first { (">", "ASC") } else { ("<", "DESC") };
+                if let Some((time, id)) = after {
+                    let (pt, pi) = (w.next_param(), format!("${}", w.values.len() + 2));
+                    w.raw(&format!("time {cmp}= {pt} AND (time {cmp} {pt} OR id {cmp} {pi})"));
+                    w.values.push(Value::Int(time));
+                    w.values.push(Value::Int(id));
+                }
+                let pl = w.next_param();
+                bind_values!(
+                    sqlx::query(sqlx::AssertSqlSafe(select_events(
+                        EVENT_COLS,
+                        &w,
+                        order,
+                        &format!("LIMIT {pl}")
+                    ))),
+                    w.values
+                )
+                .bind(i64::from(limit))
+                .fetch_all(self.pool())
+                .await?
+                .iter()
+                .map(event_from_row)
+                .collect()
+            }
+
             async fn purge_candidates(
                 &self,
                 kind: Option<&str>,
@@ -162,24 +258,29 @@ macro_rules! audit_admin_sql {
                 limit: u32,
             ) -> Result<Vec<StoredEvent>> {
                 use super::sql::$module::{EVENT_COLS, event_from_row};
-                // `except` as a JSON-free list: kinds are snake_case words, checked by config.
-                let except: Vec<String> = except
-                    .iter()
-                    .filter(|k| k.chars().all(|c| c.is_ascii_lowercase() || c == '_'))
-                    .map(|k| format!("'{k}'"))
-                    .collect();
-                let not_in = if except.is_empty() || kind.is_some() {
-                    String::new()
-                } else {
-                    format!(" AND kind NOT IN ({})", except.join(", "))
+                // Per kind, oldest first: the partial index on unpurged (kind, time) of
+                // migration 0011, so a batch never walks over rows purged before.
+                let kind_clause = match kind {
+                    Some(_) => " AND kind = $2".to_owned(),
+                    None => {
+                        // `except` as a JSON-free list: kinds are snake_case words, checked by
+                        // config. (The slow path: the service asks per kind.)
+                        let except: Vec<String> = except
+                            .iter()
+                            .filter(|k| k.chars().all(|c| c.is_ascii_lowercase() || c == '_'))
+                            .map(|k| format!("'{k}'"))
+                            .collect();
+                        let not_in = if except.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" AND kind NOT IN ({})", except.join(", "))
+                        };
+                        format!("{not_in} AND ($2 = '' OR kind = $2)")
+                    }
                 };
-                sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "SELECT {EVENT_COLS} FROM audit_events \
-                     WHERE purged = FALSE AND time < $1 AND ($2 IS NULL OR kind = $2){not_in} \
-                     AND kind <> 'audit_purged' ORDER BY id LIMIT $3"
-                )))
+                sqlx::query(sqlx::AssertSqlSafe(purge_candidates_sql(EVENT_COLS, &kind_clause)))
                 .bind(before)
-                .bind(kind)
+                .bind(kind.unwrap_or(""))
                 .bind(i64::from(limit))
                 .fetch_all(self.pool())
                 .await?
@@ -311,14 +412,6 @@ macro_rules! audit_admin_sql {
         }
     };
 }
-
-/// The WHERE clause of `EventFilter` ($1..$11), as in `Store::events`.
-const FILTER: &str = "($1 IS NULL OR person_id = $1) AND ($2 IS NULL OR username = $2) \
-     AND ($3 IS NULL OR org_id = $3) AND ($4 IS NULL OR time >= $4) \
-     AND ($5 IS NULL OR time <= $5) AND ($6 IS NULL OR channel = $6) \
-     AND ($7 IS NULL OR client = $7) AND ($8 IS NULL OR outcome = $8) \
-     AND ($9 IS NULL OR reason = $9) AND ($10 IS NULL OR source = $10) \
-     AND ($11 IS NULL OR kind = $11)";
 
 /// The database type behind a store type.
 trait DbOf {

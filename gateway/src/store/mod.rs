@@ -5,12 +5,15 @@
 //! the schemas live in `migrations/sqlite` and `migrations/postgres`.
 
 mod audit_admin;
+pub(crate) mod filter;
 mod lifecycle;
+mod ops;
 mod sql;
 mod webauthn;
 
 pub use audit_admin::{AuditAdminStore, DayCount, Redaction, TopFailures};
 pub use lifecycle::LifecycleStore;
+pub use ops::{OpsStore, PoolStats, RowKey, SealedColumn, SealedSecret};
 pub use webauthn::WebauthnStore;
 
 use crate::audit::{AuditEvent, StoredEvent};
@@ -72,7 +75,7 @@ pub struct EventFilter {
 /// and write both in one transaction; the store fills in ids it creates (person, device).
 #[async_trait]
 pub trait Store:
-    AuditAdminStore + LifecycleStore + WebauthnStore + Send + Sync + std::fmt::Debug
+    AuditAdminStore + LifecycleStore + WebauthnStore + OpsStore + Send + Sync + std::fmt::Debug
 {
     /// Is the database reachable?
     async fn ping(&self) -> Result<()>;

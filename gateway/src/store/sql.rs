@@ -296,6 +296,16 @@ macro_rules! sql_store {
                 .fetch_one(&mut *conn)
                 .await?;
                 let id: i64 = row.try_get("id")?;
+                // The per-day summary (store/filter.rs), in the same transaction.
+                sqlx::query(crate::store::filter::DAILY_UPSERT)
+                    .bind(crate::store::filter::day_of(e.time))
+                    .bind(e.kind.as_str())
+                    .bind(e.channel.as_str())
+                    .bind(e.outcome.as_str())
+                    .bind(e.reason.as_deref().unwrap_or(""))
+                    .bind(e.org_id.unwrap_or(0))
+                    .execute(&mut *conn)
+                    .await?;
                 let content_hash = audit_chain::content_hash(id, &content);
                 let chain_hash = audit_chain::chain_hash(&previous, &content_hash);
                 sqlx::query(
@@ -1260,29 +1270,21 @@ macro_rules! sql_store {
                 }
 
                 async fn events(&self, f: &EventFilter) -> Result<Vec<StoredEvent>> {
+                    // Only the fields set become conditions (store/filter.rs); newest first
+                    // by (time, id), the order every (column, time) index serves.
                     let limit = if f.limit == 0 { i64::MAX } else { i64::from(f.limit) };
                     let order = if f.oldest_first { "ASC" } else { "DESC" };
-                    sqlx::query(sqlx::AssertSqlSafe(format!(
-                        "SELECT {EVENT_COLS} FROM audit_events \
-                         WHERE ($1 IS NULL OR person_id = $1) AND ($2 IS NULL OR username = $2) \
-                         AND ($3 IS NULL OR org_id = $3) AND ($4 IS NULL OR time >= $4) \
-                         AND ($5 IS NULL OR time <= $5) AND ($6 IS NULL OR channel = $6) \
-                         AND ($7 IS NULL OR client = $7) AND ($8 IS NULL OR outcome = $8) \
-                         AND ($9 IS NULL OR reason = $9) AND ($10 IS NULL OR source = $10) \
-                         AND ($11 IS NULL OR kind = $11) \
-                         ORDER BY id {order} LIMIT $12 OFFSET $13"
-                    )))
-                    .bind(f.person_id)
-                    .bind(&f.username)
-                    .bind(f.org_id)
-                    .bind(f.from)
-                    .bind(f.to)
-                    .bind(&f.channel)
-                    .bind(&f.client)
-                    .bind(&f.outcome)
-                    .bind(&f.reason)
-                    .bind(&f.source)
-                    .bind(&f.kind)
+                    let w = crate::store::filter::Where::events(f, 1);
+                    let (pl, po) = (w.next_param(), format!("${}", w.values.len() + 2));
+                    crate::store::filter::bind_values!(
+                        sqlx::query(sqlx::AssertSqlSafe(crate::store::filter::select_events(
+                            EVENT_COLS,
+                            &w,
+                            order,
+                            &format!("LIMIT {pl} OFFSET {po}")
+                        ))),
+                        w.values
+                    )
                     .bind(limit)
                     .bind(i64::from(f.offset))
                     .fetch_all(&self.pool)

@@ -9,6 +9,7 @@ use super::login::{Peer, server_error};
 use super::portal::{Ctx, ctx, show};
 use super::{WebState, forbidden};
 use crate::audit::{AuditEvent, Channel, EventKind, Outcome};
+use crate::audit_export::ExportFormat;
 use crate::model::{PersonId, Role, now};
 use crate::service::ServiceError;
 use crate::store::{EventFilter, TopFailures};
@@ -244,33 +245,23 @@ async fn export(
     };
     filter.limit = 0;
     filter.offset = 0;
-    let events = match state.gateway.store().events(&filter).await {
-        Ok(e) => e,
+    // Audited before any row leaves (with the number of rows matching); then streamed page
+    // by page (audit_export.rs): memory stays flat whatever the size.
+    let store = state.gateway.store();
+    let (last, rows) = match async {
+        Ok::<_, crate::store::StoreError>((
+            store.last_event_id().await?,
+            store.count_events(&filter).await?,
+        ))
+    }
+    .await
+    {
+        Ok(r) => r,
         Err(e) => return server_error(&e),
     };
-    let mut body = String::new();
-    match format {
-        Format::Csv => {
-            body.push_str(&crate::audit::csv_record(&crate::audit::CSV_COLUMNS));
-            for e in &events {
-                body.push_str(&crate::audit::csv_record(&e.fields()));
-            }
-        }
-        Format::Jsonl => {
-            for e in &events {
-                match serde_json::to_string(e) {
-                    Ok(line) => {
-                        body.push_str(&line);
-                        body.push('\n');
-                    }
-                    Err(e) => return server_error(&e),
-                }
-            }
-        }
-    }
-    let (ext, mime) = match format {
-        Format::Csv => ("csv", "text/csv; charset=utf-8"),
-        Format::Jsonl => ("jsonl", "application/x-ndjson"),
+    let (ext, mime, stream_format) = match format {
+        Format::Csv => ("csv", "text/csv; charset=utf-8", ExportFormat::Csv),
+        Format::Jsonl => ("jsonl", "application/x-ndjson", ExportFormat::Jsonl),
     };
     let event = context(&c, EventKind::AuditExported);
     if let Err(e) = state
@@ -278,12 +269,14 @@ async fn export(
         .audit_viewed(
             EventKind::AuditExported,
             &event,
-            serde_json::json!({ "search": form.query(), "format": ext, "rows": events.len() }),
+            serde_json::json!({ "search": form.query(), "format": ext, "rows": rows }),
         )
         .await
     {
         return server_error(&e);
     }
+    let pages = crate::audit_export::Pages::new(store.clone(), filter).up_to_id(last);
+    let body = axum::body::Body::from_stream(crate::audit_export::stream(pages, stream_format));
     let day = crate::audit::format_time(now())[..10].replace('-', "");
     let mut res = body.into_response();
     let h = res.headers_mut();
