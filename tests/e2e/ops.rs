@@ -159,7 +159,8 @@ fn backup_under_load_restores_into_a_fresh_folder_that_verifies_and_logs_in() {
 
 #[test]
 fn key_rotate_reseals_every_secret_and_the_old_key_opens_none() {
-    let g = https_instance(&[], "");
+    // Metrics are on the admin listener only.
+    let g = https_instance(&["admin"], "\n[admin]\nlisten = [\"127.0.0.1:0\"]\n");
     g.ok(&["org", "add", ORG], None);
     g.ok(
         &[
@@ -178,7 +179,7 @@ fn key_rotate_reseals_every_secret_and_the_old_key_opens_none() {
     // Serving makes the OIDC signing keys; /metrics shows the operations metrics.
     let s = serve(&g, READY);
     let metrics = https_client(&g)
-        .get(format!("{}/metrics", s.listener("http")))
+        .get(format!("http://{}/metrics", s.listener("admin http")))
         .send()
         .unwrap()
         .text()
