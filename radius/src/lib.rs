@@ -34,8 +34,11 @@
 //! # }
 //! ```
 
+mod accounting;
+mod address;
 pub mod auth;
 mod clients;
+pub mod dynauth;
 mod dedup;
 pub mod packet;
 mod reply;
@@ -49,13 +52,15 @@ mod oracle_tests;
 #[cfg(test)]
 mod vector_tests;
 
+pub use accounting::{AccountingRequest, AccountingStatus};
+pub use address::AddressAttribute;
 pub use auth::{Password, SharedSecret};
 pub use clients::{
     ClientConfig, ClientInfo, ClientMode, MessageAuthenticatorPolicy, RADSEC_DEFAULT_SECRET,
 };
 pub use packet::{DecodeError, Packet};
-pub use request::{AccessPolicy, AccessRequest, Decision, Transport};
-pub use server::{ServerConfig, serve_udp};
+pub use request::{AccessPolicy, AccessRequest, AccountingDecision, Decision, Transport};
+pub use server::{ServerConfig, serve_udp, serve_udp_accounting};
 pub use stats::{Counter, Stats};
 pub use tls::{serve_tls, tls_server_config};
 
