@@ -93,11 +93,22 @@ pub enum EventKind {
     AuditPurged,
     /// Everything held about a person exported (GDPR subject access).
     SubjectAccessExported,
+    /// RADIUS accounting: a session started (Acct-Status-Type Start).
+    AccountingStart,
+    /// RADIUS accounting: a session ended (Stop).
+    AccountingStop,
+    /// RADIUS accounting: a session is still up (Interim-Update).
+    AccountingInterim,
+    /// RADIUS accounting: a NAS restarted (Accounting-On/Off): its sessions are over.
+    AccountingNas,
+    /// A Disconnect-Request (RFC 5176) sent for a session: ACK (done), NAK (reject) or no
+    /// answer (failed).
+    DisconnectSent,
 }
 
 impl EventKind {
     /// Every kind, for listing.
-    pub const ALL: [Self; 35] = [
+    pub const ALL: [Self; 40] = [
         Self::LoginAttempt,
         Self::OrgCreated,
         Self::PersonCreated,
@@ -133,6 +144,11 @@ impl EventKind {
         Self::AuditSearched,
         Self::AuditPurged,
         Self::SubjectAccessExported,
+        Self::AccountingStart,
+        Self::AccountingStop,
+        Self::AccountingInterim,
+        Self::AccountingNas,
+        Self::DisconnectSent,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -172,6 +188,11 @@ impl EventKind {
             Self::AuditSearched => "audit_searched",
             Self::AuditPurged => "audit_purged",
             Self::SubjectAccessExported => "subject_access_exported",
+            Self::AccountingStart => "accounting_start",
+            Self::AccountingStop => "accounting_stop",
+            Self::AccountingInterim => "accounting_interim",
+            Self::AccountingNas => "accounting_nas",
+            Self::DisconnectSent => "disconnect_sent",
         }
     }
 }

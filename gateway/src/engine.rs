@@ -51,6 +51,11 @@ pub struct Attempt {
     pub client: Option<String>,
     pub source: Option<IpAddr>,
     pub request_id: Option<String>,
+    /// RADIUS: the NAS's own address, when `source` is the end user's (audited in
+    /// `detail.nas`; a NAS is never limited per source).
+    pub nas: Option<IpAddr>,
+    /// RADIUS: the username as typed, when it was mapped to `username` (`PRAKTIJK\ann`).
+    pub typed_username: Option<String>,
 }
 
 /// A device whose seed the caller has opened.

@@ -38,7 +38,7 @@ impl Gateway {
         reason: Option<Reason>,
         now: UnixTime,
     ) -> AuditEvent {
-        AuditEvent {
+        let mut event = AuditEvent {
             time: now,
             kind: EventKind::LoginAttempt,
             actor: person.map_or_else(|| "anonymous".to_owned(), |p| format!("person:{}", p.id)),
@@ -54,7 +54,9 @@ impl Gateway {
             reason: reason.map(|r| r.as_str().to_owned()),
             request_id: attempt.request_id.clone(),
             detail: Some(serde_json::json!({ "method": "approval" })),
-        }
+        };
+        attempt.stamp(&mut event);
+        event
     }
 
     async fn approval_decision(
@@ -141,6 +143,7 @@ impl Gateway {
         asked.source = attempt.source.map(|s| s.to_string());
         asked.request_id = attempt.request_id.clone();
         asked.detail = Some(serde_json::json!({ "shown_as": label, "expires": prompt.expires }));
+        attempt.stamp(&mut asked);
         if let Err(e) = self.store.append_event(&asked).await {
             self.approvals.finish(person.id, &prompt.id);
             return Err(e.into());

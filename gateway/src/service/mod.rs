@@ -241,6 +241,8 @@ impl Gateway {
         .await
         .map_err(|e| ServiceError::Internal(e.to_string()))?;
         drop(running);
+        let mut decision = decision;
+        attempt.stamp(&mut decision.event);
         let person = subject.as_ref().map(|s| s.person.id);
         if self
             .store
@@ -254,7 +256,8 @@ impl Gateway {
         let Some(subject) = subject else {
             return Err(ServiceError::Internal("device use without a person".into()));
         };
-        let decision = self.engine.lost_race(&attempt, &subject, now);
+        let mut decision = self.engine.lost_race(&attempt, &subject, now);
+        attempt.stamp(&mut decision.event);
         self.store
             .record_login(person, &decision.changes, &decision.event)
             .await?;
@@ -286,6 +289,8 @@ impl Gateway {
             request_id: attempt.request_id.clone(),
             detail: None,
         };
+        let mut event = event;
+        attempt.stamp(&mut event);
         self.store.append_event(&event).await?;
         count_decision(&event);
         Ok(Decision {
@@ -303,7 +308,13 @@ impl Gateway {
             .source
             .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
         let client = attempt.client.as_deref().unwrap_or("");
-        if limits.allow(source, &attempt.username, client) {
+        // A NAS (RADIUS without an end-user address) is limited per client, never per source.
+        let allowed = if attempt.nas.is_some_and(|nas| Some(nas) == attempt.source) {
+            limits.allow_without_source(&attempt.username, client)
+        } else {
+            limits.allow(source, &attempt.username, client)
+        };
+        if allowed {
             return true;
         }
         metrics::counter!(crate::telemetry::RATE_LIMITED, "channel" => attempt.channel.as_str())
@@ -703,5 +714,7 @@ pub fn cli_attempt(username: &str, credentials: crate::engine::Credentials) -> A
         client: Some("cli".into()),
         source: None,
         request_id: None,
+        nas: None,
+        typed_username: None,
     }
 }

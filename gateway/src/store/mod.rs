@@ -6,11 +6,13 @@
 
 mod audit_admin;
 mod lifecycle;
+mod radius_sessions;
 mod sql;
 mod webauthn;
 
 pub use audit_admin::{AuditAdminStore, DayCount, Redaction, TopFailures};
 pub use lifecycle::LifecycleStore;
+pub use radius_sessions::{OpenSession, RadiusSessionStore, SessionChange, SessionRecord};
 pub use webauthn::WebauthnStore;
 
 use crate::audit::{AuditEvent, StoredEvent};
@@ -72,7 +74,13 @@ pub struct EventFilter {
 /// and write both in one transaction; the store fills in ids it creates (person, device).
 #[async_trait]
 pub trait Store:
-    AuditAdminStore + LifecycleStore + WebauthnStore + Send + Sync + std::fmt::Debug
+    AuditAdminStore
+    + LifecycleStore
+    + WebauthnStore
+    + RadiusSessionStore
+    + Send
+    + Sync
+    + std::fmt::Debug
 {
     /// Is the database reachable?
     async fn ping(&self) -> Result<()>;

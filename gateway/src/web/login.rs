@@ -396,6 +396,8 @@ fn attempt(
         client: Some(target.client_id.clone()),
         source: Some(ip),
         request_id: request_id(headers),
+        nas: None,
+        typed_username: None,
     }
 }
 
