@@ -161,6 +161,8 @@ pub enum Reason {
     ApprovalsLocked,
     /// A security key's assertion did not verify, or names no active key of the person's.
     BadKey,
+    /// /approve: no sign-in of this person was waiting for an approval.
+    NoPendingApproval,
 }
 
 impl Reason {
@@ -187,6 +189,7 @@ impl Reason {
             Self::TooManyPrompts => "too_many_prompts",
             Self::ApprovalsLocked => "approvals_locked",
             Self::BadKey => "bad_key",
+            Self::NoPendingApproval => "no_pending_approval",
         }
     }
 }

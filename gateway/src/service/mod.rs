@@ -51,6 +51,7 @@ pub enum ServiceError {
 pub type Result<T, E = ServiceError> = std::result::Result<T, E>;
 
 mod approval;
+mod approve;
 mod audit_admin;
 pub mod lifecycle;
 pub mod notify;
