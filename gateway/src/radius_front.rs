@@ -26,6 +26,11 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::Mutex;
 
+/// How long a RADIUS login waits for a place in the hashing queue before it is dropped
+/// (no answer: the NAS retransmits). Shorter than a NAS's usual retransmit interval (3 to 5
+/// s), so a burst is taken in order instead of in waves.
+const QUEUE_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// The most challenges pending at once; beyond it new ones are refused (memory bound).
 const MAX_PENDING_CHALLENGES: usize = 100_000;
 const REJECT_MESSAGE: &str = "Access denied";
@@ -49,12 +54,13 @@ pub struct RadiusPolicy {
     otp_digits: HashMap<String, u8>,
     labels: HashMap<String, String>,
     field: HashMap<String, crate::radius_field::ClientField>,
+    /// Places in the gateway's hashing queue, handed out in arrival order (FIFO).
+    admission: Arc<tokio::sync::Semaphore>,
 }
 
 impl RadiusPolicy {
     pub fn new(gateway: Gateway, settings: &RadiusSettings, limits: Arc<Limits>) -> Self {
         Self {
-            gateway,
             limits,
             challenges: Mutex::new(HashMap::new()),
             challenge_timeout: i64::try_from(settings.challenge_timeout_seconds).unwrap_or(120),
@@ -62,6 +68,10 @@ impl RadiusPolicy {
             otp_digits: settings.otp_digits.clone(),
             labels: settings.labels.clone(),
             field: settings.field.clone(),
+            admission: Arc::new(tokio::sync::Semaphore::new(
+                gateway.hashing_queue_size().max(1),
+            )),
+            gateway,
         }
     }
 
@@ -269,6 +279,17 @@ impl RadiusPolicy {
             }
         };
         let challenge_mode = matches!(credentials, Credentials::PasswordOnly { .. });
+        // A place in the hashing queue, waiting a little for one in arrival order; none:
+        // dropped, counted, and the NAS's retransmit tries again.
+        let Ok(Ok(_place)) = tokio::time::timeout(
+            QUEUE_WAIT,
+            Arc::clone(&self.admission).acquire_owned(),
+        )
+        .await
+        else {
+            metrics::counter!(crate::telemetry::RADIUS_QUEUE_FULL).increment(1);
+            return Decision::Drop;
+        };
         let decision = match self.gateway.login(attempt(credentials), now).await {
             Ok(d) => d,
             Err(e) => {

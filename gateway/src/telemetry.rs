@@ -16,6 +16,9 @@ pub const RADIUS_DECIDE_SECONDS: &str = "mfa_radius_decide_seconds";
 pub const RATE_LIMITED: &str = "mfa_rate_limited_total";
 pub const HASHING_QUEUE: &str = "mfa_hashing_queue_depth";
 pub const HASHING_RUNNING: &str = "mfa_hashing_running";
+/// RADIUS logins dropped (unanswered, for the NAS to retransmit) for want of a place in
+/// the hashing queue.
+pub const RADIUS_QUEUE_FULL: &str = "mfa_radius_queue_full_total";
 
 /// Install the process-wide Prometheus recorder (once; later calls get an error).
 pub fn install() -> anyhow::Result<PrometheusHandle> {

@@ -11,4 +11,5 @@ mod lifecycle;
 mod oidc;
 mod portal;
 mod radius;
+mod radius_field;
 mod webauthn;

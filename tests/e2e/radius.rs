@@ -17,21 +17,21 @@ use mfa_radius::auth::{encode_pap, sign_request, verify_response_authenticator};
 use mfa_radius::packet::{Code, Packet, attr, random_authenticator};
 use serde_json::Value;
 
-const PW: &str = "correct horse battery";
+pub(crate) const PW: &str = "correct horse battery";
 pub(crate) const SECRET: &str = "e2e-shared-secret-0123";
-const ORG: &str = "Practice Noord";
-const READY: Duration = Duration::from_secs(30);
+pub(crate) const ORG: &str = "Practice Noord";
+pub(crate) const READY: Duration = Duration::from_secs(30);
 /// radclient's wait for an answer that should come.
-const ANSWER_WAIT: u32 = 10;
+pub(crate) const ANSWER_WAIT: u32 = 10;
 /// radclient's wait where silence is expected (drops happen before any password check).
-const SILENCE_WAIT: u32 = 2;
+pub(crate) const SILENCE_WAIT: u32 = 2;
 /// Our own sockets' read timeout.
-const READ_TIMEOUT: Duration = Duration::from_secs(10);
+pub(crate) const READ_TIMEOUT: Duration = Duration::from_secs(10);
 
 // ---- setting up a gateway ----
 
 /// Sets `key = value` in `[section]` of a TOML text; panics if the key is not there.
-fn set_key(text: &str, section: &str, key: &str, value: &str) -> String {
+pub(crate) fn set_key(text: &str, section: &str, key: &str, value: &str) -> String {
     let header = format!("[{section}]");
     let mut in_section = false;
     let mut done = false;
@@ -54,7 +54,7 @@ fn set_key(text: &str, section: &str, key: &str, value: &str) -> String {
 }
 
 /// A `[[radius.clients]]` block with the test secret; `extra` holds more `key = value` lines.
-fn client(name: &str, address: &str, extra: &str) -> String {
+pub(crate) fn client(name: &str, address: &str, extra: &str) -> String {
     format!(
         "\n[[radius.clients]]\nname = \"{name}\"\naddress = \"{address}\"\nsecret = \"{SECRET}\"\n{extra}\n"
     )
@@ -62,7 +62,7 @@ fn client(name: &str, address: &str, extra: &str) -> String {
 
 /// `init` with RADIUS on `listen` (a TOML array), RadSec on 127.0.0.1:0 if `radsec`, the
 /// given `(section, key, value)` settings and `clients`; then one organisation.
-fn gateway(
+pub(crate) fn gateway(
     listen: &str,
     radsec: bool,
     settings: &[(&str, &str, &str)],
@@ -95,12 +95,12 @@ fn append_gateway() -> Instance {
     )
 }
 
-fn start(g: &Instance) -> Serving {
+pub(crate) fn start(g: &Instance) -> Serving {
     serve(g, READY)
 }
 
 /// A person with password `password` and one phone per label; returns the phones' seeds.
-fn person(g: &Instance, user: &str, password: &str, phones: &[&str]) -> Vec<Vec<u8>> {
+pub(crate) fn person(g: &Instance, user: &str, password: &str, phones: &[&str]) -> Vec<Vec<u8>> {
     g.ok(
         &[
             "person",
@@ -124,7 +124,7 @@ fn person(g: &Instance, user: &str, password: &str, phones: &[&str]) -> Vec<Vec<
 }
 
 /// Import one HOTP token (counter 0) from a PSKC file and link it to `user`.
-fn hotp_token(g: &Instance, user: &str, serial: &str, seed: &[u8], label: &str) {
+pub(crate) fn hotp_token(g: &Instance, user: &str, serial: &str, seed: &[u8], label: &str) {
     let secret = data_encoding::BASE64.encode(seed);
     let pskc = format!(
         r#"<?xml version="1.0" encoding="UTF-8"?>
@@ -145,17 +145,17 @@ fn hotp_token(g: &Instance, user: &str, serial: &str, seed: &[u8], label: &str) 
     g.ok(&["token", "assign", serial, user, "--label", label], None);
 }
 
-fn now() -> i64 {
+pub(crate) fn now() -> i64 {
     mfa_gateway::model::now()
 }
 
 /// The TOTP code `steps` time steps from now (within the default skew for -1..=1).
-fn totp(seed: &[u8], steps: i64) -> String {
+pub(crate) fn totp(seed: &[u8], steps: i64) -> String {
     otp::totp(seed, now() + 30 * steps, 30, OtpHash::Sha1, 6)
 }
 
 /// A six-digit code that none of `seeds` would accept now (nor two steps either side).
-fn wrong_code(seeds: &[&[u8]]) -> String {
+pub(crate) fn wrong_code(seeds: &[&[u8]]) -> String {
     let valid: Vec<String> = seeds
         .iter()
         .flat_map(|s| (-2..=2).map(move |k| totp(s, k)))
@@ -167,7 +167,7 @@ fn wrong_code(seeds: &[&[u8]]) -> String {
 }
 
 /// Every `login_attempt` in the audit trail, oldest first.
-fn login_attempts(g: &Instance) -> Vec<Value> {
+pub(crate) fn login_attempts(g: &Instance) -> Vec<Value> {
     let out = g.ok(&["audit", "list", "--json", "--limit", "0"], None);
     let mut events: Vec<Value> = out
         .lines()
@@ -178,7 +178,7 @@ fn login_attempts(g: &Instance) -> Vec<Value> {
     events
 }
 
-fn field<'a>(events: &'a [Value], name: &str) -> Vec<Option<&'a str>> {
+pub(crate) fn field<'a>(events: &'a [Value], name: &str) -> Vec<Option<&'a str>> {
     events.iter().map(|e| e[name].as_str()).collect()
 }
 
@@ -196,7 +196,7 @@ pub(crate) struct Answer {
 }
 
 impl Answer {
-    fn attr(&self, name: &str) -> Option<&str> {
+    pub(crate) fn attr(&self, name: &str) -> Option<&str> {
         self.attrs
             .iter()
             .find(|(n, _)| n == name)
@@ -208,7 +208,7 @@ impl Answer {
         self
     }
 
-    fn assert_silence(&self) {
+    pub(crate) fn assert_silence(&self) {
         assert!(
             self.code.is_none() && self.output.contains("No reply from server"),
             "expected no answer:\n{}",
@@ -217,7 +217,7 @@ impl Answer {
     }
 
     /// The attributes other than Message-Authenticator (which differs per answer).
-    fn visible_attrs(&self) -> Vec<&(String, String)> {
+    pub(crate) fn visible_attrs(&self) -> Vec<&(String, String)> {
         self.attrs
             .iter()
             .filter(|(n, _)| n != "Message-Authenticator")
@@ -311,7 +311,7 @@ pub(crate) fn radclient(
 }
 
 /// An Access-Request with User-Name, User-Password and a Message-Authenticator.
-fn auth(server: SocketAddr, user: &str, password: &str) -> Answer {
+pub(crate) fn auth(server: SocketAddr, user: &str, password: &str) -> Answer {
     auth_with(
         server,
         SECRET,
@@ -322,7 +322,7 @@ fn auth(server: SocketAddr, user: &str, password: &str) -> Answer {
     )
 }
 
-fn auth_with(
+pub(crate) fn auth_with(
     server: SocketAddr,
     secret: &str,
     user: &str,
@@ -337,7 +337,7 @@ fn auth_with(
 // ---- our own client, for exact retransmits and RadSec ----
 
 /// A signed PAP Access-Request with a Message-Authenticator, and its Request Authenticator.
-fn access_request(id: u8, user: &str, password: &str, secret: &str) -> (Vec<u8>, [u8; 16]) {
+pub(crate) fn access_request(id: u8, user: &str, password: &str, secret: &str) -> (Vec<u8>, [u8; 16]) {
     let secret = SharedSecret::from(secret);
     let authenticator = random_authenticator().unwrap();
     let mut request = Packet::new(Code::ACCESS_REQUEST, id, authenticator);
@@ -352,7 +352,7 @@ fn access_request(id: u8, user: &str, password: &str, secret: &str) -> (Vec<u8>,
 }
 
 /// Decodes an answer after checking that it answers `request_authenticator` with `secret`.
-fn verified(response: &[u8], id: u8, request_authenticator: &[u8; 16], secret: &str) -> Packet {
+pub(crate) fn verified(response: &[u8], id: u8, request_authenticator: &[u8; 16], secret: &str) -> Packet {
     assert!(
         verify_response_authenticator(response, request_authenticator, &SharedSecret::from(secret)),
         "the Response Authenticator does not verify"
@@ -689,7 +689,12 @@ fn radsec_with_a_client_certificate_accepts() {
         r#"["127.0.0.1:0"]"#,
         true,
         &[],
-        &[client("radsec-proxy", "127.0.0.1/32", r#"mode = "append""#)],
+        // The dev client certificate names radsec-client.localhost: bound to this client.
+        &[client(
+            "radsec-proxy",
+            "127.0.0.1/32",
+            "mode = \"append\"\nradsec_identity = \"radsec-client.localhost\"",
+        )],
     );
     let seed = person(&g, "ann", PW, &["phone"]).remove(0);
     let s = start(&g);

@@ -145,6 +145,12 @@ impl Gateway {
         (waiting_or_running.saturating_sub(running), running)
     }
 
+    /// How many logins may wait for or run a password check at once (beyond it: Reject
+    /// `overloaded`). The RADIUS front admits no more than this at once.
+    pub fn hashing_queue_size(&self) -> usize {
+        self.queue_size
+    }
+
     /// The operator's key (sealing other secrets, e.g. OIDC signing keys).
     pub fn master_key(&self) -> &MasterKey {
         &self.key
