@@ -1298,7 +1298,7 @@ fn validate_radius(r: RawRadius) -> Result<RadiusSettings, ConfigError> {
         let mode = match c.mode.as_str() {
             "append" | "" => ClientMode::Append { separator },
             "challenge" => ClientMode::Challenge,
-                "second_factor_only" => ClientMode::SecondFactorOnly,
+            "second_factor_only" => ClientMode::SecondFactorOnly,
             "code_only" => ClientMode::CodeOnly,
             other => {
                 return Err(at(format!(

@@ -190,13 +190,7 @@ impl Attempt {
 
 /// The NAS's own address, as kept in an audit event (`detail.nas`).
 pub fn nas_of(event: &AuditEvent) -> Option<IpAddr> {
-    event
-        .detail
-        .as_ref()?
-        .get("nas")?
-        .as_str()?
-        .parse()
-        .ok()
+    event.detail.as_ref()?.get("nas")?.as_str()?.parse().ok()
 }
 
 #[cfg(test)]

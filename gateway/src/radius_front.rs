@@ -281,11 +281,8 @@ impl RadiusPolicy {
         let challenge_mode = matches!(credentials, Credentials::PasswordOnly { .. });
         // A place in the hashing queue, waiting a little for one in arrival order; none:
         // dropped, counted, and the NAS's retransmit tries again.
-        let Ok(Ok(_place)) = tokio::time::timeout(
-            QUEUE_WAIT,
-            Arc::clone(&self.admission).acquire_owned(),
-        )
-        .await
+        let Ok(Ok(_place)) =
+            tokio::time::timeout(QUEUE_WAIT, Arc::clone(&self.admission).acquire_owned()).await
         else {
             metrics::counter!(crate::telemetry::RADIUS_QUEUE_FULL).increment(1);
             return Decision::Drop;

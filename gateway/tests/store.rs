@@ -2070,7 +2070,9 @@ async fn radius_sessions_open_close_and_nas_restart(s: &dyn Store) {
     .unwrap();
     let open = s.open_sessions(p.id).await.unwrap();
     assert_eq!(
-        open.iter().map(|o| o.session_id.as_str()).collect::<Vec<_>>(),
+        open.iter()
+            .map(|o| o.session_id.as_str())
+            .collect::<Vec<_>>(),
         ["S1", "S2", "S3"]
     );
     assert_eq!(open[0].started_at, NOW);
@@ -2097,7 +2099,9 @@ async fn radius_sessions_open_close_and_nas_restart(s: &dyn Store) {
     .unwrap();
     let open = s.open_sessions(p.id).await.unwrap();
     assert_eq!(
-        open.iter().map(|o| o.session_id.as_str()).collect::<Vec<_>>(),
+        open.iter()
+            .map(|o| o.session_id.as_str())
+            .collect::<Vec<_>>(),
         ["S2", "S3"]
     );
     // Accounting-On from 192.0.2.1 ends its sessions, not the other NAS's.

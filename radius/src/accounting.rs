@@ -165,7 +165,7 @@ fn read(
     let framed_ip = packet
         .single(attr::FRAMED_IP_ADDRESS)?
         .and_then(|v| <[u8; 4]>::try_from(v).ok())
-        .map(|o| IpAddr::from(o));
+        .map(IpAddr::from);
     let octets = match (
         integer(packet, attr::ACCT_INPUT_OCTETS)?,
         integer(packet, attr::ACCT_OUTPUT_OCTETS)?,

@@ -169,7 +169,12 @@ mod tests {
             AddressAttribute::parse("vendor-specific:9:5"),
             Some(AddressAttribute::Vendor { vendor: 9, typ: 5 })
         );
-        for bad in ["", "User-Name", "Vendor-Specific:x:1", "Vendor-Specific:9:300"] {
+        for bad in [
+            "",
+            "User-Name",
+            "Vendor-Specific:x:1",
+            "Vendor-Specific:9:300",
+        ] {
             assert_eq!(AddressAttribute::parse(bad), None, "{bad}");
         }
     }

@@ -79,7 +79,11 @@ pub fn encode(
     let mut packet = Packet::new(Code::DISCONNECT_REQUEST, id, [0; 16]);
     packet.push(attr::MESSAGE_AUTHENTICATOR, [0u8; 16]);
     push_text(&mut packet, attr::USER_NAME, request.username.as_deref());
-    push_text(&mut packet, attr::ACCT_SESSION_ID, request.session_id.as_deref());
+    push_text(
+        &mut packet,
+        attr::ACCT_SESSION_ID,
+        request.session_id.as_deref(),
+    );
     match request.nas_ip {
         Some(IpAddr::V4(v4)) => packet.push(attr::NAS_IP_ADDRESS, v4.octets()),
         Some(IpAddr::V6(v6)) => packet.push(attr::NAS_IPV6_ADDRESS, v6.octets()),

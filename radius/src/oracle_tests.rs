@@ -186,21 +186,30 @@ fn accounting_and_disconnect_authenticators_agree_with_the_oracle() {
         ours.push(attr::ACCT_SESSION_ID, b"S-2".to_vec());
         ours.push(attr::USER_NAME, b"bob".to_vec());
         let bytes = sign_accounting_request(&mut ours, &SharedSecret::new(&secret[..])).unwrap();
-        assert!(OraclePacket::is_authentic_request(&bytes, secret), "{code:?}");
+        assert!(
+            OraclePacket::is_authentic_request(&bytes, secret),
+            "{code:?}"
+        );
         assert!(!OraclePacket::is_authentic_request(&bytes, b"other"));
     }
     for (ours, theirs) in [
         (attr::ACCT_STATUS_TYPE, rfc2866::ACCT_STATUS_TYPE_TYPE),
         (attr::ACCT_SESSION_ID, rfc2866::ACCT_SESSION_ID_TYPE),
         (attr::ACCT_SESSION_TIME, rfc2866::ACCT_SESSION_TIME_TYPE),
-        (attr::ACCT_TERMINATE_CAUSE, rfc2866::ACCT_TERMINATE_CAUSE_TYPE),
+        (
+            attr::ACCT_TERMINATE_CAUSE,
+            rfc2866::ACCT_TERMINATE_CAUSE_TYPE,
+        ),
         (attr::ACCT_DELAY_TIME, rfc2866::ACCT_DELAY_TIME_TYPE),
         (attr::FRAMED_IP_ADDRESS, rfc2865::FRAMED_IP_ADDRESS_TYPE),
         (attr::EVENT_TIMESTAMP, rfc2869::EVENT_TIMESTAMP_TYPE),
     ] {
         assert_eq!(ours, theirs);
     }
-    assert_eq!(Code::DISCONNECT_REQUEST.0, OracleCode::DisconnectRequest as u8);
+    assert_eq!(
+        Code::DISCONNECT_REQUEST.0,
+        OracleCode::DisconnectRequest as u8
+    );
     assert_eq!(Code::DISCONNECT_ACK.0, OracleCode::DisconnectACK as u8);
     assert_eq!(Code::DISCONNECT_NAK.0, OracleCode::DisconnectNAK as u8);
 }

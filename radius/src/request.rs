@@ -552,7 +552,10 @@ mod tests {
     fn control_characters_in_user_name_are_rejected_and_code_only_needs_no_password() {
         let stats = Stats::new();
         for name in [&b"ann\0"[..], b"ann\n", b" ", b"\x7f"] {
-            let p = packet(Code::ACCESS_REQUEST, &[(attr::USER_NAME, name), (attr::STATE, b"s")]);
+            let p = packet(
+                Code::ACCESS_REQUEST,
+                &[(attr::USER_NAME, name), (attr::STATE, b"s")],
+            );
             assert_eq!(
                 answered_code(&run(&table(ClientMode::Challenge), &p, &stats)),
                 Code::ACCESS_REJECT,
@@ -594,7 +597,10 @@ mod tests {
         let Verdict::Ask { request, .. } = run(&configured, &p, &stats) else {
             panic!("expected Ask");
         };
-        assert_eq!(request.end_user_address, Some("2001:db8::5".parse().unwrap()));
+        assert_eq!(
+            request.end_user_address,
+            Some("2001:db8::5".parse().unwrap())
+        );
         assert_eq!(stats.get(Counter::EndUserAddressInvalid), 1);
         // Not configured: not believed.
         let Verdict::Ask { request, .. } = run(&table(ClientMode::SecondFactorOnly), &p, &stats)

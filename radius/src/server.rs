@@ -20,7 +20,9 @@ use tracing::Instrument;
 use crate::clients::{ClientConfig, ClientTable};
 use crate::dedup::{Begin, DEFAULT_CAPACITY, DedupCache};
 use crate::packet::{MAX_PACKET_LEN, Packet};
-use crate::request::{AccessPolicy, AccountingDecision, Decision, Services, Transport, Verdict, process};
+use crate::request::{
+    AccessPolicy, AccountingDecision, Decision, Services, Transport, Verdict, process,
+};
 use crate::stats::{Counter, Stats};
 
 /// How long a stopping server waits for policy calls under way before abandoning them.

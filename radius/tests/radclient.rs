@@ -730,7 +730,8 @@ async fn radclient_accounting_start_and_stop_are_answered_once_recorded() {
     // A wrong secret, and a request the policy could not record: no answer.
     let out = radclient(addr, "acct", "not-the-secret", start).await;
     assert!(!out.contains("Received"), "{out}");
-    let unrecorded = "Acct-Status-Type = Start, Acct-Session-Id = \"S-43\", User-Name = \"unrecorded\"\n";
+    let unrecorded =
+        "Acct-Status-Type = Start, Acct-Session-Id = \"S-43\", User-Name = \"unrecorded\"\n";
     let out = radclient(addr, "acct", SECRET, unrecorded).await;
     assert!(!out.contains("Received"), "{out}");
     // An Access-Request on the accounting port is not served.
@@ -762,7 +763,12 @@ async fn radsec_server(
     pki: &Pki,
     nas: ClientConfig,
     idle: Duration,
-) -> (SocketAddr, Arc<Stats>, oneshot::Sender<()>, JoinHandle<std::io::Result<()>>) {
+) -> (
+    SocketAddr,
+    Arc<Stats>,
+    oneshot::Sender<()>,
+    JoinHandle<std::io::Result<()>>,
+) {
     let tls = tls_server_config(
         pki.server_pem.as_bytes(),
         pki.server_key_pem.as_bytes(),
@@ -800,7 +806,10 @@ async fn radsec_try(pki: &Pki, addr: SocketAddr) -> Option<Packet> {
     let (bytes, auth) = request(1, "alice", "pw123456", "radsec", true);
     stream.write_all(&bytes).await.ok()?;
     let mut answer = vec![0u8; 4096];
-    let n = timeout(ANSWER, stream.read(&mut answer)).await.unwrap().ok()?;
+    let n = timeout(ANSWER, stream.read(&mut answer))
+        .await
+        .unwrap()
+        .ok()?;
     (n > 0).then(|| check_answer(&answer[..n], &auth, "radsec"))
 }
 
@@ -853,8 +862,14 @@ async fn radsec_idle_connection_is_closed() {
     let (bytes, auth) = request(1, "alice", "pw123456", "radsec", true);
     stream.write_all(&bytes).await.unwrap();
     let mut answer = vec![0u8; 4096];
-    let n = timeout(ANSWER, stream.read(&mut answer)).await.unwrap().unwrap();
-    assert_eq!(check_answer(&answer[..n], &auth, "radsec").code, Code::ACCESS_ACCEPT);
+    let n = timeout(ANSWER, stream.read(&mut answer))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        check_answer(&answer[..n], &auth, "radsec").code,
+        Code::ACCESS_ACCEPT
+    );
     let closed = timeout(ANSWER, stream.read(&mut answer)).await.unwrap();
     assert!(matches!(closed, Ok(0) | Err(_)), "{closed:?}");
     assert_eq!(stats.get(Counter::TlsIdleClosed), 1);

@@ -489,7 +489,11 @@ fn the_login_page_can_ask_the_phone_instead_of_a_code() {
         phone.html()
     );
     assert!(!phone.exists("button#approve"));
-    assert!(phone.exists(&format!("button#choice-{number}")), "{}", phone.html());
+    assert!(
+        phone.exists(&format!("button#choice-{number}")),
+        "{}",
+        phone.html()
+    );
     let wrong = (10..=99)
         .map(|n: u32| n.to_string())
         .find(|n| *n != number && phone.exists(&format!("button#choice-{n}")))
@@ -497,7 +501,11 @@ fn the_login_page_can_ask_the_phone_instead_of_a_code() {
     phone.screenshot("number-matching-choices");
     phone.click(&format!("button#choice-{wrong}"));
     phone.wait_for("#message", WAIT);
-    assert!(phone.text("#message").contains("not the number"), "{}", phone.html());
+    assert!(
+        phone.text("#message").contains("not the number"),
+        "{}",
+        phone.html()
+    );
     // The computer is told it was not approved and may send a new request.
     computer.wait_for("button#send-request", Duration::from_secs(20));
     computer.click("button#send-request");
@@ -522,7 +530,10 @@ fn the_login_page_can_ask_the_phone_instead_of_a_code() {
         ],
         None,
     );
-    assert!(answered.contains("\"reason\":\"wrong_number\""), "{answered}");
+    assert!(
+        answered.contains("\"reason\":\"wrong_number\""),
+        "{answered}"
+    );
     let attempts = reasons(&g);
     assert!(attempts.contains("approval_denied"), "{attempts}");
     assert!(

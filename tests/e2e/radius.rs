@@ -337,7 +337,12 @@ pub(crate) fn auth_with(
 // ---- our own client, for exact retransmits and RadSec ----
 
 /// A signed PAP Access-Request with a Message-Authenticator, and its Request Authenticator.
-pub(crate) fn access_request(id: u8, user: &str, password: &str, secret: &str) -> (Vec<u8>, [u8; 16]) {
+pub(crate) fn access_request(
+    id: u8,
+    user: &str,
+    password: &str,
+    secret: &str,
+) -> (Vec<u8>, [u8; 16]) {
     let secret = SharedSecret::from(secret);
     let authenticator = random_authenticator().unwrap();
     let mut request = Packet::new(Code::ACCESS_REQUEST, id, authenticator);
@@ -352,7 +357,12 @@ pub(crate) fn access_request(id: u8, user: &str, password: &str, secret: &str) -
 }
 
 /// Decodes an answer after checking that it answers `request_authenticator` with `secret`.
-pub(crate) fn verified(response: &[u8], id: u8, request_authenticator: &[u8; 16], secret: &str) -> Packet {
+pub(crate) fn verified(
+    response: &[u8],
+    id: u8,
+    request_authenticator: &[u8; 16],
+    secret: &str,
+) -> Packet {
     assert!(
         verify_response_authenticator(response, request_authenticator, &SharedSecret::from(secret)),
         "the Response Authenticator does not verify"

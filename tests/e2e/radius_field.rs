@@ -91,9 +91,19 @@ fn radclient_many(server: SocketAddr, input: &str, parallel: u32, tries: u32, wa
     let text = input.to_owned();
     let writer = std::thread::spawn(move || stdin.write_all(text.as_bytes()));
     let mut out = String::new();
-    child.stdout.take().unwrap().read_to_string(&mut out).unwrap();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
     let mut err = String::new();
-    child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
     writer.join().unwrap().unwrap();
     child.wait().unwrap();
     out + &err
@@ -154,7 +164,10 @@ fn two_hundred_people_behind_one_nas_each_with_their_own_address() {
         "{out}\n{}",
         s.log()
     );
-    assert!(started.elapsed() < Duration::from_secs(60), "within a minute");
+    assert!(
+        started.elapsed() < Duration::from_secs(60),
+        "within a minute"
+    );
 
     // One address sending many attempts is limited; another address is not.
     let flood: Vec<String> = (0..140)
@@ -265,8 +278,18 @@ fn domain_and_upn_usernames_are_accepted_where_listed_and_unknown_otherwise() {
     let seed = person(&g, "ann", PW, &["phone"]).remove(0);
     let s = start(&g);
     let server = s.addr("radius udp", "127.0.0.1");
-    auth(server, "PRAKTIJK\\\\ann", &format!("{PW}{}", totp(&seed, -1))).assert_code("Access-Accept");
-    auth(server, "ann@praktijk.nl", &format!("{PW}{}", totp(&seed, 0))).assert_code("Access-Accept");
+    auth(
+        server,
+        "PRAKTIJK\\\\ann",
+        &format!("{PW}{}", totp(&seed, -1)),
+    )
+    .assert_code("Access-Accept");
+    auth(
+        server,
+        "ann@praktijk.nl",
+        &format!("{PW}{}", totp(&seed, 0)),
+    )
+    .assert_code("Access-Accept");
     // Not listed: refused exactly as an unknown user is.
     let bad = wrong_code(&[&seed]);
     let other_domain = auth(server, "OTHER\\\\ann", &format!("{PW}{}", totp(&seed, 1)));
@@ -316,7 +339,10 @@ fn code_only_accepts_a_code_refuses_a_replay_and_an_empty_password_asks_for_appr
     // Nobody to ask: refused at once.
     let started = Instant::now();
     auth(server, "dev-less", "push").assert_code("Access-Reject");
-    assert!(started.elapsed() < Duration::from_secs(2), "refused at once");
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "refused at once"
+    );
     drop(s);
 
     let events = login_attempts(&g);
@@ -472,13 +498,33 @@ fn accounting_start_stop_and_a_disconnect_when_the_person_is_removed() {
     let send = |attrs: &str| radclient(acct, "acct", SECRET, attrs, ANSWER_WAIT);
     let start_ann = "Acct-Status-Type = Start, Acct-Session-Id = \"A-1\", User-Name = \"PRAKTIJK\\\\ann\", Tunnel-Client-Endpoint = \"198.51.100.5\", NAS-IP-Address = 127.0.0.1, NAS-Identifier = \"rdgw-1\"";
     let out = send(start_ann);
-    assert!(out.output.contains("Received Accounting-Response"), "{}", out.output);
+    assert!(
+        out.output.contains("Received Accounting-Response"),
+        "{}",
+        out.output
+    );
     let out = send("Acct-Status-Type = Start, Acct-Session-Id = \"B-1\", User-Name = \"bob\"");
-    assert!(out.output.contains("Received Accounting-Response"), "{}", out.output);
-    let out = send("Acct-Status-Type = Stop, Acct-Session-Id = \"B-1\", User-Name = \"bob\", Acct-Session-Time = 3600, Acct-Terminate-Cause = User-Request");
-    assert!(out.output.contains("Received Accounting-Response"), "{}", out.output);
+    assert!(
+        out.output.contains("Received Accounting-Response"),
+        "{}",
+        out.output
+    );
+    let out = send(
+        "Acct-Status-Type = Stop, Acct-Session-Id = \"B-1\", User-Name = \"bob\", Acct-Session-Time = 3600, Acct-Terminate-Cause = User-Request",
+    );
+    assert!(
+        out.output.contains("Received Accounting-Response"),
+        "{}",
+        out.output
+    );
     // A wrong secret gets no answer.
-    let out = radclient(acct, "acct", "not-the-secret-at-all", start_ann, SILENCE_WAIT);
+    let out = radclient(
+        acct,
+        "acct",
+        "not-the-secret-at-all",
+        start_ann,
+        SILENCE_WAIT,
+    );
     assert!(!out.output.contains("Received"), "{}", out.output);
 
     // ann is removed: her open session gets a Disconnect-Request; bob's closed one does not.
@@ -563,14 +609,17 @@ fn bad_input_is_rejected_or_dropped_and_counted_never_a_panic() {
     );
     // Garbage and truncated packets: dropped.
     socket.send_to(b"\x01\x02garbage", server).unwrap();
-    socket.send_to(&request[..request.len() - 3], server).unwrap();
+    socket
+        .send_to(&request[..request.len() - 3], server)
+        .unwrap();
     // Still serving.
     auth(server, "ann", &format!("{PW}{}", totp(&seed, 1))).assert_code("Access-Accept");
 
     let admin = s.addr("admin http", "127.0.0.1");
     let mut tcp = std::net::TcpStream::connect(admin).unwrap();
     tcp.set_read_timeout(Some(READ_TIMEOUT)).unwrap();
-    tcp.write_all(b"GET /metrics HTTP/1.0\r\nHost: x\r\n\r\n").unwrap();
+    tcp.write_all(b"GET /metrics HTTP/1.0\r\nHost: x\r\n\r\n")
+        .unwrap();
     let mut metrics = String::new();
     tcp.read_to_string(&mut metrics).unwrap();
     let value = |name: &str| -> u64 {
@@ -580,9 +629,16 @@ fn bad_input_is_rejected_or_dropped_and_counted_never_a_panic() {
             .and_then(|v| v.trim().parse::<f64>().ok())
             .map_or(0, |v| v as u64)
     };
-    assert_eq!(value("mfa_radius_end_user_address_invalid_total"), 2, "{metrics}");
+    assert_eq!(
+        value("mfa_radius_end_user_address_invalid_total"),
+        2,
+        "{metrics}"
+    );
     assert!(value("mfa_radius_drop_malformed_total") >= 2, "{metrics}");
-    assert!(value("mfa_radius_reject_invalid_request_total") >= 1, "{metrics}");
+    assert!(
+        value("mfa_radius_reject_invalid_request_total") >= 1,
+        "{metrics}"
+    );
     drop(s);
     let events = login_attempts(&g);
     assert_eq!(events[0]["source"], "127.0.0.1", "{events:#?}");

@@ -239,7 +239,9 @@ impl Gateway {
         now: UnixTime,
     ) -> Result<(Prompt, Answer)> {
         let person = &actor.person;
-        let Some((prompt, given)) = self.approvals.answer_with(person.id, id, answer, chosen, now)
+        let Some((prompt, given)) = self
+            .approvals
+            .answer_with(person.id, id, answer, chosen, now)
         else {
             return Err(ServiceError::Invalid(GONE.into()));
         };
@@ -279,7 +281,9 @@ impl Gateway {
             return Ok(true);
         }
         let temporary = self.store.temporary_codes(person.id).await?;
-        Ok(temporary.iter().any(|c| c.expires_at.is_none_or(|e| now < e)))
+        Ok(temporary
+            .iter()
+            .any(|c| c.expires_at.is_none_or(|e| now < e)))
     }
 
     async fn alert_operators(

@@ -44,9 +44,11 @@ impl Gateway {
         } else {
             self.store.person_by_username(&username).await?
         };
-        let pending = person
-            .as_ref()
-            .and_then(|p| self.approvals.pending_for(p.id, now).map(|prompt| (p, prompt)));
+        let pending = person.as_ref().and_then(|p| {
+            self.approvals
+                .pending_for(p.id, now)
+                .map(|prompt| (p, prompt))
+        });
         let Some((person, prompt)) = pending else {
             // Nothing waits (or nobody by that name): refused like a wrong code, audited.
             self.reject_without_check(&attempt, Reason::NoPendingApproval, now)

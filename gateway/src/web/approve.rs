@@ -22,8 +22,7 @@ use axum::{Form, Router};
 use serde::Deserialize;
 
 const REFUSED: &str = "Not approved. Check the username and enter the current code from any phone or token linked to your account; a sign-in must be waiting for your approval.";
-const APPROVED: &str =
-    "Approved. Your sign-in goes on; you can close this page.";
+const APPROVED: &str = "Approved. Your sign-in goes on; you can close this page.";
 
 pub fn routes() -> Router<WebState> {
     Router::new().route("/approve", get(show).post(submit))
