@@ -229,4 +229,68 @@ mod tests {
             assert!(check_names(&[bad.into()], &[]).is_err(), "{bad}");
         }
     }
+
+    #[test]
+    fn a_nas_is_limited_per_client_never_per_source() {
+        let limits = crate::limits::Limits::new(&crate::config::RateLimits {
+            per_source_per_minute: 5,
+            per_username_per_minute: 0,
+            per_client_per_second: 1000,
+        });
+        // 300 people behind one NAS: the per-source limit (5) does not apply.
+        assert!((0..300).all(|i| limits.allow_without_source(&format!("u{i}"), "rdgw")));
+        let tight = crate::limits::Limits::new(&crate::config::RateLimits {
+            per_source_per_minute: 5,
+            per_username_per_minute: 0,
+            per_client_per_second: 10,
+        });
+        let allowed = (0..300)
+            .filter(|i| tight.allow_without_source(&format!("u{i}"), "rdgw"))
+            .count();
+        assert_eq!(allowed, 10, "the per-client limit holds");
+    }
+
+    fn parse(client: &str) -> Result<crate::config::Config, String> {
+        let text = format!(
+            "[[radius.clients]]\nname = \"rdgw\"\naddress = \"10.0.0.0/24\"\nsecret = \"0123456789abcdef\"\n{client}\n"
+        );
+        crate::config::Config::parse(&text, std::path::Path::new(".")).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn the_client_keys_are_validated_and_named() {
+        let c = parse(
+            "mode = \"code_only\"\nend_user_address = [\"Tunnel-Client-Endpt\", \"Calling-Station-Id\"]\n\
+             domains = [\"PRAKTIJK\"]\nradsec_identity = \"rdgw.example\"\n\
+             radsec_cert_sha256 = [\"AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89\"]\n\
+             disconnect = true\ndisconnect_secret = \"another-secret-0123\"",
+        )
+        .expect("valid");
+        let client = &c.radius.clients[0];
+        assert_eq!(client.mode, mfa_radius::ClientMode::CodeOnly);
+        assert_eq!(client.end_user_address.len(), 2);
+        assert_eq!(client.radsec_identity.as_deref(), Some("rdgw.example"));
+        assert_eq!(client.radsec_cert_sha256[0][0], 0xab);
+        let field = &c.radius.field["rdgw"];
+        assert_eq!(field.domains, ["praktijk"]);
+        assert_eq!(field.disconnect.as_ref().map(|d| d.port), Some(3799));
+
+        for (bad, key) in [
+            ("end_user_address = [\"User-Name\"]", "end_user_address"),
+            ("domains = [\"A B\"]", "domains"),
+            ("radsec_cert_sha256 = [\"abc\"]", "radsec_cert_sha256"),
+            ("disconnect = true", "disconnect"),
+            ("disconnect_port = 3799", "disconnect"),
+            ("disconnect = true\ndisconnect_secret = \"short\"", "16"),
+        ] {
+            let e = parse(bad).expect_err(bad);
+            assert!(e.contains("rdgw") && e.contains(key), "{bad}: {e}");
+        }
+        let e = crate::config::Config::parse(
+            "[radius]\nradsec_idle_timeout_seconds = 1\n",
+            std::path::Path::new("."),
+        )
+        .expect_err("too short");
+        assert!(e.to_string().contains("radius.radsec_idle_timeout_seconds"));
+    }
 }
