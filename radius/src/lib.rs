@@ -5,10 +5,15 @@
 //! to an [`AccessPolicy`] the gateway implements, and sends the signed answer. It answers
 //! Status-Server (RFC 5997) itself, requires Message-Authenticator (RFC 3579) by default and
 //! puts one first in every response (BlastRADIUS), answers retransmits from a cache
-//! (RFC 5080 2.2.2), and bounds the policy calls running at once.
+//! (RFC 5080 2.2.2), and bounds the policy calls running at once. Accounting-Requests (RFC
+//! 2866, [`serve_udp_accounting`] and RadSec) go to [`AccessPolicy::account`] and are
+//! answered once recorded; [`dynauth`] sends Disconnect-Requests (RFC 5176). A policy that
+//! answers [`Decision::Drop`] (a busy gateway) gets no answer sent and nothing cached, so the
+//! NAS's retransmit is decided afresh.
 //!
-//! Modules: [`packet`] (codec), [`auth`] (authenticators, PAP), then the client table,
-//! duplicate cache, request interpretation, reply building, and the UDP and TLS servers.
+//! Modules: [`packet`] (codec), [`auth`] (authenticators, PAP), then the client table, the
+//! end user's address, duplicate cache, request and accounting interpretation, reply
+//! building, the UDP and TLS servers, and [`dynauth`].
 //!
 //! ```no_run
 //! use std::sync::Arc;
