@@ -125,9 +125,6 @@ fn events_of(g: &Instance, kind: &str) -> Vec<Value> {
 fn two_hundred_people_behind_one_nas_each_with_their_own_address() {
     let mut settings = FAST_HASH.to_vec();
     settings.push(("rate_limit", "per_username_per_minute", "0"));
-    // 20 at a time all wait for or run a password check: the queue (8 per thread) must
-    // hold them, else some are dropped for the NAS to retransmit (see the burst test).
-    settings.push(("password", "hashing_threads", "3"));
     let g = gateway(
         r#"["127.0.0.1:0"]"#,
         false,
