@@ -6,6 +6,8 @@
 //! receiver and a timer, never a thread. Prompt bombing is bounded: at most `max_prompts`
 //! prompts per person per `window`, then new requests are refused without a prompt. "This
 //! was not me" denies and locks further approvals for that person for `not_me_lock`.
+//! Number matching (approvals started from a web login): the login page shows a two-digit
+//! number, the phone offers it among three; approving with another number denies.
 //! Everything here is in process; the answers and prompts are audited by the service.
 
 use crate::model::{PersonId, UnixTime};
@@ -90,6 +92,41 @@ pub struct Prompt {
     pub source: Option<String>,
     pub created: UnixTime,
     pub expires: UnixTime,
+    /// Number matching: the number the login page shows (10 to 99), if this prompt asks
+    /// for one.
+    pub number: Option<u8>,
+    /// Number matching: what the phone offers, the right number among two others.
+    pub choices: Vec<u8>,
+}
+
+/// Three distinct two-digit choices holding `number`, in random order.
+fn choices_for(number: u8) -> Vec<u8> {
+    let mut out = vec![number];
+    let mut bytes = [0u8; 16];
+    if crate::secret::random_bytes(16)
+        .map(|b| bytes.copy_from_slice(&b))
+        .is_err()
+    {
+        bytes = [7, 31, 53, 11, 79, 3, 97, 41, 23, 67, 5, 89, 13, 59, 29, 71];
+    }
+    for b in bytes {
+        let candidate = 10 + b % 90;
+        if !out.contains(&candidate) {
+            out.push(candidate);
+        }
+        if out.len() == 3 {
+            break;
+        }
+    }
+    // Where the right one stands is random too.
+    let at = usize::from(bytes[15] % 3).min(out.len() - 1);
+    out.swap(0, at);
+    out
+}
+
+/// A random two-digit number for number matching (10 to 99).
+pub fn random_number() -> u8 {
+    crate::secret::random_bytes(1).map_or(42, |b| 10 + b[0] % 90)
 }
 
 #[derive(Debug)]
@@ -153,6 +190,19 @@ impl ApprovalHub {
         source: Option<String>,
         now: UnixTime,
     ) -> Result<Ticket, Refused> {
+        self.start_matched(person_id, client, channel, source, None, now)
+    }
+
+    /// As [`ApprovalHub::start`], with number matching when `number` is given.
+    pub fn start_matched(
+        &self,
+        person_id: PersonId,
+        client: &str,
+        channel: &str,
+        source: Option<String>,
+        number: Option<u8>,
+        now: UnixTime,
+    ) -> Result<Ticket, Refused> {
         let id = crate::secret::random_bytes(16)
             .map(|b| data_encoding::BASE64URL_NOPAD.encode(&b))
             .map_err(|_| Refused::Full)?;
@@ -191,6 +241,8 @@ impl ApprovalHub {
             source,
             created: now,
             expires: now + i64::try_from(s.timeout_seconds).unwrap_or(50),
+            number,
+            choices: number.map(choices_for).unwrap_or_default(),
         };
         if let Some(old) = inner.pending.insert(
             person_id,
@@ -225,6 +277,21 @@ impl ApprovalHub {
         answer: Answer,
         now: UnixTime,
     ) -> Option<Prompt> {
+        self.answer_with(person_id, id, answer, None, now)
+            .map(|(prompt, _)| prompt)
+    }
+
+    /// As [`ApprovalHub::answer`], with the number the person chose. For a prompt with
+    /// number matching, approving with any other number (or none) denies. Returns the
+    /// prompt and the answer that was given to the waiting login.
+    pub fn answer_with(
+        &self,
+        person_id: PersonId,
+        id: &str,
+        answer: Answer,
+        chosen: Option<u8>,
+        now: UnixTime,
+    ) -> Option<(Prompt, Answer)> {
         let mut inner = self.lock();
         let live = inner.pending.get(&person_id).is_some_and(|p| {
             crate::secret::ct_eq(p.prompt.id.as_bytes(), id.as_bytes())
@@ -235,6 +302,10 @@ impl ApprovalHub {
             return None;
         }
         let pending = inner.pending.remove(&person_id)?;
+        let answer = match (answer, pending.prompt.number) {
+            (Answer::Approved, Some(n)) if chosen != Some(n) => Answer::Denied,
+            (a, _) => a,
+        };
         if answer == Answer::NotMe {
             let lock = i64::try_from(self.settings.not_me_lock_seconds).unwrap_or(3600);
             inner.locked.insert(person_id, now + lock);
@@ -242,7 +313,7 @@ impl ApprovalHub {
         drop(inner);
         let _ = pending.tx.send(answer);
         let _ = self.changed.send(person_id);
-        Some(pending.prompt)
+        Some((pending.prompt, answer))
     }
 
     /// Forget a pending approval that ended on the waiting side (timed out, or the request
@@ -380,5 +451,35 @@ mod tests {
         assert!(h.answer(1, &t.prompt.id, Answer::Approved, 150).is_none());
         h.housekeeping(150);
         assert!(h.is_empty());
+    }
+
+    #[tokio::test]
+    async fn number_matching_denies_a_wrong_choice() {
+        let h = hub();
+        let t = h
+            .start_matched(1, "portal", "oidc", None, Some(42), 100)
+            .unwrap();
+        assert_eq!(t.prompt.number, Some(42));
+        assert_eq!(t.prompt.choices.len(), 3);
+        assert!(t.prompt.choices.contains(&42));
+        let wrong = *t.prompt.choices.iter().find(|&&c| c != 42).unwrap();
+        let (_, given) = h
+            .answer_with(1, &t.prompt.id, Answer::Approved, Some(wrong), 101)
+            .unwrap();
+        assert_eq!(given, Answer::Denied);
+        assert_eq!(t.answer.await.unwrap(), Answer::Denied);
+        // The right number approves.
+        let t = h
+            .start_matched(2, "portal", "oidc", None, Some(17), 100)
+            .unwrap();
+        let (_, given) = h
+            .answer_with(2, &t.prompt.id, Answer::Approved, Some(17), 101)
+            .unwrap();
+        assert_eq!(given, Answer::Approved);
+        assert_eq!(t.answer.await.unwrap(), Answer::Approved);
+        for n in 10..=99 {
+            let c = choices_for(n);
+            assert!(c.len() == 3 && c.contains(&n) && c.iter().all(|x| (10..=99).contains(x)));
+        }
     }
 }

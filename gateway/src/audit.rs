@@ -101,11 +101,22 @@ pub enum EventKind {
     /// A device was disabled: the person said a newly linked device was not theirs (the
     /// link in the notice mail).
     DeviceDisabled,
+    /// RADIUS accounting: a session started (Acct-Status-Type Start).
+    AccountingStart,
+    /// RADIUS accounting: a session ended (Stop).
+    AccountingStop,
+    /// RADIUS accounting: a session is still up (Interim-Update).
+    AccountingInterim,
+    /// RADIUS accounting: a NAS restarted (Accounting-On/Off): its sessions are over.
+    AccountingNas,
+    /// A Disconnect-Request (RFC 5176) sent for a session: ACK (done), NAK (reject) or no
+    /// answer (failed).
+    DisconnectSent,
 }
 
 impl EventKind {
     /// Every kind, for listing.
-    pub const ALL: [Self; 38] = [
+    pub const ALL: [Self; 43] = [
         Self::LoginAttempt,
         Self::OrgCreated,
         Self::PersonCreated,
@@ -144,6 +155,11 @@ impl EventKind {
         Self::PersonBlocked,
         Self::PersonUnblocked,
         Self::DeviceDisabled,
+        Self::AccountingStart,
+        Self::AccountingStop,
+        Self::AccountingInterim,
+        Self::AccountingNas,
+        Self::DisconnectSent,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -186,6 +202,11 @@ impl EventKind {
             Self::PersonBlocked => "person_blocked",
             Self::PersonUnblocked => "person_unblocked",
             Self::DeviceDisabled => "device_disabled",
+            Self::AccountingStart => "accounting_start",
+            Self::AccountingStop => "accounting_stop",
+            Self::AccountingInterim => "accounting_interim",
+            Self::AccountingNas => "accounting_nas",
+            Self::DisconnectSent => "disconnect_sent",
         }
     }
 }

@@ -366,6 +366,14 @@ pub struct RawRadius {
     pub challenge_timeout_seconds: u64,
     pub challenge_prompt: String,
     pub clients: Vec<RawRadiusClient>,
+    /// RADIUS Accounting (RFC 2866) UDP addresses (issue 12).
+    pub accounting_listen: Vec<String>,
+    /// RadSec: close a connection without a frame for this long.
+    pub radsec_idle_timeout_seconds: u64,
+    /// Every client's default: `DOMAIN\user` accepted for these domains.
+    pub domains: Vec<String>,
+    /// Every client's default: `user@suffix` accepted for these suffixes.
+    pub upn_suffixes: Vec<String>,
 }
 
 impl Default for RawRadius {
@@ -378,6 +386,10 @@ impl Default for RawRadius {
             challenge_timeout_seconds: 120,
             challenge_prompt: "Enter the code from your phone or token".into(),
             clients: vec![],
+            accounting_listen: vec![],
+            radsec_idle_timeout_seconds: 120,
+            domains: vec![],
+            upn_suffixes: vec![],
         }
     }
 }
@@ -397,6 +409,16 @@ pub struct RawRadiusClient {
     pub class: Option<String>,
     pub session_timeout: Option<u32>,
     pub label: Option<String>,
+    // Issue 12: RADIUS clients as they are in the field (see `crate::radius_field`).
+    pub end_user_address: Vec<String>,
+    pub domains: Option<Vec<String>>,
+    pub upn_suffixes: Option<Vec<String>>,
+    pub radsec_identity: Option<String>,
+    pub radsec_cert_sha256: Vec<String>,
+    pub disconnect: bool,
+    pub disconnect_port: Option<u16>,
+    pub disconnect_secret: Option<String>,
+    pub disconnect_secret_env: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -581,6 +603,12 @@ pub struct RadiusSettings {
     pub otp_digits: std::collections::HashMap<String, u8>,
     /// Per client name: what a person approving a login is shown (second-factor-only).
     pub labels: std::collections::HashMap<String, String>,
+    /// RADIUS Accounting listeners (UDP, usually port 1813).
+    pub accounting_listen: Vec<std::net::SocketAddr>,
+    /// RadSec: idle connections are closed after this.
+    pub radsec_idle_timeout: std::time::Duration,
+    /// Per client name: usernames as typed, Disconnect (issue 12).
+    pub field: std::collections::HashMap<String, crate::radius_field::ClientField>,
 }
 
 /// Attempts allowed before any password is checked (0 = no limit).
@@ -1277,6 +1305,16 @@ fn validate_radius(r: RawRadius) -> Result<RadiusSettings, ConfigError> {
     let mut clients = Vec::new();
     let mut otp_digits = std::collections::HashMap::new();
     let mut labels = std::collections::HashMap::new();
+    let mut field = std::collections::HashMap::new();
+    let accounting_listen = socket_addrs("radius.accounting_listen", &r.accounting_listen)?;
+    if !(5..=3600).contains(&r.radsec_idle_timeout_seconds) {
+        return Err(invalid(
+            "radius.radsec_idle_timeout_seconds",
+            "must be 5 to 3600",
+        ));
+    }
+    crate::radius_field::check_names(&r.domains, &r.upn_suffixes)
+        .map_err(|p| invalid("radius.domains", p))?;
     for c in r.clients {
         let name = c.name.trim().to_owned();
         if name.is_empty() {
@@ -1322,9 +1360,10 @@ fn validate_radius(r: RawRadius) -> Result<RadiusSettings, ConfigError> {
             "append" | "" => ClientMode::Append { separator },
             "challenge" => ClientMode::Challenge,
             "second_factor_only" => ClientMode::SecondFactorOnly,
+            "code_only" => ClientMode::CodeOnly,
             other => {
                 return Err(at(format!(
-                    "mode `{other}` is not one of append, challenge, second_factor_only"
+                    "mode `{other}` is not one of append, challenge, second_factor_only, code_only"
                 )));
             }
         };
@@ -1347,6 +1386,10 @@ fn validate_radius(r: RawRadius) -> Result<RadiusSettings, ConfigError> {
             network,
             SharedSecret::new(secret.into_bytes()),
         );
+        let client_field =
+            crate::radius_field::validate_client(&c, &r.domains, &r.upn_suffixes, &mut client)
+                .map_err(at)?;
+        field.insert(name.clone(), client_field);
         client.radsec_secret = c.radsec_secret.map(|s| SharedSecret::new(s.into_bytes()));
         client.mode = mode;
         client.message_authenticator = message_authenticator;
@@ -1375,6 +1418,9 @@ fn validate_radius(r: RawRadius) -> Result<RadiusSettings, ConfigError> {
         clients,
         otp_digits,
         labels,
+        accounting_listen,
+        radsec_idle_timeout: std::time::Duration::from_secs(r.radsec_idle_timeout_seconds),
+        field,
     })
 }
 

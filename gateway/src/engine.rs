@@ -56,6 +56,11 @@ pub struct Attempt {
     pub client: Option<String>,
     pub source: Option<IpAddr>,
     pub request_id: Option<String>,
+    /// RADIUS: the NAS's own address, when `source` is the end user's (audited in
+    /// `detail.nas`; a NAS is never limited per source).
+    pub nas: Option<IpAddr>,
+    /// RADIUS: the username as typed, when it was mapped to `username` (`PRAKTIJK\ann`).
+    pub typed_username: Option<String>,
 }
 
 /// A device whose seed the caller has opened.
@@ -169,6 +174,8 @@ pub enum Reason {
     PasswordThrottled,
     /// An org admin or operator blocked the person ("block now").
     PersonBlocked,
+    /// /approve: no sign-in of this person was waiting for an approval.
+    NoPendingApproval,
 }
 
 impl Reason {
@@ -197,6 +204,7 @@ impl Reason {
             Self::BadKey => "bad_key",
             Self::PasswordThrottled => "password_throttled",
             Self::PersonBlocked => "person_blocked",
+            Self::NoPendingApproval => "no_pending_approval",
         }
     }
 }

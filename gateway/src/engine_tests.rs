@@ -147,6 +147,8 @@ fn attempt(user: &str, password: &str, code: Option<&str>) -> Attempt {
         client: Some("rdgw".into()),
         source: Some("192.0.2.7".parse().expect("ip")),
         request_id: Some("r1".into()),
+        nas: None,
+        typed_username: None,
     }
 }
 

@@ -84,6 +84,19 @@ impl Limits {
                 .is_none_or(|l| l.check_key(&client.to_owned()).is_ok())
     }
 
+    /// As [`Limits::allow`] without the per-source limit: for a RADIUS request whose only
+    /// address is its NAS's (a NAS speaks for many people; it is limited per client).
+    pub fn allow_without_source(&self, username: &str, client: &str) -> bool {
+        let username = crate::store::normalise_username(username);
+        self.username
+            .as_ref()
+            .is_none_or(|l| l.check_key(&username).is_ok())
+            && self
+                .client
+                .as_ref()
+                .is_none_or(|l| l.check_key(&client.to_owned()).is_ok())
+    }
+
     /// Whether `source` is within its limit (for requests that name no user, such as the
     /// start of an OIDC authorization).
     pub fn allow_source(&self, source: IpAddr) -> bool {

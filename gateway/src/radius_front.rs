@@ -3,8 +3,15 @@
 //! Per client mode: append (password and code in one User-Password), challenge (password,
 //! then Access-Challenge with a single-use State bound to username and client, then the
 //! code), second-factor-only (the NAS checked the password: the person approves the login
-//! on a device of theirs, and the answer waits for it; see `service/approval.rs`). Rate limits
-//! come first, before any lookup or hashing.
+//! on a device of theirs, and the answer waits for it; see `service/approval.rs`), code-only
+//! (the NAS checked the password: User-Password is the code; empty or `push` asks for an
+//! approval). Rate limits come first, before any lookup or hashing.
+//!
+//! The attempt's `source` is the end user's address where the client's configured
+//! attributes carry one, else the NAS's; the NAS's own address is audited as `detail.nas`
+//! and a NAS is limited per client only. Usernames are mapped as typed (`PRAKTIJK\ann`,
+//! `ann@praktijk.nl`, see `radius_field.rs`). A login refused because the hashing queue is
+//! full is dropped without an answer (the NAS retransmits), never answered Reject.
 
 use crate::audit::Channel;
 use crate::config::RadiusSettings;
@@ -18,6 +25,11 @@ use mfa_radius::{AccessPolicy, AccessRequest, ClientMode, Decision};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::Mutex;
+
+/// How long a RADIUS login waits for a place in the hashing queue before it is dropped
+/// (no answer: the NAS retransmits). Shorter than a NAS's usual retransmit interval (3 to 5
+/// s), so a burst is taken in order instead of in waves.
+const QUEUE_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// The most challenges pending at once; beyond it new ones are refused (memory bound).
 const MAX_PENDING_CHALLENGES: usize = 100_000;
@@ -41,18 +53,25 @@ pub struct RadiusPolicy {
     prompt: String,
     otp_digits: HashMap<String, u8>,
     labels: HashMap<String, String>,
+    field: HashMap<String, crate::radius_field::ClientField>,
+    /// Places in the gateway's hashing queue, handed out in arrival order (FIFO).
+    admission: Arc<tokio::sync::Semaphore>,
 }
 
 impl RadiusPolicy {
     pub fn new(gateway: Gateway, settings: &RadiusSettings, limits: Arc<Limits>) -> Self {
         Self {
-            gateway,
             limits,
             challenges: Mutex::new(HashMap::new()),
             challenge_timeout: i64::try_from(settings.challenge_timeout_seconds).unwrap_or(120),
             prompt: settings.challenge_prompt.clone(),
             otp_digits: settings.otp_digits.clone(),
             labels: settings.labels.clone(),
+            field: settings.field.clone(),
+            admission: Arc::new(tokio::sync::Semaphore::new(
+                gateway.hashing_queue_size().max(1),
+            )),
+            gateway,
         }
     }
 
@@ -96,7 +115,19 @@ impl RadiusPolicy {
         }
     }
 
-    fn credentials(&self, req: &AccessRequest, now: UnixTime) -> Result<Credentials, Reason> {
+    /// The username to look up for what the person typed (see `ClientField::map_username`).
+    pub fn map_username(&self, client: &str, typed: &str) -> String {
+        self.field
+            .get(client)
+            .map_or_else(|| typed.trim().to_owned(), |f| f.map_username(typed))
+    }
+
+    fn credentials(
+        &self,
+        req: &AccessRequest,
+        username: &str,
+        now: UnixTime,
+    ) -> Result<Credentials, Reason> {
         let password = req
             .password
             .as_ref()
@@ -104,6 +135,9 @@ impl RadiusPolicy {
             .unwrap_or_default();
         match &req.client.mode {
             ClientMode::SecondFactorOnly => Err(Reason::SecondFactorOnlyUnsupported),
+            // The NAS checked the password; User-Password is the code (a push was handled
+            // before).
+            ClientMode::CodeOnly => Ok(Credentials::CodeAfterPassword { code: password }),
             ClientMode::Append { separator } => {
                 let digits = self.otp_digits.get(&req.client.name).copied().unwrap_or(6);
                 let (password, code) = split_append(password.expose(), *separator, digits);
@@ -111,7 +145,7 @@ impl RadiusPolicy {
             }
             ClientMode::Challenge => match &req.state {
                 Some(state) => {
-                    if self.take_challenge(state, &req.username, &req.client.name, now) {
+                    if self.take_challenge(state, username, &req.client.name, now) {
                         Ok(Credentials::CodeAfterPassword { code: password })
                     } else {
                         Err(Reason::ChallengeExpired)
@@ -163,19 +197,32 @@ impl AccessPolicy for RadiusPolicy {
             .record(started.elapsed().as_secs_f64());
         decision
     }
+
+    async fn account(&self, req: mfa_radius::AccountingRequest) -> mfa_radius::AccountingDecision {
+        let username = req
+            .username
+            .as_deref()
+            .map(|typed| self.map_username(&req.client.name, typed));
+        crate::radius_accounting::record(&self.gateway, &req, username, now()).await
+    }
 }
 
 impl RadiusPolicy {
     async fn decide_inner(&self, req: AccessRequest, rid: String) -> Decision {
         let now = now();
-        let source = req.source.ip().to_canonical();
+        let nas = req.source.ip().to_canonical();
+        let source = req.end_user_address.unwrap_or(nas);
+        let username = self.map_username(&req.client.name, &req.username);
+        let typed = (username != req.username).then(|| req.username.clone());
         let attempt = |credentials| Attempt {
-            username: req.username.clone(),
+            username: username.clone(),
             credentials,
             channel: Channel::Radius,
             client: Some(req.client.name.clone()),
             source: Some(source),
             request_id: Some(rid.clone()),
+            nas: Some(nas),
+            typed_username: typed.clone(),
         };
         let reject = Decision::Reject {
             reply_message: Some(REJECT_MESSAGE.into()),
@@ -190,7 +237,13 @@ impl RadiusPolicy {
         {
             return reject;
         }
-        if req.client.mode == ClientMode::SecondFactorOnly {
+        let wants_push = req.client.mode == ClientMode::CodeOnly
+            && req.password.as_ref().is_none_or(|p| {
+                let text = String::from_utf8_lossy(p.expose());
+                let text = text.trim();
+                text.is_empty() || text.eq_ignore_ascii_case("push")
+            });
+        if req.client.mode == ClientMode::SecondFactorOnly || wants_push {
             // The NAS checked the password; the person approves on a device of theirs. The
             // answer is held (a retransmit joins it through the duplicate cache).
             let label = self.labels.get(&req.client.name).map(String::as_str);
@@ -201,6 +254,7 @@ impl RadiusPolicy {
                 Ok(d) if matches!(d.verdict, Verdict::Accept { .. }) => Decision::Accept {
                     reply_message: None,
                 },
+                Ok(d) if d.verdict == Verdict::Reject(Reason::Overloaded) => Decision::Drop,
                 Ok(_) => reject,
                 Err(e) => {
                     tracing::error!(error = %e, "approval failed inside the gateway; rejecting");
@@ -208,7 +262,7 @@ impl RadiusPolicy {
                 }
             };
         }
-        let credentials = match self.credentials(&req, now) {
+        let credentials = match self.credentials(&req, &username, now) {
             Ok(c) => c,
             Err(reason) => {
                 return match self
@@ -226,6 +280,14 @@ impl RadiusPolicy {
             }
         };
         let challenge_mode = matches!(credentials, Credentials::PasswordOnly { .. });
+        // A place in the hashing queue, waiting a little for one in arrival order; none:
+        // dropped, counted, and the NAS's retransmit tries again.
+        let Ok(Ok(_place)) =
+            tokio::time::timeout(QUEUE_WAIT, Arc::clone(&self.admission).acquire_owned()).await
+        else {
+            metrics::counter!(crate::telemetry::RADIUS_QUEUE_FULL).increment(1);
+            return Decision::Drop;
+        };
         let decision = match self.gateway.login(attempt(credentials), now).await {
             Ok(d) => d,
             Err(e) => {
@@ -240,8 +302,11 @@ impl RadiusPolicy {
             Verdict::Accept { .. } => Decision::Accept {
                 reply_message: None,
             },
+            // The hashing queue is full: no answer, so the NAS retransmits in a moment (an
+            // Access-Reject would lock the person out and be repeated from the cache).
+            Verdict::Reject(Reason::Overloaded) => Decision::Drop,
             Verdict::NeedSecondFactor if challenge_mode => {
-                match self.new_challenge(&req.username, &req.client.name, now) {
+                match self.new_challenge(&username, &req.client.name, now) {
                     Some(state) => Decision::Challenge {
                         state,
                         reply_message: self.prompt.clone(),

@@ -99,6 +99,7 @@ async fn run(config: &Config, gateway: Gateway) -> anyhow::Result<()> {
     let mut server = mfa_radius::ServerConfig::new(r.clients.clone());
     server.duplicate_window = r.duplicate_window;
     server.max_in_flight = r.max_in_flight;
+    server.tls_idle_timeout = r.radsec_idle_timeout;
     let server = Arc::new(server);
     let stop = CancellationToken::new();
     let mut tasks = tokio::task::JoinSet::new();
@@ -123,6 +124,25 @@ async fn run(config: &Config, gateway: Gateway) -> anyhow::Result<()> {
             mfa_radius::serve_udp(socket, server, policy, stats, stop.cancelled_owned()).await
         });
     }
+    // RADIUS Accounting (RFC 2866), and Disconnect-Requests when a person is blocked.
+    for addr in &r.accounting_listen {
+        let socket = tokio::net::UdpSocket::bind(addr)
+            .await
+            .with_context(|| format!("radius.accounting_listen: cannot bind UDP {addr}"))?;
+        println!("listening radius accounting {}", socket.local_addr()?);
+        let (server, policy, stats, stop) =
+            (server.clone(), policy.clone(), stats.clone(), stop.clone());
+        tasks.spawn(async move {
+            let policy: Arc<dyn mfa_radius::AccessPolicy> = policy;
+            mfa_radius::serve_udp_accounting(socket, server, policy, stats, stop.cancelled_owned())
+                .await
+        });
+    }
+    tokio::spawn(crate::disconnect::run(
+        gateway.store().clone(),
+        r.field.clone(),
+        stop.clone(),
+    ));
     if !r.radsec_listen.is_empty() {
         let read =
             |p: &Path| std::fs::read(p).with_context(|| format!("tls: reading {}", p.display()));

@@ -31,6 +31,9 @@ pub const DB_POOL_IDLE: &str = "mfa_db_pool_idle";
 pub const CERT_EXPIRY: &str = "mfa_tls_cert_expiry_timestamp_seconds";
 pub const PROCESS_RSS: &str = "mfa_process_resident_memory_bytes";
 pub const BUILD_INFO: &str = "mfa_build_info";
+/// RADIUS logins dropped (unanswered, for the NAS to retransmit) for want of a place in
+/// the hashing queue.
+pub const RADIUS_QUEUE_FULL: &str = "mfa_radius_queue_full_total";
 
 /// Install the process-wide Prometheus recorder (once; later calls get an error).
 pub fn install() -> anyhow::Result<PrometheusHandle> {

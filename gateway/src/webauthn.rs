@@ -266,6 +266,8 @@ mod tests {
             client: Some("rp".into()),
             source: None,
             request_id: None,
+            nas: None,
+            typed_username: None,
         }
     }
 

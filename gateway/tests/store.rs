@@ -1100,6 +1100,7 @@ macro_rules! suite {
 }
 
 suite!(
+    radius_sessions_open_close_and_nas_restart,
     orgs_and_people,
     password_state_and_lockout,
     devices_and_replay_guard,
@@ -1358,6 +1359,8 @@ fn login_attempt(password: &str, code: &str, source: &str) -> mfa_gateway::engin
         client: Some("rdgw".into()),
         source: Some(source.parse().unwrap()),
         request_id: None,
+        nas: None,
+        typed_username: None,
     }
 }
 
@@ -2573,4 +2576,107 @@ mod postgres_year {
         let h = super::postgres().await;
         super::keyset_pages_join_up(&*h.store).await;
     }
+}
+
+// ---- RADIUS sessions from accounting (issue 12) ----
+
+async fn radius_sessions_open_close_and_nas_restart(s: &dyn Store) {
+    use mfa_gateway::store::{SessionChange, SessionRecord};
+    let (_, p) = org_and_person(s, "ann").await;
+    let record = |session: &str, nas: &str, time: i64| SessionRecord {
+        client: "rdgw".into(),
+        nas: nas.into(),
+        session_id: session.into(),
+        person_id: Some(p.id),
+        username: Some("PRAKTIJK\\ann".into()),
+        nas_ip: Some("192.0.2.1".into()),
+        nas_identifier: Some("rdgw-1".into()),
+        end_user_address: Some("198.51.100.7".into()),
+        calling_station_id: None,
+        time,
+    };
+    let event = |kind| {
+        let mut e = ev(kind);
+        e.person_id = Some(p.id);
+        e
+    };
+    let before = s.events(&EventFilter::default()).await.unwrap().len();
+    s.record_accounting(
+        &SessionChange::Open(record("S1", "192.0.2.1", NOW)),
+        &event(EventKind::AccountingStart),
+    )
+    .await
+    .unwrap();
+    // A retransmitted Start and an Interim-Update keep one session.
+    s.record_accounting(
+        &SessionChange::Open(record("S1", "192.0.2.1", NOW + 1)),
+        &event(EventKind::AccountingInterim),
+    )
+    .await
+    .unwrap();
+    s.record_accounting(
+        &SessionChange::Open(record("S2", "192.0.2.1", NOW + 2)),
+        &event(EventKind::AccountingStart),
+    )
+    .await
+    .unwrap();
+    s.record_accounting(
+        &SessionChange::Open(record("S3", "192.0.2.9", NOW + 2)),
+        &event(EventKind::AccountingStart),
+    )
+    .await
+    .unwrap();
+    let open = s.open_sessions(p.id).await.unwrap();
+    assert_eq!(
+        open.iter()
+            .map(|o| o.session_id.as_str())
+            .collect::<Vec<_>>(),
+        ["S1", "S2", "S3"]
+    );
+    assert_eq!(open[0].started_at, NOW);
+    assert_eq!(open[0].nas_identifier.as_deref(), Some("rdgw-1"));
+    // Stop closes one; a Stop for a session never seen open is kept closed.
+    s.record_accounting(
+        &SessionChange::Close(record("S1", "192.0.2.1", NOW + 60)),
+        &event(EventKind::AccountingStop),
+    )
+    .await
+    .unwrap();
+    s.record_accounting(
+        &SessionChange::Close(record("S9", "192.0.2.1", NOW + 60)),
+        &event(EventKind::AccountingStop),
+    )
+    .await
+    .unwrap();
+    // A Start after the Stop does not reopen it.
+    s.record_accounting(
+        &SessionChange::Open(record("S1", "192.0.2.1", NOW + 61)),
+        &event(EventKind::AccountingInterim),
+    )
+    .await
+    .unwrap();
+    let open = s.open_sessions(p.id).await.unwrap();
+    assert_eq!(
+        open.iter()
+            .map(|o| o.session_id.as_str())
+            .collect::<Vec<_>>(),
+        ["S2", "S3"]
+    );
+    // Accounting-On from 192.0.2.1 ends its sessions, not the other NAS's.
+    s.record_accounting(
+        &SessionChange::NasRestart {
+            client: "rdgw".into(),
+            nas: "192.0.2.1".into(),
+            time: NOW + 100,
+        },
+        &event(EventKind::AccountingNas),
+    )
+    .await
+    .unwrap();
+    let open = s.open_sessions(p.id).await.unwrap();
+    assert_eq!(open.len(), 1);
+    assert_eq!(open[0].nas, "192.0.2.9");
+    // Every change wrote its event.
+    let after = s.events(&EventFilter::default()).await.unwrap().len();
+    assert_eq!(after - before, 8);
 }

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use ipnet::IpNet;
 
+use crate::address::AddressAttribute;
 use crate::auth::SharedSecret;
 
 /// The shared secret RFC 6614 section 2.3 fixes for RADIUS over TLS.
@@ -30,6 +31,10 @@ pub enum ClientMode {
     Challenge,
     /// The client checked the password itself and sends only the user (and maybe a code).
     SecondFactorOnly,
+    /// The client checked the password itself (NetScaler with LDAP as primary, a VPN's
+    /// second step): User-Password holds only a one-time code; empty, absent or `push` asks
+    /// for an out-of-band approval.
+    CodeOnly,
 }
 
 /// When requests from a client must carry a Message-Authenticator (RFC 3579, BlastRADIUS).
@@ -63,6 +68,14 @@ pub struct ClientConfig {
     pub class: Option<Vec<u8>>,
     /// Session-Timeout added to every Access-Accept.
     pub session_timeout: Option<u32>,
+    /// Attributes that carry the end user's address, in the order they are believed.
+    pub end_user_address: Vec<AddressAttribute>,
+    /// RadSec: the name the client certificate must carry (a DNS subjectAltName or the
+    /// subject CN). Unset, and no `radsec_cert_sha256` either: the client's `name`.
+    pub radsec_identity: Option<String>,
+    /// RadSec: SHA-256 fingerprints of the client certificates this client may use; when
+    /// set, they bind the client instead of the identity.
+    pub radsec_cert_sha256: Vec<[u8; 32]>,
 }
 
 impl ClientConfig {
@@ -78,6 +91,9 @@ impl ClientConfig {
             message_authenticator: MessageAuthenticatorPolicy::Required,
             class: None,
             session_timeout: None,
+            end_user_address: Vec::new(),
+            radsec_identity: None,
+            radsec_cert_sha256: Vec::new(),
         }
     }
 }
@@ -149,6 +165,25 @@ impl Client {
                 .swap(true, Ordering::Relaxed)
     }
 
+    /// Whether a RadSec client certificate (`der`, the leaf) is this client's: its SHA-256
+    /// is listed in `radsec_cert_sha256`, or (when none is listed) it names
+    /// `radsec_identity`, or the client's name, as a DNS subjectAltName or the subject CN.
+    pub(crate) fn certificate_matches(&self, der: &[u8]) -> bool {
+        use sha2::{Digest as _, Sha256};
+        if !self.config.radsec_cert_sha256.is_empty() {
+            let fingerprint: [u8; 32] = Sha256::digest(der).into();
+            return self.config.radsec_cert_sha256.contains(&fingerprint);
+        }
+        let identity = self
+            .config
+            .radsec_identity
+            .as_deref()
+            .unwrap_or(&self.config.name);
+        certificate_names(der)
+            .iter()
+            .any(|n| n.eq_ignore_ascii_case(identity.trim()))
+    }
+
     /// Whether a bad Message-Authenticator seen at `now` should be logged (once a minute).
     pub(crate) fn should_log_bad_ma(&self, now: Instant) -> bool {
         let Ok(mut last) = self.last_bad_ma_log.lock() else {
@@ -162,6 +197,28 @@ impl Client {
             }
         }
     }
+}
+
+/// The DNS subjectAltNames and subject common names of a certificate (none if it does not
+/// parse).
+fn certificate_names(der: &[u8]) -> Vec<String> {
+    use x509_parser::extensions::GeneralName;
+    let Ok((_, cert)) = x509_parser::parse_x509_certificate(der) else {
+        return Vec::new();
+    };
+    let mut names: Vec<String> = cert
+        .subject()
+        .iter_common_name()
+        .filter_map(|cn| cn.as_str().ok().map(str::to_owned))
+        .collect();
+    if let Ok(Some(san)) = cert.subject_alternative_name() {
+        for name in &san.value.general_names {
+            if let GeneralName::DNSName(dns) = name {
+                names.push((*dns).to_owned());
+            }
+        }
+    }
+    names
 }
 
 /// Clients sorted most specific network first.

@@ -5,10 +5,15 @@
 //! to an [`AccessPolicy`] the gateway implements, and sends the signed answer. It answers
 //! Status-Server (RFC 5997) itself, requires Message-Authenticator (RFC 3579) by default and
 //! puts one first in every response (BlastRADIUS), answers retransmits from a cache
-//! (RFC 5080 2.2.2), and bounds the policy calls running at once.
+//! (RFC 5080 2.2.2), and bounds the policy calls running at once. Accounting-Requests (RFC
+//! 2866, [`serve_udp_accounting`] and RadSec) go to [`AccessPolicy::account`] and are
+//! answered once recorded; [`dynauth`] sends Disconnect-Requests (RFC 5176). A policy that
+//! answers [`Decision::Drop`] (a busy gateway) gets no answer sent and nothing cached, so the
+//! NAS's retransmit is decided afresh.
 //!
-//! Modules: [`packet`] (codec), [`auth`] (authenticators, PAP), then the client table,
-//! duplicate cache, request interpretation, reply building, and the UDP and TLS servers.
+//! Modules: [`packet`] (codec), [`auth`] (authenticators, PAP), then the client table, the
+//! end user's address, duplicate cache, request and accounting interpretation, reply
+//! building, the UDP and TLS servers, and [`dynauth`].
 //!
 //! ```no_run
 //! use std::sync::Arc;
@@ -34,9 +39,12 @@
 //! # }
 //! ```
 
+mod accounting;
+mod address;
 pub mod auth;
 mod clients;
 mod dedup;
+pub mod dynauth;
 pub mod packet;
 mod reply;
 mod request;
@@ -49,13 +57,15 @@ mod oracle_tests;
 #[cfg(test)]
 mod vector_tests;
 
+pub use accounting::{AccountingRequest, AccountingStatus};
+pub use address::AddressAttribute;
 pub use auth::{Password, SharedSecret};
 pub use clients::{
     ClientConfig, ClientInfo, ClientMode, MessageAuthenticatorPolicy, RADSEC_DEFAULT_SECRET,
 };
 pub use packet::{DecodeError, Packet};
-pub use request::{AccessPolicy, AccessRequest, Decision, Transport};
-pub use server::{ServerConfig, serve_udp};
+pub use request::{AccessPolicy, AccessRequest, AccountingDecision, Decision, Transport};
+pub use server::{ServerConfig, serve_udp, serve_udp_accounting};
 pub use stats::{Counter, Stats};
 pub use tls::{serve_tls, tls_server_config};
 

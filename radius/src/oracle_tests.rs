@@ -159,3 +159,57 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn accounting_and_disconnect_authenticators_agree_with_the_oracle() {
+    use crate::auth::{AccountingCheck, sign_accounting_request, verify_accounting_request};
+    use radius::core::rfc2866;
+    let secret = b"acct-secret";
+    // The oracle signs an Accounting-Request; we verify it.
+    let mut theirs = OraclePacket::new(OracleCode::AccountingRequest, secret);
+    rfc2866::add_acct_status_type(&mut theirs, rfc2866::ACCT_STATUS_TYPE_START);
+    rfc2866::add_acct_session_id(&mut theirs, "S-1");
+    rfc2865::add_user_name(&mut theirs, "ann");
+    let bytes = theirs.encode().unwrap();
+    let packet = Packet::decode(&bytes).unwrap();
+    assert_eq!(
+        verify_accounting_request(&packet, &SharedSecret::new(&secret[..])),
+        AccountingCheck::Valid
+    );
+    assert_eq!(
+        verify_accounting_request(&packet, &SharedSecret::from("other")),
+        AccountingCheck::Invalid
+    );
+    // We sign (an Accounting-Request and a Disconnect-Request); the oracle agrees.
+    for code in [Code::ACCOUNTING_REQUEST, Code::DISCONNECT_REQUEST] {
+        let mut ours = Packet::new(code, 3, [0; 16]);
+        ours.push(attr::ACCT_SESSION_ID, b"S-2".to_vec());
+        ours.push(attr::USER_NAME, b"bob".to_vec());
+        let bytes = sign_accounting_request(&mut ours, &SharedSecret::new(&secret[..])).unwrap();
+        assert!(
+            OraclePacket::is_authentic_request(&bytes, secret),
+            "{code:?}"
+        );
+        assert!(!OraclePacket::is_authentic_request(&bytes, b"other"));
+    }
+    for (ours, theirs) in [
+        (attr::ACCT_STATUS_TYPE, rfc2866::ACCT_STATUS_TYPE_TYPE),
+        (attr::ACCT_SESSION_ID, rfc2866::ACCT_SESSION_ID_TYPE),
+        (attr::ACCT_SESSION_TIME, rfc2866::ACCT_SESSION_TIME_TYPE),
+        (
+            attr::ACCT_TERMINATE_CAUSE,
+            rfc2866::ACCT_TERMINATE_CAUSE_TYPE,
+        ),
+        (attr::ACCT_DELAY_TIME, rfc2866::ACCT_DELAY_TIME_TYPE),
+        (attr::FRAMED_IP_ADDRESS, rfc2865::FRAMED_IP_ADDRESS_TYPE),
+        (attr::EVENT_TIMESTAMP, rfc2869::EVENT_TIMESTAMP_TYPE),
+    ] {
+        assert_eq!(ours, theirs);
+    }
+    assert_eq!(
+        Code::DISCONNECT_REQUEST.0,
+        OracleCode::DisconnectRequest as u8
+    );
+    assert_eq!(Code::DISCONNECT_ACK.0, OracleCode::DisconnectACK as u8);
+    assert_eq!(Code::DISCONNECT_NAK.0, OracleCode::DisconnectNAK as u8);
+}

@@ -21,7 +21,7 @@ pub const MAX_PACKET_LEN: usize = 4096;
 /// Largest attribute value (the attribute Length octet counts itself and the Type octet).
 pub const MAX_ATTRIBUTE_VALUE_LEN: usize = 253;
 
-/// Attribute types this crate reads or writes (RFC 2865, 2869, 3162, 3579).
+/// Attribute types this crate reads or writes (RFC 2865, 2866, 2868, 2869, 3162, 3579, 5176).
 pub mod attr {
     /// User-Name (RFC 2865 5.1).
     pub const USER_NAME: u8 = 1;
@@ -33,6 +33,10 @@ pub mod attr {
     pub const NAS_IP_ADDRESS: u8 = 4;
     /// NAS-Port (RFC 2865 5.5).
     pub const NAS_PORT: u8 = 5;
+    /// Framed-IP-Address (RFC 2865 5.8).
+    pub const FRAMED_IP_ADDRESS: u8 = 8;
+    /// Login-IP-Host (RFC 2865 5.14).
+    pub const LOGIN_IP_HOST: u8 = 14;
     /// Reply-Message (RFC 2865 5.18).
     pub const REPLY_MESSAGE: u8 = 18;
     /// State (RFC 2865 5.24).
@@ -41,6 +45,8 @@ pub mod attr {
     pub const CLASS: u8 = 25;
     /// Session-Timeout (RFC 2865 5.27).
     pub const SESSION_TIMEOUT: u8 = 27;
+    /// Vendor-Specific (RFC 2865 5.26).
+    pub const VENDOR_SPECIFIC: u8 = 26;
     /// Called-Station-Id (RFC 2865 5.30).
     pub const CALLED_STATION_ID: u8 = 30;
     /// Calling-Station-Id (RFC 2865 5.31).
@@ -49,12 +55,32 @@ pub mod attr {
     pub const NAS_IDENTIFIER: u8 = 32;
     /// Proxy-State (RFC 2865 5.33).
     pub const PROXY_STATE: u8 = 33;
+    /// Acct-Status-Type (RFC 2866 5.1).
+    pub const ACCT_STATUS_TYPE: u8 = 40;
+    /// Acct-Delay-Time (RFC 2866 5.2).
+    pub const ACCT_DELAY_TIME: u8 = 41;
+    /// Acct-Input-Octets (RFC 2866 5.3).
+    pub const ACCT_INPUT_OCTETS: u8 = 42;
+    /// Acct-Output-Octets (RFC 2866 5.4).
+    pub const ACCT_OUTPUT_OCTETS: u8 = 43;
+    /// Acct-Session-Id (RFC 2866 5.5).
+    pub const ACCT_SESSION_ID: u8 = 44;
+    /// Acct-Session-Time (RFC 2866 5.7).
+    pub const ACCT_SESSION_TIME: u8 = 46;
+    /// Acct-Terminate-Cause (RFC 2866 5.10).
+    pub const ACCT_TERMINATE_CAUSE: u8 = 49;
+    /// Event-Timestamp (RFC 2869 5.3).
+    pub const EVENT_TIMESTAMP: u8 = 55;
+    /// Tunnel-Client-Endpoint (RFC 2868 3.3; "Tunnel-Client-Endpt" in dictionaries).
+    pub const TUNNEL_CLIENT_ENDPOINT: u8 = 66;
     /// EAP-Message (RFC 3579 3.1).
     pub const EAP_MESSAGE: u8 = 79;
     /// Message-Authenticator (RFC 3579 3.2).
     pub const MESSAGE_AUTHENTICATOR: u8 = 80;
     /// NAS-IPv6-Address (RFC 3162 2.1).
     pub const NAS_IPV6_ADDRESS: u8 = 95;
+    /// Error-Cause (RFC 5176 3.5).
+    pub const ERROR_CAUSE: u8 = 101;
 }
 
 /// A RADIUS packet code. Unknown codes decode too; the server decides what to do with them.
@@ -76,6 +102,12 @@ impl Code {
     pub const ACCESS_CHALLENGE: Code = Code(11);
     /// Status-Server (12, RFC 5997).
     pub const STATUS_SERVER: Code = Code(12);
+    /// Disconnect-Request (40, RFC 5176).
+    pub const DISCONNECT_REQUEST: Code = Code(40);
+    /// Disconnect-ACK (41, RFC 5176).
+    pub const DISCONNECT_ACK: Code = Code(41);
+    /// Disconnect-NAK (42, RFC 5176).
+    pub const DISCONNECT_NAK: Code = Code(42);
 
     /// The RFC name of the code, or "Unknown".
     pub fn name(self) -> &'static str {
@@ -88,6 +120,9 @@ impl Code {
             11 => "Access-Challenge",
             12 => "Status-Server",
             13 => "Status-Client",
+            40 => "Disconnect-Request",
+            41 => "Disconnect-ACK",
+            42 => "Disconnect-NAK",
             _ => "Unknown",
         }
     }

@@ -74,6 +74,8 @@ impl Reply {
                 }
                 (Code::ACCESS_CHALLENGE, Counter::Challenges)
             }
+            // Nothing to send: the caller counts the drop.
+            Decision::Drop => return None,
         };
         if let Some(bytes) = self.sign(code, attrs) {
             return Some((bytes, counter));
@@ -87,12 +89,35 @@ impl Reply {
         self.sign(Code::ACCESS_REJECT, Vec::new())
     }
 
+    /// An Accounting-Response (RFC 2866 section 4.2). It carries no Message-Authenticator:
+    /// the Response Authenticator covers it, and implementations disagree on which
+    /// authenticator such a Message-Authenticator would be computed with (FreeRADIUS zeroes
+    /// it for Accounting-Response, unlike for Access answers).
+    pub(crate) fn accounting_response(&self) -> Option<Vec<u8>> {
+        self.sign_with(Code::ACCOUNTING_RESPONSE, Vec::new(), false)
+    }
+
+    /// The Accounting-Response answering a Status-Server on an accounting port (RFC 5997
+    /// section 4), with a Message-Authenticator like every answer to Status-Server.
+    pub(crate) fn status_server_accounting(&self) -> Option<Vec<u8>> {
+        self.sign(Code::ACCOUNTING_RESPONSE, Vec::new())
+    }
+
     /// The Access-Accept answering a Status-Server (RFC 5997 section 3).
     pub(crate) fn status_server(&self) -> Option<Vec<u8>> {
         self.sign(Code::ACCESS_ACCEPT, Vec::new())
     }
 
     fn sign(&self, code: Code, attrs: Vec<(u8, Vec<u8>)>) -> Option<Vec<u8>> {
+        self.sign_with(code, attrs, true)
+    }
+
+    fn sign_with(
+        &self,
+        code: Code,
+        attrs: Vec<(u8, Vec<u8>)>,
+        message_authenticator: bool,
+    ) -> Option<Vec<u8>> {
         if attrs
             .iter()
             .any(|(typ, v)| *typ == attr::STATE && v.is_empty())
@@ -100,7 +125,9 @@ impl Reply {
             return None;
         }
         let mut packet = Packet::new(code, self.identifier, self.request_authenticator);
-        packet.push(attr::MESSAGE_AUTHENTICATOR, [0u8; 16]);
+        if message_authenticator {
+            packet.push(attr::MESSAGE_AUTHENTICATOR, [0u8; 16]);
+        }
         for (typ, value) in attrs {
             packet.push(typ, value);
         }

@@ -2,8 +2,10 @@
 //!
 //! One receive loop per socket does the cheap work inline (client lookup, decode,
 //! authenticators, duplicate check, quick answers). Only policy calls run in tasks, and at
-//! most `max_in_flight` at once: past that a request is rejected at once and counted as
-//! overload, so a flood cannot pile up tasks.
+//! most `max_in_flight` at once: past that a request is dropped (no answer, not cached, so
+//! the NAS's retransmit is decided afresh) and counted as overload, so a flood cannot pile
+//! up tasks. The accounting port (`serve_udp_accounting`) takes Accounting-Requests only,
+//! the authentication port Access-Requests only; RadSec takes both.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -18,7 +20,9 @@ use tracing::Instrument;
 use crate::clients::{ClientConfig, ClientTable};
 use crate::dedup::{Begin, DEFAULT_CAPACITY, DedupCache};
 use crate::packet::{MAX_PACKET_LEN, Packet};
-use crate::request::{AccessPolicy, Transport, Verdict, process};
+use crate::request::{
+    AccessPolicy, AccountingDecision, Decision, Services, Transport, Verdict, process,
+};
 use crate::stats::{Counter, Stats};
 
 /// How long a stopping server waits for policy calls under way before abandoning them.
@@ -37,6 +41,9 @@ pub struct ServerConfig {
     pub max_in_flight: usize,
     /// Most RadSec connections open at once. Default 256.
     pub max_tls_connections: usize,
+    /// A RadSec connection with no frame for this long (and no answer pending) is closed.
+    /// Default 120 s.
+    pub tls_idle_timeout: Duration,
 }
 
 impl ServerConfig {
@@ -47,6 +54,7 @@ impl ServerConfig {
             duplicate_window: Duration::from_secs(10),
             max_in_flight: 256,
             max_tls_connections: 256,
+            tls_idle_timeout: Duration::from_secs(120),
         }
     }
 }
@@ -92,6 +100,7 @@ pub(crate) struct Engine {
     dedup: Arc<DedupCache>,
     permits: Arc<Semaphore>,
     transport: Transport,
+    services: Services,
 }
 
 impl std::fmt::Debug for Engine {
@@ -108,6 +117,7 @@ impl Engine {
         policy: Arc<dyn AccessPolicy>,
         stats: Arc<Stats>,
         transport: Transport,
+        services: Services,
     ) -> Arc<Self> {
         Arc::new(Engine {
             clients: ClientTable::new(&config.clients),
@@ -116,6 +126,7 @@ impl Engine {
             dedup: DedupCache::new(config.duplicate_window, DEFAULT_CAPACITY),
             permits: Arc::new(Semaphore::new(config.max_in_flight)),
             transport,
+            services,
         })
     }
 
@@ -129,7 +140,11 @@ impl Engine {
         tasks: &mut JoinSet<()>,
     ) {
         let Some(client) = self.clients.lookup(source.ip()) else {
-            self.stats.incr(Counter::DropUnknownClient);
+            self.stats.incr(if self.services.access {
+                Counter::DropUnknownClient
+            } else {
+                Counter::AccountingDropUnknownClient
+            });
             tracing::debug!(%source, "packet from unknown client dropped");
             return;
         };
@@ -151,8 +166,17 @@ impl Engine {
             outcome = tracing::field::Empty,
         );
         let now = Instant::now();
-        let verdict =
-            span.in_scope(|| process(&packet, client, source, self.transport, &self.stats, now));
+        let verdict = span.in_scope(|| {
+            process(
+                &packet,
+                client,
+                source,
+                self.transport,
+                self.services,
+                &self.stats,
+                now,
+            )
+        });
         match verdict {
             Verdict::Drop(counter) => {
                 self.stats.incr(counter);
@@ -166,29 +190,7 @@ impl Engine {
             }
             Verdict::Ask { request, reply } => {
                 let key = (source, packet.identifier, packet.authenticator);
-                let ticket = match self.dedup.begin(key, now) {
-                    Begin::Cached(bytes) => {
-                        self.stats.incr(Counter::DuplicateAnsweredFromCache);
-                        span.record("outcome", "duplicate_answered_from_cache");
-                        reply_to.send(bytes).instrument(span).await;
-                        return;
-                    }
-                    Begin::Joined => {
-                        self.stats.incr(Counter::DuplicateJoinedInFlight);
-                        span.record("outcome", "duplicate_joined_in_flight");
-                        return;
-                    }
-                    Begin::New(ticket) => ticket,
-                };
-                let Ok(permit) = Arc::clone(&self.permits).try_acquire_owned() else {
-                    drop(ticket);
-                    self.stats.incr(Counter::Overload);
-                    span.record("outcome", "overload");
-                    tracing::warn!(parent: &span, "max_in_flight policy calls running: rejected");
-                    if let Some(response) = reply.reject() {
-                        self.stats.incr(Counter::Rejects);
-                        reply_to.send(response.into()).instrument(span).await;
-                    }
+                let Some((ticket, permit)) = self.admit(key, now, reply_to, &span).await else {
                     return;
                 };
                 let engine = Arc::clone(self);
@@ -199,6 +201,12 @@ impl Engine {
                         let started = Instant::now();
                         let decision = engine.policy.decide(*request).await;
                         drop(permit);
+                        if decision == Decision::Drop {
+                            // The ticket goes unfinished: a retransmit is decided afresh.
+                            engine.stats.incr(Counter::DropPolicy);
+                            task_span.record("outcome", Counter::DropPolicy.name());
+                            return;
+                        }
                         let Some((response, counter)) = reply.build(&decision) else {
                             return;
                         };
@@ -217,7 +225,73 @@ impl Engine {
                     .instrument(span),
                 );
             }
+            Verdict::Account { request, reply } => {
+                let key = (source, packet.identifier, packet.authenticator);
+                let Some((ticket, permit)) = self.admit(key, now, reply_to, &span).await else {
+                    return;
+                };
+                let engine = Arc::clone(self);
+                let reply_to = reply_to.clone();
+                let task_span = span.clone();
+                tasks.spawn(
+                    async move {
+                        let decision = engine.policy.account(*request).await;
+                        drop(permit);
+                        let response = match decision {
+                            AccountingDecision::Recorded => reply.accounting_response(),
+                            AccountingDecision::Drop => None,
+                        };
+                        let Some(response) = response else {
+                            engine.stats.incr(Counter::AccountingDropNotRecorded);
+                            task_span.record("outcome", Counter::AccountingDropNotRecorded.name());
+                            return;
+                        };
+                        engine.stats.incr(Counter::AccountingResponses);
+                        task_span.record("outcome", Counter::AccountingResponses.name());
+                        let response: Arc<[u8]> = response.into();
+                        let joined = ticket.finish(Arc::clone(&response), Instant::now());
+                        for _ in 0..=joined.min(MAX_JOINED_RESENDS) {
+                            reply_to.send(Arc::clone(&response)).await;
+                        }
+                    }
+                    .instrument(span),
+                );
+            }
         }
+    }
+
+    /// The duplicate check and a policy permit for a request that needs the policy. `None`:
+    /// handled here (a cached answer sent, joined to the copy in flight, or dropped for
+    /// overload without an answer, so the NAS retransmits later).
+    async fn admit(
+        &self,
+        key: crate::dedup::Key,
+        now: Instant,
+        reply_to: &ReplyTo,
+        span: &tracing::Span,
+    ) -> Option<(crate::dedup::Ticket, tokio::sync::OwnedSemaphorePermit)> {
+        let ticket = match self.dedup.begin(key, now) {
+            Begin::Cached(bytes) => {
+                self.stats.incr(Counter::DuplicateAnsweredFromCache);
+                span.record("outcome", "duplicate_answered_from_cache");
+                reply_to.send(bytes).instrument(span.clone()).await;
+                return None;
+            }
+            Begin::Joined => {
+                self.stats.incr(Counter::DuplicateJoinedInFlight);
+                span.record("outcome", "duplicate_joined_in_flight");
+                return None;
+            }
+            Begin::New(ticket) => ticket,
+        };
+        let Ok(permit) = Arc::clone(&self.permits).try_acquire_owned() else {
+            drop(ticket);
+            self.stats.incr(Counter::Overload);
+            span.record("outcome", "overload");
+            tracing::warn!(parent: span, "max_in_flight policy calls running: dropped");
+            return None;
+        };
+        Some((ticket, permit))
     }
 }
 
@@ -258,10 +332,46 @@ pub async fn serve_udp(
     stats: Arc<Stats>,
     shutdown: impl Future<Output = ()> + Send,
 ) -> std::io::Result<()> {
+    let services = Services {
+        access: true,
+        accounting: false,
+    };
+    serve_udp_with(socket, config, policy, stats, services, shutdown).await
+}
+
+/// Serves RADIUS Accounting (RFC 2866) over UDP on `socket` (usually port 1813) until
+/// `shutdown` completes: Accounting-Requests and Status-Server only.
+pub async fn serve_udp_accounting(
+    socket: UdpSocket,
+    config: Arc<ServerConfig>,
+    policy: Arc<dyn AccessPolicy>,
+    stats: Arc<Stats>,
+    shutdown: impl Future<Output = ()> + Send,
+) -> std::io::Result<()> {
+    let services = Services {
+        access: false,
+        accounting: true,
+    };
+    serve_udp_with(socket, config, policy, stats, services, shutdown).await
+}
+
+async fn serve_udp_with(
+    socket: UdpSocket,
+    config: Arc<ServerConfig>,
+    policy: Arc<dyn AccessPolicy>,
+    stats: Arc<Stats>,
+    services: Services,
+    shutdown: impl Future<Output = ()> + Send,
+) -> std::io::Result<()> {
     let socket = Arc::new(socket);
-    let engine = Engine::new(&config, policy, stats, Transport::Udp);
+    let engine = Engine::new(&config, policy, stats, Transport::Udp, services);
     if let Ok(local) = socket.local_addr() {
-        tracing::info!(%local, clients = config.clients.len(), "RADIUS/UDP listening");
+        let what = if services.access {
+            "RADIUS/UDP"
+        } else {
+            "RADIUS accounting/UDP"
+        };
+        tracing::info!(%local, clients = config.clients.len(), "{what} listening");
     }
     let mut tasks = JoinSet::new();
     // Datagrams longer than this are cut by the kernel: octets past 4096 are never part of

@@ -13,7 +13,7 @@ pub enum Counter {
     OtherRequests,
     /// Access-Accept sent in answer to an Access-Request.
     Accepts,
-    /// Access-Reject sent (every cause, overload included).
+    /// Access-Reject sent (every cause).
     Rejects,
     /// Access-Challenge sent.
     Challenges,
@@ -33,8 +33,12 @@ pub enum Counter {
     DuplicateAnsweredFromCache,
     /// A retransmit that arrived while the first copy was with the policy (joined it).
     DuplicateJoinedInFlight,
-    /// Rejected at once because `max_in_flight` policy calls were running.
+    /// Dropped (no answer, not cached: the NAS retransmits) because `max_in_flight` policy
+    /// calls were running.
     Overload,
+    /// Dropped because the policy said so (the gateway's hashing queue was full): no
+    /// answer, not cached, so the NAS's retransmit is decided afresh.
+    DropPolicy,
     /// Rejected: CHAP-Password (not supported).
     RejectChap,
     /// Rejected: no User-Name, or no credentials the client mode allows.
@@ -43,11 +47,29 @@ pub enum Counter {
     TlsConnections,
     /// RadSec connections refused (unknown client, handshake failure or connection limit).
     TlsConnectionsRefused,
+    /// RadSec connections closed because the client certificate is not the client's.
+    TlsCertificateMismatch,
+    /// RadSec connections closed after the idle timeout without a frame.
+    TlsIdleClosed,
+    /// A configured end-user address attribute held no valid IP address (ignored).
+    EndUserAddressInvalid,
+    /// Accounting-Request packets received from known clients (decoded).
+    AccountingRequests,
+    /// Accounting-Response sent.
+    AccountingResponses,
+    /// Accounting: dropped, the source address is in no client's network.
+    AccountingDropUnknownClient,
+    /// Accounting: dropped, the Request Authenticator or Message-Authenticator is wrong.
+    AccountingDropBadAuthenticator,
+    /// Accounting: dropped, malformed (no Acct-Status-Type, bad attribute values).
+    AccountingDropMalformed,
+    /// Accounting: dropped, the policy could not record it (the NAS sends it again).
+    AccountingDropNotRecorded,
 }
 
 impl Counter {
     /// Every counter, in snapshot order.
-    pub const ALL: [Counter; 19] = [
+    pub const ALL: [Counter; 29] = [
         Counter::AccessRequests,
         Counter::StatusServerRequests,
         Counter::OtherRequests,
@@ -63,10 +85,20 @@ impl Counter {
         Counter::DuplicateAnsweredFromCache,
         Counter::DuplicateJoinedInFlight,
         Counter::Overload,
+        Counter::DropPolicy,
         Counter::RejectChap,
         Counter::RejectInvalidRequest,
         Counter::TlsConnections,
         Counter::TlsConnectionsRefused,
+        Counter::TlsCertificateMismatch,
+        Counter::TlsIdleClosed,
+        Counter::EndUserAddressInvalid,
+        Counter::AccountingRequests,
+        Counter::AccountingResponses,
+        Counter::AccountingDropUnknownClient,
+        Counter::AccountingDropBadAuthenticator,
+        Counter::AccountingDropMalformed,
+        Counter::AccountingDropNotRecorded,
     ];
 
     /// A stable snake_case name for metrics.
@@ -87,10 +119,20 @@ impl Counter {
             Counter::DuplicateAnsweredFromCache => "duplicate_answered_from_cache",
             Counter::DuplicateJoinedInFlight => "duplicate_joined_in_flight",
             Counter::Overload => "overload",
+            Counter::DropPolicy => "drop_policy",
             Counter::RejectChap => "reject_chap",
             Counter::RejectInvalidRequest => "reject_invalid_request",
             Counter::TlsConnections => "tls_connections",
             Counter::TlsConnectionsRefused => "tls_connections_refused",
+            Counter::TlsCertificateMismatch => "tls_certificate_mismatch",
+            Counter::TlsIdleClosed => "tls_idle_closed",
+            Counter::EndUserAddressInvalid => "end_user_address_invalid",
+            Counter::AccountingRequests => "accounting_requests",
+            Counter::AccountingResponses => "accounting_responses",
+            Counter::AccountingDropUnknownClient => "accounting_drop_unknown_client",
+            Counter::AccountingDropBadAuthenticator => "accounting_drop_bad_authenticator",
+            Counter::AccountingDropMalformed => "accounting_drop_malformed",
+            Counter::AccountingDropNotRecorded => "accounting_drop_not_recorded",
         }
     }
 

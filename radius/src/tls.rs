@@ -1,7 +1,10 @@
 //! RadSec: RADIUS over TLS over TCP (RFC 6614). Packets are framed by their own Length
 //! field; the shared secret is "radsec" unless the client config names another; a client
-//! certificate signed by the configured CA is required, and the client is also matched by
-//! source address as over UDP.
+//! certificate signed by the configured CA is required, the client is matched by source
+//! address as over UDP, and the certificate must be that client's (its SHA-256 listed, or
+//! its name: see `ClientConfig::radsec_identity`), so one client's certificate cannot speak
+//! as another. Access and Accounting share the connection. A connection without a frame
+//! for `tls_idle_timeout`, and with no answer pending, is closed.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -17,7 +20,7 @@ use tokio_rustls::TlsAcceptor;
 
 use crate::RadiusError;
 use crate::packet::{DecodeError, HEADER_LEN, MAX_PACKET_LEN, declared_length};
-use crate::request::{AccessPolicy, Transport};
+use crate::request::{AccessPolicy, Services, Transport};
 use crate::server::{Engine, ReplyTo, ServerConfig, drain, reap};
 use crate::stats::{Counter, Stats};
 
@@ -76,7 +79,12 @@ pub async fn serve_tls(
     shutdown: impl Future<Output = ()> + Send,
 ) -> std::io::Result<()> {
     let acceptor = TlsAcceptor::from(tls);
-    let engine = Engine::new(&config, policy, stats, Transport::Tls);
+    let services = Services {
+        access: true,
+        accounting: true,
+    };
+    let engine = Engine::new(&config, policy, stats, Transport::Tls, services);
+    let idle = config.tls_idle_timeout;
     let connection_slots = Arc::new(Semaphore::new(config.max_tls_connections));
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut connections = JoinSet::new();
@@ -109,6 +117,7 @@ pub async fn serve_tls(
                         peer,
                         stop_rx.clone(),
                         slot,
+                        idle,
                     ));
                 }
                 Err(error) => {
@@ -133,6 +142,7 @@ async fn connection(
     peer: SocketAddr,
     mut stop: watch::Receiver<bool>,
     _slot: OwnedSemaphorePermit,
+    idle: Duration,
 ) {
     let stream = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
         Ok(Ok(stream)) => stream,
@@ -147,6 +157,25 @@ async fn connection(
             return;
         }
     };
+    let leaf = stream
+        .get_ref()
+        .1
+        .peer_certificates()
+        .and_then(|chain| chain.first())
+        .map(|c| c.as_ref().to_vec());
+    let bound = engine
+        .clients
+        .lookup(peer.ip())
+        .zip(leaf)
+        .is_some_and(|(client, der)| client.certificate_matches(&der));
+    if !bound {
+        engine.stats.incr(Counter::TlsCertificateMismatch);
+        engine.stats.incr(Counter::TlsConnectionsRefused);
+        tracing::warn!(%peer, "RadSec client certificate is not this client's: closed");
+        let (_, mut writer) = tokio::io::split(stream);
+        let _ = writer.shutdown().await;
+        return;
+    }
     engine.stats.incr(Counter::TlsConnections);
     tracing::debug!(%peer, "RadSec connection up");
     let (mut reader, mut writer) = tokio::io::split(stream);
@@ -165,13 +194,24 @@ async fn connection(
         let reply_to = ReplyTo::Tls(tx);
         let mut tasks = JoinSet::new();
         let mut frames = FrameReader::default();
+        let mut deadline = tokio::time::Instant::now() + idle;
         loop {
             tokio::select! {
                 biased;
                 () = stopping(&mut stop) => break,
-                Some(result) = tasks.join_next(), if !tasks.is_empty() => reap(result),
+                Some(result) = tasks.join_next(), if !tasks.is_empty() => {
+                    reap(result);
+                    // An answer just went out: the idle time counts from here.
+                    deadline = tokio::time::Instant::now() + idle;
+                }
+                () = tokio::time::sleep_until(deadline), if tasks.is_empty() => {
+                    engine.stats.incr(Counter::TlsIdleClosed);
+                    tracing::debug!(%peer, "RadSec connection idle: closing");
+                    break;
+                }
                 read = frames.fill(&mut reader) => match read {
                     Ok(true) => {
+                        deadline = tokio::time::Instant::now() + idle;
                         while let Some(frame) = frames.next_frame() {
                             match frame {
                                 Ok(frame) => engine.handle(&frame, peer, &reply_to, &mut tasks).await,

@@ -14,9 +14,9 @@ use mfa_radius::auth::{
 };
 use mfa_radius::packet::{Code, Packet, attr, random_authenticator};
 use mfa_radius::{
-    AccessPolicy, AccessRequest, ClientConfig, ClientMode, Counter, Decision,
-    MessageAuthenticatorPolicy, ServerConfig, SharedSecret, Stats, Transport, serve_tls, serve_udp,
-    tls_server_config,
+    AccessPolicy, AccessRequest, AccountingDecision, AccountingRequest, AccountingStatus,
+    ClientConfig, ClientMode, Counter, Decision, MessageAuthenticatorPolicy, ServerConfig,
+    SharedSecret, Stats, Transport, serve_tls, serve_udp, serve_udp_accounting, tls_server_config,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
@@ -36,6 +36,8 @@ const NO_ANSWER: Duration = Duration::from_millis(500);
 struct Stub {
     calls: AtomicUsize,
     last_transport: std::sync::Mutex<Option<Transport>>,
+    /// Accounting-Requests recorded.
+    accounted: std::sync::Mutex<Vec<AccountingRequest>>,
 }
 
 #[async_trait::async_trait]
@@ -62,10 +64,21 @@ impl AccessPolicy for Stub {
                     reply_message: None,
                 }
             }
+            // The gateway's answer when its hashing queue is full.
+            ("overloaded", _, _) => Decision::Drop,
             _ => Decision::Reject {
                 reply_message: Some("denied".into()),
             },
         }
+    }
+
+    async fn account(&self, req: AccountingRequest) -> AccountingDecision {
+        // "unrecorded" stands for a store that cannot write.
+        if req.username.as_deref() == Some("unrecorded") {
+            return AccountingDecision::Drop;
+        }
+        self.accounted.lock().unwrap().push(req);
+        AccountingDecision::Recorded
     }
 }
 
@@ -441,7 +454,7 @@ async fn retransmit_in_flight_joins_the_first() {
 }
 
 #[tokio::test]
-async fn overload_is_rejected_at_once() {
+async fn overload_is_dropped_unanswered_and_not_cached() {
     let mut config = ServerConfig::new(vec![client(
         "127.0.0.0/8",
         MessageAuthenticatorPolicy::Required,
@@ -455,15 +468,16 @@ async fn overload_is_rejected_at_once() {
 
     let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
     let (fast, fast_auth) = request(2, "alice", "pw123456", SECRET, true);
-    let answer = exchange(&socket, server.addr, &fast, &fast_auth).await;
-    assert_eq!(Packet::decode(&answer).unwrap().code, Code::ACCESS_REJECT);
+    // No Access-Reject for the NAS to show its user: silence, so it retransmits.
+    silence(&socket, server.addr, &fast).await;
     assert_eq!(server.count(Counter::Overload), 1);
+    assert_eq!(server.count(Counter::Rejects), 0);
 
     let answer = receive(&slow_socket, &slow_auth, Duration::from_secs(3))
         .await
         .unwrap();
     assert_eq!(Packet::decode(&answer).unwrap().code, Code::ACCESS_ACCEPT);
-    // The overload reject was not cached: a retransmit now reaches the policy.
+    // The dropped request was not cached: a retransmit now reaches the policy.
     let answer = exchange(&socket, server.addr, &fast, &fast_auth).await;
     assert_eq!(Packet::decode(&answer).unwrap().code, Code::ACCESS_ACCEPT);
     assert_eq!(server.calls(), 2);
@@ -577,10 +591,10 @@ async fn radsec_round_trip() {
     .unwrap();
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let config = ServerConfig::new(vec![client(
-        "127.0.0.0/8",
-        MessageAuthenticatorPolicy::Required,
-    )]);
+    let mut nas = client("127.0.0.0/8", MessageAuthenticatorPolicy::Required);
+    // The client certificate names nas.test: it is bound to this client.
+    nas.radsec_identity = Some("nas.test".into());
+    let config = ServerConfig::new(vec![nas]);
     let (stats, policy) = (Arc::new(Stats::new()), Arc::new(Stub::default()));
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(serve_tls(
@@ -659,4 +673,206 @@ async fn radsec_round_trip() {
         .expect("RadSec server did not stop")
         .unwrap()
         .unwrap();
+}
+
+#[tokio::test]
+async fn a_policy_drop_gets_no_answer_and_its_retransmit_is_decided_again() {
+    let server = Server::default_udp().await;
+    let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let (bytes, _) = request(4, "overloaded", "x", SECRET, true);
+    silence(&socket, server.addr, &bytes).await;
+    silence(&socket, server.addr, &bytes).await;
+    assert_eq!(server.calls(), 2, "not answered from the cache");
+    assert_eq!(server.count(Counter::DropPolicy), 2);
+    assert_eq!(server.count(Counter::Rejects), 0);
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn radclient_accounting_start_and_stop_are_answered_once_recorded() {
+    let mut nas = client("127.0.0.0/8", MessageAuthenticatorPolicy::Required);
+    nas.end_user_address = vec![mfa_radius::AddressAttribute::CallingStationId];
+    let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let addr = socket.local_addr().unwrap();
+    let (stats, policy) = (Arc::new(Stats::new()), Arc::new(Stub::default()));
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(serve_udp_accounting(
+        socket,
+        Arc::new(ServerConfig::new(vec![nas])),
+        Arc::clone(&policy) as Arc<dyn AccessPolicy>,
+        Arc::clone(&stats),
+        async move {
+            let _ = stopped.await;
+        },
+    ));
+    let start = "Acct-Status-Type = Start, Acct-Session-Id = \"S-42\", User-Name = \"ann\", \
+                 Calling-Station-Id = \"198.51.100.9\", NAS-IP-Address = 127.0.0.1\n";
+    let out = radclient(addr, "acct", SECRET, start).await;
+    assert!(out.contains("Received Accounting-Response"), "{out}");
+    let stop_packet = "Acct-Status-Type = Stop, Acct-Session-Id = \"S-42\", User-Name = \"ann\", \
+                       Acct-Session-Time = 600, Acct-Terminate-Cause = User-Request\n";
+    let out = radclient(addr, "acct", SECRET, stop_packet).await;
+    assert!(out.contains("Received Accounting-Response"), "{out}");
+    {
+        let accounted = policy.accounted.lock().unwrap();
+        assert_eq!(accounted.len(), 2);
+        assert_eq!(accounted[0].status, AccountingStatus::Start);
+        assert_eq!(accounted[0].session_id.as_deref(), Some("S-42"));
+        assert_eq!(
+            accounted[0].end_user_address,
+            Some("198.51.100.9".parse().unwrap())
+        );
+        assert_eq!(accounted[0].nas_ip, Some("127.0.0.1".parse().unwrap()));
+        assert_eq!(accounted[1].status, AccountingStatus::Stop);
+        assert_eq!(accounted[1].session_time, Some(600));
+        assert_eq!(accounted[1].terminate_cause, Some(1));
+    }
+    // A wrong secret, and a request the policy could not record: no answer.
+    let out = radclient(addr, "acct", "not-the-secret", start).await;
+    assert!(!out.contains("Received"), "{out}");
+    let unrecorded =
+        "Acct-Status-Type = Start, Acct-Session-Id = \"S-43\", User-Name = \"unrecorded\"\n";
+    let out = radclient(addr, "acct", SECRET, unrecorded).await;
+    assert!(!out.contains("Received"), "{out}");
+    // An Access-Request on the accounting port is not served.
+    let out = radclient(
+        addr,
+        "auth",
+        SECRET,
+        "User-Name = alice, User-Password = pw123456, Message-Authenticator = 0x00\n",
+    )
+    .await;
+    assert!(!out.contains("Received"), "{out}");
+    assert_eq!(policy.calls.load(Ordering::SeqCst), 0);
+    assert_eq!(stats.get(Counter::AccountingResponses), 2);
+    assert_eq!(stats.get(Counter::AccountingDropBadAuthenticator), 1);
+    assert!(stats.get(Counter::AccountingDropNotRecorded) >= 1);
+    // Accounting never shows up as authentication in the counters.
+    assert_eq!(stats.get(Counter::AccessRequests), 0);
+    assert_eq!(stats.get(Counter::Accepts) + stats.get(Counter::Rejects), 0);
+    stop.send(()).unwrap();
+    timeout(Duration::from_secs(10), task)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+}
+
+/// A RadSec server with `nas` as its only client and an idle timeout of `idle`.
+async fn radsec_server(
+    pki: &Pki,
+    nas: ClientConfig,
+    idle: Duration,
+) -> (
+    SocketAddr,
+    Arc<Stats>,
+    oneshot::Sender<()>,
+    JoinHandle<std::io::Result<()>>,
+) {
+    let tls = tls_server_config(
+        pki.server_pem.as_bytes(),
+        pki.server_key_pem.as_bytes(),
+        pki.ca_pem.as_bytes(),
+    )
+    .unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let mut config = ServerConfig::new(vec![nas]);
+    config.tls_idle_timeout = idle;
+    let stats = Arc::new(Stats::new());
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(serve_tls(
+        listener,
+        Arc::new(tls),
+        Arc::new(config),
+        Arc::new(Stub::default()) as Arc<dyn AccessPolicy>,
+        Arc::clone(&stats),
+        async move {
+            let _ = stopped.await;
+        },
+    ));
+    (addr, stats, stop, task)
+}
+
+/// Connects with the test client certificate, sends alice's request and reads the answer;
+/// `None` if the connection is closed without one.
+async fn radsec_try(pki: &Pki, addr: SocketAddr) -> Option<Packet> {
+    let server_name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+    let tcp = TcpStream::connect(addr).await.unwrap();
+    let mut stream = timeout(ANSWER, tls_client(pki, true).connect(server_name, tcp))
+        .await
+        .unwrap()
+        .ok()?;
+    let (bytes, auth) = request(1, "alice", "pw123456", "radsec", true);
+    stream.write_all(&bytes).await.ok()?;
+    let mut answer = vec![0u8; 4096];
+    let n = timeout(ANSWER, stream.read(&mut answer))
+        .await
+        .unwrap()
+        .ok()?;
+    (n > 0).then(|| check_answer(&answer[..n], &auth, "radsec"))
+}
+
+#[tokio::test]
+async fn radsec_certificate_is_bound_to_its_client() {
+    let pki = pki();
+    // Another client's identity: this certificate cannot speak as it.
+    let mut other = client("127.0.0.0/8", MessageAuthenticatorPolicy::Required);
+    other.radsec_identity = Some("other-nas.test".into());
+    let (addr, stats, stop, task) = radsec_server(&pki, other, Duration::from_secs(60)).await;
+    assert!(radsec_try(&pki, addr).await.is_none());
+    assert_eq!(stats.get(Counter::TlsCertificateMismatch), 1);
+    assert_eq!(stats.get(Counter::AccessRequests), 0);
+    stop.send(()).unwrap();
+    let _ = timeout(Duration::from_secs(10), task).await.unwrap();
+
+    // No identity configured: the client's own name ("test-nas") is not in the certificate.
+    let unnamed = client("127.0.0.0/8", MessageAuthenticatorPolicy::Required);
+    let (addr, stats, stop, task) = radsec_server(&pki, unnamed, Duration::from_secs(60)).await;
+    assert!(radsec_try(&pki, addr).await.is_none());
+    assert_eq!(stats.get(Counter::TlsCertificateMismatch), 1);
+    stop.send(()).unwrap();
+    let _ = timeout(Duration::from_secs(10), task).await.unwrap();
+
+    // Pinned by fingerprint: this certificate, and no other.
+    use sha2::Digest as _;
+    let mut pinned = client("127.0.0.0/8", MessageAuthenticatorPolicy::Required);
+    pinned.radsec_cert_sha256 = vec![sha2::Sha256::digest(pki.client_cert.as_ref()).into()];
+    let (addr, stats, stop, task) = radsec_server(&pki, pinned, Duration::from_secs(60)).await;
+    let answer = radsec_try(&pki, addr).await.expect("an answer");
+    assert_eq!(answer.code, Code::ACCESS_ACCEPT);
+    assert_eq!(stats.get(Counter::TlsCertificateMismatch), 0);
+    stop.send(()).unwrap();
+    let _ = timeout(Duration::from_secs(10), task).await.unwrap();
+}
+
+#[tokio::test]
+async fn radsec_idle_connection_is_closed() {
+    let pki = pki();
+    let mut nas = client("127.0.0.0/8", MessageAuthenticatorPolicy::Required);
+    nas.radsec_identity = Some("nas.test".into());
+    let (addr, stats, stop, task) = radsec_server(&pki, nas, Duration::from_millis(300)).await;
+    let server_name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+    let tcp = TcpStream::connect(addr).await.unwrap();
+    let mut stream = timeout(ANSWER, tls_client(&pki, true).connect(server_name, tcp))
+        .await
+        .unwrap()
+        .unwrap();
+    // A frame keeps it open; then nothing for the idle time closes it.
+    let (bytes, auth) = request(1, "alice", "pw123456", "radsec", true);
+    stream.write_all(&bytes).await.unwrap();
+    let mut answer = vec![0u8; 4096];
+    let n = timeout(ANSWER, stream.read(&mut answer))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        check_answer(&answer[..n], &auth, "radsec").code,
+        Code::ACCESS_ACCEPT
+    );
+    let closed = timeout(ANSWER, stream.read(&mut answer)).await.unwrap();
+    assert!(matches!(closed, Ok(0) | Err(_)), "{closed:?}");
+    assert_eq!(stats.get(Counter::TlsIdleClosed), 1);
+    stop.send(()).unwrap();
+    let _ = timeout(Duration::from_secs(10), task).await.unwrap();
 }

@@ -479,6 +479,9 @@ fn the_login_page_can_ask_the_phone_instead_of_a_code() {
     computer.wait_for("#waiting", WAIT);
     computer.screenshot("waiting-for-approval");
 
+    // Number matching: the page shows a number; the phone offers three, with no plain
+    // Approve. A wrong choice denies (and is audited).
+    let number = computer.text("#match-number");
     phone.goto(&format!("{base}/portal/approvals"));
     phone.wait_for("#pending", WAIT);
     assert!(
@@ -486,13 +489,54 @@ fn the_login_page_can_ask_the_phone_instead_of_a_code() {
         "{}",
         phone.html()
     );
-    phone.click("button#approve");
+    assert!(!phone.exists("button#approve"));
+    assert!(
+        phone.exists(&format!("button#choice-{number}")),
+        "{}",
+        phone.html()
+    );
+    let wrong = (10..=99)
+        .map(|n: u32| n.to_string())
+        .find(|n| *n != number && phone.exists(&format!("button#choice-{n}")))
+        .expect("two other choices");
+    phone.screenshot("number-matching-choices");
+    phone.click(&format!("button#choice-{wrong}"));
+    phone.wait_for("#message", WAIT);
+    assert!(
+        phone.text("#message").contains("not the number"),
+        "{}",
+        phone.html()
+    );
+    // The computer is told it was not approved and may send a new request.
+    computer.wait_for("button#send-request", Duration::from_secs(20));
+    computer.click("button#send-request");
+    computer.wait_for("#waiting", WAIT);
+    let number = computer.text("#match-number");
+    phone.goto(&format!("{base}/portal/approvals"));
+    phone.wait_for("#pending", WAIT);
+    phone.click(&format!("button#choice-{number}"));
     phone.wait_for("#message", WAIT);
 
     // The waiting page goes on by itself: signed in.
     computer.wait_for("ul.devices", Duration::from_secs(20));
     drop(s);
+    let answered = g.ok(
+        &[
+            "audit",
+            "search",
+            "--kind",
+            "approval_answered",
+            "--format",
+            "jsonl",
+        ],
+        None,
+    );
+    assert!(
+        answered.contains("\"reason\":\"wrong_number\""),
+        "{answered}"
+    );
     let attempts = reasons(&g);
+    assert!(attempts.contains("approval_denied"), "{attempts}");
     assert!(
         attempts
             .lines()
@@ -550,6 +594,7 @@ fn an_oidc_login_is_approved_on_the_phone() {
     computer.click("button#send-request");
     computer.wait_for("#waiting", WAIT);
 
+    let number = computer.text("#match-number");
     phone.goto(&format!("{base}/portal/approvals"));
     phone.wait_for("#pending", WAIT);
     assert!(
@@ -557,7 +602,7 @@ fn an_oidc_login_is_approved_on_the_phone() {
         "{}",
         phone.html()
     );
-    phone.click("button#approve");
+    phone.click(&format!("button#choice-{number}"));
     phone.wait_for("#message", WAIT);
 
     computer.wait_for("#done", Duration::from_secs(20));

@@ -13,4 +13,5 @@ mod oidc;
 mod ops;
 mod portal;
 mod radius;
+mod radius_field;
 mod webauthn;

@@ -22,16 +22,16 @@ pub(crate) const SECRET: &str = "e2e-shared-secret-0123";
 pub(crate) const ORG: &str = "Practice Noord";
 pub(crate) const READY: Duration = Duration::from_secs(30);
 /// radclient's wait for an answer that should come.
-const ANSWER_WAIT: u32 = 10;
+pub(crate) const ANSWER_WAIT: u32 = 10;
 /// radclient's wait where silence is expected (drops happen before any password check).
-const SILENCE_WAIT: u32 = 2;
+pub(crate) const SILENCE_WAIT: u32 = 2;
 /// Our own sockets' read timeout.
-const READ_TIMEOUT: Duration = Duration::from_secs(10);
+pub(crate) const READ_TIMEOUT: Duration = Duration::from_secs(10);
 
 // ---- setting up a gateway ----
 
 /// Sets `key = value` in `[section]` of a TOML text; panics if the key is not there.
-fn set_key(text: &str, section: &str, key: &str, value: &str) -> String {
+pub(crate) fn set_key(text: &str, section: &str, key: &str, value: &str) -> String {
     let header = format!("[{section}]");
     let mut in_section = false;
     let mut done = false;
@@ -145,7 +145,7 @@ pub(crate) fn hotp_token(g: &Instance, user: &str, serial: &str, seed: &[u8], la
     g.ok(&["token", "assign", serial, user, "--label", label], None);
 }
 
-fn now() -> i64 {
+pub(crate) fn now() -> i64 {
     mfa_gateway::model::now()
 }
 
@@ -155,7 +155,7 @@ pub(crate) fn totp(seed: &[u8], steps: i64) -> String {
 }
 
 /// A six-digit code that none of `seeds` would accept now (nor two steps either side).
-fn wrong_code(seeds: &[&[u8]]) -> String {
+pub(crate) fn wrong_code(seeds: &[&[u8]]) -> String {
     let valid: Vec<String> = seeds
         .iter()
         .flat_map(|s| (-2..=2).map(move |k| totp(s, k)))
@@ -167,7 +167,7 @@ fn wrong_code(seeds: &[&[u8]]) -> String {
 }
 
 /// Every `login_attempt` in the audit trail, oldest first.
-fn login_attempts(g: &Instance) -> Vec<Value> {
+pub(crate) fn login_attempts(g: &Instance) -> Vec<Value> {
     let out = g.ok(&["audit", "list", "--json", "--limit", "0"], None);
     let mut events: Vec<Value> = out
         .lines()
@@ -178,7 +178,7 @@ fn login_attempts(g: &Instance) -> Vec<Value> {
     events
 }
 
-fn field<'a>(events: &'a [Value], name: &str) -> Vec<Option<&'a str>> {
+pub(crate) fn field<'a>(events: &'a [Value], name: &str) -> Vec<Option<&'a str>> {
     events.iter().map(|e| e[name].as_str()).collect()
 }
 
@@ -196,7 +196,7 @@ pub(crate) struct Answer {
 }
 
 impl Answer {
-    fn attr(&self, name: &str) -> Option<&str> {
+    pub(crate) fn attr(&self, name: &str) -> Option<&str> {
         self.attrs
             .iter()
             .find(|(n, _)| n == name)
@@ -208,7 +208,7 @@ impl Answer {
         self
     }
 
-    fn assert_silence(&self) {
+    pub(crate) fn assert_silence(&self) {
         assert!(
             self.code.is_none() && self.output.contains("No reply from server"),
             "expected no answer:\n{}",
@@ -217,7 +217,7 @@ impl Answer {
     }
 
     /// The attributes other than Message-Authenticator (which differs per answer).
-    fn visible_attrs(&self) -> Vec<&(String, String)> {
+    pub(crate) fn visible_attrs(&self) -> Vec<&(String, String)> {
         self.attrs
             .iter()
             .filter(|(n, _)| n != "Message-Authenticator")
@@ -322,7 +322,7 @@ pub(crate) fn auth(server: SocketAddr, user: &str, password: &str) -> Answer {
     )
 }
 
-fn auth_with(
+pub(crate) fn auth_with(
     server: SocketAddr,
     secret: &str,
     user: &str,
@@ -699,7 +699,12 @@ fn radsec_with_a_client_certificate_accepts() {
         r#"["127.0.0.1:0"]"#,
         true,
         &[],
-        &[client("radsec-proxy", "127.0.0.1/32", r#"mode = "append""#)],
+        // The dev client certificate names radsec-client.localhost: bound to this client.
+        &[client(
+            "radsec-proxy",
+            "127.0.0.1/32",
+            "mode = \"append\"\nradsec_identity = \"radsec-client.localhost\"",
+        )],
     );
     let seed = person(&g, "ann", PW, &["phone"]).remove(0);
     let s = start(&g);

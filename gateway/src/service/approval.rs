@@ -38,7 +38,7 @@ impl Gateway {
         reason: Option<Reason>,
         now: UnixTime,
     ) -> AuditEvent {
-        AuditEvent {
+        let mut event = AuditEvent {
             time: now,
             kind: EventKind::LoginAttempt,
             actor: person.map_or_else(|| "anonymous".to_owned(), |p| format!("person:{}", p.id)),
@@ -54,7 +54,9 @@ impl Gateway {
             reason: reason.map(|r| r.as_str().to_owned()),
             request_id: attempt.request_id.clone(),
             detail: Some(serde_json::json!({ "method": "approval" })),
-        }
+        };
+        attempt.stamp(&mut event);
+        event
     }
 
     async fn approval_decision(
@@ -95,6 +97,19 @@ impl Gateway {
         client_label: Option<&str>,
         now: UnixTime,
     ) -> Result<Decision> {
+        self.login_by_approval_matched(attempt, client_label, None, now)
+            .await
+    }
+
+    /// As [`Gateway::login_by_approval`], with number matching when `number` is given (the
+    /// login page shows it; the phone must pick it among three).
+    pub async fn login_by_approval_matched(
+        &self,
+        attempt: &Attempt,
+        client_label: Option<&str>,
+        number: Option<u8>,
+        now: UnixTime,
+    ) -> Result<Decision> {
         let username = crate::store::normalise_username(&attempt.username);
         let Some(person) = self.store.person_by_username(&username).await? else {
             return self
@@ -110,17 +125,24 @@ impl Gateway {
             }
             PersonState::Active => None,
         };
+        // Nobody to ask (no phone, token, key or live temporary code): refused at once
+        // rather than after the timeout.
+        let refuse = match refuse {
+            None if !self.can_answer(&person, now).await? => Some(Reason::NoDevice),
+            other => other,
+        };
         if let Some(reason) = refuse {
             return self
                 .approval_decision(attempt, Some(&person), Some(reason), now)
                 .await;
         }
         let label = client_label.unwrap_or(DEFAULT_CLIENT_LABEL);
-        let ticket = match self.approvals.start(
+        let ticket = match self.approvals.start_matched(
             person.id,
             label,
             attempt.channel.as_str(),
             attempt.source.map(|s| s.to_string()),
+            number,
             now,
         ) {
             Ok(t) => t,
@@ -144,6 +166,7 @@ impl Gateway {
         asked.source = attempt.source.map(|s| s.to_string());
         asked.request_id = attempt.request_id.clone();
         asked.detail = Some(serde_json::json!({ "shown_as": label, "expires": prompt.expires }));
+        attempt.stamp(&mut asked);
         if let Err(e) = self.store.append_event(&asked).await {
             self.approvals.finish(person.id, &prompt.id);
             return Err(e.into());
@@ -188,6 +211,8 @@ impl Gateway {
             "time": crate::audit::format_time(prompt.created),
             "expires": crate::audit::format_time(prompt.expires),
             "approve_url": self.public_url().map(|u| format!("{u}/portal/approvals")),
+            // Any browser: the username and a code from any phone or token.
+            "approve_with_code_url": self.public_url().map(|u| format!("{u}/approve")),
         });
         let now = prompt.created;
         tokio::spawn(async move {
@@ -206,28 +231,67 @@ impl Gateway {
         answer: Answer,
         now: UnixTime,
     ) -> Result<Prompt> {
+        self.answer_approval_with(actor, id, answer, None, now)
+            .await
+            .map(|(prompt, _)| prompt)
+    }
+
+    /// As [`Gateway::answer_approval`], with the number chosen (number matching): a wrong
+    /// one denies, audited with reason `wrong_number`. Returns the answer given.
+    pub async fn answer_approval_with(
+        &self,
+        actor: &PortalActor,
+        id: &str,
+        answer: Answer,
+        chosen: Option<u8>,
+        now: UnixTime,
+    ) -> Result<(Prompt, Answer)> {
         let person = &actor.person;
-        let Some(prompt) = self.approvals.answer(person.id, id, answer, now) else {
+        let Some((prompt, given)) = self
+            .approvals
+            .answer_with(person.id, id, answer, chosen, now)
+        else {
             return Err(ServiceError::Invalid(GONE.into()));
         };
+        let wrong_number = given != answer;
+        let answer = given;
         let mut event = actor.event(EventKind::ApprovalAnswered, now);
         event.outcome = if answer == Answer::Approved {
             Outcome::Done
         } else {
             Outcome::Reject
         };
-        event.reason = Some(answer.as_str().into());
+        event.reason = Some(if wrong_number {
+            "wrong_number".to_owned()
+        } else {
+            answer.as_str().to_owned()
+        });
         event.detail = Some(serde_json::json!({
             "client": prompt.client,
             "login_source": prompt.source,
             "login_channel": prompt.channel,
             "suspected_attack": answer == Answer::NotMe,
+            "number_matching": prompt.number.is_some(),
         }));
         self.store.append_event(&event).await?;
         if answer == Answer::NotMe {
             self.alert_operators(person, &prompt, &event).await?;
         }
-        Ok(prompt)
+        Ok((prompt, answer))
+    }
+
+    /// Can anyone answer an approval for `person`: an active device of any kind (a phone
+    /// or token gives a code for /approve, a browser gets the push), or a live temporary
+    /// code?
+    async fn can_answer(&self, person: &Person, now: UnixTime) -> Result<bool> {
+        let devices = self.store.devices_of(person.id).await?;
+        if devices.iter().any(|d| d.state == DeviceState::Active) {
+            return Ok(true);
+        }
+        let temporary = self.store.temporary_codes(person.id).await?;
+        Ok(temporary
+            .iter()
+            .any(|c| c.expires_at.is_none_or(|e| now < e)))
     }
 
     async fn alert_operators(

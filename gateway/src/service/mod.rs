@@ -51,6 +51,7 @@ pub enum ServiceError {
 pub type Result<T, E = ServiceError> = std::result::Result<T, E>;
 
 mod approval;
+mod approve;
 mod audit_admin;
 pub mod lifecycle;
 pub mod notify;
@@ -156,6 +157,12 @@ impl Gateway {
     /// The password-hashing pool (for other callers of the hasher).
     pub fn hashing_pool(&self) -> &crate::hashing::HashingPool {
         &self.pool
+    }
+
+    /// How many logins may wait for or run a password check at once (beyond it: Reject
+    /// `overloaded`). The RADIUS front admits no more than this at once.
+    pub fn hashing_queue_size(&self) -> usize {
+        self.pool.capacity() + self.pool.threads()
     }
 
     /// The operator's key (sealing other secrets, e.g. OIDC signing keys).
@@ -287,6 +294,7 @@ impl Gateway {
         let person = subject.map(|s| s.person.id);
         // A replay is a wrong code (counted) and may itself meet a lock: at most three rounds.
         for _ in 0..3 {
+            attempt.stamp(&mut decision.event);
             let recorded = self
                 .store
                 .record_login(person, &decision.changes, &decision.event)
@@ -326,6 +334,8 @@ impl Gateway {
             request_id: attempt.request_id.clone(),
             detail: None,
         };
+        let mut event = event;
+        attempt.stamp(&mut event);
         self.store.append_event(&event).await?;
         count_decision(&event);
         Ok(Decision {
@@ -343,7 +353,13 @@ impl Gateway {
             .source
             .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
         let client = attempt.client.as_deref().unwrap_or("");
-        if limits.allow(source, &attempt.username, client) {
+        // A NAS (RADIUS without an end-user address) is limited per client, never per source.
+        let allowed = if attempt.nas.is_some_and(|nas| Some(nas) == attempt.source) {
+            limits.allow_without_source(&attempt.username, client)
+        } else {
+            limits.allow(source, &attempt.username, client)
+        };
+        if allowed {
             return true;
         }
         metrics::counter!(crate::telemetry::RATE_LIMITED, "channel" => attempt.channel.as_str())
@@ -790,6 +806,8 @@ pub fn cli_attempt(username: &str, credentials: crate::engine::Credentials) -> A
         client: Some("cli".into()),
         source: None,
         request_id: None,
+        nas: None,
+        typed_username: None,
     }
 }
 

@@ -56,6 +56,8 @@ impl PortalActor {
             client: Some(PORTAL_CLIENT.into()),
             source: self.source,
             request_id: self.request_id.clone(),
+            nas: None,
+            typed_username: None,
         }
     }
 }

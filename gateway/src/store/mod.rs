@@ -8,12 +8,14 @@ mod audit_admin;
 pub(crate) mod filter;
 mod lifecycle;
 mod ops;
+mod radius_sessions;
 mod sql;
 mod webauthn;
 
 pub use audit_admin::{AuditAdminStore, DayCount, Redaction, TopFailures};
 pub use lifecycle::LifecycleStore;
 pub use ops::{OpsStore, PoolStats, RowKey, SealedColumn, SealedSecret};
+pub use radius_sessions::{OpenSession, RadiusSessionStore, SessionChange, SessionRecord};
 pub use webauthn::WebauthnStore;
 
 use crate::audit::{AuditEvent, StoredEvent};
@@ -75,7 +77,14 @@ pub struct EventFilter {
 /// and write both in one transaction; the store fills in ids it creates (person, device).
 #[async_trait]
 pub trait Store:
-    AuditAdminStore + LifecycleStore + WebauthnStore + OpsStore + Send + Sync + std::fmt::Debug
+    AuditAdminStore
+    + LifecycleStore
+    + WebauthnStore
+    + OpsStore
+    + RadiusSessionStore
+    + Send
+    + Sync
+    + std::fmt::Debug
 {
     /// Is the database reachable?
     async fn ping(&self) -> Result<()>;

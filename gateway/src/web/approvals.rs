@@ -37,7 +37,9 @@ fn file(mime: &'static str, cache: &'static str, body: &'static str) -> Response
 
 /// The cookie that binds this browser to the push device it linked.
 const DEVICE_COOKIE: &str = "mfa_device";
-const NOT_BOUND: &str = "Sign-in requests are answered on a device that gets them: turn on notifications on this device first (below), or answer on the phone where you did.";
+const NOT_BOUND: &str = "Sign-in requests are answered on a device that gets them: turn on notifications on this device first (below), answer on the phone where you did, or answer with a code from any phone or token at /approve.";
+/// Where anyone answers with a code instead (`web/approve.rs`).
+const WITH_A_CODE: &str = r#"<p class="sub" id="approve-with-code">No notifications on this device, or only a hardware token? <a href="/approve">Answer with a code</a> from any phone or token linked to your account.</p>"#;
 
 fn device_cookie(headers: &HeaderMap) -> Option<String> {
     headers
@@ -117,6 +119,9 @@ pub struct AnswerForm {
     id: String,
     #[serde(default)]
     answer: String,
+    /// Number matching: the number chosen.
+    #[serde(default)]
+    number: String,
 }
 
 impl std::fmt::Debug for AnswerForm {
@@ -199,6 +204,28 @@ fn render(
                     hidden("answer", answer),
                 )
             };
+            // Number matching: one approve button per choice, carrying its number.
+            let approve = if p.number.is_some() {
+                let choices: Vec<String> = p
+                    .choices
+                    .iter()
+                    .map(|n| {
+                        format!(
+                            r#"<form method="post" action="/portal/approvals/answer" class="inline">{}{}{}{}<button type="submit" class="choice" id="choice-{n}">{n}</button></form>"#,
+                            hidden("csrf", csrf),
+                            hidden("id", &p.id),
+                            hidden("answer", "approve"),
+                            hidden("number", &n.to_string()),
+                        )
+                    })
+                    .collect();
+                format!(
+                    r#"<p>Choose the number shown on the sign-in page:</p><p id="choices">{}</p>"#,
+                    choices.join(" ")
+                )
+            } else {
+                form("approve", "", "approve", "Approve")
+            };
             format!(
                 r#"<div class="approval" id="pending" data-id="{id}">
 <p class="big">Are you signing in to <strong>{client}</strong>?</p>
@@ -214,7 +241,7 @@ fn render(
                 answers = if bound {
                     format!(
                         "<p>{} {}</p>\n<p>{}</p>",
-                        form("approve", "", "approve", "Approve"),
+                        approve,
                         form("deny", "secondary", "deny", "Deny"),
                         form("not_me", "danger", "not-me", "This was not me"),
                     )
@@ -238,10 +265,12 @@ fn render(
 <h1>Sign-in requests</h1>
 {error}{message}
 {body}
+{with_code}
 {optin}
 <script src="/static/approvals.js"></script>
 <script src="/static/push.js" defer></script>"#,
             error = error_block(error),
+            with_code = WITH_A_CODE,
             optin = push_optin(csrf, vapid),
         ),
         "<link rel=\"manifest\" href=\"/manifest.webmanifest\">\n",
@@ -363,13 +392,18 @@ async fn answer(
         }
         Err(r) => return r,
     }
+    let number = form.number.trim().parse::<u8>().ok();
     match state
         .gateway
-        .answer_approval(&c.actor, &form.id, answer, now())
+        .answer_approval_with(&c.actor, &form.id, answer, number, now())
         .await
     {
-        Ok(p) => {
-            let text = match answer {
+        Ok((p, given)) => {
+            let text = match given {
+                Answer::Denied if answer == Answer::Approved => format!(
+                    "That was not the number on the sign-in page: the sign-in to {} was refused.",
+                    p.client
+                ),
                 Answer::Approved => format!("You approved the sign-in to {}.", p.client),
                 Answer::Denied => format!("You denied the sign-in to {}.", p.client),
                 _ => "The sign-in was refused and the operators were told. Change your password if you think it is known to someone else.".to_owned(),

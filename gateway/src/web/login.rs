@@ -55,9 +55,32 @@ pub struct Waiting {
     map: std::sync::Mutex<
         std::collections::HashMap<String, (UnixTime, tokio::sync::oneshot::Receiver<Verdict>)>,
     >,
+    /// Number matching: the number each waiting session's page shows.
+    numbers: std::sync::Mutex<std::collections::HashMap<String, u8>>,
 }
 
 impl Waiting {
+    fn set_number(&self, sid: &str, number: u8) {
+        let mut numbers = self
+            .numbers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let map = self
+            .map
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        numbers.retain(|s, _| map.contains_key(s));
+        numbers.insert(sid.to_owned(), number);
+    }
+
+    fn number(&self, sid: &str) -> Option<u8> {
+        self.numbers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(sid)
+            .copied()
+    }
+
     fn insert(&self, sid: &str, rx: tokio::sync::oneshot::Receiver<Verdict>, now: UnixTime) {
         let mut map = self
             .map
@@ -440,6 +463,8 @@ fn attempt(
         client: Some(target.client_id.clone()),
         source: Some(ip),
         request_id: request_id(headers),
+        nas: None,
+        typed_username: None,
     }
 }
 
@@ -916,8 +941,13 @@ async fn start_approval(
         LoginFor::Portal => "Self-service portal".to_owned(),
         LoginFor::Oidc(_) => step.target.client_name.clone(),
     };
+    // Number matching: this page shows the number, the phone must pick it.
+    let number = crate::approval::random_number();
     tokio::spawn(async move {
-        match gateway.login_by_approval(&a, Some(&label), now()).await {
+        match gateway
+            .login_by_approval_matched(&a, Some(&label), Some(number), now())
+            .await
+        {
             Ok(d) => {
                 let _ = tx.send(d.verdict);
             }
@@ -925,9 +955,10 @@ async fn start_approval(
         }
     });
     state.waiting.insert(&step.sid, rx, now());
+    state.waiting.set_number(&step.sid, number);
     page(
         &state,
-        pages::waiting_for_approval(&step.target.client_name, &step.session.csrf),
+        pages::waiting_for_approval(&step.target.client_name, &step.session.csrf, Some(number)),
         None,
         &step.target.redirect_uri,
     )
@@ -947,7 +978,11 @@ async fn wait_approval(State(state): State<WebState>, headers: HeaderMap) -> Res
     match state.waiting.poll(&step.sid) {
         Some(None) => page(
             &state,
-            pages::waiting_for_approval(&step.target.client_name, &step.session.csrf),
+            pages::waiting_for_approval(
+                &step.target.client_name,
+                &step.session.csrf,
+                state.waiting.number(&step.sid),
+            ),
             None,
             &step.target.redirect_uri,
         ),

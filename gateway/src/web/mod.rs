@@ -7,6 +7,7 @@ pub mod admin;
 pub mod admin_pages;
 pub mod api;
 pub mod approvals;
+pub mod approve;
 pub mod auditor;
 pub mod auditor_pages;
 pub mod login;
@@ -133,6 +134,7 @@ pub fn router(state: WebState, extra: Router) -> Router {
         .merge(api::routes())
         .merge(auditor::routes())
         .merge(approvals::routes())
+        .merge(approve::routes())
         .route(
             "/static/style.css",
             get(|| async {

@@ -225,12 +225,18 @@ pub fn code_choices(
 
 /// Waiting for the person to approve on their phone: the page looks again every 2 seconds
 /// (a meta refresh: no script).
-pub fn waiting_for_approval(client: &str, csrf: &str) -> Html<String> {
+pub fn waiting_for_approval(client: &str, csrf: &str, number: Option<u8>) -> Html<String> {
+    let number = number.map_or_else(String::new, |n| {
+        format!(
+            r#"<p class="big">On your phone, choose <strong id="match-number">{n}</strong>.</p>
+"#
+        )
+    });
     layout_with(
         "Approve on your phone",
         &format!(
             r#"<h1>Approve on your phone</h1>
-<p class="sub" id="waiting">We sent a sign-in request for {client} to your phone. Open it (or the portal's Sign-in requests page) and approve. This page goes on by itself.</p>
+{number}<p class="sub" id="waiting">We sent a sign-in request for {client} to your phone. Open it (or the portal's Sign-in requests page) and approve. This page goes on by itself.</p>
 <form method="post" action="/login/cancel">
 <input type="hidden" name="csrf" value="{csrf}">
 <button type="submit" class="secondary" id="cancel">Cancel</button>

@@ -1,11 +1,12 @@
 //! Fuzz target: the RADIUS decoder, and what the server does next with a decoded packet
-//! (Message-Authenticator check, PAP decode), must never panic on any input.
+//! (Message-Authenticator check, PAP decode, the accounting and Disconnect authenticators
+//! and answers), must never panic on any input.
 
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use mfa_radius::SharedSecret;
-use mfa_radius::auth::{check_request_message_authenticator, decode_pap};
+use mfa_radius::auth::{check_request_message_authenticator, decode_pap, verify_accounting_request};
 use mfa_radius::packet::{Packet, attr};
 
 fuzz_target!(|data: &[u8]| {
@@ -20,4 +21,8 @@ fuzz_target!(|data: &[u8]| {
     if let Some(hidden) = packet.first(attr::USER_PASSWORD) {
         let _ = decode_pap(hidden, &packet.authenticator, &secret);
     }
+    // Accounting-Requests and Disconnect packets.
+    let _ = verify_accounting_request(&packet, &secret);
+    let _ = mfa_radius::dynauth::verify_request(data, &secret);
+    let _ = mfa_radius::dynauth::check_answer(data, packet.identifier, &[0; 16], &secret);
 });
