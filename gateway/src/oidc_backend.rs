@@ -155,7 +155,7 @@ impl OidcBackend for Backend {
 
     async fn end_session(&self, _sub: Option<&str>, request_headers: &HeaderMap) -> HeaderMap {
         if let Some(id) = crate::web::session::session_id(request_headers) {
-            self.sessions.remove(&id);
+            self.sessions.remove(&id).await;
         }
         let mut h = HeaderMap::new();
         if let Ok(v) = HeaderValue::from_str(&crate::web::session::clear_cookie(self.tls)) {
@@ -166,7 +166,10 @@ impl OidcBackend for Backend {
 
     async fn logout_confirmation(&self, request_headers: &HeaderMap) -> Option<String> {
         let id = crate::web::session::session_id(request_headers)?;
-        self.sessions.get(&id, crate::model::now()).map(|s| s.csrf)
+        self.sessions
+            .get(&id, crate::model::now())
+            .await
+            .map(|s| s.csrf)
     }
 
     async fn logout_confirmed(&self, request_headers: &HeaderMap, token: &str) -> bool {
@@ -175,6 +178,7 @@ impl OidcBackend for Backend {
         };
         self.sessions
             .get(&id, crate::model::now())
+            .await
             .is_some_and(|s| s.csrf_ok(token))
     }
 }

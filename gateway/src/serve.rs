@@ -285,7 +285,7 @@ async fn run(config: &Config, gateway: Gateway) -> anyhow::Result<()> {
                         policy.housekeeping(now());
                         gw.approvals().housekeeping(now());
                         limits.housekeeping();
-                        sessions.sweep(now());
+                        sessions.sweep(now()).await;
                         crate::ops::sample_pool(gw.store().as_ref()).await;
                         ticks += 1;
                         // Key rotation is checked every 10 minutes.

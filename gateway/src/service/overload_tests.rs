@@ -40,17 +40,26 @@ async fn a_full_hashing_queue_rejects_logins_as_overloaded() {
     let (release, gate) = std::sync::mpsc::channel::<()>();
     let gate = Arc::new(Mutex::new(gate));
     let mut held = Vec::new();
-    for _ in 0..=pool.capacity() {
-        let (pool, gate) = (pool.clone(), gate.clone());
-        held.push(tokio::spawn(async move {
+    let hold = |pool: crate::hashing::HashingPool,
+                gate: Arc<Mutex<std::sync::mpsc::Receiver<()>>>| {
+        tokio::spawn(async move {
             pool.run(move || {
                 let _ = gate.lock().unwrap().recv();
             })
             .await
-        }));
-    }
-    while pool.queued() < pool.capacity() || pool.running() < 1 {
+        })
+    };
+    // First the running job (so the queue is free again), then the queue: one at a time,
+    // each in place before the next, so none is refused on a busy machine.
+    held.push(hold(pool.clone(), gate.clone()));
+    while pool.running() < 1 {
         tokio::task::yield_now().await;
+    }
+    for n in 1..=pool.capacity() {
+        held.push(hold(pool.clone(), gate.clone()));
+        while pool.queued() < n {
+            tokio::task::yield_now().await;
+        }
     }
     let d = gw.login(attempt(), 1_000).await.unwrap();
     assert_eq!(d.verdict, Verdict::Reject(Reason::Overloaded));

@@ -750,7 +750,7 @@ async fn set_block(
     match state.gateway.admin_block(&a.actor, id, on, now()).await {
         Ok(person) => {
             if on {
-                state.sessions.end_person(person.id, &person.username);
+                state.sessions.end_person(person.id, &person.username).await;
             }
             to_person(id)
         }

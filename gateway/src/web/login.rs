@@ -423,9 +423,9 @@ fn login_again(
 }
 
 /// The session behind the request's cookie, if live.
-pub fn current(state: &WebState, headers: &HeaderMap) -> Option<(String, Session)> {
+pub async fn current(state: &WebState, headers: &HeaderMap) -> Option<(String, Session)> {
     let id = session_id(headers)?;
-    let s = state.sessions.get(&id, now())?;
+    let s = state.sessions.get(&id, now()).await?;
     Some((id, s))
 }
 
@@ -539,7 +539,7 @@ pub async fn submit_password(
             // browser ends).
             let old = session_id(headers).unwrap_or_default();
             let source = state.limits.source_key(ip).to_string();
-            match state.sessions.rotate(&old, login, &source, now()) {
+            match state.sessions.rotate(&old, login, &source, now()).await {
                 Ok((id, s)) => {
                     code_page(state, target, &s.csrf, &form.username, None, Some(&id)).await
                 }
@@ -572,7 +572,7 @@ async fn second_step(
     headers: &HeaderMap,
     csrf: &str,
 ) -> Result<SecondStep, Response> {
-    let Some((sid, session)) = current(state, headers) else {
+    let Some((sid, session)) = current(state, headers).await else {
         return Err(expired());
     };
     if !session.csrf_ok(csrf) {
@@ -594,7 +594,7 @@ async fn second_step(
         return Err(expired());
     };
     if now() - since > CODE_STEP_SECONDS {
-        state.sessions.remove(&sid);
+        state.sessions.remove(&sid).await;
         return Err(login_again(
             state,
             headers,
@@ -617,33 +617,37 @@ async fn second_step(
 impl SecondStep {
     /// Set the security key ceremony under way (only that field: the attempt count is
     /// another request's to change).
-    fn set_key(&self, state: &WebState, ceremony: Option<KeyCeremony>) {
-        state.sessions.modify(&self.sid, |login| {
-            if let LoginState::PasswordOk { key, .. } = login {
-                *key = ceremony;
-            }
-        });
+    async fn set_key(&self, state: &WebState, ceremony: Option<KeyCeremony>) {
+        state
+            .sessions
+            .modify(&self.sid, now(), |login| {
+                if let LoginState::PasswordOk { key, .. } = login {
+                    *key = ceremony.clone();
+                }
+            })
+            .await;
     }
 
     /// Claim one second-factor attempt of this login, atomically: the attempts made so far
     /// (this one included), or None when `MAX_CODE_FAILURES` were used (then no check).
-    fn claim(&self, state: &WebState) -> Option<u32> {
+    async fn claim(&self, state: &WebState) -> Option<u32> {
         state
             .sessions
-            .modify(&self.sid, |login| match login {
+            .modify(&self.sid, now(), |login| match login {
                 LoginState::PasswordOk { failures, .. } if *failures < MAX_CODE_FAILURES => {
                     *failures += 1;
                     Some(*failures)
                 }
                 _ => None,
             })
+            .await
             .flatten()
     }
 }
 
 /// Too many attempts after one password: the session ends, the password is asked again.
-fn too_many_codes(state: &WebState, headers: &HeaderMap, step: &SecondStep) -> Response {
-    state.sessions.remove(&step.sid);
+async fn too_many_codes(state: &WebState, headers: &HeaderMap, step: &SecondStep) -> Response {
+    state.sessions.remove(&step.sid).await;
     login_again(
         state,
         headers,
@@ -675,8 +679,8 @@ async fn submit_code(
         )
         .await;
     }
-    let Some(attempts) = step.claim(&state) else {
-        return too_many_codes(&state, &headers, &step);
+    let Some(attempts) = step.claim(&state).await else {
+        return too_many_codes(&state, &headers, &step).await;
     };
     let code = SecretString::new(form.code.trim());
     let a = attempt(
@@ -711,7 +715,7 @@ async fn code_again(
         Ok(s) => s,
         Err(r) => return r,
     };
-    step.set_key(&state, None);
+    step.set_key(&state, None).await;
     code_page(
         &state,
         &step.target,
@@ -769,7 +773,7 @@ async fn start_key(
         label: String::new(),
         device: None,
     };
-    step.set_key(&state, Some(key));
+    step.set_key(&state, Some(key)).await;
     let html = pages::key_login(&step.target.client_name, &step.session.csrf, &options);
     script_page(&state, html, None, &step.target.redirect_uri)
 }
@@ -787,7 +791,7 @@ async fn finish_key(
         Err(r) => return r,
     };
     // The challenge is spent whatever happens next.
-    step.set_key(&state, None);
+    step.set_key(&state, None).await;
     let Some(ceremony) = step
         .key
         .clone()
@@ -815,8 +819,8 @@ async fn finish_key(
         )
         .await;
     }
-    let Some(attempts) = step.claim(&state) else {
-        return too_many_codes(&state, &headers, &step);
+    let Some(attempts) = step.claim(&state).await else {
+        return too_many_codes(&state, &headers, &step).await;
     };
     let rp = match relying_party(&state) {
         Ok(rp) => rp,
@@ -860,7 +864,7 @@ async fn decided(
 ) -> Response {
     let Verdict::Accept { device_id, .. } = verdict else {
         if attempts >= MAX_CODE_FAILURES {
-            return too_many_codes(state, headers, &step);
+            return too_many_codes(state, headers, &step).await;
         }
         return code_page(
             state,
@@ -885,7 +889,7 @@ async fn decided(
         Err(e) => return server_error(&e),
     };
     // The login is over: this session has served its purpose.
-    state.sessions.remove(&sid);
+    state.sessions.remove(&sid).await;
     let mut res = match state.provider.complete(&auth, user).await {
         Ok(r) => r,
         Err(e) => {
@@ -923,8 +927,8 @@ async fn start_approval(
         )
         .await;
     }
-    if step.claim(&state).is_none() {
-        return too_many_codes(&state, &headers, &step);
+    if step.claim(&state).await.is_none() {
+        return too_many_codes(&state, &headers, &step).await;
     }
     let a = attempt(
         &step.username,
@@ -966,7 +970,7 @@ async fn start_approval(
 
 /// The waiting page looks again: still waiting, approved (the login goes on), or not.
 async fn wait_approval(State(state): State<WebState>, headers: HeaderMap) -> Response {
-    let Some((_, session)) = current(&state, &headers) else {
+    let Some((_, session)) = current(&state, &headers).await else {
         return expired();
     };
     // A GET carries no form: the session's own token stands in (this only reads the
@@ -1039,13 +1043,13 @@ async fn cancel(
     headers: HeaderMap,
     Form(form): Form<CodeForm>,
 ) -> Response {
-    let Some((sid, session)) = current(&state, &headers) else {
+    let Some((sid, session)) = current(&state, &headers).await else {
         return expired();
     };
     if !session.csrf_ok(&form.csrf) {
         return bad_request("The form was not sent from this sign-in page.");
     }
-    state.sessions.remove(&sid);
+    state.sessions.remove(&sid).await;
     let LoginState::PasswordOk { purpose, .. } = session.login else {
         return expired();
     };

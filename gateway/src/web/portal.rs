@@ -126,7 +126,7 @@ async fn not_me_disable(
         .await
     {
         Ok((device, person)) => {
-            state.sessions.end_person(person.id, &person.username);
+            state.sessions.end_person(person.id, &person.username).await;
             show(
                 &state,
                 pages::message(
@@ -198,7 +198,7 @@ pub async fn logged_in(state: &WebState, sid: &str, username: &str, source: &str
         key: None,
         factor_at: t,
     };
-    let Ok((id, _)) = state.sessions.rotate(sid, login, source, t) else {
+    let Ok((id, _)) = state.sessions.rotate(sid, login, source, t).await else {
         return server_error(&"session table full");
     };
     let mut res = see_other("/portal");
@@ -247,7 +247,7 @@ pub(crate) async fn ctx(
             see_other("/portal/login")
         }
     };
-    let Some((sid, session)) = current(state, headers) else {
+    let Some((sid, session)) = current(state, headers).await else {
         return Err(refuse(NOT_SIGNED_IN));
     };
     let LoginState::LoggedIn {
@@ -268,7 +268,7 @@ pub(crate) async fn ctx(
     let person = match state.gateway.person_by_id(person_id).await {
         Ok(p) if p.state == PersonState::Active && p.blocked_at.is_none() => p,
         Ok(_) | Err(ServiceError::NotFound(_)) => {
-            state.sessions.remove(&sid);
+            state.sessions.remove(&sid).await;
             return Err(refuse(NOT_SIGNED_IN));
         }
         Err(e) => return Err(server_error(&e)),
@@ -320,11 +320,14 @@ pub(crate) async fn fresh_proof(
         .await
     {
         Ok(()) => {
-            state.sessions.modify(&c.sid, |login| {
-                if let LoginState::LoggedIn { factor_at, .. } = login {
-                    *factor_at = t;
-                }
-            });
+            state
+                .sessions
+                .modify(&c.sid, t, |login| {
+                    if let LoginState::LoggedIn { factor_at, .. } = login {
+                        *factor_at = t;
+                    }
+                })
+                .await;
             Ok(())
         }
         Err(ServiceError::Invalid(text)) => Err(page(Some(&text))),
@@ -389,7 +392,7 @@ async fn logout(
         Ok(c) => c,
         Err(r) => return r,
     };
-    state.sessions.remove(&c.sid);
+    state.sessions.remove(&c.sid).await;
     let mut res = show(
         &state,
         pages::message("Signed out", "You have signed out of the portal."),
@@ -551,7 +554,8 @@ async fn new_phone(
     };
     state
         .sessions
-        .update(&c.sid, with_enrolment(&c, Some(pending)));
+        .update(&c.sid, with_enrolment(&c, Some(pending)), now())
+        .await;
     phone_page(&state, &c, &seed, None)
 }
 
@@ -571,7 +575,10 @@ async fn confirm_phone(
     };
     let t = now();
     let Some(pending) = live(c.enrolment.as_ref(), t) else {
-        state.sessions.update(&c.sid, with_enrolment(&c, None));
+        state
+            .sessions
+            .update(&c.sid, with_enrolment(&c, None), now())
+            .await;
         return devices_page(
             &state,
             &c,
@@ -586,7 +593,10 @@ async fn confirm_phone(
         .await
     {
         Ok(_) => {
-            state.sessions.update(&c.sid, with_enrolment(&c, None));
+            state
+                .sessions
+                .update(&c.sid, with_enrolment(&c, None), now())
+                .await;
             see_other("/portal")
         }
         Err(ServiceError::Invalid(text)) => phone_page(&state, &c, &seed, Some(&text)),
@@ -757,7 +767,10 @@ async fn new_key(
         label: label.clone(),
         device: None,
     };
-    state.sessions.update(&c.sid, with_key(&c, Some(key)));
+    state
+        .sessions
+        .update(&c.sid, with_key(&c, Some(key)), now())
+        .await;
     script_page(
         &state,
         portal_pages::add_key(c.csrf(), &label, &options),
@@ -779,7 +792,10 @@ async fn confirm_key(
         Err(r) => return r,
     };
     let t = now();
-    state.sessions.update(&c.sid, with_key(&c, None));
+    state
+        .sessions
+        .update(&c.sid, with_key(&c, None), now())
+        .await;
     let Some(ceremony) = live_key(&c, None, t) else {
         return devices_page(
             &state,
@@ -857,7 +873,10 @@ async fn remove_key_start(
         label: String::new(),
         device: Some(id),
     };
-    state.sessions.update(&c.sid, with_key(&c, Some(key)));
+    state
+        .sessions
+        .update(&c.sid, with_key(&c, Some(key)), now())
+        .await;
     script_page(
         &state,
         portal_pages::remove_with_key(c.csrf(), &device, &options),
@@ -878,7 +897,10 @@ async fn remove_key_finish(
         Err(r) => return r,
     };
     let t = now();
-    state.sessions.update(&c.sid, with_key(&c, None));
+    state
+        .sessions
+        .update(&c.sid, with_key(&c, None), now())
+        .await;
     let device = match state.gateway.portal_can_remove(&c.actor, id).await {
         Ok(d) => d,
         Err(e) => return outcome(&state, &c, Err(e)).await,

@@ -256,7 +256,7 @@ async fn one_host_cannot_fill_the_session_table() {
         assert_eq!(status, StatusCode::OK, "GET {i}");
     }
     assert_eq!(
-        app.state.sessions.len(),
+        app.state.sessions.len().await,
         0,
         "no session before a right password"
     );
@@ -362,12 +362,15 @@ async fn portal_csrf(app: &App, peer: &str, sid: &str) -> String {
 }
 
 /// Make the session's second-factor proof an hour old.
-fn make_stale(app: &App, sid: &str) {
-    app.state.sessions.modify(sid, |l| {
-        if let super::session::LoginState::LoggedIn { factor_at, .. } = l {
-            *factor_at -= 3600;
-        }
-    });
+async fn make_stale(app: &App, sid: &str) {
+    app.state
+        .sessions
+        .modify(sid, crate::model::now(), |l| {
+            if let super::session::LoginState::LoggedIn { factor_at, .. } = l {
+                *factor_at -= 3600;
+            }
+        })
+        .await;
 }
 
 fn subscription(endpoint: &str) -> String {
@@ -463,7 +466,7 @@ async fn no_factor_is_added_without_fresh_proof() {
     let peer = "192.0.2.7";
     let sid = sign_in(&app, peer, &seed).await;
     let csrf = portal_csrf(&app, peer, &sid).await;
-    make_stale(&app, &sid);
+    make_stale(&app, &sid).await;
     let sub = subscription("https://fcm.googleapis.com/fcm/send/x");
     let actions: [(&str, Vec<(&str, &str)>); 5] = [
         ("/portal/devices/totp/new", vec![]),
@@ -635,7 +638,11 @@ async fn a_new_device_can_be_disabled_from_the_notice_link() {
         crate::model::DeviceState::Disabled
     );
     assert!(
-        app.state.sessions.get(&sid, crate::model::now()).is_none(),
+        app.state
+            .sessions
+            .get(&sid, crate::model::now())
+            .await
+            .is_none(),
         "sessions ended"
     );
     let events = gw
@@ -723,6 +730,7 @@ async fn an_org_admin_cannot_act_on_the_providers_staff() {
         app.state
             .sessions
             .get(&ann_sid, crate::model::now())
+            .await
             .is_none()
     );
     let code = crate::otp::totp(
@@ -784,7 +792,11 @@ async fn a_cross_site_logout_is_confirmed_first() {
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("Sign out?"), "{html}");
     assert!(
-        app.state.sessions.get(&sid, crate::model::now()).is_some(),
+        app.state
+            .sessions
+            .get(&sid, crate::model::now())
+            .await
+            .is_some(),
         "a GET without id_token_hint ends nothing"
     );
     // A forged confirmation (no token) ends nothing either.
@@ -800,7 +812,13 @@ async fn a_cross_site_logout_is_confirmed_first() {
     )
     .await;
     assert!(html2.contains("Sign out?"));
-    assert!(app.state.sessions.get(&sid, crate::model::now()).is_some());
+    assert!(
+        app.state
+            .sessions
+            .get(&sid, crate::model::now())
+            .await
+            .is_some()
+    );
     let (status, _, _) = send(
         &app.router,
         request(
@@ -814,7 +832,11 @@ async fn a_cross_site_logout_is_confirmed_first() {
     .await;
     assert_eq!(status, StatusCode::OK);
     assert!(
-        app.state.sessions.get(&sid, crate::model::now()).is_none(),
+        app.state
+            .sessions
+            .get(&sid, crate::model::now())
+            .await
+            .is_none(),
         "confirmed: ended"
     );
 }
@@ -915,7 +937,11 @@ async fn parallel_codes_on_one_sign_in_are_capped() {
         .len();
     assert!(checked <= 3, "{checked} codes checked on one sign-in");
     assert!(
-        app.state.sessions.get(&sid, crate::model::now()).is_none(),
+        app.state
+            .sessions
+            .get(&sid, crate::model::now())
+            .await
+            .is_none(),
         "the sign-in is over: the password is asked again"
     );
 }

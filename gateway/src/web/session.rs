@@ -113,6 +113,39 @@ pub enum Refused {
     Full,
     /// No randomness.
     Random,
+    /// The shared session store cannot be reached.
+    Unavailable,
+}
+
+/// Where sessions are kept: in process (one instance), or shared (see `crate::shared`).
+/// Every method is one atomic step for its backend.
+#[async_trait::async_trait]
+pub trait SessionBackend: Send + Sync + std::fmt::Debug {
+    /// The live session with this id.
+    async fn get(&self, id: &str, now: UnixTime) -> Option<Session>;
+    /// Keep `session` under `id` unless `source` holds `per_source` live sessions already.
+    async fn insert(
+        &self,
+        id: &str,
+        session: &Session,
+        per_source: usize,
+        now: UnixTime,
+    ) -> Result<(), Refused>;
+    /// Change what a live session holds with `f` (read and write as one step; `f` may run
+    /// more than once when a concurrent change forces a retry). False when it is gone.
+    async fn modify(
+        &self,
+        id: &str,
+        now: UnixTime,
+        f: &mut (dyn for<'x> FnMut(&'x mut LoginState) + Send),
+    ) -> bool;
+    async fn remove(&self, id: &str);
+    /// End every session of `person` (logged in) or of `username` (half-way); how many.
+    async fn end_person(&self, person: PersonId, username: &str) -> usize;
+    /// Sessions held now (live or not yet swept).
+    async fn count(&self) -> usize;
+    /// Forget expired sessions (a shared store lets them expire by themselves).
+    async fn sweep(&self, now: UnixTime);
 }
 
 #[derive(Debug, Default)]
@@ -139,41 +172,149 @@ impl Inner {
     }
 }
 
-/// The session table.
-#[derive(Debug)]
-pub struct Sessions {
+/// Sessions in this process (the embedded default).
+#[derive(Debug, Default)]
+pub struct MemorySessions {
     inner: Mutex<Inner>,
-    ttl: i64,
-    per_source: usize,
 }
 
-impl Sessions {
-    pub fn new(ttl_seconds: i64) -> Self {
-        Self::with_cap(ttl_seconds, MAX_SESSIONS_PER_SOURCE)
-    }
-
-    pub fn with_cap(ttl_seconds: i64, per_source: usize) -> Self {
-        Self {
-            inner: Mutex::new(Inner::default()),
-            ttl: ttl_seconds,
-            per_source,
-        }
-    }
-
+impl MemorySessions {
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
         self.inner
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
+}
+
+/// Is this login state one of `person`'s (logged in, or half-way as `username`)?
+pub fn belongs_to(login: &LoginState, person: PersonId, username: &str) -> bool {
+    match login {
+        LoginState::LoggedIn { person_id, .. } => *person_id == person,
+        LoginState::PasswordOk { username: u, .. } => {
+            crate::store::normalise_username(u) == username
+        }
+        LoginState::Fresh => false,
+    }
+}
+
+#[async_trait::async_trait]
+impl SessionBackend for MemorySessions {
+    async fn get(&self, id: &str, now: UnixTime) -> Option<Session> {
+        self.lock().map.get(id).filter(|s| s.expires > now).cloned()
+    }
+
+    async fn insert(
+        &self,
+        id: &str,
+        session: &Session,
+        per_source: usize,
+        _now: UnixTime,
+    ) -> Result<(), Refused> {
+        let mut inner = self.lock();
+        if inner.per_source.get(&session.source).copied().unwrap_or(0) >= per_source {
+            return Err(Refused::SourceFull);
+        }
+        if inner.map.len() >= MAX_SESSIONS {
+            return Err(Refused::Full);
+        }
+        *inner.per_source.entry(session.source.clone()).or_default() += 1;
+        inner.map.insert(id.to_owned(), session.clone());
+        Ok(())
+    }
+
+    async fn modify(
+        &self,
+        id: &str,
+        now: UnixTime,
+        f: &mut (dyn for<'x> FnMut(&'x mut LoginState) + Send),
+    ) -> bool {
+        match self.lock().map.get_mut(id).filter(|s| s.expires > now) {
+            Some(s) => {
+                f(&mut s.login);
+                true
+            }
+            None => false,
+        }
+    }
+
+    async fn remove(&self, id: &str) {
+        self.lock().take(id);
+    }
+
+    async fn end_person(&self, person: PersonId, username: &str) -> usize {
+        let mut inner = self.lock();
+        let ids: Vec<String> = inner
+            .map
+            .iter()
+            .filter(|(_, s)| belongs_to(&s.login, person, username))
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in &ids {
+            inner.take(id);
+        }
+        ids.len()
+    }
+
+    async fn count(&self) -> usize {
+        self.lock().map.len()
+    }
+
+    async fn sweep(&self, now: UnixTime) {
+        let mut inner = self.lock();
+        let expired: Vec<String> = inner
+            .map
+            .iter()
+            .filter(|(_, s)| s.expires <= now)
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in &expired {
+            inner.take(id);
+        }
+    }
+}
+
+/// The session table: what the web handlers use, over a backend.
+#[derive(Debug, Clone)]
+pub struct Sessions {
+    backend: std::sync::Arc<dyn SessionBackend>,
+    ttl: i64,
+    per_source: usize,
+}
+
+impl Sessions {
+    /// Sessions in this process.
+    pub fn new(ttl_seconds: i64) -> Self {
+        Self::with_cap(ttl_seconds, MAX_SESSIONS_PER_SOURCE)
+    }
+
+    pub fn with_cap(ttl_seconds: i64, per_source: usize) -> Self {
+        Self::with_backend(
+            std::sync::Arc::new(MemorySessions::default()),
+            ttl_seconds,
+            per_source,
+        )
+    }
+
+    pub fn with_backend(
+        backend: std::sync::Arc<dyn SessionBackend>,
+        ttl_seconds: i64,
+        per_source: usize,
+    ) -> Self {
+        Self {
+            backend,
+            ttl: ttl_seconds,
+            per_source,
+        }
+    }
 
     /// The live session with this id.
-    pub fn get(&self, id: &str, now: UnixTime) -> Option<Session> {
-        self.lock().map.get(id).filter(|s| s.expires > now).cloned()
+    pub async fn get(&self, id: &str, now: UnixTime) -> Option<Session> {
+        self.backend.get(id, now).await
     }
 
     /// A new session for `source`; refused (at once, without a scan) when the source or the
     /// table is full.
-    pub fn create(
+    pub async fn create(
         &self,
         login: LoginState,
         source: &str,
@@ -186,89 +327,66 @@ impl Sessions {
             login,
             source: source.to_owned(),
         };
-        let mut inner = self.lock();
-        if inner.per_source.get(source).copied().unwrap_or(0) >= self.per_source {
-            return Err(Refused::SourceFull);
-        }
-        if inner.map.len() >= MAX_SESSIONS {
-            return Err(Refused::Full);
-        }
-        *inner.per_source.entry(source.to_owned()).or_default() += 1;
-        inner.map.insert(id.clone(), session.clone());
+        self.backend
+            .insert(&id, &session, self.per_source, now)
+            .await?;
         Ok((id, session))
     }
 
     /// Replace the session `old` (if any) by a new id and CSRF token holding `login`, for
     /// `source`.
-    pub fn rotate(
+    pub async fn rotate(
         &self,
         old: &str,
         login: LoginState,
         source: &str,
         now: UnixTime,
     ) -> Result<(String, Session), Refused> {
-        self.remove(old);
-        self.create(login, source, now)
+        self.remove(old).await;
+        self.create(login, source, now).await
     }
 
     /// Change what a session holds (same id).
-    pub fn update(&self, id: &str, login: LoginState) {
-        if let Some(s) = self.lock().map.get_mut(id) {
-            s.login = login;
-        }
+    pub async fn update(&self, id: &str, login: LoginState, now: UnixTime) {
+        self.modify(id, now, move |l| *l = login.clone()).await;
     }
 
-    /// Change what a session holds with `f`, atomically (read and write under one lock);
-    /// None when the session is gone.
-    pub fn modify<T>(&self, id: &str, f: impl FnOnce(&mut LoginState) -> T) -> Option<T> {
-        self.lock().map.get_mut(id).map(|s| f(&mut s.login))
+    /// Change what a session holds with `f`, atomically (read and write as one step); its
+    /// answer, or None when the session is gone.
+    pub async fn modify<T: Send>(
+        &self,
+        id: &str,
+        now: UnixTime,
+        mut f: impl FnMut(&mut LoginState) -> T + Send,
+    ) -> Option<T> {
+        let mut out = None;
+        let applied = self
+            .backend
+            .modify(id, now, &mut |l: &mut LoginState| out = Some(f(l)))
+            .await;
+        if applied { out } else { None }
     }
 
-    pub fn remove(&self, id: &str) {
-        self.lock().take(id);
+    pub async fn remove(&self, id: &str) {
+        self.backend.remove(id).await;
     }
 
     /// End every session of `person` (blocked, removed): logged in or half-way.
-    pub fn end_person(&self, person: PersonId, username: &str) -> usize {
-        let mut inner = self.lock();
-        let ids: Vec<String> = inner
-            .map
-            .iter()
-            .filter(|(_, s)| match &s.login {
-                LoginState::LoggedIn { person_id, .. } => *person_id == person,
-                LoginState::PasswordOk { username: u, .. } => {
-                    crate::store::normalise_username(u) == username
-                }
-                LoginState::Fresh => false,
-            })
-            .map(|(id, _)| id.clone())
-            .collect();
-        for id in &ids {
-            inner.take(id);
-        }
-        ids.len()
+    pub async fn end_person(&self, person: PersonId, username: &str) -> usize {
+        self.backend.end_person(person, username).await
     }
 
     /// Sessions held now.
-    pub fn len(&self) -> usize {
-        self.lock().map.len()
+    pub async fn len(&self) -> usize {
+        self.backend.count().await
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
+    pub async fn is_empty(&self) -> bool {
+        self.len().await == 0
     }
 
-    pub fn sweep(&self, now: UnixTime) {
-        let mut inner = self.lock();
-        let expired: Vec<String> = inner
-            .map
-            .iter()
-            .filter(|(_, s)| s.expires <= now)
-            .map(|(id, _)| id.clone())
-            .collect();
-        for id in &expired {
-            inner.take(id);
-        }
+    pub async fn sweep(&self, now: UnixTime) {
+        self.backend.sweep(now).await;
     }
 }
 
@@ -356,18 +474,22 @@ pub fn clear_cookie(secure: bool) -> String {
 mod tests {
     use super::*;
 
-    #[test]
-    fn create_rotate_expire() {
+    #[tokio::test]
+    async fn create_rotate_expire() {
         let s = Sessions::new(600);
-        let (id, sess) = s.create(LoginState::Fresh, "a", 1000).expect("session");
-        assert!(s.get(&id, 1000).is_some());
-        assert!(s.get(&id, 1600).is_none(), "expired");
+        let (id, sess) = s
+            .create(LoginState::Fresh, "a", 1000)
+            .await
+            .expect("session");
+        assert!(s.get(&id, 1000).await.is_some());
+        assert!(s.get(&id, 1600).await.is_none(), "expired");
         let (id2, sess2) = s
             .rotate(&id, LoginState::Fresh, "a", 1001)
+            .await
             .expect("rotated");
         assert_ne!(id, id2);
         assert_ne!(sess.csrf, sess2.csrf);
-        assert!(s.get(&id, 1001).is_none(), "old id is gone");
+        assert!(s.get(&id, 1001).await.is_none(), "old id is gone");
         assert!(sess2.csrf_ok(&sess2.csrf.clone()));
         assert!(!sess2.csrf_ok(&sess.csrf));
         assert!(!sess2.csrf_ok(""));
@@ -385,21 +507,21 @@ mod tests {
         assert!(!set_cookie("abc", false, 600).contains("Secure"));
     }
 
-    #[test]
-    fn a_source_holds_at_most_its_cap_and_others_are_unaffected() {
+    #[tokio::test]
+    async fn a_source_holds_at_most_its_cap_and_others_are_unaffected() {
         let s = Sessions::with_cap(600, 3);
         for _ in 0..3 {
-            assert!(s.create(LoginState::Fresh, "192.0.2.1", 0).is_ok());
+            assert!(s.create(LoginState::Fresh, "192.0.2.1", 0).await.is_ok());
         }
         assert_eq!(
-            s.create(LoginState::Fresh, "192.0.2.1", 0).err(),
+            s.create(LoginState::Fresh, "192.0.2.1", 0).await.err(),
             Some(Refused::SourceFull)
         );
-        assert!(s.create(LoginState::Fresh, "192.0.2.2", 0).is_ok());
+        assert!(s.create(LoginState::Fresh, "192.0.2.2", 0).await.is_ok());
         // Ended or expired sessions give their place back.
-        s.sweep(601);
-        assert!(s.is_empty());
-        assert!(s.create(LoginState::Fresh, "192.0.2.1", 700).is_ok());
+        s.sweep(601).await;
+        assert!(s.is_empty().await);
+        assert!(s.create(LoginState::Fresh, "192.0.2.1", 700).await.is_ok());
     }
 
     #[test]
