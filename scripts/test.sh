@@ -3,12 +3,18 @@
 #   - radclient (Debian package freeradius-utils) for the RADIUS end-to-end tests;
 #   - a PostgreSQL server for the store suite: the one at 127.0.0.1:5432 (database `test`,
 #     trust auth, as on the project's machines) or, failing that, a throwaway one started
-#     here from the installed binaries (installed with apt if missing).
+#     here from the installed binaries (installed with apt if missing);
+#   - a Redis server for the shared-state tests: the one at 127.0.0.1:6379, or a throwaway
+#     one on its own port (redis-server installed with apt if missing).
 # A prerequisite that cannot be had stops the run with what to install; nothing is skipped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 say() { printf '==> %s\n' "$*" >&2; }
+# What to stop and remove at exit (throwaway servers), run in order.
+cleanup=()
+on_exit() { for c in "${cleanup[@]}"; do eval "$c"; done; }
+trap on_exit EXIT
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
 apt_updated=
@@ -68,13 +74,38 @@ if [ -z "${MFA_TEST_PG_URL:-}" ]; then
         "${as_pg[@]}" "$bin/initdb" -D "$pgdir/data" -A trust -U postgres >/dev/null
         "${as_pg[@]}" "$bin/pg_ctl" -D "$pgdir/data" -l "$pgdir/log" -w \
             -o "-p $port -k $pgdir -c listen_addresses=127.0.0.1" start >/dev/null
-        trap '"${as_pg[@]}" "$bin/pg_ctl" -D "$pgdir/data" -m immediate stop >/dev/null 2>&1; rm -rf "$pgdir"' EXIT
+        cleanup+=('"${as_pg[@]}" "$bin/pg_ctl" -D "$pgdir/data" -m immediate stop >/dev/null 2>&1; rm -rf "$pgdir"')
         psql "postgres://postgres@127.0.0.1:$port/postgres" -qc 'CREATE DATABASE test' >/dev/null
         export MFA_TEST_PG_URL="postgres://postgres@127.0.0.1:$port/test"
     fi
 fi
 pg_ok "$MFA_TEST_PG_URL" || die "PostgreSQL not reachable at $MFA_TEST_PG_URL"
 
+# --- Redis (shared state across instances) ---------------------------------------------
+redis_url_default="${MFA_TEST_REDIS_DEFAULT:-redis://127.0.0.1:6379}"
+redis_ok() { command -v redis-cli >/dev/null 2>&1 && [ "$(redis-cli -u "$1" ping 2>/dev/null)" = "PONG" ]; }
+if [ -z "${MFA_TEST_REDIS_URL:-}" ]; then
+    if ! command -v redis-server >/dev/null 2>&1 || ! command -v redis-cli >/dev/null 2>&1; then
+        say "installing redis-server"
+        apt_install redis-server redis-tools
+    fi
+    if redis_ok "$redis_url_default"; then
+        export MFA_TEST_REDIS_URL="$redis_url_default"
+    else
+        # A throwaway server of our own, on a port of its own, keeping nothing on disk.
+        rport=56379
+        rdir=$(mktemp -d /tmp/mfa-redis.XXXXXX)
+        say "starting a throwaway Redis on 127.0.0.1:$rport ($rdir)"
+        redis-server --port "$rport" --bind 127.0.0.1 --save "" --appendonly no \
+            --dir "$rdir" --daemonize yes --pidfile "$rdir/pid" --logfile "$rdir/log" >&2 \
+            || die "redis-server did not start: see $rdir/log"
+        for _ in $(seq 1 20); do redis_ok "redis://127.0.0.1:$rport" && break; sleep 0.2; done
+        cleanup+=("redis-cli -p $rport shutdown nosave >/dev/null 2>&1; rm -rf '$rdir'")
+        export MFA_TEST_REDIS_URL="redis://127.0.0.1:$rport"
+    fi
+fi
+redis_ok "$MFA_TEST_REDIS_URL" || die "Redis not reachable at $MFA_TEST_REDIS_URL (apt-get install redis-server)"
+
 # --- the tests -------------------------------------------------------------------------
-say "cargo test --workspace (PostgreSQL: $MFA_TEST_PG_URL)"
+say "cargo test --workspace (PostgreSQL: $MFA_TEST_PG_URL, Redis: $MFA_TEST_REDIS_URL)"
 cargo test --workspace --locked "$@"

@@ -55,6 +55,8 @@ pub enum Refused {
     Locked,
     /// The hub is full.
     Full,
+    /// The shared store (several instances) cannot be reached.
+    Unavailable,
 }
 
 /// Limits of the hub.
@@ -81,7 +83,7 @@ impl Default for HubSettings {
 }
 
 /// What a person is asked to approve.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Prompt {
     /// Random, unguessable (the approval page's id).
     pub id: String,
@@ -122,6 +124,32 @@ fn choices_for(number: u8) -> Vec<u8> {
     let at = usize::from(bytes[15] % 3).min(out.len() - 1);
     out.swap(0, at);
     out
+}
+
+/// A new prompt for `person_id` (a random id; None without randomness).
+pub fn new_prompt(
+    s: &HubSettings,
+    person_id: PersonId,
+    client: &str,
+    channel: &str,
+    source: Option<String>,
+    number: Option<u8>,
+    now: UnixTime,
+) -> Option<Prompt> {
+    let id = crate::secret::random_bytes(16)
+        .map(|b| data_encoding::BASE64URL_NOPAD.encode(&b))
+        .ok()?;
+    Some(Prompt {
+        id,
+        person_id,
+        client: client.to_owned(),
+        channel: channel.to_owned(),
+        source,
+        created: now,
+        expires: now + i64::try_from(s.timeout_seconds).unwrap_or(50),
+        number,
+        choices: number.map(choices_for).unwrap_or_default(),
+    })
 }
 
 /// A random two-digit number for number matching (10 to 99).
@@ -203,10 +231,9 @@ impl ApprovalHub {
         number: Option<u8>,
         now: UnixTime,
     ) -> Result<Ticket, Refused> {
-        let id = crate::secret::random_bytes(16)
-            .map(|b| data_encoding::BASE64URL_NOPAD.encode(&b))
-            .map_err(|_| Refused::Full)?;
         let s = self.settings;
+        let prompt =
+            new_prompt(&s, person_id, client, channel, source, number, now).ok_or(Refused::Full)?;
         let mut inner = self.lock();
         if inner
             .locked
@@ -233,17 +260,6 @@ impl ApprovalHub {
         }
         inner.prompts.entry(person_id).or_default().push_back(now);
         let (tx, rx) = oneshot::channel();
-        let prompt = Prompt {
-            id,
-            person_id,
-            client: client.to_owned(),
-            channel: channel.to_owned(),
-            source,
-            created: now,
-            expires: now + i64::try_from(s.timeout_seconds).unwrap_or(50),
-            number,
-            choices: number.map(choices_for).unwrap_or_default(),
-        };
         if let Some(old) = inner.pending.insert(
             person_id,
             Pending {
@@ -379,6 +395,121 @@ impl ApprovalHub {
             !times.is_empty()
         });
         inner.locked.retain(|_, &mut until| until > now);
+    }
+}
+
+/// The pending approvals as the service sees them: in this process, or shared by every
+/// instance (`crate::shared::approvals`).
+#[derive(Debug)]
+pub enum Hub {
+    Local(ApprovalHub),
+    Shared(Box<crate::shared::approvals::SharedHub>),
+}
+
+impl Hub {
+    pub fn settings(&self) -> HubSettings {
+        match self {
+            Self::Local(h) => h.settings(),
+            Self::Shared(h) => h.settings(),
+        }
+    }
+
+    pub async fn start_matched(
+        &self,
+        person_id: PersonId,
+        client: &str,
+        channel: &str,
+        source: Option<String>,
+        number: Option<u8>,
+        now: UnixTime,
+    ) -> Result<Ticket, Refused> {
+        match self {
+            Self::Local(h) => h.start_matched(person_id, client, channel, source, number, now),
+            Self::Shared(h) => {
+                h.start_matched(person_id, client, channel, source, number, now)
+                    .await
+            }
+        }
+    }
+
+    pub async fn pending_for(&self, person_id: PersonId, now: UnixTime) -> Option<Prompt> {
+        match self {
+            Self::Local(h) => h.pending_for(person_id, now),
+            Self::Shared(h) => h.pending_for(person_id, now).await,
+        }
+    }
+
+    pub async fn answer(
+        &self,
+        person_id: PersonId,
+        id: &str,
+        answer: Answer,
+        now: UnixTime,
+    ) -> Option<Prompt> {
+        self.answer_with(person_id, id, answer, None, now)
+            .await
+            .map(|(prompt, _)| prompt)
+    }
+
+    pub async fn answer_with(
+        &self,
+        person_id: PersonId,
+        id: &str,
+        answer: Answer,
+        chosen: Option<u8>,
+        now: UnixTime,
+    ) -> Option<(Prompt, Answer)> {
+        match self {
+            Self::Local(h) => h.answer_with(person_id, id, answer, chosen, now),
+            Self::Shared(h) => h.answer_with(person_id, id, answer, chosen, now).await,
+        }
+    }
+
+    pub async fn finish(&self, person_id: PersonId, id: &str) {
+        match self {
+            Self::Local(h) => h.finish(person_id, id),
+            Self::Shared(h) => h.finish(person_id, id).await,
+        }
+    }
+
+    pub async fn cancel_person(&self, person_id: PersonId) {
+        match self {
+            Self::Local(h) => h.cancel_person(person_id),
+            Self::Shared(h) => h.cancel_person(person_id).await,
+        }
+    }
+
+    pub async fn locked_until(&self, person_id: PersonId, now: UnixTime) -> Option<UnixTime> {
+        match self {
+            Self::Local(h) => h.locked_until(person_id, now),
+            Self::Shared(h) => h.locked_until(person_id, now).await,
+        }
+    }
+
+    /// Changes to pending approvals, by person (for live pages), from every instance.
+    pub fn subscribe(&self) -> broadcast::Receiver<PersonId> {
+        match self {
+            Self::Local(h) => h.subscribe(),
+            Self::Shared(h) => h.subscribe(),
+        }
+    }
+
+    /// Logins held here waiting for an answer.
+    pub fn len(&self) -> usize {
+        match self {
+            Self::Local(h) => h.len(),
+            Self::Shared(h) => h.held(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn housekeeping(&self, now: UnixTime) {
+        if let Self::Local(h) = self {
+            h.housekeeping(now);
+        }
     }
 }
 

@@ -174,6 +174,8 @@ pub enum Reason {
     PasswordThrottled,
     /// An org admin or operator blocked the person ("block now").
     PersonBlocked,
+    /// The shared state (Redis) could not be reached: nothing was checked.
+    SharedStateUnavailable,
     /// /approve: no sign-in of this person was waiting for an approval.
     NoPendingApproval,
 }
@@ -204,6 +206,7 @@ impl Reason {
             Self::BadKey => "bad_key",
             Self::PasswordThrottled => "password_throttled",
             Self::PersonBlocked => "person_blocked",
+            Self::SharedStateUnavailable => "shared_state_unavailable",
             Self::NoPendingApproval => "no_pending_approval",
         }
     }

@@ -28,6 +28,7 @@ pub mod radius_front;
 pub mod secret;
 pub mod serve;
 pub mod service;
+pub mod shared;
 pub mod siem;
 pub mod store;
 pub mod telemetry;

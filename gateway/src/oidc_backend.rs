@@ -299,12 +299,17 @@ pub async fn provider(
     let clients = config.oidc.clients.iter().map(registration).collect();
     let https = crate::web::reached_over_https(config.http.tls, issuer);
     let backend = Arc::new(Backend::new(gateway.clone(), sessions, https));
+    // Codes and tokens shared by every instance when there is a shared store.
+    let state: Arc<dyn mfa_oidc::OidcState> = match gateway.shared() {
+        Some(redis) => Arc::new(crate::shared::oidc::RedisOidcState::new(redis.clone())),
+        None => Arc::new(mfa_oidc::MemoryState::new(100_000)),
+    };
     let keys = Arc::new(SealedKeyStore::new(gateway, key));
     let provider = mfa_oidc::Provider::new(
         settings,
         clients,
         backend,
-        Arc::new(mfa_oidc::MemoryState::new(100_000)),
+        state,
         keys,
         Arc::new(mfa_oidc::SystemClock),
     )

@@ -239,7 +239,7 @@ mod tests {
             ipv6_prefix: 64,
         });
         // 300 people behind one NAS: the per-source limit (5) does not apply.
-        assert!((0..300).all(|i| limits.allow_without_source(&format!("u{i}"), "rdgw")));
+        assert!((0..300).all(|i| limits.allow_without_source_here(&format!("u{i}"), "rdgw")));
         let tight = crate::limits::Limits::new(&crate::config::RateLimits {
             per_source_per_minute: 5,
             per_username_per_minute: 0,
@@ -247,7 +247,7 @@ mod tests {
             ipv6_prefix: 64,
         });
         let allowed = (0..300)
-            .filter(|i| tight.allow_without_source(&format!("u{i}"), "rdgw"))
+            .filter(|i| tight.allow_without_source_here(&format!("u{i}"), "rdgw"))
             .count();
         assert_eq!(allowed, 10, "the per-client limit holds");
     }

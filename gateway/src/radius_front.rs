@@ -49,6 +49,8 @@ pub struct RadiusPolicy {
     gateway: Gateway,
     limits: Arc<Limits>,
     challenges: Mutex<HashMap<Vec<u8>, Pending>>,
+    /// With `[shared]`: challenges in Redis (single use, GETDEL), answered on any instance.
+    shared: Option<crate::shared::RedisShared>,
     challenge_timeout: i64,
     prompt: String,
     otp_digits: HashMap<String, u8>,
@@ -63,6 +65,7 @@ impl RadiusPolicy {
         Self {
             limits,
             challenges: Mutex::new(HashMap::new()),
+            shared: None,
             challenge_timeout: i64::try_from(settings.challenge_timeout_seconds).unwrap_or(120),
             prompt: settings.challenge_prompt.clone(),
             otp_digits: settings.otp_digits.clone(),
@@ -75,6 +78,12 @@ impl RadiusPolicy {
         }
     }
 
+    /// Keep challenges in the shared store (several instances).
+    pub fn with_shared(mut self, shared: Option<crate::shared::RedisShared>) -> Self {
+        self.shared = shared;
+        self
+    }
+
     /// Drop expired challenges; call every few seconds.
     pub fn housekeeping(&self, now: UnixTime) {
         if let Ok(mut map) = self.challenges.lock() {
@@ -82,8 +91,37 @@ impl RadiusPolicy {
         }
     }
 
-    fn new_challenge(&self, username: &str, client: &str, now: UnixTime) -> Option<Vec<u8>> {
-        let state = random_bytes(16).ok()?;
+    async fn new_challenge(
+        &self,
+        username: &str,
+        client: &str,
+        now: UnixTime,
+    ) -> Result<Option<Vec<u8>>, crate::shared::SharedError> {
+        let state = match random_bytes(16) {
+            Ok(s) => s,
+            Err(_) => return Ok(None),
+        };
+        if let Some(sh) = &self.shared {
+            // The State is a bearer value: only its HMAC is a key; the value names who and
+            // which client it is for.
+            let key = format!("rc:{}", sh.hide(&hex::encode(&state)));
+            let value = format!("{}\0{client}", normalise_username(username));
+            let ttl = std::time::Duration::from_secs(
+                u64::try_from(self.challenge_timeout).unwrap_or(120),
+            );
+            sh.put(&key, value.as_bytes(), ttl).await?;
+            return Ok(Some(state));
+        }
+        Ok(self.new_challenge_here(state, username, client, now))
+    }
+
+    fn new_challenge_here(
+        &self,
+        state: Vec<u8>,
+        username: &str,
+        client: &str,
+        now: UnixTime,
+    ) -> Option<Vec<u8>> {
         let mut map = self.challenges.lock().ok()?;
         if map.len() >= MAX_PENDING_CHALLENGES {
             map.retain(|_, p| p.expires > now);
@@ -103,7 +141,31 @@ impl RadiusPolicy {
     }
 
     /// Take (single use) the challenge `state` if it is live and bound to this user and client.
-    fn take_challenge(&self, state: &[u8], username: &str, client: &str, now: UnixTime) -> bool {
+    async fn take_challenge(
+        &self,
+        state: &[u8],
+        username: &str,
+        client: &str,
+        now: UnixTime,
+    ) -> Result<bool, crate::shared::SharedError> {
+        if let Some(sh) = &self.shared {
+            let key = format!("rc:{}", sh.hide(&hex::encode(state)));
+            let want = format!("{}\0{client}", normalise_username(username));
+            return Ok(sh
+                .take(&key)
+                .await?
+                .is_some_and(|v| crate::secret::ct_eq(&v, want.as_bytes())));
+        }
+        Ok(self.take_challenge_here(state, username, client, now))
+    }
+
+    fn take_challenge_here(
+        &self,
+        state: &[u8],
+        username: &str,
+        client: &str,
+        now: UnixTime,
+    ) -> bool {
         let Ok(mut map) = self.challenges.lock() else {
             return false;
         };
@@ -122,7 +184,7 @@ impl RadiusPolicy {
             .map_or_else(|| typed.trim().to_owned(), |f| f.map_username(typed))
     }
 
-    fn credentials(
+    async fn credentials(
         &self,
         req: &AccessRequest,
         username: &str,
@@ -144,13 +206,17 @@ impl RadiusPolicy {
                 Ok(Credentials::PasswordAndCode { password, code })
             }
             ClientMode::Challenge => match &req.state {
-                Some(state) => {
-                    if self.take_challenge(state, username, &req.client.name, now) {
-                        Ok(Credentials::CodeAfterPassword { code: password })
-                    } else {
-                        Err(Reason::ChallengeExpired)
+                Some(state) => match self
+                    .take_challenge(state, username, &req.client.name, now)
+                    .await
+                {
+                    Ok(true) => Ok(Credentials::CodeAfterPassword { code: password }),
+                    Ok(false) => Err(Reason::ChallengeExpired),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "challenge state unavailable");
+                        Err(Reason::SharedStateUnavailable)
                     }
-                }
+                },
                 None => Ok(Credentials::PasswordOnly { password }),
             },
         }
@@ -262,7 +328,7 @@ impl RadiusPolicy {
                 }
             };
         }
-        let credentials = match self.credentials(&req, &username, now) {
+        let credentials = match self.credentials(&req, &username, now).await {
             Ok(c) => c,
             Err(reason) => {
                 return match self
@@ -306,13 +372,17 @@ impl RadiusPolicy {
             // Access-Reject would lock the person out and be repeated from the cache).
             Verdict::Reject(Reason::Overloaded) => Decision::Drop,
             Verdict::NeedSecondFactor if challenge_mode => {
-                match self.new_challenge(&username, &req.client.name, now) {
-                    Some(state) => Decision::Challenge {
+                match self.new_challenge(&username, &req.client.name, now).await {
+                    Ok(Some(state)) => Decision::Challenge {
                         state,
                         reply_message: self.prompt.clone(),
                         session_timeout: u32::try_from(self.challenge_timeout).ok(),
                     },
-                    None => reject,
+                    Ok(None) => reject,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "challenge state unavailable; rejecting");
+                        reject
+                    }
                 }
             }
             Verdict::NeedSecondFactor | Verdict::Reject(_) => reject,

@@ -93,12 +93,23 @@ async fn run(config: &Config, gateway: Gateway) -> anyhow::Result<()> {
     if config.http.tls || !config.radius.radsec_listen.is_empty() {
         crate::ops::watch_certificate(&config.tls.cert, now(), CERT_WARN_DAYS);
     }
-    let limits = Arc::new(crate::limits::Limits::new(&config.rate_limit));
-    let policy = Arc::new(RadiusPolicy::new(gateway.clone(), r, limits.clone()));
+    // rustls' process-wide provider (ring), for the shared store's TLS (rediss://).
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let limits = Arc::new(match gateway.shared() {
+        Some(redis) => crate::limits::Limits::shared(&config.rate_limit, redis.clone()),
+        None => crate::limits::Limits::new(&config.rate_limit),
+    });
+    let policy = Arc::new(
+        RadiusPolicy::new(gateway.clone(), r, limits.clone())
+            .with_shared(gateway.shared().cloned()),
+    );
     let stats = Arc::new(mfa_radius::Stats::new());
     let mut server = mfa_radius::ServerConfig::new(r.clients.clone());
     server.duplicate_window = r.duplicate_window;
     server.max_in_flight = r.max_in_flight;
+    // At SIGTERM, held approvals may still be answered: they get their timeout and a little.
+    server.shutdown_grace =
+        std::time::Duration::from_secs(config.approval.hub.timeout_seconds.saturating_add(5));
     server.tls_idle_timeout = r.radsec_idle_timeout;
     let server = Arc::new(server);
     let stop = CancellationToken::new();
@@ -191,7 +202,17 @@ async fn run(config: &Config, gateway: Gateway) -> anyhow::Result<()> {
                 .await
         });
     }
-    let sessions = Arc::new(crate::web::session::Sessions::new(1800));
+    let sessions = Arc::new(match gateway.shared() {
+        Some(redis) => crate::web::session::Sessions::with_backend(
+            Arc::new(crate::shared::sessions::RedisSessions::new(
+                redis.clone(),
+                1800,
+            )),
+            1800,
+            crate::web::session::MAX_SESSIONS_PER_SOURCE,
+        ),
+        None => crate::web::session::Sessions::new(1800),
+    });
     let mut provider = None;
     if !config.http.listen.is_empty() {
         let h = &config.http;
@@ -340,9 +361,17 @@ async fn run(config: &Config, gateway: Gateway) -> anyhow::Result<()> {
             done.context("a front stopped")?.context("a front failed")?;
         }
     }
-    tracing::info!("shutting down");
+    // Drain: /readyz turns unready (load balancers stop sending), no new request is taken,
+    // requests under way (held approvals too) finish within their bound, then we exit.
+    tracing::info!("shutting down: draining");
+    println!("draining");
+    gateway.start_draining();
     stop.cancel();
-    while tasks.join_next().await.is_some() {}
+    let drained = async { while tasks.join_next().await.is_some() {} };
+    let bound = std::time::Duration::from_secs(config.approval.hub.timeout_seconds + 15);
+    if tokio::time::timeout(bound, drained).await.is_err() {
+        tracing::warn!("drain took too long; stopping anyway");
+    }
     // Sign the audit chain's head on the way out, so truncation after a restart shows.
     if let Err(e) =
         crate::audit_chain::checkpoint_now(gateway.store().as_ref(), gateway.master_key(), now())

@@ -14,6 +14,8 @@ use std::sync::Arc;
 pub const DECISIONS: &str = "mfa_decisions_total";
 pub const RADIUS_DECIDE_SECONDS: &str = "mfa_radius_decide_seconds";
 pub const RATE_LIMITED: &str = "mfa_rate_limited_total";
+/// Calls to the shared state (Redis) that failed.
+pub const SHARED_ERRORS: &str = "mfa_shared_errors_total";
 pub const HASHING_QUEUE: &str = "mfa_hashing_queue_depth";
 pub const HASHING_RUNNING: &str = "mfa_hashing_running";
 // Issue 17 (operations): what the alert rules and the dashboard in dist/ read.
@@ -125,11 +127,21 @@ async fn metrics_text(State(s): State<AdminState>) -> impl IntoResponse {
 }
 
 async fn ready(State(s): State<AdminState>) -> impl IntoResponse {
-    match s.gateway.store().ping().await {
-        Ok(()) => (StatusCode::OK, "ready\n"),
-        Err(e) => {
-            tracing::warn!(error = %e, "readiness: store not reachable");
-            (StatusCode::SERVICE_UNAVAILABLE, "store not reachable\n")
-        }
+    if s.gateway.draining() {
+        return (StatusCode::SERVICE_UNAVAILABLE, "draining\n");
     }
+    if let Err(e) = s.gateway.store().ping().await {
+        tracing::warn!(error = %e, "readiness: store not reachable");
+        return (StatusCode::SERVICE_UNAVAILABLE, "store not reachable\n");
+    }
+    if let Some(shared) = s.gateway.shared()
+        && let Err(e) = shared.ping().await
+    {
+        tracing::warn!(error = %e, "readiness: shared state not reachable");
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "shared state not reachable\n",
+        );
+    }
+    (StatusCode::OK, "ready\n")
 }

@@ -44,6 +44,9 @@ pub struct ServerConfig {
     /// A RadSec connection with no frame for this long (and no answer pending) is closed.
     /// Default 120 s.
     pub tls_idle_timeout: Duration,
+    /// At shutdown, how long policy calls still running (held approvals) may take to
+    /// finish before they are abandoned. Default 5 s.
+    pub shutdown_grace: Duration,
 }
 
 impl ServerConfig {
@@ -55,6 +58,7 @@ impl ServerConfig {
             max_in_flight: 256,
             max_tls_connections: 256,
             tls_idle_timeout: Duration::from_secs(120),
+            shutdown_grace: SHUTDOWN_GRACE,
         }
     }
 }
@@ -101,6 +105,8 @@ pub(crate) struct Engine {
     permits: Arc<Semaphore>,
     transport: Transport,
     services: Services,
+    /// How long running policy calls may finish at shutdown.
+    pub(crate) grace: Duration,
 }
 
 impl std::fmt::Debug for Engine {
@@ -127,6 +133,7 @@ impl Engine {
             permits: Arc::new(Semaphore::new(config.max_in_flight)),
             transport,
             services,
+            grace: config.shutdown_grace,
         })
     }
 
@@ -304,17 +311,14 @@ pub(crate) fn reap(result: Result<(), tokio::task::JoinError>) {
     }
 }
 
-/// Waits up to [`SHUTDOWN_GRACE`] for `tasks`, then abandons the rest.
-pub(crate) async fn drain(tasks: &mut JoinSet<()>) {
+/// Waits up to `grace` for `tasks`, then abandons the rest.
+pub(crate) async fn drain(tasks: &mut JoinSet<()>, grace: Duration) {
     let all_done = async {
         while let Some(result) = tasks.join_next().await {
             reap(result);
         }
     };
-    if tokio::time::timeout(SHUTDOWN_GRACE, all_done)
-        .await
-        .is_err()
-    {
+    if tokio::time::timeout(grace, all_done).await.is_err() {
         tracing::warn!(
             left = tasks.len(),
             "shutdown: abandoning policy calls still running"
@@ -397,6 +401,6 @@ async fn serve_udp_with(
         }
     }
     tracing::info!("RADIUS/UDP stopping");
-    drain(&mut tasks).await;
+    drain(&mut tasks, engine.grace).await;
     Ok(())
 }

@@ -131,7 +131,7 @@ pub async fn serve_tls(
     tracing::info!("RADIUS/TLS stopping");
     // Receivers only fail once every connection has ended: nothing to tell then.
     let _ = stop_tx.send(true);
-    drain(&mut connections).await;
+    drain(&mut connections, engine.grace).await;
     Ok(())
 }
 
@@ -219,7 +219,7 @@ async fn connection(
                                     // Framing is lost: nothing after this can be trusted.
                                     engine.stats.incr(Counter::DropMalformed);
                                     tracing::info!(%peer, %error, "bad RadSec framing: closing");
-                                    drain(&mut tasks).await;
+                                    drain(&mut tasks, engine.grace).await;
                                     return;
                                 }
                             }
@@ -234,7 +234,7 @@ async fn connection(
             }
         }
         // Let policy calls under way answer before the writer closes.
-        drain(&mut tasks).await;
+        drain(&mut tasks, engine.grace).await;
     };
 
     tokio::join!(read_half, write_half);

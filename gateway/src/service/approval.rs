@@ -17,7 +17,7 @@ const GONE: &str =
     "This request is no longer waiting: it was answered, replaced by a newer one, or it expired.";
 
 impl Gateway {
-    pub fn approvals(&self) -> &Arc<crate::approval::ApprovalHub> {
+    pub fn approvals(&self) -> &Arc<crate::approval::Hub> {
         &self.approvals
     }
 
@@ -137,20 +137,25 @@ impl Gateway {
                 .await;
         }
         let label = client_label.unwrap_or(DEFAULT_CLIENT_LABEL);
-        let ticket = match self.approvals.start_matched(
-            person.id,
-            label,
-            attempt.channel.as_str(),
-            attempt.source.map(|s| s.to_string()),
-            number,
-            now,
-        ) {
+        let ticket = match self
+            .approvals
+            .start_matched(
+                person.id,
+                label,
+                attempt.channel.as_str(),
+                attempt.source.map(|s| s.to_string()),
+                number,
+                now,
+            )
+            .await
+        {
             Ok(t) => t,
             Err(refused) => {
                 let reason = match refused {
                     Refused::TooManyPrompts => Reason::TooManyPrompts,
                     Refused::Locked => Reason::ApprovalsLocked,
                     Refused::Full => Reason::Overloaded,
+                    Refused::Unavailable => Reason::SharedStateUnavailable,
                 };
                 metrics::counter!(crate::telemetry::APPROVALS, "result" => reason.as_str())
                     .increment(1);
@@ -168,7 +173,7 @@ impl Gateway {
         asked.detail = Some(serde_json::json!({ "shown_as": label, "expires": prompt.expires }));
         attempt.stamp(&mut asked);
         if let Err(e) = self.store.append_event(&asked).await {
-            self.approvals.finish(person.id, &prompt.id);
+            self.approvals.finish(person.id, &prompt.id).await;
             return Err(e.into());
         }
         self.announce_prompt(&person, &prompt);
@@ -181,7 +186,7 @@ impl Gateway {
             Ok(Ok(Answer::NotMe)) => Some(Reason::ApprovalNotMe),
             Ok(Ok(Answer::Replaced)) => Some(Reason::ApprovalReplaced),
             Ok(Err(_)) | Err(_) => {
-                self.approvals.finish(person.id, &prompt.id);
+                self.approvals.finish(person.id, &prompt.id).await;
                 Some(Reason::ApprovalTimedOut)
             }
         };
@@ -250,6 +255,7 @@ impl Gateway {
         let Some((prompt, given)) = self
             .approvals
             .answer_with(person.id, id, answer, chosen, now)
+            .await
         else {
             return Err(ServiceError::Invalid(GONE.into()));
         };

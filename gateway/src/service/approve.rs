@@ -44,11 +44,14 @@ impl Gateway {
         } else {
             self.store.person_by_username(&username).await?
         };
-        let pending = person.as_ref().and_then(|p| {
-            self.approvals
+        let pending = match person.as_ref() {
+            Some(p) => self
+                .approvals
                 .pending_for(p.id, now)
-                .map(|prompt| (p, prompt))
-        });
+                .await
+                .map(|prompt| (p, prompt)),
+            None => None,
+        };
         let Some((person, prompt)) = pending else {
             // Nothing waits (or nobody by that name): refused like a wrong code, audited.
             self.reject_without_check(&attempt, Reason::NoPendingApproval, now)
@@ -62,6 +65,7 @@ impl Gateway {
         if self
             .approvals
             .answer(person.id, &prompt.id, Answer::Approved, now)
+            .await
             .is_none()
         {
             // Answered, replaced or expired meanwhile.

@@ -375,7 +375,7 @@ impl Gateway {
             .set_blocked(person.id, block.then_some(now), event)
             .await?;
         if block {
-            self.approvals().cancel_person(person.id);
+            self.approvals().cancel_person(person.id).await;
         }
         Ok(person)
     }

@@ -83,7 +83,7 @@ pub struct Gateway {
     pool: crate::hashing::HashingPool,
     mailer: crate::mail::Mailer,
     audit_settings: Arc<crate::config::AuditSettings>,
-    approvals: Arc<crate::approval::ApprovalHub>,
+    approvals: Arc<crate::approval::Hub>,
     webhook: Option<Arc<crate::webhook::Webhook>>,
     /// Why the configured webhook cannot be used (serve refuses to start then).
     webhook_problem: Option<String>,
@@ -94,6 +94,10 @@ pub struct Gateway {
     push_allow_loopback: bool,
     /// Push devices one person may link.
     max_push_devices: usize,
+    /// Shared ephemeral state (several instances), when configured.
+    shared: Option<crate::shared::RedisShared>,
+    /// Set on SIGTERM: /readyz says unready while in-flight work finishes.
+    draining: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Gateway {
@@ -106,6 +110,22 @@ impl Gateway {
             CodeKey::new(*key.derive("one-time-codes")),
         );
         let threads = config.password.hashing_threads.max(1);
+        // Shared ephemeral state (several instances): connected lazily, never waited for.
+        let shared = match &config.shared {
+            Some(settings) => Some(
+                crate::shared::RedisShared::connect(settings, &key)
+                    .map_err(|e| ServiceError::Invalid(e.to_string()))?,
+            ),
+            None => None,
+        };
+        let approvals = match &shared {
+            Some(redis) => crate::approval::Hub::Shared(Box::new(
+                crate::shared::approvals::SharedHub::new(redis.clone(), config.approval.hub),
+            )),
+            None => {
+                crate::approval::Hub::Local(crate::approval::ApprovalHub::new(config.approval.hub))
+            }
+        };
         let web_push = crate::webpush::VapidKey::from_private_bytes(key.derive("vapid").as_slice())
             .and_then(|vapid| {
                 crate::webpush::WebPush::new(
@@ -139,12 +159,14 @@ impl Gateway {
             mailer: crate::mail::Mailer::new(&config.mail)
                 .map_err(|e| ServiceError::Invalid(e.to_string()))?,
             audit_settings: Arc::new(config.audit.clone()),
-            approvals: Arc::new(crate::approval::ApprovalHub::new(config.approval.hub)),
+            approvals: Arc::new(approvals),
             webhook,
             webhook_problem,
             public_url: Arc::new(std::sync::OnceLock::new()),
             web_push,
             push_allow_loopback: config.approval.push_allow_loopback,
+            shared,
+            draining: Arc::default(),
             max_push_devices: usize::try_from(config.approval.max_push_devices).unwrap_or(10),
         })
     }
@@ -152,6 +174,22 @@ impl Gateway {
     /// Logins waiting for the hashing pool, and password checks running.
     pub fn hashing_load(&self) -> (usize, usize) {
         (self.pool.queued(), self.pool.running())
+    }
+
+    /// Is this instance draining (stopping after its in-flight work)?
+    pub fn draining(&self) -> bool {
+        self.draining.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Start draining: `/readyz` turns unready so load balancers stop sending.
+    pub fn start_draining(&self) {
+        self.draining
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// The shared ephemeral state (Redis), when several instances share it.
+    pub fn shared(&self) -> Option<&crate::shared::RedisShared> {
+        self.shared.as_ref()
     }
 
     /// The password-hashing pool (for other callers of the hasher).
@@ -355,16 +393,29 @@ impl Gateway {
         let client = attempt.client.as_deref().unwrap_or("");
         // A NAS (RADIUS without an end-user address) is limited per client, never per source.
         let allowed = if attempt.nas.is_some_and(|nas| Some(nas) == attempt.source) {
-            limits.allow_without_source(&attempt.username, client)
+            limits.allow_without_source(&attempt.username, client).await
         } else {
-            limits.allow(source, &attempt.username, client)
+            limits.allow(source, &attempt.username, client).await
         };
-        if allowed {
-            return true;
+        match allowed {
+            Ok(true) => return true,
+            Ok(false) => {}
+            Err(e) => {
+                // Without the shared counters nothing is checked: refused, audited.
+                tracing::warn!(error = %e, "rate limits unavailable; refusing");
+                if let Err(e) = self
+                    .reject_without_check(attempt, Reason::SharedStateUnavailable, now)
+                    .await
+                {
+                    crate::ops::count_audit_write_failure();
+                    tracing::error!(error = %e, "audit write failed");
+                }
+                return false;
+            }
         }
         metrics::counter!(crate::telemetry::RATE_LIMITED, "channel" => attempt.channel.as_str())
             .increment(1);
-        if limits.audit_allowed(source)
+        if limits.audit_allowed(source).await
             && let Err(e) = self
                 .reject_without_check(attempt, Reason::RateLimited, now)
                 .await
@@ -513,7 +564,7 @@ impl Gateway {
             .set_blocked(person.id, block.then_some(now), event)
             .await?;
         if block {
-            self.approvals.cancel_person(person.id);
+            self.approvals.cancel_person(person.id).await;
         }
         Ok(())
     }

@@ -296,7 +296,11 @@ async fn page(State(state): State<WebState>, Peer(peer): Peer, headers: HeaderMa
         Ok(c) => c,
         Err(r) => return r,
     };
-    let prompt = state.gateway.approvals().pending_for(c.person_id(), now());
+    let prompt = state
+        .gateway
+        .approvals()
+        .pending_for(c.person_id(), now())
+        .await;
     let vapid = state.gateway.vapid_public_key();
     let bound = match bound(&state, &c, &headers).await {
         Ok(b) => b,
@@ -380,7 +384,11 @@ async fn answer(
     match bound(&state, &c, &headers).await {
         Ok(true) => {}
         Ok(false) => {
-            let prompt = state.gateway.approvals().pending_for(c.person_id(), now());
+            let prompt = state
+                .gateway
+                .approvals()
+                .pending_for(c.person_id(), now())
+                .await;
             return show(render(
                 c.csrf(),
                 prompt.as_ref(),
@@ -418,7 +426,11 @@ async fn answer(
             ))
         }
         Err(ServiceError::Invalid(text)) => {
-            let prompt = state.gateway.approvals().pending_for(c.person_id(), now());
+            let prompt = state
+                .gateway
+                .approvals()
+                .pending_for(c.person_id(), now())
+                .await;
             show(render(
                 c.csrf(),
                 prompt.as_ref(),
@@ -467,6 +479,7 @@ async fn events(
         .gateway
         .approvals()
         .pending_for(person, now())
+        .await
         .map(|p| p.id)
         .unwrap_or_default();
     let stale = current != q.shown;

@@ -115,7 +115,11 @@ pub fn router(state: WebState, extra: Router) -> Router {
                     .map_or(SocketAddr::from(([0, 0, 0, 0], 0)), |c| c.0.0);
                 let ip = state.client_ip(peer, req.headers());
                 // The rate, then the pending authorizations a source may hold at once.
-                if !state.limits.allow_source(ip) || !state.limits.allow_state(ip) {
+                let within = match state.limits.allow_source(ip).await {
+                    Ok(true) => state.limits.allow_state(ip).await.unwrap_or(false),
+                    _ => false,
+                };
+                if !within {
                     return (
                         axum::http::StatusCode::TOO_MANY_REQUESTS,
                         pages::message("Too many sign-in attempts", "Too many sign-in attempts from your network. Wait a minute, then try again."),

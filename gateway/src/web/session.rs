@@ -28,7 +28,7 @@ const MAX_SESSIONS: usize = 100_000;
 pub const MAX_SESSIONS_PER_SOURCE: usize = 1_000;
 
 /// What a login is for.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum LoginFor {
     /// The pending OIDC authorization with this id.
     Oidc(String),
@@ -37,15 +37,17 @@ pub enum LoginFor {
 }
 
 /// A TOTP secret shown to the person, saved only once a code from it verifies.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct PendingTotp {
+    /// (Only ever stored sealed: see `crate::shared::sessions`.)
+    #[serde(with = "secret_bytes")]
     pub seed: SecretBytes,
     pub since: UnixTime,
 }
 
 /// A WebAuthn ceremony under way (see `crate::webauthn`): the library's state as JSON, kept
 /// here only, used once.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct KeyCeremony {
     pub state: String,
     pub since: UnixTime,
@@ -56,7 +58,7 @@ pub struct KeyCeremony {
 }
 
 /// Where a login stands.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum LoginState {
     /// Nothing checked yet.
     Fresh,
@@ -84,7 +86,7 @@ pub enum LoginState {
     },
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Session {
     pub csrf: String,
     pub expires: UnixTime,
@@ -97,6 +99,30 @@ impl Session {
     /// Does the submitted form token match this session's (constant time)?
     pub fn csrf_ok(&self, submitted: &str) -> bool {
         ct_eq(self.csrf.as_bytes(), submitted.as_bytes())
+    }
+}
+
+/// Serde for a seed that lives in a session (which is stored sealed when shared).
+mod secret_bytes {
+    use crate::secret::SecretBytes;
+    use base64::Engine as _;
+    use base64::engine::general_purpose::STANDARD;
+
+    pub(super) fn serialize<S: serde::Serializer>(
+        v: &SecretBytes,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&STANDARD.encode(v.expose()))
+    }
+
+    pub(super) fn deserialize<'de, D: serde::Deserializer<'de>>(
+        d: D,
+    ) -> Result<SecretBytes, D::Error> {
+        let text = <String as serde::Deserialize>::deserialize(d)?;
+        STANDARD
+            .decode(text.as_bytes())
+            .map(SecretBytes::new)
+            .map_err(serde::de::Error::custom)
     }
 }
 
