@@ -223,6 +223,77 @@ impl RadiusPolicy {
     }
 }
 
+/// A held approval login across instances: ours to hold, or another instance's answer.
+enum Joined {
+    /// Nobody holds it: this instance does.
+    Own,
+    /// Another instance held it and answered (accepted or not).
+    Answer(bool),
+    /// Another instance holds it and no answer came in time: no answer here either (the
+    /// NAS retransmits or gives up).
+    Unknown,
+    Unavailable,
+}
+
+impl RadiusPolicy {
+    /// Claim the held login `key` (SET NX), or wait for the holder's answer.
+    async fn join_held(&self, sh: &crate::shared::RedisShared, key: &str) -> Joined {
+        let hold = self.gateway.approvals().settings().timeout_seconds + 10;
+        let r: redis::RedisResult<Option<String>> = redis::cmd("SET")
+            .arg(sh.key(key))
+            .arg(sh.instance())
+            .arg("NX")
+            .arg("EX")
+            .arg(hold)
+            .query_async(&mut sh.conn())
+            .await;
+        match sh.seen(r) {
+            Ok(Some(_)) => return Joined::Own,
+            Ok(None) => {}
+            Err(_) => return Joined::Unavailable,
+        }
+        // Held elsewhere: its answer is published, and kept a little under `<key>:done`.
+        let mut messages = sh.messages();
+        let done = format!("{key}:done");
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(hold);
+        loop {
+            if let Ok(Some(v)) = sh.get(&done).await {
+                return Joined::Answer(v == b"accept");
+            }
+            let wait = tokio::time::sleep(std::time::Duration::from_secs(2));
+            tokio::select! {
+                m = messages.recv() => {
+                    if let Ok((channel, payload)) = m
+                        && channel == "rf"
+                        && let Some((k, answer)) = payload.split_once(' ')
+                        && k == key
+                    {
+                        return Joined::Answer(answer == "accept");
+                    }
+                }
+                () = wait => {}
+            }
+            if tokio::time::Instant::now() > deadline {
+                return Joined::Unknown;
+            }
+        }
+    }
+
+    /// The held login `key` is answered: tell instances that joined it, then let it go.
+    async fn release_held(&self, sh: &crate::shared::RedisShared, key: &str, accepted: bool) {
+        let answer = if accepted { "accept" } else { "reject" };
+        let _ = sh
+            .put(
+                &format!("{key}:done"),
+                answer.as_bytes(),
+                std::time::Duration::from_secs(30),
+            )
+            .await;
+        let _ = sh.publish("rf", &format!("{key} {answer}")).await;
+        let _ = sh.del(key).await;
+    }
+}
+
 /// The id that ties a RADIUS request's audit event to its log lines: unique (a random
 /// part), and naming the source and RADIUS packet id for the NAS's own logs.
 fn request_id(req: &AccessRequest) -> String {
@@ -316,7 +387,37 @@ impl RadiusPolicy {
             let a = attempt(Credentials::PasswordOnly {
                 password: SecretString::default(),
             });
-            return match self.gateway.login_by_approval(&a, label, now).await {
+            // Several instances: a login held for this person and client elsewhere (NPS
+            // failing over with its retransmit) is joined, never prompted twice.
+            let held = format!("rf:{}:{}", req.client.name, normalise_username(&username));
+            if let Some(sh) = &self.shared {
+                match self.join_held(sh, &held).await {
+                    Joined::Own => {}
+                    Joined::Answer(accepted) => {
+                        return if accepted {
+                            Decision::Accept {
+                                reply_message: None,
+                            }
+                        } else {
+                            reject
+                        };
+                    }
+                    Joined::Unknown => return Decision::Drop,
+                    Joined::Unavailable => {
+                        let _ = self
+                            .gateway
+                            .reject_without_check(&a, Reason::SharedStateUnavailable, now)
+                            .await;
+                        return reject;
+                    }
+                }
+            }
+            let decided = self.gateway.login_by_approval(&a, label, now).await;
+            let accepted = matches!(&decided, Ok(d) if matches!(d.verdict, Verdict::Accept { .. }));
+            if let Some(sh) = &self.shared {
+                self.release_held(sh, &held, accepted).await;
+            }
+            return match decided {
                 Ok(d) if matches!(d.verdict, Verdict::Accept { .. }) => Decision::Accept {
                     reply_message: None,
                 },

@@ -7,6 +7,7 @@ mod audit;
 mod auditor;
 mod browser;
 mod cli;
+mod ha;
 mod lifecycle;
 mod lockout;
 mod oidc;
