@@ -628,10 +628,15 @@ mod tests {
         mfa_gateway::cli::init(&path).await.unwrap();
         if let Some(url) = url {
             let text = std::fs::read_to_string(&path).unwrap();
+            // Only the `[store]` url: other sections (`[shared]`) have a `url` too.
+            let mut section = String::new();
             let text = text
                 .lines()
                 .map(|l| {
-                    if l.starts_with("url = ") {
+                    if l.starts_with('[') {
+                        section = l.trim().to_owned();
+                    }
+                    if section == "[store]" && l.starts_with("url = ") {
                         format!("url = \"{url}\"")
                     } else {
                         l.to_owned()
