@@ -5,7 +5,9 @@
 #     trust auth, as on the project's machines) or, failing that, a throwaway one started
 #     here from the installed binaries (installed with apt if missing);
 #   - a Redis server for the shared-state tests: the one at 127.0.0.1:6379, or a throwaway
-#     one on its own port (redis-server installed with apt if missing).
+#     one on its own port (redis-server installed with apt if missing);
+#   - chromium for the browser tests, nginx as the load balancer of the HA test, and the
+#     PostgreSQL server binaries (the HA test restarts a throwaway cluster of its own).
 # A prerequisite that cannot be had stops the run with what to install; nothing is skipped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -41,6 +43,15 @@ if ! have_chromium; then
     apt_install chromium
 fi
 have_chromium || die "chromium not found: apt-get install chromium"
+
+# --- nginx (the HTTPS load balancer in front of two instances, tests/e2e/ha.rs) --------
+have_nginx() { command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ]; }
+if ! have_nginx; then
+    say "installing nginx"
+    apt_install nginx
+fi
+have_nginx || die "nginx not found: apt-get install nginx"
+export MFA_TEST_NGINX="$(command -v nginx || echo /usr/sbin/nginx)"
 
 # --- PostgreSQL ------------------------------------------------------------------------
 pg_url_default="${MFA_TEST_PG_DEFAULT:-postgres://postgres@127.0.0.1:5432/test}"
@@ -80,6 +91,14 @@ if [ -z "${MFA_TEST_PG_URL:-}" ]; then
     fi
 fi
 pg_ok "$MFA_TEST_PG_URL" || die "PostgreSQL not reachable at $MFA_TEST_PG_URL"
+# The server binaries too: the HA test restarts a throwaway cluster of its own.
+if ! ls -d /usr/lib/postgresql/*/bin >/dev/null 2>&1; then
+    say "installing postgresql"
+    apt_install postgresql
+fi
+MFA_TEST_PG_BIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
+[ -x "$MFA_TEST_PG_BIN/initdb" ] || die "PostgreSQL binaries not found: apt-get install postgresql"
+export MFA_TEST_PG_BIN
 
 # --- Redis (shared state across instances) ---------------------------------------------
 redis_url_default="${MFA_TEST_REDIS_DEFAULT:-redis://127.0.0.1:6379}"

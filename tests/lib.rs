@@ -125,6 +125,8 @@ pub struct Serving {
     /// without the word `listening`: e.g. "radius udp 127.0.0.1:40000".
     pub listeners: Vec<String>,
     log: std::sync::Arc<std::sync::Mutex<String>>,
+    /// Every line it printed on standard output.
+    out: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 /// Start `mfa-gateway --config <instance> serve` and wait at most `timeout` for its
@@ -169,10 +171,13 @@ pub fn serve_with_env(
     });
     let stdout = child.stdout.take().expect("stdout");
     let (tx, rx) = std::sync::mpsc::channel();
+    let out = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let lines = out.clone();
     // Keeps draining stdout after "ready", so the server never blocks on a full pipe.
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines() {
             let Ok(line) = line else { break };
+            lines.lock().unwrap().push(line.clone());
             let _ = tx.send(line);
         }
     });
@@ -186,6 +191,7 @@ pub fn serve_with_env(
                     child,
                     listeners,
                     log,
+                    out,
                 };
             }
             Ok(line) => {
@@ -236,6 +242,34 @@ impl Serving {
         let _ = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status();
+    }
+
+    /// Kill it with SIGKILL (a crash: nothing is drained) and reap it.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Send SIGHUP (reload the clients from the config).
+    pub fn hangup(&self) {
+        let _ = Command::new("kill")
+            .args(["-HUP", &self.child.id().to_string()])
+            .status();
+    }
+
+    /// Wait at most `timeout` until it has printed a line containing `needle` (counting
+    /// from the start); panics with what it printed otherwise.
+    pub fn wait_for_output(&self, needle: &str, timeout: std::time::Duration) {
+        let deadline = std::time::Instant::now() + timeout;
+        while !self.out.lock().unwrap().iter().any(|l| l.contains(needle)) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no line with {needle:?} in {:?}; stderr:\n{}",
+                self.out.lock().unwrap(),
+                self.log()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
     }
 
     /// Wait at most `timeout` for the process to end; whether it did.

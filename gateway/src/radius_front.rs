@@ -53,9 +53,8 @@ pub struct RadiusPolicy {
     shared: Option<crate::shared::RedisShared>,
     challenge_timeout: i64,
     prompt: String,
-    otp_digits: HashMap<String, u8>,
-    labels: HashMap<String, String>,
-    field: HashMap<String, crate::radius_field::ClientField>,
+    /// Per-client settings, replaceable by a reload (SIGHUP).
+    per_client: std::sync::RwLock<Arc<PerClient>>,
     /// Places in the gateway's hashing queue, handed out in arrival order (FIFO).
     admission: Arc<tokio::sync::Semaphore>,
 }
@@ -68,9 +67,7 @@ impl RadiusPolicy {
             shared: None,
             challenge_timeout: i64::try_from(settings.challenge_timeout_seconds).unwrap_or(120),
             prompt: settings.challenge_prompt.clone(),
-            otp_digits: settings.otp_digits.clone(),
-            labels: settings.labels.clone(),
-            field: settings.field.clone(),
+            per_client: std::sync::RwLock::new(Arc::new(PerClient::of(settings))),
             admission: Arc::new(tokio::sync::Semaphore::new(
                 gateway.hashing_queue_size().max(1),
             )),
@@ -179,9 +176,25 @@ impl RadiusPolicy {
 
     /// The username to look up for what the person typed (see `ClientField::map_username`).
     pub fn map_username(&self, client: &str, typed: &str) -> String {
-        self.field
+        self.per_client()
+            .field
             .get(client)
             .map_or_else(|| typed.trim().to_owned(), |f| f.map_username(typed))
+    }
+
+    fn per_client(&self) -> Arc<PerClient> {
+        self.per_client
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Take the clients' settings from a reloaded configuration.
+    pub fn reload(&self, settings: &RadiusSettings) {
+        *self
+            .per_client
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(PerClient::of(settings));
     }
 
     async fn credentials(
@@ -201,7 +214,12 @@ impl RadiusPolicy {
             // before).
             ClientMode::CodeOnly => Ok(Credentials::CodeAfterPassword { code: password }),
             ClientMode::Append { separator } => {
-                let digits = self.otp_digits.get(&req.client.name).copied().unwrap_or(6);
+                let digits = self
+                    .per_client()
+                    .otp_digits
+                    .get(&req.client.name)
+                    .copied()
+                    .unwrap_or(6);
                 let (password, code) = split_append(password.expose(), *separator, digits);
                 Ok(Credentials::PasswordAndCode { password, code })
             }
@@ -219,6 +237,24 @@ impl RadiusPolicy {
                 },
                 None => Ok(Credentials::PasswordOnly { password }),
             },
+        }
+    }
+}
+
+/// What the policy keeps per RADIUS client (from `[[radius.clients]]`).
+#[derive(Debug, Default)]
+struct PerClient {
+    otp_digits: HashMap<String, u8>,
+    labels: HashMap<String, String>,
+    field: HashMap<String, crate::radius_field::ClientField>,
+}
+
+impl PerClient {
+    fn of(settings: &RadiusSettings) -> Self {
+        Self {
+            otp_digits: settings.otp_digits.clone(),
+            labels: settings.labels.clone(),
+            field: settings.field.clone(),
         }
     }
 }
@@ -383,7 +419,8 @@ impl RadiusPolicy {
         if req.client.mode == ClientMode::SecondFactorOnly || wants_push {
             // The NAS checked the password; the person approves on a device of theirs. The
             // answer is held (a retransmit joins it through the duplicate cache).
-            let label = self.labels.get(&req.client.name).map(String::as_str);
+            let per_client = self.per_client();
+            let label = per_client.labels.get(&req.client.name).map(String::as_str);
             let a = attempt(Credentials::PasswordOnly {
                 password: SecretString::default(),
             });

@@ -55,7 +55,7 @@ pub async fn serve(config_path: &Path) -> anyhow::Result<()> {
     let (config, gateway) = open_gateway(config_path).await?;
     init_tracing(config.log_json, &config.log_level);
     audit_config_loaded(&gateway, config_path).await?;
-    run(&config, gateway).await
+    run(&config, gateway, config_path).await
 }
 
 /// Record which configuration the gateway runs with (its file and SHA-256), so a change of
@@ -78,8 +78,76 @@ async fn audit_config_loaded(gateway: &Gateway, config_path: &Path) -> anyhow::R
     Ok(())
 }
 
+/// Read the configuration again (SIGHUP) and take its RADIUS clients (`[[radius.clients]]`)
+/// and OIDC clients (`[[oidc.clients]]`); everything else needs a restart. A file that does
+/// not load, or a client that needs a signing algorithm not in use, is refused and the old
+/// clients are kept; both outcomes are audited (`config_reloaded`, success or failure).
+async fn reload(
+    path: &Path,
+    server: &mfa_radius::ServerConfig,
+    policy: &RadiusPolicy,
+    provider: Option<&mfa_oidc::Provider>,
+    gateway: &Gateway,
+) {
+    let outcome = match Config::load(path) {
+        Err(e) => Err(e.to_string()),
+        Ok(new) => {
+            let registrations = new
+                .oidc
+                .clients
+                .iter()
+                .map(crate::oidc_backend::registration)
+                .collect();
+            // The OIDC clients first: they may be refused, and then nothing changed.
+            match provider.map(|p| p.replace_clients(registrations)) {
+                Some(Err(e)) => Err(format!("oidc.clients: {e}")),
+                _ => {
+                    server.table.replace(&new.radius.clients);
+                    policy.reload(&new.radius);
+                    Ok((new.radius.clients.len(), new.oidc.clients.len()))
+                }
+            }
+        }
+    };
+    match outcome {
+        Ok((radius, oidc)) => {
+            tracing::info!(
+                radius_clients = radius,
+                oidc_clients = oidc,
+                "configuration reloaded"
+            );
+            println!("config reloaded");
+            if let Err(e) = audit_config_loaded(gateway, path).await {
+                tracing::error!(error = %e, "auditing the reload failed");
+            }
+        }
+        Err(problem) => {
+            tracing::error!(%problem, "configuration reload refused; the old clients stay");
+            println!("config reload refused: {problem}");
+            use sha2::Digest as _;
+            let text = std::fs::read(path).unwrap_or_default();
+            let mut event = crate::audit::AuditEvent::admin(
+                now(),
+                crate::audit::EventKind::ConfigReloaded,
+                "system",
+            );
+            event.channel = crate::audit::Channel::System;
+            event.outcome = crate::audit::Outcome::Failed;
+            event.reason = Some("config_invalid".into());
+            event.detail = Some(serde_json::json!({
+                "file": path.display().to_string(),
+                "sha256": hex::encode(sha2::Sha256::digest(&text)),
+                "problem": problem,
+            }));
+            if let Err(e) = gateway.store().append_event(&event).await {
+                tracing::error!(error = %e, "auditing the refused reload failed");
+            }
+        }
+    }
+}
+
 /// Start the fronts, print where they listen (one line each), and run until a signal.
-async fn run(config: &Config, gateway: Gateway) -> anyhow::Result<()> {
+async fn run(config: &Config, gateway: Gateway, config_path: &Path) -> anyhow::Result<()> {
     if let Some(problem) = gateway.webhook_problem() {
         anyhow::bail!("{problem}");
     }
@@ -248,7 +316,6 @@ async fn run(config: &Config, gateway: Gateway) -> anyhow::Result<()> {
             https: crate::web::reached_over_https(h.tls, &issuer),
             pre: crate::web::session::PreLogin::new(*gateway.master_key().derive("pre-login")),
             trusted_proxies: Arc::new(h.trusted_proxies.clone()),
-            waiting: Arc::default(),
             streams: crate::web::tls::Slots::new(
                 crate::web::MAX_STREAMS_PER_SOURCE,
                 crate::web::MAX_STREAMS,
@@ -288,6 +355,29 @@ async fn run(config: &Config, gateway: Gateway) -> anyhow::Result<()> {
             }
         }
         println!("oidc issuer {issuer}");
+    }
+    // SIGHUP: the RADIUS and OIDC clients are read again from the file.
+    #[cfg(unix)]
+    {
+        let (server, policy, provider, gw, path, stop) = (
+            server.clone(),
+            policy.clone(),
+            provider.clone(),
+            gateway.clone(),
+            config_path.to_path_buf(),
+            stop.clone(),
+        );
+        let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+            .context("listening for SIGHUP")?;
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = hup.recv() => {}
+                    () = stop.cancelled() => return,
+                }
+                reload(&path, &server, &policy, provider.as_deref(), &gw).await;
+            }
+        });
     }
     {
         let (policy, stop, prometheus, limits, gw) = (
@@ -535,5 +625,5 @@ pub async fn demo(dir: &Path, no_serve: bool) -> anyhow::Result<()> {
     }
     init_tracing(config.log_json, &config.log_level);
     audit_config_loaded(&gw, &config_path).await?;
-    run(&config, gw).await
+    run(&config, gw, &config_path).await
 }

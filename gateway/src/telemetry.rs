@@ -126,13 +126,25 @@ async fn metrics_text(State(s): State<AdminState>) -> impl IntoResponse {
     )
 }
 
+/// How long /readyz waits for the store's answer.
+const READY_CHECK: std::time::Duration = std::time::Duration::from_secs(2);
+
 async fn ready(State(s): State<AdminState>) -> impl IntoResponse {
     if s.gateway.draining() {
         return (StatusCode::SERVICE_UNAVAILABLE, "draining\n");
     }
-    if let Err(e) = s.gateway.store().ping().await {
-        tracing::warn!(error = %e, "readiness: store not reachable");
-        return (StatusCode::SERVICE_UNAVAILABLE, "store not reachable\n");
+    // A store that does not answer in time is as unready as one that refuses (the pool
+    // would otherwise wait its whole acquire timeout, longer than a balancer's check).
+    match tokio::time::timeout(READY_CHECK, s.gateway.store().ping()).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "readiness: store not reachable");
+            return (StatusCode::SERVICE_UNAVAILABLE, "store not reachable\n");
+        }
+        Err(_) => {
+            tracing::warn!("readiness: store did not answer in time");
+            return (StatusCode::SERVICE_UNAVAILABLE, "store not reachable\n");
+        }
     }
     if let Some(shared) = s.gateway.shared()
         && let Err(e) = shared.ping().await

@@ -116,7 +116,7 @@ fn valid_challenge(c: &str) -> bool {
 impl Provider {
     pub(crate) async fn authorize(&self, params: &Params) -> Response {
         let now = self.clock.now();
-        let Some(client) = params.get("client_id").and_then(|id| self.clients.get(id)) else {
+        let Some(client) = params.get("client_id").and_then(|id| self.client(id)) else {
             tracing::info!("authorization request: unknown or missing client_id");
             return bad_request_page();
         };

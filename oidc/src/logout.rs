@@ -111,13 +111,14 @@ impl Provider {
                 tracing::info!("logout: client_id differs from the id_token_hint");
                 None
             }
-            (asked, hinted) => hinted.or(asked).and_then(|id| self.clients.get(id)),
+            (asked, hinted) => hinted.or(asked).and_then(|id| self.client(id)),
         };
         let redirect = match params.get("post_logout_redirect_uri") {
             _ if params.malformed() => None,
             Some(uri) => {
-                let registered =
-                    client.filter(|c| c.post_logout_redirect_uris.iter().any(|r| r == uri));
+                let registered = client
+                    .as_ref()
+                    .filter(|c| c.post_logout_redirect_uris.iter().any(|r| r == uri));
                 if registered.is_none() {
                     tracing::info!(
                         "logout: post_logout_redirect_uri not registered for the client"

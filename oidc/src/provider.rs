@@ -27,7 +27,8 @@ const BODY_LIMIT: usize = 64 * 1024;
 /// The OpenID Provider.
 pub struct Provider {
     pub(crate) settings: Settings,
-    pub(crate) clients: HashMap<String, ClientRegistration>,
+    /// Replaceable while serving (a reload): a request under way keeps what it read.
+    clients: std::sync::RwLock<Arc<HashMap<String, ClientRegistration>>>,
     pub(crate) backend: Arc<dyn OidcBackend>,
     pub(crate) state: Arc<dyn OidcState>,
     key_store: Arc<dyn KeyStore>,
@@ -39,7 +40,8 @@ pub struct Provider {
 
 impl std::fmt::Debug for Provider {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let mut ids: Vec<&String> = self.clients.keys().collect();
+        let clients = self.clients_map();
+        let mut ids: Vec<&String> = clients.keys().collect();
         ids.sort();
         f.debug_struct("Provider")
             .field("issuer", &self.settings.issuer)
@@ -85,7 +87,7 @@ impl Provider {
         let discovery = discovery::document(&settings, &algs)?;
         Ok(Arc::new(Self {
             settings,
-            clients,
+            clients: std::sync::RwLock::new(Arc::new(clients)),
             backend,
             state,
             key_store: keys,
@@ -113,9 +115,43 @@ impl Provider {
         &self.settings
     }
 
+    /// Every registered client, as a map read at once.
+    pub(crate) fn clients_map(&self) -> Arc<HashMap<String, ClientRegistration>> {
+        self.clients
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// The registered client `id`.
+    pub(crate) fn client(&self, id: &str) -> Option<ClientRegistration> {
+        self.clients_map().get(id).cloned()
+    }
+
+    /// Replace the registered clients (a configuration reload). Refused, changing nothing,
+    /// when a registration is invalid or needs a signing algorithm not in use (that needs a
+    /// restart: keys and the discovery document are made at start).
+    pub fn replace_clients(&self, clients: Vec<ClientRegistration>) -> Result<()> {
+        let clients = clients::index(clients)?;
+        let mut wanted = clients::algs_in_use(clients.values());
+        let mut have = self.signing_algs();
+        wanted.sort_by_key(|a| format!("{a:?}"));
+        have.sort_by_key(|a| format!("{a:?}"));
+        if wanted.iter().any(|a| !have.contains(a)) {
+            return Err(OidcError::Config(
+                "a client needs a signing algorithm not in use: restart to add it".into(),
+            ));
+        }
+        *self
+            .clients
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(clients);
+        Ok(())
+    }
+
     /// The registered clients.
     pub fn clients(&self) -> Vec<ClientRegistration> {
-        let mut v: Vec<_> = self.clients.values().cloned().collect();
+        let mut v: Vec<_> = self.clients_map().values().cloned().collect();
         v.sort_by(|a, b| a.client_id.cmp(&b.client_id));
         v
     }
@@ -147,7 +183,7 @@ impl Provider {
     }
 
     /// Takes the pending authorization (single use) and where its answer goes.
-    async fn take(&self, pending_id: &str) -> Result<(PendingAuthorization, &ClientRegistration)> {
+    async fn take(&self, pending_id: &str) -> Result<(PendingAuthorization, ClientRegistration)> {
         let now = self.clock.now();
         let pending = self
             .state
@@ -155,8 +191,7 @@ impl Provider {
             .await?
             .ok_or(OidcError::UnknownPending)?;
         let client = self
-            .clients
-            .get(&pending.client_id)
+            .client(&pending.client_id)
             .ok_or(OidcError::UnknownPending)?;
         Ok((pending, client))
     }
@@ -185,7 +220,7 @@ impl Provider {
         }
         let result = match p.response_type {
             ResponseType::Code => self.issue_code(&p, user, now).await,
-            ResponseType::IdToken => self.issue_implicit(&p, client, &user, now).await,
+            ResponseType::IdToken => self.issue_implicit(&p, &client, &user, now).await,
         };
         Ok(match result {
             Ok(response) => response,
@@ -282,6 +317,6 @@ impl Provider {
 
     /// The algorithms the provider signs with.
     pub fn signing_algs(&self) -> Vec<SigningAlg> {
-        clients::algs_in_use(self.clients.values())
+        clients::algs_in_use(self.clients_map().values())
     }
 }

@@ -80,7 +80,8 @@ impl Provider {
             );
             return self.refused(None, r, false).await;
         }
-        let client = match authenticate(&self.clients, headers, &params) {
+        let clients = self.clients_map();
+        let client = match authenticate(&clients, headers, &params) {
             Ok(c) => c,
             Err(f) => {
                 let r = refuse(f.code, f.reason, "client authentication failed");
@@ -171,9 +172,9 @@ impl Provider {
                 ));
             }
             Ok(Taken::Replayed(g)) => {
-                if let Some(owner) = self.clients.get(&g.client_id) {
+                if let Some(owner) = self.client(&g.client_id) {
                     self.revoke(
-                        owner,
+                        &owner,
                         &g.family,
                         &g.user.sub,
                         RevocationCause::CodeReused,
@@ -279,9 +280,9 @@ impl Provider {
                 ));
             }
             Ok(Taken::Replayed(g)) => {
-                if let Some(owner) = self.clients.get(&g.client_id) {
+                if let Some(owner) = self.client(&g.client_id) {
                     self.revoke(
-                        owner,
+                        &owner,
                         &g.family,
                         &g.sub,
                         RevocationCause::RefreshTokenReused,

@@ -224,21 +224,70 @@ fn certificate_names(der: &[u8]) -> Vec<String> {
 /// Clients sorted most specific network first.
 #[derive(Debug)]
 pub(crate) struct ClientTable {
-    clients: Vec<Client>,
+    clients: Vec<Arc<Client>>,
 }
 
 impl ClientTable {
     pub(crate) fn new(configs: &[ClientConfig]) -> Self {
-        let mut clients: Vec<Client> = configs.iter().cloned().map(Client::new).collect();
+        let mut clients: Vec<Arc<Client>> = configs
+            .iter()
+            .cloned()
+            .map(|c| Arc::new(Client::new(c)))
+            .collect();
         // Longest prefix first; the sort is stable, so equal networks keep config order.
         clients.sort_by_key(|c| std::cmp::Reverse(c.config.network.prefix_len()));
         ClientTable { clients }
     }
 
     /// The most specific client whose network holds `ip` (IPv4-mapped IPv6 counts as IPv4).
-    pub(crate) fn lookup(&self, ip: IpAddr) -> Option<&Client> {
+    pub(crate) fn lookup(&self, ip: IpAddr) -> Option<&Arc<Client>> {
         let ip = ip.to_canonical();
         self.clients.iter().find(|c| c.config.network.contains(&ip))
+    }
+}
+
+/// The clients every server of one process looks up, replaceable while serving (a reload):
+/// a request under way keeps the client it started with.
+#[derive(Debug)]
+pub struct Clients {
+    table: std::sync::RwLock<Arc<ClientTable>>,
+}
+
+impl Clients {
+    pub fn new(configs: &[ClientConfig]) -> Arc<Self> {
+        Arc::new(Self {
+            table: std::sync::RwLock::new(Arc::new(ClientTable::new(configs))),
+        })
+    }
+
+    /// Replace the client list.
+    pub fn replace(&self, configs: &[ClientConfig]) {
+        let table = Arc::new(ClientTable::new(configs));
+        *self
+            .table
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = table;
+    }
+
+    pub(crate) fn lookup(&self, ip: IpAddr) -> Option<Arc<Client>> {
+        self.table
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .lookup(ip)
+            .cloned()
+    }
+
+    /// How many clients are known.
+    pub fn len(&self) -> usize {
+        self.table
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clients
+            .len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 }
 

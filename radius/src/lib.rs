@@ -61,7 +61,8 @@ pub use accounting::{AccountingRequest, AccountingStatus};
 pub use address::AddressAttribute;
 pub use auth::{Password, SharedSecret};
 pub use clients::{
-    ClientConfig, ClientInfo, ClientMode, MessageAuthenticatorPolicy, RADSEC_DEFAULT_SECRET,
+    ClientConfig, ClientInfo, ClientMode, Clients, MessageAuthenticatorPolicy,
+    RADSEC_DEFAULT_SECRET,
 };
 pub use packet::{DecodeError, Packet};
 pub use request::{AccessPolicy, AccessRequest, AccountingDecision, Decision, Transport};

@@ -17,7 +17,7 @@ use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinSet;
 use tracing::Instrument;
 
-use crate::clients::{ClientConfig, ClientTable};
+use crate::clients::{ClientConfig, Clients};
 use crate::dedup::{Begin, DEFAULT_CAPACITY, DedupCache};
 use crate::packet::{MAX_PACKET_LEN, Packet};
 use crate::request::{
@@ -47,18 +47,21 @@ pub struct ServerConfig {
     /// At shutdown, how long policy calls still running (held approvals) may take to
     /// finish before they are abandoned. Default 5 s.
     pub shutdown_grace: Duration,
+    /// The clients as every server looks them up (`clients`, replaceable by a reload).
+    pub table: Arc<Clients>,
 }
 
 impl ServerConfig {
     /// Defaults for everything but the clients.
     pub fn new(clients: Vec<ClientConfig>) -> Self {
         ServerConfig {
-            clients,
             duplicate_window: Duration::from_secs(10),
             max_in_flight: 256,
             max_tls_connections: 256,
             tls_idle_timeout: Duration::from_secs(120),
             shutdown_grace: SHUTDOWN_GRACE,
+            table: Clients::new(&clients),
+            clients,
         }
     }
 }
@@ -98,7 +101,7 @@ impl ReplyTo {
 
 /// State shared by every packet of one serve function.
 pub(crate) struct Engine {
-    pub(crate) clients: ClientTable,
+    pub(crate) clients: Arc<Clients>,
     policy: Arc<dyn AccessPolicy>,
     pub(crate) stats: Arc<Stats>,
     dedup: Arc<DedupCache>,
@@ -126,7 +129,7 @@ impl Engine {
         services: Services,
     ) -> Arc<Self> {
         Arc::new(Engine {
-            clients: ClientTable::new(&config.clients),
+            clients: Arc::clone(&config.table),
             policy,
             stats,
             dedup: DedupCache::new(config.duplicate_window, DEFAULT_CAPACITY),
@@ -176,7 +179,7 @@ impl Engine {
         let verdict = span.in_scope(|| {
             process(
                 &packet,
-                client,
+                &client,
                 source,
                 self.transport,
                 self.services,

@@ -696,3 +696,629 @@ fn a_rolling_restart_loses_no_session_token_or_pending_approval() {
     drop((a2, b2));
     drop_database(&db);
 }
+
+/// A throwaway PostgreSQL cluster of this test's own, on a free port (so restarting it
+/// disturbs no other test). As root, the server runs as the `postgres` user.
+struct OwnPostgres {
+    dir: tempfile::TempDir,
+    port: u16,
+    bin: std::path::PathBuf,
+    as_root: bool,
+}
+
+impl OwnPostgres {
+    fn start() -> Self {
+        let bin = std::env::var_os("MFA_TEST_PG_BIN")
+            .map(std::path::PathBuf::from)
+            .or_else(|| {
+                let mut found: Vec<_> = std::fs::read_dir("/usr/lib/postgresql")
+                    .ok()?
+                    .filter_map(Result::ok)
+                    .map(|e| e.path().join("bin"))
+                    .filter(|p| p.join("initdb").is_file())
+                    .collect();
+                found.sort();
+                found.pop()
+            })
+            .expect("PostgreSQL server binaries (README's test command installs postgresql)");
+        let as_root = std::process::Command::new("id")
+            .arg("-u")
+            .output()
+            .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
+        let dir = tempfile::tempdir().unwrap();
+        if as_root {
+            let _ = std::process::Command::new("useradd")
+                .args(["--system", "--no-create-home", "postgres"])
+                .output();
+            let ok = std::process::Command::new("chown")
+                .args(["-R", "postgres"])
+                .arg(dir.path())
+                .status()
+                .unwrap();
+            assert!(ok.success(), "chown to postgres");
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let me = Self {
+            dir,
+            port,
+            bin,
+            as_root,
+        };
+        let data = me.dir.path().join("data");
+        let out = me
+            .command("initdb")
+            .arg("-D")
+            .arg(&data)
+            .args(["-A", "trust", "-U", "postgres"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "initdb: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        me.up();
+        me
+    }
+
+    fn command(&self, program: &str) -> std::process::Command {
+        let path = self.bin.join(program);
+        if self.as_root {
+            let mut c = std::process::Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(path);
+            c
+        } else {
+            std::process::Command::new(path)
+        }
+    }
+
+    fn pg_ctl(&self, args: &[&str]) -> bool {
+        self.command("pg_ctl")
+            .arg("-D")
+            .arg(self.dir.path().join("data"))
+            .arg("-l")
+            .arg(self.dir.path().join("log"))
+            .args(args)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    }
+
+    fn up(&self) {
+        let options = format!(
+            "-p {} -k {} -c listen_addresses=127.0.0.1",
+            self.port,
+            self.dir.path().display()
+        );
+        assert!(
+            self.pg_ctl(&["-w", "-o", &options, "start"]),
+            "PostgreSQL did not start: {}",
+            std::fs::read_to_string(self.dir.path().join("log")).unwrap_or_default()
+        );
+    }
+
+    /// Stop it at once (as a crash or a failover would).
+    fn down(&self) {
+        assert!(
+            self.pg_ctl(&["-w", "-m", "immediate", "stop"]),
+            "pg_ctl stop"
+        );
+    }
+
+    fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+}
+
+impl Drop for OwnPostgres {
+    fn drop(&mut self) {
+        let _ = self.pg_ctl(&["-m", "immediate", "stop"]);
+    }
+}
+
+/// What the radclient loop saw: when, which instance, who, the answer's code.
+type Seen = Vec<(std::time::Instant, usize, String, Option<String>)>;
+
+#[test]
+fn a_killed_instance_and_a_postgresql_restart_under_load_never_accept_without_an_audit_event() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, Mutex};
+    let pg = OwnPostgres::start();
+    let clients = format!(
+        "\n[[radius.clients]]\nname = \"vpn\"\naddress = \"127.0.0.1/32\"\nsecret = \"{SECRET}\"\nmode = \"append\"\n"
+    );
+    let g = cluster_config(
+        &pg.url(),
+        &redis_url(),
+        &clients,
+        "\n[rate_limit]\nper_source_per_minute = 100000\nper_username_per_minute = 1000\n",
+    );
+    // People behind one NAS, each with a phone; fresh ones for the checks between faults.
+    g.ok(&["org", "add", "P"], None);
+    let person = |name: &str| -> Vec<u8> {
+        g.ok(
+            &[
+                "person",
+                "add",
+                name,
+                "--org",
+                "P",
+                "--name",
+                name,
+                "--password-stdin",
+            ],
+            Some(&format!("{PW}\n")),
+        );
+        seed_of(&uri_in(
+            &g.ok(&["device", "add-totp", name, "--label", "phone"], None),
+        ))
+    };
+    let people: Vec<(String, Vec<u8>)> = (0..12)
+        .map(|i| {
+            let name = format!("p{i:02}");
+            let seed = person(&name);
+            (name, seed)
+        })
+        .collect();
+    let fresh: Vec<(String, Vec<u8>)> = (0..3)
+        .map(|i| {
+            let name = format!("q{i}");
+            let seed = person(&name);
+            (name, seed)
+        })
+        .collect();
+    let a = serve(&g, READY);
+    let b = serve(&g, READY);
+    let radius = [
+        a.addr("radius udp", "127.0.0.1"),
+        b.addr("radius udp", "127.0.0.1"),
+    ];
+    let login = |at: std::net::SocketAddr, user: &str, seed: &[u8], wait: u32| {
+        radclient(
+            at,
+            "auth",
+            SECRET,
+            &format!(
+                "User-Name = \"{user}\"\nUser-Password = \"{PW}{}\"\nMessage-Authenticator = 0x00\n",
+                totp(seed)
+            ),
+            wait,
+        )
+    };
+    let http = reqwest::blocking::Client::builder()
+        .use_preconfigured_tls(mfa_e2e::instance_tls(&g))
+        .timeout(Duration::from_secs(5))
+        .build()
+        .unwrap();
+
+    // The loop: logins through A and B in turn, as a NAS with two servers would send them.
+    let stop = Arc::new(AtomicBool::new(false));
+    let seen: Arc<Mutex<Seen>> = Arc::default();
+    let looping = {
+        let (stop, seen, people) = (stop.clone(), seen.clone(), people.clone());
+        std::thread::spawn(move || {
+            let mut i = 0usize;
+            while !stop.load(Ordering::Relaxed) {
+                let (user, seed) = &people[i % people.len()];
+                let node = i % 2;
+                let answer = login(radius[node], user, seed, 2);
+                seen.lock().unwrap().push((
+                    std::time::Instant::now(),
+                    node,
+                    user.clone(),
+                    answer.code,
+                ));
+                i += 1;
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        })
+    };
+    std::thread::sleep(Duration::from_secs(2));
+
+    // A is killed (-9) in the middle of it: B keeps answering.
+    let mut a = a;
+    a.kill();
+    let killed = std::time::Instant::now();
+    login(radius[1], &fresh[0].0, &fresh[0].1, 10).assert_code("Access-Accept");
+
+    // PostgreSQL goes away: nothing can be checked or audited, so nothing is accepted and
+    // /readyz turns unready; when it is back, B recovers without a restart.
+    pg.down();
+    let down = std::time::Instant::now();
+    let refused = login(radius[1], &fresh[1].0, &fresh[1].1, 10);
+    assert_ne!(
+        refused.code.as_deref(),
+        Some("Access-Accept"),
+        "{}",
+        refused.output
+    );
+    assert_eq!(ready(&http, &b.listener("http")), 503);
+    std::thread::sleep(Duration::from_secs(2));
+    pg.up();
+    let up = std::time::Instant::now();
+    let deadline = up + Duration::from_secs(30);
+    while ready(&http, &b.listener("http")) != 200 {
+        assert!(std::time::Instant::now() < deadline, "B did not recover");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    login(radius[1], &fresh[2].0, &fresh[2].1, 10).assert_code("Access-Accept");
+    std::thread::sleep(Duration::from_secs(1));
+    stop.store(true, Ordering::Relaxed);
+    looping.join().unwrap();
+
+    // What the loop saw: B answered after A died, nothing was accepted while PostgreSQL was
+    // away, and every Accept has its audit event.
+    let seen = seen.lock().unwrap().clone();
+    assert!(
+        seen.iter()
+            .any(|(t, node, _, code)| *t > killed && *node == 1 && code.is_some()),
+        "B kept answering: {seen:?}"
+    );
+    assert!(
+        !seen.iter().any(|(t, _, _, code)| *t > down
+            && *t < up
+            && code.as_deref() == Some("Access-Accept")),
+        "an Accept while PostgreSQL was down: {seen:?}"
+    );
+    let audit = audit_reasons(&g);
+    let events: Vec<serde_json::Value> = audit
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    let audited = |user: &str| {
+        events
+            .iter()
+            .filter(|e| {
+                e["kind"] == "login_attempt" && e["outcome"] == "accept" && e["username"] == user
+            })
+            .count()
+    };
+    let accepted = seen
+        .iter()
+        .filter(|(_, _, _, code)| code.as_deref() == Some("Access-Accept"))
+        .count();
+    assert!(accepted >= 1, "the loop got Accepts: {seen:?}");
+    for (name, _) in people.iter().chain(&fresh) {
+        let answered = seen
+            .iter()
+            .filter(|(_, _, u, code)| u == name && code.as_deref() == Some("Access-Accept"))
+            .count();
+        assert!(
+            audited(name) >= answered,
+            "{name}: {answered} Accepts answered, {} audited",
+            audited(name)
+        );
+    }
+    assert_eq!(
+        audited(&fresh[1].0),
+        0,
+        "nothing accepted while the store was away"
+    );
+    let verified = g.ok(&["audit", "verify"], None);
+    assert!(verified.starts_with("audit chain ok"), "{verified}");
+    drop(b);
+}
+
+#[test]
+fn sighup_reloads_radius_and_oidc_clients_and_keeps_the_old_ones_on_a_bad_file() {
+    let g = mfa_e2e::https_instance(&[], "");
+    let phones = ann(&g, 1);
+    let n = serve(&g, READY);
+    let radius = n.addr("radius udp", "127.0.0.1");
+    let login = |secret: &str| {
+        radclient(
+            radius,
+            "auth",
+            secret,
+            &format!(
+                "User-Name = \"ann\"\nUser-Password = \"{PW}{}\"\nMessage-Authenticator = 0x00\n",
+                totp(&phones[0])
+            ),
+            3,
+        )
+    };
+    // No client for 127.0.0.1 yet: silence.
+    login(SECRET).assert_silence();
+    let http = mfa_e2e::https_client(&g);
+    let discovery = |id: &str| {
+        http.get(format!(
+            "{}/oauth2/authorize?response_type=code&client_id={id}&redirect_uri={}&scope=openid&state=s&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256",
+            n.listener("http"),
+            "http%3A%2F%2F127.0.0.1%3A9%2Fcb"
+        ))
+        .send()
+        .unwrap()
+        .status()
+        .as_u16()
+    };
+    assert_eq!(discovery("rp"), 400, "no OIDC client rp yet");
+    let original = std::fs::read_to_string(g.config()).unwrap();
+    let added = format!(
+        "{original}\n[[radius.clients]]\nname = \"vpn\"\naddress = \"127.0.0.1/32\"\nsecret = \"{SECRET}\"\nmode = \"append\"\n\
+         \n[[oidc.clients]]\nclient_id = \"rp\"\nname = \"RP\"\nsecret_sha256 = \"{}\"\n\
+         redirect_uris = [\"{CALLBACK}\"]\nflows = [\"code\"]\nrequire_pkce = true\n",
+        sha256_hex(RP_SECRET)
+    );
+    std::fs::write(g.config(), &added).unwrap();
+    n.hangup();
+    n.wait_for_output("config reloaded", Duration::from_secs(10));
+    login(SECRET).assert_code("Access-Accept");
+    assert_eq!(discovery("rp"), 303, "the OIDC client rp is there");
+
+    // A bad file is refused: the clients stay as they were, and it is audited.
+    std::fs::write(
+        g.config(),
+        format!("{added}\n[[radius.clients]]\nname = \"broken\"\naddress = \"not-a-net\"\n"),
+    )
+    .unwrap();
+    n.hangup();
+    n.wait_for_output("config reload refused", Duration::from_secs(10));
+    std::thread::sleep(Duration::from_secs(1));
+    std::fs::write(g.config(), &added).unwrap(); // for the CLI below
+    let audit = audit_reasons(&g);
+    let reloads: Vec<serde_json::Value> = audit
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|e| e["kind"] == "config_reloaded")
+        .collect();
+    assert_eq!(reloads.len(), 3, "start, reload, refusal: {audit}");
+    let refused: Vec<_> = reloads
+        .iter()
+        .filter(|e| e["outcome"] == "failed")
+        .collect();
+    assert_eq!(refused.len(), 1, "{audit}");
+    assert_eq!(refused[0]["reason"], "config_invalid", "{audit}");
+    assert!(
+        refused[0]["detail"]["problem"]
+            .as_str()
+            .is_some_and(|p| p.contains("radius.clients") && p.contains("not-a-net")),
+        "the refusal names the key: {audit}"
+    );
+    let hashes: std::collections::HashSet<_> = reloads
+        .iter()
+        .map(|e| e["detail"]["sha256"].clone())
+        .collect();
+    assert_eq!(hashes.len(), 3, "each file's own hash: {audit}");
+    // Still served by the reloaded client (a fresh code, the last one is used).
+    assert_eq!(discovery("rp"), 303);
+}
+
+/// nginx as the HTTPS load balancer: TLS ends there, round robin to the instances over plain
+/// HTTP, `X-Forwarded-For` set (as in docs/high-availability.md). Stopped on drop.
+struct Nginx {
+    child: std::process::Child,
+    dir: tempfile::TempDir,
+    port: u16,
+}
+
+impl Nginx {
+    fn start(
+        port: u16,
+        upstreams: &[String],
+        cert: &std::path::Path,
+        key: &std::path::Path,
+    ) -> Self {
+        let binary = std::env::var("MFA_TEST_NGINX").unwrap_or_else(|_| "nginx".into());
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().display();
+        let servers: String = upstreams
+            .iter()
+            .map(|u| format!("        server {u};\n"))
+            .collect();
+        let conf = format!(
+            "worker_processes 1;\npid {d}/nginx.pid;\nerror_log {d}/error.log;\n\
+             events {{ worker_connections 256; }}\n\
+             http {{\n    log_format up '$request_method $uri $status $upstream_addr';\n\
+                 access_log {d}/access.log up;\n\
+                 client_body_temp_path {d}/body;\n    proxy_temp_path {d}/proxy;\n\
+                 fastcgi_temp_path {d}/fcgi;\n    uwsgi_temp_path {d}/uwsgi;\n    scgi_temp_path {d}/scgi;\n\
+                 upstream mfa {{\n{servers}    }}\n\
+                 server {{\n        listen 127.0.0.1:{port} ssl;\n\
+                     ssl_certificate {cert};\n        ssl_certificate_key {key};\n\
+                     location / {{\n            proxy_pass http://mfa;\n\
+                         proxy_http_version 1.1;\n\
+                         proxy_set_header Host $http_host;\n\
+                         proxy_set_header X-Forwarded-For $remote_addr;\n\
+                         proxy_set_header X-Forwarded-Proto https;\n\
+                         proxy_buffering off;\n            proxy_read_timeout 120s;\n\
+                         proxy_next_upstream error timeout;\n        }}\n    }}\n}}\n",
+            cert = cert.display(),
+            key = key.display(),
+        );
+        let path = dir.path().join("nginx.conf");
+        std::fs::write(&path, conf).unwrap();
+        let child = std::process::Command::new(&binary)
+            .arg("-p")
+            .arg(dir.path())
+            .arg("-c")
+            .arg(&path)
+            .args(["-g", "daemon off; master_process off;"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!(
+                    "{binary}: {e} (README's test command installs nginx: apt-get install nginx)"
+                )
+            });
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "nginx did not start: {}",
+                std::fs::read_to_string(dir.path().join("error.log")).unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Self { child, dir, port }
+    }
+
+    fn url(&self) -> String {
+        format!("https://127.0.0.1:{}", self.port)
+    }
+
+    fn access_log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("access.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn a_load_balancer_in_front_signs_in_through_either_instance() {
+    use mfa_e2e::browser::Browser;
+    let (store, db) = fresh_database();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let public = format!("https://127.0.0.1:{port}");
+    let callback =
+        mfa_e2e::http_stub(|_| mfa_e2e::StubResponse::html("<p id=back>back at the RP</p>"));
+    let redirect = callback.url("/cb");
+    // The instances: plain HTTP behind the balancer, which they trust for X-Forwarded-For.
+    let g = mfa_e2e::Instance::init();
+    let text = std::fs::read_to_string(g.config()).unwrap();
+    let mut config = String::new();
+    let mut keep = true;
+    for line in text.lines() {
+        let t = line.trim();
+        if t.starts_with('[') {
+            let name = t.trim_matches(|c| c == '[' || c == ']').trim();
+            keep = !["http", "oidc", "store", "shared"]
+                .iter()
+                .any(|n| name == *n || name.starts_with(&format!("{n}.")));
+        }
+        if keep {
+            config.push_str(line);
+            config.push('\n');
+        }
+    }
+    let config = config.replace("listen = [\"0.0.0.0:1812\"]", "listen = [\"127.0.0.1:0\"]");
+    std::fs::write(
+        g.config(),
+        format!(
+            "{config}\n[store]\nurl = \"{store}\"\n\n[shared]\nurl = \"{redis}\"\nkey_prefix = \"{prefix}\"\n\
+             \n[http]\nlisten = [\"127.0.0.1:0\"]\ntls = false\npublic_url = \"{public}\"\n\
+             trusted_proxies = [\"127.0.0.1/32\"]\n\n[oidc]\n\
+             [[oidc.clients]]\nclient_id = \"rp\"\nname = \"RP\"\nsecret_sha256 = \"{secret}\"\n\
+             redirect_uris = [\"{redirect}\"]\nflows = [\"code\"]\nrequire_pkce = true\n",
+            redis = redis_url(),
+            prefix = random_name("lb") + ":",
+            secret = sha256_hex(RP_SECRET),
+        ),
+    )
+    .unwrap();
+    let phones = ann(&g, 2);
+    let a = serve(&g, READY);
+    let b = serve(&g, READY);
+    let upstreams: Vec<String> = [&a, &b]
+        .iter()
+        .map(|n| n.listener("http").trim_start_matches("http://").to_owned())
+        .collect();
+    let certs = g.dir.path().join("certs");
+    let lb = Nginx::start(
+        port,
+        &upstreams,
+        &certs.join("server.pem"),
+        &certs.join("server.key"),
+    );
+    let base = lb.url();
+    let browser = Browser::launch_trusting(&[&certs.join("server.pem")]);
+
+    // The portal: a full sign-in through the balancer (its requests land on both).
+    let page = browser.new_page();
+    mfa_e2e::portal_sign_in(&page, &base, "ann", PW, &totp(&phones[0]));
+    page.goto(&format!("{base}/portal"));
+    page.wait_for("ul.devices", Duration::from_secs(15));
+    page.goto(&format!("{base}/portal"));
+    page.wait_for("ul.devices", Duration::from_secs(15));
+
+    // An OIDC login in the browser through the balancer, the code redeemed through it too.
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    let verifier = "a-pkce-verifier-of-at-least-forty-three-characters-0123";
+    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(sha2::Sha256::digest(verifier.as_bytes()));
+    let encoded: String = url_escape(&redirect);
+    let oidc = browser.new_page();
+    oidc.goto(&format!(
+        "{base}/oauth2/authorize?response_type=code&client_id=rp&redirect_uri={encoded}&scope=openid&state=lb1&code_challenge={challenge}&code_challenge_method=S256"
+    ));
+    let wait = Duration::from_secs(15);
+    oidc.wait_for("form#login-form", wait);
+    oidc.fill("input[name=username]", "ann");
+    oidc.fill("input[name=password]", PW);
+    oidc.click("button#submit");
+    oidc.wait_for("form#code-form", wait);
+    oidc.fill("input[name=code]", &totp(&phones[1]));
+    oidc.click("button#submit");
+    oidc.wait_for("#back", wait);
+    let at_rp = oidc.url();
+    assert!(
+        at_rp.starts_with(&redirect) && at_rp.contains("state=lb1"),
+        "{at_rp}"
+    );
+    let code = at_rp
+        .split("code=")
+        .nth(1)
+        .and_then(|c| c.split('&').next())
+        .expect("code")
+        .to_owned();
+    let http = mfa_e2e::https_client(&g);
+    let (status, tokens) = token(
+        &http,
+        &base,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", &redirect),
+            ("code_verifier", verifier),
+        ],
+    );
+    assert_eq!(status, 200, "{tokens}");
+    assert!(tokens["id_token"].is_string());
+
+    // Round robin: both instances served these pages.
+    let log = lb.access_log();
+    for upstream in &upstreams {
+        assert!(
+            log.contains(upstream.as_str()),
+            "{upstream} served nothing:\n{log}"
+        );
+    }
+    // Both logins are in the audit trail, with the portal's and the provider's channel.
+    let audit = audit_reasons(&g);
+    for channel in ["\"portal\"", "\"oidc\""] {
+        assert!(
+            audit.lines().any(|l| l.contains("\"login_attempt\"")
+                && l.contains("\"accept\"")
+                && l.contains(channel)),
+            "{channel}: {audit}"
+        );
+    }
+    drop((a, b, lb));
+    drop_database(&db);
+}
+
+fn url_escape(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}

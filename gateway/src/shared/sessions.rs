@@ -355,6 +355,7 @@ mod tests {
             since: now,
             failures: 0,
             key: None,
+            approval: None,
         };
         let (half_id, _) = sa.create(half, "192.0.2.9", now).await.expect("made");
         assert_eq!(sb.end_person(7, "ann").await, 2);

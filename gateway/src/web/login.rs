@@ -9,8 +9,8 @@ use super::session::{
 };
 use super::{WebState, bad_request, pages};
 use crate::audit::Channel;
-use crate::engine::{Attempt, Credentials, Verdict};
-use crate::model::{DeviceKind, UnixTime, now};
+use crate::engine::{Attempt, Credentials, Reason, Verdict};
+use crate::model::{DeviceKind, now};
 use crate::secret::SecretString;
 use axum::extract::{ConnectInfo, FromRequestParts, Query, State};
 use axum::http::request::Parts;
@@ -46,72 +46,6 @@ pub fn routes() -> Router<WebState> {
         .route("/login/cancel", post(cancel))
         .route("/login/approve", post(start_approval))
         .route("/login/approve/wait", get(wait_approval))
-}
-
-/// Logins waiting for an out-of-band approval, by session id: the answer arrives on the
-/// receiver (the approval runs on its own task).
-#[derive(Debug, Default)]
-pub struct Waiting {
-    map: std::sync::Mutex<
-        std::collections::HashMap<String, (UnixTime, tokio::sync::oneshot::Receiver<Verdict>)>,
-    >,
-    /// Number matching: the number each waiting session's page shows.
-    numbers: std::sync::Mutex<std::collections::HashMap<String, u8>>,
-}
-
-impl Waiting {
-    fn set_number(&self, sid: &str, number: u8) {
-        let mut numbers = self
-            .numbers
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let map = self
-            .map
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        numbers.retain(|s, _| map.contains_key(s));
-        numbers.insert(sid.to_owned(), number);
-    }
-
-    fn number(&self, sid: &str) -> Option<u8> {
-        self.numbers
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .get(sid)
-            .copied()
-    }
-
-    fn insert(&self, sid: &str, rx: tokio::sync::oneshot::Receiver<Verdict>, now: UnixTime) {
-        let mut map = self
-            .map
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        // Waits nobody came back for are dropped after the code step's time.
-        map.retain(|_, (since, _)| now - *since <= CODE_STEP_SECONDS);
-        map.insert(sid.to_owned(), (now, rx));
-    }
-
-    /// The answer if it is there (then the entry goes), Some(None) if still waiting, None if
-    /// nothing waits for this session (or the approval task ended without an answer).
-    fn poll(&self, sid: &str) -> Option<Option<Verdict>> {
-        use tokio::sync::oneshot::error::TryRecvError;
-        let mut map = self
-            .map
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let (_, rx) = map.get_mut(sid)?;
-        match rx.try_recv() {
-            Ok(v) => {
-                map.remove(sid);
-                Some(Some(v))
-            }
-            Err(TryRecvError::Empty) => Some(None),
-            Err(TryRecvError::Closed) => {
-                map.remove(sid);
-                None
-            }
-        }
-    }
 }
 
 const NOT_APPROVED: &str =
@@ -534,6 +468,7 @@ pub async fn submit_password(
                 since: now(),
                 failures: 0,
                 key: None,
+                approval: None,
             };
             // Privilege changed: a new session id and CSRF token (an old session of this
             // browser ends).
@@ -586,6 +521,7 @@ async fn second_step(
         since,
         failures,
         key,
+        ..
     } = session.login.clone()
     else {
         return Err(expired());
@@ -939,27 +875,55 @@ async fn start_approval(
         ip,
         &headers,
     );
-    let (tx, rx) = tokio::sync::oneshot::channel();
     let gateway = state.gateway.clone();
     let label = match step.purpose {
         LoginFor::Portal => "Self-service portal".to_owned(),
         LoginFor::Oidc(_) => step.target.client_name.clone(),
     };
-    // Number matching: this page shows the number, the phone must pick it.
+    // Number matching: this page shows the number, the phone must pick it. The wait lives
+    // in the session, so the page may ask any instance how it stands.
     let number = crate::approval::random_number();
+    let wait = super::session::ApprovalWait {
+        number: Some(number),
+        since: now(),
+        answer: None,
+    };
+    state
+        .sessions
+        .modify(&step.sid, now(), |login| {
+            if let LoginState::PasswordOk { approval, .. } = login {
+                *approval = Some(wait.clone());
+            }
+        })
+        .await;
+    let (sessions, sid) = (state.sessions.clone(), step.sid.clone());
     tokio::spawn(async move {
-        match gateway
+        let answer = match gateway
             .login_by_approval_matched(&a, Some(&label), Some(number), now())
             .await
         {
-            Ok(d) => {
-                let _ = tx.send(d.verdict);
+            Ok(d) => match d.verdict {
+                Verdict::Accept { device_id, .. } => {
+                    super::session::WaitAnswer::Accepted { device_id }
+                }
+                _ => super::session::WaitAnswer::Refused,
+            },
+            Err(e) => {
+                tracing::error!(error = %e, "approval failed inside the gateway");
+                super::session::WaitAnswer::Refused
             }
-            Err(e) => tracing::error!(error = %e, "approval failed inside the gateway"),
-        }
+        };
+        sessions
+            .modify(&sid, now(), |login| {
+                if let LoginState::PasswordOk {
+                    approval: Some(w), ..
+                } = login
+                {
+                    w.answer = Some(answer);
+                }
+            })
+            .await;
     });
-    state.waiting.insert(&step.sid, rx, now());
-    state.waiting.set_number(&step.sid, number);
     page(
         &state,
         pages::waiting_for_approval(&step.target.client_name, &step.session.csrf, Some(number)),
@@ -979,22 +943,45 @@ async fn wait_approval(State(state): State<WebState>, headers: HeaderMap) -> Res
         Ok(s) => s,
         Err(r) => return r,
     };
-    match state.waiting.poll(&step.sid) {
-        Some(None) => page(
+    let wait = match &step.session.login {
+        LoginState::PasswordOk { approval, .. } => approval.clone(),
+        _ => None,
+    };
+    match wait {
+        Some(super::session::ApprovalWait {
+            answer: None,
+            number,
+            since,
+        }) if now() - since <= CODE_STEP_SECONDS => page(
             &state,
-            pages::waiting_for_approval(
-                &step.target.client_name,
-                &step.session.csrf,
-                state.waiting.number(&step.sid),
-            ),
+            pages::waiting_for_approval(&step.target.client_name, &step.session.csrf, number),
             None,
             &step.target.redirect_uri,
         ),
-        Some(Some(verdict)) => {
+        Some(super::session::ApprovalWait {
+            answer: Some(answer),
+            ..
+        }) => {
+            // The answer is used once.
+            state
+                .sessions
+                .modify(&step.sid, now(), |login| {
+                    if let LoginState::PasswordOk { approval, .. } = login {
+                        *approval = None;
+                    }
+                })
+                .await;
+            let verdict = match answer {
+                super::session::WaitAnswer::Accepted { device_id } => Verdict::Accept {
+                    device_id,
+                    device_label: String::new(),
+                },
+                super::session::WaitAnswer::Refused => Verdict::Reject(Reason::ApprovalDenied),
+            };
             let attempts = step.failures;
             decided(&state, &headers, step, attempts, verdict, NOT_APPROVED).await
         }
-        None => {
+        _ => {
             code_page(
                 &state,
                 &step.target,

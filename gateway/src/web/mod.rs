@@ -52,8 +52,6 @@ pub struct WebState {
     pub pre: session::PreLogin,
     /// Proxies whose X-Forwarded-For is believed (plain HTTP only).
     pub trusted_proxies: Arc<Vec<IpNet>>,
-    /// Logins waiting for an out-of-band approval ("send a request to my phone"), by session.
-    pub waiting: Arc<login::Waiting>,
     /// Live event streams (server-sent events) open, per source and in total.
     pub streams: Arc<tls::Slots>,
 }

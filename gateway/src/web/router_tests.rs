@@ -54,7 +54,6 @@ pub(crate) async fn app(extra: &str) -> App {
         tls: true,
         https: true,
         trusted_proxies: Arc::new(Vec::new()),
-        waiting: Arc::default(),
         streams: tls::Slots::new(MAX_STREAMS_PER_SOURCE, MAX_STREAMS),
     };
     App {

@@ -57,6 +57,23 @@ pub struct KeyCeremony {
     pub device: Option<crate::model::DeviceId>,
 }
 
+/// An approval asked for from the login page: the number its page shows (number matching)
+/// and, once the person answered, how.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ApprovalWait {
+    pub number: Option<u8>,
+    pub since: UnixTime,
+    /// None while waiting; then the device an accept names, or None for a refusal.
+    pub answer: Option<WaitAnswer>,
+}
+
+/// How a login-page approval ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum WaitAnswer {
+    Accepted { device_id: crate::model::DeviceId },
+    Refused,
+}
+
 /// Where a login stands.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum LoginState {
@@ -70,6 +87,10 @@ pub enum LoginState {
         failures: u32,
         /// A security key check under way (the other way to give the second factor).
         key: Option<KeyCeremony>,
+        /// "Send a request to my phone" under way (kept in the session, so any instance
+        /// can show how it stands).
+        #[serde(default)]
+        approval: Option<ApprovalWait>,
     },
     /// Logged in to the portal (password and second factor).
     LoggedIn {
