@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# Issue 14's figures: what the shared state in Redis costs a RADIUS login.
+#
+#   bash bench/shared.sh [redis://127.0.0.1:6379]
+#
+# One gateway folder (SQLite, people and TOTP phones from the year generator, no audit
+# history), served twice with the same release binary: first with everything in process,
+# then with `[shared] url` (a key prefix of its own). Each run logs in its own slice of the
+# users with radius-load (password + TOTP, append mode) and prints:
+#   - accepted logins/s and the server's CPU per accepted login (utime + stime);
+#   - with Redis: the commands Redis processed per login (`INFO stats`
+#     total_commands_processed, less the idle background pings), i.e. round trips.
+# Then the ratio (goal: Redis <= 1.10x the CPU of in process; <= 3 round trips per login).
+# Knobs: BENCH_SECONDS (15), BENCH_PEOPLE (4000), BENCH_THREADS (0 = all cores),
+# BENCH_PROFILE (release), BENCH_NO_BUILD=1, BENCH_PORT (18700), BENCH_KEEP=1.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+say() { printf '==> %s\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+REDIS=${1:-redis://127.0.0.1:6379}
+SECONDS_RUN=${BENCH_SECONDS:-15}
+PEOPLE=${BENCH_PEOPLE:-4000}
+THREADS=${BENCH_THREADS:-0}
+PORT=${BENCH_PORT:-18700}
+PROFILE=${BENCH_PROFILE:-release}
+CORES=$(nproc)
+[ "$THREADS" = 0 ] && HASH_THREADS=$CORES || HASH_THREADS=$THREADS
+CONCURRENCY=$((HASH_THREADS * 2))
+GW=$ROOT/target/$PROFILE/mfa-gateway
+LOAD=$ROOT/target/$PROFILE/radius-load
+YEAR=$ROOT/target/$PROFILE/year
+
+if [ -z "${BENCH_NO_BUILD:-}" ]; then
+    say "building ($PROFILE): mfa-gateway, mfa-bench"
+    if [ "$PROFILE" = release ]; then
+        cargo build --release -q -p mfa-gateway -p mfa-bench
+    else
+        cargo build -q -p mfa-gateway -p mfa-bench
+    fi
+fi
+for b in "$GW" "$LOAD" "$YEAR"; do
+    [ -x "$b" ] || die "$b missing: cargo build --release -p mfa-gateway -p mfa-bench"
+done
+command -v redis-cli >/dev/null 2>&1 || die "redis-cli not found: apt-get install redis-tools"
+[ "$(redis-cli -u "$REDIS" ping 2>/dev/null)" = PONG ] || die "Redis not reachable at $REDIS (apt-get install redis-server)"
+
+DIR=$(mktemp -d "${TMPDIR:-/tmp}/mfa-shared.XXXXXX")
+GW_PID=
+PREFIX="mfa-bench-$$:"
+cleanup() {
+    [ -n "$GW_PID" ] && { kill -TERM "$GW_PID" 2>/dev/null || true; wait "$GW_PID" 2>/dev/null || true; }
+    redis-cli -u "$REDIS" --scan --pattern "${PREFIX}*" 2>/dev/null | xargs -r redis-cli -u "$REDIS" del >/dev/null 2>&1 || true
+    if [ -n "${BENCH_KEEP:-}" ]; then say "kept $DIR"; else rm -rf "$DIR"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+SECRET=bench-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
+get() { sed -n "s/^$2=//p" "$1" 2>/dev/null | head -n 1; }
+calc() { awk "BEGIN { v = $1; printf \"%.${2:-1}f\", v }" 2>/dev/null || echo n/a; }
+commands() { redis-cli -u "$REDIS" info stats | sed -n 's/^total_commands_processed:\([0-9]*\).*/\1/p'; }
+
+"$GW" --config "$DIR/gateway.toml" init > "$DIR/init.txt"
+awk -v port="$PORT" -v threads="$THREADS" '
+    /^\[/ { section = $0 }
+    section == "[radius]" && /^listen = / { print "listen = [\"127.0.0.1:" port "\"]"; next }
+    section == "[http]" && /^listen = / { print "listen = []"; next }
+    section == "[log]" && /^level = / { print "level = \"warn\""; next }
+    section == "[password]" && /^hashing_threads = / { print "hashing_threads = " threads; next }
+    section == "[rate_limit]" && /^per_/ { sub(/= .*/, "= 0"); print; next }
+    { print }
+' "$DIR/gateway.toml" > "$DIR/gateway.new"
+cat >> "$DIR/gateway.new" <<EOF
+
+[[radius.clients]]
+name = "bench"
+address = "127.0.0.1/32"
+secret = "$SECRET"
+mode = "append"
+EOF
+mv "$DIR/gateway.new" "$DIR/gateway.toml"
+rm -f "$DIR/mfa-gateway.db"
+say "people and phones: $PEOPLE (year generator, 1,000 events)"
+"$YEAR" --config "$DIR/gateway.toml" --orgs 10 --people "$PEOPLE" --devices "$PEOPLE" \
+    --events 1000 --users-file "$DIR/users.txt" > "$DIR/year.txt" 2> "$DIR/year.err" \
+    || { cat "$DIR/year.err" >&2; die "year failed"; }
+n=$(($(wc -l < "$DIR/users.txt") - 1))
+tail -n +2 "$DIR/users.txt" | sed -n "1,$((n / 2))p" > "$DIR/users-local.txt"
+tail -n +2 "$DIR/users.txt" | sed -n "$((n / 2 + 1)),${n}p" > "$DIR/users-redis.txt"
+
+shared() { # URL ("" = in process)
+    awk -v url="$1" -v prefix="$PREFIX" '
+        /^\[/ { section = $0 }
+        section == "[shared]" && /^url = / { print "url = \"" url "\""; next }
+        section == "[shared]" && /^key_prefix = / { print "key_prefix = \"" prefix "\""; next }
+        { print }
+    ' "$DIR/gateway.toml" > "$DIR/gateway.new" && mv "$DIR/gateway.new" "$DIR/gateway.toml"
+}
+
+run() { # NAME
+    local name=$1
+    "$GW" --config "$DIR/gateway.toml" serve > "$DIR/$name.out" 2> "$DIR/$name.serve.err" &
+    GW_PID=$!
+    for _ in $(seq 1 300); do
+        grep -q "mfa-gateway ready" "$DIR/$name.out" 2>/dev/null && break
+        kill -0 "$GW_PID" 2>/dev/null || { cat "$DIR/$name.serve.err" >&2; die "the gateway did not start"; }
+        sleep 0.1
+    done
+    sleep 1
+    # Idle traffic (the connection manager's and the approvals' background calls) over the
+    # same time, to subtract.
+    local c0 c1 c2
+    c0=$(commands); sleep 3; c1=$(commands)
+    "$LOAD" --target "127.0.0.1:$PORT" --secret "$SECRET" --users "$DIR/users-$name.txt" \
+        --mode pap-totp --concurrency "$CONCURRENCY" --duration "$SECONDS_RUN" \
+        --server-pid "$GW_PID" --summary "$DIR/$name.sum" --label "$name" \
+        > "$DIR/$name.txt" 2> "$DIR/$name.err" || { cat "$DIR/$name.err" >&2; die "radius-load failed"; }
+    c2=$(commands)
+    sed 's/^/    /' "$DIR/$name.txt"
+    kill -TERM "$GW_PID"; wait "$GW_PID" 2>/dev/null || true; GW_PID=
+    local accepts cpu
+    accepts=$(get "$DIR/$name.sum" accepts); cpu=$(get "$DIR/$name.sum" server_cpu_s)
+    CPU[$name]=$(calc "1000 * $cpu / $accepts" 2)
+    RATE[$name]=$(get "$DIR/$name.sum" accepts_per_s)
+    local idle; idle=$(calc "($c1 - $c0) / 3 * $SECONDS_RUN" 0)
+    TRIPS[$name]=$(calc "(($c2 - $c1) - 1 - $idle) / $accepts" 2)
+    say "[$name] $accepts accepted, ${RATE[$name]}/s, server CPU ${CPU[$name]} ms per login, Redis commands per login ${TRIPS[$name]}"
+}
+
+declare -A CPU RATE TRIPS
+say "in process (no [shared] url), $SECONDS_RUN s, concurrency $CONCURRENCY, $HASH_THREADS hashing threads"
+shared ""
+run local
+say "Redis ($REDIS), the same"
+shared "$REDIS"
+run redis
+echo
+echo "figure                               in process    Redis"
+printf '%-36s %-13s %s\n' "accepted logins/s" "${RATE[local]}" "${RATE[redis]}"
+printf '%-36s %-13s %s\n' "server CPU per login (ms)" "${CPU[local]}" "${CPU[redis]}"
+printf '%-36s %-13s %s\n' "Redis commands per login" "0" "${TRIPS[redis]}"
+echo "CPU ratio Redis / in process: $(calc "${CPU[redis]} / ${CPU[local]}" 3) (goal <= 1.10); round trips ${TRIPS[redis]} (goal <= 3)"
