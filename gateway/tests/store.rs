@@ -1086,6 +1086,57 @@ async fn temporary_codes_are_used_once_and_replaced(s: &dyn Store) {
     assert!(s.temporary_codes(p.id).await.unwrap().is_empty());
 }
 
+async fn people_import_is_all_or_nothing(s: &dyn Store) {
+    let (org, _) = org_and_person(s, "ann").await;
+    let batch = |names: &[&str]| -> Vec<(NewPerson, [u8; 32], Vec<AuditEvent>)> {
+        names
+            .iter()
+            .map(|n| {
+                let new = NewPerson {
+                    username: (*n).into(),
+                    full_name: format!("{n} Example"),
+                    email: Some(format!("{n}@example.org")),
+                    employee_number: None,
+                    org_id: org.id,
+                    roles: vec![Role::Person],
+                };
+                let events = vec![
+                    ev(EventKind::PersonCreated),
+                    ev(EventKind::ActivationLinkIssued),
+                ];
+                (new, [7; 32], events)
+            })
+            .collect()
+    };
+    // One username taken (any case): nothing is written, not even the people before it.
+    let err = s
+        .import_people(batch(&["bob", "ANN", "cees"]), NOW, NOW + 60)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{err}");
+    assert_eq!(s.people(Some(org.id)).await.unwrap().len(), 1);
+    assert!(s.person_by_username("bob").await.unwrap().is_none());
+    let made = s
+        .import_people(batch(&["bob", "cees"]), NOW, NOW + 60)
+        .await
+        .unwrap();
+    assert_eq!(made.len(), 2);
+    for (person, link) in &made {
+        let link = s.activation_link(*link).await.unwrap().unwrap();
+        assert_eq!(link.person_id, person.id);
+        assert_eq!(link.expires_at, NOW + 60);
+        assert!(link.used_at.is_none());
+    }
+    let events = s
+        .events(&EventFilter {
+            person_id: Some(made[1].0.id),
+            ..EventFilter::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(events.len(), 2, "both events carry the new person's id");
+}
+
 macro_rules! suite {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -1107,6 +1158,7 @@ suite!(
     concurrent_use_of_one_code_accepts_once,
     hotp_counter_and_resync,
     token_import_is_all_or_nothing,
+    people_import_is_all_or_nothing,
     token_assign_and_person_removal,
     events_filter_and_order,
     signing_keys_and_public_ids,

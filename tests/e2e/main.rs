@@ -8,6 +8,7 @@ mod auditor;
 mod browser;
 mod cli;
 mod ha;
+mod import;
 mod lifecycle;
 mod lockout;
 mod oidc;

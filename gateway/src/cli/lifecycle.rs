@@ -172,3 +172,82 @@ pub(super) async fn api_token(config: &Path, cmd: ApiTokenCmd) -> anyhow::Result
     }
     Ok(())
 }
+
+/// `person import FILE --org ORG [--dry-run]`: check the whole file (every error with its
+/// line, nothing written), make everyone in one transaction, then mail the activation links
+/// with a progress bar (on stderr, when it is a terminal).
+pub(super) async fn import(
+    cfg: &crate::config::Config,
+    gw: &crate::service::Gateway,
+    file: &Path,
+    org: &str,
+    dry_run: bool,
+    base_url: Option<String>,
+) -> anyhow::Result<()> {
+    use crate::service::import::MAX_BYTES;
+    use std::io::Read as _;
+    let actor = AdminActor::cli();
+    let t = now();
+    let org = gw.org(org).await?;
+    let mut csv = Vec::new();
+    std::fs::File::open(file)
+        .and_then(|f| f.take(MAX_BYTES as u64 + 1).read_to_end(&mut csv))
+        .with_context(|| format!("reading {}", file.display()))?;
+    let fail = |errors: Vec<crate::service::import::LineError>| {
+        for e in &errors {
+            eprintln!("{}: {e}", file.display());
+        }
+        anyhow::anyhow!(
+            "{}: {} error(s); nothing was imported",
+            file.display(),
+            errors.len()
+        )
+    };
+    if dry_run {
+        let (org, rows) = gw
+            .check_import(&actor, org.id, &csv, t)
+            .await?
+            .map_err(fail)?;
+        println!(
+            "dry run: {} people would be made in {} (nothing written):",
+            rows.len(),
+            org.name
+        );
+        for r in &rows {
+            println!(
+                "  line {:>5}  {:<30} {:<30} {} {}",
+                r.line, r.username, r.full_name, r.email, r.start_date
+            );
+        }
+        return Ok(());
+    }
+    let base = base_url
+        .or(cfg.http.public_url.clone())
+        .filter(|u| !u.trim().is_empty())
+        .context("no base URL for the activation links: set http.public_url or pass --base-url")?;
+    let made = gw
+        .import_people(&actor, org.id, &csv, &base, t)
+        .await?
+        .map_err(fail)?;
+    println!("{} people imported into {}:", made.len(), org.name);
+    for m in &made {
+        println!(
+            "  line {:>5}  {:<30} id {}",
+            m.line, m.person.username, m.person.id
+        );
+    }
+    let bar = indicatif::ProgressBar::new(made.len() as u64);
+    if let Ok(style) =
+        indicatif::ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} ({eta})")
+    {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.set_message("activation mails");
+    gw.send_import_mails(&actor, &made, t, |_| bar.inc(1)).await;
+    bar.finish_and_clear();
+    println!(
+        "{} activation links sent by e-mail (each audited as mail_sent)",
+        made.len()
+    );
+    Ok(())
+}

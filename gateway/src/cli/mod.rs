@@ -140,6 +140,21 @@ pub enum OrgCmd {
 pub enum PersonCmd {
     /// Add a person (a named account for one real person).
     Add(PersonAdd),
+    /// Import people from a CSV file (header row: name,email and optionally
+    /// employee_number,username,start_date). Checked as a whole: on any error every bad line
+    /// is named and nothing is written. Each person gets an activation link by e-mail.
+    Import {
+        file: PathBuf,
+        /// Organisation name or id.
+        #[arg(long)]
+        org: String,
+        /// Only check the file and show who would be made; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Where the activation page lives (default: http.public_url).
+        #[arg(long)]
+        base_url: Option<String>,
+    },
     /// List people.
     List {
         /// Only this organisation (name or id).
@@ -405,7 +420,7 @@ async fn org(config: &Path, cmd: OrgCmd) -> anyhow::Result<()> {
 }
 
 async fn person(config: &Path, cmd: PersonCmd) -> anyhow::Result<()> {
-    let (_, gw) = open_gateway(config).await?;
+    let (cfg, gw) = open_gateway(config).await?;
     match cmd {
         PersonCmd::Add(a) => {
             let org = gw.org(&a.org).await?;
@@ -431,6 +446,12 @@ async fn person(config: &Path, cmd: PersonCmd) -> anyhow::Result<()> {
             let p = gw.create_person(new, password, ACTOR, now()).await?;
             println!("person {} added (id {}) in {}", p.username, p.id, org.name);
         }
+        PersonCmd::Import {
+            file,
+            org,
+            dry_run,
+            base_url,
+        } => return lifecycle::import(&cfg, &gw, &file, &org, dry_run, base_url).await,
         PersonCmd::List { org } => {
             let org = match org {
                 Some(o) => Some(gw.org(&o).await?.id),

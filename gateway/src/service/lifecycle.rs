@@ -176,7 +176,7 @@ pub fn format_date(t: UnixTime) -> String {
 }
 
 /// A random secret `<id>.<base32>` and its SHA-256 (of the secret part).
-fn new_secret() -> Result<(String, [u8; 32])> {
+pub(super) fn new_secret() -> Result<(String, [u8; 32])> {
     let bytes = random_bytes(32).map_err(|_| ServiceError::Crypto("random generator".into()))?;
     let secret = data_encoding::BASE32_NOPAD.encode(&bytes).to_lowercase();
     let hash: [u8; 32] = Sha256::digest(secret.as_bytes()).into();
@@ -197,7 +197,7 @@ fn invalid(text: impl Into<String>) -> ServiceError {
     ServiceError::Invalid(text.into())
 }
 
-fn clean(text: &str, what: &str, max: usize, required: bool) -> Result<String> {
+pub(super) fn clean(text: &str, what: &str, max: usize, required: bool) -> Result<String> {
     let t = text.trim();
     if required && t.is_empty() {
         return Err(invalid(format!("Fill in the {what}.")));
@@ -210,7 +210,7 @@ fn clean(text: &str, what: &str, max: usize, required: bool) -> Result<String> {
     Ok(t.to_owned())
 }
 
-fn email_ok(email: &str) -> bool {
+pub(super) fn email_ok(email: &str) -> bool {
     let Some((local, domain)) = email.split_once('@') else {
         return false;
     };
@@ -1074,6 +1074,20 @@ impl Gateway {
     }
 
     fn send_activation(&self, person: &Person, url: &str, expires_at: UnixTime, ctx: &AuditEvent) {
+        self.notify(
+            person,
+            Self::activation_notice(person, url, expires_at),
+            ctx,
+        );
+    }
+
+    /// The mail with a new account's activation link (the link is a credential: never in the
+    /// audit detail).
+    pub(super) fn activation_notice(
+        person: &Person,
+        url: &str,
+        expires_at: UnixTime,
+    ) -> super::notify::Notice {
         let body = format!(
             "Hello {},\n\nAn account was made for you. Open this link to set your password and link \
              your phone (it works once, until {}):\n\n{url}\n\nIf you did not expect this, tell your \
@@ -1081,15 +1095,11 @@ impl Gateway {
             person.full_name,
             crate::audit::format_time(expires_at)
         );
-        self.notify(
-            person,
-            super::notify::Notice {
-                subject: "Activate your sign-in account".into(),
-                body,
-                audit_body: None,
-            },
-            ctx,
-        );
+        super::notify::Notice {
+            subject: "Activate your sign-in account".into(),
+            body,
+            audit_body: None,
+        }
     }
 
     // ---- activation -----------------------------------------------------------------------

@@ -53,6 +53,7 @@ pub type Result<T, E = ServiceError> = std::result::Result<T, E>;
 mod approval;
 mod approve;
 mod audit_admin;
+pub mod import;
 pub mod lifecycle;
 pub mod notify;
 #[cfg(test)]

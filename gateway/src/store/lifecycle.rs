@@ -89,6 +89,16 @@ pub trait LifecycleStore: Send + Sync {
     /// Leavers accepted with an end date at or before `now`, not yet applied.
     async fn due_removals(&self, now: UnixTime) -> Result<Vec<LifecycleRequest>>;
 
+    /// A bulk import (`person import`): every person made (no password) with an activation
+    /// link (`link_hash`, until `expires_at`) and their events (which get the person's id),
+    /// all in one transaction: a taken username is `Conflict` and nothing is written.
+    async fn import_people(
+        &self,
+        people: Vec<(NewPerson, [u8; 32], Vec<AuditEvent>)>,
+        now: UnixTime,
+        expires_at: UnixTime,
+    ) -> Result<Vec<(Person, i64)>>;
+
     /// A new activation link for `person` (unused older ones are void).
     async fn issue_activation_link(
         &self,
@@ -667,6 +677,56 @@ macro_rules! lifecycle_sql {
                     .fetch_all(self.pool())
                     .await?;
                     rows.iter().map(request_from_row).collect()
+                }
+
+                async fn import_people(
+                    &self,
+                    people: Vec<(NewPerson, [u8; 32], Vec<AuditEvent>)>,
+                    now: UnixTime,
+                    expires_at: UnixTime,
+                ) -> Result<Vec<(Person, i64)>> {
+                    let mut tx = self.begin().await?;
+                    let mut out = Vec::with_capacity(people.len());
+                    for (new, link_hash, events) in people {
+                        let username = normalise_username(&new.username);
+                        let row = sqlx::query(
+                            "INSERT INTO people (public_id, username, full_name, email, employee_number, org_id, roles, state, password_hash, created_at) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, 'active', NULL, $8) RETURNING id",
+                        )
+                        .bind(new_uid())
+                        .bind(&username)
+                        .bind(&new.full_name)
+                        .bind(&new.email)
+                        .bind(&new.employee_number)
+                        .bind(new.org_id)
+                        .bind(roles_to_text(&new.roles))
+                        .bind(now)
+                        .fetch_one(&mut *tx)
+                        .await
+                        .map_err(|e| conflict(e, || format!("person {username:?}")))?;
+                        let person_id: PersonId = row.try_get("id")?;
+                        let row = sqlx::query(
+                            "INSERT INTO activation_links (person_id, request_id, token_hash, created_at, expires_at) \
+                             VALUES ($1, NULL, $2, $3, $4) RETURNING id",
+                        )
+                        .bind(person_id)
+                        .bind(link_hash.to_vec())
+                        .bind(now)
+                        .bind(expires_at)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                        let link: i64 = row.try_get("id")?;
+                        write_events(&mut tx, events, Some(person_id)).await?;
+                        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+                            "SELECT {PERSON_COLS} FROM people WHERE id = $1"
+                        )))
+                        .bind(person_id)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                        out.push((person_from_row(&row)?, link));
+                    }
+                    tx.commit().await?;
+                    Ok(out)
                 }
 
                 async fn issue_activation_link(

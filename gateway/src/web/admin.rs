@@ -133,13 +133,13 @@ impl AdminForm {
 }
 
 /// A signed-in admin request: the session and the actor.
-struct Admin {
-    c: Ctx,
-    actor: AdminActor,
+pub(super) struct Admin {
+    pub(super) c: Ctx,
+    pub(super) actor: AdminActor,
 }
 
 impl Admin {
-    fn nav<'a>(&'a self, org: Option<&'a Organisation>) -> Nav<'a> {
+    pub(super) fn nav<'a>(&'a self, org: Option<&'a Organisation>) -> Nav<'a> {
         Nav {
             csrf: self.c.csrf(),
             name: &self.c.actor.person.full_name,
@@ -151,7 +151,7 @@ impl Admin {
 
 /// The signed-in person with the org_admin or operator role; otherwise the sign-in page (no
 /// session), 400 (action without a valid CSRF token) or 403 (no such role; audited).
-async fn admin(
+pub(super) async fn admin(
     state: &WebState,
     peer: SocketAddr,
     headers: &HeaderMap,
@@ -200,7 +200,7 @@ fn not_found() -> Response {
 
 /// A service error as a page: not found 404, anything else 500 (refusals the person can act
 /// on are handled by the caller).
-fn failure(e: &ServiceError) -> Response {
+pub(super) fn failure(e: &ServiceError) -> Response {
     match e {
         ServiceError::NotFound(_) => not_found(),
         ServiceError::Invalid(text) => super::bad_request(text),

@@ -12,7 +12,7 @@ use crate::service::lifecycle::format_date;
 use axum::response::Html;
 use std::collections::HashMap;
 
-fn csrf_field(csrf: &str) -> String {
+pub(super) fn csrf_field(csrf: &str) -> String {
     format!(r#"<input type="hidden" name="csrf" value="{}">"#, esc(csrf))
 }
 
@@ -29,7 +29,7 @@ pub struct Nav<'a> {
     pub org: Option<&'a Organisation>,
 }
 
-fn nav(n: &Nav<'_>) -> String {
+pub(super) fn nav(n: &Nav<'_>) -> String {
     let mut links = String::from(r#"<a href="/admin" id="nav-home">Administration</a>"#);
     if let Some(org) = n.org {
         links.push_str(&format!(
@@ -237,6 +237,7 @@ pub fn org_page(
 <table id="people"><thead><tr><th>Name</th><th>Username</th><th>E-mail</th><th>Employee no.</th><th>State</th></tr></thead>
 <tbody>
 {rows}</tbody></table>
+<p><a href="/admin/orgs/{id}/import" id="import-people">Import people from a CSV file</a></p>
 <h2>New request</h2>
 {links}
 <h2>Requests</h2>
@@ -244,6 +245,7 @@ pub fn org_page(
 {op}"#,
             nav = nav(n),
             name = esc(&org.name),
+            id = org.id,
             links = request_links(org),
         ),
     )

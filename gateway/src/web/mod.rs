@@ -10,6 +10,7 @@ pub mod approvals;
 pub mod approve;
 pub mod auditor;
 pub mod auditor_pages;
+pub mod import;
 pub mod login;
 pub mod pages;
 pub mod portal;
@@ -132,6 +133,7 @@ pub fn router(state: WebState, extra: Router) -> Router {
         .merge(login::routes())
         .merge(portal::routes())
         .merge(admin::routes())
+        .merge(import::routes())
         .merge(activate::routes())
         .merge(api::routes())
         .merge(auditor::routes())
@@ -171,7 +173,7 @@ pub fn router(state: WebState, extra: Router) -> Router {
             axum::http::StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(30),
         ))
-        .layer(tower_http::limit::RequestBodyLimitLayer::new(64 * 1024))
+        .layer(middleware::from_fn(body_limit))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
             let id = req
@@ -191,6 +193,37 @@ pub fn router(state: WebState, extra: Router) -> Router {
             tracing::info_span!("http", request_id = %id, client_request_id = %theirs, method = %req.method(), route = %route)
         }))
         .layer(middleware::from_fn(own_request_id))
+}
+
+/// Request bodies are capped at 64 KiB; the CSV import form at `import::BODY_LIMIT`.
+async fn body_limit(req: Request, next: Next) -> Response {
+    use tower::{Layer as _, ServiceExt as _};
+    let limit = if import::is_import(req.uri().path()) {
+        import::BODY_LIMIT
+    } else {
+        64 * 1024
+    };
+    let inner = tower::service_fn(move |req| run_limited(next.clone(), req));
+    match tower_http::limit::RequestBodyLimitLayer::new(limit)
+        .layer(inner)
+        .oneshot(req)
+        .await
+    {
+        Ok(res) => res.into_response(),
+        Err(never) => match never {},
+    }
+}
+
+/// The rest of the stack, for a request whose body the limit wrapped.
+async fn run_limited<B>(
+    next: Next,
+    req: axum::http::Request<B>,
+) -> Result<Response, std::convert::Infallible>
+where
+    B: axum::body::HttpBody<Data = axum::body::Bytes> + Send + 'static,
+    B::Error: Into<axum::BoxError>,
+{
+    Ok(next.run(req.map(axum::body::Body::new)).await)
 }
 
 /// The request id is always ours (a random UUID): a client-sent `X-Request-Id` is never
