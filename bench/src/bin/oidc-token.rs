@@ -43,7 +43,12 @@ fn cpu_seconds() -> f64 {
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
     let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
     let fields: Vec<&str> = after.split_whitespace().collect();
-    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
     // Fields 14 and 15 of stat; after the ")" they are the 12th and 13th (from 0: 11, 12).
     (ticks(11) + ticks(12)) / 100.0
 }
@@ -242,7 +247,11 @@ async fn main() -> anyhow::Result<()> {
         alg.as_str(),
         args.requests,
         args.concurrency,
-        if args.redis.is_some() { "Redis" } else { "in process" }
+        if args.redis.is_some() {
+            "Redis"
+        } else {
+            "in process"
+        }
     );
     let started = Instant::now();
     let cpu_before = cpu_seconds();
