@@ -89,8 +89,19 @@ async fn reload(
     provider: Option<&mfa_oidc::Provider>,
     gateway: &Gateway,
 ) {
+    // A refusal: the whole message for the log (as at start-up), and for the audit trail
+    // only where the problem is (a message may quote a value from the file).
     let outcome = match Config::load(path) {
-        Err(e) => Err(e.to_string()),
+        Err(e) => {
+            let at = match &e {
+                crate::config::ConfigError::Invalid { key, .. } => format!("key {key}"),
+                crate::config::ConfigError::Parse { message, .. } => message
+                    .split_once(':')
+                    .map_or_else(|| "the file".to_owned(), |(line, _)| line.to_owned()),
+                crate::config::ConfigError::Read { .. } => "the file cannot be read".to_owned(),
+            };
+            Err((e.to_string(), at))
+        }
         Ok(new) => {
             let registrations = new
                 .oidc
@@ -100,7 +111,7 @@ async fn reload(
                 .collect();
             // The OIDC clients first: they may be refused, and then nothing changed.
             match provider.map(|p| p.replace_clients(registrations)) {
-                Some(Err(e)) => Err(format!("oidc.clients: {e}")),
+                Some(Err(e)) => Err((format!("oidc.clients: {e}"), "key oidc.clients".to_owned())),
                 _ => {
                     server.table.replace(&new.radius.clients);
                     policy.reload(&new.radius);
@@ -121,7 +132,7 @@ async fn reload(
                 tracing::error!(error = %e, "auditing the reload failed");
             }
         }
-        Err(problem) => {
+        Err((problem, at)) => {
             tracing::error!(%problem, "configuration reload refused; the old clients stay");
             println!("config reload refused: {problem}");
             use sha2::Digest as _;
@@ -137,7 +148,7 @@ async fn reload(
             event.detail = Some(serde_json::json!({
                 "file": path.display().to_string(),
                 "sha256": hex::encode(sha2::Sha256::digest(&text)),
-                "problem": problem,
+                "problem_at": at,
             }));
             if let Err(e) = gateway.store().append_event(&event).await {
                 tracing::error!(error = %e, "auditing the refused reload failed");
