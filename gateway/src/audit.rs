@@ -15,6 +15,8 @@ pub enum Channel {
     System,
     /// The life-cycle JSON API (an organisation's HR system, by its API token).
     Api,
+    /// `directory sync`: people kept in step with an LDAP / AD directory.
+    Directory,
 }
 
 impl Channel {
@@ -26,6 +28,7 @@ impl Channel {
             Self::Cli => "cli",
             Self::System => "system",
             Self::Api => "api",
+            Self::Directory => "directory",
         }
     }
 }

@@ -44,6 +44,8 @@ pub struct RawConfig {
     pub audit: RawAudit,
     pub approval: RawApproval,
     pub shared: RawShared,
+    /// `[[directories]]`: LDAP / Active Directory as the first factor.
+    pub directories: Vec<crate::directory::config::RawDirectory>,
 }
 
 /// `[shared]`: where several instances keep their shared ephemeral state (Redis).
@@ -536,6 +538,8 @@ pub struct Config {
     pub approval: ApprovalSettings,
     /// Shared ephemeral state (Redis) for several instances; None: in this process.
     pub shared: Option<crate::shared::SharedSettings>,
+    /// Directories (LDAP / Active Directory) that check the passwords of some organisations.
+    pub directories: Vec<crate::directory::config::DirectorySettings>,
 }
 
 /// Out-of-band approval (RADIUS second-factor-only clients, "send a request to my phone").
@@ -839,6 +843,11 @@ fn describe(text: &str, e: &toml::de::Error) -> String {
     }
 }
 
+/// `p` relative to the configuration file's folder (unless absolute).
+pub(crate) fn resolve_path(base: &Path, p: &str) -> PathBuf {
+    resolve(base, p)
+}
+
 fn resolve(base: &Path, p: &str) -> PathBuf {
     let p = Path::new(p);
     if p.is_absolute() {
@@ -976,6 +985,7 @@ impl RawConfig {
             audit: validate_audit(self.audit, base)?,
             approval: validate_approval(self.approval)?,
             shared: validate_shared(self.shared, base)?,
+            directories: crate::directory::config::validate(self.directories, base)?,
             rate_limit: RateLimits {
                 per_source_per_minute: self.rate_limit.per_source_per_minute,
                 per_username_per_minute: self.rate_limit.per_username_per_minute,

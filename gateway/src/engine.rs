@@ -135,6 +135,9 @@ pub struct Subject {
     /// Until when the attempt's source may not try this person's password (too many wrong
     /// passwords from there), as read before the attempt.
     pub source_blocked_until: Option<UnixTime>,
+    /// For a person whose password a directory checks: what it said (None: the local
+    /// password hash is checked).
+    pub directory: Option<crate::directory::DirectoryCheck>,
 }
 
 /// Why an attempt was rejected. A closed set: the audit and the metrics count these. Every
@@ -178,6 +181,18 @@ pub enum Reason {
     SharedStateUnavailable,
     /// /approve: no sign-in of this person was waiting for an approval.
     NoPendingApproval,
+    /// The person's directory (LDAP / AD) could not be reached: nothing was checked.
+    DirectoryUnavailable,
+    /// The directory account is disabled (or expired).
+    DirectoryAccountDisabled,
+    /// The directory account is locked.
+    DirectoryAccountLocked,
+    /// The directory password has expired.
+    DirectoryPasswordExpired,
+    /// The directory says the password must be changed first.
+    DirectoryPasswordMustChange,
+    /// The directory account is not in the required group.
+    DirectoryNotInGroup,
 }
 
 impl Reason {
@@ -208,6 +223,12 @@ impl Reason {
             Self::PersonBlocked => "person_blocked",
             Self::SharedStateUnavailable => "shared_state_unavailable",
             Self::NoPendingApproval => "no_pending_approval",
+            Self::DirectoryUnavailable => "directory_unavailable",
+            Self::DirectoryAccountDisabled => "directory_account_disabled",
+            Self::DirectoryAccountLocked => "directory_account_locked",
+            Self::DirectoryPasswordExpired => "directory_password_expired",
+            Self::DirectoryPasswordMustChange => "directory_password_must_change",
+            Self::DirectoryNotInGroup => "directory_not_in_group",
         }
     }
 }
@@ -354,13 +375,23 @@ impl Engine {
                     now,
                 );
             }
-            let ok = self.hasher.verify(pw, subject.password_hash.as_deref());
+            use crate::directory::DirectoryCheck;
+            let ok = match subject.directory {
+                // Checked by the directory before the engine ran: no hash here.
+                Some(DirectoryCheck::Passed) => true,
+                Some(DirectoryCheck::Failed | DirectoryCheck::Refused(_)) => false,
+                None => self.hasher.verify(pw, subject.password_hash.as_deref()),
+            };
             if let Some(reason) = state_reason(person) {
+                return self.reject(attempt, Some(subject), reason, changes, now);
+            }
+            if let Some(DirectoryCheck::Refused(reason)) = subject.directory {
+                // Not a wrong password: not counted toward the source's throttle.
                 return self.reject(attempt, Some(subject), reason, changes, now);
             }
             let key = self.source_key(attempt);
             if !ok {
-                let reason = if subject.password_hash.is_some() {
+                let reason = if subject.password_hash.is_some() || subject.directory.is_some() {
                     Reason::BadPassword
                 } else {
                     Reason::NoPassword

@@ -100,6 +100,7 @@ fn ann(e: &Engine) -> Subject {
         password_hash: Some(hash),
         recovery_codes: Vec::new(),
         source_blocked_until: None,
+        directory: None,
         devices: vec![
             usable(
                 device(

@@ -11,6 +11,7 @@ pub mod changes;
 pub mod cli;
 pub mod config;
 pub mod crypto;
+pub mod directory;
 pub mod disconnect;
 pub mod engine;
 pub mod hashing;

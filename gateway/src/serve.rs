@@ -453,6 +453,40 @@ async fn run(config: &Config, gateway: Gateway, config_path: &Path) -> anyhow::R
             }
         });
     }
+    // Directories with a sync interval: their people kept in step by this instance.
+    for dir in gateway.directories().all() {
+        let Some(every) = dir.settings().sync_interval else {
+            continue;
+        };
+        let (dir, gw, stop) = (dir.clone(), gateway.clone(), stop.clone());
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => {}
+                    () = stop.cancelled() => return,
+                }
+                let Some(base) = gw.public_url().map(str::to_owned) else {
+                    tracing::error!(directory = %dir.name(), "directory sync: no public URL for activation links (http.public_url)");
+                    continue;
+                };
+                match gw.directory_sync(&dir, false, false, &base, now()).await {
+                    Ok(plan) => tracing::info!(
+                        directory = %dir.name(),
+                        listed = plan.listed,
+                        made = plan.create.len(),
+                        updated = plan.update.len(),
+                        retired = plan.retire.len(),
+                        "directory sync"
+                    ),
+                    Err(e) => {
+                        tracing::error!(directory = %dir.name(), error = %e, "directory sync failed; nothing was changed")
+                    }
+                }
+            }
+        });
+    }
     println!("mfa-gateway ready");
     tracing::info!("mfa-gateway ready; stop with ctrl-c");
     tokio::select! {

@@ -107,7 +107,8 @@ pub fn metric_reason(reason: &str) -> &str {
         | "approval_not_me"
         | "approval_replaced"
         | "too_many_prompts"
-        | "approvals_locked" => reason,
+        | "approvals_locked"
+        | "directory_unavailable" => reason,
         _ => "credentials",
     }
 }
@@ -126,12 +127,15 @@ async fn metrics_text(State(s): State<AdminState>) -> impl IntoResponse {
     )
 }
 
+/// 1 when a directory answered /readyz's probe, 0 when it did not.
+pub const DIRECTORY_UP: &str = "mfa_directory_up";
+
 /// How long /readyz waits for the store's answer.
 const READY_CHECK: std::time::Duration = std::time::Duration::from_secs(2);
 
 async fn ready(State(s): State<AdminState>) -> impl IntoResponse {
     if s.gateway.draining() {
-        return (StatusCode::SERVICE_UNAVAILABLE, "draining\n");
+        return (StatusCode::SERVICE_UNAVAILABLE, "draining\n".to_owned());
     }
     // A store that does not answer in time is as unready as one that refuses (the pool
     // would otherwise wait its whole acquire timeout, longer than a balancer's check).
@@ -139,11 +143,17 @@ async fn ready(State(s): State<AdminState>) -> impl IntoResponse {
         Ok(Ok(())) => {}
         Ok(Err(e)) => {
             tracing::warn!(error = %e, "readiness: store not reachable");
-            return (StatusCode::SERVICE_UNAVAILABLE, "store not reachable\n");
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "store not reachable\n".to_owned(),
+            );
         }
         Err(_) => {
             tracing::warn!("readiness: store did not answer in time");
-            return (StatusCode::SERVICE_UNAVAILABLE, "store not reachable\n");
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "store not reachable\n".to_owned(),
+            );
         }
     }
     if let Some(shared) = s.gateway.shared()
@@ -152,8 +162,26 @@ async fn ready(State(s): State<AdminState>) -> impl IntoResponse {
         tracing::warn!(error = %e, "readiness: shared state not reachable");
         return (
             StatusCode::SERVICE_UNAVAILABLE,
-            "shared state not reachable\n",
+            "shared state not reachable\n".to_owned(),
         );
     }
-    (StatusCode::OK, "ready\n")
+    // A directory that does not answer is reported, but the instance stays ready: it serves
+    // every other organisation (and the other instances could not reach it either).
+    let mut body = String::from("ready\n");
+    for d in s.gateway.directories().all() {
+        let up = matches!(
+            tokio::time::timeout(READY_CHECK, d.probe()).await,
+            Ok(Ok(()))
+        );
+        metrics::gauge!(DIRECTORY_UP, "directory" => d.name().to_owned()).set(if up {
+            1.0
+        } else {
+            0.0
+        });
+        if !up {
+            tracing::warn!(directory = %d.name(), "readiness: directory not reachable");
+            body.push_str(&format!("directory {}: not reachable\n", d.name()));
+        }
+    }
+    (StatusCode::OK, body)
 }

@@ -248,6 +248,7 @@ mod tests {
             recovery_codes: Vec::new(),
             devices,
             source_blocked_until: None,
+            directory: None,
         }
     }
 

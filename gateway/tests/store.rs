@@ -2285,14 +2285,14 @@ async fn lifecycle_activation_link_once(s: &dyn Store) {
     p.uid = "uid-1".into();
     // Expired: refused.
     assert!(
-        s.complete_activation(link, "$argon2id$h", &p, 5, NOW + 100, vec![])
+        s.complete_activation(link, Some("$argon2id$h"), &p, 5, NOW + 100, vec![])
             .await
             .is_err()
     );
     let device = s
         .complete_activation(
             link,
-            "$argon2id$h",
+            Some("$argon2id$h"),
             &p,
             5,
             NOW + 10,
@@ -2312,7 +2312,7 @@ async fn lifecycle_activation_link_once(s: &dyn Store) {
         Some("$argon2id$h")
     );
     let again = s
-        .complete_activation(link, "$argon2id$x", &p, 6, NOW + 11, vec![])
+        .complete_activation(link, Some("$argon2id$x"), &p, 6, NOW + 11, vec![])
         .await;
     assert!(again.is_err(), "single use");
     // A new link voids an unused old one.

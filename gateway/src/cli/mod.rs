@@ -13,6 +13,7 @@ use std::io::{BufRead, IsTerminal};
 use std::path::{Path, PathBuf};
 
 mod audit;
+mod directory;
 mod lifecycle;
 mod ops;
 pub use audit::{AuditCmd, AuditFilterArgs, AuditFormat};
@@ -113,6 +114,9 @@ pub enum Command {
     /// TLS certificates: expiry.
     #[command(subcommand)]
     Cert(CertCmd),
+    /// Directories (LDAP / Active Directory): keep people in step, check they answer.
+    #[command(subcommand)]
+    Directory(directory::DirectoryCmd),
 }
 
 #[derive(Debug, Subcommand)]
@@ -355,6 +359,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Restore { src, force } => ops::restore(&cli.config, &src, force).await,
         Command::Key(cmd) => ops::key(&cli.config, cmd).await,
         Command::Cert(cmd) => ops::cert(&cli.config, cmd),
+        Command::Directory(cmd) => directory::directory(&cli.config, cmd).await,
     }
 }
 

@@ -361,15 +361,30 @@ impl Gateway {
             Ok(checked) => checked,
             Err(errors) => return Ok(Err(errors)),
         };
+        self.make_people(actor, &org, &rows, "csv", base_url, now)
+            .await
+    }
+
+    /// Make `rows` (checked) people of `org`, each with an activation link, in one
+    /// transaction; `origin` says where they came from in the audit detail.
+    pub(crate) async fn make_people(
+        &self,
+        actor: &AdminActor,
+        org: &Organisation,
+        rows: &[ImportRow],
+        origin: &str,
+        base_url: &str,
+        now: UnixTime,
+    ) -> Result<std::result::Result<Vec<Imported>, Vec<LineError>>> {
         let expires_at = now + ACTIVATION_SECONDS;
         let mut batch = Vec::with_capacity(rows.len());
         let mut secrets = Vec::with_capacity(rows.len());
-        for r in &rows {
+        for r in rows {
             let (secret, hash) = new_secret()?;
             let new = NewPerson {
                 username: r.username.clone(),
                 full_name: r.full_name.clone(),
-                email: Some(r.email.clone()),
+                email: Some(r.email.clone()).filter(|e| !e.is_empty()),
                 employee_number: Some(r.employee_number.clone()).filter(|e| !e.is_empty()),
                 org_id: org.id,
                 roles: vec![Role::Person],
@@ -378,7 +393,7 @@ impl Gateway {
             created.org_id = Some(org.id);
             created.username = Some(r.username.clone());
             created.detail = Some(serde_json::json!({
-                "import": "csv",
+                "import": origin,
                 "line": r.line,
                 "roles": "person",
                 "start_date": Some(&r.start_date).filter(|d| !d.is_empty()),
@@ -386,7 +401,7 @@ impl Gateway {
             let mut issued = actor.event(EventKind::ActivationLinkIssued, now);
             issued.org_id = Some(org.id);
             issued.username = Some(r.username.clone());
-            issued.detail = Some(serde_json::json!({ "import": "csv", "expires_at": expires_at }));
+            issued.detail = Some(serde_json::json!({ "import": origin, "expires_at": expires_at }));
             batch.push((new, hash, vec![created, issued]));
             secrets.push(secret);
         }
@@ -403,7 +418,7 @@ impl Gateway {
         Ok(Ok(made
             .into_iter()
             .zip(secrets)
-            .zip(&rows)
+            .zip(rows)
             .map(|(((person, link_id), secret), r)| Imported {
                 line: r.line,
                 person,

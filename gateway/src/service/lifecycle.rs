@@ -141,6 +141,9 @@ pub struct Completed {
 pub struct Activation {
     pub person: Person,
     pub seed: SecretBytes,
+    /// The directory whose password the person signs in with (then no password is set
+    /// here), by name.
+    pub directory: Option<String>,
 }
 
 /// What the person typed on the activation page.
@@ -1148,7 +1151,18 @@ impl Gateway {
             .key
             .open(sealed, uid.as_bytes())
             .map_err(|e| ServiceError::Crypto(e.to_string()))?;
-        Ok(Activation { person, seed })
+        let directory = self
+            .directory_of(
+                &person,
+                self.store.password_hash(person.id).await?.is_some(),
+            )
+            .await?
+            .map(|d| d.name().to_owned());
+        Ok(Activation {
+            person,
+            seed,
+            directory,
+        })
     }
 
     /// Use an activation link: set the password (twice the same, the configured minimum
@@ -1161,20 +1175,29 @@ impl Gateway {
         now: UnixTime,
     ) -> Result<Person> {
         let link = self.live_link(token, now).await?;
-        let Activation { person, seed } = self.open_activation(token, now).await?;
+        let Activation {
+            person,
+            seed,
+            directory,
+        } = self.open_activation(token, now).await?;
         let ActivationInput {
             password,
             again,
             label,
             code,
         } = input;
-        if !crate::secret::ct_eq(password.expose().as_bytes(), again.expose().as_bytes()) {
-            return Err(invalid("The two passwords differ."));
-        }
-        let hash = match self.hash_password(password).await {
-            Ok(h) => h,
-            Err(ServiceError::Password(e)) => return Err(invalid(e.to_string())),
-            Err(e) => return Err(e),
+        // A directory's person signs in with the directory's password: none is set here.
+        let hash = if directory.is_some() {
+            None
+        } else {
+            if !crate::secret::ct_eq(password.expose().as_bytes(), again.expose().as_bytes()) {
+                return Err(invalid("The two passwords differ."));
+            }
+            match self.hash_password(password).await {
+                Ok(h) => Some(h),
+                Err(ServiceError::Password(e)) => return Err(invalid(e.to_string())),
+                Err(e) => return Err(e),
+            }
         };
         let params = crate::otp::OtpParams::totp_default();
         let step = match crate::otp::check_totp(
@@ -1212,11 +1235,16 @@ impl Gateway {
         };
         let actor = format!("person:{}", person.id);
         let mut events = Vec::new();
-        for kind in [
-            EventKind::ActivationCompleted,
-            EventKind::PasswordChanged,
-            EventKind::DeviceLinked,
-        ] {
+        let kinds = if hash.is_some() {
+            &[
+                EventKind::ActivationCompleted,
+                EventKind::PasswordChanged,
+                EventKind::DeviceLinked,
+            ][..]
+        } else {
+            &[EventKind::ActivationCompleted, EventKind::DeviceLinked][..]
+        };
+        for &kind in kinds {
             let mut e = Self::person_event(&person, kind, &actor, now);
             e.channel = Channel::Portal;
             e.client = Some("activation".into());
@@ -1224,7 +1252,7 @@ impl Gateway {
             events.push(e);
         }
         self.store
-            .complete_activation(link.id, &hash, &phone, step, now, events)
+            .complete_activation(link.id, hash.as_deref(), &phone, step, now, events)
             .await
             .map_err(|e| match e {
                 StoreError::Invalid(_) => invalid(LINK_INVALID),

@@ -99,6 +99,8 @@ pub struct Gateway {
     shared: Option<crate::shared::RedisShared>,
     /// Set on SIGTERM: /readyz says unready while in-flight work finishes.
     draining: Arc<std::sync::atomic::AtomicBool>,
+    /// Directories (LDAP / AD) that check the passwords of some organisations' people.
+    directories: Arc<crate::directory::Directories>,
 }
 
 impl Gateway {
@@ -169,6 +171,10 @@ impl Gateway {
             shared,
             draining: Arc::default(),
             max_push_devices: usize::try_from(config.approval.max_push_devices).unwrap_or(10),
+            directories: Arc::new(
+                crate::directory::Directories::new(&config.directories)
+                    .map_err(|e| ServiceError::Invalid(e.to_string()))?,
+            ),
         })
     }
 
@@ -186,6 +192,27 @@ impl Gateway {
     pub fn start_draining(&self) {
         self.draining
             .store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// The configured directories (LDAP / AD).
+    pub fn directories(&self) -> &crate::directory::Directories {
+        &self.directories
+    }
+
+    /// The directory that checks `person`'s password: one serving their organisation, when
+    /// they have no local password.
+    pub async fn directory_of(
+        &self,
+        person: &Person,
+        has_local_password: bool,
+    ) -> Result<Option<Arc<crate::directory::Directory>>> {
+        if self.directories.is_empty() || has_local_password {
+            return Ok(None);
+        }
+        let Some(org) = self.store.org_by_id(person.org_id).await? else {
+            return Ok(None);
+        };
+        Ok(self.directories.for_org(&org.name).cloned())
     }
 
     /// The shared ephemeral state (Redis), when several instances share it.
@@ -279,6 +306,7 @@ impl Gateway {
             devices,
             recovery_codes,
             source_blocked_until,
+            directory: None,
         }))
     }
 
@@ -296,15 +324,63 @@ impl Gateway {
             Credentials::PasswordOnly { .. } | Credentials::PasswordAndCode { .. }
         )
         .then(|| self.engine.source_key(&attempt));
-        let subject = self.subject(&attempt.username, source.as_deref()).await?;
+        let mut subject = self.subject(&attempt.username, source.as_deref()).await?;
+        let mut dummy = None;
+        let password = match &attempt.credentials {
+            Credentials::PasswordOnly { password }
+            | Credentials::PasswordAndCode { password, .. } => Some(password),
+            _ => None,
+        };
+        if let Some(password) = password
+            && !self.directories.is_empty()
+        {
+            match subject.as_mut() {
+                Some(s) => {
+                    if let Some(dir) = self
+                        .directory_of(&s.person, s.password_hash.is_some())
+                        .await?
+                    {
+                        s.directory = Some(if self.directory_may_bind(s, now) {
+                            dir.check(&s.person.username, password.expose()).await
+                        } else {
+                            // Locked, throttled or not active: the engine refuses it without
+                            // a password check, so the directory is not asked (a stranger's
+                            // guesses must not lock the Windows account).
+                            crate::directory::DirectoryCheck::Failed
+                        });
+                        // A directory person's password was checked by a bind, not a hash:
+                        // the engine's decision is cheap and needs no hashing thread.
+                        let decision = self.engine.decide(&attempt, subject.as_ref(), now);
+                        return self
+                            .record_decision(&attempt, subject.as_ref(), decision, now)
+                            .await;
+                    }
+                }
+                None => {
+                    // An unknown name costs what a directory check costs too, alongside the
+                    // dummy hash below: a search and a bind in the first directory.
+                    dummy = self
+                        .directories
+                        .all()
+                        .first()
+                        .cloned()
+                        .map(|dir| (dir, attempt.username.clone(), password.clone()));
+                }
+            }
+        }
         // The hashing pool runs the engine only: the store reads before it and the commit
         // after it (an fsync with SQLite) leave the hashing thread to the next login.
         let (engine, shared) = (self.engine.clone(), Arc::new(attempt));
         let job = shared.clone();
-        let ran = self
-            .pool
-            .run(move || (engine.decide(&job, subject.as_ref(), now), subject))
-            .await;
+        let (ran, ()) = tokio::join!(
+            self.pool
+                .run(move || (engine.decide(&job, subject.as_ref(), now), subject)),
+            async move {
+                if let Some((dir, name, password)) = dummy {
+                    dir.check(&name, password.expose()).await;
+                }
+            }
+        );
         let attempt = Arc::unwrap_or_clone(shared);
         let (decision, subject) = match ran {
             Ok(r) => r,
@@ -317,6 +393,16 @@ impl Gateway {
         };
         self.record_decision(&attempt, subject.as_ref(), decision, now)
             .await
+    }
+
+    /// May the directory be asked for `s`'s password now (not locked, not throttled from
+    /// this source, active)?
+    fn directory_may_bind(&self, s: &Subject, now: UnixTime) -> bool {
+        let p = &s.person;
+        p.state == PersonState::Active
+            && p.blocked_at.is_none()
+            && p.locked_until.is_none_or(|until| now >= until)
+            && s.source_blocked_until.is_none_or(|until| now >= until)
     }
 
     /// Write `decision` (its changes and event, one transaction). When the store refuses it

@@ -106,6 +106,7 @@ impl Gateway {
             devices,
             recovery_codes,
             source_blocked_until: None,
+            directory: None,
         };
         let mut decision = self.engine.decide(attempt, Some(&subject), now);
         let mut detail = match decision.event.detail.take() {
@@ -132,6 +133,7 @@ impl Gateway {
             devices: Vec::new(),
             recovery_codes: Vec::new(),
             source_blocked_until: None,
+            directory: None,
         };
         self.record_decision(attempt, Some(&subject), decision, now)
             .await

@@ -112,13 +112,13 @@ pub trait LifecycleStore: Send + Sync {
     async fn activation_link(&self, id: i64) -> Result<Option<ActivationLink>>;
     /// Keep the first phone's sealed seed with the link, unless it has one (false then).
     async fn set_activation_seed(&self, id: i64, sealed: &[u8], uid: &str) -> Result<bool>;
-    /// Use the link (once, before it expires): the password set and the first phone linked
-    /// (its code's step spent), in one transaction.
+    /// Use the link (once, before it expires): the password set (None: a directory checks
+    /// it) and the first phone linked (its code's step spent), in one transaction.
     #[allow(clippy::too_many_arguments)]
     async fn complete_activation(
         &self,
         id: i64,
-        password_hash: &str,
+        password_hash: Option<&str>,
         phone: &NewDevice,
         step: u64,
         now: UnixTime,
@@ -787,7 +787,7 @@ macro_rules! lifecycle_sql {
                 async fn complete_activation(
                     &self,
                     id: i64,
-                    password_hash: &str,
+                    password_hash: Option<&str>,
                     phone: &NewDevice,
                     step: u64,
                     now: UnixTime,

@@ -79,6 +79,19 @@ fn activation_page(
         .filter_map(|c| std::str::from_utf8(c).ok())
         .collect();
     let min = state.gateway.engine().hasher().policy().min_length;
+    let password = match &a.directory {
+        // The directory's (Windows) password: nothing to set here.
+        Some(_) => r#"<p id="directory-password">You sign in with the password you use for Windows at your organisation; no new password is needed.</p>
+"#
+        .to_owned(),
+        None => format!(
+            r#"<label for="password">New password (at least {min} characters)</label>
+<input type="password" id="password" name="password" autocomplete="new-password" required>
+<label for="password_again">The password again</label>
+<input type="password" id="password_again" name="password_again" autocomplete="new-password" required>
+"#
+        ),
+    };
     Ok(layout(
         "Activate your account",
         &format!(
@@ -87,11 +100,7 @@ fn activation_page(
 {error}
 <form method="post" action="/activate/{token}" id="activate-form">
 <input type="hidden" name="csrf" value="{csrf}">
-<label for="password">New password (at least {min} characters)</label>
-<input type="password" id="password" name="password" autocomplete="new-password" required>
-<label for="password_again">The password again</label>
-<input type="password" id="password_again" name="password_again" autocomplete="new-password" required>
-<h2>Your phone</h2>
+{password}<h2>Your phone</h2>
 <p>Scan this code with an authenticator app, or type in the key.</p>
 <div class="qr">{svg}</div>
 <p>Key: <code id="secret">{key}</code></p>

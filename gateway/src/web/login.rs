@@ -23,6 +23,8 @@ use std::net::{IpAddr, SocketAddr};
 
 const WRONG_CREDENTIALS: &str =
     "The username or password is not right, or this account cannot sign in here.";
+/// Only after the directory accepted the password (AD says so only for a right password).
+const CHANGE_IN_WINDOWS: &str = "Your Windows password has expired or must be changed. Change your password in Windows first, then sign in here with the new one.";
 const WRONG_CODE: &str = "That code is not right. Enter the current code from any phone or token linked to your account.";
 const WRONG_KEY: &str = "That security key was not accepted. Try again with a key linked to your account, or enter a code.";
 const TOO_MANY: &str = "Too many attempts. Wait a minute, then try again.";
@@ -486,6 +488,10 @@ pub async fn submit_password(
                 Err(e) => server_error(&format!("no session: {e:?}")),
             }
         }
+        Verdict::Reject(Reason::DirectoryPasswordExpired | Reason::DirectoryPasswordMustChange) => {
+            retry(CHANGE_IN_WINDOWS)
+        }
+        // Every other refusal the same, so the answer tells nobody who has an account.
         Verdict::Accept { .. } | Verdict::Reject(_) => retry(WRONG_CREDENTIALS),
     }
 }
