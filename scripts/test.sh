@@ -7,7 +7,8 @@
 #   - a Redis server for the shared-state tests: the one at 127.0.0.1:6379, or a throwaway
 #     one on its own port (redis-server installed with apt if missing);
 #   - chromium for the browser tests, nginx as the load balancer of the HA test, and the
-#     PostgreSQL server binaries (the HA test restarts a throwaway cluster of its own).
+#     PostgreSQL server binaries (the HA test restarts a throwaway cluster of its own);
+#   - slapd and ldap-utils (OpenLDAP) for the directory tests (each starts its own server).
 # A prerequisite that cannot be had stops the run with what to install; nothing is skipped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -52,6 +53,14 @@ if ! have_nginx; then
 fi
 have_nginx || die "nginx not found: apt-get install nginx"
 export MFA_TEST_NGINX="$(command -v nginx || echo /usr/sbin/nginx)"
+
+# --- OpenLDAP (slapd, ldapmodify: the directory tests start throwaway servers) ----------
+have_slapd() { [ -x /usr/sbin/slapd ] && command -v ldapmodify >/dev/null 2>&1 && [ -f /usr/lib/ldap/back_mdb.la ]; }
+if ! have_slapd; then
+    say "installing slapd and ldap-utils"
+    apt_install slapd ldap-utils
+fi
+have_slapd || die "slapd not found: apt-get install slapd ldap-utils"
 
 # --- PostgreSQL ------------------------------------------------------------------------
 pg_url_default="${MFA_TEST_PG_DEFAULT:-postgres://postgres@127.0.0.1:5432/test}"

@@ -162,6 +162,9 @@ async fn run(config: &Config, gateway: Gateway, config_path: &Path) -> anyhow::R
     if let Some(problem) = gateway.webhook_problem() {
         anyhow::bail!("{problem}");
     }
+    if let Some(problem) = gateway.directories().all().iter().find_map(|d| d.problem()) {
+        anyhow::bail!("{problem}");
+    }
     gateway
         .store()
         .ping()

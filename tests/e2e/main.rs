@@ -7,6 +7,7 @@ mod audit;
 mod auditor;
 mod browser;
 mod cli;
+mod directory;
 mod ha;
 mod import;
 mod lifecycle;

@@ -40,7 +40,7 @@ pub(super) async fn directory(config: &Path, cmd: DirectoryCmd) -> anyhow::Resul
                     Ok(()) => println!("{}: answers", d.name()),
                     Err(e) => {
                         down += 1;
-                        println!("{}: {e}", d.name());
+                        println!("{e}");
                     }
                 }
             }
@@ -113,7 +113,7 @@ pub(super) async fn directory(config: &Path, cmd: DirectoryCmd) -> anyhow::Resul
                     }
                     Err(e) => {
                         failed += 1;
-                        eprintln!("{}: {e}", d.name());
+                        eprintln!("{e}");
                     }
                 }
             }

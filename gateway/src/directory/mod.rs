@@ -94,7 +94,7 @@ impl Pool {
 pub struct Directory {
     settings: DirectorySettings,
     tls: Arc<rustls::ClientConfig>,
-    service_password: SecretString,
+    service_password: Option<SecretString>,
     service: Pool,
     binds: Pool,
     /// The URL that answered last (tried first).
@@ -177,12 +177,12 @@ impl Directory {
     /// read from its environment variable now.
     pub fn new(settings: DirectorySettings) -> Result<Self, DirectoryError> {
         let fail = |m: String| DirectoryError::Failed(settings.name.clone(), m);
-        let service_password = std::env::var(&settings.bind_password_env).map_err(|_| {
-            fail(format!(
-                "directories.bind_password_env: the environment variable {} is not set",
-                settings.bind_password_env
-            ))
-        })?;
+        // Missing: this directory cannot be used (serve refuses to start; other commands
+        // that do not need it still work).
+        let service_password = std::env::var(&settings.bind_password_env)
+            .ok()
+            .filter(|p| !p.is_empty())
+            .map(SecretString::new);
         let mut roots = rustls::RootCertStore::empty();
         match &settings.ca_file {
             Some(ca) => {
@@ -218,9 +218,19 @@ impl Directory {
             binds: Pool::new(settings.pool_size),
             settings,
             tls: Arc::new(tls),
-            service_password: SecretString::new(service_password),
+            service_password,
             preferred: AtomicUsize::new(0),
             up: AtomicBool::new(true),
+        })
+    }
+
+    /// Why this directory cannot be used at all (its service password is not set).
+    pub fn problem(&self) -> Option<String> {
+        self.service_password.is_none().then(|| {
+            format!(
+                "directory {}: directories.bind_password_env: the environment variable {} is not set",
+                self.settings.name, self.settings.bind_password_env
+            )
         })
     }
 
@@ -278,9 +288,15 @@ impl Directory {
                 }
             });
             if service {
+                let Some(password) = &self.service_password else {
+                    return Err(DirectoryError::Failed(
+                        self.settings.name.clone(),
+                        self.problem().unwrap_or_default(),
+                    ));
+                };
                 let bound = ldap
                     .with_timeout(self.settings.timeout)
-                    .simple_bind(&self.settings.bind_dn, self.service_password.expose())
+                    .simple_bind(&self.settings.bind_dn, password.expose())
                     .await;
                 match bound {
                     Ok(r) if r.rc == 0 => {}
