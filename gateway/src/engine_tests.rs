@@ -800,3 +800,53 @@ fn a_replaced_temporary_code_is_refused() {
     );
     assert_eq!(d.changes.temporary_code_used, Some(4));
 }
+
+#[test]
+fn a_directory_verdict_stands_in_for_the_hash() {
+    use crate::directory::DirectoryCheck;
+    let e = engine();
+    let mut s = ann(&e);
+    s.password_hash = None;
+    // Passed: whatever was typed, the directory accepted it; the code is still checked.
+    s.directory = Some(DirectoryCheck::Passed);
+    let d = e.decide(
+        &attempt("ann", "the windows password", Some(&totp_now(PHONE1))),
+        Some(&s),
+        NOW,
+    );
+    assert!(
+        matches!(d.verdict, Verdict::Accept { .. }),
+        "{:?}",
+        d.verdict
+    );
+    assert!(
+        d.changes.new_password_hash.is_none(),
+        "no local hash is made"
+    );
+    // Failed: a wrong password, counted toward the source's throttle.
+    s.directory = Some(DirectoryCheck::Failed);
+    let d = e.decide(
+        &attempt("ann", "correct horse", Some(&totp_now(PHONE1))),
+        Some(&s),
+        NOW,
+    );
+    assert_eq!(d.verdict, Verdict::Reject(Reason::BadPassword));
+    assert!(matches!(d.changes.password, Some((_, Counted::Failed(_)))));
+    // Refused: its own reason, not counted.
+    s.directory = Some(DirectoryCheck::Refused(Reason::DirectoryPasswordMustChange));
+    let d = e.decide(&attempt("ann", "x", Some("123456")), Some(&s), NOW);
+    assert_eq!(
+        d.verdict,
+        Verdict::Reject(Reason::DirectoryPasswordMustChange)
+    );
+    assert_eq!(
+        d.event.reason.as_deref(),
+        Some("directory_password_must_change")
+    );
+    assert!(d.changes.password.is_none());
+    // A disabled person is refused as disabled whatever the directory said.
+    s.person.state = PersonState::Disabled;
+    s.directory = Some(DirectoryCheck::Refused(Reason::DirectoryUnavailable));
+    let d = e.decide(&attempt("ann", "x", Some("123456")), Some(&s), NOW);
+    assert_eq!(d.verdict, Verdict::Reject(Reason::PersonDisabled));
+}
