@@ -274,6 +274,8 @@ pub struct RawOidcClient {
     pub id_token_lifetime_seconds: u64,
     pub access_token_lifetime_seconds: u64,
     pub refresh_token_lifetime_seconds: u64,
+    /// The organisations (by name) whose people may sign in to it; empty: all.
+    pub orgs: Vec<String>,
 }
 
 impl Default for RawOidcClient {
@@ -291,6 +293,7 @@ impl Default for RawOidcClient {
             id_token_lifetime_seconds: 300,
             access_token_lifetime_seconds: 300,
             refresh_token_lifetime_seconds: 86400,
+            orgs: Vec::new(),
         }
     }
 }
@@ -490,6 +493,8 @@ pub struct RawRadiusClient {
     pub radsec_cert_sha256: Vec<String>,
     pub disconnect: bool,
     pub disconnect_port: Option<u16>,
+    /// The organisations (by name) whose people this client serves; empty: all.
+    pub orgs: Vec<String>,
     pub disconnect_secret: Option<String>,
     pub disconnect_secret_env: Option<String>,
 }
@@ -664,6 +669,8 @@ pub struct OidcClient {
     pub id_token_lifetime: u64,
     pub access_token_lifetime: u64,
     pub refresh_token_lifetime: u64,
+    /// The organisations (by name) whose people may sign in to it; empty: all.
+    pub orgs: Vec<String>,
 }
 
 /// The RADIUS front: listeners, clients, and how challenges behave.
@@ -1335,6 +1342,7 @@ fn validate_oidc(o: RawOidc) -> Result<OidcSettings, ConfigError> {
                 return Err(at(format!("{k} must be 30 s to 30 days")));
             }
         }
+        let orgs = crate::radius_field::org_names(&c.orgs).map_err(at)?;
         clients.push(OidcClient {
             name: if c.name.trim().is_empty() {
                 id.clone()
@@ -1353,6 +1361,7 @@ fn validate_oidc(o: RawOidc) -> Result<OidcSettings, ConfigError> {
             id_token_lifetime: c.id_token_lifetime_seconds,
             access_token_lifetime: c.access_token_lifetime_seconds,
             refresh_token_lifetime: c.refresh_token_lifetime_seconds,
+            orgs,
         });
     }
     if !(1..=365).contains(&o.key_rotation_days) {

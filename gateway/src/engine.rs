@@ -193,6 +193,9 @@ pub enum Reason {
     DirectoryPasswordMustChange,
     /// The directory account is not in the required group.
     DirectoryNotInGroup,
+    /// The RADIUS or OIDC client serves other organisations than the person's (answered as
+    /// an unknown user is).
+    ClientNotForOrg,
 }
 
 impl Reason {
@@ -229,6 +232,7 @@ impl Reason {
             Self::DirectoryPasswordExpired => "directory_password_expired",
             Self::DirectoryPasswordMustChange => "directory_password_must_change",
             Self::DirectoryNotInGroup => "directory_not_in_group",
+            Self::ClientNotForOrg => "client_not_for_org",
         }
     }
 }

@@ -26,6 +26,24 @@ pub struct ClientField {
     pub upn_suffixes: Vec<String>,
     /// Where Disconnect-Requests for this client's sessions go, if anywhere.
     pub disconnect: Option<DisconnectTarget>,
+    /// The organisations (by name) whose people it serves; empty: all.
+    pub orgs: Vec<String>,
+}
+
+/// A client's `orgs`: names trimmed, none empty, none twice.
+pub fn org_names(orgs: &[String]) -> Result<Vec<String>, String> {
+    let mut out: Vec<String> = Vec::with_capacity(orgs.len());
+    for o in orgs {
+        let o = o.trim();
+        if o.is_empty() || o.chars().any(char::is_control) {
+            return Err("orgs: each organisation name must be non-empty and printable".into());
+        }
+        if out.iter().any(|x| x == o) {
+            return Err(format!("orgs: {o:?} is listed twice"));
+        }
+        out.push(o.to_owned());
+    }
+    Ok(out)
 }
 
 /// A NAS's Dynamic Authorization server (RFC 5176).
@@ -135,6 +153,7 @@ pub fn validate_client(
         domains: lower(domains),
         upn_suffixes: lower(suffixes),
         disconnect,
+        orgs: org_names(&c.orgs)?,
     })
 }
 
@@ -202,7 +221,17 @@ mod tests {
             domains: domains.iter().map(|d| d.to_lowercase()).collect(),
             upn_suffixes: suffixes.iter().map(|d| d.to_lowercase()).collect(),
             disconnect: None,
+            orgs: Vec::new(),
         }
+    }
+
+    #[test]
+    fn org_names_are_trimmed_and_checked() {
+        let names = |v: &[&str]| org_names(&v.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>());
+        assert_eq!(names(&[" A ", "B"]).unwrap(), ["A", "B"]);
+        assert!(names(&["A", "A"]).unwrap_err().contains("twice"));
+        assert!(names(&[""]).is_err());
+        assert!(names(&[]).unwrap().is_empty());
     }
 
     #[test]

@@ -115,6 +115,7 @@ async fn reload(
                 _ => {
                     server.table.replace(&new.radius.clients);
                     policy.reload(&new.radius);
+                    gateway.set_client_orgs(&new);
                     Ok((new.radius.clients.len(), new.oidc.clients.len()))
                 }
             }
@@ -170,6 +171,27 @@ async fn run(config: &Config, gateway: Gateway, config_path: &Path) -> anyhow::R
         .ping()
         .await
         .context("store not reachable")?;
+    // A client bound to an organisation that does not exist serves nobody of it: say so.
+    if let Ok(orgs) = gateway.store().orgs().await {
+        let known: Vec<&str> = orgs.iter().map(|o| o.name.as_str()).collect();
+        let named = config
+            .radius
+            .field
+            .iter()
+            .flat_map(|(c, f)| f.orgs.iter().map(move |o| (c.as_str(), o)))
+            .chain(
+                config
+                    .oidc
+                    .clients
+                    .iter()
+                    .flat_map(|c| c.orgs.iter().map(move |o| (c.client_id.as_str(), o))),
+            );
+        for (client, org) in named {
+            if !known.contains(&org.as_str()) {
+                tracing::warn!(client, org = %org, "a client names an organisation that does not exist (yet): nobody of it can sign in there");
+            }
+        }
+    }
     let r = &config.radius;
     let prometheus = crate::telemetry::install()?;
     if config.http.tls || !config.radius.radsec_listen.is_empty() {

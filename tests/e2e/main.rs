@@ -17,4 +17,5 @@ mod ops;
 mod portal;
 mod radius;
 mod radius_field;
+mod tenants;
 mod webauthn;

@@ -116,6 +116,11 @@ impl Gateway {
                 .approval_decision(attempt, None, Some(Reason::UnknownUser), now)
                 .await;
         };
+        if self.client_refuses(attempt, &person).await? {
+            return self
+                .approval_decision(attempt, Some(&person), Some(Reason::ClientNotForOrg), now)
+                .await;
+        }
         let refuse = match person.state {
             PersonState::Disabled => Some(Reason::PersonDisabled),
             PersonState::Removed => Some(Reason::PersonRemoved),

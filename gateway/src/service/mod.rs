@@ -101,7 +101,13 @@ pub struct Gateway {
     draining: Arc<std::sync::atomic::AtomicBool>,
     /// Directories (LDAP / AD) that check the passwords of some organisations' people.
     directories: Arc<crate::directory::Directories>,
+    /// Per (channel, client name): the organisations whose people it serves (empty: all).
+    /// Replaced on SIGHUP with the clients.
+    client_orgs: Arc<std::sync::RwLock<ClientOrgs>>,
 }
+
+/// Per (channel, client name): the organisations (by name) a RADIUS or OIDC client serves.
+type ClientOrgs = std::collections::BTreeMap<(&'static str, String), Vec<String>>;
 
 impl Gateway {
     pub fn new(config: &Config, store: Arc<dyn Store>, key: MasterKey) -> Result<Self> {
@@ -175,7 +181,9 @@ impl Gateway {
                 crate::directory::Directories::new(&config.directories)
                     .map_err(|e| ServiceError::Invalid(e.to_string()))?,
             ),
+            client_orgs: Arc::default(),
         })
+        .inspect(|gw| gw.set_client_orgs(config))
     }
 
     /// Logins waiting for the hashing pool, and password checks running.
@@ -192,6 +200,51 @@ impl Gateway {
     pub fn start_draining(&self) {
         self.draining
             .store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Take the clients' `orgs` from `config` (at start and on SIGHUP).
+    pub fn set_client_orgs(&self, config: &Config) {
+        let mut map = ClientOrgs::new();
+        for (name, field) in &config.radius.field {
+            map.insert((Channel::Radius.as_str(), name.clone()), field.orgs.clone());
+        }
+        for c in &config.oidc.clients {
+            map.insert(
+                (Channel::Oidc.as_str(), c.client_id.clone()),
+                c.orgs.clone(),
+            );
+        }
+        if let Ok(mut m) = self.client_orgs.write() {
+            *m = map;
+        }
+    }
+
+    /// The RADIUS and OIDC clients that serve the organisation named `org`: (channel,
+    /// client name, whether it is bound to chosen organisations), by channel and name.
+    pub fn clients_serving(&self, org: &str) -> Vec<(&'static str, String, bool)> {
+        let Ok(map) = self.client_orgs.read() else {
+            return Vec::new();
+        };
+        map.iter()
+            .filter(|(_, orgs)| orgs.is_empty() || orgs.iter().any(|o| o == org))
+            .map(|((channel, name), orgs)| (*channel, name.clone(), !orgs.is_empty()))
+            .collect()
+    }
+
+    /// Does the attempt's client serve other organisations than `person`'s?
+    pub(crate) async fn client_refuses(&self, attempt: &Attempt, person: &Person) -> Result<bool> {
+        let Some(client) = attempt.client.as_deref() else {
+            return Ok(false);
+        };
+        let orgs = match self.client_orgs.read() {
+            Ok(map) => match map.get(&(attempt.channel.as_str(), client.to_owned())) {
+                Some(orgs) if !orgs.is_empty() => orgs.clone(),
+                _ => return Ok(false),
+            },
+            Err(_) => return Ok(false),
+        };
+        let org = self.store.org_by_id(person.org_id).await?;
+        Ok(!org.is_some_and(|o| orgs.contains(&o.name)))
     }
 
     /// The configured directories (LDAP / AD).
@@ -325,6 +378,14 @@ impl Gateway {
         )
         .then(|| self.engine.source_key(&attempt));
         let mut subject = self.subject(&attempt.username, source.as_deref()).await?;
+        // A client bound to other organisations: the person is treated as unknown (the
+        // same cost and answer), the event says why.
+        let mut refused_for = None;
+        if let Some(s) = &subject
+            && self.client_refuses(&attempt, &s.person).await?
+        {
+            refused_for = subject.take().map(|s| s.person);
+        }
         let mut dummy = None;
         let password = match &attempt.credentials {
             Credentials::PasswordOnly { password }
@@ -391,6 +452,13 @@ impl Gateway {
             }
             Err(e) => return Err(ServiceError::Internal(e.to_string())),
         };
+        let mut decision = decision;
+        if let Some(p) = refused_for {
+            decision.verdict = Verdict::Reject(Reason::ClientNotForOrg);
+            decision.event.reason = Some(Reason::ClientNotForOrg.as_str().into());
+            decision.event.person_id = Some(p.id);
+            decision.event.org_id = Some(p.org_id);
+        }
         self.record_decision(&attempt, subject.as_ref(), decision, now)
             .await
     }
