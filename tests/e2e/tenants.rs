@@ -4,7 +4,7 @@
 //! (`client_not_for_org`, naming the person); an unbound client serves both; a SIGHUP that
 //! binds the unbound client takes effect without a restart.
 
-use crate::radius::{SECRET, auth, client, login_attempts, totp};
+use crate::radius::{auth, client, login_attempts, totp};
 use mfa_e2e::browser::Browser;
 use mfa_e2e::{StubResponse, http_stub, https_instance, seed_of, serve, uri_in};
 use std::time::Duration;
