@@ -16,4 +16,5 @@ mod ops;
 mod portal;
 mod radius;
 mod radius_field;
+mod reset;
 mod webauthn;
