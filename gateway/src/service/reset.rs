@@ -223,6 +223,20 @@ impl Gateway {
         if recent >= RESET_LINKS_PER_HOUR {
             return refuse("too_many_requests").await;
         }
+        let (url, expires_at, event) = self.issue_reset_link(person, base_url, origin, now).await?;
+        self.notify(person, Self::reset_notice(person, &url, expires_at), &event);
+        Ok(ResetRequestOutcome::LinkSent)
+    }
+
+    /// A new link for `person` (older ones void), audited: its URL (a credential), expiry
+    /// and event. No check here: `reset_for` decides whether one is sent.
+    pub(crate) async fn issue_reset_link(
+        &self,
+        person: &Person,
+        base_url: &str,
+        origin: &ResetOrigin,
+        now: UnixTime,
+    ) -> Result<(SecretString, UnixTime, AuditEvent)> {
         let bytes =
             random_bytes(32).map_err(|_| ServiceError::Crypto("random generator".into()))?;
         let secret = SecretString::new(data_encoding::BASE32_NOPAD.encode(&bytes).to_lowercase());
@@ -240,8 +254,7 @@ impl Gateway {
             base_url.trim_end_matches('/'),
             secret.expose()
         ));
-        self.notify(person, Self::reset_notice(person, &url, expires_at), &event);
-        Ok(ResetRequestOutcome::LinkSent)
+        Ok((url, expires_at, event))
     }
 
     /// The mail with the link (a credential: never in the audit detail).

@@ -376,7 +376,66 @@ async fn submit_password(
 
 #[cfg(test)]
 mod tests {
+    use super::super::router_tests::{App, app, cookie, csrf_of, person, request, send, sign_in};
     use super::*;
+    use crate::audit::{EventKind, StoredEvent};
+    use crate::model::{NewPerson, Role};
+    use crate::service::reset::{RESET_LINK_INVALID, ResetRequestOutcome};
+    use crate::store::EventFilter;
+    use axum::http::Method;
+
+    const BASE: &str = "https://mfa.test";
+    const PEER: &str = "192.0.2.7";
+
+    async fn events_of(app: &App, kind: EventKind) -> Vec<StoredEvent> {
+        app.state
+            .gateway
+            .store()
+            .events(&EventFilter {
+                kind: Some(kind.as_str().into()),
+                oldest_first: true,
+                ..Default::default()
+            })
+            .await
+            .expect("events")
+    }
+
+    async fn ann(app: &App) -> Person {
+        app.state
+            .gateway
+            .store()
+            .person_by_username("ann")
+            .await
+            .expect("store")
+            .expect("ann")
+    }
+
+    /// GET `path` (a form page): its pre-login cookie and CSRF token.
+    async fn form(app: &App, path: &str) -> (StatusCode, String, String, String) {
+        let (status, cookies, html) =
+            send(&app.router, request(Method::GET, path, PEER, &[], None)).await;
+        let pre = cookie(&cookies, "mfa_pre").unwrap_or_default().to_owned();
+        let csrf = if status == StatusCode::OK {
+            csrf_of(&html)
+        } else {
+            String::new()
+        };
+        (status, pre, csrf, html)
+    }
+
+    async fn post(
+        app: &App,
+        path: &str,
+        pre: &str,
+        fields: &[(&str, &str)],
+    ) -> (StatusCode, String) {
+        let (status, _, html) = send(
+            &app.router,
+            request(Method::POST, path, PEER, &[("mfa_pre", pre)], Some(fields)),
+        )
+        .await;
+        (status, html)
+    }
 
     #[test]
     fn pages_escape_and_keep_no_password() {
@@ -403,11 +462,305 @@ mod tests {
         let p = password_page("1.x\"", "c", &person, 12, Some("This password appears")).0;
         assert!(p.contains("o&#39;neil") && p.contains("/reset/1.x&quot;/password"));
         assert!(p.contains("at least 12 characters"));
-        assert!(!p.contains("value=\"\" name=\"password\""));
         assert!(
             code_page("1.x", "c", &person, None)
                 .0
                 .contains("reset-code-form")
         );
+    }
+
+    /// A known and an unknown name get the same answer (given before the work is done);
+    /// only the known one gets a link, and both are audited.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_answer_never_tells_whether_the_name_is_known() {
+        let app = app("").await;
+        person(&app, "ann", vec![Role::Person]).await;
+        let (_, _, _, login) = form(&app, "/portal/login").await;
+        assert!(
+            login.contains(r#"href="/reset""#),
+            "Forgot password? on the sign-in page"
+        );
+        let mut answers = Vec::new();
+        for name in ["ann", "nobody@example.org"] {
+            let (status, pre, csrf, _) = form(&app, "/reset").await;
+            assert_eq!(status, StatusCode::OK);
+            answers.push(
+                post(
+                    &app,
+                    "/reset",
+                    &pre,
+                    &[("csrf", &csrf), ("identifier", name)],
+                )
+                .await,
+            );
+        }
+        assert_eq!(answers[0].0, StatusCode::OK);
+        assert_eq!(answers[0], answers[1], "the same page");
+        assert!(answers[0].1.contains("If the username or address is known"));
+        let (_, pre, _, _) = form(&app, "/reset").await;
+        let (status, _) = post(
+            &app,
+            "/reset",
+            &pre,
+            &[("csrf", "forged"), ("identifier", "ann")],
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        // The work is done on its own task.
+        let mut waited = 0;
+        while events_of(&app, EventKind::PasswordResetRefused)
+            .await
+            .is_empty()
+            && waited < 100
+        {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            waited += 1;
+        }
+        let refused = events_of(&app, EventKind::PasswordResetRefused).await;
+        assert_eq!(refused.len(), 1);
+        assert_eq!(refused[0].event.reason.as_deref(), Some("unknown_user"));
+        assert_eq!(refused[0].event.source.as_deref(), Some(PEER));
+        let requested = events_of(&app, EventKind::PasswordResetRequested).await;
+        assert_eq!(requested.len(), 1);
+        assert_eq!(requested[0].event.person_id, Some(ann(&app).await.id));
+    }
+
+    /// The link's steps in order: a code (a wrong one counted), then the password (the
+    /// policy applies, the link keeps working), once; the person's sessions end.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_link_a_code_then_a_password_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let list = dir.path().join("breached.txt");
+        std::fs::write(&list, "Winter2026!!\n").unwrap();
+        let app = app(&format!(
+            "blocklist_file = {:?}\n",
+            list.display().to_string()
+        ))
+        .await;
+        let seed = person(&app, "ann", vec![Role::Person]).await;
+        let session = sign_in(&app, "192.0.2.9", &seed).await;
+        let gw = &app.state.gateway;
+        let t = now();
+        let (url, _, _) = gw
+            .issue_reset_link(&ann(&app).await, BASE, &ResetOrigin::default(), t)
+            .await
+            .unwrap();
+        let path = url.expose().strip_prefix(BASE).unwrap().to_owned();
+        let (status, pre, csrf, html) = form(&app, &path).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(html.contains("reset-code-form"), "{html}");
+        let pw_path = format!("{path}/password");
+        let code_path = format!("{path}/code");
+        let new = "a fresh new password";
+        let set = |pw: &'static str, again: &'static str| {
+            let (app, pw_path, pre, csrf) = (&app, pw_path.clone(), pre.clone(), csrf.clone());
+            async move {
+                let fields = [
+                    ("csrf", csrf.as_str()),
+                    ("password", pw),
+                    ("password_again", again),
+                ];
+                post(app, &pw_path, &pre, &fields).await
+            }
+        };
+        // No password before the code.
+        let (status, html) = set(new, new).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(
+            html.contains("reset-code-form") && html.contains("code from your phone"),
+            "{html}"
+        );
+        // A wrong code is counted like any.
+        let (status, html) = post(
+            &app,
+            &code_path,
+            &pre,
+            &[("csrf", &csrf), ("code", "000000")],
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(html.contains("code is not right"), "{html}");
+        assert_eq!(ann(&app).await.failed_logins, 1);
+        let code = crate::otp::totp(&seed, now() + 30, 30, crate::otp::OtpHash::Sha1, 6);
+        let (status, html) =
+            post(&app, &code_path, &pre, &[("csrf", &csrf), ("code", &code)]).await;
+        assert_eq!(status, StatusCode::OK, "{html}");
+        assert!(html.contains("reset-password-form"), "{html}");
+        // The policy: listed, short, different; the link keeps working.
+        for (pw, again, why) in [
+            ("Winter2026!!", "Winter2026!!", "breached passwords"),
+            ("short", "short", "too short"),
+            (new, "another one entirely", "differ"),
+        ] {
+            let (status, html) = set(pw, again).await;
+            assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{pw}");
+            assert!(
+                html.contains(why) && html.contains("reset-password-form"),
+                "{html}"
+            );
+            assert!(
+                !html.contains(&format!("\"{pw}\"")),
+                "a password is never sent back"
+            );
+        }
+        let (status, html) = set(new, new).await;
+        assert_eq!(status, StatusCode::OK, "{html}");
+        assert!(html.contains("reset-done"));
+        let hash = gw.store().password_hash(ann(&app).await.id).await.unwrap();
+        assert!(
+            gw.engine()
+                .hasher()
+                .verify(&SecretString::new(new), hash.as_deref())
+        );
+        // Once; the sessions of the person are over.
+        let (status, _, _, _) = form(&app, &path).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        let (status, _, _) = send(
+            &app.router,
+            request(
+                Method::GET,
+                "/portal",
+                "192.0.2.9",
+                &[("mfa_session", &session)],
+                None,
+            ),
+        )
+        .await;
+        assert_ne!(status, StatusCode::OK, "signed out");
+        // Audited: the code step names what it confirms; no secret anywhere.
+        let refused: Vec<_> = events_of(&app, EventKind::PasswordResetRefused)
+            .await
+            .into_iter()
+            .filter_map(|e| e.event.reason)
+            .collect();
+        assert_eq!(
+            refused,
+            [
+                "breached_password",
+                "password_too_short",
+                "passwords_differ"
+            ]
+        );
+        assert_eq!(
+            events_of(&app, EventKind::PasswordResetCompleted)
+                .await
+                .len(),
+            1
+        );
+        let steps: Vec<_> = events_of(&app, EventKind::LoginAttempt)
+            .await
+            .into_iter()
+            .filter(|e| e.event.client.as_deref() == Some(RESET_CLIENT))
+            .collect();
+        assert_eq!(steps.len(), 2);
+        assert!(steps.iter().all(|e| {
+            e.event
+                .detail
+                .as_ref()
+                .is_some_and(|d| d["confirms"] == "password_reset")
+        }));
+        let all = gw.store().events(&EventFilter::default()).await.unwrap();
+        let trail = serde_json::to_string(&all).unwrap();
+        let secret = path.rsplit('.').next().unwrap();
+        for never in [secret, new, "Winter2026!!", code.as_str()] {
+            assert!(!trail.contains(never), "{never:?} in the audit trail");
+        }
+    }
+
+    /// Links per person per hour; a newer link voids the older; an hour; the code step
+    /// lapses; no link for a password kept elsewhere, for a blocked person, without address.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn links_are_capped_replaced_and_only_for_local_passwords() {
+        let app = app("").await;
+        let seed = person(&app, "ann", vec![Role::Person]).await;
+        let gw = &app.state.gateway;
+        let t = now();
+        let o = ResetOrigin::default();
+        let mut outcomes = Vec::new();
+        for name in ["ANN@Example.org", "ann", " Ann ", "ann"] {
+            outcomes.extend(
+                gw.request_password_reset_wait(name, BASE, &o, t)
+                    .await
+                    .unwrap(),
+            );
+        }
+        use ResetRequestOutcome::*;
+        assert_eq!(
+            outcomes,
+            [LinkSent, LinkSent, LinkSent, Refused("too_many_requests")]
+        );
+        let a = ann(&app).await;
+        let (first, _, _) = gw.issue_reset_link(&a, BASE, &o, t).await.unwrap();
+        let (second, _, _) = gw.issue_reset_link(&a, BASE, &o, t).await.unwrap();
+        let token = |url: &SecretString| url.expose().rsplit('/').next().unwrap().to_owned();
+        let invalid = |r: crate::service::Result<_>| matches!(r, Err(ServiceError::Invalid(t)) if t == RESET_LINK_INVALID);
+        assert!(invalid(gw.open_reset(&token(&first), t).await), "replaced");
+        assert!(matches!(
+            gw.open_reset(&token(&second), t).await,
+            Ok(ResetStep::Code(_))
+        ));
+        assert!(
+            invalid(gw.open_reset(&token(&second), t + 3600).await),
+            "an hour"
+        );
+        let forged = format!("{}x", token(&second));
+        assert!(invalid(gw.open_reset(&forged, t).await));
+        let code = crate::otp::totp(&seed, t, 30, crate::otp::OtpHash::Sha1, 6);
+        gw.reset_check_code(&token(&second), &code, &o, t)
+            .await
+            .unwrap();
+        assert!(matches!(
+            gw.open_reset(&token(&second), t + 600).await,
+            Ok(ResetStep::Password(_))
+        ));
+        assert!(
+            matches!(
+                gw.open_reset(&token(&second), t + 601).await,
+                Ok(ResetStep::Code(_))
+            ),
+            "lapsed"
+        );
+        // No local password, blocked, no address: nothing is sent.
+        let org = gw.org("Practice").await.unwrap();
+        let new = |name: &str, email: Option<String>| NewPerson {
+            username: name.into(),
+            full_name: name.into(),
+            email,
+            employee_number: None,
+            org_id: org.id,
+            roles: vec![Role::Person],
+        };
+        gw.create_person(
+            new("dirk", Some("dirk@example.org".into())),
+            None,
+            "test",
+            t,
+        )
+        .await
+        .unwrap();
+        let pw = Some(SecretString::new("correct horse battery"));
+        gw.create_person(new("bea", None), pw.clone(), "test", t)
+            .await
+            .unwrap();
+        gw.create_person(new("cor", Some("cor@example.org".into())), pw, "test", t)
+            .await
+            .unwrap();
+        gw.set_blocked("cor", true, "test", t).await.unwrap();
+        for (name, outcome) in [
+            ("dirk", NotLocal),
+            ("bea", Refused("no_email")),
+            ("cor", Refused("not_active")),
+            ("nobody", Refused("unknown_user")),
+            ("", Refused("unknown_user")),
+        ] {
+            let got = gw
+                .request_password_reset_wait(name, BASE, &o, t)
+                .await
+                .unwrap();
+            assert!(
+                got == [outcome] || (name.is_empty() && got.is_empty()),
+                "{name}: {got:?}"
+            );
+        }
     }
 }
