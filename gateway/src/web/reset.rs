@@ -172,11 +172,11 @@ fn origin(state: &WebState, peer: std::net::SocketAddr, headers: &HeaderMap) -> 
     }
 }
 
-/// The pre-login token checked, or the 400 page.
-fn checked(state: &WebState, headers: &HeaderMap, csrf: &str) -> Result<(), Response> {
+/// The 400 page when the form's pre-login token does not check out.
+fn forged(state: &WebState, headers: &HeaderMap, csrf: &str) -> Option<Response> {
     match super::session::pre_nonce(headers) {
-        Some(nonce) if state.pre.check(&nonce, csrf) => Ok(()),
-        _ => Err(bad_request(SESSION_EXPIRED)),
+        Some(nonce) if state.pre.check(&nonce, csrf) => None,
+        _ => Some(bad_request(SESSION_EXPIRED)),
     }
 }
 
@@ -198,7 +198,7 @@ async fn submit_request(
     headers: HeaderMap,
     Form(form): Form<RequestForm>,
 ) -> Response {
-    if let Err(res) = checked(&state, &headers, &form.csrf) {
+    if let Some(res) = forged(&state, &headers, &form.csrf) {
         return res;
     }
     let identifier = form.identifier.trim();
@@ -285,7 +285,7 @@ async fn submit_code(
     Path(token): Path<String>,
     Form(form): Form<CodeForm>,
 ) -> Response {
-    if let Err(res) = checked(&state, &headers, &form.csrf) {
+    if let Some(res) = forged(&state, &headers, &form.csrf) {
         return res;
     }
     let ip = state.client_ip(peer, &headers);
@@ -330,7 +330,7 @@ async fn submit_password(
     Path(token): Path<String>,
     Form(form): Form<PasswordForm>,
 ) -> Response {
-    if let Err(res) = checked(&state, &headers, &form.csrf) {
+    if let Some(res) = forged(&state, &headers, &form.csrf) {
         return res;
     }
     let origin = origin(&state, peer, &headers);
