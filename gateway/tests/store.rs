@@ -1218,6 +1218,20 @@ async fn password_reset_links(s: &dyn Store) {
     ));
     let third = issue([3; 32], NOW + 40).await;
     assert!(s.verify_reset_link(third, NOW + 50).await.unwrap());
+    // Wrong passwords throttled a source; the reset clears that.
+    let wrong = Changes {
+        password: Some(("192.0.2.2".to_owned(), Counted::Failed(RULE))),
+        ..Default::default()
+    };
+    for _ in 0..5 {
+        assert!(written(s, Some(p.id), &wrong, &reject_event(&p, "bad_password")).await);
+    }
+    assert!(
+        s.password_blocked_until(p.id, "192.0.2.2")
+            .await
+            .unwrap()
+            .is_some()
+    );
     let before = s
         .events(&EventFilter {
             person_id: Some(p.id),
@@ -1239,6 +1253,10 @@ async fn password_reset_links(s: &dyn Store) {
         .await
         .unwrap();
     assert_eq!(events.len(), before + 2, "both events, with the person");
+    assert_eq!(
+        s.password_blocked_until(p.id, "192.0.2.2").await.unwrap(),
+        None
+    );
     assert!(
         matches!(done(third, NOW + 70).await, Err(StoreError::Invalid(_))),
         "once"

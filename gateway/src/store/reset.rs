@@ -46,8 +46,9 @@ pub trait ResetStore: Send + Sync {
     /// The code step passed: mark the link, once, while it is live. False when it is not.
     async fn verify_reset_link(&self, id: i64, now: UnixTime) -> super::Result<bool>;
     /// Use the link (live, and its code step passed at or after `verified_since`): the
-    /// person's password hash replaced, every reset link of theirs void, `events` written,
-    /// in one transaction. `Invalid` when the link cannot be used (nothing written).
+    /// person's password hash replaced, every reset link of theirs void, the throttles that
+    /// wrong (old) passwords set on their sources cleared, `events` written, in one
+    /// transaction. `Invalid` when the link cannot be used (nothing written).
     async fn complete_reset(
         &self,
         id: i64,
@@ -214,6 +215,11 @@ macro_rules! reset_sql {
                     .bind(person)
                     .execute(&mut *tx)
                     .await?;
+                    // Wrong old passwords no longer throttle the person's sources.
+                    sqlx::query("DELETE FROM password_failures WHERE person_id = $1")
+                        .bind(person)
+                        .execute(&mut *tx)
+                        .await?;
                     for mut e in events {
                         e.person_id = Some(person);
                         insert_event(&mut tx, &e).await?;
