@@ -24,7 +24,8 @@ use crate::store::ResetLink;
 pub const RESET_LINK_SECONDS: i64 = 3600;
 /// How long after the code step the new password may be set.
 pub const RESET_PASSWORD_SECONDS: i64 = 600;
-/// Reset links one person may be sent per hour (more requests are refused, audited).
+/// Reset links (or "your password is your organisation's" mails) one person may be sent per
+/// hour; more requests are refused, audited.
 pub const RESET_LINKS_PER_HOUR: u32 = 3;
 /// The client reset steps are audited under (channel portal).
 pub const RESET_CLIENT: &str = "password-reset";
@@ -211,6 +212,22 @@ impl Gateway {
             return refuse("no_email").await;
         }
         if !has_local_password(self.store.password_hash(person.id).await?.as_deref()) {
+            // The same cap as for links: the mails already sent this hour, from the trail.
+            let told = self
+                .store
+                .events(&crate::store::EventFilter {
+                    person_id: Some(person.id),
+                    kind: Some(EventKind::PasswordResetRefused.as_str().into()),
+                    reason: Some("no_local_password".into()),
+                    from: Some(now - 3600),
+                    limit: RESET_LINKS_PER_HOUR,
+                    ..Default::default()
+                })
+                .await?
+                .len();
+            if told >= RESET_LINKS_PER_HOUR as usize {
+                return refuse("too_many_requests").await;
+            }
             let mut event =
                 Self::reset_event(Some(person), EventKind::PasswordResetRefused, origin, now);
             event.outcome = Outcome::Reject;

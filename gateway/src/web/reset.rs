@@ -748,6 +748,9 @@ mod tests {
         gw.set_blocked("cor", true, "test", t).await.unwrap();
         for (name, outcome) in [
             ("dirk", NotLocal),
+            ("dirk", NotLocal),
+            ("dirk", NotLocal),
+            ("dirk", Refused("too_many_requests")),
             ("bea", Refused("no_email")),
             ("cor", Refused("not_active")),
             ("nobody", Refused("unknown_user")),
