@@ -115,11 +115,19 @@ pub enum EventKind {
     /// A Disconnect-Request (RFC 5176) sent for a session: ACK (done), NAK (reject) or no
     /// answer (failed).
     DisconnectSent,
+    /// Self-service password reset: a link mailed (or, for a person whose password is their
+    /// organisation's, a mail saying where to change it).
+    PasswordResetRequested,
+    /// Self-service password reset: the new password set through a link and a code.
+    PasswordResetCompleted,
+    /// Self-service password reset refused (unknown address, too many requests, a password
+    /// the policy refuses...): the reason says which.
+    PasswordResetRefused,
 }
 
 impl EventKind {
     /// Every kind, for listing.
-    pub const ALL: [Self; 43] = [
+    pub const ALL: [Self; 46] = [
         Self::LoginAttempt,
         Self::OrgCreated,
         Self::PersonCreated,
@@ -163,6 +171,9 @@ impl EventKind {
         Self::AccountingInterim,
         Self::AccountingNas,
         Self::DisconnectSent,
+        Self::PasswordResetRequested,
+        Self::PasswordResetCompleted,
+        Self::PasswordResetRefused,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -210,6 +221,9 @@ impl EventKind {
             Self::AccountingInterim => "accounting_interim",
             Self::AccountingNas => "accounting_nas",
             Self::DisconnectSent => "disconnect_sent",
+            Self::PasswordResetRequested => "password_reset_requested",
+            Self::PasswordResetCompleted => "password_reset_completed",
+            Self::PasswordResetRefused => "password_reset_refused",
         }
     }
 }

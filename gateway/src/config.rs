@@ -344,6 +344,9 @@ pub struct RawPassword {
     pub argon2_parallelism: u32,
     pub hashing_threads: usize,
     pub min_length: usize,
+    /// A breached-password list (one SHA-1 in hex, `HASH:COUNT` as HIBP has it, or a plain
+    /// password a line): a new password in it is refused. Default "": none.
+    pub blocklist_file: String,
 }
 
 impl Default for RawPassword {
@@ -354,6 +357,7 @@ impl Default for RawPassword {
             argon2_parallelism: 1,
             hashing_threads: 0,
             min_length: 10,
+            blocklist_file: String::new(),
         }
     }
 }
@@ -713,6 +717,8 @@ pub struct PasswordPolicy {
     /// Size of the blocking pool that verifies passwords (the login capacity).
     pub hashing_threads: usize,
     pub min_length: usize,
+    /// `password.blocklist_file`, read once for the process (`blocklist::load_once`).
+    pub blocklist: Option<&'static crate::blocklist::Blocklist>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -770,6 +776,7 @@ impl Default for PasswordPolicy {
             parallelism: 1,
             hashing_threads: 2,
             min_length: 10,
+            blocklist: None,
         }
     }
 }
@@ -894,6 +901,16 @@ impl RawConfig {
         } else {
             p.hashing_threads
         };
+        if p.min_length == 0 {
+            return Err(invalid("password.min_length", "must be at least 1"));
+        }
+        let blocklist = match p.blocklist_file.trim() {
+            "" => None,
+            file => Some(
+                crate::blocklist::load_once(&resolve(base, file))
+                    .map_err(|e| invalid("password.blocklist_file", e.to_string()))?,
+            ),
+        };
         let o = &self.otp;
         if o.totp_skew_steps > 10 {
             return Err(invalid(
@@ -963,6 +980,7 @@ impl RawConfig {
                 parallelism: p.argon2_parallelism,
                 hashing_threads,
                 min_length: p.min_length,
+                blocklist,
             },
             otp: OtpPolicy {
                 issuer: o.issuer.clone(),
@@ -1621,5 +1639,48 @@ mod tests {
         assert!(msg.contains("`password.argon2_iterations`"), "{msg}");
         assert!(msg.contains("line 2"), "{msg}");
         assert!(!msg.contains('\n'), "{msg}");
+    }
+
+    /// `password.blocklist_file`, relative to the config's folder: loaded into the policy; a
+    /// bad line refuses the config, naming the key and the line (not its text).
+    #[test]
+    fn blocklist_file_is_loaded_or_refused_with_its_line() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("breached.txt"),
+            "5BAA61E4C9B93F3F0682250B6CF8331B7EE68FD8:10434004\nsummer2026!\n",
+        )
+        .unwrap();
+        let c = Config::parse(
+            "[password]\nblocklist_file = \"breached.txt\"\n",
+            dir.path(),
+        )
+        .expect("valid");
+        let list = c.password.blocklist.expect("loaded");
+        assert!(list.contains("password") && list.contains("summer2026!"));
+        assert!(
+            Config::parse("", dir.path())
+                .unwrap()
+                .password
+                .blocklist
+                .is_none()
+        );
+        std::fs::write(
+            dir.path().join("bad.txt"),
+            "fine\n5BAA61E4C9B93F3F0682250B6CF8331B7EE68FD8:lots\n",
+        )
+        .unwrap();
+        let e = Config::parse("[password]\nblocklist_file = \"bad.txt\"\n", dir.path())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("`password.blocklist_file`") && e.contains("line 2"),
+            "{e}"
+        );
+        assert!(!e.contains("lots"), "{e}");
+        let e = Config::parse("[password]\nblocklist_file = \"none.txt\"\n", dir.path())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("none.txt"), "{e}");
     }
 }

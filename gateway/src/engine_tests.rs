@@ -20,6 +20,7 @@ fn policy() -> PasswordPolicy {
         parallelism: 1,
         hashing_threads: 1,
         min_length: 4,
+        blocklist: None,
     }
 }
 

@@ -21,6 +21,9 @@ pub enum PasswordError {
     Random,
     #[error("password is too short: at least {0} characters")]
     TooShort(usize),
+    /// In the configured breached-password list (`[password] blocklist_file`).
+    #[error("{}", crate::blocklist::BREACHED)]
+    Breached,
 }
 
 /// Hashes and verifies passwords with the configured argon2id parameters.
@@ -76,12 +79,26 @@ impl PasswordHasherCfg {
         ))
     }
 
-    /// Hash a new password (checks the configured minimum length).
+    /// Hash a new password after the policy allows it (`check`).
     pub fn hash(&self, password: &SecretString) -> Result<String, PasswordError> {
+        self.check(password)?;
+        self.hash_raw(password.expose().as_bytes())
+    }
+
+    /// The policy for a new password, the one place every path that sets one goes through
+    /// (`hash`): the configured minimum length, and not in the breached-password list.
+    pub fn check(&self, password: &SecretString) -> Result<(), PasswordError> {
         if password.expose().chars().count() < self.policy.min_length {
             return Err(PasswordError::TooShort(self.policy.min_length));
         }
-        self.hash_raw(password.expose().as_bytes())
+        if self
+            .policy
+            .blocklist
+            .is_some_and(|list| list.contains(password.expose()))
+        {
+            return Err(PasswordError::Breached);
+        }
+        Ok(())
     }
 
     /// Re-hash a password that was just verified (parameters changed): no length check.
@@ -171,6 +188,7 @@ mod tests {
             parallelism: 1,
             hashing_threads: 1,
             min_length: 4,
+            blocklist: None,
         }
     }
 
@@ -208,6 +226,35 @@ mod tests {
             h.hash(&SecretString::new("short")),
             Err(PasswordError::TooShort(10))
         ));
+    }
+
+    /// Every new password meets the breached-password list; a re-hash of a password just
+    /// verified does not (it is not being chosen now).
+    #[test]
+    fn listed_passwords_are_refused_when_set() {
+        let text = "correct horse battery\n5BAA61E4C9B93F3F0682250B6CF8331B7EE68FD8:3\n";
+        let list: &'static crate::blocklist::Blocklist = Box::leak(Box::new(
+            crate::blocklist::Blocklist::parse(text.as_bytes(), text.len()).unwrap(),
+        ));
+        let h = PasswordHasherCfg::new(PasswordPolicy {
+            blocklist: Some(list),
+            ..cheap()
+        })
+        .expect("params");
+        for listed in ["correct horse battery", "password"] {
+            let e = h.hash(&SecretString::new(listed)).unwrap_err();
+            assert!(matches!(e, PasswordError::Breached), "{listed}");
+            assert_eq!(
+                e.to_string(),
+                "This password appears in a list of breached passwords; choose another."
+            );
+        }
+        assert!(matches!(
+            h.hash(&SecretString::new("abc")),
+            Err(PasswordError::TooShort(4))
+        ));
+        assert!(h.hash(&SecretString::new("correct horse staple")).is_ok());
+        assert!(h.hash_unchecked(&SecretString::new("password")).is_ok());
     }
 
     /// The PHC strings made here are the argon2 crate's, byte for byte, and each side

@@ -187,6 +187,7 @@ mod tests {
             parallelism: 1,
             hashing_threads: 1,
             min_length: 4,
+            blocklist: None,
         };
         Engine::new(
             PasswordHasherCfg::new(policy).expect("params"),

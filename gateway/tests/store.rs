@@ -1137,6 +1137,152 @@ async fn people_import_is_all_or_nothing(s: &dyn Store) {
     assert_eq!(events.len(), 2, "both events carry the new person's id");
 }
 
+/// Password reset links: one live link per person (a newer one voids the older), the code
+/// step marks it once, completing it replaces the password and voids every link, once; a
+/// link that was not verified recently, expired or was used writes nothing.
+async fn password_reset_links(s: &dyn Store) {
+    let (_, p) = org_and_person(s, "resetter").await;
+    assert_eq!(
+        s.people_by_email(" ANN@example.org ", 5)
+            .await
+            .unwrap()
+            .iter()
+            .filter(|x| x.id == p.id)
+            .count(),
+        1,
+        "case-insensitive, trimmed"
+    );
+    assert!(
+        s.people_by_email("nobody@example.org", 5)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(s.people_by_email("", 5).await.unwrap().is_empty());
+    let issue = |hash: [u8; 32], at: i64| async move {
+        s.issue_reset_link(
+            p.id,
+            &hash,
+            at,
+            at + 3600,
+            ev(EventKind::PasswordResetRequested),
+        )
+        .await
+        .unwrap()
+    };
+    let first = issue([1; 32], NOW).await;
+    let second = issue([2; 32], NOW + 10).await;
+    assert_eq!(s.reset_links_since(p.id, NOW).await.unwrap(), 2);
+    assert_eq!(s.reset_links_since(p.id, NOW + 5).await.unwrap(), 1);
+    let old = s.reset_link(first).await.unwrap().unwrap();
+    assert_eq!(old.used_at, Some(NOW + 10), "a newer link voids the older");
+    let link = s.reset_link(second).await.unwrap().unwrap();
+    assert_eq!(
+        (
+            link.person_id,
+            link.token_hash.as_slice(),
+            link.used_at,
+            link.verified_at
+        ),
+        (p.id, &[2u8; 32][..], None, None)
+    );
+    assert!(s.reset_link(second + 1000).await.unwrap().is_none());
+    // Not verified yet: nothing written.
+    let done = |id: i64, at: i64| async move {
+        s.complete_reset(
+            id,
+            "$argon2id$reset",
+            at - 600,
+            at,
+            vec![
+                ev(EventKind::PasswordResetCompleted),
+                ev(EventKind::PasswordChanged),
+            ],
+        )
+        .await
+    };
+    assert!(matches!(
+        done(second, NOW + 20).await,
+        Err(StoreError::Invalid(_))
+    ));
+    assert!(!s.verify_reset_link(first, NOW + 20).await.unwrap(), "void");
+    assert!(
+        !s.verify_reset_link(second, NOW + 3610).await.unwrap(),
+        "expired"
+    );
+    assert!(s.verify_reset_link(second, NOW + 30).await.unwrap());
+    // Verified too long ago.
+    assert!(matches!(
+        done(second, NOW + 30 + 601).await,
+        Err(StoreError::Invalid(_))
+    ));
+    let third = issue([3; 32], NOW + 40).await;
+    assert!(s.verify_reset_link(third, NOW + 50).await.unwrap());
+    // Wrong passwords throttled a source; the reset clears that.
+    let wrong = Changes {
+        password: Some(("192.0.2.2".to_owned(), Counted::Failed(RULE))),
+        ..Default::default()
+    };
+    for _ in 0..5 {
+        assert!(written(s, Some(p.id), &wrong, &reject_event(&p, "bad_password")).await);
+    }
+    assert!(
+        s.password_blocked_until(p.id, "192.0.2.2")
+            .await
+            .unwrap()
+            .is_some()
+    );
+    let before = s
+        .events(&EventFilter {
+            person_id: Some(p.id),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .len();
+    assert_eq!(done(third, NOW + 60).await.unwrap(), p.id);
+    assert_eq!(
+        s.password_hash(p.id).await.unwrap().as_deref(),
+        Some("$argon2id$reset")
+    );
+    let events = s
+        .events(&EventFilter {
+            person_id: Some(p.id),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(events.len(), before + 2, "both events, with the person");
+    assert_eq!(
+        s.password_blocked_until(p.id, "192.0.2.2").await.unwrap(),
+        None
+    );
+    assert!(
+        matches!(done(third, NOW + 70).await, Err(StoreError::Invalid(_))),
+        "once"
+    );
+    assert_eq!(
+        s.reset_link(third).await.unwrap().unwrap().used_at,
+        Some(NOW + 60)
+    );
+    // A blocked person's link cannot set a password.
+    let fourth = issue([4; 32], NOW + 80).await;
+    assert!(s.verify_reset_link(fourth, NOW + 81).await.unwrap());
+    s.set_blocked(p.id, Some(NOW + 82), ev(EventKind::PersonBlocked))
+        .await
+        .unwrap();
+    assert!(matches!(
+        done(fourth, NOW + 83).await,
+        Err(StoreError::Invalid(_))
+    ));
+    assert_eq!(
+        s.password_hash(p.id).await.unwrap().as_deref(),
+        Some("$argon2id$reset"),
+        "nothing written"
+    );
+    assert_eq!(s.reset_link(fourth).await.unwrap().unwrap().used_at, None);
+}
+
 macro_rules! suite {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -1171,6 +1317,7 @@ suite!(
     rename_a_linked_device,
     a_stale_write_cannot_clear_a_lock,
     password_failures_throttle_one_source,
+    password_reset_links,
 );
 
 // ---- lockout under parallel requests ------------------------------------------------------

@@ -17,5 +17,6 @@ mod ops;
 mod portal;
 mod radius;
 mod radius_field;
+mod reset;
 mod tenants;
 mod webauthn;

@@ -60,6 +60,7 @@ pub mod notify;
 mod overload_tests;
 mod portal;
 mod push;
+pub mod reset;
 pub use approval::APPROVAL_DEVICE_ID;
 pub use audit_admin::{PurgeReport, SubjectAccess};
 pub use lifecycle::{AdminActor, Scope};

@@ -9,6 +9,7 @@ pub(crate) mod filter;
 mod lifecycle;
 mod ops;
 mod radius_sessions;
+mod reset;
 mod sql;
 mod webauthn;
 
@@ -16,6 +17,7 @@ pub use audit_admin::{AuditAdminStore, DayCount, Redaction, TopFailures};
 pub use lifecycle::LifecycleStore;
 pub use ops::{OpsStore, PoolStats, RowKey, SealedColumn, SealedSecret};
 pub use radius_sessions::{OpenSession, RadiusSessionStore, SessionChange, SessionRecord};
+pub use reset::{ResetLink, ResetStore};
 pub use webauthn::WebauthnStore;
 
 use crate::audit::{AuditEvent, StoredEvent};
@@ -82,6 +84,7 @@ pub trait Store:
     + WebauthnStore
     + OpsStore
     + RadiusSessionStore
+    + ResetStore
     + Send
     + Sync
     + std::fmt::Debug

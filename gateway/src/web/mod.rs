@@ -15,6 +15,7 @@ pub mod login;
 pub mod pages;
 pub mod portal;
 pub mod portal_pages;
+pub mod reset;
 pub mod session;
 pub mod tls;
 
@@ -135,6 +136,7 @@ pub fn router(state: WebState, extra: Router) -> Router {
         .merge(admin::routes())
         .merge(import::routes())
         .merge(activate::routes())
+        .merge(reset::routes())
         .merge(api::routes())
         .merge(auditor::routes())
         .merge(approvals::routes())

@@ -90,7 +90,8 @@ pub fn login(
 <label for="password">Password</label>
 <input type="password" id="password" name="password" autocomplete="current-password" required>
 <button type="submit" id="submit">Continue</button>
-</form>"#,
+</form>
+<p><a href="/reset" id="forgot-password">Forgot password?</a></p>"#,
             client = esc(client),
             action = esc(action),
             error = error_block(error),

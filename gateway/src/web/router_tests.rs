@@ -133,7 +133,7 @@ pub(crate) fn csrf_of(html: &str) -> String {
     rest[..rest.find('"').expect("end")].to_owned()
 }
 
-fn cookie<'a>(cookies: &'a [(String, String)], name: &str) -> Option<&'a str> {
+pub(crate) fn cookie<'a>(cookies: &'a [(String, String)], name: &str) -> Option<&'a str> {
     cookies
         .iter()
         .find(|(k, _)| k == name)
@@ -146,7 +146,7 @@ async fn ann(app: &App) -> Vec<u8> {
 }
 
 /// A person of the organisation "Practice" with a password and a phone; the phone's seed.
-async fn person(app: &App, username: &str, roles: Vec<Role>) -> Vec<u8> {
+pub(crate) async fn person(app: &App, username: &str, roles: Vec<Role>) -> Vec<u8> {
     let gw = &app.state.gateway;
     let t = crate::model::now();
     let org = match gw.org("Practice").await {
@@ -189,7 +189,7 @@ async fn person(app: &App, username: &str, roles: Vec<Role>) -> Vec<u8> {
 }
 
 /// Sign in to the portal from `peer` with password and code: the logged-in session cookie.
-async fn sign_in(app: &App, peer: &str, seed: &[u8]) -> String {
+pub(crate) async fn sign_in(app: &App, peer: &str, seed: &[u8]) -> String {
     sign_in_as(app, "ann", peer, seed).await
 }
 

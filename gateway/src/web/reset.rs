@@ -1,0 +1,769 @@
+//! "Forgot password?": the pages of the self-service reset (`service/reset.rs`).
+//!
+//! - `GET /reset`, `POST /reset`: a username or e-mail address; the answer is always the
+//!   same page, given at once (the work runs on its own task). Limited per source and per
+//!   name and source (`Limits::allow`, client `password-reset`) and by the state a source
+//!   may make (`Limits::allow_state`); the service limits links per person.
+//! - `GET /reset/<id>.<secret>`: the link from the mail, at its step: a code, then the new
+//!   password (`POST /reset/<token>/code`, `POST /reset/<token>/password`). On success the
+//!   person's web sessions end.
+//!
+//! No session before or during a reset: every form carries the stateless pre-login token
+//! (as the sign-in and activation forms). The link is never put in a log line: routes are
+//! logged by their template.
+
+use super::login::{Peer, page, pre_login, request_id, server_error, with_pre_cookie};
+use super::pages::{error_block, esc, layout};
+use super::{WebState, bad_request};
+use crate::model::{Person, now};
+use crate::secret::SecretString;
+use crate::service::ServiceError;
+use crate::service::reset::{RESET_CLIENT, ResetOrigin, ResetStep};
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use serde::Deserialize;
+
+const SENT: &str = "If the username or address is known here, a mail with a link to reset the password is on its way to the address on the account. The link works for an hour. No mail? Check the spam folder, or ask your organisation's administrator.";
+const TOO_MANY: &str = "Too many requests from your network. Wait a few minutes, then try again.";
+const SESSION_EXPIRED: &str =
+    "The form was not sent from this page, or it is too old. Open the page again.";
+
+pub fn routes() -> Router<WebState> {
+    Router::new()
+        .route("/reset", get(show_request).post(submit_request))
+        .route("/reset/{token}", get(show_link))
+        .route("/reset/{token}/code", post(submit_code))
+        .route("/reset/{token}/password", post(submit_password))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RequestForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    identifier: String,
+}
+
+#[derive(Deserialize)]
+pub struct CodeForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    code: String,
+}
+
+impl std::fmt::Debug for CodeForm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CodeForm { .. }")
+    }
+}
+
+#[derive(Deserialize)]
+pub struct PasswordForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    password_again: String,
+}
+
+impl std::fmt::Debug for PasswordForm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PasswordForm { .. }")
+    }
+}
+
+/// The request form: what was typed is kept.
+fn request_page(csrf: &str, identifier: &str, error: Option<&str>) -> Html<String> {
+    layout(
+        "Forgot password",
+        &format!(
+            r#"<h1>Forgot your password?</h1>
+<p class="sub">Enter your username or the e-mail address of your account. We mail you a link to choose a new password; you will also need a code from your phone or token.</p>
+{error}
+<form id="reset-request-form" method="post" action="/reset">
+<input type="hidden" name="csrf" value="{csrf}">
+<label for="identifier">Username or e-mail address</label>
+<input type="text" id="identifier" name="identifier" value="{identifier}" autocomplete="username" autocapitalize="none" spellcheck="false" maxlength="254" required autofocus>
+<button type="submit" id="submit">Send the link</button>
+</form>
+<p><a href="/portal/login" id="to-sign-in">Back to sign in</a></p>"#,
+            error = error_block(error),
+            csrf = esc(csrf),
+            identifier = esc(identifier),
+        ),
+    )
+}
+
+fn code_page(token: &str, csrf: &str, person: &Person, error: Option<&str>) -> Html<String> {
+    layout(
+        "Reset your password",
+        &format!(
+            r#"<h1>Reset your password</h1>
+<p class="sub">Account <strong id="username">{user}</strong>. First confirm it is you: open the authenticator app on any phone linked to your account, or press your token, and enter the code it shows.</p>
+{error}
+<form id="reset-code-form" method="post" action="/reset/{token}/code">
+<input type="hidden" name="csrf" value="{csrf}">
+<label for="code">Code</label>
+<input type="text" id="code" name="code" class="code" maxlength="11" autocomplete="one-time-code" autocapitalize="characters" spellcheck="false" required autofocus>
+<p class="hint">Lost your phone? Enter one of your recovery codes instead.</p>
+<button type="submit" id="submit">Continue</button>
+</form>"#,
+            user = esc(&person.username),
+            error = error_block(error),
+            token = esc(token),
+            csrf = esc(csrf),
+        ),
+    )
+}
+
+fn password_page(
+    token: &str,
+    csrf: &str,
+    person: &Person,
+    min: usize,
+    error: Option<&str>,
+) -> Html<String> {
+    layout(
+        "Choose a new password",
+        &format!(
+            r#"<h1>Choose a new password</h1>
+<p class="sub">Account <strong id="username">{user}</strong>.</p>
+{error}
+<form id="reset-password-form" method="post" action="/reset/{token}/password">
+<input type="hidden" name="csrf" value="{csrf}">
+<label for="password">New password (at least {min} characters)</label>
+<input type="password" id="password" name="password" autocomplete="new-password" required autofocus>
+<label for="password_again">The password again</label>
+<input type="password" id="password_again" name="password_again" autocomplete="new-password" required>
+<button type="submit" id="submit">Set the password</button>
+</form>"#,
+            user = esc(&person.username),
+            error = error_block(error),
+            token = esc(token),
+            csrf = esc(csrf),
+        ),
+    )
+}
+
+fn refused(text: &str) -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        super::pages::message("Reset link not valid", text),
+    )
+        .into_response()
+}
+
+/// `html` as a page answering a form that was refused.
+fn unprocessable(state: &WebState, html: Html<String>) -> Response {
+    let mut res = page(state, html, None, "");
+    *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    res
+}
+
+fn origin(state: &WebState, peer: std::net::SocketAddr, headers: &HeaderMap) -> ResetOrigin {
+    ResetOrigin {
+        source: Some(state.client_ip(peer, headers)),
+        request_id: request_id(headers),
+    }
+}
+
+/// The 400 page when the form's pre-login token does not check out.
+fn forged(state: &WebState, headers: &HeaderMap, csrf: &str) -> Option<Response> {
+    match super::session::pre_nonce(headers) {
+        Some(nonce) if state.pre.check(&nonce, csrf) => None,
+        _ => Some(bad_request(SESSION_EXPIRED)),
+    }
+}
+
+async fn show_request(State(state): State<WebState>, headers: HeaderMap) -> Response {
+    let Some((nonce, fresh)) = pre_login(&headers) else {
+        return server_error(&"random generator");
+    };
+    let html = request_page(&state.pre.token(&nonce), "", None);
+    with_pre_cookie(
+        &state,
+        page(&state, html, None, ""),
+        fresh.then_some(nonce.as_str()),
+    )
+}
+
+async fn submit_request(
+    State(state): State<WebState>,
+    Peer(peer): Peer,
+    headers: HeaderMap,
+    Form(form): Form<RequestForm>,
+) -> Response {
+    if let Some(res) = forged(&state, &headers, &form.csrf) {
+        return res;
+    }
+    let identifier = form.identifier.trim();
+    if identifier.is_empty() {
+        let html = request_page(
+            &form.csrf,
+            "",
+            Some("Enter your username or e-mail address."),
+        );
+        return unprocessable(&state, html);
+    }
+    let ip = state.client_ip(peer, &headers);
+    let within = match state.limits.allow(ip, identifier, RESET_CLIENT).await {
+        Ok(true) => state.limits.allow_state(ip).await.unwrap_or(false),
+        _ => false,
+    };
+    if !within {
+        return (
+            StatusCode::TOO_MANY_REQUESTS,
+            super::pages::message("Too many requests", TOO_MANY),
+        )
+            .into_response();
+    }
+    // The configured public URL, never the request's Host: a link to elsewhere would hand
+    // the secret to whoever sent the request.
+    let base = state.provider.settings().issuer.clone();
+    state
+        .gateway
+        .request_password_reset(identifier, &base, origin(&state, peer, &headers), now());
+    page(
+        &state,
+        layout(
+            "Check your mail",
+            &format!(
+                r#"<h1 id="reset-sent">Check your mail</h1>
+<p>{}</p>
+<p><a href="/portal/login" id="to-sign-in">Back to sign in</a></p>"#,
+                esc(SENT)
+            ),
+        ),
+        None,
+        "",
+    )
+}
+
+/// The page of the step the link is at (`error` on it).
+async fn step_page(
+    state: &WebState,
+    token: &str,
+    csrf: &str,
+    error: Option<&str>,
+) -> Result<Html<String>, Response> {
+    let min = state.gateway.engine().hasher().policy().min_length;
+    match state.gateway.open_reset(token, now()).await {
+        Ok(ResetStep::Code(person)) => Ok(code_page(token, csrf, &person, error)),
+        Ok(ResetStep::Password(person)) => Ok(password_page(token, csrf, &person, min, error)),
+        Err(ServiceError::Invalid(text)) => Err(refused(&text)),
+        Err(e) => Err(server_error(&e)),
+    }
+}
+
+async fn show_link(
+    State(state): State<WebState>,
+    headers: HeaderMap,
+    Path(token): Path<String>,
+) -> Response {
+    let Some((nonce, fresh)) = pre_login(&headers) else {
+        return server_error(&"random generator");
+    };
+    match step_page(&state, &token, &state.pre.token(&nonce), None).await {
+        Ok(html) => with_pre_cookie(
+            &state,
+            page(&state, html, None, ""),
+            fresh.then_some(nonce.as_str()),
+        ),
+        Err(res) => res,
+    }
+}
+
+async fn submit_code(
+    State(state): State<WebState>,
+    Peer(peer): Peer,
+    headers: HeaderMap,
+    Path(token): Path<String>,
+    Form(form): Form<CodeForm>,
+) -> Response {
+    if let Some(res) = forged(&state, &headers, &form.csrf) {
+        return res;
+    }
+    let ip = state.client_ip(peer, &headers);
+    let link = token.split('.').next().unwrap_or_default();
+    if !matches!(
+        state
+            .limits
+            .allow(ip, &format!("reset:{link}"), RESET_CLIENT)
+            .await,
+        Ok(true)
+    ) {
+        return (
+            StatusCode::TOO_MANY_REQUESTS,
+            super::pages::message("Too many requests", TOO_MANY),
+        )
+            .into_response();
+    }
+    let origin = origin(&state, peer, &headers);
+    match state
+        .gateway
+        .reset_check_code(&token, &form.code, &origin, now())
+        .await
+    {
+        Ok(_) => match step_page(&state, &token, &form.csrf, None).await {
+            Ok(html) => page(&state, html, None, ""),
+            Err(res) => res,
+        },
+        Err(ServiceError::Invalid(text)) => {
+            match step_page(&state, &token, &form.csrf, Some(&text)).await {
+                Ok(html) => unprocessable(&state, html),
+                Err(res) => res,
+            }
+        }
+        Err(e) => server_error(&e),
+    }
+}
+
+async fn submit_password(
+    State(state): State<WebState>,
+    Peer(peer): Peer,
+    headers: HeaderMap,
+    Path(token): Path<String>,
+    Form(form): Form<PasswordForm>,
+) -> Response {
+    if let Some(res) = forged(&state, &headers, &form.csrf) {
+        return res;
+    }
+    let origin = origin(&state, peer, &headers);
+    match state
+        .gateway
+        .reset_set_password(
+            &token,
+            SecretString::new(form.password.as_str()),
+            SecretString::new(form.password_again.as_str()),
+            &origin,
+            now(),
+        )
+        .await
+    {
+        Ok(person) => {
+            state.sessions.end_person(person.id, &person.username).await;
+            page(
+                &state,
+                layout(
+                    "Password changed",
+                    &format!(
+                        r#"<h1 id="reset-done">Your password was changed</h1>
+<p>Sign in as <strong>{}</strong> with your new password and a code from your phone or token.</p>
+<p><a href="/portal/login" id="to-sign-in">Sign in</a></p>"#,
+                        esc(&person.username)
+                    ),
+                ),
+                None,
+                "",
+            )
+        }
+        // A refused password (or a code step that lapsed: `RESET_CODE_FIRST`) shows the
+        // page of the step the link is at, with why.
+        Err(ServiceError::Invalid(text)) => {
+            match step_page(&state, &token, &form.csrf, Some(&text)).await {
+                Ok(html) => unprocessable(&state, html),
+                Err(res) => res,
+            }
+        }
+        Err(e) => server_error(&e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::router_tests::{App, app, cookie, csrf_of, person, request, send, sign_in};
+    use super::*;
+    use crate::audit::{EventKind, StoredEvent};
+    use crate::model::{NewPerson, Role};
+    use crate::service::reset::{RESET_LINK_INVALID, ResetRequestOutcome};
+    use crate::store::EventFilter;
+    use axum::http::Method;
+
+    const BASE: &str = "https://mfa.test";
+    const PEER: &str = "192.0.2.7";
+
+    async fn events_of(app: &App, kind: EventKind) -> Vec<StoredEvent> {
+        app.state
+            .gateway
+            .store()
+            .events(&EventFilter {
+                kind: Some(kind.as_str().into()),
+                oldest_first: true,
+                ..Default::default()
+            })
+            .await
+            .expect("events")
+    }
+
+    async fn ann(app: &App) -> Person {
+        app.state
+            .gateway
+            .store()
+            .person_by_username("ann")
+            .await
+            .expect("store")
+            .expect("ann")
+    }
+
+    /// GET `path` (a form page): its pre-login cookie and CSRF token.
+    async fn form(app: &App, path: &str) -> (StatusCode, String, String, String) {
+        let (status, cookies, html) =
+            send(&app.router, request(Method::GET, path, PEER, &[], None)).await;
+        let pre = cookie(&cookies, "mfa_pre").unwrap_or_default().to_owned();
+        let csrf = if status == StatusCode::OK {
+            csrf_of(&html)
+        } else {
+            String::new()
+        };
+        (status, pre, csrf, html)
+    }
+
+    async fn post(
+        app: &App,
+        path: &str,
+        pre: &str,
+        fields: &[(&str, &str)],
+    ) -> (StatusCode, String) {
+        let (status, _, html) = send(
+            &app.router,
+            request(Method::POST, path, PEER, &[("mfa_pre", pre)], Some(fields)),
+        )
+        .await;
+        (status, html)
+    }
+
+    #[test]
+    fn pages_escape_and_keep_no_password() {
+        let page = request_page("c\"", "<ann>", Some("<b>")).0;
+        assert!(page.contains("value=\"&lt;ann&gt;\""));
+        assert!(page.contains("c&quot;") && page.contains("&lt;b&gt;"));
+        assert!(!page.contains("<script"));
+        let person = Person {
+            id: 1,
+            public_id: "p".into(),
+            username: "o'neil".into(),
+            full_name: "O'Neil".into(),
+            email: None,
+            employee_number: None,
+            org_id: 1,
+            roles: Vec::new(),
+            state: crate::model::PersonState::Active,
+            created_at: 0,
+            failed_logins: 0,
+            locked_until: None,
+            blocked_at: None,
+            email_verified_at: None,
+        };
+        let p = password_page("1.x\"", "c", &person, 12, Some("This password appears")).0;
+        assert!(p.contains("o&#39;neil") && p.contains("/reset/1.x&quot;/password"));
+        assert!(p.contains("at least 12 characters"));
+        assert!(
+            code_page("1.x", "c", &person, None)
+                .0
+                .contains("reset-code-form")
+        );
+    }
+
+    /// A known and an unknown name get the same answer (given before the work is done);
+    /// only the known one gets a link, and both are audited.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_answer_never_tells_whether_the_name_is_known() {
+        let app = app("").await;
+        person(&app, "ann", vec![Role::Person]).await;
+        let (_, _, _, login) = form(&app, "/portal/login").await;
+        assert!(
+            login.contains(r#"href="/reset""#),
+            "Forgot password? on the sign-in page"
+        );
+        let mut answers = Vec::new();
+        for name in ["ann", "nobody@example.org"] {
+            let (status, pre, csrf, _) = form(&app, "/reset").await;
+            assert_eq!(status, StatusCode::OK);
+            answers.push(
+                post(
+                    &app,
+                    "/reset",
+                    &pre,
+                    &[("csrf", &csrf), ("identifier", name)],
+                )
+                .await,
+            );
+        }
+        assert_eq!(answers[0].0, StatusCode::OK);
+        assert_eq!(answers[0], answers[1], "the same page");
+        assert!(answers[0].1.contains("If the username or address is known"));
+        let (_, pre, _, _) = form(&app, "/reset").await;
+        let (status, _) = post(
+            &app,
+            "/reset",
+            &pre,
+            &[("csrf", "forged"), ("identifier", "ann")],
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        // The work is done on its own task.
+        let mut waited = 0;
+        while events_of(&app, EventKind::PasswordResetRefused)
+            .await
+            .is_empty()
+            && waited < 100
+        {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            waited += 1;
+        }
+        let refused = events_of(&app, EventKind::PasswordResetRefused).await;
+        assert_eq!(refused.len(), 1);
+        assert_eq!(refused[0].event.reason.as_deref(), Some("unknown_user"));
+        assert_eq!(refused[0].event.source.as_deref(), Some(PEER));
+        let requested = events_of(&app, EventKind::PasswordResetRequested).await;
+        assert_eq!(requested.len(), 1);
+        assert_eq!(requested[0].event.person_id, Some(ann(&app).await.id));
+    }
+
+    /// The link's steps in order: a code (a wrong one counted), then the password (the
+    /// policy applies, the link keeps working), once; the person's sessions end.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_link_a_code_then_a_password_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let list = dir.path().join("breached.txt");
+        std::fs::write(&list, "Winter2026!!\n").unwrap();
+        let app = app(&format!(
+            "blocklist_file = {:?}\n",
+            list.display().to_string()
+        ))
+        .await;
+        let seed = person(&app, "ann", vec![Role::Person]).await;
+        let session = sign_in(&app, "192.0.2.9", &seed).await;
+        let gw = &app.state.gateway;
+        let t = now();
+        let (url, _, _) = gw
+            .issue_reset_link(&ann(&app).await, BASE, &ResetOrigin::default(), t)
+            .await
+            .unwrap();
+        let path = url.expose().strip_prefix(BASE).unwrap().to_owned();
+        let (status, pre, csrf, html) = form(&app, &path).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(html.contains("reset-code-form"), "{html}");
+        let pw_path = format!("{path}/password");
+        let code_path = format!("{path}/code");
+        let new = "a fresh new password";
+        let set = |pw: &'static str, again: &'static str| {
+            let (app, pw_path, pre, csrf) = (&app, pw_path.clone(), pre.clone(), csrf.clone());
+            async move {
+                let fields = [
+                    ("csrf", csrf.as_str()),
+                    ("password", pw),
+                    ("password_again", again),
+                ];
+                post(app, &pw_path, &pre, &fields).await
+            }
+        };
+        // No password before the code.
+        let (status, html) = set(new, new).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(
+            html.contains("reset-code-form") && html.contains("code from your phone"),
+            "{html}"
+        );
+        // A wrong code is counted like any.
+        let (status, html) = post(
+            &app,
+            &code_path,
+            &pre,
+            &[("csrf", &csrf), ("code", "000000")],
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(html.contains("code is not right"), "{html}");
+        assert_eq!(ann(&app).await.failed_logins, 1);
+        let code = crate::otp::totp(&seed, now() + 30, 30, crate::otp::OtpHash::Sha1, 6);
+        let (status, html) =
+            post(&app, &code_path, &pre, &[("csrf", &csrf), ("code", &code)]).await;
+        assert_eq!(status, StatusCode::OK, "{html}");
+        assert!(html.contains("reset-password-form"), "{html}");
+        // The policy: listed, short, different; the link keeps working.
+        for (pw, again, why) in [
+            ("Winter2026!!", "Winter2026!!", "breached passwords"),
+            ("short", "short", "too short"),
+            (new, "another one entirely", "differ"),
+        ] {
+            let (status, html) = set(pw, again).await;
+            assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{pw}");
+            assert!(
+                html.contains(why) && html.contains("reset-password-form"),
+                "{html}"
+            );
+            assert!(
+                !html.contains(&format!("\"{pw}\"")),
+                "a password is never sent back"
+            );
+        }
+        let (status, html) = set(new, new).await;
+        assert_eq!(status, StatusCode::OK, "{html}");
+        assert!(html.contains("reset-done"));
+        let hash = gw.store().password_hash(ann(&app).await.id).await.unwrap();
+        assert!(
+            gw.engine()
+                .hasher()
+                .verify(&SecretString::new(new), hash.as_deref())
+        );
+        // Once; the sessions of the person are over.
+        let (status, _, _, _) = form(&app, &path).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        let (status, _, _) = send(
+            &app.router,
+            request(
+                Method::GET,
+                "/portal",
+                "192.0.2.9",
+                &[("mfa_session", &session)],
+                None,
+            ),
+        )
+        .await;
+        assert_ne!(status, StatusCode::OK, "signed out");
+        // Audited: the code step names what it confirms; no secret anywhere.
+        let refused: Vec<_> = events_of(&app, EventKind::PasswordResetRefused)
+            .await
+            .into_iter()
+            .filter_map(|e| e.event.reason)
+            .collect();
+        assert_eq!(
+            refused,
+            [
+                "breached_password",
+                "password_too_short",
+                "passwords_differ"
+            ]
+        );
+        assert_eq!(
+            events_of(&app, EventKind::PasswordResetCompleted)
+                .await
+                .len(),
+            1
+        );
+        let steps: Vec<_> = events_of(&app, EventKind::LoginAttempt)
+            .await
+            .into_iter()
+            .filter(|e| e.event.client.as_deref() == Some(RESET_CLIENT))
+            .collect();
+        assert_eq!(steps.len(), 2);
+        assert!(steps.iter().all(|e| {
+            e.event
+                .detail
+                .as_ref()
+                .is_some_and(|d| d["confirms"] == "password_reset")
+        }));
+        let all = gw.store().events(&EventFilter::default()).await.unwrap();
+        let trail = serde_json::to_string(&all).unwrap();
+        let secret = path.rsplit('.').next().unwrap();
+        for never in [secret, new, "Winter2026!!", code.as_str()] {
+            assert!(!trail.contains(never), "{never:?} in the audit trail");
+        }
+    }
+
+    /// Links per person per hour; a newer link voids the older; an hour; the code step
+    /// lapses; no link for a password kept elsewhere, for a blocked person, without address.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn links_are_capped_replaced_and_only_for_local_passwords() {
+        let app = app("").await;
+        let seed = person(&app, "ann", vec![Role::Person]).await;
+        let gw = &app.state.gateway;
+        let t = now();
+        let o = ResetOrigin::default();
+        let mut outcomes = Vec::new();
+        for name in ["ANN@Example.org", "ann", " Ann ", "ann"] {
+            outcomes.extend(
+                gw.request_password_reset_wait(name, BASE, &o, t)
+                    .await
+                    .unwrap(),
+            );
+        }
+        use ResetRequestOutcome::*;
+        assert_eq!(
+            outcomes,
+            [LinkSent, LinkSent, LinkSent, Refused("too_many_requests")]
+        );
+        let a = ann(&app).await;
+        let (first, _, _) = gw.issue_reset_link(&a, BASE, &o, t).await.unwrap();
+        let (second, _, _) = gw.issue_reset_link(&a, BASE, &o, t).await.unwrap();
+        let token = |url: &SecretString| url.expose().rsplit('/').next().unwrap().to_owned();
+        let invalid = |r: crate::service::Result<_>| matches!(r, Err(ServiceError::Invalid(t)) if t == RESET_LINK_INVALID);
+        assert!(invalid(gw.open_reset(&token(&first), t).await), "replaced");
+        assert!(matches!(
+            gw.open_reset(&token(&second), t).await,
+            Ok(ResetStep::Code(_))
+        ));
+        assert!(
+            invalid(gw.open_reset(&token(&second), t + 3600).await),
+            "an hour"
+        );
+        let forged = format!("{}x", token(&second));
+        assert!(invalid(gw.open_reset(&forged, t).await));
+        let code = crate::otp::totp(&seed, t, 30, crate::otp::OtpHash::Sha1, 6);
+        gw.reset_check_code(&token(&second), &code, &o, t)
+            .await
+            .unwrap();
+        assert!(matches!(
+            gw.open_reset(&token(&second), t + 600).await,
+            Ok(ResetStep::Password(_))
+        ));
+        assert!(
+            matches!(
+                gw.open_reset(&token(&second), t + 601).await,
+                Ok(ResetStep::Code(_))
+            ),
+            "lapsed"
+        );
+        // No local password, blocked, no address: nothing is sent.
+        let org = gw.org("Practice").await.unwrap();
+        let new = |name: &str, email: Option<String>| NewPerson {
+            username: name.into(),
+            full_name: name.into(),
+            email,
+            employee_number: None,
+            org_id: org.id,
+            roles: vec![Role::Person],
+        };
+        gw.create_person(
+            new("dirk", Some("dirk@example.org".into())),
+            None,
+            "test",
+            t,
+        )
+        .await
+        .unwrap();
+        let pw = Some(SecretString::new("correct horse battery"));
+        gw.create_person(new("bea", None), pw.clone(), "test", t)
+            .await
+            .unwrap();
+        gw.create_person(new("cor", Some("cor@example.org".into())), pw, "test", t)
+            .await
+            .unwrap();
+        gw.set_blocked("cor", true, "test", t).await.unwrap();
+        for (name, outcome) in [
+            ("dirk", NotLocal),
+            ("dirk", NotLocal),
+            ("dirk", NotLocal),
+            ("dirk", Refused("too_many_requests")),
+            ("bea", Refused("no_email")),
+            ("cor", Refused("not_active")),
+            ("nobody", Refused("unknown_user")),
+            ("", Refused("unknown_user")),
+        ] {
+            let got = gw
+                .request_password_reset_wait(name, BASE, &o, t)
+                .await
+                .unwrap();
+            assert!(
+                got == [outcome] || (name.is_empty() && got.is_empty()),
+                "{name}: {got:?}"
+            );
+        }
+    }
+}
