@@ -123,11 +123,16 @@ pub enum EventKind {
     /// Self-service password reset refused (unknown address, too many requests, a password
     /// the policy refuses...): the reason says which.
     PasswordResetRefused,
+    /// Everything held about an organisation exported (`org export`).
+    OrgExported,
+    /// An organisation offboarded (`org offboard`), or its people's identities erased when
+    /// that came due (reason `erasure`).
+    OrgOffboarded,
 }
 
 impl EventKind {
     /// Every kind, for listing.
-    pub const ALL: [Self; 46] = [
+    pub const ALL: [Self; 48] = [
         Self::LoginAttempt,
         Self::OrgCreated,
         Self::PersonCreated,
@@ -174,6 +179,8 @@ impl EventKind {
         Self::PasswordResetRequested,
         Self::PasswordResetCompleted,
         Self::PasswordResetRefused,
+        Self::OrgExported,
+        Self::OrgOffboarded,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -224,6 +231,8 @@ impl EventKind {
             Self::PasswordResetRequested => "password_reset_requested",
             Self::PasswordResetCompleted => "password_reset_completed",
             Self::PasswordResetRefused => "password_reset_refused",
+            Self::OrgExported => "org_exported",
+            Self::OrgOffboarded => "org_offboarded",
         }
     }
 }

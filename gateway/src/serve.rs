@@ -470,6 +470,11 @@ async fn run(config: &Config, gateway: Gateway, config_path: &Path) -> anyhow::R
                                 Ok(_) => {}
                                 Err(e) => tracing::error!(error = %e, "audit retention purge failed"),
                             }
+                            match gw.erase_offboarded(now()).await {
+                                Ok(0) => {}
+                                Ok(n) => tracing::info!(erased = n, "offboarded organisations' people erased"),
+                                Err(e) => tracing::error!(error = %e, "erasing offboarded organisations failed"),
+                            }
                         }
                         prometheus.run_upkeep();
                     }

@@ -1318,7 +1318,38 @@ suite!(
     a_stale_write_cannot_clear_a_lock,
     password_failures_throttle_one_source,
     password_reset_links,
+    org_offboarding_and_due_erasure,
 );
+
+/// An offboarded organisation's erasure comes due at its time; clearing it ends that.
+async fn org_offboarding_and_due_erasure(s: &dyn Store) {
+    let (org, _) = org_and_person(s, "ann").await;
+    assert_eq!(s.org_offboarding(org.id).await.unwrap(), None);
+    assert!(s.orgs_due_for_erasure(NOW + 10).await.unwrap().is_empty());
+    s.set_org_offboarded(org.id, NOW, Some(NOW + 100), &ev(EventKind::OrgOffboarded))
+        .await
+        .unwrap();
+    assert_eq!(
+        s.org_offboarding(org.id).await.unwrap(),
+        Some((NOW, Some(NOW + 100)))
+    );
+    assert!(s.orgs_due_for_erasure(NOW + 99).await.unwrap().is_empty());
+    assert_eq!(s.orgs_due_for_erasure(NOW + 100).await.unwrap(), [org.id]);
+    // Done: no longer due; the first offboarding time stays.
+    s.set_org_offboarded(org.id, NOW + 200, None, &ev(EventKind::OrgOffboarded))
+        .await
+        .unwrap();
+    assert_eq!(s.org_offboarding(org.id).await.unwrap(), Some((NOW, None)));
+    assert!(s.orgs_due_for_erasure(NOW + 1000).await.unwrap().is_empty());
+    let kinds: Vec<String> = s
+        .events(&EventFilter::default())
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| e.event.kind.as_str().to_owned())
+        .collect();
+    assert_eq!(kinds.iter().filter(|k| *k == "org_offboarded").count(), 2);
+}
 
 // ---- lockout under parallel requests ------------------------------------------------------
 

@@ -135,3 +135,181 @@ fn clients_bound_to_an_organisation_refuse_other_organisations_people_as_unknown
     auth(radius, "ann", &format!("{PW}{}", totp(&seeds[0][1], 0))).assert_code("Access-Reject");
     auth(radius, "bob", &format!("{PW}{}", totp(&seeds[1][1], 0))).assert_code("Access-Accept");
 }
+
+#[test]
+fn a_leaving_organisation_gets_its_data_and_is_offboarded_with_the_audit_chain_intact() {
+    let g = mfa_e2e::Instance::init();
+    g.ok(&["org", "add", "Practice A"], None);
+    g.ok(&["org", "add", "Practice B"], None);
+    for (user, org) in [
+        ("ann", "Practice A"),
+        ("amir", "Practice A"),
+        ("bob", "Practice B"),
+    ] {
+        g.ok(
+            &[
+                "person",
+                "add",
+                user,
+                "--org",
+                org,
+                "--name",
+                user,
+                "--password-stdin",
+            ],
+            Some(&format!("{PW}\n")),
+        );
+        g.ok(&["device", "add-totp", user], None);
+        // A login attempt of each: an audit event about them.
+        g.run(
+            &["login", user, "--password-stdin"],
+            Some("a wrong password\n"),
+        );
+    }
+
+    let out = g.dir.path().join("export-a");
+    let printed = g.ok(
+        &[
+            "org",
+            "export",
+            "Practice A",
+            "--output",
+            out.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert!(printed.contains("2 people"), "{printed}");
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("organisation.json")).unwrap())
+            .unwrap();
+    let people: Vec<&str> = json["people"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["person"]["username"].as_str().unwrap())
+        .collect();
+    assert_eq!(people, ["amir", "ann"]);
+    let text = json.to_string();
+    assert!(
+        !text.contains("\"bob\"") && !text.contains("Practice B"),
+        "nothing of B"
+    );
+    assert!(
+        !text.contains("sealed_secret\":[1") && !text.contains("password_hash"),
+        "no secrets"
+    );
+    let events = json["events"].as_array().unwrap();
+    let a_id = json["organisation"]["id"].as_i64().unwrap();
+    assert!(
+        events
+            .iter()
+            .all(|e| e["org_id"].as_i64().is_none_or(|o| o == a_id))
+    );
+    let logins = events
+        .iter()
+        .filter(|e| e["kind"] == "login_attempt")
+        .count();
+    assert_eq!(logins, 2, "ann's and amir's attempts");
+    let index = std::fs::read_to_string(out.join("index.html")).unwrap();
+    assert!(
+        index.contains("people/") && index.contains("amir"),
+        "{index}"
+    );
+
+    // Without --confirm: only what would happen.
+    let dry = g.ok(
+        &["org", "offboard", "Practice A", "--after-days", "0"],
+        None,
+    );
+    assert!(
+        dry.contains("2 people would be removed") && dry.contains("Nothing was done"),
+        "{dry}"
+    );
+    assert!(g.ok(&["person", "show", "ann"], None).contains("active"));
+    let wrong = g.run(
+        &[
+            "org",
+            "offboard",
+            "Practice A",
+            "--after-days",
+            "0",
+            "--confirm",
+            "Practice B",
+        ],
+        None,
+    );
+    assert!(
+        !wrong.ok && wrong.stderr.contains("nothing was done"),
+        "{wrong:?}"
+    );
+
+    // A at once: removed and erased; B in 30 days.
+    let done = g.ok(
+        &[
+            "org",
+            "offboard",
+            "Practice A",
+            "--after-days",
+            "0",
+            "--confirm",
+            "Practice A",
+        ],
+        None,
+    );
+    assert!(
+        done.contains("2 people removed") && done.contains("erased now"),
+        "{done}"
+    );
+    assert!(
+        g.run(&["person", "show", "ann"], None)
+            .stderr
+            .contains("not found")
+    );
+    let listed = g.ok(&["person", "list"], None);
+    assert!(
+        !listed.contains("ann") && !listed.contains("amir") && listed.contains("bob"),
+        "{listed}"
+    );
+    g.ok(
+        &[
+            "org",
+            "offboard",
+            "Practice B",
+            "--after-days",
+            "30",
+            "--confirm",
+            "Practice B",
+        ],
+        None,
+    );
+    assert!(
+        g.ok(&["person", "show", "bob"], None).contains("removed"),
+        "removed, not erased"
+    );
+    let in_20_days = (mfa_gateway::model::now() + 20 * 86_400).to_string();
+    assert!(
+        g.ok(&["org", "erase-due", "--at", &in_20_days], None)
+            .contains("0 people")
+    );
+    let in_31_days = (mfa_gateway::model::now() + 31 * 86_400).to_string();
+    assert!(
+        g.ok(&["org", "erase-due", "--at", &in_31_days], None)
+            .contains("1 people")
+    );
+    assert!(!g.ok(&["person", "list"], None).contains("bob"));
+    // The chain still verifies; the offboarding is in it.
+    g.ok(&["audit", "verify"], None);
+    let audit = g.ok(
+        &[
+            "audit",
+            "search",
+            "--kind",
+            "org_offboarded",
+            "--format",
+            "jsonl",
+        ],
+        None,
+    );
+    // Two offboardings and two erasures.
+    assert_eq!(audit.lines().count(), 4, "{audit}");
+}

@@ -16,6 +16,7 @@ mod audit;
 mod directory;
 mod lifecycle;
 mod ops;
+mod tenancy;
 pub use audit::{AuditCmd, AuditFilterArgs, AuditFormat};
 pub use lifecycle::{ApiTokenCmd, RequestCmd};
 pub use ops::{CertCmd, KeyCmd};
@@ -138,6 +139,37 @@ pub enum OrgCmd {
     Add { name: String },
     /// List organisations.
     List,
+    /// Everything held about an organisation (a customer leaving, or asking): every person,
+    /// their devices without secrets, every request and audit event, as JSON and readable
+    /// HTML, in a new folder.
+    Export {
+        org: String,
+        /// The folder to make (must not exist, or be empty).
+        #[arg(long, short)]
+        output: std::path::PathBuf,
+    },
+    /// A customer leaves: every person removed through the leaver path now (devices
+    /// unlinked, hardware tokens back to stock or marked lost), their identities erased after
+    /// --after-days (the audit chain still verifies). Without --confirm: what would happen.
+    Offboard {
+        org: String,
+        /// Days until the identities are erased (keyed pseudonyms); 0: at once.
+        #[arg(long)]
+        after_days: u32,
+        /// Mark the organisation's hardware tokens lost instead of returned.
+        #[arg(long)]
+        tokens_lost: bool,
+        /// The organisation's name again, to do it.
+        #[arg(long)]
+        confirm: Option<String>,
+    },
+    /// Erase the identities of offboarded organisations whose time has come (the gateway
+    /// does this daily).
+    EraseDue {
+        /// Act as if it were this time (unix seconds, RFC 3339 or a date); default now.
+        #[arg(long)]
+        at: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -420,6 +452,14 @@ async fn org(config: &Path, cmd: OrgCmd) -> anyhow::Result<()> {
                 println!("{:>4}  {}", o.id, o.name);
             }
         }
+        OrgCmd::Export { org, output } => tenancy::export(&gw, &org, &output).await?,
+        OrgCmd::Offboard {
+            org,
+            after_days,
+            tokens_lost,
+            confirm,
+        } => tenancy::offboard(&gw, &org, after_days, tokens_lost, confirm).await?,
+        OrgCmd::EraseDue { at } => tenancy::erase_due(&gw, at).await?,
     }
     Ok(())
 }

@@ -240,7 +240,12 @@ impl Gateway {
         self.erase(&person, actor, now).await
     }
 
-    async fn erase(&self, person: &Person, actor: &str, now: UnixTime) -> Result<String> {
+    pub(crate) async fn erase(
+        &self,
+        person: &Person,
+        actor: &str,
+        now: UnixTime,
+    ) -> Result<String> {
         let pseudonym = self.key.pseudonym(&format!("person:{}", person.id));
         let events = self.store.events_about(person.id).await?;
         let redactions: Vec<Redaction> = events

@@ -61,6 +61,7 @@ mod overload_tests;
 mod portal;
 mod push;
 pub mod reset;
+pub mod tenancy;
 pub use approval::APPROVAL_DEVICE_ID;
 pub use audit_admin::{PurgeReport, SubjectAccess};
 pub use lifecycle::{AdminActor, Scope};

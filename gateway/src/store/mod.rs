@@ -11,6 +11,7 @@ mod ops;
 mod radius_sessions;
 mod reset;
 mod sql;
+mod tenancy;
 mod webauthn;
 
 pub use audit_admin::{AuditAdminStore, DayCount, Redaction, TopFailures};
@@ -18,6 +19,7 @@ pub use lifecycle::LifecycleStore;
 pub use ops::{OpsStore, PoolStats, RowKey, SealedColumn, SealedSecret};
 pub use radius_sessions::{OpenSession, RadiusSessionStore, SessionChange, SessionRecord};
 pub use reset::{ResetLink, ResetStore};
+pub use tenancy::TenancyStore;
 pub use webauthn::WebauthnStore;
 
 use crate::audit::{AuditEvent, StoredEvent};
@@ -85,6 +87,7 @@ pub trait Store:
     + OpsStore
     + RadiusSessionStore
     + ResetStore
+    + TenancyStore
     + Send
     + Sync
     + std::fmt::Debug

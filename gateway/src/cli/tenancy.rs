@@ -1,0 +1,168 @@
+//! `org export` and `org offboard`: a customer organisation takes its data and leaves.
+
+use crate::model::{TokenFate, now};
+use crate::service::lifecycle::AdminActor;
+use crate::web::pages::esc;
+use anyhow::Context as _;
+use std::path::Path;
+
+/// `org export ORG --output DIR`: `organisation.json` (everything), `index.html` (readable:
+/// people, requests) and `people/<id>.html` (each person as subject access shows them).
+pub(super) async fn export(
+    gw: &crate::service::Gateway,
+    org: &str,
+    dir: &Path,
+) -> anyhow::Result<()> {
+    let org = gw.org(org).await?;
+    if dir.exists()
+        && std::fs::read_dir(dir)
+            .map(|mut d| d.next().is_some())
+            .unwrap_or(true)
+    {
+        anyhow::bail!(
+            "{} exists and is not empty: give a new folder",
+            dir.display()
+        );
+    }
+    std::fs::create_dir_all(dir.join("people"))
+        .with_context(|| format!("making {}", dir.display()))?;
+    let context =
+        crate::audit::AuditEvent::admin(now(), crate::audit::EventKind::OrgExported, "cli");
+    let doc = gw.org_export(&org, &context, now()).await?;
+    let json = serde_json::to_string_pretty(&doc)?;
+    std::fs::write(dir.join("organisation.json"), json).context("writing organisation.json")?;
+    let mut people = String::new();
+    for p in &doc.people {
+        let file = format!("people/{}.html", p.person.id);
+        std::fs::write(
+            dir.join(&file),
+            crate::web::auditor_pages::subject_html(p).0,
+        )
+        .with_context(|| format!("writing {file}"))?;
+        people.push_str(&format!(
+            "<tr><td><a href=\"{file}\">{}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+            esc(&p.person.username),
+            esc(&p.person.full_name),
+            esc(p.person.state.as_str()),
+            p.devices.len(),
+            p.events.len()
+        ));
+    }
+    let mut requests = String::new();
+    for r in &doc.requests {
+        requests.push_str(&format!(
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+            r.id,
+            esc(r.data.kind().label()),
+            esc(r.status.as_str()),
+            esc(&crate::audit::format_time(r.created_at))
+        ));
+    }
+    let html = format!(
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Export of {name}</title></head><body>\n\
+         <h1>Everything held about {name}</h1>\n<p>Made {at}. The full data is in <code>organisation.json</code>: \
+         every person, their devices (no secrets), every request and {events} audit events.</p>\n\
+         <h2>People</h2>\n<table><tr><th>username</th><th>name</th><th>state</th><th>devices</th><th>events</th></tr>\n{people}</table>\n\
+         <h2>Requests</h2>\n<table><tr><th>id</th><th>type</th><th>status</th><th>made</th></tr>\n{requests}</table>\n</body></html>\n",
+        name = esc(&org.name),
+        at = esc(&doc.generated_at),
+        events = doc.events.len(),
+    );
+    std::fs::write(dir.join("index.html"), html).context("writing index.html")?;
+    println!(
+        "{}: {} people, {} requests, {} audit events written to {}",
+        org.name,
+        doc.people.len(),
+        doc.requests.len(),
+        doc.events.len(),
+        dir.display()
+    );
+    Ok(())
+}
+
+/// `org offboard ORG --after-days N [--tokens-lost] [--confirm ORG]`: without `--confirm`
+/// (the organisation's name again) only what would happen is printed.
+pub(super) async fn offboard(
+    gw: &crate::service::Gateway,
+    org: &str,
+    after_days: u32,
+    tokens_lost: bool,
+    confirm: Option<String>,
+) -> anyhow::Result<()> {
+    let org = gw.org(org).await?;
+    let tokens = if tokens_lost {
+        TokenFate::Lost
+    } else {
+        TokenFate::Return
+    };
+    let confirmed = confirm.as_deref().map(str::trim) == Some(org.name.as_str());
+    if confirm.is_some() && !confirmed {
+        anyhow::bail!(
+            "--confirm {:?} is not the organisation's name {:?}: nothing was done",
+            confirm.unwrap_or_default(),
+            org.name
+        );
+    }
+    let plan = gw
+        .org_offboard(
+            &AdminActor::cli(),
+            &org,
+            after_days,
+            tokens,
+            !confirmed,
+            now(),
+        )
+        .await?;
+    let fate = if tokens_lost {
+        "marked lost"
+    } else {
+        "back to the provider's stock via the organisation"
+    };
+    if !confirmed {
+        println!(
+            "{}: {} people would be removed (devices unlinked, hardware tokens {fate}), {} are removed already; their identities erased after {after_days} days.\nNothing was done: run again with --confirm {:?} to offboard.",
+            org.name,
+            plan.removed.len(),
+            plan.already_removed,
+            org.name
+        );
+        for u in &plan.removed {
+            println!("  - {u}");
+        }
+        return Ok(());
+    }
+    println!(
+        "{} offboarded: {} people removed, {} were removed already; identities {}",
+        org.name,
+        plan.removed.len(),
+        plan.already_removed,
+        if after_days == 0 {
+            "erased now".to_owned()
+        } else {
+            format!(
+                "erased on {} (the gateway does it daily; or `org erase-due`)",
+                plan.erase_at
+                    .map(crate::audit::format_time)
+                    .unwrap_or_default()
+            )
+        }
+    );
+    Ok(())
+}
+
+/// `org erase-due [--at WHEN]`: erase the identities of offboarded organisations whose time
+/// has come (the gateway does this daily).
+pub(super) async fn erase_due(
+    gw: &crate::service::Gateway,
+    at: Option<String>,
+) -> anyhow::Result<()> {
+    let at = match at {
+        Some(t) => crate::audit::parse_time(&t, false).with_context(|| {
+            format!("--at {t:?}: not unix seconds, an RFC 3339 time or a date (YYYY-MM-DD)")
+        })?,
+        None => now(),
+    };
+    let n = gw.erase_offboarded(at).await?;
+    println!("{n} people of offboarded organisations erased");
+    Ok(())
+}
