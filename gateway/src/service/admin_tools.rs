@@ -20,6 +20,10 @@ const THROTTLE_ROWS: u32 = 20;
 /// The refusal of a pair of codes (said the same way whatever was wrong with them).
 pub const CODES_REFUSED: &str = "These two codes do not resynchronise the token: type two codes the token shows one after the other (press its button twice), the older first.";
 
+/// The refusal for a device that has no counter to resynchronise.
+pub const NOT_RESYNCABLE: &str =
+    "Only an active HOTP token (one with a button) can be resynchronised.";
+
 /// A person's recent sign-ins and lockout state, as an admin sees them.
 #[derive(Debug, Clone)]
 pub struct PersonActivity {
@@ -110,9 +114,7 @@ impl Gateway {
             }
         };
         if device.otp.kind != crate::otp::OtpKind::Hotp || device.state != DeviceState::Active {
-            return Err(ServiceError::Invalid(
-                "Only an active HOTP token (one with a button) can be resynchronised.".into(),
-            ));
+            return Err(ServiceError::Invalid(NOT_RESYNCABLE.into()));
         }
         let mut event = actor.event(EventKind::DeviceResynced, now);
         event.person_id = Some(person.id);

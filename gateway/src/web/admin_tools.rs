@@ -12,7 +12,7 @@ use super::pages::esc;
 use crate::model::{Device, DeviceId, DeviceKind, DeviceState, PersonId, UnixTime, now};
 use crate::otp::OtpKind;
 use crate::service::ServiceError;
-use crate::service::admin_tools::PersonActivity;
+use crate::service::admin_tools::{NOT_RESYNCABLE, PersonActivity};
 use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -70,6 +70,11 @@ pub(super) async fn resync(
             )],
         )
             .into_response(),
+        // A device with no resync form (a phone, a disabled token): said at the top.
+        Err(ServiceError::Invalid(text)) if text == NOT_RESYNCABLE => {
+            let tools = Tools::default();
+            super::admin::render_person_with(&state, &a, id, None, Some(&text), &tools).await
+        }
         Err(ServiceError::Invalid(text)) => {
             let tools = Tools {
                 refused: Some((device, &form, &text)),

@@ -99,6 +99,34 @@ async fn an_org_admin_resyncs_a_token_of_their_organisation_only() {
     assert!(html.contains(r#"value="123456""#), "{html}");
     assert_eq!(counter().await, 0);
 
+    // Ann's phone has no counter: refused, said at the top of the page.
+    let phone = gw
+        .store()
+        .devices_of(ann.id)
+        .await
+        .expect("devices")
+        .into_iter()
+        .find(|d| d.id != token)
+        .expect("phone");
+    let (status, _, html) = send(
+        &app.router,
+        request(
+            Method::POST,
+            &format!("/admin/people/{}/devices/{}/resync", ann.id, phone.id),
+            PEER,
+            &cookies,
+            Some(&[
+                ("csrf", &csrf),
+                ("first", RFC4226[3]),
+                ("second", RFC4226[4]),
+            ]),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("Only an active HOTP token"), "{html}");
+    assert_eq!(counter().await, 0);
+
     // Another organisation's admin: not found, as for any id, and nothing changed.
     let otto = sign_in_as(&app, "otto", "192.0.2.10", &otto_seed).await;
     let otto_csrf = portal_csrf(&app, "192.0.2.10", &otto).await;
