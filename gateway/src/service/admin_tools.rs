@@ -138,8 +138,26 @@ impl Gateway {
             "previous_counter": previous,
             "next_counter": next,
         }));
+        let context = event.clone();
+        let label = usable.device.label.clone();
         match self.store.set_counter(device_id, next, event).await {
-            Ok(()) => Ok(next),
+            Ok(()) => {
+                // A change to their second factor made by someone else: the person hears of it.
+                let body = format!(
+                    "Hello {},\n\nAn administrator resynchronised your token \
+                     \"{label}\" at {} (UTC): it accepts its next code again.\n\nIf you did not ask \
+                     for this, tell your organisation's administrator.\n",
+                    person.full_name,
+                    crate::audit::format_time(now)
+                );
+                let notice = super::notify::Notice {
+                    subject: "Your token was resynchronised".into(),
+                    audit_body: Some(body.clone()),
+                    body,
+                };
+                self.notify(&person, notice, &context);
+                Ok(next)
+            }
             Err(StoreError::NotFound(_)) => Err(ServiceError::Invalid(
                 "The token was used to sign in meanwhile; type two new codes.".into(),
             )),

@@ -216,6 +216,18 @@ async fn an_org_admin_resyncs_a_token_of_their_organisation_only() {
                 && e.event.source.as_deref() == Some(PEER))
     );
     assert_eq!(events("access_denied").await.len(), 2);
+    // Ann hears of it (no relay here: the notice is audited as not sent).
+    let mut mails = Vec::new();
+    for _ in 0..100 {
+        mails = events("mail_sent").await;
+        if !mails.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(mails.len(), 1);
+    assert_eq!(mails[0].event.person_id, Some(ann.id));
+    assert_eq!(mails[0].event.actor, format!("person:{}", olga.id));
     let views = events("audit_searched").await;
     assert!(views.len() >= 3, "each page view is audited");
     assert!(views.iter().all(|e| e.event.person_id == Some(ann.id)));
