@@ -438,6 +438,18 @@ async fn hotp_counter_and_resync(s: &dyn Store) {
         .await
         .unwrap();
     assert_eq!(s.device_by_id(t.id).await.unwrap().unwrap().counter, 50);
+    // Never backwards (a login that moved it past the resync wins), nothing written.
+    let before = s.events(&EventFilter::default()).await.unwrap().len();
+    assert!(
+        s.set_counter(t.id, 40, ev(EventKind::DeviceResynced))
+            .await
+            .is_err()
+    );
+    assert_eq!(s.device_by_id(t.id).await.unwrap().unwrap().counter, 50);
+    assert_eq!(
+        s.events(&EventFilter::default()).await.unwrap().len(),
+        before
+    );
 }
 
 async fn token_import_is_all_or_nothing(s: &dyn Store) {
@@ -1490,6 +1502,14 @@ async fn password_failures_throttle_one_source(s: &dyn Store) {
         s.password_blocked_until(p.id, "192.0.2.1").await.unwrap(),
         None
     );
+    // What the admin page lists: the throttled source, its count and until when.
+    let rows = s.password_failures_of(p.id, 20).await.unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(
+        (rows[0].source.as_str(), rows[0].blocked_until),
+        ("192.0.2.2", Some(NOW + 60))
+    );
+    assert!(rows[0].failures >= 5);
     // The person from elsewhere: not locked, the right password goes through.
     let person = s.person_by_id(p.id).await.unwrap().unwrap();
     assert_eq!((person.failed_logins, person.locked_until), (0, None));

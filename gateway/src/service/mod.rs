@@ -50,6 +50,7 @@ pub enum ServiceError {
 
 pub type Result<T, E = ServiceError> = std::result::Result<T, E>;
 
+pub mod admin_tools;
 mod approval;
 mod approve;
 mod audit_admin;

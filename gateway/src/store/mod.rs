@@ -4,6 +4,7 @@
 //! implementations are generated from the same SQL by the `sql_store!` macro in `sql.rs`;
 //! the schemas live in `migrations/sqlite` and `migrations/postgres`.
 
+mod admin_tools;
 mod audit_admin;
 pub(crate) mod filter;
 mod lifecycle;
@@ -14,6 +15,7 @@ mod sql;
 mod tenancy;
 mod webauthn;
 
+pub use admin_tools::{AdminToolsStore, PasswordFailures};
 pub use audit_admin::{AuditAdminStore, DayCount, Redaction, TopFailures};
 pub use lifecycle::LifecycleStore;
 pub use ops::{OpsStore, PoolStats, RowKey, SealedColumn, SealedSecret};
@@ -82,6 +84,7 @@ pub struct EventFilter {
 #[async_trait]
 pub trait Store:
     AuditAdminStore
+    + AdminToolsStore
     + LifecycleStore
     + WebauthnStore
     + OpsStore
@@ -173,7 +176,8 @@ pub trait Store:
     /// Disable an active device (it stays linked, authenticates nothing); false when it was
     /// not active (then nothing is written).
     async fn disable_device(&self, id: DeviceId, event: AuditEvent) -> Result<bool>;
-    /// Set an HOTP device's next counter (resync).
+    /// Set an HOTP device's next counter (resync); NotFound when it is not an HOTP device or
+    /// its counter is already past `next`.
     async fn set_counter(&self, id: DeviceId, next: u64, event: AuditEvent) -> Result<()>;
     /// Import hardware tokens into stock: all or nothing.
     async fn import_tokens(

@@ -881,8 +881,10 @@ macro_rules! sql_store {
                     mut event: AuditEvent,
                 ) -> Result<()> {
                     let mut tx = self.begin().await?;
+                    // Never backwards: a login that moved the counter past `next` meanwhile
+                    // wins, so no code it used becomes valid again.
                     let done = sqlx::query(
-                        "UPDATE devices SET counter = $1 WHERE id = $2 AND otp_kind = 'hotp'",
+                        "UPDATE devices SET counter = $1 WHERE id = $2 AND otp_kind = 'hotp' AND counter <= $1",
                     )
                     .bind(i(next))
                     .bind(id)

@@ -6,6 +6,7 @@
 //! session's CSRF token.
 
 use super::admin_pages::{self as ap, Nav, OperatorPart, RequestFields};
+use super::admin_tools::Tools;
 use super::login::{Peer, server_error};
 use super::portal::{Ctx, ctx, ctx_with_role, show};
 use super::{WebState, forbidden};
@@ -44,6 +45,10 @@ pub fn routes() -> Router<WebState> {
         .route("/admin/people/{id}/unlock", post(unlock))
         .route("/admin/people/{id}/block", post(block))
         .route("/admin/people/{id}/unblock", post(unblock))
+        .route(
+            "/admin/people/{id}/devices/{device}/resync",
+            post(super::admin_tools::resync),
+        )
         .route("/admin/requests/{id}", get(request_page))
         .route("/admin/requests/{id}/take", post(take))
         .route("/admin/requests/{id}/done", post(done))
@@ -643,17 +648,44 @@ async fn render_person(
     shown: Option<(&str, &str)>,
     error: Option<&str>,
 ) -> Response {
+    render_person_with(state, a, id, shown, error, &Tools::default()).await
+}
+
+/// The person's page with their devices, recent logins and lockout state (the reading
+/// audited); 422 when it shows a refusal (`error`, or a refused resync in `tools`).
+pub(super) async fn render_person_with(
+    state: &WebState,
+    a: &Admin,
+    id: PersonId,
+    shown: Option<(&str, &str)>,
+    error: Option<&str>,
+    tools: &Tools<'_>,
+) -> Response {
     let t = now();
     let (person, devices) = try_page!(state.gateway.admin_person(&a.actor, id, t).await);
     let org = try_page!(state.gateway.admin_org(&a.actor, person.org_id, t).await);
-    let mut res = show(
-        state,
-        ap::person_page(&a.nav(Some(&org)), &person, &devices, shown, error),
+    let activity = try_page!(state.gateway.admin_person_activity(&a.actor, id, t).await);
+    let html = ap::person_page(
+        &a.nav(Some(&org)),
+        &person,
+        &devices,
+        &super::admin_tools::activity(&activity, t),
+        tools,
+        shown,
+        error,
     );
-    if error.is_some() {
+    let mut res = show(state, html);
+    if error.is_some() || tools.refused.is_some() {
         *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
     }
     res
+}
+
+#[derive(Deserialize)]
+struct PersonPageQuery {
+    /// The device just resynchronised (a notice on its form).
+    #[serde(default)]
+    resynced: Option<String>,
 }
 
 async fn person_page(
@@ -661,9 +693,14 @@ async fn person_page(
     Peer(peer): Peer,
     headers: HeaderMap,
     Path(id): Path<PersonId>,
+    Query(q): Query<PersonPageQuery>,
 ) -> Response {
     let a = admin_or_return!(state, peer, headers, None);
-    render_person(&state, &a, id, None, None).await
+    let tools = Tools {
+        refused: None,
+        resynced: q.resynced.and_then(|d| d.trim().parse().ok()),
+    };
+    render_person_with(&state, &a, id, None, None, &tools).await
 }
 
 async fn temp_code(

@@ -5,8 +5,8 @@
 use super::pages::{error_block, esc, layout};
 use crate::audit::format_time;
 use crate::model::{
-    ApiToken, Device, DeviceKind, DeviceState, LifecycleRequest, Organisation, Person, RequestData,
-    RequestKind, RequestStatus, RequestStep, StockCount, TokenFate, UnixTime,
+    ApiToken, Device, LifecycleRequest, Organisation, Person, RequestData, RequestKind,
+    RequestStatus, RequestStep, StockCount, TokenFate, UnixTime,
 };
 use crate::service::lifecycle::format_date;
 use axum::response::Html;
@@ -16,7 +16,7 @@ pub(super) fn csrf_field(csrf: &str) -> String {
     format!(r#"<input type="hidden" name="csrf" value="{}">"#, esc(csrf))
 }
 
-fn when(t: UnixTime) -> String {
+pub(super) fn when(t: UnixTime) -> String {
     format_time(t).replace('T', " ").replace('Z', " UTC")
 }
 
@@ -252,36 +252,19 @@ pub fn org_page(
 }
 
 /// A person: state and devices (no secrets); a temporary code for a lost device.
+/// A person's page: who, their devices (with the resync form under each HOTP token), what
+/// an admin can do, and their sign-ins (`activity`, already rendered).
+#[allow(clippy::too_many_arguments)]
 pub fn person_page(
     n: &Nav<'_>,
     p: &Person,
     devices: &[Device],
+    activity: &str,
+    tools: &super::admin_tools::Tools<'_>,
     shown: Option<(&str, &str)>,
     error: Option<&str>,
 ) -> Html<String> {
-    let mut rows = String::new();
-    for d in devices
-        .iter()
-        .filter(|d| matches!(d.state, DeviceState::Active | DeviceState::Disabled))
-    {
-        let kind = match d.kind {
-            DeviceKind::PhoneTotp => "phone app".to_owned(),
-            DeviceKind::HardwareToken => {
-                format!("hardware token {}", d.serial.as_deref().unwrap_or(""))
-            }
-            DeviceKind::SecurityKey => "security key".to_owned(),
-            DeviceKind::PushSubscription => "sign-in requests (push)".to_owned(),
-        };
-        rows.push_str(&format!(
-            r#"<tr id="device-{id}"><td>{label}</td><td>{kind}</td><td>{state}</td><td>{added}</td><td>{used}</td></tr>"#,
-            id = d.id,
-            label = esc(&d.label),
-            kind = esc(&kind),
-            state = d.state.as_str(),
-            added = when(d.created_at),
-            used = d.last_used_at.map_or_else(|| "never".to_owned(), when),
-        ));
-    }
+    let table = super::admin_tools::devices(n.csrf, p.id, devices, tools);
     let shown = shown.map_or_else(String::new, |(what, value)| {
         format!(
             r#"<p>{}</p><p><code id="shown-secret">{}</code></p>"#,
@@ -296,7 +279,7 @@ pub fn person_page(
 <p class="sub">{user} · {email} · employee no. {number} · <span id="person-state">{state}</span>{locked}</p>
 {error}{shown}
 <h2>Devices</h2>
-<table id="devices"><thead><tr><th>Name</th><th>Kind</th><th>State</th><th>Added</th><th>Last used</th></tr></thead><tbody>{rows}</tbody></table>
+{table}
 <h2>Hardware token</h2>
 <form method="post" action="/admin/people/{id}/token">{csrf}
 <label for="serial">Serial number of a token in the organisation's stock</label>
@@ -323,6 +306,7 @@ pub fn person_page(
 </form>
 <p><a href="/admin/orgs/{org}/requests/new/change_account?person={id}" id="request-change">Request a change</a> ·
 <a href="/admin/orgs/{org}/requests/new/remove_account?person={id}" id="request-remove">Request removal</a></p>
+{activity}
 {subject}"#,
             nav = nav(n),
             name = esc(&p.full_name),

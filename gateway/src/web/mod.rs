@@ -5,6 +5,7 @@
 pub mod activate;
 pub mod admin;
 pub mod admin_pages;
+pub mod admin_tools;
 pub mod api;
 pub mod approvals;
 pub mod approve;
@@ -19,6 +20,8 @@ pub mod reset;
 pub mod session;
 pub mod tls;
 
+#[cfg(test)]
+mod admin_tools_tests;
 #[cfg(test)]
 mod router_tests;
 

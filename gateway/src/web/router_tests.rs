@@ -147,11 +147,21 @@ async fn ann(app: &App) -> Vec<u8> {
 
 /// A person of the organisation "Practice" with a password and a phone; the phone's seed.
 pub(crate) async fn person(app: &App, username: &str, roles: Vec<Role>) -> Vec<u8> {
+    person_in(app, "Practice", username, roles).await
+}
+
+/// A person of `org_name` (made when new) with a password and a phone; the phone's seed.
+pub(crate) async fn person_in(
+    app: &App,
+    org_name: &str,
+    username: &str,
+    roles: Vec<Role>,
+) -> Vec<u8> {
     let gw = &app.state.gateway;
     let t = crate::model::now();
-    let org = match gw.org("Practice").await {
+    let org = match gw.org(org_name).await {
         Ok(o) => o,
-        Err(_) => gw.create_org("Practice", "test", t).await.expect("org"),
+        Err(_) => gw.create_org(org_name, "test", t).await.expect("org"),
     };
     gw.create_person(
         NewPerson {
@@ -193,7 +203,7 @@ pub(crate) async fn sign_in(app: &App, peer: &str, seed: &[u8]) -> String {
     sign_in_as(app, "ann", peer, seed).await
 }
 
-async fn sign_in_as(app: &App, username: &str, peer: &str, seed: &[u8]) -> String {
+pub(crate) async fn sign_in_as(app: &App, username: &str, peer: &str, seed: &[u8]) -> String {
     let (status, cookies, html) = send(
         &app.router,
         request(Method::GET, "/portal/login", peer, &[], None),
@@ -350,7 +360,7 @@ async fn a_client_request_id_is_never_believed() {
 }
 
 /// The CSRF token of a logged-in session (from My devices).
-async fn portal_csrf(app: &App, peer: &str, sid: &str) -> String {
+pub(crate) async fn portal_csrf(app: &App, peer: &str, sid: &str) -> String {
     let (status, _, html) = send(
         &app.router,
         request(Method::GET, "/portal", peer, &[("mfa_session", sid)], None),
