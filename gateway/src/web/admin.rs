@@ -353,7 +353,14 @@ async fn render_org(
     };
     show(
         state,
-        ap::org_page(&a.nav(Some(&org)), &org, &people, &table, operator.as_ref()),
+        ap::org_page(
+            &a.nav(Some(&org)),
+            &org,
+            &people,
+            &table,
+            operator.as_ref(),
+            &state.gateway.clients_serving(&org.name),
+        ),
     )
 }
 

@@ -170,7 +170,25 @@ pub fn org_page(
     people: &[Person],
     requests: &str,
     operator: Option<&OperatorPart<'_>>,
+    clients: &[(&str, String, bool)],
 ) -> Html<String> {
+    let mut served = String::new();
+    for (channel, name, bound) in clients {
+        served.push_str(&format!(
+            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+            if *channel == "radius" {
+                "RADIUS"
+            } else {
+                "OpenID Connect"
+            },
+            esc(name),
+            if *bound {
+                "this organisation (and any others listed for it)"
+            } else {
+                "every organisation"
+            }
+        ));
+    }
     let mut rows = String::new();
     for p in people {
         rows.push_str(&format!(
@@ -238,6 +256,11 @@ pub fn org_page(
 <tbody>
 {rows}</tbody></table>
 <p><a href="/admin/orgs/{id}/import" id="import-people">Import people from a CSV file</a></p>
+<h2>Clients that serve it</h2>
+<p>Remote desktop gateways, VPNs and web applications where this organisation's people can sign in.</p>
+<table id="clients"><thead><tr><th>Kind</th><th>Client</th><th>Serves</th></tr></thead>
+<tbody>
+{served}</tbody></table>
 <h2>New request</h2>
 {links}
 <h2>Requests</h2>

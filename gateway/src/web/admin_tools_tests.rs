@@ -290,3 +290,36 @@ async fn the_person_page_shows_recent_logins_and_lockout() {
         "the phone was used: {html}"
     );
 }
+
+/// Issue 16: an org admin sees which RADIUS and OIDC clients serve their organisation: the
+/// ones bound to it and the unbound ones, not those bound to others.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_org_admin_sees_the_clients_that_serve_their_organisation() {
+    let app = app(
+        "[[radius.clients]]\nname = \"vpn-practice\"\naddress = \"10.0.0.1/32\"\nsecret = \"a-long-enough-secret-0123\"\norgs = [\"Practice\"]\n\
+         [[radius.clients]]\nname = \"vpn-elsewhere\"\naddress = \"10.0.0.2/32\"\nsecret = \"a-long-enough-secret-0123\"\norgs = [\"Elsewhere\"]\n\
+         [[radius.clients]]\nname = \"vpn-all\"\naddress = \"10.0.0.3/32\"\nsecret = \"a-long-enough-secret-0123\"\n",
+    )
+    .await;
+    let olga_seed = person(&app, "olga", vec![Role::Person, Role::OrgAdmin]).await;
+    let org = app.state.gateway.person("olga").await.expect("olga").org_id;
+    let sid = sign_in_as(&app, "olga", PEER, &olga_seed).await;
+    let (status, _, html) = send(
+        &app.router,
+        request(
+            Method::GET,
+            &format!("/admin/orgs/{org}"),
+            PEER,
+            &[("mfa_session", sid.as_str())],
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    let clients = &html[html.find(r#"id="clients""#).expect("the clients table")..];
+    assert!(
+        clients.contains("vpn-practice") && clients.contains("vpn-all"),
+        "{clients}"
+    );
+    assert!(!clients.contains("vpn-elsewhere"), "{clients}");
+}
