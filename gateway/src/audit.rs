@@ -128,11 +128,13 @@ pub enum EventKind {
     /// An organisation offboarded (`org offboard`), or its people's identities erased when
     /// that came due (reason `erasure`).
     OrgOffboarded,
+    /// The operator set an organisation's policy (the rules in words in the detail).
+    OrgPolicyChanged,
 }
 
 impl EventKind {
     /// Every kind, for listing.
-    pub const ALL: [Self; 48] = [
+    pub const ALL: [Self; 49] = [
         Self::LoginAttempt,
         Self::OrgCreated,
         Self::PersonCreated,
@@ -181,6 +183,7 @@ impl EventKind {
         Self::PasswordResetRefused,
         Self::OrgExported,
         Self::OrgOffboarded,
+        Self::OrgPolicyChanged,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -233,6 +236,7 @@ impl EventKind {
             Self::PasswordResetRefused => "password_reset_refused",
             Self::OrgExported => "org_exported",
             Self::OrgOffboarded => "org_offboarded",
+            Self::OrgPolicyChanged => "org_policy_changed",
         }
     }
 }

@@ -138,6 +138,16 @@ pub struct Subject {
     /// For a person whose password a directory checks: what it said (None: the local
     /// password hash is checked).
     pub directory: Option<crate::directory::DirectoryCheck>,
+    /// The person's organisation's policy (factor kinds, lockout threshold); None: the
+    /// defaults.
+    pub policy: Option<std::sync::Arc<crate::policy::OrgPolicy>>,
+}
+
+impl Subject {
+    /// Does the organisation's policy let `kind` count?
+    fn allows(&self, kind: crate::policy::FactorKind) -> bool {
+        self.policy.as_ref().is_none_or(|p| p.allows(kind))
+    }
 }
 
 /// Why an attempt was rejected. A closed set: the audit and the metrics count these. Every
@@ -196,6 +206,13 @@ pub enum Reason {
     /// The RADIUS or OIDC client serves other organisations than the person's (answered as
     /// an unknown user is).
     ClientNotForOrg,
+    /// The organisation's policy does not let this kind of second factor count (the code or
+    /// key was right; not counted as a failure).
+    FactorNotAllowed,
+    /// The organisation's policy does not accept this client from the end user's address.
+    SourceNotAllowed,
+    /// The organisation's policy refuses out-of-band approvals.
+    ApprovalsNotAllowed,
 }
 
 impl Reason {
@@ -233,6 +250,9 @@ impl Reason {
             Self::DirectoryPasswordMustChange => "directory_password_must_change",
             Self::DirectoryNotInGroup => "directory_not_in_group",
             Self::ClientNotForOrg => "client_not_for_org",
+            Self::FactorNotAllowed => "factor_not_allowed",
+            Self::SourceNotAllowed => "source_not_allowed",
+            Self::ApprovalsNotAllowed => "approvals_not_allowed",
         }
     }
 }
@@ -491,6 +511,15 @@ impl Engine {
                 }),
             };
             if let Some(device_use) = matched {
+                if !subject.allows(crate::policy::FactorKind::of_device(dev.kind)) {
+                    return self.reject(
+                        attempt,
+                        Some(subject),
+                        Reason::FactorNotAllowed,
+                        changes,
+                        now,
+                    );
+                }
                 changes.device_use = Some(device_use);
                 return self.accept(attempt, subject, dev.id, &dev.label, None, changes, now);
             }
@@ -498,6 +527,19 @@ impl Engine {
         if let Some((used, kind)) =
             self.one_time_match(person.id, &subject.recovery_codes, code, now)
         {
+            let factor = match kind {
+                OneTimeKind::Recovery => crate::policy::FactorKind::RecoveryCode,
+                OneTimeKind::Temporary => crate::policy::FactorKind::TemporaryCode,
+            };
+            if !subject.allows(factor) {
+                return self.reject(
+                    attempt,
+                    Some(subject),
+                    Reason::FactorNotAllowed,
+                    changes,
+                    now,
+                );
+            }
             match kind {
                 OneTimeKind::Recovery => changes.recovery_code_used = Some(used),
                 OneTimeKind::Temporary => changes.temporary_code_used = Some(used),
@@ -543,6 +585,15 @@ impl Engine {
         let Some((k, dev)) = found else {
             return self.fail(attempt, subject, Reason::BadKey, changes, now);
         };
+        if !subject.allows(crate::policy::FactorKind::SecurityKey) {
+            return self.reject(
+                attempt,
+                Some(subject),
+                Reason::FactorNotAllowed,
+                changes,
+                now,
+            );
+        }
         changes.device_use = Some(DeviceUse::SecurityKey {
             device_id: dev.id,
             counter: k.counter,
@@ -625,7 +676,11 @@ impl Engine {
         mut changes: Changes,
         now: UnixTime,
     ) -> Decision {
-        changes.factor = Some(Counted::Failed(self.lockout.factor_rule()));
+        let mut rule = self.lockout.factor_rule();
+        if let Some(t) = subject.policy.as_ref().and_then(|p| p.lockout_threshold) {
+            rule.threshold = t;
+        }
+        changes.factor = Some(Counted::Failed(rule));
         self.reject(attempt, Some(subject), reason, changes, now)
     }
 

@@ -102,6 +102,7 @@ fn ann(e: &Engine) -> Subject {
         recovery_codes: Vec::new(),
         source_blocked_until: None,
         directory: None,
+        policy: None,
         devices: vec![
             usable(
                 device(
@@ -850,4 +851,45 @@ fn a_directory_verdict_stands_in_for_the_hash() {
     s.directory = Some(DirectoryCheck::Refused(Reason::DirectoryUnavailable));
     let d = e.decide(&attempt("ann", "x", Some("123456")), Some(&s), NOW);
     assert_eq!(d.verdict, Verdict::Reject(Reason::PersonDisabled));
+}
+
+#[test]
+fn an_organisation_policy_refuses_factor_kinds_and_sets_the_lockout_threshold() {
+    use crate::policy::{FactorKind, OrgPolicy};
+    let e = engine();
+    let mut s = ann(&e);
+    s.policy = Some(std::sync::Arc::new(OrgPolicy {
+        factors: Some(vec![FactorKind::HardwareToken]),
+        lockout_threshold: Some(3),
+        ..OrgPolicy::default()
+    }));
+    // A right code from a phone: refused as a kind the organisation does not allow, not
+    // counted toward the lockout.
+    let d = e.decide(
+        &attempt("ann", "correct horse", Some(&totp_now(PHONE1))),
+        Some(&s),
+        NOW,
+    );
+    assert_eq!(d.verdict, Verdict::Reject(Reason::FactorNotAllowed));
+    assert!(d.changes.factor.is_none());
+    assert!(d.changes.device_use.is_none(), "the code is not spent");
+    // The token counts.
+    let hotp = otp::hotp(TOKEN, 0, OtpHash::Sha1, 6);
+    let d = e.decide(&attempt("ann", "correct horse", Some(&hotp)), Some(&s), NOW);
+    assert!(
+        matches!(d.verdict, Verdict::Accept { .. }),
+        "{:?}",
+        d.verdict
+    );
+    // A wrong code counts with the organisation's threshold.
+    let d = e.decide(
+        &attempt("ann", "correct horse", Some("000000")),
+        Some(&s),
+        NOW,
+    );
+    assert_eq!(d.verdict, Verdict::Reject(Reason::BadCode));
+    match d.changes.factor {
+        Some(Counted::Failed(rule)) => assert_eq!(rule.threshold, 3),
+        other => panic!("{other:?}"),
+    }
 }

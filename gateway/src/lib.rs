@@ -23,6 +23,7 @@ pub mod oidc_backend;
 pub mod ops;
 pub mod otp;
 pub mod password;
+pub mod policy;
 pub mod pskc;
 pub mod radius_accounting;
 pub mod radius_field;

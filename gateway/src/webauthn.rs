@@ -250,6 +250,7 @@ mod tests {
             devices,
             source_blocked_until: None,
             directory: None,
+            policy: None,
         }
     }
 

@@ -313,3 +313,104 @@ fn a_leaving_organisation_gets_its_data_and_is_offboarded_with_the_audit_chain_i
     // Two offboardings and two erasures.
     assert_eq!(audit.lines().count(), 4, "{audit}");
 }
+
+#[test]
+fn an_organisation_policy_refuses_factor_kinds_sources_and_approvals_over_radius() {
+    // "vpn" answers append-mode logins; "rdgw" is RD Gateway (the NAS checked the password).
+    let extra = format!(
+        "{}{}",
+        client("vpn", "127.0.0.1/32", "mode = \"append\""),
+        client("rdgw", "127.0.0.2/32", "mode = \"second_factor_only\""),
+    );
+    let g = https_instance(&[], &extra);
+    g.ok(&["org", "add", "Practice A"], None);
+    g.ok(
+        &[
+            "person",
+            "add",
+            "ann",
+            "--org",
+            "Practice A",
+            "--name",
+            "Ann",
+            "--password-stdin",
+        ],
+        Some(&format!("{PW}\n")),
+    );
+    let phones: Vec<Vec<u8>> = ["one", "two"]
+        .iter()
+        .map(|l| {
+            seed_of(&uri_in(
+                &g.ok(&["device", "add-totp", "ann", "--label", l], None),
+            ))
+        })
+        .collect();
+    // Bad input names the flag and changes nothing.
+    let bad = g.run(&["org", "policy", "Practice A", "--factors", "sms"], None);
+    assert!(!bad.ok && bad.stderr.contains("--factors"), "{bad:?}");
+    let bad = g.run(
+        &["org", "policy", "Practice A", "--lockout-threshold", "1"],
+        None,
+    );
+    assert!(!bad.ok && bad.stderr.contains("outside"), "{bad:?}");
+    // Hardware tokens only: the phone's right code is refused as a kind not allowed.
+    let set = g.ok(
+        &[
+            "org",
+            "policy",
+            "Practice A",
+            "--factors",
+            "hardware_token",
+            "--lockout-threshold",
+            "4",
+        ],
+        None,
+    );
+    assert!(
+        set.contains("second factors: hardware_token") && set.contains("after 4"),
+        "{set}"
+    );
+    let s = serve(&g, READY);
+    let radius = s.addr("radius udp", "127.0.0.1");
+    auth(radius, "ann", &format!("{PW}{}", totp(&phones[0], 0))).assert_code("Access-Reject");
+    // Phones again, but "vpn" only from the office's range (radclient sends from 127.0.0.1).
+    g.ok(
+        &[
+            "org",
+            "policy",
+            "Practice A",
+            "--factors",
+            "all",
+            "--client-range",
+            "vpn=192.0.2.0/24",
+        ],
+        None,
+    );
+    auth(radius, "ann", &format!("{PW}{}", totp(&phones[1], 0))).assert_code("Access-Reject");
+    g.ok(
+        &["org", "policy", "Practice A", "--clear-client-range", "vpn"],
+        None,
+    );
+    auth(radius, "ann", &format!("{PW}{}", totp(&phones[1], 0))).assert_code("Access-Accept");
+    let events = login_attempts(&g);
+    let reasons: Vec<&str> = events
+        .iter()
+        .rev()
+        .take(3)
+        .map(|e| e["reason"].as_str().unwrap_or("-"))
+        .collect();
+    assert_eq!(reasons, ["-", "source_not_allowed", "factor_not_allowed"]);
+    // The policy changes are audited.
+    let audit = g.ok(
+        &[
+            "audit",
+            "search",
+            "--kind",
+            "org_policy_changed",
+            "--format",
+            "jsonl",
+        ],
+        None,
+    );
+    assert_eq!(audit.lines().count(), 3, "{audit}");
+}

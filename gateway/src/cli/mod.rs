@@ -163,6 +163,9 @@ pub enum OrgCmd {
         #[arg(long)]
         confirm: Option<String>,
     },
+    /// Show or set an organisation's policy: which second factors count, approvals, the end
+    /// user's address ranges per RADIUS client, lockout threshold, language.
+    Policy(tenancy::PolicyArgs),
     /// Erase the identities of offboarded organisations whose time has come (the gateway
     /// does this daily).
     EraseDue {
@@ -460,6 +463,7 @@ async fn org(config: &Path, cmd: OrgCmd) -> anyhow::Result<()> {
             confirm,
         } => tenancy::offboard(&gw, &org, after_days, tokens_lost, confirm).await?,
         OrgCmd::EraseDue { at } => tenancy::erase_due(&gw, at).await?,
+        OrgCmd::Policy(a) => tenancy::policy(&gw, a).await?,
     }
     Ok(())
 }

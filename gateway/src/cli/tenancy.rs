@@ -166,3 +166,102 @@ pub(super) async fn erase_due(
     println!("{n} people of offboarded organisations erased");
     Ok(())
 }
+
+/// What `org policy` may change (every flag optional: none shows the policy).
+#[derive(Debug, clap::Args)]
+pub struct PolicyArgs {
+    pub org: String,
+    /// The second factors that count, comma-separated: totp_app, hardware_token,
+    /// security_key, push, temporary_code, recovery_code; or `all`.
+    #[arg(long)]
+    pub factors: Option<String>,
+    /// Out-of-band approvals (push, sign-in requests): yes or no.
+    #[arg(long)]
+    pub approvals: Option<String>,
+    /// Wrong codes before the person is locked (3 to 20), or `default`.
+    #[arg(long)]
+    pub lockout_threshold: Option<String>,
+    /// The organisation's default language: nl, en or `default`.
+    #[arg(long)]
+    pub language: Option<String>,
+    /// CLIENT=CIDR[,CIDR...]: that RADIUS client accepts this organisation's people only
+    /// from these end-user addresses (repeat for more clients).
+    #[arg(long)]
+    pub client_range: Vec<String>,
+    /// Remove a client's ranges (repeatable).
+    #[arg(long)]
+    pub clear_client_range: Vec<String>,
+}
+
+/// `org policy ORG [...]`: show, or change and show, an organisation's policy.
+pub(super) async fn policy(gw: &crate::service::Gateway, a: PolicyArgs) -> anyhow::Result<()> {
+    use crate::policy::FactorKind;
+    let org = gw.org(&a.org).await?;
+    let mut p = gw.org_policy(org.id).await?;
+    let before = p.clone();
+    if let Some(f) = &a.factors {
+        p.factors = if f.trim() == "all" {
+            None
+        } else {
+            Some(
+                f.split(',')
+                    .map(|k| {
+                        FactorKind::parse(k).with_context(|| {
+                            format!("--factors: {k:?} is not one of totp_app, hardware_token, security_key, push, temporary_code, recovery_code, all")
+                        })
+                    })
+                    .collect::<anyhow::Result<Vec<_>>>()?,
+            )
+        };
+    }
+    if let Some(v) = &a.approvals {
+        p.no_approvals = match v.trim() {
+            "yes" => false,
+            "no" => true,
+            other => anyhow::bail!("--approvals {other:?}: yes or no"),
+        };
+    }
+    if let Some(t) = &a.lockout_threshold {
+        p.lockout_threshold = match t.trim() {
+            "default" => None,
+            n => Some(
+                n.parse()
+                    .with_context(|| format!("--lockout-threshold {n:?}: a number or default"))?,
+            ),
+        };
+    }
+    if let Some(l) = &a.language {
+        p.language = (l.trim() != "default").then(|| l.trim().to_owned());
+    }
+    for c in &a.client_range {
+        let (client, ranges) = c
+            .split_once('=')
+            .with_context(|| format!("--client-range {c:?}: CLIENT=CIDR[,CIDR]"))?;
+        let ranges = ranges
+            .split(',')
+            .map(|r| {
+                r.trim()
+                    .parse::<ipnet::IpNet>()
+                    .or_else(|_| r.trim().parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                    .with_context(|| {
+                        format!("--client-range: {r:?} is not an address or CIDR range")
+                    })
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        p.client_ranges.insert(client.trim().to_owned(), ranges);
+    }
+    for c in &a.clear_client_range {
+        p.client_ranges.remove(c.trim());
+    }
+    if p != before {
+        gw.set_org_policy(&AdminActor::cli(), &org, &p, now())
+            .await?;
+        println!("policy of {} changed:", org.name);
+    } else {
+        println!("policy of {}:", org.name);
+    }
+    for line in p.describe() {
+        println!("  {line}");
+    }
+    Ok(())
+}

@@ -121,6 +121,22 @@ impl Gateway {
                 .approval_decision(attempt, Some(&person), Some(Reason::ClientNotForOrg), now)
                 .await;
         }
+        if let Some(policy) = self.stored_policy(person.org_id).await? {
+            let refused = if !policy.allows_approvals() {
+                Some(Reason::ApprovalsNotAllowed)
+            } else if attempt.channel == Channel::Radius
+                && !policy.allows_source(attempt.client.as_deref(), attempt.source)
+            {
+                Some(Reason::SourceNotAllowed)
+            } else {
+                None
+            };
+            if refused.is_some() {
+                return self
+                    .approval_decision(attempt, Some(&person), refused, now)
+                    .await;
+            }
+        }
         let refuse = match person.state {
             PersonState::Disabled => Some(Reason::PersonDisabled),
             PersonState::Removed => Some(Reason::PersonRemoved),

@@ -356,6 +356,7 @@ impl Gateway {
         }
         let mut recovery_codes = self.store.recovery_codes(person.id).await?;
         recovery_codes.extend(self.store.temporary_codes(person.id).await?);
+        let policy = self.stored_policy(person.org_id).await?.map(Arc::new);
         Ok(Some(Subject {
             person,
             password_hash,
@@ -363,6 +364,7 @@ impl Gateway {
             recovery_codes,
             source_blocked_until,
             directory: None,
+            policy,
         }))
     }
 
@@ -384,10 +386,21 @@ impl Gateway {
         // A client bound to other organisations: the person is treated as unknown (the
         // same cost and answer), the event says why.
         let mut refused_for = None;
-        if let Some(s) = &subject
-            && self.client_refuses(&attempt, &s.person).await?
-        {
-            refused_for = subject.take().map(|s| s.person);
+        if let Some(s) = &subject {
+            let reason = if self.client_refuses(&attempt, &s.person).await? {
+                Some(Reason::ClientNotForOrg)
+            } else if s.policy.as_ref().is_some_and(|p| {
+                attempt.channel == Channel::Radius
+                    && !p.allows_source(attempt.client.as_deref(), attempt.source)
+            }) {
+                // The organisation accepts this client only from some addresses.
+                Some(Reason::SourceNotAllowed)
+            } else {
+                None
+            };
+            if let Some(reason) = reason {
+                refused_for = subject.take().map(|s| (s.person, reason));
+            }
         }
         let mut dummy = None;
         let password = match &attempt.credentials {
@@ -456,9 +469,9 @@ impl Gateway {
             Err(e) => return Err(ServiceError::Internal(e.to_string())),
         };
         let mut decision = decision;
-        if let Some(p) = refused_for {
-            decision.verdict = Verdict::Reject(Reason::ClientNotForOrg);
-            decision.event.reason = Some(Reason::ClientNotForOrg.as_str().into());
+        if let Some((p, reason)) = refused_for {
+            decision.verdict = Verdict::Reject(reason);
+            decision.event.reason = Some(reason.as_str().into());
             decision.event.person_id = Some(p.id);
             decision.event.org_id = Some(p.org_id);
         }

@@ -107,6 +107,7 @@ impl Gateway {
             recovery_codes,
             source_blocked_until: None,
             directory: None,
+            policy: None,
         };
         let mut decision = self.engine.decide(attempt, Some(&subject), now);
         let mut detail = match decision.event.detail.take() {
@@ -134,6 +135,7 @@ impl Gateway {
             recovery_codes: Vec::new(),
             source_blocked_until: None,
             directory: None,
+            policy: None,
         };
         self.record_decision(attempt, Some(&subject), decision, now)
             .await
@@ -589,6 +591,10 @@ impl Gateway {
         let Some(person) = self.store.person_by_username(username).await? else {
             return Ok(false);
         };
+        // The organisation's policy may refuse approvals: then none is offered.
+        if !self.org_policy(person.org_id).await?.allows_approvals() {
+            return Ok(false);
+        }
         Ok(self
             .store
             .devices_of(person.id)
@@ -601,6 +607,13 @@ impl Gateway {
         let Some(person) = self.store.person_by_username(username).await? else {
             return Ok(false);
         };
+        if !self
+            .org_policy(person.org_id)
+            .await?
+            .allows(crate::policy::FactorKind::SecurityKey)
+        {
+            return Ok(false);
+        }
         Ok(!self.store.security_keys(person.id).await?.is_empty())
     }
 

@@ -7,7 +7,10 @@ use super::audit_admin::SubjectAccess;
 use super::lifecycle::{AdminActor, format_date};
 use super::{Gateway, Result, ServiceError};
 use crate::audit::{AuditEvent, EventKind, Outcome, StoredEvent};
-use crate::model::{LifecycleRequest, Organisation, PersonState, RequestData, TokenFate, UnixTime};
+use crate::model::{
+    LifecycleRequest, OrgId, Organisation, PersonState, RequestData, TokenFate, UnixTime,
+};
+use crate::policy::OrgPolicy;
 use crate::store::EventFilter;
 
 /// Everything held about one organisation.
@@ -33,6 +36,47 @@ pub struct Offboarding {
 }
 
 impl Gateway {
+    /// The organisation's policy as stored, if one was set.
+    pub(crate) async fn stored_policy(&self, org: OrgId) -> Result<Option<OrgPolicy>> {
+        match self.store.org_policy(org).await? {
+            None => Ok(None),
+            Some(json) => serde_json::from_str(&json).map(Some).map_err(|e| {
+                ServiceError::Internal(format!("organisation {org}: stored policy: {e}"))
+            }),
+        }
+    }
+
+    /// The organisation's policy (the defaults when none was set).
+    pub async fn org_policy(&self, org: OrgId) -> Result<OrgPolicy> {
+        Ok(self.stored_policy(org).await?.unwrap_or_default())
+    }
+
+    /// Set `org`'s policy (the operator only), audited `org_policy_changed` with the rules
+    /// in words.
+    pub async fn set_org_policy(
+        &self,
+        actor: &AdminActor,
+        org: &Organisation,
+        policy: &OrgPolicy,
+        now: UnixTime,
+    ) -> Result<()> {
+        if !actor.is_operator() {
+            return Err(ServiceError::Invalid(
+                "only the operator sets an organisation's policy".into(),
+            ));
+        }
+        policy.check().map_err(ServiceError::Invalid)?;
+        let json =
+            serde_json::to_string(policy).map_err(|e| ServiceError::Internal(e.to_string()))?;
+        let mut event = actor.event(EventKind::OrgPolicyChanged, now);
+        event.org_id = Some(org.id);
+        event.detail = Some(serde_json::json!({ "policy": policy.describe() }));
+        self.store
+            .set_org_policy(org.id, &json, now, &event)
+            .await?;
+        Ok(())
+    }
+
     /// Everything held about `org` (audited `org_exported`).
     pub async fn org_export(
         &self,

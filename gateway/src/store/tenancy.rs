@@ -27,6 +27,18 @@ pub trait TenancyStore: Send + Sync {
 
     /// Offboarded organisations whose erasure is due at `now`.
     async fn orgs_due_for_erasure(&self, now: UnixTime) -> super::Result<Vec<OrgId>>;
+
+    /// The organisation's policy (JSON), if one was set.
+    async fn org_policy(&self, org: OrgId) -> super::Result<Option<String>>;
+
+    /// Set the organisation's policy (JSON) and write `event`.
+    async fn set_org_policy(
+        &self,
+        org: OrgId,
+        policy: &str,
+        now: UnixTime,
+        event: &AuditEvent,
+    ) -> super::Result<()>;
 }
 
 macro_rules! tenancy_sql {
@@ -88,6 +100,36 @@ macro_rules! tenancy_sql {
                     rows.iter()
                         .map(|row| Ok(row.try_get("id")?))
                         .collect()
+                }
+
+                async fn org_policy(&self, org: OrgId) -> Result<Option<String>> {
+                    let row = sqlx::query("SELECT policy FROM org_policies WHERE org_id = $1")
+                        .bind(org)
+                        .fetch_optional(self.pool())
+                        .await?;
+                    row.map(|r| Ok(r.try_get("policy")?)).transpose()
+                }
+
+                async fn set_org_policy(
+                    &self,
+                    org: OrgId,
+                    policy: &str,
+                    now: UnixTime,
+                    event: &AuditEvent,
+                ) -> Result<()> {
+                    let mut tx = self.begin().await?;
+                    sqlx::query(
+                        "INSERT INTO org_policies (org_id, policy, updated_at) VALUES ($1, $2, $3) \
+                         ON CONFLICT (org_id) DO UPDATE SET policy = $2, updated_at = $3",
+                    )
+                    .bind(org)
+                    .bind(policy)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                    insert_event(&mut tx, event).await?;
+                    tx.commit().await?;
+                    Ok(())
                 }
             }
         }

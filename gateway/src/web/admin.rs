@@ -351,6 +351,7 @@ async fn render_org(
     } else {
         None
     };
+    let policy = try_page!(state.gateway.org_policy(org.id).await).describe();
     show(
         state,
         ap::org_page(
@@ -360,6 +361,7 @@ async fn render_org(
             &table,
             operator.as_ref(),
             &state.gateway.clients_serving(&org.name),
+            &policy,
         ),
     )
 }

@@ -171,7 +171,12 @@ pub fn org_page(
     requests: &str,
     operator: Option<&OperatorPart<'_>>,
     clients: &[(&str, String, bool)],
+    policy: &[String],
 ) -> Html<String> {
+    let rules: String = policy
+        .iter()
+        .map(|l| format!("<li>{}</li>", esc(l)))
+        .collect();
     let mut served = String::new();
     for (channel, name, bound) in clients {
         served.push_str(&format!(
@@ -256,6 +261,9 @@ pub fn org_page(
 <tbody>
 {rows}</tbody></table>
 <p><a href="/admin/orgs/{id}/import" id="import-people">Import people from a CSV file</a></p>
+<h2>Policy</h2>
+<p>Set by the provider; ask them to change it.</p>
+<ul id="policy">{rules}</ul>
 <h2>Clients that serve it</h2>
 <p>Remote desktop gateways, VPNs and web applications where this organisation's people can sign in.</p>
 <table id="clients"><thead><tr><th>Kind</th><th>Client</th><th>Serves</th></tr></thead>

@@ -1,0 +1,214 @@
+//! Per-organisation policy (issue 16), set by the operator and shown to org admins: which
+//! second factors count, whether out-of-band approvals are allowed, the end user's address
+//! ranges per client, the lockout threshold (within bounds) and the default language. Kept
+//! as JSON per organisation (`org_policies`, migration 0016); no row: the defaults (all of
+//! it allowed, the configured threshold).
+
+use crate::model::DeviceKind;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// The kinds of second factor a policy can allow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FactorKind {
+    /// An authenticator app on a phone (TOTP).
+    TotpApp,
+    /// An OATH hardware token (HOTP or TOTP).
+    HardwareToken,
+    /// A WebAuthn security key or passkey.
+    SecurityKey,
+    /// An out-of-band approval on a linked browser or phone (push, /portal/approvals).
+    Push,
+    /// A temporary code from the helpdesk.
+    TemporaryCode,
+    /// A one-time recovery code.
+    RecoveryCode,
+}
+
+impl FactorKind {
+    pub const ALL: [Self; 6] = [
+        Self::TotpApp,
+        Self::HardwareToken,
+        Self::SecurityKey,
+        Self::Push,
+        Self::TemporaryCode,
+        Self::RecoveryCode,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::TotpApp => "totp_app",
+            Self::HardwareToken => "hardware_token",
+            Self::SecurityKey => "security_key",
+            Self::Push => "push",
+            Self::TemporaryCode => "temporary_code",
+            Self::RecoveryCode => "recovery_code",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s.trim())
+    }
+
+    /// The factor kind a device gives.
+    pub fn of_device(kind: DeviceKind) -> Self {
+        match kind {
+            DeviceKind::PhoneTotp => Self::TotpApp,
+            DeviceKind::HardwareToken => Self::HardwareToken,
+            DeviceKind::SecurityKey => Self::SecurityKey,
+            DeviceKind::PushSubscription => Self::Push,
+        }
+    }
+}
+
+/// The lockout threshold a policy may set (wrong second factors before the person is
+/// locked).
+pub const LOCKOUT_BOUNDS: std::ops::RangeInclusive<u32> = 3..=20;
+
+/// The languages a policy may set as the organisation's default.
+pub const LANGUAGES: [&str; 2] = ["nl", "en"];
+
+/// One organisation's policy.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OrgPolicy {
+    /// The factor kinds that count; None: all.
+    pub factors: Option<Vec<FactorKind>>,
+    /// Out-of-band approvals refused (also when `push` is not among the factors).
+    pub no_approvals: bool,
+    /// Per RADIUS client (by name): the end user's addresses it accepts for this
+    /// organisation's people (CIDR); a client not listed: any address.
+    pub client_ranges: BTreeMap<String, Vec<ipnet::IpNet>>,
+    /// Wrong second factors before the person is locked; None: the configured threshold.
+    pub lockout_threshold: Option<u32>,
+    /// `nl` or `en`; None: the gateway's default.
+    pub language: Option<String>,
+}
+
+impl OrgPolicy {
+    /// Does `kind` count for this organisation?
+    pub fn allows(&self, kind: FactorKind) -> bool {
+        self.factors.as_ref().is_none_or(|f| f.contains(&kind))
+    }
+
+    /// Are out-of-band approvals allowed?
+    pub fn allows_approvals(&self) -> bool {
+        !self.no_approvals && self.allows(FactorKind::Push)
+    }
+
+    /// Is `source` allowed for `client` (RADIUS client name)?
+    pub fn allows_source(&self, client: Option<&str>, source: Option<std::net::IpAddr>) -> bool {
+        let Some(ranges) = client.and_then(|c| self.client_ranges.get(c)) else {
+            return true;
+        };
+        source.is_some_and(|ip| ranges.iter().any(|r| r.contains(&ip)))
+    }
+
+    /// Check what an operator set.
+    pub fn check(&self) -> Result<(), String> {
+        if let Some(f) = &self.factors
+            && f.is_empty()
+        {
+            return Err("factors: allow at least one kind (or all)".into());
+        }
+        if let Some(t) = self.lockout_threshold
+            && !LOCKOUT_BOUNDS.contains(&t)
+        {
+            return Err(format!(
+                "lockout threshold {t} is outside {}..={}",
+                LOCKOUT_BOUNDS.start(),
+                LOCKOUT_BOUNDS.end()
+            ));
+        }
+        if let Some(l) = &self.language
+            && !LANGUAGES.contains(&l.as_str())
+        {
+            return Err(format!("language {l:?} is not one of nl, en"));
+        }
+        if self.client_ranges.values().any(Vec::is_empty) {
+            return Err("a client's ranges must name at least one range".into());
+        }
+        Ok(())
+    }
+
+    /// The policy in words, one line per rule (CLI and the org admin's page).
+    pub fn describe(&self) -> Vec<String> {
+        let mut out = vec![match &self.factors {
+            None => "second factors: all kinds".to_owned(),
+            Some(f) => format!(
+                "second factors: {}",
+                f.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(", ")
+            ),
+        }];
+        out.push(format!(
+            "approvals (push, sign-in requests): {}",
+            if self.allows_approvals() {
+                "allowed"
+            } else {
+                "refused"
+            }
+        ));
+        for (client, ranges) in &self.client_ranges {
+            out.push(format!(
+                "client {client}: only from {}",
+                ranges
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        out.push(match self.lockout_threshold {
+            Some(t) => format!("lockout after {t} wrong codes"),
+            None => "lockout: the gateway's setting".to_owned(),
+        });
+        out.push(match &self.language {
+            Some(l) => format!("language: {l}"),
+            None => "language: the gateway's default".to_owned(),
+        });
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_allow_everything() {
+        let p = OrgPolicy::default();
+        assert!(FactorKind::ALL.iter().all(|k| p.allows(*k)));
+        assert!(p.allows_approvals());
+        assert!(p.allows_source(Some("vpn"), None));
+        assert!(p.check().is_ok());
+    }
+
+    #[test]
+    fn factors_ranges_and_bounds() {
+        let mut p = OrgPolicy {
+            factors: Some(vec![FactorKind::HardwareToken]),
+            ..OrgPolicy::default()
+        };
+        assert!(!p.allows(FactorKind::TotpApp));
+        assert!(!p.allows_approvals(), "no push: no approvals");
+        p.client_ranges
+            .insert("vpn".into(), vec!["192.0.2.0/24".parse().unwrap()]);
+        assert!(p.allows_source(Some("vpn"), Some("192.0.2.7".parse().unwrap())));
+        assert!(!p.allows_source(Some("vpn"), Some("198.51.100.7".parse().unwrap())));
+        assert!(!p.allows_source(Some("vpn"), None));
+        assert!(p.allows_source(Some("other"), None));
+        p.lockout_threshold = Some(2);
+        assert!(p.check().unwrap_err().contains("outside"));
+        p.lockout_threshold = Some(3);
+        p.language = Some("de".into());
+        assert!(p.check().unwrap_err().contains("nl, en"));
+        let json = serde_json::to_string(&p).unwrap();
+        assert!(
+            json.contains("hardware_token") && json.contains("192.0.2.0/24"),
+            "{json}"
+        );
+        let back: OrgPolicy = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, p);
+    }
+}
