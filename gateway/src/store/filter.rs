@@ -44,6 +44,9 @@ impl Where {
         w.int("person_id = ", f.person_id);
         w.text("username = ", f.username.as_deref());
         w.int("org_id = ", f.org_id);
+        if let Some(org) = f.scope_org {
+            w.scope(org);
+        }
         w.int("time >= ", f.from);
         w.int("time <= ", f.to);
         w.text("channel = ", f.channel.as_deref());
@@ -75,6 +78,34 @@ impl Where {
             self.conditions.push(format!("{left}{p}"));
             self.values.push(Value::Text(v.to_owned()));
         }
+    }
+
+    /// An organisation's view (an org auditor): its own events, and events without an
+    /// organisation about one of its people (portal and token events carry only the
+    /// person). Events with neither (unknown usernames, the system) are not in it: they may
+    /// name people of other organisations.
+    pub(crate) fn scope(&mut self, org: i64) {
+        let own = self.next_param();
+        self.values.push(Value::Int(org));
+        let people = self.people_of(org);
+        self.conditions.push(format!(
+            "(org_id = {own} OR (org_id IS NULL AND person_id IN ({people})))"
+        ));
+    }
+
+    /// Only the events without an organisation about a person of `org`: the part of an
+    /// organisation's view that `audit_daily` (by the event's organisation) does not hold.
+    pub(crate) fn without_org_about_people_of(&mut self, org: i64) {
+        let people = self.people_of(org);
+        self.conditions
+            .push(format!("org_id IS NULL AND person_id IN ({people})"));
+    }
+
+    /// The ids of an organisation's people, as a subquery with its parameter bound.
+    fn people_of(&mut self, org: i64) -> String {
+        let p = self.next_param();
+        self.values.push(Value::Int(org));
+        format!("SELECT id FROM people WHERE org_id = {p}")
     }
 
     /// A condition without a parameter.
@@ -160,9 +191,15 @@ pub(crate) struct SummaryPlan {
 
 impl SummaryPlan {
     /// The plan for `f`, or None when the summary cannot answer it (a person, username,
-    /// client or source is asked for: those have indexes of their own).
+    /// client or source is asked for: those have indexes of their own; or an organisation
+    /// other than the viewer's: nothing, which the table answers).
     pub(crate) fn of(f: &EventFilter) -> Option<Self> {
         if f.person_id.is_some() || f.username.is_some() || f.client.is_some() || f.source.is_some()
+        {
+            return None;
+        }
+        if let (Some(scope), Some(org)) = (f.scope_org, f.org_id)
+            && scope != org
         {
             return None;
         }
@@ -206,7 +243,7 @@ impl SummaryPlan {
     /// The summary's WHERE clause for `f` over the whole days, parameters from `$1`.
     pub(crate) fn summary_where(f: &EventFilter, days: (Option<i64>, Option<i64>)) -> Where {
         let mut w = Where::starting_at(1);
-        w.int("org_id = ", Some(f.org_id.unwrap_or(-1)));
+        w.int("org_id = ", Some(f.org_id.or(f.scope_org).unwrap_or(-1)));
         w.text("kind = ", f.kind.as_deref());
         w.int("day >= ", days.0);
         w.int("day <= ", days.1);
@@ -214,6 +251,26 @@ impl SummaryPlan {
         w.text("outcome = ", f.outcome.as_deref());
         w.text("reason = ", f.reason.as_deref());
         w
+    }
+
+    /// An organisation's view over the whole days also holds the events without an
+    /// organisation about its people, which the summary counts under no organisation:
+    /// their WHERE clause on the table (parameters from `$1`), or None when `f` is no
+    /// organisation's view or names the organisation itself (then only its own events).
+    pub(crate) fn without_org_where(
+        f: &EventFilter,
+        days: (Option<i64>, Option<i64>),
+    ) -> Option<Where> {
+        let org = f.scope_org.filter(|_| f.org_id.is_none())?;
+        let whole_days = EventFilter {
+            from: days.0.map(|d| d * 86_400),
+            to: days.1.map(|d| (d + 1) * 86_400 - 1),
+            scope_org: None,
+            ..f.clone()
+        };
+        let mut w = Where::events(&whole_days, 1);
+        w.without_org_about_people_of(org);
+        Some(w)
     }
 
     /// `f` narrowed to one of the part-day ranges.
