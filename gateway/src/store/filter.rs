@@ -11,6 +11,12 @@
 //!   columns, so it stays exact. Migration 0011 fills it for the rows already there.
 //! - Searches and exports are ordered by `(time, id)`, which every `(column, time)` index
 //!   serves, and exports read in pages after the last row sent (keyset), never by OFFSET.
+//! - An organisation's view (`EventFilter::scope_org`, an org auditor's): its events by
+//!   `(org_id, time)` and its people's events without an organisation by
+//!   `(person_id, time)`, joined by SQLite's multi-index OR; those rows are then sorted,
+//!   so a page costs the organisation's matching rows, never a scan of the whole table.
+//!   Counts read the summary for the organisation plus the table for the events without
+//!   one ([`SummaryPlan::without_org_where`]).
 
 use super::EventFilter;
 
