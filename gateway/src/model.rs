@@ -32,10 +32,19 @@ pub enum Role {
     OrgAdmin,
     Operator,
     Auditor,
+    /// A customer organisation's auditor (its privacy officer): `/audit`, subject access
+    /// included, for their own organisation's events only.
+    OrgAuditor,
 }
 
 impl Role {
-    pub const ALL: [Role; 4] = [Role::Person, Role::OrgAdmin, Role::Operator, Role::Auditor];
+    pub const ALL: [Role; 5] = [
+        Role::Person,
+        Role::OrgAdmin,
+        Role::Operator,
+        Role::Auditor,
+        Role::OrgAuditor,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -43,6 +52,7 @@ impl Role {
             Role::OrgAdmin => "org_admin",
             Role::Operator => "operator",
             Role::Auditor => "auditor",
+            Role::OrgAuditor => "org_auditor",
         }
     }
 
@@ -50,6 +60,11 @@ impl Role {
         Self::ALL
             .into_iter()
             .find(|r| r.as_str() == s.trim().replace('-', "_"))
+    }
+
+    /// Every role's name, comma-separated (for help and error texts).
+    pub fn names() -> String {
+        Self::ALL.map(Self::as_str).join(", ")
     }
 }
 

@@ -2828,6 +2828,250 @@ mod postgres_year {
     }
 }
 
+// ---- per-organisation auditors (issue 16) --------------------------------------------------
+
+/// An organisation's view (`scope_org`, an org auditor's): its events and the events
+/// without an organisation about its people, never another organisation's nor those
+/// without either. Searches, counts (summary for whole days + table), per-day counts,
+/// most failures, keyset pages and a person's events all agree with filtering the rows one
+/// by one.
+async fn an_organisations_view_holds_its_events_only(s: &dyn Store) {
+    let (a, ann) = org_and_person(s, "ann").await;
+    let b = s
+        .create_org("Other", NOW, ev(EventKind::OrgCreated))
+        .await
+        .unwrap();
+    let bob = s
+        .create_person(
+            &NewPerson {
+                username: "bob".into(),
+                full_name: "Bob Other".into(),
+                email: None,
+                employee_number: None,
+                org_id: b.id,
+                roles: vec![Role::Person],
+            },
+            None,
+            NOW,
+            ev(EventKind::PersonCreated),
+        )
+        .await
+        .unwrap();
+    let base = NOW.div_euclid(86_400) * 86_400;
+    // Four days at awkward times: A's events, events without an organisation about ann
+    // (A) or bob (B), B's events, and events about nobody known.
+    for i in 0..120i64 {
+        let mut e = ev(if i % 7 == 0 {
+            EventKind::DeviceLinked
+        } else {
+            EventKind::LoginAttempt
+        });
+        e.time = base + i * 2_917 - 7_200;
+        let (org, person, username) = match i % 5 {
+            0 => (Some(a.id), Some(&ann), "ann"),
+            1 => (None, Some(&ann), "ann"),
+            2 => (Some(b.id), Some(&bob), "bob"),
+            3 => (None, Some(&bob), "bob"),
+            _ => (None, None, "nobody"),
+        };
+        e.org_id = org;
+        e.person_id = person.map(|p| p.id);
+        e.username = Some(username.into());
+        e.source = Some(format!("192.0.2.{}", i % 4));
+        e.channel = if i % 2 == 0 {
+            Channel::Radius
+        } else {
+            Channel::Portal
+        };
+        e.outcome = match i % 3 {
+            0 => Outcome::Reject,
+            1 => Outcome::Accept,
+            _ => Outcome::Done,
+        };
+        e.reason = (e.outcome == Outcome::Reject).then(|| "bad_code".to_owned());
+        s.append_event(&e).await.unwrap();
+    }
+    let all = s.events(&EventFilter::default()).await.unwrap();
+    let in_view = |org: i64, e: &AuditEvent| {
+        e.org_id == Some(org)
+            || (e.org_id.is_none()
+                && e.person_id
+                    .is_some_and(|p| (p == ann.id && org == a.id) || (p == bob.id && org == b.id)))
+    };
+    let matches = |f: &EventFilter, e: &mfa_gateway::audit::StoredEvent| {
+        let e = &e.event;
+        f.scope_org.is_none_or(|o| in_view(o, e))
+            && f.org_id.is_none_or(|o| e.org_id == Some(o))
+            && f.person_id.is_none_or(|p| e.person_id == Some(p))
+            && f.from.is_none_or(|t| e.time >= t)
+            && f.to.is_none_or(|t| e.time <= t)
+            && f.kind.as_deref().is_none_or(|k| e.kind.as_str() == k)
+            && f.outcome.as_deref().is_none_or(|o| e.outcome.as_str() == o)
+    };
+    let ranges = [
+        (None, None),
+        (Some(base), Some(base + 2 * 86_400 - 1)),
+        (Some(base + 5), Some(base + 3 * 86_400 + 11)),
+        (Some(base + 100), Some(base + 9_000)),
+        (None, Some(base + 86_400 + 3)),
+    ];
+    let mut tried = 0;
+    for scope_org in [Some(a.id), Some(b.id)] {
+        for (from, to) in ranges {
+            for org_id in [None, Some(a.id), Some(b.id)] {
+                for (kind, outcome, person_id) in [
+                    (None, None, None),
+                    (Some("login_attempt"), None, None),
+                    (Some("login_attempt"), Some("reject"), None),
+                    (None, None, Some(ann.id)),
+                ] {
+                    let f = EventFilter {
+                        scope_org,
+                        org_id,
+                        person_id,
+                        from,
+                        to,
+                        kind: kind.map(Into::into),
+                        outcome: outcome.map(Into::into),
+                        ..EventFilter::default()
+                    };
+                    let expected: Vec<_> = all.iter().filter(|e| matches(&f, e)).collect();
+                    let ids = |v: &[mfa_gateway::audit::StoredEvent]| {
+                        v.iter().map(|e| e.id).collect::<Vec<_>>()
+                    };
+                    let want: Vec<i64> = expected.iter().map(|e| e.id).collect();
+                    assert_eq!(ids(&s.events(&f).await.unwrap()), want, "{f:?}");
+                    assert_eq!(
+                        s.count_events(&f).await.unwrap(),
+                        expected.len() as u64,
+                        "{f:?}"
+                    );
+                    let mut per_day = std::collections::BTreeMap::new();
+                    for e in &expected {
+                        *per_day
+                            .entry((
+                                e.event.time.div_euclid(86_400),
+                                e.event.outcome.as_str().to_owned(),
+                            ))
+                            .or_insert(0u64) += 1;
+                    }
+                    let got: std::collections::BTreeMap<_, _> = s
+                        .daily_outcomes(&f)
+                        .await
+                        .unwrap()
+                        .into_iter()
+                        .map(|d| ((d.day, d.outcome), d.count))
+                        .collect();
+                    assert_eq!(got, per_day, "{f:?}");
+                    // Most failures: by username and by source, among the view's rejects.
+                    let top = s.top_failures(&f, 10).await.unwrap();
+                    let mut by_user = std::collections::BTreeMap::<String, u64>::new();
+                    let mut by_source = std::collections::BTreeMap::<String, u64>::new();
+                    for e in expected
+                        .iter()
+                        .filter(|e| e.event.outcome == Outcome::Reject)
+                    {
+                        *by_user
+                            .entry(e.event.username.clone().unwrap())
+                            .or_default() += 1;
+                        *by_source
+                            .entry(e.event.source.clone().unwrap())
+                            .or_default() += 1;
+                    }
+                    let sorted = |m: std::collections::BTreeMap<String, u64>| {
+                        let mut v: Vec<(String, u64)> = m.into_iter().collect();
+                        v.sort_by(|x, y| y.1.cmp(&x.1).then(x.0.cmp(&y.0)));
+                        v
+                    };
+                    assert_eq!(top.usernames, sorted(by_user), "{f:?}");
+                    assert_eq!(top.sources, sorted(by_source), "{f:?}");
+                    // Keyset pages (the exports) join up to the same rows.
+                    let mut paged = Vec::new();
+                    let mut after = None;
+                    loop {
+                        let page = s.events_page(&f, after, 7).await.unwrap();
+                        let Some(last) = page.last() else { break };
+                        after = Some((last.event.time, last.id));
+                        paged.extend(page.iter().map(|e| e.id));
+                    }
+                    assert_eq!(paged, want, "{f:?}");
+                    tried += 1;
+                }
+            }
+        }
+    }
+    assert_eq!(tried, 120);
+    // What an org auditor sees of A: never B's events, nor those without either.
+    let view_a = s
+        .events(&EventFilter {
+            scope_org: Some(a.id),
+            ..EventFilter::default()
+        })
+        .await
+        .unwrap();
+    assert!(!view_a.is_empty());
+    assert!(view_a.iter().all(|e| {
+        e.event.username.as_deref() == Some("ann")
+            || (e.event.org_id == Some(a.id) && e.event.person_id != Some(bob.id))
+    }));
+    assert!(
+        view_a.iter().any(|e| e.event.org_id.is_none()),
+        "ann's events without an organisation"
+    );
+    // A person's events as an organisation sees them.
+    let about = |p: PersonId, scope: Option<OrgId>| async move {
+        s.events_about_in(p, scope)
+            .await
+            .unwrap()
+            .iter()
+            .map(|e| e.id)
+            .collect::<Vec<_>>()
+    };
+    let everything: Vec<i64> = s
+        .events_about(ann.id)
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| e.id)
+        .collect();
+    assert_eq!(about(ann.id, None).await, everything);
+    assert_eq!(
+        about(ann.id, Some(a.id)).await,
+        everything,
+        "all of ann's are A's"
+    );
+    assert!(
+        about(ann.id, Some(b.id)).await.is_empty(),
+        "none of them B's"
+    );
+    assert!(about(bob.id, Some(a.id)).await.is_empty());
+    assert_eq!(
+        about(bob.id, Some(b.id)).await,
+        s.events_about(bob.id)
+            .await
+            .unwrap()
+            .iter()
+            .map(|e| e.id)
+            .collect::<Vec<_>>()
+    );
+}
+
+mod sqlite_scope {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_organisations_view_holds_its_events_only() {
+        let h = super::sqlite().await;
+        super::an_organisations_view_holds_its_events_only(&*h.store).await;
+    }
+}
+
+mod postgres_scope {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_organisations_view_holds_its_events_only() {
+        let h = super::postgres().await;
+        super::an_organisations_view_holds_its_events_only(&*h.store).await;
+    }
+}
+
 // ---- RADIUS sessions from accounting (issue 12) ----
 
 async fn radius_sessions_open_close_and_nas_restart(s: &dyn Store) {

@@ -15,6 +15,7 @@ mod lifecycle;
 mod lockout;
 mod oidc;
 mod ops;
+mod org_auditor;
 mod portal;
 mod radius;
 mod radius_field;

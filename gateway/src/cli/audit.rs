@@ -369,6 +369,7 @@ async fn event_filter(
             Some(o) => Some(gw.org(&o).await?.id),
             None => None,
         },
+        scope_org: None,
         from: time("from", a.from, false)?,
         to: time("to", a.to, true)?,
         channel: a.channel,

@@ -218,7 +218,7 @@ pub enum PersonCmd {
     Block { username: String },
     /// Lift a block.
     Unblock { username: String },
-    /// Replace a person's roles (person, org_admin, operator, auditor); audited.
+    /// Replace a person's roles (person, org_admin, operator, auditor, org_auditor); audited.
     Roles {
         username: String,
         /// The new roles, comma-separated (repeatable).
@@ -254,7 +254,7 @@ pub struct PersonAdd {
     pub email: Option<String>,
     #[arg(long)]
     pub employee_number: Option<String>,
-    /// Roles: person, org_admin, operator, auditor (repeat or comma-separate).
+    /// Roles: person, org_admin, operator, auditor, org_auditor (repeat or comma-separate).
     #[arg(long, value_delimiter = ',', default_value = "person")]
     pub role: Vec<String>,
     /// Read the password from the first line of standard input.
@@ -475,9 +475,10 @@ async fn person(config: &Path, cmd: PersonCmd) -> anyhow::Result<()> {
             let org = gw.org(&a.org).await?;
             let mut roles = Vec::new();
             for r in &a.role {
-                roles.push(Role::parse(r).with_context(|| {
-                    format!("--role {r:?}: not one of person, org_admin, operator, auditor")
-                })?);
+                roles.push(
+                    Role::parse(r)
+                        .with_context(|| format!("--role {r:?}: not one of {}", Role::names()))?,
+                );
             }
             let password = if a.no_password {
                 None
@@ -578,7 +579,10 @@ async fn person(config: &Path, cmd: PersonCmd) -> anyhow::Result<()> {
             let mut roles = Vec::new();
             for r in &set {
                 roles.push(crate::model::Role::parse(r).with_context(|| {
-                    format!("--set: `{r}` is not a role (person, org_admin, operator, auditor)")
+                    format!(
+                        "--set: `{r}` is not a role ({})",
+                        crate::model::Role::names()
+                    )
                 })?);
             }
             gw.set_roles(&username, &roles, ACTOR, now()).await?;

@@ -49,6 +49,12 @@ pub struct SubjectAccess {
 }
 
 impl Gateway {
+    /// How an audit view's scope is written in its event's detail: `all` (the provider's
+    /// operators and auditors) or `org:ID` (an org auditor).
+    pub fn audit_scope(scope: Option<OrgId>) -> String {
+        scope.map_or_else(|| "all".to_owned(), |org| format!("org:{org}"))
+    }
+
     pub fn audit_settings(&self) -> &crate::config::AuditSettings {
         &self.audit_settings
     }
@@ -92,10 +98,26 @@ impl Gateway {
         context: &AuditEvent,
         now: UnixTime,
     ) -> Result<SubjectAccess> {
+        self.subject_access_in(person, None, context, now).await
+    }
+
+    /// Subject access as an organisation sees it (`scope`: an org auditor's organisation,
+    /// which must be the person's; None: the provider's view): the events are those of
+    /// that organisation's view (`EventFilter::scope_org`). The scope is in the event.
+    pub async fn subject_access_in(
+        &self,
+        person: &Person,
+        scope: Option<OrgId>,
+        context: &AuditEvent,
+        now: UnixTime,
+    ) -> Result<SubjectAccess> {
+        if scope.is_some_and(|org| org != person.org_id) {
+            return Err(ServiceError::NotFound(format!("person {}", person.id)));
+        }
         let organisation = self.store.org_by_id(person.org_id).await?;
         let devices = self.store.devices_of(person.id).await?;
         let unused_recovery_codes = self.store.recovery_codes(person.id).await?.len();
-        let events = self.store.events_about(person.id).await?;
+        let events = self.store.events_about_in(person.id, scope).await?;
         let mut event = context.clone();
         event.kind = EventKind::SubjectAccessExported;
         event.person_id = Some(person.id);
@@ -103,8 +125,11 @@ impl Gateway {
         event.org_id = Some(person.org_id);
         event.outcome = Outcome::Done;
         event.time = now;
-        event.detail =
-            Some(serde_json::json!({ "events": events.len(), "devices": devices.len() }));
+        event.detail = Some(serde_json::json!({
+            "events": events.len(),
+            "devices": devices.len(),
+            "scope": Self::audit_scope(scope),
+        }));
         self.store.append_event(&event).await?;
         Ok(SubjectAccess {
             generated_at: crate::audit::format_time(now),

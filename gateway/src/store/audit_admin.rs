@@ -11,7 +11,7 @@ use super::filter::{
 };
 use super::{EventFilter, Result};
 use crate::audit::{AuditEvent, StoredEvent};
-use crate::model::{PersonId, Role, UnixTime};
+use crate::model::{OrgId, PersonId, Role, UnixTime};
 use async_trait::async_trait;
 
 /// Events of one outcome on one UTC day.
@@ -77,6 +77,13 @@ pub trait AuditAdminStore: Send + Sync {
     async fn last_event_id(&self) -> Result<i64>;
     /// Every event about a person (by id), oldest first, purged ones included.
     async fn events_about(&self, person: PersonId) -> Result<Vec<StoredEvent>>;
+    /// The events about a person that an organisation's view holds (`scope`: see
+    /// `EventFilter::scope_org`; None: all of them, as `events_about`), oldest first.
+    async fn events_about_in(
+        &self,
+        person: PersonId,
+        scope: Option<OrgId>,
+    ) -> Result<Vec<StoredEvent>>;
     /// Apply `redactions` and write `event` (an `audit_purged` naming them) in one
     /// transaction. Rows already purged are left as they are.
     async fn redact_events(&self, redactions: &[Redaction], event: &AuditEvent) -> Result<u64>;
@@ -117,6 +124,20 @@ macro_rules! audit_admin_sql {
                     return raw(f.clone()).await;
                 };
                 let mut total = 0;
+                if let Some(days) = plan.days
+                    && let Some(w) = SummaryPlan::without_org_where(f, days)
+                {
+                    let row = bind_values!(
+                        sqlx::query(sqlx::AssertSqlSafe(format!(
+                            "SELECT COUNT(*) AS n FROM audit_events WHERE {}",
+                            w.sql()
+                        ))),
+                        w.values
+                    )
+                    .fetch_one(self.pool())
+                    .await?;
+                    total += super::sql::$module::u(row.try_get::<i64, _>("n")?);
+                }
                 if let Some(days) = plan.days {
                     let w = SummaryPlan::summary_where(f, days);
                     let row = bind_values!(
@@ -169,8 +190,14 @@ macro_rules! audit_admin_sql {
                             .or_default() += super::sql::$module::u(r.try_get::<i64, _>("n")?);
                     }
                 }
-                for rf in raw_filters {
-                    let w = Where::events(&rf, 1);
+                let mut raw_wheres: Vec<Where> =
+                    raw_filters.iter().map(|rf| Where::events(rf, 1)).collect();
+                if let Some(days) = plan_days
+                    && let Some(w) = SummaryPlan::without_org_where(f, days)
+                {
+                    raw_wheres.push(w);
+                }
+                for w in raw_wheres {
                     let rows = bind_values!(
                         sqlx::query(sqlx::AssertSqlSafe(format!(
                             "SELECT (time - ((time % 86400) + 86400) % 86400) / 86400 AS day, outcome, COUNT(*) AS n \
@@ -317,6 +344,34 @@ macro_rules! audit_admin_sql {
                     "SELECT {EVENT_COLS} FROM audit_events WHERE person_id = $1 ORDER BY id"
                 )))
                 .bind(person)
+                .fetch_all(self.pool())
+                .await?
+                .iter()
+                .map(event_from_row)
+                .collect()
+            }
+
+            async fn events_about_in(
+                &self,
+                person: PersonId,
+                scope: Option<OrgId>,
+            ) -> Result<Vec<StoredEvent>> {
+                use super::sql::$module::{EVENT_COLS, event_from_row};
+                let w = Where::events(
+                    &EventFilter {
+                        person_id: Some(person),
+                        scope_org: scope,
+                        ..EventFilter::default()
+                    },
+                    1,
+                );
+                bind_values!(
+                    sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "SELECT {EVENT_COLS} FROM audit_events WHERE {} ORDER BY id",
+                        w.sql()
+                    ))),
+                    w.values
+                )
                 .fetch_all(self.pool())
                 .await?
                 .iter()

@@ -11,6 +11,12 @@
 //!   columns, so it stays exact. Migration 0011 fills it for the rows already there.
 //! - Searches and exports are ordered by `(time, id)`, which every `(column, time)` index
 //!   serves, and exports read in pages after the last row sent (keyset), never by OFFSET.
+//! - An organisation's view (`EventFilter::scope_org`, an org auditor's): its events by
+//!   `(org_id, time)` and its people's events without an organisation by
+//!   `(person_id, time)`, joined by SQLite's multi-index OR; those rows are then sorted,
+//!   so a page costs the organisation's matching rows, never a scan of the whole table.
+//!   Counts read the summary for the organisation plus the table for the events without
+//!   one ([`SummaryPlan::without_org_where`]).
 
 use super::EventFilter;
 
@@ -44,6 +50,9 @@ impl Where {
         w.int("person_id = ", f.person_id);
         w.text("username = ", f.username.as_deref());
         w.int("org_id = ", f.org_id);
+        if let Some(org) = f.scope_org {
+            w.scope(org);
+        }
         w.int("time >= ", f.from);
         w.int("time <= ", f.to);
         w.text("channel = ", f.channel.as_deref());
@@ -75,6 +84,37 @@ impl Where {
             self.conditions.push(format!("{left}{p}"));
             self.values.push(Value::Text(v.to_owned()));
         }
+    }
+
+    /// An organisation's view (an org auditor): its own events, and events without an
+    /// organisation about one of its people (portal and token events carry only the
+    /// person). Events with neither (unknown usernames, the system) are not in it: they may
+    /// name people of other organisations.
+    pub(crate) fn scope(&mut self, org: i64) {
+        let own = self.next_param();
+        self.values.push(Value::Int(org));
+        let people = self.people_of(org);
+        self.conditions.push(format!(
+            "(org_id = {own} OR (+org_id IS NULL AND person_id IN ({people})))"
+        ));
+    }
+
+    /// Only the events without an organisation about a person of `org`: the part of an
+    /// organisation's view that `audit_daily` (by the event's organisation) does not hold.
+    pub(crate) fn without_org_about_people_of(&mut self, org: i64) {
+        let people = self.people_of(org);
+        self.conditions
+            .push(format!("+org_id IS NULL AND person_id IN ({people})"));
+    }
+
+    /// The ids of an organisation's people, as a subquery with its parameter bound. (The
+    /// `+` before `org_id IS NULL` above keeps SQLite off the organisation index there,
+    /// where every event without an organisation would be a match: it walks the person
+    /// index for each of the organisation's people instead.)
+    fn people_of(&mut self, org: i64) -> String {
+        let p = self.next_param();
+        self.values.push(Value::Int(org));
+        format!("SELECT id FROM people WHERE org_id = {p}")
     }
 
     /// A condition without a parameter.
@@ -160,9 +200,15 @@ pub(crate) struct SummaryPlan {
 
 impl SummaryPlan {
     /// The plan for `f`, or None when the summary cannot answer it (a person, username,
-    /// client or source is asked for: those have indexes of their own).
+    /// client or source is asked for: those have indexes of their own; or an organisation
+    /// other than the viewer's: nothing, which the table answers).
     pub(crate) fn of(f: &EventFilter) -> Option<Self> {
         if f.person_id.is_some() || f.username.is_some() || f.client.is_some() || f.source.is_some()
+        {
+            return None;
+        }
+        if let (Some(scope), Some(org)) = (f.scope_org, f.org_id)
+            && scope != org
         {
             return None;
         }
@@ -206,7 +252,7 @@ impl SummaryPlan {
     /// The summary's WHERE clause for `f` over the whole days, parameters from `$1`.
     pub(crate) fn summary_where(f: &EventFilter, days: (Option<i64>, Option<i64>)) -> Where {
         let mut w = Where::starting_at(1);
-        w.int("org_id = ", Some(f.org_id.unwrap_or(-1)));
+        w.int("org_id = ", Some(f.org_id.or(f.scope_org).unwrap_or(-1)));
         w.text("kind = ", f.kind.as_deref());
         w.int("day >= ", days.0);
         w.int("day <= ", days.1);
@@ -214,6 +260,26 @@ impl SummaryPlan {
         w.text("outcome = ", f.outcome.as_deref());
         w.text("reason = ", f.reason.as_deref());
         w
+    }
+
+    /// An organisation's view over the whole days also holds the events without an
+    /// organisation about its people, which the summary counts under no organisation:
+    /// their WHERE clause on the table (parameters from `$1`), or None when `f` is no
+    /// organisation's view or names the organisation itself (then only its own events).
+    pub(crate) fn without_org_where(
+        f: &EventFilter,
+        days: (Option<i64>, Option<i64>),
+    ) -> Option<Where> {
+        let org = f.scope_org.filter(|_| f.org_id.is_none())?;
+        let whole_days = EventFilter {
+            from: days.0.map(|d| d * 86_400),
+            to: days.1.map(|d| (d + 1) * 86_400 - 1),
+            scope_org: None,
+            ..f.clone()
+        };
+        let mut w = Where::events(&whole_days, 1);
+        w.without_org_about_people_of(org);
+        Some(w)
     }
 
     /// `f` narrowed to one of the part-day ranges.
@@ -263,6 +329,65 @@ mod tests {
             ]
         );
         assert_eq!(w.next_param(), "$6");
+        // An organisation's view: its events, and those without one about its people.
+        let w = Where::events(
+            &EventFilter {
+                scope_org: Some(7),
+                kind: Some("login_attempt".into()),
+                ..EventFilter::default()
+            },
+            1,
+        );
+        assert_eq!(
+            w.sql(),
+            "(org_id = $1 OR (+org_id IS NULL AND person_id IN (SELECT id FROM people WHERE org_id = $2))) AND kind = $3"
+        );
+        assert_eq!(
+            w.values,
+            [
+                Value::Int(7),
+                Value::Int(7),
+                Value::Text("login_attempt".into())
+            ]
+        );
+    }
+
+    #[test]
+    fn an_organisations_view_reads_its_summary_and_the_events_without_one() {
+        let f = EventFilter {
+            scope_org: Some(7),
+            kind: Some("login_attempt".into()),
+            ..EventFilter::default()
+        };
+        let w = SummaryPlan::summary_where(&f, (Some(10), Some(11)));
+        assert_eq!(
+            w.sql(),
+            "org_id = $1 AND kind = $2 AND day >= $3 AND day <= $4"
+        );
+        assert_eq!(w.values[0], Value::Int(7));
+        let w = SummaryPlan::without_org_where(&f, (Some(10), Some(11))).expect("needed");
+        assert_eq!(
+            w.sql(),
+            "time >= $1 AND time <= $2 AND kind = $3 AND +org_id IS NULL AND person_id IN (SELECT id FROM people WHERE org_id = $4)"
+        );
+        assert_eq!(
+            w.values[..2],
+            [Value::Int(10 * DAY), Value::Int(12 * DAY - 1)]
+        );
+        // Naming the organisation itself: its own events only, all in the summary.
+        let own = EventFilter {
+            org_id: Some(7),
+            ..f.clone()
+        };
+        assert!(SummaryPlan::without_org_where(&own, (None, None)).is_none());
+        // Another organisation: not from the summary (the table answers: nothing).
+        let other = EventFilter {
+            org_id: Some(8),
+            ..f.clone()
+        };
+        assert_eq!(SummaryPlan::of(&other), None);
+        // The provider's view: no such part.
+        assert!(SummaryPlan::without_org_where(&EventFilter::default(), (None, None)).is_none());
     }
 
     #[test]
@@ -393,6 +518,37 @@ mod tests {
                     select_events("id", &w, "DESC", "LIMIT $4 OFFSET $5"),
                     w.values,
                     "audit_org_time",
+                )
+            }),
+            ("an organisation's view, a week", {
+                let f = EventFilter {
+                    scope_org: Some(7),
+                    org_id: None,
+                    ..week.clone()
+                };
+                let w = Where::events(&f, 1);
+                (
+                    select_events("id", &w, "DESC", "LIMIT $5 OFFSET $6"),
+                    w.values,
+                    "audit_org_time",
+                )
+            }),
+            ("an organisation's events without one, a year", {
+                let w = SummaryPlan::without_org_where(
+                    &EventFilter {
+                        scope_org: Some(7),
+                        ..year.clone()
+                    },
+                    (Some(1), None),
+                )
+                .expect("a view");
+                (
+                    format!(
+                        "SELECT COUNT(*) FROM audit_events WHERE {} LIMIT $4 OFFSET $5",
+                        w.sql()
+                    ),
+                    w.values,
+                    "audit_person_time",
                 )
             }),
             ("by source", {

@@ -62,6 +62,9 @@ pub struct EventFilter {
     /// The username as stored in the event (normalised), for usernames with no person.
     pub username: Option<String>,
     pub org_id: Option<OrgId>,
+    /// The viewer's organisation (an org auditor): only events of this organisation and
+    /// events without one about a person of it, in the query itself. None: every event.
+    pub scope_org: Option<OrgId>,
     /// From this time on (inclusive).
     pub from: Option<UnixTime>,
     /// Up to this time (inclusive).

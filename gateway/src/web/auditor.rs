@@ -3,6 +3,12 @@
 //! lines, and (also for operators) the GDPR subject access page. Signed in through the
 //! portal's login. Every search, view and export is audited; a person without the role gets
 //! 403, audited as `access_denied`.
+//!
+//! Scope, as on /admin (`service::Scope`): the provider's auditors and operators see every
+//! organisation; an org auditor (role `org_auditor`) only their own organisation's events,
+//! by `EventFilter::scope_org` in every store query. A person or organisation of another
+//! organisation is answered 404, the page of one that does not exist, audited as
+//! `access_denied` (reason `scope`) with what was asked.
 
 use super::auditor_pages::{self, SearchForm, SearchView};
 use super::login::{Peer, server_error};
@@ -10,8 +16,8 @@ use super::portal::{Ctx, ctx, show};
 use super::{WebState, forbidden};
 use crate::audit::{AuditEvent, Channel, EventKind, Outcome};
 use crate::audit_export::ExportFormat;
-use crate::model::{PersonId, Role, now};
-use crate::service::ServiceError;
+use crate::model::{OrgId, Person, PersonId, Role, now};
+use crate::service::{Gateway, Scope, ServiceError};
 use crate::store::{EventFilter, TopFailures};
 use axum::Router;
 use axum::extract::{Path, Query, State};
@@ -34,30 +40,46 @@ pub fn routes() -> Router<WebState> {
         .route("/audit/subject/{id}/json", get(subject_json))
 }
 
-/// The audit event context of a request by `c` (who, from where, which request).
-fn context(c: &Ctx, kind: EventKind) -> AuditEvent {
+/// The organisation a scope is limited to (None: every organisation).
+fn scope_org(scope: Scope) -> Option<OrgId> {
+    match scope {
+        Scope::All => None,
+        Scope::Org(org) => Some(org),
+    }
+}
+
+/// The audit event context of a request by `c` (who, from where, which request). An org
+/// auditor's views are events of their organisation, so its other auditors see them too.
+fn context(c: &Ctx, kind: EventKind, scope: Scope) -> AuditEvent {
     let mut e = AuditEvent::admin(now(), kind, &format!("person:{}", c.actor.person.id));
     e.channel = Channel::Portal;
     e.client = Some("audit".into());
     e.source = c.actor.source.map(|s| s.to_string());
     e.request_id = c.actor.request_id.clone();
+    e.org_id = scope_org(scope);
     e
 }
 
-/// The signed-in person, if they hold one of `roles`; otherwise the sign-in page, or a 403
-/// that is audited.
+/// The signed-in person and their scope: one of the `global` roles gives every
+/// organisation, org_auditor their own; otherwise the sign-in page, or a 403 that is
+/// audited.
 async fn allowed(
     state: &WebState,
     peer: std::net::SocketAddr,
     headers: &HeaderMap,
-    roles: &[Role],
+    global: &[Role],
     path: &str,
-) -> Result<Ctx, Response> {
+) -> Result<(Ctx, Scope), Response> {
     let c = ctx(state, peer, headers, None).await?;
-    if c.actor.person.roles.iter().any(|r| roles.contains(r)) {
-        return Ok(c);
+    let roles = &c.actor.person.roles;
+    if roles.iter().any(|r| global.contains(r)) {
+        return Ok((c, Scope::All));
     }
-    let mut event = context(&c, EventKind::AccessDenied);
+    if roles.contains(&Role::OrgAuditor) {
+        let org = c.actor.person.org_id;
+        return Ok((c, Scope::Org(org)));
+    }
+    let mut event = context(&c, EventKind::AccessDenied, Scope::All);
     event.outcome = Outcome::Reject;
     event.reason = Some("missing_role".into());
     event.detail = Some(serde_json::json!({ "path": path }));
@@ -71,8 +93,72 @@ fn is_operator(c: &Ctx) -> bool {
     c.actor.person.roles.contains(&Role::Operator)
 }
 
-/// The store filter for the form, or what is wrong with it (in words for the auditor).
-async fn filter_of(state: &WebState, f: &SearchForm) -> Result<EventFilter, String> {
+/// The 404 page of a person that does not exist (also: of another organisation).
+fn no_such_person() -> Response {
+    (
+        axum::http::StatusCode::NOT_FOUND,
+        super::pages::message("No such person", "There is no person with that id."),
+    )
+        .into_response()
+}
+
+/// The 404 page of an organisation that does not exist (also: another organisation).
+fn no_such_org() -> Response {
+    (
+        axum::http::StatusCode::NOT_FOUND,
+        super::pages::message(
+            "No such organisation",
+            "There is no organisation with that name or id.",
+        ),
+    )
+        .into_response()
+}
+
+/// Something of another organisation asked for by an org auditor: audited as
+/// `access_denied` (reason `scope`, the path and what was asked), answered with `page` (the
+/// 404 of something that does not exist).
+async fn refuse(
+    state: &WebState,
+    c: &Ctx,
+    scope: Scope,
+    path: &str,
+    what: &str,
+    page: Response,
+) -> Response {
+    let mut event = context(c, EventKind::AccessDenied, scope);
+    event.outcome = Outcome::Reject;
+    event.reason = Some("scope".into());
+    event.person_id = Some(c.actor.person.id);
+    event.username = Some(c.actor.person.username.clone());
+    event.detail = Some(serde_json::json!({
+        "path": path,
+        "what": what,
+        "scope": Gateway::audit_scope(scope_org(scope)),
+    }));
+    if let Err(e) = state.gateway.store().append_event(&event).await {
+        return server_error(&e);
+    }
+    page
+}
+
+/// Why a search cannot run.
+enum Refusal {
+    /// Something is wrong with the form (in words for the auditor).
+    Invalid(String),
+    /// An org auditor named a person or organisation outside their scope (or one that does
+    /// not exist): `what` was asked; the answer is `page`.
+    OutOfScope { what: String, page: Response },
+}
+
+impl From<String> for Refusal {
+    fn from(problem: String) -> Self {
+        Self::Invalid(problem)
+    }
+}
+
+/// The store filter for the form, within `scope`. An org auditor's organisation field is
+/// empty or their own organisation (name or id); their person field a person of it.
+async fn filter_of(state: &WebState, f: &SearchForm, scope: Scope) -> Result<EventFilter, Refusal> {
     let text = |v: &str| Some(v.trim().to_owned()).filter(|v| !v.is_empty());
     let one_of = |name: &str, v: &str, options: &[&str]| -> Result<Option<String>, String> {
         match text(v) {
@@ -95,21 +181,44 @@ async fn filter_of(state: &WebState, f: &SearchForm) -> Result<EventFilter, Stri
             .transpose()
     };
     let kinds: Vec<&str> = EventKind::ALL.iter().map(|k| k.as_str()).collect();
-    let (person_id, username) = match text(&f.person) {
-        Some(u) => match state.gateway.store().person_by_username(&u).await {
-            Ok(Some(p)) => (Some(p.id), None),
-            Ok(None) => (None, Some(crate::store::normalise_username(&u))),
-            Err(e) => return Err(format!("cannot search: {e}")),
+    let (person_id, username) = match (text(&f.person), scope) {
+        (Some(u), _) => match state.gateway.store().person_by_username(&u).await {
+            Ok(Some(p)) if scope_org(scope).is_none_or(|org| org == p.org_id) => (Some(p.id), None),
+            // Another organisation's person, or (for an org auditor, who never sees events
+            // without an organisation) an unknown username: the same 404.
+            Ok(Some(_)) => {
+                return Err(Refusal::OutOfScope {
+                    what: format!("person `{u}`"),
+                    page: no_such_person(),
+                });
+            }
+            Ok(None) if scope == Scope::All => (None, Some(crate::store::normalise_username(&u))),
+            Ok(None) => {
+                return Err(Refusal::OutOfScope {
+                    what: format!("person `{u}`"),
+                    page: no_such_person(),
+                });
+            }
+            Err(e) => return Err(format!("cannot search: {e}").into()),
         },
-        None => (None, None),
+        (None, _) => (None, None),
     };
     let org_id = match text(&f.org) {
-        Some(o) => match state.gateway.org(&o).await {
-            Ok(org) => Some(org.id),
-            Err(ServiceError::NotFound(_)) => {
-                return Err(format!("there is no organisation `{o}`"));
+        Some(o) => match (state.gateway.org(&o).await, scope) {
+            (Ok(org), Scope::All) => Some(org.id),
+            // Their own organisation: the scope says it (and keeps the events without an
+            // organisation about its people).
+            (Ok(org), Scope::Org(own)) if org.id == own => None,
+            (Ok(_) | Err(ServiceError::NotFound(_)), Scope::Org(_)) => {
+                return Err(Refusal::OutOfScope {
+                    what: format!("organisation `{o}`"),
+                    page: no_such_org(),
+                });
             }
-            Err(e) => return Err(format!("cannot search: {e}")),
+            (Err(ServiceError::NotFound(_)), Scope::All) => {
+                return Err(format!("there is no organisation `{o}`").into());
+            }
+            (Err(e), _) => return Err(format!("cannot search: {e}").into()),
         },
         None => None,
     };
@@ -117,6 +226,7 @@ async fn filter_of(state: &WebState, f: &SearchForm) -> Result<EventFilter, Stri
         person_id,
         username,
         org_id,
+        scope_org: scope_org(scope),
         from: time("From", &f.from, false)?,
         to: time("To", &f.to, true)?,
         channel: one_of(
@@ -139,21 +249,45 @@ async fn filter_of(state: &WebState, f: &SearchForm) -> Result<EventFilter, Stri
     })
 }
 
+/// The name of an org auditor's organisation (None: the provider's view).
+async fn scope_name(state: &WebState, scope: Scope) -> Result<Option<String>, Response> {
+    match scope {
+        Scope::All => Ok(None),
+        Scope::Org(org) => match state.gateway.store().org_by_id(org).await {
+            Ok(o) => Ok(Some(o.map_or_else(|| org.to_string(), |o| o.name))),
+            Err(e) => Err(server_error(&e)),
+        },
+    }
+}
+
 async fn search(
     State(state): State<WebState>,
     Peer(peer): Peer,
     headers: HeaderMap,
-    Query(form): Query<SearchForm>,
+    Query(mut form): Query<SearchForm>,
 ) -> Response {
-    let c = match allowed(&state, peer, &headers, &[Role::Auditor], "/audit").await {
+    let (c, scope) = match allowed(&state, peer, &headers, &[Role::Auditor], "/audit").await {
         Ok(c) => c,
         Err(r) => return r,
     };
+    let own_org = match scope_name(&state, scope).await {
+        Ok(name) => name,
+        Err(r) => return r,
+    };
+    // An org auditor's organisation field is fixed to their organisation.
+    if let Some(name) = &own_org
+        && form.org.trim().is_empty()
+    {
+        form.org.clone_from(name);
+    }
     let store = state.gateway.store();
     let empty = TopFailures::default();
-    let filter = match filter_of(&state, &form).await {
+    let filter = match filter_of(&state, &form, scope).await {
         Ok(f) => f,
-        Err(problem) => {
+        Err(Refusal::OutOfScope { what, page }) => {
+            return refuse(&state, &c, scope, "/audit", &what, page).await;
+        }
+        Err(Refusal::Invalid(problem)) => {
             let view = SearchView {
                 form: &form,
                 events: &[],
@@ -164,6 +298,7 @@ async fn search(
                 top: &empty,
                 error: Some(&problem),
                 operator: is_operator(&c),
+                scope: own_org.as_deref(),
             };
             return show(&state, auditor_pages::search(&view));
         }
@@ -190,14 +325,19 @@ async fn search(
         Ok(r) => r,
         Err(e) => return server_error(&e),
     };
-    let mut event = context(&c, EventKind::AuditSearched);
+    let mut event = context(&c, EventKind::AuditSearched, scope);
     event.outcome = Outcome::Done;
     if let Err(e) = state
         .gateway
         .audit_viewed(
             EventKind::AuditSearched,
             &event,
-            serde_json::json!({ "search": form.query(), "page": form.page, "results": total }),
+            serde_json::json!({
+                "search": form.query(),
+                "page": form.page,
+                "results": total,
+                "scope": Gateway::audit_scope(scope_org(scope)),
+            }),
         )
         .await
     {
@@ -218,6 +358,7 @@ async fn search(
         top: &top,
         error: None,
         operator: is_operator(&c),
+        scope: own_org.as_deref(),
     };
     show(&state, auditor_pages::search(&view))
 }
@@ -235,13 +376,20 @@ async fn export(
     form: SearchForm,
     format: Format,
 ) -> Response {
-    let c = match allowed(&state, peer, &headers, &[Role::Auditor], "/audit/export").await {
+    let path = match format {
+        Format::Csv => "/audit/export.csv",
+        Format::Jsonl => "/audit/export.jsonl",
+    };
+    let (c, scope) = match allowed(&state, peer, &headers, &[Role::Auditor], path).await {
         Ok(c) => c,
         Err(r) => return r,
     };
-    let mut filter = match filter_of(&state, &form).await {
+    let mut filter = match filter_of(&state, &form, scope).await {
         Ok(f) => f,
-        Err(problem) => return super::bad_request(&problem),
+        Err(Refusal::OutOfScope { what, page }) => {
+            return refuse(&state, &c, scope, path, &what, page).await;
+        }
+        Err(Refusal::Invalid(problem)) => return super::bad_request(&problem),
     };
     filter.limit = 0;
     filter.offset = 0;
@@ -263,13 +411,18 @@ async fn export(
         Format::Csv => ("csv", "text/csv; charset=utf-8", ExportFormat::Csv),
         Format::Jsonl => ("jsonl", "application/x-ndjson", ExportFormat::Jsonl),
     };
-    let event = context(&c, EventKind::AuditExported);
+    let event = context(&c, EventKind::AuditExported, scope);
     if let Err(e) = state
         .gateway
         .audit_viewed(
             EventKind::AuditExported,
             &event,
-            serde_json::json!({ "search": form.query(), "format": ext, "rows": rows }),
+            serde_json::json!({
+                "search": form.query(),
+                "format": ext,
+                "rows": rows,
+                "scope": Gateway::audit_scope(scope_org(scope)),
+            }),
         )
         .await
     {
@@ -306,6 +459,31 @@ async fn export_jsonl(
     export(state, peer, headers, form, Format::Jsonl).await
 }
 
+/// Person `id` if the viewer may see them: None (answered) when there is no such person,
+/// or they are of another organisation than an org auditor's (audited as `access_denied`).
+async fn person_in_scope(
+    state: &WebState,
+    c: &Ctx,
+    scope: Scope,
+    id: PersonId,
+    path: &str,
+) -> Result<Person, Response> {
+    match state.gateway.store().person_by_id(id).await {
+        Ok(Some(p)) if scope_org(scope).is_none_or(|org| org == p.org_id) => Ok(p),
+        Ok(Some(_)) => Err(refuse(
+            state,
+            c,
+            scope,
+            path,
+            &format!("person {id}"),
+            no_such_person(),
+        )
+        .await),
+        Ok(None) => Err(no_such_person()),
+        Err(e) => Err(server_error(&e)),
+    }
+}
+
 async fn timeline(
     State(state): State<WebState>,
     Peer(peer): Peer,
@@ -313,7 +491,7 @@ async fn timeline(
     Path(id): Path<PersonId>,
 ) -> Response {
     let path = format!("/audit/person/{id}");
-    let c = match allowed(
+    let (c, scope) = match allowed(
         &state,
         peer,
         &headers,
@@ -326,19 +504,12 @@ async fn timeline(
         Err(r) => return r,
     };
     let gw = &state.gateway;
-    let person = match gw.store().person_by_id(id).await {
-        Ok(Some(p)) => p,
-        Ok(None) => {
-            return (
-                axum::http::StatusCode::NOT_FOUND,
-                super::pages::message("No such person", "There is no person with that id."),
-            )
-                .into_response();
-        }
-        Err(e) => return server_error(&e),
+    let person = match person_in_scope(&state, &c, scope, id, &path).await {
+        Ok(p) => p,
+        Err(r) => return r,
     };
     let (mut events, org) = match async {
-        let events = gw.store().events_about(id).await?;
+        let events = gw.store().events_about_in(id, scope_org(scope)).await?;
         let org = gw.store().org_by_id(person.org_id).await?;
         Ok::<_, crate::store::StoreError>((events, org))
     }
@@ -348,7 +519,7 @@ async fn timeline(
         Err(e) => return server_error(&e),
     };
     events.reverse();
-    let mut event = context(&c, EventKind::AuditSearched);
+    let mut event = context(&c, EventKind::AuditSearched, scope);
     event.person_id = Some(person.id);
     event.username = Some(person.username.clone());
     event.org_id = Some(person.org_id);
@@ -356,7 +527,11 @@ async fn timeline(
         .audit_viewed(
             EventKind::AuditSearched,
             &event,
-            serde_json::json!({ "timeline": person.id, "results": events.len() }),
+            serde_json::json!({
+                "timeline": person.id,
+                "results": events.len(),
+                "scope": Gateway::audit_scope(scope_org(scope)),
+            }),
         )
         .await
     {
@@ -365,7 +540,7 @@ async fn timeline(
     let org = org.map(|o| o.name).unwrap_or_default();
     show(
         &state,
-        auditor_pages::timeline(&person, &org, &events, is_operator(&c)),
+        auditor_pages::timeline(&person, &org, &events, is_operator(&c), scope != Scope::All),
     )
 }
 
@@ -377,7 +552,7 @@ async fn subject(
     id: PersonId,
 ) -> Result<crate::service::SubjectAccess, Response> {
     let path = format!("/audit/subject/{id}");
-    let c = allowed(
+    let (c, scope) = allowed(
         state,
         peer,
         headers,
@@ -385,21 +560,11 @@ async fn subject(
         &path,
     )
     .await?;
-    let person = match state.gateway.store().person_by_id(id).await {
-        Ok(Some(p)) => p,
-        Ok(None) => {
-            return Err((
-                axum::http::StatusCode::NOT_FOUND,
-                super::pages::message("No such person", "There is no person with that id."),
-            )
-                .into_response());
-        }
-        Err(e) => return Err(server_error(&e)),
-    };
-    let context = context(&c, EventKind::SubjectAccessExported);
+    let person = person_in_scope(state, &c, scope, id, &path).await?;
+    let context = context(&c, EventKind::SubjectAccessExported, scope);
     state
         .gateway
-        .subject_access(&person, &context, now())
+        .subject_access_in(&person, scope_org(scope), &context, now())
         .await
         .map_err(|e| server_error(&e))
 }

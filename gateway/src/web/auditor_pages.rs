@@ -259,6 +259,8 @@ pub struct SearchView<'a> {
     pub top: &'a TopFailures,
     pub error: Option<&'a str>,
     pub operator: bool,
+    /// An org auditor's organisation (None: the provider's view of every organisation).
+    pub scope: Option<&'a str>,
 }
 
 pub fn search(v: &SearchView<'_>) -> Html<String> {
@@ -284,7 +286,14 @@ pub fn search(v: &SearchView<'_>) -> Html<String> {
 <button type="submit" id="do-search">Search</button>
 </form>"#,
         person = input("person", "Person (username)", &f.person, "ann"),
-        org = input("org", "Organisation", &f.org, "name or id"),
+        org = match v.scope {
+            // Fixed to the org auditor's organisation.
+            Some(_) => format!(
+                r#"<label>Organisation<input name="org" id="f-org" value="{}" readonly></label>"#,
+                esc(&f.org)
+            ),
+            None => input("org", "Organisation", &f.org, "name or id"),
+        },
         from = input("from", "From", &f.from, "2026-11-01"),
         to = input("to", "To", &f.to, "2026-11-30"),
         channel = select(
@@ -332,11 +341,19 @@ pub fn search(v: &SearchView<'_>) -> Html<String> {
         r#"<p class="exports">Export this search: <a href="/audit/export.csv{sep}{q}" id="export-csv" download>CSV</a> · <a href="/audit/export.jsonl{sep}{q}" id="export-jsonl" download>JSON lines</a></p>"#
     );
     let error = super::pages::error_block(v.error);
+    let scope = match v.scope {
+        Some(org) => format!(
+            r#"<p class="sub" id="scope">You see the events of {} only: its people's logins and changes, and what its administrators did. Events without an organisation (unknown usernames, the system) are not shown.</p>"#,
+            esc(org)
+        ),
+        None => String::new(),
+    };
     layout(
         "Audit",
         &format!(
             r#"{nav}
 <h1>Audit trail</h1>
+{scope}
 {error}
 {form}
 <h2>Login attempts per day</h2>
@@ -370,27 +387,31 @@ pub fn search(v: &SearchView<'_>) -> Html<String> {
     )
 }
 
-/// A person's timeline: every event about them, newest first.
+/// A person's timeline: every event about them (an org auditor: those of their
+/// organisation's view, `org_view`), newest first.
 pub fn timeline(
     person: &crate::model::Person,
     org: &str,
     events: &[StoredEvent],
     operator: bool,
+    org_view: bool,
 ) -> Html<String> {
-    let subject = if operator {
-        format!(
-            r#"<p><a href="/audit/subject/{id}" id="subject-access">Subject access: everything held about this person</a> (<a href="/audit/subject/{id}/json">JSON</a>)</p>"#,
-            id = person.id
-        )
+    // Everyone who sees a timeline (operators, auditors, org auditors) may open this.
+    let subject = format!(
+        r#"<p><a href="/audit/subject/{id}" id="subject-access">Subject access: everything held about this person</a> (<a href="/audit/subject/{id}/json">JSON</a>)</p>"#,
+        id = person.id
+    );
+    let which = if org_view {
+        "Every event about this person in your organisation's events, newest first."
     } else {
-        String::new()
+        "Every event about this person, newest first."
     };
     layout(
         "Timeline",
         &format!(
             r#"{nav}
 <h1>Timeline of {name}</h1>
-<p class="sub">Username {user}, organisation {org}, state {state}, roles {roles}. Every event about this person, newest first.</p>
+<p class="sub">Username {user}, organisation {org}, state {state}, roles {roles}. {which}</p>
 {subject}
 <p><a href="/audit/export.csv?person={uq}" id="export-person-csv" download>Export as CSV</a></p>
 {table}"#,

@@ -23,6 +23,8 @@ pub mod tls;
 #[cfg(test)]
 mod admin_tools_tests;
 #[cfg(test)]
+mod auditor_tests;
+#[cfg(test)]
 mod router_tests;
 
 use crate::limits::Limits;

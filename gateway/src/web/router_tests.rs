@@ -12,7 +12,7 @@ use axum::extract::ConnectInfo;
 use axum::http::{Method, Request as HttpRequest, StatusCode};
 use tower::ServiceExt as _;
 
-const NOW_PASSWORD: &str = "correct horse battery";
+pub(crate) const NOW_PASSWORD: &str = "correct horse battery";
 
 pub(crate) struct App {
     pub router: Router,
