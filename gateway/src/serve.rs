@@ -54,22 +54,33 @@ fn init_tracing(json: bool, level: &str) {
 pub async fn serve(config_path: &Path) -> anyhow::Result<()> {
     let (config, gateway) = open_gateway(config_path).await?;
     init_tracing(config.log_json, &config.log_level);
-    audit_config_loaded(&gateway, config_path).await?;
+    audit_config_loaded(&gateway, config_path, None).await?;
     run(&config, gateway, config_path).await
 }
 
 /// Record which configuration the gateway runs with (its file and SHA-256), so a change of
-/// configuration between two runs shows in the audit trail.
-async fn audit_config_loaded(gateway: &Gateway, config_path: &Path) -> anyhow::Result<()> {
+/// configuration between two runs shows in the audit trail; or, with `refused_at` (where
+/// the problem is: a key or a line, never a value from the file), a reload that was refused.
+async fn audit_config_loaded(
+    gateway: &Gateway,
+    config_path: &Path,
+    refused_at: Option<&str>,
+) -> anyhow::Result<()> {
     use sha2::Digest as _;
     let text = std::fs::read(config_path).unwrap_or_default();
     let mut event =
         crate::audit::AuditEvent::admin(now(), crate::audit::EventKind::ConfigReloaded, "system");
     event.channel = crate::audit::Channel::System;
-    event.detail = Some(serde_json::json!({
+    let mut detail = serde_json::json!({
         "file": config_path.display().to_string(),
         "sha256": hex::encode(sha2::Sha256::digest(&text)),
-    }));
+    });
+    if let Some(at) = refused_at {
+        event.outcome = crate::audit::Outcome::Failed;
+        event.reason = Some("config_invalid".into());
+        detail["problem_at"] = serde_json::json!(at);
+    }
+    event.detail = Some(detail);
     gateway
         .store()
         .append_event(&event)
@@ -129,29 +140,14 @@ async fn reload(
                 "configuration reloaded"
             );
             println!("config reloaded");
-            if let Err(e) = audit_config_loaded(gateway, path).await {
+            if let Err(e) = audit_config_loaded(gateway, path, None).await {
                 tracing::error!(error = %e, "auditing the reload failed");
             }
         }
         Err((problem, at)) => {
             tracing::error!(%problem, "configuration reload refused; the old clients stay");
             println!("config reload refused: {problem}");
-            use sha2::Digest as _;
-            let text = std::fs::read(path).unwrap_or_default();
-            let mut event = crate::audit::AuditEvent::admin(
-                now(),
-                crate::audit::EventKind::ConfigReloaded,
-                "system",
-            );
-            event.channel = crate::audit::Channel::System;
-            event.outcome = crate::audit::Outcome::Failed;
-            event.reason = Some("config_invalid".into());
-            event.detail = Some(serde_json::json!({
-                "file": path.display().to_string(),
-                "sha256": hex::encode(sha2::Sha256::digest(&text)),
-                "problem_at": at,
-            }));
-            if let Err(e) = gateway.store().append_event(&event).await {
+            if let Err(e) = audit_config_loaded(gateway, path, Some(&at)).await {
                 tracing::error!(error = %e, "auditing the refused reload failed");
             }
         }
@@ -699,6 +695,6 @@ pub async fn demo(dir: &Path, no_serve: bool) -> anyhow::Result<()> {
         return Ok(());
     }
     init_tracing(config.log_json, &config.log_level);
-    audit_config_loaded(&gw, &config_path).await?;
+    audit_config_loaded(&gw, &config_path, None).await?;
     run(&config, gw, &config_path).await
 }

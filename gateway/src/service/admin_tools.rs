@@ -242,17 +242,7 @@ mod tests {
     /// Two organisations; Ann of the first with the RFC 4226 key as an HOTP token at
     /// counter 0; an org admin of each.
     async fn setup() -> Setup {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let text = format!(
-            "[store]\nurl = \"sqlite://{}/t.db\"\n[password]\nargon2_memory_kib = 64\nargon2_iterations = 1\n",
-            dir.path().display()
-        );
-        let config = Config::parse(&text, dir.path()).expect("config");
-        let store = crate::store::open(&config.store_url, 2)
-            .await
-            .expect("store");
-        let key = MasterKey::from_bytes(&[5; 32]).expect("key");
-        let gw = Gateway::new(&config, store, key).expect("gateway");
+        let (gw, dir) = crate::service::test_gateway().await;
         let practice = gw.create_org("Practice", "test", 0).await.expect("org");
         let other = gw.create_org("Other", "test", 0).await.expect("org");
         let olga = person(&gw, practice.id, "olga", vec![Role::OrgAdmin]).await;

@@ -579,18 +579,7 @@ mod tests {
         assert!(lines(parse_people(&big))[0].contains("larger than 2 MiB"));
     }
 
-    async fn gateway() -> (Gateway, tempfile::TempDir) {
-        let dir = tempfile::tempdir().unwrap();
-        let config = Config::parse(
-            "[password]\nargon2_memory_kib = 64\nargon2_iterations = 1\n",
-            dir.path(),
-        )
-        .unwrap();
-        let url = format!("sqlite://{}", dir.path().join("t.db").display());
-        let store = crate::store::open(&url, 2).await.unwrap();
-        let key = MasterKey::from_bytes(&[7; 32]).unwrap();
-        (Gateway::new(&config, store, key).unwrap(), dir)
-    }
+    use crate::service::test_gateway as gateway;
 
     #[tokio::test]
     async fn a_taken_username_imports_nothing_a_good_file_everyone() {

@@ -1412,18 +1412,7 @@ mod tests {
         assert!(parse_date("tomorrow").is_none());
     }
 
-    async fn gateway() -> (Gateway, tempfile::TempDir) {
-        let dir = tempfile::tempdir().unwrap();
-        let config = Config::parse(
-            "[password]\nargon2_memory_kib = 64\nargon2_iterations = 1\n",
-            dir.path(),
-        )
-        .unwrap();
-        let url = format!("sqlite://{}", dir.path().join("t.db").display());
-        let store = crate::store::open(&url, 2).await.unwrap();
-        let key = MasterKey::from_bytes(&[7; 32]).unwrap();
-        (Gateway::new(&config, store, key).unwrap(), dir)
-    }
+    use crate::service::test_gateway as gateway;
 
     #[tokio::test]
     async fn a_leaver_with_a_future_end_date_is_removed_when_it_comes() {

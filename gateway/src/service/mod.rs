@@ -61,6 +61,22 @@ pub mod notify;
 mod overload_tests;
 mod portal;
 mod push;
+
+/// A gateway on a new SQLite database in a temporary folder (cheap argon2 parameters), for
+/// the service's unit tests; keep the folder while the gateway is used.
+#[cfg(test)]
+pub(crate) async fn test_gateway() -> (Gateway, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = Config::parse(
+        "[password]\nargon2_memory_kib = 64\nargon2_iterations = 1\n",
+        dir.path(),
+    )
+    .expect("config");
+    let url = format!("sqlite://{}", dir.path().join("t.db").display());
+    let store = crate::store::open(&url, 2).await.expect("store");
+    let key = MasterKey::from_bytes(&[7; 32]).expect("key");
+    (Gateway::new(&config, store, key).expect("gateway"), dir)
+}
 pub mod reset;
 pub mod tenancy;
 pub use approval::APPROVAL_DEVICE_ID;
