@@ -18,8 +18,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-say() { printf '==> %s\n' "$*" >&2; }
-die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+. bench/lib.sh
 
 SECONDS_RUN=${BENCH_SECONDS:-10}
 PEOPLE=${BENCH_PEOPLE:-12000}
@@ -58,21 +57,15 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 SECRET=bench-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
-get() { sed -n "s/^$2=//p" "$1" 2>/dev/null | head -n 1; }
-calc() { awk "BEGIN { v = $1; printf \"%.${2:-1}f\", v }" 2>/dev/null || echo n/a; }
 # CPU seconds (utime + stime) of a process so far.
 cpu_of() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.3f", ($14 + $15) / hz }' "/proc/$1/stat"; }
 
 "$GW" --config "$DIR/gateway.toml" init > "$DIR/init.txt"
-awk -v port="$PORT" '
-    /^\[/ { section = $0 }
-    section == "[radius]" && /^listen = / { print "listen = [\"127.0.0.1:" port "\"]"; next }
-    section == "[http]" && /^listen = / { print "listen = []"; next }
-    section == "[log]" && /^level = / { print "level = \"warn\""; next }
-    section == "[rate_limit]" && /^per_/ { sub(/= .*/, "= 1000000"); print; next }
-    { print }
-' "$DIR/gateway.toml" > "$DIR/gateway.new"
-mv "$DIR/gateway.new" "$DIR/gateway.toml"
+toml_set "$DIR/gateway.toml" \
+    radius listen "[\"127.0.0.1:$PORT\"]" \
+    http listen '[]' \
+    log level '"warn"' \
+    rate_limit 'per_*' 1000000 || die "editing gateway.toml failed"
 rm -f "$DIR/mfa-gateway.db"
 say "people and phones: $PEOPLE (year generator, 1,000 events)"
 "$YEAR" --config "$DIR/gateway.toml" --orgs 10 --people "$PEOPLE" --devices "$PEOPLE" \

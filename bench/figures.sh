@@ -34,8 +34,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 
-say() { printf '==> %s\n' "$*" >&2; }
-die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+. bench/lib.sh
 
 DB=${1:-sqlite}
 PG_URL=${2:-}
@@ -100,8 +99,6 @@ SECRET=bench-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
 
 declare -A FIG
 fig() { FIG["$1"]=$2; }
-get() { sed -n "s/^$2=//p" "$1" 2>/dev/null | head -n 1; }
-calc() { awk "BEGIN { v = $1; printf \"%.${2:-1}f\", v }" 2>/dev/null || echo n/a; }
 rss_mib() { awk '/^VmRSS:/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status" 2>/dev/null || echo n/a; }
 date_of() { date -u -d "@$1" +%Y-%m-%d; }
 
@@ -127,18 +124,15 @@ setup() {
         local sep='?'; [[ "$PG_URL" == *'?'* ]] && sep='&'
         url="$PG_URL${sep}options=-c%20search_path%3Dmfa_figures_$name"
     fi
-    awk -v port="$PORT" -v http="$HTTP_PORT" -v url="$url" -v threads="$THREADS" '
-        /^\[/ { section = $0 }
-        section == "[store]" && /^url = / { print "url = \"" url "\""; next }
-        section == "[radius]" && /^listen = / { print "listen = [\"127.0.0.1:" port "\"]"; next }
-        section == "[http]" && /^listen = / { print "listen = [\"127.0.0.1:" http "\"]"; next }
-        section == "[http]" && /^tls = / { print "tls = false"; next }
-        section == "[log]" && /^level = / { print "level = \"warn\""; next }
-        section == "[password]" && /^hashing_threads = / { print "hashing_threads = " threads; next }
-        section == "[rate_limit]" && /^per_/ { sub(/= .*/, "= 0"); print; next }
-        { print }
-    ' "$dir/gateway.toml" > "$dir/gateway.new"
-    cat >> "$dir/gateway.new" <<EOF
+    toml_set "$dir/gateway.toml" \
+        store url "\"$url\"" \
+        radius listen "[\"127.0.0.1:$PORT\"]" \
+        http listen "[\"127.0.0.1:$HTTP_PORT\"]" \
+        http tls false \
+        log level '"warn"' \
+        password hashing_threads "$THREADS" \
+        rate_limit 'per_*' 0 || die "editing $dir/gateway.toml failed"
+    cat >> "$dir/gateway.toml" <<EOF
 
 [[radius.clients]]
 name = "bench"
@@ -146,7 +140,6 @@ address = "127.0.0.1/32"
 secret = "$SECRET"
 mode = "append"
 EOF
-    mv "$dir/gateway.new" "$dir/gateway.toml"
     rm -f "$dir/mfa-gateway.db"
     grep -q "listen = \[\"127.0.0.1:$HTTP_PORT\"\]" "$dir/gateway.toml" || die "editing $dir/gateway.toml failed"
 }

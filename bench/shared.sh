@@ -19,8 +19,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-say() { printf '==> %s\n' "$*" >&2; }
-die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+. bench/lib.sh
 
 REDIS=${1:-redis://127.0.0.1:6379}
 SECONDS_RUN=${BENCH_SECONDS:-15}
@@ -61,23 +60,18 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 SECRET=bench-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
-get() { sed -n "s/^$2=//p" "$1" 2>/dev/null | head -n 1; }
-calc() { awk "BEGIN { v = $1; printf \"%.${2:-1}f\", v }" 2>/dev/null || echo n/a; }
 commands() { redis-cli -u "$REDIS" info stats | sed -n 's/^total_commands_processed:\([0-9]*\).*/\1/p'; }
 # Commands sent to Redis so far, as MONITOR printed them (not those scripts ran, not INFO).
 sent() { local n; n=$(grep -v -c -e ' lua\]' -e '"info"' -e '"monitor"' "$DIR/monitor.txt" 2>/dev/null); echo "${n:-0}"; }
 
 "$GW" --config "$DIR/gateway.toml" init > "$DIR/init.txt"
-awk -v port="$PORT" -v threads="$THREADS" '
-    /^\[/ { section = $0 }
-    section == "[radius]" && /^listen = / { print "listen = [\"127.0.0.1:" port "\"]"; next }
-    section == "[http]" && /^listen = / { print "listen = []"; next }
-    section == "[log]" && /^level = / { print "level = \"warn\""; next }
-    section == "[password]" && /^hashing_threads = / { print "hashing_threads = " threads; next }
-    section == "[rate_limit]" && /^per_/ { sub(/= .*/, "= 1000000"); print; next }
-    { print }
-' "$DIR/gateway.toml" > "$DIR/gateway.new"
-cat >> "$DIR/gateway.new" <<EOF
+toml_set "$DIR/gateway.toml" \
+    radius listen "[\"127.0.0.1:$PORT\"]" \
+    http listen '[]' \
+    log level '"warn"' \
+    password hashing_threads "$THREADS" \
+    rate_limit 'per_*' 1000000 || die "editing gateway.toml failed"
+cat >> "$DIR/gateway.toml" <<EOF
 
 [[radius.clients]]
 name = "bench"
@@ -85,7 +79,6 @@ address = "127.0.0.1/32"
 secret = "$SECRET"
 mode = "append"
 EOF
-mv "$DIR/gateway.new" "$DIR/gateway.toml"
 rm -f "$DIR/mfa-gateway.db"
 say "people and phones: $PEOPLE (year generator, 1,000 events)"
 "$YEAR" --config "$DIR/gateway.toml" --orgs 10 --people "$PEOPLE" --devices "$PEOPLE" \
@@ -96,12 +89,8 @@ tail -n +2 "$DIR/users.txt" | sed -n "1,$((n / 2))p" > "$DIR/users-local.txt"
 tail -n +2 "$DIR/users.txt" | sed -n "$((n / 2 + 1)),${n}p" > "$DIR/users-redis.txt"
 
 shared() { # URL ("" = in process)
-    awk -v url="$1" -v prefix="$PREFIX" '
-        /^\[/ { section = $0 }
-        section == "[shared]" && /^url = / { print "url = \"" url "\""; next }
-        section == "[shared]" && /^key_prefix = / { print "key_prefix = \"" prefix "\""; next }
-        { print }
-    ' "$DIR/gateway.toml" > "$DIR/gateway.new" && mv "$DIR/gateway.new" "$DIR/gateway.toml"
+    toml_set "$DIR/gateway.toml" shared url "\"$1\"" shared key_prefix "\"$PREFIX\"" \
+        || die "editing gateway.toml failed"
 }
 
 run() { # NAME

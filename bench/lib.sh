@@ -1,0 +1,38 @@
+# Shared by the bench scripts (sourced): messages, figures, and editing a gateway.toml made
+# by `mfa-gateway init`.
+
+say() { printf '==> %s\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+# The value of KEY in a radius-load --summary FILE.
+get() { sed -n "s/^$2=//p" "$1" 2>/dev/null | head -n 1; }
+# An awk expression, printed with N decimals (default 1).
+calc() { awk "BEGIN { v = $1; printf \"%.${2:-1}f\", v }" 2>/dev/null || echo n/a; }
+
+# toml_set FILE SECTION KEY VALUE [SECTION KEY VALUE]...: in FILE (as `init` writes it: one
+# `key = value` per line), set KEY in [SECTION] to VALUE (TOML, e.g. '"warn"' or '[]'). A KEY
+# ending in `*` sets every key of that section that starts with what comes before it. Fails
+# when a KEY is not there.
+toml_set() {
+    local file=$1 spec="" n=0
+    shift
+    while [ $# -ge 3 ]; do
+        spec+="$1"$'\037'"$2"$'\037'"$3"$'\037'
+        n=$((n + 1))
+        shift 3
+    done
+    awk -v spec="$spec" -v n="$n" '
+        BEGIN { split(spec, a, "\037"); for (i = 0; i < n; i++) { sec[i] = a[3*i+1]; key[i] = a[3*i+2]; val[i] = a[3*i+3]; hit[i] = 0 } }
+        /^\[/ { section = $0 }
+        {
+            for (i = 0; i < n; i++) {
+                if (section != "[" sec[i] "]") continue
+                k = key[i]
+                if (substr(k, length(k)) == "*") { ok = index($0, substr(k, 1, length(k) - 1)) == 1 && index($0, " = ") > 0 }
+                else { ok = index($0, k " = ") == 1 }
+                if (ok) { sub(/ = .*/, " = " val[i]); hit[i] = 1; break }
+            }
+            print
+        }
+        END { for (i = 0; i < n; i++) if (!hit[i]) { print "toml_set: no " key[i] " in [" sec[i] "]" > "/dev/stderr"; exit 1 } }
+    ' "$file" > "$file.new" && mv "$file.new" "$file" || { rm -f "$file.new"; return 1; }
+}
