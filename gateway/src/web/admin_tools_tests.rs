@@ -323,3 +323,27 @@ async fn an_org_admin_sees_the_clients_that_serve_their_organisation() {
     );
     assert!(!clients.contains("vpn-elsewhere"), "{clients}");
 }
+
+/// The import form may send megabytes: without a signed-in admin its body is never read (a
+/// body that fails when read would turn into a 400; the refusal comes first).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_import_body_is_not_read_before_the_sign_in_check() {
+    let app = app("").await;
+    let (get_status, _, _) = send(
+        &app.router,
+        request(Method::GET, "/admin/orgs/1/import", PEER, &[], None),
+    )
+    .await;
+    let failing = futures_util::stream::once(async {
+        Err::<axum::body::Bytes, std::io::Error>(std::io::Error::other("read"))
+    });
+    let mut req = request(Method::POST, "/admin/orgs/1/import", PEER, &[], None);
+    req.headers_mut().insert(
+        "content-type",
+        axum::http::HeaderValue::from_static("application/x-www-form-urlencoded"),
+    );
+    *req.body_mut() = axum::body::Body::from_stream(failing);
+    let (status, _, body) = send(&app.router, req).await;
+    assert_ne!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(status, get_status, "the same refusal as the page itself");
+}

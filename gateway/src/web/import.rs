@@ -186,8 +186,20 @@ async fn submit(
     Peer(peer): Peer,
     headers: HeaderMap,
     Path(id): Path<OrgId>,
-    Form(form): Form<ImportForm>,
+    request: axum::extract::Request,
 ) -> Response {
+    // Signed in with a role first: the body (up to BODY_LIMIT) is read only for an admin.
+    if let Err(r) = admin(&state, peer, &headers, None).await {
+        return r;
+    }
+    let form = match <Form<ImportForm> as axum::extract::FromRequest<WebState>>::from_request(
+        request, &state,
+    )
+    .await
+    {
+        Ok(Form(form)) => form,
+        Err(rejection) => return axum::response::IntoResponse::into_response(rejection),
+    };
     let a = match admin(&state, peer, &headers, Some(&form.csrf)).await {
         Ok(a) => a,
         Err(r) => return r,
