@@ -504,6 +504,7 @@ async fn run(config: &Config, gateway: Gateway, config_path: &Path) -> anyhow::R
                         made = plan.create.len(),
                         updated = plan.update.len(),
                         retired = plan.retire.len(),
+                        not_changed = plan.failed.len(),
                         "directory sync"
                     ),
                     Err(e) => {

@@ -110,6 +110,12 @@ pub(super) async fn directory(config: &Path, cmd: DirectoryCmd) -> anyhow::Resul
                         for (u, why) in &plan.skipped {
                             println!("  ! {u:<24} skipped: {why}");
                         }
+                        for (u, why) in &plan.failed {
+                            eprintln!("  ! {u:<24} not changed: {why}");
+                        }
+                        if !plan.failed.is_empty() {
+                            failed += 1;
+                        }
                     }
                     Err(e) => {
                         failed += 1;
@@ -124,7 +130,9 @@ pub(super) async fn directory(config: &Path, cmd: DirectoryCmd) -> anyhow::Resul
                 );
             }
             if failed > 0 {
-                anyhow::bail!("{failed} directory sync(s) failed; those changed nothing");
+                anyhow::bail!(
+                    "{failed} directory sync(s) failed or did not finish (see above); a failed read changed nothing"
+                );
             }
         }
     }

@@ -28,6 +28,8 @@ pub struct SyncPlan {
     pub retire: Vec<Person>,
     /// Listed, but not made: why (e.g. the username belongs to another organisation).
     pub skipped: Vec<(String, String)>,
+    /// Changes that were refused while applying (the others were made): who, and why.
+    pub failed: Vec<(String, String)>,
 }
 
 impl SyncPlan {
@@ -89,8 +91,25 @@ impl Gateway {
             local.insert(normal(&p.username), p);
         }
         let mut seen = std::collections::HashSet::new();
-        for d in listed {
+        for mut d in listed {
             let key = normal(&d.username);
+            if key.is_empty()
+                || key.chars().count() > 64
+                || key.chars().any(|c| c.is_control() || c.is_whitespace())
+            {
+                plan.skipped.push((
+                    d.username.clone(),
+                    "not a usable username (1 to 64 characters, no blanks)".into(),
+                ));
+                continue;
+            }
+            if d.full_name.chars().count() > 200 || d.full_name.chars().any(char::is_control) {
+                d.full_name = d.username.clone();
+            }
+            // An address that cannot be mailed is not taken (the person keeps theirs).
+            if !d.email.is_empty() && !crate::service::lifecycle::email_ok(&d.email) {
+                d.email.clear();
+            }
             if !seen.insert(key.clone()) {
                 plan.skipped
                     .push((d.username.clone(), "listed twice in the directory".into()));
@@ -154,6 +173,8 @@ impl Gateway {
             )));
         }
         let who = actor(dir);
+        // One person's refused change does not stop the others'.
+        let mut failed = Vec::new();
         // New people, all in one transaction, then their activation mails.
         if !plan.create.is_empty() {
             let rows: Vec<ImportRow> = plan
@@ -202,8 +223,12 @@ impl Gateway {
                 old_token: TokenFate::Return,
                 new_serial: String::new(),
             };
-            let r = self.submit_request(&who, org.id, data, now).await?;
-            self.complete_request(&who, r.id, base_url, now).await?;
+            if let Err(e) = self
+                .submit_and_complete(&who, org.id, data, base_url, now)
+                .await
+            {
+                failed.push((p.username.clone(), e.to_string()));
+            }
         }
         for p in &plan.retire {
             let data = RequestData::RemoveAccount {
@@ -211,9 +236,29 @@ impl Gateway {
                 end_date: format_date(now),
                 tokens: TokenFate::Return,
             };
-            let r = self.submit_request(&who, org.id, data, now).await?;
-            self.complete_request(&who, r.id, base_url, now).await?;
+            if let Err(e) = self
+                .submit_and_complete(&who, org.id, data, base_url, now)
+                .await
+            {
+                failed.push((p.username.clone(), e.to_string()));
+            }
         }
+        let mut plan = plan;
+        plan.failed = failed;
         Ok(plan)
+    }
+
+    /// File a request as `who` and complete it at once.
+    async fn submit_and_complete(
+        &self,
+        who: &AdminActor,
+        org: crate::model::OrgId,
+        data: RequestData,
+        base_url: &str,
+        now: UnixTime,
+    ) -> Result<()> {
+        let r = self.submit_request(who, org, data, now).await?;
+        self.complete_request(who, r.id, base_url, now).await?;
+        Ok(())
     }
 }

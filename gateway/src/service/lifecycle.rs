@@ -213,7 +213,7 @@ pub(super) fn clean(text: &str, what: &str, max: usize, required: bool) -> Resul
     Ok(t.to_owned())
 }
 
-pub(super) fn email_ok(email: &str) -> bool {
+pub(crate) fn email_ok(email: &str) -> bool {
     let Some((local, domain)) = email.split_once('@') else {
         return false;
     };
