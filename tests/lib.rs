@@ -654,3 +654,60 @@ pub fn instance_tls(instance: &Instance) -> rustls::ClientConfig {
     .with_root_certificates(roots)
     .with_no_client_auth()
 }
+
+/// The value of the hidden `csrf` field of a page (panics, showing the page, without one).
+pub fn csrf_in(html: &str) -> String {
+    let at = html
+        .find(r#"name="csrf" value=""#)
+        .unwrap_or_else(|| panic!("no CSRF field in\n{html}"));
+    let rest = &html[at + r#"name="csrf" value=""#.len()..];
+    rest[..rest.find('"').expect("the end of the CSRF value")].to_owned()
+}
+
+/// An HTTPS client of `instance` (its development CA, cookies kept, redirects not followed)
+/// signed in at `base` as `user`: the password, then the current code of the TOTP `seed`.
+pub fn signed_in_client(
+    instance: &Instance,
+    base: &str,
+    user: &str,
+    password: &str,
+    seed: &[u8],
+) -> reqwest::blocking::Client {
+    use mfa_gateway::otp::{self, OtpHash};
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let h = reqwest::blocking::Client::builder()
+        .use_preconfigured_tls(instance_tls(instance))
+        .redirect(reqwest::redirect::Policy::none())
+        .cookie_store(true)
+        .timeout(std::time::Duration::from_secs(20))
+        .build()
+        .unwrap();
+    let login = h
+        .get(format!("{base}/portal/login"))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    let code_page = h
+        .post(format!("{base}/portal/login"))
+        .form(&[
+            ("csrf", csrf_in(&login).as_str()),
+            ("username", user),
+            ("password", password),
+        ])
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    let code = otp::totp(seed, mfa_gateway::model::now(), 30, OtpHash::Sha1, 6);
+    let done = h
+        .post(format!("{base}/login/code"))
+        .form(&[
+            ("csrf", csrf_in(&code_page).as_str()),
+            ("code", code.as_str()),
+        ])
+        .send()
+        .unwrap();
+    assert_eq!(done.status().as_u16(), 303, "{user} signed in");
+    h
+}

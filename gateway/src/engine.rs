@@ -512,13 +512,7 @@ impl Engine {
             };
             if let Some(device_use) = matched {
                 if !subject.allows(crate::policy::FactorKind::of_device(dev.kind)) {
-                    return self.reject(
-                        attempt,
-                        Some(subject),
-                        Reason::FactorNotAllowed,
-                        changes,
-                        now,
-                    );
+                    return self.kind_refused(attempt, subject, changes, now);
                 }
                 changes.device_use = Some(device_use);
                 return self.accept(attempt, subject, dev.id, &dev.label, None, changes, now);
@@ -532,13 +526,7 @@ impl Engine {
                 OneTimeKind::Temporary => crate::policy::FactorKind::TemporaryCode,
             };
             if !subject.allows(factor) {
-                return self.reject(
-                    attempt,
-                    Some(subject),
-                    Reason::FactorNotAllowed,
-                    changes,
-                    now,
-                );
+                return self.kind_refused(attempt, subject, changes, now);
             }
             match kind {
                 OneTimeKind::Recovery => changes.recovery_code_used = Some(used),
@@ -586,13 +574,7 @@ impl Engine {
             return self.fail(attempt, subject, Reason::BadKey, changes, now);
         };
         if !subject.allows(crate::policy::FactorKind::SecurityKey) {
-            return self.reject(
-                attempt,
-                Some(subject),
-                Reason::FactorNotAllowed,
-                changes,
-                now,
-            );
+            return self.kind_refused(attempt, subject, changes, now);
         }
         changes.device_use = Some(DeviceUse::SecurityKey {
             device_id: dev.id,
@@ -682,6 +664,24 @@ impl Engine {
         }
         changes.factor = Some(Counted::Failed(rule));
         self.reject(attempt, Some(subject), reason, changes, now)
+    }
+
+    /// A right code or key of a kind the organisation's policy does not let count: refused,
+    /// not counted as a failure, nothing spent.
+    fn kind_refused(
+        &self,
+        attempt: &Attempt,
+        subject: &Subject,
+        changes: Changes,
+        now: UnixTime,
+    ) -> Decision {
+        self.reject(
+            attempt,
+            Some(subject),
+            Reason::FactorNotAllowed,
+            changes,
+            now,
+        )
     }
 
     fn reject(

@@ -5,7 +5,8 @@
 //! login succeeds; the page shows the token's last use and the recent logins.
 
 use crate::radius::{ORG, PW, auth, client, hotp_token, person};
-use mfa_e2e::{https_instance, instance_tls, seed_of, serve, uri_in};
+use mfa_e2e::{csrf_in, signed_in_client};
+use mfa_e2e::{https_instance, seed_of, serve, uri_in};
 use mfa_gateway::otp::{self, OtpHash};
 use reqwest::StatusCode;
 use std::time::Duration;
@@ -13,14 +14,6 @@ use std::time::Duration;
 const READY: Duration = Duration::from_secs(30);
 /// RFC 4226's key, for the token.
 const SEED: &[u8] = b"12345678901234567890";
-
-fn csrf_in(html: &str) -> String {
-    let at = html
-        .find(r#"name="csrf" value=""#)
-        .unwrap_or_else(|| panic!("no CSRF field in\n{html}"));
-    let rest = &html[at + r#"name="csrf" value=""#.len()..];
-    rest[..rest.find('"').unwrap()].to_owned()
-}
 
 fn hotp(counter: u64) -> String {
     otp::hotp(SEED, counter, OtpHash::Sha1, 6)
@@ -58,31 +51,9 @@ fn an_org_admin_resyncs_a_drifted_token_and_the_next_radius_login_works() {
     auth(radius, "bob", &format!("{PW}{}", hotp(40))).assert_code("Access-Reject");
 
     // Olga signs in over HTTPS: password, then her phone's code.
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let h = reqwest::blocking::Client::builder()
-        .use_preconfigured_tls(instance_tls(&g))
-        .redirect(reqwest::redirect::Policy::none())
-        .cookie_store(true)
-        .timeout(Duration::from_secs(20))
-        .build()
-        .unwrap();
+    let h = signed_in_client(&g, &url(""), "olga", PW, &olga_seed);
     let text = |r: reqwest::blocking::Response| (r.status(), r.text().unwrap());
     let post = |p: &str, fields: &[(&str, &str)]| text(h.post(url(p)).form(fields).send().unwrap());
-    let login = h.get(url("/portal/login")).send().unwrap().text().unwrap();
-    let (_, code_page) = post(
-        "/portal/login",
-        &[
-            ("csrf", &csrf_in(&login)),
-            ("username", "olga"),
-            ("password", PW),
-        ],
-    );
-    let code = otp::totp(&olga_seed, mfa_gateway::model::now(), 30, OtpHash::Sha1, 6);
-    let (status, _) = post(
-        "/login/code",
-        &[("csrf", &csrf_in(&code_page)), ("code", &code)],
-    );
-    assert_eq!(status, StatusCode::SEE_OTHER, "{}", s.log());
 
     // Bob's page, from the organisation's list of people.
     let home = h.get(url("/admin")).send().unwrap();

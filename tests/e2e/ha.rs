@@ -3,6 +3,7 @@
 //! radclient and a plain HTTPS client. What one instance starts, another finishes.
 
 use crate::radius::{SECRET, radclient};
+use mfa_e2e::csrf_in as csrf_of;
 use mfa_e2e::{Instance, Serving, https_instance, seed_of, serve, uri_in};
 use mfa_gateway::otp::{self, OtpHash};
 use std::time::Duration;
@@ -121,12 +122,6 @@ fn cookie(res: &reqwest::blocking::Response, name: &str) -> Option<String> {
         .filter_map(|kv| kv.split_once('='))
         .find(|(k, _)| *k == name)
         .map(|(_, v)| v.to_owned())
-}
-
-fn csrf_of(html: &str) -> String {
-    let at = html.find(r#"name="csrf" value=""#).expect("csrf field");
-    let rest = &html[at + r#"name="csrf" value=""#.len()..];
-    rest[..rest.find('"').expect("end")].to_owned()
 }
 
 fn json(res: reqwest::blocking::Response) -> (u16, serde_json::Value) {

@@ -4,12 +4,11 @@
 //! on /admin over HTTPS (an org admin imports into their own organisation only; no CSRF
 //! token, no import).
 
+use mfa_e2e::{csrf_in, signed_in_client};
 use std::time::Duration;
 
-use mfa_e2e::{Instance, https_instance, instance_tls, seed_of, serve, smtp_sink, uri_in};
-use mfa_gateway::otp::{self, OtpHash};
+use mfa_e2e::{Instance, https_instance, seed_of, serve, smtp_sink, uri_in};
 use reqwest::StatusCode;
-use reqwest::blocking::Client as Http;
 
 const PW: &str = "correct horse battery";
 const READY: Duration = Duration::from_secs(30);
@@ -210,14 +209,6 @@ fn cli_import_names_every_bad_line_dry_runs_and_mails_activation_links() {
     );
 }
 
-fn csrf_in(html: &str) -> String {
-    let at = html
-        .find(r#"name="csrf" value=""#)
-        .unwrap_or_else(|| panic!("no CSRF field in\n{html}"));
-    let rest = &html[at + r#"name="csrf" value=""#.len()..];
-    rest[..rest.find('"').unwrap()].to_owned()
-}
-
 #[test]
 fn an_org_admin_imports_on_admin_into_their_own_organisation_only() {
     let sink = smtp_sink();
@@ -241,33 +232,10 @@ fn an_org_admin_imports_on_admin_into_their_own_organisation_only() {
     let s = serve(&g, READY);
     let base = s.listener("http");
     let url = |p: &str| format!("{base}{p}");
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let h = Http::builder()
-        .use_preconfigured_tls(instance_tls(&g))
-        .redirect(reqwest::redirect::Policy::none())
-        .cookie_store(true)
-        .timeout(Duration::from_secs(20))
-        .build()
-        .unwrap();
+    // Sign in: password, then the phone's code.
+    let h = signed_in_client(&g, &base, "admina", PW, &seed);
     let text = |r: reqwest::blocking::Response| (r.status(), r.text().unwrap());
     let post = |p: &str, fields: &[(&str, &str)]| text(h.post(url(p)).form(fields).send().unwrap());
-
-    // Sign in: password, then the phone's code.
-    let login = h.get(url("/portal/login")).send().unwrap().text().unwrap();
-    let (_, code_page) = post(
-        "/portal/login",
-        &[
-            ("csrf", &csrf_in(&login)),
-            ("username", "admina"),
-            ("password", PW),
-        ],
-    );
-    let code = otp::totp(&seed, mfa_gateway::model::now(), 30, OtpHash::Sha1, 6);
-    let (status, _) = post(
-        "/login/code",
-        &[("csrf", &csrf_in(&code_page)), ("code", &code)],
-    );
-    assert_eq!(status, StatusCode::SEE_OTHER, "{}", s.log());
 
     let import = format!("/admin/orgs/{org_a}/import");
     let (status, form) = text(h.get(url(&import)).send().unwrap());

@@ -4,6 +4,7 @@
 //! joiner flow (request, operator done, activation link, password and phone, sign-in), with a
 //! screenshot of every org-admin and operator page.
 
+use mfa_e2e::csrf_in;
 use std::cell::Cell;
 use std::sync::Arc;
 use std::time::Duration;
@@ -304,14 +305,6 @@ fn http(w: &World) -> Http {
         .timeout(Duration::from_secs(20))
         .build()
         .unwrap()
-}
-
-fn csrf_in(html: &str) -> String {
-    let at = html
-        .find(r#"name="csrf" value=""#)
-        .unwrap_or_else(|| panic!("no CSRF field in\n{html}"));
-    let rest = &html[at + r#"name="csrf" value=""#.len()..];
-    rest[..rest.find('"').unwrap()].to_owned()
 }
 
 fn post(h: &Http, url: &str, fields: &[(&str, &str)]) -> (StatusCode, String) {

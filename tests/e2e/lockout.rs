@@ -4,6 +4,7 @@
 //! her, on every channel.
 
 use crate::radius::{SECRET, radclient};
+use mfa_e2e::csrf_in as csrf_of;
 use mfa_e2e::{https_client, https_instance, seed_of, serve, uri_in};
 use mfa_gateway::otp::{self, OtpHash};
 use std::time::Duration;
@@ -21,13 +22,6 @@ fn wrong(seed: &[u8]) -> &'static str {
     } else {
         "000000"
     }
-}
-
-/// The value of the hidden `csrf` field of a page.
-fn csrf_of(html: &str) -> String {
-    let at = html.find(r#"name="csrf" value=""#).expect("csrf field");
-    let rest = &html[at + r#"name="csrf" value=""#.len()..];
-    rest[..rest.find('"').expect("end")].to_owned()
 }
 
 /// A cookie from a response's Set-Cookie headers.

@@ -4,6 +4,7 @@
 //! from another device, the last device refused, my logins. Then, with a plain HTTP client,
 //! that no action works without a logged-in session or without its CSRF token.
 
+use mfa_e2e::csrf_in;
 use std::cell::Cell;
 use std::sync::Arc;
 use std::time::Duration;
@@ -398,15 +399,6 @@ fn http(p: &Portal, cookies: bool) -> Http {
         .timeout(Duration::from_secs(20))
         .build()
         .unwrap()
-}
-
-/// The first CSRF token in a page.
-fn csrf_in(html: &str) -> String {
-    let at = html
-        .find(r#"name="csrf" value=""#)
-        .unwrap_or_else(|| panic!("no CSRF field in\n{html}"));
-    let rest = &html[at + r#"name="csrf" value=""#.len()..];
-    rest[..rest.find('"').unwrap()].to_owned()
 }
 
 fn post(h: &Http, url: &str, fields: &[(&str, &str)]) -> (StatusCode, String) {

@@ -6,6 +6,7 @@
 //! browser, and with both phones over RADIUS (radclient). A forged answer is a failed,
 //! audited attempt. Screenshots of the new pages.
 
+use mfa_e2e::csrf_in;
 use std::cell::Cell;
 use std::io::{Read as _, Write as _};
 use std::process::{Command, Stdio};
@@ -534,14 +535,6 @@ fn a_passkey_confirms_removing_a_phone() {
         .collect();
     assert_eq!(confirms.len(), 1);
     assert_eq!(confirms[0]["device_label"], "laptop passkey");
-}
-
-fn csrf_in(html: &str) -> String {
-    let at = html
-        .find(r#"name="csrf" value=""#)
-        .unwrap_or_else(|| panic!("no CSRF field in\n{html}"));
-    let rest = &html[at + r#"name="csrf" value=""#.len()..];
-    rest[..rest.find('"').unwrap()].to_owned()
 }
 
 /// POST a form: (status, Content-Security-Policy, body).
