@@ -168,11 +168,15 @@ async fn ready(State(s): State<AdminState>) -> impl IntoResponse {
     // A directory that does not answer is reported, but the instance stays ready: it serves
     // every other organisation (and the other instances could not reach it either).
     let mut body = String::from("ready\n");
-    for d in s.gateway.directories().all() {
-        let up = matches!(
-            tokio::time::timeout(READY_CHECK, d.probe()).await,
-            Ok(Ok(()))
-        );
+    let dirs = s.gateway.directories().all();
+    // All at once, each bounded: the answer never waits longer than one check.
+    let probes = futures_util::future::join_all(
+        dirs.iter()
+            .map(|d| tokio::time::timeout(READY_CHECK, d.probe())),
+    )
+    .await;
+    for (d, probe) in dirs.iter().zip(probes) {
+        let up = matches!(probe, Ok(Ok(())));
         metrics::gauge!(DIRECTORY_UP, "directory" => d.name().to_owned()).set(if up {
             1.0
         } else {
