@@ -130,11 +130,13 @@ pub enum EventKind {
     OrgOffboarded,
     /// The operator set an organisation's policy (the rules in words in the detail).
     OrgPolicyChanged,
+    /// An OIDC authorization answered from a single sign-on session (no new login).
+    SsoLogin,
 }
 
 impl EventKind {
     /// Every kind, for listing.
-    pub const ALL: [Self; 49] = [
+    pub const ALL: [Self; 50] = [
         Self::LoginAttempt,
         Self::OrgCreated,
         Self::PersonCreated,
@@ -184,6 +186,7 @@ impl EventKind {
         Self::OrgExported,
         Self::OrgOffboarded,
         Self::OrgPolicyChanged,
+        Self::SsoLogin,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -237,6 +240,7 @@ impl EventKind {
             Self::OrgExported => "org_exported",
             Self::OrgOffboarded => "org_offboarded",
             Self::OrgPolicyChanged => "org_policy_changed",
+            Self::SsoLogin => "sso_login",
         }
     }
 }

@@ -84,7 +84,16 @@ pub struct OrgPolicy {
     pub lockout_threshold: Option<u32>,
     /// `nl` or `en`; None: the gateway's default.
     pub language: Option<String>,
+    /// OIDC single sign-on: how long a session lasts (hours; None: 8; 0: no single
+    /// sign-on, every authorization logs in).
+    pub sso_hours: Option<u32>,
+    /// OIDC single sign-on: unused this long (minutes; None: 60), it ends.
+    pub sso_idle_minutes: Option<u32>,
 }
+
+/// Single sign-on defaults: 8 hours, 1 hour idle.
+pub const SSO_HOURS: u32 = 8;
+pub const SSO_IDLE_MINUTES: u32 = 60;
 
 impl OrgPolicy {
     /// Does `kind` count for this organisation?
@@ -126,6 +135,12 @@ impl OrgPolicy {
         {
             return Err(format!("language {l:?} is not one of nl, en"));
         }
+        if self.sso_hours.is_some_and(|h| h > 24 * 30) {
+            return Err("single sign-on lasts at most 720 hours".into());
+        }
+        if self.sso_idle_minutes.is_some_and(|m| m == 0 || m > 24 * 60) {
+            return Err("single sign-on idle time must be 1 to 1440 minutes".into());
+        }
         if self.client_ranges.values().any(Vec::is_empty) {
             return Err("a client's ranges must name at least one range".into());
         }
@@ -162,6 +177,13 @@ impl OrgPolicy {
         out.push(match self.lockout_threshold {
             Some(t) => format!("lockout after {t} wrong codes"),
             None => "lockout: the gateway's setting".to_owned(),
+        });
+        out.push(match self.sso_hours.unwrap_or(SSO_HOURS) {
+            0 => "single sign-on: off (every application asks for a login)".to_owned(),
+            h => format!(
+                "single sign-on: {h} h, ends after {} min unused",
+                self.sso_idle_minutes.unwrap_or(SSO_IDLE_MINUTES)
+            ),
         });
         out.push(match &self.language {
             Some(l) => format!("language: {l}"),

@@ -1331,7 +1331,34 @@ suite!(
     password_failures_throttle_one_source,
     password_reset_links,
     org_offboarding_and_due_erasure,
+    sso_sessions_are_kept_by_hash_touched_and_ended,
 );
+
+/// Single sign-on sessions: kept under the token's hash, touched on use, ended one by one or
+/// all of a person's.
+async fn sso_sessions_are_kept_by_hash_touched_and_ended(s: &dyn Store) {
+    let (_, ann) = org_and_person(s, "ann").await;
+    let session = mfa_gateway::store::SsoSession {
+        person_id: ann.id,
+        auth_time: NOW,
+        amr: "pwd otp".into(),
+        created_at: NOW,
+        last_used_at: NOW,
+        expires_at: NOW + 3600,
+    };
+    s.create_sso("h1", &session).await.unwrap();
+    s.create_sso("h2", &session).await.unwrap();
+    assert_eq!(s.sso("h1").await.unwrap(), Some(session.clone()));
+    assert_eq!(s.sso("nope").await.unwrap(), None);
+    s.touch_sso("h1", NOW + 60).await.unwrap();
+    assert_eq!(s.sso("h1").await.unwrap().unwrap().last_used_at, NOW + 60);
+    // Another person's id does not end it.
+    assert_eq!(s.end_sso(Some("h1"), ann.id + 1).await.unwrap(), 0);
+    assert_eq!(s.end_sso(Some("h1"), ann.id).await.unwrap(), 1);
+    assert_eq!(s.sso("h1").await.unwrap(), None);
+    assert_eq!(s.end_sso(None, ann.id).await.unwrap(), 1);
+    assert_eq!(s.sso("h2").await.unwrap(), None);
+}
 
 /// An offboarded organisation's erasure comes due at its time; clearing it ends that.
 async fn org_offboarding_and_due_erasure(s: &dyn Store) {

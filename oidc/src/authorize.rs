@@ -6,8 +6,9 @@
 //! `error`, `error_description`, `state` and `iss` (RFC 9207): in the query for `code`, in the
 //! fragment for `id_token`.
 //!
-//! `prompt=none` is answered with `login_required`: the gateway keeps no single sign-on
-//! session, so every authorization needs a login.
+//! `prompt=none` goes to the login URL like any authorization: the backend answers it from
+//! its single sign-on session, or with `login_required` (`Provider::login_required`) without
+//! showing a page.
 
 use crate::error::{ErrorCode, no_store, page};
 use crate::model::{PendingAuthorization, ResponseType};
@@ -222,11 +223,8 @@ impl Provider {
             None
         };
         let prompt = words(params.get("prompt"));
-        if prompt.iter().any(|p| p == "none") {
-            if prompt.len() > 1 {
-                return target.error(ErrorCode::InvalidRequest, "prompt=none cannot be combined");
-            }
-            return target.error(ErrorCode::LoginRequired, "the person must log in");
+        if prompt.iter().any(|p| p == "none") && prompt.len() > 1 {
+            return target.error(ErrorCode::InvalidRequest, "prompt=none cannot be combined");
         }
         let max_age = match params.get("max_age").map(str::parse::<u64>) {
             None => None,

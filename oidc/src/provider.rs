@@ -284,6 +284,15 @@ impl Provider {
         Ok(self.target(p).redirect(&[("id_token", &id_token)]))
     }
 
+    /// `prompt=none` and no single sign-on session: error=login_required to the client (OIDC
+    /// Core 3.1.2.6), no page shown.
+    pub async fn login_required(&self, pending_id: &str) -> Result<Response> {
+        let (p, _) = self.take(pending_id).await?;
+        Ok(self
+            .target(&p)
+            .error(ErrorCode::LoginRequired, "the person must log in"))
+    }
+
     /// The person gave up or was refused: error=access_denied to the client (RFC 6749 4.1.2.1).
     pub async fn deny(&self, pending_id: &str) -> Result<Response> {
         let (p, _) = self.take(pending_id).await?;

@@ -414,3 +414,120 @@ fn an_organisation_policy_refuses_factor_kinds_sources_and_approvals_over_radius
     );
     assert_eq!(audit.lines().count(), 3, "{audit}");
 }
+
+/// The authorization URL of `client` (PKCE S256) with extra parameters.
+fn authorize_url(base: &str, client: &str, redirect: &str, extra: &str) -> String {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(
+        b"a-code-verifier-that-is-long-enough-0123456789-abc",
+    ));
+    format!(
+        "{base}/oauth2/authorize?response_type=code&client_id={client}&scope=openid&state=s\
+         &nonce=n&redirect_uri={}&code_challenge={challenge}&code_challenge_method=S256{extra}",
+        redirect.replace(':', "%3A").replace('/', "%2F")
+    )
+}
+
+#[test]
+fn single_sign_on_gives_a_second_relying_party_a_code_without_a_login_until_the_person_is_blocked()
+{
+    let rp = http_stub(|_| StubResponse::html("<p id=rp>back at the application</p>"));
+    let (one, two) = (rp.url("/one"), rp.url("/two"));
+    let g = https_instance(&[], "");
+    let text = std::fs::read_to_string(g.config()).unwrap();
+    let clients: String = [("portal", &one), ("guacamole", &two)]
+        .iter()
+        .map(|(id, uri)| {
+            format!(
+                "\n[[oidc.clients]]\nclient_id = \"{id}\"\nredirect_uris = [\"{uri}\"]\n\
+                 flows = [\"code\"]\nrequire_pkce = true\n"
+            )
+        })
+        .collect();
+    std::fs::write(g.config(), format!("{text}{clients}")).unwrap();
+    g.ok(&["org", "add", "Practice A"], None);
+    g.ok(
+        &[
+            "person",
+            "add",
+            "ann",
+            "--org",
+            "Practice A",
+            "--name",
+            "Ann",
+            "--password-stdin",
+        ],
+        Some(&format!("{PW}\n")),
+    );
+    let phone = seed_of(&uri_in(&g.ok(&["device", "add-totp", "ann"], None)));
+    let s = serve(&g, READY);
+    let base = s.listener("http");
+    let back = |path: &str| {
+        rp.requests
+            .lock()
+            .unwrap()
+            .iter()
+            .rev()
+            .map(|r| r.target.clone())
+            .find(|t| t.starts_with(path))
+    };
+
+    // A browser of its own with no session: prompt=none is answered login_required.
+    let browser = Browser::launch_trusting(&[&g.dir.path().join("certs/server.pem")]);
+    let page = browser.new_page();
+    page.goto(&authorize_url(&base, "portal", &one, "&prompt=none"));
+    page.wait_for("p#rp", WAIT);
+    let refused = back("/one").expect("back at the portal");
+    assert!(refused.contains("error=login_required"), "{refused}");
+
+    // The portal: password and code; then Guacamole: a code without the login page.
+    page.goto(&authorize_url(&base, "portal", &one, ""));
+    page.wait_for("form#login-form", WAIT);
+    page.fill("input[name=username]", "ann");
+    page.fill("input[name=password]", PW);
+    page.click("button#submit");
+    page.wait_for("form#code-form", WAIT);
+    page.fill("input[name=code]", &totp(&phone, 0));
+    page.click("button#submit");
+    page.wait_for("p#rp", WAIT);
+    assert!(back("/one").unwrap().starts_with("/one?code="));
+    page.goto(&authorize_url(&base, "guacamole", &two, ""));
+    page.wait_for("p#rp", WAIT);
+    let second = back("/two").expect("at Guacamole");
+    assert!(second.starts_with("/two?code="), "no login page: {second}");
+    // prompt=none now gets a code too; prompt=login shows the login page.
+    let arrived = || {
+        rp.requests
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|r| r.target.starts_with("/two?code="))
+            .count()
+    };
+    let before = arrived();
+    page.goto(&authorize_url(&base, "guacamole", &two, "&prompt=none"));
+    page.wait_for("p#rp", WAIT);
+    assert_eq!(arrived(), before + 1, "prompt=none answered with a code");
+    page.goto(&authorize_url(&base, "guacamole", &two, "&prompt=login"));
+    page.wait_for("form#login-form", WAIT);
+
+    // Blocked: the session ends; unblocked, a login is needed again.
+    g.ok(&["person", "block", "ann"], None);
+    g.ok(&["person", "unblock", "ann"], None);
+    page.goto(&authorize_url(&base, "guacamole", &two, ""));
+    page.wait_for("form#login-form", WAIT);
+    let audit = g.ok(
+        &[
+            "audit",
+            "search",
+            "--kind",
+            "sso_login",
+            "--format",
+            "jsonl",
+        ],
+        None,
+    );
+    assert_eq!(audit.lines().count(), 2, "{audit}");
+    assert!(audit.contains("\"client\":\"guacamole\""), "{audit}");
+}

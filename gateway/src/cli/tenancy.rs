@@ -191,6 +191,12 @@ pub struct PolicyArgs {
     /// Remove a client's ranges (repeatable).
     #[arg(long)]
     pub clear_client_range: Vec<String>,
+    /// OIDC single sign-on lifetime in hours (0: off), or `default` (8).
+    #[arg(long)]
+    pub sso_hours: Option<String>,
+    /// OIDC single sign-on ends after this many minutes unused, or `default` (60).
+    #[arg(long)]
+    pub sso_idle_minutes: Option<String>,
 }
 
 /// `org policy ORG [...]`: show, or change and show, an organisation's policy.
@@ -229,6 +235,20 @@ pub(super) async fn policy(gw: &crate::service::Gateway, a: PolicyArgs) -> anyho
                     .with_context(|| format!("--lockout-threshold {n:?}: a number or default"))?,
             ),
         };
+    }
+    let number = |flag: &str, v: &str| -> anyhow::Result<Option<u32>> {
+        match v.trim() {
+            "default" => Ok(None),
+            n => Ok(Some(n.parse().with_context(|| {
+                format!("{flag} {n:?}: a number or default")
+            })?)),
+        }
+    };
+    if let Some(v) = &a.sso_hours {
+        p.sso_hours = number("--sso-hours", v)?;
+    }
+    if let Some(v) = &a.sso_idle_minutes {
+        p.sso_idle_minutes = number("--sso-idle-minutes", v)?;
     }
     if let Some(l) = &a.language {
         p.language = (l.trim() != "default").then(|| l.trim().to_owned());

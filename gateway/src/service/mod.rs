@@ -78,6 +78,7 @@ pub(crate) async fn test_gateway() -> (Gateway, tempfile::TempDir) {
     (Gateway::new(&config, store, key).expect("gateway"), dir)
 }
 pub mod reset;
+mod sso;
 pub mod tenancy;
 pub use approval::APPROVAL_DEVICE_ID;
 pub use audit_admin::{PurgeReport, SubjectAccess};
@@ -252,11 +253,22 @@ impl Gateway {
 
     /// Does the attempt's client serve other organisations than `person`'s?
     pub(crate) async fn client_refuses(&self, attempt: &Attempt, person: &Person) -> Result<bool> {
-        let Some(client) = attempt.client.as_deref() else {
+        self.client_refuses_for(attempt.channel, attempt.client.as_deref(), person)
+            .await
+    }
+
+    /// Does `client` on `channel` serve other organisations than `person`'s?
+    pub(crate) async fn client_refuses_for(
+        &self,
+        channel: Channel,
+        client: Option<&str>,
+        person: &Person,
+    ) -> Result<bool> {
+        let Some(client) = client else {
             return Ok(false);
         };
         let orgs = match self.client_orgs.read() {
-            Ok(map) => match map.get(&(attempt.channel.as_str(), client.to_owned())) {
+            Ok(map) => match map.get(&(channel.as_str(), client.to_owned())) {
                 Some(orgs) if !orgs.is_empty() => orgs.clone(),
                 _ => return Ok(false),
             },
@@ -752,6 +764,8 @@ impl Gateway {
             .await?;
         if block {
             self.approvals.cancel_person(person.id).await;
+            // Single sign-on ends too (it is also refused at use for a blocked person).
+            self.store.end_sso(None, person.id).await?;
         }
         Ok(())
     }

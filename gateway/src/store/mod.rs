@@ -21,7 +21,7 @@ pub use lifecycle::LifecycleStore;
 pub use ops::{OpsStore, PoolStats, RowKey, SealedColumn, SealedSecret};
 pub use radius_sessions::{OpenSession, RadiusSessionStore, SessionChange, SessionRecord};
 pub use reset::{ResetLink, ResetStore};
-pub use tenancy::TenancyStore;
+pub use tenancy::{SsoSession, TenancyStore};
 pub use webauthn::WebauthnStore;
 
 use crate::audit::{AuditEvent, StoredEvent};

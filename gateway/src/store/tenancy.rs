@@ -4,7 +4,19 @@
 //! event in one transaction.
 
 use crate::audit::AuditEvent;
-use crate::model::{OrgId, UnixTime};
+use crate::model::{OrgId, PersonId, UnixTime};
+
+/// A single sign-on session as stored (its token only as a hash).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SsoSession {
+    pub person_id: PersonId,
+    pub auth_time: UnixTime,
+    /// Space-separated (RFC 8176 values).
+    pub amr: String,
+    pub created_at: UnixTime,
+    pub last_used_at: UnixTime,
+    pub expires_at: UnixTime,
+}
 use async_trait::async_trait;
 
 #[async_trait]
@@ -30,6 +42,18 @@ pub trait TenancyStore: Send + Sync {
 
     /// The organisation's policy (JSON), if one was set.
     async fn org_policy(&self, org: OrgId) -> super::Result<Option<String>>;
+
+    /// Keep a new single sign-on session under `token_hash`.
+    async fn create_sso(&self, token_hash: &str, s: &SsoSession) -> super::Result<()>;
+
+    /// The session under `token_hash`, if any.
+    async fn sso(&self, token_hash: &str) -> super::Result<Option<SsoSession>>;
+
+    /// Mark the session used at `now`.
+    async fn touch_sso(&self, token_hash: &str, now: UnixTime) -> super::Result<()>;
+
+    /// End one session (`Some`) or every session of `person`.
+    async fn end_sso(&self, token_hash: Option<&str>, person: PersonId) -> super::Result<u64>;
 
     /// Set the organisation's policy (JSON) and write `event`.
     async fn set_org_policy(
@@ -100,6 +124,72 @@ macro_rules! tenancy_sql {
                     rows.iter()
                         .map(|row| Ok(row.try_get("id")?))
                         .collect()
+                }
+
+                async fn create_sso(&self, token_hash: &str, s: &SsoSession) -> Result<()> {
+                    sqlx::query(
+                        "INSERT INTO sso_sessions (token_hash, person_id, auth_time, amr, created_at, last_used_at, expires_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                    )
+                    .bind(token_hash)
+                    .bind(s.person_id)
+                    .bind(s.auth_time)
+                    .bind(&s.amr)
+                    .bind(s.created_at)
+                    .bind(s.last_used_at)
+                    .bind(s.expires_at)
+                    .execute(self.pool())
+                    .await?;
+                    Ok(())
+                }
+
+                async fn sso(&self, token_hash: &str) -> Result<Option<SsoSession>> {
+                    let row = sqlx::query(
+                        "SELECT person_id, auth_time, amr, created_at, last_used_at, expires_at \
+                         FROM sso_sessions WHERE token_hash = $1",
+                    )
+                    .bind(token_hash)
+                    .fetch_optional(self.pool())
+                    .await?;
+                    row.map(|r| {
+                        Ok(SsoSession {
+                            person_id: r.try_get("person_id")?,
+                            auth_time: r.try_get("auth_time")?,
+                            amr: r.try_get("amr")?,
+                            created_at: r.try_get("created_at")?,
+                            last_used_at: r.try_get("last_used_at")?,
+                            expires_at: r.try_get("expires_at")?,
+                        })
+                    })
+                    .transpose()
+                }
+
+                async fn touch_sso(&self, token_hash: &str, now: UnixTime) -> Result<()> {
+                    sqlx::query("UPDATE sso_sessions SET last_used_at = $1 WHERE token_hash = $2")
+                        .bind(now)
+                        .bind(token_hash)
+                        .execute(self.pool())
+                        .await?;
+                    Ok(())
+                }
+
+                async fn end_sso(&self, token_hash: Option<&str>, person: PersonId) -> Result<u64> {
+                    let done = match token_hash {
+                        Some(h) => {
+                            sqlx::query("DELETE FROM sso_sessions WHERE token_hash = $1 AND person_id = $2")
+                                .bind(h)
+                                .bind(person)
+                                .execute(self.pool())
+                                .await?
+                        }
+                        None => {
+                            sqlx::query("DELETE FROM sso_sessions WHERE person_id = $1")
+                                .bind(person)
+                                .execute(self.pool())
+                                .await?
+                        }
+                    };
+                    Ok(done.rows_affected())
                 }
 
                 async fn org_policy(&self, org: OrgId) -> Result<Option<String>> {

@@ -301,12 +301,24 @@ pub fn request_id(headers: &HeaderMap) -> Option<String> {
 
 async fn show_login(
     State(state): State<WebState>,
+    Peer(peer): Peer,
     Query(q): Query<LoginQuery>,
     headers: HeaderMap,
 ) -> Response {
     let Some(pending) = state.provider.pending(&q.auth).await else {
         return expired();
     };
+    let ip = state.client_ip(peer, &headers);
+    if let Some(done) = single_sign_on(&state, &pending, ip, &headers).await {
+        return done;
+    }
+    if pending.prompt.as_deref() == Some("none") {
+        // No page may be shown: the relying party hears login_required.
+        return match state.provider.login_required(&pending.id).await {
+            Ok(r) => r,
+            Err(_) => expired(),
+        };
+    }
     // No session yet: the form is protected by the pre-login token alone.
     let Some((nonce, fresh)) = pre_login(&headers) else {
         return server_error(&"random generator");
@@ -830,6 +842,18 @@ async fn decided(
         Ok(u) => u,
         Err(e) => return server_error(&e),
     };
+    // Single sign-on: further authorizations of this browser need no new login for a while.
+    let sso = match state.gateway.person(&username).await {
+        Ok(person) => state
+            .gateway
+            .start_sso(&person, user.auth_time, &user.amr, now())
+            .await
+            .unwrap_or_else(|e| {
+                tracing::error!(error = %e, "starting a single sign-on session failed");
+                None
+            }),
+        Err(_) => None,
+    };
     // The login is over: this session has served its purpose.
     state.sessions.remove(&sid).await;
     let mut res = match state.provider.complete(&auth, user).await {
@@ -842,7 +866,67 @@ async fn decided(
     if let Ok(v) = HeaderValue::from_str(&clear_cookie(state.https)) {
         res.headers_mut().append(header::SET_COOKIE, v);
     }
+    if let Some((token, lifetime)) = sso
+        && let Ok(v) = HeaderValue::from_str(&super::session::set_sso_cookie(
+            &token,
+            state.https,
+            lifetime,
+        ))
+    {
+        res.headers_mut().append(header::SET_COOKIE, v);
+    }
     res
+}
+
+/// An authorization answered from this browser's single sign-on session, unless it asks for
+/// a login (`prompt=login`), the session is dead or too old for `max_age`.
+async fn single_sign_on(
+    state: &WebState,
+    pending: &mfa_oidc::PendingAuthorization,
+    ip: std::net::IpAddr,
+    headers: &HeaderMap,
+) -> Option<Response> {
+    let asks_login = pending
+        .prompt
+        .as_deref()
+        .is_some_and(|p| p.split(' ').any(|w| w == "login"));
+    let token = super::session::sso_token(headers)?;
+    if asks_login {
+        return None;
+    }
+    let t = now();
+    let (person, s) = match state
+        .gateway
+        .sso_login(&token, &pending.client_id, Some(ip), t)
+        .await
+    {
+        Ok(found) => found?,
+        Err(e) => {
+            tracing::error!(error = %e, "reading a single sign-on session failed");
+            return None;
+        }
+    };
+    if pending
+        .max_age
+        .is_some_and(|age| t - s.auth_time > i64::try_from(age).unwrap_or(i64::MAX))
+    {
+        return None;
+    }
+    let org = state.gateway.store().org_by_id(person.org_id).await.ok()?;
+    let user = mfa_oidc::AuthenticatedUser {
+        sub: person.public_id.clone(),
+        auth_time: s.auth_time,
+        amr: s.amr.split(' ').map(str::to_owned).collect(),
+        acr: Some(ACR_MFA.to_owned()),
+        claims: crate::oidc_backend::claims(&person, org.as_ref()),
+    };
+    match state.provider.complete(&pending.id, user).await {
+        Ok(r) => Some(r),
+        Err(e) => {
+            tracing::warn!(error = %e, "completing an authorization from single sign-on failed");
+            None
+        }
+    }
 }
 
 /// "Send a request to my phone": start an out-of-band approval for this login and show the

@@ -506,6 +506,19 @@ pub fn session_id(headers: &HeaderMap) -> Option<String> {
     cookie(headers, COOKIE_NAME)
 }
 
+/// The single sign-on cookie (`mfa_sso`): its token, if the browser sent one.
+pub fn sso_token(headers: &HeaderMap) -> Option<String> {
+    cookie(headers, SSO_COOKIE_NAME).filter(|v| !v.is_empty() && v.len() <= 64)
+}
+
+/// Set-Cookie value for the single sign-on token (`max_age` 0: delete it).
+pub fn set_sso_cookie(token: &str, secure: bool, max_age: i64) -> String {
+    let secure = if secure { "; Secure" } else { "" };
+    format!("{SSO_COOKIE_NAME}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}")
+}
+
+const SSO_COOKIE_NAME: &str = "mfa_sso";
+
 /// Set-Cookie value for a session id.
 pub fn set_cookie(id: &str, secure: bool, max_age: i64) -> String {
     let secure = if secure { "; Secure" } else { "" };

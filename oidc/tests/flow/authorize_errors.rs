@@ -105,14 +105,23 @@ async fn authorize_errors_go_back_to_the_client() {
         .await,
         "invalid_request"
     );
-    assert_eq!(
-        authorize_error(
-            &env,
-            &format!("&response_type=code&scope=openid&prompt=none{pkce}")
+    // prompt=none goes to the login URL like any request; without a single sign-on session
+    // the backend answers login_required (`Provider::login_required`), no page shown.
+    let id = env
+        .start(
+            authorize_query(&format!(
+                "&response_type=code&scope=openid&prompt=none{pkce}"
+            ))
+            .trim_start_matches("/oauth2/authorize?"),
         )
-        .await,
-        "login_required"
+        .await;
+    let r = env.provider.login_required(&id).await.unwrap();
+    let location = r.headers()[header::LOCATION].to_str().unwrap().to_owned();
+    assert!(
+        location.starts_with("https://portal.example/cb?error=login_required&"),
+        "{location}"
     );
+    assert!(location.contains("state=st"), "{location}");
     assert_eq!(
         authorize_error(
             &env,
