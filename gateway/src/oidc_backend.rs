@@ -161,6 +161,17 @@ impl OidcBackend for Backend {
         if let Ok(v) = HeaderValue::from_str(&crate::web::session::clear_cookie(self.tls)) {
             h.insert(header::SET_COOKIE, v);
         }
+        // Single sign-on ends with the logout: the next authorization logs in again.
+        if let Some(token) = crate::web::session::sso_token(request_headers) {
+            if let Err(e) = self.gateway.end_sso_token(&token).await {
+                tracing::error!(error = %e, "ending a single sign-on session failed");
+            }
+            if let Ok(v) =
+                HeaderValue::from_str(&crate::web::session::set_sso_cookie("", self.tls, 0))
+            {
+                h.append(header::SET_COOKIE, v);
+            }
+        }
         h
     }
 

@@ -461,6 +461,20 @@ fn single_sign_on_gives_a_second_relying_party_a_code_without_a_login_until_the_
         Some(&format!("{PW}\n")),
     );
     let phone = seed_of(&uri_in(&g.ok(&["device", "add-totp", "ann"], None)));
+    g.ok(
+        &[
+            "person",
+            "add",
+            "bea",
+            "--org",
+            "Practice A",
+            "--name",
+            "Bea",
+            "--password-stdin",
+        ],
+        Some(&format!("{PW}\n")),
+    );
+    let bea_phone = seed_of(&uri_in(&g.ok(&["device", "add-totp", "bea"], None)));
     let s = serve(&g, READY);
     let base = s.listener("http");
     let back = |path: &str| {
@@ -530,4 +544,25 @@ fn single_sign_on_gives_a_second_relying_party_a_code_without_a_login_until_the_
     );
     assert_eq!(audit.lines().count(), 2, "{audit}");
     assert!(audit.contains("\"client\":\"guacamole\""), "{audit}");
+
+    // Logging out ends it: Bea signs in at the portal, logs out, and Guacamole asks again.
+    let other = Browser::launch_trusting(&[&g.dir.path().join("certs/server.pem")]);
+    let page = other.new_page();
+    page.goto(&authorize_url(&base, "portal", &one, ""));
+    page.wait_for("form#login-form", WAIT);
+    page.fill("input[name=username]", "bea");
+    page.fill("input[name=password]", PW);
+    page.click("button#submit");
+    page.wait_for("form#code-form", WAIT);
+    page.fill("input[name=code]", &totp(&bea_phone, 0));
+    page.click("button#submit");
+    page.wait_for("p#rp", WAIT);
+    page.goto(&format!("{base}/oauth2/logout?client_id=portal"));
+    let deadline = std::time::Instant::now() + WAIT;
+    while !page.html().contains("You are signed out") {
+        assert!(std::time::Instant::now() < deadline, "{}", page.html());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    page.goto(&authorize_url(&base, "guacamole", &two, ""));
+    page.wait_for("form#login-form", WAIT);
 }

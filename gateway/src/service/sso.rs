@@ -52,6 +52,19 @@ impl Gateway {
         Ok(Some((token, lifetime)))
     }
 
+    /// End the single sign-on session behind a cookie's `token` (logout); true when there was
+    /// one.
+    pub async fn end_sso_token(&self, token: &str) -> Result<bool> {
+        if token.is_empty() || token.len() > 64 {
+            return Ok(false);
+        }
+        let hash = token_hash(token);
+        match self.store.sso(&hash).await? {
+            Some(s) => Ok(self.store.end_sso(Some(&hash), s.person_id).await? > 0),
+            None => Ok(false),
+        }
+    }
+
     /// The person and their login behind a cookie's `token`, when the session is live for
     /// `client_id` (used: audited `sso_login`, its idle time starts again); None otherwise
     /// (a dead session is deleted).
