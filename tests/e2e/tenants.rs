@@ -525,6 +525,8 @@ fn single_sign_on_gives_a_second_relying_party_a_code_without_a_login_until_the_
     assert_eq!(arrived(), before + 1, "prompt=none answered with a code");
     page.goto(&authorize_url(&base, "guacamole", &two, "&prompt=login"));
     page.wait_for("form#login-form", WAIT);
+    page.goto(&authorize_url(&base, "guacamole", &two, "&max_age=0"));
+    page.wait_for("form#login-form", WAIT);
 
     // Blocked: the session ends; unblocked, a login is needed again.
     g.ok(&["person", "block", "ann"], None);

@@ -66,12 +66,13 @@ impl Gateway {
     }
 
     /// The person and their login behind a cookie's `token`, when the session is live for
-    /// `client_id` (used: audited `sso_login`, its idle time starts again); None otherwise
-    /// (a dead session is deleted).
+    /// `client_id` and its login no older than `max_age` seconds (used: audited `sso_login`,
+    /// its idle time starts again); None otherwise (a dead session is deleted).
     pub async fn sso_login(
         &self,
         token: &str,
         client_id: &str,
+        max_age: Option<u64>,
         source: Option<std::net::IpAddr>,
         now: UnixTime,
     ) -> Result<Option<(Person, SsoSession)>> {
@@ -105,6 +106,13 @@ impl Gateway {
             .await?
         {
             // This client is not for their organisation: a login shows the usual refusal.
+            return Ok(None);
+        }
+        // max_age=0 asks for a login now (as prompt=login does).
+        if max_age.is_some_and(|age| {
+            age == 0 || now - s.auth_time > i64::try_from(age).unwrap_or(i64::MAX)
+        }) {
+            // The relying party wants a fresher login: the login page, the session stays.
             return Ok(None);
         }
         self.store.touch_sso(&hash, now).await?;

@@ -897,7 +897,7 @@ async fn single_sign_on(
     let t = now();
     let (person, s) = match state
         .gateway
-        .sso_login(&token, &pending.client_id, Some(ip), t)
+        .sso_login(&token, &pending.client_id, pending.max_age, Some(ip), t)
         .await
     {
         Ok(found) => found?,
@@ -906,12 +906,6 @@ async fn single_sign_on(
             return None;
         }
     };
-    if pending
-        .max_age
-        .is_some_and(|age| t - s.auth_time > i64::try_from(age).unwrap_or(i64::MAX))
-    {
-        return None;
-    }
     let org = state.gateway.store().org_by_id(person.org_id).await.ok()?;
     let user = mfa_oidc::AuthenticatedUser {
         sub: person.public_id.clone(),
