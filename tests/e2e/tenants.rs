@@ -527,6 +527,9 @@ fn single_sign_on_gives_a_second_relying_party_a_code_without_a_login_until_the_
     page.wait_for("form#login-form", WAIT);
     page.goto(&authorize_url(&base, "guacamole", &two, "&max_age=0"));
     page.wait_for("form#login-form", WAIT);
+    // A login_hint naming someone else: the login page, with that name filled in.
+    page.goto(&authorize_url(&base, "guacamole", &two, "&login_hint=bea"));
+    page.wait_for("form#login-form", WAIT);
 
     // Blocked: the session ends; unblocked, a login is needed again.
     g.ok(&["person", "block", "ann"], None);

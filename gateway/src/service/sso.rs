@@ -66,13 +66,16 @@ impl Gateway {
     }
 
     /// The person and their login behind a cookie's `token`, when the session is live for
-    /// `client_id` and its login no older than `max_age` seconds (used: audited `sso_login`,
-    /// its idle time starts again); None otherwise (a dead session is deleted).
+    /// `client_id`, its login no older than `max_age` seconds and its person the one
+    /// `login_hint` names, if any (used: audited `sso_login`, its idle time starts again);
+    /// None otherwise (a dead session is deleted).
+    #[allow(clippy::too_many_arguments)]
     pub async fn sso_login(
         &self,
         token: &str,
         client_id: &str,
         max_age: Option<u64>,
+        login_hint: Option<&str>,
         source: Option<std::net::IpAddr>,
         now: UnixTime,
     ) -> Result<Option<(Person, SsoSession)>> {
@@ -106,6 +109,14 @@ impl Gateway {
             .await?
         {
             // This client is not for their organisation: a login shows the usual refusal.
+            return Ok(None);
+        }
+        // The relying party asks for someone else: the login page (this session stays).
+        if login_hint.is_some_and(|h| {
+            !h.trim().is_empty()
+                && crate::store::normalise_username(h) != person.username
+                && h.trim() != person.public_id
+        }) {
             return Ok(None);
         }
         // max_age=0 asks for a login now (as prompt=login does).

@@ -897,7 +897,14 @@ async fn single_sign_on(
     let t = now();
     let (person, s) = match state
         .gateway
-        .sso_login(&token, &pending.client_id, pending.max_age, Some(ip), t)
+        .sso_login(
+            &token,
+            &pending.client_id,
+            pending.max_age,
+            pending.login_hint.as_deref(),
+            Some(ip),
+            t,
+        )
         .await
     {
         Ok(found) => found?,
