@@ -4,7 +4,7 @@
 //! The caller looks the person up, opens the device seeds, runs [`Engine::decide`] on a
 //! blocking pool (argon2id is the expensive part), then applies [`Changes`] and writes the
 //! event in one transaction. A device-use change is a compare-and-set: when another request
-//! used the same code first, the caller swaps the decision for [`Engine::lost_race`].
+//! used the same code first, the caller swaps the decision for [`Engine::after_race`].
 
 use crate::audit::{AuditEvent, Channel, EventKind, Outcome};
 pub use crate::changes::{

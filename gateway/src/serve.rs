@@ -466,6 +466,11 @@ async fn run(config: &Config, gateway: Gateway, config_path: &Path) -> anyhow::R
                                 Ok(_) => {}
                                 Err(e) => tracing::error!(error = %e, "audit retention purge failed"),
                             }
+                            match gw.store().purge_sso(now()).await {
+                                Ok(0) => {}
+                                Ok(n) => tracing::info!(ended = n, "expired single sign-on sessions deleted"),
+                                Err(e) => tracing::error!(error = %e, "deleting expired single sign-on sessions failed"),
+                            }
                             match gw.erase_offboarded(now()).await {
                                 Ok(0) => {}
                                 Ok(n) => tracing::info!(erased = n, "offboarded organisations' people erased"),

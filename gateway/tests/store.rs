@@ -1358,6 +1358,11 @@ async fn sso_sessions_are_kept_by_hash_touched_and_ended(s: &dyn Store) {
     assert_eq!(s.sso("h1").await.unwrap(), None);
     assert_eq!(s.end_sso(None, ann.id).await.unwrap(), 1);
     assert_eq!(s.sso("h2").await.unwrap(), None);
+    // The daily purge deletes those past their lifetime only.
+    s.create_sso("h3", &session).await.unwrap();
+    assert_eq!(s.purge_sso(NOW + 3600).await.unwrap(), 0);
+    assert_eq!(s.purge_sso(NOW + 3601).await.unwrap(), 1);
+    assert_eq!(s.sso("h3").await.unwrap(), None);
 }
 
 /// An offboarded organisation's erasure comes due at its time; clearing it ends that.

@@ -55,6 +55,9 @@ pub trait TenancyStore: Send + Sync {
     /// End one session (`Some`) or every session of `person`.
     async fn end_sso(&self, token_hash: Option<&str>, person: PersonId) -> super::Result<u64>;
 
+    /// Delete the sessions whose lifetime ended before `now` (the daily task); how many.
+    async fn purge_sso(&self, now: UnixTime) -> super::Result<u64>;
+
     /// Set the organisation's policy (JSON) and write `event`.
     async fn set_org_policy(
         &self,
@@ -190,6 +193,14 @@ macro_rules! tenancy_sql {
                         }
                     };
                     Ok(done.rows_affected())
+                }
+
+                async fn purge_sso(&self, now: UnixTime) -> Result<u64> {
+                    Ok(sqlx::query("DELETE FROM sso_sessions WHERE expires_at < $1")
+                        .bind(now)
+                        .execute(self.pool())
+                        .await?
+                        .rows_affected())
                 }
 
                 async fn org_policy(&self, org: OrgId) -> Result<Option<String>> {
