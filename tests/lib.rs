@@ -711,3 +711,50 @@ pub fn signed_in_client(
     assert_eq!(done.status().as_u16(), 303, "{user} signed in");
     h
 }
+
+/// An OIDC authorization URL of `client` at `base` (code flow, PKCE S256 with a fixed
+/// verifier, `state=s`, `nonce=n`), with `extra` (`&prompt=none`, ...) appended.
+pub fn authorize_url(base: &str, client: &str, redirect: &str, extra: &str) -> String {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(
+        b"a-code-verifier-that-is-long-enough-0123456789-abc",
+    ));
+    format!(
+        "{base}/oauth2/authorize?response_type=code&client_id={client}&scope=openid&state=s\
+         &nonce=n&redirect_uri={}&code_challenge={challenge}&code_challenge_method=S256{extra}",
+        redirect.replace(':', "%3A").replace('/', "%2F")
+    )
+}
+
+/// `person add USER --org ORG` with `password`, then one TOTP phone per label; the phones'
+/// seeds.
+pub fn person_with_phones(
+    instance: &Instance,
+    user: &str,
+    org: &str,
+    password: &str,
+    labels: &[&str],
+) -> Vec<Vec<u8>> {
+    instance.ok(
+        &[
+            "person",
+            "add",
+            user,
+            "--org",
+            org,
+            "--name",
+            user,
+            "--password-stdin",
+        ],
+        Some(&format!("{password}\n")),
+    );
+    labels
+        .iter()
+        .map(|l| {
+            seed_of(&uri_in(
+                &instance.ok(&["device", "add-totp", user, "--label", l], None),
+            ))
+        })
+        .collect()
+}

@@ -6,7 +6,7 @@
 
 use crate::radius::{auth, client, login_attempts, totp};
 use mfa_e2e::browser::Browser;
-use mfa_e2e::{StubResponse, http_stub, https_instance, seed_of, serve, uri_in};
+use mfa_e2e::{StubResponse, authorize_url, http_stub, https_instance, person_with_phones, serve};
 use std::time::Duration;
 
 const READY: Duration = Duration::from_secs(30);
@@ -32,31 +32,10 @@ fn clients_bound_to_an_organisation_refuse_other_organisations_people_as_unknown
     std::fs::write(g.config(), format!("{text}{clients}")).unwrap();
     g.ok(&["org", "add", "Practice A"], None);
     g.ok(&["org", "add", "Practice B"], None);
-    let mut seeds = Vec::new();
-    for (user, org) in [("ann", "Practice A"), ("bob", "Practice B")] {
-        g.ok(
-            &[
-                "person",
-                "add",
-                user,
-                "--org",
-                org,
-                "--name",
-                user,
-                "--password-stdin",
-            ],
-            Some(&format!("{PW}\n")),
-        );
-        let phones: Vec<Vec<u8>> = ["one", "two"]
-            .iter()
-            .map(|l| {
-                seed_of(&uri_in(
-                    &g.ok(&["device", "add-totp", user, "--label", l], None),
-                ))
-            })
-            .collect();
-        seeds.push(phones);
-    }
+    let seeds: Vec<Vec<Vec<u8>>> = [("ann", "Practice A"), ("bob", "Practice B")]
+        .iter()
+        .map(|(user, org)| person_with_phones(&g, user, org, PW, &["one", "two"]))
+        .collect();
     let s = serve(&g, READY);
     let radius = s.addr("radius udp", "127.0.0.1");
     let base = s.listener("http");
@@ -90,18 +69,7 @@ fn clients_bound_to_an_organisation_refuse_other_organisations_people_as_unknown
     let browser = Browser::launch_trusting(&[&g.dir.path().join("certs/server.pem")]);
     let login = |user: &str| {
         let page = browser.new_page();
-        let challenge = {
-            use base64::Engine as _;
-            use sha2::Digest as _;
-            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(
-                b"a-code-verifier-that-is-long-enough-0123456789-abc",
-            ))
-        };
-        page.goto(&format!(
-            "{base}/oauth2/authorize?response_type=code&client_id=guac-a&scope=openid&state=s\
-             &nonce=n&redirect_uri={}&code_challenge={challenge}&code_challenge_method=S256",
-            redirect.replace(':', "%3A").replace('/', "%2F")
-        ));
+        page.goto(&authorize_url(&base, "guac-a", &redirect, ""));
         page.wait_for("form#login-form", WAIT);
         page.fill("input[name=username]", user);
         page.fill("input[name=password]", PW);
@@ -146,20 +114,7 @@ fn a_leaving_organisation_gets_its_data_and_is_offboarded_with_the_audit_chain_i
         ("amir", "Practice A"),
         ("bob", "Practice B"),
     ] {
-        g.ok(
-            &[
-                "person",
-                "add",
-                user,
-                "--org",
-                org,
-                "--name",
-                user,
-                "--password-stdin",
-            ],
-            Some(&format!("{PW}\n")),
-        );
-        g.ok(&["device", "add-totp", user], None);
+        person_with_phones(&g, user, org, PW, &["phone"]);
         // A login attempt of each: an audit event about them.
         g.run(
             &["login", user, "--password-stdin"],
@@ -324,27 +279,7 @@ fn an_organisation_policy_refuses_factor_kinds_sources_and_approvals_over_radius
     );
     let g = https_instance(&[], &extra);
     g.ok(&["org", "add", "Practice A"], None);
-    g.ok(
-        &[
-            "person",
-            "add",
-            "ann",
-            "--org",
-            "Practice A",
-            "--name",
-            "Ann",
-            "--password-stdin",
-        ],
-        Some(&format!("{PW}\n")),
-    );
-    let phones: Vec<Vec<u8>> = ["one", "two"]
-        .iter()
-        .map(|l| {
-            seed_of(&uri_in(
-                &g.ok(&["device", "add-totp", "ann", "--label", l], None),
-            ))
-        })
-        .collect();
+    let phones = person_with_phones(&g, "ann", "Practice A", PW, &["one", "two"]);
     // Bad input names the flag and changes nothing.
     let bad = g.run(&["org", "policy", "Practice A", "--factors", "sms"], None);
     assert!(!bad.ok && bad.stderr.contains("--factors"), "{bad:?}");
@@ -415,20 +350,6 @@ fn an_organisation_policy_refuses_factor_kinds_sources_and_approvals_over_radius
     assert_eq!(audit.lines().count(), 3, "{audit}");
 }
 
-/// The authorization URL of `client` (PKCE S256) with extra parameters.
-fn authorize_url(base: &str, client: &str, redirect: &str, extra: &str) -> String {
-    use base64::Engine as _;
-    use sha2::Digest as _;
-    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(
-        b"a-code-verifier-that-is-long-enough-0123456789-abc",
-    ));
-    format!(
-        "{base}/oauth2/authorize?response_type=code&client_id={client}&scope=openid&state=s\
-         &nonce=n&redirect_uri={}&code_challenge={challenge}&code_challenge_method=S256{extra}",
-        redirect.replace(':', "%3A").replace('/', "%2F")
-    )
-}
-
 #[test]
 fn single_sign_on_gives_a_second_relying_party_a_code_without_a_login_until_the_person_is_blocked()
 {
@@ -447,34 +368,8 @@ fn single_sign_on_gives_a_second_relying_party_a_code_without_a_login_until_the_
         .collect();
     std::fs::write(g.config(), format!("{text}{clients}")).unwrap();
     g.ok(&["org", "add", "Practice A"], None);
-    g.ok(
-        &[
-            "person",
-            "add",
-            "ann",
-            "--org",
-            "Practice A",
-            "--name",
-            "Ann",
-            "--password-stdin",
-        ],
-        Some(&format!("{PW}\n")),
-    );
-    let phone = seed_of(&uri_in(&g.ok(&["device", "add-totp", "ann"], None)));
-    g.ok(
-        &[
-            "person",
-            "add",
-            "bea",
-            "--org",
-            "Practice A",
-            "--name",
-            "Bea",
-            "--password-stdin",
-        ],
-        Some(&format!("{PW}\n")),
-    );
-    let bea_phone = seed_of(&uri_in(&g.ok(&["device", "add-totp", "bea"], None)));
+    let phone = person_with_phones(&g, "ann", "Practice A", PW, &["phone"]).remove(0);
+    let bea_phone = person_with_phones(&g, "bea", "Practice A", PW, &["phone"]).remove(0);
     let s = serve(&g, READY);
     let base = s.listener("http");
     let back = |path: &str| {
