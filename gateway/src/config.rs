@@ -276,6 +276,8 @@ pub struct RawOidcClient {
     pub refresh_token_lifetime_seconds: u64,
     /// The organisations (by name) whose people may sign in to it; empty: all.
     pub orgs: Vec<String>,
+    /// The organisation (by name) an unqualified username is looked up in first.
+    pub default_org: Option<String>,
 }
 
 impl Default for RawOidcClient {
@@ -294,6 +296,7 @@ impl Default for RawOidcClient {
             access_token_lifetime_seconds: 300,
             refresh_token_lifetime_seconds: 86400,
             orgs: Vec::new(),
+            default_org: None,
         }
     }
 }
@@ -499,6 +502,8 @@ pub struct RawRadiusClient {
     pub disconnect_port: Option<u16>,
     /// The organisations (by name) whose people this client serves; empty: all.
     pub orgs: Vec<String>,
+    /// The organisation (by name) an unqualified username is looked up in first.
+    pub default_org: Option<String>,
     pub disconnect_secret: Option<String>,
     pub disconnect_secret_env: Option<String>,
 }
@@ -675,6 +680,8 @@ pub struct OidcClient {
     pub refresh_token_lifetime: u64,
     /// The organisations (by name) whose people may sign in to it; empty: all.
     pub orgs: Vec<String>,
+    /// The organisation (by name) an unqualified username is looked up in first.
+    pub default_org: Option<String>,
 }
 
 /// The RADIUS front: listeners, clients, and how challenges behave.
@@ -1361,6 +1368,8 @@ fn validate_oidc(o: RawOidc) -> Result<OidcSettings, ConfigError> {
             }
         }
         let orgs = crate::radius_field::org_names(&c.orgs).map_err(at)?;
+        let default_org =
+            crate::radius_field::default_org(c.default_org.as_deref(), &orgs).map_err(at)?;
         clients.push(OidcClient {
             name: if c.name.trim().is_empty() {
                 id.clone()
@@ -1380,6 +1389,7 @@ fn validate_oidc(o: RawOidc) -> Result<OidcSettings, ConfigError> {
             access_token_lifetime: c.access_token_lifetime_seconds,
             refresh_token_lifetime: c.refresh_token_lifetime_seconds,
             orgs,
+            default_org,
         });
     }
     if !(1..=365).contains(&o.key_rotation_days) {

@@ -213,6 +213,9 @@ pub enum Reason {
     SourceNotAllowed,
     /// The organisation's policy refuses out-of-band approvals.
     ApprovalsNotAllowed,
+    /// The username is taken in several organisations and neither the name nor the client
+    /// says which (answered as an unknown user is).
+    AmbiguousUsername,
 }
 
 impl Reason {
@@ -253,6 +256,7 @@ impl Reason {
             Self::FactorNotAllowed => "factor_not_allowed",
             Self::SourceNotAllowed => "source_not_allowed",
             Self::ApprovalsNotAllowed => "approvals_not_allowed",
+            Self::AmbiguousUsername => "ambiguous_username",
         }
     }
 }

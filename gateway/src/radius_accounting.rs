@@ -23,8 +23,12 @@ pub async fn record(
     now: UnixTime,
 ) -> AccountingDecision {
     let person = match &username {
-        Some(u) => match gateway.store().person_by_username(u).await {
-            Ok(p) => p,
+        Some(u) => match gateway
+            .resolve_login_name(Channel::Radius, Some(&req.client.name), u)
+            .await
+        {
+            Ok(crate::store::NameMatch::Found(p)) => Some(p),
+            Ok(_) => None,
             Err(e) => {
                 tracing::error!(error = %e, "accounting: store unreachable; not answered");
                 return AccountingDecision::Drop;

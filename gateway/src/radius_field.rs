@@ -28,6 +28,24 @@ pub struct ClientField {
     pub disconnect: Option<DisconnectTarget>,
     /// The organisations (by name) whose people it serves; empty: all.
     pub orgs: Vec<String>,
+    /// The organisation (by name) an unqualified username is looked up in first.
+    pub default_org: Option<String>,
+}
+
+/// A client's `default_org`: trimmed, printable, and one of its `orgs` when it lists any.
+pub fn default_org(default_org: Option<&str>, orgs: &[String]) -> Result<Option<String>, String> {
+    let Some(d) = default_org.map(str::trim) else {
+        return Ok(None);
+    };
+    if d.is_empty() || d.chars().any(char::is_control) {
+        return Err("default_org: an organisation name must be non-empty and printable".into());
+    }
+    if !orgs.is_empty() && !orgs.iter().any(|o| o == d) {
+        return Err(format!(
+            "default_org: {d:?} is not one of the client's orgs"
+        ));
+    }
+    Ok(Some(d.to_owned()))
 }
 
 /// A client's `orgs`: names trimmed, none empty, none twice.
@@ -153,6 +171,7 @@ pub fn validate_client(
         domains: lower(domains),
         upn_suffixes: lower(suffixes),
         disconnect,
+        default_org: default_org(c.default_org.as_deref(), &org_names(&c.orgs)?)?,
         orgs: org_names(&c.orgs)?,
     })
 }
@@ -160,7 +179,8 @@ pub fn validate_client(
 impl ClientField {
     /// The username to look up for a name as typed: `DOMAIN\user` and `user@suffix` lose
     /// their listed domain or suffix; everything else stays as typed (a name with an
-    /// unlisted domain then matches no person: an unknown user).
+    /// unlisted domain matches a person only when the domain is an organisation's login
+    /// suffix: see [`crate::store::resolve_username`]).
     pub fn map_username(&self, typed: &str) -> String {
         let t = typed.trim();
         if let Some((domain, user)) = t.split_once('\\')
@@ -222,7 +242,30 @@ mod tests {
             upn_suffixes: suffixes.iter().map(|d| d.to_lowercase()).collect(),
             disconnect: None,
             orgs: Vec::new(),
+            default_org: None,
         }
+    }
+
+    #[test]
+    fn a_default_org_must_be_one_of_the_orgs() {
+        let orgs = vec!["Praktijk Zuid".to_owned()];
+        assert_eq!(default_org(None, &orgs).unwrap(), None);
+        assert_eq!(
+            default_org(Some(" Praktijk Zuid "), &orgs)
+                .unwrap()
+                .as_deref(),
+            Some("Praktijk Zuid")
+        );
+        assert!(
+            default_org(Some("Noord"), &orgs)
+                .unwrap_err()
+                .contains("default_org")
+        );
+        assert_eq!(
+            default_org(Some("Noord"), &[]).unwrap().as_deref(),
+            Some("Noord")
+        );
+        assert!(default_org(Some(" "), &[]).is_err());
     }
 
     #[test]

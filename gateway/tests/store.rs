@@ -3206,3 +3206,178 @@ async fn radius_sessions_open_close_and_nas_restart(s: &dyn Store) {
     let after = s.events(&EventFilter::default()).await.unwrap().len();
     assert_eq!(after - before, 8);
 }
+
+// ---- usernames per organisation (issue 16, migration 0018) ----------------------------
+
+async fn person_in(
+    s: &dyn Store,
+    org: &Organisation,
+    username: &str,
+) -> Result<Person, StoreError> {
+    let new = NewPerson {
+        username: username.into(),
+        full_name: format!("{username} of {}", org.name),
+        email: None,
+        employee_number: None,
+        org_id: org.id,
+        roles: vec![Role::Person],
+    };
+    s.create_person(&new, None, NOW, ev(EventKind::PersonCreated))
+        .await
+}
+
+/// Two organisations may each have an `ann`, one may not have two; a login name finds its
+/// person by the client's default organisation, by being the only one, or qualified with
+/// the organisation's login suffix.
+async fn usernames_are_unique_per_organisation(s: &dyn Store) {
+    use mfa_gateway::store::{NameMatch, org_slug, resolve_username};
+    let zuid = s
+        .create_org("Praktijk Zuid", NOW, ev(EventKind::OrgCreated))
+        .await
+        .unwrap();
+    let noord = s
+        .create_org("Praktijk  Noord (Assen)", NOW, ev(EventKind::OrgCreated))
+        .await
+        .unwrap();
+    assert_eq!(org_slug(&noord.name), "praktijk-noord-assen");
+    let ann_zuid = person_in(s, &zuid, "ann").await.unwrap();
+    let ann_noord = person_in(s, &noord, "Ann").await.unwrap();
+    assert!(matches!(
+        person_in(s, &zuid, " ANN ").await,
+        Err(StoreError::Conflict(_))
+    ));
+    let carol = person_in(s, &noord, "carol@example.org").await.unwrap();
+
+    let named = s.people_named("ann").await.unwrap();
+    assert_eq!(
+        named
+            .iter()
+            .map(|(p, o)| (p.id, o.as_str()))
+            .collect::<Vec<_>>(),
+        [
+            (ann_zuid.id, "Praktijk Zuid"),
+            (ann_noord.id, "Praktijk  Noord (Assen)")
+        ]
+    );
+    let found = |m: NameMatch| match m {
+        NameMatch::Found(p) => Some(p.id),
+        _ => None,
+    };
+    let resolve = |name: &'static str, default: Option<&'static str>| async move {
+        resolve_username(s, name, default).await.unwrap()
+    };
+    assert!(matches!(resolve("ann", None).await, NameMatch::Ambiguous(v) if v.len() == 2));
+    assert_eq!(s.person_by_username("ann").await.unwrap(), None);
+    assert_eq!(
+        found(resolve("ann", Some("Praktijk Zuid")).await),
+        Some(ann_zuid.id)
+    );
+    assert_eq!(
+        found(resolve(" Ann ", Some("Praktijk  Noord (Assen)")).await),
+        Some(ann_noord.id)
+    );
+    assert_eq!(
+        found(resolve("ann@praktijk-zuid", None).await),
+        Some(ann_zuid.id)
+    );
+    assert_eq!(
+        found(resolve("PRAKTIJK-NOORD-ASSEN\\ann", None).await),
+        Some(ann_noord.id)
+    );
+    assert_eq!(resolve("ann@nowhere", None).await, NameMatch::Unknown);
+    assert_eq!(
+        resolve("bob", Some("Praktijk Zuid")).await,
+        NameMatch::Unknown
+    );
+    // A unique name is found as before, also one with an `@`, also through a client whose
+    // default is another organisation (its `orgs` decide whether it may log in there).
+    assert_eq!(
+        found(resolve("carol@example.org", None).await),
+        Some(carol.id)
+    );
+    assert_eq!(
+        found(resolve("carol@example.org", Some("Praktijk Zuid")).await),
+        Some(carol.id)
+    );
+    assert_eq!(
+        found(resolve("carol@example.org@praktijk-noord-assen", None).await),
+        Some(carol.id)
+    );
+    assert_eq!(
+        resolve("carol@example.org@praktijk-zuid", None).await,
+        NameMatch::Unknown
+    );
+}
+
+/// Migration 0018 on a database that has people, devices and events (SQLite rebuilds the
+/// table): nothing is lost, every reference still holds, and the new rule applies.
+async fn migration_0018_keeps_people_and_their_references(h: &Harness) {
+    let s = &*h.store;
+    let (org, ann) = org_and_person(s, "ann").await;
+    s.add_device(&phone(&ann, "phone"), NOW, ev(EventKind::DeviceLinked))
+        .await
+        .unwrap();
+    // Undo 0018 as if the database were older, then run the migrations again.
+    match &h.raw {
+        Raw::Sqlite(_) => {
+            h.exec(&[
+                "DROP INDEX people_username_org",
+                "CREATE UNIQUE INDEX people_username_old ON people(username)",
+                "DELETE FROM _sqlx_migrations WHERE version = 18",
+            ])
+            .await
+        }
+        Raw::Pg(_) => {
+            h.exec(&[
+                "DROP INDEX people_username_org",
+                "ALTER TABLE people ADD CONSTRAINT people_username_key UNIQUE (username)",
+                "DELETE FROM _sqlx_migrations WHERE version = 18",
+            ])
+            .await
+        }
+    }
+    let other = s
+        .create_org("Other practice", NOW, ev(EventKind::OrgCreated))
+        .await
+        .unwrap();
+    assert!(
+        person_in(s, &other, "ann").await.is_err(),
+        "unique everywhere before 0018"
+    );
+    h.remigrate().await;
+    let again = s.person_by_id(ann.id).await.unwrap().unwrap();
+    assert_eq!((again.username.as_str(), again.org_id), ("ann", org.id));
+    assert_eq!(s.devices_of(ann.id).await.unwrap().len(), 1);
+    person_in(s, &other, "ann").await.unwrap();
+    assert!(person_in(s, &org, "ann").await.is_err());
+    if let Raw::Sqlite(pool) = &h.raw {
+        let on: i64 = sqlx::query_scalar("PRAGMA foreign_keys")
+            .fetch_one(pool)
+            .await
+            .unwrap();
+        assert_eq!(on, 1, "foreign keys are on again");
+        let broken: Vec<(String,)> = sqlx::query_as("PRAGMA foreign_key_check")
+            .fetch_all(pool)
+            .await
+            .unwrap_or_default();
+        assert!(broken.is_empty(), "{broken:?}");
+    }
+}
+
+mod usernames {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        let h = super::sqlite().await;
+        super::usernames_are_unique_per_organisation(&*h.store).await;
+        let h = super::sqlite().await;
+        super::migration_0018_keeps_people_and_their_references(&h).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        let h = super::postgres().await;
+        super::usernames_are_unique_per_organisation(&*h.store).await;
+        let h = super::postgres().await;
+        super::migration_0018_keeps_people_and_their_references(&h).await;
+    }
+}

@@ -21,4 +21,5 @@ mod radius;
 mod radius_field;
 mod reset;
 mod tenants;
+mod usernames;
 mod webauthn;

@@ -450,9 +450,16 @@ async fn org(config: &Path, cmd: OrgCmd) -> anyhow::Result<()> {
             println!("organisation {} added (id {})", org.name, org.id);
         }
         OrgCmd::List => {
-            println!("{:>4}  name", "id");
+            // The login suffix qualifies a username taken in several organisations
+            // (`ann@praktijk-zuid`).
+            println!("{:>4}  name (login suffix)", "id");
             for o in gw.store().orgs().await? {
-                println!("{:>4}  {}", o.id, o.name);
+                println!(
+                    "{:>4}  {} (@{})",
+                    o.id,
+                    o.name,
+                    crate::store::org_slug(&o.name)
+                );
             }
         }
         OrgCmd::Export { org, output } => tenancy::export(&gw, &org, &output).await?,
@@ -495,6 +502,26 @@ async fn person(config: &Path, cmd: PersonCmd) -> anyhow::Result<()> {
             };
             let p = gw.create_person(new, password, ACTOR, now()).await?;
             println!("person {} added (id {}) in {}", p.username, p.id, org.name);
+            // Usernames are unique per organisation: a name now taken twice needs its
+            // organisation (or a client's default_org) to log in.
+            let named = gw.store().people_named(&p.username).await?;
+            if named.len() > 1 {
+                let others: Vec<String> = named
+                    .iter()
+                    .filter(|(o, _)| o.id != p.id)
+                    .map(|(_, org)| org.clone())
+                    .collect();
+                println!(
+                    "note: {:?} is also a username in {}: log in as {}@{} (or through a client \
+                     whose default_org is {:?}); a bare {:?} now names nobody",
+                    p.username,
+                    others.join(", "),
+                    p.username,
+                    crate::store::org_slug(&org.name),
+                    org.name,
+                    p.username
+                );
+            }
         }
         PersonCmd::Import {
             file,

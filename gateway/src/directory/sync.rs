@@ -124,10 +124,15 @@ impl Gateway {
                         plan.update.push((p.clone(), d));
                     }
                 }
-                None => match self.store().person_by_username(&key).await? {
-                    Some(other) if other.org_id != org.id => plan
-                        .skipped
-                        .push((d.username.clone(), "the username is taken in another organisation".into())),
+                // Usernames are unique per organisation: another organisation's person of
+                // this name does not matter here.
+                None => match self
+                    .store()
+                    .people_named(&key)
+                    .await?
+                    .into_iter()
+                    .find(|(p, _)| p.org_id == org.id)
+                {
                     Some(_) => plan.skipped.push((
                         d.username.clone(),
                         "a person of this name has a local password (not the directory's to change)"

@@ -110,11 +110,25 @@ impl Gateway {
         number: Option<u8>,
         now: UnixTime,
     ) -> Result<Decision> {
-        let username = crate::store::normalise_username(&attempt.username);
-        let Some(person) = self.store.person_by_username(&username).await? else {
-            return self
-                .approval_decision(attempt, None, Some(Reason::UnknownUser), now)
-                .await;
+        let person = match self
+            .resolve_login_name(
+                attempt.channel,
+                attempt.client.as_deref(),
+                &attempt.username,
+            )
+            .await?
+        {
+            crate::store::NameMatch::Found(p) => p,
+            crate::store::NameMatch::Unknown => {
+                return self
+                    .approval_decision(attempt, None, Some(Reason::UnknownUser), now)
+                    .await;
+            }
+            crate::store::NameMatch::Ambiguous(_) => {
+                return self
+                    .approval_decision(attempt, None, Some(Reason::AmbiguousUsername), now)
+                    .await;
+            }
         };
         if self.client_refuses(attempt, &person).await? {
             return self

@@ -327,7 +327,14 @@ impl Gateway {
             Err(errors) => return Ok(Err(errors)),
         };
         for r in &rows {
-            if !r.username.is_empty() && self.store.person_by_username(&r.username).await?.is_some()
+            // Unique per organisation (another organisation's `ann` does not matter).
+            if !r.username.is_empty()
+                && self
+                    .store
+                    .people_named(&r.username)
+                    .await?
+                    .iter()
+                    .any(|(p, _)| p.org_id == org.id)
             {
                 errors.push(LineError {
                     line: r.line,
@@ -586,15 +593,21 @@ mod tests {
         let (gw, _dir) = gateway().await;
         let org = gw.create_org("A", "t", 1000).await.unwrap();
         let other = gw.create_org("B", "t", 1000).await.unwrap();
-        let new = |username: &str| NewPerson {
+        let new = |username: &str, org_id| NewPerson {
             username: username.into(),
             full_name: "Ann".into(),
             email: None,
             employee_number: None,
-            org_id: other.id,
+            org_id,
             roles: vec![Role::Person],
         };
-        gw.create_person(new("ann"), None, "t", 1000).await.unwrap();
+        gw.create_person(new("ann", org.id), None, "t", 1000)
+            .await
+            .unwrap();
+        // Usernames are unique per organisation: B's `cees` does not stop A's.
+        gw.create_person(new("cees@example.org", other.id), None, "t", 1000)
+            .await
+            .unwrap();
         let op = AdminActor::cli();
         let csv = b"name,email,username\nAnn,ann@example.org,Ann\nBob,bob@example,\n";
         let errors = gw
@@ -610,7 +623,7 @@ mod tests {
             ],
             "the file's errors and the store's, at once"
         );
-        assert!(gw.store().people(Some(org.id)).await.unwrap().is_empty());
+        assert_eq!(gw.store().people(Some(org.id)).await.unwrap().len(), 1);
 
         // An org admin of B may not import into A: not found (audited).
         let admin_b = AdminActor {
@@ -632,7 +645,7 @@ mod tests {
         assert_eq!(done[0].person.username, "bob@example.org");
         assert!(done[1].link.expose().starts_with("https://x/activate/"));
         let people = gw.store().people(Some(org.id)).await.unwrap();
-        assert_eq!(people.len(), 2);
+        assert_eq!(people.len(), 3);
         // The link opens the activation page, as a joiner's does.
         let token = done[0].link.expose().rsplit('/').next().unwrap().to_owned();
         let opened = gw.open_activation(&token, 2001).await.unwrap();

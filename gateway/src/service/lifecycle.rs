@@ -475,7 +475,14 @@ impl Gateway {
                         "Choose at least one factor: a phone, a hardware token, or both.",
                     ));
                 }
-                if self.store.person_by_username(&username).await?.is_some() {
+                // Unique per organisation (another organisation's `ann` does not matter).
+                if self
+                    .store
+                    .people_named(&username)
+                    .await?
+                    .iter()
+                    .any(|(p, _)| p.org_id == org)
+                {
                     return Err(invalid(
                         "That username is taken; choose another one (or leave it empty to use the e-mail address).",
                     ));

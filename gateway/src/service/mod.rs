@@ -126,8 +126,15 @@ pub struct Gateway {
     client_orgs: Arc<std::sync::RwLock<ClientOrgs>>,
 }
 
-/// Per (channel, client name): the organisations (by name) a RADIUS or OIDC client serves.
-type ClientOrgs = std::collections::BTreeMap<(&'static str, String), Vec<String>>;
+/// Per (channel, client name): the organisations (by name) a RADIUS or OIDC client serves
+/// and its default organisation (an unqualified name is first looked up there).
+type ClientOrgs = std::collections::BTreeMap<(&'static str, String), ClientScope>;
+
+#[derive(Debug, Clone, Default)]
+struct ClientScope {
+    orgs: Vec<String>,
+    default_org: Option<String>,
+}
 
 impl Gateway {
     pub fn new(config: &Config, store: Arc<dyn Store>, key: MasterKey) -> Result<Self> {
@@ -226,12 +233,21 @@ impl Gateway {
     pub fn set_client_orgs(&self, config: &Config) {
         let mut map = ClientOrgs::new();
         for (name, field) in &config.radius.field {
-            map.insert((Channel::Radius.as_str(), name.clone()), field.orgs.clone());
+            map.insert(
+                (Channel::Radius.as_str(), name.clone()),
+                ClientScope {
+                    orgs: field.orgs.clone(),
+                    default_org: field.default_org.clone(),
+                },
+            );
         }
         for c in &config.oidc.clients {
             map.insert(
                 (Channel::Oidc.as_str(), c.client_id.clone()),
-                c.orgs.clone(),
+                ClientScope {
+                    orgs: c.orgs.clone(),
+                    default_org: c.default_org.clone(),
+                },
             );
         }
         if let Ok(mut m) = self.client_orgs.write() {
@@ -246,9 +262,33 @@ impl Gateway {
             return Vec::new();
         };
         map.iter()
-            .filter(|(_, orgs)| orgs.is_empty() || orgs.iter().any(|o| o == org))
-            .map(|((channel, name), orgs)| (*channel, name.clone(), !orgs.is_empty()))
+            .filter(|(_, c)| c.orgs.is_empty() || c.orgs.iter().any(|o| o == org))
+            .map(|((channel, name), c)| (*channel, name.clone(), !c.orgs.is_empty()))
             .collect()
+    }
+
+    /// The default organisation (by name) of `client` on `channel`, if it has one.
+    pub fn client_default_org(&self, channel: Channel, client: Option<&str>) -> Option<String> {
+        let client = client?;
+        let map = self.client_orgs.read().ok()?;
+        map.get(&(channel.as_str(), client.to_owned()))?
+            .default_org
+            .clone()
+    }
+
+    /// The person a login name means for `client` on `channel` (issue 16: usernames are
+    /// unique per organisation; see [`crate::store::resolve_username`]).
+    pub async fn resolve_login_name(
+        &self,
+        channel: Channel,
+        client: Option<&str>,
+        name: &str,
+    ) -> Result<crate::store::NameMatch> {
+        let default_org = self.client_default_org(channel, client);
+        Ok(
+            crate::store::resolve_username(self.store.as_ref(), name, default_org.as_deref())
+                .await?,
+        )
     }
 
     /// Does the attempt's client serve other organisations than `person`'s?
@@ -269,7 +309,7 @@ impl Gateway {
         };
         let orgs = match self.client_orgs.read() {
             Ok(map) => match map.get(&(channel.as_str(), client.to_owned())) {
-                Some(orgs) if !orgs.is_empty() => orgs.clone(),
+                Some(c) if !c.orgs.is_empty() => c.orgs.clone(),
                 _ => return Ok(false),
             },
             Err(_) => return Ok(false),
@@ -348,8 +388,12 @@ impl Gateway {
 
     /// What the engine needs to know of a username (None when unknown), for an attempt
     /// from `source` (the password throttle's key).
-    async fn subject(&self, username: &str, source: Option<&str>) -> Result<Option<Subject>> {
-        let Some(person) = self.store.person_by_username(username).await? else {
+    async fn subject(
+        &self,
+        person: Option<Person>,
+        source: Option<&str>,
+    ) -> Result<Option<Subject>> {
+        let Some(person) = person else {
             return Ok(None);
         };
         let source_blocked_until = match source {
@@ -410,7 +454,19 @@ impl Gateway {
             Credentials::PasswordOnly { .. } | Credentials::PasswordAndCode { .. }
         )
         .then(|| self.engine.source_key(&attempt));
-        let mut subject = self.subject(&attempt.username, source.as_deref()).await?;
+        let (person, ambiguous) = match self
+            .resolve_login_name(
+                attempt.channel,
+                attempt.client.as_deref(),
+                &attempt.username,
+            )
+            .await?
+        {
+            crate::store::NameMatch::Found(p) => (Some(p), false),
+            crate::store::NameMatch::Unknown => (None, false),
+            crate::store::NameMatch::Ambiguous(_) => (None, true),
+        };
+        let mut subject = self.subject(person, source.as_deref()).await?;
         // A client bound to other organisations: the person is treated as unknown (the
         // same cost and answer), the event says why.
         let mut refused_for = None;
@@ -497,6 +553,11 @@ impl Gateway {
             Err(e) => return Err(ServiceError::Internal(e.to_string())),
         };
         let mut decision = decision;
+        if ambiguous {
+            // The name is taken in several organisations: answered as unknown, said why.
+            decision.verdict = Verdict::Reject(Reason::AmbiguousUsername);
+            decision.event.reason = Some(Reason::AmbiguousUsername.as_str().into());
+        }
         if let Some((p, reason)) = refused_for {
             decision.verdict = Verdict::Reject(reason);
             decision.event.reason = Some(reason.as_str().into());
@@ -632,6 +693,25 @@ impl Gateway {
         if name.is_empty() {
             return Err(ServiceError::Invalid("organisation name is empty".into()));
         }
+        // Its login suffix (`ann@praktijk-zuid`) must name it alone.
+        let slug = crate::store::org_slug(name);
+        if slug.is_empty() {
+            return Err(ServiceError::Invalid(
+                "organisation name needs a letter or a digit".into(),
+            ));
+        }
+        if let Some(other) = self
+            .store
+            .orgs()
+            .await?
+            .into_iter()
+            .find(|o| crate::store::org_slug(&o.name) == slug)
+        {
+            return Err(ServiceError::Invalid(format!(
+                "organisation name {name:?} has the login suffix {slug:?} of {:?}",
+                other.name
+            )));
+        }
         let mut event = AuditEvent::admin(now, EventKind::OrgCreated, actor);
         event.detail = Some(serde_json::json!({ "name": name }));
         Ok(self.store.create_org(name, now, event).await?)
@@ -649,11 +729,46 @@ impl Gateway {
             .ok_or_else(|| ServiceError::NotFound(format!("organisation {name_or_id:?}")))
     }
 
+    /// A name that means `person` without a client's default organisation: the username
+    /// when no other organisation has it, else qualified (`ann@praktijk-zuid`). A login
+    /// keeps this between its steps.
+    pub async fn login_name_of(&self, person: &Person) -> Result<String> {
+        let named = self.store.people_named(&person.username).await?;
+        if named.len() <= 1 {
+            return Ok(person.username.clone());
+        }
+        let org = named
+            .iter()
+            .find(|(p, _)| p.id == person.id)
+            .map(|(_, org)| org.clone())
+            .unwrap_or_default();
+        Ok(format!(
+            "{}@{}",
+            person.username,
+            crate::store::org_slug(&org)
+        ))
+    }
+
+    /// The person a name means: `ann`, or `ann@praktijk-zuid` when several organisations
+    /// have an `ann` (the error then names the qualified names).
     pub async fn person(&self, username: &str) -> Result<Person> {
-        self.store
-            .person_by_username(username)
-            .await?
-            .ok_or_else(|| ServiceError::NotFound(format!("person {username:?}")))
+        match crate::store::resolve_username(self.store.as_ref(), username, None).await? {
+            crate::store::NameMatch::Found(p) => Ok(p),
+            crate::store::NameMatch::Unknown => {
+                Err(ServiceError::NotFound(format!("person {username:?}")))
+            }
+            crate::store::NameMatch::Ambiguous(named) => {
+                let names: Vec<String> = named
+                    .iter()
+                    .map(|(p, org)| format!("{}@{}", p.username, crate::store::org_slug(org)))
+                    .collect();
+                Err(ServiceError::Invalid(format!(
+                    "{username:?} is a username in {} organisations: name one as {}",
+                    names.len(),
+                    names.join(" or ")
+                )))
+            }
+        }
     }
 
     pub async fn create_person(

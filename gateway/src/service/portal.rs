@@ -685,9 +685,18 @@ impl Gateway {
         response: &str,
         now: UnixTime,
     ) -> Result<Decision> {
-        let key = match self.store.person_by_username(&attempt.username).await? {
-            Some(p) => self.verify_key(p.id, rp, state, response, None).await?,
-            None => None,
+        let key = match self
+            .resolve_login_name(
+                attempt.channel,
+                attempt.client.as_deref(),
+                &attempt.username,
+            )
+            .await?
+        {
+            crate::store::NameMatch::Found(p) => {
+                self.verify_key(p.id, rp, state, response, None).await?
+            }
+            _ => None,
         };
         attempt.credentials = Credentials::KeyAfterPassword { key };
         self.login(attempt, now).await

@@ -364,7 +364,8 @@ impl Gateway {
             nas: None,
             typed_username: None,
         };
-        let subject = self.subject(&person.username, None).await?;
+        let fresh = self.store.person_by_id(person.id).await?;
+        let subject = self.subject(fresh, None).await?;
         let mut decision = self.engine.decide(&attempt, subject.as_ref(), now);
         let mut detail = match decision.event.detail.take() {
             Some(serde_json::Value::Object(m)) => m,

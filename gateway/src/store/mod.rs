@@ -118,7 +118,17 @@ pub trait Store:
         now: UnixTime,
         event: AuditEvent,
     ) -> Result<Person>;
-    async fn person_by_username(&self, username: &str) -> Result<Option<Person>>;
+    /// Everyone whose username is exactly `username` (normalised), with their
+    /// organisation's name, oldest first: one per organisation at most.
+    async fn people_named(&self, username: &str) -> Result<Vec<(Person, String)>>;
+    /// The one person a login name means, without a default organisation (see
+    /// [`resolve_username`]); None when unknown or ambiguous.
+    async fn person_by_username(&self, username: &str) -> Result<Option<Person>> {
+        Ok(match resolve_username(self, username, None).await? {
+            NameMatch::Found(p) => Some(p),
+            NameMatch::Unknown | NameMatch::Ambiguous(_) => None,
+        })
+    }
     async fn person_by_id(&self, id: PersonId) -> Result<Option<Person>>;
     /// By the stable public id (the OIDC `sub`).
     async fn person_by_public_id(&self, public_id: &str) -> Result<Option<Person>>;
@@ -267,4 +277,81 @@ pub async fn open(url: &str, max_connections: u32) -> Result<Arc<dyn Store>> {
 /// Usernames are compared without case and surrounding blanks.
 pub fn normalise_username(name: &str) -> String {
     name.trim().to_lowercase()
+}
+
+/// An organisation's login suffix, from its name: lower case, every run of characters
+/// other than letters and digits one `-` ("Praktijk Zuid" is `praktijk-zuid`). A name may
+/// be qualified with it: `ann@praktijk-zuid` or `praktijk-zuid\ann`.
+pub fn org_slug(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    for c in name.trim().chars().flat_map(char::to_lowercase) {
+        if c.is_alphanumeric() {
+            out.push(c);
+        } else if !out.is_empty() && !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    while out.ends_with('-') {
+        out.pop();
+    }
+    out
+}
+
+/// What a login name means.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NameMatch {
+    Found(Person),
+    Unknown,
+    /// The name is taken in several organisations and nothing says which: answered as an
+    /// unknown user, audited as `ambiguous_username`.
+    Ambiguous(Vec<(Person, String)>),
+}
+
+/// The person a login name means (issue 16: usernames are unique per organisation).
+/// 1. With a `default_org` (the client's), its person of that name.
+/// 2. A name taken in one organisation only: that person (every name that was unique keeps
+///    working unchanged, also one that contains `@`).
+/// 3. A name taken in several: ambiguous.
+/// 4. A name qualified with an organisation's login suffix ([`org_slug`]):
+///    `ann@praktijk-zuid` or `praktijk-zuid\ann`.
+pub async fn resolve_username<S: Store + ?Sized>(
+    store: &S,
+    typed: &str,
+    default_org: Option<&str>,
+) -> Result<NameMatch> {
+    let name = normalise_username(typed);
+    if name.is_empty() {
+        return Ok(NameMatch::Unknown);
+    }
+    let mut named = store.people_named(&name).await?;
+    if let Some(org) = default_org
+        && let Some(i) = named.iter().position(|(_, o)| o == org)
+    {
+        return Ok(NameMatch::Found(named.swap_remove(i).0));
+    }
+    match named.len() {
+        0 => {}
+        1 => return Ok(NameMatch::Found(named.remove(0).0)),
+        _ => return Ok(NameMatch::Ambiguous(named)),
+    }
+    let qualified = name
+        .rsplit_once('@')
+        .or_else(|| name.split_once('\\').map(|(org, user)| (user, org)));
+    let Some((user, suffix)) = qualified else {
+        return Ok(NameMatch::Unknown);
+    };
+    if user.is_empty() || suffix.is_empty() {
+        return Ok(NameMatch::Unknown);
+    }
+    let mut hits: Vec<(Person, String)> = store
+        .people_named(user)
+        .await?
+        .into_iter()
+        .filter(|(_, org)| org_slug(org) == suffix)
+        .collect();
+    Ok(match hits.len() {
+        0 => NameMatch::Unknown,
+        1 => NameMatch::Found(hits.remove(0).0),
+        _ => NameMatch::Ambiguous(hits),
+    })
 }

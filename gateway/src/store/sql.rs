@@ -499,16 +499,21 @@ macro_rules! sql_store {
                     Ok(person)
                 }
 
-                async fn person_by_username(&self, username: &str) -> Result<Option<Person>> {
-                    sqlx::query(sqlx::AssertSqlSafe(format!(
-                        "SELECT {PERSON_COLS} FROM people WHERE username = $1"
+                async fn people_named(&self, username: &str) -> Result<Vec<(Person, String)>> {
+                    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "SELECT {PERSON_COLS}, \
+                         (SELECT o.name FROM organisations o WHERE o.id = people.org_id) AS org_name \
+                         FROM people WHERE username = $1 ORDER BY id"
                     )))
                     .bind(normalise_username(username))
-                    .fetch_optional(&self.pool)
-                    .await?
-                    .as_ref()
-                    .map(person_from_row)
-                    .transpose()
+                    .fetch_all(&self.pool)
+                    .await?;
+                    rows.iter()
+                        .map(|row| {
+                            let org: Option<String> = row.try_get("org_name")?;
+                            Ok((person_from_row(row)?, org.unwrap_or_default()))
+                        })
+                        .collect()
                 }
 
                 async fn person_by_id(&self, id: PersonId) -> Result<Option<Person>> {

@@ -182,7 +182,7 @@ async fn filter_of(state: &WebState, f: &SearchForm, scope: Scope) -> Result<Eve
     };
     let kinds: Vec<&str> = EventKind::ALL.iter().map(|k| k.as_str()).collect();
     let (person_id, username) = match (text(&f.person), scope) {
-        (Some(u), _) => match state.gateway.store().person_by_username(&u).await {
+        (Some(u), _) => match person_named(state, &u, scope_org(scope)).await {
             Ok(Some(p)) if scope_org(scope).is_none_or(|org| org == p.org_id) => (Some(p.id), None),
             // Another organisation's person, or (for an org auditor, who never sees events
             // without an organisation) an unknown username: the same 404.
@@ -601,4 +601,24 @@ async fn subject_json(
         }
         Err(r) => r,
     }
+}
+
+/// The person an auditor's search names: an org auditor's `ann` is their organisation's
+/// (usernames are unique per organisation only); None when unknown or ambiguous.
+async fn person_named(
+    state: &WebState,
+    name: &str,
+    org: Option<crate::model::OrgId>,
+) -> crate::store::Result<Option<crate::model::Person>> {
+    let store = state.gateway.store();
+    let default = match org {
+        Some(id) => store.org_by_id(id).await?.map(|o| o.name),
+        None => None,
+    };
+    Ok(
+        match crate::store::resolve_username(store.as_ref(), name, default.as_deref()).await? {
+            crate::store::NameMatch::Found(p) => Some(p),
+            _ => None,
+        },
+    )
 }

@@ -476,8 +476,21 @@ pub async fn submit_password(
     };
     match decision.verdict {
         Verdict::NeedSecondFactor => {
+            // The next steps name the person unambiguously (the client's default
+            // organisation applies to the typed name only).
+            let username = match decision.event.person_id {
+                Some(id) => match state.gateway.store().person_by_id(id).await {
+                    Ok(Some(p)) => state
+                        .gateway
+                        .login_name_of(&p)
+                        .await
+                        .unwrap_or_else(|_| form.username.clone()),
+                    _ => form.username.clone(),
+                },
+                None => form.username.clone(),
+            };
             let login = LoginState::PasswordOk {
-                username: form.username.clone(),
+                username: username.clone(),
                 purpose: target.purpose.clone(),
                 since: now(),
                 failures: 0,
@@ -489,9 +502,7 @@ pub async fn submit_password(
             let old = session_id(headers).unwrap_or_default();
             let source = state.limits.source_key(ip).to_string();
             match state.sessions.rotate(&old, login, &source, now()).await {
-                Ok((id, s)) => {
-                    code_page(state, target, &s.csrf, &form.username, None, Some(&id)).await
-                }
+                Ok((id, s)) => code_page(state, target, &s.csrf, &username, None, Some(&id)).await,
                 Err(Refused::SourceFull) => {
                     let mut res = retry(TOO_MANY_SESSIONS);
                     *res.status_mut() = StatusCode::TOO_MANY_REQUESTS;

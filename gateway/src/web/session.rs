@@ -238,7 +238,10 @@ pub fn belongs_to(login: &LoginState, person: PersonId, username: &str) -> bool 
     match login {
         LoginState::LoggedIn { person_id, .. } => *person_id == person,
         LoginState::PasswordOk { username: u, .. } => {
-            crate::store::normalise_username(u) == username
+            // Half-way logins keep the name unambiguous: `ann` or `ann@praktijk-zuid` (this
+            // may also end another organisation's `ann` half-way: harmless).
+            let u = crate::store::normalise_username(u);
+            u == username || u.rsplit_once('@').is_some_and(|(name, _)| name == username)
         }
         LoginState::Fresh => false,
     }
