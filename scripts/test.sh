@@ -8,7 +8,8 @@
 #     one on its own port (redis-server installed with apt if missing);
 #   - chromium for the browser tests, nginx as the load balancer of the HA test, and the
 #     PostgreSQL server binaries (the HA test restarts a throwaway cluster of its own);
-#   - slapd and ldap-utils (OpenLDAP) for the directory tests (each starts its own server).
+#   - slapd and ldap-utils (OpenLDAP) for the directory tests (each starts its own server);
+#   - axe-core (npm, pinned, into target/axe) for the accessibility checks of every page.
 # A prerequisite that cannot be had stops the run with what to install; nothing is skipped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -61,6 +62,23 @@ if ! have_slapd; then
     apt_install slapd ldap-utils
 fi
 have_slapd || die "slapd not found: apt-get install slapd ldap-utils"
+
+# --- axe-core (the accessibility checks the browser tests inject into each page) --------
+# Pinned; from the npm registry into target/axe (kept between runs), with Debian's npm.
+axe_version=4.14.1
+axe_js="$PWD/target/axe/node_modules/axe-core/axe.min.js"
+if ! grep -qs "\"version\": \"$axe_version\"" "$PWD/target/axe/node_modules/axe-core/package.json"; then
+    if ! command -v npm >/dev/null 2>&1; then
+        say "installing npm (for axe-core)"
+        apt_install npm
+    fi
+    say "installing axe-core $axe_version (npm)"
+    mkdir -p target/axe
+    npm install --prefix target/axe --no-audit --no-fund --silent "axe-core@$axe_version" >&2 \
+        || die "npm install axe-core@$axe_version failed: the accessibility tests need it (npm registry)"
+fi
+[ -f "$axe_js" ] || die "axe-core not found at $axe_js: npm install --prefix target/axe axe-core@$axe_version"
+export MFA_TEST_AXE="$axe_js"
 
 # --- PostgreSQL ------------------------------------------------------------------------
 pg_url_default="${MFA_TEST_PG_DEFAULT:-postgres://postgres@127.0.0.1:5432/test}"

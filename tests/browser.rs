@@ -384,6 +384,111 @@ impl Page<'_> {
         Ok(r["result"]["value"].clone())
     }
 
+    /// Evaluates `expression`, waits for the promise it gives, and returns its value.
+    pub fn eval_async(&self, expression: &str) -> Value {
+        let r = self.cdp(
+            "Runtime.evaluate",
+            json!({ "expression": expression, "returnByValue": true, "awaitPromise": true }),
+        );
+        if let Some(ex) = r.get("exceptionDetails") {
+            panic!("evaluating `{expression}`: {ex}");
+        }
+        r["result"]["value"].clone()
+    }
+
+    /// Runs axe-core (WCAG 2.0 and 2.1, levels A and AA) on the page as it is; the
+    /// violations, one line each (rule, impact, help, and the elements with what fails).
+    /// axe-core comes from $MFA_TEST_AXE (scripts/test.sh installs it).
+    pub fn axe(&self) -> Vec<String> {
+        let path = std::env::var("MFA_TEST_AXE").unwrap_or_else(|_| {
+            panic!(
+                "MFA_TEST_AXE is not set: run the README test command (scripts/test.sh installs \
+                 axe-core with npm), or `npm install --prefix target/axe axe-core@4.14.1` and set \
+                 MFA_TEST_AXE=target/axe/node_modules/axe-core/axe.min.js"
+            )
+        });
+        let source =
+            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("axe-core at {path}: {e}"));
+        if self.eval("typeof window.axe") != json!("object") {
+            self.eval(&format!("{source}\n;true"));
+        }
+        let found = self.eval_async(
+            "axe.run(document, { runOnly: { type: 'tag', values: \
+             ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } }).then(r => ({ passes: r.passes.length, \
+             violations: r.violations.map(v => \
+             v.id + ' (' + v.impact + '): ' + v.help + ' | ' + v.nodes.map(n => \
+             n.target.join(' ') + ' -> ' + (n.failureSummary || '').replace(/\\s+/g, ' ')).join(' ; ')) }))",
+        );
+        // A run that checked nothing would pass anything.
+        assert!(
+            found["passes"].as_u64().is_some_and(|n| n > 0),
+            "axe-core ran no rule on {}: {found}",
+            self.url()
+        );
+        found["violations"]
+            .as_array()
+            .map(|v| {
+                v.iter()
+                    .filter_map(|l| l.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Presses a key (`Tab`, `Enter`, ...) as a keyboard would, with `shift` held or not.
+    pub fn press(&self, key: &str, shift: bool) {
+        let (code, vk) = match key {
+            "Tab" => ("Tab", 9),
+            "Enter" => ("Enter", 13),
+            "Space" | " " => ("Space", 32),
+            "Escape" => ("Escape", 27),
+            _ => (key, 0),
+        };
+        let text = match key {
+            "Enter" => "\r",
+            "Space" | " " => " ",
+            _ => "",
+        };
+        for kind in ["keyDown", "keyUp"] {
+            let mut p = json!({
+                "type": kind, "key": if key == "Space" { " " } else { key }, "code": code,
+                "windowsVirtualKeyCode": vk, "nativeVirtualKeyCode": vk,
+                "modifiers": if shift { 8 } else { 0 },
+            });
+            if kind == "keyDown" && !text.is_empty() {
+                p["text"] = json!(text);
+            }
+            self.cdp("Input.dispatchKeyEvent", p);
+        }
+    }
+
+    /// Submits the form `selector` (its default button) and waits for the page it leads to.
+    pub fn submit(&self, selector: &str) {
+        self.mark_document();
+        let quoted = serde_json::to_string(selector).unwrap_or_default();
+        self.eval(&format!(
+            "(f => {{ if (!f) throw new Error('no form ' + {quoted}); f.requestSubmit(); return true; }})\
+             (document.querySelector({quoted}))"
+        ));
+        self.wait_for_new_document(WAIT);
+    }
+
+    /// Types `text` into whatever has the focus, as a keyboard would.
+    pub fn type_text(&self, text: &str) {
+        self.cdp("Input.insertText", json!({ "text": text }));
+    }
+
+    /// A description of the focused element: `tag#id[name]`.
+    pub fn focused(&self) -> String {
+        self.eval(
+            "(e => e ? e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + \
+             (e.name ? '[' + e.name + ']' : '') : '')(document.activeElement)",
+        )
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+    }
+
     /// Loads `url` and waits for the new document to finish loading. Panics if Chromium
     /// reports a network error (refused connection, bad certificate...).
     pub fn goto(&self, url: &str) {

@@ -15,7 +15,7 @@ const READY: Duration = Duration::from_secs(30);
 const WAIT: Duration = Duration::from_secs(15);
 
 /// An instance with HTTPS and mail to `sink`, organisations A and B, and a person `taken`
-/// in B; returns the organisations' ids.
+/// in A (usernames are unique per organisation); returns the organisations' ids.
 fn instance(sink: &mfa_e2e::SmtpSink) -> (Instance, i64, i64) {
     let g = https_instance(
         &["mail"],
@@ -41,7 +41,7 @@ fn instance(sink: &mfa_e2e::SmtpSink) -> (Instance, i64, i64) {
             "add",
             "taken",
             "--org",
-            "Practice B",
+            "Practice A",
             "--name",
             "Taken",
             "--no-password",

@@ -2,6 +2,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod a11y;
 mod admin_tools;
 mod approval;
 mod audit;

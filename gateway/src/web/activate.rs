@@ -53,7 +53,12 @@ fn qr_svg(text: &str) -> Result<String, qrcode::types::QrError> {
     Ok(svg
         .find("<svg")
         .map_or(svg.as_str(), |at| &svg[at..])
-        .to_owned())
+        // A text alternative (WCAG 1.1.1): the key itself is on the page as text.
+        .replacen(
+            "<svg",
+            r#"<svg role="img" aria-label="QR code of the key shown below as text""#,
+            1,
+        ))
 }
 
 fn activation_page(

@@ -203,11 +203,37 @@ pub fn chart_svg(counts: &[DayCount], days: (i64, i64)) -> String {
 <text x="2" y="{top}" font-size="10" fill="#444">{max}</text>
 <text x="2" y="{base}" font-size="10" fill="#444">0</text>
 {bars}{labels}{legend}
-</svg>"##,
+</svg>
+<details id="chart-as-table"><summary>The chart as a table</summary>
+<div class="wide"><table id="chart-table"><caption>Login attempts per day by outcome</caption>
+<thead><tr><th scope="col">Day (UTC)</th><th scope="col">Accepted</th><th scope="col">Challenged</th><th scope="col">Rejected</th><th scope="col">Other</th></tr></thead>
+<tbody>{rows}</tbody></table></div></details>"##,
         base = H - BOTTOM,
         right = W - 8,
         top = 18,
+        rows = chart_rows(&per_day),
     )
+}
+
+/// The chart's numbers as table rows, one a day (WCAG 1.1.1: a text alternative).
+fn chart_rows(per_day: &BTreeMap<i64, BTreeMap<&str, u64>>) -> String {
+    let mut rows = String::new();
+    for (day, outcomes) in per_day {
+        let get = |o: &str| outcomes.get(o).copied().unwrap_or(0);
+        let other: u64 = outcomes
+            .iter()
+            .filter(|(o, _)| !matches!(**o, "accept" | "challenge" | "reject"))
+            .map(|(_, v)| v)
+            .sum();
+        rows.push_str(&format!(
+            "<tr><th scope=\"row\">{d}</th><td>{a}</td><td>{c}</td><td>{r}</td><td>{other}</td></tr>",
+            d = esc(time(day * 86_400).get(..10).unwrap_or_default()),
+            a = get("accept"),
+            c = get("challenge"),
+            r = get("reject"),
+        ));
+    }
+    rows
 }
 
 fn top_table(title: &str, id: &str, rows: &[(String, u64)], link_person: bool) -> String {

@@ -173,6 +173,7 @@ pub fn router(state: WebState, extra: Router) -> Router {
         .with_state(state)
         .merge(provider)
         .merge(extra)
+        .fallback(not_found)
         .layer(middleware::from_fn(move |req, next| {
             security_headers(req, next, https)
         }))
@@ -284,6 +285,18 @@ pub fn bad_request(text: &str) -> Response {
     (
         axum::http::StatusCode::BAD_REQUEST,
         pages::message("Request refused", text),
+    )
+        .into_response()
+}
+
+/// A 404 page for an address nothing answers.
+async fn not_found() -> Response {
+    (
+        axum::http::StatusCode::NOT_FOUND,
+        pages::message(
+            "Page not found",
+            "There is no page at this address. Check the link, or start again from the application you were signing in to.",
+        ),
     )
         .into_response()
 }

@@ -63,8 +63,21 @@ pub fn layout_with(title: &str, body: &str, head: &str) -> Html<String> {
 
 pub fn error_block(error: Option<&str>) -> String {
     error.map_or_else(String::new, |e| {
-        format!(r#"<p class="error" role="alert">{}</p>"#, esc(e))
+        format!(
+            r#"<p class="error" role="alert" id="form-error">{}</p>"#,
+            esc(e)
+        )
     })
+}
+
+/// The attributes that tie a form's field to the error shown above it (WCAG 3.3.1):
+/// `aria-describedby` naming the error block, `aria-invalid`; nothing without an error.
+pub fn described_by_error(error: Option<&str>) -> &'static str {
+    if error.is_some() {
+        r#" aria-describedby="form-error" aria-invalid="true""#
+    } else {
+        ""
+    }
 }
 
 /// Step one: username and password. What was typed (the username) is kept on a retry.
@@ -86,15 +99,16 @@ pub fn login(
 <input type="hidden" name="auth" value="{auth}">
 <input type="hidden" name="csrf" value="{csrf}">
 <label for="username">Username</label>
-<input type="text" id="username" name="username" value="{username}" autocomplete="username" autocapitalize="none" spellcheck="false" required autofocus>
+<input type="text" id="username" name="username" value="{username}" autocomplete="username" autocapitalize="none" spellcheck="false" required autofocus{invalid}>
 <label for="password">Password</label>
-<input type="password" id="password" name="password" autocomplete="current-password" required>
+<input type="password" id="password" name="password" autocomplete="current-password" required{invalid}>
 <button type="submit" id="submit">Continue</button>
 </form>
 <p><a href="/reset" id="forgot-password">Forgot password?</a></p>"#,
             client = esc(client),
             action = esc(action),
             error = error_block(error),
+            invalid = described_by_error(error),
             auth = esc(auth),
             csrf = esc(csrf),
             username = esc(username),
@@ -209,7 +223,7 @@ pub fn code_choices(
 <form id="code-form" method="post" action="/login/code">
 <input type="hidden" name="csrf" value="{csrf}">
 <label for="code">Code</label>
-<input type="text" id="code" name="code" class="code" maxlength="11" autocomplete="one-time-code" autocapitalize="characters" spellcheck="false" required autofocus>
+<input type="text" id="code" name="code" class="code" maxlength="11" autocomplete="one-time-code" autocapitalize="characters" spellcheck="false" required autofocus{invalid}>
 <p class="hint">Lost your phone? Enter one of your recovery codes instead.</p>
 <button type="submit" id="submit">Sign in</button>
 </form>
@@ -219,6 +233,7 @@ pub fn code_choices(
 </form>"#,
             client = esc(client),
             error = error_block(error),
+            invalid = described_by_error(error),
             csrf = esc(csrf),
         ),
     )

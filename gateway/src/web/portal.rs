@@ -482,7 +482,12 @@ fn phone_page(state: &WebState, c: &Ctx, seed: &SecretBytes, error: Option<&str>
     let svg = svg
         .find("<svg")
         .map_or(svg.as_str(), |at| &svg[at..])
-        .to_owned();
+        // A text alternative (WCAG 1.1.1): the key itself is on the page as text.
+        .replacen(
+            "<svg",
+            r#"<svg role="img" aria-label="QR code of the key shown below as text""#,
+            1,
+        );
     let secret = data_encoding::BASE32_NOPAD.encode(seed.expose());
     let grouped: Vec<&str> = secret
         .as_bytes()
