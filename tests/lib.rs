@@ -54,6 +54,14 @@ impl Instance {
         let me = Self { dir };
         let r = me.run(&["init"], None);
         assert!(r.ok, "init failed: {}{}", r.stdout, r.stderr);
+        // The tests read English unless they ask for Dutch (the shipped default).
+        let config = std::fs::read_to_string(me.config()).expect("the config");
+        let english = config.replacen("default_language = \"nl\"", "default_language = \"en\"", 1);
+        assert_ne!(
+            config, english,
+            "the config template has [i18n] default_language = \"nl\""
+        );
+        std::fs::write(me.config(), english).expect("write the config");
         me
     }
 

@@ -46,6 +46,8 @@ pub struct RawConfig {
     pub shared: RawShared,
     /// `[[directories]]`: LDAP / Active Directory as the first factor.
     pub directories: Vec<crate::directory::config::RawDirectory>,
+    /// `[i18n]`: the default language and the time zone.
+    pub i18n: crate::i18n::config::RawI18n,
 }
 
 /// `[shared]`: where several instances keep their shared ephemeral state (Redis).
@@ -467,7 +469,8 @@ impl Default for RawRadius {
             duplicate_window_seconds: 10,
             max_in_flight: 256,
             challenge_timeout_seconds: 120,
-            challenge_prompt: "Enter the code from your phone or token".into(),
+            // Empty: the catalogue's text in the person's language.
+            challenge_prompt: String::new(),
             clients: vec![],
             accounting_listen: vec![],
             radsec_idle_timeout_seconds: 120,
@@ -554,6 +557,8 @@ pub struct Config {
     pub shared: Option<crate::shared::SharedSettings>,
     /// Directories (LDAP / Active Directory) that check the passwords of some organisations.
     pub directories: Vec<crate::directory::config::DirectorySettings>,
+    /// The default language and the time zone (issue 15).
+    pub i18n: crate::i18n::I18nSettings,
 }
 
 /// Out-of-band approval (RADIUS second-factor-only clients, "send a request to my phone").
@@ -1018,6 +1023,7 @@ impl RawConfig {
             approval: validate_approval(self.approval)?,
             shared: validate_shared(self.shared, base)?,
             directories: crate::directory::config::validate(self.directories, base)?,
+            i18n: crate::i18n::config::validate(self.i18n)?,
             rate_limit: RateLimits {
                 per_source_per_minute: self.rate_limit.per_source_per_minute,
                 per_username_per_minute: self.rate_limit.per_username_per_minute,

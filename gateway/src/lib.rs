@@ -16,6 +16,7 @@ pub mod directory;
 pub mod disconnect;
 pub mod engine;
 pub mod hashing;
+pub mod i18n;
 pub mod limits;
 pub mod mail;
 pub mod model;

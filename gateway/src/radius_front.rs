@@ -33,7 +33,6 @@ const QUEUE_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// The most challenges pending at once; beyond it new ones are refused (memory bound).
 const MAX_PENDING_CHALLENGES: usize = 100_000;
-const REJECT_MESSAGE: &str = "Access denied";
 
 /// A challenge waiting for its code.
 #[derive(Debug, Clone)]
@@ -52,7 +51,8 @@ pub struct RadiusPolicy {
     /// With `[shared]`: challenges in Redis (single use, GETDEL), answered on any instance.
     shared: Option<crate::shared::RedisShared>,
     challenge_timeout: i64,
-    prompt: String,
+    /// The configured challenge prompt; None: the catalogue's, in the person's language.
+    prompt: Option<String>,
     /// Per-client settings, replaceable by a reload (SIGHUP).
     per_client: std::sync::RwLock<Arc<PerClient>>,
     /// Places in the gateway's hashing queue, handed out in arrival order (FIFO).
@@ -66,7 +66,7 @@ impl RadiusPolicy {
             challenges: Mutex::new(HashMap::new()),
             shared: None,
             challenge_timeout: i64::try_from(settings.challenge_timeout_seconds).unwrap_or(120),
-            prompt: settings.challenge_prompt.clone(),
+            prompt: Some(settings.challenge_prompt.trim().to_owned()).filter(|p| !p.is_empty()),
             per_client: std::sync::RwLock::new(Arc::new(PerClient::of(settings))),
             admission: Arc::new(tokio::sync::Semaphore::new(
                 gateway.hashing_queue_size().max(1),
@@ -381,6 +381,22 @@ impl AccessPolicy for RadiusPolicy {
 }
 
 impl RadiusPolicy {
+    /// The challenge's prompt: the configured one, else the catalogue's in the person's
+    /// language (their password was right: the language may be theirs).
+    async fn prompt_for(&self, person: Option<crate::model::PersonId>) -> String {
+        if let Some(p) = &self.prompt {
+            return p.clone();
+        }
+        let lang = match person {
+            Some(id) => match self.gateway.store().person_by_id(id).await {
+                Ok(Some(p)) => self.gateway.lang_of(&p).await,
+                _ => self.gateway.i18n().default_language,
+            },
+            None => self.gateway.i18n().default_language,
+        };
+        crate::i18n::t(lang, "radius-challenge-prompt")
+    }
+
     async fn decide_inner(&self, req: AccessRequest, rid: String) -> Decision {
         let now = now();
         let nas = req.source.ip().to_canonical();
@@ -397,8 +413,14 @@ impl RadiusPolicy {
             nas: Some(nas),
             typed_username: typed.clone(),
         };
+        // The same words for every refusal, in a language that does not depend on who the
+        // name is (the client's organisation's, else the default).
+        let lang = self
+            .gateway
+            .lang_of_client(Channel::Radius, Some(&req.client.name))
+            .await;
         let reject = Decision::Reject {
-            reply_message: Some(REJECT_MESSAGE.into()),
+            reply_message: Some(crate::i18n::t(lang, "radius-reject")),
         };
         let anonymous = attempt(Credentials::PasswordOnly {
             password: SecretString::default(),
@@ -513,7 +535,7 @@ impl RadiusPolicy {
                 match self.new_challenge(&username, &req.client.name, now).await {
                     Ok(Some(state)) => Decision::Challenge {
                         state,
-                        reply_message: self.prompt.clone(),
+                        reply_message: self.prompt_for(decision.event.person_id).await,
                         session_timeout: u32::try_from(self.challenge_timeout).ok(),
                     },
                     Ok(None) => reject,

@@ -11,6 +11,7 @@ mod browser;
 mod cli;
 mod directory;
 mod ha;
+mod i18n;
 mod import;
 mod lifecycle;
 mod lockout;

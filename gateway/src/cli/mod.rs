@@ -636,25 +636,27 @@ async fn person(config: &Path, cmd: PersonCmd) -> anyhow::Result<()> {
                 "temporary code for {username}: one login, valid until {expires_at} (unix time); \
                  it is not shown again"
             );
-            tell(
-                &gw,
-                &username,
-                "A temporary sign-in code was issued for your account (for a lost device)",
-            )
-            .await;
+            if let Ok(p) = gw.person(&username).await {
+                tell(&gw, &p, "mail-what-temporary-code", &[]).await;
+            }
         }
     }
     Ok(())
 }
 
-/// Mail the person what an operator changed (if they have an address; audited).
-async fn tell(gw: &Gateway, username: &str, what: &str) {
-    let Ok(person) = gw.person(username).await else {
-        return;
-    };
+/// Mail `person` what an operator changed (if they have an address; audited), in their
+/// language: the catalogue's text `what` with `args`.
+async fn tell(
+    gw: &Gateway,
+    person: &crate::model::Person,
+    what: &str,
+    args: &[(&'static str, crate::i18n::Arg)],
+) {
     let t = now();
+    let lang = gw.lang_of(person).await;
+    let what = crate::i18n::t_args(lang, what, args);
     let context = crate::audit::AuditEvent::admin(t, crate::audit::EventKind::MailSent, ACTOR);
-    gw.notify_wait(&person, Gateway::operator_notice(what, t), &context)
+    gw.notify_wait(person, gw.operator_notice(&what, lang, t), &context)
         .await;
 }
 
@@ -705,11 +707,16 @@ async fn device(config: &Path, cmd: DeviceCmd) -> anyhow::Result<()> {
             );
             println!("{}", enrolled.uri.expose());
             print_qr(enrolled.uri.expose())?;
-            let what = format!(
-                "A phone named \"{}\" was linked to your account",
-                enrolled.device.label
-            );
-            tell(&gw, &username, &what).await;
+            if let Ok(p) = gw.person(&username).await {
+                let label = enrolled.device.label.as_str();
+                tell(
+                    &gw,
+                    &p,
+                    "mail-what-phone-linked",
+                    &[("label", label.into())],
+                )
+                .await;
+            }
         }
         DeviceCmd::List { username } => print_devices(&gw.devices(&username).await?),
         DeviceCmd::Remove { id } => {
@@ -720,8 +727,14 @@ async fn device(config: &Path, cmd: DeviceCmd) -> anyhow::Result<()> {
                 && let Some(pid) = d.person_id
                 && let Ok(p) = gw.person_by_id(pid).await
             {
-                let what = format!("The device \"{}\" was removed from your account", d.label);
-                tell(&gw, &p.username, &what).await;
+                let label = d.label.as_str();
+                tell(
+                    &gw,
+                    &p,
+                    "mail-what-device-removed",
+                    &[("label", label.into())],
+                )
+                .await;
             }
         }
         DeviceCmd::Resync { id, first, second } => {
@@ -824,11 +837,13 @@ async fn token(config: &Path, cmd: TokenCmd) -> anyhow::Result<()> {
                 "token {serial} linked to {username} as device {} ({})",
                 d.id, d.label
             );
-            let what = format!(
-                "The hardware token {serial} was linked to your account as \"{}\"",
-                d.label
-            );
-            tell(&gw, &username, &what).await;
+            if let Ok(p) = gw.person(&username).await {
+                let args = [
+                    ("serial", serial.as_str().into()),
+                    ("label", d.label.as_str().into()),
+                ];
+                tell(&gw, &p, "mail-what-token-linked", &args).await;
+            }
         }
     }
     Ok(())

@@ -124,6 +124,8 @@ pub struct Gateway {
     /// Per (channel, client name): the organisations whose people it serves (empty: all).
     /// Replaced on SIGHUP with the clients.
     client_orgs: Arc<std::sync::RwLock<ClientOrgs>>,
+    /// The default language and the time zone texts are written in.
+    i18n: Arc<crate::i18n::I18nSettings>,
 }
 
 /// Per (channel, client name): the organisations (by name) a RADIUS or OIDC client serves
@@ -209,6 +211,7 @@ impl Gateway {
                     .map_err(|e| ServiceError::Invalid(e.to_string()))?,
             ),
             client_orgs: Arc::default(),
+            i18n: Arc::new(config.i18n.clone()),
         })
         .inspect(|gw| gw.set_client_orgs(config))
     }
@@ -265,6 +268,51 @@ impl Gateway {
             .filter(|(_, c)| c.orgs.is_empty() || c.orgs.iter().any(|o| o == org))
             .map(|((channel, name), c)| (*channel, name.clone(), !c.orgs.is_empty()))
             .collect()
+    }
+
+    /// The configured default language and time zone.
+    pub fn i18n(&self) -> &crate::i18n::I18nSettings {
+        &self.i18n
+    }
+
+    /// The language of texts for `person`: their organisation's default (its policy), else
+    /// the configured default.
+    pub async fn lang_of(&self, person: &Person) -> crate::i18n::Lang {
+        self.lang_of_org(person.org_id).await
+    }
+
+    /// An organisation's language (its policy's, else the configured default).
+    pub async fn lang_of_org(&self, org: crate::model::OrgId) -> crate::i18n::Lang {
+        match self.stored_policy(org).await {
+            Ok(Some(p)) => p
+                .language
+                .as_deref()
+                .and_then(crate::i18n::Lang::parse)
+                .unwrap_or(self.i18n.default_language),
+            _ => self.i18n.default_language,
+        }
+    }
+
+    /// The language of texts a client gets before anyone is known (a RADIUS Access-Reject):
+    /// its default organisation's, else the configured default. Never the person's: the
+    /// language must not tell whether a username exists.
+    pub async fn lang_of_client(
+        &self,
+        channel: Channel,
+        client: Option<&str>,
+    ) -> crate::i18n::Lang {
+        let Some(org) = self.client_default_org(channel, client) else {
+            return self.i18n.default_language;
+        };
+        match self.store.org_by_name(&org).await {
+            Ok(Some(o)) => self.lang_of_org(o.id).await,
+            _ => self.i18n.default_language,
+        }
+    }
+
+    /// `t` in the zone and language: `5 december 2026 14:03 CET`.
+    pub fn time_in(&self, t: UnixTime, lang: crate::i18n::Lang) -> String {
+        crate::i18n::format_date_time(t, lang, &self.i18n.time_zone)
     }
 
     /// The default organisation (by name) of `client` on `channel`, if it has one.

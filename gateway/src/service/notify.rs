@@ -77,16 +77,18 @@ impl Gateway {
         }
     }
 
-    /// The notice for a change made by an operator (CLI): what changed, when, by whom.
-    pub fn operator_notice(what: &str, now: UnixTime) -> Notice {
-        let body = format!(
-            "{what}.\n\nWhen: {}\nBy: your provider's operator.\n\n\
-             If you did not ask for this, tell your organisation's administrator\n\
-             or the helpdesk at once.\n",
-            crate::audit::format_time(now)
-        );
+    /// The notice for a change made by an operator (CLI): what changed, when, by whom, in
+    /// `lang` (`what` is already in it) with the time in the configured zone.
+    pub fn operator_notice(&self, what: &str, lang: crate::i18n::Lang, now: UnixTime) -> Notice {
+        use crate::i18n::{Arg, t_args};
+        let args = [
+            ("what", Arg::from(what)),
+            ("when", Arg::from(self.time_in(now, lang))),
+        ];
+        let mut body = t_args(lang, "mail-operator-body", &args);
+        body.push('\n');
         Notice {
-            subject: format!("Your sign-in account: {what}"),
+            subject: t_args(lang, "mail-operator-subject", &args[..1]),
             audit_body: Some(body.clone()),
             body,
         }

@@ -1,0 +1,105 @@
+//! Dutch and English outside the pages (issue 15): an organisation whose policy says `nl`
+//! gets Dutch RADIUS prompts and mails, with times in Europe/Amsterdam and the zone shown;
+//! another organisation keeps the default (English here); a RADIUS Access-Reject is worded
+//! in the client's organisation's language whoever the name is, so its language tells
+//! nothing about the username (radclient).
+
+use crate::radius::{auth, client};
+use mfa_e2e::{Instance, https_instance, serve, smtp_sink};
+use std::time::Duration;
+
+const READY: Duration = Duration::from_secs(30);
+const WAIT: Duration = Duration::from_secs(15);
+const PW: &str = "correct horse battery";
+
+fn person(g: &Instance, user: &str, org: &str) {
+    g.ok(
+        &[
+            "person",
+            "add",
+            user,
+            "--org",
+            org,
+            "--name",
+            user,
+            "--email",
+            &format!("{user}@example.org"),
+            "--password-stdin",
+        ],
+        Some(&format!("{PW}\n")),
+    );
+}
+
+#[test]
+fn an_organisation_in_dutch_gets_dutch_radius_messages_and_mails() {
+    let sink = smtp_sink();
+    let g = https_instance(
+        &["mail"],
+        &format!(
+            "\n[mail]\nrelay = \"{}\"\nsecurity = \"none\"\nfrom = \"mfa@example.net\"\n{}",
+            sink.addr,
+            client(
+                "vpn",
+                "127.0.0.1/32",
+                "mode = \"challenge\"\ndefault_org = \"Praktijk Zuid\""
+            )
+        ),
+    );
+    g.ok(&["org", "add", "Praktijk Zuid"], None);
+    g.ok(&["org", "add", "Practice East"], None);
+    g.ok(
+        &["org", "policy", "Praktijk Zuid", "--language", "nl"],
+        None,
+    );
+    person(&g, "ann", "Praktijk Zuid");
+    person(&g, "bob", "Practice East");
+    g.ok(&["device", "add-totp", "ann", "--label", "werk"], None);
+    g.ok(&["device", "add-totp", "bob", "--label", "work"], None);
+
+    // The operator's change, mailed in each one's language, the time in Amsterdam's zone.
+    let dutch = sink.wait_for("To: ann@example.org", WAIT).data;
+    assert!(
+        dutch.contains("Uw inlogaccount")
+            && dutch.contains("Een telefoon met de naam \"werk\" is aan uw account gekoppeld")
+            && dutch.contains("Wanneer: ")
+            && (dutch.contains(" CET") || dutch.contains(" CEST")),
+        "{dutch}"
+    );
+    let english = sink.wait_for("To: bob@example.org", WAIT).data;
+    assert!(
+        english.contains("Your sign-in account")
+            && english.contains("A phone named \"work\" was linked to your account"),
+        "{english}"
+    );
+
+    let s = serve(&g, READY);
+    let radius = s.addr("radius udp", "127.0.0.1");
+    // The right password: the prompt in the person's language.
+    let ann = auth(radius, "ann", PW);
+    ann.assert_code("Access-Challenge");
+    assert_eq!(
+        ann.attr("Reply-Message"),
+        Some("Voer de code van uw telefoon of token in"),
+        "{}",
+        ann.output
+    );
+    let bob = auth(radius, "bob", PW);
+    bob.assert_code("Access-Challenge");
+    assert_eq!(
+        bob.attr("Reply-Message"),
+        Some("Enter the code from your phone or token"),
+        "{}",
+        bob.output
+    );
+    // Refusals: the client's organisation's language, for a known or an unknown name alike.
+    for user in ["ann", "bob", "nobody"] {
+        let r = auth(radius, user, "not the password");
+        r.assert_code("Access-Reject");
+        assert_eq!(
+            r.attr("Reply-Message"),
+            Some("Toegang geweigerd"),
+            "{user}: {}",
+            r.output
+        );
+    }
+}
