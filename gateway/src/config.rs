@@ -276,6 +276,11 @@ pub struct RawOidcClient {
     pub refresh_token_lifetime_seconds: u64,
     /// The organisations (by name) whose people may sign in to it; empty: all.
     pub orgs: Vec<String>,
+    /// Back-Channel Logout 1.0: where logout tokens go when a single sign-on session it got
+    /// tokens in ends (https; http only to loopback). Default: none.
+    pub backchannel_logout_uri: Option<String>,
+    /// The client needs `sid` in logout tokens (they always carry it). Default false.
+    pub backchannel_logout_session_required: bool,
 }
 
 impl Default for RawOidcClient {
@@ -294,6 +299,8 @@ impl Default for RawOidcClient {
             access_token_lifetime_seconds: 300,
             refresh_token_lifetime_seconds: 86400,
             orgs: Vec::new(),
+            backchannel_logout_uri: None,
+            backchannel_logout_session_required: false,
         }
     }
 }
@@ -675,6 +682,9 @@ pub struct OidcClient {
     pub refresh_token_lifetime: u64,
     /// The organisations (by name) whose people may sign in to it; empty: all.
     pub orgs: Vec<String>,
+    /// Where logout tokens are POSTed (Back-Channel Logout 1.0), if anywhere.
+    pub backchannel_logout_uri: Option<String>,
+    pub backchannel_logout_session_required: bool,
 }
 
 /// The RADIUS front: listeners, clients, and how challenges behave.
@@ -1361,6 +1371,17 @@ fn validate_oidc(o: RawOidc) -> Result<OidcSettings, ConfigError> {
             }
         }
         let orgs = crate::radius_field::org_names(&c.orgs).map_err(at)?;
+        let backchannel_logout_uri = match c.backchannel_logout_uri.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(u) => {
+                mfa_oidc::check_backchannel_uri(u).map_err(|why| {
+                    at(format!(
+                        "backchannel_logout_uri `{u}`: {why} (https://, or http:// to loopback)"
+                    ))
+                })?;
+                Some(u.to_owned())
+            }
+        };
         clients.push(OidcClient {
             name: if c.name.trim().is_empty() {
                 id.clone()
@@ -1380,6 +1401,8 @@ fn validate_oidc(o: RawOidc) -> Result<OidcSettings, ConfigError> {
             access_token_lifetime: c.access_token_lifetime_seconds,
             refresh_token_lifetime: c.refresh_token_lifetime_seconds,
             orgs,
+            backchannel_logout_uri,
+            backchannel_logout_session_required: c.backchannel_logout_session_required,
         });
     }
     if !(1..=365).contains(&o.key_rotation_days) {

@@ -82,6 +82,7 @@ impl OidcBackend for Backend {
                 client_id,
                 sub,
                 grant,
+                ..
             } => (
                 EventKind::OidcTokenIssued,
                 Outcome::Done,
@@ -291,6 +292,8 @@ pub fn registration(c: &OidcClient) -> ClientRegistration {
         id_token_lifetime: c.id_token_lifetime,
         access_token_lifetime: c.access_token_lifetime,
         refresh_token_lifetime: c.refresh_token_lifetime,
+        backchannel_logout_uri: c.backchannel_logout_uri.clone(),
+        backchannel_logout_session_required: c.backchannel_logout_session_required,
     }
 }
 

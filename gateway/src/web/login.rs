@@ -920,6 +920,7 @@ async fn single_sign_on(
         amr: s.amr.split(' ').map(str::to_owned).collect(),
         acr: Some(ACR_MFA.to_owned()),
         claims: crate::oidc_backend::claims(&person, org.as_ref()),
+        sid: None,
     };
     match state.provider.complete(&pending.id, user).await {
         Ok(r) => Some(r),
@@ -1113,6 +1114,7 @@ async fn authenticated_user(
         amr,
         acr: Some(ACR_MFA.to_owned()),
         claims: crate::oidc_backend::claims(&person, org.as_ref()),
+        sid: None,
     })
 }
 
