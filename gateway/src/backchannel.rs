@@ -1,0 +1,288 @@
+//! OpenID Connect Back-Channel Logout 1.0, the sending side: when a single sign-on session
+//! ends (`Gateway::end_sso`, the one way sessions end), every relying party that got tokens
+//! in it and registered a `backchannel_logout_uri` gets a logout token (built and signed by
+//! the provider, `mfa_oidc::Provider::backchannel_logout`) POSTed as
+//! `application/x-www-form-urlencoded` `logout_token=...`, off the request path: a task per
+//! client, 5 s per try, three tries. Each outcome is audited (`backchannel_logout`: done or
+//! failed, with the client and the session's sid) and counted.
+//!
+//! Also here: the task that follows the audit trail (as `disconnect.rs` does) and ends the
+//! sessions of every person removed, disabled or blocked, so every path that changes a
+//! person's state (CLI, admin pages, the life-cycle API, offboarding, leavers on their date)
+//! ends their single sign-on too, with its back-channel logouts; and that sends the logout
+//! tokens of sessions a process without the provider ended (the CLI: `person block`), from
+//! their `sso_session_ended` events (`backchannel: pending`).
+
+use crate::audit::{AuditEvent, Channel, EventKind, Outcome};
+use crate::model::now;
+use crate::service::{Gateway, SsoEnd, SsoEndReason, SsoWhich};
+use crate::store::Store;
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+/// Back-channel logouts sent, by outcome (`done`, `failed`).
+pub const BACKCHANNEL_LOGOUTS: &str = "mfa_oidc_backchannel_logouts_total";
+/// Each POST's limit, and how many tries one logout gets.
+const TIMEOUT: Duration = Duration::from_secs(5);
+const TRIES: u32 = 3;
+/// The wait before the second try (doubled before the third).
+const RETRY_AFTER: Duration = Duration::from_millis(500);
+/// Events read per look at the audit trail.
+const BATCH: u32 = 500;
+/// The event kinds that end a person's single sign-on sessions.
+const TRIGGERS: [(EventKind, SsoEndReason); 3] = [
+    (EventKind::PersonRemoved, SsoEndReason::PersonRemoved),
+    (EventKind::PersonDisabled, SsoEndReason::PersonDisabled),
+    (EventKind::PersonBlocked, SsoEndReason::PersonBlocked),
+];
+
+/// What sends logout tokens: the provider (held weakly: it holds the gateway) and an HTTP
+/// client without redirects.
+#[derive(Debug)]
+pub struct Backchannel {
+    provider: Weak<mfa_oidc::Provider>,
+    http: reqwest::Client,
+}
+
+/// Who the ended session was, for the logout tokens and their audit events.
+#[derive(Debug, Clone)]
+pub struct EndedSession {
+    /// The person's public id (the tokens' `sub`).
+    pub sub: String,
+    pub sid: String,
+    /// The clients it served.
+    pub clients: Vec<String>,
+    /// The `sso_session_ended` event (person, organisation, request id are copied).
+    pub cause: AuditEvent,
+}
+
+impl Backchannel {
+    /// A sender for `provider`'s logout tokens.
+    pub fn new(provider: &Arc<mfa_oidc::Provider>) -> Result<Self, String> {
+        let mut roots = rustls::RootCertStore::empty();
+        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+        let tls_provider = Arc::new(rustls::crypto::ring::default_provider());
+        let mut tls = rustls::ClientConfig::builder_with_provider(tls_provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| e.to_string())?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        tls.alpn_protocols = vec![b"http/1.1".to_vec()];
+        let http = reqwest::Client::builder()
+            .use_preconfigured_tls(tls)
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(TIMEOUT)
+            .connect_timeout(TIMEOUT)
+            .build()
+            .map_err(|e| e.to_string())?;
+        Ok(Self {
+            provider: Arc::downgrade(provider),
+            http,
+        })
+    }
+
+    /// Send the logout tokens for `ended`, each on a task of its own; returns at once.
+    pub fn notify(&self, store: Arc<dyn Store>, ended: EndedSession) {
+        let Some(provider) = self.provider.upgrade() else {
+            return;
+        };
+        for client in &ended.clients {
+            let logout = match provider.backchannel_logout(client, &ended.sub, &ended.sid) {
+                Ok(Some(l)) => l,
+                Ok(None) => continue,
+                Err(e) => {
+                    tracing::error!(error = %e, client_id = %client, "signing a logout token failed");
+                    let event = outcome_event(&ended, client, None, Err("signing"), 0);
+                    let store = store.clone();
+                    tokio::spawn(async move { audit(store.as_ref(), &event).await });
+                    continue;
+                }
+            };
+            let http = self.http.clone();
+            let store = store.clone();
+            let ended = ended.clone();
+            tokio::spawn(async move {
+                let (result, tries) = post(&http, &logout.uri, &logout.logout_token).await;
+                let label = if result.is_ok() { "done" } else { "failed" };
+                metrics::counter!(BACKCHANNEL_LOGOUTS, "outcome" => label).increment(1);
+                if let Err(why) = result {
+                    tracing::warn!(client_id = %logout.client_id, why, "back-channel logout failed");
+                }
+                let event =
+                    outcome_event(&ended, &logout.client_id, Some(&logout.jti), result, tries);
+                audit(store.as_ref(), &event).await;
+            });
+        }
+    }
+}
+
+/// POST the token, up to `TRIES` times; the result and the tries made. Done on a 200 or
+/// 204 (section 2.8); a 4xx other than 429 is not tried again.
+async fn post(http: &reqwest::Client, uri: &str, token: &str) -> (Result<(), &'static str>, u32) {
+    let body = format!("logout_token={}", form_encode(token));
+    let mut wait = RETRY_AFTER;
+    let mut last = Err("no_answer");
+    for tries in 1..=TRIES {
+        let sent = http
+            .post(uri)
+            .header(
+                reqwest::header::CONTENT_TYPE,
+                "application/x-www-form-urlencoded",
+            )
+            .body(body.clone())
+            .send()
+            .await;
+        last = match sent {
+            Ok(r) if r.status().is_success() => return (Ok(()), tries),
+            Ok(r) if r.status().is_client_error() && r.status().as_u16() != 429 => {
+                return (Err("refused"), tries);
+            }
+            Ok(_) => Err("server_error"),
+            Err(e) if e.is_timeout() => Err("timeout"),
+            Err(_) => Err("no_answer"),
+        };
+        if tries < TRIES {
+            tokio::time::sleep(wait).await;
+            wait *= 2;
+        }
+    }
+    (last, TRIES)
+}
+
+/// `application/x-www-form-urlencoded` value (a JWT needs none, but nothing else gets in raw).
+fn form_encode(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for b in value.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+fn outcome_event(
+    ended: &EndedSession,
+    client: &str,
+    jti: Option<&str>,
+    result: Result<(), &'static str>,
+    tries: u32,
+) -> AuditEvent {
+    let mut e = AuditEvent::admin(now(), EventKind::BackchannelLogout, "system");
+    e.channel = Channel::Oidc;
+    e.person_id = ended.cause.person_id;
+    e.username = ended.cause.username.clone();
+    e.org_id = ended.cause.org_id;
+    e.request_id = ended.cause.request_id.clone();
+    e.client = Some(client.to_owned());
+    match result {
+        Ok(()) => e.outcome = Outcome::Done,
+        Err(why) => {
+            e.outcome = Outcome::Failed;
+            e.reason = Some(why.to_owned());
+        }
+    }
+    e.detail = Some(serde_json::json!({
+        "sid": ended.sid,
+        "jti": jti,
+        "tries": tries,
+        "cause": ended.cause.reason,
+    }));
+    e
+}
+
+async fn audit(store: &dyn Store, event: &AuditEvent) {
+    if let Err(e) = store.append_event(event).await {
+        crate::ops::count_audit_write_failure();
+        tracing::error!(error = %e, "back-channel logout: audit write failed");
+    }
+}
+
+/// A session ended by a process without the provider (the CLI): its event says
+/// `backchannel: pending` and names the sid and the clients; send their logout tokens here.
+async fn send_pending(gateway: &Gateway, e: &AuditEvent) {
+    let Some(detail) = &e.detail else { return };
+    if detail["backchannel"] != "pending" {
+        return;
+    }
+    let (Some(bc), Some(person), Some(sid)) =
+        (gateway.backchannel(), e.person_id, detail["sid"].as_str())
+    else {
+        return;
+    };
+    let clients: Vec<String> = detail["clients"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|c| c.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    match gateway.store().person_by_id(person).await {
+        Ok(Some(p)) => bc.notify(
+            gateway.store().clone(),
+            EndedSession {
+                sub: p.public_id,
+                sid: sid.to_owned(),
+                clients,
+                cause: e.clone(),
+            },
+        ),
+        Ok(None) => {}
+        Err(err) => tracing::error!(error = %err, "back-channel logout: reading the person failed"),
+    }
+}
+
+/// Follows the audit trail from its current end until `stop`, ending the single sign-on
+/// sessions of every person removed, disabled or blocked (with their back-channel logouts).
+pub async fn follow(gateway: Gateway, stop: CancellationToken) {
+    let store = gateway.store().clone();
+    let mut after = match store.last_event_id().await {
+        Ok(id) => id,
+        Err(e) => {
+            tracing::error!(error = %e, "single sign-on: cannot read the audit trail; not following");
+            return;
+        }
+    };
+    let mut tick = tokio::time::interval(Duration::from_millis(500));
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            () = stop.cancelled() => return,
+        }
+        let events = match store.events_after(after, BATCH).await {
+            Ok(e) => e,
+            Err(e) => {
+                tracing::warn!(error = %e, "single sign-on: reading the audit trail failed");
+                continue;
+            }
+        };
+        for stored in events {
+            after = after.max(stored.id);
+            let e = &stored.event;
+            if e.kind == EventKind::SsoSessionEnded {
+                send_pending(&gateway, e).await;
+                continue;
+            }
+            let Some((_, reason)) = TRIGGERS.iter().find(|(k, _)| *k == e.kind) else {
+                continue;
+            };
+            let Some(person) = e.person_id else {
+                continue;
+            };
+            let why = SsoEnd {
+                actor: e.actor.clone(),
+                channel: e.channel,
+                reason: *reason,
+                client: e.client.clone(),
+                source: e.source.clone(),
+                request_id: e.request_id.clone(),
+            };
+            if let Err(err) = gateway.end_sso(SsoWhich::Person(person), &why, now()).await {
+                tracing::error!(error = %err, person, "ending single sign-on sessions failed");
+            }
+        }
+    }
+}
