@@ -20,5 +20,6 @@ mod portal;
 mod radius;
 mod radius_field;
 mod reset;
+mod sso_sessions;
 mod tenants;
 mod webauthn;
