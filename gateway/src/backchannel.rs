@@ -286,3 +286,44 @@ pub async fn follow(gateway: Gateway, stop: CancellationToken) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use std::path::Path;
+
+    fn client(extra: &str) -> Result<Config, crate::config::ConfigError> {
+        Config::parse(
+            &format!(
+                "[[oidc.clients]]\nclient_id = \"app\"\nredirect_uris = [\"https://app.example/cb\"]\n{extra}"
+            ),
+            Path::new("/x"),
+        )
+    }
+
+    #[test]
+    fn clients_register_a_backchannel_uri_https_or_loopback() {
+        let c = client("backchannel_logout_uri = \"https://app.example/bc\"\nbackchannel_logout_session_required = true\n")
+            .unwrap();
+        let reg = crate::oidc_backend::registration(&c.oidc.clients[0]);
+        assert_eq!(
+            reg.backchannel_logout_uri.as_deref(),
+            Some("https://app.example/bc")
+        );
+        assert!(reg.backchannel_logout_session_required);
+        let none = client("").unwrap();
+        assert_eq!(none.oidc.clients[0].backchannel_logout_uri, None);
+        assert!(client("backchannel_logout_uri = \"http://127.0.0.1:9/bc\"\n").is_ok());
+        for bad in ["http://app.example/bc", "https://app.example/bc#x", "bc"] {
+            let e = client(&format!("backchannel_logout_uri = \"{bad}\"\n")).unwrap_err();
+            assert!(e.to_string().contains("backchannel_logout_uri"), "{e}");
+        }
+    }
+
+    #[test]
+    fn form_values_are_encoded() {
+        assert_eq!(form_encode("aZ09-_.x"), "aZ09-_.x");
+        assert_eq!(form_encode("a b&c=d+"), "a%20b%26c%3Dd%2B");
+    }
+}

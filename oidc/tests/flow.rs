@@ -5,6 +5,8 @@
 
 #[path = "flow/authorize_errors.rs"]
 mod authorize_errors;
+#[path = "flow/backchannel.rs"]
+mod backchannel;
 #[path = "flow/keys_and_logout.rs"]
 mod keys_and_logout;
 #[path = "flow/negative.rs"]
