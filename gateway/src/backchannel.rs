@@ -60,25 +60,9 @@ pub struct EndedSession {
 impl Backchannel {
     /// A sender for `provider`'s logout tokens.
     pub fn new(provider: &Arc<mfa_oidc::Provider>) -> Result<Self, String> {
-        let mut roots = rustls::RootCertStore::empty();
-        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-        let tls_provider = Arc::new(rustls::crypto::ring::default_provider());
-        let mut tls = rustls::ClientConfig::builder_with_provider(tls_provider)
-            .with_safe_default_protocol_versions()
-            .map_err(|e| e.to_string())?
-            .with_root_certificates(roots)
-            .with_no_client_auth();
-        tls.alpn_protocols = vec![b"http/1.1".to_vec()];
-        let http = reqwest::Client::builder()
-            .use_preconfigured_tls(tls)
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(TIMEOUT)
-            .connect_timeout(TIMEOUT)
-            .build()
-            .map_err(|e| e.to_string())?;
         Ok(Self {
             provider: Arc::downgrade(provider),
-            http,
+            http: http_client()?,
         })
     }
 
@@ -117,8 +101,29 @@ impl Backchannel {
     }
 }
 
-/// POST the token, up to `TRIES` times; the result and the tries made. Done on a 200 or
-/// 204 (section 2.8); a 4xx other than 429 is not tried again.
+/// HTTPS with the web PKI roots (ring), no redirects, `TIMEOUT` per request.
+fn http_client() -> Result<reqwest::Client, String> {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    let tls_provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut tls = rustls::ClientConfig::builder_with_provider(tls_provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    tls.alpn_protocols = vec![b"http/1.1".to_vec()];
+    reqwest::Client::builder()
+        .use_preconfigured_tls(tls)
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(TIMEOUT)
+        .connect_timeout(TIMEOUT)
+        .build()
+        .map_err(|e| e.to_string())
+}
+
+/// POST the token, up to `TRIES` times; the result and the tries made. Done on a 2xx
+/// (section 2.8: 200 or 204); tried again only after no answer, a 5xx or a 429 (a 4xx or a
+/// redirect, which is not followed, is the relying party's refusal).
 async fn post(http: &reqwest::Client, uri: &str, token: &str) -> (Result<(), &'static str>, u32) {
     let body = format!("logout_token={}", form_encode(token));
     let mut wait = RETRY_AFTER;
@@ -135,10 +140,10 @@ async fn post(http: &reqwest::Client, uri: &str, token: &str) -> (Result<(), &'s
             .await;
         last = match sent {
             Ok(r) if r.status().is_success() => return (Ok(()), tries),
-            Ok(r) if r.status().is_client_error() && r.status().as_u16() != 429 => {
-                return (Err("refused"), tries);
+            Ok(r) if r.status().is_server_error() || r.status().as_u16() == 429 => {
+                Err("server_error")
             }
-            Ok(_) => Err("server_error"),
+            Ok(_) => return (Err("refused"), tries),
             Err(e) if e.is_timeout() => Err("timeout"),
             Err(_) => Err("no_answer"),
         };
@@ -319,6 +324,74 @@ mod tests {
             let e = client(&format!("backchannel_logout_uri = \"{bad}\"\n")).unwrap_err();
             assert!(e.to_string().contains("backchannel_logout_uri"), "{e}");
         }
+    }
+
+    /// A relying party on 127.0.0.1 answering each POST with the next of `statuses` (the
+    /// last one again after that); the bodies it got.
+    async fn relying_party(statuses: Vec<u16>) -> (String, Arc<std::sync::Mutex<Vec<String>>>) {
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/bc", listener.local_addr().unwrap());
+        let bodies = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let seen = bodies.clone();
+        tokio::spawn(async move {
+            let mut n = 0;
+            while let Ok((mut socket, _)) = listener.accept().await {
+                let mut got = Vec::new();
+                let mut buf = [0u8; 4096];
+                // Headers, then the body (small: one read after them is enough here).
+                while let Ok(k) = socket.read(&mut buf).await {
+                    if k == 0 {
+                        break;
+                    }
+                    got.extend_from_slice(&buf[..k]);
+                    let text = String::from_utf8_lossy(&got);
+                    if let Some((_, body)) = text.split_once("\r\n\r\n")
+                        && body.contains("logout_token=")
+                    {
+                        break;
+                    }
+                }
+                let text = String::from_utf8_lossy(&got).into_owned();
+                seen.lock().unwrap().push(text);
+                let status = statuses[n.min(statuses.len() - 1)];
+                n += 1;
+                let answer = format!(
+                    "HTTP/1.1 {status} X\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+                );
+                let _ = socket.write_all(answer.as_bytes()).await;
+            }
+        });
+        (url, bodies)
+    }
+
+    fn http() -> reqwest::Client {
+        http_client().unwrap()
+    }
+
+    #[tokio::test]
+    async fn logout_tokens_are_posted_as_a_form_and_tried_again_only_when_it_may_help() {
+        let (url, bodies) = relying_party(vec![503, 204]).await;
+        assert_eq!(post(&http(), &url, "a.b.c").await, (Ok(()), 2));
+        let got = bodies.lock().unwrap().clone();
+        assert_eq!(got.len(), 2);
+        assert!(got[0].starts_with("POST /bc "), "{}", got[0]);
+        assert!(
+            got[0]
+                .to_ascii_lowercase()
+                .contains("content-type: application/x-www-form-urlencoded")
+        );
+        assert!(got[0].ends_with("\r\n\r\nlogout_token=a.b.c"), "{}", got[0]);
+        // A refusal (4xx) or a redirect is not tried again.
+        for status in [400, 302] {
+            let (url, bodies) = relying_party(vec![status]).await;
+            assert_eq!(post(&http(), &url, "t").await, (Err("refused"), 1));
+            assert_eq!(bodies.lock().unwrap().len(), 1);
+        }
+        // Always failing: three tries.
+        let (url, bodies) = relying_party(vec![500]).await;
+        assert_eq!(post(&http(), &url, "t").await, (Err("server_error"), TRIES));
+        assert_eq!(bodies.lock().unwrap().len(), 3);
     }
 
     #[test]
