@@ -132,11 +132,18 @@ pub enum EventKind {
     OrgPolicyChanged,
     /// An OIDC authorization answered from a single sign-on session (no new login).
     SsoLogin,
+    /// A single sign-on session ended (logout, revoked by the person or an administrator,
+    /// the person blocked, disabled or removed, found dead, expired); actor and channel say
+    /// who and where.
+    SsoSessionEnded,
+    /// A logout token was POSTed to a relying party (Back-Channel Logout 1.0): outcome
+    /// done or failed, the client, the session's sid.
+    BackchannelLogout,
 }
 
 impl EventKind {
     /// Every kind, for listing.
-    pub const ALL: [Self; 50] = [
+    pub const ALL: [Self; 52] = [
         Self::LoginAttempt,
         Self::OrgCreated,
         Self::PersonCreated,
@@ -187,6 +194,8 @@ impl EventKind {
         Self::OrgOffboarded,
         Self::OrgPolicyChanged,
         Self::SsoLogin,
+        Self::SsoSessionEnded,
+        Self::BackchannelLogout,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -241,6 +250,8 @@ impl EventKind {
             Self::OrgOffboarded => "org_offboarded",
             Self::OrgPolicyChanged => "org_policy_changed",
             Self::SsoLogin => "sso_login",
+            Self::SsoSessionEnded => "sso_session_ended",
+            Self::BackchannelLogout => "backchannel_logout",
         }
     }
 }

@@ -280,6 +280,11 @@ pub struct RawOidcClient {
     pub orgs: Vec<String>,
     /// The organisation (by name) an unqualified username is looked up in first.
     pub default_org: Option<String>,
+    /// Back-Channel Logout 1.0: where logout tokens go when a single sign-on session it got
+    /// tokens in ends (https; http only to loopback). Default: none.
+    pub backchannel_logout_uri: Option<String>,
+    /// The client needs `sid` in logout tokens (they always carry it). Default false.
+    pub backchannel_logout_session_required: bool,
 }
 
 impl Default for RawOidcClient {
@@ -299,6 +304,8 @@ impl Default for RawOidcClient {
             refresh_token_lifetime_seconds: 86400,
             orgs: Vec::new(),
             default_org: None,
+            backchannel_logout_uri: None,
+            backchannel_logout_session_required: false,
         }
     }
 }
@@ -687,6 +694,9 @@ pub struct OidcClient {
     pub orgs: Vec<String>,
     /// The organisation (by name) an unqualified username is looked up in first.
     pub default_org: Option<String>,
+    /// Where logout tokens are POSTed (Back-Channel Logout 1.0), if anywhere.
+    pub backchannel_logout_uri: Option<String>,
+    pub backchannel_logout_session_required: bool,
 }
 
 /// The RADIUS front: listeners, clients, and how challenges behave.
@@ -1376,6 +1386,17 @@ fn validate_oidc(o: RawOidc) -> Result<OidcSettings, ConfigError> {
         let orgs = crate::radius_field::org_names(&c.orgs).map_err(at)?;
         let default_org =
             crate::radius_field::default_org(c.default_org.as_deref(), &orgs).map_err(at)?;
+        let backchannel_logout_uri = match c.backchannel_logout_uri.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(u) => {
+                mfa_oidc::check_backchannel_uri(u).map_err(|why| {
+                    at(format!(
+                        "backchannel_logout_uri `{u}`: {why} (https://, or http:// to loopback)"
+                    ))
+                })?;
+                Some(u.to_owned())
+            }
+        };
         clients.push(OidcClient {
             name: if c.name.trim().is_empty() {
                 id.clone()
@@ -1396,6 +1417,8 @@ fn validate_oidc(o: RawOidc) -> Result<OidcSettings, ConfigError> {
             refresh_token_lifetime: c.refresh_token_lifetime_seconds,
             orgs,
             default_org,
+            backchannel_logout_uri,
+            backchannel_logout_session_required: c.backchannel_logout_session_required,
         });
     }
     if !(1..=365).contains(&o.key_rotation_days) {

@@ -77,11 +77,27 @@ impl OidcBackend for Backend {
     }
 
     async fn record(&self, event: OidcEvent) {
+        // Tokens under a single sign-on session: the session keeps the client, for
+        // back-channel logout when it ends.
+        if let OidcEvent::TokenIssued {
+            client_id,
+            sub,
+            sid: Some(sid),
+            ..
+        } = &event
+            && let Err(e) = self
+                .gateway
+                .record_sso_client(sub, sid, client_id, now())
+                .await
+        {
+            tracing::error!(error = %e, "keeping a single sign-on session's client failed");
+        }
         let (kind, outcome, client, sub, reason) = match &event {
             OidcEvent::TokenIssued {
                 client_id,
                 sub,
                 grant,
+                ..
             } => (
                 EventKind::OidcTokenIssued,
                 Outcome::Done,
@@ -163,7 +179,7 @@ impl OidcBackend for Backend {
         }
         // Single sign-on ends with the logout: the next authorization logs in again.
         if let Some(token) = crate::web::session::sso_token(request_headers) {
-            if let Err(e) = self.gateway.end_sso_token(&token).await {
+            if let Err(e) = self.gateway.end_sso_token(&token, now()).await {
                 tracing::error!(error = %e, "ending a single sign-on session failed");
             }
             if let Ok(v) =
@@ -291,6 +307,8 @@ pub fn registration(c: &OidcClient) -> ClientRegistration {
         id_token_lifetime: c.id_token_lifetime,
         access_token_lifetime: c.access_token_lifetime,
         refresh_token_lifetime: c.refresh_token_lifetime,
+        backchannel_logout_uri: c.backchannel_logout_uri.clone(),
+        backchannel_logout_session_required: c.backchannel_logout_session_required,
     }
 }
 

@@ -339,6 +339,13 @@ async fn run(config: &Config, gateway: Gateway, config_path: &Path) -> anyhow::R
         .await
         .context("starting the OpenID Provider")?;
         provider = Some(p.clone());
+        // Back-channel logout when single sign-on sessions end, and their ending when people
+        // are blocked, disabled or removed by any path (the audit trail is followed).
+        match crate::backchannel::Backchannel::new(&p) {
+            Ok(bc) => gateway.set_backchannel(bc),
+            Err(e) => tracing::error!(error = %e, "back-channel logout is off: no HTTP client"),
+        }
+        tokio::spawn(crate::backchannel::follow(gateway.clone(), stop.clone()));
         let state = crate::web::WebState {
             gateway: gateway.clone(),
             provider: p,
@@ -466,7 +473,7 @@ async fn run(config: &Config, gateway: Gateway, config_path: &Path) -> anyhow::R
                                 Ok(_) => {}
                                 Err(e) => tracing::error!(error = %e, "audit retention purge failed"),
                             }
-                            match gw.store().purge_sso(now()).await {
+                            match gw.end_expired_sso(now()).await {
                                 Ok(0) => {}
                                 Ok(n) => tracing::info!(ended = n, "expired single sign-on sessions deleted"),
                                 Err(e) => tracing::error!(error = %e, "deleting expired single sign-on sessions failed"),

@@ -1332,6 +1332,7 @@ suite!(
     password_reset_links,
     org_offboarding_and_due_erasure,
     sso_sessions_are_kept_by_hash_touched_and_ended,
+    sso_sessions_list_their_clients_and_end_once_with_their_event,
 );
 
 /// Single sign-on sessions: kept under the token's hash, touched on use, ended one by one or
@@ -1363,6 +1364,80 @@ async fn sso_sessions_are_kept_by_hash_touched_and_ended(s: &dyn Store) {
     assert_eq!(s.purge_sso(NOW + 3600).await.unwrap(), 0);
     assert_eq!(s.purge_sso(NOW + 3601).await.unwrap(), 1);
     assert_eq!(s.sso("h3").await.unwrap(), None);
+}
+
+/// Single sign-on sessions for the portal and /admin: listed newest first with the clients
+/// each served (a client recorded only for a live session, once); ended once, with its event
+/// and clients in the same transaction (a second ender writes nothing); the expired found.
+async fn sso_sessions_list_their_clients_and_end_once_with_their_event(s: &dyn Store) {
+    let (_, ann) = org_and_person(s, "ann").await;
+    let (_, bea) = org_and_person(s, "bea").await;
+    let session = |person: PersonId, at: i64| mfa_gateway::store::SsoSession {
+        person_id: person,
+        auth_time: at,
+        amr: "pwd otp".into(),
+        created_at: at,
+        last_used_at: at,
+        expires_at: at + 3600,
+    };
+    s.create_sso("old", &session(ann.id, NOW)).await.unwrap();
+    s.create_sso("new", &session(ann.id, NOW + 10))
+        .await
+        .unwrap();
+    s.create_sso("bea", &session(bea.id, NOW)).await.unwrap();
+    assert!(s.add_sso_client("old", "app2", NOW + 1).await.unwrap());
+    assert!(s.add_sso_client("old", "app1", NOW + 2).await.unwrap());
+    assert!(s.add_sso_client("old", "app2", NOW + 3).await.unwrap());
+    assert!(!s.add_sso_client("gone", "app1", NOW).await.unwrap());
+    let rows = s.sso_sessions_of(ann.id).await.unwrap();
+    let hashes: Vec<&str> = rows.iter().map(|r| r.token_hash.as_str()).collect();
+    assert_eq!(hashes, ["new", "old"]);
+    assert_eq!(
+        rows[1].clients,
+        ["app2", "app1"],
+        "in the order first served, once"
+    );
+    assert!(rows[0].clients.is_empty());
+    assert_eq!(rows[1].session, session(ann.id, NOW));
+    let one = s.sso_session_row("old").await.unwrap().unwrap();
+    assert_eq!(one, rows[1]);
+    assert_eq!(s.sso_session_row("gone").await.unwrap(), None);
+
+    // Ended once: the event written with it; a second ender finds nothing, writes nothing.
+    let before = s.events(&EventFilter::default()).await.unwrap().len();
+    let mut event = ev(EventKind::SsoSessionEnded);
+    event.person_id = Some(ann.id);
+    assert_eq!(
+        s.end_sso_session("old", &event).await.unwrap(),
+        Some(vec!["app2".to_owned(), "app1".to_owned()])
+    );
+    assert_eq!(s.end_sso_session("old", &event).await.unwrap(), None);
+    let events = s.events(&EventFilter::default()).await.unwrap();
+    assert_eq!(events.len(), before + 1);
+    assert!(
+        events
+            .iter()
+            .any(|e| e.event.kind == EventKind::SsoSessionEnded)
+    );
+    assert!(!s.add_sso_client("old", "app1", NOW + 4).await.unwrap());
+    assert_eq!(s.sso_sessions_of(ann.id).await.unwrap().len(), 1);
+    assert_eq!(s.sso_sessions_of(bea.id).await.unwrap().len(), 1);
+
+    // Expired ones, oldest first, limited; a session with clients can still be purged.
+    assert!(s.add_sso_client("bea", "app1", NOW).await.unwrap());
+    let expired = s.expired_sso_sessions(NOW + 3601, 10).await.unwrap();
+    assert_eq!(expired.len(), 1);
+    assert_eq!(expired[0].token_hash, "bea");
+    assert_eq!(expired[0].clients, ["app1"]);
+    assert_eq!(
+        s.expired_sso_sessions(NOW + 3611, 1).await.unwrap().len(),
+        1
+    );
+    assert_eq!(
+        s.expired_sso_sessions(NOW + 3611, 10).await.unwrap().len(),
+        2
+    );
+    assert_eq!(s.purge_sso(NOW + 3611).await.unwrap(), 2);
 }
 
 /// An offboarded organisation's erasure comes due at its time; clearing it ends that.

@@ -61,6 +61,11 @@ pub struct ClientRegistration {
     pub access_token_lifetime: u64,
     /// Seconds; each use gives a new refresh token valid this long (default 28800).
     pub refresh_token_lifetime: u64,
+    /// OIDC Back-Channel Logout 1.0: where a logout token is POSTed when a single sign-on
+    /// session this client got tokens in ends (https; http only on loopback). None: off.
+    pub backchannel_logout_uri: Option<String>,
+    /// The client needs `sid` in logout tokens (ours always carry it).
+    pub backchannel_logout_session_required: bool,
 }
 
 impl std::fmt::Debug for ClientRegistration {
@@ -76,6 +81,7 @@ impl std::fmt::Debug for ClientRegistration {
             .field("require_pkce", &self.require_pkce)
             .field("refresh_tokens", &self.refresh_tokens)
             .field("id_token_alg", &self.id_token_alg)
+            .field("backchannel_logout_uri", &self.backchannel_logout_uri)
             .finish_non_exhaustive()
     }
 }
@@ -102,6 +108,8 @@ impl ClientRegistration {
             id_token_lifetime: 300,
             access_token_lifetime: 300,
             refresh_token_lifetime: 28_800,
+            backchannel_logout_uri: None,
+            backchannel_logout_session_required: false,
         }
     }
 
@@ -139,6 +147,11 @@ impl ClientRegistration {
                 return fail(&format!("redirect URI {uri:?}: {why}"));
             }
         }
+        if let Some(uri) = &self.backchannel_logout_uri
+            && let Err(why) = check_backchannel_uri(uri)
+        {
+            return fail(&format!("backchannel_logout_uri {uri:?}: {why}"));
+        }
         for (what, secs, max) in [
             ("id_token_lifetime", self.id_token_lifetime, 86_400),
             ("access_token_lifetime", self.access_token_lifetime, 86_400),
@@ -173,6 +186,25 @@ fn check_redirect_uri(uri: &str) -> std::result::Result<(), &'static str> {
         },
         "javascript" | "data" | "vbscript" | "file" | "blob" | "about" => Err("scheme not allowed"),
         _ => Ok(()),
+    }
+}
+
+/// A back-channel logout URI (Back-Channel Logout 1.0 2.2): absolute, no fragment, https;
+/// http only on a loopback address (tests).
+pub fn check_backchannel_uri(uri: &str) -> std::result::Result<(), &'static str> {
+    let url = url::Url::parse(uri).map_err(|_| "not an absolute URL")?;
+    if url.fragment().is_some() {
+        return Err("has a fragment");
+    }
+    match url.scheme() {
+        "https" if url.host().is_some() => Ok(()),
+        "http" => match url.host() {
+            Some(url::Host::Domain("localhost")) => Ok(()),
+            Some(url::Host::Ipv4(a)) if a.is_loopback() => Ok(()),
+            Some(url::Host::Ipv6(a)) if a.is_loopback() => Ok(()),
+            _ => Err("http only for loopback"),
+        },
+        _ => Err("must be https"),
     }
 }
 
@@ -253,5 +285,24 @@ mod tests {
         spaces.client_id = "a b".into();
         assert!(index(vec![spaces]).is_err());
         assert!(format!("{:?}", registry()).contains("confidential: true"));
+    }
+
+    #[test]
+    fn backchannel_uris_are_https_or_loopback() {
+        for (uri, ok) in [
+            ("https://rp.example/bc", true),
+            ("http://127.0.0.1:8080/bc", true),
+            ("http://[::1]:8080/bc", true),
+            ("http://localhost/bc", true),
+            ("http://rp.example/bc", false),
+            ("https://rp.example/bc#f", false),
+            ("ftp://rp.example/bc", false),
+            ("com.example.app:/bc", false),
+            ("/bc", false),
+        ] {
+            let mut c = ClientRegistration::new("a", "A", "https://a.example/cb");
+            c.backchannel_logout_uri = Some(uri.to_owned());
+            assert_eq!(index(vec![c]).is_ok(), ok, "{uri}");
+        }
     }
 }

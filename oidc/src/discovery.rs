@@ -31,6 +31,10 @@ pub(crate) struct ExtraMetadata {
     code_challenge_methods_supported: Vec<String>,
     /// RFC 9207: authorization responses carry `iss`.
     authorization_response_iss_parameter_supported: bool,
+    /// Back-Channel Logout 1.0: clients may register a `backchannel_logout_uri`.
+    backchannel_logout_supported: bool,
+    /// Logout tokens (and ID tokens of a single sign-on session) carry `sid`.
+    backchannel_logout_session_supported: bool,
 }
 
 impl AdditionalProviderMetadata for ExtraMetadata {}
@@ -51,7 +55,7 @@ type Metadata = ProviderMetadata<
 >;
 
 /// Claims our ID tokens and userinfo answers can carry.
-const CLAIMS: [&str; 16] = [
+const CLAIMS: [&str; 17] = [
     "iss",
     "sub",
     "aud",
@@ -68,6 +72,7 @@ const CLAIMS: [&str; 16] = [
     "email",
     "email_verified",
     "organisation",
+    "sid",
 ];
 
 /// The discovery document, serialised once at start.
@@ -79,6 +84,8 @@ pub(crate) fn document(settings: &Settings, algs: &[SigningAlg]) -> Result<Vec<u
         additional_metadata: ExtraMetadata {
             code_challenge_methods_supported: vec!["S256".into()],
             authorization_response_iss_parameter_supported: true,
+            backchannel_logout_supported: true,
+            backchannel_logout_session_supported: true,
         },
     };
     let metadata = Metadata::new(

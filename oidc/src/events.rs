@@ -13,6 +13,10 @@ pub enum OidcEvent {
         client_id: String,
         sub: String,
         grant: GrantKind,
+        /// The single sign-on session the tokens were issued under (the gateway keeps which
+        /// clients each session served, for back-channel logout).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        sid: Option<String>,
     },
     /// A token request was refused. `client_id` is the claimed one (cut to 128 characters),
     /// which may not be registered.

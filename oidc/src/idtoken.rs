@@ -24,6 +24,9 @@ pub struct GatewayClaims {
     /// The person's organisation (released with the `profile` scope).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub organisation: Option<String>,
+    /// The single sign-on session (Back-Channel Logout 1.0 `sid`), when the login had one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
 }
 
 impl AdditionalClaims for GatewayClaims {}
@@ -56,6 +59,8 @@ pub(crate) struct IdTokenInput<'a> {
     pub(crate) claims: &'a UserClaims,
     /// Code flow: the access token issued with it (for at_hash).
     pub(crate) access_token: Option<&'a str>,
+    /// The single sign-on session's public id.
+    pub(crate) sid: Option<&'a str>,
     pub(crate) now: UnixTime,
 }
 
@@ -77,6 +82,7 @@ pub(crate) fn sign(input: &IdTokenInput<'_>, key: &SigningKey) -> Result<String>
         StandardClaims::new(SubjectIdentifier::new(input.sub.to_owned())),
         GatewayClaims {
             organisation: input.claims.organisation.clone(),
+            sid: input.sid.map(str::to_owned),
         },
     )
     .set_auth_time(Some(time(input.auth_time)?))
@@ -185,6 +191,7 @@ mod tests {
             nonce: Some("n-0S6"),
             claims: &claims,
             access_token: at,
+            sid: Some("s-1"),
             now: NOW,
         };
         sign(&input, set.signing_key(client.id_token_alg, NOW).unwrap()).unwrap()
@@ -212,6 +219,7 @@ mod tests {
             claims.additional_claims().organisation.as_deref(),
             Some("Acme")
         );
+        assert_eq!(claims.additional_claims().sid.as_deref(), Some("s-1"));
         assert_eq!(claims.expiration().timestamp(), NOW + 300);
         assert!(claims.access_token_hash().is_some());
         assert_eq!(claims.auth_method_refs().unwrap().len(), 2);

@@ -36,6 +36,8 @@ pub(crate) struct Issue<'a> {
     pub(crate) claims: &'a UserClaims,
     pub(crate) family: &'a str,
     pub(crate) grant: GrantKind,
+    /// The single sign-on session's public id (the ID token's `sid`).
+    pub(crate) sid: Option<&'a str>,
 }
 
 impl Provider {
@@ -87,6 +89,7 @@ impl Provider {
                 nonce: issue.nonce,
                 claims: &claims,
                 access_token: Some(&access_token),
+                sid: issue.sid,
                 now,
             })
             .map_err(internal)?;
@@ -110,6 +113,7 @@ impl Provider {
                 auth_time: issue.auth_time,
                 amr: issue.amr.to_vec(),
                 acr: issue.acr.map(str::to_owned),
+                sid: issue.sid.map(str::to_owned),
                 family: issue.family.to_owned(),
                 expires: later(now, client.refresh_token_lifetime),
             };
@@ -127,6 +131,7 @@ impl Provider {
                 client_id: client.client_id.clone(),
                 sub: issue.sub.to_owned(),
                 grant: issue.grant,
+                sid: issue.sid.map(str::to_owned),
             })
             .await;
         Ok(json_no_store(

@@ -14,6 +14,7 @@
 //! Time is read once per request from the injected [`Clock`]; tests use [`ManualClock`].
 
 mod authorize;
+mod backchannel;
 mod client_auth;
 mod clients;
 mod discovery;
@@ -31,7 +32,11 @@ mod state;
 mod token;
 mod userinfo;
 
-pub use clients::{ClientRegistration, SigningAlg, hash_client_secret};
+pub use backchannel::{
+    BACKCHANNEL_LOGOUT_EVENT, BackchannelLogout, LOGOUT_TOKEN_LIFETIME, LOGOUT_TOKEN_TYPE,
+    LogoutClaims,
+};
+pub use clients::{ClientRegistration, SigningAlg, check_backchannel_uri, hash_client_secret};
 pub use error::{ErrorCode, OidcError, Result};
 pub use events::{GrantKind, OidcEvent, RefusalReason, RevocationCause};
 pub use idtoken::{GatewayClaims, GatewayIdToken, GatewayIdTokenClaims};

@@ -17,6 +17,10 @@ pub struct AuthenticatedUser {
     pub amr: Vec<String>,
     pub acr: Option<String>,
     pub claims: UserClaims,
+    /// The single sign-on session this login belongs to, if any: the ID token's `sid`
+    /// (Back-Channel Logout 1.0), never the session's cookie.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
 }
 
 /// Claims about a person, released by scope: `profile` gives name, preferred_username and
@@ -99,6 +103,9 @@ pub struct RefreshGrant {
     pub auth_time: UnixTime,
     pub amr: Vec<String>,
     pub acr: Option<String>,
+    /// The single sign-on session of the original login (carried into refreshed ID tokens).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
     pub family: String,
     pub expires: UnixTime,
 }

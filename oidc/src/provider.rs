@@ -271,6 +271,7 @@ impl Provider {
             nonce: p.nonce.as_deref(),
             claims: &claims,
             access_token: None,
+            sid: user.sid.as_deref(),
             now,
         })?;
         self.backend
@@ -278,6 +279,7 @@ impl Provider {
                 client_id: client.client_id.clone(),
                 sub: user.sub.clone(),
                 grant: GrantKind::Implicit,
+                sid: user.sid.clone(),
             })
             .await;
         tracing::info!(client_id = %p.client_id, "ID token issued (implicit)");

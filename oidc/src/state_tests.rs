@@ -32,6 +32,7 @@ fn code(family: &str, expires: UnixTime) -> CodeGrant {
             amr: vec!["pwd".into()],
             acr: None,
             claims: UserClaims::default(),
+            sid: None,
         },
         family: family.into(),
         expires,
@@ -56,6 +57,7 @@ fn refresh(family: &str, expires: UnixTime) -> RefreshGrant {
         auth_time: 0,
         amr: vec![],
         acr: None,
+        sid: None,
         family: family.into(),
         expires,
     }

@@ -240,6 +240,7 @@ impl Provider {
             claims: &user.claims,
             family: &grant.family,
             grant: GrantKind::AuthorizationCode,
+            sid: user.sid.as_deref(),
         };
         self.issue(client, issue, now).await
     }
@@ -351,6 +352,7 @@ impl Provider {
             claims: &claims,
             family: &grant.family,
             grant: GrantKind::RefreshToken,
+            sid: grant.sid.as_deref(),
         };
         self.issue(client, issue, now).await
     }

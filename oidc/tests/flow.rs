@@ -5,6 +5,8 @@
 
 #[path = "flow/authorize_errors.rs"]
 mod authorize_errors;
+#[path = "flow/backchannel.rs"]
+mod backchannel;
 #[path = "flow/keys_and_logout.rs"]
 mod keys_and_logout;
 #[path = "flow/negative.rs"]
@@ -83,6 +85,8 @@ async fn discovery_document() {
         );
     }
     assert_eq!(d["authorization_response_iss_parameter_supported"], true);
+    assert_eq!(d["backchannel_logout_supported"], true);
+    assert_eq!(d["backchannel_logout_session_supported"], true);
 }
 
 #[tokio::test]
@@ -213,6 +217,7 @@ async fn code_flow_with_pkce_then_userinfo() {
         client_id: "portal".into(),
         sub: "8f14e45f-ann".into(),
         grant: GrantKind::AuthorizationCode,
+        sid: None,
     }));
 }
 

@@ -22,6 +22,7 @@ mod portal;
 mod radius;
 mod radius_field;
 mod reset;
+mod sso_sessions;
 mod tenants;
 mod usernames;
 mod webauthn;

@@ -114,6 +114,7 @@ async fn mint_code(provider: &Arc<Provider>, router: &axum::Router) -> anyhow::R
         amr: vec!["pwd".into(), "otp".into()],
         acr: None,
         claims: claims(),
+        sid: None,
     };
     let res = provider.complete(id, user).await?;
     let location = res

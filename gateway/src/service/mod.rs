@@ -79,11 +79,15 @@ pub(crate) async fn test_gateway() -> (Gateway, tempfile::TempDir) {
 }
 pub mod reset;
 mod sso;
+mod sso_sessions;
 pub mod tenancy;
 pub use approval::APPROVAL_DEVICE_ID;
 pub use audit_admin::{PurgeReport, SubjectAccess};
 pub use lifecycle::{AdminActor, Scope};
 pub use portal::PortalActor;
+pub use sso_sessions::{
+    SsoEnd, SsoEndReason, SsoSessionView, SsoWhich, sso_sid, sso_sid_for_token,
+};
 
 /// A new TOTP device and what the person needs to set up their app.
 #[derive(Debug, Clone)]
@@ -126,6 +130,9 @@ pub struct Gateway {
     client_orgs: Arc<std::sync::RwLock<ClientOrgs>>,
     /// The default language and the time zone texts are written in.
     i18n: Arc<crate::i18n::I18nSettings>,
+    /// Back-channel logout to relying parties when a single sign-on session ends (set once
+    /// the OpenID Provider is up; unset in the CLI).
+    backchannel: Arc<std::sync::OnceLock<crate::backchannel::Backchannel>>,
 }
 
 /// Per (channel, client name): the organisations (by name) a RADIUS or OIDC client serves
@@ -212,6 +219,7 @@ impl Gateway {
             ),
             client_orgs: Arc::default(),
             i18n: Arc::new(config.i18n.clone()),
+            backchannel: Arc::default(),
         })
         .inspect(|gw| gw.set_client_orgs(config))
     }
@@ -927,8 +935,17 @@ impl Gateway {
             .await?;
         if block {
             self.approvals.cancel_person(person.id).await;
-            // Single sign-on ends too (it is also refused at use for a blocked person).
-            self.store.end_sso(None, person.id).await?;
+            // Single sign-on ends too (it is also refused at use for a blocked person); from
+            // the CLI the serving process sends the back-channel logouts (`backchannel::follow`).
+            let why = SsoEnd {
+                actor: actor.to_owned(),
+                channel: Channel::Cli,
+                reason: SsoEndReason::PersonBlocked,
+                client: None,
+                source: None,
+                request_id: None,
+            };
+            self.end_sso(SsoWhich::Person(person.id), &why, now).await?;
         }
         Ok(())
     }

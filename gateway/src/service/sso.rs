@@ -5,14 +5,14 @@
 //! policy (8 h and 1 h by default; 0 hours: off). A person who is blocked, disabled, removed
 //! or locked, or a client that does not serve their organisation, ends it.
 
-use super::{Gateway, Result, ServiceError};
+use super::{Gateway, Result, ServiceError, SsoEnd, SsoEndReason, SsoWhich};
 use crate::audit::{AuditEvent, Channel, EventKind, Outcome};
 use crate::model::{Person, PersonState, UnixTime};
 use crate::policy::{SSO_HOURS, SSO_IDLE_MINUTES};
 use crate::store::SsoSession;
 use sha2::{Digest as _, Sha256};
 
-fn token_hash(token: &str) -> String {
+pub(crate) fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
@@ -52,17 +52,18 @@ impl Gateway {
         Ok(Some((token, lifetime)))
     }
 
-    /// End the single sign-on session behind a cookie's `token` (logout); true when there was
-    /// one.
-    pub async fn end_sso_token(&self, token: &str) -> Result<bool> {
-        if token.is_empty() || token.len() > 64 {
-            return Ok(false);
-        }
-        let hash = token_hash(token);
-        match self.store.sso(&hash).await? {
-            Some(s) => Ok(self.store.end_sso(Some(&hash), s.person_id).await? > 0),
-            None => Ok(false),
-        }
+    /// End the single sign-on session behind a cookie's `token` (RP-initiated logout, by its
+    /// person, channel oidc) through `end_sso`; true when there was one.
+    pub async fn end_sso_token(&self, token: &str, now: UnixTime) -> Result<bool> {
+        let why = SsoEnd {
+            actor: String::new(),
+            channel: Channel::Oidc,
+            reason: SsoEndReason::Logout,
+            client: None,
+            source: None,
+            request_id: None,
+        };
+        Ok(self.end_sso(SsoWhich::Token(token), &why, now).await? > 0)
     }
 
     /// The person and their login behind a cookie's `token`, when the session is live for
@@ -101,7 +102,8 @@ impl Gateway {
             None => false,
         };
         let Some(person) = person.filter(|_| live) else {
-            self.store.end_sso(Some(&hash), s.person_id).await?;
+            let why = SsoEnd::system(SsoEndReason::Dead);
+            self.end_sso(SsoWhich::Hash(&hash), &why, now).await?;
             return Ok(None);
         };
         if self

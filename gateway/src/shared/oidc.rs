@@ -280,6 +280,7 @@ mod tests {
                     name: Some("Ann de Vries".into()),
                     ..UserClaims::default()
                 },
+                sid: None,
             },
             family: family.into(),
             expires,
@@ -294,6 +295,7 @@ mod tests {
             auth_time: 0,
             amr: vec![],
             acr: None,
+            sid: None,
             family: family.into(),
             expires,
         }

@@ -12,6 +12,7 @@ mod ops;
 mod radius_sessions;
 mod reset;
 mod sql;
+mod sso_sessions;
 mod tenancy;
 mod webauthn;
 
@@ -21,6 +22,7 @@ pub use lifecycle::LifecycleStore;
 pub use ops::{OpsStore, PoolStats, RowKey, SealedColumn, SealedSecret};
 pub use radius_sessions::{OpenSession, RadiusSessionStore, SessionChange, SessionRecord};
 pub use reset::{ResetLink, ResetStore};
+pub use sso_sessions::{SsoSessionRow, SsoSessionStore};
 pub use tenancy::{SsoSession, TenancyStore};
 pub use webauthn::WebauthnStore;
 
@@ -94,6 +96,7 @@ pub trait Store:
     + RadiusSessionStore
     + ResetStore
     + TenancyStore
+    + SsoSessionStore
     + Send
     + Sync
     + std::fmt::Debug

@@ -52,10 +52,12 @@ pub trait TenancyStore: Send + Sync {
     /// Mark the session used at `now`.
     async fn touch_sso(&self, token_hash: &str, now: UnixTime) -> super::Result<()>;
 
-    /// End one session (`Some`) or every session of `person`.
+    /// Delete one session (`Some`) or every session of `person`, bare: the service ends
+    /// sessions through `Gateway::end_sso` (audited, back-channel logout), never this.
     async fn end_sso(&self, token_hash: Option<&str>, person: PersonId) -> super::Result<u64>;
 
-    /// Delete the sessions whose lifetime ended before `now` (the daily task); how many.
+    /// Delete the sessions whose lifetime ended before `now`; how many. (The daily task ends
+    /// them through `Gateway::end_expired_sso`, which audits and notifies.)
     async fn purge_sso(&self, now: UnixTime) -> super::Result<u64>;
 
     /// Set the organisation's policy (JSON) and write `event`.

@@ -674,11 +674,18 @@ pub(super) async fn render_person_with(
     let (person, devices) = try_page!(state.gateway.admin_person(&a.actor, id, t).await);
     let org = try_page!(state.gateway.admin_org(&a.actor, person.org_id, t).await);
     let activity = try_page!(state.gateway.admin_person_activity(&a.actor, id, t).await);
+    // Signed-in browsers (single sign-on sessions), before the sign-ins.
+    let sso = try_page!(state.gateway.admin_sso_sessions(&a.actor, id, t).await);
+    let activity = format!(
+        "{}\n{}",
+        super::sso_sessions::admin_section(a.c.csrf(), id, &sso),
+        super::admin_tools::activity(&activity, t)
+    );
     let html = ap::person_page(
         &a.nav(Some(&org)),
         &person,
         &devices,
-        &super::admin_tools::activity(&activity, t),
+        &activity,
         tools,
         shown,
         error,

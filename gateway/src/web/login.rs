@@ -849,7 +849,7 @@ async fn decided(
             return super::portal::logged_in(state, &sid, &username, &step.session.source).await;
         }
     };
-    let user = match authenticated_user(state, &username, device_id).await {
+    let mut user = match authenticated_user(state, &username, device_id).await {
         Ok(u) => u,
         Err(e) => return server_error(&e),
     };
@@ -865,6 +865,9 @@ async fn decided(
             }),
         Err(_) => None,
     };
+    user.sid = sso
+        .as_ref()
+        .map(|(token, _)| crate::service::sso_sid_for_token(token));
     // The login is over: this session has served its purpose.
     state.sessions.remove(&sid).await;
     let mut res = match state.provider.complete(&auth, user).await {
@@ -931,6 +934,7 @@ async fn single_sign_on(
         amr: s.amr.split(' ').map(str::to_owned).collect(),
         acr: Some(ACR_MFA.to_owned()),
         claims: crate::oidc_backend::claims(&person, org.as_ref()),
+        sid: Some(crate::service::sso_sid_for_token(&token)),
     };
     match state.provider.complete(&pending.id, user).await {
         Ok(r) => Some(r),
@@ -1124,6 +1128,7 @@ async fn authenticated_user(
         amr,
         acr: Some(ACR_MFA.to_owned()),
         claims: crate::oidc_backend::claims(&person, org.as_ref()),
+        sid: None,
     })
 }
 

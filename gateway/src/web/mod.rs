@@ -18,6 +18,7 @@ pub mod portal;
 pub mod portal_pages;
 pub mod reset;
 pub mod session;
+pub mod sso_sessions;
 pub mod tls;
 
 #[cfg(test)]
@@ -138,6 +139,7 @@ pub fn router(state: WebState, extra: Router) -> Router {
     Router::new()
         .merge(login::routes())
         .merge(portal::routes())
+        .merge(sso_sessions::routes())
         .merge(admin::routes())
         .merge(import::routes())
         .merge(activate::routes())

@@ -219,6 +219,8 @@ pub(crate) struct Ctx {
     pub(crate) key: Option<KeyCeremony>,
     /// When the person last proved a second factor in this session.
     pub(crate) factor_at: UnixTime,
+    /// The public id of this browser's single sign-on session, if it has one.
+    pub(crate) sso_sid: Option<String>,
 }
 
 impl Ctx {
@@ -284,6 +286,7 @@ pub(crate) async fn ctx(
         enrolment,
         key,
         factor_at,
+        sso_sid: super::sso_sessions::this_browser(headers),
     })
 }
 
@@ -417,7 +420,20 @@ async fn devices_page(state: &WebState, c: &Ctx, error: Option<&str>) -> Respons
         Ok(n) => n,
         Err(e) => return server_error(&e),
     };
-    let html = portal_pages::devices(&c.actor.person.full_name, c.csrf(), &linked, left, error);
+    // Signed-in browsers (single sign-on sessions), this one marked.
+    let sso = match state.gateway.portal_sso_sessions(&c.actor).await {
+        Ok(s) => s,
+        Err(e) => return server_error(&e),
+    };
+    let sections = super::sso_sessions::portal_section(c.csrf(), &sso, c.sso_sid.as_deref());
+    let html = portal_pages::devices(
+        &c.actor.person.full_name,
+        c.csrf(),
+        &linked,
+        left,
+        error,
+        &sections,
+    );
     show(state, html)
 }
 

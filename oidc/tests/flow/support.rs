@@ -90,6 +90,7 @@ pub(crate) fn ann() -> AuthenticatedUser {
         amr: vec!["pwd".into(), "otp".into()],
         acr: None,
         claims: ann_claims(),
+        sid: None,
     }
 }
 

@@ -1,0 +1,274 @@
+//! Single sign-on sessions on the web (issue 16): the "Signed-in browsers" section of the
+//! portal's My devices (the person's own) and of a person's page on /admin (for operators and
+//! the person's organisation's admins), each session with when it started, was last used and
+//! expires, the login's methods and the relying parties it served, a "Sign out this browser"
+//! button per session and "Sign out everywhere". Forms carry the session's public `sid`, never
+//! its cookie or hash; every POST needs the page's CSRF token. The ending itself (audited,
+//! back-channel logouts) is `Gateway::portal_end_sso` / `admin_end_sso`.
+
+use super::admin::{admin, failure};
+use super::admin_pages::{csrf_field, when};
+use super::login::{Peer, server_error};
+use super::pages::esc;
+use super::portal::{ctx, see_other};
+use super::{WebState, session};
+use crate::model::{PersonId, now};
+use crate::service::SsoSessionView;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::{Form, Router};
+use serde::Deserialize;
+
+pub fn routes() -> Router<WebState> {
+    Router::new()
+        .route("/portal/sso/end", post(portal_end))
+        .route("/portal/sso/end-all", post(portal_end_all))
+        .route("/admin/people/{id}/sso/end", post(admin_end))
+        .route("/admin/people/{id}/sso/end-all", post(admin_end_all))
+}
+
+/// A sign-out form: the CSRF token and, for one session, its public id.
+#[derive(Debug, Deserialize, Default)]
+pub struct EndForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    sid: String,
+}
+
+impl EndForm {
+    /// The sid as sent (a base64url value; anything else matches no session).
+    fn sid(&self) -> Option<&str> {
+        let sid = self.sid.trim();
+        (!sid.is_empty()
+            && sid.len() <= 64
+            && sid
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
+        .then_some(sid)
+    }
+}
+
+/// The public id of this browser's own session, if it sent the cookie.
+pub(crate) fn this_browser(headers: &HeaderMap) -> Option<String> {
+    session::sso_token(headers).map(|t| crate::service::sso_sid_for_token(&t))
+}
+
+fn clients(s: &SsoSessionView) -> String {
+    if s.clients.is_empty() {
+        "none yet".to_owned()
+    } else {
+        s.clients
+            .iter()
+            .map(|c| esc(c))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// The section listing `sessions`, their forms posting to `action` (`.../end`, `.../end-all`).
+fn section(csrf: &str, action: &str, sessions: &[SsoSessionView], current: Option<&str>) -> String {
+    let csrf = csrf_field(csrf);
+    let mut rows = String::new();
+    for (i, s) in sessions.iter().enumerate() {
+        let here = if current == Some(s.sid.as_str()) {
+            r#" <strong class="this-browser">(this browser)</strong>"#
+        } else {
+            ""
+        };
+        rows.push_str(&format!(
+            r#"<li class="sso-session" id="sso-session-{i}" data-sid="{sid}">
+<p class="meta">Signed in {started}{here} · last used {used} · expires {expires} · methods <span class="amr">{amr}</span></p>
+<p class="clients">Applications: <span class="sso-clients">{clients}</span></p>
+<form method="post" action="{action}/end">{csrf}<input type="hidden" name="sid" value="{sid}">
+<button type="submit" class="secondary" id="sso-end-{i}">Sign out this browser</button>
+</form>
+</li>
+"#,
+            sid = esc(&s.sid),
+            started = esc(&when(s.created_at)),
+            used = esc(&when(s.last_used_at)),
+            expires = esc(&when(s.expires_at)),
+            amr = esc(&s.amr),
+            clients = clients(s),
+        ));
+    }
+    let all = if sessions.is_empty() {
+        r#"<p id="sso-none">No browser is signed in with single sign-on.</p>"#.to_owned()
+    } else {
+        format!(
+            r#"<ul class="sso-sessions">
+{rows}</ul>
+<form method="post" action="{action}/end-all">{csrf}
+<button type="submit" class="danger" id="sso-end-all">Sign out everywhere</button>
+</form>"#
+        )
+    };
+    format!(
+        r#"<section id="sso-sessions"><h2>Signed-in browsers</h2>
+<p class="sub">Browsers where a sign-in lets applications in without asking again (single sign-on). Signing one out tells the applications it served.</p>
+{all}</section>"#
+    )
+}
+
+/// The portal's section: the person's own sessions, this browser marked.
+pub(crate) fn portal_section(
+    csrf: &str,
+    sessions: &[SsoSessionView],
+    current: Option<&str>,
+) -> String {
+    section(csrf, "/portal/sso", sessions, current)
+}
+
+/// The section on a person's /admin page.
+pub(crate) fn admin_section(csrf: &str, person: PersonId, sessions: &[SsoSessionView]) -> String {
+    section(csrf, &format!("/admin/people/{person}/sso"), sessions, None)
+}
+
+/// Back to My devices; the `mfa_sso` cookie cleared when this browser's session ended.
+fn back_to_portal(state: &WebState, headers: &HeaderMap, ended: Option<&str>) -> Response {
+    let mut res = see_other("/portal");
+    let mine = this_browser(headers);
+    if ended.is_none_or(|sid| mine.as_deref() == Some(sid))
+        && mine.is_some()
+        && let Ok(v) = HeaderValue::from_str(&session::set_sso_cookie("", state.https, 0))
+    {
+        res.headers_mut().append(header::SET_COOKIE, v);
+    }
+    res
+}
+
+/// POST /portal/sso/end: the person signs one of their browsers out.
+async fn portal_end(
+    State(state): State<WebState>,
+    Peer(peer): Peer,
+    headers: HeaderMap,
+    Form(form): Form<EndForm>,
+) -> Response {
+    let c = match ctx(&state, peer, &headers, Some(&form.csrf)).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let Some(sid) = form.sid() else {
+        return see_other("/portal");
+    };
+    match state
+        .gateway
+        .portal_end_sso(&c.actor, Some(sid), now())
+        .await
+    {
+        Ok(_) => back_to_portal(&state, &headers, Some(sid)),
+        Err(e) => server_error(&e),
+    }
+}
+
+/// POST /portal/sso/end-all: every browser of the person signed out.
+async fn portal_end_all(
+    State(state): State<WebState>,
+    Peer(peer): Peer,
+    headers: HeaderMap,
+    Form(form): Form<EndForm>,
+) -> Response {
+    let c = match ctx(&state, peer, &headers, Some(&form.csrf)).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    match state.gateway.portal_end_sso(&c.actor, None, now()).await {
+        Ok(_) => back_to_portal(&state, &headers, None),
+        Err(e) => server_error(&e),
+    }
+}
+
+fn back_to_person(id: PersonId) -> Response {
+    (
+        StatusCode::SEE_OTHER,
+        [(header::LOCATION, format!("/admin/people/{id}#sso-sessions"))],
+    )
+        .into_response()
+}
+
+/// POST /admin/people/{id}/sso/end: an administrator signs one browser of the person out.
+async fn admin_end(
+    State(state): State<WebState>,
+    Peer(peer): Peer,
+    headers: HeaderMap,
+    Path(id): Path<PersonId>,
+    Form(form): Form<EndForm>,
+) -> Response {
+    let a = match admin(&state, peer, &headers, Some(&form.csrf)).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    // A malformed sid matches nothing (the person is still checked, and the try audited).
+    let sid = form.sid().unwrap_or("-");
+    match state
+        .gateway
+        .admin_end_sso(&a.actor, id, Some(sid), now())
+        .await
+    {
+        Ok(_) => back_to_person(id),
+        Err(e) => failure(&e),
+    }
+}
+
+/// POST /admin/people/{id}/sso/end-all: every browser of the person signed out.
+async fn admin_end_all(
+    State(state): State<WebState>,
+    Peer(peer): Peer,
+    headers: HeaderMap,
+    Path(id): Path<PersonId>,
+    Form(form): Form<EndForm>,
+) -> Response {
+    let a = match admin(&state, peer, &headers, Some(&form.csrf)).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    match state.gateway.admin_end_sso(&a.actor, id, None, now()).await {
+        Ok(_) => back_to_person(id),
+        Err(e) => failure(&e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn view(sid: &str) -> SsoSessionView {
+        SsoSessionView {
+            sid: sid.into(),
+            auth_time: 1_800_000_000,
+            amr: "pwd otp".into(),
+            created_at: 1_800_000_000,
+            last_used_at: 1_800_000_100,
+            expires_at: 1_800_028_800,
+            clients: vec!["app<1>".into()],
+        }
+    }
+
+    #[test]
+    fn sections_show_sids_escape_and_mark_this_browser() {
+        let html = portal_section("tok", &[view("AAA"), view("BBB")], Some("BBB"));
+        assert!(html.contains(r#"name="sid" value="AAA""#));
+        assert_eq!(html.matches("(this browser)").count(), 1);
+        assert!(html.contains("app&lt;1&gt;") && !html.contains("app<1>"));
+        assert!(html.contains(r#"action="/portal/sso/end-all""#));
+        let admin = admin_section("tok", 7, &[]);
+        assert!(admin.contains("sso-none") && !admin.contains("end-all"));
+        let admin = admin_section("tok", 7, &[view("AAA")]);
+        assert!(admin.contains(r#"action="/admin/people/7/sso/end""#));
+    }
+
+    #[test]
+    fn only_base64url_sids_are_taken() {
+        let f = |sid: &str| EndForm {
+            csrf: String::new(),
+            sid: sid.into(),
+        };
+        assert_eq!(f(" AbC-_9 ").sid(), Some("AbC-_9"));
+        for bad in ["", "a b", "a/b", "é", &"a".repeat(65)] {
+            assert_eq!(f(bad).sid(), None, "{bad}");
+        }
+    }
+}
