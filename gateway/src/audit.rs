@@ -132,11 +132,16 @@ pub enum EventKind {
     OrgPolicyChanged,
     /// An OIDC authorization answered from a single sign-on session (no new login).
     SsoLogin,
+    /// A web login remembered its browser ("Remember this browser for N days").
+    BrowserRemembered,
+    /// A remembered browser forgotten: by the person, an org admin, or because it ended
+    /// (reason: the event that ended it, or `policy`).
+    BrowserForgotten,
 }
 
 impl EventKind {
     /// Every kind, for listing.
-    pub const ALL: [Self; 50] = [
+    pub const ALL: [Self; 52] = [
         Self::LoginAttempt,
         Self::OrgCreated,
         Self::PersonCreated,
@@ -187,6 +192,8 @@ impl EventKind {
         Self::OrgOffboarded,
         Self::OrgPolicyChanged,
         Self::SsoLogin,
+        Self::BrowserRemembered,
+        Self::BrowserForgotten,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -241,6 +248,8 @@ impl EventKind {
             Self::OrgOffboarded => "org_offboarded",
             Self::OrgPolicyChanged => "org_policy_changed",
             Self::SsoLogin => "sso_login",
+            Self::BrowserRemembered => "browser_remembered",
+            Self::BrowserForgotten => "browser_forgotten",
         }
     }
 }
