@@ -10,6 +10,7 @@ pub(crate) mod filter;
 mod lifecycle;
 mod ops;
 mod radius_sessions;
+mod remember;
 mod reset;
 mod sql;
 mod tenancy;
@@ -20,6 +21,7 @@ pub use audit_admin::{AuditAdminStore, DayCount, Redaction, TopFailures};
 pub use lifecycle::LifecycleStore;
 pub use ops::{OpsStore, PoolStats, RowKey, SealedColumn, SealedSecret};
 pub use radius_sessions::{OpenSession, RadiusSessionStore, SessionChange, SessionRecord};
+pub use remember::{ENDING_KINDS, RememberStore, RememberedBrowser};
 pub use reset::{ResetLink, ResetStore};
 pub use tenancy::{SsoSession, TenancyStore};
 pub use webauthn::WebauthnStore;
@@ -94,6 +96,7 @@ pub trait Store:
     + RadiusSessionStore
     + ResetStore
     + TenancyStore
+    + RememberStore
     + Send
     + Sync
     + std::fmt::Debug
