@@ -196,6 +196,7 @@ impl Provider {
         if target.state.is_some_and(|s| s.len() > MAX_STATE)
             || nonce.is_some_and(|n| n.len() > MAX_NONCE)
             || params.get("login_hint").is_some_and(|h| h.len() > MAX_HINT)
+            || params.get("acr_values").is_some_and(|a| a.len() > MAX_HINT)
         {
             return target.error(ErrorCode::InvalidRequest, "a parameter is too long");
         }
@@ -256,6 +257,7 @@ impl Provider {
             prompt: (!prompt.is_empty()).then(|| prompt.join(" ")),
             max_age,
             login_hint: params.get("login_hint").map(str::to_owned),
+            acr_values: words(params.get("acr_values")),
             expires: later(now, self.settings.pending_lifetime),
         };
         if let Err(e) = self.state.put_pending(&pending, now).await {
