@@ -19,6 +19,7 @@ mod org_auditor;
 mod portal;
 mod radius;
 mod radius_field;
+mod remember;
 mod reset;
 mod tenants;
 mod webauthn;

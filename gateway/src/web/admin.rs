@@ -674,11 +674,13 @@ pub(super) async fn render_person_with(
     let (person, devices) = try_page!(state.gateway.admin_person(&a.actor, id, t).await);
     let org = try_page!(state.gateway.admin_org(&a.actor, person.org_id, t).await);
     let activity = try_page!(state.gateway.admin_person_activity(&a.actor, id, t).await);
+    let remembered =
+        try_page!(super::remember::admin_section(state, &a.actor, id, a.c.csrf(), t).await);
     let html = ap::person_page(
         &a.nav(Some(&org)),
         &person,
         &devices,
-        &super::admin_tools::activity(&activity, t),
+        &(super::admin_tools::activity(&activity, t) + &remembered),
         tools,
         shown,
         error,

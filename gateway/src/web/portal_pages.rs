@@ -65,6 +65,7 @@ pub fn devices(
     devices: &[Device],
     recovery_left: usize,
     error: Option<&str>,
+    more: &str,
 ) -> Html<String> {
     let mut rows = String::new();
     for d in devices {
@@ -103,7 +104,7 @@ pub fn devices(
 {error}
 <ul class="devices">
 {rows}</ul>
-<h2>Add a phone</h2>
+{more}<h2>Add a phone</h2>
 <form method="post" action="/portal/devices/totp/new">{csrf}
 <p>Use an authenticator app on your phone (for example FreeOTP, Google Authenticator or Microsoft Authenticator).</p>
 <button type="submit" id="add-phone">Add a phone</button>
