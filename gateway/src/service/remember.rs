@@ -663,4 +663,118 @@ mod tests {
             .expect("events");
         assert_eq!(events[0].event.reason.as_deref(), Some("person_blocked"));
     }
+
+    #[tokio::test]
+    async fn org_admins_see_and_forget_only_their_own_peoples_browsers() {
+        let (gw, _dir) = super::super::test_gateway().await;
+        let t = NOW;
+        let add = |org: OrgId, name: &str, role: Role| crate::model::NewPerson {
+            username: name.into(),
+            full_name: name.into(),
+            email: None,
+            employee_number: None,
+            org_id: org,
+            roles: vec![role],
+        };
+        let practice = gw.create_org("Practice", "cli", t).await.expect("org");
+        let other = gw.create_org("Other", "cli", t).await.expect("org");
+        let pw = || Some(SecretString::new("a long password 1"));
+        let olga = gw
+            .create_person(add(practice.id, "olga", Role::OrgAdmin), pw(), "cli", t)
+            .await
+            .expect("olga");
+        let otto = gw
+            .create_person(add(other.id, "otto", Role::OrgAdmin), pw(), "cli", t)
+            .await
+            .expect("otto");
+        let ann = gw
+            .create_person(add(practice.id, "ann", Role::Person), pw(), "cli", t)
+            .await
+            .expect("ann");
+        let policy = OrgPolicy {
+            remember_days: Some(7),
+            ..OrgPolicy::default()
+        };
+        gw.set_org_policy(&AdminActor::cli(), &practice, &policy, t)
+            .await
+            .expect("policy");
+        let origin = Attempt {
+            username: "ann".into(),
+            credentials: Credentials::PasswordOnly {
+                password: SecretString::default(),
+            },
+            channel: Channel::Portal,
+            client: Some("portal".into()),
+            source: None,
+            request_id: None,
+            nas: None,
+            typed_username: None,
+        };
+        for _ in 0..2 {
+            gw.remember_browser(&ann, "Firefox", &origin, t)
+                .await
+                .expect("remember")
+                .expect("allowed");
+        }
+        let actor = |p: &Person| AdminActor::from_person(p, None, None).expect("admin");
+        let (olga, otto) = (actor(&olga), actor(&otto));
+        // Another organisation's admin: not found (audited access_denied), nothing forgotten.
+        assert!(matches!(
+            gw.admin_remembered(&otto, ann.id, t).await,
+            Err(ServiceError::NotFound(_))
+        ));
+        assert!(matches!(
+            gw.admin_forget_browser(&otto, ann.id, None, t).await,
+            Err(ServiceError::NotFound(_))
+        ));
+        let listed = gw.admin_remembered(&olga, ann.id, t).await.expect("list");
+        assert_eq!(listed.len(), 2);
+        assert_eq!(
+            gw.admin_forget_browser(&olga, ann.id, Some(listed[0].id), t)
+                .await
+                .expect("forget one"),
+            1
+        );
+        assert_eq!(
+            gw.admin_forget_browser(&olga, ann.id, None, t)
+                .await
+                .expect("forget all"),
+            1
+        );
+        let forgotten = gw
+            .store()
+            .events(&crate::store::EventFilter {
+                kind: Some("browser_forgotten".into()),
+                ..Default::default()
+            })
+            .await
+            .expect("events");
+        assert_eq!(forgotten.len(), 2);
+        assert!(
+            forgotten
+                .iter()
+                .all(|e| e.event.actor == olga.actor && e.event.person_id == Some(ann.id))
+        );
+        // Turned off by the operator: a browser remembered before is gone at use.
+        gw.remember_browser(&ann, "Firefox", &origin, t)
+            .await
+            .expect("remember");
+        gw.set_org_policy(&AdminActor::cli(), &practice, &OrgPolicy::default(), t + 1)
+            .await
+            .expect("off");
+        assert!(
+            gw.remembered_of(&ann, t + 2)
+                .await
+                .expect("list")
+                .is_empty()
+        );
+        assert!(
+            gw.store()
+                .remembered_browsers(ann.id)
+                .await
+                .expect("rows")
+                .is_empty(),
+            "forgotten, not only hidden"
+        );
+    }
 }
