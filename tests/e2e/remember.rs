@@ -268,6 +268,18 @@ fn a_remembered_browser_asks_for_the_password_only_until_it_is_forgotten_or_the_
         claims["amr"].as_array().unwrap().contains(&"otp".into()),
         "{claims}"
     );
+    // The same asked for through the claims parameter (id_token.acr).
+    let claims = "%7B%22id_token%22%3A%7B%22acr%22%3A%7B%22essential%22%3Atrue%2C%22values%22%3A\
+                  %5B%22urn%3Amfa-gateway%3Aacr%3Amfa%22%5D%7D%7D%7D";
+    let asked = oidc_password(
+        &browser(&g, &base, Some(&token)),
+        &base,
+        &format!("&claims={claims}"),
+    );
+    assert!(
+        asked.text().unwrap().contains("code-form"),
+        "claims: the code"
+    );
     // Without acr_values: the password alone, and the token says so.
     let quick = browser(&g, &base, Some(&token));
     let res = oidc_password(&quick, &base, "");
