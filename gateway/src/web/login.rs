@@ -2,6 +2,8 @@
 //! and password, then a code from any linked phone or token, or a security key (WebAuthn).
 //! Same engine, limits, lockout and audit as RADIUS (channel `oidc`, client = the OIDC client
 //! id; or channel `portal`, client `portal`). Messages never say whether a username exists.
+//! A browser the person asked to remember (`web::remember`, `service::remember`) is asked
+//! for the password only, unless the relying party's `acr_values` asks for a second factor.
 
 use super::session::{
     KeyCeremony, LoginFor, LoginState, PreLogin, Refused, Session, clear_cookie, pre_nonce,
