@@ -139,11 +139,16 @@ pub enum EventKind {
     /// A logout token was POSTed to a relying party (Back-Channel Logout 1.0): outcome
     /// done or failed, the client, the session's sid.
     BackchannelLogout,
+    /// A web login remembered its browser ("Remember this browser for N days").
+    BrowserRemembered,
+    /// A remembered browser forgotten: by the person, an org admin, or because it ended
+    /// (reason: the event that ended it, or `policy`).
+    BrowserForgotten,
 }
 
 impl EventKind {
     /// Every kind, for listing.
-    pub const ALL: [Self; 52] = [
+    pub const ALL: [Self; 54] = [
         Self::LoginAttempt,
         Self::OrgCreated,
         Self::PersonCreated,
@@ -196,6 +201,8 @@ impl EventKind {
         Self::SsoLogin,
         Self::SsoSessionEnded,
         Self::BackchannelLogout,
+        Self::BrowserRemembered,
+        Self::BrowserForgotten,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -252,6 +259,8 @@ impl EventKind {
             Self::SsoLogin => "sso_login",
             Self::SsoSessionEnded => "sso_session_ended",
             Self::BackchannelLogout => "backchannel_logout",
+            Self::BrowserRemembered => "browser_remembered",
+            Self::BrowserForgotten => "browser_forgotten",
         }
     }
 }

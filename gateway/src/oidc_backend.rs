@@ -325,6 +325,9 @@ pub async fn provider(
     settings.pending_lifetime = config.oidc.login_timeout;
     settings.key_rotation_days = config.oidc.key_rotation_days;
     settings.key_publish_ahead = config.oidc.key_publish_ahead;
+    settings.acr_values_supported = crate::service::remember::ACR_VALUES
+        .map(str::to_owned)
+        .to_vec();
     let clients = config.oidc.clients.iter().map(registration).collect();
     let https = crate::web::reached_over_https(config.http.tls, issuer);
     let backend = Arc::new(Backend::new(gateway.clone(), sessions, https));

@@ -1,6 +1,7 @@
 //! Per-organisation policy (issue 16), set by the operator and shown to org admins: which
 //! second factors count, whether out-of-band approvals are allowed, the end user's address
-//! ranges per client, the lockout threshold (within bounds) and the default language. Kept
+//! ranges per client, the lockout threshold (within bounds), the default language, single
+//! sign-on and whether web logins may remember a browser (days, off by default). Kept
 //! as JSON per organisation (`org_policies`, migration 0016); no row: the defaults (all of
 //! it allowed, the configured threshold).
 
@@ -89,7 +90,13 @@ pub struct OrgPolicy {
     pub sso_hours: Option<u32>,
     /// OIDC single sign-on: unused this long (minutes; None: 60), it ends.
     pub sso_idle_minutes: Option<u32>,
+    /// Web logins may offer "Remember this browser for N days" (`REMEMBER_DAYS`); None: off.
+    /// A remembered browser still asks for the password, never for the code.
+    pub remember_days: Option<u32>,
 }
+
+/// The days a policy may let a browser be remembered.
+pub const REMEMBER_DAYS: std::ops::RangeInclusive<u32> = 1..=90;
 
 /// Single sign-on defaults: 8 hours, 1 hour idle.
 pub const SSO_HOURS: u32 = 8;
@@ -141,6 +148,15 @@ impl OrgPolicy {
         if self.sso_idle_minutes.is_some_and(|m| m == 0 || m > 24 * 60) {
             return Err("single sign-on idle time must be 1 to 1440 minutes".into());
         }
+        if let Some(d) = self.remember_days
+            && !REMEMBER_DAYS.contains(&d)
+        {
+            return Err(format!(
+                "remember days {d} is outside {}..={}",
+                REMEMBER_DAYS.start(),
+                REMEMBER_DAYS.end()
+            ));
+        }
         if self.client_ranges.values().any(Vec::is_empty) {
             return Err("a client's ranges must name at least one range".into());
         }
@@ -184,6 +200,12 @@ impl OrgPolicy {
                 "single sign-on: {h} h, ends after {} min unused",
                 self.sso_idle_minutes.unwrap_or(SSO_IDLE_MINUTES)
             ),
+        });
+        out.push(match self.remember_days {
+            Some(d) => format!(
+                "remember this browser: offered for {d} days (the password is still asked, the code is not)"
+            ),
+            None => "remember this browser: off (every web login asks for the code)".to_owned(),
         });
         out.push(match &self.language {
             Some(l) => format!("language: {l}"),
@@ -232,5 +254,32 @@ mod tests {
         );
         let back: OrgPolicy = serde_json::from_str(&json).unwrap();
         assert_eq!(back, p);
+    }
+
+    #[test]
+    fn remember_days_are_off_by_default_and_bounded() {
+        let mut p = OrgPolicy::default();
+        assert_eq!(p.remember_days, None);
+        assert!(
+            p.describe()
+                .iter()
+                .any(|l| l.contains("remember this browser: off"))
+        );
+        for bad in [0, 91, u32::MAX] {
+            p.remember_days = Some(bad);
+            assert!(p.check().unwrap_err().contains("remember days"), "{bad}");
+        }
+        for good in [1, 30, 90] {
+            p.remember_days = Some(good);
+            assert!(p.check().is_ok(), "{good}");
+        }
+        assert!(
+            p.describe()
+                .iter()
+                .any(|l| l.contains("offered for 90 days"))
+        );
+        // Stored policies from before the field still read (serde default).
+        let old: OrgPolicy = serde_json::from_str(r#"{"sso_hours":4}"#).unwrap();
+        assert_eq!(old.remember_days, None);
     }
 }

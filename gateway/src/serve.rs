@@ -464,6 +464,12 @@ async fn run(config: &Config, gateway: Gateway, config_path: &Path) -> anyhow::R
                         }
                         // Retention: once a day (and soon after start).
                         if ticks % 8640 == 3 {
+                            // Before the audit purge: ending events are read from the trail.
+                            match gw.store().purge_remembered(now()).await {
+                                Ok(0) => {}
+                                Ok(n) => tracing::info!(ended = n, "ended remembered browsers deleted"),
+                                Err(e) => tracing::error!(error = %e, "deleting ended remembered browsers failed"),
+                            }
                             match gw.purge("system", now()).await {
                                 Ok(r) if r.total() > 0 || r.erased_people > 0 => tracing::info!(
                                     redacted = r.total(),

@@ -1333,6 +1333,7 @@ suite!(
     org_offboarding_and_due_erasure,
     sso_sessions_are_kept_by_hash_touched_and_ended,
     sso_sessions_list_their_clients_and_end_once_with_their_event,
+    remembered_browsers_are_kept_listed_forgotten_and_ended,
 );
 
 /// Single sign-on sessions: kept under the token's hash, touched on use, ended one by one or
@@ -3455,4 +3456,131 @@ mod usernames {
         let h = super::postgres().await;
         super::migration_0018_keeps_people_and_their_references(&h).await;
     }
+/// Remembered browsers (migration 0020): kept under the token's hash with their audit event,
+/// listed per person, touched, forgotten one by one or all (audited only when something
+/// went), ended by the events that end them, purged when expired.
+async fn remembered_browsers_are_kept_listed_forgotten_and_ended(s: &dyn Store) {
+    use mfa_gateway::store::RememberedBrowser;
+    let (_, ann) = org_and_person(s, "ann").await;
+    let (_, bob) = org_and_person(s, "bob").await;
+    let browser = |hash: &str, person: PersonId, at: i64| RememberedBrowser {
+        id: 0,
+        token_hash: hash.into(),
+        person_id: person,
+        user_agent: "Firefox".into(),
+        created_at: at,
+        last_used_at: at,
+        expires_at: at + 86_400,
+    };
+    let id1 = s
+        .remember_browser(
+            &browser("h1", ann.id, NOW),
+            &ev(EventKind::BrowserRemembered),
+        )
+        .await
+        .unwrap();
+    let id2 = s
+        .remember_browser(
+            &browser("h2", ann.id, NOW + 1),
+            &ev(EventKind::BrowserRemembered),
+        )
+        .await
+        .unwrap();
+    s.remember_browser(
+        &browser("h3", bob.id, NOW),
+        &ev(EventKind::BrowserRemembered),
+    )
+    .await
+    .unwrap();
+    assert_ne!(id1, id2);
+    let found = s.remembered_browser("h1").await.unwrap().unwrap();
+    assert_eq!((found.id, found.person_id), (id1, ann.id));
+    assert_eq!(found.user_agent, "Firefox");
+    assert_eq!(s.remembered_browser("nope").await.unwrap(), None);
+    let listed = s.remembered_browsers(ann.id).await.unwrap();
+    assert_eq!(
+        listed.iter().map(|b| b.id).collect::<Vec<_>>(),
+        vec![id2, id1],
+        "newest first, only ann's"
+    );
+    let remembered = s
+        .events(&EventFilter {
+            kind: Some("browser_remembered".into()),
+            person_id: Some(ann.id),
+            ..EventFilter::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(remembered.len(), 2, "written with the row");
+    assert_eq!(
+        remembered[0].event.detail.as_ref().unwrap()["remembered_browser"],
+        id2
+    );
+    s.touch_remembered(id1, NOW + 60).await.unwrap();
+    assert_eq!(
+        s.remembered_browser("h1")
+            .await
+            .unwrap()
+            .unwrap()
+            .last_used_at,
+        NOW + 60
+    );
+    // Someone else's id forgets nothing (and writes no event).
+    assert_eq!(
+        s.forget_browsers(bob.id, Some(id1), Some(&ev(EventKind::BrowserForgotten)))
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        s.forget_browsers(ann.id, Some(id1), Some(&ev(EventKind::BrowserForgotten)))
+            .await
+            .unwrap(),
+        1
+    );
+    let forgotten = |p: PersonId| EventFilter {
+        kind: Some("browser_forgotten".into()),
+        person_id: Some(p),
+        ..EventFilter::default()
+    };
+    assert_eq!(s.events(&forgotten(ann.id)).await.unwrap().len(), 1);
+    assert_eq!(s.events(&forgotten(bob.id)).await.unwrap().len(), 0);
+    assert_eq!(
+        s.forget_browsers(ann.id, None, None).await.unwrap(),
+        1,
+        "all of ann's"
+    );
+    assert!(s.remembered_browsers(ann.id).await.unwrap().is_empty());
+    // An ending event about the person after a browser was remembered ends it; one before
+    // does not.
+    assert_eq!(s.remembered_ended_by(bob.id, NOW).await.unwrap(), None);
+    let mut blocked = ev(EventKind::PersonBlocked);
+    blocked.person_id = Some(bob.id);
+    blocked.time = NOW + 10;
+    s.set_blocked(bob.id, Some(NOW + 10), blocked)
+        .await
+        .unwrap();
+    assert_eq!(
+        s.remembered_ended_by(bob.id, NOW).await.unwrap().as_deref(),
+        Some("person_blocked")
+    );
+    assert_eq!(s.remembered_ended_by(bob.id, NOW + 11).await.unwrap(), None);
+    assert_eq!(s.remembered_ended_by(ann.id, NOW).await.unwrap(), None);
+    // The purge: bob's (ended by the block) and ann's expired one; ann's live one stays.
+    s.remember_browser(
+        &browser("h4", ann.id, NOW),
+        &ev(EventKind::BrowserRemembered),
+    )
+    .await
+    .unwrap();
+    s.remember_browser(
+        &browser("h5", ann.id, NOW + 86_400),
+        &ev(EventKind::BrowserRemembered),
+    )
+    .await
+    .unwrap();
+    assert_eq!(s.purge_remembered(NOW + 86_401).await.unwrap(), 2);
+    assert_eq!(s.remembered_browser("h3").await.unwrap(), None);
+    assert_eq!(s.remembered_browser("h4").await.unwrap(), None);
+    assert!(s.remembered_browser("h5").await.unwrap().is_some());
 }

@@ -26,6 +26,32 @@ const SCOPES: [&str; 3] = ["openid", "profile", "email"];
 const MAX_STATE: usize = 2048;
 const MAX_NONCE: usize = 512;
 const MAX_HINT: usize = 256;
+/// The longest `claims` parameter read (only its `id_token.acr` is used).
+const MAX_CLAIMS: usize = 2048;
+
+/// The acr values a `claims` request parameter asks for in the ID token (OIDC Core 5.5.1.1:
+/// `{"id_token":{"acr":{"essential":true,"values":[..]}}}`, or `value`); its other members
+/// are not supported and ignored. None when it is not a JSON object.
+fn claims_acr(claims: &str) -> Option<Vec<String>> {
+    let v: serde_json::Value = serde_json::from_str(claims).ok()?;
+    let acr = v.as_object()?.get("id_token").and_then(|t| t.get("acr"));
+    let Some(acr) = acr else {
+        return Some(Vec::new());
+    };
+    let mut out: Vec<String> = acr
+        .get("values")
+        .and_then(|a| a.as_array())
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    if let Some(one) = acr.get("value").and_then(|x| x.as_str()) {
+        out.insert(0, one.to_owned());
+    }
+    Some(out)
+}
 
 pub(crate) async fn get(State(p): State<Arc<Provider>>, RawQuery(query): RawQuery) -> Response {
     p.authorize(&Params::parse(query.unwrap_or_default().as_bytes()))
@@ -196,6 +222,8 @@ impl Provider {
         if target.state.is_some_and(|s| s.len() > MAX_STATE)
             || nonce.is_some_and(|n| n.len() > MAX_NONCE)
             || params.get("login_hint").is_some_and(|h| h.len() > MAX_HINT)
+            || params.get("acr_values").is_some_and(|a| a.len() > MAX_HINT)
+            || params.get("claims").is_some_and(|c| c.len() > MAX_CLAIMS)
         {
             return target.error(ErrorCode::InvalidRequest, "a parameter is too long");
         }
@@ -236,6 +264,15 @@ impl Provider {
                 );
             }
         };
+        // acr values asked for in `claims` come first (they name the ID token's acr).
+        let mut acr_values = match params.get("claims").map(claims_acr) {
+            None => Vec::new(),
+            Some(Some(values)) => values,
+            Some(None) => {
+                return target.error(ErrorCode::InvalidRequest, "claims must be a JSON object");
+            }
+        };
+        acr_values.extend(words(params.get("acr_values")));
         let id = match random_token(32) {
             Ok(id) => id,
             Err(e) => {
@@ -256,6 +293,7 @@ impl Provider {
             prompt: (!prompt.is_empty()).then(|| prompt.join(" ")),
             max_age,
             login_hint: params.get("login_hint").map(str::to_owned),
+            acr_values,
             expires: later(now, self.settings.pending_lifetime),
         };
         if let Err(e) = self.state.put_pending(&pending, now).await {
@@ -278,6 +316,28 @@ impl Provider {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn acr_values_from_the_claims_parameter() {
+        let mfa = "urn:mfa-gateway:acr:mfa";
+        assert_eq!(
+            claims_acr(&format!(
+                r#"{{"id_token":{{"acr":{{"essential":true,"values":["{mfa}","x"]}}}}}}"#
+            )),
+            Some(vec![mfa.to_owned(), "x".to_owned()])
+        );
+        assert_eq!(
+            claims_acr(&format!(r#"{{"id_token":{{"acr":{{"value":"{mfa}"}}}}}}"#)),
+            Some(vec![mfa.to_owned()])
+        );
+        assert_eq!(
+            claims_acr(r#"{"userinfo":{"email":null}}"#),
+            Some(Vec::new())
+        );
+        assert_eq!(claims_acr(r#"{"id_token":{"acr":null}}"#), Some(Vec::new()));
+        assert_eq!(claims_acr("not json"), None);
+        assert_eq!(claims_acr("[1]"), None);
+    }
 
     #[test]
     fn challenges_are_43_base64url_characters() {

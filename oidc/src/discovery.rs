@@ -124,7 +124,14 @@ pub(crate) fn document(settings: &Settings, algs: &[SigningAlg]) -> Result<Vec<u
     .set_claims_supported(Some(CLAIMS.map(|c| CoreClaimName::new(c.into())).to_vec()))
     .set_claims_parameter_supported(Some(false))
     .set_request_parameter_supported(Some(false))
-    .set_request_uri_parameter_supported(Some(false));
+    .set_request_uri_parameter_supported(Some(false))
+    .set_acr_values_supported((!settings.acr_values_supported.is_empty()).then(|| {
+        settings
+            .acr_values_supported
+            .iter()
+            .map(|a| openidconnect::AuthenticationContextClass::new(a.clone()))
+            .collect()
+    }));
     serde_json::to_vec(&metadata).map_err(|e| OidcError::Config(format!("discovery document: {e}")))
 }
 

@@ -67,6 +67,10 @@ pub struct PendingAuthorization {
     pub prompt: Option<String>,
     pub max_age: Option<u64>,
     pub login_hint: Option<String>,
+    /// The requested acr values (OpenID Connect Core 3.1.2.1), in order of preference; the
+    /// gateway decides what they ask of the login.
+    #[serde(default)]
+    pub acr_values: Vec<String>,
     pub expires: UnixTime,
 }
 

@@ -26,6 +26,10 @@ pub struct Settings {
     /// A new key is published in the JWKS this many seconds before it signs anything, so that
     /// relying parties that cache the JWKS know it in time (default 86400).
     pub key_publish_ahead: u64,
+    /// The acr values the provider's logins can give (discovery's `acr_values_supported`;
+    /// empty: not listed). Requests' `acr_values` reach the gateway in the pending
+    /// authorization.
+    pub acr_values_supported: Vec<String>,
 }
 
 impl Settings {
@@ -37,6 +41,7 @@ impl Settings {
             pending_lifetime: 600,
             key_rotation_days: 30,
             key_publish_ahead: 86_400,
+            acr_values_supported: Vec::new(),
         }
     }
 

@@ -15,6 +15,7 @@ fn pending(id: &str, expires: UnixTime) -> PendingAuthorization {
         prompt: None,
         max_age: None,
         login_hint: None,
+        acr_values: Vec::new(),
         expires,
     }
 }

@@ -21,6 +21,7 @@ mod org_auditor;
 mod portal;
 mod radius;
 mod radius_field;
+mod remember;
 mod reset;
 mod sso_sessions;
 mod tenants;

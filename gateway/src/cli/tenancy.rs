@@ -197,6 +197,10 @@ pub struct PolicyArgs {
     /// OIDC single sign-on ends after this many minutes unused, or `default` (60).
     #[arg(long)]
     pub sso_idle_minutes: Option<String>,
+    /// Web logins offer "Remember this browser" for this many days (1 to 90; the password
+    /// is still asked, the code is not), or `off` (the default).
+    #[arg(long)]
+    pub remember_days: Option<String>,
 }
 
 /// `org policy ORG [...]`: show, or change and show, an organisation's policy.
@@ -249,6 +253,15 @@ pub(super) async fn policy(gw: &crate::service::Gateway, a: PolicyArgs) -> anyho
     }
     if let Some(v) = &a.sso_idle_minutes {
         p.sso_idle_minutes = number("--sso-idle-minutes", v)?;
+    }
+    if let Some(v) = &a.remember_days {
+        p.remember_days = match v.trim() {
+            "off" | "default" => None,
+            n => Some(
+                n.parse()
+                    .with_context(|| format!("--remember-days {n:?}: a number or off"))?,
+            ),
+        };
     }
     if let Some(l) = &a.language {
         p.language = (l.trim() != "default").then(|| l.trim().to_owned());

@@ -61,6 +61,7 @@ pub mod notify;
 mod overload_tests;
 mod portal;
 mod push;
+pub mod remember;
 
 /// A gateway on a new SQLite database in a temporary folder (cheap argon2 parameters), for
 /// the service's unit tests; keep the folder while the gateway is used.
@@ -499,6 +500,19 @@ impl Gateway {
     /// Decide a login attempt, write its state changes and audit event, and only then
     /// return the decision. `now` is read once by the caller.
     pub async fn login(&self, attempt: Attempt, now: UnixTime) -> Result<Decision> {
+        self.login_with(attempt, None, now, &mut None).await
+    }
+
+    /// `login`, for a web login's password step from a `remembered` browser: a right
+    /// password of its person becomes an Accept without the code when the browser is live
+    /// (`remember::skip_code`); `dead` says why the browser may no longer be used, if so.
+    pub(crate) async fn login_with(
+        &self,
+        attempt: Attempt,
+        remembered: Option<&crate::store::RememberedBrowser>,
+        now: UnixTime,
+        dead: &mut Option<&'static str>,
+    ) -> Result<Decision> {
         if self.pool.queued() >= self.pool.capacity() {
             return self
                 .reject_without_check(&attempt, Reason::Overloaded, now)
@@ -568,6 +582,8 @@ impl Gateway {
                         // A directory person's password was checked by a bind, not a hash:
                         // the engine's decision is cheap and needs no hashing thread.
                         let decision = self.engine.decide(&attempt, subject.as_ref(), now);
+                        let decision =
+                            remember::apply(decision, subject.as_ref(), remembered, dead, now);
                         return self
                             .record_decision(&attempt, subject.as_ref(), decision, now)
                             .await;
@@ -620,6 +636,7 @@ impl Gateway {
             decision.event.person_id = Some(p.id);
             decision.event.org_id = Some(p.org_id);
         }
+        let decision = remember::apply(decision, subject.as_ref(), remembered, dead, now);
         self.record_decision(&attempt, subject.as_ref(), decision, now)
             .await
     }

@@ -114,12 +114,18 @@ impl Gateway {
             return Ok(None);
         }
         // The relying party asks for someone else: the login page (this session stays).
-        if login_hint.is_some_and(|h| {
-            !h.trim().is_empty()
-                && crate::store::normalise_username(h) != person.username
-                && h.trim() != person.public_id
-        }) {
-            return Ok(None);
+        if let Some(h) = login_hint.map(str::trim).filter(|h| !h.is_empty())
+            && h != person.public_id
+            && crate::store::normalise_username(h) != person.username
+        {
+            // A qualified name (`ann@praktijk-zuid`) or the client's default organisation
+            // may still name this person.
+            let named = self
+                .resolve_login_name(Channel::Oidc, Some(client_id), h)
+                .await?;
+            if !matches!(named, crate::store::NameMatch::Found(p) if p.id == person.id) {
+                return Ok(None);
+            }
         }
         // max_age=0 asks for a login now (as prompt=login does).
         if max_age.is_some_and(|age| {

@@ -326,6 +326,7 @@ mod tests {
             prompt: None,
             max_age: None,
             login_hint: None,
+            acr_values: Vec::new(),
             expires: now + 60,
         };
         sa.put_pending(&pending, now).await.expect("put");

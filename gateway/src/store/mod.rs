@@ -10,6 +10,7 @@ pub(crate) mod filter;
 mod lifecycle;
 mod ops;
 mod radius_sessions;
+mod remember;
 mod reset;
 mod sql;
 mod sso_sessions;
@@ -21,6 +22,7 @@ pub use audit_admin::{AuditAdminStore, DayCount, Redaction, TopFailures};
 pub use lifecycle::LifecycleStore;
 pub use ops::{OpsStore, PoolStats, RowKey, SealedColumn, SealedSecret};
 pub use radius_sessions::{OpenSession, RadiusSessionStore, SessionChange, SessionRecord};
+pub use remember::{ENDING_KINDS, RememberStore, RememberedBrowser};
 pub use reset::{ResetLink, ResetStore};
 pub use sso_sessions::{SsoSessionRow, SsoSessionStore};
 pub use tenancy::{SsoSession, TenancyStore};
@@ -97,6 +99,7 @@ pub trait Store:
     + ResetStore
     + TenancyStore
     + SsoSessionStore
+    + RememberStore
     + Send
     + Sync
     + std::fmt::Debug

@@ -674,12 +674,16 @@ pub(super) async fn render_person_with(
     let (person, devices) = try_page!(state.gateway.admin_person(&a.actor, id, t).await);
     let org = try_page!(state.gateway.admin_org(&a.actor, person.org_id, t).await);
     let activity = try_page!(state.gateway.admin_person_activity(&a.actor, id, t).await);
-    // Signed-in browsers (single sign-on sessions), before the sign-ins.
+    // Signed-in browsers (single sign-on sessions), before the sign-ins; remembered
+    // browsers after them.
     let sso = try_page!(state.gateway.admin_sso_sessions(&a.actor, id, t).await);
+    let remembered =
+        try_page!(super::remember::admin_section(state, &a.actor, id, a.c.csrf(), t).await);
     let activity = format!(
-        "{}\n{}",
+        "{}\n{}{}",
         super::sso_sessions::admin_section(a.c.csrf(), id, &sso),
-        super::admin_tools::activity(&activity, t)
+        super::admin_tools::activity(&activity, t),
+        remembered
     );
     let html = ap::person_page(
         &a.nav(Some(&org)),

@@ -2,6 +2,8 @@
 //! and password, then a code from any linked phone or token, or a security key (WebAuthn).
 //! Same engine, limits, lockout and audit as RADIUS (channel `oidc`, client = the OIDC client
 //! id; or channel `portal`, client `portal`). Messages never say whether a username exists.
+//! A browser the person asked to remember (`web::remember`, `service::remember`) is asked
+//! for the password only, unless the relying party's `acr_values` asks for a second factor.
 
 use super::session::{
     KeyCeremony, LoginFor, LoginState, PreLogin, Refused, Session, clear_cookie, pre_nonce,
@@ -12,6 +14,7 @@ use crate::audit::Channel;
 use crate::engine::{Attempt, Credentials, Reason, Verdict};
 use crate::model::{DeviceKind, now};
 use crate::secret::SecretString;
+use crate::service::remember::{AMR_REMEMBERED, REMEMBERED_DEVICE_ID, acr_of, wants_mfa};
 use axum::extract::{ConnectInfo, FromRequestParts, Query, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -29,7 +32,6 @@ const WRONG_CODE: &str = "That code is not right. Enter the current code from an
 const WRONG_KEY: &str = "That security key was not accepted. Try again with a key linked to your account, or enter a code.";
 const TOO_MANY: &str = "Too many attempts. Wait a minute, then try again.";
 const EXPIRED: &str = "This sign-in request has expired or was already used. Go back to the application and sign in again.";
-const ACR_MFA: &str = "http://schemas.openid.net/pape/policies/2007/06/multi-factor";
 /// Second-factor attempts allowed after one right password before it is asked again
 /// (claimed atomically before each check, so parallel posts cannot exceed it).
 const MAX_CODE_FAILURES: u32 = 3;
@@ -64,6 +66,9 @@ pub struct Target {
     /// Where the login may end up (for the CSP); empty for the portal.
     pub redirect_uri: String,
     pub channel: Channel,
+    /// The relying party's acr_values ask for a second factor: a remembered browser does
+    /// not skip the code.
+    pub wants_mfa: bool,
 }
 
 impl Target {
@@ -74,6 +79,7 @@ impl Target {
             client_id: crate::service::PORTAL_CLIENT.to_owned(),
             redirect_uri: String::new(),
             channel: Channel::Portal,
+            wants_mfa: false,
         }
     }
 
@@ -117,6 +123,7 @@ async fn target(state: &WebState, purpose: &LoginFor) -> Option<Target> {
                 client_id: pending.client_id,
                 redirect_uri: pending.redirect_uri,
                 channel: Channel::Oidc,
+                wants_mfa: wants_mfa(&pending.acr_values),
             })
         }
     }
@@ -171,6 +178,9 @@ pub struct CodeForm {
     csrf: String,
     #[serde(default)]
     code: String,
+    /// "Remember this browser" ticked.
+    #[serde(default)]
+    remember: String,
 }
 
 impl std::fmt::Debug for CodeForm {
@@ -248,10 +258,11 @@ async fn code_page(
     error: Option<&str>,
     cookie: Option<&str>,
 ) -> Response {
-    let (key, push) = match async {
+    let (key, push, days) = match async {
         Ok::<_, crate::service::ServiceError>((
             state.gateway.has_security_key(username).await?,
             state.gateway.has_push_device(username).await?,
+            state.gateway.remember_days_for(username).await?,
         ))
     }
     .await
@@ -259,7 +270,8 @@ async fn code_page(
         Ok(k) => k,
         Err(e) => return server_error(&e),
     };
-    let html = pages::code_choices(&target.client_name, csrf, key, push, error);
+    let remember = super::remember::checkbox(days);
+    let html = pages::code_choices(&target.client_name, csrf, key, push, error, &remember);
     page(state, html, cookie, &target.redirect_uri)
 }
 
@@ -470,25 +482,40 @@ pub async fn submit_password(
         ip,
         headers,
     );
-    let decision = match state.gateway.login(a, now()).await {
+    // A remembered browser: the password is checked as always, the code may be skipped
+    // (unless the relying party asks for a second factor).
+    let remembered = super::remember::token(headers).filter(|_| !target.wants_mfa);
+    let decision = match &remembered {
+        Some(token) => state.gateway.login_remembered(a, token, now()).await,
+        None => state.gateway.login(a, now()).await,
+    };
+    let decision = match decision {
         Ok(d) => d,
         Err(e) => return server_error(&e),
     };
+    // The next steps name the person unambiguously (the client's default organisation
+    // applies to the typed name only).
+    let username = match decision.event.person_id {
+        Some(id) if !matches!(decision.verdict, Verdict::Reject(_)) => {
+            match state.gateway.store().person_by_id(id).await {
+                Ok(Some(p)) => state
+                    .gateway
+                    .login_name_of(&p)
+                    .await
+                    .unwrap_or_else(|_| form.username.clone()),
+                _ => form.username.clone(),
+            }
+        }
+        _ => form.username.clone(),
+    };
     match decision.verdict {
+        Verdict::Accept {
+            device_id: REMEMBERED_DEVICE_ID,
+            ..
+        } if remembered.is_some() => {
+            remembered_login(state, headers, form, &username, target, ip, decision.verdict).await
+        }
         Verdict::NeedSecondFactor => {
-            // The next steps name the person unambiguously (the client's default
-            // organisation applies to the typed name only).
-            let username = match decision.event.person_id {
-                Some(id) => match state.gateway.store().person_by_id(id).await {
-                    Ok(Some(p)) => state
-                        .gateway
-                        .login_name_of(&p)
-                        .await
-                        .unwrap_or_else(|_| form.username.clone()),
-                    _ => form.username.clone(),
-                },
-                None => form.username.clone(),
-            };
             let login = LoginState::PasswordOk {
                 username: username.clone(),
                 purpose: target.purpose.clone(),
@@ -517,6 +544,49 @@ pub async fn submit_password(
         // Every other refusal the same, so the answer tells nobody who has an account.
         Verdict::Accept { .. } | Verdict::Reject(_) => retry(WRONG_CREDENTIALS),
     }
+}
+
+/// The password was right and the browser is remembered for the person: the login is done
+/// without the code (a new session as after a right password, then on as after a code).
+async fn remembered_login(
+    state: &WebState,
+    headers: &HeaderMap,
+    form: &PasswordForm,
+    username: &str,
+    target: &Target,
+    ip: IpAddr,
+    verdict: Verdict,
+) -> Response {
+    let login = LoginState::PasswordOk {
+        username: username.to_owned(),
+        purpose: target.purpose.clone(),
+        since: now(),
+        failures: 0,
+        key: None,
+        approval: None,
+    };
+    let old = session_id(headers).unwrap_or_default();
+    let source = state.limits.source_key(ip).to_string();
+    let (sid, session) = match state.sessions.rotate(&old, login, &source, now()).await {
+        Ok(s) => s,
+        Err(Refused::SourceFull) => {
+            let html = target.login_page(&form.csrf, &form.username, Some(TOO_MANY_SESSIONS));
+            let mut res = page(state, html, None, &target.redirect_uri);
+            *res.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+            return res;
+        }
+        Err(e) => return server_error(&format!("no session: {e:?}")),
+    };
+    let step = SecondStep {
+        sid,
+        session,
+        username: username.to_owned(),
+        purpose: target.purpose.clone(),
+        failures: 0,
+        key: None,
+        target: target.clone(),
+    };
+    decided(state, headers, step, 0, verdict, WRONG_CODE, None).await
 }
 
 /// The second step's session: the password step passed (and not too long ago) and the
@@ -659,6 +729,7 @@ async fn submit_code(
         Ok(d) => d,
         Err(e) => return server_error(&e),
     };
+    let remember = (form.remember == "yes").then_some(ip);
     decided(
         &state,
         &headers,
@@ -666,6 +737,7 @@ async fn submit_code(
         attempts,
         decision.verdict,
         WRONG_CODE,
+        remember,
     )
     .await
 }
@@ -813,12 +885,14 @@ async fn finish_key(
         attempts,
         decision.verdict,
         WRONG_KEY,
+        None,
     )
     .await
 }
 
 /// After the second factor was decided: on to the portal or back to the application, or
 /// (`wrong` said) the code page again, up to `MAX_CODE_FAILURES` attempts (`attempts` made).
+/// `remember`: "Remember this browser" was ticked (the request's address, for the audit).
 async fn decided(
     state: &WebState,
     headers: &HeaderMap,
@@ -826,6 +900,7 @@ async fn decided(
     attempts: u32,
     verdict: Verdict,
     wrong: &str,
+    remember: Option<IpAddr>,
 ) -> Response {
     let Verdict::Accept { device_id, .. } = verdict else {
         if attempts >= MAX_CODE_FAILURES {
@@ -843,10 +918,23 @@ async fn decided(
     };
     let sid = step.sid;
     let username = step.username;
+    // Remember this browser (a second factor was given, the organisation allows it).
+    let remembered = match remember.filter(|_| device_id != REMEMBERED_DEVICE_ID) {
+        Some(ip) => remember_browser(state, headers, &step.target, &username, ip).await,
+        None => None,
+    };
+    let with_remembered = |res: Response| match &remembered {
+        Some((token, lifetime)) => super::remember::with_cookie(state, res, token, *lifetime),
+        None => res,
+    };
     let auth = match step.purpose {
         LoginFor::Oidc(auth) => auth,
         LoginFor::Portal => {
-            return super::portal::logged_in(state, &sid, &username, &step.session.source).await;
+            let factor = device_id != REMEMBERED_DEVICE_ID;
+            let res =
+                super::portal::logged_in_with(state, &sid, &username, &step.session.source, factor)
+                    .await;
+            return with_remembered(res);
         }
     };
     let mut user = match authenticated_user(state, &username, device_id).await {
@@ -889,11 +977,48 @@ async fn decided(
     {
         res.headers_mut().append(header::SET_COOKIE, v);
     }
-    res
+    with_remembered(res)
+}
+
+/// Remember this browser for `username` (the cookie's token and lifetime); None when their
+/// organisation does not allow it or it failed (logged: the login itself stands).
+async fn remember_browser(
+    state: &WebState,
+    headers: &HeaderMap,
+    target: &Target,
+    username: &str,
+    ip: IpAddr,
+) -> Option<(String, i64)> {
+    let user_agent = headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let origin = attempt(
+        username,
+        Credentials::PasswordOnly {
+            password: SecretString::default(),
+        },
+        target,
+        ip,
+        headers,
+    );
+    let result = async {
+        let person = state.gateway.person(username).await?;
+        state
+            .gateway
+            .remember_browser(&person, user_agent, &origin, now())
+            .await
+    }
+    .await;
+    result.unwrap_or_else(|e| {
+        tracing::error!(error = %e, "remembering a browser failed");
+        None
+    })
 }
 
 /// An authorization answered from this browser's single sign-on session, unless it asks for
-/// a login (`prompt=login`), the session is dead or too old for `max_age`.
+/// a login (`prompt=login`), the session is dead or too old for `max_age`, or its
+/// acr_values ask for a second factor the session's login did not have.
 async fn single_sign_on(
     state: &WebState,
     pending: &mfa_oidc::PendingAuthorization,
@@ -907,6 +1032,16 @@ async fn single_sign_on(
     let token = super::session::sso_token(headers)?;
     if asks_login {
         return None;
+    }
+    if wants_mfa(&pending.acr_values) {
+        match state.gateway.sso_without_second_factor(&token).await {
+            Ok(false) => {}
+            Ok(true) => return None,
+            Err(e) => {
+                tracing::error!(error = %e, "reading a single sign-on session failed");
+                return None;
+            }
+        }
     }
     let t = now();
     let (person, s) = match state
@@ -928,11 +1063,12 @@ async fn single_sign_on(
         }
     };
     let org = state.gateway.store().org_by_id(person.org_id).await.ok()?;
+    let amr: Vec<String> = s.amr.split(' ').map(str::to_owned).collect();
     let user = mfa_oidc::AuthenticatedUser {
         sub: person.public_id.clone(),
         auth_time: s.auth_time,
-        amr: s.amr.split(' ').map(str::to_owned).collect(),
-        acr: Some(ACR_MFA.to_owned()),
+        acr: Some(acr_of(&amr).to_owned()),
+        amr,
         claims: crate::oidc_backend::claims(&person, org.as_ref()),
         sid: Some(crate::service::sso_sid_for_token(&token)),
     };
@@ -1085,7 +1221,16 @@ async fn wait_approval(State(state): State<WebState>, headers: HeaderMap) -> Res
                 super::session::WaitAnswer::Refused => Verdict::Reject(Reason::ApprovalDenied),
             };
             let attempts = step.failures;
-            decided(&state, &headers, step, attempts, verdict, NOT_APPROVED).await
+            decided(
+                &state,
+                &headers,
+                step,
+                attempts,
+                verdict,
+                NOT_APPROVED,
+                None,
+            )
+            .await
         }
         _ => {
             code_page(
@@ -1120,13 +1265,15 @@ async fn authenticated_user(
         Some(DeviceKind::PushSubscription) => amr.push("mfa".to_owned()),
         // A recovery or temporary code, or an approval.
         None if device_id == crate::service::APPROVAL_DEVICE_ID => amr.push("mfa".to_owned()),
+        // The code skipped for a remembered browser: the password alone.
+        None if device_id == REMEMBERED_DEVICE_ID => amr.push(AMR_REMEMBERED.to_owned()),
         None => amr.push("otp".to_owned()),
     }
     Ok(mfa_oidc::AuthenticatedUser {
         sub: person.public_id.clone(),
         auth_time: now(),
+        acr: Some(acr_of(&amr).to_owned()),
         amr,
-        acr: Some(ACR_MFA.to_owned()),
         claims: crate::oidc_backend::claims(&person, org.as_ref()),
         sid: None,
     })

@@ -16,6 +16,7 @@ pub mod login;
 pub mod pages;
 pub mod portal;
 pub mod portal_pages;
+pub mod remember;
 pub mod reset;
 pub mod session;
 pub mod sso_sessions;
@@ -148,6 +149,7 @@ pub fn router(state: WebState, extra: Router) -> Router {
         .merge(auditor::routes())
         .merge(approvals::routes())
         .merge(approve::routes())
+        .merge(remember::routes())
         .route(
             "/static/style.css",
             get(|| async {

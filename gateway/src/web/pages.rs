@@ -178,7 +178,7 @@ pub fn code(client: &str, csrf: &str, error: Option<&str>) -> Html<String> {
 /// Step two: a code from any linked phone or token, or (`key`: the person has one) a
 /// security key.
 pub fn code_or_key(client: &str, csrf: &str, key: bool, error: Option<&str>) -> Html<String> {
-    code_choices(client, csrf, key, false, error)
+    code_choices(client, csrf, key, false, error, "")
 }
 
 /// Step two with every choice the person has: a code, a security key (`key`), or a request
@@ -189,6 +189,7 @@ pub fn code_choices(
     key: bool,
     push: bool,
     error: Option<&str>,
+    remember: &str,
 ) -> Html<String> {
     let push_choice = if push {
         format!(
@@ -225,7 +226,7 @@ pub fn code_choices(
 <label for="code">Code</label>
 <input type="text" id="code" name="code" class="code" maxlength="11" autocomplete="one-time-code" autocapitalize="characters" spellcheck="false" required autofocus{invalid}>
 <p class="hint">Lost your phone? Enter one of your recovery codes instead.</p>
-<button type="submit" id="submit">Sign in</button>
+{remember}<button type="submit" id="submit">Sign in</button>
 </form>
 {key_choice}{push_choice}<form method="post" action="/login/cancel">
 <input type="hidden" name="csrf" value="{csrf}">

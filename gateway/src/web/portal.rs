@@ -185,6 +185,18 @@ pub fn to_login() -> Response {
 
 /// The login for the portal succeeded: a new session id holding the person, then My devices.
 pub async fn logged_in(state: &WebState, sid: &str, username: &str, source: &str) -> Response {
+    logged_in_with(state, sid, username, source, true).await
+}
+
+/// `logged_in`; `factor` false when no second factor was proven at this login (a remembered
+/// browser): adding a factor then asks for a code first.
+pub async fn logged_in_with(
+    state: &WebState,
+    sid: &str,
+    username: &str,
+    source: &str,
+    factor: bool,
+) -> Response {
     let person = match state.gateway.person(username).await {
         Ok(p) => p,
         Err(e) => return server_error(&e),
@@ -196,7 +208,7 @@ pub async fn logged_in(state: &WebState, sid: &str, username: &str, source: &str
         auth_time: t,
         enrolment: None,
         key: None,
-        factor_at: t,
+        factor_at: if factor { t } else { 0 },
     };
     let Ok((id, _)) = state.sessions.rotate(sid, login, source, t).await else {
         return server_error(&"session table full");
@@ -420,12 +432,17 @@ async fn devices_page(state: &WebState, c: &Ctx, error: Option<&str>) -> Respons
         Ok(n) => n,
         Err(e) => return server_error(&e),
     };
-    // Signed-in browsers (single sign-on sessions), this one marked.
+    // Signed-in browsers (single sign-on sessions), this one marked; remembered browsers.
     let sso = match state.gateway.portal_sso_sessions(&c.actor).await {
         Ok(s) => s,
         Err(e) => return server_error(&e),
     };
-    let sections = super::sso_sessions::portal_section(c.csrf(), &sso, c.sso_sid.as_deref());
+    let remembered = match super::remember::portal_section(state, &c.actor.person, c.csrf()).await {
+        Ok(s) => s,
+        Err(e) => return server_error(&e),
+    };
+    let sections = super::sso_sessions::portal_section(c.csrf(), &sso, c.sso_sid.as_deref())
+        + &remembered;
     let html = portal_pages::devices(
         &c.actor.person.full_name,
         c.csrf(),

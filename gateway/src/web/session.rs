@@ -493,7 +493,7 @@ pub fn set_pre_cookie(nonce: &str, secure: bool) -> String {
     format!("{PRE_COOKIE_NAME}={nonce}; Path=/; HttpOnly; SameSite=Lax; Max-Age=1800{secure}")
 }
 
-fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+pub(super) fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(COOKIE)
         .iter()
