@@ -3456,6 +3456,8 @@ mod usernames {
         let h = super::postgres().await;
         super::migration_0018_keeps_people_and_their_references(&h).await;
     }
+}
+
 /// Remembered browsers (migration 0020): kept under the token's hash with their audit event,
 /// listed per person, touched, forgotten one by one or all (audited only when something
 /// went), ended by the events that end them, purged when expired.

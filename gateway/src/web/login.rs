@@ -513,7 +513,16 @@ pub async fn submit_password(
             device_id: REMEMBERED_DEVICE_ID,
             ..
         } if remembered.is_some() => {
-            remembered_login(state, headers, form, &username, target, ip, decision.verdict).await
+            remembered_login(
+                state,
+                headers,
+                form,
+                &username,
+                target,
+                ip,
+                decision.verdict,
+            )
+            .await
         }
         Verdict::NeedSecondFactor => {
             let login = LoginState::PasswordOk {

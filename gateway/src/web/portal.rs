@@ -441,8 +441,8 @@ async fn devices_page(state: &WebState, c: &Ctx, error: Option<&str>) -> Respons
         Ok(s) => s,
         Err(e) => return server_error(&e),
     };
-    let sections = super::sso_sessions::portal_section(c.csrf(), &sso, c.sso_sid.as_deref())
-        + &remembered;
+    let sections =
+        super::sso_sessions::portal_section(c.csrf(), &sso, c.sso_sid.as_deref()) + &remembered;
     let html = portal_pages::devices(
         &c.actor.person.full_name,
         c.csrf(),
