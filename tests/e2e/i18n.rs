@@ -72,6 +72,29 @@ fn an_organisation_in_dutch_gets_dutch_radius_messages_and_mails() {
         "{english}"
     );
 
+    // A new account's activation mail (CSV import), in Dutch, the expiry in Amsterdam time.
+    let csv = g.dir.path().join("new.csv");
+    std::fs::write(&csv, "name,email\nCees de Vries,cees@example.org\n").unwrap();
+    g.ok(
+        &[
+            "person",
+            "import",
+            csv.to_str().unwrap(),
+            "--org",
+            "Praktijk Zuid",
+            "--base-url",
+            "https://mfa.example",
+        ],
+        None,
+    );
+    let activation = sink.wait_for("To: cees@example.org", WAIT).data;
+    assert!(
+        activation.contains("Subject: Activeer uw inlogaccount")
+            && activation.contains("Beste Cees de Vries,")
+            && activation.contains("https://mfa.example/activate/"),
+        "{activation}"
+    );
+
     let s = serve(&g, READY);
     let radius = s.addr("radius udp", "127.0.0.1");
     // The right password: the prompt in the person's language.

@@ -6,7 +6,7 @@ radius-reject = Access denied
 radius-challenge-prompt = Enter the code from your phone or token
 
 ## Mail: a change made by the provider's operator
-mail-operator-subject = Your sign-in account: { $what }
+mail-account-subject = Your sign-in account: { $what }
 mail-operator-body =
     { $what }.
 
@@ -19,3 +19,38 @@ mail-what-temporary-code = A temporary sign-in code was issued for your account 
 mail-what-phone-linked = A phone named "{ $label }" was linked to your account
 mail-what-device-removed = The device "{ $label }" was removed from your account
 mail-what-token-linked = The hardware token { $serial } was linked to your account as "{ $label }"
+mail-what-device-disabled-not-me = The device "{ $label }" was disabled on your account (you said it was not yours)
+mail-what-device-renamed = Your device "{ $from }" was renamed to "{ $to }"
+mail-what-recovery-codes = New recovery codes were made for your account; the old ones no longer work
+mail-what-key-linked = A security key named "{ $label }" was linked to your account
+mail-what-push-linked = "{ $label }" now gets your sign-in requests as notifications
+
+## Mail: lines shared by the account notices
+mail-when = When: { $when }
+mail-from-portal = From: { $source }, in the self-service portal.
+mail-unknown-address = an unknown address
+mail-not-me-link = If this was not you, disable the device at once:
+mail-tell-admin =
+    If this was not you, tell your organisation's administrator
+    or the helpdesk at once.
+mail-hello = Hello { $name },
+
+## Mail: a token resynchronised by an administrator
+mail-resync-subject = Your token was resynchronised
+mail-resync-body = An administrator resynchronised your token "{ $label }" at { $when }: it accepts its next code again.
+mail-resync-not-asked = If you did not ask for this, tell your organisation's administrator.
+
+## Mail: a new account's activation link
+mail-activation-subject = Activate your sign-in account
+mail-activation-body = An account was made for you. Open this link to set your password and link your phone (it works once, until { $until }):
+mail-activation-not-expected = If you did not expect this, tell your organisation's administrator.
+
+## Mail: a password reset
+mail-reset-subject = Reset your password
+mail-reset-body = Someone, hopefully you, asked to reset the password of your sign-in account { $username }. Open this link to choose a new one; you will also need a code from your phone or token. It works once, until { $until }:
+mail-reset-ignore = If you did not ask for this, ignore this mail: your password stays as it is.
+mail-reset-not-local-subject = Your password is your organisation's password
+mail-reset-not-local-body = Someone, hopefully you, asked to reset the password of your sign-in account { $username }. Your account has no password of its own here: you sign in with your organisation's (Windows) password. Change or reset that password the way your organisation does (on your computer, or through your organisation's helpdesk). If your account is new, use the activation link from your invitation.
+mail-reset-not-local-ignore = If you did not ask for this, ignore this mail.
+mail-reset-done-subject = Your password was changed
+mail-reset-done-body = The password of your sign-in account { $username } was changed at { $when } with the "Forgot password?" page. Your web sessions were signed out.

@@ -6,7 +6,7 @@ radius-reject = Toegang geweigerd
 radius-challenge-prompt = Voer de code van uw telefoon of token in
 
 ## Mail: een wijziging door de beheerder van de aanbieder
-mail-operator-subject = Uw inlogaccount: { $what }
+mail-account-subject = Uw inlogaccount: { $what }
 mail-operator-body =
     { $what }.
 
@@ -19,3 +19,38 @@ mail-what-temporary-code = Er is een tijdelijke inlogcode voor uw account uitgeg
 mail-what-phone-linked = Een telefoon met de naam "{ $label }" is aan uw account gekoppeld
 mail-what-device-removed = Het apparaat "{ $label }" is van uw account verwijderd
 mail-what-token-linked = De hardwaretoken { $serial } is aan uw account gekoppeld als "{ $label }"
+mail-what-device-disabled-not-me = Het apparaat "{ $label }" is op uw account uitgeschakeld (u gaf aan dat het niet van u is)
+mail-what-device-renamed = Uw apparaat "{ $from }" heeft de nieuwe naam "{ $to }"
+mail-what-recovery-codes = Er zijn nieuwe herstelcodes voor uw account gemaakt; de oude werken niet meer
+mail-what-key-linked = Een beveiligingssleutel met de naam "{ $label }" is aan uw account gekoppeld
+mail-what-push-linked = "{ $label }" krijgt nu uw inlogverzoeken als melding
+
+## Mail: regels die de accountberichten delen
+mail-when = Wanneer: { $when }
+mail-from-portal = Vanaf: { $source }, in het selfserviceportaal.
+mail-unknown-address = een onbekend adres
+mail-not-me-link = Was u dit niet? Schakel het apparaat dan direct uit:
+mail-tell-admin =
+    Was u dit niet? Meld het dan direct bij de beheerder van uw organisatie
+    of bij de helpdesk.
+mail-hello = Beste { $name },
+
+## Mail: een token opnieuw gesynchroniseerd door een beheerder
+mail-resync-subject = Uw token is opnieuw gesynchroniseerd
+mail-resync-body = Een beheerder heeft uw token "{ $label }" op { $when } opnieuw gesynchroniseerd: de volgende code wordt weer geaccepteerd.
+mail-resync-not-asked = Heeft u hier niet om gevraagd? Meld het dan bij de beheerder van uw organisatie.
+
+## Mail: de activeringslink van een nieuw account
+mail-activation-subject = Activeer uw inlogaccount
+mail-activation-body = Er is een account voor u gemaakt. Open deze link om uw wachtwoord in te stellen en uw telefoon te koppelen (de link werkt één keer, tot { $until }):
+mail-activation-not-expected = Verwachtte u dit niet? Meld het dan bij de beheerder van uw organisatie.
+
+## Mail: een wachtwoord herstellen
+mail-reset-subject = Stel uw wachtwoord opnieuw in
+mail-reset-body = Iemand, hopelijk u, heeft gevraagd het wachtwoord van uw inlogaccount { $username } opnieuw in te stellen. Open deze link om een nieuw wachtwoord te kiezen; u heeft ook een code van uw telefoon of token nodig. De link werkt één keer, tot { $until }:
+mail-reset-ignore = Heeft u hier niet om gevraagd? Negeer dan deze mail: uw wachtwoord blijft zoals het is.
+mail-reset-not-local-subject = Uw wachtwoord is het wachtwoord van uw organisatie
+mail-reset-not-local-body = Iemand, hopelijk u, heeft gevraagd het wachtwoord van uw inlogaccount { $username } opnieuw in te stellen. Uw account heeft hier geen eigen wachtwoord: u logt in met het (Windows-)wachtwoord van uw organisatie. Wijzig of herstel dat wachtwoord zoals uw organisatie dat doet (op uw computer, of via de helpdesk van uw organisatie). Is uw account nieuw? Gebruik dan de activeringslink uit uw uitnodiging.
+mail-reset-not-local-ignore = Heeft u hier niet om gevraagd? Negeer dan deze mail.
+mail-reset-done-subject = Uw wachtwoord is gewijzigd
+mail-reset-done-body = Het wachtwoord van uw inlogaccount { $username } is op { $when } gewijzigd via de pagina "Wachtwoord vergeten?". Uw websessies zijn afgemeld.

@@ -273,7 +273,7 @@ mod tests {
         assert_eq!(t(Lang::Nl, "radius-reject"), "Toegang geweigerd");
         let en = t_args(
             Lang::En,
-            "mail-operator-subject",
+            "mail-account-subject",
             &[("what", "the account was blocked".into())],
         );
         assert_eq!(en, "Your sign-in account: the account was blocked");

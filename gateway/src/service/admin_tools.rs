@@ -142,20 +142,34 @@ impl Gateway {
         let label = usable.device.label.clone();
         match self.store.set_counter(device_id, next, event).await {
             Ok(()) => {
-                // A change to their second factor made by someone else: the person hears of it.
-                let body = format!(
-                    "Hello {},\n\nAn administrator resynchronised your token \
-                     \"{label}\" at {} (UTC): it accepts its next code again.\n\nIf you did not ask \
-                     for this, tell your organisation's administrator.\n",
-                    person.full_name,
-                    crate::audit::format_time(now)
+                // A change to their second factor made by someone else: the person hears of it,
+                // in their language.
+                let name = person.full_name.clone();
+                self.notify_in(
+                    &person,
+                    move |gw, lang| {
+                        use crate::i18n::{t, t_args};
+                        let when = gw.time_in(now, lang);
+                        let body = super::notify::letter(
+                            lang,
+                            &name,
+                            &[
+                                &t_args(
+                                    lang,
+                                    "mail-resync-body",
+                                    &[("label", label.as_str().into()), ("when", when.into())],
+                                ),
+                                &t(lang, "mail-resync-not-asked"),
+                            ],
+                        );
+                        super::notify::Notice {
+                            subject: t(lang, "mail-resync-subject"),
+                            audit_body: Some(body.clone()),
+                            body,
+                        }
+                    },
+                    &context,
                 );
-                let notice = super::notify::Notice {
-                    subject: "Your token was resynchronised".into(),
-                    audit_body: Some(body.clone()),
-                    body,
-                };
-                self.notify(&person, notice, &context);
                 Ok(next)
             }
             Err(StoreError::NotFound(_)) => Err(ServiceError::Invalid(

@@ -446,7 +446,8 @@ impl Gateway {
     ) {
         let context = actor.event(EventKind::ActivationLinkIssued, now);
         for (i, p) in imported.iter().enumerate() {
-            let notice = Self::activation_notice(&p.person, p.link.expose(), p.expires_at);
+            let lang = self.lang_of(&p.person).await;
+            let notice = self.activation_notice(&p.person, p.link.expose(), p.expires_at, lang);
             self.notify_wait(&p.person, notice, &context).await;
             each(i + 1);
         }

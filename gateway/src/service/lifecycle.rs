@@ -1084,9 +1084,10 @@ impl Gateway {
     }
 
     fn send_activation(&self, person: &Person, url: &str, expires_at: UnixTime, ctx: &AuditEvent) {
-        self.notify(
+        let (p, url) = (person.clone(), url.to_owned());
+        self.notify_in(
             person,
-            Self::activation_notice(person, url, expires_at),
+            move |gw, lang| gw.activation_notice(&p, &url, expires_at, lang),
             ctx,
         );
     }
@@ -1094,19 +1095,25 @@ impl Gateway {
     /// The mail with a new account's activation link (the link is a credential: never in the
     /// audit detail).
     pub(super) fn activation_notice(
+        &self,
         person: &Person,
         url: &str,
         expires_at: UnixTime,
+        lang: crate::i18n::Lang,
     ) -> super::notify::Notice {
-        let body = format!(
-            "Hello {},\n\nAn account was made for you. Open this link to set your password and link \
-             your phone (it works once, until {}):\n\n{url}\n\nIf you did not expect this, tell your \
-             organisation's administrator.\n",
-            person.full_name,
-            crate::audit::format_time(expires_at)
+        use crate::i18n::{t, t_args};
+        let until = self.time_in(expires_at, lang);
+        let body = super::notify::letter(
+            lang,
+            &person.full_name,
+            &[
+                &t_args(lang, "mail-activation-body", &[("until", until.into())]),
+                url,
+                &t(lang, "mail-activation-not-expected"),
+            ],
         );
         super::notify::Notice {
-            subject: "Activate your sign-in account".into(),
+            subject: t(lang, "mail-activation-subject"),
             body,
             audit_body: None,
         }

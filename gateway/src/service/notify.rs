@@ -16,6 +16,17 @@ pub struct Notice {
     pub audit_body: Option<String>,
 }
 
+/// A mail's body: "Hello NAME," in `lang`, then each paragraph, a blank line between.
+pub fn letter(lang: crate::i18n::Lang, name: &str, paragraphs: &[&str]) -> String {
+    let mut body = crate::i18n::t_args(lang, "mail-hello", &[("name", name.into())]);
+    for p in paragraphs {
+        body.push_str("\n\n");
+        body.push_str(p);
+    }
+    body.push('\n');
+    body
+}
+
 impl Gateway {
     pub fn mailer(&self) -> &Mailer {
         &self.mailer
@@ -29,6 +40,22 @@ impl Gateway {
         let person = person.clone();
         let context = context.clone();
         tokio::spawn(async move { gateway.notify_wait(&person, notice, &context).await });
+    }
+
+    /// As `notify`, with the notice written on the sending task in `person`'s language
+    /// (`build` gets the gateway, for times in its zone, and the language).
+    pub fn notify_in<F>(&self, person: &Person, build: F, context: &AuditEvent)
+    where
+        F: FnOnce(&Gateway, crate::i18n::Lang) -> Notice + Send + 'static,
+    {
+        let gateway = self.clone();
+        let person = person.clone();
+        let context = context.clone();
+        tokio::spawn(async move {
+            let lang = gateway.lang_of(&person).await;
+            let notice = build(&gateway, lang);
+            gateway.notify_wait(&person, notice, &context).await;
+        });
     }
 
     /// As `notify`, but waits until the mail is sent (or failed) and audited: for the CLI,
@@ -88,7 +115,7 @@ impl Gateway {
         let mut body = t_args(lang, "mail-operator-body", &args);
         body.push('\n');
         Notice {
-            subject: t_args(lang, "mail-operator-subject", &args[..1]),
+            subject: t_args(lang, "mail-account-subject", &args[..1]),
             audit_body: Some(body.clone()),
             body,
         }

@@ -207,62 +207,85 @@ impl Gateway {
         self.announce(
             &actor,
             &event,
-            format!(
-                "The device \"{}\" was disabled on your account (you said it was not yours)",
-                device.label
-            ),
+            "mail-what-device-disabled-not-me",
+            vec![("label", device.label.clone().into())],
         );
         Ok((device, person))
     }
 
     /// Announce a newly linked device, with the link that disables it if it was not the
-    /// person who linked it.
+    /// person who linked it. `what`: the catalogue's key of the first line, with `args`.
     pub(super) fn announce_new_device(
         &self,
         actor: &PortalActor,
         event: &AuditEvent,
         device: &Device,
-        what: String,
+        what: &'static str,
+        args: Vec<(&'static str, crate::i18n::Arg)>,
     ) {
         let link = self.not_me_url(device);
-        self.announce_with(actor, event, what, link.as_deref());
+        self.announce_with(actor, event, what, args, link);
     }
 
-    /// Tell the person by e-mail what changed on their account (`what` is the first line).
-    pub(super) fn announce(&self, actor: &PortalActor, event: &AuditEvent, what: String) {
-        self.announce_with(actor, event, what, None);
+    /// Tell the person by e-mail what changed on their account, in their language (`what`:
+    /// the catalogue's key of the first line, with `args`).
+    pub(super) fn announce(
+        &self,
+        actor: &PortalActor,
+        event: &AuditEvent,
+        what: &'static str,
+        args: Vec<(&'static str, crate::i18n::Arg)>,
+    ) {
+        self.announce_with(actor, event, what, args, None);
     }
 
     fn announce_with(
         &self,
         actor: &PortalActor,
         event: &AuditEvent,
-        what: String,
-        not_me: Option<&str>,
+        what: &'static str,
+        args: Vec<(&'static str, crate::i18n::Arg)>,
+        not_me: Option<String>,
     ) {
-        let source = actor
-            .source
-            .map_or_else(|| "an unknown address".to_owned(), |s| s.to_string());
-        let body = |link: &str| {
-            let not_me = if link.is_empty() {
-                String::new()
-            } else {
-                format!("If this was not you, disable the device at once:\n{link}\n\n")
-            };
-            format!(
-                "{what}.\n\nWhen: {}\nFrom: {source}, in the self-service portal.\n\n\
-                 {not_me}If this was not you, tell your organisation's administrator\n\
-                 or the helpdesk at once.\n",
-                crate::audit::format_time(event.time)
-            )
-        };
-        self.notify(
+        use crate::i18n::{Arg, t, t_args};
+        let source = actor.source.map(|s| s.to_string());
+        let time = event.time;
+        self.notify_in(
             &actor.person,
-            super::notify::Notice {
-                subject: format!("Your sign-in account: {what}"),
-                body: body(not_me.unwrap_or("")),
-                // The "not me" link disables a device: not for the audit trail's readers.
-                audit_body: Some(body(if not_me.is_some() { "(link)" } else { "" })),
+            move |gw, lang| {
+                let what = t_args(lang, what, &args);
+                let source = source.unwrap_or_else(|| t(lang, "mail-unknown-address"));
+                let body = |link: &str| {
+                    let mut body = format!(
+                        "{what}.\n\n{}\n{}\n\n",
+                        t_args(
+                            lang,
+                            "mail-when",
+                            &[("when", Arg::from(gw.time_in(time, lang)))]
+                        ),
+                        t_args(
+                            lang,
+                            "mail-from-portal",
+                            &[("source", Arg::from(source.as_str()))]
+                        ),
+                    );
+                    if !link.is_empty() {
+                        body.push_str(&format!("{}\n{link}\n\n", t(lang, "mail-not-me-link")));
+                    }
+                    body.push_str(&t(lang, "mail-tell-admin"));
+                    body.push('\n');
+                    body
+                };
+                super::notify::Notice {
+                    subject: t_args(
+                        lang,
+                        "mail-account-subject",
+                        &[("what", Arg::from(what.as_str()))],
+                    ),
+                    body: body(not_me.as_deref().unwrap_or("")),
+                    // The "not me" link disables a device: not for the audit trail's readers.
+                    audit_body: Some(body(if not_me.is_some() { "(link)" } else { "" })),
+                }
             },
             event,
         );
@@ -323,10 +346,8 @@ impl Gateway {
             actor,
             &event,
             &device,
-            format!(
-                "A phone named \"{}\" was linked to your account",
-                device.label
-            ),
+            "mail-what-phone-linked",
+            vec![("label", device.label.clone().into())],
         );
         // The code just used is spent on the saved device.
         if let Some(DeviceUse::TotpStep { step, .. }) = decision.changes.device_use {
@@ -379,7 +400,11 @@ impl Gateway {
             actor,
             &event,
             &device,
-            format!("The hardware token {serial} was linked to your account as \"{label}\""),
+            "mail-what-token-linked",
+            vec![
+                ("serial", serial.to_owned().into()),
+                ("label", label.clone().into()),
+            ],
         );
         // Linked and active now: the code is spent on it (a lost race only means the same
         // code was used at once elsewhere; the link stands).
@@ -415,10 +440,11 @@ impl Gateway {
         self.announce(
             actor,
             &event,
-            format!(
-                "Your device \"{}\" was renamed to \"{label}\"",
-                device.label
-            ),
+            "mail-what-device-renamed",
+            vec![
+                ("from", device.label.clone().into()),
+                ("to", label.to_owned().into()),
+            ],
         );
         Ok(())
     }
@@ -509,11 +535,7 @@ impl Gateway {
         self.store
             .replace_recovery_codes(actor.person.id, &hashes, now, event.clone())
             .await?;
-        self.announce(
-            actor,
-            &event,
-            "New recovery codes were made for your account; the old ones no longer work".into(),
-        );
+        self.announce(actor, &event, "mail-what-recovery-codes", vec![]);
         Ok(codes)
     }
 
@@ -544,10 +566,8 @@ impl Gateway {
         self.announce(
             actor,
             &event,
-            format!(
-                "The device \"{}\" was removed from your account",
-                device.label
-            ),
+            "mail-what-device-removed",
+            vec![("label", device.label.clone().into())],
         );
         Ok(())
     }
@@ -790,10 +810,8 @@ impl Gateway {
             actor,
             &event,
             &device,
-            format!(
-                "A security key named \"{}\" was linked to your account",
-                device.label
-            ),
+            "mail-what-key-linked",
+            vec![("label", device.label.clone().into())],
         );
         Ok(device)
     }
@@ -830,10 +848,8 @@ impl Gateway {
         self.announce(
             actor,
             &event,
-            format!(
-                "The device \"{}\" was removed from your account",
-                device.label
-            ),
+            "mail-what-device-removed",
+            vec![("label", device.label.clone().into())],
         );
         Ok(())
     }

@@ -95,10 +95,8 @@ impl Gateway {
             actor,
             &event,
             &device,
-            format!(
-                "\"{}\" now gets your sign-in requests as notifications",
-                device.label
-            ),
+            "mail-what-push-linked",
+            vec![("label", device.label.clone().into())],
         );
         Ok(device)
     }

@@ -233,7 +233,8 @@ impl Gateway {
             event.outcome = Outcome::Reject;
             event.reason = Some("no_local_password".into());
             self.store.append_event(&event).await?;
-            self.notify(person, Self::not_local_notice(person), &event);
+            let lang = self.lang_of(person).await;
+            self.notify(person, Self::not_local_notice(person, lang), &event);
             return Ok(ResetRequestOutcome::NotLocal);
         }
         let recent = self.store.reset_links_since(person.id, now - 3600).await?;
@@ -241,7 +242,9 @@ impl Gateway {
             return refuse("too_many_requests").await;
         }
         let (url, expires_at, event) = self.issue_reset_link(person, base_url, origin, now).await?;
-        self.notify(person, Self::reset_notice(person, &url, expires_at), &event);
+        let lang = self.lang_of(person).await;
+        let notice = self.reset_notice(person, &url, expires_at, lang);
+        self.notify(person, notice, &event);
         Ok(ResetRequestOutcome::LinkSent)
     }
 
@@ -275,36 +278,50 @@ impl Gateway {
     }
 
     /// The mail with the link (a credential: never in the audit detail).
-    fn reset_notice(person: &Person, url: &SecretString, expires_at: UnixTime) -> notify::Notice {
+    fn reset_notice(
+        &self,
+        person: &Person,
+        url: &SecretString,
+        expires_at: UnixTime,
+        lang: crate::i18n::Lang,
+    ) -> notify::Notice {
+        use crate::i18n::{t, t_args};
+        let args = [
+            ("username", person.username.as_str().into()),
+            ("until", self.time_in(expires_at, lang).into()),
+        ];
         notify::Notice {
-            subject: "Reset your password".into(),
-            body: format!(
-                "Hello {},\n\nSomeone, hopefully you, asked to reset the password of your sign-in \
-                 account {}. Open this link to choose a new one; you will also need a code from \
-                 your phone or token. It works once, until {}:\n\n{}\n\nIf you did not ask for \
-                 this, ignore this mail: your password stays as it is.\n",
-                person.full_name,
-                person.username,
-                crate::audit::format_time(expires_at),
-                url.expose()
+            subject: t(lang, "mail-reset-subject"),
+            body: notify::letter(
+                lang,
+                &person.full_name,
+                &[
+                    &t_args(lang, "mail-reset-body", &args),
+                    url.expose(),
+                    &t(lang, "mail-reset-ignore"),
+                ],
             ),
             audit_body: None,
         }
     }
 
     /// The mail for a person whose password is not kept here.
-    fn not_local_notice(person: &Person) -> notify::Notice {
-        let body = format!(
-            "Hello {},\n\nSomeone, hopefully you, asked to reset the password of your sign-in \
-             account {}. Your account has no password of its own here: you sign in with your \
-             organisation's (Windows) password. Change or reset that password the way your \
-             organisation does (on your computer, or through your organisation's helpdesk). If \
-             your account is new, use the activation link from your invitation.\n\nIf you did \
-             not ask for this, ignore this mail.\n",
-            person.full_name, person.username,
+    fn not_local_notice(person: &Person, lang: crate::i18n::Lang) -> notify::Notice {
+        use crate::i18n::{t, t_args};
+        let body = notify::letter(
+            lang,
+            &person.full_name,
+            &[
+                &t_args(
+                    lang,
+                    "mail-reset-not-local-body",
+                    &[("username", person.username.as_str().into())],
+                ),
+                &t(lang, "mail-reset-not-local-ignore"),
+            ],
         );
         notify::Notice {
-            subject: "Your password is your organisation's password".into(),
+            subject: t(lang, "mail-reset-not-local-subject"),
             audit_body: Some(body.clone()),
             body,
         }
@@ -440,13 +457,21 @@ impl Gateway {
                 StoreError::Invalid(_) => invalid(RESET_LINK_INVALID),
                 e => e.into(),
             })?;
-        let body = format!(
-            "Hello {},\n\nThe password of your sign-in account {} was changed at {} with the \
-             \"Forgot password?\" page. Your web sessions were signed out.\n\nIf this was not \
-             you, tell your organisation's administrator or the helpdesk at once.\n",
-            person.full_name,
-            person.username,
-            crate::audit::format_time(now),
+        let lang = self.lang_of(&person).await;
+        let body = notify::letter(
+            lang,
+            &person.full_name,
+            &[
+                &crate::i18n::t_args(
+                    lang,
+                    "mail-reset-done-body",
+                    &[
+                        ("username", person.username.as_str().into()),
+                        ("when", self.time_in(now, lang).into()),
+                    ],
+                ),
+                &crate::i18n::t(lang, "mail-tell-admin"),
+            ],
         );
         let context = Self::reset_event(
             Some(&person),
@@ -457,7 +482,7 @@ impl Gateway {
         self.notify(
             &person,
             notify::Notice {
-                subject: "Your password was changed".into(),
+                subject: crate::i18n::t(lang, "mail-reset-done-subject"),
                 audit_body: Some(body.clone()),
                 body,
             },
