@@ -132,6 +132,9 @@ pub enum EventKind {
     OrgPolicyChanged,
     /// An OIDC authorization answered from a single sign-on session (no new login).
     SsoLogin,
+    /// A person chose the language of their e-mails and messages (detail: the language, or
+    /// `null` for their organisation's).
+    LanguageChanged,
     /// A single sign-on session ended (logout, revoked by the person or an administrator,
     /// the person blocked, disabled or removed, found dead, expired); actor and channel say
     /// who and where.
@@ -148,7 +151,7 @@ pub enum EventKind {
 
 impl EventKind {
     /// Every kind, for listing.
-    pub const ALL: [Self; 54] = [
+    pub const ALL: [Self; 55] = [
         Self::LoginAttempt,
         Self::OrgCreated,
         Self::PersonCreated,
@@ -199,6 +202,7 @@ impl EventKind {
         Self::OrgOffboarded,
         Self::OrgPolicyChanged,
         Self::SsoLogin,
+        Self::LanguageChanged,
         Self::SsoSessionEnded,
         Self::BackchannelLogout,
         Self::BrowserRemembered,
@@ -257,6 +261,7 @@ impl EventKind {
             Self::OrgOffboarded => "org_offboarded",
             Self::OrgPolicyChanged => "org_policy_changed",
             Self::SsoLogin => "sso_login",
+            Self::LanguageChanged => "language_changed",
             Self::SsoSessionEnded => "sso_session_ended",
             Self::BackchannelLogout => "backchannel_logout",
             Self::BrowserRemembered => "browser_remembered",

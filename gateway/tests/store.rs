@@ -1334,7 +1334,46 @@ suite!(
     sso_sessions_are_kept_by_hash_touched_and_ended,
     sso_sessions_list_their_clients_and_end_once_with_their_event,
     remembered_browsers_are_kept_listed_forgotten_and_ended,
+    person_languages_are_kept_changed_and_cleared,
 );
+
+/// A person's own language (migration 0021): none at first, set, changed, cleared, each
+/// with its event.
+async fn person_languages_are_kept_changed_and_cleared(s: &dyn Store) {
+    let (_, ann) = org_and_person(s, "ann").await;
+    assert_eq!(s.person_language(ann.id).await.unwrap(), None);
+    let event = || {
+        let mut e = ev(EventKind::LanguageChanged);
+        e.person_id = Some(ann.id);
+        e
+    };
+    s.set_person_language(ann.id, Some("nl"), NOW, &event())
+        .await
+        .unwrap();
+    assert_eq!(
+        s.person_language(ann.id).await.unwrap().as_deref(),
+        Some("nl")
+    );
+    s.set_person_language(ann.id, Some("en"), NOW + 1, &event())
+        .await
+        .unwrap();
+    assert_eq!(
+        s.person_language(ann.id).await.unwrap().as_deref(),
+        Some("en")
+    );
+    s.set_person_language(ann.id, None, NOW + 2, &event())
+        .await
+        .unwrap();
+    assert_eq!(s.person_language(ann.id).await.unwrap(), None);
+    let events = s
+        .events(&EventFilter {
+            kind: Some("language_changed".into()),
+            ..EventFilter::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(events.len(), 3);
+}
 
 /// Single sign-on sessions: kept under the token's hash, touched on use, ended one by one or
 /// all of a person's.

@@ -5,7 +5,9 @@
 //! nothing about the username (radclient).
 
 use crate::radius::{auth, client};
-use mfa_e2e::{Instance, https_instance, serve, smtp_sink};
+use mfa_e2e::{
+    Instance, csrf_in, https_instance, seed_of, serve, signed_in_client, smtp_sink, uri_in,
+};
 use std::time::Duration;
 
 const READY: Duration = Duration::from_secs(30);
@@ -54,7 +56,9 @@ fn an_organisation_in_dutch_gets_dutch_radius_messages_and_mails() {
     person(&g, "ann", "Praktijk Zuid");
     person(&g, "bob", "Practice East");
     g.ok(&["device", "add-totp", "ann", "--label", "werk"], None);
-    g.ok(&["device", "add-totp", "bob", "--label", "work"], None);
+    let bob_seed = seed_of(&uri_in(
+        &g.ok(&["device", "add-totp", "bob", "--label", "work"], None),
+    ));
 
     // The operator's change, mailed in each one's language, the time in Amsterdam's zone.
     let dutch = sink.wait_for("To: ann@example.org", WAIT).data;
@@ -114,6 +118,45 @@ fn an_organisation_in_dutch_gets_dutch_radius_messages_and_mails() {
         "{}",
         bob.output
     );
+    // Bob chooses Dutch for himself in the portal: his prompt follows (audited).
+    let base = s.listener("http");
+    let h = signed_in_client(&g, &base, "bob", PW, &bob_seed);
+    let page = h
+        .get(format!("{base}/portal"))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(
+        page.contains(r#"<select id="language" name="language">"#),
+        "{page}"
+    );
+    let saved = h
+        .post(format!("{base}/portal/language"))
+        .form(&[("csrf", csrf_in(&page).as_str()), ("language", "nl")])
+        .send()
+        .unwrap();
+    assert_eq!(saved.status().as_u16(), 303);
+    let bob = auth(radius, "bob", PW);
+    assert_eq!(
+        bob.attr("Reply-Message"),
+        Some("Voer de code van uw telefoon of token in"),
+        "{}",
+        bob.output
+    );
+    let changed = g.ok(
+        &[
+            "audit",
+            "search",
+            "--kind",
+            "language_changed",
+            "--format",
+            "jsonl",
+        ],
+        None,
+    );
+    assert!(changed.contains(r#""language":"nl""#), "{changed}");
+
     // Refusals: the client's organisation's language, for a known or an unknown name alike.
     for user in ["ann", "bob", "nobody"] {
         let r = auth(radius, user, "not the password");

@@ -54,3 +54,7 @@ mail-reset-not-local-body = Someone, hopefully you, asked to reset the password 
 mail-reset-not-local-ignore = If you did not ask for this, ignore this mail.
 mail-reset-done-subject = Your password was changed
 mail-reset-done-body = The password of your sign-in account { $username } was changed at { $when } with the "Forgot password?" page. Your web sessions were signed out.
+
+## Out-of-band approval: the phone's notification and the webhook's display text
+push-title = Sign-in request
+push-body = { $client } from { $source }: tap to approve or deny

@@ -54,3 +54,7 @@ mail-reset-not-local-body = Iemand, hopelijk u, heeft gevraagd het wachtwoord va
 mail-reset-not-local-ignore = Heeft u hier niet om gevraagd? Negeer dan deze mail.
 mail-reset-done-subject = Uw wachtwoord is gewijzigd
 mail-reset-done-body = Het wachtwoord van uw inlogaccount { $username } is op { $when } gewijzigd via de pagina "Wachtwoord vergeten?". Uw websessies zijn afgemeld.
+
+## Goedkeuren op de telefoon: de melding en de tekst van de webhook
+push-title = Inlogverzoek
+push-body = { $client } vanaf { $source }: tik om goed te keuren of te weigeren

@@ -241,21 +241,28 @@ impl Gateway {
         let Some(webhook) = self.webhook.clone() else {
             return;
         };
-        let body = serde_json::json!({
-            "event": "approval_requested",
-            "username": person.username,
-            "name": person.full_name,
-            "org_id": person.org_id,
-            "client": prompt.client,
-            "source": prompt.source,
-            "time": crate::audit::format_time(prompt.created),
-            "expires": crate::audit::format_time(prompt.expires),
-            "approve_url": self.public_url().map(|u| format!("{u}/portal/approvals")),
-            // Any browser: the username and a code from any phone or token.
-            "approve_with_code_url": self.public_url().map(|u| format!("{u}/approve")),
-        });
-        let now = prompt.created;
+        let gateway = self.clone();
+        let (person, prompt) = (person.clone(), prompt.clone());
         tokio::spawn(async move {
+            // The display text, in the person's language, with the language named.
+            let lang = gateway.lang_of(&person).await;
+            let body = serde_json::json!({
+                "event": "approval_requested",
+                "lang": lang.as_str(),
+                "title": crate::i18n::t(lang, "push-title"),
+                "text": super::push::prompt_text(&prompt, lang),
+                "username": person.username,
+                "name": person.full_name,
+                "org_id": person.org_id,
+                "client": prompt.client,
+                "source": prompt.source,
+                "time": crate::audit::format_time(prompt.created),
+                "expires": crate::audit::format_time(prompt.expires),
+                "approve_url": gateway.public_url().map(|u| format!("{u}/portal/approvals")),
+                // Any browser: the username and a code from any phone or token.
+                "approve_with_code_url": gateway.public_url().map(|u| format!("{u}/approve")),
+            });
+            let now = prompt.created;
             if let Err(e) = webhook.post(&body, now).await {
                 tracing::warn!(error = %e, "approval webhook failed");
             }

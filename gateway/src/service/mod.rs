@@ -284,10 +284,41 @@ impl Gateway {
         &self.i18n
     }
 
-    /// The language of texts for `person`: their organisation's default (its policy), else
-    /// the configured default.
+    /// The language of texts for `person`: their own choice (portal), else their
+    /// organisation's default (its policy), else the configured default.
     pub async fn lang_of(&self, person: &Person) -> crate::i18n::Lang {
+        if let Ok(Some(l)) = self.store.person_language(person.id).await
+            && let Some(lang) = crate::i18n::Lang::parse(&l)
+        {
+            return lang;
+        }
         self.lang_of_org(person.org_id).await
+    }
+
+    /// The person's own choice of language, if they made one.
+    pub async fn own_language(&self, person: &Person) -> Result<Option<crate::i18n::Lang>> {
+        Ok(self
+            .store
+            .person_language(person.id)
+            .await?
+            .as_deref()
+            .and_then(crate::i18n::Lang::parse))
+    }
+
+    /// The person chooses the language of their e-mails and messages (None: their
+    /// organisation's); audited `language_changed`.
+    pub async fn portal_set_language(
+        &self,
+        actor: &PortalActor,
+        lang: Option<crate::i18n::Lang>,
+        now: UnixTime,
+    ) -> Result<()> {
+        let mut event = actor.event(EventKind::LanguageChanged, now);
+        event.detail = Some(serde_json::json!({ "language": lang.map(|l| l.as_str()) }));
+        self.store
+            .set_person_language(actor.person.id, lang.map(|l| l.as_str()), now, &event)
+            .await?;
+        Ok(())
     }
 
     /// An organisation's language (its policy's, else the configured default).

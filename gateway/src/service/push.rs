@@ -130,6 +130,7 @@ impl Gateway {
 
     /// Push `prompt` to every push device of `person`; runs on its own task.
     pub(super) fn push_prompt(&self, person: &Person, prompt: &Prompt) {
+        // (The notification's words are in the person's language, chosen on the task.)
         let Some(web_push) = self.web_push.clone() else {
             return;
         };
@@ -144,13 +145,10 @@ impl Gateway {
                     return;
                 }
             };
+            let lang = gateway.lang_of(&person).await;
             let payload = serde_json::json!({
-                "title": "Sign-in request",
-                "body": format!(
-                    "{} from {}: tap to approve or deny",
-                    prompt.client,
-                    prompt.source.as_deref().unwrap_or("an unknown address")
-                ),
+                "title": crate::i18n::t(lang, "push-title"),
+                "body": prompt_text(&prompt, lang),
                 "url": "/portal/approvals",
                 "tag": prompt.id,
             });
@@ -211,5 +209,51 @@ impl Gateway {
                 }
             }
         });
+    }
+}
+
+/// What a sign-in request says on the phone and in the webhook's `text`, in `lang`:
+/// "Guacamole from 192.0.2.1: tap to approve or deny".
+pub(crate) fn prompt_text(prompt: &Prompt, lang: crate::i18n::Lang) -> String {
+    let source = prompt
+        .source
+        .clone()
+        .unwrap_or_else(|| crate::i18n::t(lang, "mail-unknown-address"));
+    crate::i18n::t_args(
+        lang,
+        "push-body",
+        &[
+            ("client", prompt.client.as_str().into()),
+            ("source", source.into()),
+        ],
+    )
+}
+
+#[cfg(test)]
+mod prompt_text_tests {
+    use super::*;
+
+    #[test]
+    fn the_request_reads_in_the_persons_language() {
+        let mut prompt = Prompt {
+            id: "p".into(),
+            person_id: 1,
+            client: "Guacamole".into(),
+            channel: "oidc".into(),
+            source: Some("192.0.2.1".into()),
+            created: 0,
+            expires: 60,
+            number: None,
+            choices: Vec::new(),
+        };
+        assert_eq!(
+            prompt_text(&prompt, crate::i18n::Lang::Nl),
+            "Guacamole vanaf 192.0.2.1: tik om goed te keuren of te weigeren"
+        );
+        prompt.source = None;
+        assert_eq!(
+            prompt_text(&prompt, crate::i18n::Lang::En),
+            "Guacamole from an unknown address: tap to approve or deny"
+        );
     }
 }

@@ -68,6 +68,18 @@ pub trait TenancyStore: Send + Sync {
         now: UnixTime,
         event: &AuditEvent,
     ) -> super::Result<()>;
+
+    /// The person's own language (`nl`, `en`), if they chose one (migration 0021).
+    async fn person_language(&self, person: PersonId) -> super::Result<Option<String>>;
+
+    /// Set (`Some`) or clear the person's own language, with `event`.
+    async fn set_person_language(
+        &self,
+        person: PersonId,
+        language: Option<&str>,
+        now: UnixTime,
+        event: &AuditEvent,
+    ) -> super::Result<()>;
 }
 
 macro_rules! tenancy_sql {
@@ -230,6 +242,48 @@ macro_rules! tenancy_sql {
                     .bind(now)
                     .execute(&mut *tx)
                     .await?;
+                    insert_event(&mut tx, event).await?;
+                    tx.commit().await?;
+                    Ok(())
+                }
+
+                async fn person_language(&self, person: PersonId) -> Result<Option<String>> {
+                    let row =
+                        sqlx::query("SELECT language FROM person_languages WHERE person_id = $1")
+                            .bind(person)
+                            .fetch_optional(self.pool())
+                            .await?;
+                    row.map(|r| Ok(r.try_get("language")?)).transpose()
+                }
+
+                async fn set_person_language(
+                    &self,
+                    person: PersonId,
+                    language: Option<&str>,
+                    now: UnixTime,
+                    event: &AuditEvent,
+                ) -> Result<()> {
+                    let mut tx = self.begin().await?;
+                    match language {
+                        Some(l) => {
+                            sqlx::query(
+                                "INSERT INTO person_languages (person_id, language, updated_at) \
+                                 VALUES ($1, $2, $3) ON CONFLICT (person_id) \
+                                 DO UPDATE SET language = $2, updated_at = $3",
+                            )
+                            .bind(person)
+                            .bind(l)
+                            .bind(now)
+                            .execute(&mut *tx)
+                            .await?;
+                        }
+                        None => {
+                            sqlx::query("DELETE FROM person_languages WHERE person_id = $1")
+                                .bind(person)
+                                .execute(&mut *tx)
+                                .await?;
+                        }
+                    }
                     insert_event(&mut tx, event).await?;
                     tx.commit().await?;
                     Ok(())

@@ -51,6 +51,7 @@ pub fn routes() -> Router<WebState> {
         .route("/portal/devices/{id}/rename", post(rename))
         .route("/portal/devices/{id}/remove", post(remove))
         .route("/portal/recovery", post(new_recovery_codes))
+        .route("/portal/language", post(set_language))
         .route(
             "/portal/not-me/{id}/{token}",
             get(not_me_page).post(not_me_disable),
@@ -441,8 +442,13 @@ async fn devices_page(state: &WebState, c: &Ctx, error: Option<&str>) -> Respons
         Ok(s) => s,
         Err(e) => return server_error(&e),
     };
-    let sections =
-        super::sso_sessions::portal_section(c.csrf(), &sso, c.sso_sid.as_deref()) + &remembered;
+    let own = match state.gateway.own_language(&c.actor.person).await {
+        Ok(l) => l,
+        Err(e) => return server_error(&e),
+    };
+    let sections = super::sso_sessions::portal_section(c.csrf(), &sso, c.sso_sid.as_deref())
+        + &remembered
+        + &portal_pages::language_form(c.csrf(), own);
     let html = portal_pages::devices(
         &c.actor.person.full_name,
         c.csrf(),
@@ -727,6 +733,47 @@ async fn remove(
             &state,
             portal_pages::remove(c.csrf(), &device, key, Some(&text)),
         ),
+        Err(e) => server_error(&e),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LanguageForm {
+    #[serde(default)]
+    csrf: String,
+    /// `nl`, `en`, or `org` (the organisation's).
+    #[serde(default)]
+    language: String,
+}
+
+/// The language of the person's e-mails and sign-in messages.
+async fn set_language(
+    State(state): State<WebState>,
+    Peer(peer): Peer,
+    headers: HeaderMap,
+    Form(form): Form<LanguageForm>,
+) -> Response {
+    let c = match ctx(&state, peer, &headers, Some(&form.csrf)).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let lang = match form.language.as_str() {
+        "org" => None,
+        other => match crate::i18n::Lang::parse(other) {
+            Some(l) => Some(l),
+            None => {
+                return super::bad_request(
+                    "Choose Nederlands, English or your organisation's language.",
+                );
+            }
+        },
+    };
+    match state
+        .gateway
+        .portal_set_language(&c.actor, lang, now())
+        .await
+    {
+        Ok(()) => see_other("/portal"),
         Err(e) => server_error(&e),
     }
 }

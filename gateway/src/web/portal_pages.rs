@@ -374,6 +374,32 @@ disable it now: it can then no longer be used to sign in, and this is recorded i
     )
 }
 
+/// The language of the person's e-mails and sign-in messages (their own, or None: their
+/// organisation's).
+pub fn language_form(csrf: &str, own: Option<crate::i18n::Lang>) -> String {
+    let option = |value: &str, text: &str, lang: &str, selected: bool| {
+        format!(
+            r#"<option value="{value}" lang="{lang}"{}>{text}</option>"#,
+            if selected { " selected" } else { "" }
+        )
+    };
+    format!(
+        r#"<h2 id="language-heading">Language</h2>
+<form method="post" action="/portal/language" id="language-form">
+<input type="hidden" name="csrf" value="{csrf}">
+<label for="language">Language of your e-mails and sign-in messages</label>
+<select id="language" name="language">
+{org}{nl}{en}</select>
+<button type="submit" class="secondary" id="save-language">Save the language</button>
+</form>
+"#,
+        csrf = esc(csrf),
+        org = option("org", "Your organisation's language", "en", own.is_none()),
+        nl = option("nl", "Nederlands", "nl", own == Some(crate::i18n::Lang::Nl)),
+        en = option("en", "English", "en", own == Some(crate::i18n::Lang::En)),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
