@@ -58,3 +58,19 @@ mail-reset-done-body = The password of your sign-in account { $username } was ch
 ## Out-of-band approval: the phone's notification and the webhook's display text
 push-title = Sign-in request
 push-body = { $client } from { $source }: tap to approve or deny
+
+## Account life cycle requests
+request-kind-new-employee = New employee
+request-kind-change-account = Change account
+request-kind-remove-account = Remove account
+request-kind-order-tokens = Order hardware tokens
+request-kind-reserve-tokens = Reserve tokens
+request-status-submitted = submitted
+request-status-in-progress = in progress
+request-status-done = done
+request-status-rejected = rejected
+request-status-cancelled = cancelled
+mail-request-subject = Request { $id }: { $status }
+mail-request-body = Request { $id } ({ $kind }) is now: { $status }.
+mail-request-reason = Reason: { $reason }
+mail-request-history = See the administration pages for its history.

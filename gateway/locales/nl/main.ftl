@@ -58,3 +58,19 @@ mail-reset-done-body = Het wachtwoord van uw inlogaccount { $username } is op { 
 ## Goedkeuren op de telefoon: de melding en de tekst van de webhook
 push-title = Inlogverzoek
 push-body = { $client } vanaf { $source }: tik om goed te keuren of te weigeren
+
+## Aanvragen (in dienst, wijziging, uit dienst, tokens)
+request-kind-new-employee = Nieuwe medewerker
+request-kind-change-account = Account wijzigen
+request-kind-remove-account = Account verwijderen
+request-kind-order-tokens = Hardwaretokens bestellen
+request-kind-reserve-tokens = Tokens reserveren
+request-status-submitted = ingediend
+request-status-in-progress = in behandeling
+request-status-done = afgehandeld
+request-status-rejected = afgewezen
+request-status-cancelled = geannuleerd
+mail-request-subject = Aanvraag { $id }: { $status }
+mail-request-body = Aanvraag { $id } ({ $kind }) is nu: { $status }.
+mail-request-reason = Reden: { $reason }
+mail-request-history = Op de beheerpagina's ziet u het verloop.

@@ -1061,23 +1061,44 @@ impl Gateway {
         let Ok(Some(person)) = self.store.person_by_id(id).await else {
             return;
         };
-        let status = request.status.as_str().replace('_', " ");
-        let mut body = format!(
-            "Request {} ({}) is now: {status}.\n",
-            request.id,
-            request.data.kind().label()
-        );
-        if let Some(r) = reason {
-            body.push_str(&format!("Reason: {r}\n"));
-        }
-        body.push_str("\nSee the administration pages for its history.\n");
         let context = actor.event(EventKind::RequestUpdated, now);
-        self.notify(
+        let (id, kind, status) = (request.id, request.data.kind(), request.status);
+        let reason = reason.map(str::to_owned);
+        self.notify_in(
             &person,
-            super::notify::Notice {
-                subject: format!("Request {}: {status}", request.id),
-                audit_body: Some(body.clone()),
-                body,
+            move |_, lang| {
+                use crate::i18n::{Arg, t, t_args};
+                let status = t(lang, status_key(status));
+                let mut body = t_args(
+                    lang,
+                    "mail-request-body",
+                    &[
+                        ("id", Arg::Number(id)),
+                        ("kind", t(lang, kind_key(kind)).into()),
+                        ("status", status.as_str().into()),
+                    ],
+                );
+                body.push('\n');
+                if let Some(r) = reason {
+                    body.push_str(&t_args(
+                        lang,
+                        "mail-request-reason",
+                        &[("reason", r.into())],
+                    ));
+                    body.push('\n');
+                }
+                body.push('\n');
+                body.push_str(&t(lang, "mail-request-history"));
+                body.push('\n');
+                super::notify::Notice {
+                    subject: t_args(
+                        lang,
+                        "mail-request-subject",
+                        &[("id", Arg::Number(id)), ("status", status.into())],
+                    ),
+                    audit_body: Some(body.clone()),
+                    body,
+                }
             },
             &context,
         );
@@ -1400,6 +1421,30 @@ impl Gateway {
     pub async fn stock(&self, actor: &AdminActor, now: UnixTime) -> Result<Vec<StockCount>> {
         self.operator_only(actor, "token stock", now).await?;
         Ok(self.store.stock_counts().await?)
+    }
+}
+
+/// The catalogue's key for a request's kind.
+pub(crate) fn kind_key(kind: crate::model::RequestKind) -> &'static str {
+    use crate::model::RequestKind as K;
+    match kind {
+        K::NewEmployee => "request-kind-new-employee",
+        K::ChangeAccount => "request-kind-change-account",
+        K::RemoveAccount => "request-kind-remove-account",
+        K::OrderTokens => "request-kind-order-tokens",
+        K::ReserveTokens => "request-kind-reserve-tokens",
+    }
+}
+
+/// The catalogue's key for a request's status.
+pub(crate) fn status_key(status: crate::model::RequestStatus) -> &'static str {
+    use crate::model::RequestStatus as S;
+    match status {
+        S::Submitted => "request-status-submitted",
+        S::InProgress => "request-status-in-progress",
+        S::Done => "request-status-done",
+        S::Rejected => "request-status-rejected",
+        S::Cancelled => "request-status-cancelled",
     }
 }
 
