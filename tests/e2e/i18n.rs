@@ -118,8 +118,30 @@ fn an_organisation_in_dutch_gets_dutch_radius_messages_and_mails() {
         "{}",
         bob.output
     );
-    // Bob chooses Dutch for himself in the portal: his prompt follows (audited).
+    // The sign-in page: the browser's language (Accept-Language), else the default.
     let base = s.listener("http");
+    let client = mfa_e2e::https_client(&g);
+    let login = |accept: Option<&str>| {
+        let mut r = client.get(format!("{base}/portal/login"));
+        if let Some(a) = accept {
+            r = r.header("Accept-Language", a);
+        }
+        r.send().unwrap().text().unwrap()
+    };
+    let dutch = login(Some("nl-NL,nl;q=0.9,en;q=0.8"));
+    assert!(
+        dutch.contains(r#"<html lang="nl">"#)
+            && dutch.contains("<h1>Inloggen</h1>")
+            && dutch.contains("Wachtwoord vergeten?"),
+        "{dutch}"
+    );
+    let english = login(None);
+    assert!(
+        english.contains(r#"<html lang="en">"#) && english.contains("<h1>Sign in</h1>"),
+        "{english}"
+    );
+
+    // Bob chooses Dutch for himself in the portal: his prompt follows (audited).
     let h = signed_in_client(&g, &base, "bob", PW, &bob_seed);
     let page = h
         .get(format!("{base}/portal"))

@@ -74,3 +74,18 @@ mail-request-subject = Request { $id }: { $status }
 mail-request-body = Request { $id } ({ $kind }) is now: { $status }.
 mail-request-reason = Reason: { $reason }
 mail-request-history = See the administration pages for its history.
+
+## The sign-in page
+login-title = Sign in
+login-to = to { $client }
+login-username = Username
+login-password = Password
+login-continue = Continue
+login-forgot = Forgot password?
+login-error-wrong = The username or password is not right, or this account cannot sign in here.
+login-error-change-in-windows = Your Windows password has expired or must be changed. Change your password in Windows first, then sign in here with the new one.
+login-error-too-many = Too many attempts. Wait a minute, then try again.
+login-error-too-many-sessions = Too many sign-ins from your network at once. Wait a few minutes, then try again.
+login-error-session-expired = Your session expired. Please sign in again.
+login-error-too-slow = That took too long. Please sign in again.
+login-error-too-many-codes = Too many wrong codes. Please sign in again.

@@ -74,3 +74,18 @@ mail-request-subject = Aanvraag { $id }: { $status }
 mail-request-body = Aanvraag { $id } ({ $kind }) is nu: { $status }.
 mail-request-reason = Reden: { $reason }
 mail-request-history = Op de beheerpagina's ziet u het verloop.
+
+## De inlogpagina
+login-title = Inloggen
+login-to = bij { $client }
+login-username = Gebruikersnaam
+login-password = Wachtwoord
+login-continue = Verder
+login-forgot = Wachtwoord vergeten?
+login-error-wrong = De gebruikersnaam of het wachtwoord klopt niet, of dit account kan hier niet inloggen.
+login-error-change-in-windows = Uw Windows-wachtwoord is verlopen of moet worden gewijzigd. Wijzig eerst uw wachtwoord in Windows en log hier daarna in met het nieuwe wachtwoord.
+login-error-too-many = Te veel pogingen. Wacht een minuut en probeer het opnieuw.
+login-error-too-many-sessions = Te veel aanmeldingen tegelijk vanaf uw netwerk. Wacht een paar minuten en probeer het opnieuw.
+login-error-session-expired = Uw sessie is verlopen. Log opnieuw in.
+login-error-too-slow = Dat duurde te lang. Log opnieuw in.
+login-error-too-many-codes = Te veel verkeerde codes. Log opnieuw in.

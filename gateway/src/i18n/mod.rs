@@ -206,7 +206,7 @@ mod tests {
             let path = entry.expect("an entry").path();
             if path.is_dir() {
                 sources(&path, out);
-            } else if path.extension().is_some_and(|e| e == "rs") {
+            } else if path.extension().is_some_and(|e| e == "rs" || e == "html") {
                 out.push(path);
             }
         }
@@ -220,12 +220,12 @@ mod tests {
         let only_en: Vec<_> = en.difference(&nl).collect();
         assert!(only_nl.is_empty(), "missing in en: {only_nl:?}");
         assert!(only_en.is_empty(), "missing in nl: {only_en:?}");
-        // Every key is named (quoted) somewhere in the gateway's code other than here.
+        // Every key is named (quoted) somewhere in the gateway's code (other than here) or
+        // templates.
         let mut files = Vec::new();
-        sources(
-            &Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
-            &mut files,
-        );
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        sources(&root.join("src"), &mut files);
+        sources(&root.join("templates"), &mut files);
         let code: String = files
             .iter()
             .filter(|p| !p.ends_with("i18n/mod.rs"))

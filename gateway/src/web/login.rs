@@ -9,9 +9,11 @@ use super::session::{
     KeyCeremony, LoginFor, LoginState, PreLogin, Refused, Session, clear_cookie, pre_nonce,
     session_id, set_cookie, set_pre_cookie,
 };
+use super::templates::{LoginError, LoginPage};
 use super::{WebState, bad_request, pages};
 use crate::audit::Channel;
 use crate::engine::{Attempt, Credentials, Reason, Verdict};
+use crate::i18n::Lang;
 use crate::model::{DeviceKind, now};
 use crate::secret::SecretString;
 use crate::service::remember::{AMR_REMEMBERED, REMEMBERED_DEVICE_ID, acr_of, wants_mfa};
@@ -24,10 +26,9 @@ use axum::{Form, Router};
 use serde::Deserialize;
 use std::net::{IpAddr, SocketAddr};
 
-const WRONG_CREDENTIALS: &str =
-    "The username or password is not right, or this account cannot sign in here.";
-/// Only after the directory accepted the password (AD says so only for a right password).
-const CHANGE_IN_WINDOWS: &str = "Your Windows password has expired or must be changed. Change your password in Windows first, then sign in here with the new one.";
+// The password page's errors are `templates::LoginError`s (translated there); "Change your
+// password in Windows" only after the directory accepted the password (AD says so only for a
+// right password).
 const WRONG_CODE: &str = "That code is not right. Enter the current code from any phone or token linked to your account.";
 const WRONG_KEY: &str = "That security key was not accepted. Try again with a key linked to your account, or enter a code.";
 const TOO_MANY: &str = "Too many attempts. Wait a minute, then try again.";
@@ -35,8 +36,6 @@ const EXPIRED: &str = "This sign-in request has expired or was already used. Go 
 /// Second-factor attempts allowed after one right password before it is asked again
 /// (claimed atomically before each check, so parallel posts cannot exceed it).
 const MAX_CODE_FAILURES: u32 = 3;
-const TOO_MANY_SESSIONS: &str =
-    "Too many sign-ins from your network at once. Wait a few minutes, then try again.";
 /// How long the code step may take after the password.
 const CODE_STEP_SECONDS: i64 = 300;
 
@@ -98,17 +97,49 @@ impl Target {
         }
     }
 
-    /// The password page.
-    pub fn login_page(&self, csrf: &str, username: &str, error: Option<&str>) -> Html<String> {
-        pages::login(
-            &self.client_name,
-            self.action(),
-            self.auth(),
+    /// The password page, in `lang`.
+    pub fn login_page(
+        &self,
+        lang: Lang,
+        csrf: &str,
+        username: &str,
+        error: Option<LoginError>,
+    ) -> Html<String> {
+        LoginPage {
+            lang,
+            client: &self.client_name,
+            action: self.action(),
+            auth: self.auth(),
             csrf,
             username,
             error,
-        )
+        }
+        .html()
     }
+
+    /// The language of this target's pages before anyone is known (see [`page_lang`]).
+    pub async fn lang(&self, state: &WebState, headers: &HeaderMap) -> Lang {
+        page_lang(state, headers, self.channel, Some(&self.client_id)).await
+    }
+}
+
+/// The language of a page shown before anyone is known: the client's organisation's (its
+/// `default_org`), else the browser's (`Accept-Language`), else the configured default.
+/// Never the person's: the words must not tell whether a username exists.
+pub async fn page_lang(
+    state: &WebState,
+    headers: &HeaderMap,
+    channel: Channel,
+    client: Option<&str>,
+) -> Lang {
+    if state.gateway.client_default_org(channel, client).is_some() {
+        return state.gateway.lang_of_client(channel, client).await;
+    }
+    headers
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(Lang::from_accept_language)
+        .unwrap_or(state.gateway.i18n().default_language)
 }
 
 /// The target of `purpose`; None when its OIDC authorization is gone.
@@ -336,14 +367,17 @@ async fn show_login(
         return server_error(&"random generator");
     };
     let hint = pending.login_hint.clone().unwrap_or_default();
-    let html = pages::login(
-        &pending.client_name,
-        "/login",
-        &pending.id,
-        &state.pre.token(&nonce),
-        &hint,
-        None,
-    );
+    let lang = page_lang(&state, &headers, Channel::Oidc, Some(&pending.client_id)).await;
+    let html = LoginPage {
+        lang,
+        client: &pending.client_name,
+        action: "/login",
+        auth: &pending.id,
+        csrf: &state.pre.token(&nonce),
+        username: &hint,
+        error: None,
+    }
+    .html();
     let res = page(&state, html, None, &pending.redirect_uri);
     with_pre_cookie(&state, res, fresh.then_some(nonce.as_str()))
 }
@@ -367,17 +401,18 @@ pub fn with_pre_cookie(state: &WebState, mut res: Response, nonce: Option<&str>)
 }
 
 /// The password page again (with `error`), its form protected by the pre-login token.
-fn login_again(
+async fn login_again(
     state: &WebState,
     headers: &HeaderMap,
     target: &Target,
     username: &str,
-    error: &str,
+    error: LoginError,
 ) -> Response {
     let Some((nonce, fresh)) = pre_login(headers) else {
         return server_error(&"random generator");
     };
-    let html = target.login_page(&state.pre.token(&nonce), username, Some(error));
+    let lang = target.lang(state, headers).await;
+    let html = target.login_page(lang, &state.pre.token(&nonce), username, Some(error));
     let res = page(state, html, None, &target.redirect_uri);
     with_pre_cookie(state, res, fresh.then_some(nonce.as_str()))
 }
@@ -456,8 +491,9 @@ pub async fn submit_password(
             headers,
             target,
             &form.username,
-            "Your session expired. Please sign in again.",
-        );
+            LoginError::SessionExpired,
+        )
+        .await;
     };
     if !state.pre.check(&nonce, &form.csrf) {
         return bad_request(
@@ -465,12 +501,13 @@ pub async fn submit_password(
         );
     }
     let ip = state.client_ip(peer, headers);
-    let retry = |error: &str| {
-        let html = target.login_page(&form.csrf, &form.username, Some(error));
+    let lang = target.lang(state, headers).await;
+    let retry = |error: LoginError| {
+        let html = target.login_page(lang, &form.csrf, &form.username, Some(error));
         page(state, html, None, &target.redirect_uri)
     };
     if limited(state, ip, &form.username, target, headers).await {
-        let mut res = retry(TOO_MANY);
+        let mut res = retry(LoginError::TooMany);
         *res.status_mut() = StatusCode::TOO_MANY_REQUESTS;
         return res;
     }
@@ -540,7 +577,7 @@ pub async fn submit_password(
             match state.sessions.rotate(&old, login, &source, now()).await {
                 Ok((id, s)) => code_page(state, target, &s.csrf, &username, None, Some(&id)).await,
                 Err(Refused::SourceFull) => {
-                    let mut res = retry(TOO_MANY_SESSIONS);
+                    let mut res = retry(LoginError::TooManySessions);
                     *res.status_mut() = StatusCode::TOO_MANY_REQUESTS;
                     res
                 }
@@ -548,10 +585,10 @@ pub async fn submit_password(
             }
         }
         Verdict::Reject(Reason::DirectoryPasswordExpired | Reason::DirectoryPasswordMustChange) => {
-            retry(CHANGE_IN_WINDOWS)
+            retry(LoginError::ChangeInWindows)
         }
         // Every other refusal the same, so the answer tells nobody who has an account.
-        Verdict::Accept { .. } | Verdict::Reject(_) => retry(WRONG_CREDENTIALS),
+        Verdict::Accept { .. } | Verdict::Reject(_) => retry(LoginError::WrongCredentials),
     }
 }
 
@@ -579,7 +616,13 @@ async fn remembered_login(
     let (sid, session) = match state.sessions.rotate(&old, login, &source, now()).await {
         Ok(s) => s,
         Err(Refused::SourceFull) => {
-            let html = target.login_page(&form.csrf, &form.username, Some(TOO_MANY_SESSIONS));
+            let lang = target.lang(state, headers).await;
+            let html = target.login_page(
+                lang,
+                &form.csrf,
+                &form.username,
+                Some(LoginError::TooManySessions),
+            );
             let mut res = page(state, html, None, &target.redirect_uri);
             *res.status_mut() = StatusCode::TOO_MANY_REQUESTS;
             return res;
@@ -639,13 +682,7 @@ async fn second_step(
     };
     if now() - since > CODE_STEP_SECONDS {
         state.sessions.remove(&sid).await;
-        return Err(login_again(
-            state,
-            headers,
-            &target,
-            &username,
-            "That took too long. Please sign in again.",
-        ));
+        return Err(login_again(state, headers, &target, &username, LoginError::TooSlow).await);
     }
     Ok(SecondStep {
         sid,
@@ -697,8 +734,9 @@ async fn too_many_codes(state: &WebState, headers: &HeaderMap, step: &SecondStep
         headers,
         &step.target,
         &step.username,
-        "Too many wrong codes. Please sign in again.",
+        LoginError::TooManyCodes,
     )
+    .await
 }
 
 async fn submit_code(

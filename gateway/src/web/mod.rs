@@ -20,6 +20,7 @@ pub mod remember;
 pub mod reset;
 pub mod session;
 pub mod sso_sessions;
+pub mod templates;
 pub mod tls;
 
 #[cfg(test)]

@@ -80,42 +80,6 @@ pub fn described_by_error(error: Option<&str>) -> &'static str {
     }
 }
 
-/// Step one: username and password. What was typed (the username) is kept on a retry.
-pub fn login(
-    client: &str,
-    action: &str,
-    auth: &str,
-    csrf: &str,
-    username: &str,
-    error: Option<&str>,
-) -> Html<String> {
-    layout(
-        "Sign in",
-        &format!(
-            r#"<h1>Sign in</h1>
-<p class="sub">to {client}</p>
-{error}
-<form id="login-form" method="post" action="{action}">
-<input type="hidden" name="auth" value="{auth}">
-<input type="hidden" name="csrf" value="{csrf}">
-<label for="username">Username</label>
-<input type="text" id="username" name="username" value="{username}" autocomplete="username" autocapitalize="none" spellcheck="false" required autofocus{invalid}>
-<label for="password">Password</label>
-<input type="password" id="password" name="password" autocomplete="current-password" required{invalid}>
-<button type="submit" id="submit">Continue</button>
-</form>
-<p><a href="/reset" id="forgot-password">Forgot password?</a></p>"#,
-            client = esc(client),
-            action = esc(action),
-            error = error_block(error),
-            invalid = described_by_error(error),
-            auth = esc(auth),
-            csrf = esc(csrf),
-            username = esc(username),
-        ),
-    )
-}
-
 /// A WebAuthn ceremony's form: the options for the script, the CSRF token, the hidden field
 /// the script fills with the key's answer, the button, and what to do without JavaScript.
 pub fn key_form(
@@ -276,25 +240,6 @@ pub fn message(title: &str, text: &str) -> Html<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn values_are_escaped() {
-        let page = login(
-            "<script>x</script>",
-            "/login",
-            "a\"b",
-            "c",
-            "o'neil&co",
-            Some("<b>"),
-        )
-        .0;
-        assert!(!page.contains("<script>x"));
-        assert!(page.contains("&lt;script&gt;"));
-        assert!(page.contains("a&quot;b"));
-        assert!(page.contains("o&#39;neil&amp;co"));
-        assert!(page.contains("&lt;b&gt;"));
-        assert!(!page.contains("<script"), "no scripts at all");
-    }
 
     #[test]
     fn key_page_loads_the_script_only() {

@@ -384,7 +384,9 @@ async fn show_login(
     let Some((nonce, fresh)) = login::pre_login(&headers) else {
         return server_error(&"random generator");
     };
-    let html = Target::portal().login_page(&state.pre.token(&nonce), "", None);
+    let target = Target::portal();
+    let lang = target.lang(&state, &headers).await;
+    let html = target.login_page(lang, &state.pre.token(&nonce), "", None);
     let res = page(&state, html, None, "");
     login::with_pre_cookie(&state, res, fresh.then_some(nonce.as_str()))
 }
