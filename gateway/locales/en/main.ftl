@@ -89,3 +89,20 @@ login-error-too-many-sessions = Too many sign-ins from your network at once. Wai
 login-error-session-expired = Your session expired. Please sign in again.
 login-error-too-slow = That took too long. Please sign in again.
 login-error-too-many-codes = Too many wrong codes. Please sign in again.
+
+## The code page (the second step)
+code-title = Enter your code
+code-intro = Open the authenticator app on any phone linked to your account, or press your token, and enter the code it shows. Signing in to { $client }.
+code-label = Code
+code-hint = Lost your phone? Enter one of your recovery codes instead.
+code-remember = Remember this browser for { $days } days
+code-submit = Sign in
+code-use-key = Use a security key
+code-send-request = Send a request to my phone
+code-cancel = Cancel
+code-error-wrong = That code is not right. Enter the current code from any phone or token linked to your account.
+code-error-wrong-key = That security key was not accepted. Try again with a key linked to your account, or enter a code.
+code-error-keys-unavailable = Security keys cannot be used on this server yet. Use a code, and tell your administrator.
+code-error-no-key = No security key is linked to your account. Enter a code instead.
+code-error-key-expired = The security key request expired. Choose Use a security key again.
+code-error-not-approved = The request was not approved in time, or it was denied. Enter a code, or send a new request.

@@ -89,3 +89,20 @@ login-error-too-many-sessions = Te veel aanmeldingen tegelijk vanaf uw netwerk. 
 login-error-session-expired = Uw sessie is verlopen. Log opnieuw in.
 login-error-too-slow = Dat duurde te lang. Log opnieuw in.
 login-error-too-many-codes = Te veel verkeerde codes. Log opnieuw in.
+
+## De codepagina (de tweede stap)
+code-title = Voer uw code in
+code-intro = Open de authenticator-app op een telefoon die aan uw account is gekoppeld, of druk op uw token, en voer de code in die u ziet. U logt in bij { $client }.
+code-label = Code
+code-hint = Telefoon kwijt? Voer dan een van uw herstelcodes in.
+code-remember = Onthoud deze browser { $days } dagen
+code-submit = Inloggen
+code-use-key = Een beveiligingssleutel gebruiken
+code-send-request = Stuur een verzoek naar mijn telefoon
+code-cancel = Annuleren
+code-error-wrong = Die code klopt niet. Voer de huidige code in van een telefoon of token die aan uw account is gekoppeld.
+code-error-wrong-key = Die beveiligingssleutel is niet geaccepteerd. Probeer het opnieuw met een sleutel die aan uw account is gekoppeld, of voer een code in.
+code-error-keys-unavailable = Beveiligingssleutels kunnen op deze server nog niet worden gebruikt. Gebruik een code en meld het bij uw beheerder.
+code-error-no-key = Er is geen beveiligingssleutel aan uw account gekoppeld. Voer een code in.
+code-error-key-expired = Het verzoek voor de beveiligingssleutel is verlopen. Kies opnieuw Een beveiligingssleutel gebruiken.
+code-error-not-approved = Het verzoek is niet op tijd goedgekeurd, of het is geweigerd. Voer een code in, of stuur een nieuw verzoek.

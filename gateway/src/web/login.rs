@@ -9,7 +9,7 @@ use super::session::{
     KeyCeremony, LoginFor, LoginState, PreLogin, Refused, Session, clear_cookie, pre_nonce,
     session_id, set_cookie, set_pre_cookie,
 };
-use super::templates::{LoginError, LoginPage};
+use super::templates::{CodeError, CodePage, LoginError, LoginPage};
 use super::{WebState, bad_request, pages};
 use crate::audit::Channel;
 use crate::engine::{Attempt, Credentials, Reason, Verdict};
@@ -29,9 +29,6 @@ use std::net::{IpAddr, SocketAddr};
 // The password page's errors are `templates::LoginError`s (translated there); "Change your
 // password in Windows" only after the directory accepted the password (AD says so only for a
 // right password).
-const WRONG_CODE: &str = "That code is not right. Enter the current code from any phone or token linked to your account.";
-const WRONG_KEY: &str = "That security key was not accepted. Try again with a key linked to your account, or enter a code.";
-const TOO_MANY: &str = "Too many attempts. Wait a minute, then try again.";
 const EXPIRED: &str = "This sign-in request has expired or was already used. Go back to the application and sign in again.";
 /// Second-factor attempts allowed after one right password before it is asked again
 /// (claimed atomically before each check, so parallel posts cannot exceed it).
@@ -50,9 +47,6 @@ pub fn routes() -> Router<WebState> {
         .route("/login/approve", post(start_approval))
         .route("/login/approve/wait", get(wait_approval))
 }
-
-const NOT_APPROVED: &str =
-    "The request was not approved in time, or it was denied. Enter a code, or send a new request.";
 
 /// Who a login is for, as the pages and the audit name it.
 #[derive(Debug, Clone)]
@@ -286,7 +280,7 @@ async fn code_page(
     target: &Target,
     csrf: &str,
     username: &str,
-    error: Option<&str>,
+    error: Option<CodeError>,
     cookie: Option<&str>,
 ) -> Response {
     let (key, push, days) = match async {
@@ -301,8 +295,21 @@ async fn code_page(
         Ok(k) => k,
         Err(e) => return server_error(&e),
     };
-    let remember = super::remember::checkbox(days);
-    let html = pages::code_choices(&target.client_name, csrf, key, push, error, &remember);
+    // The password was right: the page may be in the person's own language.
+    let lang = match state.gateway.person(username).await {
+        Ok(p) => state.gateway.lang_of(&p).await,
+        Err(_) => target.lang(state, &HeaderMap::new()).await,
+    };
+    let html = CodePage {
+        lang,
+        client: &target.client_name,
+        csrf,
+        key,
+        push,
+        remember_days: days,
+        error,
+    }
+    .html();
     page(state, html, cookie, &target.redirect_uri)
 }
 
@@ -638,7 +645,7 @@ async fn remembered_login(
         key: None,
         target: target.clone(),
     };
-    decided(state, headers, step, 0, verdict, WRONG_CODE, None).await
+    decided(state, headers, step, 0, verdict, CodeError::WrongCode, None).await
 }
 
 /// The second step's session: the password step passed (and not too long ago) and the
@@ -756,7 +763,7 @@ async fn submit_code(
             &step.target,
             &step.session.csrf,
             &step.username,
-            Some(TOO_MANY),
+            Some(CodeError::TooMany),
             None,
         )
         .await;
@@ -783,7 +790,7 @@ async fn submit_code(
         step,
         attempts,
         decision.verdict,
-        WRONG_CODE,
+        CodeError::WrongCode,
         remember,
     )
     .await
@@ -830,7 +837,7 @@ async fn start_key(
                 &step.target,
                 &step.session.csrf,
                 &step.username,
-                Some(crate::webauthn::UNAVAILABLE),
+                Some(CodeError::KeysUnavailable),
                 None,
             )
             .await;
@@ -844,7 +851,7 @@ async fn start_key(
                 &step.target,
                 &step.session.csrf,
                 &step.username,
-                Some("No security key is linked to your account. Enter a code instead."),
+                Some(CodeError::NoKey),
                 None,
             )
             .await;
@@ -886,7 +893,7 @@ async fn finish_key(
             &step.target,
             &step.session.csrf,
             &step.username,
-            Some("The security key request expired. Choose Use a security key again."),
+            Some(CodeError::KeyExpired),
             None,
         )
         .await;
@@ -898,7 +905,7 @@ async fn finish_key(
             &step.target,
             &step.session.csrf,
             &step.username,
-            Some(TOO_MANY),
+            Some(CodeError::TooMany),
             None,
         )
         .await;
@@ -931,7 +938,7 @@ async fn finish_key(
         step,
         attempts,
         decision.verdict,
-        WRONG_KEY,
+        CodeError::WrongKey,
         None,
     )
     .await
@@ -946,7 +953,7 @@ async fn decided(
     step: SecondStep,
     attempts: u32,
     verdict: Verdict,
-    wrong: &str,
+    wrong: CodeError,
     remember: Option<IpAddr>,
 ) -> Response {
     let Verdict::Accept { device_id, .. } = verdict else {
@@ -1147,7 +1154,7 @@ async fn start_approval(
             &step.target,
             &step.session.csrf,
             &step.username,
-            Some(TOO_MANY),
+            Some(CodeError::TooMany),
             None,
         )
         .await;
@@ -1274,7 +1281,7 @@ async fn wait_approval(State(state): State<WebState>, headers: HeaderMap) -> Res
                 step,
                 attempts,
                 verdict,
-                NOT_APPROVED,
+                CodeError::NotApproved,
                 None,
             )
             .await
@@ -1285,7 +1292,7 @@ async fn wait_approval(State(state): State<WebState>, headers: HeaderMap) -> Res
                 &step.target,
                 &step.session.csrf,
                 &step.username,
-                Some(NOT_APPROVED),
+                Some(CodeError::NotApproved),
                 None,
             )
             .await

@@ -134,76 +134,6 @@ pub fn key_login(client: &str, csrf: &str, options_json: &str) -> Html<String> {
     )
 }
 
-/// Step two: a code from any linked phone or token.
-pub fn code(client: &str, csrf: &str, error: Option<&str>) -> Html<String> {
-    code_or_key(client, csrf, false, error)
-}
-
-/// Step two: a code from any linked phone or token, or (`key`: the person has one) a
-/// security key.
-pub fn code_or_key(client: &str, csrf: &str, key: bool, error: Option<&str>) -> Html<String> {
-    code_choices(client, csrf, key, false, error, "")
-}
-
-/// Step two with every choice the person has: a code, a security key (`key`), or a request
-/// to their phone (`push`: out-of-band approval).
-pub fn code_choices(
-    client: &str,
-    csrf: &str,
-    key: bool,
-    push: bool,
-    error: Option<&str>,
-    remember: &str,
-) -> Html<String> {
-    let push_choice = if push {
-        format!(
-            r#"<form method="post" action="/login/approve">
-<input type="hidden" name="csrf" value="{}">
-<button type="submit" class="secondary" id="send-request">Send a request to my phone</button>
-</form>
-"#,
-            esc(csrf)
-        )
-    } else {
-        String::new()
-    };
-    let key_choice = if key {
-        format!(
-            r#"<form method="post" action="/login/key">
-<input type="hidden" name="csrf" value="{}">
-<button type="submit" class="secondary" id="use-key">Use a security key</button>
-</form>
-"#,
-            esc(csrf)
-        )
-    } else {
-        String::new()
-    };
-    layout(
-        "Enter your code",
-        &format!(
-            r#"<h1>Enter your code</h1>
-<p class="sub">Open the authenticator app on any phone linked to your account, or press your token, and enter the code it shows. Signing in to {client}.</p>
-{error}
-<form id="code-form" method="post" action="/login/code">
-<input type="hidden" name="csrf" value="{csrf}">
-<label for="code">Code</label>
-<input type="text" id="code" name="code" class="code" maxlength="11" autocomplete="one-time-code" autocapitalize="characters" spellcheck="false" required autofocus{invalid}>
-<p class="hint">Lost your phone? Enter one of your recovery codes instead.</p>
-{remember}<button type="submit" id="submit">Sign in</button>
-</form>
-{key_choice}{push_choice}<form method="post" action="/login/cancel">
-<input type="hidden" name="csrf" value="{csrf}">
-<button type="submit" class="secondary" id="cancel">Cancel</button>
-</form>"#,
-            client = esc(client),
-            error = error_block(error),
-            invalid = described_by_error(error),
-            csrf = esc(csrf),
-        ),
-    )
-}
-
 /// Waiting for the person to approve on their phone: the page looks again every 2 seconds
 /// (a meta refresh: no script).
 pub fn waiting_for_approval(client: &str, csrf: &str, number: Option<u8>) -> Html<String> {
@@ -249,7 +179,5 @@ mod tests {
         assert!(page.contains("data-options=\"{&quot;publicKey&quot;"));
         assert!(page.contains("a&lt;b"));
         assert!(page.contains("<noscript>"));
-        assert!(!code_or_key("x", "c", false, None).0.contains("use-key"));
-        assert!(code_or_key("x", "c", true, None).0.contains("use-key"));
     }
 }

@@ -62,17 +62,6 @@ fn is_this(headers: &HeaderMap, b: &RememberedBrowser) -> bool {
     })
 }
 
-/// The checkbox on the code page (empty when the organisation does not allow it).
-pub fn checkbox(days: Option<u32>) -> String {
-    match days {
-        Some(days) => format!(
-            r#"<p class="remember"><label><input type="checkbox" id="remember" name="remember" value="yes"> Remember this browser for {days} days</label></p>
-"#
-        ),
-        None => String::new(),
-    }
-}
-
 /// One row of a list of remembered browsers, with its forget form posting to `action`.
 fn row(b: &RememberedBrowser, csrf: &str, action: &str) -> String {
     format!(
@@ -292,7 +281,5 @@ mod tests {
             "mfa_session=x; mfa_remember=abc".parse().expect("header"),
         );
         assert_eq!(token(&h).as_deref(), Some("abc"));
-        assert!(checkbox(None).is_empty());
-        assert!(checkbox(Some(30)).contains("Remember this browser for 30 days"));
     }
 }

@@ -66,6 +66,73 @@ impl LoginPage<'_> {
     }
 }
 
+/// Why the code page is shown again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CodeError {
+    WrongCode,
+    WrongKey,
+    TooMany,
+    /// Security keys cannot be used on this server (no public URL).
+    KeysUnavailable,
+    NoKey,
+    KeyExpired,
+    /// The phone did not approve in time, or denied.
+    NotApproved,
+}
+
+impl CodeError {
+    pub fn key(self) -> &'static str {
+        match self {
+            Self::WrongCode => "code-error-wrong",
+            Self::WrongKey => "code-error-wrong-key",
+            Self::TooMany => "login-error-too-many",
+            Self::KeysUnavailable => "code-error-keys-unavailable",
+            Self::NoKey => "code-error-no-key",
+            Self::KeyExpired => "code-error-key-expired",
+            Self::NotApproved => "code-error-not-approved",
+        }
+    }
+}
+
+/// Step two with every choice the person has: a code, a security key (`key`), a request to
+/// their phone (`push`), and "remember this browser" when their organisation allows it.
+#[derive(Debug, Template)]
+#[template(path = "code.html")]
+pub struct CodePage<'a> {
+    pub lang: Lang,
+    pub client: &'a str,
+    pub csrf: &'a str,
+    pub key: bool,
+    pub push: bool,
+    pub remember_days: Option<u32>,
+    pub error: Option<CodeError>,
+}
+
+impl CodePage<'_> {
+    fn t(&self, key: &str) -> String {
+        t(self.lang, key)
+    }
+
+    fn intro(&self) -> String {
+        t_args(self.lang, "code-intro", &[("client", self.client.into())])
+    }
+
+    fn remember(&self, days: &u32) -> String {
+        t_args(
+            self.lang,
+            "code-remember",
+            &[("days", crate::i18n::Arg::Number(i64::from(*days)))],
+        )
+    }
+
+    pub fn html(&self) -> Html<String> {
+        Html(self.render().unwrap_or_else(|e| {
+            tracing::error!(error = %e, "rendering the code page failed");
+            String::new()
+        }))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -82,6 +149,40 @@ mod tests {
         }
         .html()
         .0
+    }
+
+    #[test]
+    fn the_code_page_offers_what_the_person_has_in_their_language() {
+        let page = |lang, key, push, days, error| {
+            CodePage {
+                lang,
+                client: "<Guacamole>",
+                csrf: "c\"",
+                key,
+                push,
+                remember_days: days,
+                error,
+            }
+            .html()
+            .0
+        };
+        let en = page(Lang::En, false, false, None, None);
+        assert!(en.contains("<h1>Enter your code</h1>") && en.contains("&#60;Guacamole&#62;"));
+        assert!(
+            !en.contains("use-key") && !en.contains("send-request") && !en.contains("remember")
+        );
+        assert!(en.contains(r#"value="c&#34;""#), "{en}");
+        let nl = page(Lang::Nl, true, true, Some(30), Some(CodeError::WrongCode));
+        assert!(
+            nl.contains(r#"<html lang="nl">"#) && nl.contains("Voer uw code in"),
+            "{nl}"
+        );
+        assert!(
+            nl.contains("use-key") && nl.contains("send-request"),
+            "{nl}"
+        );
+        assert!(nl.contains("Onthoud deze browser 30 dagen"), "{nl}");
+        assert!(nl.contains(r#"aria-describedby="form-error""#), "{nl}");
     }
 
     #[test]
