@@ -106,3 +106,8 @@ code-error-keys-unavailable = Security keys cannot be used on this server yet. U
 code-error-no-key = No security key is linked to your account. Enter a code instead.
 code-error-key-expired = The security key request expired. Choose Use a security key again.
 code-error-not-approved = The request was not approved in time, or it was denied. Enter a code, or send a new request.
+
+## Waiting for an approval on the phone
+waiting-title = Approve on your phone
+waiting-choose = On your phone, choose
+waiting-sent = We sent a sign-in request for { $client } to your phone. Open it (or the portal's Sign-in requests page) and approve. This page goes on by itself.

@@ -106,3 +106,8 @@ code-error-keys-unavailable = Beveiligingssleutels kunnen op deze server nog nie
 code-error-no-key = Er is geen beveiligingssleutel aan uw account gekoppeld. Voer een code in.
 code-error-key-expired = Het verzoek voor de beveiligingssleutel is verlopen. Kies opnieuw Een beveiligingssleutel gebruiken.
 code-error-not-approved = Het verzoek is niet op tijd goedgekeurd, of het is geweigerd. Voer een code in, of stuur een nieuw verzoek.
+
+## Wachten op goedkeuring op de telefoon
+waiting-title = Keur goed op uw telefoon
+waiting-choose = Kies op uw telefoon
+waiting-sent = We hebben een inlogverzoek voor { $client } naar uw telefoon gestuurd. Open het (of de pagina Inlogverzoeken in het portaal) en keur het goed. Deze pagina gaat vanzelf verder.

@@ -9,7 +9,7 @@ use super::session::{
     KeyCeremony, LoginFor, LoginState, PreLogin, Refused, Session, clear_cookie, pre_nonce,
     session_id, set_cookie, set_pre_cookie,
 };
-use super::templates::{CodeError, CodePage, LoginError, LoginPage};
+use super::templates::{CodeError, CodePage, LoginError, LoginPage, WaitingPage};
 use super::{WebState, bad_request, pages};
 use crate::audit::Channel;
 use crate::engine::{Attempt, Credentials, Reason, Verdict};
@@ -295,11 +295,7 @@ async fn code_page(
         Ok(k) => k,
         Err(e) => return server_error(&e),
     };
-    // The password was right: the page may be in the person's own language.
-    let lang = match state.gateway.person(username).await {
-        Ok(p) => state.gateway.lang_of(&p).await,
-        Err(_) => target.lang(state, &HeaderMap::new()).await,
-    };
+    let lang = step_lang(state, target, username).await;
     let html = CodePage {
         lang,
         client: &target.client_name,
@@ -311,6 +307,26 @@ async fn code_page(
     }
     .html();
     page(state, html, cookie, &target.redirect_uri)
+}
+
+/// The language of the pages after a right password: the person's own (their choice, else
+/// their organisation's).
+async fn step_lang(state: &WebState, target: &Target, username: &str) -> Lang {
+    match state.gateway.person(username).await {
+        Ok(p) => state.gateway.lang_of(&p).await,
+        Err(_) => target.lang(state, &HeaderMap::new()).await,
+    }
+}
+
+/// The waiting page of an approval, in the person's language.
+async fn waiting_page(state: &WebState, step: &SecondStep, number: Option<u8>) -> Html<String> {
+    WaitingPage {
+        lang: step_lang(state, &step.target, &step.username).await,
+        client: &step.target.client_name,
+        csrf: &step.session.csrf,
+        number,
+    }
+    .html()
 }
 
 /// scheme://host[:port] of a URL (for CSP form-action); empty if it has none.
@@ -1220,12 +1236,8 @@ async fn start_approval(
             })
             .await;
     });
-    page(
-        &state,
-        pages::waiting_for_approval(&step.target.client_name, &step.session.csrf, Some(number)),
-        None,
-        &step.target.redirect_uri,
-    )
+    let html = waiting_page(&state, &step, Some(number)).await;
+    page(&state, html, None, &step.target.redirect_uri)
 }
 
 /// The waiting page looks again: still waiting, approved (the login goes on), or not.
@@ -1248,12 +1260,10 @@ async fn wait_approval(State(state): State<WebState>, headers: HeaderMap) -> Res
             answer: None,
             number,
             since,
-        }) if now() - since <= CODE_STEP_SECONDS => page(
-            &state,
-            pages::waiting_for_approval(&step.target.client_name, &step.session.csrf, number),
-            None,
-            &step.target.redirect_uri,
-        ),
+        }) if now() - since <= CODE_STEP_SECONDS => {
+            let html = waiting_page(&state, &step, number).await;
+            page(&state, html, None, &step.target.redirect_uri)
+        }
         Some(super::session::ApprovalWait {
             answer: Some(answer),
             ..

@@ -134,31 +134,6 @@ pub fn key_login(client: &str, csrf: &str, options_json: &str) -> Html<String> {
     )
 }
 
-/// Waiting for the person to approve on their phone: the page looks again every 2 seconds
-/// (a meta refresh: no script).
-pub fn waiting_for_approval(client: &str, csrf: &str, number: Option<u8>) -> Html<String> {
-    let number = number.map_or_else(String::new, |n| {
-        format!(
-            r#"<p class="big">On your phone, choose <strong id="match-number">{n}</strong>.</p>
-"#
-        )
-    });
-    layout_with(
-        "Approve on your phone",
-        &format!(
-            r#"<h1>Approve on your phone</h1>
-{number}<p class="sub" id="waiting">We sent a sign-in request for {client} to your phone. Open it (or the portal's Sign-in requests page) and approve. This page goes on by itself.</p>
-<form method="post" action="/login/cancel">
-<input type="hidden" name="csrf" value="{csrf}">
-<button type="submit" class="secondary" id="cancel">Cancel</button>
-</form>"#,
-            client = esc(client),
-            csrf = esc(csrf),
-        ),
-        "<meta http-equiv=\"refresh\" content=\"2;url=/login/approve/wait\">\n",
-    )
-}
-
 /// A page that only says something (expired link, signed out, an error).
 pub fn message(title: &str, text: &str) -> Html<String> {
     layout(

@@ -133,6 +133,34 @@ impl CodePage<'_> {
     }
 }
 
+/// Waiting for the person to approve on their phone: the page looks again every 2 seconds
+/// (a meta refresh: no script). With number matching, the number to choose on the phone.
+#[derive(Debug, Template)]
+#[template(path = "waiting.html")]
+pub struct WaitingPage<'a> {
+    pub lang: Lang,
+    pub client: &'a str,
+    pub csrf: &'a str,
+    pub number: Option<u8>,
+}
+
+impl WaitingPage<'_> {
+    fn t(&self, key: &str) -> String {
+        t(self.lang, key)
+    }
+
+    fn sent(&self) -> String {
+        t_args(self.lang, "waiting-sent", &[("client", self.client.into())])
+    }
+
+    pub fn html(&self) -> Html<String> {
+        Html(self.render().unwrap_or_else(|e| {
+            tracing::error!(error = %e, "rendering the waiting page failed");
+            String::new()
+        }))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -183,6 +211,39 @@ mod tests {
         );
         assert!(nl.contains("Onthoud deze browser 30 dagen"), "{nl}");
         assert!(nl.contains(r#"aria-describedby="form-error""#), "{nl}");
+    }
+
+    #[test]
+    fn the_waiting_page_refreshes_and_shows_the_number_in_either_language() {
+        let nl = WaitingPage {
+            lang: Lang::Nl,
+            client: "<Guac>",
+            csrf: "c",
+            number: Some(42),
+        }
+        .html()
+        .0;
+        assert!(nl.contains(r#"<meta http-equiv="refresh" content="2;url=/login/approve/wait">"#));
+        assert!(
+            nl.contains(r#"<strong id="match-number">42</strong>"#),
+            "{nl}"
+        );
+        assert!(
+            nl.contains("Keur goed op uw telefoon") && nl.contains("&#60;Guac&#62;"),
+            "{nl}"
+        );
+        let en = WaitingPage {
+            lang: Lang::En,
+            client: "Guac",
+            csrf: "c",
+            number: None,
+        }
+        .html()
+        .0;
+        assert!(
+            en.contains("Approve on your phone") && !en.contains("match-number"),
+            "{en}"
+        );
     }
 
     #[test]
