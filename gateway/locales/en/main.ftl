@@ -111,3 +111,7 @@ code-error-not-approved = The request was not approved in time, or it was denied
 waiting-title = Approve on your phone
 waiting-choose = On your phone, choose
 waiting-sent = We sent a sign-in request for { $client } to your phone. Open it (or the portal's Sign-in requests page) and approve. This page goes on by itself.
+
+## Shared by every page
+time-never = never
+nav-sign-out = Sign out

@@ -111,3 +111,7 @@ code-error-not-approved = Het verzoek is niet op tijd goedgekeurd, of het is gew
 waiting-title = Keur goed op uw telefoon
 waiting-choose = Kies op uw telefoon
 waiting-sent = We hebben een inlogverzoek voor { $client } naar uw telefoon gestuurd. Open het (of de pagina Inlogverzoeken in het portaal) en keur het goed. Deze pagina gaat vanzelf verder.
+
+## Gedeeld door alle pagina's
+time-never = nooit
+nav-sign-out = Uitloggen

@@ -9,7 +9,7 @@ use super::session::{
     KeyCeremony, LoginFor, LoginState, PreLogin, Refused, Session, clear_cookie, pre_nonce,
     session_id, set_cookie, set_pre_cookie,
 };
-use super::templates::{CodeError, CodePage, LoginError, LoginPage, WaitingPage};
+use super::templates::{CodeError, Ctx, CodePage, LoginError, LoginPage, WaitingPage};
 use super::{WebState, bad_request, pages};
 use crate::audit::Channel;
 use crate::engine::{Attempt, Credentials, Reason, Verdict};
@@ -94,13 +94,13 @@ impl Target {
     /// The password page, in `lang`.
     pub fn login_page(
         &self,
-        lang: Lang,
+        ctx: &Ctx,
         csrf: &str,
         username: &str,
         error: Option<LoginError>,
     ) -> Html<String> {
         LoginPage {
-            lang,
+            ctx,
             client: &self.client_name,
             action: self.action(),
             auth: self.auth(),
@@ -297,7 +297,7 @@ async fn code_page(
     };
     let lang = step_lang(state, target, username).await;
     let html = CodePage {
-        lang,
+        ctx: &Ctx::of(&state.gateway, lang),
         client: &target.client_name,
         csrf,
         key,
@@ -321,7 +321,10 @@ async fn step_lang(state: &WebState, target: &Target, username: &str) -> Lang {
 /// The waiting page of an approval, in the person's language.
 async fn waiting_page(state: &WebState, step: &SecondStep, number: Option<u8>) -> Html<String> {
     WaitingPage {
-        lang: step_lang(state, &step.target, &step.username).await,
+        ctx: &Ctx::of(
+            &state.gateway,
+            step_lang(state, &step.target, &step.username).await,
+        ),
         client: &step.target.client_name,
         csrf: &step.session.csrf,
         number,
@@ -392,7 +395,7 @@ async fn show_login(
     let hint = pending.login_hint.clone().unwrap_or_default();
     let lang = page_lang(&state, &headers, Channel::Oidc, Some(&pending.client_id)).await;
     let html = LoginPage {
-        lang,
+        ctx: &Ctx::of(&state.gateway, lang),
         client: &pending.client_name,
         action: "/login",
         auth: &pending.id,
@@ -435,7 +438,7 @@ async fn login_again(
         return server_error(&"random generator");
     };
     let lang = target.lang(state, headers).await;
-    let html = target.login_page(lang, &state.pre.token(&nonce), username, Some(error));
+    let html = target.login_page(&Ctx::of(&state.gateway, lang), &state.pre.token(&nonce), username, Some(error));
     let res = page(state, html, None, &target.redirect_uri);
     with_pre_cookie(state, res, fresh.then_some(nonce.as_str()))
 }
@@ -526,7 +529,7 @@ pub async fn submit_password(
     let ip = state.client_ip(peer, headers);
     let lang = target.lang(state, headers).await;
     let retry = |error: LoginError| {
-        let html = target.login_page(lang, &form.csrf, &form.username, Some(error));
+        let html = target.login_page(&Ctx::of(&state.gateway, lang), &form.csrf, &form.username, Some(error));
         page(state, html, None, &target.redirect_uri)
     };
     if limited(state, ip, &form.username, target, headers).await {
@@ -641,7 +644,7 @@ async fn remembered_login(
         Err(Refused::SourceFull) => {
             let lang = target.lang(state, headers).await;
             let html = target.login_page(
-                lang,
+                &Ctx::of(&state.gateway, lang),
                 &form.csrf,
                 &form.username,
                 Some(LoginError::TooManySessions),
