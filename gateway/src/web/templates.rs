@@ -61,6 +61,27 @@ impl Ctx {
     }
 }
 
+tokio::task_local! {
+    /// The language and zone of the request being answered, for the pages every area
+    /// shares (a refusal, a server error, not found) that are made without the request at
+    /// hand: the browser's language (`Accept-Language`), else the configured default. Set
+    /// by [`scope`] around every request (web/mod.rs).
+    static REQUEST_CTX: Ctx;
+}
+
+/// Runs `f` (the rest of a request) with `ctx` as the request's page context.
+pub async fn scope<F: std::future::Future>(ctx: Ctx, f: F) -> F::Output {
+    REQUEST_CTX.scope(ctx, f).await
+}
+
+/// The request's page context (see [`REQUEST_CTX`]); outside a request (tests of one
+/// handler), English in UTC.
+pub fn request_ctx() -> Ctx {
+    REQUEST_CTX
+        .try_with(Clone::clone)
+        .unwrap_or_else(|_| Ctx::new(Lang::En, TimeZone::UTC))
+}
+
 /// One link of an area's navigation.
 #[derive(Debug, Clone)]
 pub struct NavLink {
