@@ -52,7 +52,10 @@ impl ActivateError {
         } else if text == crate::service::BAD_LABEL {
             Self::BadLabel
         } else {
-            tracing::info!(refusal = text, "an activation refused for a reason the page does not name");
+            tracing::info!(
+                refusal = text,
+                "an activation refused for a reason the page does not name"
+            );
             Self::Other
         }
     }
@@ -101,7 +104,10 @@ impl ResetError {
         } else if is_breached(text) {
             Self::Breached
         } else {
-            tracing::info!(refusal = text, "a reset step refused for a reason the page does not name");
+            tracing::info!(
+                refusal = text,
+                "a reset step refused for a reason the page does not name"
+            );
             Self::Other
         }
     }
@@ -328,15 +334,27 @@ impl ApprovalsPage<'_> {
     pub(crate) fn nav(ctx: &Ctx, csrf: &str) -> Nav {
         const HERE: &str = "/portal/approvals";
         Nav::new(ctx.t("approvals-nav"))
-            .link("/portal", "nav-devices", ctx.t("approvals-nav-devices"), HERE)
-            .link("/portal/logins", "nav-logins", ctx.t("approvals-nav-logins"), HERE)
+            .link(
+                "/portal",
+                "nav-devices",
+                ctx.t("approvals-nav-devices"),
+                HERE,
+            )
+            .link(
+                "/portal/logins",
+                "nav-logins",
+                ctx.t("approvals-nav-logins"),
+                HERE,
+            )
             .link(HERE, "nav-approvals", ctx.t("approvals-title"), HERE)
             .sign_out(ctx, csrf)
     }
 
     fn question(&self, p: &Prompt) -> String {
-        self.ctx
-            .ta("approvals-question", &[("client", p.client.as_str().into())])
+        self.ctx.ta(
+            "approvals-question",
+            &[("client", p.client.as_str().into())],
+        )
     }
 
     fn meta(&self, p: &Prompt) -> String {
@@ -395,29 +413,67 @@ mod tests {
     fn the_activation_page_in_either_language_escapes_and_keeps_the_qr_alternative() {
         let en = activate(Lang::En, false, None);
         clean(&en);
-        assert!(en.contains(r#"<html lang="en">"#) && en.contains("<h1>Activate your account</h1>"), "{en}");
-        assert!(en.contains(&format!(r#"<strong id="username">{ESCAPED}</strong>"#)), "{en}");
-        assert!(en.contains(&format!(r#"id="label" name="label" value="{ESCAPED}""#)), "{en}");
-        assert!(en.contains(r#"action="/activate/1.a&#34;b""#) && en.contains(r#"value="c&#34;""#), "{en}");
+        assert!(
+            en.contains(r#"<html lang="en">"#) && en.contains("<h1>Activate your account</h1>"),
+            "{en}"
+        );
+        assert!(
+            en.contains(&format!(r#"<strong id="username">{ESCAPED}</strong>"#)),
+            "{en}"
+        );
+        assert!(
+            en.contains(&format!(r#"id="label" name="label" value="{ESCAPED}""#)),
+            "{en}"
+        );
+        assert!(
+            en.contains(r#"action="/activate/1.a&#34;b""#) && en.contains(r#"value="c&#34;""#),
+            "{en}"
+        );
         assert!(en.contains("New password (at least 12 characters)"), "{en}");
-        assert!(en.contains(r#"<code id="secret">ABCD EFGH IJKL MNOP</code>"#), "{en}");
+        assert!(
+            en.contains(r#"<code id="secret">ABCD EFGH IJKL MNOP</code>"#),
+            "{en}"
+        );
         assert!(
             en.contains(r#"<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="QR code of the key shown below as text""#),
             "{en}"
         );
-        assert!(!en.contains("form-error") && !en.contains("directory-password"), "{en}");
+        assert!(
+            !en.contains("form-error") && !en.contains("directory-password"),
+            "{en}"
+        );
         let nl = activate(Lang::Nl, true, Some(ActivateError::TooShort(12)));
         clean(&nl);
-        assert!(nl.contains(r#"<html lang="nl">"#) && nl.contains("<h1>Activeer uw account</h1>"), "{nl}");
-        assert!(nl.contains(r#"id="directory-password""#) && !nl.contains(r#"id="password""#), "{nl}");
-        assert!(nl.contains("Het wachtwoord is te kort: minstens 12 tekens."), "{nl}");
-        assert!(nl.contains(r#"id="code" name="code""#) && nl.contains(r#"aria-describedby="form-error""#), "{nl}");
+        assert!(
+            nl.contains(r#"<html lang="nl">"#) && nl.contains("<h1>Activeer uw account</h1>"),
+            "{nl}"
+        );
+        assert!(
+            nl.contains(r#"id="directory-password""#) && !nl.contains(r#"id="password""#),
+            "{nl}"
+        );
+        assert!(
+            nl.contains("Het wachtwoord is te kort: minstens 12 tekens."),
+            "{nl}"
+        );
+        assert!(
+            nl.contains(r#"id="code" name="code""#)
+                && nl.contains(r#"aria-describedby="form-error""#),
+            "{nl}"
+        );
         assert!(nl.contains(r#"aria-label="QR-code van de sleutel"#), "{nl}");
         for lang in Lang::ALL {
             let ctx = ctx(lang);
-            let done = render(&ActivatedPage { ctx: &ctx, username: HOSTILE }).0;
+            let done = render(&ActivatedPage {
+                ctx: &ctx,
+                username: HOSTILE,
+            })
+            .0;
             clean(&done);
-            assert!(done.contains(r#"<h1 id="activated">"#) && done.contains(ESCAPED), "{done}");
+            assert!(
+                done.contains(r#"<h1 id="activated">"#) && done.contains(ESCAPED),
+                "{done}"
+            );
             assert!(done.contains(r#"id="to-portal""#), "{done}");
         }
     }
@@ -425,23 +481,38 @@ mod tests {
     #[test]
     fn the_qr_code_is_drawn_from_its_modules() {
         let qr = Qr::of("otpauth://totp/Gateway:ann?secret=JBSWY3DPEHPK3PXP").expect("qr");
-        let code = qrcode::QrCode::new(b"otpauth://totp/Gateway:ann?secret=JBSWY3DPEHPK3PXP").expect("qr");
+        let code =
+            qrcode::QrCode::new(b"otpauth://totp/Gateway:ann?secret=JBSWY3DPEHPK3PXP").expect("qr");
         assert_eq!(qr.size, code.width() + 8);
-        assert!(qr.pixels >= 200 && qr.pixels % qr.size == 0);
+        assert!(qr.pixels >= 200 && qr.pixels.is_multiple_of(qr.size));
         // Every dark module is in exactly one run.
-        let dark = code.to_colors().iter().filter(|c| **c == qrcode::Color::Dark).count();
+        let dark = code
+            .to_colors()
+            .iter()
+            .filter(|c| **c == qrcode::Color::Dark)
+            .count();
         // `Mx yhNv1h-Nz`: a run of N.
         let drawn: usize = qr
             .path
             .split('M')
             .skip(1)
             .map(|run| {
-                let n = run.split_once('h').expect("h").1.split_once('v').expect("v").0;
+                let n = run
+                    .split_once('h')
+                    .expect("h")
+                    .1
+                    .split_once('v')
+                    .expect("v")
+                    .0;
                 n.parse::<usize>().expect("a run")
             })
             .sum();
         assert_eq!(drawn, dark);
-        assert!(qr.path.chars().all(|c| c.is_ascii_digit() || "Mhvz -".contains(c)));
+        assert!(
+            qr.path
+                .chars()
+                .all(|c| c.is_ascii_digit() || "Mhvz -".contains(c))
+        );
     }
 
     #[test]
@@ -456,8 +527,14 @@ mod tests {
             })
             .0;
             clean(&request);
-            assert!(request.contains(&format!(r#"value="{ESCAPED}""#)), "{request}");
-            assert!(request.contains(r#"value="c&#34;""#) && request.contains(r#"id="form-error""#), "{request}");
+            assert!(
+                request.contains(&format!(r#"value="{ESCAPED}""#)),
+                "{request}"
+            );
+            assert!(
+                request.contains(r#"value="c&#34;""#) && request.contains(r#"id="form-error""#),
+                "{request}"
+            );
             let sent = render(&ResetSentPage { ctx: &ctx }).0;
             assert!(sent.contains(r#"<h1 id="reset-sent">"#), "{sent}");
             let code = render(&ResetCodePage {
@@ -469,8 +546,14 @@ mod tests {
             })
             .0;
             clean(&code);
-            assert!(code.contains("reset-code-form") && code.contains("/reset/1.x&#34;/code"), "{code}");
-            assert!(code.contains(&format!(r#"<strong id="username">{ESCAPED}</strong>"#)), "{code}");
+            assert!(
+                code.contains("reset-code-form") && code.contains("/reset/1.x&#34;/code"),
+                "{code}"
+            );
+            assert!(
+                code.contains(&format!(r#"<strong id="username">{ESCAPED}</strong>"#)),
+                "{code}"
+            );
             let password = render(&ResetPasswordPage {
                 ctx: &ctx,
                 token: "1.x",
@@ -480,19 +563,34 @@ mod tests {
                 error: Some(ResetError::Breached.text(&ctx)),
             })
             .0;
-            assert!(password.contains("o&#39;neil") && password.contains("12"), "{password}");
+            assert!(
+                password.contains("o&#39;neil") && password.contains("12"),
+                "{password}"
+            );
             assert!(!password.contains(r#"name="password" value"#), "{password}");
-            let done = render(&ResetDonePage { ctx: &ctx, username: HOSTILE }).0;
+            let done = render(&ResetDonePage {
+                ctx: &ctx,
+                username: HOSTILE,
+            })
+            .0;
             clean(&done);
-            assert!(done.contains(r#"<h1 id="reset-done">"#) && done.contains(ESCAPED), "{done}");
+            assert!(
+                done.contains(r#"<h1 id="reset-done">"#) && done.contains(ESCAPED),
+                "{done}"
+            );
             match lang {
                 Lang::En => {
                     assert!(request.contains("Forgot your password?"), "{request}");
                     assert!(code.contains("That code is not right."), "{code}");
-                    assert!(password.contains("This password appears in a list of breached passwords; choose another."));
+                    assert!(password.contains(
+                        "This password appears in a list of breached passwords; choose another."
+                    ));
                 }
                 Lang::Nl => {
-                    assert!(request.contains("Wachtwoord vergeten?") && request.contains(r#"lang="nl""#));
+                    assert!(
+                        request.contains("Wachtwoord vergeten?")
+                            && request.contains(r#"lang="nl""#)
+                    );
                     assert!(code.contains("Die code klopt niet."), "{code}");
                     assert!(password.contains("gelekte wachtwoorden"), "{password}");
                 }
@@ -521,7 +619,10 @@ mod tests {
             (short.as_str(), ActivateError::TooShort(12)),
             (breached.as_str(), ActivateError::Breached),
             (crate::service::BAD_LABEL, ActivateError::BadLabel),
-            ("That code is not right. Check that the app shows the new account, then enter its current code.", ActivateError::WrongCode),
+            (
+                "That code is not right. Check that the app shows the new account, then enter its current code.",
+                ActivateError::WrongCode,
+            ),
             ("something new", ActivateError::Other),
         ] {
             assert_eq!(ActivateError::of_service(text, 12), want, "{text}");
@@ -532,20 +633,53 @@ mod tests {
     fn the_approve_page_in_either_language_escapes_and_refuses_in_one_way() {
         for lang in Lang::ALL {
             let ctx = ctx(lang);
-            let form = render(&ApprovePage { ctx: &ctx, username: "", refused: false, approved: false }).0;
-            assert!(form.contains(r#"id="approve-form""#) && !form.contains("form-error"), "{form}");
-            let refused = render(&ApprovePage { ctx: &ctx, username: HOSTILE, refused: true, approved: false }).0;
+            let form = render(&ApprovePage {
+                ctx: &ctx,
+                username: "",
+                refused: false,
+                approved: false,
+            })
+            .0;
+            assert!(
+                form.contains(r#"id="approve-form""#) && !form.contains("form-error"),
+                "{form}"
+            );
+            let refused = render(&ApprovePage {
+                ctx: &ctx,
+                username: HOSTILE,
+                refused: true,
+                approved: false,
+            })
+            .0;
             clean(&refused);
-            assert!(refused.contains(&format!(r#"value="{ESCAPED}""#)), "{refused}");
-            assert!(refused.contains(r#"class="error" role="alert" id="form-error""#), "{refused}");
+            assert!(
+                refused.contains(&format!(r#"value="{ESCAPED}""#)),
+                "{refused}"
+            );
+            assert!(
+                refused.contains(r#"class="error" role="alert" id="form-error""#),
+                "{refused}"
+            );
             assert!(refused.contains(r#"aria-invalid="true""#), "{refused}");
-            let approved = render(&ApprovePage { ctx: &ctx, username: HOSTILE, refused: false, approved: true }).0;
-            assert!(approved.contains(r#"id="approved""#) && !approved.contains("approve-form"), "{approved}");
+            let approved = render(&ApprovePage {
+                ctx: &ctx,
+                username: HOSTILE,
+                refused: false,
+                approved: true,
+            })
+            .0;
+            assert!(
+                approved.contains(r#"id="approved""#) && !approved.contains("approve-form"),
+                "{approved}"
+            );
             let (title, refusal) = match lang {
                 Lang::En => ("<h1>Approve a sign-in</h1>", "Not approved."),
                 Lang::Nl => ("<h1>Een aanmelding goedkeuren</h1>", "Niet goedgekeurd."),
             };
-            assert!(form.contains(title) && refused.contains(refusal), "{refused}");
+            assert!(
+                form.contains(title) && refused.contains(refusal),
+                "{refused}"
+            );
         }
     }
 
@@ -584,30 +718,64 @@ mod tests {
             };
             let plain = page(Some(&p), None, true);
             clean(&plain);
-            assert!(plain.contains(r#"id="pending" data-id="p&#34;1""#), "{plain}");
+            assert!(
+                plain.contains(r#"id="pending" data-id="p&#34;1""#),
+                "{plain}"
+            );
             assert!(plain.contains(ESCAPED), "{plain}");
-            assert!(plain.contains(r#"id="approve""#) && plain.contains(r#"id="deny""#) && plain.contains(r#"id="not-me""#));
-            assert!(plain.contains(r#"aria-current="page""#) && plain.contains(r#"id="logout""#), "{plain}");
+            assert!(
+                plain.contains(r#"id="approve""#)
+                    && plain.contains(r#"id="deny""#)
+                    && plain.contains(r#"id="not-me""#)
+            );
+            assert!(
+                plain.contains(r#"aria-current="page""#) && plain.contains(r#"id="logout""#),
+                "{plain}"
+            );
             assert!(plain.contains(r#"data-vapid-key="k&#34;ey""#), "{plain}");
-            assert!(plain.contains(r#"<script src="/static/approvals.js"></script>"#), "{plain}");
-            assert!(plain.contains(r#"<link rel="manifest" href="/manifest.webmanifest">"#), "{plain}");
+            assert!(
+                plain.contains(r#"<script src="/static/approvals.js"></script>"#),
+                "{plain}"
+            );
+            assert!(
+                plain.contains(r#"<link rel="manifest" href="/manifest.webmanifest">"#),
+                "{plain}"
+            );
             let matching = page(Some(&m), None, true);
-            assert!(matching.contains(r#"id="choices""#) && matching.contains(r#"id="choice-42""#), "{matching}");
+            assert!(
+                matching.contains(r#"id="choices""#) && matching.contains(r#"id="choice-42""#),
+                "{matching}"
+            );
             assert!(!matching.contains(r#"id="approve""#), "{matching}");
             let unbound = page(Some(&p), None, false);
-            assert!(unbound.contains(r#"id="not-bound""#) && !unbound.contains(r#"id="deny""#), "{unbound}");
+            assert!(
+                unbound.contains(r#"id="not-bound""#) && !unbound.contains(r#"id="deny""#),
+                "{unbound}"
+            );
             let text = ctx.ta("approvals-approved", &[("client", HOSTILE.into())]);
             let none = page(None, Some(text), true);
-            assert!(none.contains(r#"<p id="none">"#) && none.contains(r#"id="message""#), "{none}");
+            assert!(
+                none.contains(r#"<p id="none">"#) && none.contains(r#"id="message""#),
+                "{none}"
+            );
             clean(&none);
             match lang {
                 Lang::En => {
-                    assert!(plain.contains("<h1>Sign-in requests</h1>") && plain.contains("an unknown address"));
+                    assert!(
+                        plain.contains("<h1>Sign-in requests</h1>")
+                            && plain.contains("an unknown address")
+                    );
                     assert!(plain.contains("5 December 2026 15:23 CET"), "{plain}");
                 }
                 Lang::Nl => {
-                    assert!(plain.contains("<h1>Inlogverzoeken</h1>") && plain.contains("een onbekend adres"));
-                    assert!(plain.contains("5 december 2026 15:23 CET") && plain.contains("Goedkeuren"), "{plain}");
+                    assert!(
+                        plain.contains("<h1>Inlogverzoeken</h1>")
+                            && plain.contains("een onbekend adres")
+                    );
+                    assert!(
+                        plain.contains("5 december 2026 15:23 CET") && plain.contains("Goedkeuren"),
+                        "{plain}"
+                    );
                 }
             }
         }

@@ -4,12 +4,11 @@
 //! (`Gateway::open_activation` / `activate`). The form carries a CSRF token of a fresh
 //! session, like the login pages.
 
-use super::account_templates::{ActivateError, ActivatePage, ActivatedPage, Qr, grouped};
 use super::WebState;
+use super::account_templates::{ActivateError, ActivatePage, ActivatedPage, Qr, grouped};
 use super::login::{Peer, page, page_lang, server_error};
 use super::templates::{Ctx, message_response, render};
 use crate::audit::Channel;
-use crate::model::now;
 use crate::secret::SecretString;
 use crate::service::ServiceError;
 use crate::service::lifecycle::{Activation, ActivationInput};
@@ -116,7 +115,7 @@ async fn show(
     headers: HeaderMap,
     Path(token): Path<String>,
 ) -> Response {
-    let t = now();
+    let t = state.gateway.now();
     let a = match state.gateway.open_activation(&token, t).await {
         Ok(a) => a,
         Err(ServiceError::Invalid(_)) => return refused(&state, &headers).await,
@@ -129,7 +128,15 @@ async fn show(
     // The link names its person: their language.
     let ctx = Ctx::of(&state.gateway, state.gateway.lang_of(&a.person).await);
     let label = ctx.t("activate-label-default");
-    match activation_page(&state, &ctx, &token, &state.pre.token(&nonce), &a, &label, None) {
+    match activation_page(
+        &state,
+        &ctx,
+        &token,
+        &state.pre.token(&nonce),
+        &a,
+        &label,
+        None,
+    ) {
         Ok(html) => super::login::with_pre_cookie(
             &state,
             page(&state, html, None, ""),
@@ -152,7 +159,7 @@ async fn submit(
     if !state.pre.check(&nonce, &form.csrf) {
         return bad_form(&state, &headers, "activate-error-forged").await;
     }
-    let t = now();
+    let t = state.gateway.now();
     let source = Some(state.client_ip(peer, &headers));
     match state
         .gateway
@@ -186,7 +193,15 @@ async fn submit(
             let ctx = Ctx::of(&state.gateway, state.gateway.lang_of(&a.person).await);
             let min = state.gateway.engine().hasher().policy().min_length;
             let error = ActivateError::of_service(&text, min);
-            match activation_page(&state, &ctx, &token, &form.csrf, &a, &form.label, Some(error)) {
+            match activation_page(
+                &state,
+                &ctx,
+                &token,
+                &form.csrf,
+                &a,
+                &form.label,
+                Some(error),
+            ) {
                 Ok(html) => {
                     let mut res = page(&state, html, None, "");
                     *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;

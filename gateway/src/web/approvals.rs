@@ -9,7 +9,6 @@ use super::login::{Peer, server_error};
 use super::portal::{Ctx as SignedIn, ctx, see_other};
 use super::templates::{Ctx, message_response, render};
 use crate::approval::{Answer, Prompt};
-use crate::model::now;
 use crate::service::ServiceError;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -225,14 +224,22 @@ async fn page(State(state): State<WebState>, Peer(peer): Peer, headers: HeaderMa
     let prompt = state
         .gateway
         .approvals()
-        .pending_for(c.person_id(), now())
+        .pending_for(c.person_id(), state.gateway.now())
         .await;
     let bound = match bound(&state, &c, &headers).await {
         Ok(b) => b,
         Err(r) => return r,
     };
     let ctx = person_ctx(&state, &c).await;
-    show(render_page(&state, &ctx, &c, prompt.as_ref(), None, None, bound))
+    show(render_page(
+        &state,
+        &ctx,
+        &c,
+        prompt.as_ref(),
+        None,
+        None,
+        bound,
+    ))
 }
 
 /// push.js posts the browser's subscription here: linked as a device, then back to the page.
@@ -267,7 +274,13 @@ async fn subscribe(
     let binding = data_encoding::BASE64URL_NOPAD.encode(&bytes);
     match state
         .gateway
-        .portal_add_push(&c.actor, &form.subscription, &form.label, &binding, now())
+        .portal_add_push(
+            &c.actor,
+            &form.subscription,
+            &form.label,
+            &binding,
+            state.gateway.now(),
+        )
         .await
     {
         Ok(_) => {
@@ -303,6 +316,7 @@ async fn answer(
         Err(r) => return r,
     };
     let ctx = person_ctx(&state, &c).await;
+    let t = state.gateway.now();
     let Some(answer) = Answer::parse(&form.answer).filter(|a| *a != Answer::Replaced) else {
         return message_response(
             StatusCode::BAD_REQUEST,
@@ -315,7 +329,7 @@ async fn answer(
         state
             .gateway
             .approvals()
-            .pending_for(c.person_id(), now())
+            .pending_for(c.person_id(), t)
             .await
     };
     match bound(&state, &c, &headers).await {
@@ -338,7 +352,7 @@ async fn answer(
     let number = form.number.trim().parse::<u8>().ok();
     match state
         .gateway
-        .answer_approval_with(&c.actor, &form.id, answer, number, now())
+        .answer_approval_with(&c.actor, &form.id, answer, number, t)
         .await
     {
         Ok((p, given)) => {
@@ -350,7 +364,10 @@ async fn answer(
             let key = if text.starts_with("This request is no longer waiting") {
                 "approvals-error-gone"
             } else {
-                tracing::info!(refusal = text, "an answer refused for a reason the page does not name");
+                tracing::info!(
+                    refusal = text,
+                    "an answer refused for a reason the page does not name"
+                );
                 "approvals-error-other"
             };
             let prompt = pending().await;
@@ -402,7 +419,7 @@ async fn events(
     let current = state
         .gateway
         .approvals()
-        .pending_for(person, now())
+        .pending_for(person, state.gateway.now())
         .await
         .map(|p| p.id)
         .unwrap_or_default();

@@ -14,7 +14,6 @@ use super::account_templates::ApprovePage;
 use super::login::{Peer, page_lang, request_id, server_error};
 use super::templates::{Ctx, render};
 use crate::audit::Channel;
-use crate::model::now;
 use crate::secret::SecretString;
 use axum::extract::State;
 use axum::http::{HeaderMap, header};
@@ -92,7 +91,7 @@ async fn submit(
             code,
             ip,
             request_id(&headers),
-            now(),
+            state.gateway.now(),
         )
         .await
     {

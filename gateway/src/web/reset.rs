@@ -19,7 +19,7 @@ use super::account_templates::{
 use super::login::{Peer, page, page_lang, pre_login, request_id, server_error, with_pre_cookie};
 use super::templates::{Ctx, message_response, render};
 use crate::audit::Channel;
-use crate::model::now;
+use crate::model::UnixTime;
 use crate::secret::SecretString;
 use crate::service::ServiceError;
 use crate::service::reset::{RESET_CLIENT, ResetOrigin, ResetStep};
@@ -86,7 +86,12 @@ async fn not_known(state: &WebState, headers: &HeaderMap) -> Ctx {
 }
 
 /// The request form: what was typed is kept.
-fn request_page(ctx: &Ctx, csrf: &str, identifier: &str, error: Option<ResetError>) -> Html<String> {
+fn request_page(
+    ctx: &Ctx,
+    csrf: &str,
+    identifier: &str,
+    error: Option<ResetError>,
+) -> Html<String> {
     render(&ResetRequestPage {
         ctx,
         csrf,
@@ -180,9 +185,12 @@ async fn submit_request(
     // The configured public URL, never the request's Host: a link to elsewhere would hand
     // the secret to whoever sent the request.
     let base = state.provider.settings().issuer.clone();
-    state
-        .gateway
-        .request_password_reset(identifier, &base, origin(&state, peer, &headers), now());
+    state.gateway.request_password_reset(
+        identifier,
+        &base,
+        origin(&state, peer, &headers),
+        state.gateway.now(),
+    );
     page(&state, render(&ResetSentPage { ctx: &ctx }), None, "")
 }
 
@@ -194,9 +202,10 @@ async fn step_page(
     token: &str,
     csrf: &str,
     error: Option<&str>,
+    t: UnixTime,
 ) -> Result<Html<String>, Response> {
     let min = state.gateway.engine().hasher().policy().min_length;
-    let (person, code_step) = match state.gateway.open_reset(token, now()).await {
+    let (person, code_step) = match state.gateway.open_reset(token, t).await {
         Ok(ResetStep::Code(person)) => (person, true),
         Ok(ResetStep::Password(person)) => (person, false),
         Err(ServiceError::Invalid(_)) => return Err(refused(state, headers).await),
@@ -232,7 +241,16 @@ async fn show_link(
     let Some((nonce, fresh)) = pre_login(&headers) else {
         return server_error(&"random generator");
     };
-    match step_page(&state, &headers, &token, &state.pre.token(&nonce), None).await {
+    match step_page(
+        &state,
+        &headers,
+        &token,
+        &state.pre.token(&nonce),
+        None,
+        state.gateway.now(),
+    )
+    .await
+    {
         Ok(html) => with_pre_cookie(
             &state,
             page(&state, html, None, ""),
@@ -264,17 +282,18 @@ async fn submit_code(
         return too_many(&state, &headers).await;
     }
     let origin = origin(&state, peer, &headers);
+    let t = state.gateway.now();
     match state
         .gateway
-        .reset_check_code(&token, &form.code, &origin, now())
+        .reset_check_code(&token, &form.code, &origin, t)
         .await
     {
-        Ok(_) => match step_page(&state, &headers, &token, &form.csrf, None).await {
+        Ok(_) => match step_page(&state, &headers, &token, &form.csrf, None, t).await {
             Ok(html) => page(&state, html, None, ""),
             Err(res) => res,
         },
         Err(ServiceError::Invalid(text)) => {
-            match step_page(&state, &headers, &token, &form.csrf, Some(&text)).await {
+            match step_page(&state, &headers, &token, &form.csrf, Some(&text), t).await {
                 Ok(html) => unprocessable(&state, html),
                 Err(res) => res,
             }
@@ -294,6 +313,7 @@ async fn submit_password(
         return res;
     }
     let origin = origin(&state, peer, &headers);
+    let t = state.gateway.now();
     match state
         .gateway
         .reset_set_password(
@@ -301,7 +321,7 @@ async fn submit_password(
             SecretString::new(form.password.as_str()),
             SecretString::new(form.password_again.as_str()),
             &origin,
-            now(),
+            t,
         )
         .await
     {
@@ -317,7 +337,7 @@ async fn submit_password(
         // A refused password (or a code step that lapsed: `RESET_CODE_FIRST`) shows the
         // page of the step the link is at, with why.
         Err(ServiceError::Invalid(text)) => {
-            match step_page(&state, &headers, &token, &form.csrf, Some(&text)).await {
+            match step_page(&state, &headers, &token, &form.csrf, Some(&text), t).await {
                 Ok(html) => unprocessable(&state, html),
                 Err(res) => res,
             }
@@ -331,7 +351,7 @@ mod tests {
     use super::super::router_tests::{App, app, cookie, csrf_of, person, request, send, sign_in};
     use super::*;
     use crate::audit::{EventKind, StoredEvent};
-    use crate::model::{NewPerson, Person, Role};
+    use crate::model::{NewPerson, Person, Role, now};
     use crate::service::reset::{RESET_LINK_INVALID, ResetRequestOutcome};
     use crate::store::EventFilter;
     use axum::http::Method;
@@ -418,7 +438,9 @@ mod tests {
         assert_eq!(answers[0], answers[1], "the same page");
         // In the language of whoever asks (the default here), never the named person's.
         assert!(
-            answers[0].1.contains("Als de gebruikersnaam of het adres hier bekend is"),
+            answers[0]
+                .1
+                .contains("Als de gebruikersnaam of het adres hier bekend is"),
             "{}",
             answers[0].1
         );
