@@ -4,16 +4,17 @@
 //! (`Gateway::open_activation` / `activate`). The form carries a CSRF token of a fresh
 //! session, like the login pages.
 
-use super::login::{Peer, page, server_error};
-use super::pages::{error_block, esc, layout};
-use super::{WebState, bad_request};
-use crate::model::now;
+use super::WebState;
+use super::account_templates::{ActivateError, ActivatePage, ActivatedPage, Qr, grouped};
+use super::login::{Peer, page, page_lang, server_error};
+use super::templates::{Ctx, message_response, render};
+use crate::audit::Channel;
 use crate::secret::SecretString;
 use crate::service::ServiceError;
 use crate::service::lifecycle::{Activation, ActivationInput};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{Html, Response};
 use axum::routing::get;
 use axum::{Form, Router};
 use serde::Deserialize;
@@ -44,30 +45,16 @@ impl std::fmt::Debug for ActivateForm {
     }
 }
 
-fn qr_svg(text: &str) -> Result<String, qrcode::types::QrError> {
-    let svg = qrcode::QrCode::new(text.as_bytes())?
-        .render::<qrcode::render::svg::Color<'_>>()
-        .min_dimensions(200, 200)
-        .build();
-    // Inline <svg>: no XML declaration.
-    Ok(svg
-        .find("<svg")
-        .map_or(svg.as_str(), |at| &svg[at..])
-        // A text alternative (WCAG 1.1.1): the key itself is on the page as text.
-        .replacen(
-            "<svg",
-            r#"<svg role="img" aria-label="QR code of the key shown below as text""#,
-            1,
-        ))
-}
-
+/// The form for the person `a` names, in `ctx`'s language; `label` as typed (or the default
+/// name), `error` why it is shown again.
 fn activation_page(
     state: &WebState,
+    ctx: &Ctx,
     token: &str,
     csrf: &str,
     a: &Activation,
     label: &str,
-    error: Option<&str>,
+    error: Option<ActivateError>,
 ) -> Result<Html<String>, qrcode::types::QrError> {
     let uri = crate::otp::otpauth_uri(
         a.seed.expose(),
@@ -76,62 +63,51 @@ fn activation_page(
         &a.person.username,
         0,
     );
-    let svg = qr_svg(&uri)?;
+    let qr = Qr::of(&uri)?;
     let secret = data_encoding::BASE32_NOPAD.encode(a.seed.expose());
-    let grouped: Vec<&str> = secret
-        .as_bytes()
-        .chunks(4)
-        .filter_map(|c| std::str::from_utf8(c).ok())
-        .collect();
-    let min = state.gateway.engine().hasher().policy().min_length;
-    let password = match &a.directory {
+    Ok(render(&ActivatePage {
+        ctx,
+        token,
+        csrf,
+        full_name: &a.person.full_name,
+        username: &a.person.username,
         // The directory's (Windows) password: nothing to set here.
-        Some(_) => r#"<p id="directory-password">You sign in with the password you use for Windows at your organisation; no new password is needed.</p>
-"#
-        .to_owned(),
-        None => format!(
-            r#"<label for="password">New password (at least {min} characters)</label>
-<input type="password" id="password" name="password" autocomplete="new-password" required>
-<label for="password_again">The password again</label>
-<input type="password" id="password_again" name="password_again" autocomplete="new-password" required>
-"#
-        ),
-    };
-    Ok(layout(
-        "Activate your account",
-        &format!(
-            r#"<h1>Activate your account</h1>
-<p class="sub">{name} · username <strong id="username">{user}</strong></p>
-{error}
-<form method="post" action="/activate/{token}" id="activate-form">
-<input type="hidden" name="csrf" value="{csrf}">
-{password}<h2>Your phone</h2>
-<p>Scan this code with an authenticator app, or type in the key.</p>
-<div class="qr">{svg}</div>
-<p>Key: <code id="secret">{key}</code></p>
-<label for="label">Name of the phone</label>
-<input type="text" id="label" name="label" value="{label}" maxlength="64">
-<label for="code">The code the app shows</label>
-<input type="text" id="code" name="code" class="code" maxlength="8" autocomplete="one-time-code" required>
-<button type="submit" id="activate">Activate</button>
-</form>"#,
-            name = esc(&a.person.full_name),
-            user = esc(&a.person.username),
-            error = error_block(error),
-            token = esc(token),
-            csrf = esc(csrf),
-            key = esc(&grouped.join(" ")),
-            label = esc(label),
-        ),
-    ))
+        directory: a.directory.is_some(),
+        min: state.gateway.engine().hasher().policy().min_length,
+        qr,
+        key: grouped(&secret),
+        label,
+        error: error.map(|e| e.text(ctx)),
+    }))
 }
 
-fn refused(text: &str) -> Response {
-    (
-        StatusCode::NOT_FOUND,
-        super::pages::message("Activation link not valid", text),
+/// A page for whoever holds a link that does not (or no longer) open: nobody is known, so
+/// the language is not the person's.
+async fn not_known(state: &WebState, headers: &HeaderMap) -> Ctx {
+    Ctx::of(
+        &state.gateway,
+        page_lang(state, headers, Channel::Portal, None).await,
     )
-        .into_response()
+}
+
+/// The link does not open (used, expired, mistyped: the service does not say which).
+async fn refused(state: &WebState, headers: &HeaderMap) -> Response {
+    message_response(
+        StatusCode::NOT_FOUND,
+        &not_known(state, headers).await,
+        "activate-link-invalid-title",
+        "activate-link-invalid",
+    )
+}
+
+/// The form's pre-login token did not check out.
+async fn bad_form(state: &WebState, headers: &HeaderMap, text_key: &str) -> Response {
+    message_response(
+        StatusCode::BAD_REQUEST,
+        &not_known(state, headers).await,
+        "activate-refused-title",
+        text_key,
+    )
 }
 
 async fn show(
@@ -139,17 +115,28 @@ async fn show(
     headers: HeaderMap,
     Path(token): Path<String>,
 ) -> Response {
-    let t = now();
+    let t = state.gateway.now();
     let a = match state.gateway.open_activation(&token, t).await {
         Ok(a) => a,
-        Err(ServiceError::Invalid(text)) => return refused(&text),
+        Err(ServiceError::Invalid(_)) => return refused(&state, &headers).await,
         Err(e) => return server_error(&e),
     };
     // No session: the form is protected by the pre-login token.
     let Some((nonce, fresh)) = super::login::pre_login(&headers) else {
         return server_error(&"random generator");
     };
-    match activation_page(&state, &token, &state.pre.token(&nonce), &a, "phone", None) {
+    // The link names its person: their language.
+    let ctx = Ctx::of(&state.gateway, state.gateway.lang_of(&a.person).await);
+    let label = ctx.t("activate-label-default");
+    match activation_page(
+        &state,
+        &ctx,
+        &token,
+        &state.pre.token(&nonce),
+        &a,
+        &label,
+        None,
+    ) {
         Ok(html) => super::login::with_pre_cookie(
             &state,
             page(&state, html, None, ""),
@@ -167,12 +154,12 @@ async fn submit(
     Form(form): Form<ActivateForm>,
 ) -> Response {
     let Some(nonce) = super::session::pre_nonce(&headers) else {
-        return bad_request("Your session expired. Open the activation link again.");
+        return bad_form(&state, &headers, "activate-error-session").await;
     };
     if !state.pre.check(&nonce, &form.csrf) {
-        return bad_request("The form was not sent from the activation page. Open the link again.");
+        return bad_form(&state, &headers, "activate-error-forged").await;
     }
-    let t = now();
+    let t = state.gateway.now();
     let source = Some(state.client_ip(peer, &headers));
     match state
         .gateway
@@ -189,27 +176,32 @@ async fn submit(
         )
         .await
     {
-        Ok(person) => page(
-            &state,
-            layout(
-                "Account ready",
-                &format!(
-                    r#"<h1 id="activated">Your account is ready</h1>
-<p>Sign in as <strong>{}</strong> with your password and a code from your phone.</p>
-<p><a href="/portal/login" id="to-portal">Go to the portal</a></p>"#,
-                    esc(&person.username)
-                ),
-            ),
-            None,
-            "",
-        ),
+        Ok(person) => {
+            let ctx = Ctx::of(&state.gateway, state.gateway.lang_of(&person).await);
+            let html = render(&ActivatedPage {
+                ctx: &ctx,
+                username: &person.username,
+            });
+            page(&state, html, None, "")
+        }
         Err(ServiceError::Invalid(text)) => {
             let a = match state.gateway.open_activation(&token, t).await {
                 Ok(a) => a,
-                Err(ServiceError::Invalid(text)) => return refused(&text),
+                Err(ServiceError::Invalid(_)) => return refused(&state, &headers).await,
                 Err(e) => return server_error(&e),
             };
-            match activation_page(&state, &token, &form.csrf, &a, &form.label, Some(&text)) {
+            let ctx = Ctx::of(&state.gateway, state.gateway.lang_of(&a.person).await);
+            let min = state.gateway.engine().hasher().policy().min_length;
+            let error = ActivateError::of_service(&text, min);
+            match activation_page(
+                &state,
+                &ctx,
+                &token,
+                &form.csrf,
+                &a,
+                &form.label,
+                Some(error),
+            ) {
                 Ok(html) => {
                     let mut res = page(&state, html, None, "");
                     *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;

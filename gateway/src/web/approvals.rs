@@ -4,11 +4,11 @@
 //! session and the session's CSRF token; each answer is audited by the service.
 
 use super::WebState;
+use super::account_templates::ApprovalsPage;
 use super::login::{Peer, server_error};
-use super::pages::{error_block, esc};
-use super::portal::{Ctx, ctx, see_other};
+use super::portal::{Ctx as SignedIn, ctx, see_other};
+use super::templates::{Ctx, message_response, render};
 use crate::approval::{Answer, Prompt};
-use crate::model::now;
 use crate::service::ServiceError;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -37,10 +37,6 @@ fn file(mime: &'static str, cache: &'static str, body: &'static str) -> Response
 
 /// The cookie that binds this browser to the push device it linked.
 const DEVICE_COOKIE: &str = "mfa_device";
-const NOT_BOUND: &str = "Sign-in requests are answered on a device that gets them: turn on notifications on this device first (below), answer on the phone where you did, or answer with a code from any phone or token at /approve.";
-/// Where anyone answers with a code instead (`web/approve.rs`).
-const WITH_A_CODE: &str = r#"<p class="sub" id="approve-with-code">No notifications on this device, or only a hardware token? <a href="/approve">Answer with a code</a> from any phone or token linked to your account.</p>"#;
-
 fn device_cookie(headers: &HeaderMap) -> Option<String> {
     headers
         .get_all(header::COOKIE)
@@ -53,7 +49,7 @@ fn device_cookie(headers: &HeaderMap) -> Option<String> {
 }
 
 /// Is this browser a push device the signed-in person linked?
-async fn bound(state: &WebState, c: &Ctx, headers: &HeaderMap) -> Result<bool, Response> {
+async fn bound(state: &WebState, c: &SignedIn, headers: &HeaderMap) -> Result<bool, Response> {
     state
         .gateway
         .bound_push_device(c.person_id(), device_cookie(headers).as_deref())
@@ -132,12 +128,6 @@ impl std::fmt::Debug for AnswerForm {
     }
 }
 
-fn time(t: i64) -> String {
-    crate::audit::format_time(t)
-        .replace('T', " ")
-        .replace('Z', " UTC")
-}
-
 #[derive(Deserialize)]
 pub struct SubscribeForm {
     #[serde(default)]
@@ -158,123 +148,58 @@ impl std::fmt::Debug for SubscribeForm {
     }
 }
 
-/// The opt-in for notifications on this device (push.js does the work).
-fn push_optin(csrf: &str, vapid: Option<&str>) -> String {
-    let Some(key) = vapid else {
-        return String::new();
-    };
-    format!(
-        r#"<section id="push-optin" data-vapid-key="{key}" data-subscribe-url="/portal/push/subscribe">
-<h2>Notifications on this device</h2>
-<p class="sub">Get sign-in requests on this phone or computer as notifications (on an iPhone, first add the portal to the Home Screen: Share, Add to Home Screen). The device is then listed under My devices, where you can remove it.</p>
-<input type="hidden" name="csrf" value="{csrf}">
-<label for="push-label">Name of this device</label>
-<input type="text" id="push-label" name="label" maxlength="64" placeholder="my phone">
-<label for="push-current-code">Current code from one of your devices (needed when you signed in more than 5 minutes ago)</label>
-<input type="text" id="push-current-code" name="current_code" class="code" inputmode="numeric" autocomplete="one-time-code" maxlength="11">
-<button type="button" id="push-enable">Turn on notifications</button>
-<p id="push-status" role="status"></p>
-</section>"#,
-        key = esc(key),
-        csrf = esc(csrf),
-    )
-}
-
-fn render(
-    csrf: &str,
+/// The page in the signed-in person's language (`ctx`): their pending request (`prompt`),
+/// a `message` after an answer or an `error` (texts already in that language), and the
+/// opt-in for notifications (push.js does the work) when the server can send them.
+fn render_page(
+    state: &WebState,
+    ctx: &Ctx,
+    c: &SignedIn,
     prompt: Option<&Prompt>,
-    message: Option<&str>,
-    error: Option<&str>,
-    vapid: Option<&str>,
+    message: Option<String>,
+    error: Option<String>,
     bound: bool,
 ) -> Html<String> {
-    let hidden = |name: &str, value: &str| {
-        format!(
-            r#"<input type="hidden" name="{name}" value="{}">"#,
-            esc(value)
-        )
-    };
-    let body = match prompt {
-        Some(p) => {
-            let form = |answer: &str, class: &str, id: &str, text: &str| {
-                format!(
-                    r#"<form method="post" action="/portal/approvals/answer" class="inline">{}{}{}<button type="submit" class="{class}" id="{id}">{text}</button></form>"#,
-                    hidden("csrf", csrf),
-                    hidden("id", &p.id),
-                    hidden("answer", answer),
-                )
-            };
-            // Number matching: one approve button per choice, carrying its number.
-            let approve = if p.number.is_some() {
-                let choices: Vec<String> = p
-                    .choices
-                    .iter()
-                    .map(|n| {
-                        format!(
-                            r#"<form method="post" action="/portal/approvals/answer" class="inline">{}{}{}{}<button type="submit" class="choice" id="choice-{n}">{n}</button></form>"#,
-                            hidden("csrf", csrf),
-                            hidden("id", &p.id),
-                            hidden("answer", "approve"),
-                            hidden("number", &n.to_string()),
-                        )
-                    })
-                    .collect();
-                format!(
-                    r#"<p>Choose the number shown on the sign-in page:</p><p id="choices">{}</p>"#,
-                    choices.join(" ")
-                )
-            } else {
-                form("approve", "", "approve", "Approve")
-            };
-            format!(
-                r#"<div class="approval" id="pending" data-id="{id}">
-<p class="big">Are you signing in to <strong>{client}</strong>?</p>
-<p class="meta">From {source}, at {at}. This request expires at {expires}.</p>
-{answers}
-<p class="sub">"This was not me" refuses the sign-in, tells the operators, and stops further requests for a while. Use it if you did not just try to sign in.</p>
-</div>"#,
-                id = esc(&p.id),
-                client = esc(&p.client),
-                source = esc(p.source.as_deref().unwrap_or("an unknown address")),
-                at = esc(&time(p.created)),
-                expires = esc(&time(p.expires)),
-                answers = if bound {
-                    format!(
-                        "<p>{} {}</p>\n<p>{}</p>",
-                        approve,
-                        form("deny", "secondary", "deny", "Deny"),
-                        form("not_me", "danger", "not-me", "This was not me"),
-                    )
-                } else {
-                    format!(r#"<p class="error" id="not-bound">{}</p>"#, esc(NOT_BOUND))
-                },
-            )
-        }
-        None => r#"<p id="none">No sign-in is waiting for your approval. This page updates by itself when one arrives.</p>"#.to_owned(),
-    };
-    let message = message.map_or_else(String::new, |m| {
-        format!(
-            r#"<p class="notice" role="status" id="message">{}</p>"#,
-            esc(m)
-        )
-    });
-    super::pages::layout_with(
-        "Sign-in requests",
-        &format!(
-            r#"<nav><a href="/portal">My devices</a> <a href="/portal/logins">My logins</a> <span class="here">Sign-in requests</span></nav>
-<h1>Sign-in requests</h1>
-{error}{message}
-{body}
-{with_code}
-{optin}
-<script src="/static/approvals.js"></script>
-<script src="/static/push.js" defer></script>"#,
-            error = error_block(error),
-            with_code = WITH_A_CODE,
-            optin = push_optin(csrf, vapid),
-        ),
-        "<link rel=\"manifest\" href=\"/manifest.webmanifest\">\n",
-    )
+    let vapid = state.gateway.vapid_public_key();
+    render(&ApprovalsPage {
+        ctx,
+        nav: ApprovalsPage::nav(ctx, c.csrf()),
+        csrf: c.csrf(),
+        prompt,
+        message,
+        error,
+        vapid: vapid.as_deref(),
+        bound,
+    })
+}
+
+/// The signed-in person's language.
+async fn person_ctx(state: &WebState, c: &SignedIn) -> Ctx {
+    Ctx::of(&state.gateway, state.gateway.lang_of(&c.actor.person).await)
+}
+
+/// What the page says after `given` was recorded for the sign-in to `client`;
+/// `wrong_number` when an approval chose another number than the sign-in page's (which
+/// denies).
+fn answered(ctx: &Ctx, given: Answer, client: &str, wrong_number: bool) -> String {
+    let client = [("client", client.into())];
+    match given {
+        Answer::Denied if wrong_number => ctx.ta("approvals-wrong-number", &client),
+        Answer::Approved => ctx.ta("approvals-approved", &client),
+        Answer::Denied => ctx.ta("approvals-denied", &client),
+        _ => ctx.t("approvals-not-me-done"),
+    }
+}
+
+/// The key of a refusal of linking this browser for notifications.
+fn subscribe_refusal(text: &str) -> &'static str {
+    if text == crate::service::BAD_LABEL {
+        "approvals-error-label"
+    } else if text.starts_with("At most ") {
+        "approvals-error-too-many-devices"
+    } else {
+        "approvals-error-subscription"
+    }
 }
 
 /// The page with a CSP that allows its one script and its event stream.
@@ -299,19 +224,20 @@ async fn page(State(state): State<WebState>, Peer(peer): Peer, headers: HeaderMa
     let prompt = state
         .gateway
         .approvals()
-        .pending_for(c.person_id(), now())
+        .pending_for(c.person_id(), state.gateway.now())
         .await;
-    let vapid = state.gateway.vapid_public_key();
     let bound = match bound(&state, &c, &headers).await {
         Ok(b) => b,
         Err(r) => return r,
     };
-    show(render(
-        c.csrf(),
+    let ctx = person_ctx(&state, &c).await;
+    show(render_page(
+        &state,
+        &ctx,
+        &c,
         prompt.as_ref(),
         None,
         None,
-        vapid.as_deref(),
         bound,
     ))
 }
@@ -348,7 +274,13 @@ async fn subscribe(
     let binding = data_encoding::BASE64URL_NOPAD.encode(&bytes);
     match state
         .gateway
-        .portal_add_push(&c.actor, &form.subscription, &form.label, &binding, now())
+        .portal_add_push(
+            &c.actor,
+            &form.subscription,
+            &form.label,
+            &binding,
+            state.gateway.now(),
+        )
         .await
     {
         Ok(_) => {
@@ -363,7 +295,12 @@ async fn subscribe(
             }
             res
         }
-        Err(ServiceError::Invalid(text)) => super::bad_request(&text),
+        Err(ServiceError::Invalid(text)) => message_response(
+            StatusCode::BAD_REQUEST,
+            &person_ctx(&state, &c).await,
+            "approvals-refused-title",
+            subscribe_refusal(&text),
+        ),
         Err(e) => server_error(&e),
     }
 }
@@ -374,27 +311,39 @@ async fn answer(
     headers: HeaderMap,
     Form(form): Form<AnswerForm>,
 ) -> Response {
-    let c: Ctx = match ctx(&state, peer, &headers, Some(&form.csrf)).await {
+    let c = match ctx(&state, peer, &headers, Some(&form.csrf)).await {
         Ok(c) => c,
         Err(r) => return r,
     };
+    let ctx = person_ctx(&state, &c).await;
+    let t = state.gateway.now();
     let Some(answer) = Answer::parse(&form.answer).filter(|a| *a != Answer::Replaced) else {
-        return super::bad_request("That is not an answer this page gives.");
+        return message_response(
+            StatusCode::BAD_REQUEST,
+            &ctx,
+            "approvals-refused-title",
+            "approvals-error-answer",
+        );
+    };
+    let pending = || async {
+        state
+            .gateway
+            .approvals()
+            .pending_for(c.person_id(), t)
+            .await
     };
     match bound(&state, &c, &headers).await {
         Ok(true) => {}
         Ok(false) => {
-            let prompt = state
-                .gateway
-                .approvals()
-                .pending_for(c.person_id(), now())
-                .await;
-            return show(render(
-                c.csrf(),
+            let prompt = pending().await;
+            let error = ctx.t("approvals-not-bound");
+            return show(render_page(
+                &state,
+                &ctx,
+                &c,
                 prompt.as_ref(),
                 None,
-                Some(NOT_BOUND),
-                state.gateway.vapid_public_key().as_deref(),
+                Some(error),
                 false,
             ));
         }
@@ -403,40 +352,32 @@ async fn answer(
     let number = form.number.trim().parse::<u8>().ok();
     match state
         .gateway
-        .answer_approval_with(&c.actor, &form.id, answer, number, now())
+        .answer_approval_with(&c.actor, &form.id, answer, number, t)
         .await
     {
         Ok((p, given)) => {
-            let text = match given {
-                Answer::Denied if answer == Answer::Approved => format!(
-                    "That was not the number on the sign-in page: the sign-in to {} was refused.",
-                    p.client
-                ),
-                Answer::Approved => format!("You approved the sign-in to {}.", p.client),
-                Answer::Denied => format!("You denied the sign-in to {}.", p.client),
-                _ => "The sign-in was refused and the operators were told. Change your password if you think it is known to someone else.".to_owned(),
-            };
-            show(render(
-                c.csrf(),
-                None,
-                Some(&text),
-                None,
-                state.gateway.vapid_public_key().as_deref(),
-                true,
-            ))
+            let wrong_number = given == Answer::Denied && answer == Answer::Approved;
+            let text = answered(&ctx, given, &p.client, wrong_number);
+            show(render_page(&state, &ctx, &c, None, Some(text), None, true))
         }
         Err(ServiceError::Invalid(text)) => {
-            let prompt = state
-                .gateway
-                .approvals()
-                .pending_for(c.person_id(), now())
-                .await;
-            show(render(
-                c.csrf(),
+            let key = if text.starts_with("This request is no longer waiting") {
+                "approvals-error-gone"
+            } else {
+                tracing::info!(
+                    refusal = text,
+                    "an answer refused for a reason the page does not name"
+                );
+                "approvals-error-other"
+            };
+            let prompt = pending().await;
+            show(render_page(
+                &state,
+                &ctx,
+                &c,
                 prompt.as_ref(),
                 None,
-                Some(&text),
-                state.gateway.vapid_public_key().as_deref(),
+                Some(ctx.t(key)),
                 true,
             ))
         }
@@ -478,7 +419,7 @@ async fn events(
     let current = state
         .gateway
         .approvals()
-        .pending_for(person, now())
+        .pending_for(person, state.gateway.now())
         .await
         .map(|p| p.id)
         .unwrap_or_default();

@@ -10,19 +10,17 @@
 //! `Origin: null`, so an origin check would refuse everyone).
 
 use super::WebState;
-use super::login::{Peer, request_id, server_error};
-use super::pages::{error_block, esc, layout};
-use crate::model::now;
+use super::account_templates::ApprovePage;
+use super::login::{Peer, page_lang, request_id, server_error};
+use super::templates::{Ctx, render};
+use crate::audit::Channel;
 use crate::secret::SecretString;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Form, Router};
 use serde::Deserialize;
-
-const REFUSED: &str = "Not approved. Check the username and enter the current code from any phone or token linked to your account; a sign-in must be waiting for your approval.";
-const APPROVED: &str = "Approved. Your sign-in goes on; you can close this page.";
 
 pub fn routes() -> Router<WebState> {
     Router::new().route("/approve", get(show).post(submit))
@@ -42,29 +40,29 @@ impl std::fmt::Debug for ApproveForm {
     }
 }
 
-fn page(username: &str, error: Option<&str>, done: Option<&str>) -> Response {
-    let body = match done {
-        Some(text) => format!(
-            r#"<h1>Approve a sign-in</h1>
-<p class="notice" role="status" id="approved">{}</p>"#,
-            esc(text)
-        ),
-        None => format!(
-            r#"<h1>Approve a sign-in</h1>
-<p class="sub">A sign-in is waiting for your approval (for example to the remote desktop). Enter your username and the current code from any phone or token linked to your account, or a recovery code.</p>
-{error}
-<form method="post" action="/approve" id="approve-form">
-<label for="username">Username</label>
-<input type="text" id="username" name="username" value="{username}" autocomplete="username" required maxlength="253">
-<label for="code">Code</label>
-<input type="text" id="code" name="code" inputmode="numeric" autocomplete="one-time-code" required maxlength="32">
-<button type="submit" id="submit">Approve</button>
-</form>"#,
-            error = error_block(error),
-            username = esc(username),
-        ),
-    };
-    let mut res = layout("Approve a sign-in", &body).into_response();
+/// What the page shows after a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    Form,
+    /// The one refusal, whatever the reason.
+    Refused,
+    Approved,
+}
+
+/// The page in the language of whoever asks (never the typed person's: the page tells
+/// nothing about who exists), not kept by caches.
+async fn page(state: &WebState, headers: &HeaderMap, username: &str, outcome: Outcome) -> Response {
+    let ctx = Ctx::of(
+        &state.gateway,
+        page_lang(state, headers, Channel::Portal, None).await,
+    );
+    let mut res = render(&ApprovePage {
+        ctx: &ctx,
+        username,
+        refused: outcome == Outcome::Refused,
+        approved: outcome == Outcome::Approved,
+    })
+    .into_response();
     res.headers_mut().insert(
         header::CACHE_CONTROL,
         axum::http::HeaderValue::from_static("no-store"),
@@ -72,8 +70,8 @@ fn page(username: &str, error: Option<&str>, done: Option<&str>) -> Response {
     res
 }
 
-async fn show() -> Response {
-    page("", None, None)
+async fn show(State(state): State<WebState>, headers: HeaderMap) -> Response {
+    page(&state, &headers, "", Outcome::Form).await
 }
 
 async fn submit(
@@ -93,16 +91,13 @@ async fn submit(
             code,
             ip,
             request_id(&headers),
-            now(),
+            state.gateway.now(),
         )
         .await
     {
-        Ok(true) => page("", None, Some(APPROVED)),
-        Ok(false) => {
-            let mut res = page(&username, Some(REFUSED), None);
-            *res.status_mut() = StatusCode::OK;
-            res
-        }
+        Ok(true) => page(&state, &headers, "", Outcome::Approved).await,
+        // 200 like the form: the answer is the same page for every refusal.
+        Ok(false) => page(&state, &headers, &username, Outcome::Refused).await,
         Err(e) => server_error(&e),
     }
 }

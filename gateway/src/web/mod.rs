@@ -2,6 +2,7 @@
 //! serves the OpenID Provider, the login pages, the stylesheet, /healthz and
 //! /readyz, with a request id, security headers and a Content-Security-Policy on every answer.
 
+mod account_templates;
 pub mod activate;
 pub mod admin;
 pub mod admin_pages;

@@ -12,24 +12,23 @@
 //! (as the sign-in and activation forms). The link is never put in a log line: routes are
 //! logged by their template.
 
-use super::login::{Peer, page, pre_login, request_id, server_error, with_pre_cookie};
-use super::pages::{error_block, esc, layout};
-use super::{WebState, bad_request};
-use crate::model::{Person, now};
+use super::WebState;
+use super::account_templates::{
+    ResetCodePage, ResetDonePage, ResetError, ResetPasswordPage, ResetRequestPage, ResetSentPage,
+};
+use super::login::{Peer, page, page_lang, pre_login, request_id, server_error, with_pre_cookie};
+use super::templates::{Ctx, message_response, render};
+use crate::audit::Channel;
+use crate::model::UnixTime;
 use crate::secret::SecretString;
 use crate::service::ServiceError;
 use crate::service::reset::{RESET_CLIENT, ResetOrigin, ResetStep};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{Html, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use serde::Deserialize;
-
-const SENT: &str = "If the username or address is known here, a mail with a link to reset the password is on its way to the address on the account. The link works for an hour. No mail? Check the spam folder, or ask your organisation's administrator.";
-const TOO_MANY: &str = "Too many requests from your network. Wait a few minutes, then try again.";
-const SESSION_EXPIRED: &str =
-    "The form was not sent from this page, or it is too old. Open the page again.";
 
 pub fn routes() -> Router<WebState> {
     Router::new()
@@ -77,85 +76,47 @@ impl std::fmt::Debug for PasswordForm {
     }
 }
 
+/// A page before anyone is known (the request, a refused link or form): the language of
+/// whoever asks, never that of a person named.
+async fn not_known(state: &WebState, headers: &HeaderMap) -> Ctx {
+    Ctx::of(
+        &state.gateway,
+        page_lang(state, headers, Channel::Portal, None).await,
+    )
+}
+
 /// The request form: what was typed is kept.
-fn request_page(csrf: &str, identifier: &str, error: Option<&str>) -> Html<String> {
-    layout(
-        "Forgot password",
-        &format!(
-            r#"<h1>Forgot your password?</h1>
-<p class="sub">Enter your username or the e-mail address of your account. We mail you a link to choose a new password; you will also need a code from your phone or token.</p>
-{error}
-<form id="reset-request-form" method="post" action="/reset">
-<input type="hidden" name="csrf" value="{csrf}">
-<label for="identifier">Username or e-mail address</label>
-<input type="text" id="identifier" name="identifier" value="{identifier}" autocomplete="username" autocapitalize="none" spellcheck="false" maxlength="254" required autofocus>
-<button type="submit" id="submit">Send the link</button>
-</form>
-<p><a href="/portal/login" id="to-sign-in">Back to sign in</a></p>"#,
-            error = error_block(error),
-            csrf = esc(csrf),
-            identifier = esc(identifier),
-        ),
-    )
-}
-
-fn code_page(token: &str, csrf: &str, person: &Person, error: Option<&str>) -> Html<String> {
-    layout(
-        "Reset your password",
-        &format!(
-            r#"<h1>Reset your password</h1>
-<p class="sub">Account <strong id="username">{user}</strong>. First confirm it is you: open the authenticator app on any phone linked to your account, or press your token, and enter the code it shows.</p>
-{error}
-<form id="reset-code-form" method="post" action="/reset/{token}/code">
-<input type="hidden" name="csrf" value="{csrf}">
-<label for="code">Code</label>
-<input type="text" id="code" name="code" class="code" maxlength="11" autocomplete="one-time-code" autocapitalize="characters" spellcheck="false" required autofocus>
-<p class="hint">Lost your phone? Enter one of your recovery codes instead.</p>
-<button type="submit" id="submit">Continue</button>
-</form>"#,
-            user = esc(&person.username),
-            error = error_block(error),
-            token = esc(token),
-            csrf = esc(csrf),
-        ),
-    )
-}
-
-fn password_page(
-    token: &str,
+fn request_page(
+    ctx: &Ctx,
     csrf: &str,
-    person: &Person,
-    min: usize,
-    error: Option<&str>,
+    identifier: &str,
+    error: Option<ResetError>,
 ) -> Html<String> {
-    layout(
-        "Choose a new password",
-        &format!(
-            r#"<h1>Choose a new password</h1>
-<p class="sub">Account <strong id="username">{user}</strong>.</p>
-{error}
-<form id="reset-password-form" method="post" action="/reset/{token}/password">
-<input type="hidden" name="csrf" value="{csrf}">
-<label for="password">New password (at least {min} characters)</label>
-<input type="password" id="password" name="password" autocomplete="new-password" required autofocus>
-<label for="password_again">The password again</label>
-<input type="password" id="password_again" name="password_again" autocomplete="new-password" required>
-<button type="submit" id="submit">Set the password</button>
-</form>"#,
-            user = esc(&person.username),
-            error = error_block(error),
-            token = esc(token),
-            csrf = esc(csrf),
-        ),
+    render(&ResetRequestPage {
+        ctx,
+        csrf,
+        identifier,
+        error: error.map(|e| e.text(ctx)),
+    })
+}
+
+/// The link does not open (used, replaced, expired, mistyped: the service does not say).
+async fn refused(state: &WebState, headers: &HeaderMap) -> Response {
+    message_response(
+        StatusCode::NOT_FOUND,
+        &not_known(state, headers).await,
+        "reset-link-invalid-title",
+        "reset-link-invalid",
     )
 }
 
-fn refused(text: &str) -> Response {
-    (
-        StatusCode::NOT_FOUND,
-        super::pages::message("Reset link not valid", text),
+async fn too_many(state: &WebState, headers: &HeaderMap) -> Response {
+    message_response(
+        StatusCode::TOO_MANY_REQUESTS,
+        &not_known(state, headers).await,
+        "reset-too-many-title",
+        "reset-too-many",
     )
-        .into_response()
 }
 
 /// `html` as a page answering a form that was refused.
@@ -173,10 +134,15 @@ fn origin(state: &WebState, peer: std::net::SocketAddr, headers: &HeaderMap) -> 
 }
 
 /// The 400 page when the form's pre-login token does not check out.
-fn forged(state: &WebState, headers: &HeaderMap, csrf: &str) -> Option<Response> {
+async fn forged(state: &WebState, headers: &HeaderMap, csrf: &str) -> Option<Response> {
     match super::session::pre_nonce(headers) {
         Some(nonce) if state.pre.check(&nonce, csrf) => None,
-        _ => Some(bad_request(SESSION_EXPIRED)),
+        _ => Some(message_response(
+            StatusCode::BAD_REQUEST,
+            &not_known(state, headers).await,
+            "reset-refused-title",
+            "reset-error-forged",
+        )),
     }
 }
 
@@ -184,7 +150,8 @@ async fn show_request(State(state): State<WebState>, headers: HeaderMap) -> Resp
     let Some((nonce, fresh)) = pre_login(&headers) else {
         return server_error(&"random generator");
     };
-    let html = request_page(&state.pre.token(&nonce), "", None);
+    let ctx = not_known(&state, &headers).await;
+    let html = request_page(&ctx, &state.pre.token(&nonce), "", None);
     with_pre_cookie(
         &state,
         page(&state, html, None, ""),
@@ -198,16 +165,13 @@ async fn submit_request(
     headers: HeaderMap,
     Form(form): Form<RequestForm>,
 ) -> Response {
-    if let Some(res) = forged(&state, &headers, &form.csrf) {
+    if let Some(res) = forged(&state, &headers, &form.csrf).await {
         return res;
     }
+    let ctx = not_known(&state, &headers).await;
     let identifier = form.identifier.trim();
     if identifier.is_empty() {
-        let html = request_page(
-            &form.csrf,
-            "",
-            Some("Enter your username or e-mail address."),
-        );
+        let html = request_page(&ctx, &form.csrf, "", Some(ResetError::NoIdentifier));
         return unprocessable(&state, html);
     }
     let ip = state.client_ip(peer, &headers);
@@ -216,48 +180,57 @@ async fn submit_request(
         _ => false,
     };
     if !within {
-        return (
-            StatusCode::TOO_MANY_REQUESTS,
-            super::pages::message("Too many requests", TOO_MANY),
-        )
-            .into_response();
+        return too_many(&state, &headers).await;
     }
     // The configured public URL, never the request's Host: a link to elsewhere would hand
     // the secret to whoever sent the request.
     let base = state.provider.settings().issuer.clone();
-    state
-        .gateway
-        .request_password_reset(identifier, &base, origin(&state, peer, &headers), now());
-    page(
-        &state,
-        layout(
-            "Check your mail",
-            &format!(
-                r#"<h1 id="reset-sent">Check your mail</h1>
-<p>{}</p>
-<p><a href="/portal/login" id="to-sign-in">Back to sign in</a></p>"#,
-                esc(SENT)
-            ),
-        ),
-        None,
-        "",
-    )
+    state.gateway.request_password_reset(
+        identifier,
+        &base,
+        origin(&state, peer, &headers),
+        state.gateway.now(),
+    );
+    page(&state, render(&ResetSentPage { ctx: &ctx }), None, "")
 }
 
-/// The page of the step the link is at (`error` on it).
+/// The page of the step the link is at (`error` on it), in the language of the person the
+/// link names.
 async fn step_page(
     state: &WebState,
+    headers: &HeaderMap,
     token: &str,
     csrf: &str,
     error: Option<&str>,
+    t: UnixTime,
 ) -> Result<Html<String>, Response> {
     let min = state.gateway.engine().hasher().policy().min_length;
-    match state.gateway.open_reset(token, now()).await {
-        Ok(ResetStep::Code(person)) => Ok(code_page(token, csrf, &person, error)),
-        Ok(ResetStep::Password(person)) => Ok(password_page(token, csrf, &person, min, error)),
-        Err(ServiceError::Invalid(text)) => Err(refused(&text)),
-        Err(e) => Err(server_error(&e)),
-    }
+    let (person, code_step) = match state.gateway.open_reset(token, t).await {
+        Ok(ResetStep::Code(person)) => (person, true),
+        Ok(ResetStep::Password(person)) => (person, false),
+        Err(ServiceError::Invalid(_)) => return Err(refused(state, headers).await),
+        Err(e) => return Err(server_error(&e)),
+    };
+    let ctx = Ctx::of(&state.gateway, state.gateway.lang_of(&person).await);
+    let error = error.map(|text| ResetError::of_service(text, min).text(&ctx));
+    Ok(if code_step {
+        render(&ResetCodePage {
+            ctx: &ctx,
+            token,
+            csrf,
+            username: &person.username,
+            error,
+        })
+    } else {
+        render(&ResetPasswordPage {
+            ctx: &ctx,
+            token,
+            csrf,
+            username: &person.username,
+            min,
+            error,
+        })
+    })
 }
 
 async fn show_link(
@@ -268,7 +241,16 @@ async fn show_link(
     let Some((nonce, fresh)) = pre_login(&headers) else {
         return server_error(&"random generator");
     };
-    match step_page(&state, &token, &state.pre.token(&nonce), None).await {
+    match step_page(
+        &state,
+        &headers,
+        &token,
+        &state.pre.token(&nonce),
+        None,
+        state.gateway.now(),
+    )
+    .await
+    {
         Ok(html) => with_pre_cookie(
             &state,
             page(&state, html, None, ""),
@@ -285,7 +267,7 @@ async fn submit_code(
     Path(token): Path<String>,
     Form(form): Form<CodeForm>,
 ) -> Response {
-    if let Some(res) = forged(&state, &headers, &form.csrf) {
+    if let Some(res) = forged(&state, &headers, &form.csrf).await {
         return res;
     }
     let ip = state.client_ip(peer, &headers);
@@ -297,24 +279,21 @@ async fn submit_code(
             .await,
         Ok(true)
     ) {
-        return (
-            StatusCode::TOO_MANY_REQUESTS,
-            super::pages::message("Too many requests", TOO_MANY),
-        )
-            .into_response();
+        return too_many(&state, &headers).await;
     }
     let origin = origin(&state, peer, &headers);
+    let t = state.gateway.now();
     match state
         .gateway
-        .reset_check_code(&token, &form.code, &origin, now())
+        .reset_check_code(&token, &form.code, &origin, t)
         .await
     {
-        Ok(_) => match step_page(&state, &token, &form.csrf, None).await {
+        Ok(_) => match step_page(&state, &headers, &token, &form.csrf, None, t).await {
             Ok(html) => page(&state, html, None, ""),
             Err(res) => res,
         },
         Err(ServiceError::Invalid(text)) => {
-            match step_page(&state, &token, &form.csrf, Some(&text)).await {
+            match step_page(&state, &headers, &token, &form.csrf, Some(&text), t).await {
                 Ok(html) => unprocessable(&state, html),
                 Err(res) => res,
             }
@@ -330,10 +309,11 @@ async fn submit_password(
     Path(token): Path<String>,
     Form(form): Form<PasswordForm>,
 ) -> Response {
-    if let Some(res) = forged(&state, &headers, &form.csrf) {
+    if let Some(res) = forged(&state, &headers, &form.csrf).await {
         return res;
     }
     let origin = origin(&state, peer, &headers);
+    let t = state.gateway.now();
     match state
         .gateway
         .reset_set_password(
@@ -341,31 +321,23 @@ async fn submit_password(
             SecretString::new(form.password.as_str()),
             SecretString::new(form.password_again.as_str()),
             &origin,
-            now(),
+            t,
         )
         .await
     {
         Ok(person) => {
             state.sessions.end_person(person.id, &person.username).await;
-            page(
-                &state,
-                layout(
-                    "Password changed",
-                    &format!(
-                        r#"<h1 id="reset-done">Your password was changed</h1>
-<p>Sign in as <strong>{}</strong> with your new password and a code from your phone or token.</p>
-<p><a href="/portal/login" id="to-sign-in">Sign in</a></p>"#,
-                        esc(&person.username)
-                    ),
-                ),
-                None,
-                "",
-            )
+            let ctx = Ctx::of(&state.gateway, state.gateway.lang_of(&person).await);
+            let html = render(&ResetDonePage {
+                ctx: &ctx,
+                username: &person.username,
+            });
+            page(&state, html, None, "")
         }
         // A refused password (or a code step that lapsed: `RESET_CODE_FIRST`) shows the
         // page of the step the link is at, with why.
         Err(ServiceError::Invalid(text)) => {
-            match step_page(&state, &token, &form.csrf, Some(&text)).await {
+            match step_page(&state, &headers, &token, &form.csrf, Some(&text), t).await {
                 Ok(html) => unprocessable(&state, html),
                 Err(res) => res,
             }
@@ -379,7 +351,7 @@ mod tests {
     use super::super::router_tests::{App, app, cookie, csrf_of, person, request, send, sign_in};
     use super::*;
     use crate::audit::{EventKind, StoredEvent};
-    use crate::model::{NewPerson, Role};
+    use crate::model::{NewPerson, Person, Role, now};
     use crate::service::reset::{RESET_LINK_INVALID, ResetRequestOutcome};
     use crate::store::EventFilter;
     use axum::http::Method;
@@ -437,38 +409,6 @@ mod tests {
         (status, html)
     }
 
-    #[test]
-    fn pages_escape_and_keep_no_password() {
-        let page = request_page("c\"", "<ann>", Some("<b>")).0;
-        assert!(page.contains("value=\"&lt;ann&gt;\""));
-        assert!(page.contains("c&quot;") && page.contains("&lt;b&gt;"));
-        assert!(!page.contains("<script"));
-        let person = Person {
-            id: 1,
-            public_id: "p".into(),
-            username: "o'neil".into(),
-            full_name: "O'Neil".into(),
-            email: None,
-            employee_number: None,
-            org_id: 1,
-            roles: Vec::new(),
-            state: crate::model::PersonState::Active,
-            created_at: 0,
-            failed_logins: 0,
-            locked_until: None,
-            blocked_at: None,
-            email_verified_at: None,
-        };
-        let p = password_page("1.x\"", "c", &person, 12, Some("This password appears")).0;
-        assert!(p.contains("o&#39;neil") && p.contains("/reset/1.x&quot;/password"));
-        assert!(p.contains("at least 12 characters"));
-        assert!(
-            code_page("1.x", "c", &person, None)
-                .0
-                .contains("reset-code-form")
-        );
-    }
-
     /// A known and an unknown name get the same answer (given before the work is done);
     /// only the known one gets a link, and both are audited.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -496,7 +436,23 @@ mod tests {
         }
         assert_eq!(answers[0].0, StatusCode::OK);
         assert_eq!(answers[0], answers[1], "the same page");
-        assert!(answers[0].1.contains("If the username or address is known"));
+        // In the language of whoever asks (the default here), never the named person's.
+        assert!(
+            answers[0]
+                .1
+                .contains("Als de gebruikersnaam of het adres hier bekend is"),
+            "{}",
+            answers[0].1
+        );
+        let mut english = request(Method::GET, "/reset", PEER, &[], None);
+        english
+            .headers_mut()
+            .insert("accept-language", "en-GB,en;q=0.8".parse().unwrap());
+        let (_, _, html) = send(&app.router, english).await;
+        assert!(
+            html.contains(r#"<html lang="en">"#) && html.contains("Forgot your password?"),
+            "{html}"
+        );
         let (_, pre, _, _) = form(&app, "/reset").await;
         let (status, _) = post(
             &app,
@@ -567,7 +523,7 @@ mod tests {
         let (status, html) = set(new, new).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
         assert!(
-            html.contains("reset-code-form") && html.contains("code from your phone"),
+            html.contains("reset-code-form") && html.contains("Bevestig eerst met een code"),
             "{html}"
         );
         // A wrong code is counted like any.
@@ -579,7 +535,7 @@ mod tests {
         )
         .await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-        assert!(html.contains("code is not right"), "{html}");
+        assert!(html.contains("Die code klopt niet"), "{html}");
         assert_eq!(ann(&app).await.failed_logins, 1);
         let code = crate::otp::totp(&seed, now() + 30, 30, crate::otp::OtpHash::Sha1, 6);
         let (status, html) =
@@ -588,9 +544,9 @@ mod tests {
         assert!(html.contains("reset-password-form"), "{html}");
         // The policy: listed, short, different; the link keeps working.
         for (pw, again, why) in [
-            ("Winter2026!!", "Winter2026!!", "breached passwords"),
-            ("short", "short", "too short"),
-            (new, "another one entirely", "differ"),
+            ("Winter2026!!", "Winter2026!!", "gelekte wachtwoorden"),
+            ("short", "short", "te kort"),
+            (new, "another one entirely", "verschillen"),
         ] {
             let (status, html) = set(pw, again).await;
             assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{pw}");
