@@ -5,6 +5,7 @@
 pub mod activate;
 pub mod admin;
 pub mod admin_pages;
+pub mod admin_templates;
 pub mod admin_tools;
 pub mod api;
 pub mod approvals;
