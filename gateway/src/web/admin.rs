@@ -6,7 +6,9 @@
 //! session's CSRF token.
 
 use super::WebState;
-use super::admin_pages::{self as ap, OperatorPart, PersonField, PersonParts, RequestFields, Viewer};
+use super::admin_pages::{
+    self as ap, OperatorPart, PersonField, PersonParts, RequestFields, Viewer,
+};
 use super::admin_tools::{Tools, refusal};
 use super::login::Peer;
 use super::portal::{ctx, ctx_with_role, show};
@@ -14,7 +16,7 @@ use super::templates::{Ctx, MessagePage, message_response, render};
 use crate::i18n::Lang;
 use crate::model::{
     LifecycleRequest, OrgId, PersonId, RequestData, RequestId, RequestKind, RequestStatus, Role,
-    TokenFate, now,
+    TokenFate,
 };
 use crate::service::{AdminActor, ServiceError};
 use axum::extract::{Path, Query, State};
@@ -249,7 +251,7 @@ pub(super) async fn admin(
                 stand_in.request_id = c.actor.request_id.clone();
                 state
                     .gateway
-                    .audit_denied(&stand_in, "admin pages (no role)", now())
+                    .audit_denied(&stand_in, "admin pages (no role)", state.gateway.now())
                     .await;
                 let lang = state.gateway.lang_of(person).await;
                 return Err(forbidden_in(&Ctx::of(&state.gateway, lang)));
@@ -330,7 +332,7 @@ async fn home(State(state): State<WebState>, Peer(peer): Peer, headers: HeaderMa
         )
             .into_response();
     }
-    let t = now();
+    let t = state.gateway.now();
     let orgs = try_page!(a, state.gateway.admin_orgs(&a.actor).await);
     let open = try_page!(a, state.gateway.requests_for(&a.actor, None, true, t).await);
     let org_names = orgs.iter().map(|o| (o.id, o.name.clone())).collect();
@@ -341,8 +343,11 @@ async fn home(State(state): State<WebState>, Peer(peer): Peer, headers: HeaderMa
 
 async fn queue(State(state): State<WebState>, Peer(peer): Peer, headers: HeaderMap) -> Response {
     let a = admin_or_return!(state, peer, headers, None);
-    let t = now();
-    let all = try_page!(a, state.gateway.requests_for(&a.actor, None, false, t).await);
+    let t = state.gateway.now();
+    let all = try_page!(
+        a,
+        state.gateway.requests_for(&a.actor, None, false, t).await
+    );
     let orgs = try_page!(a, org_names(&state, &a).await);
     let names = person_names(&state, &a, &all).await;
     let (open, closed): (Vec<_>, Vec<_>) = all.into_iter().partition(|r| r.status.is_open());
@@ -358,7 +363,7 @@ async fn queue(State(state): State<WebState>, Peer(peer): Peer, headers: HeaderM
 
 async fn stock(State(state): State<WebState>, Peer(peer): Peer, headers: HeaderMap) -> Response {
     let a = admin_or_return!(state, peer, headers, None);
-    let t = now();
+    let t = state.gateway.now();
     let counts = match state.gateway.stock(&a.actor, t).await {
         Ok(c) => c,
         Err(ServiceError::Invalid(_)) => return a.forbidden(),
@@ -382,7 +387,7 @@ async fn render_org(
     new_token: Option<&str>,
     error: Option<String>,
 ) -> Response {
-    let t = now();
+    let t = state.gateway.now();
     let org = try_page!(a, state.gateway.admin_org(&a.actor, id, t).await);
     let people = try_page!(a, state.gateway.admin_people(&a.actor, org.id, t).await);
     let requests = try_page!(
@@ -449,7 +454,7 @@ async fn render_form(
     fields: &RequestFields,
     error: Option<String>,
 ) -> Response {
-    let t = now();
+    let t = state.gateway.now();
     let org = try_page!(a, state.gateway.admin_org(&a.actor, org, t).await);
     let people = try_page!(a, state.gateway.admin_people(&a.actor, org.id, t).await);
     let refused = error.is_some();
@@ -567,7 +572,7 @@ async fn submit(
     };
     match state
         .gateway
-        .submit_request(&a.actor, org, data, now())
+        .submit_request(&a.actor, org, data, state.gateway.now())
         .await
     {
         Ok(r) => to_request(r.id),
@@ -586,7 +591,7 @@ async fn render_request(
     link: Option<&str>,
     error: Option<String>,
 ) -> Response {
-    let t = now();
+    let t = state.gateway.now();
     let (r, history) = try_page!(a, state.gateway.request_for(&a.actor, id, t).await);
     let org = try_page!(a, state.gateway.admin_org(&a.actor, r.org_id, t).await);
     let names = person_names(state, a, std::slice::from_ref(&r)).await;
@@ -649,7 +654,10 @@ async fn take(
     Form(form): Form<AdminForm>,
 ) -> Response {
     let a = admin_or_return!(state, peer, headers, Some(&form.csrf));
-    let r = state.gateway.take_request(&a.actor, id, now()).await;
+    let r = state
+        .gateway
+        .take_request(&a.actor, id, state.gateway.now())
+        .await;
     after(&state, &a, id, r.map(|_| ())).await
 }
 
@@ -663,7 +671,7 @@ async fn reject(
     let a = admin_or_return!(state, peer, headers, Some(&form.csrf));
     let r = state
         .gateway
-        .reject_request(&a.actor, id, &form.reason, now())
+        .reject_request(&a.actor, id, &form.reason, state.gateway.now())
         .await;
     after(&state, &a, id, r.map(|_| ())).await
 }
@@ -679,7 +687,7 @@ async fn done(
     let base = state.provider.settings().issuer.clone();
     match state
         .gateway
-        .complete_request(&a.actor, id, &base, now())
+        .complete_request(&a.actor, id, &base, state.gateway.now())
         .await
     {
         Ok(c) => match c.activation_link {
@@ -711,7 +719,7 @@ async fn reservation(
     };
     let r = state
         .gateway
-        .change_reservation(&a.actor, id, count, now())
+        .change_reservation(&a.actor, id, count, state.gateway.now())
         .await;
     after(&state, &a, id, r.map(|_| ())).await
 }
@@ -736,10 +744,13 @@ pub(super) async fn render_person_with(
     error: Option<(String, PersonField)>,
     tools: &Tools<'_>,
 ) -> Response {
-    let t = now();
+    let t = state.gateway.now();
     let (person, devices) = try_page!(a, state.gateway.admin_person(&a.actor, id, t).await);
     let org = try_page!(a, state.gateway.admin_org(&a.actor, person.org_id, t).await);
-    let activity = try_page!(a, state.gateway.admin_person_activity(&a.actor, id, t).await);
+    let activity = try_page!(
+        a,
+        state.gateway.admin_person_activity(&a.actor, id, t).await
+    );
     // Signed-in browsers (single sign-on sessions), before the sign-ins; remembered
     // browsers after them.
     let sso = try_page!(a, state.gateway.admin_sso_sessions(&a.actor, id, t).await);
@@ -805,7 +816,7 @@ async fn temp_code(
     };
     match state
         .gateway
-        .admin_temporary_code(&a.actor, id, minutes, now())
+        .admin_temporary_code(&a.actor, id, minutes, state.gateway.now())
         .await
     {
         Ok((code, expires)) => {
@@ -832,7 +843,11 @@ async fn unlock(
     Form(form): Form<AdminForm>,
 ) -> Response {
     let a = admin_or_return!(state, peer, headers, Some(&form.csrf));
-    match state.gateway.admin_unlock(&a.actor, id, now()).await {
+    match state
+        .gateway
+        .admin_unlock(&a.actor, id, state.gateway.now())
+        .await
+    {
         Ok(()) => to_person(id),
         Err(e) => a.failure(&e),
     }
@@ -870,7 +885,11 @@ async fn set_block(
     on: bool,
 ) -> Response {
     let a = admin_or_return!(state, peer, headers, Some(&form.csrf));
-    match state.gateway.admin_block(&a.actor, id, on, now()).await {
+    match state
+        .gateway
+        .admin_block(&a.actor, id, on, state.gateway.now())
+        .await
+    {
         Ok(person) => {
             if on {
                 state.sessions.end_person(person.id, &person.username).await;
@@ -899,7 +918,7 @@ async fn assign_token(
     let a = admin_or_return!(state, peer, headers, Some(&form.csrf));
     match state
         .gateway
-        .admin_assign_token(&a.actor, id, &form.serial, now())
+        .admin_assign_token(&a.actor, id, &form.serial, state.gateway.now())
         .await
     {
         Ok(_) => to_person(id),
@@ -922,7 +941,7 @@ async fn new_activation(
     let base = state.provider.settings().issuer.clone();
     match state
         .gateway
-        .reissue_activation(&a.actor, id, &base, now())
+        .reissue_activation(&a.actor, id, &base, state.gateway.now())
         .await
     {
         // Only the operator sees the link (a fallback to the e-mail); an org admin could
@@ -961,7 +980,7 @@ async fn new_api_token(
     let a = admin_or_return!(state, peer, headers, Some(&form.csrf));
     match state
         .gateway
-        .issue_api_token(&a.actor, org, &form.label, now())
+        .issue_api_token(&a.actor, org, &form.label, state.gateway.now())
         .await
     {
         Ok((_, secret)) => render_org(&state, &a, org, Some(secret.expose()), None).await,
@@ -985,7 +1004,7 @@ async fn revoke_api_token(
     if !a.actor.is_operator() {
         state
             .gateway
-            .audit_denied(&a.actor, "revoke API token", now())
+            .audit_denied(&a.actor, "revoke API token", state.gateway.now())
             .await;
         return a.forbidden();
     }
@@ -994,7 +1013,11 @@ async fn revoke_api_token(
         Ok(None) => return a.not_found(),
         Err(e) => return a.failure(&e.into()),
     };
-    match state.gateway.revoke_api_token(&a.actor, id, now()).await {
+    match state
+        .gateway
+        .revoke_api_token(&a.actor, id, state.gateway.now())
+        .await
+    {
         Ok(()) => see_other_org(org),
         Err(e) => a.failure(&e),
     }
@@ -1018,7 +1041,7 @@ async fn switch_over(
     let a = admin_or_return!(state, peer, headers, Some(&form.csrf));
     match state
         .gateway
-        .set_switch_over(&a.actor, org, &form.date, now())
+        .set_switch_over(&a.actor, org, &form.date, state.gateway.now())
         .await
     {
         Ok(()) => see_other_org(org),

@@ -23,7 +23,10 @@ use std::collections::HashMap;
 pub(super) fn csrf_field(csrf: &str) -> String {
     use askama::Template;
     #[derive(Template)]
-    #[template(ext = "html", source = r#"<input type="hidden" name="csrf" value="{{ csrf }}">"#)]
+    #[template(
+        ext = "html",
+        source = r#"<input type="hidden" name="csrf" value="{{ csrf }}">"#
+    )]
     struct CsrfField<'a> {
         csrf: &'a str,
     }
@@ -262,10 +265,18 @@ pub struct PersonParts<'a> {
 }
 
 /// A person: state and devices (no secrets), the admin tools, their sign-ins.
-pub fn person_page(v: Viewer<'_>, org: &Organisation, p: &Person, parts: PersonParts<'_>) -> Html<String> {
+pub fn person_page(
+    v: Viewer<'_>,
+    org: &Organisation,
+    p: &Person,
+    parts: PersonParts<'_>,
+) -> Html<String> {
     let ctx = v.ctx;
     let access = match (p.blocked_at, p.locked_until) {
-        (Some(t), _) => ctx.ta("admin-person-access-blocked", &[("since", ctx.when(&t).into())]),
+        (Some(t), _) => ctx.ta(
+            "admin-person-access-blocked",
+            &[("since", ctx.when(&t).into())],
+        ),
         (None, Some(t)) => ctx.ta(
             "admin-person-access-locked",
             &[
@@ -282,7 +293,10 @@ pub fn person_page(v: Viewer<'_>, org: &Organisation, p: &Person, parts: PersonP
         "admin-person-employee-number",
         &[(
             "number",
-            p.employee_number.clone().unwrap_or_else(|| "-".into()).into(),
+            p.employee_number
+                .clone()
+                .unwrap_or_else(|| "-".into())
+                .into(),
         )],
     );
     render(&PersonPage {
@@ -327,7 +341,13 @@ pub struct RequestFields {
     pub contact: String,
 }
 
-fn text(ctx: &Ctx, id: &'static str, label_key: &str, value: &str, hint_key: Option<&str>) -> Field {
+fn text(
+    ctx: &Ctx,
+    id: &'static str,
+    label_key: &str,
+    value: &str,
+    hint_key: Option<&str>,
+) -> Field {
     Field {
         kind: "text",
         id,
@@ -356,7 +376,12 @@ fn person_select(ctx: &Ctx, people: &[Person], selected: &str) -> Field {
         value: selected.to_owned(),
         options: people
             .iter()
-            .map(|p| (p.id.to_string(), format!("{} ({})", p.full_name, p.username)))
+            .map(|p| {
+                (
+                    p.id.to_string(),
+                    format!("{} ({})", p.full_name, p.username),
+                )
+            })
             .collect(),
         ..Field::default()
     }
@@ -379,26 +404,89 @@ pub fn request_form(
             phone.heading = Some(ctx.t("admin-field-factors"));
             vec![
                 text(ctx, "full_name", "admin-field-name", &f.full_name, None),
-                text(ctx, "email", "admin-field-email", &f.email, Some("admin-field-email-hint")),
-                text(ctx, "employee_number", "admin-field-employee-number", &f.employee_number, None),
-                text(ctx, "username", "admin-field-username", &f.username, Some("admin-field-username-hint")),
-                text(ctx, "start_date", "admin-field-start-date", &f.start_date, Some("admin-field-date-hint")),
+                text(
+                    ctx,
+                    "email",
+                    "admin-field-email",
+                    &f.email,
+                    Some("admin-field-email-hint"),
+                ),
+                text(
+                    ctx,
+                    "employee_number",
+                    "admin-field-employee-number",
+                    &f.employee_number,
+                    None,
+                ),
+                text(
+                    ctx,
+                    "username",
+                    "admin-field-username",
+                    &f.username,
+                    Some("admin-field-username-hint"),
+                ),
+                text(
+                    ctx,
+                    "start_date",
+                    "admin-field-start-date",
+                    &f.start_date,
+                    Some("admin-field-date-hint"),
+                ),
                 phone,
                 checkbox(ctx, "token", "admin-field-token", f.token),
             ]
         }
         RequestKind::ChangeAccount => vec![
             person_select(ctx, people, &f.person),
-            text(ctx, "full_name", "admin-field-new-name", &f.full_name, Some("admin-field-unchanged-hint")),
-            text(ctx, "email", "admin-field-new-email", &f.email, Some("admin-field-unchanged-hint")),
-            checkbox(ctx, "replace_token", "admin-field-replace-token", f.replace_token),
-            checkbox(ctx, "old_token_lost", "admin-field-old-token-lost", f.old_token_lost),
-            text(ctx, "new_serial", "admin-field-new-serial", &f.new_serial, Some("admin-field-new-serial-hint")),
+            text(
+                ctx,
+                "full_name",
+                "admin-field-new-name",
+                &f.full_name,
+                Some("admin-field-unchanged-hint"),
+            ),
+            text(
+                ctx,
+                "email",
+                "admin-field-new-email",
+                &f.email,
+                Some("admin-field-unchanged-hint"),
+            ),
+            checkbox(
+                ctx,
+                "replace_token",
+                "admin-field-replace-token",
+                f.replace_token,
+            ),
+            checkbox(
+                ctx,
+                "old_token_lost",
+                "admin-field-old-token-lost",
+                f.old_token_lost,
+            ),
+            text(
+                ctx,
+                "new_serial",
+                "admin-field-new-serial",
+                &f.new_serial,
+                Some("admin-field-new-serial-hint"),
+            ),
         ],
         RequestKind::RemoveAccount => vec![
             person_select(ctx, people, &f.person),
-            text(ctx, "end_date", "admin-field-end-date", &f.end_date, Some("admin-field-end-date-hint")),
-            checkbox(ctx, "old_token_lost", "admin-field-tokens-lost", f.old_token_lost),
+            text(
+                ctx,
+                "end_date",
+                "admin-field-end-date",
+                &f.end_date,
+                Some("admin-field-end-date-hint"),
+            ),
+            checkbox(
+                ctx,
+                "old_token_lost",
+                "admin-field-tokens-lost",
+                f.old_token_lost,
+            ),
         ],
         RequestKind::OrderTokens => vec![
             text(ctx, "count", "admin-field-count", &f.count, None),
@@ -432,7 +520,11 @@ fn fate(ctx: &Ctx, t: &TokenFate) -> String {
 }
 
 /// What a request asks for, line by line.
-fn detail_rows(ctx: &Ctx, r: &LifecycleRequest, names: &HashMap<i64, String>) -> Vec<(String, String)> {
+fn detail_rows(
+    ctx: &Ctx,
+    r: &LifecycleRequest,
+    names: &HashMap<i64, String>,
+) -> Vec<(String, String)> {
     let row = |key: &str, v: String| (ctx.t(key), v);
     match &r.data {
         RequestData::NewEmployee {
@@ -502,7 +594,9 @@ fn detail_rows(ctx: &Ctx, r: &LifecycleRequest, names: &HashMap<i64, String>) ->
             row("admin-field-address", address.clone()),
             row("admin-field-contact", contact.clone()),
         ],
-        RequestData::ReserveTokens { count } => vec![row("admin-detail-reserved", count.to_string())],
+        RequestData::ReserveTokens { count } => {
+            vec![row("admin-detail-reserved", count.to_string())]
+        }
     }
 }
 
@@ -537,7 +631,10 @@ pub fn request_page(
             ],
         ),
         org: &org.name,
-        asked_by: ctx.ta("admin-request-asked-by", &[("who", r.requested_by.as_str().into())]),
+        asked_by: ctx.ta(
+            "admin-request-asked-by",
+            &[("who", r.requested_by.as_str().into())],
+        ),
         status: status_label(ctx, r.status),
         data: detail_rows(ctx, r, names),
         history: history

@@ -26,7 +26,12 @@ pub fn nav(ctx: &Ctx, csrf: &str, operator: bool, org: Option<&Organisation>, he
     }
     if operator {
         nav = nav
-            .link("/admin/requests", "nav-queue", ctx.t("admin-nav-queue"), here)
+            .link(
+                "/admin/requests",
+                "nav-queue",
+                ctx.t("admin-nav-queue"),
+                here,
+            )
             .link("/admin/stock", "nav-stock", ctx.t("admin-nav-stock"), here);
     }
     nav.sign_out(ctx, csrf)
@@ -315,7 +320,6 @@ pub struct ImportedPage<'a> {
     pub back: String,
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::super::admin_pages::{self as ap, OperatorPart, PersonField, PersonParts, Viewer};
@@ -395,10 +399,19 @@ mod tests {
     /// Every page's common ground: the language, the navigation, no raw hostile name.
     fn common(html: &str, lang: Lang) {
         assert!(html.contains(&format!(r#"<html lang="{lang}">"#)), "{html}");
-        assert!(html.contains(r#"id="nav-home""#) && html.contains(r#"id="logout""#), "{html}");
-        assert!(html.contains(r#"id="nav-queue""#) && html.contains(r#"id="nav-stock""#), "{html}");
+        assert!(
+            html.contains(r#"id="nav-home""#) && html.contains(r#"id="logout""#),
+            "{html}"
+        );
+        assert!(
+            html.contains(r#"id="nav-queue""#) && html.contains(r#"id="nav-stock""#),
+            "{html}"
+        );
         assert!(!html.contains("<script>"), "{html}");
-        assert!(html.contains(r#"value="c&#34;s""#), "the CSRF token escaped: {html}");
+        assert!(
+            html.contains(r#"value="c&#34;s""#),
+            "the CSRF token escaped: {html}"
+        );
     }
 
     #[test]
@@ -415,13 +428,31 @@ mod tests {
             let home = ap::operator_home(viewer(&c), &orgs, rows.clone()).0;
             common(&home, lang);
             assert!(home.contains(&format!("<h1>{title}</h1>")), "{home}");
-            assert!(home.contains(&format!(r#"<a href="/admin/orgs/7" id="org-7">{ESCAPED}</a>"#)), "{home}");
-            assert!(home.contains(&format!(r#"<td class="status">{status}</td>"#)), "{home}");
-            assert!(home.contains(r#"<time datetime="2026-12-05T14:23:00Z">5 "#), "{home}");
+            assert!(
+                home.contains(&format!(
+                    r#"<a href="/admin/orgs/7" id="org-7">{ESCAPED}</a>"#
+                )),
+                "{home}"
+            );
+            assert!(
+                home.contains(&format!(r#"<td class="status">{status}</td>"#)),
+                "{home}"
+            );
+            assert!(
+                home.contains(r#"<time datetime="2026-12-05T14:23:00Z">5 "#),
+                "{home}"
+            );
             let queue = ap::queue(viewer(&c), rows, Vec::new()).0;
             common(&queue, lang);
-            assert!(queue.contains(r#"id="requests-open""#) && queue.contains(r#"id="no-requests-closed""#), "{queue}");
-            assert!(queue.contains(r#"href="/admin/requests" id="nav-queue" aria-current="page""#), "{queue}");
+            assert!(
+                queue.contains(r#"id="requests-open""#)
+                    && queue.contains(r#"id="no-requests-closed""#),
+                "{queue}"
+            );
+            assert!(
+                queue.contains(r#"href="/admin/requests" id="nav-queue" aria-current="page""#),
+                "{queue}"
+            );
             let counts = [
                 StockCount {
                     org_id: Some(7),
@@ -433,7 +464,10 @@ mod tests {
             ];
             let stock = ap::stock(viewer(&c), &counts, &org_names, &HashMap::from([(7, T)])).0;
             common(&stock, lang);
-            assert!(stock.contains(r#"<tr id="stock-7">"#) && stock.contains(r#"class="in-stock">2<"#), "{stock}");
+            assert!(
+                stock.contains(r#"<tr id="stock-7">"#) && stock.contains(r#"class="in-stock">2<"#),
+                "{stock}"
+            );
             assert!(stock.contains(r#"<tr id="stock-provider">"#), "{stock}");
         }
         let en = ap::stock(viewer(&ctx(Lang::En)), &[], &org_names, &HashMap::new()).0;
@@ -464,15 +498,35 @@ mod tests {
             )
             .0;
             common(&html, lang);
-            assert!(html.contains(&format!(r#"<h1 id="org-name">{ESCAPED}</h1>"#)), "{html}");
-            assert!(html.contains(&format!(r#"id="nav-org" aria-current="page">{ESCAPED}</a>"#)), "{html}");
+            assert!(
+                html.contains(&format!(r#"<h1 id="org-name">{ESCAPED}</h1>"#)),
+                "{html}"
+            );
+            assert!(
+                html.contains(&format!(
+                    r#"id="nav-org" aria-current="page">{ESCAPED}</a>"#
+                )),
+                "{html}"
+            );
             assert!(html.contains(&format!("<h2>{heading}</h2>")), "{html}");
-            assert!(html.contains(r#"<tr id="person-12">"#) && html.contains("ann&#60;"), "{html}");
-            assert!(html.contains(r#"<code id="api-token">12.&#60;secret&#62;</code>"#), "{html}");
-            assert!(html.contains(r#"value="2026-12-05""#), "the switch-over date: {html}");
+            assert!(
+                html.contains(r#"<tr id="person-12">"#) && html.contains("ann&#60;"),
+                "{html}"
+            );
+            assert!(
+                html.contains(r#"<code id="api-token">12.&#60;secret&#62;</code>"#),
+                "{html}"
+            );
+            assert!(
+                html.contains(r#"value="2026-12-05""#),
+                "the switch-over date: {html}"
+            );
             assert!(html.contains("&#60;b&#62;no&#60;/b&#62;"), "{html}");
             assert!(html.contains(r#"id="switch-over" name="date" value="2026-12-05" aria-describedby="form-error" aria-invalid="true""#), "{html}");
-            assert!(html.contains(r#"id="new-new_employee""#) && html.contains("vpn&#60;"), "{html}");
+            assert!(
+                html.contains(r#"id="new-new_employee""#) && html.contains("vpn&#60;"),
+                "{html}"
+            );
         }
     }
 
@@ -509,15 +563,39 @@ mod tests {
             )
             .0;
             common(&html, lang);
-            assert!(html.contains(&format!(r#"<h1 id="person-name">{ESCAPED}</h1>"#)), "{html}");
+            assert!(
+                html.contains(&format!(r#"<h1 id="person-name">{ESCAPED}</h1>"#)),
+                "{html}"
+            );
             assert!(html.contains(never), "{html}");
-            assert!(html.contains(&format!(r#"<li id="lockout-locked">{locked}</li>"#)), "{html}");
-            assert!(html.contains(r#"<code id="shown-secret">&#60;code&#62;</code>"#), "{html}");
-            assert!(html.contains(r#"id="form-error">&#60;why&#62;</p>"#), "{html}");
-            assert!(html.contains(r#"name="minutes" value="60" aria-describedby="form-error""#), "{html}");
-            assert!(!html.contains(r#"name="serial" maxlength="64" aria-describedby"#), "{html}");
-            assert!(html.contains(r#"id="subject-access""#), "the operator's links: {html}");
-            assert!(html.contains(r#"action="/admin/people/12/block""#), "{html}");
+            assert!(
+                html.contains(&format!(r#"<li id="lockout-locked">{locked}</li>"#)),
+                "{html}"
+            );
+            assert!(
+                html.contains(r#"<code id="shown-secret">&#60;code&#62;</code>"#),
+                "{html}"
+            );
+            assert!(
+                html.contains(r#"id="form-error">&#60;why&#62;</p>"#),
+                "{html}"
+            );
+            assert!(
+                html.contains(r#"name="minutes" value="60" aria-describedby="form-error""#),
+                "{html}"
+            );
+            assert!(
+                !html.contains(r#"name="serial" maxlength="64" aria-describedby"#),
+                "{html}"
+            );
+            assert!(
+                html.contains(r#"id="subject-access""#),
+                "the operator's links: {html}"
+            );
+            assert!(
+                html.contains(r#"action="/admin/people/12/block""#),
+                "{html}"
+            );
         }
     }
 
@@ -533,17 +611,43 @@ mod tests {
             note: None,
         }];
         for (lang, heading, scheduled) in [
-            (Lang::Nl, "Aanvraag #3: Account verwijderen", "1 januari 2099"),
+            (
+                Lang::Nl,
+                "Aanvraag #3: Account verwijderen",
+                "1 januari 2099",
+            ),
             (Lang::En, "Request #3: Remove account", "1 January 2099"),
         ] {
             let c = ctx(lang);
-            let html = ap::request_page(viewer(&c), &r, &org, &history, &names, false, Some("https://x/<a>"), None).0;
+            let html = ap::request_page(
+                viewer(&c),
+                &r,
+                &org,
+                &history,
+                &names,
+                false,
+                Some("https://x/<a>"),
+                None,
+            )
+            .0;
             common(&html, lang);
             assert!(html.contains(&format!("<h1>{heading}</h1>")), "{html}");
-            assert!(html.contains(scheduled) && html.contains(r#"id="scheduled""#), "{html}");
-            assert!(html.contains(r#"<code id="activation-link">https://x/&#60;a&#62;</code>"#), "{html}");
-            assert!(html.contains(r#"id="take""#) && html.contains(r#"id="reject""#), "{html}");
-            assert!(!html.contains(r#"id="done""#), "a scheduled request is done by its date: {html}");
+            assert!(
+                html.contains(scheduled) && html.contains(r#"id="scheduled""#),
+                "{html}"
+            );
+            assert!(
+                html.contains(r#"<code id="activation-link">https://x/&#60;a&#62;</code>"#),
+                "{html}"
+            );
+            assert!(
+                html.contains(r#"id="take""#) && html.contains(r#"id="reject""#),
+                "{html}"
+            );
+            assert!(
+                !html.contains(r#"id="done""#),
+                "a scheduled request is done by its date: {html}"
+            );
             let fields = ap::RequestFields {
                 full_name: "\"Dirk\" <typed>".into(),
                 ..ap::RequestFields::default()
@@ -558,10 +662,22 @@ mod tests {
             )
             .0;
             common(&form, lang);
-            assert!(form.contains(r#"value="&#34;Dirk&#34; &#60;typed&#62;""#), "{form}");
-            assert!(form.contains(r#"<input type="hidden" name="type" value="new_employee">"#), "{form}");
-            assert!(form.contains(r#"aria-describedby="form-error hint-email" aria-invalid="true""#), "{form}");
-            assert!(form.contains(&format!(">{ESCAPED}<")) || form.contains(ESCAPED), "{form}");
+            assert!(
+                form.contains(r#"value="&#34;Dirk&#34; &#60;typed&#62;""#),
+                "{form}"
+            );
+            assert!(
+                form.contains(r#"<input type="hidden" name="type" value="new_employee">"#),
+                "{form}"
+            );
+            assert!(
+                form.contains(r#"aria-describedby="form-error hint-email" aria-invalid="true""#),
+                "{form}"
+            );
+            assert!(
+                form.contains(&format!(">{ESCAPED}<")) || form.contains(ESCAPED),
+                "{form}"
+            );
         }
     }
 }

@@ -12,7 +12,7 @@ use super::login::Peer;
 use super::templates::Ctx;
 use crate::audit::Outcome;
 use crate::i18n::Arg;
-use crate::model::{Device, DeviceId, DeviceKind, DeviceState, PersonId, UnixTime, now};
+use crate::model::{Device, DeviceId, DeviceKind, DeviceState, PersonId, UnixTime};
 use crate::otp::OtpKind;
 use crate::service::ServiceError;
 use crate::service::admin_tools::{CODES_REFUSED, NOT_RESYNCABLE, PersonActivity};
@@ -62,7 +62,14 @@ pub(super) async fn resync(
     };
     match state
         .gateway
-        .admin_resync(&a.actor, id, device, &form.first, &form.second, now())
+        .admin_resync(
+            &a.actor,
+            id,
+            device,
+            &form.first,
+            &form.second,
+            state.gateway.now(),
+        )
         .await
     {
         Ok(_) => (
@@ -151,7 +158,9 @@ pub(super) fn device_rows(ctx: &Ctx, devices: &[Device], tools: &Tools<'_>) -> V
                 ResyncView {
                     legend: ctx.ta("admin-resync-legend", &[("label", d.label.as_str().into())]),
                     first: refused.map(|(_, f, _)| f.first.clone()).unwrap_or_default(),
-                    second: refused.map(|(_, f, _)| f.second.clone()).unwrap_or_default(),
+                    second: refused
+                        .map(|(_, f, _)| f.second.clone())
+                        .unwrap_or_default(),
                     error: refused.map(|(_, _, text)| refusal(ctx, text)),
                     done: tools.resynced == Some(d.id),
                 }
@@ -190,7 +199,10 @@ pub(super) fn activity(ctx: &Ctx, a: &PersonActivity, t: UnixTime) -> ActivityVi
                 &[
                     ("source", f.source.as_str().into()),
                     ("until", ctx.when(&f.blocked_until.unwrap_or(t)).into()),
-                    ("failures", Arg::Number(i64::try_from(f.failures).unwrap_or(i64::MAX))),
+                    (
+                        "failures",
+                        Arg::Number(i64::try_from(f.failures).unwrap_or(i64::MAX)),
+                    ),
                 ],
             )
         })
@@ -202,7 +214,10 @@ pub(super) fn activity(ctx: &Ctx, a: &PersonActivity, t: UnixTime) -> ActivityVi
             &[("failures", Arg::Number(i64::from(a.failed_logins)))],
         ),
         locked: match a.locked_until {
-            Some(until) => ctx.ta("admin-lockout-locked", &[("until", ctx.when(&until).into())]),
+            Some(until) => ctx.ta(
+                "admin-lockout-locked",
+                &[("until", ctx.when(&until).into())],
+            ),
             None => ctx.t("admin-lockout-not-locked"),
         },
         blocked: match a.blocked_at {
@@ -219,7 +234,10 @@ pub(super) fn activity(ctx: &Ctx, a: &PersonActivity, t: UnixTime) -> ActivityVi
         },
         caption: ctx.ta(
             "admin-signins-caption",
-            &[("count", Arg::Number(i64::try_from(a.logins.len()).unwrap_or(i64::MAX)))],
+            &[(
+                "count",
+                Arg::Number(i64::try_from(a.logins.len()).unwrap_or(i64::MAX)),
+            )],
         ),
         logins: a
             .logins

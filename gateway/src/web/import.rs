@@ -13,7 +13,7 @@ use super::login::Peer;
 use super::portal::show;
 use super::templates::{Ctx, render};
 use crate::i18n::Arg;
-use crate::model::{OrgId, Organisation, now};
+use crate::model::{OrgId, Organisation};
 use crate::service::import::{ImportRow, Imported, LineError, MAX_BYTES, MAX_ROWS};
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -79,7 +79,10 @@ fn line_error(ctx: &Ctx, e: &LineError) -> String {
         ctx.ta(
             "admin-import-error-line",
             &[
-                ("line", Arg::Number(i64::try_from(e.line).unwrap_or(i64::MAX))),
+                (
+                    "line",
+                    Arg::Number(i64::try_from(e.line).unwrap_or(i64::MAX)),
+                ),
                 ("message", e.message.as_str().into()),
             ],
         )
@@ -104,12 +107,12 @@ fn page(v: Viewer<'_>, org: &Organisation, csv: &str, outcome: &Outcome<'_>) -> 
         csrf: v.csrf,
         org,
         heading: ctx.ta("admin-import-heading", &[("org", org.name.as_str().into())]),
-        hint: ctx.ta(
-            "admin-import-hint",
-            &[("rows", people_count(MAX_ROWS))],
-        ),
+        hint: ctx.ta("admin-import-hint", &[("rows", people_count(MAX_ROWS))]),
         csv,
-        errors_intro: ctx.ta("admin-import-errors", &[("count", people_count(errors.len()))]),
+        errors_intro: ctx.ta(
+            "admin-import-errors",
+            &[("count", people_count(errors.len()))],
+        ),
         errors,
         preview,
         preview_heading: ctx.ta("admin-import-preview", &[("count", n.clone())]),
@@ -123,8 +126,14 @@ fn done_page(v: Viewer<'_>, org: &Organisation, made: &[Imported]) -> Html<Strin
         ctx,
         nav: v.nav(Some(org), ""),
         org,
-        heading: ctx.ta("admin-imported-heading", &[("org", org.name.as_str().into())]),
-        made_text: ctx.ta("admin-imported-text", &[("count", people_count(made.len()))]),
+        heading: ctx.ta(
+            "admin-imported-heading",
+            &[("org", org.name.as_str().into())],
+        ),
+        made_text: ctx.ta(
+            "admin-imported-text",
+            &[("count", people_count(made.len()))],
+        ),
         made,
         back: ctx.ta("admin-imported-back", &[("org", org.name.as_str().into())]),
     })
@@ -145,7 +154,11 @@ async fn form_page(
         Ok(a) => a,
         Err(r) => return r,
     };
-    match state.gateway.admin_org(&a.actor, id, now()).await {
+    match state
+        .gateway
+        .admin_org(&a.actor, id, state.gateway.now())
+        .await
+    {
         Ok(org) => show(&state, page(a.viewer(), &org, "", &Outcome::Nothing)),
         Err(e) => a.failure(&e),
     }
@@ -174,7 +187,7 @@ async fn submit(
         Ok(a) => a,
         Err(r) => return r,
     };
-    let t = now();
+    let t = state.gateway.now();
     let org = match state.gateway.admin_org(&a.actor, id, t).await {
         Ok(org) => org,
         Err(e) => return a.failure(&e),
@@ -217,6 +230,7 @@ async fn submit(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::i18n::Lang;
 
     #[test]
     fn only_the_import_form_gets_the_larger_limit() {
@@ -225,5 +239,75 @@ mod tests {
         assert!(!is_import("/admin/orgs/12/requests"));
         assert!(!is_import("/admin/orgs/1/2/import"));
         assert!(!is_import("/portal/import"));
+    }
+
+    #[test]
+    fn the_import_page_keeps_the_text_and_names_each_line_in_either_language() {
+        let org = Organisation {
+            id: 4,
+            name: "<Praktijk & Co>".into(),
+            created_at: 0,
+        };
+        let errors = [
+            LineError {
+                line: 3,
+                message: "the e-mail address <x> is not valid".into(),
+            },
+            LineError {
+                line: 0,
+                message: "too big".into(),
+            },
+        ];
+        let rows = [ImportRow {
+            line: 2,
+            full_name: "Zed <Zonder>".into(),
+            email: "zed@example.org".into(),
+            employee_number: String::new(),
+            username: "zed".into(),
+            start_date: String::new(),
+        }];
+        let csv = "name,email\n</textarea><script>x</script>";
+        for (lang, line, file, import) in [
+            (
+                Lang::En,
+                "line 3: the e-mail address &#60;x&#62;",
+                "file: too big",
+                "Import 1 people",
+            ),
+            (
+                Lang::Nl,
+                "regel 3: the e-mail address &#60;x&#62;",
+                "bestand: too big",
+                "1 personen importeren",
+            ),
+        ] {
+            let ctx = Ctx::new(lang, jiff::tz::TimeZone::UTC);
+            let v = Viewer {
+                ctx: &ctx,
+                csrf: "c",
+                operator: false,
+            };
+            let html = page(v, &org, csv, &Outcome::Errors(&errors)).0;
+            assert!(html.contains(&format!(r#"<html lang="{lang}">"#)), "{html}");
+            assert!(
+                html.contains("&#60;Praktijk &#38; Co&#62;") && !html.contains("<Praktijk"),
+                "{html}"
+            );
+            assert!(
+                html.contains("&#60;/textarea&#62;&#60;script&#62;x&#60;/script&#62;</textarea>"),
+                "the text kept, escaped: {html}"
+            );
+            assert!(html.contains(line) && html.contains(file), "{html}");
+            assert!(
+                html.contains(r#"id="import-errors""#) && !html.contains(r#"id="import""#),
+                "{html}"
+            );
+            let html = page(v, &org, csv, &Outcome::Preview(&rows)).0;
+            assert!(
+                html.contains(import) && html.contains("Zed &#60;Zonder&#62;"),
+                "{html}"
+            );
+            assert!(!html.contains("import-errors"), "{html}");
+        }
     }
 }
