@@ -5,14 +5,18 @@
 //! a signed-in person without either role gets 403 (audited). Every action is a POST with the
 //! session's CSRF token.
 
-use super::admin_pages::{self as ap, Nav, OperatorPart, RequestFields};
-use super::admin_tools::Tools;
-use super::login::{Peer, server_error};
-use super::portal::{Ctx, ctx, ctx_with_role, show};
-use super::{WebState, forbidden};
+use super::WebState;
+use super::admin_pages::{
+    self as ap, OperatorPart, PersonField, PersonParts, RequestFields, Viewer,
+};
+use super::admin_tools::{Tools, refusal};
+use super::login::Peer;
+use super::portal::{ctx, ctx_with_role, show};
+use super::templates::{Ctx, MessagePage, message_response, render};
+use crate::i18n::Lang;
 use crate::model::{
-    LifecycleRequest, OrgId, Organisation, PersonId, RequestData, RequestId, RequestKind,
-    RequestStatus, Role, TokenFate, now,
+    LifecycleRequest, OrgId, PersonId, RequestData, RequestId, RequestKind, RequestStatus, Role,
+    TokenFate,
 };
 use crate::service::{AdminActor, ServiceError};
 use axum::extract::{Path, Query, State};
@@ -137,19 +141,86 @@ impl AdminForm {
     }
 }
 
-/// A signed-in admin request: the session and the actor.
+/// A signed-in admin request: the session, the actor and the page's language (the signed-in
+/// person's).
 pub(super) struct Admin {
-    pub(super) c: Ctx,
+    pub(super) c: super::portal::Ctx,
     pub(super) actor: AdminActor,
+    pub(super) ctx: Ctx,
 }
 
 impl Admin {
-    pub(super) fn nav<'a>(&'a self, org: Option<&'a Organisation>) -> Nav<'a> {
-        Nav {
+    /// Who is looking, for the pages.
+    pub(super) fn viewer(&self) -> Viewer<'_> {
+        Viewer {
+            ctx: &self.ctx,
             csrf: self.c.csrf(),
-            name: &self.c.actor.person.full_name,
             operator: self.actor.is_operator(),
-            org,
+        }
+    }
+
+    /// 404: nothing here, or not theirs to see (the same page).
+    pub(super) fn not_found(&self) -> Response {
+        not_found_in(&self.ctx)
+    }
+
+    /// 403: a page or action only the operator may use.
+    pub(super) fn forbidden(&self) -> Response {
+        forbidden_in(&self.ctx)
+    }
+
+    /// A service error as a page in the person's language: not found 404, a refusal 400
+    /// (refusals the person can act on are shown on their form by the caller), anything
+    /// else 500.
+    pub(super) fn failure(&self, e: &ServiceError) -> Response {
+        failure_in(&self.ctx, e)
+    }
+}
+
+fn not_found_in(ctx: &Ctx) -> Response {
+    message_response(
+        StatusCode::NOT_FOUND,
+        ctx,
+        "admin-not-found-title",
+        "admin-not-found-text",
+    )
+}
+
+fn forbidden_in(ctx: &Ctx) -> Response {
+    message_response(
+        StatusCode::FORBIDDEN,
+        ctx,
+        "admin-forbidden-title",
+        "admin-forbidden-text",
+    )
+}
+
+/// 400 with the refusal in words.
+fn refused_in(ctx: &Ctx, text: &str) -> Response {
+    (
+        StatusCode::BAD_REQUEST,
+        render(&MessagePage {
+            ctx,
+            title: ctx.t("admin-refused-title"),
+            paragraphs: vec![refusal(ctx, text)],
+            link: None,
+        }),
+    )
+        .into_response()
+}
+
+fn failure_in(ctx: &Ctx, e: &ServiceError) -> Response {
+    match e {
+        ServiceError::NotFound(_) => not_found_in(ctx),
+        ServiceError::Invalid(text) => refused_in(ctx, text),
+        e => {
+            tracing::error!(error = %e, "an administration page failed");
+            message_response(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                ctx,
+                "admin-error-title",
+                "admin-error-text",
+            )
         }
     }
 }
@@ -165,8 +236,8 @@ pub(super) async fn admin(
     let roles = [Role::Operator, Role::OrgAdmin];
     let c = match ctx_with_role(state, peer, headers, csrf, &roles).await {
         Ok(c) => c,
-        Err(refusal) => {
-            if refusal.status() == StatusCode::FORBIDDEN
+        Err(refused) => {
+            if refused.status() == StatusCode::FORBIDDEN
                 && let Ok(c) = ctx(state, peer, headers, csrf).await
             {
                 let person = &c.actor.person;
@@ -180,37 +251,26 @@ pub(super) async fn admin(
                 stand_in.request_id = c.actor.request_id.clone();
                 state
                     .gateway
-                    .audit_denied(&stand_in, "admin pages (no role)", now())
+                    .audit_denied(&stand_in, "admin pages (no role)", state.gateway.now())
                     .await;
+                let lang = state.gateway.lang_of(person).await;
+                return Err(forbidden_in(&Ctx::of(&state.gateway, lang)));
             }
-            return Err(refusal);
+            return Err(refused);
         }
     };
+    let lang = state.gateway.lang_of(&c.actor.person).await;
+    let ctx = Ctx::of(&state.gateway, lang);
     let actor =
         AdminActor::from_person(&c.actor.person, c.actor.source, c.actor.request_id.clone())
-            .ok_or_else(forbidden)?;
-    Ok(Admin { c, actor })
+            .ok_or_else(|| forbidden_in(&ctx))?;
+    Ok(Admin { c, actor, ctx })
 }
 
-fn not_found() -> Response {
-    (
-        StatusCode::NOT_FOUND,
-        super::pages::message(
-            "Not found",
-            "There is nothing here, or it is not yours to see.",
-        ),
-    )
-        .into_response()
-}
-
-/// A service error as a page: not found 404, anything else 500 (refusals the person can act
-/// on are handled by the caller).
+/// A service error as a page in English, for `remember.rs` and `sso_sessions.rs`, which do
+/// not keep the `Admin` they were given; `Admin::failure` answers in the person's language.
 pub(super) fn failure(e: &ServiceError) -> Response {
-    match e {
-        ServiceError::NotFound(_) => not_found(),
-        ServiceError::Invalid(text) => super::bad_request(text),
-        e => server_error(e),
-    }
+    failure_in(&Ctx::new(Lang::En, jiff::tz::TimeZone::UTC), e)
 }
 
 macro_rules! admin_or_return {
@@ -223,10 +283,10 @@ macro_rules! admin_or_return {
 }
 
 macro_rules! try_page {
-    ($e:expr) => {
+    ($a:expr, $e:expr) => {
         match $e {
             Ok(v) => v,
-            Err(e) => return failure(&e),
+            Err(e) => return $a.failure(&e),
         }
     };
 }
@@ -272,48 +332,51 @@ async fn home(State(state): State<WebState>, Peer(peer): Peer, headers: HeaderMa
         )
             .into_response();
     }
-    let t = now();
-    let orgs = try_page!(state.gateway.admin_orgs(&a.actor).await);
-    let open = try_page!(state.gateway.requests_for(&a.actor, None, true, t).await);
+    let t = state.gateway.now();
+    let orgs = try_page!(a, state.gateway.admin_orgs(&a.actor).await);
+    let open = try_page!(a, state.gateway.requests_for(&a.actor, None, true, t).await);
     let org_names = orgs.iter().map(|o| (o.id, o.name.clone())).collect();
     let names = person_names(&state, &a, &open).await;
-    let table = ap::request_table(&open, &org_names, &names);
-    show(&state, ap::operator_home(&a.nav(None), &orgs, &table))
+    let rows = ap::request_rows(&a.ctx, &open, &org_names, &names);
+    show(&state, ap::operator_home(a.viewer(), &orgs, rows))
 }
 
 async fn queue(State(state): State<WebState>, Peer(peer): Peer, headers: HeaderMap) -> Response {
     let a = admin_or_return!(state, peer, headers, None);
-    let t = now();
-    let all = try_page!(state.gateway.requests_for(&a.actor, None, false, t).await);
-    let orgs = try_page!(org_names(&state, &a).await);
+    let t = state.gateway.now();
+    let all = try_page!(
+        a,
+        state.gateway.requests_for(&a.actor, None, false, t).await
+    );
+    let orgs = try_page!(a, org_names(&state, &a).await);
     let names = person_names(&state, &a, &all).await;
     let (open, closed): (Vec<_>, Vec<_>) = all.into_iter().partition(|r| r.status.is_open());
     show(
         &state,
         ap::queue(
-            &a.nav(None),
-            &ap::request_table(&open, &orgs, &names),
-            &ap::request_table(&closed, &orgs, &names),
+            a.viewer(),
+            ap::request_rows(&a.ctx, &open, &orgs, &names),
+            ap::request_rows(&a.ctx, &closed, &orgs, &names),
         ),
     )
 }
 
 async fn stock(State(state): State<WebState>, Peer(peer): Peer, headers: HeaderMap) -> Response {
     let a = admin_or_return!(state, peer, headers, None);
-    let t = now();
+    let t = state.gateway.now();
     let counts = match state.gateway.stock(&a.actor, t).await {
         Ok(c) => c,
-        Err(ServiceError::Invalid(_)) => return forbidden(),
-        Err(e) => return failure(&e),
+        Err(ServiceError::Invalid(_)) => return a.forbidden(),
+        Err(e) => return a.failure(&e),
     };
-    let orgs = try_page!(org_names(&state, &a).await);
+    let orgs = try_page!(a, org_names(&state, &a).await);
     let mut switch = HashMap::new();
     for id in orgs.keys() {
-        if let Some(at) = try_page!(state.gateway.switch_over(*id).await) {
+        if let Some(at) = try_page!(a, state.gateway.switch_over(*id).await) {
             switch.insert(*id, at);
         }
     }
-    show(&state, ap::stock(&a.nav(None), &counts, &orgs, &switch))
+    show(&state, ap::stock(a.viewer(), &counts, &orgs, &switch))
 }
 
 /// An organisation's page, with what only the operator sees.
@@ -322,12 +385,13 @@ async fn render_org(
     a: &Admin,
     id: OrgId,
     new_token: Option<&str>,
-    error: Option<&str>,
+    error: Option<String>,
 ) -> Response {
-    let t = now();
-    let org = try_page!(state.gateway.admin_org(&a.actor, id, t).await);
-    let people = try_page!(state.gateway.admin_people(&a.actor, org.id, t).await);
+    let t = state.gateway.now();
+    let org = try_page!(a, state.gateway.admin_org(&a.actor, id, t).await);
+    let people = try_page!(a, state.gateway.admin_people(&a.actor, org.id, t).await);
     let requests = try_page!(
+        a,
         state
             .gateway
             .requests_for(&a.actor, Some(org.id), false, t)
@@ -335,31 +399,31 @@ async fn render_org(
     );
     let orgs = HashMap::from([(org.id, org.name.clone())]);
     let names = person_names(state, a, &requests).await;
-    let table = ap::request_table(&requests, &orgs, &names);
+    let rows = ap::request_rows(&a.ctx, &requests, &orgs, &names);
     let tokens;
     let operator = if a.actor.is_operator() {
-        tokens = try_page!(state.gateway.api_tokens(&a.actor, t).await)
+        tokens = try_page!(a, state.gateway.api_tokens(&a.actor, t).await)
             .into_iter()
             .filter(|k| k.org_id == org.id)
             .collect::<Vec<_>>();
         Some(OperatorPart {
             tokens: &tokens,
-            switch_over: try_page!(state.gateway.switch_over(org.id).await),
+            switch_over: try_page!(a, state.gateway.switch_over(org.id).await),
             new_token,
             error,
         })
     } else {
         None
     };
-    let policy = try_page!(state.gateway.org_policy(org.id).await).describe();
+    let policy = try_page!(a, state.gateway.org_policy(org.id).await).describe();
     show(
         state,
         ap::org_page(
-            &a.nav(Some(&org)),
+            a.viewer(),
             &org,
             &people,
-            &table,
-            operator.as_ref(),
+            rows,
+            operator,
             &state.gateway.clients_serving(&org.name),
             &policy,
         ),
@@ -388,14 +452,15 @@ async fn render_form(
     org: OrgId,
     kind: RequestKind,
     fields: &RequestFields,
-    error: Option<&str>,
+    error: Option<String>,
 ) -> Response {
-    let t = now();
-    let org = try_page!(state.gateway.admin_org(&a.actor, org, t).await);
-    let people = try_page!(state.gateway.admin_people(&a.actor, org.id, t).await);
-    let html = ap::request_form(&a.nav(Some(&org)), &org, kind, &people, fields, error);
+    let t = state.gateway.now();
+    let org = try_page!(a, state.gateway.admin_org(&a.actor, org, t).await);
+    let people = try_page!(a, state.gateway.admin_people(&a.actor, org.id, t).await);
+    let refused = error.is_some();
+    let html = ap::request_form(a.viewer(), &org, kind, &people, fields, error);
     let mut res = show(state, html);
-    if error.is_some() {
+    if refused {
         *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
     }
     res
@@ -410,7 +475,7 @@ async fn new_request_form(
 ) -> Response {
     let a = admin_or_return!(state, peer, headers, None);
     let Some(kind) = RequestKind::parse(&kind) else {
-        return not_found();
+        return a.not_found();
     };
     let fields = RequestFields {
         person: q.person,
@@ -420,19 +485,19 @@ async fn new_request_form(
     render_form(&state, &a, id, kind, &fields, None).await
 }
 
-/// A request's data from the form, or why not.
-fn form_data(kind: RequestKind, f: &AdminForm) -> Result<RequestData, String> {
+/// A request's data from the form, or the catalogue key of why not.
+fn form_data(kind: RequestKind, f: &AdminForm) -> Result<RequestData, &'static str> {
     let person = || {
         f.person
             .trim()
             .parse::<PersonId>()
-            .map_err(|_| "Choose a person.".to_owned())
+            .map_err(|_| "admin-error-choose-person")
     };
     let count = || {
         f.count
             .trim()
             .parse::<u32>()
-            .map_err(|_| "Give the number of tokens as a whole number.".to_owned())
+            .map_err(|_| "admin-error-count")
     };
     let fate = if f.old_token_lost.is_empty() {
         TokenFate::Return
@@ -491,22 +556,31 @@ async fn submit(
 ) -> Response {
     let a = admin_or_return!(state, peer, headers, Some(&form.csrf));
     let Some(kind) = RequestKind::parse(&form.kind) else {
-        return super::bad_request("Unknown request type.");
+        return message_response(
+            StatusCode::BAD_REQUEST,
+            &a.ctx,
+            "admin-refused-title",
+            "admin-error-request-type",
+        );
     };
     let data = match form_data(kind, &form) {
         Ok(d) => d,
-        Err(text) => return render_form(&state, &a, org, kind, &form.fields(), Some(&text)).await,
+        Err(key) => {
+            let error = a.ctx.t(key);
+            return render_form(&state, &a, org, kind, &form.fields(), Some(error)).await;
+        }
     };
     match state
         .gateway
-        .submit_request(&a.actor, org, data, now())
+        .submit_request(&a.actor, org, data, state.gateway.now())
         .await
     {
         Ok(r) => to_request(r.id),
         Err(ServiceError::Invalid(text)) => {
-            render_form(&state, &a, org, kind, &form.fields(), Some(&text)).await
+            let error = refusal(&a.ctx, &text);
+            render_form(&state, &a, org, kind, &form.fields(), Some(error)).await
         }
-        Err(e) => failure(&e),
+        Err(e) => a.failure(&e),
     }
 }
 
@@ -515,23 +589,24 @@ async fn render_request(
     a: &Admin,
     id: RequestId,
     link: Option<&str>,
-    error: Option<&str>,
+    error: Option<String>,
 ) -> Response {
-    let t = now();
-    let (r, history) = try_page!(state.gateway.request_for(&a.actor, id, t).await);
-    let org = try_page!(state.gateway.admin_org(&a.actor, r.org_id, t).await);
+    let t = state.gateway.now();
+    let (r, history) = try_page!(a, state.gateway.request_for(&a.actor, id, t).await);
+    let org = try_page!(a, state.gateway.admin_org(&a.actor, r.org_id, t).await);
     let names = person_names(state, a, std::slice::from_ref(&r)).await;
-    let switch = try_page!(state.gateway.switch_over(r.org_id).await);
+    let switch = try_page!(a, state.gateway.switch_over(r.org_id).await);
     let can_change = r.data.kind() == RequestKind::ReserveTokens
         && matches!(
             r.status,
             RequestStatus::Submitted | RequestStatus::InProgress | RequestStatus::Done
         )
         && switch.is_none_or(|s| t < s);
+    let refused = error.is_some();
     let html = ap::request_page(
-        &a.nav(Some(&org)),
+        a.viewer(),
         &r,
-        &org.name,
+        &org,
         &history,
         &names,
         can_change,
@@ -539,7 +614,7 @@ async fn render_request(
         error,
     );
     let mut res = show(state, html);
-    if error.is_some() {
+    if refused {
         *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
     }
     res
@@ -564,8 +639,10 @@ async fn after(
 ) -> Response {
     match result {
         Ok(()) => to_request(id),
-        Err(ServiceError::Invalid(text)) => render_request(state, a, id, None, Some(&text)).await,
-        Err(e) => failure(&e),
+        Err(ServiceError::Invalid(text)) => {
+            render_request(state, a, id, None, Some(refusal(&a.ctx, &text))).await
+        }
+        Err(e) => a.failure(&e),
     }
 }
 
@@ -577,7 +654,10 @@ async fn take(
     Form(form): Form<AdminForm>,
 ) -> Response {
     let a = admin_or_return!(state, peer, headers, Some(&form.csrf));
-    let r = state.gateway.take_request(&a.actor, id, now()).await;
+    let r = state
+        .gateway
+        .take_request(&a.actor, id, state.gateway.now())
+        .await;
     after(&state, &a, id, r.map(|_| ())).await
 }
 
@@ -591,7 +671,7 @@ async fn reject(
     let a = admin_or_return!(state, peer, headers, Some(&form.csrf));
     let r = state
         .gateway
-        .reject_request(&a.actor, id, &form.reason, now())
+        .reject_request(&a.actor, id, &form.reason, state.gateway.now())
         .await;
     after(&state, &a, id, r.map(|_| ())).await
 }
@@ -607,7 +687,7 @@ async fn done(
     let base = state.provider.settings().issuer.clone();
     match state
         .gateway
-        .complete_request(&a.actor, id, &base, now())
+        .complete_request(&a.actor, id, &base, state.gateway.now())
         .await
     {
         Ok(c) => match c.activation_link {
@@ -630,14 +710,8 @@ async fn reservation(
         match form.count.trim().parse::<u32>() {
             Ok(c) => Some(c),
             Err(_) => {
-                return render_request(
-                    &state,
-                    &a,
-                    id,
-                    None,
-                    Some("Give the number of tokens as a whole number."),
-                )
-                .await;
+                let error = a.ctx.t("admin-error-count");
+                return render_request(&state, &a, id, None, Some(error)).await;
             }
         }
     } else {
@@ -645,7 +719,7 @@ async fn reservation(
     };
     let r = state
         .gateway
-        .change_reservation(&a.actor, id, count, now())
+        .change_reservation(&a.actor, id, count, state.gateway.now())
         .await;
     after(&state, &a, id, r.map(|_| ())).await
 }
@@ -654,8 +728,8 @@ async fn render_person(
     state: &WebState,
     a: &Admin,
     id: PersonId,
-    shown: Option<(&str, &str)>,
-    error: Option<&str>,
+    shown: Option<(String, String)>,
+    error: Option<(String, PersonField)>,
 ) -> Response {
     render_person_with(state, a, id, shown, error, &Tools::default()).await
 }
@@ -666,36 +740,41 @@ pub(super) async fn render_person_with(
     state: &WebState,
     a: &Admin,
     id: PersonId,
-    shown: Option<(&str, &str)>,
-    error: Option<&str>,
+    shown: Option<(String, String)>,
+    error: Option<(String, PersonField)>,
     tools: &Tools<'_>,
 ) -> Response {
-    let t = now();
-    let (person, devices) = try_page!(state.gateway.admin_person(&a.actor, id, t).await);
-    let org = try_page!(state.gateway.admin_org(&a.actor, person.org_id, t).await);
-    let activity = try_page!(state.gateway.admin_person_activity(&a.actor, id, t).await);
+    let t = state.gateway.now();
+    let (person, devices) = try_page!(a, state.gateway.admin_person(&a.actor, id, t).await);
+    let org = try_page!(a, state.gateway.admin_org(&a.actor, person.org_id, t).await);
+    let activity = try_page!(
+        a,
+        state.gateway.admin_person_activity(&a.actor, id, t).await
+    );
     // Signed-in browsers (single sign-on sessions), before the sign-ins; remembered
     // browsers after them.
-    let sso = try_page!(state.gateway.admin_sso_sessions(&a.actor, id, t).await);
-    let remembered =
-        try_page!(super::remember::admin_section(state, &a.actor, id, a.c.csrf(), t).await);
-    let activity = format!(
-        "{}\n{}{}",
-        super::sso_sessions::admin_section(a.c.csrf(), id, &sso),
-        super::admin_tools::activity(&activity, t),
-        remembered
+    let sso = try_page!(a, state.gateway.admin_sso_sessions(&a.actor, id, t).await);
+    let remembered = try_page!(
+        a,
+        super::remember::admin_section(state, &a.actor, id, a.c.csrf(), t).await
     );
+    let refused = error.is_some() || tools.refused.is_some();
     let html = ap::person_page(
-        &a.nav(Some(&org)),
+        a.viewer(),
+        &org,
         &person,
-        &devices,
-        &activity,
-        tools,
-        shown,
-        error,
+        PersonParts {
+            devices: &devices,
+            activity: super::admin_tools::activity(&a.ctx, &activity, t),
+            tools,
+            sso: super::sso_sessions::admin_section(a.c.csrf(), id, &sso),
+            remembered,
+            shown,
+            error,
+        },
     );
     let mut res = show(state, html);
-    if error.is_some() || tools.refused.is_some() {
+    if refused {
         *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
     }
     res
@@ -732,29 +811,27 @@ async fn temp_code(
 ) -> Response {
     let a = admin_or_return!(state, peer, headers, Some(&form.csrf));
     let Ok(minutes) = form.minutes.trim().parse::<u32>() else {
-        return render_person(
-            &state,
-            &a,
-            id,
-            None,
-            Some("Give the minutes as a whole number."),
-        )
-        .await;
+        let error = (a.ctx.t("admin-error-minutes"), PersonField::Minutes);
+        return render_person(&state, &a, id, None, Some(error)).await;
     };
     match state
         .gateway
-        .admin_temporary_code(&a.actor, id, minutes, now())
+        .admin_temporary_code(&a.actor, id, minutes, state.gateway.now())
         .await
     {
         Ok((code, expires)) => {
-            let what = format!(
-                "Temporary code (shown once; valid for one sign-in until {}):",
-                crate::audit::format_time(expires)
+            let what = a.ctx.ta(
+                "admin-temp-code-shown",
+                &[("until", a.ctx.when(&expires).into())],
             );
-            render_person(&state, &a, id, Some((&what, code.expose())), None).await
+            let shown = (what, code.expose().to_owned());
+            render_person(&state, &a, id, Some(shown), None).await
         }
-        Err(ServiceError::Invalid(text)) => render_person(&state, &a, id, None, Some(&text)).await,
-        Err(e) => failure(&e),
+        Err(ServiceError::Invalid(text)) => {
+            let error = (refusal(&a.ctx, &text), PersonField::Minutes);
+            render_person(&state, &a, id, None, Some(error)).await
+        }
+        Err(e) => a.failure(&e),
     }
 }
 
@@ -766,9 +843,13 @@ async fn unlock(
     Form(form): Form<AdminForm>,
 ) -> Response {
     let a = admin_or_return!(state, peer, headers, Some(&form.csrf));
-    match state.gateway.admin_unlock(&a.actor, id, now()).await {
+    match state
+        .gateway
+        .admin_unlock(&a.actor, id, state.gateway.now())
+        .await
+    {
         Ok(()) => to_person(id),
-        Err(e) => failure(&e),
+        Err(e) => a.failure(&e),
     }
 }
 
@@ -804,14 +885,18 @@ async fn set_block(
     on: bool,
 ) -> Response {
     let a = admin_or_return!(state, peer, headers, Some(&form.csrf));
-    match state.gateway.admin_block(&a.actor, id, on, now()).await {
+    match state
+        .gateway
+        .admin_block(&a.actor, id, on, state.gateway.now())
+        .await
+    {
         Ok(person) => {
             if on {
                 state.sessions.end_person(person.id, &person.username).await;
             }
             to_person(id)
         }
-        Err(e) => failure(&e),
+        Err(e) => a.failure(&e),
     }
 }
 
@@ -833,16 +918,15 @@ async fn assign_token(
     let a = admin_or_return!(state, peer, headers, Some(&form.csrf));
     match state
         .gateway
-        .admin_assign_token(&a.actor, id, &form.serial, now())
+        .admin_assign_token(&a.actor, id, &form.serial, state.gateway.now())
         .await
     {
-        Ok(_) => (
-            StatusCode::SEE_OTHER,
-            [(axum::http::header::LOCATION, format!("/admin/people/{id}"))],
-        )
-            .into_response(),
-        Err(ServiceError::Invalid(text)) => render_person(&state, &a, id, None, Some(&text)).await,
-        Err(e) => failure(&e),
+        Ok(_) => to_person(id),
+        Err(ServiceError::Invalid(text)) => {
+            let error = (refusal(&a.ctx, &text), PersonField::Serial);
+            render_person(&state, &a, id, None, Some(error)).await
+        }
+        Err(e) => a.failure(&e),
     }
 }
 
@@ -857,26 +941,32 @@ async fn new_activation(
     let base = state.provider.settings().issuer.clone();
     match state
         .gateway
-        .reissue_activation(&a.actor, id, &base, now())
+        .reissue_activation(&a.actor, id, &base, state.gateway.now())
         .await
     {
         // Only the operator sees the link (a fallback to the e-mail); an org admin could
         // otherwise activate the account in the person's stead.
         Ok(link) if a.actor.is_operator() => {
-            let what = "Activation link (shown once; it was also sent by e-mail):";
-            render_person(&state, &a, id, Some((what, link.expose())), None).await
+            let shown = (
+                a.ctx.t("admin-activation-link-shown"),
+                link.expose().to_owned(),
+            );
+            render_person(&state, &a, id, Some(shown), None).await
         }
         Ok(_) => {
-            let what = "A new activation link was sent by e-mail to:";
             let email = match state.gateway.store().person_by_id(id).await {
                 Ok(Some(p)) => p.email.unwrap_or_default(),
                 Ok(None) => String::new(),
-                Err(e) => return server_error(&e),
+                Err(e) => return a.failure(&e.into()),
             };
-            render_person(&state, &a, id, Some((what, &email)), None).await
+            let shown = (a.ctx.t("admin-activation-sent-to"), email);
+            render_person(&state, &a, id, Some(shown), None).await
         }
-        Err(ServiceError::Invalid(text)) => render_person(&state, &a, id, None, Some(&text)).await,
-        Err(e) => failure(&e),
+        Err(ServiceError::Invalid(text)) => {
+            let error = (refusal(&a.ctx, &text), PersonField::None);
+            render_person(&state, &a, id, None, Some(error)).await
+        }
+        Err(e) => a.failure(&e),
     }
 }
 
@@ -890,13 +980,16 @@ async fn new_api_token(
     let a = admin_or_return!(state, peer, headers, Some(&form.csrf));
     match state
         .gateway
-        .issue_api_token(&a.actor, org, &form.label, now())
+        .issue_api_token(&a.actor, org, &form.label, state.gateway.now())
         .await
     {
         Ok((_, secret)) => render_org(&state, &a, org, Some(secret.expose()), None).await,
-        Err(ServiceError::Invalid(_)) if !a.actor.is_operator() => forbidden(),
-        Err(ServiceError::Invalid(text)) => render_org(&state, &a, org, None, Some(&text)).await,
-        Err(e) => failure(&e),
+        Err(ServiceError::Invalid(_)) if !a.actor.is_operator() => a.forbidden(),
+        Err(ServiceError::Invalid(text)) => {
+            let error = refusal(&a.ctx, &text);
+            render_org(&state, &a, org, None, Some(error)).await
+        }
+        Err(e) => a.failure(&e),
     }
 }
 
@@ -911,18 +1004,22 @@ async fn revoke_api_token(
     if !a.actor.is_operator() {
         state
             .gateway
-            .audit_denied(&a.actor, "revoke API token", now())
+            .audit_denied(&a.actor, "revoke API token", state.gateway.now())
             .await;
-        return forbidden();
+        return a.forbidden();
     }
     let org = match state.gateway.store().api_token(id).await {
         Ok(Some(t)) => t.org_id,
-        Ok(None) => return not_found(),
-        Err(e) => return server_error(&e),
+        Ok(None) => return a.not_found(),
+        Err(e) => return a.failure(&e.into()),
     };
-    match state.gateway.revoke_api_token(&a.actor, id, now()).await {
+    match state
+        .gateway
+        .revoke_api_token(&a.actor, id, state.gateway.now())
+        .await
+    {
         Ok(()) => see_other_org(org),
-        Err(e) => failure(&e),
+        Err(e) => a.failure(&e),
     }
 }
 
@@ -944,12 +1041,15 @@ async fn switch_over(
     let a = admin_or_return!(state, peer, headers, Some(&form.csrf));
     match state
         .gateway
-        .set_switch_over(&a.actor, org, &form.date, now())
+        .set_switch_over(&a.actor, org, &form.date, state.gateway.now())
         .await
     {
         Ok(()) => see_other_org(org),
-        Err(ServiceError::Invalid(_)) if !a.actor.is_operator() => forbidden(),
-        Err(ServiceError::Invalid(text)) => render_org(&state, &a, org, None, Some(&text)).await,
-        Err(e) => failure(&e),
+        Err(ServiceError::Invalid(_)) if !a.actor.is_operator() => a.forbidden(),
+        Err(ServiceError::Invalid(text)) => {
+            let error = refusal(&a.ctx, &text);
+            render_org(&state, &a, org, None, Some(error)).await
+        }
+        Err(e) => a.failure(&e),
     }
 }

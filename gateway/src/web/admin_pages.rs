@@ -1,155 +1,160 @@
 //! The administration pages (org admins and the operator): organisations, people, requests,
-//! token stock. Server-rendered like the portal: escaped values, no scripts, every action a
-//! POST form carrying the session's CSRF token; forms keep what was typed on an error.
+//! token stock. Filled from the model into the templates of `admin_templates.rs`, every text
+//! in the signed-in person's language; no scripts, every action a POST form carrying the
+//! session's CSRF token; forms keep what was typed on an error.
 
-use super::pages::{error_block, esc, layout};
-use crate::audit::format_time;
-use crate::model::{
-    ApiToken, Device, LifecycleRequest, Organisation, Person, RequestData, RequestKind,
-    RequestStatus, RequestStep, StockCount, TokenFate, UnixTime,
+use super::admin_templates::{
+    self as at, ClientRow, Field, HomePage, OperatorView, OrgPage, PersonPage, PersonRow,
+    QueuePage, RequestFormPage, RequestPage, RequestRow, StepRow, StockPage, StockRow,
 };
-use crate::service::lifecycle::format_date;
+use super::templates::{Ctx, Nav, render};
+use crate::i18n::Arg;
+use crate::model::{
+    ApiToken, Device, LifecycleRequest, Organisation, Person, PersonState, RequestData,
+    RequestKind, RequestStatus, RequestStep, StockCount, TokenFate, UnixTime,
+};
+use crate::service::lifecycle::{format_date, kind_key, status_key};
 use axum::response::Html;
 use std::collections::HashMap;
 
+/// The hidden CSRF field as HTML, for the sections of the person's page that
+/// `remember.rs` and `sso_sessions.rs` still build as strings. Delete it when they move to
+/// templates (`m::csrf`).
 pub(super) fn csrf_field(csrf: &str) -> String {
-    format!(r#"<input type="hidden" name="csrf" value="{}">"#, esc(csrf))
+    use askama::Template;
+    #[derive(Template)]
+    #[template(
+        ext = "html",
+        source = r#"<input type="hidden" name="csrf" value="{{ csrf }}">"#
+    )]
+    struct CsrfField<'a> {
+        csrf: &'a str,
+    }
+    CsrfField { csrf }.render().unwrap_or_default()
 }
 
+/// A moment as `2026-12-05 14:23:00 UTC`, for `remember.rs` and `sso_sessions.rs` until
+/// they show times with `Ctx::when`. Delete it then.
 pub(super) fn when(t: UnixTime) -> String {
-    format_time(t).replace('T', " ").replace('Z', " UTC")
+    crate::audit::format_time(t)
+        .replace('T', " ")
+        .replace('Z', " UTC")
 }
 
-/// Who is signed in, and where they can go.
-#[derive(Debug, Clone)]
-pub struct Nav<'a> {
+/// Who is looking: the page's language and zone, the session's CSRF token, and whether they
+/// are the operator (who sees every organisation and the operator's tools).
+#[derive(Debug, Clone, Copy)]
+pub struct Viewer<'a> {
+    pub ctx: &'a Ctx,
     pub csrf: &'a str,
-    pub name: &'a str,
     pub operator: bool,
-    pub org: Option<&'a Organisation>,
 }
 
-pub(super) fn nav(n: &Nav<'_>) -> String {
-    let mut links = String::from(r#"<a href="/admin" id="nav-home">Administration</a>"#);
-    if let Some(org) = n.org {
-        links.push_str(&format!(
-            r#" <a href="/admin/orgs/{}" id="nav-org">{}</a>"#,
-            org.id,
-            esc(&org.name)
-        ));
+impl Viewer<'_> {
+    /// The navigation, `here` marked as the current page.
+    pub fn nav(&self, org: Option<&Organisation>, here: &str) -> Nav {
+        at::nav(self.ctx, self.csrf, self.operator, org, here)
     }
-    if n.operator {
-        links.push_str(r#" <a href="/admin/requests" id="nav-queue">Queue</a> <a href="/admin/stock" id="nav-stock">Token stock</a>"#);
-    }
-    format!(
-        r#"<nav>{links} <span class="here">{name}</span>
-<form method="post" action="/portal/logout" class="inline">{csrf}<button type="submit" class="link" id="logout">Sign out</button></form></nav>"#,
-        name = esc(n.name),
-        csrf = csrf_field(n.csrf),
-    )
 }
 
-fn status(s: RequestStatus) -> &'static str {
-    match s {
-        RequestStatus::Submitted => "submitted",
-        RequestStatus::InProgress => "in progress",
-        RequestStatus::Done => "done",
-        RequestStatus::Rejected => "rejected",
-        RequestStatus::Cancelled => "cancelled",
-    }
+/// A request's kind in words.
+pub fn kind_label(ctx: &Ctx, kind: RequestKind) -> String {
+    ctx.t(kind_key(kind))
+}
+
+/// A request's status in words.
+pub fn status_label(ctx: &Ctx, status: RequestStatus) -> String {
+    ctx.t(status_key(status))
+}
+
+fn person_state(ctx: &Ctx, state: PersonState) -> String {
+    ctx.t(match state {
+        PersonState::Active => "admin-person-state-active",
+        PersonState::Disabled => "admin-person-state-disabled",
+        PersonState::Removed => "admin-person-state-removed",
+    })
+}
+
+/// The name of the person `id` as the viewer may see it, else "person 12".
+fn who(ctx: &Ctx, names: &HashMap<i64, String>, id: i64) -> String {
+    names
+        .get(&id)
+        .cloned()
+        .unwrap_or_else(|| ctx.ta("admin-person-number", &[("id", Arg::Number(id))]))
+}
+
+fn count_arg(count: u32) -> Arg {
+    Arg::Number(i64::from(count))
 }
 
 /// One line about what a request asks for.
-pub fn summary(r: &LifecycleRequest, names: &HashMap<i64, String>) -> String {
-    let who = |id: &i64| {
-        names
-            .get(id)
-            .cloned()
-            .unwrap_or_else(|| format!("person {id}"))
-    };
+pub fn summary(ctx: &Ctx, r: &LifecycleRequest, names: &HashMap<i64, String>) -> String {
     match &r.data {
         RequestData::NewEmployee {
             full_name,
             email,
             start_date,
             ..
-        } => format!("{full_name} <{email}>, starts {start_date}"),
-        RequestData::ChangeAccount { person_id, .. } => format!("change {}", who(person_id)),
+        } => ctx.ta(
+            "admin-summary-new-employee",
+            &[
+                ("name", full_name.as_str().into()),
+                ("email", email.as_str().into()),
+                ("start", start_date.as_str().into()),
+            ],
+        ),
+        RequestData::ChangeAccount { person_id, .. } => ctx.ta(
+            "admin-summary-change",
+            &[("person", who(ctx, names, *person_id).into())],
+        ),
         RequestData::RemoveAccount {
             person_id,
             end_date,
             ..
-        } => format!("remove {} on {end_date}", who(person_id)),
-        RequestData::OrderTokens { count, .. } => format!("{count} tokens"),
-        RequestData::ReserveTokens { count } => format!("{count} tokens (reservation)"),
+        } => ctx.ta(
+            "admin-summary-remove",
+            &[
+                ("person", who(ctx, names, *person_id).into()),
+                ("end", end_date.as_str().into()),
+            ],
+        ),
+        RequestData::OrderTokens { count, .. } => {
+            ctx.ta("admin-summary-order", &[("count", count_arg(*count))])
+        }
+        RequestData::ReserveTokens { count } => {
+            ctx.ta("admin-summary-reserve", &[("count", count_arg(*count))])
+        }
     }
 }
 
-/// A table of requests.
-pub fn request_table(
+/// The lines of a table of requests.
+pub fn request_rows(
+    ctx: &Ctx,
     requests: &[LifecycleRequest],
     orgs: &HashMap<i64, String>,
     names: &HashMap<i64, String>,
-) -> String {
-    if requests.is_empty() {
-        return r#"<p class="hint" id="no-requests">No requests.</p>"#.to_owned();
-    }
-    let mut rows = String::new();
-    for r in requests {
-        rows.push_str(&format!(
-            r#"<tr id="request-{id}"><td><a href="/admin/requests/{id}">#{id}</a></td><td>{org}</td><td>{kind}</td><td>{what}</td><td class="status">{status}</td><td>{updated}</td></tr>
-"#,
-            id = r.id,
-            org = esc(orgs.get(&r.org_id).map_or("", String::as_str)),
-            kind = r.data.kind().label(),
-            what = esc(&summary(r, names)),
-            status = status(r.status),
-            updated = when(r.updated_at),
-        ));
-    }
-    format!(
-        r#"<table id="requests"><thead><tr><th>No.</th><th>Organisation</th><th>Type</th><th>What</th><th>Status</th><th>Last change</th></tr></thead>
-<tbody>
-{rows}</tbody></table>"#
-    )
+) -> Vec<RequestRow> {
+    requests
+        .iter()
+        .map(|r| RequestRow {
+            id: r.id,
+            org: orgs.get(&r.org_id).cloned().unwrap_or_default(),
+            kind: kind_label(ctx, r.data.kind()),
+            what: summary(ctx, r, names),
+            status: status_label(ctx, r.status),
+            updated: r.updated_at,
+        })
+        .collect()
 }
 
 /// The start page for the operator: organisations and the open queue.
-pub fn operator_home(n: &Nav<'_>, orgs: &[Organisation], open: &str) -> Html<String> {
-    let mut list = String::new();
-    for o in orgs {
-        list.push_str(&format!(
-            r#"<li><a href="/admin/orgs/{id}" id="org-{id}">{name}</a></li>"#,
-            id = o.id,
-            name = esc(&o.name)
-        ));
-    }
-    layout(
-        "Administration",
-        &format!(
-            r#"{nav}<h1>Administration</h1>
-<h2>Organisations</h2>
-<ul id="orgs">{list}</ul>
-<h2>Open requests</h2>
-{open}"#,
-            nav = nav(n),
-        ),
-    )
-}
-
-/// The forms for a new request of each kind.
-fn request_links(org: &Organisation) -> String {
-    let mut out = String::from(r#"<ul id="new-request">"#);
-    for k in RequestKind::ALL {
-        out.push_str(&format!(
-            r#"<li><a href="/admin/orgs/{id}/requests/new/{kind}" id="new-{kind}">{label}</a></li>"#,
-            id = org.id,
-            kind = k.as_str(),
-            label = k.label(),
-        ));
-    }
-    out.push_str("</ul>");
-    out
+pub fn operator_home(v: Viewer<'_>, orgs: &[Organisation], open: Vec<RequestRow>) -> Html<String> {
+    render(&HomePage {
+        ctx: v.ctx,
+        nav: v.nav(None, "/admin"),
+        orgs,
+        open,
+    })
 }
 
 /// What only the operator sees on an organisation's page.
@@ -159,234 +164,161 @@ pub struct OperatorPart<'a> {
     pub switch_over: Option<UnixTime>,
     /// A token just made, shown once.
     pub new_token: Option<&'a str>,
-    pub error: Option<&'a str>,
+    pub error: Option<String>,
 }
 
 /// An organisation: its people, its requests, new requests; for the operator API tokens and
 /// the switch-over date.
 pub fn org_page(
-    n: &Nav<'_>,
+    v: Viewer<'_>,
     org: &Organisation,
     people: &[Person],
-    requests: &str,
-    operator: Option<&OperatorPart<'_>>,
+    requests: Vec<RequestRow>,
+    operator: Option<OperatorPart<'_>>,
     clients: &[(&str, String, bool)],
     policy: &[String],
 ) -> Html<String> {
-    let rules: String = policy
+    let ctx = v.ctx;
+    let here = format!("/admin/orgs/{}", org.id);
+    let clients = clients
         .iter()
-        .map(|l| format!("<li>{}</li>", esc(l)))
-        .collect();
-    let mut served = String::new();
-    for (channel, name, bound) in clients {
-        served.push_str(&format!(
-            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>\n",
-            if *channel == "radius" {
-                "RADIUS"
+        .map(|(channel, name, bound)| ClientRow {
+            kind: if *channel == "radius" {
+                "RADIUS".to_owned()
             } else {
-                "OpenID Connect"
+                "OpenID Connect".to_owned()
             },
-            esc(name),
-            if *bound {
-                "this organisation (and any others listed for it)"
+            name: name.clone(),
+            serves: ctx.t(if *bound {
+                "admin-org-clients-serves-bound"
             } else {
-                "every organisation"
-            }
-        ));
-    }
-    let mut rows = String::new();
-    for p in people {
-        rows.push_str(&format!(
-            r#"<tr id="person-{id}"><td><a href="/admin/people/{id}">{name}</a></td><td>{user}</td><td>{email}</td><td>{number}</td><td>{state}</td></tr>
-"#,
-            id = p.id,
-            name = esc(&p.full_name),
-            user = esc(&p.username),
-            email = esc(p.email.as_deref().unwrap_or("")),
-            number = esc(p.employee_number.as_deref().unwrap_or("")),
-            state = p.state.as_str(),
-        ));
-    }
-    let mut op = String::new();
-    if let Some(o) = operator {
-        let mut tokens = String::new();
-        for t in o.tokens {
-            let state = match t.revoked_at {
-                Some(at) => format!("revoked {}", when(at)),
-                None => format!(
-                    r#"active <form method="post" action="/admin/api-tokens/{id}/revoke">{csrf}<button type="submit" class="link" id="revoke-{id}">Revoke</button></form>"#,
-                    id = t.id,
-                    csrf = csrf_field(n.csrf)
-                ),
-            };
-            tokens.push_str(&format!(
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{state}</td></tr>",
-                t.id,
-                esc(&t.label),
-                when(t.created_at)
-            ));
-        }
-        let shown = o.new_token.map_or_else(String::new, |t| {
-            format!(
-                r#"<p>New API token (shown once; give it to the organisation's HR system):</p><p><code id="api-token">{}</code></p>"#,
-                esc(t)
-            )
-        });
-        op = format!(
-            r#"<h2>Operator</h2>{error}
-<form method="post" action="/admin/orgs/{id}/switch-over">{csrf}
-<label for="switch-over">Switch-over date (reservations can change until then; YYYY-MM-DD, empty: none)</label>
-<input type="text" id="switch-over" name="date" value="{switch}">
-<button type="submit" class="secondary" id="set-switch-over">Set switch-over date</button>
-</form>
-<h2>API tokens</h2>{shown}
-<table id="api-tokens"><thead><tr><th>Id</th><th>Label</th><th>Made</th><th>State</th></tr></thead><tbody>{tokens}</tbody></table>
-<form method="post" action="/admin/orgs/{id}/api-tokens">{csrf}
-<label for="token-label">Label</label>
-<input type="text" id="token-label" name="label" maxlength="100">
-<button type="submit" class="secondary" id="new-api-token">Make an API token</button>
-</form>"#,
-            error = error_block(o.error),
-            id = org.id,
-            csrf = csrf_field(n.csrf),
-            switch = o.switch_over.map(format_date).unwrap_or_default(),
-        );
-    }
-    layout(
-        &org.name,
-        &format!(
-            r#"{nav}<h1 id="org-name">{name}</h1>
-<h2>People</h2>
-<table id="people"><thead><tr><th>Name</th><th>Username</th><th>E-mail</th><th>Employee no.</th><th>State</th></tr></thead>
-<tbody>
-{rows}</tbody></table>
-<p><a href="/admin/orgs/{id}/import" id="import-people">Import people from a CSV file</a></p>
-<h2>Policy</h2>
-<p>Set by the provider; ask them to change it.</p>
-<ul id="policy">{rules}</ul>
-<h2>Clients that serve it</h2>
-<p>Remote desktop gateways, VPNs and web applications where this organisation's people can sign in.</p>
-<table id="clients"><thead><tr><th>Kind</th><th>Client</th><th>Serves</th></tr></thead>
-<tbody>
-{served}</tbody></table>
-<h2>New request</h2>
-{links}
-<h2>Requests</h2>
-{requests}
-{op}"#,
-            nav = nav(n),
-            name = esc(&org.name),
-            id = org.id,
-            links = request_links(org),
-        ),
-    )
+                "admin-org-clients-serves-all"
+            }),
+        })
+        .collect();
+    let people = people
+        .iter()
+        .map(|p| PersonRow {
+            id: p.id,
+            name: p.full_name.clone(),
+            username: p.username.clone(),
+            email: p.email.clone().unwrap_or_default(),
+            number: p.employee_number.clone().unwrap_or_default(),
+            state: person_state(ctx, p.state),
+        })
+        .collect();
+    let kinds = RequestKind::ALL
+        .iter()
+        .map(|k| (k.as_str(), kind_label(ctx, *k)))
+        .collect();
+    render(&OrgPage {
+        ctx,
+        nav: v.nav(Some(org), &here),
+        csrf: v.csrf,
+        org,
+        people,
+        policy,
+        clients,
+        kinds,
+        requests,
+        operator: operator.map(|o| OperatorView {
+            tokens: o.tokens,
+            switch_over: o.switch_over.map(format_date).unwrap_or_default(),
+            new_token: o.new_token,
+            error: o.error,
+        }),
+    })
 }
 
-/// A person: state and devices (no secrets); a temporary code for a lost device.
-/// A person's page: who, their devices (with the resync form under each HOTP token), what
-/// an admin can do, and their sign-ins (`activity`, already rendered).
-#[allow(clippy::too_many_arguments)]
+/// A refusal on the person's page, and the field it is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PersonField {
+    /// The hardware token's serial number.
+    Serial,
+    /// The temporary code's minutes.
+    Minutes,
+    /// No one field (the page as a whole).
+    None,
+}
+
+impl PersonField {
+    fn id(self) -> &'static str {
+        match self {
+            Self::Serial => "serial",
+            Self::Minutes => "minutes",
+            Self::None => "",
+        }
+    }
+}
+
+/// What the person's page shows besides the person: their devices (with the tools'
+/// state), activity, the browser sections, something shown once, a refusal.
+#[derive(Debug)]
+pub struct PersonParts<'a> {
+    pub devices: &'a [Device],
+    pub activity: at::ActivityView,
+    pub tools: &'a super::admin_tools::Tools<'a>,
+    pub sso: String,
+    pub remembered: String,
+    pub shown: Option<(String, String)>,
+    pub error: Option<(String, PersonField)>,
+}
+
+/// A person: state and devices (no secrets), the admin tools, their sign-ins.
 pub fn person_page(
-    n: &Nav<'_>,
+    v: Viewer<'_>,
+    org: &Organisation,
     p: &Person,
-    devices: &[Device],
-    activity: &str,
-    tools: &super::admin_tools::Tools<'_>,
-    shown: Option<(&str, &str)>,
-    error: Option<&str>,
+    parts: PersonParts<'_>,
 ) -> Html<String> {
-    let table = super::admin_tools::devices(n.csrf, p.id, devices, tools);
-    let shown = shown.map_or_else(String::new, |(what, value)| {
-        format!(
-            r#"<p>{}</p><p><code id="shown-secret">{}</code></p>"#,
-            esc(what),
-            esc(value)
-        )
-    });
-    layout(
-        &p.full_name,
-        &format!(
-            r#"{nav}<h1 id="person-name">{name}</h1>
-<p class="sub">{user} · {email} · employee no. {number} · <span id="person-state">{state}</span>{locked}</p>
-{error}{shown}
-<h2>Devices</h2>
-{table}
-<h2>Hardware token</h2>
-<form method="post" action="/admin/people/{id}/token">{csrf}
-<label for="serial">Serial number of a token in the organisation's stock</label>
-<input type="text" id="serial" name="serial" maxlength="64">
-<button type="submit" class="secondary" id="assign-token">Link the token</button>
-</form>
-<h2>Lost device</h2>
-<form method="post" action="/admin/people/{id}/temp-code">{csrf}
-<label for="minutes">Valid for (minutes, at most 1440)</label>
-<input type="text" id="minutes" name="minutes" value="60">
-<button type="submit" id="temp-code">Issue a temporary code</button>
-</form>
-<h2>Access</h2>
-<p id="access-state">{access}</p>
-<form method="post" action="/admin/people/{id}/unlock">{csrf}
-<button type="submit" class="secondary" id="unlock">Unlock (clear the lockout and password throttles)</button>
-</form>
-<form method="post" action="/admin/people/{id}/{block_action}">{csrf}
-<button type="submit" id="block">{block_label}</button>
-</form>
-<h2>Activation</h2>
-<form method="post" action="/admin/people/{id}/activation">{csrf}
-<button type="submit" class="secondary" id="new-activation">Send a new activation link</button>
-</form>
-<p><a href="/admin/orgs/{org}/requests/new/change_account?person={id}" id="request-change">Request a change</a> ·
-<a href="/admin/orgs/{org}/requests/new/remove_account?person={id}" id="request-remove">Request removal</a></p>
-{activity}
-{subject}"#,
-            nav = nav(n),
-            name = esc(&p.full_name),
-            user = esc(&p.username),
-            email = esc(p.email.as_deref().unwrap_or("no e-mail")),
-            number = esc(p.employee_number.as_deref().unwrap_or("-")),
-            state = p.state.as_str(),
-            locked = if p.locked_until.is_some() {
-                " · locked"
-            } else {
-                ""
-            },
-            access = match (p.blocked_at, p.locked_until) {
-                (Some(t), _) => format!(
-                    "Blocked since {}: no sign-in on any channel.",
-                    esc(&when(t))
-                ),
-                (None, Some(t)) => format!(
-                    "Locked after wrong codes until {} ({} failures).",
-                    esc(&when(t)),
-                    p.failed_logins
-                ),
-                (None, None) => format!("Not locked ({} recent failures).", p.failed_logins),
-            },
-            block_action = if p.blocked_at.is_some() {
-                "unblock"
-            } else {
-                "block"
-            },
-            block_label = if p.blocked_at.is_some() {
-                "Lift the block"
-            } else {
-                "Block now (every channel, at once; ends their sessions)"
-            },
-            error = error_block(error),
-            id = p.id,
-            org = p.org_id,
-            csrf = csrf_field(n.csrf),
-            subject = if n.operator {
-                format!(
-                    r#"<h2>Data protection</h2>
-<p><a href="/audit/subject/{id}" id="subject-access">Subject access: everything held about this person</a> (<a href="/audit/subject/{id}/json">JSON</a>) · <a href="/audit/person/{id}" id="timeline">Audit timeline</a></p>"#,
-                    id = p.id
-                )
-            } else {
-                String::new()
-            },
+    let ctx = v.ctx;
+    let access = match (p.blocked_at, p.locked_until) {
+        (Some(t), _) => ctx.ta(
+            "admin-person-access-blocked",
+            &[("since", ctx.when(&t).into())],
         ),
-    )
+        (None, Some(t)) => ctx.ta(
+            "admin-person-access-locked",
+            &[
+                ("until", ctx.when(&t).into()),
+                ("failures", Arg::Number(i64::from(p.failed_logins))),
+            ],
+        ),
+        (None, None) => ctx.ta(
+            "admin-person-access-open",
+            &[("failures", Arg::Number(i64::from(p.failed_logins)))],
+        ),
+    };
+    let number = ctx.ta(
+        "admin-person-employee-number",
+        &[(
+            "number",
+            p.employee_number
+                .clone()
+                .unwrap_or_else(|| "-".into())
+                .into(),
+        )],
+    );
+    render(&PersonPage {
+        ctx,
+        nav: v.nav(Some(org), ""),
+        csrf: v.csrf,
+        p,
+        email: p
+            .email
+            .clone()
+            .unwrap_or_else(|| ctx.t("admin-person-no-email")),
+        number,
+        state: person_state(ctx, p.state),
+        access,
+        error: parts.error.map(|(text, on)| (text, on.id())),
+        shown: parts.shown,
+        devices: super::admin_tools::device_rows(ctx, parts.devices, parts.tools),
+        activity: parts.activity,
+        sso: parts.sso,
+        remembered: parts.remembered,
+        operator: v.operator,
+    })
 }
 
 /// What a request form was filled with (kept on an error).
@@ -409,154 +341,191 @@ pub struct RequestFields {
     pub contact: String,
 }
 
-fn text_input(id: &str, label: &str, value: &str, hint: &str) -> String {
-    let hint = if hint.is_empty() {
-        String::new()
-    } else {
-        format!(r#"<p class="hint">{}</p>"#, esc(hint))
-    };
-    format!(
-        r#"<label for="{id}">{label}</label>
-<input type="text" id="{id}" name="{id}" value="{value}">{hint}"#,
-        value = esc(value),
-    )
-}
-
-fn checkbox(id: &str, label: &str, checked: bool) -> String {
-    format!(
-        r#"<label for="{id}"><input type="checkbox" id="{id}" name="{id}" value="on"{c}> {label}</label>"#,
-        c = if checked { " checked" } else { "" }
-    )
-}
-
-fn person_select(people: &[Person], selected: &str) -> String {
-    let mut opts = String::new();
-    for p in people {
-        let id = p.id.to_string();
-        opts.push_str(&format!(
-            r#"<option value="{id}"{sel}>{name} ({user})</option>"#,
-            sel = if id == selected { " selected" } else { "" },
-            name = esc(&p.full_name),
-            user = esc(&p.username),
-        ));
+fn text(
+    ctx: &Ctx,
+    id: &'static str,
+    label_key: &str,
+    value: &str,
+    hint_key: Option<&str>,
+) -> Field {
+    Field {
+        kind: "text",
+        id,
+        label: ctx.t(label_key),
+        value: value.to_owned(),
+        hint: hint_key.map(|k| ctx.t(k)),
+        ..Field::default()
     }
-    format!(
-        r#"<label for="person">Person</label><select id="person" name="person">{opts}</select>"#
-    )
+}
+
+fn checkbox(ctx: &Ctx, id: &'static str, label_key: &str, checked: bool) -> Field {
+    Field {
+        kind: "checkbox",
+        id,
+        label: ctx.t(label_key),
+        checked,
+        ..Field::default()
+    }
+}
+
+fn person_select(ctx: &Ctx, people: &[Person], selected: &str) -> Field {
+    Field {
+        kind: "person",
+        id: "person",
+        label: ctx.t("admin-field-person"),
+        value: selected.to_owned(),
+        options: people
+            .iter()
+            .map(|p| {
+                (
+                    p.id.to_string(),
+                    format!("{} ({})", p.full_name, p.username),
+                )
+            })
+            .collect(),
+        ..Field::default()
+    }
 }
 
 /// The form for a new request of `kind`.
 pub fn request_form(
-    n: &Nav<'_>,
+    v: Viewer<'_>,
     org: &Organisation,
     kind: RequestKind,
     people: &[Person],
     f: &RequestFields,
-    error: Option<&str>,
+    error: Option<String>,
 ) -> Html<String> {
+    let ctx = v.ctx;
+    let mut hint = None;
     let fields = match kind {
-        RequestKind::NewEmployee => format!(
-            "{}{}{}{}{}<h2>Factors</h2>{}{}",
-            text_input("full_name", "Name", &f.full_name, ""),
-            text_input(
+        RequestKind::NewEmployee => {
+            let mut phone = checkbox(ctx, "phone", "admin-field-phone", f.phone);
+            phone.heading = Some(ctx.t("admin-field-factors"));
+            vec![
+                text(ctx, "full_name", "admin-field-name", &f.full_name, None),
+                text(
+                    ctx,
+                    "email",
+                    "admin-field-email",
+                    &f.email,
+                    Some("admin-field-email-hint"),
+                ),
+                text(
+                    ctx,
+                    "employee_number",
+                    "admin-field-employee-number",
+                    &f.employee_number,
+                    None,
+                ),
+                text(
+                    ctx,
+                    "username",
+                    "admin-field-username",
+                    &f.username,
+                    Some("admin-field-username-hint"),
+                ),
+                text(
+                    ctx,
+                    "start_date",
+                    "admin-field-start-date",
+                    &f.start_date,
+                    Some("admin-field-date-hint"),
+                ),
+                phone,
+                checkbox(ctx, "token", "admin-field-token", f.token),
+            ]
+        }
+        RequestKind::ChangeAccount => vec![
+            person_select(ctx, people, &f.person),
+            text(
+                ctx,
+                "full_name",
+                "admin-field-new-name",
+                &f.full_name,
+                Some("admin-field-unchanged-hint"),
+            ),
+            text(
+                ctx,
                 "email",
-                "E-mail",
+                "admin-field-new-email",
                 &f.email,
-                "The activation link goes here."
+                Some("admin-field-unchanged-hint"),
             ),
-            text_input("employee_number", "Employee number", &f.employee_number, ""),
-            text_input(
-                "username",
-                "Username",
-                &f.username,
-                "Empty: the e-mail address."
-            ),
-            text_input("start_date", "Start date", &f.start_date, "YYYY-MM-DD"),
-            checkbox("phone", "Phone (authenticator app)", f.phone),
-            checkbox("token", "Hardware token", f.token),
-        ),
-        RequestKind::ChangeAccount => format!(
-            "{}{}{}{}{}{}",
-            person_select(people, &f.person),
-            text_input("full_name", "New name", &f.full_name, "Empty: unchanged."),
-            text_input("email", "New e-mail", &f.email, "Empty: unchanged."),
             checkbox(
+                ctx,
                 "replace_token",
-                "Replace the hardware token",
-                f.replace_token
+                "admin-field-replace-token",
+                f.replace_token,
             ),
             checkbox(
+                ctx,
                 "old_token_lost",
-                "The old token is lost (otherwise it goes back to stock)",
-                f.old_token_lost
+                "admin-field-old-token-lost",
+                f.old_token_lost,
             ),
-            text_input(
+            text(
+                ctx,
                 "new_serial",
-                "New token's serial number",
+                "admin-field-new-serial",
                 &f.new_serial,
-                "Empty: the person links one in the portal."
+                Some("admin-field-new-serial-hint"),
             ),
-        ),
-        RequestKind::RemoveAccount => format!(
-            "{}{}{}",
-            person_select(people, &f.person),
-            text_input(
+        ],
+        RequestKind::RemoveAccount => vec![
+            person_select(ctx, people, &f.person),
+            text(
+                ctx,
                 "end_date",
-                "End date",
+                "admin-field-end-date",
                 &f.end_date,
-                "YYYY-MM-DD; today or earlier: at once."
+                Some("admin-field-end-date-hint"),
             ),
             checkbox(
+                ctx,
                 "old_token_lost",
-                "Their hardware tokens are lost (otherwise they go back to stock)",
-                f.old_token_lost
+                "admin-field-tokens-lost",
+                f.old_token_lost,
             ),
-        ),
-        RequestKind::OrderTokens => format!(
-            "{}{}{}",
-            text_input("count", "Number of tokens", &f.count, ""),
-            text_input("address", "Delivery address", &f.address, ""),
-            text_input("contact", "Contact (name, phone)", &f.contact, ""),
-        ),
-        RequestKind::ReserveTokens => format!(
-            "{}<p class=\"hint\">Without obligation: you can change or cancel it until the switch-over date.</p>",
-            text_input("count", "Number of tokens", &f.count, ""),
-        ),
+        ],
+        RequestKind::OrderTokens => vec![
+            text(ctx, "count", "admin-field-count", &f.count, None),
+            text(ctx, "address", "admin-field-address", &f.address, None),
+            text(ctx, "contact", "admin-field-contact", &f.contact, None),
+        ],
+        RequestKind::ReserveTokens => {
+            hint = Some(ctx.t("admin-field-reserve-hint"));
+            vec![text(ctx, "count", "admin-field-count", &f.count, None)]
+        }
     };
-    layout(
-        kind.label(),
-        &format!(
-            r#"{nav}<h1>{label}</h1>
-<p class="sub">for {org}</p>
-{error}
-<form method="post" action="/admin/orgs/{id}/requests" id="request-form">{csrf}
-<input type="hidden" name="type" value="{kind}">
-{fields}
-<button type="submit" id="submit-request">Submit request</button>
-</form>"#,
-            nav = nav(n),
-            label = kind.label(),
-            org = esc(&org.name),
-            error = error_block(error),
-            id = org.id,
-            csrf = csrf_field(n.csrf),
-            kind = kind.as_str(),
-        ),
-    )
+    render(&RequestFormPage {
+        ctx,
+        nav: v.nav(Some(org), ""),
+        csrf: v.csrf,
+        org_id: org.id,
+        title: kind_label(ctx, kind),
+        for_org: ctx.ta("admin-request-for", &[("org", org.name.as_str().into())]),
+        kind: kind.as_str(),
+        fields,
+        hint,
+        error,
+    })
 }
 
-fn detail_rows(r: &LifecycleRequest, names: &HashMap<i64, String>) -> String {
-    let row = |k: &str, v: String| format!("<tr><th>{k}</th><td>{}</td></tr>", esc(&v));
-    let who = |id: &i64| {
-        names
-            .get(id)
-            .cloned()
-            .unwrap_or_else(|| format!("person {id}"))
-    };
-    let fate = |t: &TokenFate| match t {
-        TokenFate::Return => "back to stock".to_owned(),
-        TokenFate::Lost => "marked lost".to_owned(),
-    };
+fn fate(ctx: &Ctx, t: &TokenFate) -> String {
+    ctx.t(match t {
+        TokenFate::Return => "admin-fate-return",
+        TokenFate::Lost => "admin-fate-lost",
+    })
+}
+
+/// What a request asks for, line by line.
+fn detail_rows(
+    ctx: &Ctx,
+    r: &LifecycleRequest,
+    names: &HashMap<i64, String>,
+) -> Vec<(String, String)> {
+    let row = |key: &str, v: String| (ctx.t(key), v);
     match &r.data {
         RequestData::NewEmployee {
             full_name,
@@ -566,23 +535,21 @@ fn detail_rows(r: &LifecycleRequest, names: &HashMap<i64, String>) -> String {
             start_date,
             phone,
             token,
-        } => [
-            row("Name", full_name.clone()),
-            row("E-mail", email.clone()),
-            row("Employee number", employee_number.clone()),
-            row("Username", username.clone()),
-            row("Start date", start_date.clone()),
+        } => vec![
+            row("admin-field-name", full_name.clone()),
+            row("admin-field-email", email.clone()),
+            row("admin-field-employee-number", employee_number.clone()),
+            row("admin-field-username", username.clone()),
+            row("admin-field-start-date", start_date.clone()),
             row(
-                "Factors",
-                match (phone, token) {
-                    (true, true) => "phone and hardware token",
-                    (true, false) => "phone",
-                    _ => "hardware token",
-                }
-                .to_owned(),
+                "admin-field-factors",
+                ctx.t(match (phone, token) {
+                    (true, true) => "admin-factors-both",
+                    (true, false) => "admin-factors-phone",
+                    _ => "admin-factors-token",
+                }),
             ),
-        ]
-        .concat(),
+        ],
         RequestData::ChangeAccount {
             person_id,
             full_name,
@@ -590,184 +557,143 @@ fn detail_rows(r: &LifecycleRequest, names: &HashMap<i64, String>) -> String {
             replace_token,
             old_token,
             new_serial,
-        } => [
-            row("Person", who(person_id)),
-            row("New name", full_name.clone()),
-            row("New e-mail", email.clone()),
+        } => vec![
+            row("admin-field-person", who(ctx, names, *person_id)),
+            row("admin-field-new-name", full_name.clone()),
+            row("admin-field-new-email", email.clone()),
             row(
-                "Token",
+                "admin-detail-token",
                 if *replace_token {
-                    format!("replace (old one {}) {new_serial}", fate(old_token))
+                    ctx.ta(
+                        "admin-detail-token-replace",
+                        &[
+                            ("fate", fate(ctx, old_token).into()),
+                            ("serial", new_serial.as_str().into()),
+                        ],
+                    )
                 } else {
-                    "unchanged".into()
+                    ctx.t("admin-detail-token-unchanged")
                 },
             ),
-        ]
-        .concat(),
+        ],
         RequestData::RemoveAccount {
             person_id,
             end_date,
             tokens,
-        } => [
-            row("Person", who(person_id)),
-            row("End date", end_date.clone()),
-            row("Hardware tokens", fate(tokens)),
-        ]
-        .concat(),
+        } => vec![
+            row("admin-field-person", who(ctx, names, *person_id)),
+            row("admin-field-end-date", end_date.clone()),
+            row("admin-detail-tokens", fate(ctx, tokens)),
+        ],
         RequestData::OrderTokens {
             count,
             address,
             contact,
-        } => [
-            row("Tokens", count.to_string()),
-            row("Delivery address", address.clone()),
-            row("Contact", contact.clone()),
-        ]
-        .concat(),
-        RequestData::ReserveTokens { count } => row("Tokens reserved", count.to_string()),
+        } => vec![
+            row("admin-detail-count", count.to_string()),
+            row("admin-field-address", address.clone()),
+            row("admin-field-contact", contact.clone()),
+        ],
+        RequestData::ReserveTokens { count } => {
+            vec![row("admin-detail-reserved", count.to_string())]
+        }
     }
 }
 
 /// A request: its data, status history, and the actions the viewer may take.
 #[allow(clippy::too_many_arguments)]
 pub fn request_page(
-    n: &Nav<'_>,
+    v: Viewer<'_>,
     r: &LifecycleRequest,
-    org: &str,
+    org: &Organisation,
     history: &[RequestStep],
     names: &HashMap<i64, String>,
     can_change_reservation: bool,
     link: Option<&str>,
-    error: Option<&str>,
+    error: Option<String>,
 ) -> Html<String> {
-    let mut steps = String::new();
-    for s in history {
-        steps.push_str(&format!(
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            when(s.time),
-            status(s.status),
-            esc(&s.actor),
-            esc(s.note.as_deref().unwrap_or("")),
-        ));
-    }
-    let csrf = csrf_field(n.csrf);
-    let mut actions = String::new();
-    if n.operator && r.status.is_open() {
-        if r.status == RequestStatus::Submitted {
-            actions.push_str(&format!(
-                r#"<form method="post" action="/admin/requests/{id}/take">{csrf}<button type="submit" class="secondary" id="take">Take (in progress)</button></form>"#,
-                id = r.id
-            ));
-        }
-        let scheduled = r.scheduled_at.is_some();
-        if !scheduled {
-            actions.push_str(&format!(
-                r#"<form method="post" action="/admin/requests/{id}/done">{csrf}<button type="submit" id="done">Done: make the change</button></form>"#,
-                id = r.id
-            ));
-        }
-        actions.push_str(&format!(
-            r#"<form method="post" action="/admin/requests/{id}/reject">{csrf}
-<label for="reason">Reason</label><input type="text" id="reason" name="reason" maxlength="500">
-<button type="submit" class="danger" id="reject">Reject</button></form>"#,
-            id = r.id
-        ));
-    }
-    if can_change_reservation && let RequestData::ReserveTokens { count } = r.data {
-        actions.push_str(&format!(
-                r#"<form method="post" action="/admin/requests/{id}/reservation">{csrf}
-<label for="count">Number of tokens</label><input type="text" id="count" name="count" value="{count}">
-<button type="submit" class="secondary" id="change-reservation">Change reservation</button></form>
-<form method="post" action="/admin/requests/{id}/reservation">{csrf}<input type="hidden" name="cancel" value="on">
-<button type="submit" class="danger" id="cancel-reservation">Cancel reservation</button></form>"#,
-                id = r.id
-            ));
-    }
-    let link = link.map_or_else(String::new, |l| {
-        format!(
-            r#"<p>Activation link (shown once; it was also sent by e-mail):</p><p><code id="activation-link">{}</code></p>"#,
-            esc(l)
-        )
-    });
-    let scheduled = r.scheduled_at.map_or_else(String::new, |t| {
-        format!(r#"<p id="scheduled">Scheduled for {}.</p>"#, format_date(t))
-    });
-    layout(
-        &format!("Request {}", r.id),
-        &format!(
-            r#"{nav}<h1>Request #{id}: {kind}</h1>
-<p class="sub">{org} · asked by {by} on {at} · <span id="status">{status}</span></p>
-{error}{link}{scheduled}
-<table id="request-data"><tbody>{data}</tbody></table>
-<h2>History</h2>
-<table id="history"><thead><tr><th>When</th><th>Status</th><th>Who</th><th>Note</th></tr></thead><tbody>{steps}</tbody></table>
-{actions}"#,
-            nav = nav(n),
-            id = r.id,
-            kind = r.data.kind().label(),
-            org = esc(org),
-            by = esc(&r.requested_by),
-            at = when(r.created_at),
-            status = status(r.status),
-            error = error_block(error),
-            data = detail_rows(r, names),
+    let ctx = v.ctx;
+    let open = v.operator && r.status.is_open();
+    let reservation = match r.data {
+        RequestData::ReserveTokens { count } if can_change_reservation => Some(count),
+        _ => None,
+    };
+    render(&RequestPage {
+        ctx,
+        nav: v.nav(Some(org), ""),
+        csrf: v.csrf,
+        r,
+        heading: ctx.ta(
+            "admin-request-heading",
+            &[
+                ("id", Arg::Number(r.id)),
+                ("kind", kind_label(ctx, r.data.kind()).into()),
+            ],
         ),
-    )
+        org: &org.name,
+        asked_by: ctx.ta(
+            "admin-request-asked-by",
+            &[("who", r.requested_by.as_str().into())],
+        ),
+        status: status_label(ctx, r.status),
+        data: detail_rows(ctx, r, names),
+        history: history
+            .iter()
+            .map(|s| StepRow {
+                time: s.time,
+                status: status_label(ctx, s.status),
+                actor: s.actor.clone(),
+                note: s.note.clone().unwrap_or_default(),
+            })
+            .collect(),
+        link,
+        error,
+        can_take: open && r.status == RequestStatus::Submitted,
+        can_finish: open && r.scheduled_at.is_none(),
+        can_reject: open,
+        reservation,
+    })
 }
 
 /// The operator's queue (all requests, open first).
-pub fn queue(n: &Nav<'_>, open: &str, closed: &str) -> Html<String> {
-    layout(
-        "Request queue",
-        &format!(
-            r#"{nav}<h1>Request queue</h1>
-<h2>Open</h2>
-<div id="open">{open}</div>
-<h2>Closed</h2>
-<div id="closed">{closed}</div>"#,
-            nav = nav(n),
-        ),
-    )
+pub fn queue(v: Viewer<'_>, open: Vec<RequestRow>, closed: Vec<RequestRow>) -> Html<String> {
+    render(&QueuePage {
+        ctx: v.ctx,
+        nav: v.nav(None, "/admin/requests"),
+        open,
+        closed,
+    })
 }
 
 /// Token stock per organisation next to planned demand.
 pub fn stock(
-    n: &Nav<'_>,
+    v: Viewer<'_>,
     counts: &[StockCount],
     orgs: &HashMap<i64, String>,
     switch_overs: &HashMap<i64, UnixTime>,
 ) -> Html<String> {
-    let mut rows = String::new();
-    for c in counts {
-        let (id, name) = match c.org_id {
-            Some(o) => (o.to_string(), orgs.get(&o).cloned().unwrap_or_default()),
-            None => (
-                "provider".to_owned(),
-                "Provider stock (unallocated)".to_owned(),
-            ),
-        };
-        let switch = c
-            .org_id
-            .and_then(|o| switch_overs.get(&o))
-            .map(|t| format_date(*t))
-            .unwrap_or_default();
-        rows.push_str(&format!(
-            r#"<tr id="stock-{id}"><td>{name}</td><td class="in-stock">{}</td><td class="assigned">{}</td><td class="lost">{}</td><td class="retired">{}</td><td class="reserved">{}</td><td>{switch}</td></tr>"#,
-            c.in_stock,
-            c.assigned,
-            c.lost,
-            c.retired,
-            c.reserved,
-            name = esc(&name),
-        ));
-    }
-    layout(
-        "Token stock",
-        &format!(
-            r#"{nav}<h1>Hardware token stock</h1>
-<p class="sub">In stock: unassigned (the provider's or shipped to the organisation). Reserved: planned demand (reservations without obligation).</p>
-<table id="stock"><thead><tr><th>Organisation</th><th>In stock</th><th>Assigned</th><th>Lost</th><th>Retired</th><th>Reserved</th><th>Switch-over</th></tr></thead><tbody>{rows}</tbody></table>"#,
-            nav = nav(n),
-        ),
-    )
+    let rows = counts
+        .iter()
+        .map(|c| {
+            let (id, name) = match c.org_id {
+                Some(o) => (o.to_string(), orgs.get(&o).cloned().unwrap_or_default()),
+                None => ("provider".to_owned(), v.ctx.t("admin-stock-provider")),
+            };
+            StockRow {
+                id,
+                name,
+                in_stock: c.in_stock,
+                assigned: c.assigned,
+                lost: c.lost,
+                retired: c.retired,
+                reserved: c.reserved,
+                switch_over: c.org_id.and_then(|o| switch_overs.get(&o)).copied(),
+            }
+        })
+        .collect();
+    render(&StockPage {
+        ctx: v.ctx,
+        nav: v.nav(None, "/admin/stock"),
+        rows,
+    })
 }

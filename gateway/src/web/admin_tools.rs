@@ -5,14 +5,17 @@
 //! actor's organisation and audits.
 
 use super::WebState;
-use super::admin::{admin, failure};
-use super::admin_pages::{csrf_field, when};
+use super::admin::admin;
+use super::admin_pages::PersonField;
+use super::admin_templates::{ActivityView, DeviceRow, LoginRow, ResyncView};
 use super::login::Peer;
-use super::pages::esc;
-use crate::model::{Device, DeviceId, DeviceKind, DeviceState, PersonId, UnixTime, now};
+use super::templates::Ctx;
+use crate::audit::Outcome;
+use crate::i18n::Arg;
+use crate::model::{Device, DeviceId, DeviceKind, DeviceState, PersonId, UnixTime};
 use crate::otp::OtpKind;
 use crate::service::ServiceError;
-use crate::service::admin_tools::{NOT_RESYNCABLE, PersonActivity};
+use crate::service::admin_tools::{CODES_REFUSED, NOT_RESYNCABLE, PersonActivity};
 use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -59,7 +62,14 @@ pub(super) async fn resync(
     };
     match state
         .gateway
-        .admin_resync(&a.actor, id, device, &form.first, &form.second, now())
+        .admin_resync(
+            &a.actor,
+            id,
+            device,
+            &form.first,
+            &form.second,
+            state.gateway.now(),
+        )
         .await
     {
         Ok(_) => (
@@ -73,7 +83,8 @@ pub(super) async fn resync(
         // A device with no resync form (a phone, a disabled token): said at the top.
         Err(ServiceError::Invalid(text)) if text == NOT_RESYNCABLE => {
             let tools = Tools::default();
-            super::admin::render_person_with(&state, &a, id, None, Some(&text), &tools).await
+            let error = (refusal(&a.ctx, &text), PersonField::None);
+            super::admin::render_person_with(&state, &a, id, None, Some(error), &tools).await
         }
         Err(ServiceError::Invalid(text)) => {
             let tools = Tools {
@@ -82,21 +93,51 @@ pub(super) async fn resync(
             };
             super::admin::render_person_with(&state, &a, id, None, None, &tools).await
         }
-        Err(e) => failure(&e),
+        Err(e) => a.failure(&e),
     }
 }
 
-fn kind(d: &Device) -> String {
-    let otp = match d.otp.kind {
-        OtpKind::Hotp => "HOTP",
-        OtpKind::Totp { .. } => "TOTP",
-    };
-    match d.kind {
-        DeviceKind::PhoneTotp => "phone app (TOTP)".to_owned(),
-        DeviceKind::HardwareToken => format!("hardware token ({otp})"),
-        DeviceKind::SecurityKey => "security key".to_owned(),
-        DeviceKind::PushSubscription => "sign-in requests (push)".to_owned(),
+/// The service's refusal when the token signed in between the page and the resync (its
+/// text is not a constant there).
+const USED_MEANWHILE: &str = "The token was used to sign in meanwhile; type two new codes.";
+
+/// A refusal of the service in the page's language: the ones this module's tools give
+/// are in the catalogue; any other is shown as the service said it.
+pub(super) fn refusal(ctx: &Ctx, text: &str) -> String {
+    match text {
+        NOT_RESYNCABLE => ctx.t("admin-resync-not-resyncable"),
+        CODES_REFUSED => ctx.t("admin-resync-codes-refused"),
+        USED_MEANWHILE => ctx.t("admin-resync-used-meanwhile"),
+        other => other.to_owned(),
     }
+}
+
+fn kind(ctx: &Ctx, d: &Device) -> String {
+    match d.kind {
+        DeviceKind::PhoneTotp => ctx.t("admin-device-kind-phone"),
+        DeviceKind::HardwareToken => ctx.ta(
+            "admin-device-kind-token",
+            &[(
+                "otp",
+                match d.otp.kind {
+                    OtpKind::Hotp => "HOTP",
+                    OtpKind::Totp { .. } => "TOTP",
+                }
+                .into(),
+            )],
+        ),
+        DeviceKind::SecurityKey => ctx.t("admin-device-kind-key"),
+        DeviceKind::PushSubscription => ctx.t("admin-device-kind-push"),
+    }
+}
+
+fn device_state(ctx: &Ctx, s: DeviceState) -> String {
+    ctx.t(match s {
+        DeviceState::Active => "admin-device-state-active",
+        DeviceState::Disabled => "admin-device-state-disabled",
+        DeviceState::InStock => "admin-device-state-in-stock",
+        DeviceState::Removed => "admin-device-state-removed",
+    })
 }
 
 fn is_resyncable(d: &Device) -> bool {
@@ -105,143 +146,115 @@ fn is_resyncable(d: &Device) -> bool {
         && matches!(d.kind, DeviceKind::HardwareToken)
 }
 
-/// The devices table: one row per linked device, a resync form under each HOTP token.
-pub(super) fn devices(
-    csrf: &str,
-    person: PersonId,
-    devices: &[Device],
-    tools: &Tools<'_>,
-) -> String {
-    let csrf = csrf_field(csrf);
-    let mut rows = String::new();
-    for d in devices
+/// The devices table's lines: one per linked device, a resync form under each HOTP token
+/// (with what was typed and why it was refused, or the notice that it worked).
+pub(super) fn device_rows(ctx: &Ctx, devices: &[Device], tools: &Tools<'_>) -> Vec<DeviceRow> {
+    devices
         .iter()
         .filter(|d| matches!(d.state, DeviceState::Active | DeviceState::Disabled))
-    {
-        rows.push_str(&format!(
-            r#"<tr id="device-{id}"><td>{label}</td><td>{kind}</td><td class="serial">{serial}</td><td>{state}</td><td>{added}</td><td class="last-used">{used}</td></tr>"#,
-            id = d.id,
-            label = esc(&d.label),
-            kind = esc(&kind(d)),
-            serial = esc(d.serial.as_deref().unwrap_or("-")),
-            state = d.state.as_str(),
-            added = when(d.created_at),
-            used = d.last_used_at.map_or_else(|| "never".to_owned(), when),
-        ));
-        if !is_resyncable(d) {
-            continue;
-        }
-        let refused = tools.refused.filter(|(id, _, _)| *id == d.id);
-        let (first, second, error) = refused.map_or(("", "", String::new()), |(_, f, text)| {
-            (
-                f.first.as_str(),
-                f.second.as_str(),
-                format!(
-                    r#"<p class="error" role="alert" id="resync-error-{}">{}</p>"#,
-                    d.id,
-                    esc(text)
-                ),
-            )
-        });
-        let notice = if tools.resynced == Some(d.id) {
-            format!(
-                r#"<p class="notice" role="status" id="resync-done-{}">Resynchronised: the token's next code is accepted again.</p>"#,
-                d.id
-            )
-        } else {
-            String::new()
-        };
-        rows.push_str(&format!(
-            r#"<tr class="resync"><td colspan="6">{notice}<form method="post" action="/admin/people/{person}/devices/{id}/resync" id="resync-{id}">{csrf}{error}
-<fieldset><legend>Resync {label}: press its button twice and type both codes, the older first</legend>
-<label for="first-{id}">First code</label>
-<input type="text" id="first-{id}" name="first" inputmode="numeric" autocomplete="off" maxlength="12" value="{first}"{invalid}>
-<label for="second-{id}">Next code</label>
-<input type="text" id="second-{id}" name="second" inputmode="numeric" autocomplete="off" maxlength="12" value="{second}"{invalid}>
-<button type="submit" class="secondary" id="resync-button-{id}">Resync</button>
-</fieldset></form></td></tr>"#,
-            id = d.id,
-            label = esc(&d.label),
-            first = esc(first),
-            second = esc(second),
-            invalid = if refused.is_some() {
-                r#" aria-invalid="true""#
-            } else {
-                ""
-            },
-        ));
-    }
-    format!(
-        r#"<table id="devices"><thead><tr><th>Name</th><th>Kind</th><th>Serial</th><th>State</th><th>Added</th><th>Last used</th></tr></thead><tbody>{rows}</tbody></table>"#
-    )
+        .map(|d| {
+            let resync = is_resyncable(d).then(|| {
+                let refused = tools.refused.filter(|(id, _, _)| *id == d.id);
+                ResyncView {
+                    legend: ctx.ta("admin-resync-legend", &[("label", d.label.as_str().into())]),
+                    first: refused.map(|(_, f, _)| f.first.clone()).unwrap_or_default(),
+                    second: refused
+                        .map(|(_, f, _)| f.second.clone())
+                        .unwrap_or_default(),
+                    error: refused.map(|(_, _, text)| refusal(ctx, text)),
+                    done: tools.resynced == Some(d.id),
+                }
+            });
+            DeviceRow {
+                id: d.id,
+                label: d.label.clone(),
+                kind: kind(ctx, d),
+                serial: d.serial.clone().unwrap_or_else(|| "-".into()),
+                state: device_state(ctx, d.state),
+                added: d.created_at,
+                used: d.last_used_at,
+                resync,
+            }
+        })
+        .collect()
 }
 
-/// Lockout state and the recent logins.
-pub(super) fn activity(a: &PersonActivity, t: UnixTime) -> String {
-    let mut state = String::new();
-    state.push_str(&format!(
-        r#"<li id="lockout-failures">Wrong codes since the last sign-in: {}</li>"#,
-        a.failed_logins
-    ));
-    state.push_str(&match a.locked_until {
-        Some(until) => format!(
-            r#"<li id="lockout-locked">Locked until {}</li>"#,
-            esc(&when(until))
-        ),
-        None => r#"<li id="lockout-locked">Not locked</li>"#.to_owned(),
-    });
-    state.push_str(&match a.blocked_at {
-        Some(at) => format!(
-            r#"<li id="lockout-blocked">Blocked since {}</li>"#,
-            esc(&when(at))
-        ),
-        None => r#"<li id="lockout-blocked">Not blocked</li>"#.to_owned(),
-    });
+fn outcome(ctx: &Ctx, o: Outcome) -> String {
+    ctx.t(match o {
+        Outcome::Accept => "admin-outcome-accept",
+        Outcome::Reject => "admin-outcome-reject",
+        Outcome::Challenge => "admin-outcome-challenge",
+        Outcome::Done => "admin-outcome-done",
+        Outcome::Failed => "admin-outcome-failed",
+    })
+}
+
+/// Lockout state and the recent logins, in words.
+pub(super) fn activity(ctx: &Ctx, a: &PersonActivity, t: UnixTime) -> ActivityView {
     let throttled: Vec<String> = a
         .throttled(t)
         .map(|f| {
-            format!(
-                "{} until {} ({} wrong passwords)",
-                esc(&f.source),
-                esc(&when(f.blocked_until.unwrap_or(t))),
-                f.failures
+            ctx.ta(
+                "admin-lockout-throttled-source",
+                &[
+                    ("source", f.source.as_str().into()),
+                    ("until", ctx.when(&f.blocked_until.unwrap_or(t)).into()),
+                    (
+                        "failures",
+                        Arg::Number(i64::try_from(f.failures).unwrap_or(i64::MAX)),
+                    ),
+                ],
             )
         })
         .collect();
-    state.push_str(&if throttled.is_empty() {
-        r#"<li id="lockout-throttled">No source is throttled for wrong passwords</li>"#.to_owned()
-    } else {
-        format!(
-            r#"<li id="lockout-throttled">Throttled for wrong passwords: {}</li>"#,
-            throttled.join("; ")
-        )
-    });
-    let mut rows = String::new();
-    for e in &a.logins {
-        let ev = &e.event;
-        let opt = |v: &Option<String>| esc(v.as_deref().unwrap_or("-"));
-        rows.push_str(&format!(
-            r#"<tr><td>{time}</td><td class="outcome-{outcome}">{outcome}</td><td>{reason}</td><td>{channel}</td><td>{client}</td><td>{source}</td><td>{device}</td></tr>"#,
-            time = esc(&when(ev.time)),
-            outcome = ev.outcome.as_str(),
-            reason = opt(&ev.reason),
-            channel = ev.channel.as_str(),
-            client = opt(&ev.client),
-            source = opt(&ev.source),
-            device = opt(&ev.device_label),
-        ));
+    let dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
+    ActivityView {
+        failures: ctx.ta(
+            "admin-lockout-failures",
+            &[("failures", Arg::Number(i64::from(a.failed_logins)))],
+        ),
+        locked: match a.locked_until {
+            Some(until) => ctx.ta(
+                "admin-lockout-locked",
+                &[("until", ctx.when(&until).into())],
+            ),
+            None => ctx.t("admin-lockout-not-locked"),
+        },
+        blocked: match a.blocked_at {
+            Some(at) => ctx.ta("admin-lockout-blocked", &[("since", ctx.when(&at).into())]),
+            None => ctx.t("admin-lockout-not-blocked"),
+        },
+        throttled: if throttled.is_empty() {
+            ctx.t("admin-lockout-not-throttled")
+        } else {
+            ctx.ta(
+                "admin-lockout-throttled",
+                &[("sources", throttled.join("; ").into())],
+            )
+        },
+        caption: ctx.ta(
+            "admin-signins-caption",
+            &[(
+                "count",
+                Arg::Number(i64::try_from(a.logins.len()).unwrap_or(i64::MAX)),
+            )],
+        ),
+        logins: a
+            .logins
+            .iter()
+            .map(|e| {
+                let ev = &e.event;
+                LoginRow {
+                    time: ev.time,
+                    outcome_code: ev.outcome.as_str(),
+                    outcome: outcome(ctx, ev.outcome),
+                    reason: dash(&ev.reason),
+                    channel: ev.channel.as_str().to_owned(),
+                    client: dash(&ev.client),
+                    source: dash(&ev.source),
+                    device: dash(&ev.device_label),
+                }
+            })
+            .collect(),
     }
-    let logins = if rows.is_empty() {
-        r#"<p id="recent-logins">No sign-in attempts yet.</p>"#.to_owned()
-    } else {
-        format!(
-            r#"<table id="recent-logins"><caption>The last {n} sign-in attempts, newest first</caption><thead><tr><th>Time</th><th>Outcome</th><th>Reason</th><th>Channel</th><th>Client</th><th>Source</th><th>Device</th></tr></thead><tbody>{rows}</tbody></table>"#,
-            n = a.logins.len()
-        )
-    };
-    format!(
-        r#"<h2>Sign-ins</h2>
-<ul id="lockout">{state}</ul>
-{logins}"#
-    )
 }

@@ -12,9 +12,12 @@ use axum::http::{Method, StatusCode};
 
 const PEER: &str = "192.0.2.9";
 
+/// The pages in English (the texts asserted here).
+const EN: &str = "[i18n]\ndefault_language = \"en\"\n";
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_org_admin_resyncs_a_token_of_their_organisation_only() {
-    let app = app("").await;
+    let app = app(EN).await;
     let olga_seed = person(&app, "olga", vec![Role::Person, Role::OrgAdmin]).await;
     person(&app, "ann", vec![Role::Person]).await;
     let otto_seed = person_in(
@@ -235,7 +238,7 @@ async fn an_org_admin_resyncs_a_token_of_their_organisation_only() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_person_page_shows_recent_logins_and_lockout() {
-    let app = app("").await;
+    let app = app(EN).await;
     let olga_seed = person(&app, "olga", vec![Role::Person, Role::OrgAdmin]).await;
     let ann_seed = person(&app, "ann", vec![Role::Person]).await;
     let gw = &app.state.gateway;
@@ -295,11 +298,11 @@ async fn the_person_page_shows_recent_logins_and_lockout() {
 /// ones bound to it and the unbound ones, not those bound to others.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_org_admin_sees_the_clients_that_serve_their_organisation() {
-    let app = app(
-        "[[radius.clients]]\nname = \"vpn-practice\"\naddress = \"10.0.0.1/32\"\nsecret = \"a-long-enough-secret-0123\"\norgs = [\"Practice\"]\n\
+    let app = app(&format!(
+        "{EN}[[radius.clients]]\nname = \"vpn-practice\"\naddress = \"10.0.0.1/32\"\nsecret = \"a-long-enough-secret-0123\"\norgs = [\"Practice\"]\n\
          [[radius.clients]]\nname = \"vpn-elsewhere\"\naddress = \"10.0.0.2/32\"\nsecret = \"a-long-enough-secret-0123\"\norgs = [\"Elsewhere\"]\n\
          [[radius.clients]]\nname = \"vpn-all\"\naddress = \"10.0.0.3/32\"\nsecret = \"a-long-enough-secret-0123\"\n",
-    )
+    ))
     .await;
     let olga_seed = person(&app, "olga", vec![Role::Person, Role::OrgAdmin]).await;
     let org = app.state.gateway.person("olga").await.expect("olga").org_id;
@@ -328,7 +331,7 @@ async fn an_org_admin_sees_the_clients_that_serve_their_organisation() {
 /// body that fails when read would turn into a 400; the refusal comes first).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_import_body_is_not_read_before_the_sign_in_check() {
-    let app = app("").await;
+    let app = app(EN).await;
     let (get_status, _, _) = send(
         &app.router,
         request(Method::GET, "/admin/orgs/1/import", PEER, &[], None),

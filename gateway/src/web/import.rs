@@ -6,12 +6,14 @@
 //! carries the session's CSRF token; another organisation is a 404 (audited).
 
 use super::WebState;
-use super::admin::{admin, failure};
-use super::admin_pages::{Nav, csrf_field, nav};
+use super::admin::admin;
+use super::admin_pages::Viewer;
+use super::admin_templates::{ImportPage, ImportedPage};
 use super::login::Peer;
-use super::pages::{esc, layout};
 use super::portal::show;
-use crate::model::{OrgId, Organisation, now};
+use super::templates::{Ctx, render};
+use crate::i18n::Arg;
+use crate::model::{OrgId, Organisation};
 use crate::service::import::{ImportRow, Imported, LineError, MAX_BYTES, MAX_ROWS};
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -58,103 +60,83 @@ impl std::fmt::Debug for ImportForm {
     }
 }
 
-/// What the page shows under the form.
+/// What the page shows with the form.
 enum Outcome<'a> {
     Nothing,
     Errors(&'a [LineError]),
     Preview(&'a [ImportRow]),
 }
 
-fn page(n: &Nav<'_>, org: &Organisation, csv: &str, outcome: &Outcome<'_>) -> Html<String> {
-    let below = match outcome {
-        Outcome::Nothing => String::new(),
-        Outcome::Errors(errors) => {
-            let mut items = String::new();
-            for e in *errors {
-                items.push_str(&format!("<li>{}</li>", esc(&e.to_string())));
-            }
-            format!(
-                r#"<div class="error" role="alert" id="import-errors"><p>Nothing was imported. Correct these lines and check again ({n} errors):</p><ul>{items}</ul></div>"#,
-                n = errors.len()
-            )
-        }
-        Outcome::Preview(rows) => {
-            let mut table = String::new();
-            for r in *rows {
-                table.push_str(&format!(
-                    "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
-                    r.line,
-                    esc(&r.full_name),
-                    esc(&r.username),
-                    esc(&r.email),
-                    esc(&r.employee_number),
-                    esc(&r.start_date),
-                ));
-            }
-            format!(
-                r#"<h2 id="preview">{n} people to import</h2>
-<p>Each gets an activation link by e-mail (valid 7 days) to set a password and link a phone.</p>
-<button type="submit" name="action" value="import" id="import">Import {n} people</button>
-<table id="import-rows"><thead><tr><th>Line</th><th>Name</th><th>Username</th><th>E-mail</th><th>Employee no.</th><th>Start date</th></tr></thead>
-<tbody>
-{table}</tbody></table>"#,
-                n = rows.len()
-            )
-        }
-    };
-    let (errors, preview) = match outcome {
-        Outcome::Errors(_) => (below, String::new()),
-        _ => (String::new(), below),
-    };
-    layout(
-        "Import people",
-        &format!(
-            r#"{nav}<h1>Import people into {name}</h1>
-<p class="hint">A CSV file (UTF-8; Excel's "CSV UTF-8" works) with a header row: <code>name</code>, <code>email</code>, and if you like <code>employee_number</code>, <code>username</code> (empty: the e-mail address), <code>start_date</code> (YYYY-MM-DD), in any order. At most {rows} people. Nothing is made until every line is right.</p>
-{errors}
-<form method="post" action="/admin/orgs/{id}/import">{csrf}
-<label for="csv">The file's text</label>
-<textarea id="csv" name="csv" rows="15" cols="100" spellcheck="false">{csv}</textarea>
-<button type="submit" name="action" value="check" class="secondary" id="check">Check</button>
-{preview}
-</form>"#,
-            nav = nav(n),
-            name = esc(&org.name),
-            rows = MAX_ROWS,
-            id = org.id,
-            csrf = csrf_field(n.csrf),
-            csv = esc(csv),
-        ),
-    )
+/// An error of the file in words: its line (0: the file as a whole) and what is wrong (as
+/// the service says it).
+fn line_error(ctx: &Ctx, e: &LineError) -> String {
+    if e.line == 0 {
+        ctx.ta(
+            "admin-import-error-file",
+            &[("message", e.message.as_str().into())],
+        )
+    } else {
+        ctx.ta(
+            "admin-import-error-line",
+            &[
+                (
+                    "line",
+                    Arg::Number(i64::try_from(e.line).unwrap_or(i64::MAX)),
+                ),
+                ("message", e.message.as_str().into()),
+            ],
+        )
+    }
 }
 
-fn done_page(n: &Nav<'_>, org: &Organisation, made: &[Imported]) -> Html<String> {
-    let mut rows = String::new();
-    for m in made {
-        rows.push_str(&format!(
-            r#"<tr><td><a href="/admin/people/{id}">{name}</a></td><td>{user}</td><td>{email}</td></tr>
-"#,
-            id = m.person.id,
-            name = esc(&m.person.full_name),
-            user = esc(&m.person.username),
-            email = esc(m.person.email.as_deref().unwrap_or("")),
-        ));
-    }
-    layout(
-        "People imported",
-        &format!(
-            r#"{nav}<h1>People imported into {name}</h1>
-<p id="imported">{n} people were made. Each is being sent an activation link by e-mail (valid 7 days); a person's page can send a new one.</p>
-<table id="imported-people"><thead><tr><th>Name</th><th>Username</th><th>E-mail (activation link sent)</th></tr></thead>
-<tbody>
-{rows}</tbody></table>
-<p><a href="/admin/orgs/{id}">Back to {name}</a></p>"#,
-            nav = nav(n),
-            name = esc(&org.name),
-            n = made.len(),
-            id = org.id,
+fn people_count(n: usize) -> Arg {
+    Arg::Number(i64::try_from(n).unwrap_or(i64::MAX))
+}
+
+fn page(v: Viewer<'_>, org: &Organisation, csv: &str, outcome: &Outcome<'_>) -> Html<String> {
+    let ctx = v.ctx;
+    let (errors, preview) = match outcome {
+        Outcome::Nothing => (Vec::new(), None),
+        Outcome::Errors(errors) => (errors.iter().map(|e| line_error(ctx, e)).collect(), None),
+        Outcome::Preview(rows) => (Vec::new(), Some(*rows)),
+    };
+    let n = people_count(preview.map_or(0, <[ImportRow]>::len));
+    render(&ImportPage {
+        ctx,
+        nav: v.nav(Some(org), ""),
+        csrf: v.csrf,
+        org,
+        heading: ctx.ta("admin-import-heading", &[("org", org.name.as_str().into())]),
+        hint: ctx.ta("admin-import-hint", &[("rows", people_count(MAX_ROWS))]),
+        csv,
+        errors_intro: ctx.ta(
+            "admin-import-errors",
+            &[("count", people_count(errors.len()))],
         ),
-    )
+        errors,
+        preview,
+        preview_heading: ctx.ta("admin-import-preview", &[("count", n.clone())]),
+        import_button: ctx.ta("admin-import-button", &[("count", n)]),
+    })
+}
+
+fn done_page(v: Viewer<'_>, org: &Organisation, made: &[Imported]) -> Html<String> {
+    let ctx = v.ctx;
+    render(&ImportedPage {
+        ctx,
+        nav: v.nav(Some(org), ""),
+        org,
+        heading: ctx.ta(
+            "admin-imported-heading",
+            &[("org", org.name.as_str().into())],
+        ),
+        made_text: ctx.ta(
+            "admin-imported-text",
+            &[("count", people_count(made.len()))],
+        ),
+        made,
+        back: ctx.ta("admin-imported-back", &[("org", org.name.as_str().into())]),
+    })
 }
 
 fn with_status(mut res: Response, status: StatusCode) -> Response {
@@ -172,12 +154,13 @@ async fn form_page(
         Ok(a) => a,
         Err(r) => return r,
     };
-    match state.gateway.admin_org(&a.actor, id, now()).await {
-        Ok(org) => show(
-            &state,
-            page(&a.nav(Some(&org)), &org, "", &Outcome::Nothing),
-        ),
-        Err(e) => failure(&e),
+    match state
+        .gateway
+        .admin_org(&a.actor, id, state.gateway.now())
+        .await
+    {
+        Ok(org) => show(&state, page(a.viewer(), &org, "", &Outcome::Nothing)),
+        Err(e) => a.failure(&e),
     }
 }
 
@@ -204,24 +187,24 @@ async fn submit(
         Ok(a) => a,
         Err(r) => return r,
     };
-    let t = now();
+    let t = state.gateway.now();
     let org = match state.gateway.admin_org(&a.actor, id, t).await {
         Ok(org) => org,
-        Err(e) => return failure(&e),
+        Err(e) => return a.failure(&e),
     };
-    let n = a.nav(Some(&org));
+    let n = a.viewer();
     let csv = form.csv.as_bytes();
     let refused = |errors: &[LineError]| {
         with_status(
-            show(&state, page(&n, &org, &form.csv, &Outcome::Errors(errors))),
+            show(&state, page(n, &org, &form.csv, &Outcome::Errors(errors))),
             StatusCode::UNPROCESSABLE_ENTITY,
         )
     };
     if form.action != "import" {
         return match state.gateway.check_import(&a.actor, org.id, csv, t).await {
-            Ok(Ok((_, rows))) => show(&state, page(&n, &org, &form.csv, &Outcome::Preview(&rows))),
+            Ok(Ok((_, rows))) => show(&state, page(n, &org, &form.csv, &Outcome::Preview(&rows))),
             Ok(Err(errors)) => refused(&errors),
-            Err(e) => failure(&e),
+            Err(e) => a.failure(&e),
         };
     }
     let base = state.provider.settings().issuer.clone();
@@ -231,7 +214,7 @@ async fn submit(
         .await
     {
         Ok(Ok(made)) => {
-            let res = show(&state, done_page(&n, &org, &made));
+            let res = show(&state, done_page(n, &org, &made));
             let gateway = state.gateway.clone();
             let actor = a.actor.clone();
             tokio::spawn(async move {
@@ -240,13 +223,14 @@ async fn submit(
             res
         }
         Ok(Err(errors)) => refused(&errors),
-        Err(e) => failure(&e),
+        Err(e) => a.failure(&e),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::i18n::Lang;
 
     #[test]
     fn only_the_import_form_gets_the_larger_limit() {
@@ -255,5 +239,75 @@ mod tests {
         assert!(!is_import("/admin/orgs/12/requests"));
         assert!(!is_import("/admin/orgs/1/2/import"));
         assert!(!is_import("/portal/import"));
+    }
+
+    #[test]
+    fn the_import_page_keeps_the_text_and_names_each_line_in_either_language() {
+        let org = Organisation {
+            id: 4,
+            name: "<Praktijk & Co>".into(),
+            created_at: 0,
+        };
+        let errors = [
+            LineError {
+                line: 3,
+                message: "the e-mail address <x> is not valid".into(),
+            },
+            LineError {
+                line: 0,
+                message: "too big".into(),
+            },
+        ];
+        let rows = [ImportRow {
+            line: 2,
+            full_name: "Zed <Zonder>".into(),
+            email: "zed@example.org".into(),
+            employee_number: String::new(),
+            username: "zed".into(),
+            start_date: String::new(),
+        }];
+        let csv = "name,email\n</textarea><script>x</script>";
+        for (lang, line, file, import) in [
+            (
+                Lang::En,
+                "line 3: the e-mail address &#60;x&#62;",
+                "file: too big",
+                "Import 1 people",
+            ),
+            (
+                Lang::Nl,
+                "regel 3: the e-mail address &#60;x&#62;",
+                "bestand: too big",
+                "1 personen importeren",
+            ),
+        ] {
+            let ctx = Ctx::new(lang, jiff::tz::TimeZone::UTC);
+            let v = Viewer {
+                ctx: &ctx,
+                csrf: "c",
+                operator: false,
+            };
+            let html = page(v, &org, csv, &Outcome::Errors(&errors)).0;
+            assert!(html.contains(&format!(r#"<html lang="{lang}">"#)), "{html}");
+            assert!(
+                html.contains("&#60;Praktijk &#38; Co&#62;") && !html.contains("<Praktijk"),
+                "{html}"
+            );
+            assert!(
+                html.contains("&#60;/textarea&#62;&#60;script&#62;x&#60;/script&#62;</textarea>"),
+                "the text kept, escaped: {html}"
+            );
+            assert!(html.contains(line) && html.contains(file), "{html}");
+            assert!(
+                html.contains(r#"id="import-errors""#) && !html.contains(r#"id="import""#),
+                "{html}"
+            );
+            let html = page(v, &org, csv, &Outcome::Preview(&rows)).0;
+            assert!(
+                html.contains(import) && html.contains("Zed &#60;Zonder&#62;"),
+                "{html}"
+            );
+            assert!(!html.contains("import-errors"), "{html}");
+        }
     }
 }

@@ -6,6 +6,7 @@ mod account_templates;
 pub mod activate;
 pub mod admin;
 pub mod admin_pages;
+pub mod admin_templates;
 pub mod admin_tools;
 pub mod api;
 pub mod approvals;
