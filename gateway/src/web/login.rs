@@ -9,7 +9,7 @@ use super::session::{
     KeyCeremony, LoginFor, LoginState, PreLogin, Refused, Session, clear_cookie, pre_nonce,
     session_id, set_cookie, set_pre_cookie,
 };
-use super::templates::{CodeError, Ctx, CodePage, LoginError, LoginPage, WaitingPage};
+use super::templates::{CodeError, CodePage, Ctx, LoginError, LoginPage, WaitingPage};
 use super::{WebState, bad_request, pages};
 use crate::audit::Channel;
 use crate::engine::{Attempt, Credentials, Reason, Verdict};
@@ -438,7 +438,12 @@ async fn login_again(
         return server_error(&"random generator");
     };
     let lang = target.lang(state, headers).await;
-    let html = target.login_page(&Ctx::of(&state.gateway, lang), &state.pre.token(&nonce), username, Some(error));
+    let html = target.login_page(
+        &Ctx::of(&state.gateway, lang),
+        &state.pre.token(&nonce),
+        username,
+        Some(error),
+    );
     let res = page(state, html, None, &target.redirect_uri);
     with_pre_cookie(state, res, fresh.then_some(nonce.as_str()))
 }
@@ -529,7 +534,12 @@ pub async fn submit_password(
     let ip = state.client_ip(peer, headers);
     let lang = target.lang(state, headers).await;
     let retry = |error: LoginError| {
-        let html = target.login_page(&Ctx::of(&state.gateway, lang), &form.csrf, &form.username, Some(error));
+        let html = target.login_page(
+            &Ctx::of(&state.gateway, lang),
+            &form.csrf,
+            &form.username,
+            Some(error),
+        );
         page(state, html, None, &target.redirect_uri)
     };
     if limited(state, ip, &form.username, target, headers).await {
