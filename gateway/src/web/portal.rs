@@ -6,8 +6,8 @@
 use super::login::{
     self, PasswordForm, Peer, Target, current, page, request_id, script_page, server_error,
 };
-use super::session::{KeyCeremony, LoginState, PendingTotp, Session};
 use super::portal_templates::{self as tpl, Failed};
+use super::session::{KeyCeremony, LoginState, PendingTotp, Session};
 use super::templates::{Ctx as PageCtx, MessagePage, message, message_response, render};
 use super::{WebState, portal_pages};
 use crate::audit::Channel;

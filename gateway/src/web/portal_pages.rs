@@ -50,9 +50,20 @@ mod tests {
     #[test]
     fn the_qr_code_is_a_path_and_the_key_is_grouped() {
         let qr = qr("otpauth://totp/x?secret=ABC").expect("qr");
-        assert_eq!((qr.size - 8 - 17) % 4, 0, "a version's width and the quiet zone");
-        assert!(qr.path.starts_with("M4,4h1v1h-1z"), "a finder pattern's corner");
-        assert!(qr.path.chars().all(|c| c.is_ascii_alphanumeric() || ",-".contains(c)));
+        assert_eq!(
+            (qr.size - 8 - 17) % 4,
+            0,
+            "a version's width and the quiet zone"
+        );
+        assert!(
+            qr.path.starts_with("M4,4h1v1h-1z"),
+            "a finder pattern's corner"
+        );
+        assert!(
+            qr.path
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || ",-".contains(c))
+        );
         assert_eq!(grouped_secret(&[0u8; 10]), "AAAA AAAA AAAA AAAA");
     }
 }

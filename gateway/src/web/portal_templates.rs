@@ -15,7 +15,12 @@ use askama::Template;
 pub(crate) fn portal_nav(ctx: &Ctx, csrf: &str, here: &str) -> Nav {
     Nav::new(ctx.t("portal-nav-label"))
         .link("/portal", "nav-devices", ctx.t("portal-nav-devices"), here)
-        .link("/portal/logins", "nav-logins", ctx.t("portal-nav-logins"), here)
+        .link(
+            "/portal/logins",
+            "nav-logins",
+            ctx.t("portal-nav-logins"),
+            here,
+        )
         .link(
             "/portal/approvals",
             "nav-approvals",
@@ -247,7 +252,10 @@ impl LoginRow {
         let mut outcome = match &e.reason {
             Some(r) => ctx.ta(
                 "portal-outcome-with-reason",
-                &[("outcome", outcome.into()), ("reason", reason_text(ctx, r).into())],
+                &[
+                    ("outcome", outcome.into()),
+                    ("reason", reason_text(ctx, r).into()),
+                ],
             ),
             None => outcome,
         };
@@ -260,7 +268,10 @@ impl LoginRow {
         {
             outcome = ctx.ta(
                 "portal-outcome-confirms",
-                &[("outcome", outcome.into()), ("what", confirms_text(ctx, what).into())],
+                &[
+                    ("outcome", outcome.into()),
+                    ("what", confirms_text(ctx, what).into()),
+                ],
             );
         }
         Self {
@@ -447,7 +458,10 @@ mod tests {
                 && html.contains(&format!(r#"<html lang="{lang}">"#)),
             "{html}"
         );
-        assert!(!html.contains("<script>") && !html.contains("alert(\""), "{html}");
+        assert!(
+            !html.contains("<script>") && !html.contains("alert(\""),
+            "{html}"
+        );
     }
 
     fn devices_page(lang: Lang, failed: Failed, error: Option<&str>) -> String {
@@ -476,26 +490,75 @@ mod tests {
     fn my_devices_in_either_language_escapes_the_labels() {
         let en = devices_page(Lang::En, Failed::None, None);
         sound(&en, Lang::En);
-        assert!(en.contains("<h1>My devices</h1>") && en.contains("Ann &#60;b&#62;"), "{en}");
-        assert!(en.contains(&format!(r#"<p class="label">{ESCAPED}</p>"#)), "{en}");
-        assert!(en.contains(&format!(r#"name="label" value="{ESCAPED}""#)), "{en}");
-        for id in ["device-1", "rename-1", "remove-2", "label-2", "add-phone", "add-key"] {
+        assert!(
+            en.contains("<h1>My devices</h1>") && en.contains("Ann &#60;b&#62;"),
+            "{en}"
+        );
+        assert!(
+            en.contains(&format!(r#"<p class="label">{ESCAPED}</p>"#)),
+            "{en}"
+        );
+        assert!(
+            en.contains(&format!(r#"name="label" value="{ESCAPED}""#)),
+            "{en}"
+        );
+        for id in [
+            "device-1",
+            "rename-1",
+            "remove-2",
+            "label-2",
+            "add-phone",
+            "add-key",
+        ] {
             assert!(en.contains(&format!(r#"id="{id}""#)), "{id}: {en}");
         }
-        assert!(en.contains("Phone app · active · added <time datetime=\"2026-12-05T14:23:00Z\">"), "{en}");
-        assert!(en.contains("Hardware token T&#60;1&#62;") && en.contains("last used never"), "{en}");
+        assert!(
+            en.contains("Phone app · active · added <time datetime=\"2026-12-05T14:23:00Z\">"),
+            "{en}"
+        );
+        assert!(
+            en.contains("Hardware token T&#60;1&#62;") && en.contains("last used never"),
+            "{en}"
+        );
         assert!(en.contains(r#"<span id="recovery-left">7</span>"#), "{en}");
-        assert!(en.contains(r#"<select id="language" name="language">"#), "{en}");
-        assert!(en.contains(r#"<option value="nl" lang="nl" selected>Nederlands</option>"#), "{en}");
-        assert!(en.contains(r#"id="nav-devices" aria-current="page">My devices<"#), "{en}");
-        assert!(en.contains(r#"id="logout""#) && en.contains(r#"value="c&#34;""#), "{en}");
-        assert!(en.contains(r#"<section id="sso-sessions"></section>"#), "{en}");
-        assert!(!en.contains("form-error") && !en.contains("aria-invalid"), "{en}");
+        assert!(
+            en.contains(r#"<select id="language" name="language">"#),
+            "{en}"
+        );
+        assert!(
+            en.contains(r#"<option value="nl" lang="nl" selected>Nederlands</option>"#),
+            "{en}"
+        );
+        assert!(
+            en.contains(r#"id="nav-devices" aria-current="page">My devices<"#),
+            "{en}"
+        );
+        assert!(
+            en.contains(r#"id="logout""#) && en.contains(r#"value="c&#34;""#),
+            "{en}"
+        );
+        assert!(
+            en.contains(r#"<section id="sso-sessions"></section>"#),
+            "{en}"
+        );
+        assert!(
+            !en.contains("form-error") && !en.contains("aria-invalid"),
+            "{en}"
+        );
         let nl = devices_page(Lang::Nl, Failed::None, None);
         sound(&nl, Lang::Nl);
-        assert!(nl.contains("<h1>Mijn apparaten</h1>") && nl.contains("Telefoonapp · actief"), "{nl}");
-        assert!(nl.contains("laatst gebruikt nooit") && nl.contains("Herstelcodes"), "{nl}");
-        assert!(nl.contains(&format!(r#"<p class="label">{ESCAPED}</p>"#)), "{nl}");
+        assert!(
+            nl.contains("<h1>Mijn apparaten</h1>") && nl.contains("Telefoonapp · actief"),
+            "{nl}"
+        );
+        assert!(
+            nl.contains("laatst gebruikt nooit") && nl.contains("Herstelcodes"),
+            "{nl}"
+        );
+        assert!(
+            nl.contains(&format!(r#"<p class="label">{ESCAPED}</p>"#)),
+            "{nl}"
+        );
     }
 
     #[test]
@@ -505,21 +568,42 @@ mod tests {
             label: "<desk>".into(),
         };
         let html = devices_page(Lang::En, failed, Some("That code is <not> right."));
-        assert!(html.contains(r#"id="form-error">That code is &#60;not&#62; right.</p>"#), "{html}");
-        assert!(html.contains(r#"id="serial" name="serial" value="S&#34;1""#), "{html}");
+        assert!(
+            html.contains(r#"id="form-error">That code is &#60;not&#62; right.</p>"#),
+            "{html}"
+        );
+        assert!(
+            html.contains(r#"id="serial" name="serial" value="S&#34;1""#),
+            "{html}"
+        );
         assert!(html.contains(r#"value="&#60;desk&#62;""#), "{html}");
-        assert_eq!(html.matches(r#"aria-describedby="form-error""#).count(), 2, "serial and code");
+        assert_eq!(
+            html.matches(r#"aria-describedby="form-error""#).count(),
+            2,
+            "serial and code"
+        );
         let html = devices_page(Lang::Nl, Failed::Rename(2), Some("x"));
         assert!(html.contains(r#"id="label-2" name="label" value="token" maxlength="64" required aria-describedby="form-error""#), "{html}");
         let html = devices_page(Lang::En, Failed::Key { label: "k&".into() }, Some("x"));
-        assert!(html.contains(r#"id="key-label" name="label" value="k&#38;""#), "{html}");
+        assert!(
+            html.contains(r#"id="key-label" name="label" value="k&#38;""#),
+            "{html}"
+        );
     }
 
     #[test]
     fn the_phone_page_has_a_text_alternative_in_either_language() {
         for (lang, alt, save) in [
-            (Lang::En, "QR code of the key shown below as text", "Save phone"),
-            (Lang::Nl, "QR-code van de sleutel die hieronder als tekst staat", "Telefoon opslaan"),
+            (
+                Lang::En,
+                "QR code of the key shown below as text",
+                "Save phone",
+            ),
+            (
+                Lang::Nl,
+                "QR-code van de sleutel die hieronder als tekst staat",
+                "Telefoon opslaan",
+            ),
         ] {
             let ctx = ctx(lang);
             let html = render(&PhonePage {
@@ -537,10 +621,22 @@ mod tests {
             .0;
             sound(&html, lang);
             assert!(html.contains(&format!(r#"<div class="qr"><svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="{alt}" viewBox="0 0 29 29" width="200""#)), "{html}");
-            assert!(html.contains(r##"<path fill="#000" d="M4,4h1v1h-1z"/></svg></div>"##), "{html}");
-            assert!(html.contains(r#"<code id="secret">ABCD EFGH</code>"#), "{html}");
-            assert!(html.contains(&format!(r#"value="{ESCAPED}""#)) && html.contains(save), "{html}");
-            assert!(html.contains("&#60;b&#62;wrong") && html.contains("aria-invalid"), "{html}");
+            assert!(
+                html.contains(r##"<path fill="#000" d="M4,4h1v1h-1z"/></svg></div>"##),
+                "{html}"
+            );
+            assert!(
+                html.contains(r#"<code id="secret">ABCD EFGH</code>"#),
+                "{html}"
+            );
+            assert!(
+                html.contains(&format!(r#"value="{ESCAPED}""#)) && html.contains(save),
+                "{html}"
+            );
+            assert!(
+                html.contains("&#60;b&#62;wrong") && html.contains("aria-invalid"),
+                "{html}"
+            );
         }
     }
 
@@ -551,7 +647,13 @@ mod tests {
             let ctx = ctx(lang);
             let d = device(3, DeviceKind::SecurityKey, HOSTILE);
             let pages = [
-                render(&KeyLoginPage { ctx: &ctx, client: HOSTILE, csrf: "c", options }).0,
+                render(&KeyLoginPage {
+                    ctx: &ctx,
+                    client: HOSTILE,
+                    csrf: "c",
+                    options,
+                })
+                .0,
                 render(&AddKeyPage {
                     nav: portal_nav(&ctx, "c", ""),
                     ctx: &ctx,
@@ -570,21 +672,45 @@ mod tests {
                 .0,
             ];
             for html in &pages {
-                assert!(html.contains(r#"<script src="/static/webauthn.js" defer></script>"#), "{html}");
-                assert_eq!(html.matches("<script").count(), 1, "no inline script: {html}");
-                assert!(html.contains("data-options=\"{&#34;publicKey&#34;") && html.contains("a&#60;b"), "{html}");
-                assert!(html.contains("<noscript>") && html.contains(r#"id="webauthn-start""#), "{html}");
+                assert!(
+                    html.contains(r#"<script src="/static/webauthn.js" defer></script>"#),
+                    "{html}"
+                );
+                assert_eq!(
+                    html.matches("<script").count(),
+                    1,
+                    "no inline script: {html}"
+                );
+                assert!(
+                    html.contains("data-options=\"{&#34;publicKey&#34;")
+                        && html.contains("a&#60;b"),
+                    "{html}"
+                );
+                assert!(
+                    html.contains("<noscript>") && html.contains(r#"id="webauthn-start""#),
+                    "{html}"
+                );
                 assert!(html.contains(ESCAPED), "{html}");
                 assert!(!html.contains("alert(\""), "{html}");
             }
             let words = match lang {
-                Lang::En => ["Use your security key", "Add a security key or passkey", "Keep it"],
-                Lang::Nl => ["Gebruik uw beveiligingssleutel", "Beveiligingssleutel of passkey toevoegen", "Niet verwijderen"],
+                Lang::En => [
+                    "Use your security key",
+                    "Add a security key or passkey",
+                    "Keep it",
+                ],
+                Lang::Nl => [
+                    "Gebruik uw beveiligingssleutel",
+                    "Beveiligingssleutel of passkey toevoegen",
+                    "Niet verwijderen",
+                ],
             };
             for (html, word) in pages.iter().zip(words) {
                 assert!(html.contains(word), "{word}: {html}");
             }
-            assert!(pages[0].contains(r#"id="key-form" method="post" action="/login/key/finish" data-webauthn="get""#));
+            assert!(pages[0].contains(
+                r#"id="key-form" method="post" action="/login/key/finish" data-webauthn="get""#
+            ));
             assert!(pages[1].contains(r#"id="key-add-form" method="post" action="/portal/devices/key/confirm" data-webauthn="create""#));
             assert!(pages[2].contains(r#"action="/portal/devices/3/remove/key/finish""#));
         }
@@ -605,8 +731,15 @@ mod tests {
             })
             .0;
             sound(&remove, lang);
-            assert!(remove.contains(ESCAPED) && remove.contains(r#"id="remove-with-key""#), "{remove}");
-            assert!(remove.contains(r#"action="/portal/devices/4/remove""#) && remove.contains("aria-invalid"), "{remove}");
+            assert!(
+                remove.contains(ESCAPED) && remove.contains(r#"id="remove-with-key""#),
+                "{remove}"
+            );
+            assert!(
+                remove.contains(r#"action="/portal/devices/4/remove""#)
+                    && remove.contains("aria-invalid"),
+                "{remove}"
+            );
             let recovery = render(&RecoveryPage {
                 nav: portal_nav(&ctx, "c", ""),
                 ctx: &ctx,
@@ -614,7 +747,11 @@ mod tests {
             })
             .0;
             sound(&recovery, lang);
-            assert!(recovery.contains("<li><code>AAAA-1</code></li>") && recovery.contains("&#60;b&#62;"), "{recovery}");
+            assert!(
+                recovery.contains("<li><code>AAAA-1</code></li>")
+                    && recovery.contains("&#60;b&#62;"),
+                "{recovery}"
+            );
             assert!(recovery.contains(r#"id="done""#), "{recovery}");
             let step_up = render(&StepUpPage {
                 ctx: &ctx,
@@ -625,8 +762,17 @@ mod tests {
             })
             .0;
             sound(&step_up, lang);
-            assert!(step_up.contains(r#"<input type="hidden" name="serial" value="&#34;&#62;&#60;script&#62;">"#), "{step_up}");
-            assert!(step_up.contains(r#"id="step-up-form""#) && step_up.contains(r#"id="current_code""#), "{step_up}");
+            assert!(
+                step_up.contains(
+                    r#"<input type="hidden" name="serial" value="&#34;&#62;&#60;script&#62;">"#
+                ),
+                "{step_up}"
+            );
+            assert!(
+                step_up.contains(r#"id="step-up-form""#)
+                    && step_up.contains(r#"id="current_code""#),
+                "{step_up}"
+            );
             let not_me = render(&NotMePage {
                 ctx: &ctx,
                 csrf: "p",
@@ -635,12 +781,28 @@ mod tests {
             })
             .0;
             sound(&not_me, lang);
-            assert!(not_me.contains(ESCAPED) && not_me.contains(r#"id="not-me""#), "{not_me}");
+            assert!(
+                not_me.contains(ESCAPED) && not_me.contains(r#"id="not-me""#),
+                "{not_me}"
+            );
             let words = match lang {
-                Lang::En => ["Remove &#60;script", "Your recovery codes", "Confirm it is you", "Was this device not added by you?"],
-                Lang::Nl => ["&#60;/script&#62; &#38; &#39;co&#39; verwijderen", "Uw herstelcodes", "Bevestig dat u het bent", "Heeft u dit apparaat niet zelf toegevoegd?"],
+                Lang::En => [
+                    "Remove &#60;script",
+                    "Your recovery codes",
+                    "Confirm it is you",
+                    "Was this device not added by you?",
+                ],
+                Lang::Nl => [
+                    "&#60;/script&#62; &#38; &#39;co&#39; verwijderen",
+                    "Uw herstelcodes",
+                    "Bevestig dat u het bent",
+                    "Heeft u dit apparaat niet zelf toegevoegd?",
+                ],
             };
-            for (html, word) in [&remove, &recovery, &step_up, &not_me].into_iter().zip(words) {
+            for (html, word) in [&remove, &recovery, &step_up, &not_me]
+                .into_iter()
+                .zip(words)
+            {
                 assert!(html.contains(word), "{word}: {html}");
             }
         }
@@ -656,8 +818,16 @@ mod tests {
         event.detail = Some(serde_json::json!({ "confirms": "remove_device" }));
         let stored = StoredEvent { id: 1, event };
         for (lang, outcome, heading) in [
-            (Lang::En, "reject (bad code), to confirm: remove device", "<th scope=\"col\">Outcome</th>"),
-            (Lang::Nl, "geweigerd (verkeerde code), ter bevestiging van: apparaat verwijderen", "<th scope=\"col\">Uitkomst</th>"),
+            (
+                Lang::En,
+                "reject (bad code), to confirm: remove device",
+                "<th scope=\"col\">Outcome</th>",
+            ),
+            (
+                Lang::Nl,
+                "geweigerd (verkeerde code), ter bevestiging van: apparaat verwijderen",
+                "<th scope=\"col\">Uitkomst</th>",
+            ),
         ] {
             let ctx = ctx(lang);
             let html = render(&LoginsPage {
@@ -668,8 +838,14 @@ mod tests {
             .0;
             sound(&html, lang);
             assert!(html.contains(outcome) && html.contains(heading), "{html}");
-            assert!(html.contains(ESCAPED) && html.contains(r#"id="logins""#), "{html}");
-            assert!(html.contains(r#"id="nav-logins" aria-current="page""#), "{html}");
+            assert!(
+                html.contains(ESCAPED) && html.contains(r#"id="logins""#),
+                "{html}"
+            );
+            assert!(
+                html.contains(r#"id="nav-logins" aria-current="page""#),
+                "{html}"
+            );
         }
         let ctx = ctx(Lang::En);
         assert_eq!(reason_text(&ctx, "something_new"), "something new");

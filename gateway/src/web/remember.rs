@@ -285,19 +285,36 @@ mod tests {
             render(&RememberedSection {
                 ctx,
                 csrf: "c",
-                base: if admin { "/admin/people/7/browsers" } else { "/portal/browsers" }.into(),
+                base: if admin {
+                    "/admin/people/7/browsers"
+                } else {
+                    "/portal/browsers"
+                }
+                .into(),
                 browsers,
                 admin,
             })
             .0
         };
         let html = section(&en, vec![browser(3, "<Firefox>")], false);
-        assert!(html.contains("Remembered browsers") && html.contains("&#60;Firefox&#62;"), "{html}");
-        assert!(html.contains(r#"action="/portal/browsers/3/forget""#), "{html}");
+        assert!(
+            html.contains("Remembered browsers") && html.contains("&#60;Firefox&#62;"),
+            "{html}"
+        );
+        assert!(
+            html.contains(r#"action="/portal/browsers/3/forget""#),
+            "{html}"
+        );
         assert!(html.contains(r#"id="forget-all-browsers""#), "{html}");
         let nl = Ctx::new(crate::i18n::Lang::Nl, jiff::tz::TimeZone::UTC);
         let html = section(&nl, Vec::new(), true);
-        assert!(html.contains(r#"id="no-remembered""#) && html.contains("Nu geen."), "{html}");
-        assert!(html.contains("deze persoon") && !html.contains("forget-all"), "{html}");
+        assert!(
+            html.contains(r#"id="no-remembered""#) && html.contains("Nu geen."),
+            "{html}"
+        );
+        assert!(
+            html.contains("deze persoon") && !html.contains("forget-all"),
+            "{html}"
+        );
     }
 }

@@ -13,11 +13,11 @@ use super::templates::{Ctx, render};
 use super::{WebState, session};
 use crate::model::{PersonId, now};
 use crate::service::SsoSessionView;
+use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use askama::Template;
 use axum::{Form, Router};
 use serde::Deserialize;
 
@@ -240,12 +240,18 @@ mod tests {
         let html = render(&portal_section(&en, "tok", &sessions, Some("BBB"))).0;
         assert!(html.contains(r#"name="sid" value="AAA""#));
         assert_eq!(html.matches("(this browser)").count(), 1);
-        assert!(html.contains("app&#60;1&#62;") && !html.contains("app<1>"), "{html}");
+        assert!(
+            html.contains("app&#60;1&#62;") && !html.contains("app<1>"),
+            "{html}"
+        );
         assert!(html.contains(r#"action="/portal/sso/end-all""#));
         assert!(html.contains("Sign out everywhere") && html.contains(r#"id="sso-end-1""#));
         let nl = Ctx::new(crate::i18n::Lang::Nl, jiff::tz::TimeZone::UTC);
         let html = render(&portal_section(&nl, "tok", &sessions, Some("AAA"))).0;
-        assert!(html.contains("(deze browser)") && html.contains("Overal uitloggen"), "{html}");
+        assert!(
+            html.contains("(deze browser)") && html.contains("Overal uitloggen"),
+            "{html}"
+        );
         assert!(html.contains("Ingelogde browsers"), "{html}");
         let admin = admin_section("tok", 7, &[]);
         assert!(admin.contains("sso-none") && !admin.contains("end-all"));
