@@ -908,7 +908,15 @@ async fn start_key(
         device: None,
     };
     step.set_key(&state, Some(key)).await;
-    let html = pages::key_login(&step.target.client_name, &step.session.csrf, &options);
+    let html = super::templates::render(&super::portal_templates::KeyLoginPage {
+        ctx: &Ctx::of(
+            &state.gateway,
+            step_lang(&state, &step.target, &step.username).await,
+        ),
+        client: &step.target.client_name,
+        csrf: &step.session.csrf,
+        options: &options,
+    });
     script_page(&state, html, None, &step.target.redirect_uri)
 }
 

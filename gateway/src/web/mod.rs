@@ -18,6 +18,7 @@ pub mod login;
 pub mod pages;
 pub mod portal;
 pub mod portal_pages;
+mod portal_templates;
 pub mod remember;
 pub mod reset;
 pub mod session;

@@ -80,79 +80,10 @@ pub fn described_by_error(error: Option<&str>) -> &'static str {
     }
 }
 
-/// A WebAuthn ceremony's form: the options for the script, the CSRF token, the hidden field
-/// the script fills with the key's answer, the button, and what to do without JavaScript.
-pub fn key_form(
-    id: &str,
-    mode: &str,
-    action: &str,
-    csrf: &str,
-    options_json: &str,
-    button: &str,
-) -> String {
-    format!(
-        r#"<form id="{id}" method="post" action="{action}" data-webauthn="{mode}" data-options="{options}">
-<input type="hidden" name="csrf" value="{csrf}">
-<input type="hidden" name="response" value="">
-<p class="error" role="alert" id="webauthn-error" hidden></p>
-<p class="error" id="webauthn-unsupported" hidden>This browser cannot use security keys. Go back and use a code instead.</p>
-<noscript><p class="error">Security keys need JavaScript, which is off in this browser. Go back and use a code instead.</p></noscript>
-<button type="button" id="webauthn-start" hidden>{button}</button>
-</form>"#,
-        id = esc(id),
-        mode = esc(mode),
-        action = esc(action),
-        options = esc(options_json),
-        csrf = esc(csrf),
-        button = esc(button),
-    )
-}
-
-/// Step two with a security key: press the button, then touch the key.
-pub fn key_login(client: &str, csrf: &str, options_json: &str) -> Html<String> {
-    layout_with_script(
-        "Use your security key",
-        &format!(
-            r#"<h1>Use your security key</h1>
-<p class="sub">Signing in to {client}. Choose Use security key, then touch your key or confirm on this device.</p>
-{form}
-<form method="post" action="/login/code/again">
-<input type="hidden" name="csrf" value="{csrf}">
-<button type="submit" class="secondary" id="use-code">Enter a code instead</button>
-</form>"#,
-            client = esc(client),
-            form = key_form(
-                "key-form",
-                "get",
-                "/login/key/finish",
-                csrf,
-                options_json,
-                "Use security key"
-            ),
-            csrf = esc(csrf),
-        ),
-    )
-}
-
 /// A page that only says something (expired link, signed out, an error).
 pub fn message(title: &str, text: &str) -> Html<String> {
     layout(
         title,
         &format!("<h1>{}</h1>\n<p>{}</p>", esc(title), esc(text)),
     )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn key_page_loads_the_script_only() {
-        let page = key_login("<app>", "c\"", r#"{"publicKey":{"challenge":"a<b"}}"#).0;
-        assert!(page.contains(r#"<script src="/static/webauthn.js" defer></script>"#));
-        assert_eq!(page.matches("<script").count(), 1, "no inline script");
-        assert!(page.contains("data-options=\"{&quot;publicKey&quot;"));
-        assert!(page.contains("a&lt;b"));
-        assert!(page.contains("<noscript>"));
-    }
 }

@@ -6,9 +6,13 @@
 use super::login::{
     self, PasswordForm, Peer, Target, current, page, request_id, script_page, server_error,
 };
+use super::portal_templates::{self as tpl, Failed};
 use super::session::{KeyCeremony, LoginState, PendingTotp, Session};
-use super::{WebState, bad_request, pages, portal_pages};
-use crate::model::{DeviceId, DeviceState, PersonId, PersonState, Role, UnixTime, now};
+use super::templates::{Ctx as PageCtx, MessagePage, message, message_response, render};
+use super::{WebState, portal_pages};
+use crate::audit::Channel;
+use crate::i18n::Lang;
+use crate::model::{Device, DeviceId, DeviceState, PersonId, PersonState, Role, UnixTime, now};
 use crate::secret::{SecretBytes, random_bytes};
 use crate::service::{PortalActor, ServiceError};
 use crate::store::EventFilter;
@@ -27,10 +31,33 @@ const ENROLMENT_SECONDS: i64 = 600;
 pub const STEP_UP_SECONDS: i64 = 300;
 /// How many logins "My logins" shows.
 const LOGINS_SHOWN: u32 = 50;
-const NOT_SIGNED_IN: &str =
-    "You are not signed in to the portal, or your session expired. Sign in again.";
-const BAD_FORM: &str =
-    "The form was not sent from this portal page. Go back to the portal and try again.";
+
+/// Why a form is shown again: a text of the service's (already worded) or one of ours (a
+/// catalogue key).
+#[derive(Debug, Clone)]
+pub(crate) enum Problem {
+    Said(String),
+    Key(&'static str),
+}
+
+impl Problem {
+    fn text(&self, ctx: &PageCtx) -> String {
+        match self {
+            Self::Said(text) => text.clone(),
+            Self::Key(key) => ctx.t(key),
+        }
+    }
+}
+
+/// A refused request (400) with the reason `key`, in `lang`.
+fn refused(state: &WebState, lang: Lang, key: &str) -> Response {
+    message_response(
+        StatusCode::BAD_REQUEST,
+        &PageCtx::of(&state.gateway, lang),
+        "portal-refused-title",
+        key,
+    )
+}
 
 pub fn routes() -> Router<WebState> {
     Router::new()
@@ -67,28 +94,38 @@ async fn not_me_page(
 ) -> Response {
     let device = match state.gateway.not_me_device(id, &token).await {
         Ok(d) => d,
-        Err(ServiceError::NotFound(_)) => return not_me_gone(),
+        Err(ServiceError::NotFound(_)) => return not_me_gone(&state, &headers).await,
         Err(e) => return server_error(&e),
     };
     let Some((nonce, fresh)) = login::pre_login(&headers) else {
         return server_error(&"random generator");
     };
     let action = format!("/portal/not-me/{id}/{token}");
-    let html = portal_pages::not_me(&state.pre.token(&nonce), &action, &device.label);
+    let html = render(&tpl::NotMePage {
+        ctx: &not_me_ctx(&state, &headers).await,
+        csrf: &state.pre.token(&nonce),
+        action: &action,
+        label: &device.label,
+    });
     login::with_pre_cookie(&state, show(&state, html), fresh.then_some(nonce.as_str()))
 }
 
-fn not_me_gone() -> Response {
-    (
-        StatusCode::NOT_FOUND,
-        pages::message(
-            "Link not valid",
-            "This link is not valid, or the device was already disabled or removed. If you \
-             think someone else has access to your account, tell your organisation's \
-             administrator or the helpdesk at once.",
-        ),
+/// The "this was not me" pages come before any sign-in: the language of a page before
+/// anyone is known.
+async fn not_me_ctx(state: &WebState, headers: &HeaderMap) -> PageCtx {
+    PageCtx::of(
+        &state.gateway,
+        login::page_lang(state, headers, Channel::Portal, None).await,
     )
-        .into_response()
+}
+
+async fn not_me_gone(state: &WebState, headers: &HeaderMap) -> Response {
+    message_response(
+        StatusCode::NOT_FOUND,
+        &not_me_ctx(state, headers).await,
+        "portal-not-me-gone-title",
+        "portal-not-me-gone-text",
+    )
 }
 
 #[derive(Deserialize)]
@@ -112,12 +149,21 @@ async fn not_me_disable(
     Path((id, token)): Path<(DeviceId, String)>,
     Form(form): Form<NotMeForm>,
 ) -> Response {
+    let ctx = not_me_ctx(&state, &headers).await;
     let Some(nonce) = super::session::pre_nonce(&headers) else {
-        return bad_request("Your session expired. Open the link from the e-mail again.");
+        return message_response(
+            StatusCode::BAD_REQUEST,
+            &ctx,
+            "portal-refused-title",
+            "portal-not-me-expired",
+        );
     };
     if !state.pre.check(&nonce, &form.csrf) {
-        return bad_request(
-            "The form was not sent from this page. Open the link from the e-mail again.",
+        return message_response(
+            StatusCode::BAD_REQUEST,
+            &ctx,
+            "portal-refused-title",
+            "portal-not-me-bad-form",
         );
     }
     let source = Some(state.client_ip(peer, &headers));
@@ -128,20 +174,18 @@ async fn not_me_disable(
     {
         Ok((device, person)) => {
             state.sessions.end_person(person.id, &person.username).await;
-            show(
-                &state,
-                pages::message(
-                    "Device disabled",
-                    &format!(
-                        "The device \"{}\" was disabled and can no longer be used to sign in. \
-                         Your administrator can see this in the audit trail. If you think \
-                         someone knows your password, change it and tell your administrator.",
-                        device.label
-                    ),
-                ),
-            )
+            let html = render(&MessagePage {
+                ctx: &ctx,
+                title: ctx.t("portal-not-me-done-title"),
+                paragraphs: vec![ctx.ta(
+                    "portal-not-me-done-text",
+                    &[("label", device.label.as_str().into())],
+                )],
+                link: None,
+            });
+            show(&state, html)
         }
-        Err(ServiceError::NotFound(_)) => not_me_gone(),
+        Err(ServiceError::NotFound(_)) => not_me_gone(&state, &headers).await,
         Err(e) => server_error(&e),
     }
 }
@@ -244,6 +288,27 @@ impl Ctx {
     pub(crate) fn csrf(&self) -> &str {
         &self.session.csrf
     }
+
+    /// The language of the person's pages: their own choice, else their organisation's.
+    pub(crate) async fn lang(&self, state: &WebState) -> Lang {
+        state.gateway.lang_of(&self.actor.person).await
+    }
+
+    /// What the person's pages are rendered with: their language, the configured zone.
+    pub(crate) async fn page(&self, state: &WebState) -> PageCtx {
+        PageCtx::of(&state.gateway, self.lang(state).await)
+    }
+}
+
+/// Without a logged-in session: a page goes to the sign-in page, an action is refused
+/// (400) in the language of a page before anyone is known.
+async fn not_signed_in(state: &WebState, headers: &HeaderMap, csrf: Option<&str>) -> Response {
+    if csrf.is_some() {
+        let lang = login::page_lang(state, headers, Channel::Portal, None).await;
+        refused(state, lang, "portal-not-signed-in")
+    } else {
+        see_other("/portal/login")
+    }
 }
 
 /// The logged-in session behind the request, or the answer to give instead: for a page
@@ -255,15 +320,8 @@ pub(crate) async fn ctx(
     headers: &HeaderMap,
     csrf: Option<&str>,
 ) -> Result<Ctx, Response> {
-    let refuse = |text: &str| {
-        if csrf.is_some() {
-            bad_request(text)
-        } else {
-            see_other("/portal/login")
-        }
-    };
     let Some((sid, session)) = current(state, headers).await else {
-        return Err(refuse(NOT_SIGNED_IN));
+        return Err(not_signed_in(state, headers, csrf).await);
     };
     let LoginState::LoggedIn {
         person_id,
@@ -273,21 +331,22 @@ pub(crate) async fn ctx(
         ..
     } = session.login.clone()
     else {
-        return Err(refuse(NOT_SIGNED_IN));
+        return Err(not_signed_in(state, headers, csrf).await);
     };
-    if let Some(submitted) = csrf
-        && !session.csrf_ok(submitted)
-    {
-        return Err(bad_request(BAD_FORM));
-    }
     let person = match state.gateway.person_by_id(person_id).await {
         Ok(p) if p.state == PersonState::Active && p.blocked_at.is_none() => p,
         Ok(_) | Err(ServiceError::NotFound(_)) => {
             state.sessions.remove(&sid).await;
-            return Err(refuse(NOT_SIGNED_IN));
+            return Err(not_signed_in(state, headers, csrf).await);
         }
         Err(e) => return Err(server_error(&e)),
     };
+    if let Some(submitted) = csrf
+        && !session.csrf_ok(submitted)
+    {
+        let lang = state.gateway.lang_of(&person).await;
+        return Err(refused(state, lang, "portal-bad-form"));
+    }
     Ok(Ctx {
         actor: PortalActor {
             person,
@@ -319,11 +378,16 @@ pub(crate) async fn fresh_proof(
     if t - c.factor_at <= STEP_UP_SECONDS {
         return Ok(());
     }
-    let page = |error: Option<&str>| {
-        let mut res = show(
-            state,
-            portal_pages::step_up(c.csrf(), action, fields, error),
-        );
+    let ctx = c.page(state).await;
+    let page = |error: Option<String>| {
+        let html = render(&tpl::StepUpPage {
+            ctx: &ctx,
+            csrf: c.csrf(),
+            action,
+            fields,
+            error,
+        });
+        let mut res = show(state, html);
         *res.status_mut() = StatusCode::FORBIDDEN;
         res
     };
@@ -346,7 +410,7 @@ pub(crate) async fn fresh_proof(
                 .await;
             Ok(())
         }
-        Err(ServiceError::Invalid(text)) => Err(page(Some(&text))),
+        Err(ServiceError::Invalid(text)) => Err(page(Some(text))),
         Err(e) => Err(server_error(&e)),
     }
 }
@@ -364,7 +428,12 @@ pub(crate) async fn ctx_with_role(
     if c.actor.person.roles.iter().any(|r| roles.contains(r)) {
         Ok(c)
     } else {
-        Err(super::forbidden())
+        Err(message_response(
+            StatusCode::FORBIDDEN,
+            &c.page(state).await,
+            "portal-forbidden-title",
+            "portal-forbidden-text",
+        ))
     }
 }
 
@@ -416,9 +485,10 @@ async fn logout(
         Err(r) => return r,
     };
     state.sessions.remove(&c.sid).await;
+    let ctx = c.page(&state).await;
     let mut res = show(
         &state,
-        pages::message("Signed out", "You have signed out of the portal."),
+        message(&ctx, "portal-signed-out-title", "portal-signed-out-text"),
     );
     if let Ok(v) = HeaderValue::from_str(&super::session::clear_cookie(state.https)) {
         res.headers_mut().append(header::SET_COOKIE, v);
@@ -426,8 +496,13 @@ async fn logout(
     res
 }
 
-/// My devices, with an optional message.
-async fn devices_page(state: &WebState, c: &Ctx, error: Option<&str>) -> Response {
+/// My devices; with a problem, shown above the lists and tied to the `failed` form.
+async fn devices_page(
+    state: &WebState,
+    c: &Ctx,
+    problem: Option<Problem>,
+    failed: Failed,
+) -> Response {
     let devices = match state.gateway.store().devices_of(c.person_id()).await {
         Ok(d) => d,
         Err(e) => return server_error(&e),
@@ -440,30 +515,35 @@ async fn devices_page(state: &WebState, c: &Ctx, error: Option<&str>) -> Respons
         Ok(n) => n,
         Err(e) => return server_error(&e),
     };
+    let ctx = c.page(state).await;
     // Signed-in browsers (single sign-on sessions), this one marked; remembered browsers.
     let sso = match state.gateway.portal_sso_sessions(&c.actor).await {
         Ok(s) => s,
         Err(e) => return server_error(&e),
     };
-    let remembered = match super::remember::portal_section(state, &c.actor.person, c.csrf()).await {
-        Ok(s) => s,
-        Err(e) => return server_error(&e),
-    };
+    let remembered =
+        match super::remember::portal_section(state, &ctx, &c.actor.person, c.csrf()).await {
+            Ok(s) => s,
+            Err(e) => return server_error(&e),
+        };
     let own = match state.gateway.own_language(&c.actor.person).await {
         Ok(l) => l,
         Err(e) => return server_error(&e),
     };
-    let sections = super::sso_sessions::portal_section(c.csrf(), &sso, c.sso_sid.as_deref())
-        + &remembered
-        + &portal_pages::language_form(c.csrf(), own);
-    let html = portal_pages::devices(
-        &c.actor.person.full_name,
-        c.csrf(),
-        &linked,
-        left,
-        error,
-        &sections,
-    );
+    let sso = super::sso_sessions::portal_section(&ctx, c.csrf(), &sso, c.sso_sid.as_deref());
+    let html = render(&tpl::DevicesPage {
+        ctx: &ctx,
+        nav: tpl::portal_nav(&ctx, c.csrf(), "/portal"),
+        name: &c.actor.person.full_name,
+        csrf: c.csrf(),
+        devices: &linked,
+        recovery_left: left,
+        error: problem.map(|p| p.text(&ctx)),
+        failed,
+        sso: render(&sso).0,
+        remembered: render(&remembered).0,
+        own_language: own,
+    });
     show(state, html)
 }
 
@@ -473,7 +553,7 @@ async fn my_devices(
     headers: HeaderMap,
 ) -> Response {
     match ctx(&state, peer, &headers, None).await {
-        Ok(c) => devices_page(&state, &c, None).await,
+        Ok(c) => devices_page(&state, &c, None, Failed::None).await,
         Err(r) => r,
     }
 }
@@ -494,22 +574,44 @@ async fn my_logins(
         ..EventFilter::default()
     };
     match state.gateway.store().events(&filter).await {
-        Ok(events) => show(&state, portal_pages::logins(c.csrf(), &events)),
+        Ok(events) => {
+            let ctx = c.page(&state).await;
+            let html = render(&tpl::LoginsPage {
+                rows: events.iter().map(|e| tpl::LoginRow::of(&ctx, e)).collect(),
+                nav: tpl::portal_nav(&ctx, c.csrf(), "/portal/logins"),
+                ctx: &ctx,
+            });
+            show(&state, html)
+        }
         Err(e) => server_error(&e),
     }
 }
 
-/// A refusal the person can act on is shown on `retry`; anything else is a 500.
-async fn outcome(state: &WebState, c: &Ctx, result: Result<(), ServiceError>) -> Response {
+/// A refusal the person can act on is shown on My devices, tied to the `failed` form;
+/// anything else is a 500.
+async fn outcome(
+    state: &WebState,
+    c: &Ctx,
+    result: Result<(), ServiceError>,
+    failed: Failed,
+) -> Response {
     match result {
         Ok(()) => see_other("/portal"),
-        Err(ServiceError::Invalid(text)) => devices_page(state, c, Some(&text)).await,
+        Err(ServiceError::Invalid(text)) => {
+            devices_page(state, c, Some(Problem::Said(text)), failed).await
+        }
         Err(e) => server_error(&e),
     }
 }
 
-/// The add-phone page for a pending secret.
-fn phone_page(state: &WebState, c: &Ctx, seed: &SecretBytes, error: Option<&str>) -> Response {
+/// The add-phone page for a pending secret; on an error, the name typed is kept.
+async fn phone_page(
+    state: &WebState,
+    c: &Ctx,
+    seed: &SecretBytes,
+    label: &str,
+    error: Option<String>,
+) -> Response {
     let uri = crate::otp::otpauth_uri(
         seed.expose(),
         &crate::otp::OtpParams::totp_default(),
@@ -517,33 +619,22 @@ fn phone_page(state: &WebState, c: &Ctx, seed: &SecretBytes, error: Option<&str>
         &c.actor.person.username,
         0,
     );
-    let svg = match qrcode::QrCode::new(uri.as_bytes()) {
-        Ok(code) => code
-            .render::<qrcode::render::svg::Color<'_>>()
-            .min_dimensions(200, 200)
-            .build(),
+    let qr = match portal_pages::qr(&uri) {
+        Ok(qr) => qr,
         Err(e) => return server_error(&e),
     };
-    // Inline <svg>: no XML declaration.
-    let svg = svg
-        .find("<svg")
-        .map_or(svg.as_str(), |at| &svg[at..])
-        // A text alternative (WCAG 1.1.1): the key itself is on the page as text.
-        .replacen(
-            "<svg",
-            r#"<svg role="img" aria-label="QR code of the key shown below as text""#,
-            1,
-        );
-    let secret = data_encoding::BASE32_NOPAD.encode(seed.expose());
-    let grouped: Vec<&str> = secret
-        .as_bytes()
-        .chunks(4)
-        .filter_map(|c| std::str::from_utf8(c).ok())
-        .collect();
-    show(
-        state,
-        portal_pages::add_phone(c.csrf(), &svg, &grouped.join(" "), error),
-    )
+    let secret = portal_pages::grouped_secret(seed.expose());
+    let ctx = c.page(state).await;
+    let html = render(&tpl::PhonePage {
+        ctx: &ctx,
+        nav: tpl::portal_nav(&ctx, c.csrf(), ""),
+        csrf: c.csrf(),
+        qr: &qr,
+        secret: &secret,
+        label,
+        error,
+    });
+    show(state, html)
 }
 
 fn with_enrolment(c: &Ctx, enrolment: Option<PendingTotp>) -> LoginState {
@@ -607,7 +698,7 @@ async fn new_phone(
         .sessions
         .update(&c.sid, with_enrolment(&c, Some(pending)), now())
         .await;
-    phone_page(&state, &c, &seed, None)
+    phone_page(&state, &c, &seed, "", None).await
 }
 
 fn live(enrolment: Option<&PendingTotp>, t: UnixTime) -> Option<&PendingTotp> {
@@ -633,7 +724,8 @@ async fn confirm_phone(
         return devices_page(
             &state,
             &c,
-            Some("The new phone's key has expired. Choose Add a phone to start again."),
+            Some(Problem::Key("portal-error-phone-expired")),
+            Failed::None,
         )
         .await;
     };
@@ -650,7 +742,9 @@ async fn confirm_phone(
                 .await;
             see_other("/portal")
         }
-        Err(ServiceError::Invalid(text)) => phone_page(&state, &c, &seed, Some(&text)),
+        Err(ServiceError::Invalid(text)) => {
+            phone_page(&state, &c, &seed, &form.label, Some(text)).await
+        }
         Err(e) => server_error(&e),
     }
 }
@@ -686,7 +780,11 @@ async fn link_token(
         .portal_link_token(&c.actor, &form.serial, &form.label, &form.code, now())
         .await
         .map(|_| ());
-    outcome(&state, &c, result).await
+    let failed = Failed::Token {
+        serial: form.serial.clone(),
+        label: form.label.clone(),
+    };
+    outcome(&state, &c, result, failed).await
 }
 
 async fn rename(
@@ -704,7 +802,7 @@ async fn rename(
         .gateway
         .portal_rename(&c.actor, id, &form.label, now())
         .await;
-    outcome(&state, &c, result).await
+    outcome(&state, &c, result, Failed::Rename(id)).await
 }
 
 /// Without a code: the confirmation page (or why it cannot be removed). With one: remove.
@@ -721,14 +819,14 @@ async fn remove(
     };
     let device = match state.gateway.portal_can_remove(&c.actor, id).await {
         Ok(d) => d,
-        Err(e) => return outcome(&state, &c, Err(e)).await,
+        Err(e) => return outcome(&state, &c, Err(e), Failed::None).await,
     };
     let key = match state.gateway.portal_key_confirms(&c.actor, id).await {
         Ok(k) => k,
         Err(e) => return server_error(&e),
     };
     if form.code.trim().is_empty() {
-        return show(&state, portal_pages::remove(c.csrf(), &device, key, None));
+        return remove_page(&state, &c, &device, key, None).await;
     }
     match state
         .gateway
@@ -736,12 +834,31 @@ async fn remove(
         .await
     {
         Ok(()) => see_other("/portal"),
-        Err(ServiceError::Invalid(text)) => show(
-            &state,
-            portal_pages::remove(c.csrf(), &device, key, Some(&text)),
-        ),
+        Err(ServiceError::Invalid(text)) => {
+            remove_page(&state, &c, &device, key, Some(Problem::Said(text))).await
+        }
         Err(e) => server_error(&e),
     }
+}
+
+/// Remove a device: a code from another device, or (`key`) another security key.
+async fn remove_page(
+    state: &WebState,
+    c: &Ctx,
+    device: &Device,
+    key: bool,
+    problem: Option<Problem>,
+) -> Response {
+    let ctx = c.page(state).await;
+    let html = render(&tpl::RemovePage {
+        ctx: &ctx,
+        nav: tpl::portal_nav(&ctx, c.csrf(), ""),
+        csrf: c.csrf(),
+        device,
+        key,
+        error: problem.map(|p| p.text(&ctx)),
+    });
+    show(state, html)
 }
 
 #[derive(Debug, Deserialize)]
@@ -769,9 +886,8 @@ async fn set_language(
         other => match crate::i18n::Lang::parse(other) {
             Some(l) => Some(l),
             None => {
-                return super::bad_request(
-                    "Choose Nederlands, English or your organisation's language.",
-                );
+                let lang = c.lang(&state).await;
+                return refused(&state, lang, "portal-bad-language");
             }
         },
     };
@@ -801,7 +917,13 @@ async fn new_recovery_codes(
     match state.gateway.portal_recovery_codes(&c.actor, now()).await {
         Ok(codes) => {
             let codes: Vec<&str> = codes.iter().map(|c| c.expose()).collect();
-            show(&state, portal_pages::recovery(c.csrf(), &codes))
+            let ctx = c.page(&state).await;
+            let html = render(&tpl::RecoveryPage {
+                ctx: &ctx,
+                nav: tpl::portal_nav(&ctx, c.csrf(), ""),
+                codes: &codes,
+            });
+            show(&state, html)
         }
         Err(e) => server_error(&e),
     }
@@ -827,7 +949,12 @@ async fn new_key(
     };
     let label = match crate::service::Gateway::device_label(&form.label) {
         Ok(l) => l,
-        Err(ServiceError::Invalid(text)) => return devices_page(&state, &c, Some(&text)).await,
+        Err(ServiceError::Invalid(text)) => {
+            let failed = Failed::Key {
+                label: form.label.clone(),
+            };
+            return devices_page(&state, &c, Some(Problem::Said(text)), failed).await;
+        }
         Err(e) => return server_error(&e),
     };
     let fields = [("label", label.as_str())];
@@ -846,7 +973,8 @@ async fn new_key(
         Ok(rp) => rp,
         Err(e) => {
             tracing::error!(error = %e, "security keys are not available");
-            return devices_page(&state, &c, Some(crate::webauthn::UNAVAILABLE)).await;
+            let problem = Problem::Key("code-error-keys-unavailable");
+            return devices_page(&state, &c, Some(problem), Failed::None).await;
         }
     };
     let (options, ceremony) = match state.gateway.portal_start_key(&c.actor, &rp).await {
@@ -863,12 +991,15 @@ async fn new_key(
         .sessions
         .update(&c.sid, with_key(&c, Some(key)), now())
         .await;
-    script_page(
-        &state,
-        portal_pages::add_key(c.csrf(), &label, &options),
-        None,
-        "",
-    )
+    let ctx = c.page(&state).await;
+    let html = render(&tpl::AddKeyPage {
+        ctx: &ctx,
+        nav: tpl::portal_nav(&ctx, c.csrf(), ""),
+        csrf: c.csrf(),
+        label: &label,
+        options: &options,
+    });
+    script_page(&state, html, None, "")
 }
 
 /// The browser's answer for a new key: verified against the kept challenge (used once), the
@@ -892,9 +1023,8 @@ async fn confirm_key(
         return devices_page(
             &state,
             &c,
-            Some(
-                "Adding the security key took too long. Choose Add a security key to start again.",
-            ),
+            Some(Problem::Key("portal-error-key-too-slow")),
+            Failed::None,
         )
         .await;
     };
@@ -914,7 +1044,7 @@ async fn confirm_key(
         )
         .await
         .map(|_| ());
-    outcome(&state, &c, result).await
+    outcome(&state, &c, result, Failed::None).await
 }
 
 /// Confirm a removal with another security key: the page that asks for one.
@@ -931,13 +1061,14 @@ async fn remove_key_start(
     };
     let device = match state.gateway.portal_can_remove(&c.actor, id).await {
         Ok(d) => d,
-        Err(e) => return outcome(&state, &c, Err(e)).await,
+        Err(e) => return outcome(&state, &c, Err(e), Failed::None).await,
     };
     let rp = match login::relying_party(&state) {
         Ok(rp) => rp,
         Err(e) => {
             tracing::error!(error = %e, "security keys are not available");
-            return devices_page(&state, &c, Some(crate::webauthn::UNAVAILABLE)).await;
+            let problem = Problem::Key("code-error-keys-unavailable");
+            return devices_page(&state, &c, Some(problem), Failed::None).await;
         }
     };
     let (options, ceremony) = match state
@@ -947,15 +1078,8 @@ async fn remove_key_start(
     {
         Ok(Some(x)) => x,
         Ok(None) => {
-            return show(
-                &state,
-                portal_pages::remove(
-                    c.csrf(),
-                    &device,
-                    false,
-                    Some("You have no other security key. Enter a code from another device."),
-                ),
-            );
+            let problem = Problem::Key("portal-remove-no-other-key");
+            return remove_page(&state, &c, &device, false, Some(problem)).await;
         }
         Err(e) => return server_error(&e),
     };
@@ -969,12 +1093,15 @@ async fn remove_key_start(
         .sessions
         .update(&c.sid, with_key(&c, Some(key)), now())
         .await;
-    script_page(
-        &state,
-        portal_pages::remove_with_key(c.csrf(), &device, &options),
-        None,
-        "",
-    )
+    let ctx = c.page(&state).await;
+    let html = render(&tpl::RemoveKeyPage {
+        ctx: &ctx,
+        nav: tpl::portal_nav(&ctx, c.csrf(), ""),
+        csrf: c.csrf(),
+        device: &device,
+        options: &options,
+    });
+    script_page(&state, html, None, "")
 }
 
 async fn remove_key_finish(
@@ -995,18 +1122,11 @@ async fn remove_key_finish(
         .await;
     let device = match state.gateway.portal_can_remove(&c.actor, id).await {
         Ok(d) => d,
-        Err(e) => return outcome(&state, &c, Err(e)).await,
+        Err(e) => return outcome(&state, &c, Err(e), Failed::None).await,
     };
     let Some(ceremony) = live_key(&c, Some(id), t) else {
-        return show(
-            &state,
-            portal_pages::remove(
-                c.csrf(),
-                &device,
-                true,
-                Some("The security key request expired. Try again."),
-            ),
-        );
+        let problem = Problem::Key("portal-remove-key-expired");
+        return remove_page(&state, &c, &device, true, Some(problem)).await;
     };
     let rp = match login::relying_party(&state) {
         Ok(rp) => rp,
@@ -1018,10 +1138,9 @@ async fn remove_key_finish(
         .await
     {
         Ok(()) => see_other("/portal"),
-        Err(ServiceError::Invalid(text)) => show(
-            &state,
-            portal_pages::remove(c.csrf(), &device, true, Some(&text)),
-        ),
+        Err(ServiceError::Invalid(text)) => {
+            remove_page(&state, &c, &device, true, Some(Problem::Said(text))).await
+        }
         Err(e) => server_error(&e),
     }
 }

@@ -5,12 +5,12 @@
 
 use super::WebState;
 use super::admin::{admin, failure};
-use super::admin_pages::{csrf_field, when};
 use super::login::{Peer, server_error};
-use super::pages::esc;
 use super::portal::{ctx, see_other};
+use super::templates::{Ctx, render};
 use crate::model::{PersonId, UnixTime, now};
 use crate::store::RememberedBrowser;
+use askama::Template;
 use axum::Form;
 use axum::Router;
 use axum::extract::{Path, State};
@@ -62,69 +62,66 @@ fn is_this(headers: &HeaderMap, b: &RememberedBrowser) -> bool {
     })
 }
 
-/// One row of a list of remembered browsers, with its forget form posting to `action`.
-fn row(b: &RememberedBrowser, csrf: &str, action: &str) -> String {
-    format!(
-        r#"<li class="device" id="browser-{id}">
-<p class="label">{ua}</p>
-<p class="meta">remembered {created} · last used {used} · expires {expires}</p>
-<form method="post" action="{action}">{csrf}
-<button type="submit" class="secondary" id="forget-browser-{id}">Forget this browser</button>
-</form>
-</li>
-"#,
-        id = b.id,
-        ua = esc(&b.user_agent),
-        created = when(b.created_at),
-        used = when(b.last_used_at),
-        expires = when(b.expires_at),
-        action = esc(action),
-        csrf = csrf_field(csrf),
-    )
+/// The "Remembered browsers" section: each browser with its forget form
+/// (`{base}/{id}/forget`), and "Forget all" (`{base}/forget`).
+#[derive(Debug, Template)]
+#[template(path = "portal/remembered.html")]
+pub struct RememberedSection<'a> {
+    pub ctx: &'a Ctx,
+    pub csrf: &'a str,
+    /// `/portal/browsers` or `/admin/people/{id}/browsers`.
+    pub base: String,
+    pub browsers: Vec<RememberedBrowser>,
+    /// On an administrator's page (the intro speaks of "this person").
+    pub admin: bool,
 }
 
-fn section(rows: String, csrf: &str, all_action: &str, intro: &str) -> String {
-    if rows.is_empty() {
-        return format!(
-            r#"<h2 id="remembered">Remembered browsers</h2>
-<p id="no-remembered">{intro} None now.</p>
-"#
-        );
+impl RememberedSection<'_> {
+    fn intro(&self) -> String {
+        self.ctx.t(if self.admin {
+            "portal-remembered-intro-admin"
+        } else {
+            "portal-remembered-intro"
+        })
     }
-    format!(
-        r#"<h2 id="remembered">Remembered browsers</h2>
-<p>{intro}</p>
-<ul class="devices" id="remembered-browsers">
-{rows}</ul>
-<form method="post" action="{all}">{csrf}
-<button type="submit" class="danger" id="forget-all-browsers">Forget all</button>
-</form>
-"#,
-        all = esc(all_action),
-        csrf = csrf_field(csrf),
-    )
 }
 
 /// The portal's section: the person's remembered browsers.
-pub async fn portal_section(
+pub async fn portal_section<'a>(
     state: &WebState,
+    ctx: &'a Ctx,
     person: &crate::model::Person,
-    csrf: &str,
-) -> Result<String, crate::service::ServiceError> {
-    let list = state.gateway.remembered_of(person, now()).await?;
-    let rows: String = list
-        .iter()
-        .map(|b| row(b, csrf, &format!("/portal/browsers/{}/forget", b.id)))
-        .collect();
-    Ok(section(
-        rows,
+    csrf: &'a str,
+) -> Result<RememberedSection<'a>, crate::service::ServiceError> {
+    Ok(RememberedSection {
+        ctx,
         csrf,
-        "/portal/browsers/forget",
-        "These browsers ask for your password but not for a code when you sign in.",
-    ))
+        base: "/portal/browsers".to_owned(),
+        browsers: state.gateway.remembered_of(person, now()).await?,
+        admin: false,
+    })
 }
 
-/// An admin's section on a person's page.
+/// An admin's section on a person's page, in the administrator's language.
+pub(super) async fn admin_section_in<'a>(
+    state: &WebState,
+    ctx: &'a Ctx,
+    actor: &crate::service::AdminActor,
+    person: PersonId,
+    csrf: &'a str,
+    t: UnixTime,
+) -> Result<RememberedSection<'a>, crate::service::ServiceError> {
+    Ok(RememberedSection {
+        ctx,
+        csrf,
+        base: format!("/admin/people/{person}/browsers"),
+        browsers: state.gateway.admin_remembered(actor, person, t).await?,
+        admin: true,
+    })
+}
+
+/// An admin's section as HTML, in English (the administration pages are English until they
+/// move onto templates; they can then use `admin_section_in`).
 pub(super) async fn admin_section(
     state: &WebState,
     actor: &crate::service::AdminActor,
@@ -132,23 +129,9 @@ pub(super) async fn admin_section(
     csrf: &str,
     t: UnixTime,
 ) -> Result<String, crate::service::ServiceError> {
-    let list = state.gateway.admin_remembered(actor, person, t).await?;
-    let rows: String = list
-        .iter()
-        .map(|b| {
-            row(
-                b,
-                csrf,
-                &format!("/admin/people/{person}/browsers/{}/forget", b.id),
-            )
-        })
-        .collect();
-    Ok(section(
-        rows,
-        csrf,
-        &format!("/admin/people/{person}/browsers/forget"),
-        "Browsers this person asked to remember: they ask for the password but not for a code.",
-    ))
+    let ctx = Ctx::new(crate::i18n::Lang::En, jiff::tz::TimeZone::UTC);
+    let section = admin_section_in(state, &ctx, actor, person, csrf, t).await?;
+    Ok(render(&section).0)
 }
 
 #[derive(Debug, Deserialize)]
@@ -281,5 +264,57 @@ mod tests {
             "mfa_session=x; mfa_remember=abc".parse().expect("header"),
         );
         assert_eq!(token(&h).as_deref(), Some("abc"));
+    }
+
+    fn browser(id: i64, ua: &str) -> RememberedBrowser {
+        RememberedBrowser {
+            id,
+            token_hash: String::new(),
+            person_id: 1,
+            user_agent: ua.into(),
+            created_at: 1_796_480_580,
+            last_used_at: 1_796_480_580,
+            expires_at: 1_799_072_580,
+        }
+    }
+
+    #[test]
+    fn the_section_lists_browsers_escaped_in_either_language() {
+        let en = Ctx::new(crate::i18n::Lang::En, jiff::tz::TimeZone::UTC);
+        let section = |ctx, browsers: Vec<RememberedBrowser>, admin: bool| {
+            render(&RememberedSection {
+                ctx,
+                csrf: "c",
+                base: if admin {
+                    "/admin/people/7/browsers"
+                } else {
+                    "/portal/browsers"
+                }
+                .into(),
+                browsers,
+                admin,
+            })
+            .0
+        };
+        let html = section(&en, vec![browser(3, "<Firefox>")], false);
+        assert!(
+            html.contains("Remembered browsers") && html.contains("&#60;Firefox&#62;"),
+            "{html}"
+        );
+        assert!(
+            html.contains(r#"action="/portal/browsers/3/forget""#),
+            "{html}"
+        );
+        assert!(html.contains(r#"id="forget-all-browsers""#), "{html}");
+        let nl = Ctx::new(crate::i18n::Lang::Nl, jiff::tz::TimeZone::UTC);
+        let html = section(&nl, Vec::new(), true);
+        assert!(
+            html.contains(r#"id="no-remembered""#) && html.contains("Nu geen."),
+            "{html}"
+        );
+        assert!(
+            html.contains("deze persoon") && !html.contains("forget-all"),
+            "{html}"
+        );
     }
 }

@@ -7,13 +7,13 @@
 //! back-channel logouts) is `Gateway::portal_end_sso` / `admin_end_sso`.
 
 use super::admin::{admin, failure};
-use super::admin_pages::{csrf_field, when};
 use super::login::{Peer, server_error};
-use super::pages::esc;
 use super::portal::{ctx, see_other};
+use super::templates::{Ctx, render};
 use super::{WebState, session};
 use crate::model::{PersonId, now};
 use crate::service::SsoSessionView;
+use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -56,75 +56,61 @@ pub(crate) fn this_browser(headers: &HeaderMap) -> Option<String> {
     session::sso_token(headers).map(|t| crate::service::sso_sid_for_token(&t))
 }
 
-fn clients(s: &SsoSessionView) -> String {
-    if s.clients.is_empty() {
-        "none yet".to_owned()
-    } else {
-        s.clients
-            .iter()
-            .map(|c| esc(c))
-            .collect::<Vec<_>>()
-            .join(", ")
-    }
+/// The "Signed-in browsers" section: `sessions`, their forms posting to `action`
+/// (`.../end`, `.../end-all`), the browser the page is shown in marked.
+#[derive(Debug, Template)]
+#[template(path = "portal/sso_sessions.html")]
+pub struct SsoSection<'a> {
+    pub ctx: &'a Ctx,
+    pub csrf: &'a str,
+    pub action: String,
+    pub sessions: &'a [SsoSessionView],
+    pub current: Option<&'a str>,
 }
 
-/// The section listing `sessions`, their forms posting to `action` (`.../end`, `.../end-all`).
-fn section(csrf: &str, action: &str, sessions: &[SsoSessionView], current: Option<&str>) -> String {
-    let csrf = csrf_field(csrf);
-    let mut rows = String::new();
-    for (i, s) in sessions.iter().enumerate() {
-        let here = if current == Some(s.sid.as_str()) {
-            r#" <strong class="this-browser">(this browser)</strong>"#
-        } else {
-            ""
-        };
-        rows.push_str(&format!(
-            r#"<li class="sso-session" id="sso-session-{i}" data-sid="{sid}">
-<p class="meta">Signed in {started}{here} · last used {used} · expires {expires} · methods <span class="amr">{amr}</span></p>
-<p class="clients">Applications: <span class="sso-clients">{clients}</span></p>
-<form method="post" action="{action}/end">{csrf}<input type="hidden" name="sid" value="{sid}">
-<button type="submit" class="secondary" id="sso-end-{i}">Sign out this browser</button>
-</form>
-</li>
-"#,
-            sid = esc(&s.sid),
-            started = esc(&when(s.created_at)),
-            used = esc(&when(s.last_used_at)),
-            expires = esc(&when(s.expires_at)),
-            amr = esc(&s.amr),
-            clients = clients(s),
-        ));
+impl SsoSection<'_> {
+    fn is_current(&self, s: &SsoSessionView) -> bool {
+        self.current == Some(s.sid.as_str())
     }
-    let all = if sessions.is_empty() {
-        r#"<p id="sso-none">No browser is signed in with single sign-on.</p>"#.to_owned()
-    } else {
-        format!(
-            r#"<ul class="sso-sessions">
-{rows}</ul>
-<form method="post" action="{action}/end-all">{csrf}
-<button type="submit" class="danger" id="sso-end-all">Sign out everywhere</button>
-</form>"#
-        )
-    };
-    format!(
-        r#"<section id="sso-sessions"><h2>Signed-in browsers</h2>
-<p class="sub">Browsers where a sign-in lets applications in without asking again (single sign-on). Signing one out tells the applications it served.</p>
-{all}</section>"#
-    )
 }
 
 /// The portal's section: the person's own sessions, this browser marked.
-pub(crate) fn portal_section(
-    csrf: &str,
-    sessions: &[SsoSessionView],
-    current: Option<&str>,
-) -> String {
-    section(csrf, "/portal/sso", sessions, current)
+pub(crate) fn portal_section<'a>(
+    ctx: &'a Ctx,
+    csrf: &'a str,
+    sessions: &'a [SsoSessionView],
+    current: Option<&'a str>,
+) -> SsoSection<'a> {
+    SsoSection {
+        ctx,
+        csrf,
+        action: "/portal/sso".to_owned(),
+        sessions,
+        current,
+    }
 }
 
-/// The section on a person's /admin page.
+/// The section on a person's /admin page, in the administrator's language.
+pub(crate) fn admin_section_in<'a>(
+    ctx: &'a Ctx,
+    csrf: &'a str,
+    person: PersonId,
+    sessions: &'a [SsoSessionView],
+) -> SsoSection<'a> {
+    SsoSection {
+        ctx,
+        csrf,
+        action: format!("/admin/people/{person}/sso"),
+        sessions,
+        current: None,
+    }
+}
+
+/// The section on a person's /admin page as HTML, in English (the administration pages
+/// are English until they move onto templates; they can then use `admin_section_in`).
 pub(crate) fn admin_section(csrf: &str, person: PersonId, sessions: &[SsoSessionView]) -> String {
-    section(csrf, &format!("/admin/people/{person}/sso"), sessions, None)
+    let ctx = Ctx::new(crate::i18n::Lang::En, jiff::tz::TimeZone::UTC);
+    render(&admin_section_in(&ctx, csrf, person, sessions)).0
 }
 
 /// Back to My devices; the `mfa_sso` cookie cleared when this browser's session ended.
@@ -248,12 +234,25 @@ mod tests {
     }
 
     #[test]
-    fn sections_show_sids_escape_and_mark_this_browser() {
-        let html = portal_section("tok", &[view("AAA"), view("BBB")], Some("BBB"));
+    fn sections_show_sids_escape_and_mark_this_browser_in_either_language() {
+        let sessions = [view("AAA"), view("BBB")];
+        let en = Ctx::new(crate::i18n::Lang::En, jiff::tz::TimeZone::UTC);
+        let html = render(&portal_section(&en, "tok", &sessions, Some("BBB"))).0;
         assert!(html.contains(r#"name="sid" value="AAA""#));
         assert_eq!(html.matches("(this browser)").count(), 1);
-        assert!(html.contains("app&lt;1&gt;") && !html.contains("app<1>"));
+        assert!(
+            html.contains("app&#60;1&#62;") && !html.contains("app<1>"),
+            "{html}"
+        );
         assert!(html.contains(r#"action="/portal/sso/end-all""#));
+        assert!(html.contains("Sign out everywhere") && html.contains(r#"id="sso-end-1""#));
+        let nl = Ctx::new(crate::i18n::Lang::Nl, jiff::tz::TimeZone::UTC);
+        let html = render(&portal_section(&nl, "tok", &sessions, Some("AAA"))).0;
+        assert!(
+            html.contains("(deze browser)") && html.contains("Overal uitloggen"),
+            "{html}"
+        );
+        assert!(html.contains("Ingelogde browsers"), "{html}");
         let admin = admin_section("tok", 7, &[]);
         assert!(admin.contains("sso-none") && !admin.contains("end-all"));
         let admin = admin_section("tok", 7, &[view("AAA")]);
