@@ -5,12 +5,11 @@
 //! screenshot of every org-admin and operator page.
 
 use mfa_e2e::csrf_in;
-use std::cell::Cell;
 use std::sync::Arc;
 use std::time::Duration;
 
 use mfa_e2e::browser::Browser;
-use mfa_e2e::{Instance, Serving, SmtpSink, seed_of, serve, smtp_sink, uri_in};
+use mfa_e2e::{Instance, Phone, Serving, SmtpSink, seed_of, serve, smtp_sink, uri_in};
 use mfa_gateway::otp::{self, OtpHash};
 use reqwest::StatusCode;
 use reqwest::blocking::Client as Http;
@@ -20,32 +19,6 @@ const READY: Duration = Duration::from_secs(30);
 const WAIT: Duration = Duration::from_secs(15);
 const TOKEN_SEED: &[u8] = b"12345678901234567890";
 const RADIUS_SECRET: &str = "e2e-lifecycle-secret-0123";
-
-/// A TOTP phone: hands out codes of ever later time steps (each is accepted once).
-struct Phone {
-    seed: Vec<u8>,
-    last_step: Cell<i64>,
-}
-
-impl Phone {
-    fn new(seed: Vec<u8>) -> Self {
-        Self {
-            seed,
-            last_step: Cell::new(0),
-        }
-    }
-
-    fn code(&self) -> String {
-        let now = mfa_gateway::model::now();
-        let step = (now / 30).max(self.last_step.get() + 1);
-        if step > now / 30 + 1 {
-            let wait = (step - 1) * 30 - now;
-            std::thread::sleep(Duration::from_secs(u64::try_from(wait).unwrap_or(0) + 1));
-        }
-        self.last_step.set(step);
-        otp::totp(&self.seed, step * 30, 30, OtpHash::Sha1, 6)
-    }
-}
 
 /// Someone who signs in: username, id, phone.
 struct User {
@@ -333,7 +306,10 @@ fn sign_in(w: &World, u: &User) -> (Http, String) {
     let (status, _) = post(
         &h,
         &w.url("/login/code"),
-        &[("csrf", &csrf_in(&code_page)), ("code", &u.phone.code())],
+        &[
+            ("csrf", &csrf_in(&code_page)),
+            ("code", &u.phone.code(&w.g)),
+        ],
     );
     assert_eq!(status, StatusCode::SEE_OTHER, "{}", w.s.log());
     let (_, page) = get(&h, &w.url("/portal"));
@@ -923,7 +899,7 @@ fn chromium_joiner_from_request_to_first_sign_in() {
         page.fill("input[name=password]", PW);
         page.click("button#submit");
         page.wait_for("form#code-form", WAIT);
-        page.fill("input[name=code]", &u.phone.code());
+        page.fill("input[name=code]", &u.phone.code(&w.g));
         page.click("button#submit");
         page.wait_for("ul.devices", WAIT);
     };
@@ -1049,7 +1025,7 @@ fn chromium_joiner_from_request_to_first_sign_in() {
     );
     page.fill("input#password", PW);
     page.fill("input#password_again", PW);
-    page.fill("input#code", &eva.phone.code());
+    page.fill("input#code", &eva.phone.code(&w.g));
     page.click("button#activate");
     page.wait_for("h1#activated", WAIT);
     page.screenshot("activation-done");
@@ -1066,7 +1042,7 @@ fn chromium_joiner_from_request_to_first_sign_in() {
     page.screenshot("joiner-signed-in");
     let _ = eva.id;
     assert_eq!(
-        radius(&w, "eva", &format!("{PW}{}", eva.phone.code())),
+        radius(&w, "eva", &format!("{PW}{}", eva.phone.code(&w.g))),
         "Access-Accept",
         "{}",
         w.s.log()

@@ -6,11 +6,10 @@
 //! password is their organisation's gets a mail saying so and no link. The audit trail has
 //! every step and never the link, a code or a password.
 
-use std::cell::Cell;
 use std::time::Duration;
 
 use mfa_e2e::browser::Browser;
-use mfa_e2e::{Instance, SmtpSink, portal_sign_in, seed_of, serve, smtp_sink, uri_in};
+use mfa_e2e::{Instance, Phone, SmtpSink, portal_sign_in, seed_of, serve, smtp_sink, uri_in};
 use mfa_gateway::otp::{self, OtpHash};
 use serde_json::Value;
 
@@ -19,25 +18,6 @@ const BREACHED_PW: &str = "Summer2026!!";
 const NEW_PW: &str = "staple gun in the attic";
 const READY: Duration = Duration::from_secs(30);
 const WAIT: Duration = Duration::from_secs(15);
-
-/// A TOTP phone: hands out codes of ever later time steps (each is accepted once).
-struct Phone {
-    seed: Vec<u8>,
-    last_step: Cell<i64>,
-}
-
-impl Phone {
-    fn code(&self) -> String {
-        let now = mfa_gateway::model::now();
-        let step = (now / 30).max(self.last_step.get() + 1);
-        if step > now / 30 + 1 {
-            let wait = (step - 1) * 30 - now;
-            std::thread::sleep(Duration::from_secs(u64::try_from(wait).unwrap_or(0) + 1));
-        }
-        self.last_step.set(step);
-        otp::totp(&self.seed, step * 30, 30, OtpHash::Sha1, 6)
-    }
-}
 
 /// `init`, with HTTPS, mail to `sink`, cheap hashing and a breached-password list holding
 /// `BREACHED_PW` (as a SHA-1, HIBP style) and a plain password.
@@ -130,10 +110,9 @@ fn chromium_resets_a_forgotten_password() {
         ],
         Some(&format!("{OLD_PW}\n")),
     );
-    let phone = Phone {
-        seed: seed_of(&uri_in(&g.ok(&["device", "add-totp", "ann"], None))),
-        last_step: Cell::new(0),
-    };
+    let phone = Phone::new(seed_of(&uri_in(
+        &g.ok(&["device", "add-totp", "ann"], None),
+    )));
     // Dirk signs in with his organisation's (directory) password: none is kept here.
     g.ok(
         &[
@@ -216,7 +195,7 @@ fn chromium_resets_a_forgotten_password() {
         "{}",
         page.html()
     );
-    page.fill("input[name=code]", &phone.code());
+    page.fill("input[name=code]", &phone.code(&g));
     page.click("button#submit");
     page.wait_for("form#reset-password-form", WAIT);
 
@@ -261,7 +240,7 @@ fn chromium_resets_a_forgotten_password() {
     page.fill("input[name=password]", OLD_PW);
     page.click("button#submit");
     page.wait_for("p.error", WAIT);
-    portal_sign_in(&page, &base, "ann", NEW_PW, &phone.code());
+    portal_sign_in(&page, &base, "ann", NEW_PW, &phone.code(&g));
 
     // One link was mailed, to ann; nothing to the unknown address.
     let mails = sink.mails();

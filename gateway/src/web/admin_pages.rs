@@ -17,30 +17,6 @@ use crate::service::lifecycle::{format_date, kind_key, status_key};
 use axum::response::Html;
 use std::collections::HashMap;
 
-/// The hidden CSRF field as HTML, for the sections of the person's page that
-/// `remember.rs` and `sso_sessions.rs` still build as strings. Delete it when they move to
-/// templates (`m::csrf`).
-pub(super) fn csrf_field(csrf: &str) -> String {
-    use askama::Template;
-    #[derive(Template)]
-    #[template(
-        ext = "html",
-        source = r#"<input type="hidden" name="csrf" value="{{ csrf }}">"#
-    )]
-    struct CsrfField<'a> {
-        csrf: &'a str,
-    }
-    CsrfField { csrf }.render().unwrap_or_default()
-}
-
-/// A moment as `2026-12-05 14:23:00 UTC`, for `remember.rs` and `sso_sessions.rs` until
-/// they show times with `Ctx::when`. Delete it then.
-pub(super) fn when(t: UnixTime) -> String {
-    crate::audit::format_time(t)
-        .replace('T', " ")
-        .replace('Z', " UTC")
-}
-
 /// Who is looking: the page's language and zone, the session's CSRF token, and whether they
 /// are the operator (who sees every organisation and the operator's tools).
 #[derive(Debug, Clone, Copy)]

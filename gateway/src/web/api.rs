@@ -7,7 +7,7 @@
 
 use super::WebState;
 use super::login::{Peer, request_id};
-use crate::model::{LifecycleRequest, RequestData, RequestId, RequestStep, now};
+use crate::model::{LifecycleRequest, RequestData, RequestId, RequestStep};
 use crate::service::{AdminActor, ServiceError};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -94,7 +94,11 @@ async fn list(State(state): State<WebState>, Peer(peer): Peer, headers: HeaderMa
         Ok(a) => a,
         Err(r) => return r,
     };
-    match state.gateway.requests_for(&actor, None, false, now()).await {
+    match state
+        .gateway
+        .requests_for(&actor, None, false, state.gateway.now())
+        .await
+    {
         Ok(requests) => Json(serde_json::json!({ "requests": requests })).into_response(),
         Err(e) => failure(&e),
     }
@@ -110,7 +114,11 @@ async fn show(
         Ok(a) => a,
         Err(r) => return r,
     };
-    match state.gateway.request_for(&actor, id, now()).await {
+    match state
+        .gateway
+        .request_for(&actor, id, state.gateway.now())
+        .await
+    {
         Ok((request, history)) => Json(RequestView {
             request,
             history: Some(history),
@@ -142,7 +150,11 @@ async fn submit(
     let crate::service::Scope::Org(org) = actor.scope else {
         return unauthorized();
     };
-    match state.gateway.submit_request(&actor, org, data, now()).await {
+    match state
+        .gateway
+        .submit_request(&actor, org, data, state.gateway.now())
+        .await
+    {
         Ok(request) => (
             StatusCode::CREATED,
             Json(RequestView {

@@ -10,7 +10,7 @@ use super::session::{
     session_id, set_cookie, set_pre_cookie,
 };
 use super::templates::{CodeError, CodePage, Ctx, LoginError, LoginPage, WaitingPage};
-use super::{WebState, pages, refused};
+use super::{WebState, refused};
 use crate::audit::Channel;
 use crate::engine::{Attempt, Credentials, Reason, Verdict};
 use crate::i18n::Lang;

@@ -124,13 +124,13 @@ pub(super) async fn admin_section_in<'a>(
 /// move onto templates; they can then use `admin_section_in`).
 pub(super) async fn admin_section(
     state: &WebState,
+    ctx: &Ctx,
     actor: &crate::service::AdminActor,
     person: PersonId,
     csrf: &str,
     t: UnixTime,
 ) -> Result<String, crate::service::ServiceError> {
-    let ctx = Ctx::new(crate::i18n::Lang::En, jiff::tz::TimeZone::UTC);
-    let section = admin_section_in(state, &ctx, actor, person, csrf, t).await?;
+    let section = admin_section_in(state, ctx, actor, person, csrf, t).await?;
     Ok(render(&section).0)
 }
 

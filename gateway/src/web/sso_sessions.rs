@@ -108,9 +108,13 @@ pub(crate) fn admin_section_in<'a>(
 
 /// The section on a person's /admin page as HTML, in English (the administration pages
 /// are English until they move onto templates; they can then use `admin_section_in`).
-pub(crate) fn admin_section(csrf: &str, person: PersonId, sessions: &[SsoSessionView]) -> String {
-    let ctx = Ctx::new(crate::i18n::Lang::En, jiff::tz::TimeZone::UTC);
-    render(&admin_section_in(&ctx, csrf, person, sessions)).0
+pub(crate) fn admin_section(
+    ctx: &Ctx,
+    csrf: &str,
+    person: PersonId,
+    sessions: &[SsoSessionView],
+) -> String {
+    render(&admin_section_in(ctx, csrf, person, sessions)).0
 }
 
 /// Back to My devices; the `mfa_sso` cookie cleared when this browser's session ended.
@@ -253,9 +257,19 @@ mod tests {
             "{html}"
         );
         assert!(html.contains("Ingelogde browsers"), "{html}");
-        let admin = admin_section("tok", 7, &[]);
+        let admin = admin_section(
+            &Ctx::new(crate::i18n::Lang::En, jiff::tz::TimeZone::UTC),
+            "tok",
+            7,
+            &[],
+        );
         assert!(admin.contains("sso-none") && !admin.contains("end-all"));
-        let admin = admin_section("tok", 7, &[view("AAA")]);
+        let admin = admin_section(
+            &Ctx::new(crate::i18n::Lang::En, jiff::tz::TimeZone::UTC),
+            "tok",
+            7,
+            &[view("AAA")],
+        );
         assert!(admin.contains(r#"action="/admin/people/7/sso/end""#));
     }
 

@@ -36,8 +36,7 @@ impl Gateway {
                     data: None,
                     scheduled_at: Some(end),
                 };
-                let mut event =
-                    Self::request_event(actor, request, RequestStatus::InProgress, now);
+                let mut event = Self::request_event(actor, request, RequestStatus::InProgress, now);
                 event.detail = Some(serde_json::json!({
                     "request": id, "status": "in_progress", "scheduled_at": end,
                 }));
