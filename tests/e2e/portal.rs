@@ -5,12 +5,11 @@
 //! that no action works without a logged-in session or without its CSRF token.
 
 use mfa_e2e::csrf_in;
-use std::cell::Cell;
 use std::sync::Arc;
 use std::time::Duration;
 
 use mfa_e2e::browser::{Browser, Page};
-use mfa_e2e::{Instance, Serving, seed_of, serve, uri_in};
+use mfa_e2e::{Instance, Phone, Serving, seed_of, serve, uri_in};
 use mfa_gateway::otp::{self, OtpHash};
 use reqwest::StatusCode;
 use reqwest::blocking::Client as Http;
@@ -23,32 +22,6 @@ const TOKEN_SEED: &[u8] = b"12345678901234567890";
 const READY: Duration = Duration::from_secs(30);
 const WAIT: Duration = Duration::from_secs(10);
 const LAST_DEVICE: &str = "You cannot remove your last device";
-
-/// A TOTP phone: hands out codes of ever later time steps (each is accepted once).
-struct Phone {
-    seed: Vec<u8>,
-    last_step: Cell<i64>,
-}
-
-impl Phone {
-    fn new(seed: Vec<u8>) -> Self {
-        Self {
-            seed,
-            last_step: Cell::new(0),
-        }
-    }
-
-    fn code(&self) -> String {
-        let now = mfa_gateway::model::now();
-        let step = (now / 30).max(self.last_step.get() + 1);
-        if step > now / 30 + 1 {
-            let wait = (step - 1) * 30 - now;
-            std::thread::sleep(Duration::from_secs(u64::try_from(wait).unwrap_or(0) + 1));
-        }
-        self.last_step.set(step);
-        otp::totp(&self.seed, step * 30, 30, OtpHash::Sha1, 6)
-    }
-}
 
 struct Portal {
     g: Instance,
@@ -175,7 +148,7 @@ fn chromium_manages_devices_in_the_portal() {
     page.goto(&p.url("/portal"));
     page.wait_for("form#login-form", WAIT);
     page.screenshot("login");
-    sign_in(&page, &p, &p.phone.code());
+    sign_in(&page, &p, &p.phone.code(&p.g));
     assert!(page.url().ends_with("/portal"), "{}", page.url());
     assert!(page.text("ul.devices").contains("phone"));
     page.screenshot("my-devices");
@@ -192,7 +165,7 @@ fn chromium_manages_devices_in_the_portal() {
     page.click("button#confirm");
     page.wait_for("p.error", WAIT);
     page.fill("input[name=label]", "work phone");
-    page.fill("input[name=code]", &phone2.code());
+    page.fill("input[name=code]", &phone2.code(&p.g));
     page.click("button#confirm");
     page.wait_for("ul.devices", WAIT);
     assert!(
@@ -227,7 +200,7 @@ fn chromium_manages_devices_in_the_portal() {
     page.click("button#logout");
     page.wait_for("h1", WAIT);
     assert_eq!(page.text("h1"), "Signed out");
-    sign_in(&page, &p, &phone2.code());
+    sign_in(&page, &p, &phone2.code(&p.g));
     page.click("button#logout");
     sign_in(&page, &p, &otp::hotp(TOKEN_SEED, 1, OtpHash::Sha1, 6));
 
@@ -248,7 +221,7 @@ fn chromium_manages_devices_in_the_portal() {
     page.wait_for("ul.devices", WAIT);
     assert!(!page.exists(&format!("#device-{first}")), "{}", page.html());
     page.click(&format!("#remove-{token}"));
-    page.fill("input[name=code]", &phone2.code());
+    page.fill("input[name=code]", &phone2.code(&p.g));
     page.click("button#confirm-remove");
     page.wait_for("ul.devices", WAIT);
     assert!(!page.text("ul.devices").contains("desk token"));
@@ -455,7 +428,7 @@ fn portal_actions_need_a_session_and_its_csrf_token() {
     let (status, _) = post(
         &agent,
         &p.url("/login/code"),
-        &[("csrf", &csrf), ("code", &p.phone.code())],
+        &[("csrf", &csrf), ("code", &p.phone.code(&p.g))],
     );
     assert_eq!(status, StatusCode::SEE_OTHER, "{}", p.s.log());
     let devices = agent.get(p.url("/portal")).send().unwrap().text().unwrap();

@@ -10,7 +10,6 @@ use std::time::Duration;
 
 use mfa_e2e::browser::Browser;
 use mfa_e2e::{Instance, Phone, SmtpSink, portal_sign_in, seed_of, serve, smtp_sink, uri_in};
-use mfa_gateway::otp::{self, OtpHash};
 use serde_json::Value;
 
 const OLD_PW: &str = "correct horse battery";

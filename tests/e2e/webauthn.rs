@@ -7,7 +7,6 @@
 //! audited attempt. Screenshots of the new pages.
 
 use mfa_e2e::csrf_in;
-use std::cell::Cell;
 use std::io::{Read as _, Write as _};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
@@ -15,8 +14,7 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use mfa_e2e::browser::{Browser, Page};
-use mfa_e2e::{Instance, Serving, StubResponse, http_stub, seed_of, serve, uri_in};
-use mfa_gateway::otp::{self, OtpHash};
+use mfa_e2e::{Instance, Phone, Serving, StubResponse, http_stub, seed_of, serve, uri_in};
 use reqwest::StatusCode;
 use reqwest::blocking::Client as Http;
 use serde_json::{Value, json};
@@ -28,32 +26,6 @@ const RADIUS_SECRET: &str = "e2e-shared-secret-0123";
 const RP_SECRET: &str = "rp-secret-0123456789abcdef-XYZ";
 const READY: Duration = Duration::from_secs(30);
 const WAIT: Duration = Duration::from_secs(15);
-
-/// A TOTP phone: hands out codes of ever later time steps (each is accepted once).
-struct Phone {
-    seed: Vec<u8>,
-    last_step: Cell<i64>,
-}
-
-impl Phone {
-    fn new(seed: Vec<u8>) -> Self {
-        Self {
-            seed,
-            last_step: Cell::new(0),
-        }
-    }
-
-    fn code(&self) -> String {
-        let now = mfa_gateway::model::now();
-        let step = (now / 30).max(self.last_step.get() + 1);
-        if step > now / 30 + 1 {
-            let wait = (step - 1) * 30 - now;
-            std::thread::sleep(Duration::from_secs(u64::try_from(wait).unwrap_or(0) + 1));
-        }
-        self.last_step.set(step);
-        otp::totp(&self.seed, step * 30, 30, OtpHash::Sha1, 6)
-    }
-}
 
 struct Gw {
     g: Instance,
@@ -298,7 +270,7 @@ fn a_security_key_is_added_in_the_portal_and_signs_in_to_portal_and_oidc() {
     virtual_authenticator(&page, "usb");
 
     // Sign in with password + a phone, and add a key with a name.
-    portal_with_code(&page, &gw, &gw.phones[0].code());
+    portal_with_code(&page, &gw, &gw.phones[0].code(&gw.g));
     assert!(page.exists("form#key-new-form"), "{}", page.html());
     page.fill("input#key-label", "blue key");
     page.click("button#add-key");
@@ -375,11 +347,11 @@ fn a_security_key_is_added_in_the_portal_and_signs_in_to_portal_and_oidc() {
     );
 
     // Either phone still signs in in the browser.
-    page.fill("input[name=code]", &gw.phones[1].code());
+    page.fill("input[name=code]", &gw.phones[1].code(&gw.g));
     page.click("button#submit");
     page.wait_for("ul.devices", WAIT);
     sign_out(&page);
-    portal_with_code(&page, &gw, &gw.phones[0].code());
+    portal_with_code(&page, &gw, &gw.phones[0].code(&gw.g));
     sign_out(&page);
 
     // An OIDC authorization with the key: the ID token says hwk.
@@ -439,7 +411,7 @@ fn a_security_key_is_added_in_the_portal_and_signs_in_to_portal_and_oidc() {
     let server = gw.s.addr("radius udp", "127.0.0.1");
     for phone in &gw.phones {
         assert_eq!(
-            radius_auth(server, &format!("{PW}{}", phone.code())),
+            radius_auth(server, &format!("{PW}{}", phone.code(&gw.g))),
             "Access-Accept"
         );
     }
@@ -484,7 +456,7 @@ fn a_passkey_confirms_removing_a_phone() {
     let page = browser.new_page();
     virtual_authenticator(&page, "internal");
 
-    portal_with_code(&page, &gw, &gw.phones[0].code());
+    portal_with_code(&page, &gw, &gw.phones[0].code(&gw.g));
     page.fill("input#key-label", "laptop passkey");
     page.click("button#add-key");
     page.wait_for("form#key-add-form", WAIT);
@@ -612,7 +584,7 @@ fn key_actions_need_a_session_and_its_csrf_token_and_use_a_challenge_once() {
     let (status, _, _) = post(
         &agent,
         &gw.url("/login/code"),
-        &[("csrf", &csrf), ("code", &gw.phones[0].code())],
+        &[("csrf", &csrf), ("code", &gw.phones[0].code(&gw.g))],
     );
     assert_eq!(status, StatusCode::SEE_OTHER, "{}", gw.s.log());
 
