@@ -127,3 +127,19 @@ error-too-many-text = Too many sign-in attempts from your network. Wait a minute
 login-expired-title = Sign-in expired
 login-expired-text = This sign-in request has expired or was already used. Go back to the application and sign in again.
 login-bad-form = The form was not sent from this sign-in page. Go back to the application and sign in again.
+
+## An organisation's export (org export / offboard): index.html
+export-title = Export of { $name }
+export-heading = Everything held about { $name }
+export-intro = Made { $at }. The full data is in organisation.json: every person, their devices (no secrets), every request and { $events } audit events.
+export-people = People
+export-username = Username
+export-name = Name
+export-state = State
+export-devices = Devices
+export-events = Events
+export-requests = Requests
+export-id = Number
+export-type = Type
+export-status = Status
+export-made = Made

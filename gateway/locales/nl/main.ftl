@@ -127,3 +127,19 @@ error-too-many-text = Te veel inlogpogingen vanaf uw netwerk. Wacht een minuut e
 login-expired-title = Inloggen verlopen
 login-expired-text = Dit inlogverzoek is verlopen of al gebruikt. Ga terug naar de toepassing en log opnieuw in.
 login-bad-form = Het formulier kwam niet van deze inlogpagina. Ga terug naar de toepassing en log opnieuw in.
+
+## De export van een organisatie (org export / offboard): index.html
+export-title = Export van { $name }
+export-heading = Alles wat over { $name } is vastgelegd
+export-intro = Gemaakt { $at }. Alle gegevens staan in organisation.json: iedere persoon, hun apparaten (zonder geheimen), ieder verzoek en { $events } auditgebeurtenissen.
+export-people = Personen
+export-username = Gebruikersnaam
+export-name = Naam
+export-state = Status
+export-devices = Apparaten
+export-events = Gebeurtenissen
+export-requests = Verzoeken
+export-id = Nummer
+export-type = Soort
+export-status = Status
+export-made = Gemaakt

@@ -2,7 +2,7 @@
 
 use crate::model::{TokenFate, now};
 use crate::service::lifecycle::AdminActor;
-use crate::web::pages::esc;
+use askama::Template;
 use anyhow::Context as _;
 use std::path::Path;
 
@@ -31,7 +31,8 @@ pub(super) async fn export(
     let doc = gw.org_export(&org, &context, now()).await?;
     let json = serde_json::to_string_pretty(&doc)?;
     std::fs::write(dir.join("organisation.json"), json).context("writing organisation.json")?;
-    let mut people = String::new();
+    let ctx = crate::web::templates::Ctx::of(gw, gw.lang_of_org(org.id).await);
+    let mut people = Vec::new();
     for p in &doc.people {
         let file = format!("people/{}.html", p.person.id);
         std::fs::write(
@@ -39,35 +40,34 @@ pub(super) async fn export(
             crate::web::auditor_pages::subject_html(p).0,
         )
         .with_context(|| format!("writing {file}"))?;
-        people.push_str(&format!(
-            "<tr><td><a href=\"{file}\">{}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
-            esc(&p.person.username),
-            esc(&p.person.full_name),
-            esc(p.person.state.as_str()),
-            p.devices.len(),
-            p.events.len()
-        ));
+        people.push(ExportPerson {
+            file,
+            username: p.person.username.clone(),
+            full_name: p.person.full_name.clone(),
+            state: p.person.state.as_str(),
+            devices: p.devices.len(),
+            events: p.events.len(),
+        });
     }
-    let mut requests = String::new();
-    for r in &doc.requests {
-        requests.push_str(&format!(
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
-            r.id,
-            esc(r.data.kind().label()),
-            esc(r.status.as_str()),
-            esc(&crate::audit::format_time(r.created_at))
-        ));
-    }
-    let html = format!(
-        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Export of {name}</title></head><body>\n\
-         <h1>Everything held about {name}</h1>\n<p>Made {at}. The full data is in <code>organisation.json</code>: \
-         every person, their devices (no secrets), every request and {events} audit events.</p>\n\
-         <h2>People</h2>\n<table><tr><th>username</th><th>name</th><th>state</th><th>devices</th><th>events</th></tr>\n{people}</table>\n\
-         <h2>Requests</h2>\n<table><tr><th>id</th><th>type</th><th>status</th><th>made</th></tr>\n{requests}</table>\n</body></html>\n",
-        name = esc(&org.name),
-        at = esc(&doc.generated_at),
-        events = doc.events.len(),
-    );
+    let requests = doc
+        .requests
+        .iter()
+        .map(|r| ExportRequest {
+            id: r.id,
+            kind: ctx.t(crate::service::lifecycle::kind_key(r.data.kind())),
+            status: ctx.t(crate::service::lifecycle::status_key(r.status)),
+            made: ctx.when(&r.created_at),
+        })
+        .collect();
+    let html = crate::web::templates::render(&ExportIndex {
+        ctx: &ctx,
+        org: &org.name,
+        made: &doc.generated_at,
+        events: doc.events.len(),
+        people,
+        requests,
+    })
+    .0;
     std::fs::write(dir.join("index.html"), html).context("writing index.html")?;
     println!(
         "{}: {} people, {} requests, {} audit events written to {}",
@@ -297,4 +297,55 @@ pub(super) async fn policy(gw: &crate::service::Gateway, a: PolicyArgs) -> anyho
         println!("  {line}");
     }
     Ok(())
+}
+
+/// `index.html` of an organisation's export, in the organisation's language.
+#[derive(Template)]
+#[template(path = "export/index.html")]
+struct ExportIndex<'a> {
+    ctx: &'a crate::web::templates::Ctx,
+    org: &'a str,
+    made: &'a str,
+    events: usize,
+    people: Vec<ExportPerson>,
+    requests: Vec<ExportRequest>,
+}
+
+impl ExportIndex<'_> {
+    fn title(&self) -> String {
+        self.ctx.ta("export-title", &[("name", self.org.into())])
+    }
+
+    fn heading(&self) -> String {
+        self.ctx.ta("export-heading", &[("name", self.org.into())])
+    }
+
+    fn intro(&self) -> String {
+        self.ctx.ta(
+            "export-intro",
+            &[
+                ("at", self.made.into()),
+                (
+                    "events",
+                    i64::try_from(self.events).unwrap_or(i64::MAX).into(),
+                ),
+            ],
+        )
+    }
+}
+
+struct ExportPerson {
+    file: String,
+    username: String,
+    full_name: String,
+    state: &'static str,
+    devices: usize,
+    events: usize,
+}
+
+struct ExportRequest {
+    id: i64,
+    kind: String,
+    status: String,
+    made: String,
 }
