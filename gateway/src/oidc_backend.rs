@@ -336,6 +336,8 @@ pub async fn provider(
         Some(redis) => Arc::new(crate::shared::oidc::RedisOidcState::new(redis.clone())),
         None => Arc::new(mfa_oidc::MemoryState::new(100_000)),
     };
+    // The provider's pages (an error, "Sign out?", signed out) on the gateway's templates.
+    let pages = Arc::new(crate::web::oidc_pages::OidcPages::new(gateway.clone()));
     let keys = Arc::new(SealedKeyStore::new(gateway, key));
     let provider = mfa_oidc::Provider::new(
         settings,
@@ -344,6 +346,7 @@ pub async fn provider(
         state,
         keys,
         Arc::new(mfa_oidc::SystemClock),
+        pages,
     )
     .await?;
     Ok(provider)
