@@ -93,6 +93,12 @@ impl Browser {
     /// Headless Chromium that accepts a TLS server presenting the key of one of the PEM
     /// certificates `certs` (e.g. a test gateway's certs/server.pem), whatever its issuer.
     pub fn launch_trusting(certs: &[&Path]) -> Self {
+        Self::launch_in("en-US", certs)
+    }
+
+    /// Headless Chromium whose language is `lang` (`nl`: its pages ask for Dutch with
+    /// `Accept-Language`), trusting `certs` as [`Browser::launch_trusting`] does.
+    pub fn launch_in(lang: &str, certs: &[&Path]) -> Self {
         let chromium = chromium_path();
         let profile = tempfile::tempdir().expect("tempdir for the Chromium profile");
         let log = std::fs::File::create(profile.path().join("chromium.log")).expect("log file");
@@ -112,7 +118,9 @@ impl Browser {
             "--window-size=1024,768",
             "--remote-debugging-port=0",
         ])
-        .arg(format!("--user-data-dir={}", profile.path().display()));
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .arg(format!("--lang={lang}"))
+        .arg(format!("--accept-lang={lang}"));
         if !certs.is_empty() {
             let pins: Vec<String> = certs.iter().map(|c| spki_pin(c)).collect();
             cmd.arg(format!(

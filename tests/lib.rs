@@ -94,6 +94,29 @@ impl Instance {
         child.wait_with_output().expect("wait").into()
     }
 
+    /// The time by this instance's clock: the system's, moved on by
+    /// [`Instance::advance_clock`] (a served debug build reads the same file).
+    pub fn now(&self) -> i64 {
+        mfa_gateway::model::now() + self.clock_shift()
+    }
+
+    fn clock_shift(&self) -> i64 {
+        std::fs::read_to_string(self.dir.path().join("clock"))
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(0)
+    }
+
+    /// Moves the served gateway's clock `secs` forward (a fresh TOTP step without waiting
+    /// 30 seconds for it).
+    pub fn advance_clock(&self, secs: i64) {
+        std::fs::write(
+            self.dir.path().join("clock"),
+            (self.clock_shift() + secs).to_string(),
+        )
+        .expect("write the test clock");
+    }
+
     /// Run and insist on success; returns stdout.
     pub fn ok(&self, args: &[&str], stdin: Option<&str>) -> String {
         let r = self.run(args, stdin);
@@ -103,6 +126,43 @@ impl Instance {
             r.stdout, r.stderr
         );
         r.stdout
+    }
+}
+
+/// A phone app of a test: codes of time steps not used before, by an instance's clock.
+/// The current step, else the next one (within the gateway's drift window); past that the
+/// instance's clock moves on a step rather than the test sleeping for it.
+#[derive(Debug)]
+pub struct Phone {
+    pub seed: Vec<u8>,
+    last_step: std::cell::Cell<i64>,
+}
+
+impl Phone {
+    pub fn new(seed: Vec<u8>) -> Self {
+        Self {
+            seed,
+            last_step: std::cell::Cell::new(0),
+        }
+    }
+
+    /// A fresh code for `g`'s gateway.
+    pub fn code(&self, g: &Instance) -> String {
+        let now_step = g.now() / 30;
+        let mut step = now_step.max(self.last_step.get() + 1);
+        if step > now_step + 1 {
+            g.advance_clock(30 * (step - now_step - 1));
+            step = g.now() / 30;
+            step = step.max(self.last_step.get() + 1);
+        }
+        self.last_step.set(step);
+        mfa_gateway::otp::totp(
+            &self.seed,
+            step * 30,
+            30,
+            mfa_gateway::otp::OtpHash::Sha1,
+            6,
+        )
     }
 }
 
@@ -157,6 +217,10 @@ pub fn serve_with_env(
         .arg("--config")
         .arg(instance.config())
         .arg("serve")
+        .env(
+            mfa_gateway::clock::TEST_CLOCK_FILE_ENV,
+            instance.dir.path().join("clock"),
+        )
         .envs(env.iter().copied())
         .env_remove("MFA_GATEWAY_KEY")
         .env_remove("MFA_GATEWAY_STORE_URL")

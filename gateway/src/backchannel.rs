@@ -285,7 +285,10 @@ pub async fn follow(gateway: Gateway, stop: CancellationToken) {
                 source: e.source.clone(),
                 request_id: e.request_id.clone(),
             };
-            if let Err(err) = gateway.end_sso(SsoWhich::Person(person), &why, now()).await {
+            if let Err(err) = gateway
+                .end_sso(SsoWhich::Person(person), &why, gateway.now())
+                .await
+            {
                 tracing::error!(error = %err, person, "ending single sign-on sessions failed");
             }
         }

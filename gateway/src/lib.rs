@@ -11,6 +11,7 @@ pub mod blocklist;
 pub mod certs;
 pub mod changes;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod crypto;
 pub mod directory;

@@ -4,7 +4,7 @@
 use crate::audit::{AuditEvent, Channel, EventKind, Outcome};
 use crate::config::{Config, OidcClient};
 use crate::crypto::MasterKey;
-use crate::model::{Organisation, Person, PersonState, SealedSigningKey, now};
+use crate::model::{Organisation, Person, PersonState, SealedSigningKey};
 use crate::service::Gateway;
 use async_trait::async_trait;
 use axum::http::{HeaderMap, HeaderValue, header};
@@ -87,7 +87,7 @@ impl OidcBackend for Backend {
         } = &event
             && let Err(e) = self
                 .gateway
-                .record_sso_client(sub, sid, client_id, now())
+                .record_sso_client(sub, sid, client_id, self.gateway.now())
                 .await
         {
             tracing::error!(error = %e, "keeping a single sign-on session's client failed");
@@ -144,7 +144,7 @@ impl OidcBackend for Backend {
             None => None,
         };
         let e = AuditEvent {
-            time: now(),
+            time: self.gateway.now(),
             kind,
             actor: person.as_ref().map_or_else(
                 || format!("oidc-client:{}", client.clone().unwrap_or_default()),
@@ -179,7 +179,7 @@ impl OidcBackend for Backend {
         }
         // Single sign-on ends with the logout: the next authorization logs in again.
         if let Some(token) = crate::web::session::sso_token(request_headers) {
-            if let Err(e) = self.gateway.end_sso_token(&token, now()).await {
+            if let Err(e) = self.gateway.end_sso_token(&token, self.gateway.now()).await {
                 tracing::error!(error = %e, "ending a single sign-on session failed");
             }
             if let Ok(v) =
@@ -194,7 +194,7 @@ impl OidcBackend for Backend {
     async fn logout_confirmation(&self, request_headers: &HeaderMap) -> Option<String> {
         let id = crate::web::session::session_id(request_headers)?;
         self.sessions
-            .get(&id, crate::model::now())
+            .get(&id, self.gateway.now())
             .await
             .map(|s| s.csrf)
     }
@@ -204,7 +204,7 @@ impl OidcBackend for Backend {
             return false;
         };
         self.sessions
-            .get(&id, crate::model::now())
+            .get(&id, self.gateway.now())
             .await
             .is_some_and(|s| s.csrf_ok(token))
     }
@@ -277,7 +277,8 @@ impl KeyStore for SealedKeyStore {
             sign_from: key.sign_from,
             retire_at: key.retire_at,
         };
-        let mut event = AuditEvent::admin(now(), EventKind::SigningKeyChanged, "system");
+        let mut event =
+            AuditEvent::admin(self.gateway.now(), EventKind::SigningKeyChanged, "system");
         event.channel = Channel::System;
         event.detail = Some(serde_json::json!({
             "kid": key.kid, "alg": key.alg.as_str(),
@@ -336,18 +337,11 @@ pub async fn provider(
         Some(redis) => Arc::new(crate::shared::oidc::RedisOidcState::new(redis.clone())),
         None => Arc::new(mfa_oidc::MemoryState::new(100_000)),
     };
+    let clock = gateway.clock().shared();
     // The provider's pages (an error, "Sign out?", signed out) on the gateway's templates.
     let pages = Arc::new(crate::web::oidc_pages::OidcPages::new(gateway.clone()));
     let keys = Arc::new(SealedKeyStore::new(gateway, key));
-    let provider = mfa_oidc::Provider::new(
-        settings,
-        clients,
-        backend,
-        state,
-        keys,
-        Arc::new(mfa_oidc::SystemClock),
-        pages,
-    )
-    .await?;
+    let provider =
+        mfa_oidc::Provider::new(settings, clients, backend, state, keys, clock, pages).await?;
     Ok(provider)
 }

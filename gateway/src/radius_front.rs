@@ -17,7 +17,7 @@ use crate::audit::Channel;
 use crate::config::RadiusSettings;
 use crate::engine::{Attempt, Credentials, Reason, Verdict};
 use crate::limits::Limits;
-use crate::model::{UnixTime, now};
+use crate::model::UnixTime;
 use crate::secret::{SecretString, random_bytes};
 use crate::service::Gateway;
 use crate::store::normalise_username;
@@ -376,7 +376,7 @@ impl AccessPolicy for RadiusPolicy {
             .username
             .as_deref()
             .map(|typed| self.map_username(&req.client.name, typed));
-        crate::radius_accounting::record(&self.gateway, &req, username, now()).await
+        crate::radius_accounting::record(&self.gateway, &req, username, self.gateway.now()).await
     }
 }
 
@@ -398,7 +398,7 @@ impl RadiusPolicy {
     }
 
     async fn decide_inner(&self, req: AccessRequest, rid: String) -> Decision {
-        let now = now();
+        let now = self.gateway.now();
         let nas = req.source.ip().to_canonical();
         let source = req.end_user_address.unwrap_or(nas);
         let username = self.map_username(&req.client.name, &req.username);

@@ -46,9 +46,17 @@ fn code(seed: &[u8], step: i64) -> String {
     )
 }
 
-/// Checks the page as it is now; what fails goes into `found` under `name`.
-fn check(page: &Page<'_>, name: &str, found: &mut Vec<String>) {
-    page.screenshot(name);
+/// Checks the page as it is now: it is in `lang` (`<html lang>`), and axe-core finds
+/// nothing; what fails goes into `found` under `name`. The screenshot is `<lang>-<name>`.
+fn check(page: &Page<'_>, lang: &str, name: &str, found: &mut Vec<String>) {
+    page.screenshot(&format!("{lang}-{name}"));
+    let html_lang = page.eval("document.documentElement.lang");
+    if html_lang.as_str() != Some(lang) {
+        found.push(format!(
+            "{name} ({}): the page is in {html_lang}, not {lang}",
+            page.url()
+        ));
+    }
     for v in page.axe() {
         found.push(format!("{name} ({}): {v}", page.url()));
     }
@@ -56,6 +64,17 @@ fn check(page: &Page<'_>, name: &str, found: &mut Vec<String>) {
 
 #[test]
 fn every_page_passes_axe_core_at_wcag_2_1_aa() {
+    every_page("en");
+}
+
+/// The same pages in Dutch: a browser that asks for Dutch, an organisation whose language
+/// is Dutch (the signed-in pages follow the person's organisation).
+#[test]
+fn every_page_passes_axe_core_in_dutch_too() {
+    every_page("nl");
+}
+
+fn every_page(lang: &str) {
     let rp = http_stub(|_| StubResponse::html("<p id=rp>back at the application</p>"));
     let redirect = rp.url("/cb");
     let g = https_instance(
@@ -66,12 +85,13 @@ fn every_page_passes_axe_core_at_wcag_2_1_aa() {
         ),
     );
     g.ok(&["org", "add", ORG], None);
+    g.ok(&["org", "policy", ORG, "--language", lang], None);
     let ann = person(&g, "ann", "person,operator,auditor");
     person(&g, "bob", "person");
     let s = serve(&g, READY);
     let base = s.listener("http");
     let url = |p: &str| format!("{base}{p}");
-    let browser = Browser::launch_trusting(&[&g.dir.path().join("certs/server.pem")]);
+    let browser = Browser::launch_in(lang, &[&g.dir.path().join("certs/server.pem")]);
     let page = browser.new_page();
     let mut found = Vec::new();
 
@@ -79,12 +99,12 @@ fn every_page_passes_axe_core_at_wcag_2_1_aa() {
     // login page and an error of the provider's, a page that does not exist.
     page.goto(&url("/portal/login"));
     page.wait_for("form#login-form", WAIT);
-    check(&page, "portal-login", &mut found);
+    check(&page, lang, "portal-login", &mut found);
     page.fill("input[name=username]", "ann");
     page.fill("input[name=password]", "not the password");
     page.click("button#submit");
     page.wait_for("p.error", WAIT);
-    check(&page, "portal-login-error", &mut found);
+    check(&page, lang, "portal-login-error", &mut found);
     // The error is tied to the fields it is about.
     assert_eq!(
         page.eval(
@@ -100,13 +120,13 @@ fn every_page_passes_axe_core_at_wcag_2_1_aa() {
         ("missing", "/nope"),
     ] {
         page.goto(&url(path));
-        check(&page, name, &mut found);
+        check(&page, lang, name, &mut found);
     }
     page.goto(&authorize_url(&base, "guac", &redirect, ""));
     page.wait_for("form#login-form", WAIT);
-    check(&page, "oidc-login", &mut found);
+    check(&page, lang, "oidc-login", &mut found);
     page.goto(&authorize_url(&base, "nobody", &redirect, ""));
-    check(&page, "oidc-error", &mut found);
+    check(&page, lang, "oidc-error", &mut found);
 
     // Signing in: the code page, then the portal.
     page.goto(&url("/portal/login"));
@@ -115,11 +135,11 @@ fn every_page_passes_axe_core_at_wcag_2_1_aa() {
     page.fill("input[name=password]", PW);
     page.click("button#submit");
     page.wait_for("form#code-form", WAIT);
-    check(&page, "code", &mut found);
+    check(&page, lang, "code", &mut found);
     page.fill("input[name=code]", &code(&ann, 0));
     page.click("button#submit");
     page.wait_for("ul.devices", WAIT);
-    check(&page, "my-devices", &mut found);
+    check(&page, lang, "my-devices", &mut found);
     for (name, path) in [
         ("my-logins", "/portal/logins"),
         ("approvals", "/portal/approvals"),
@@ -130,7 +150,7 @@ fn every_page_passes_axe_core_at_wcag_2_1_aa() {
         ("audit-search", "/audit?person=bob"),
     ] {
         page.goto(&url(path));
-        check(&page, name, &mut found);
+        check(&page, lang, name, &mut found);
     }
     // An organisation's page and a person's (admin), a timeline and a subject access
     // (audit), found by following the pages' own links.
@@ -151,11 +171,11 @@ fn every_page_passes_axe_core_at_wcag_2_1_aa() {
         page.html()
     );
     page.goto(&url(&org));
-    check(&page, "admin-org", &mut found);
+    check(&page, lang, "admin-org", &mut found);
     let bob = link("/admin/people/");
     assert!(!bob.is_empty(), "a person link: {}", page.html());
     page.goto(&url(&bob));
-    check(&page, "admin-person", &mut found);
+    check(&page, lang, "admin-person", &mut found);
     let id = bob.rsplit('/').next().unwrap_or_default().to_owned();
     page.goto(&url("/audit?person=bob"));
     assert!(
@@ -168,13 +188,13 @@ fn every_page_passes_axe_core_at_wcag_2_1_aa() {
         ("audit-subject", format!("/audit/subject/{id}")),
     ] {
         page.goto(&url(&path));
-        check(&page, name, &mut found);
+        check(&page, lang, name, &mut found);
     }
     // Linking a phone (the QR code page) and new recovery codes, from My devices' forms.
     page.goto(&url("/portal"));
     page.wait_for("ul.devices", WAIT);
     page.submit("form[action='/portal/devices/totp/new']");
-    check(&page, "link-phone", &mut found);
+    check(&page, lang, "link-phone", &mut found);
     // The QR code has a text alternative, and the key is there as text, grouped.
     assert!(
         page.exists(".qr svg[role=img][aria-label]"),
@@ -189,7 +209,7 @@ fn every_page_passes_axe_core_at_wcag_2_1_aa() {
     page.goto(&url("/portal"));
     page.wait_for("ul.devices", WAIT);
     page.submit("form[action='/portal/recovery']");
-    check(&page, "recovery-codes", &mut found);
+    check(&page, lang, "recovery-codes", &mut found);
 
     assert!(
         found.is_empty(),

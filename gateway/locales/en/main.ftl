@@ -115,3 +115,15 @@ waiting-sent = We sent a sign-in request for { $client } to your phone. Open it 
 ## Shared by every page
 time-never = never
 nav-sign-out = Sign out
+error-refused-title = Request refused
+error-not-found-title = Page not found
+error-not-found-text = There is no page at this address. Check the link, or start again from the application you were signing in to.
+error-forbidden-title = Not allowed
+error-forbidden-text = Your account does not have the role this page needs. Ask your administrator if you should have it.
+error-server-title = Something went wrong
+error-server-text = Please try again in a moment.
+error-too-many-title = Too many sign-in attempts
+error-too-many-text = Too many sign-in attempts from your network. Wait a minute, then try again.
+login-expired-title = Sign-in expired
+login-expired-text = This sign-in request has expired or was already used. Go back to the application and sign in again.
+login-bad-form = The form was not sent from this sign-in page. Go back to the application and sign in again.

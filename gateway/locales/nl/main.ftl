@@ -115,3 +115,15 @@ waiting-sent = We hebben een inlogverzoek voor { $client } naar uw telefoon gest
 ## Gedeeld door alle pagina's
 time-never = nooit
 nav-sign-out = Uitloggen
+error-refused-title = Verzoek geweigerd
+error-not-found-title = Pagina niet gevonden
+error-not-found-text = Op dit adres staat geen pagina. Controleer de link, of begin opnieuw vanuit de toepassing waarop u wilde inloggen.
+error-forbidden-title = Niet toegestaan
+error-forbidden-text = Uw account heeft niet de rol die deze pagina vraagt. Vraag uw beheerder of u die zou moeten hebben.
+error-server-title = Er ging iets mis
+error-server-text = Probeer het over een moment opnieuw.
+error-too-many-title = Te veel inlogpogingen
+error-too-many-text = Te veel inlogpogingen vanaf uw netwerk. Wacht een minuut en probeer het dan opnieuw.
+login-expired-title = Inloggen verlopen
+login-expired-text = Dit inlogverzoek is verlopen of al gebruikt. Ga terug naar de toepassing en log opnieuw in.
+login-bad-form = Het formulier kwam niet van deze inlogpagina. Ga terug naar de toepassing en log opnieuw in.

@@ -5,7 +5,6 @@
 
 use super::{Fronts, audit_config_loaded};
 use crate::config::Config;
-use crate::model::now;
 use crate::radius_front::RadiusPolicy;
 use crate::service::Gateway;
 use futures_util::future::BoxFuture;
@@ -216,10 +215,11 @@ pub(super) fn start(
 /// Every tick: expired challenges, approvals, rate-limit windows and sessions; the store's
 /// pool gauges.
 async fn housekeeping(c: Arc<Context>) {
-    c.policy.housekeeping(now());
-    c.gateway.approvals().housekeeping(now());
+    let now = c.gateway.now();
+    c.policy.housekeeping(now);
+    c.gateway.approvals().housekeeping(now);
     c.limits.housekeeping();
-    c.sessions.sweep(now()).await;
+    c.sessions.sweep(now).await;
     crate::ops::sample_pool(c.gateway.store().as_ref()).await;
 }
 
@@ -234,27 +234,28 @@ async fn rotate_keys(c: Arc<Context>) {
 async fn checkpoint(c: Arc<Context>) {
     let gw = &c.gateway;
     if let Err(e) =
-        crate::audit_chain::checkpoint_now(gw.store().as_ref(), gw.master_key(), now()).await
+        crate::audit_chain::checkpoint_now(gw.store().as_ref(), gw.master_key(), gw.now()).await
     {
         tracing::error!(error = %e, "audit checkpoint failed");
     }
 }
 
 async fn due_leavers(c: Arc<Context>) {
-    if let Err(e) = c.gateway.apply_due_removals(now()).await {
+    if let Err(e) = c.gateway.apply_due_removals(c.gateway.now()).await {
         tracing::error!(error = %e, "applying due leavers failed");
     }
 }
 
 async fn retention(c: Arc<Context>) {
     let gw = &c.gateway;
+    let now = gw.now();
     // Before the audit purge: ending events are read from the trail.
-    match gw.store().purge_remembered(now()).await {
+    match gw.store().purge_remembered(now).await {
         Ok(0) => {}
         Ok(n) => tracing::info!(ended = n, "ended remembered browsers deleted"),
         Err(e) => tracing::error!(error = %e, "deleting ended remembered browsers failed"),
     }
-    match gw.purge("system", now()).await {
+    match gw.purge("system", now).await {
         Ok(r) if r.total() > 0 || r.erased_people > 0 => tracing::info!(
             redacted = r.total(),
             erased_people = r.erased_people,
@@ -263,12 +264,12 @@ async fn retention(c: Arc<Context>) {
         Ok(_) => {}
         Err(e) => tracing::error!(error = %e, "audit retention purge failed"),
     }
-    match gw.end_expired_sso(now()).await {
+    match gw.end_expired_sso(now).await {
         Ok(0) => {}
         Ok(n) => tracing::info!(ended = n, "expired single sign-on sessions deleted"),
         Err(e) => tracing::error!(error = %e, "deleting expired single sign-on sessions failed"),
     }
-    match gw.erase_offboarded(now()).await {
+    match gw.erase_offboarded(now).await {
         Ok(0) => {}
         Ok(n) => tracing::info!(erased = n, "offboarded organisations' people erased"),
         Err(e) => tracing::error!(error = %e, "erasing offboarded organisations failed"),
@@ -281,7 +282,7 @@ async fn directory_sync(c: Arc<Context>, dir: Arc<crate::directory::Directory>) 
         tracing::error!(directory = %dir.name(), "directory sync: no public URL for activation links (http.public_url)");
         return;
     };
-    match gw.directory_sync(&dir, false, false, &base, now()).await {
+    match gw.directory_sync(&dir, false, false, &base, gw.now()).await {
         Ok(plan) => tracing::info!(
             directory = %dir.name(),
             listed = plan.listed,

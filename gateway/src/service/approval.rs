@@ -230,7 +230,7 @@ impl Gateway {
             "result" => reason.map_or("approved", |r| r.as_str())
         )
         .increment(1);
-        self.approval_decision(attempt, Some(&person), reason, crate::model::now())
+        self.approval_decision(attempt, Some(&person), reason, self.now())
             .await
     }
 

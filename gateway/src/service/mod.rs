@@ -134,6 +134,8 @@ pub struct Gateway {
     /// Back-channel logout to relying parties when a single sign-on session ends (set once
     /// the OpenID Provider is up; unset in the CLI).
     backchannel: Arc<std::sync::OnceLock<crate::backchannel::Backchannel>>,
+    /// What `now()` reads: the system clock, or the one a test moves.
+    clock: crate::clock::GatewayClock,
 }
 
 /// Per (channel, client name): the organisations (by name) a RADIUS or OIDC client serves
@@ -221,8 +223,27 @@ impl Gateway {
             client_orgs: Arc::default(),
             i18n: Arc::new(config.i18n.clone()),
             backchannel: Arc::default(),
+            clock: crate::clock::from_env(),
         })
         .inspect(|gw| gw.set_client_orgs(config))
+    }
+
+    /// The time now, by this gateway's clock: read once per request at the edge and
+    /// passed inward.
+    pub fn now(&self) -> UnixTime {
+        self.clock.now()
+    }
+
+    /// The gateway's clock (the OpenID Provider reads the same one).
+    pub fn clock(&self) -> &crate::clock::GatewayClock {
+        &self.clock
+    }
+
+    /// The same gateway on another clock (tests: a `ManualClock` moved instead of sleeping).
+    #[must_use]
+    pub fn with_clock(mut self, clock: crate::clock::GatewayClock) -> Self {
+        self.clock = clock;
+        self
     }
 
     /// Logins waiting for the hashing pool, and password checks running.

@@ -188,7 +188,7 @@ impl Gateway {
                             &person,
                             EventKind::DeviceRemoved,
                             "system",
-                            crate::model::now(),
+                            gateway.now(),
                         );
                         event.channel = Channel::System;
                         event.reason = Some("push_subscription_gone".into());

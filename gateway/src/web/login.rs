@@ -9,12 +9,12 @@ use super::session::{
     KeyCeremony, LoginFor, LoginState, PreLogin, Refused, Session, clear_cookie, pre_nonce,
     session_id, set_cookie, set_pre_cookie,
 };
-use super::templates::{CodeError, Ctx, CodePage, LoginError, LoginPage, WaitingPage};
-use super::{WebState, bad_request, pages};
+use super::templates::{CodeError, CodePage, Ctx, LoginError, LoginPage, WaitingPage};
+use super::{WebState, pages, refused};
 use crate::audit::Channel;
 use crate::engine::{Attempt, Credentials, Reason, Verdict};
 use crate::i18n::Lang;
-use crate::model::{DeviceKind, now};
+use crate::model::DeviceKind;
 use crate::secret::SecretString;
 use crate::service::remember::{AMR_REMEMBERED, REMEMBERED_DEVICE_ID, acr_of, wants_mfa};
 use axum::extract::{ConnectInfo, FromRequestParts, Query, State};
@@ -29,12 +29,11 @@ use std::net::{IpAddr, SocketAddr};
 // The password page's errors are `templates::LoginError`s (translated there); "Change your
 // password in Windows" only after the directory accepted the password (AD says so only for a
 // right password).
-const EXPIRED: &str = "This sign-in request has expired or was already used. Go back to the application and sign in again.";
 /// Second-factor attempts allowed after one right password before it is asked again
 /// (claimed atomically before each check, so parallel posts cannot exceed it).
 const MAX_CODE_FAILURES: u32 = 3;
 /// How long the code step may take after the password.
-const CODE_STEP_SECONDS: i64 = 300;
+pub(crate) const CODE_STEP_SECONDS: i64 = 300;
 
 pub fn routes() -> Router<WebState> {
     Router::new()
@@ -345,20 +344,23 @@ fn origin_of(url: &str) -> String {
 }
 
 fn expired() -> Response {
-    (
+    super::templates::message_response(
         StatusCode::BAD_REQUEST,
-        pages::message("Sign-in expired", EXPIRED),
+        &super::templates::request_ctx(),
+        "login-expired-title",
+        "login-expired-text",
     )
-        .into_response()
 }
 
+/// A 500 page (in the request's language); what went wrong is logged, never shown.
 pub fn server_error(e: &dyn std::fmt::Display) -> Response {
-    tracing::error!(error = %e, "login failed inside the gateway");
-    (
+    tracing::error!(error = %e, "a page failed inside the gateway");
+    super::templates::message_response(
         StatusCode::INTERNAL_SERVER_ERROR,
-        pages::message("Something went wrong", "Please try again in a moment."),
+        &super::templates::request_ctx(),
+        "error-server-title",
+        "error-server-text",
     )
-        .into_response()
 }
 
 pub fn request_id(headers: &HeaderMap) -> Option<String> {
@@ -438,7 +440,12 @@ async fn login_again(
         return server_error(&"random generator");
     };
     let lang = target.lang(state, headers).await;
-    let html = target.login_page(&Ctx::of(&state.gateway, lang), &state.pre.token(&nonce), username, Some(error));
+    let html = target.login_page(
+        &Ctx::of(&state.gateway, lang),
+        &state.pre.token(&nonce),
+        username,
+        Some(error),
+    );
     let res = page(state, html, None, &target.redirect_uri);
     with_pre_cookie(state, res, fresh.then_some(nonce.as_str()))
 }
@@ -446,7 +453,7 @@ async fn login_again(
 /// The session behind the request's cookie, if live.
 pub async fn current(state: &WebState, headers: &HeaderMap) -> Option<(String, Session)> {
     let id = session_id(headers)?;
-    let s = state.sessions.get(&id, now()).await?;
+    let s = state.sessions.get(&id, state.gateway.now()).await?;
     Some((id, s))
 }
 
@@ -467,7 +474,10 @@ async fn limited(
         ip,
         headers,
     );
-    !state.gateway.within_limits(&state.limits, &a, now()).await
+    !state
+        .gateway
+        .within_limits(&state.limits, &a, state.gateway.now())
+        .await
 }
 
 fn attempt(
@@ -522,14 +532,17 @@ pub async fn submit_password(
         .await;
     };
     if !state.pre.check(&nonce, &form.csrf) {
-        return bad_request(
-            "The form was not sent from this sign-in page. Go back to the application and sign in again.",
-        );
+        return refused("login-bad-form");
     }
     let ip = state.client_ip(peer, headers);
     let lang = target.lang(state, headers).await;
     let retry = |error: LoginError| {
-        let html = target.login_page(&Ctx::of(&state.gateway, lang), &form.csrf, &form.username, Some(error));
+        let html = target.login_page(
+            &Ctx::of(&state.gateway, lang),
+            &form.csrf,
+            &form.username,
+            Some(error),
+        );
         page(state, html, None, &target.redirect_uri)
     };
     if limited(state, ip, &form.username, target, headers).await {
@@ -549,8 +562,13 @@ pub async fn submit_password(
     // (unless the relying party asks for a second factor).
     let remembered = super::remember::token(headers).filter(|_| !target.wants_mfa);
     let decision = match &remembered {
-        Some(token) => state.gateway.login_remembered(a, token, now()).await,
-        None => state.gateway.login(a, now()).await,
+        Some(token) => {
+            state
+                .gateway
+                .login_remembered(a, token, state.gateway.now())
+                .await
+        }
+        None => state.gateway.login(a, state.gateway.now()).await,
     };
     let decision = match decision {
         Ok(d) => d,
@@ -591,7 +609,7 @@ pub async fn submit_password(
             let login = LoginState::PasswordOk {
                 username: username.clone(),
                 purpose: target.purpose.clone(),
-                since: now(),
+                since: state.gateway.now(),
                 failures: 0,
                 key: None,
                 approval: None,
@@ -600,7 +618,11 @@ pub async fn submit_password(
             // browser ends).
             let old = session_id(headers).unwrap_or_default();
             let source = state.limits.source_key(ip).to_string();
-            match state.sessions.rotate(&old, login, &source, now()).await {
+            match state
+                .sessions
+                .rotate(&old, login, &source, state.gateway.now())
+                .await
+            {
                 Ok((id, s)) => code_page(state, target, &s.csrf, &username, None, Some(&id)).await,
                 Err(Refused::SourceFull) => {
                     let mut res = retry(LoginError::TooManySessions);
@@ -632,14 +654,18 @@ async fn remembered_login(
     let login = LoginState::PasswordOk {
         username: username.to_owned(),
         purpose: target.purpose.clone(),
-        since: now(),
+        since: state.gateway.now(),
         failures: 0,
         key: None,
         approval: None,
     };
     let old = session_id(headers).unwrap_or_default();
     let source = state.limits.source_key(ip).to_string();
-    let (sid, session) = match state.sessions.rotate(&old, login, &source, now()).await {
+    let (sid, session) = match state
+        .sessions
+        .rotate(&old, login, &source, state.gateway.now())
+        .await
+    {
         Ok(s) => s,
         Err(Refused::SourceFull) => {
             let lang = target.lang(state, headers).await;
@@ -688,9 +714,7 @@ async fn second_step(
         return Err(expired());
     };
     if !session.csrf_ok(csrf) {
-        return Err(bad_request(
-            "The form was not sent from this sign-in page. Go back to the application and sign in again.",
-        ));
+        return Err(refused("login-bad-form"));
     }
     let LoginState::PasswordOk {
         username,
@@ -706,7 +730,7 @@ async fn second_step(
     let Some(target) = target(state, &purpose).await else {
         return Err(expired());
     };
-    if now() - since > CODE_STEP_SECONDS {
+    if state.gateway.now() - since > CODE_STEP_SECONDS {
         state.sessions.remove(&sid).await;
         return Err(login_again(state, headers, &target, &username, LoginError::TooSlow).await);
     }
@@ -727,7 +751,7 @@ impl SecondStep {
     async fn set_key(&self, state: &WebState, ceremony: Option<KeyCeremony>) {
         state
             .sessions
-            .modify(&self.sid, now(), |login| {
+            .modify(&self.sid, state.gateway.now(), |login| {
                 if let LoginState::PasswordOk { key, .. } = login {
                     *key = ceremony.clone();
                 }
@@ -740,7 +764,7 @@ impl SecondStep {
     async fn claim(&self, state: &WebState) -> Option<u32> {
         state
             .sessions
-            .modify(&self.sid, now(), |login| match login {
+            .modify(&self.sid, state.gateway.now(), |login| match login {
                 LoginState::PasswordOk { failures, .. } if *failures < MAX_CODE_FAILURES => {
                     *failures += 1;
                     Some(*failures)
@@ -798,7 +822,7 @@ async fn submit_code(
         ip,
         &headers,
     );
-    let decision = match state.gateway.login(a, now()).await {
+    let decision = match state.gateway.login(a, state.gateway.now()).await {
         Ok(d) => d,
         Err(e) => return server_error(&e),
     };
@@ -879,7 +903,7 @@ async fn start_key(
     };
     let key = KeyCeremony {
         state: ceremony,
-        since: now(),
+        since: state.gateway.now(),
         label: String::new(),
         device: None,
     };
@@ -905,7 +929,7 @@ async fn finish_key(
     let Some(ceremony) = step
         .key
         .clone()
-        .filter(|k| now() - k.since <= crate::webauthn::CEREMONY_SECONDS)
+        .filter(|k| state.gateway.now() - k.since <= crate::webauthn::CEREMONY_SECONDS)
     else {
         return code_page(
             &state,
@@ -945,7 +969,7 @@ async fn finish_key(
     );
     let decision = match state
         .gateway
-        .key_login(a, &rp, &ceremony.state, &form.response, now())
+        .key_login(a, &rp, &ceremony.state, &form.response, state.gateway.now())
         .await
     {
         Ok(d) => d,
@@ -1018,7 +1042,7 @@ async fn decided(
     let sso = match state.gateway.person(&username).await {
         Ok(person) => state
             .gateway
-            .start_sso(&person, user.auth_time, &user.amr, now())
+            .start_sso(&person, user.auth_time, &user.amr, state.gateway.now())
             .await
             .unwrap_or_else(|e| {
                 tracing::error!(error = %e, "starting a single sign-on session failed");
@@ -1079,7 +1103,7 @@ async fn remember_browser(
         let person = state.gateway.person(username).await?;
         state
             .gateway
-            .remember_browser(&person, user_agent, &origin, now())
+            .remember_browser(&person, user_agent, &origin, state.gateway.now())
             .await
     }
     .await;
@@ -1116,7 +1140,7 @@ async fn single_sign_on(
             }
         }
     }
-    let t = now();
+    let t = state.gateway.now();
     let (person, s) = match state
         .gateway
         .sso_login(
@@ -1200,12 +1224,12 @@ async fn start_approval(
     let number = crate::approval::random_number();
     let wait = super::session::ApprovalWait {
         number: Some(number),
-        since: now(),
+        since: state.gateway.now(),
         answer: None,
     };
     state
         .sessions
-        .modify(&step.sid, now(), |login| {
+        .modify(&step.sid, state.gateway.now(), |login| {
             if let LoginState::PasswordOk { approval, .. } = login {
                 *approval = Some(wait.clone());
             }
@@ -1214,7 +1238,7 @@ async fn start_approval(
     let (sessions, sid) = (state.sessions.clone(), step.sid.clone());
     tokio::spawn(async move {
         let answer = match gateway
-            .login_by_approval_matched(&a, Some(&label), Some(number), now())
+            .login_by_approval_matched(&a, Some(&label), Some(number), gateway.now())
             .await
         {
             Ok(d) => match d.verdict {
@@ -1229,7 +1253,7 @@ async fn start_approval(
             }
         };
         sessions
-            .modify(&sid, now(), |login| {
+            .modify(&sid, gateway.now(), |login| {
                 if let LoginState::PasswordOk {
                     approval: Some(w), ..
                 } = login
@@ -1263,7 +1287,7 @@ async fn wait_approval(State(state): State<WebState>, headers: HeaderMap) -> Res
             answer: None,
             number,
             since,
-        }) if now() - since <= CODE_STEP_SECONDS => {
+        }) if state.gateway.now() - since <= CODE_STEP_SECONDS => {
             let html = waiting_page(&state, &step, number).await;
             page(&state, html, None, &step.target.redirect_uri)
         }
@@ -1274,7 +1298,7 @@ async fn wait_approval(State(state): State<WebState>, headers: HeaderMap) -> Res
             // The answer is used once.
             state
                 .sessions
-                .modify(&step.sid, now(), |login| {
+                .modify(&step.sid, state.gateway.now(), |login| {
                     if let LoginState::PasswordOk { approval, .. } = login {
                         *approval = None;
                     }
@@ -1338,7 +1362,7 @@ async fn authenticated_user(
     }
     Ok(mfa_oidc::AuthenticatedUser {
         sub: person.public_id.clone(),
-        auth_time: now(),
+        auth_time: state.gateway.now(),
         acr: Some(acr_of(&amr).to_owned()),
         amr,
         claims: crate::oidc_backend::claims(&person, org.as_ref()),
@@ -1355,7 +1379,7 @@ async fn cancel(
         return expired();
     };
     if !session.csrf_ok(&form.csrf) {
-        return bad_request("The form was not sent from this sign-in page.");
+        return refused("login-bad-form");
     }
     state.sessions.remove(&sid).await;
     let LoginState::PasswordOk { purpose, .. } = session.login else {

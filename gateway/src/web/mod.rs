@@ -114,32 +114,38 @@ const CLIENT_REQUEST_ID: HeaderName = HeaderName::from_static("x-client-request-
 pub fn router(state: WebState, extra: Router) -> Router {
     let https = state.https;
     let limited = state.clone();
+    let page_gateway = state.gateway.clone();
     // Starting an authorization stores a pending login: limited per source address.
-    let provider = state.provider.router().layer(middleware::from_fn(move |req: Request, next: Next| {
-        let state = limited.clone();
-        async move {
-            if req.uri().path() == "/oauth2/authorize" {
-                let peer = req
-                    .extensions()
-                    .get::<axum::extract::ConnectInfo<tls::PeerAddr>>()
-                    .map_or(SocketAddr::from(([0, 0, 0, 0], 0)), |c| c.0.0);
-                let ip = state.client_ip(peer, req.headers());
-                // The rate, then the pending authorizations a source may hold at once.
-                let within = match state.limits.allow_source(ip).await {
-                    Ok(true) => state.limits.allow_state(ip).await.unwrap_or(false),
-                    _ => false,
-                };
-                if !within {
-                    return (
-                        axum::http::StatusCode::TOO_MANY_REQUESTS,
-                        pages::message("Too many sign-in attempts", "Too many sign-in attempts from your network. Wait a minute, then try again."),
-                    )
-                        .into_response();
+    let provider =
+        state
+            .provider
+            .router()
+            .layer(middleware::from_fn(move |req: Request, next: Next| {
+                let state = limited.clone();
+                async move {
+                    if req.uri().path() == "/oauth2/authorize" {
+                        let peer = req
+                            .extensions()
+                            .get::<axum::extract::ConnectInfo<tls::PeerAddr>>()
+                            .map_or(SocketAddr::from(([0, 0, 0, 0], 0)), |c| c.0.0);
+                        let ip = state.client_ip(peer, req.headers());
+                        // The rate, then the pending authorizations a source may hold at once.
+                        let within = match state.limits.allow_source(ip).await {
+                            Ok(true) => state.limits.allow_state(ip).await.unwrap_or(false),
+                            _ => false,
+                        };
+                        if !within {
+                            return templates::message_response(
+                                axum::http::StatusCode::TOO_MANY_REQUESTS,
+                                &templates::request_ctx(),
+                                "error-too-many-title",
+                                "error-too-many-text",
+                            );
+                        }
+                    }
+                    next.run(req).await
                 }
-            }
-            next.run(req).await
-        }
-    }));
+            }));
     Router::new()
         .merge(login::routes())
         .merge(portal::routes())
@@ -183,6 +189,10 @@ pub fn router(state: WebState, extra: Router) -> Router {
         .fallback(not_found)
         .layer(middleware::from_fn(move |req, next| {
             security_headers(req, next, https)
+        }))
+        .layer(middleware::from_fn(move |req: Request, next: Next| {
+            let ctx = templates::Ctx::of(&page_gateway, browser_lang(&page_gateway, req.headers()));
+            templates::scope(ctx, next.run(req))
         }))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,
@@ -287,7 +297,21 @@ async fn security_headers(req: Request, next: Next, https: bool) -> Response {
     res
 }
 
-/// A 400 page for requests that make no sense (bad CSRF, no session).
+/// The language of a page for whoever asks: their browser's (`Accept-Language`), else the
+/// configured default.
+pub fn browser_lang(
+    gateway: &crate::service::Gateway,
+    headers: &axum::http::HeaderMap,
+) -> crate::i18n::Lang {
+    headers
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(crate::i18n::Lang::from_accept_language)
+        .unwrap_or(gateway.i18n().default_language)
+}
+
+/// A 400 page for requests that make no sense (bad CSRF, no session), with `text` as
+/// given (English: being replaced by [`refused`]).
 pub fn bad_request(text: &str) -> Response {
     (
         axum::http::StatusCode::BAD_REQUEST,
@@ -296,26 +320,33 @@ pub fn bad_request(text: &str) -> Response {
         .into_response()
 }
 
+/// A 400 page for requests that make no sense (bad CSRF, no session): `text_key` says
+/// what to do, in the request's language.
+pub fn refused(text_key: &str) -> Response {
+    templates::message_response(
+        axum::http::StatusCode::BAD_REQUEST,
+        &templates::request_ctx(),
+        "error-refused-title",
+        text_key,
+    )
+}
+
 /// A 404 page for an address nothing answers.
 async fn not_found() -> Response {
-    (
+    templates::message_response(
         axum::http::StatusCode::NOT_FOUND,
-        pages::message(
-            "Page not found",
-            "There is no page at this address. Check the link, or start again from the application you were signing in to.",
-        ),
+        &templates::request_ctx(),
+        "error-not-found-title",
+        "error-not-found-text",
     )
-        .into_response()
 }
 
 /// A 403 page: signed in, but without the role the page needs.
 pub fn forbidden() -> Response {
-    (
+    templates::message_response(
         axum::http::StatusCode::FORBIDDEN,
-        pages::message(
-            "Not allowed",
-            "Your account does not have the role this page needs. Ask your administrator if you should have it.",
-        ),
+        &templates::request_ctx(),
+        "error-forbidden-title",
+        "error-forbidden-text",
     )
-        .into_response()
 }

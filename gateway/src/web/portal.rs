@@ -386,7 +386,12 @@ async fn show_login(
     };
     let target = Target::portal();
     let lang = target.lang(&state, &headers).await;
-    let html = target.login_page(&super::templates::Ctx::of(&state.gateway, lang), &state.pre.token(&nonce), "", None);
+    let html = target.login_page(
+        &super::templates::Ctx::of(&state.gateway, lang),
+        &state.pre.token(&nonce),
+        "",
+        None,
+    );
     let res = page(&state, html, None, "");
     login::with_pre_cookie(&state, res, fresh.then_some(nonce.as_str()))
 }

@@ -17,6 +17,9 @@ pub(crate) const NOW_PASSWORD: &str = "correct horse battery";
 pub(crate) struct App {
     pub router: Router,
     pub state: WebState,
+    /// The gateway's clock: a test moves it instead of sleeping (a fresh TOTP step, an
+    /// expiry).
+    pub clock: Arc<crate::clock::ManualClock>,
     _dir: tempfile::TempDir,
 }
 
@@ -32,7 +35,10 @@ pub(crate) async fn app(extra: &str) -> App {
         .await
         .expect("store");
     let key = MasterKey::from_bytes(&[3; 32]).expect("key");
-    let gateway = crate::service::Gateway::new(&config, store, key.clone()).expect("gateway");
+    let clock = Arc::new(crate::clock::ManualClock::new(crate::model::now()));
+    let gateway = crate::service::Gateway::new(&config, store, key.clone())
+        .expect("gateway")
+        .with_clock(crate::clock::GatewayClock::new(clock.clone()));
     let issuer = "https://mfa.test";
     gateway.set_public_url(issuer);
     let sessions = Arc::new(Sessions::new(1800));
@@ -59,7 +65,25 @@ pub(crate) async fn app(extra: &str) -> App {
     App {
         router: router(state.clone(), Router::new()),
         state,
+        clock,
         _dir: dir,
+    }
+}
+
+impl App {
+    /// The time by the gateway's clock.
+    pub(crate) fn now(&self) -> crate::model::UnixTime {
+        crate::clock::Clock::now(self.clock.as_ref())
+    }
+
+    /// The phone's code now, by the gateway's clock.
+    pub(crate) fn code(&self, seed: &[u8]) -> String {
+        crate::otp::totp(seed, self.now(), 30, crate::otp::OtpHash::Sha1, 6)
+    }
+
+    /// The next time step: a code not used yet, without waiting for it.
+    pub(crate) fn next_step(&self) {
+        self.clock.advance(30);
     }
 }
 
@@ -158,7 +182,7 @@ pub(crate) async fn person_in(
     roles: Vec<Role>,
 ) -> Vec<u8> {
     let gw = &app.state.gateway;
-    let t = crate::model::now();
+    let t = app.now();
     let org = match gw.org(org_name).await {
         Ok(o) => o,
         Err(_) => gw.create_org(org_name, "test", t).await.expect("org"),
@@ -204,6 +228,16 @@ pub(crate) async fn sign_in(app: &App, peer: &str, seed: &[u8]) -> String {
 }
 
 pub(crate) async fn sign_in_as(app: &App, username: &str, peer: &str, seed: &[u8]) -> String {
+    let (sid, csrf) = password_step(app, username, peer).await;
+    let (status, cookies, html) = code_step(app, peer, &sid, &csrf, &app.code(seed)).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{html}");
+    cookie(&cookies, "mfa_session")
+        .expect("logged-in session")
+        .to_owned()
+}
+
+/// The portal's password step for `username` from `peer`: the session and its CSRF token.
+pub(crate) async fn password_step(app: &App, username: &str, peer: &str) -> (String, String) {
     let (status, cookies, html) = send(
         &app.router,
         request(Method::GET, "/portal/login", peer, &[], None),
@@ -233,22 +267,57 @@ pub(crate) async fn sign_in_as(app: &App, username: &str, peer: &str, seed: &[u8
     let sid = cookie(&cookies, "mfa_session")
         .expect("session after the password")
         .to_owned();
-    let code = crate::otp::totp(seed, crate::model::now(), 30, crate::otp::OtpHash::Sha1, 6);
-    let (status, cookies, _) = send(
+    (sid, csrf_of(&html))
+}
+
+/// Sends `code` on the code step of session `sid`: status, cookies, page.
+pub(crate) async fn code_step(
+    app: &App,
+    peer: &str,
+    sid: &str,
+    csrf: &str,
+    code: &str,
+) -> (StatusCode, Vec<(String, String)>, String) {
+    send(
         &app.router,
         request(
             Method::POST,
             "/login/code",
             peer,
-            &[("mfa_session", &sid)],
-            Some(&[("csrf", &csrf_of(&html)), ("code", &code)]),
+            &[("mfa_session", sid)],
+            Some(&[("csrf", csrf), ("code", code)]),
         ),
     )
-    .await;
+    .await
+}
+
+/// A code's time step works once: the same code again is refused, and the next step (the
+/// gateway's clock moved, nobody waits 30 seconds) signs in. The code step has its time
+/// limit after the password, also reached by moving the clock.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_used_step_is_refused_and_the_next_step_signs_in_without_waiting() {
+    let app = app("").await;
+    let seed = ann(&app).await;
+    let peer = "192.0.2.20";
+    let (sid, csrf) = password_step(&app, "ann", peer).await;
+    let used = app.code(&seed);
+    let (status, _, _) = code_step(&app, peer, &sid, &csrf, &used).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
-    cookie(&cookies, "mfa_session")
-        .expect("logged-in session")
-        .to_owned()
+
+    let (sid, csrf) = password_step(&app, "ann", peer).await;
+    let (status, _, html) = code_step(&app, peer, &sid, &csrf, &used).await;
+    assert_eq!(status, StatusCode::OK);
+    let nl = |key| crate::i18n::t(crate::i18n::Lang::Nl, key);
+    assert!(html.contains(&nl("code-error-wrong")), "{html}");
+    app.next_step();
+    let (status, _, html) = code_step(&app, peer, &sid, &csrf_of(&html), &app.code(&seed)).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{html}");
+
+    // Too long between the password and the code: asked for the password again.
+    let (sid, csrf) = password_step(&app, "ann", peer).await;
+    app.clock.advance(super::login::CODE_STEP_SECONDS + 1);
+    let (_, _, html) = code_step(&app, peer, &sid, &csrf, &app.code(&seed)).await;
+    assert!(html.contains(&nl("login-error-too-slow")), "{html}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

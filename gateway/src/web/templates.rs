@@ -30,23 +30,23 @@ impl Ctx {
 
     /// The text of `key` in the page's language.
     pub fn t(&self, key: &str) -> String {
-        t(self.ctx.lang, key)
+        t(self.lang, key)
     }
 
     /// The text of `key` with its variables.
     pub fn ta(&self, key: &str, args: &[(&'static str, Arg)]) -> String {
-        t_args(self.ctx.lang, key, args)
+        t_args(self.lang, key, args)
     }
 
     /// `5 december 2026 14:03 CET`: the person's language, the configured zone, the zone
     /// shown.
     pub fn when(&self, t: &UnixTime) -> String {
-        crate::i18n::format_date_time(*t, self.ctx.lang, &self.zone)
+        crate::i18n::format_date_time(*t, self.lang, &self.zone)
     }
 
     /// `5 december 2026`: the day only.
     pub fn day(&self, t: &UnixTime) -> String {
-        crate::i18n::format_day(*t, self.ctx.lang, &self.zone)
+        crate::i18n::format_day(*t, self.lang, &self.zone)
     }
 
     /// The moment for a `<time datetime>` attribute (RFC 3339, UTC).
@@ -59,6 +59,27 @@ impl Ctx {
         t.as_ref()
             .map_or_else(|| self.t("time-never"), |t| self.when(t))
     }
+}
+
+tokio::task_local! {
+    /// The language and zone of the request being answered, for the pages every area
+    /// shares (a refusal, a server error, not found) that are made without the request at
+    /// hand: the browser's language (`Accept-Language`), else the configured default. Set
+    /// by [`scope`] around every request (web/mod.rs).
+    static REQUEST_CTX: Ctx;
+}
+
+/// Runs `f` (the rest of a request) with `ctx` as the request's page context.
+pub async fn scope<F: std::future::Future>(ctx: Ctx, f: F) -> F::Output {
+    REQUEST_CTX.scope(ctx, f).await
+}
+
+/// The request's page context (see [`REQUEST_CTX`]); outside a request (tests of one
+/// handler), English in UTC.
+pub fn request_ctx() -> Ctx {
+    REQUEST_CTX
+        .try_with(Clone::clone)
+        .unwrap_or_else(|_| Ctx::new(Lang::En, TimeZone::UTC))
 }
 
 /// One link of an area's navigation.
@@ -101,7 +122,13 @@ impl Nav {
     }
 
     /// Adds a link; it is the current one when `href` is `here`.
-    pub fn link(mut self, href: impl Into<String>, id: &'static str, text: String, here: &str) -> Self {
+    pub fn link(
+        mut self,
+        href: impl Into<String>,
+        id: &'static str,
+        text: String,
+        here: &str,
+    ) -> Self {
         let href = href.into();
         let current = href == here;
         self.links.push(NavLink {
@@ -272,7 +299,11 @@ impl CodePage<'_> {
     }
 
     fn intro(&self) -> String {
-        t_args(self.ctx.lang, "code-intro", &[("client", self.client.into())])
+        t_args(
+            self.ctx.lang,
+            "code-intro",
+            &[("client", self.client.into())],
+        )
     }
 
     fn remember(&self, days: &u32) -> String {
@@ -308,7 +339,11 @@ impl WaitingPage<'_> {
     }
 
     fn sent(&self) -> String {
-        t_args(self.ctx.lang, "waiting-sent", &[("client", self.client.into())])
+        t_args(
+            self.ctx.lang,
+            "waiting-sent",
+            &[("client", self.client.into())],
+        )
     }
 
     pub fn html(&self) -> Html<String> {
@@ -327,9 +362,9 @@ mod tests {
     #[derive(Template)]
     #[template(
         ext = "html",
-        source = r#"{% import "partials/macros.html" as m %}{% call m::nav(nav) %}
-<form>{% call m::csrf(csrf) %}{% call m::error(err) %}<input{% call m::invalid(true) %}></form>
-{% call m::time(ctx, t) %}"#
+        source = r#"{% import "partials/macros.html" as m %}{% call m::nav(nav) %}{% endcall %}
+<form>{% call m::csrf(csrf) %}{% endcall %}{% call m::error(err) %}{% endcall %}<input{% call m::invalid(true) %}{% endcall %}></form>
+{% call m::time(ctx, t) %}{% endcall %}"#
     )]
     struct Shared<'a> {
         ctx: &'a Ctx,
@@ -343,8 +378,18 @@ mod tests {
     fn the_shared_pieces_escape_and_mark_the_current_page() {
         let ctx = Ctx::new(Lang::Nl, TimeZone::get("Europe/Amsterdam").expect("zone"));
         let nav = Nav::new("Portaal".into())
-            .link("/portal", "nav-devices", "Mijn <apparaten>".into(), "/portal")
-            .link("/portal/logins", "nav-logins", "Mijn logins".into(), "/portal")
+            .link(
+                "/portal",
+                "nav-devices",
+                "Mijn <apparaten>".into(),
+                "/portal",
+            )
+            .link(
+                "/portal/logins",
+                "nav-logins",
+                "Mijn logins".into(),
+                "/portal",
+            )
             .sign_out(&ctx, "c\"");
         let html = render(&Shared {
             ctx: &ctx,
@@ -359,14 +404,42 @@ mod tests {
             html.contains(r#"<a href="/portal" id="nav-devices" aria-current="page">Mijn &#60;apparaten&#62;</a>"#),
             "{html}"
         );
-        assert!(html.contains(r#"<a href="/portal/logins" id="nav-logins">Mijn logins</a>"#), "{html}");
-        assert!(html.contains(r#"value="c&#34;""#) && html.contains(">Uitloggen<"), "{html}");
-        assert!(html.contains(r#"<input type="hidden" name="csrf" value="x&#34;y">"#), "{html}");
-        assert!(html.contains(r#"id="form-error">&#60;b&#62;fout&#60;/b&#62;</p>"#), "{html}");
-        assert!(html.contains(r#"<input aria-describedby="form-error" aria-invalid="true">"#), "{html}");
-        assert!(html.contains(r#"<time datetime="2026-12-05T14:23:00Z">5 december 2026 15:23 CET</time>"#), "{html}");
-        let msg = message(&Ctx::new(Lang::En, TimeZone::UTC), "nav-sign-out", "time-never").0;
-        assert!(msg.contains("<h1>Sign out</h1>") && msg.contains("<p>never</p>"), "{msg}");
+        assert!(
+            html.contains(r#"<a href="/portal/logins" id="nav-logins">Mijn logins</a>"#),
+            "{html}"
+        );
+        assert!(
+            html.contains(r#"value="c&#34;""#) && html.contains(">Uitloggen<"),
+            "{html}"
+        );
+        assert!(
+            html.contains(r#"<input type="hidden" name="csrf" value="x&#34;y">"#),
+            "{html}"
+        );
+        assert!(
+            html.contains(r#"id="form-error">&#60;b&#62;fout&#60;/b&#62;</p>"#),
+            "{html}"
+        );
+        assert!(
+            html.contains(r#"<input aria-describedby="form-error" aria-invalid="true">"#),
+            "{html}"
+        );
+        assert!(
+            html.contains(
+                r#"<time datetime="2026-12-05T14:23:00Z">5 december 2026 15:23 CET</time>"#
+            ),
+            "{html}"
+        );
+        let msg = message(
+            &Ctx::new(Lang::En, TimeZone::UTC),
+            "nav-sign-out",
+            "time-never",
+        )
+        .0;
+        assert!(
+            msg.contains("<h1>Sign out</h1>") && msg.contains("<p>never</p>"),
+            "{msg}"
+        );
     }
 
     fn page(lang: Lang, error: Option<LoginError>) -> String {
