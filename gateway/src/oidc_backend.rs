@@ -338,7 +338,10 @@ pub async fn provider(
         None => Arc::new(mfa_oidc::MemoryState::new(100_000)),
     };
     let clock = gateway.clock().shared();
+    // The provider's pages (an error, "Sign out?", signed out) on the gateway's templates.
+    let pages = Arc::new(crate::web::oidc_pages::OidcPages::new(gateway.clone()));
     let keys = Arc::new(SealedKeyStore::new(gateway, key));
-    let provider = mfa_oidc::Provider::new(settings, clients, backend, state, keys, clock).await?;
+    let provider =
+        mfa_oidc::Provider::new(settings, clients, backend, state, keys, clock, pages).await?;
     Ok(provider)
 }

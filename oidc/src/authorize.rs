@@ -12,6 +12,7 @@
 
 use crate::error::{ErrorCode, no_store, page};
 use crate::model::{PendingAuthorization, ResponseType};
+use crate::pages::ErrorPage;
 use crate::params::{Params, is_form, words};
 use crate::provider::Provider;
 use crate::{later, random_token};
@@ -53,9 +54,16 @@ fn claims_acr(claims: &str) -> Option<Vec<String>> {
     Some(out)
 }
 
-pub(crate) async fn get(State(p): State<Arc<Provider>>, RawQuery(query): RawQuery) -> Response {
-    p.authorize(&Params::parse(query.unwrap_or_default().as_bytes()))
-        .await
+pub(crate) async fn get(
+    State(p): State<Arc<Provider>>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    p.authorize(
+        &headers,
+        &Params::parse(query.unwrap_or_default().as_bytes()),
+    )
+    .await
 }
 
 pub(crate) async fn post(
@@ -64,18 +72,21 @@ pub(crate) async fn post(
     body: Bytes,
 ) -> Response {
     if !is_form(&headers) {
-        return bad_request_page();
+        return p.bad_request_page(&headers, None).await;
     }
-    p.authorize(&Params::parse(&body)).await
+    p.authorize(&headers, &Params::parse(&body)).await
 }
 
-fn bad_request_page() -> Response {
-    page(
-        StatusCode::BAD_REQUEST,
-        "Invalid sign-in request",
-        "The application that sent you here made a request this server cannot accept. \
-         Go back to the application and try again, or tell its administrator.",
-    )
+impl Provider {
+    /// The page of a request that cannot go back to its client (RFC 6749 4.1.2.1), drawn by
+    /// the gateway in the reader's language. `client_id`: a registered client's.
+    async fn bad_request_page(&self, headers: &HeaderMap, client_id: Option<&str>) -> Response {
+        let which = ErrorPage::InvalidRequest;
+        page(
+            which.status(),
+            self.pages.error(headers, client_id, which).await,
+        )
+    }
 }
 
 /// Where and how an authorization response goes.
@@ -93,7 +104,7 @@ impl Target<'_> {
         let Ok(mut url) = url::Url::parse(self.redirect_uri) else {
             // Registered URIs are checked at start-up; this cannot happen.
             tracing::error!("registered redirect_uri does not parse");
-            return bad_request_page();
+            return no_store(StatusCode::INTERNAL_SERVER_ERROR.into_response());
         };
         let mut all: Vec<(&str, &str)> = params.to_vec();
         if let Some(state) = self.state {
@@ -117,7 +128,7 @@ impl Target<'_> {
             }
             Err(_) => {
                 tracing::error!("redirect URL is not a valid header value");
-                bad_request_page()
+                no_store(StatusCode::INTERNAL_SERVER_ERROR.into_response())
             }
         }
     }
@@ -141,16 +152,18 @@ fn valid_challenge(c: &str) -> bool {
 }
 
 impl Provider {
-    pub(crate) async fn authorize(&self, params: &Params) -> Response {
+    pub(crate) async fn authorize(&self, headers: &HeaderMap, params: &Params) -> Response {
         let now = self.clock.now();
         let Some(client) = params.get("client_id").and_then(|id| self.client(id)) else {
             tracing::info!("authorization request: unknown or missing client_id");
-            return bad_request_page();
+            return self.bad_request_page(headers, None).await;
         };
         let registered = |uri: &&str| client.redirect_uris.iter().any(|r| r == uri);
         let Some(redirect_uri) = params.get("redirect_uri").filter(registered) else {
             tracing::info!(client_id = %client.client_id, "authorization request: redirect_uri not registered");
-            return bad_request_page();
+            return self
+                .bad_request_page(headers, Some(&client.client_id))
+                .await;
         };
         let response_type = match params.get("response_type") {
             Some("code") => Ok(ResponseType::Code),

@@ -133,22 +133,9 @@ pub(crate) fn token_error(
     response
 }
 
-/// A small HTML page (the error page of /authorize, the signed-out page). `title` and `text` are
-/// ours, never request input.
-pub(crate) fn page(status: StatusCode, title: &'static str, text: &'static str) -> Response {
-    let html = format!(
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>{title}</title></head>\n<body><main><h1>{title}</h1><p>{text}</p></main></body></html>\n"
-    );
-    no_store(
-        (
-            status,
-            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-            html,
-        )
-            .into_response(),
-    )
+/// A page the gateway drew ([`crate::Pages`]) with its status, never cached.
+pub(crate) fn page(status: StatusCode, html: axum::response::Html<String>) -> Response {
+    no_store((status, html).into_response())
 }
 
 #[cfg(test)]

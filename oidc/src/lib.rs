@@ -5,6 +5,8 @@
 //! implements [`OidcBackend`] (where to log in, current claims, audit, end of session),
 //! [`OidcState`] (short-lived protocol state; [`MemoryState`] by default) and [`KeyStore`]
 //! (signing keys, sealed by the gateway), and mounts [`Provider::router`] on its listener.
+//! The few pages a browser sees here (an error, "Sign out?", signed out) are drawn by the
+//! gateway through [`Pages`]: this crate renders no HTML.
 //!
 //! A login: the relying party sends the browser to `/oauth2/authorize`; a valid request becomes
 //! a [`PendingAuthorization`] and the browser goes to [`OidcBackend::login_url`]. When the person
@@ -25,6 +27,7 @@ mod issue;
 mod keys;
 mod logout;
 mod model;
+mod pages;
 mod params;
 mod provider;
 mod settings;
@@ -45,6 +48,7 @@ pub use model::{
     AccessGrant, AuthenticatedUser, CodeGrant, OidcBackend, PendingAuthorization, RefreshGrant,
     ResponseType, UserClaims,
 };
+pub use pages::{ErrorPage, LogoutConfirmation, NoPages, Pages};
 pub use provider::Provider;
 pub use settings::Settings;
 pub use state::{MemoryState, OidcState, Taken};

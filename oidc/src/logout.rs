@@ -6,11 +6,13 @@
 //! when there is a session to end, the person confirms first (a POST with the session's
 //! token, §2 "the OP SHOULD ask the End-User"). The browser goes back to
 //! `post_logout_redirect_uri` (with `state`) only when that URI is registered for the client
-//! named by the hint or by `client_id`; otherwise it gets a plain "signed out" page.
+//! named by the hint or by `client_id`; otherwise it gets the signed-out page. Both pages
+//! are the gateway's ([`crate::Pages`]).
 
 use crate::error::{no_store, page};
 use crate::events::OidcEvent;
 use crate::idtoken::verify_hint;
+use crate::pages::LogoutConfirmation;
 use crate::params::{Params, is_form};
 use crate::provider::Provider;
 use axum::body::Bytes;
@@ -45,51 +47,18 @@ pub(crate) async fn post(
 }
 
 /// "Sign out?": the form posts the request again with the session's token.
-fn confirm_page(token: &str, params: &Params) -> Response {
-    let esc = |s: &str| {
-        s.replace('&', "&amp;")
-            .replace('<', "&lt;")
-            .replace('>', "&gt;")
-            .replace('"', "&quot;")
-            .replace('\'', "&#39;")
-    };
-    let mut hidden = format!(
-        r#"<input type="hidden" name="csrf" value="{}"><input type="hidden" name="confirm" value="yes">"#,
-        esc(token)
-    );
+fn confirmation(token: &str, params: &Params) -> LogoutConfirmation {
+    let mut fields = vec![("confirm", "yes".to_owned())];
     for name in ["client_id", "post_logout_redirect_uri", "state"] {
         if let Some(v) = params.get(name) {
-            hidden.push_str(&format!(
-                r#"<input type="hidden" name="{name}" value="{}">"#,
-                esc(v)
-            ));
+            fields.push((name, v.to_owned()));
         }
     }
-    let html = format!(
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>Sign out?</title></head>\n<body><main><h1>Sign out?</h1>\
-         <p>An application asked to sign you out. Sign out now?</p>\
-         <form method=\"post\" action=\"{}\">{hidden}\
-         <button type=\"submit\" id=\"confirm-logout\">Sign out</button></form></main></body></html>\n",
-        crate::settings::LOGOUT_PATH
-    );
-    no_store(
-        (
-            StatusCode::OK,
-            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-            html,
-        )
-            .into_response(),
-    )
-}
-
-fn signed_out() -> Response {
-    page(
-        StatusCode::OK,
-        "You are signed out",
-        "You can close this window.",
-    )
+    LogoutConfirmation {
+        action: crate::settings::LOGOUT_PATH,
+        csrf: token.to_owned(),
+        fields,
+    }
 }
 
 impl Provider {
@@ -113,6 +82,7 @@ impl Provider {
             }
             (asked, hinted) => hinted.or(asked).and_then(|id| self.client(id)),
         };
+        let client_id = client.as_ref().map(|c| c.client_id.as_str());
         let redirect = match params.get("post_logout_redirect_uri") {
             _ if params.malformed() => None,
             Some(uri) => {
@@ -135,30 +105,38 @@ impl Provider {
                 _ => false,
             };
             if !confirmed && let Some(token) = self.backend.logout_confirmation(headers).await {
-                return confirm_page(&token, params);
+                let html = self
+                    .pages
+                    .confirm_logout(headers, client_id, &confirmation(&token, params))
+                    .await;
+                return page(StatusCode::OK, html);
             }
         }
         let extra = self.backend.end_session(sub.as_deref(), headers).await;
         self.backend
             .record(OidcEvent::LoggedOut {
-                client_id: client.map(|c| c.client_id.clone()),
+                client_id: client_id.map(str::to_owned),
                 sub,
             })
             .await;
 
-        let mut response = match redirect.map(url::Url::parse) {
+        let back = match redirect.map(url::Url::parse) {
             Some(Ok(mut url)) => {
                 if let Some(state) = params.get("state") {
                     url.query_pairs_mut().append_pair("state", state);
                 }
-                match HeaderValue::from_str(url.as_str()) {
-                    Ok(location) => no_store(
-                        (StatusCode::SEE_OTHER, [(header::LOCATION, location)]).into_response(),
-                    ),
-                    Err(_) => signed_out(),
-                }
+                HeaderValue::from_str(url.as_str()).ok()
             }
-            _ => signed_out(),
+            _ => None,
+        };
+        let mut response = match back {
+            Some(location) => {
+                no_store((StatusCode::SEE_OTHER, [(header::LOCATION, location)]).into_response())
+            }
+            None => page(
+                StatusCode::OK,
+                self.pages.signed_out(headers, client_id).await,
+            ),
         };
         for (name, value) in &extra {
             response.headers_mut().append(name.clone(), value.clone());

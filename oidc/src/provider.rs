@@ -13,7 +13,9 @@ use crate::settings::{
     AUTHORIZE_PATH, DISCOVERY_PATH, JWKS_PATH, LOGOUT_PATH, Settings, TOKEN_PATH, USERINFO_PATH,
 };
 use crate::state::OidcState;
-use crate::{Clock, authorize, discovery, later, logout, random_token, token, token_key, userinfo};
+use crate::{
+    Clock, Pages, authorize, discovery, later, logout, random_token, token, token_key, userinfo,
+};
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::response::Response;
@@ -34,6 +36,8 @@ pub struct Provider {
     key_store: Arc<dyn KeyStore>,
     keys: RwLock<KeySet>,
     pub(crate) clock: Arc<dyn Clock>,
+    /// Who draws the pages a browser sees.
+    pub(crate) pages: Arc<dyn Pages>,
     /// The discovery document, serialised once.
     pub(crate) discovery: Vec<u8>,
 }
@@ -53,7 +57,8 @@ impl std::fmt::Debug for Provider {
 
 impl Provider {
     /// Checks settings and clients, loads the keys, and generates (and saves) a first EdDSA key,
-    /// and an RS256 one if a client uses it, when there is none.
+    /// and an RS256 one if a client uses it, when there is none. `pages` draws what a browser
+    /// sees here (the gateway's templates).
     pub async fn new(
         settings: Settings,
         clients: Vec<ClientRegistration>,
@@ -61,6 +66,7 @@ impl Provider {
         state: Arc<dyn OidcState>,
         keys: Arc<dyn KeyStore>,
         clock: Arc<dyn Clock>,
+        pages: Arc<dyn Pages>,
     ) -> Result<Arc<Self>> {
         settings.validate()?;
         let clients = clients::index(clients)?;
@@ -93,6 +99,7 @@ impl Provider {
             key_store: keys,
             keys: RwLock::new(set),
             clock,
+            pages,
             discovery,
         }))
     }

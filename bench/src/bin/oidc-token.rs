@@ -235,6 +235,7 @@ async fn main() -> anyhow::Result<()> {
         state,
         Arc::new(MemoryKeyStore::default()),
         Arc::new(SystemClock),
+        Arc::new(mfa_oidc::NoPages),
     )
     .await?;
     let router = provider.router();

@@ -10,10 +10,11 @@
 //! organisation is answered 404, the page of one that does not exist, audited as
 //! `access_denied` (reason `scope`) with what was asked.
 
-use super::auditor_pages::{self, SearchForm, SearchView};
+use super::WebState;
+use super::auditor_pages::{self, Problem, SearchForm, SearchView};
 use super::login::{Peer, server_error};
-use super::portal::{Ctx, ctx, show};
-use super::{WebState, forbidden};
+use super::portal::{Ctx as Viewer, ctx, show};
+use super::templates::{Ctx, MessagePage, message_response, render};
 use crate::audit::{AuditEvent, Channel, EventKind, Outcome};
 use crate::audit_export::ExportFormat;
 use crate::model::{OrgId, Person, PersonId, Role, now};
@@ -21,7 +22,7 @@ use crate::service::{Gateway, Scope, ServiceError};
 use crate::store::{EventFilter, TopFailures};
 use axum::Router;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
@@ -50,7 +51,7 @@ fn scope_org(scope: Scope) -> Option<OrgId> {
 
 /// The audit event context of a request by `c` (who, from where, which request). An org
 /// auditor's views are events of their organisation, so its other auditors see them too.
-fn context(c: &Ctx, kind: EventKind, scope: Scope) -> AuditEvent {
+fn context(c: &Viewer, kind: EventKind, scope: Scope) -> AuditEvent {
     let mut e = AuditEvent::admin(now(), kind, &format!("person:{}", c.actor.person.id));
     e.channel = Channel::Portal;
     e.client = Some("audit".into());
@@ -58,6 +59,13 @@ fn context(c: &Ctx, kind: EventKind, scope: Scope) -> AuditEvent {
     e.request_id = c.actor.request_id.clone();
     e.org_id = scope_org(scope);
     e
+}
+
+/// Who looks: the signed-in person, what they may see, and their pages' language.
+struct Auditor {
+    viewer: Viewer,
+    scope: Scope,
+    page: Ctx,
 }
 
 /// The signed-in person and their scope: one of the `global` roles gives every
@@ -69,15 +77,24 @@ async fn allowed(
     headers: &HeaderMap,
     global: &[Role],
     path: &str,
-) -> Result<(Ctx, Scope), Response> {
+) -> Result<Auditor, Response> {
     let c = ctx(state, peer, headers, None).await?;
+    let page = Ctx::of(&state.gateway, state.gateway.lang_of(&c.actor.person).await);
     let roles = &c.actor.person.roles;
     if roles.iter().any(|r| global.contains(r)) {
-        return Ok((c, Scope::All));
+        return Ok(Auditor {
+            viewer: c,
+            scope: Scope::All,
+            page,
+        });
     }
     if roles.contains(&Role::OrgAuditor) {
         let org = c.actor.person.org_id;
-        return Ok((c, Scope::Org(org)));
+        return Ok(Auditor {
+            viewer: c,
+            scope: Scope::Org(org),
+            page,
+        });
     }
     let mut event = context(&c, EventKind::AccessDenied, Scope::All);
     event.outcome = Outcome::Reject;
@@ -86,32 +103,32 @@ async fn allowed(
     if let Err(e) = state.gateway.store().append_event(&event).await {
         return Err(server_error(&e));
     }
-    Err(forbidden())
-}
-
-fn is_operator(c: &Ctx) -> bool {
-    c.actor.person.roles.contains(&Role::Operator)
+    Err(message_response(
+        StatusCode::FORBIDDEN,
+        &page,
+        "audit-forbidden-title",
+        "audit-forbidden-text",
+    ))
 }
 
 /// The 404 page of a person that does not exist (also: of another organisation).
-fn no_such_person() -> Response {
-    (
-        axum::http::StatusCode::NOT_FOUND,
-        super::pages::message("No such person", "There is no person with that id."),
+fn no_such_person(page: &Ctx) -> Response {
+    message_response(
+        StatusCode::NOT_FOUND,
+        page,
+        "audit-no-such-person-title",
+        "audit-no-such-person-text",
     )
-        .into_response()
 }
 
 /// The 404 page of an organisation that does not exist (also: another organisation).
-fn no_such_org() -> Response {
-    (
-        axum::http::StatusCode::NOT_FOUND,
-        super::pages::message(
-            "No such organisation",
-            "There is no organisation with that name or id.",
-        ),
+fn no_such_org(page: &Ctx) -> Response {
+    message_response(
+        StatusCode::NOT_FOUND,
+        page,
+        "audit-no-such-org-title",
+        "audit-no-such-org-text",
     )
-        .into_response()
 }
 
 /// Something of another organisation asked for by an org auditor: audited as
@@ -119,7 +136,7 @@ fn no_such_org() -> Response {
 /// 404 of something that does not exist).
 async fn refuse(
     state: &WebState,
-    c: &Ctx,
+    c: &Viewer,
     scope: Scope,
     path: &str,
     what: &str,
@@ -143,44 +160,55 @@ async fn refuse(
 
 /// Why a search cannot run.
 enum Refusal {
-    /// Something is wrong with the form (in words for the auditor).
-    Invalid(String),
+    /// Something is wrong with the form.
+    Invalid(Problem),
     /// An org auditor named a person or organisation outside their scope (or one that does
     /// not exist): `what` was asked; the answer is `page`.
     OutOfScope { what: String, page: Response },
 }
 
-impl From<String> for Refusal {
-    fn from(problem: String) -> Self {
+impl From<Problem> for Refusal {
+    fn from(problem: Problem) -> Self {
         Self::Invalid(problem)
     }
 }
 
+/// A store error while reading the form: logged, the auditor hears the search failed.
+fn failed(e: &dyn std::fmt::Display) -> Refusal {
+    tracing::error!(error = %e, "an audit search failed");
+    Refusal::Invalid(Problem::Failed)
+}
+
 /// The store filter for the form, within `scope`. An org auditor's organisation field is
 /// empty or their own organisation (name or id); their person field a person of it.
-async fn filter_of(state: &WebState, f: &SearchForm, scope: Scope) -> Result<EventFilter, Refusal> {
+async fn filter_of(
+    state: &WebState,
+    page: &Ctx,
+    f: &SearchForm,
+    scope: Scope,
+) -> Result<EventFilter, Refusal> {
     let text = |v: &str| Some(v.trim().to_owned()).filter(|v| !v.is_empty());
-    let one_of = |name: &str, v: &str, options: &[&str]| -> Result<Option<String>, String> {
+    let one_of = |field: &'static str,
+                  v: &str,
+                  options: &[&'static str]|
+     -> Result<Option<String>, Problem> {
         match text(v) {
-            Some(v) if !options.contains(&v.as_str()) => Err(format!(
-                "{name} `{v}` is not one of: {}",
-                options.join(", ")
-            )),
+            Some(value) if !options.contains(&value.as_str()) => Err(Problem::NotOneOf {
+                field,
+                value,
+                options: options.to_vec(),
+            }),
             other => Ok(other),
         }
     };
-    let time = |name: &str, v: &str, end: bool| -> Result<Option<i64>, String> {
+    let time = |field: &'static str, v: &str, end: bool| -> Result<Option<i64>, Problem> {
         text(v)
-            .map(|t| {
-                crate::audit::parse_time(&t, end).ok_or_else(|| {
-                    format!(
-                        "{name} `{t}` is not a date (2026-11-25), an RFC 3339 time or unix seconds"
-                    )
-                })
+            .map(|value| {
+                crate::audit::parse_time(&value, end).ok_or(Problem::NotATime { field, value })
             })
             .transpose()
     };
-    let kinds: Vec<&str> = EventKind::ALL.iter().map(|k| k.as_str()).collect();
+    let kinds: Vec<&'static str> = EventKind::ALL.iter().map(|k| k.as_str()).collect();
     let (person_id, username) = match (text(&f.person), scope) {
         (Some(u), _) => match person_named(state, &u, scope_org(scope)).await {
             Ok(Some(p)) if scope_org(scope).is_none_or(|org| org == p.org_id) => (Some(p.id), None),
@@ -189,17 +217,17 @@ async fn filter_of(state: &WebState, f: &SearchForm, scope: Scope) -> Result<Eve
             Ok(Some(_)) => {
                 return Err(Refusal::OutOfScope {
                     what: format!("person `{u}`"),
-                    page: no_such_person(),
+                    page: no_such_person(page),
                 });
             }
             Ok(None) if scope == Scope::All => (None, Some(crate::store::normalise_username(&u))),
             Ok(None) => {
                 return Err(Refusal::OutOfScope {
                     what: format!("person `{u}`"),
-                    page: no_such_person(),
+                    page: no_such_person(page),
                 });
             }
-            Err(e) => return Err(format!("cannot search: {e}").into()),
+            Err(e) => return Err(failed(&e)),
         },
         (None, _) => (None, None),
     };
@@ -212,13 +240,13 @@ async fn filter_of(state: &WebState, f: &SearchForm, scope: Scope) -> Result<Eve
             (Ok(_) | Err(ServiceError::NotFound(_)), Scope::Org(_)) => {
                 return Err(Refusal::OutOfScope {
                     what: format!("organisation `{o}`"),
-                    page: no_such_org(),
+                    page: no_such_org(page),
                 });
             }
             (Err(ServiceError::NotFound(_)), Scope::All) => {
-                return Err(format!("there is no organisation `{o}`").into());
+                return Err(Problem::NoSuchOrg(o).into());
             }
-            (Err(e), _) => return Err(format!("cannot search: {e}").into()),
+            (Err(e), _) => return Err(failed(&e)),
         },
         None => None,
     };
@@ -227,22 +255,14 @@ async fn filter_of(state: &WebState, f: &SearchForm, scope: Scope) -> Result<Eve
         username,
         org_id,
         scope_org: scope_org(scope),
-        from: time("From", &f.from, false)?,
-        to: time("To", &f.to, true)?,
-        channel: one_of(
-            "Channel",
-            &f.channel,
-            &["radius", "oidc", "portal", "api", "cli", "system"],
-        )?,
+        from: time("from", &f.from, false)?,
+        to: time("to", &f.to, true)?,
+        channel: one_of("channel", &f.channel, &auditor_pages::CHANNELS)?,
         client: text(&f.client),
-        outcome: one_of(
-            "Outcome",
-            &f.outcome,
-            &["accept", "reject", "challenge", "done", "failed"],
-        )?,
+        outcome: one_of("outcome", &f.outcome, &auditor_pages::OUTCOMES)?,
         reason: text(&f.reason),
         source: text(&f.source),
-        kind: one_of("Kind", &f.kind, &kinds)?,
+        kind: one_of("kind", &f.kind, &kinds)?,
         limit: PAGE,
         offset: f.page.saturating_mul(PAGE),
         oldest_first: false,
@@ -266,10 +286,15 @@ async fn search(
     headers: HeaderMap,
     Query(mut form): Query<SearchForm>,
 ) -> Response {
-    let (c, scope) = match allowed(&state, peer, &headers, &[Role::Auditor], "/audit").await {
-        Ok(c) => c,
+    let Auditor {
+        viewer: c,
+        scope,
+        page,
+    } = match allowed(&state, peer, &headers, &[Role::Auditor], "/audit").await {
+        Ok(a) => a,
         Err(r) => return r,
     };
+    let nav = auditor_pages::nav(&page, c.csrf(), "/audit");
     let own_org = match scope_name(&state, scope).await {
         Ok(name) => name,
         Err(r) => return r,
@@ -282,7 +307,7 @@ async fn search(
     }
     let store = state.gateway.store();
     let empty = TopFailures::default();
-    let filter = match filter_of(&state, &form, scope).await {
+    let filter = match filter_of(&state, &page, &form, scope).await {
         Ok(f) => f,
         Err(Refusal::OutOfScope { what, page }) => {
             return refuse(&state, &c, scope, "/audit", &what, page).await;
@@ -293,14 +318,12 @@ async fn search(
                 events: &[],
                 total: 0,
                 page_size: PAGE,
-                chart: String::new(),
-                chart_range: String::new(),
+                chart: None,
                 top: &empty,
                 error: Some(&problem),
-                operator: is_operator(&c),
                 scope: own_org.as_deref(),
             };
-            return show(&state, auditor_pages::search(&view));
+            return show(&state, auditor_pages::search(&page, nav, &view));
         }
     };
     let result = async {
@@ -343,24 +366,17 @@ async fn search(
     {
         return server_error(&e);
     }
-    let chart_range = format!(
-        "{} to {} (UTC), login attempts matching the search",
-        &crate::audit::format_time(days.0 * 86_400)[..10],
-        &crate::audit::format_time(days.1 * 86_400)[..10],
-    );
     let view = SearchView {
         form: &form,
         events: &events,
         total,
         page_size: PAGE,
-        chart: auditor_pages::chart_svg(&counts, days),
-        chart_range,
+        chart: Some((&counts, days)),
         top: &top,
         error: None,
-        operator: is_operator(&c),
         scope: own_org.as_deref(),
     };
-    show(&state, auditor_pages::search(&view))
+    show(&state, auditor_pages::search(&page, nav, &view))
 }
 
 #[derive(Clone, Copy)]
@@ -380,16 +396,28 @@ async fn export(
         Format::Csv => "/audit/export.csv",
         Format::Jsonl => "/audit/export.jsonl",
     };
-    let (c, scope) = match allowed(&state, peer, &headers, &[Role::Auditor], path).await {
-        Ok(c) => c,
+    let Auditor {
+        viewer: c,
+        scope,
+        page,
+    } = match allowed(&state, peer, &headers, &[Role::Auditor], path).await {
+        Ok(a) => a,
         Err(r) => return r,
     };
-    let mut filter = match filter_of(&state, &form, scope).await {
+    let mut filter = match filter_of(&state, &page, &form, scope).await {
         Ok(f) => f,
         Err(Refusal::OutOfScope { what, page }) => {
             return refuse(&state, &c, scope, path, &what, page).await;
         }
-        Err(Refusal::Invalid(problem)) => return super::bad_request(&problem),
+        Err(Refusal::Invalid(problem)) => {
+            let html = render(&MessagePage {
+                ctx: &page,
+                title: page.t("audit-bad-search-title"),
+                paragraphs: vec![problem.text(&page)],
+                link: None,
+            });
+            return (StatusCode::BAD_REQUEST, html).into_response();
+        }
     };
     filter.limit = 0;
     filter.offset = 0;
@@ -463,23 +491,22 @@ async fn export_jsonl(
 /// or they are of another organisation than an org auditor's (audited as `access_denied`).
 async fn person_in_scope(
     state: &WebState,
-    c: &Ctx,
-    scope: Scope,
+    a: &Auditor,
     id: PersonId,
     path: &str,
 ) -> Result<Person, Response> {
     match state.gateway.store().person_by_id(id).await {
-        Ok(Some(p)) if scope_org(scope).is_none_or(|org| org == p.org_id) => Ok(p),
+        Ok(Some(p)) if scope_org(a.scope).is_none_or(|org| org == p.org_id) => Ok(p),
         Ok(Some(_)) => Err(refuse(
             state,
-            c,
-            scope,
+            &a.viewer,
+            a.scope,
             path,
             &format!("person {id}"),
-            no_such_person(),
+            no_such_person(&a.page),
         )
         .await),
-        Ok(None) => Err(no_such_person()),
+        Ok(None) => Err(no_such_person(&a.page)),
         Err(e) => Err(server_error(&e)),
     }
 }
@@ -491,7 +518,7 @@ async fn timeline(
     Path(id): Path<PersonId>,
 ) -> Response {
     let path = format!("/audit/person/{id}");
-    let (c, scope) = match allowed(
+    let a = match allowed(
         &state,
         peer,
         &headers,
@@ -500,11 +527,12 @@ async fn timeline(
     )
     .await
     {
-        Ok(c) => c,
+        Ok(a) => a,
         Err(r) => return r,
     };
+    let (c, scope) = (&a.viewer, a.scope);
     let gw = &state.gateway;
-    let person = match person_in_scope(&state, &c, scope, id, &path).await {
+    let person = match person_in_scope(&state, &a, id, &path).await {
         Ok(p) => p,
         Err(r) => return r,
     };
@@ -519,7 +547,7 @@ async fn timeline(
         Err(e) => return server_error(&e),
     };
     events.reverse();
-    let mut event = context(&c, EventKind::AuditSearched, scope);
+    let mut event = context(c, EventKind::AuditSearched, scope);
     event.person_id = Some(person.id);
     event.username = Some(person.username.clone());
     event.org_id = Some(person.org_id);
@@ -538,21 +566,23 @@ async fn timeline(
         return server_error(&e);
     }
     let org = org.map(|o| o.name).unwrap_or_default();
+    let nav = auditor_pages::nav(&a.page, c.csrf(), &path);
     show(
         &state,
-        auditor_pages::timeline(&person, &org, &events, is_operator(&c), scope != Scope::All),
+        auditor_pages::timeline(&a.page, nav, &person, &org, &events, scope != Scope::All),
     )
 }
 
-/// The subject access document for person `id`, audited; None: no such person.
+/// The subject access document for person `id`, audited, and the page's language and
+/// zone; Err: the answer instead (no such person, not allowed).
 async fn subject(
     state: &WebState,
     peer: std::net::SocketAddr,
     headers: &HeaderMap,
     id: PersonId,
-) -> Result<crate::service::SubjectAccess, Response> {
+) -> Result<(crate::service::SubjectAccess, Ctx), Response> {
     let path = format!("/audit/subject/{id}");
-    let (c, scope) = allowed(
+    let a = allowed(
         state,
         peer,
         headers,
@@ -560,13 +590,14 @@ async fn subject(
         &path,
     )
     .await?;
-    let person = person_in_scope(state, &c, scope, id, &path).await?;
-    let context = context(&c, EventKind::SubjectAccessExported, scope);
-    state
+    let person = person_in_scope(state, &a, id, &path).await?;
+    let context = context(&a.viewer, EventKind::SubjectAccessExported, a.scope);
+    let doc = state
         .gateway
-        .subject_access_in(&person, scope_org(scope), &context, now())
+        .subject_access_in(&person, scope_org(a.scope), &context, now())
         .await
-        .map_err(|e| server_error(&e))
+        .map_err(|e| server_error(&e))?;
+    Ok((doc, a.page))
 }
 
 async fn subject_page(
@@ -576,7 +607,7 @@ async fn subject_page(
     Path(id): Path<PersonId>,
 ) -> Response {
     match subject(&state, peer, &headers, id).await {
-        Ok(doc) => show(&state, auditor_pages::subject_html(&doc)),
+        Ok((doc, page)) => show(&state, auditor_pages::subject_page(&page, &doc)),
         Err(r) => r,
     }
 }
@@ -588,7 +619,7 @@ async fn subject_json(
     Path(id): Path<PersonId>,
 ) -> Response {
     match subject(&state, peer, &headers, id).await {
-        Ok(doc) => {
+        Ok((doc, _)) => {
             let mut res = axum::Json(doc).into_response();
             res.headers_mut()
                 .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

@@ -46,6 +46,8 @@ async fn wrong_redirect_uri_gets_an_error_page_not_a_redirect() {
                 .starts_with("text/html")
         );
         assert!(!r.text().contains("evil"));
+        // The gateway's page, told which (registered) client asked.
+        assert_eq!(r.text(), r#"error InvalidRequest for Some("portal")"#);
     }
     // Missing redirect_uri, unknown client, missing client.
     for q in [
@@ -62,6 +64,13 @@ async fn wrong_redirect_uri_gets_an_error_page_not_a_redirect() {
         let r = env.get(&format!("/oauth2/authorize?{q}")).await;
         assert_eq!(r.status, StatusCode::BAD_REQUEST, "{q}");
         assert!(!r.headers.contains_key(header::LOCATION));
+        // Only a registered client is named to the page (its organisation's language).
+        let asked = if q.contains("client_id=portal") {
+            r#"Some("portal")"#
+        } else {
+            "None"
+        };
+        assert_eq!(r.text(), format!("error InvalidRequest for {asked}"), "{q}");
     }
 }
 

@@ -86,6 +86,7 @@ async fn a_restarted_provider_keeps_its_keys() {
         std::sync::Arc::new(MemoryState::default()),
         env.keys.clone(),
         env.clock.clone(),
+        std::sync::Arc::new(TestPages),
     )
     .await
     .unwrap();
@@ -174,4 +175,49 @@ async fn logout_without_a_registered_post_logout_redirect_uri() {
     assert_eq!(ended[0], Some(ann().sub));
     assert_eq!(ended[1], None);
     assert_eq!(ended[3], None, "a bad hint names nobody");
+}
+
+#[tokio::test]
+async fn a_logout_without_a_hint_asks_the_gateways_page_to_confirm() {
+    let env = env().await;
+    *env.backend.session_token.lock().unwrap() = Some("tok".into());
+    let query = format!(
+        "client_id=portal&state=s%3C1&post_logout_redirect_uri={}",
+        enc("https://portal.example/bye")
+    );
+    let r = env.get(&format!("/oauth2/logout?{query}")).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.headers[header::CACHE_CONTROL], "no-store");
+    assert!(
+        r.headers[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    let text = r.text();
+    assert!(
+        text.starts_with(r#"Sign out? for Some("portal") to /oauth2/logout csrf=tok"#),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"("confirm", "yes"), ("client_id", "portal"), ("post_logout_redirect_uri", "https://portal.example/bye"), ("state", "s<1")"#),
+        "{text}"
+    );
+    assert!(env.backend.ended.lock().unwrap().is_empty());
+    // Confirmed with the token: ended, and back to the client.
+    let r = env
+        .post_form(
+            "/oauth2/logout",
+            &format!("{query}&confirm=yes&csrf=tok"),
+            &[],
+        )
+        .await;
+    assert_eq!(r.location(), "https://portal.example/bye?state=s%3C1");
+    assert_eq!(env.backend.ended.lock().unwrap().len(), 1);
+    // No registered way back: the gateway's signed-out page, told the client.
+    let r = env
+        .post_form("/oauth2/logout", "client_id=spa&confirm=yes&csrf=tok", &[])
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.text(), r#"You are signed out (for Some("spa"))"#);
 }

@@ -28,6 +28,8 @@ pub(crate) struct Stub {
     pub(crate) events: Mutex<Vec<OidcEvent>>,
     pub(crate) users: Mutex<HashMap<String, UserClaims>>,
     pub(crate) ended: Mutex<Vec<Option<String>>>,
+    /// The token of a session a logout would end (None: no session).
+    pub(crate) session_token: Mutex<Option<String>>,
 }
 
 #[async_trait]
@@ -49,6 +51,46 @@ impl OidcBackend for Stub {
             HeaderValue::from_static("gw_session=; Max-Age=0; Path=/"),
         );
         h
+    }
+    async fn logout_confirmation(&self, _headers: &HeaderMap) -> Option<String> {
+        self.session_token.lock().unwrap().clone()
+    }
+    async fn logout_confirmed(&self, _headers: &HeaderMap, token: &str) -> bool {
+        self.session_token.lock().unwrap().as_deref() == Some(token)
+    }
+}
+
+/// The provider's pages as plain text saying what they were asked to show (the gateway's
+/// templates draw the real ones).
+pub(crate) struct TestPages;
+
+#[async_trait]
+impl Pages for TestPages {
+    async fn error(
+        &self,
+        _headers: &HeaderMap,
+        client_id: Option<&str>,
+        page: ErrorPage,
+    ) -> axum::response::Html<String> {
+        axum::response::Html(format!("error {page:?} for {client_id:?}"))
+    }
+    async fn confirm_logout(
+        &self,
+        _headers: &HeaderMap,
+        client_id: Option<&str>,
+        form: &LogoutConfirmation,
+    ) -> axum::response::Html<String> {
+        axum::response::Html(format!(
+            "Sign out? for {client_id:?} to {} csrf={} {:?}",
+            form.action, form.csrf, form.fields
+        ))
+    }
+    async fn signed_out(
+        &self,
+        _headers: &HeaderMap,
+        client_id: Option<&str>,
+    ) -> axum::response::Html<String> {
+        axum::response::Html(format!("You are signed out (for {client_id:?})"))
     }
 }
 
@@ -124,6 +166,7 @@ pub(crate) async fn env_with(settings: Settings, clients: Vec<ClientRegistration
         Arc::new(MemoryState::default()),
         keys.clone(),
         clock.clone(),
+        Arc::new(TestPages),
     )
     .await
     .unwrap();
