@@ -2,8 +2,8 @@
 
 use crate::model::{TokenFate, now};
 use crate::service::lifecycle::AdminActor;
-use askama::Template;
 use anyhow::Context as _;
+use askama::Template;
 use std::path::Path;
 
 /// `org export ORG --output DIR`: `organisation.json` (everything), `index.html` (readable:

@@ -868,7 +868,7 @@ async fn a_cross_site_logout_is_confirmed_first() {
     )
     .await;
     assert_eq!(status, StatusCode::OK);
-    assert!(html.contains("Sign out?"), "{html}");
+    assert!(html.contains(r#"id="confirm-logout""#), "{html}");
     assert!(
         app.state
             .sessions
@@ -889,7 +889,7 @@ async fn a_cross_site_logout_is_confirmed_first() {
         ),
     )
     .await;
-    assert!(html2.contains("Sign out?"));
+    assert!(html2.contains(r#"id="confirm-logout""#));
     assert!(
         app.state
             .sessions
