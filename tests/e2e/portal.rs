@@ -221,6 +221,7 @@ fn chromium_manages_devices_in_the_portal() {
     page.wait_for("ul.devices", WAIT);
     assert!(!page.exists(&format!("#device-{first}")), "{}", page.html());
     page.click(&format!("#remove-{token}"));
+    page.wait_for("form#remove-form", WAIT);
     page.fill("input[name=code]", &phone2.code(&p.g));
     page.click("button#confirm-remove");
     page.wait_for("ul.devices", WAIT);

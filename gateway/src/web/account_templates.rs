@@ -4,12 +4,12 @@
 //! service's refusals (English constants) are mapped to catalogue keys here, so a page
 //! shows them in its own language.
 
+use super::qr::Qr;
 use super::templates::{Ctx, Nav};
 use crate::approval::Prompt;
 use crate::i18n::Arg;
 use crate::password::PasswordError;
 use askama::Template;
-use std::fmt::Write as _;
 
 // ---- the service's refusals, typed ----------------------------------------------------
 
@@ -131,66 +131,6 @@ fn number(n: usize) -> Arg {
 }
 
 // ---- activation ---------------------------------------------------------------------------
-
-/// A QR code as SVG drawing data: `size` modules square (the quiet zone included), drawn
-/// `pixels` wide, dark modules as one path of runs. Only numbers and path commands: the
-/// template escapes it like any text.
-#[derive(Debug, Clone)]
-pub(crate) struct Qr {
-    pub(crate) size: usize,
-    pub(crate) pixels: usize,
-    pub(crate) path: String,
-}
-
-impl Qr {
-    /// The quiet zone around the code (ISO/IEC 18004: four modules).
-    const QUIET: usize = 4;
-
-    pub(crate) fn of(text: &str) -> Result<Self, qrcode::types::QrError> {
-        let code = qrcode::QrCode::new(text.as_bytes())?;
-        let width = code.width();
-        let dark: Vec<bool> = code
-            .to_colors()
-            .into_iter()
-            .map(|c| c == qrcode::Color::Dark)
-            .collect();
-        let mut path = String::new();
-        for (y, row) in dark.chunks(width).enumerate() {
-            let mut x = 0;
-            while x < row.len() {
-                if row[x] {
-                    let start = x;
-                    while x < row.len() && row[x] {
-                        x += 1;
-                    }
-                    let run = x - start;
-                    let _ = write!(
-                        path,
-                        "M{} {}h{run}v1h-{run}z",
-                        start + Self::QUIET,
-                        y + Self::QUIET
-                    );
-                } else {
-                    x += 1;
-                }
-            }
-        }
-        let size = width + 2 * Self::QUIET;
-        // Whole pixels per module, at least 200 pixels wide.
-        let pixels = size * 200usize.div_ceil(size);
-        Ok(Self { size, pixels, path })
-    }
-}
-
-/// The key of a phone as text, in groups of four (`ABCD EFGH ...`).
-pub(crate) fn grouped(secret: &str) -> String {
-    secret
-        .as_bytes()
-        .chunks(4)
-        .filter_map(|c| std::str::from_utf8(c).ok())
-        .collect::<Vec<_>>()
-        .join(" ")
-}
 
 /// The activation form: the password (unless the directory's is used), the first phone's
 /// QR code and key, its name and a code. What was typed (the name) is kept on a retry.
@@ -378,6 +318,7 @@ mod tests {
     use super::super::templates::render;
     use super::*;
     use crate::i18n::Lang;
+    use crate::web::qr::grouped;
     use jiff::tz::TimeZone;
 
     const HOSTILE: &str = "<script>alert(\"x\")</script>&";
@@ -476,43 +417,6 @@ mod tests {
             );
             assert!(done.contains(r#"id="to-portal""#), "{done}");
         }
-    }
-
-    #[test]
-    fn the_qr_code_is_drawn_from_its_modules() {
-        let qr = Qr::of("otpauth://totp/Gateway:ann?secret=JBSWY3DPEHPK3PXP").expect("qr");
-        let code =
-            qrcode::QrCode::new(b"otpauth://totp/Gateway:ann?secret=JBSWY3DPEHPK3PXP").expect("qr");
-        assert_eq!(qr.size, code.width() + 8);
-        assert!(qr.pixels >= 200 && qr.pixels.is_multiple_of(qr.size));
-        // Every dark module is in exactly one run.
-        let dark = code
-            .to_colors()
-            .iter()
-            .filter(|c| **c == qrcode::Color::Dark)
-            .count();
-        // `Mx yhNv1h-Nz`: a run of N.
-        let drawn: usize = qr
-            .path
-            .split('M')
-            .skip(1)
-            .map(|run| {
-                let n = run
-                    .split_once('h')
-                    .expect("h")
-                    .1
-                    .split_once('v')
-                    .expect("v")
-                    .0;
-                n.parse::<usize>().expect("a run")
-            })
-            .sum();
-        assert_eq!(drawn, dark);
-        assert!(
-            qr.path
-                .chars()
-                .all(|c| c.is_ascii_digit() || "Mhvz -".contains(c))
-        );
     }
 
     #[test]

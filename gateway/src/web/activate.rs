@@ -5,8 +5,9 @@
 //! session, like the login pages.
 
 use super::WebState;
-use super::account_templates::{ActivateError, ActivatePage, ActivatedPage, Qr, grouped};
+use super::account_templates::{ActivateError, ActivatePage, ActivatedPage};
 use super::login::{Peer, page, page_lang, server_error};
+use super::qr::{Qr, grouped};
 use super::templates::{Ctx, message_response, render};
 use crate::audit::Channel;
 use crate::secret::SecretString;

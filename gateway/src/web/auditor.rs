@@ -17,7 +17,7 @@ use super::portal::{Ctx as Viewer, ctx, show};
 use super::templates::{Ctx, MessagePage, message_response, render};
 use crate::audit::{AuditEvent, Channel, EventKind, Outcome};
 use crate::audit_export::ExportFormat;
-use crate::model::{OrgId, Person, PersonId, Role, now};
+use crate::model::{OrgId, Person, PersonId, Role};
 use crate::service::{Gateway, Scope, ServiceError};
 use crate::store::{EventFilter, TopFailures};
 use axum::Router;
@@ -52,7 +52,7 @@ fn scope_org(scope: Scope) -> Option<OrgId> {
 /// The audit event context of a request by `c` (who, from where, which request). An org
 /// auditor's views are events of their organisation, so its other auditors see them too.
 fn context(c: &Viewer, kind: EventKind, scope: Scope) -> AuditEvent {
-    let mut e = AuditEvent::admin(now(), kind, &format!("person:{}", c.actor.person.id));
+    let mut e = AuditEvent::admin(c.now, kind, &format!("person:{}", c.actor.person.id));
     e.channel = Channel::Portal;
     e.client = Some("audit".into());
     e.source = c.actor.source.map(|s| s.to_string());
@@ -331,7 +331,7 @@ async fn search(
         let total = store.count_events(&filter).await?;
         // The chart and the most failures: login attempts matching the other filters,
         // within the searched range or the last 30 days.
-        let t = now();
+        let t = state.gateway.now();
         let to = filter.to.unwrap_or(t);
         let from = filter.from.unwrap_or(to - (CHART_DAYS - 1) * 86_400);
         let mut attempts = filter.clone();
@@ -458,7 +458,7 @@ async fn export(
     }
     let pages = crate::audit_export::Pages::new(store.clone(), filter).up_to_id(last);
     let body = axum::body::Body::from_stream(crate::audit_export::stream(pages, stream_format));
-    let day = crate::audit::format_time(now())[..10].replace('-', "");
+    let day = crate::audit::format_time(state.gateway.now())[..10].replace('-', "");
     let mut res = body.into_response();
     let h = res.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(mime));
@@ -594,7 +594,7 @@ async fn subject(
     let context = context(&a.viewer, EventKind::SubjectAccessExported, a.scope);
     let doc = state
         .gateway
-        .subject_access_in(&person, scope_org(a.scope), &context, now())
+        .subject_access_in(&person, scope_org(a.scope), &context, state.gateway.now())
         .await
         .map_err(|e| server_error(&e))?;
     Ok((doc, a.page))

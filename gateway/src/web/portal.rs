@@ -3,16 +3,16 @@
 //! CSRF token; without a logged-in session or with a wrong token it is refused (400). The
 //! changes themselves, each audited, are `Gateway::portal_*`.
 
+use super::WebState;
 use super::login::{
     self, PasswordForm, Peer, Target, current, page, request_id, script_page, server_error,
 };
 use super::portal_templates::{self as tpl, Failed};
 use super::session::{KeyCeremony, LoginState, PendingTotp, Session};
 use super::templates::{Ctx as PageCtx, MessagePage, message, message_response, render};
-use super::{WebState, portal_pages};
 use crate::audit::Channel;
 use crate::i18n::Lang;
-use crate::model::{Device, DeviceId, DeviceState, PersonId, PersonState, Role, UnixTime, now};
+use crate::model::{Device, DeviceId, DeviceState, PersonId, PersonState, Role, UnixTime};
 use crate::secret::{SecretBytes, random_bytes};
 use crate::service::{PortalActor, ServiceError};
 use crate::store::EventFilter;
@@ -169,7 +169,13 @@ async fn not_me_disable(
     let source = Some(state.client_ip(peer, &headers));
     match state
         .gateway
-        .not_me_disable(id, &token, source, request_id(&headers), now())
+        .not_me_disable(
+            id,
+            &token,
+            source,
+            request_id(&headers),
+            state.gateway.now(),
+        )
         .await
     {
         Ok((device, person)) => {
@@ -246,7 +252,7 @@ pub async fn logged_in_with(
         Ok(p) => p,
         Err(e) => return server_error(&e),
     };
-    let t = now();
+    let t = state.gateway.now();
     let login = LoginState::LoggedIn {
         person_id: person.id,
         username: person.username.clone(),
@@ -278,6 +284,8 @@ pub(crate) struct Ctx {
     pub(crate) factor_at: UnixTime,
     /// The public id of this browser's single sign-on session, if it has one.
     pub(crate) sso_sid: Option<String>,
+    /// The time of this request, by the gateway's clock (read once).
+    pub(crate) now: UnixTime,
 }
 
 impl Ctx {
@@ -359,6 +367,7 @@ pub(crate) async fn ctx(
         key,
         factor_at,
         sso_sid: super::sso_sessions::this_browser(headers),
+        now: state.gateway.now(),
     })
 }
 
@@ -374,7 +383,7 @@ pub(crate) async fn fresh_proof(
     action: &str,
     fields: &[(&str, &str)],
 ) -> Result<(), Response> {
-    let t = now();
+    let t = state.gateway.now();
     if t - c.factor_at <= STEP_UP_SECONDS {
         return Ok(());
     }
@@ -619,11 +628,11 @@ async fn phone_page(
         &c.actor.person.username,
         0,
     );
-    let qr = match portal_pages::qr(&uri) {
+    let qr = match super::qr::Qr::of(&uri) {
         Ok(qr) => qr,
         Err(e) => return server_error(&e),
     };
-    let secret = portal_pages::grouped_secret(seed.expose());
+    let secret = super::qr::grouped_secret(seed.expose());
     let ctx = c.page(state).await;
     let html = render(&tpl::PhonePage {
         ctx: &ctx,
@@ -692,11 +701,15 @@ async fn new_phone(
     let seed = SecretBytes::new(bytes);
     let pending = PendingTotp {
         seed: seed.clone(),
-        since: now(),
+        since: state.gateway.now(),
     };
     state
         .sessions
-        .update(&c.sid, with_enrolment(&c, Some(pending)), now())
+        .update(
+            &c.sid,
+            with_enrolment(&c, Some(pending)),
+            state.gateway.now(),
+        )
         .await;
     phone_page(&state, &c, &seed, "", None).await
 }
@@ -715,11 +728,11 @@ async fn confirm_phone(
         Ok(c) => c,
         Err(r) => return r,
     };
-    let t = now();
+    let t = state.gateway.now();
     let Some(pending) = live(c.enrolment.as_ref(), t) else {
         state
             .sessions
-            .update(&c.sid, with_enrolment(&c, None), now())
+            .update(&c.sid, with_enrolment(&c, None), state.gateway.now())
             .await;
         return devices_page(
             &state,
@@ -738,7 +751,7 @@ async fn confirm_phone(
         Ok(_) => {
             state
                 .sessions
-                .update(&c.sid, with_enrolment(&c, None), now())
+                .update(&c.sid, with_enrolment(&c, None), state.gateway.now())
                 .await;
             see_other("/portal")
         }
@@ -777,7 +790,13 @@ async fn link_token(
     }
     let result = state
         .gateway
-        .portal_link_token(&c.actor, &form.serial, &form.label, &form.code, now())
+        .portal_link_token(
+            &c.actor,
+            &form.serial,
+            &form.label,
+            &form.code,
+            state.gateway.now(),
+        )
         .await
         .map(|_| ());
     let failed = Failed::Token {
@@ -800,7 +819,7 @@ async fn rename(
     };
     let result = state
         .gateway
-        .portal_rename(&c.actor, id, &form.label, now())
+        .portal_rename(&c.actor, id, &form.label, state.gateway.now())
         .await;
     outcome(&state, &c, result, Failed::Rename(id)).await
 }
@@ -830,7 +849,7 @@ async fn remove(
     }
     match state
         .gateway
-        .portal_remove(&c.actor, id, &form.code, now())
+        .portal_remove(&c.actor, id, &form.code, state.gateway.now())
         .await
     {
         Ok(()) => see_other("/portal"),
@@ -893,7 +912,7 @@ async fn set_language(
     };
     match state
         .gateway
-        .portal_set_language(&c.actor, lang, now())
+        .portal_set_language(&c.actor, lang, state.gateway.now())
         .await
     {
         Ok(()) => see_other("/portal"),
@@ -914,7 +933,11 @@ async fn new_recovery_codes(
     if let Err(r) = fresh_proof(&state, &c, &form.current_code, "/portal/recovery", &[]).await {
         return r;
     }
-    match state.gateway.portal_recovery_codes(&c.actor, now()).await {
+    match state
+        .gateway
+        .portal_recovery_codes(&c.actor, state.gateway.now())
+        .await
+    {
         Ok(codes) => {
             let codes: Vec<&str> = codes.iter().map(|c| c.expose()).collect();
             let ctx = c.page(&state).await;
@@ -983,13 +1006,13 @@ async fn new_key(
     };
     let key = KeyCeremony {
         state: ceremony,
-        since: now(),
+        since: state.gateway.now(),
         label: label.clone(),
         device: None,
     };
     state
         .sessions
-        .update(&c.sid, with_key(&c, Some(key)), now())
+        .update(&c.sid, with_key(&c, Some(key)), state.gateway.now())
         .await;
     let ctx = c.page(&state).await;
     let html = render(&tpl::AddKeyPage {
@@ -1014,10 +1037,10 @@ async fn confirm_key(
         Ok(c) => c,
         Err(r) => return r,
     };
-    let t = now();
+    let t = state.gateway.now();
     state
         .sessions
-        .update(&c.sid, with_key(&c, None), now())
+        .update(&c.sid, with_key(&c, None), state.gateway.now())
         .await;
     let Some(ceremony) = live_key(&c, None, t) else {
         return devices_page(
@@ -1085,13 +1108,13 @@ async fn remove_key_start(
     };
     let key = KeyCeremony {
         state: ceremony,
-        since: now(),
+        since: state.gateway.now(),
         label: String::new(),
         device: Some(id),
     };
     state
         .sessions
-        .update(&c.sid, with_key(&c, Some(key)), now())
+        .update(&c.sid, with_key(&c, Some(key)), state.gateway.now())
         .await;
     let ctx = c.page(&state).await;
     let html = render(&tpl::RemoveKeyPage {
@@ -1115,10 +1138,10 @@ async fn remove_key_finish(
         Ok(c) => c,
         Err(r) => return r,
     };
-    let t = now();
+    let t = state.gateway.now();
     state
         .sessions
-        .update(&c.sid, with_key(&c, None), now())
+        .update(&c.sid, with_key(&c, None), state.gateway.now())
         .await;
     let device = match state.gateway.portal_can_remove(&c.actor, id).await {
         Ok(d) => d,

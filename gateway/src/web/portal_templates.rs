@@ -152,7 +152,7 @@ pub(crate) struct PhonePage<'a> {
     pub(crate) nav: Nav,
     pub(crate) csrf: &'a str,
     /// The QR code of the key, drawn as inline SVG.
-    pub(crate) qr: &'a super::portal_pages::Qr,
+    pub(crate) qr: &'a super::qr::Qr,
     pub(crate) secret: &'a str,
     /// The name typed, kept on an error.
     pub(crate) label: &'a str,
@@ -610,8 +610,9 @@ mod tests {
                 nav: portal_nav(&ctx, "c", ""),
                 ctx: &ctx,
                 csrf: "c",
-                qr: &crate::web::portal_pages::Qr {
+                qr: &crate::web::qr::Qr {
                     size: 29,
+                    pixels: 203,
                     path: "M4,4h1v1h-1z".into(),
                 },
                 secret: "ABCD EFGH",
@@ -620,7 +621,7 @@ mod tests {
             })
             .0;
             sound(&html, lang);
-            assert!(html.contains(&format!(r#"<div class="qr"><svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="{alt}" viewBox="0 0 29 29" width="200""#)), "{html}");
+            assert!(html.contains(&format!(r#"<div class="qr"><svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="{alt}" width="203" height="203" viewBox="0 0 29 29""#)), "{html}");
             assert!(
                 html.contains(r##"<path fill="#000" d="M4,4h1v1h-1z"/></svg></div>"##),
                 "{html}"

@@ -8,7 +8,7 @@ use super::admin::{admin, failure};
 use super::login::{Peer, server_error};
 use super::portal::{ctx, see_other};
 use super::templates::{Ctx, render};
-use crate::model::{PersonId, UnixTime, now};
+use crate::model::{PersonId, UnixTime};
 use crate::store::RememberedBrowser;
 use askama::Template;
 use axum::Form;
@@ -97,7 +97,10 @@ pub async fn portal_section<'a>(
         ctx,
         csrf,
         base: "/portal/browsers".to_owned(),
-        browsers: state.gateway.remembered_of(person, now()).await?,
+        browsers: state
+            .gateway
+            .remembered_of(person, state.gateway.now())
+            .await?,
         admin: false,
     })
 }
@@ -154,14 +157,18 @@ async fn portal_forget(
     // Forgetting the browser this request came from also deletes its cookie.
     let this = match id {
         None => true,
-        Some(id) => match state.gateway.remembered_of(&c.actor.person, now()).await {
+        Some(id) => match state
+            .gateway
+            .remembered_of(&c.actor.person, state.gateway.now())
+            .await
+        {
             Ok(list) => list.iter().any(|b| b.id == id && is_this(headers, b)),
             Err(e) => return server_error(&e),
         },
     };
     match state
         .gateway
-        .portal_forget_browser(&c.actor, id, now())
+        .portal_forget_browser(&c.actor, id, state.gateway.now())
         .await
     {
         Ok(_) if this && token(headers).is_some() => {
@@ -207,7 +214,7 @@ async fn admin_forget(
     };
     match state
         .gateway
-        .admin_forget_browser(&a.actor, person, browser, now())
+        .admin_forget_browser(&a.actor, person, browser, state.gateway.now())
         .await
     {
         Ok(_) => (

@@ -11,7 +11,7 @@ use super::login::{Peer, server_error};
 use super::portal::{ctx, see_other};
 use super::templates::{Ctx, render};
 use super::{WebState, session};
-use crate::model::{PersonId, now};
+use crate::model::PersonId;
 use crate::service::SsoSessionView;
 use askama::Template;
 use axum::extract::{Path, State};
@@ -146,7 +146,7 @@ async fn portal_end(
     };
     match state
         .gateway
-        .portal_end_sso(&c.actor, Some(sid), now())
+        .portal_end_sso(&c.actor, Some(sid), state.gateway.now())
         .await
     {
         Ok(_) => back_to_portal(&state, &headers, Some(sid)),
@@ -165,7 +165,11 @@ async fn portal_end_all(
         Ok(c) => c,
         Err(r) => return r,
     };
-    match state.gateway.portal_end_sso(&c.actor, None, now()).await {
+    match state
+        .gateway
+        .portal_end_sso(&c.actor, None, state.gateway.now())
+        .await
+    {
         Ok(_) => back_to_portal(&state, &headers, None),
         Err(e) => server_error(&e),
     }
@@ -195,7 +199,7 @@ async fn admin_end(
     let sid = form.sid().unwrap_or("-");
     match state
         .gateway
-        .admin_end_sso(&a.actor, id, Some(sid), now())
+        .admin_end_sso(&a.actor, id, Some(sid), state.gateway.now())
         .await
     {
         Ok(_) => back_to_person(id),
@@ -215,7 +219,11 @@ async fn admin_end_all(
         Ok(a) => a,
         Err(r) => return r,
     };
-    match state.gateway.admin_end_sso(&a.actor, id, None, now()).await {
+    match state
+        .gateway
+        .admin_end_sso(&a.actor, id, None, state.gateway.now())
+        .await
+    {
         Ok(_) => back_to_person(id),
         Err(e) => failure(&e),
     }
