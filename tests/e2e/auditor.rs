@@ -9,9 +9,9 @@
 
 use std::time::Duration;
 
+use mfa_e2e::Phone;
 use mfa_e2e::browser::{Browser, Page};
 use mfa_e2e::{Instance, https_instance, portal_sign_in, seed_of, serve, smtp_sink, uri_in};
-use mfa_gateway::otp::{self, OtpHash};
 
 const PW: &str = "correct horse battery";
 const ORG: &str = "Practice Noord";
@@ -46,16 +46,6 @@ fn person(g: &Instance, user: &str, name: &str, roles: &str, email: Option<&str>
     seed_of(&uri_in(&g.ok(&["device", "add-totp", user], None)))
 }
 
-/// A code of a time step not used before by this test (steps go forward).
-fn code(seed: &[u8], step: &mut i64) -> String {
-    let now = mfa_gateway::model::now() / 30;
-    *step = (*step + 1).max(now);
-    if *step > now + 1 {
-        std::thread::sleep(Duration::from_secs(30));
-    }
-    otp::totp(seed, *step * 30, 30, OtpHash::Sha1, 6)
-}
-
 fn sign_in(page: &Page<'_>, base: &str, user: &str, code: &str) {
     portal_sign_in(page, base, user, PW, code);
 }
@@ -88,8 +78,7 @@ fn auditor_searches_filters_and_downloads_csv_and_others_get_403() {
     page.goto(&format!("{base}/audit"));
     page.wait_for("form#login-form", WAIT);
 
-    let (mut a_step, mut b_step) = (0, 0);
-    sign_in(&page, &base, "audrey", &code(&audrey, &mut a_step));
+    sign_in(&page, &base, "audrey", &Phone::new(audrey.clone()).code(&g));
     page.goto(&format!("{base}/audit"));
     page.wait_for("form#search", WAIT);
     assert!(page.exists("svg#chart"), "the chart");
@@ -155,7 +144,7 @@ fn auditor_searches_filters_and_downloads_csv_and_others_get_403() {
     // Bob is no auditor: 403.
     let page2 = Browser::launch_trusting(&[&g.dir.path().join("certs/server.pem")]);
     let p2 = page2.new_page();
-    sign_in(&p2, &base, "bob", &code(&bob, &mut b_step));
+    sign_in(&p2, &base, "bob", &Phone::new(bob.clone()).code(&g));
     p2.goto(&format!("{base}/audit?person=ann"));
     p2.wait_for("h1", WAIT);
     assert!(p2.text("h1").contains("Not allowed"), "{}", p2.html());
@@ -313,8 +302,7 @@ fn a_portal_change_is_mailed_through_the_relay() {
     let base = s.listener("http");
     let browser = Browser::launch_trusting(&[&g.dir.path().join("certs/server.pem")]);
     let page = browser.new_page();
-    let mut step = 0;
-    sign_in(&page, &base, "ann", &code(&seed, &mut step));
+    sign_in(&page, &base, "ann", &Phone::new(seed.clone()).code(&g));
     // Rename the phone: the person is told.
     page.fill("form.rename input[name=label]", "old phone");
     page.click("form.rename button");

@@ -6,13 +6,11 @@
 //! refused: foreign redirect URIs, reused, expired or stolen codes, PKCE mistakes, wrong
 //! client secrets, tampered ID tokens, posts without CSRF token or session.
 
-use std::cell::Cell;
 use std::sync::Arc;
 use std::time::Duration;
 
 use mfa_e2e::browser::Browser;
-use mfa_e2e::{Instance, Serving, StubResponse, http_stub, seed_of, serve, uri_in};
-use mfa_gateway::otp::{self, OtpHash};
+use mfa_e2e::{Instance, Phone, Serving, StubResponse, http_stub, seed_of, serve, uri_in};
 use openidconnect::core::{
     CoreAuthenticationFlow, CoreClient, CoreErrorResponseType, CoreGenderClaim,
     CoreJweContentEncryptionAlgorithm, CoreJwsSigningAlgorithm, CoreProviderMetadata,
@@ -37,7 +35,7 @@ const SECRET: &str = "rp-secret-0123456789abcdef-XYZ";
 const READY: Duration = Duration::from_secs(30);
 const HTTP_TIMEOUT: Duration = Duration::from_secs(20);
 /// `oidc.code_lifetime_seconds` where a code is to expire during the test.
-const SHORT_CODE_LIFETIME: u64 = 2;
+const SHORT_CODE_LIFETIME: i64 = 2;
 
 // ---- the provider ----
 
@@ -87,9 +85,8 @@ struct Op {
     g: Instance,
     s: Serving,
     issuer: String,
-    seed: Vec<u8>,
-    /// The last TOTP time step handed out (a step is accepted once per device).
-    last_step: Cell<i64>,
+    /// Ann's phone (a step is accepted once per device).
+    phone: Phone,
 }
 
 /// `extra_oidc`: more `key = value` lines for `[oidc]`.
@@ -139,8 +136,7 @@ fn provider(clients: &[Rp], extra_oidc: &str) -> Op {
         g,
         s,
         issuer,
-        seed,
-        last_step: Cell::new(0),
+        phone: Phone::new(seed),
     }
 }
 
@@ -171,17 +167,10 @@ fn without_tables(text: &str, names: &[&str]) -> String {
 }
 
 impl Op {
-    /// A fresh TOTP code of ann's phone: a later time step than any handed out before,
-    /// waiting for the clock when the next one is more than one step ahead.
+    /// A fresh TOTP code of ann's phone: a later time step than any handed out before
+    /// (the gateway's clock moves on rather than the test waiting).
     fn code(&self) -> String {
-        let now = mfa_gateway::model::now();
-        let step = (now / 30).max(self.last_step.get() + 1);
-        if step > now / 30 + 1 {
-            let wait = (step - 1) * 30 - now;
-            std::thread::sleep(Duration::from_secs(u64::try_from(wait).unwrap_or(0) + 1));
-        }
-        self.last_step.set(step);
-        otp::totp(&self.seed, step * 30, 30, OtpHash::Sha1, 6)
+        self.phone.code(&self.g)
     }
 
     fn url(&self, path: &str) -> Url {
@@ -866,7 +855,8 @@ fn a_code_with_a_wrong_pkce_verifier_is_refused() {
 fn an_expired_code_is_refused() {
     let (op, party, _rp, request, code) =
         logged_in(&format!("code_lifetime_seconds = {SHORT_CODE_LIFETIME}"));
-    std::thread::sleep(Duration::from_secs(SHORT_CODE_LIFETIME + 1));
+    // The provider reads the gateway's clock: moved on, nobody waits.
+    op.g.advance_clock(SHORT_CODE_LIFETIME + 1);
     let late = party
         .exchange(&code, Some(request.verifier.secret()))
         .unwrap_err();
