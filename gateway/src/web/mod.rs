@@ -313,16 +313,6 @@ pub fn browser_lang(
         .unwrap_or(gateway.i18n().default_language)
 }
 
-/// A 400 page for requests that make no sense (bad CSRF, no session), with `text` as
-/// given (English: being replaced by [`refused`]).
-pub fn bad_request(text: &str) -> Response {
-    (
-        axum::http::StatusCode::BAD_REQUEST,
-        pages::message("Request refused", text),
-    )
-        .into_response()
-}
-
 /// A 400 page for requests that make no sense (bad CSRF, no session): `text_key` says
 /// what to do, in the request's language.
 pub fn refused(text_key: &str) -> Response {
