@@ -125,14 +125,7 @@ pub async fn page_lang(
     channel: Channel,
     client: Option<&str>,
 ) -> Lang {
-    if state.gateway.client_default_org(channel, client).is_some() {
-        return state.gateway.lang_of_client(channel, client).await;
-    }
-    headers
-        .get(header::ACCEPT_LANGUAGE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(Lang::from_accept_language)
-        .unwrap_or(state.gateway.i18n().default_language)
+    super::lang_before_sign_in(&state.gateway, headers, channel, client).await
 }
 
 /// The target of `purpose`; None when its OIDC authorization is gone.

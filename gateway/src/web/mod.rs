@@ -302,6 +302,21 @@ async fn security_headers(req: Request, next: Next, https: bool) -> Response {
 
 /// The language of a page for whoever asks: their browser's (`Accept-Language`), else the
 /// configured default.
+/// The language of a page shown before anyone is known: the client's organisation's (its
+/// `default_org`), else the browser's. Never the person's: the words must not tell whether
+/// a username exists.
+pub async fn lang_before_sign_in(
+    gateway: &crate::service::Gateway,
+    headers: &axum::http::HeaderMap,
+    channel: crate::audit::Channel,
+    client: Option<&str>,
+) -> crate::i18n::Lang {
+    if gateway.client_default_org(channel, client).is_some() {
+        return gateway.lang_of_client(channel, client).await;
+    }
+    browser_lang(gateway, headers)
+}
+
 pub fn browser_lang(
     gateway: &crate::service::Gateway,
     headers: &axum::http::HeaderMap,

@@ -7,11 +7,10 @@
 
 use super::templates::{Ctx, message, render};
 use crate::audit::Channel;
-use crate::i18n::Lang;
 use crate::service::Gateway;
 use askama::Template;
 use async_trait::async_trait;
-use axum::http::{HeaderMap, header};
+use axum::http::HeaderMap;
 use axum::response::Html;
 use mfa_oidc::{ErrorPage, LogoutConfirmation, Pages};
 
@@ -26,20 +25,11 @@ impl OidcPages {
         Self { gateway }
     }
 
-    /// The page's language and zone (the order of `login::page_lang`, which needs the whole
-    /// web state; the provider is made before it).
+    /// The page's language (as every page before sign-in) and zone.
     async fn ctx(&self, headers: &HeaderMap, client_id: Option<&str>) -> Ctx {
-        let gw = &self.gateway;
-        let lang = if gw.client_default_org(Channel::Oidc, client_id).is_some() {
-            gw.lang_of_client(Channel::Oidc, client_id).await
-        } else {
-            headers
-                .get(header::ACCEPT_LANGUAGE)
-                .and_then(|v| v.to_str().ok())
-                .and_then(Lang::from_accept_language)
-                .unwrap_or(gw.i18n().default_language)
-        };
-        Ctx::of(gw, lang)
+        let lang =
+            super::lang_before_sign_in(&self.gateway, headers, Channel::Oidc, client_id).await;
+        Ctx::of(&self.gateway, lang)
     }
 }
 
@@ -94,6 +84,7 @@ impl Pages for OidcPages {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::i18n::Lang;
     use jiff::tz::TimeZone;
 
     #[test]
