@@ -5,7 +5,8 @@
 use super::*;
 
 impl Gateway {
-    /// Completes a joiner request: the account is made (no password yet) and the activation link sent.
+    /// Completes a joiner request: the account is made (no password yet) and the
+    /// activation link sent; the link is returned.
     pub(super) async fn complete_joiner(
         &self,
         actor: &AdminActor,
@@ -13,9 +14,8 @@ impl Gateway {
         mut done_event: AuditEvent,
         base_url: &str,
         now: UnixTime,
-    ) -> Result<(LifecycleRequest, Option<SecretString>)> {
+    ) -> Result<(LifecycleRequest, SecretString)> {
         let id = request.id;
-        let from = [RequestStatus::Submitted, RequestStatus::InProgress];
         let RequestData::NewEmployee {
             full_name,
             email,
@@ -30,70 +30,58 @@ impl Gateway {
                 "complete_joiner: another kind of request".into(),
             ));
         };
-        let link;
-        let done = {
-            let note = if token {
-                format!(
-                    "account made (start {start_date}); activation link sent; a hardware token is to be linked from the organisation's stock"
-                )
-            } else {
-                format!("account made (start {start_date}); activation link sent")
-            };
-            let _ = phone;
-            let change = RequestChange {
-                from: &from,
-                to: RequestStatus::Done,
-                actor: &actor.actor,
-                note: Some(&note),
-                data: None,
-                scheduled_at: None,
-            };
-            let new = NewPerson {
-                username: username.clone(),
-                full_name,
-                email: Some(email),
-                employee_number: Some(employee_number).filter(|e| !e.is_empty()),
-                org_id: request.org_id,
-                roles: vec![Role::Person],
-            };
-            let (secret, hash) = new_secret()?;
-            let expires_at = now + ACTIVATION_SECONDS;
-            let mut created = actor.event(EventKind::PersonCreated, now);
-            created.org_id = Some(request.org_id);
-            created.username = Some(crate::store::normalise_username(&username));
-            created.detail = Some(serde_json::json!({ "request": id, "roles": "person" }));
-            let mut issued = actor.event(EventKind::ActivationLinkIssued, now);
-            issued.org_id = Some(request.org_id);
-            issued.detail = Some(serde_json::json!({ "request": id, "expires_at": expires_at }));
-            done_event.username = created.username.clone();
-            let (done, person, link_id) = self
-                .store
-                .complete_new_employee(
-                    id,
-                    &new,
-                    &hash,
-                    expires_at,
-                    &change,
-                    now,
-                    vec![created, done_event.clone(), issued.clone()],
-                )
-                .await
-                .map_err(|e| match e {
-                    StoreError::Conflict(_) => invalid(
-                        "The username was taken meanwhile: reject the request with that reason so the organisation can ask again with another.",
-                    ),
-                    e => e.into(),
-                })?;
-            let url = format!(
-                "{}/activate/{link_id}.{secret}",
-                base_url.trim_end_matches('/')
-            );
-            issued.person_id = Some(person.id);
-            self.send_activation(&person, &url, expires_at, &issued);
-            link = Some(SecretString::new(url));
-            done
+        let note = if token {
+            format!(
+                "account made (start {start_date}); activation link sent; a hardware token is to be linked from the organisation's stock"
+            )
+        } else {
+            format!("account made (start {start_date}); activation link sent")
         };
-        Ok((done, link))
+        let _ = phone;
+        let change = completed(actor, &note);
+        let new = NewPerson {
+            username: username.clone(),
+            full_name,
+            email: Some(email),
+            employee_number: Some(employee_number).filter(|e| !e.is_empty()),
+            org_id: request.org_id,
+            roles: vec![Role::Person],
+        };
+        let (secret, hash) = new_secret()?;
+        let expires_at = now + ACTIVATION_SECONDS;
+        let mut created = actor.event(EventKind::PersonCreated, now);
+        created.org_id = Some(request.org_id);
+        created.username = Some(crate::store::normalise_username(&username));
+        created.detail = Some(serde_json::json!({ "request": id, "roles": "person" }));
+        let mut issued = actor.event(EventKind::ActivationLinkIssued, now);
+        issued.org_id = Some(request.org_id);
+        issued.detail = Some(serde_json::json!({ "request": id, "expires_at": expires_at }));
+        done_event.username = created.username.clone();
+        let (done, person, link_id) = self
+            .store
+            .complete_new_employee(
+                id,
+                &new,
+                &hash,
+                expires_at,
+                &change,
+                now,
+                vec![created, done_event.clone(), issued.clone()],
+            )
+            .await
+            .map_err(|e| match e {
+                StoreError::Conflict(_) => invalid(
+                    "The username was taken meanwhile: reject the request with that reason so the organisation can ask again with another.",
+                ),
+                e => e.into(),
+            })?;
+        let url = format!(
+            "{}/activate/{link_id}.{secret}",
+            base_url.trim_end_matches('/')
+        );
+        issued.person_id = Some(person.id);
+        self.send_activation(&person, &url, expires_at, &issued);
+        Ok((done, SecretString::new(url)))
     }
 
     fn send_activation(&self, person: &Person, url: &str, expires_at: UnixTime, ctx: &AuditEvent) {

@@ -12,7 +12,6 @@ impl Gateway {
         now: UnixTime,
     ) -> Result<LifecycleRequest> {
         let id = request.id;
-        let from = [RequestStatus::Submitted, RequestStatus::InProgress];
         let RequestData::RemoveAccount {
             person_id,
             end_date,
@@ -23,30 +22,27 @@ impl Gateway {
                 "complete_leaver: another kind of request".into(),
             ));
         };
-        let done = {
-            let person = self.org_person(request.org_id, person_id).await?;
-            let end = parse_date(&end_date).unwrap_or(now);
-            if end > now {
-                let note = format!("the account will be removed on {end_date}");
-                let change = RequestChange {
-                    from: &from,
-                    to: RequestStatus::InProgress,
-                    actor: &actor.actor,
-                    note: Some(&note),
-                    data: None,
-                    scheduled_at: Some(end),
-                };
-                let mut event = Self::request_event(actor, request, RequestStatus::InProgress, now);
-                event.detail = Some(serde_json::json!({
-                    "request": id, "status": "in_progress", "scheduled_at": end,
-                }));
-                self.store.update_request(id, &change, now, event).await?
-            } else {
-                self.remove_leaver(actor, request, &person, tokens, now)
-                    .await?
-            }
-        };
-        Ok(done)
+        let person = self.org_person(request.org_id, person_id).await?;
+        let end = parse_date(&end_date).unwrap_or(now);
+        Ok(if end > now {
+            let note = format!("the account will be removed on {end_date}");
+            let change = RequestChange {
+                from: &OPEN,
+                to: RequestStatus::InProgress,
+                actor: &actor.actor,
+                note: Some(&note),
+                data: None,
+                scheduled_at: Some(end),
+            };
+            let mut event = Self::request_event(actor, request, RequestStatus::InProgress, now);
+            event.detail = Some(serde_json::json!({
+                "request": id, "status": "in_progress", "scheduled_at": end,
+            }));
+            self.store.update_request(id, &change, now, event).await?
+        } else {
+            self.remove_leaver(actor, request, &person, tokens, now)
+                .await?
+        })
     }
 
     /// Remove a leaver now, completing `request`.
@@ -64,14 +60,7 @@ impl Gateway {
             }
             TokenFate::Lost => "account removed; hardware tokens marked lost",
         };
-        let change = RequestChange {
-            from: &[RequestStatus::Submitted, RequestStatus::InProgress],
-            to: RequestStatus::Done,
-            actor: &actor.actor,
-            note: Some(note),
-            data: None,
-            scheduled_at: None,
-        };
+        let change = completed(actor, note);
         let done_event = Self::request_event(actor, request, RequestStatus::Done, now);
         let mut removed = actor.event(EventKind::PersonRemoved, now);
         removed.org_id = Some(person.org_id);

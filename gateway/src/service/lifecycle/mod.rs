@@ -233,6 +233,21 @@ pub(crate) fn email_ok(email: &str) -> bool {
             .any(|c| c.is_whitespace() || c == '<' || c == '>')
 }
 
+/// The statuses a request can be completed, taken or rejected from.
+const OPEN: [RequestStatus; 2] = [RequestStatus::Submitted, RequestStatus::InProgress];
+
+/// An open request made done by `actor`, with `note` for its history.
+fn completed<'a>(actor: &'a AdminActor, note: &'a str) -> RequestChange<'a> {
+    RequestChange {
+        from: &OPEN,
+        to: RequestStatus::Done,
+        actor: &actor.actor,
+        note: Some(note),
+        data: None,
+        scheduled_at: None,
+    }
+}
+
 fn count_ok(count: u32) -> Result<()> {
     if count == 0 || count > MAX_TOKENS {
         return Err(invalid(format!(
@@ -558,7 +573,7 @@ impl Gateway {
         let reason = clean(reason, "reason", 500, true)?;
         let (request, _) = self.request_for(actor, id, now).await?;
         let change = RequestChange {
-            from: &[RequestStatus::Submitted, RequestStatus::InProgress],
+            from: &OPEN,
             to: RequestStatus::Rejected,
             actor: &actor.actor,
             note: Some(&reason),
@@ -590,7 +605,7 @@ impl Gateway {
                 let (done, url) = self
                     .complete_joiner(actor, &request, done_event, base_url, now)
                     .await?;
-                link = url;
+                link = Some(url);
                 done
             }
             RequestKind::OrderTokens => {

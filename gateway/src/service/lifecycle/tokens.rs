@@ -13,43 +13,32 @@ impl Gateway {
         now: UnixTime,
     ) -> Result<LifecycleRequest> {
         let id = request.id;
-        let from = [RequestStatus::Submitted, RequestStatus::InProgress];
         let RequestData::OrderTokens { count, .. } = request.data.clone() else {
             return Err(ServiceError::Internal(
                 "complete_order: another kind of request".into(),
             ));
         };
-        let done = {
-            let note = format!("{count} tokens moved from stock to the organisation");
-            let change = RequestChange {
-                from: &from,
-                to: RequestStatus::Done,
-                actor: &actor.actor,
-                note: Some(&note),
-                data: None,
-                scheduled_at: None,
-            };
-            let mut stock = actor.event(EventKind::TokenStockChanged, now);
-            stock.org_id = Some(request.org_id);
-            stock.detail = Some(serde_json::json!({
-                "request": id, "shipped": count,
-            }));
-            self.store
-                .complete_order(
-                    id,
-                    request.org_id,
-                    count,
-                    &change,
-                    now,
-                    vec![done_event, stock],
-                )
-                .await
-                .map_err(|e| match e {
-                    StoreError::Invalid(t) => invalid(t),
-                    e => e.into(),
-                })?
-        };
-        Ok(done)
+        let note = format!("{count} tokens moved from stock to the organisation");
+        let change = completed(actor, &note);
+        let mut stock = actor.event(EventKind::TokenStockChanged, now);
+        stock.org_id = Some(request.org_id);
+        stock.detail = Some(serde_json::json!({
+            "request": id, "shipped": count,
+        }));
+        self.store
+            .complete_order(
+                id,
+                request.org_id,
+                count,
+                &change,
+                now,
+                vec![done_event, stock],
+            )
+            .await
+            .map_err(|e| match e {
+                StoreError::Invalid(t) => invalid(t),
+                e => e.into(),
+            })
     }
 
     /// Completes a reservation (non-binding: nothing moves).
@@ -61,26 +50,16 @@ impl Gateway {
         now: UnixTime,
     ) -> Result<LifecycleRequest> {
         let id = request.id;
-        let from = [RequestStatus::Submitted, RequestStatus::InProgress];
         let RequestData::ReserveTokens { count } = request.data.clone() else {
             return Err(ServiceError::Internal(
                 "complete_reservation: another kind of request".into(),
             ));
         };
-        let done = {
-            let note = format!("{count} tokens reserved");
-            let change = RequestChange {
-                from: &from,
-                to: RequestStatus::Done,
-                actor: &actor.actor,
-                note: Some(&note),
-                data: None,
-                scheduled_at: None,
-            };
-            self.store
-                .update_request(id, &change, now, done_event)
-                .await?
-        };
-        Ok(done)
+        let note = format!("{count} tokens reserved");
+        let change = completed(actor, &note);
+        Ok(self
+            .store
+            .update_request(id, &change, now, done_event)
+            .await?)
     }
 }
