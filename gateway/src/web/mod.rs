@@ -34,6 +34,10 @@ mod admin_tools_tests;
 mod auditor_tests;
 #[cfg(test)]
 mod router_tests;
+#[cfg(test)]
+mod router_tests_admin;
+#[cfg(test)]
+mod router_tests_portal;
 
 use crate::limits::Limits;
 use crate::service::Gateway;

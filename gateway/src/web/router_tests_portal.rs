@@ -1,0 +1,1 @@
+//! In-process router tests of the sign-in, portal and account pages and forms.
