@@ -116,6 +116,7 @@ waiting-sent = We sent a sign-in request for { $client } to your phone. Open it 
 time-never = never
 nav-sign-out = Sign out
 error-refused-title = Request refused
+error-bad-form = The form could not be read. Go back to the page, and try again.
 error-not-found-title = Page not found
 error-not-found-text = There is no page at this address. Check the link, or start again from the application you were signing in to.
 error-forbidden-title = Not allowed

@@ -184,8 +184,6 @@ portal-refused-title = Request refused
 portal-not-signed-in = You are not signed in to the portal, or your session expired. Sign in again.
 portal-bad-form = The form was not sent from this portal page. Go back to the portal and try again.
 portal-bad-language = Choose Nederlands, English or your organisation's language.
-portal-forbidden-title = Not allowed
-portal-forbidden-text = Your account does not have the role this page needs. Ask your administrator if you should have it.
 portal-signed-out-title = Signed out
 portal-signed-out-text = You have signed out of the portal.
 

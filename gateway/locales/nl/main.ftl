@@ -116,6 +116,7 @@ waiting-sent = We hebben een inlogverzoek voor { $client } naar uw telefoon gest
 time-never = nooit
 nav-sign-out = Uitloggen
 error-refused-title = Verzoek geweigerd
+error-bad-form = Het formulier kon niet worden gelezen. Ga terug naar de pagina en probeer het opnieuw.
 error-not-found-title = Pagina niet gevonden
 error-not-found-text = Op dit adres staat geen pagina. Controleer de link, of begin opnieuw vanuit de toepassing waarop u wilde inloggen.
 error-forbidden-title = Niet toegestaan

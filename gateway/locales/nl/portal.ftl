@@ -185,8 +185,6 @@ portal-refused-title = Verzoek geweigerd
 portal-not-signed-in = U bent niet ingelogd op het portaal, of uw sessie is verlopen. Log opnieuw in.
 portal-bad-form = Het formulier is niet vanaf deze portaalpagina verstuurd. Ga terug naar het portaal en probeer het opnieuw.
 portal-bad-language = Kies Nederlands, English of de taal van uw organisatie.
-portal-forbidden-title = Niet toegestaan
-portal-forbidden-text = Uw account heeft niet de rol die deze pagina vereist. Vraag uw beheerder of u die zou moeten hebben.
 portal-signed-out-title = Uitgelogd
 portal-signed-out-text = U bent uitgelogd bij het portaal.
 

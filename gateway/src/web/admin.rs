@@ -10,23 +10,23 @@ use super::admin_pages::{
     self as ap, OperatorPart, PersonField, PersonParts, RequestFields, Viewer,
 };
 use super::admin_tools::{Tools, refusal};
-use super::login::Peer;
-use super::portal::{ctx, ctx_with_role, show};
+use super::extract::{
+    Action, Administrators, Caller, Guard, RequireRole, csrf_form, page_extractor,
+};
+use super::portal::show;
 use super::templates::{Ctx, MessagePage, message_response, render};
-use crate::i18n::Lang;
 use crate::model::{
-    LifecycleRequest, OrgId, PersonId, RequestData, RequestId, RequestKind, RequestStatus, Role,
+    LifecycleRequest, OrgId, PersonId, RequestData, RequestId, RequestKind, RequestStatus,
     TokenFate,
 };
 use crate::service::{AdminActor, ServiceError};
+use axum::Router;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Form, Router};
 use serde::Deserialize;
 use std::collections::HashMap;
-use std::net::SocketAddr;
 
 pub fn routes() -> Router<WebState> {
     Router::new()
@@ -111,6 +111,8 @@ pub struct AdminForm {
     serial: String,
 }
 
+csrf_form!(AdminForm);
+
 impl std::fmt::Debug for AdminForm {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AdminForm")
@@ -144,7 +146,7 @@ impl AdminForm {
 /// A signed-in admin request: the session, the actor and the page's language (the signed-in
 /// person's).
 pub(super) struct Admin {
-    pub(super) c: super::portal::Ctx,
+    pub(super) c: super::portal::SignedIn,
     pub(super) actor: AdminActor,
     pub(super) ctx: Ctx,
 }
@@ -162,6 +164,16 @@ impl Admin {
     /// 404: nothing here, or not theirs to see (the same page).
     pub(super) fn not_found(&self) -> Response {
         not_found_in(&self.ctx)
+    }
+
+    /// 400: a form not sent from this administration's pages (a wrong CSRF token).
+    pub(super) fn bad_form(&self) -> Response {
+        message_response(
+            StatusCode::BAD_REQUEST,
+            &self.ctx,
+            "portal-refused-title",
+            "portal-bad-form",
+        )
     }
 
     /// 403: a page or action only the operator may use.
@@ -226,61 +238,25 @@ fn failure_in(ctx: &Ctx, e: &ServiceError) -> Response {
 }
 
 /// The signed-in person with the org_admin or operator role; otherwise the sign-in page (no
-/// session), 400 (action without a valid CSRF token) or 403 (no such role; audited).
-pub(super) async fn admin(
-    state: &WebState,
-    peer: SocketAddr,
-    headers: &HeaderMap,
-    csrf: Option<&str>,
-) -> Result<Admin, Response> {
-    let roles = [Role::Operator, Role::OrgAdmin];
-    let c = match ctx_with_role(state, peer, headers, csrf, &roles).await {
-        Ok(c) => c,
-        Err(refused) => {
-            if refused.status() == StatusCode::FORBIDDEN
-                && let Ok(c) = ctx(state, peer, headers, csrf).await
-            {
-                let person = &c.actor.person;
-                let mut stand_in = AdminActor::cli();
-                stand_in.actor = format!("person:{}", person.id);
-                stand_in.scope = crate::service::Scope::Org(person.org_id);
-                stand_in.person = Some(person.clone());
-                stand_in.channel = crate::audit::Channel::Portal;
-                stand_in.client = "admin".into();
-                stand_in.source = c.actor.source;
-                stand_in.request_id = c.actor.request_id.clone();
-                state
-                    .gateway
-                    .audit_denied(&stand_in, "admin pages (no role)", state.gateway.now())
-                    .await;
-                let lang = state.gateway.lang_of(person).await;
-                return Err(forbidden_in(&Ctx::of(&state.gateway, lang)));
-            }
-            return Err(refused);
-        }
-    };
-    let lang = state.gateway.lang_of(&c.actor.person).await;
-    let ctx = Ctx::of(&state.gateway, lang);
-    let actor =
-        AdminActor::from_person(&c.actor.person, c.actor.source, c.actor.request_id.clone())
-            .ok_or_else(|| forbidden_in(&ctx))?;
-    Ok(Admin { c, actor, ctx })
+/// session), 400 (action without a valid CSRF token) or 403 (no such role; audited by
+/// `RequireRole`).
+impl Guard for Admin {
+    async fn check(
+        state: &WebState,
+        caller: &Caller,
+        csrf: Option<&str>,
+    ) -> Result<Self, Response> {
+        let RequireRole {
+            me: c, page: ctx, ..
+        } = RequireRole::<Administrators>::check(state, caller, csrf).await?;
+        let actor =
+            AdminActor::from_person(&c.actor.person, c.actor.source, c.actor.request_id.clone())
+                .ok_or_else(|| forbidden_in(&ctx))?;
+        Ok(Admin { c, actor, ctx })
+    }
 }
 
-/// A service error as a page in English, for `remember.rs` and `sso_sessions.rs`, which do
-/// not keep the `Admin` they were given; `Admin::failure` answers in the person's language.
-pub(super) fn failure(e: &ServiceError) -> Response {
-    failure_in(&Ctx::new(Lang::En, jiff::tz::TimeZone::UTC), e)
-}
-
-macro_rules! admin_or_return {
-    ($state:expr, $peer:expr, $headers:expr, $csrf:expr) => {
-        match admin(&$state, $peer, &$headers, $csrf).await {
-            Ok(a) => a,
-            Err(r) => return r,
-        }
-    };
-}
+page_extractor!(Admin);
 
 macro_rules! try_page {
     ($a:expr, $e:expr) => {
@@ -323,8 +299,7 @@ async fn person_names(
     out
 }
 
-async fn home(State(state): State<WebState>, Peer(peer): Peer, headers: HeaderMap) -> Response {
-    let a = admin_or_return!(state, peer, headers, None);
+async fn home(State(state): State<WebState>, a: Admin) -> Response {
     if let crate::service::Scope::Org(org) = a.actor.scope {
         return (
             StatusCode::SEE_OTHER,
@@ -332,7 +307,7 @@ async fn home(State(state): State<WebState>, Peer(peer): Peer, headers: HeaderMa
         )
             .into_response();
     }
-    let t = state.gateway.now();
+    let t = a.c.now;
     let orgs = try_page!(a, state.gateway.admin_orgs(&a.actor).await);
     let open = try_page!(a, state.gateway.requests_for(&a.actor, None, true, t).await);
     let org_names = orgs.iter().map(|o| (o.id, o.name.clone())).collect();
@@ -341,9 +316,8 @@ async fn home(State(state): State<WebState>, Peer(peer): Peer, headers: HeaderMa
     show(&state, ap::operator_home(a.viewer(), &orgs, rows))
 }
 
-async fn queue(State(state): State<WebState>, Peer(peer): Peer, headers: HeaderMap) -> Response {
-    let a = admin_or_return!(state, peer, headers, None);
-    let t = state.gateway.now();
+async fn queue(State(state): State<WebState>, a: Admin) -> Response {
+    let t = a.c.now;
     let all = try_page!(
         a,
         state.gateway.requests_for(&a.actor, None, false, t).await
@@ -361,9 +335,8 @@ async fn queue(State(state): State<WebState>, Peer(peer): Peer, headers: HeaderM
     )
 }
 
-async fn stock(State(state): State<WebState>, Peer(peer): Peer, headers: HeaderMap) -> Response {
-    let a = admin_or_return!(state, peer, headers, None);
-    let t = state.gateway.now();
+async fn stock(State(state): State<WebState>, a: Admin) -> Response {
+    let t = a.c.now;
     let counts = match state.gateway.stock(&a.actor, t).await {
         Ok(c) => c,
         Err(ServiceError::Invalid(_)) => return a.forbidden(),
@@ -387,7 +360,7 @@ async fn render_org(
     new_token: Option<&str>,
     error: Option<String>,
 ) -> Response {
-    let t = state.gateway.now();
+    let t = a.c.now;
     let org = try_page!(a, state.gateway.admin_org(&a.actor, id, t).await);
     let people = try_page!(a, state.gateway.admin_people(&a.actor, org.id, t).await);
     let requests = try_page!(
@@ -430,13 +403,7 @@ async fn render_org(
     )
 }
 
-async fn org_page(
-    State(state): State<WebState>,
-    Peer(peer): Peer,
-    headers: HeaderMap,
-    Path(id): Path<OrgId>,
-) -> Response {
-    let a = admin_or_return!(state, peer, headers, None);
+async fn org_page(State(state): State<WebState>, a: Admin, Path(id): Path<OrgId>) -> Response {
     render_org(&state, &a, id, None, None).await
 }
 
@@ -454,7 +421,7 @@ async fn render_form(
     fields: &RequestFields,
     error: Option<String>,
 ) -> Response {
-    let t = state.gateway.now();
+    let t = a.c.now;
     let org = try_page!(a, state.gateway.admin_org(&a.actor, org, t).await);
     let people = try_page!(a, state.gateway.admin_people(&a.actor, org.id, t).await);
     let refused = error.is_some();
@@ -468,12 +435,10 @@ async fn render_form(
 
 async fn new_request_form(
     State(state): State<WebState>,
-    Peer(peer): Peer,
-    headers: HeaderMap,
+    a: Admin,
     Path((id, kind)): Path<(OrgId, String)>,
     Query(q): Query<PersonQuery>,
 ) -> Response {
-    let a = admin_or_return!(state, peer, headers, None);
     let Some(kind) = RequestKind::parse(&kind) else {
         return a.not_found();
     };
@@ -549,12 +514,9 @@ fn to_request(id: RequestId) -> Response {
 
 async fn submit(
     State(state): State<WebState>,
-    Peer(peer): Peer,
-    headers: HeaderMap,
     Path(org): Path<OrgId>,
-    Form(form): Form<AdminForm>,
+    Action { me: a, form }: Action<AdminForm, Admin>,
 ) -> Response {
-    let a = admin_or_return!(state, peer, headers, Some(&form.csrf));
     let Some(kind) = RequestKind::parse(&form.kind) else {
         return message_response(
             StatusCode::BAD_REQUEST,
@@ -572,7 +534,7 @@ async fn submit(
     };
     match state
         .gateway
-        .submit_request(&a.actor, org, data, state.gateway.now())
+        .submit_request(&a.actor, org, data, a.c.now)
         .await
     {
         Ok(r) => to_request(r.id),
@@ -591,7 +553,7 @@ async fn render_request(
     link: Option<&str>,
     error: Option<String>,
 ) -> Response {
-    let t = state.gateway.now();
+    let t = a.c.now;
     let (r, history) = try_page!(a, state.gateway.request_for(&a.actor, id, t).await);
     let org = try_page!(a, state.gateway.admin_org(&a.actor, r.org_id, t).await);
     let names = person_names(state, a, std::slice::from_ref(&r)).await;
@@ -622,11 +584,9 @@ async fn render_request(
 
 async fn request_page(
     State(state): State<WebState>,
-    Peer(peer): Peer,
-    headers: HeaderMap,
+    a: Admin,
     Path(id): Path<RequestId>,
 ) -> Response {
-    let a = admin_or_return!(state, peer, headers, None);
     render_request(&state, &a, id, None, None).await
 }
 
@@ -648,46 +608,34 @@ async fn after(
 
 async fn take(
     State(state): State<WebState>,
-    Peer(peer): Peer,
-    headers: HeaderMap,
     Path(id): Path<RequestId>,
-    Form(form): Form<AdminForm>,
+    Action { me: a, .. }: Action<AdminForm, Admin>,
 ) -> Response {
-    let a = admin_or_return!(state, peer, headers, Some(&form.csrf));
-    let r = state
-        .gateway
-        .take_request(&a.actor, id, state.gateway.now())
-        .await;
+    let r = state.gateway.take_request(&a.actor, id, a.c.now).await;
     after(&state, &a, id, r.map(|_| ())).await
 }
 
 async fn reject(
     State(state): State<WebState>,
-    Peer(peer): Peer,
-    headers: HeaderMap,
     Path(id): Path<RequestId>,
-    Form(form): Form<AdminForm>,
+    Action { me: a, form }: Action<AdminForm, Admin>,
 ) -> Response {
-    let a = admin_or_return!(state, peer, headers, Some(&form.csrf));
     let r = state
         .gateway
-        .reject_request(&a.actor, id, &form.reason, state.gateway.now())
+        .reject_request(&a.actor, id, &form.reason, a.c.now)
         .await;
     after(&state, &a, id, r.map(|_| ())).await
 }
 
 async fn done(
     State(state): State<WebState>,
-    Peer(peer): Peer,
-    headers: HeaderMap,
     Path(id): Path<RequestId>,
-    Form(form): Form<AdminForm>,
+    Action { me: a, .. }: Action<AdminForm, Admin>,
 ) -> Response {
-    let a = admin_or_return!(state, peer, headers, Some(&form.csrf));
     let base = state.provider.settings().issuer.clone();
     match state
         .gateway
-        .complete_request(&a.actor, id, &base, state.gateway.now())
+        .complete_request(&a.actor, id, &base, a.c.now)
         .await
     {
         Ok(c) => match c.activation_link {
@@ -700,12 +648,9 @@ async fn done(
 
 async fn reservation(
     State(state): State<WebState>,
-    Peer(peer): Peer,
-    headers: HeaderMap,
     Path(id): Path<RequestId>,
-    Form(form): Form<AdminForm>,
+    Action { me: a, form }: Action<AdminForm, Admin>,
 ) -> Response {
-    let a = admin_or_return!(state, peer, headers, Some(&form.csrf));
     let count = if form.cancel.is_empty() {
         match form.count.trim().parse::<u32>() {
             Ok(c) => Some(c),
@@ -719,7 +664,7 @@ async fn reservation(
     };
     let r = state
         .gateway
-        .change_reservation(&a.actor, id, count, state.gateway.now())
+        .change_reservation(&a.actor, id, count, a.c.now)
         .await;
     after(&state, &a, id, r.map(|_| ())).await
 }
@@ -744,7 +689,7 @@ pub(super) async fn render_person_with(
     error: Option<(String, PersonField)>,
     tools: &Tools<'_>,
 ) -> Response {
-    let t = state.gateway.now();
+    let t = a.c.now;
     let (person, devices) = try_page!(a, state.gateway.admin_person(&a.actor, id, t).await);
     let org = try_page!(a, state.gateway.admin_org(&a.actor, person.org_id, t).await);
     let activity = try_page!(
@@ -789,12 +734,10 @@ struct PersonPageQuery {
 
 async fn person_page(
     State(state): State<WebState>,
-    Peer(peer): Peer,
-    headers: HeaderMap,
+    a: Admin,
     Path(id): Path<PersonId>,
     Query(q): Query<PersonPageQuery>,
 ) -> Response {
-    let a = admin_or_return!(state, peer, headers, None);
     let tools = Tools {
         refused: None,
         resynced: q.resynced.and_then(|d| d.trim().parse().ok()),
@@ -804,19 +747,16 @@ async fn person_page(
 
 async fn temp_code(
     State(state): State<WebState>,
-    Peer(peer): Peer,
-    headers: HeaderMap,
     Path(id): Path<PersonId>,
-    Form(form): Form<AdminForm>,
+    Action { me: a, form }: Action<AdminForm, Admin>,
 ) -> Response {
-    let a = admin_or_return!(state, peer, headers, Some(&form.csrf));
     let Ok(minutes) = form.minutes.trim().parse::<u32>() else {
         let error = (a.ctx.t("admin-error-minutes"), PersonField::Minutes);
         return render_person(&state, &a, id, None, Some(error)).await;
     };
     match state
         .gateway
-        .admin_temporary_code(&a.actor, id, minutes, state.gateway.now())
+        .admin_temporary_code(&a.actor, id, minutes, a.c.now)
         .await
     {
         Ok((code, expires)) => {
@@ -837,17 +777,10 @@ async fn temp_code(
 
 async fn unlock(
     State(state): State<WebState>,
-    Peer(peer): Peer,
-    headers: HeaderMap,
     Path(id): Path<PersonId>,
-    Form(form): Form<AdminForm>,
+    Action { me: a, .. }: Action<AdminForm, Admin>,
 ) -> Response {
-    let a = admin_or_return!(state, peer, headers, Some(&form.csrf));
-    match state
-        .gateway
-        .admin_unlock(&a.actor, id, state.gateway.now())
-        .await
-    {
+    match state.gateway.admin_unlock(&a.actor, id, a.c.now).await {
         Ok(()) => to_person(id),
         Err(e) => a.failure(&e),
     }
@@ -855,41 +788,25 @@ async fn unlock(
 
 async fn block(
     State(state): State<WebState>,
-    Peer(peer): Peer,
-    headers: HeaderMap,
     Path(id): Path<PersonId>,
-    Form(form): Form<AdminForm>,
+    me: Action<AdminForm, Admin>,
 ) -> Response {
-    set_block(state, peer, headers, id, form, true).await
+    set_block(state, id, me.me, true).await
 }
 
 async fn unblock(
     State(state): State<WebState>,
-    Peer(peer): Peer,
-    headers: HeaderMap,
     Path(id): Path<PersonId>,
-    Form(form): Form<AdminForm>,
+    me: Action<AdminForm, Admin>,
 ) -> Response {
-    set_block(state, peer, headers, id, form, false).await
+    set_block(state, id, me.me, false).await
 }
 
 /// Block now (or lift it): the store first, then this instance's web sessions of the person
 /// end (every request also checks the block, so other instances' sessions end on their next
 /// request).
-async fn set_block(
-    state: WebState,
-    peer: std::net::SocketAddr,
-    headers: HeaderMap,
-    id: PersonId,
-    form: AdminForm,
-    on: bool,
-) -> Response {
-    let a = admin_or_return!(state, peer, headers, Some(&form.csrf));
-    match state
-        .gateway
-        .admin_block(&a.actor, id, on, state.gateway.now())
-        .await
-    {
+async fn set_block(state: WebState, id: PersonId, a: Admin, on: bool) -> Response {
+    match state.gateway.admin_block(&a.actor, id, on, a.c.now).await {
         Ok(person) => {
             if on {
                 state.sessions.end_person(person.id, &person.username).await;
@@ -910,15 +827,12 @@ fn to_person(id: PersonId) -> Response {
 
 async fn assign_token(
     State(state): State<WebState>,
-    Peer(peer): Peer,
-    headers: HeaderMap,
     Path(id): Path<PersonId>,
-    Form(form): Form<AdminForm>,
+    Action { me: a, form }: Action<AdminForm, Admin>,
 ) -> Response {
-    let a = admin_or_return!(state, peer, headers, Some(&form.csrf));
     match state
         .gateway
-        .admin_assign_token(&a.actor, id, &form.serial, state.gateway.now())
+        .admin_assign_token(&a.actor, id, &form.serial, a.c.now)
         .await
     {
         Ok(_) => to_person(id),
@@ -932,16 +846,13 @@ async fn assign_token(
 
 async fn new_activation(
     State(state): State<WebState>,
-    Peer(peer): Peer,
-    headers: HeaderMap,
     Path(id): Path<PersonId>,
-    Form(form): Form<AdminForm>,
+    Action { me: a, .. }: Action<AdminForm, Admin>,
 ) -> Response {
-    let a = admin_or_return!(state, peer, headers, Some(&form.csrf));
     let base = state.provider.settings().issuer.clone();
     match state
         .gateway
-        .reissue_activation(&a.actor, id, &base, state.gateway.now())
+        .reissue_activation(&a.actor, id, &base, a.c.now)
         .await
     {
         // Only the operator sees the link (a fallback to the e-mail); an org admin could
@@ -972,15 +883,12 @@ async fn new_activation(
 
 async fn new_api_token(
     State(state): State<WebState>,
-    Peer(peer): Peer,
-    headers: HeaderMap,
     Path(org): Path<OrgId>,
-    Form(form): Form<AdminForm>,
+    Action { me: a, form }: Action<AdminForm, Admin>,
 ) -> Response {
-    let a = admin_or_return!(state, peer, headers, Some(&form.csrf));
     match state
         .gateway
-        .issue_api_token(&a.actor, org, &form.label, state.gateway.now())
+        .issue_api_token(&a.actor, org, &form.label, a.c.now)
         .await
     {
         Ok((_, secret)) => render_org(&state, &a, org, Some(secret.expose()), None).await,
@@ -995,16 +903,13 @@ async fn new_api_token(
 
 async fn revoke_api_token(
     State(state): State<WebState>,
-    Peer(peer): Peer,
-    headers: HeaderMap,
     Path(id): Path<i64>,
-    Form(form): Form<AdminForm>,
+    Action { me: a, .. }: Action<AdminForm, Admin>,
 ) -> Response {
-    let a = admin_or_return!(state, peer, headers, Some(&form.csrf));
     if !a.actor.is_operator() {
         state
             .gateway
-            .audit_denied(&a.actor, "revoke API token", state.gateway.now())
+            .audit_denied(&a.actor, "revoke API token", a.c.now)
             .await;
         return a.forbidden();
     }
@@ -1013,11 +918,7 @@ async fn revoke_api_token(
         Ok(None) => return a.not_found(),
         Err(e) => return a.failure(&e.into()),
     };
-    match state
-        .gateway
-        .revoke_api_token(&a.actor, id, state.gateway.now())
-        .await
-    {
+    match state.gateway.revoke_api_token(&a.actor, id, a.c.now).await {
         Ok(()) => see_other_org(org),
         Err(e) => a.failure(&e),
     }
@@ -1033,15 +934,12 @@ fn see_other_org(org: OrgId) -> Response {
 
 async fn switch_over(
     State(state): State<WebState>,
-    Peer(peer): Peer,
-    headers: HeaderMap,
     Path(org): Path<OrgId>,
-    Form(form): Form<AdminForm>,
+    Action { me: a, form }: Action<AdminForm, Admin>,
 ) -> Response {
-    let a = admin_or_return!(state, peer, headers, Some(&form.csrf));
     match state
         .gateway
-        .set_switch_over(&a.actor, org, &form.date, state.gateway.now())
+        .set_switch_over(&a.actor, org, &form.date, a.c.now)
         .await
     {
         Ok(()) => see_other_org(org),

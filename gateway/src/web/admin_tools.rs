@@ -5,10 +5,10 @@
 //! actor's organisation and audits.
 
 use super::WebState;
-use super::admin::admin;
+use super::admin::Admin;
 use super::admin_pages::PersonField;
 use super::admin_templates::{ActivityView, DeviceRow, LoginRow, ResyncView};
-use super::login::Peer;
+use super::extract::{Action, csrf_form};
 use super::templates::Ctx;
 use crate::audit::Outcome;
 use crate::i18n::Arg;
@@ -16,9 +16,8 @@ use crate::model::{Device, DeviceId, DeviceKind, DeviceState, PersonId, UnixTime
 use crate::otp::OtpKind;
 use crate::service::ServiceError;
 use crate::service::admin_tools::{CODES_REFUSED, NOT_RESYNCABLE, PersonActivity};
-use axum::Form;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
@@ -33,6 +32,8 @@ pub struct ResyncForm {
     #[serde(default)]
     second: String,
 }
+
+csrf_form!(ResyncForm);
 
 impl std::fmt::Debug for ResyncForm {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -51,25 +52,12 @@ pub struct Tools<'a> {
 /// POST /admin/people/{id}/devices/{device}/resync
 pub(super) async fn resync(
     State(state): State<WebState>,
-    Peer(peer): Peer,
-    headers: HeaderMap,
     Path((id, device)): Path<(PersonId, DeviceId)>,
-    Form(form): Form<ResyncForm>,
+    Action { me: a, form }: Action<ResyncForm, Admin>,
 ) -> Response {
-    let a = match admin(&state, peer, &headers, Some(&form.csrf)).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
     match state
         .gateway
-        .admin_resync(
-            &a.actor,
-            id,
-            device,
-            &form.first,
-            &form.second,
-            state.gateway.now(),
-        )
+        .admin_resync(&a.actor, id, device, &form.first, &form.second, a.c.now)
         .await
     {
         Ok(_) => (

@@ -6,11 +6,12 @@
 //! request: 404, like one that does not exist.
 
 use super::WebState;
-use super::login::{Peer, request_id};
-use crate::model::{LifecycleRequest, RequestData, RequestId, RequestStep};
+use super::extract::ClientInfo;
+use crate::model::{LifecycleRequest, RequestData, RequestId, RequestStep, UnixTime};
 use crate::service::{AdminActor, ServiceError};
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -55,29 +56,39 @@ fn failure(e: &ServiceError) -> Response {
     }
 }
 
-/// The organisation's actor behind the bearer token, or the 401 to answer.
-async fn api_actor(
-    state: &WebState,
-    peer: std::net::SocketAddr,
-    headers: &HeaderMap,
-) -> Result<AdminActor, Response> {
-    let bearer = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim);
-    let Some(bearer) = bearer else {
-        return Err(unauthorized());
-    };
-    let source = Some(state.client_ip(peer, headers));
-    match state
-        .gateway
-        .api_actor(bearer, source, request_id(headers))
-        .await
-    {
-        Ok(Some(actor)) => Ok(actor),
-        Ok(None) => Err(unauthorized()),
-        Err(e) => Err(failure(&e)),
+/// The organisation's actor behind the bearer token (with the client and the time of the
+/// request), or the 401 to answer.
+struct ApiActor {
+    actor: AdminActor,
+    now: UnixTime,
+}
+
+impl FromRequestParts<WebState> for ApiActor {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &WebState) -> Result<Self, Response> {
+        let Ok(client) = ClientInfo::from_request_parts(parts, state).await;
+        let bearer = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim);
+        let Some(bearer) = bearer else {
+            return Err(unauthorized());
+        };
+        match state
+            .gateway
+            .api_actor(bearer, Some(client.ip), client.request_id)
+            .await
+        {
+            Ok(Some(actor)) => Ok(Self {
+                actor,
+                now: client.now,
+            }),
+            Ok(None) => Err(unauthorized()),
+            Err(e) => Err(failure(&e)),
+        }
     }
 }
 
@@ -89,16 +100,8 @@ struct RequestView {
     history: Option<Vec<RequestStep>>,
 }
 
-async fn list(State(state): State<WebState>, Peer(peer): Peer, headers: HeaderMap) -> Response {
-    let actor = match api_actor(&state, peer, &headers).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
-    match state
-        .gateway
-        .requests_for(&actor, None, false, state.gateway.now())
-        .await
-    {
+async fn list(State(state): State<WebState>, ApiActor { actor, now }: ApiActor) -> Response {
+    match state.gateway.requests_for(&actor, None, false, now).await {
         Ok(requests) => Json(serde_json::json!({ "requests": requests })).into_response(),
         Err(e) => failure(&e),
     }
@@ -106,19 +109,10 @@ async fn list(State(state): State<WebState>, Peer(peer): Peer, headers: HeaderMa
 
 async fn show(
     State(state): State<WebState>,
-    Peer(peer): Peer,
-    headers: HeaderMap,
+    ApiActor { actor, now }: ApiActor,
     Path(id): Path<RequestId>,
 ) -> Response {
-    let actor = match api_actor(&state, peer, &headers).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
-    match state
-        .gateway
-        .request_for(&actor, id, state.gateway.now())
-        .await
-    {
+    match state.gateway.request_for(&actor, id, now).await {
         Ok((request, history)) => Json(RequestView {
             request,
             history: Some(history),
@@ -130,14 +124,9 @@ async fn show(
 
 async fn submit(
     State(state): State<WebState>,
-    Peer(peer): Peer,
-    headers: HeaderMap,
+    ApiActor { actor, now }: ApiActor,
     body: axum::body::Bytes,
 ) -> Response {
-    let actor = match api_actor(&state, peer, &headers).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
     let data: RequestData = match serde_json::from_slice(&body) {
         Ok(d) => d,
         Err(e) => {
@@ -150,11 +139,7 @@ async fn submit(
     let crate::service::Scope::Org(org) = actor.scope else {
         return unauthorized();
     };
-    match state
-        .gateway
-        .submit_request(&actor, org, data, state.gateway.now())
-        .await
-    {
+    match state.gateway.submit_request(&actor, org, data, now).await {
         Ok(request) => (
             StatusCode::CREATED,
             Json(RequestView {

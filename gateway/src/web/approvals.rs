@@ -5,17 +5,18 @@
 
 use super::WebState;
 use super::account_templates::ApprovalsPage;
-use super::login::{Peer, server_error};
-use super::portal::{Ctx as SignedIn, ctx, see_other};
+use super::extract::{Action, Caller, csrf_form};
+use super::login::server_error;
+use super::portal::{SignedIn, see_other, signed_in};
 use super::templates::{Ctx, message_response, render};
 use crate::approval::{Answer, Prompt};
 use crate::service::ServiceError;
+use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Form, Router};
 use serde::Deserialize;
 use std::convert::Infallible;
 use std::time::Duration;
@@ -140,6 +141,8 @@ pub struct SubscribeForm {
     current_code: String,
 }
 
+csrf_form!(AnswerForm, SubscribeForm);
+
 impl std::fmt::Debug for SubscribeForm {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SubscribeForm")
@@ -216,15 +219,11 @@ fn show(html: Html<String>) -> Response {
     res
 }
 
-async fn page(State(state): State<WebState>, Peer(peer): Peer, headers: HeaderMap) -> Response {
-    let c = match ctx(&state, peer, &headers, None).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
+async fn page(State(state): State<WebState>, c: SignedIn, headers: HeaderMap) -> Response {
     let prompt = state
         .gateway
         .approvals()
-        .pending_for(c.person_id(), state.gateway.now())
+        .pending_for(c.person_id(), c.now)
         .await;
     let bound = match bound(&state, &c, &headers).await {
         Ok(b) => b,
@@ -245,14 +244,8 @@ async fn page(State(state): State<WebState>, Peer(peer): Peer, headers: HeaderMa
 /// push.js posts the browser's subscription here: linked as a device, then back to the page.
 async fn subscribe(
     State(state): State<WebState>,
-    Peer(peer): Peer,
-    headers: HeaderMap,
-    Form(form): Form<SubscribeForm>,
+    Action { me: c, form }: Action<SubscribeForm>,
 ) -> Response {
-    let c = match ctx(&state, peer, &headers, Some(&form.csrf)).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
     let fields = [
         ("subscription", form.subscription.as_str()),
         ("label", form.label.as_str()),
@@ -274,13 +267,7 @@ async fn subscribe(
     let binding = data_encoding::BASE64URL_NOPAD.encode(&bytes);
     match state
         .gateway
-        .portal_add_push(
-            &c.actor,
-            &form.subscription,
-            &form.label,
-            &binding,
-            state.gateway.now(),
-        )
+        .portal_add_push(&c.actor, &form.subscription, &form.label, &binding, c.now)
         .await
     {
         Ok(_) => {
@@ -307,16 +294,11 @@ async fn subscribe(
 
 async fn answer(
     State(state): State<WebState>,
-    Peer(peer): Peer,
     headers: HeaderMap,
-    Form(form): Form<AnswerForm>,
+    Action { me: c, form }: Action<AnswerForm>,
 ) -> Response {
-    let c = match ctx(&state, peer, &headers, Some(&form.csrf)).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
     let ctx = person_ctx(&state, &c).await;
-    let t = state.gateway.now();
+    let t = c.now;
     let Some(answer) = Answer::parse(&form.answer).filter(|a| *a != Answer::Replaced) else {
         return message_response(
             StatusCode::BAD_REQUEST,
@@ -397,16 +379,14 @@ pub struct EventsQuery {
 /// the page and this stream).
 async fn events(
     State(state): State<WebState>,
-    Peer(peer): Peer,
-    headers: HeaderMap,
+    caller: Caller,
     axum::extract::Query(q): axum::extract::Query<EventsQuery>,
 ) -> Response {
-    let c = match ctx(&state, peer, &headers, None).await {
-        Ok(c) => c,
-        Err(_) => return see_other("/portal/login"),
+    let Ok(c) = signed_in(&state, &caller, None).await else {
+        return see_other("/portal/login");
     };
     // Live streams are bounded per source and in total (each holds a connection open).
-    let source = super::tls::peer_key(state.client_ip(peer, &headers));
+    let source = super::tls::peer_key(caller.client.ip);
     let Some(slot) = state.streams.take(&source) else {
         return (
             StatusCode::TOO_MANY_REQUESTS,

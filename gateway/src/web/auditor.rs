@@ -12,8 +12,9 @@
 
 use super::WebState;
 use super::auditor_pages::{self, Problem, SearchForm, SearchView};
-use super::login::{Peer, server_error};
-use super::portal::{Ctx as Viewer, ctx, show};
+use super::extract::{Auditors, Caller, Guard, PersonAuditors, RequireRole, Roles};
+use super::login::server_error;
+use super::portal::{SignedIn as Viewer, show};
 use super::templates::{Ctx, MessagePage, message_response, render};
 use crate::audit::{AuditEvent, Channel, EventKind, Outcome};
 use crate::audit_export::ExportFormat;
@@ -21,10 +22,12 @@ use crate::model::{OrgId, Person, PersonId, Role};
 use crate::service::{Gateway, Scope, ServiceError};
 use crate::store::{EventFilter, TopFailures};
 use axum::Router;
-use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use std::marker::PhantomData;
 
 /// Events per page.
 const PAGE: u32 = 50;
@@ -61,54 +64,52 @@ fn context(c: &Viewer, kind: EventKind, scope: Scope) -> AuditEvent {
     e
 }
 
-/// Who looks: the signed-in person, what they may see, and their pages' language.
-struct Auditor {
+/// Who looks: the signed-in person holding one of `R`'s roles, what they may see, and their
+/// pages' language. An org auditor sees their own organisation; any other of `R`'s roles
+/// (auditor; operator on a person's pages) every organisation. Without one: the sign-in
+/// page, or a 403 audited by `RequireRole`.
+struct Auditor<R = Auditors> {
     viewer: Viewer,
     scope: Scope,
     page: Ctx,
+    roles: PhantomData<R>,
 }
 
-/// The signed-in person and their scope: one of the `global` roles gives every
-/// organisation, org_auditor their own; otherwise the sign-in page, or a 403 that is
-/// audited.
-async fn allowed(
-    state: &WebState,
-    peer: std::net::SocketAddr,
-    headers: &HeaderMap,
-    global: &[Role],
-    path: &str,
-) -> Result<Auditor, Response> {
-    let c = ctx(state, peer, headers, None).await?;
-    let page = Ctx::of(&state.gateway, state.gateway.lang_of(&c.actor.person).await);
-    let roles = &c.actor.person.roles;
-    if roles.iter().any(|r| global.contains(r)) {
-        return Ok(Auditor {
-            viewer: c,
-            scope: Scope::All,
+impl<R: Roles> Guard for Auditor<R> {
+    async fn check(
+        state: &WebState,
+        caller: &Caller,
+        csrf: Option<&str>,
+    ) -> Result<Self, Response> {
+        let RequireRole { me, page, .. } = RequireRole::<R>::check(state, caller, csrf).await?;
+        let person = &me.actor.person;
+        let global = person
+            .roles
+            .iter()
+            .any(|r| *r != Role::OrgAuditor && R::ROLES.contains(r));
+        let scope = if global {
+            Scope::All
+        } else {
+            Scope::Org(person.org_id)
+        };
+        Ok(Self {
+            viewer: me,
+            scope,
             page,
-        });
+            roles: PhantomData,
+        })
     }
-    if roles.contains(&Role::OrgAuditor) {
-        let org = c.actor.person.org_id;
-        return Ok(Auditor {
-            viewer: c,
-            scope: Scope::Org(org),
-            page,
-        });
+}
+
+impl<R: Roles> FromRequestParts<WebState> for Auditor<R> {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &WebState) -> Result<Self, Response> {
+        let caller = Caller::from_request_parts(parts, state)
+            .await
+            .unwrap_or_else(|e| match e {});
+        Self::check(state, &caller, None).await
     }
-    let mut event = context(&c, EventKind::AccessDenied, Scope::All);
-    event.outcome = Outcome::Reject;
-    event.reason = Some("missing_role".into());
-    event.detail = Some(serde_json::json!({ "path": path }));
-    if let Err(e) = state.gateway.store().append_event(&event).await {
-        return Err(server_error(&e));
-    }
-    Err(message_response(
-        StatusCode::FORBIDDEN,
-        &page,
-        "audit-forbidden-title",
-        "audit-forbidden-text",
-    ))
 }
 
 /// The 404 page of a person that does not exist (also: of another organisation).
@@ -282,18 +283,15 @@ async fn scope_name(state: &WebState, scope: Scope) -> Result<Option<String>, Re
 
 async fn search(
     State(state): State<WebState>,
-    Peer(peer): Peer,
-    headers: HeaderMap,
+    a: Auditor,
     Query(mut form): Query<SearchForm>,
 ) -> Response {
     let Auditor {
         viewer: c,
         scope,
         page,
-    } = match allowed(&state, peer, &headers, &[Role::Auditor], "/audit").await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
+        ..
+    } = a;
     let nav = auditor_pages::nav(&page, c.csrf(), "/audit");
     let own_org = match scope_name(&state, scope).await {
         Ok(name) => name,
@@ -385,13 +383,7 @@ enum Format {
     Jsonl,
 }
 
-async fn export(
-    state: WebState,
-    peer: std::net::SocketAddr,
-    headers: HeaderMap,
-    form: SearchForm,
-    format: Format,
-) -> Response {
+async fn export(state: WebState, a: Auditor, form: SearchForm, format: Format) -> Response {
     let path = match format {
         Format::Csv => "/audit/export.csv",
         Format::Jsonl => "/audit/export.jsonl",
@@ -400,10 +392,8 @@ async fn export(
         viewer: c,
         scope,
         page,
-    } = match allowed(&state, peer, &headers, &[Role::Auditor], path).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
+        ..
+    } = a;
     let mut filter = match filter_of(&state, &page, &form, scope).await {
         Ok(f) => f,
         Err(Refusal::OutOfScope { what, page }) => {
@@ -471,27 +461,25 @@ async fn export(
 
 async fn export_csv(
     State(state): State<WebState>,
-    Peer(peer): Peer,
-    headers: HeaderMap,
+    a: Auditor,
     Query(form): Query<SearchForm>,
 ) -> Response {
-    export(state, peer, headers, form, Format::Csv).await
+    export(state, a, form, Format::Csv).await
 }
 
 async fn export_jsonl(
     State(state): State<WebState>,
-    Peer(peer): Peer,
-    headers: HeaderMap,
+    a: Auditor,
     Query(form): Query<SearchForm>,
 ) -> Response {
-    export(state, peer, headers, form, Format::Jsonl).await
+    export(state, a, form, Format::Jsonl).await
 }
 
 /// Person `id` if the viewer may see them: None (answered) when there is no such person,
 /// or they are of another organisation than an org auditor's (audited as `access_denied`).
-async fn person_in_scope(
+async fn person_in_scope<R>(
     state: &WebState,
-    a: &Auditor,
+    a: &Auditor<R>,
     id: PersonId,
     path: &str,
 ) -> Result<Person, Response> {
@@ -513,23 +501,10 @@ async fn person_in_scope(
 
 async fn timeline(
     State(state): State<WebState>,
-    Peer(peer): Peer,
-    headers: HeaderMap,
+    a: Auditor<PersonAuditors>,
     Path(id): Path<PersonId>,
 ) -> Response {
     let path = format!("/audit/person/{id}");
-    let a = match allowed(
-        &state,
-        peer,
-        &headers,
-        &[Role::Auditor, Role::Operator],
-        &path,
-    )
-    .await
-    {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
     let (c, scope) = (&a.viewer, a.scope);
     let gw = &state.gateway;
     let person = match person_in_scope(&state, &a, id, &path).await {
@@ -577,19 +552,10 @@ async fn timeline(
 /// zone; Err: the answer instead (no such person, not allowed).
 async fn subject(
     state: &WebState,
-    peer: std::net::SocketAddr,
-    headers: &HeaderMap,
+    a: Auditor<PersonAuditors>,
     id: PersonId,
 ) -> Result<(crate::service::SubjectAccess, Ctx), Response> {
     let path = format!("/audit/subject/{id}");
-    let a = allowed(
-        state,
-        peer,
-        headers,
-        &[Role::Operator, Role::Auditor],
-        &path,
-    )
-    .await?;
     let person = person_in_scope(state, &a, id, &path).await?;
     let context = context(&a.viewer, EventKind::SubjectAccessExported, a.scope);
     let doc = state
@@ -602,11 +568,10 @@ async fn subject(
 
 async fn subject_page(
     State(state): State<WebState>,
-    Peer(peer): Peer,
-    headers: HeaderMap,
+    a: Auditor<PersonAuditors>,
     Path(id): Path<PersonId>,
 ) -> Response {
-    match subject(&state, peer, &headers, id).await {
+    match subject(&state, a, id).await {
         Ok((doc, page)) => show(&state, auditor_pages::subject_page(&page, &doc)),
         Err(r) => r,
     }
@@ -614,11 +579,10 @@ async fn subject_page(
 
 async fn subject_json(
     State(state): State<WebState>,
-    Peer(peer): Peer,
-    headers: HeaderMap,
+    a: Auditor<PersonAuditors>,
     Path(id): Path<PersonId>,
 ) -> Response {
-    match subject(&state, peer, &headers, id).await {
+    match subject(&state, a, id).await {
         Ok((doc, _)) => {
             let mut res = axum::Json(doc).into_response();
             res.headers_mut()

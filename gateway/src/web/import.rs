@@ -6,17 +6,16 @@
 //! carries the session's CSRF token; another organisation is a 404 (audited).
 
 use super::WebState;
-use super::admin::admin;
+use super::admin::Admin;
 use super::admin_pages::Viewer;
 use super::admin_templates::{ImportPage, ImportedPage};
-use super::login::Peer;
 use super::portal::show;
 use super::templates::{Ctx, render};
 use crate::i18n::Arg;
 use crate::model::{OrgId, Organisation};
 use crate::service::import::{ImportRow, Imported, LineError, MAX_BYTES, MAX_ROWS};
 use axum::extract::{DefaultBodyLimit, Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{Html, Response};
 use axum::routing::get;
 use axum::{Form, Router};
@@ -144,21 +143,8 @@ fn with_status(mut res: Response, status: StatusCode) -> Response {
     res
 }
 
-async fn form_page(
-    State(state): State<WebState>,
-    Peer(peer): Peer,
-    headers: HeaderMap,
-    Path(id): Path<OrgId>,
-) -> Response {
-    let a = match admin(&state, peer, &headers, None).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
-    match state
-        .gateway
-        .admin_org(&a.actor, id, state.gateway.now())
-        .await
-    {
+async fn form_page(State(state): State<WebState>, a: Admin, Path(id): Path<OrgId>) -> Response {
+    match state.gateway.admin_org(&a.actor, id, a.c.now).await {
         Ok(org) => show(&state, page(a.viewer(), &org, "", &Outcome::Nothing)),
         Err(e) => a.failure(&e),
     }
@@ -166,28 +152,24 @@ async fn form_page(
 
 async fn submit(
     State(state): State<WebState>,
-    Peer(peer): Peer,
-    headers: HeaderMap,
+    a: Admin,
     Path(id): Path<OrgId>,
     request: axum::extract::Request,
 ) -> Response {
-    // Signed in with a role first: the body (up to BODY_LIMIT) is read only for an admin.
-    if let Err(r) = admin(&state, peer, &headers, None).await {
-        return r;
-    }
+    // Signed in with a role first (the guard): the body (up to BODY_LIMIT) is read only for
+    // an admin, then its CSRF token is checked.
     let form = match <Form<ImportForm> as axum::extract::FromRequest<WebState>>::from_request(
         request, &state,
     )
     .await
     {
         Ok(Form(form)) => form,
-        Err(rejection) => return axum::response::IntoResponse::into_response(rejection),
+        Err(_) => return super::refused("error-bad-form"),
     };
-    let a = match admin(&state, peer, &headers, Some(&form.csrf)).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
-    let t = state.gateway.now();
+    if !a.c.session.csrf_ok(&form.csrf) {
+        return a.bad_form();
+    }
+    let t = a.c.now;
     let org = match state.gateway.admin_org(&a.actor, id, t).await {
         Ok(org) => org,
         Err(e) => return a.failure(&e),

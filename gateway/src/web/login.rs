@@ -5,6 +5,7 @@
 //! A browser the person asked to remember (`web::remember`, `service::remember`) is asked
 //! for the password only, unless the relying party's `acr_values` asks for a second factor.
 
+use super::extract::{Action, Caller, Guard, csrf_form, page_extractor};
 use super::session::{
     KeyCeremony, LoginFor, LoginState, PreLogin, Refused, Session, clear_cookie, pre_nonce,
     session_id, set_cookie, set_pre_cookie,
@@ -214,6 +215,8 @@ pub struct KeyForm {
     #[serde(default)]
     pub response: String,
 }
+
+csrf_form!(CodeForm, KeyForm);
 
 /// A page with its session cookie and a CSP that lets its form post here and the login
 /// finish by redirecting to the client.
@@ -701,12 +704,14 @@ struct SecondStep {
 async fn second_step(
     state: &WebState,
     headers: &HeaderMap,
-    csrf: &str,
+    csrf: Option<&str>,
 ) -> Result<SecondStep, Response> {
     let Some((sid, session)) = current(state, headers).await else {
         return Err(expired());
     };
-    if !session.csrf_ok(csrf) {
+    if let Some(csrf) = csrf
+        && !session.csrf_ok(csrf)
+    {
         return Err(refused("login-bad-form"));
     }
     let LoginState::PasswordOk {
@@ -737,6 +742,21 @@ async fn second_step(
         target,
     })
 }
+
+/// The second step as a guard: an action's token must match the session's; a page (the
+/// waiting page's look-again GET, which only reads the answer to an approval the session
+/// itself started with a CSRF-checked POST) carries none.
+impl Guard for SecondStep {
+    async fn check(
+        state: &WebState,
+        caller: &Caller,
+        csrf: Option<&str>,
+    ) -> Result<Self, Response> {
+        second_step(state, &caller.headers, csrf).await
+    }
+}
+
+page_extractor!(SecondStep);
 
 impl SecondStep {
     /// Set the security key ceremony under way (only that field: the attempt count is
@@ -786,12 +806,8 @@ async fn submit_code(
     State(state): State<WebState>,
     Peer(peer): Peer,
     headers: HeaderMap,
-    Form(form): Form<CodeForm>,
+    Action { me: step, form }: Action<CodeForm, SecondStep>,
 ) -> Response {
-    let step = match second_step(&state, &headers, &form.csrf).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     let ip = state.client_ip(peer, &headers);
     if limited(&state, ip, &step.username, &step.target, &headers).await {
         return code_page(
@@ -835,13 +851,9 @@ async fn submit_code(
 /// Back from the security key page to the code page.
 async fn code_again(
     State(state): State<WebState>,
-    headers: HeaderMap,
-    Form(form): Form<KeyForm>,
+    _headers: HeaderMap,
+    Action { me: step, .. }: Action<KeyForm, SecondStep>,
 ) -> Response {
-    let step = match second_step(&state, &headers, &form.csrf).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     step.set_key(&state, None).await;
     code_page(
         &state,
@@ -857,13 +869,9 @@ async fn code_again(
 /// "Use a security key": a challenge for the person's keys, and the page that asks for one.
 async fn start_key(
     State(state): State<WebState>,
-    headers: HeaderMap,
-    Form(form): Form<KeyForm>,
+    _headers: HeaderMap,
+    Action { me: step, .. }: Action<KeyForm, SecondStep>,
 ) -> Response {
-    let step = match second_step(&state, &headers, &form.csrf).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     let rp = match relying_party(&state) {
         Ok(rp) => rp,
         Err(e) => {
@@ -919,12 +927,8 @@ async fn finish_key(
     State(state): State<WebState>,
     Peer(peer): Peer,
     headers: HeaderMap,
-    Form(form): Form<KeyForm>,
+    Action { me: step, form }: Action<KeyForm, SecondStep>,
 ) -> Response {
-    let step = match second_step(&state, &headers, &form.csrf).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     // The challenge is spent whatever happens next.
     step.set_key(&state, None).await;
     let Some(ceremony) = step
@@ -1185,12 +1189,8 @@ async fn start_approval(
     State(state): State<WebState>,
     Peer(peer): Peer,
     headers: HeaderMap,
-    Form(form): Form<KeyForm>,
+    Action { me: step, .. }: Action<KeyForm, SecondStep>,
 ) -> Response {
-    let step = match second_step(&state, &headers, &form.csrf).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     let ip = state.client_ip(peer, &headers);
     if limited(&state, ip, &step.username, &step.target, &headers).await {
         return code_page(
@@ -1269,16 +1269,11 @@ async fn start_approval(
 }
 
 /// The waiting page looks again: still waiting, approved (the login goes on), or not.
-async fn wait_approval(State(state): State<WebState>, headers: HeaderMap) -> Response {
-    let Some((_, session)) = current(&state, &headers).await else {
-        return expired();
-    };
-    // A GET carries no form: the session's own token stands in (this only reads the
-    // answer to an approval the session itself started with a CSRF-checked POST).
-    let step = match second_step(&state, &headers, &session.csrf).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
+async fn wait_approval(
+    State(state): State<WebState>,
+    step: SecondStep,
+    headers: HeaderMap,
+) -> Response {
     let wait = match &step.session.login {
         LoginState::PasswordOk { approval, .. } => approval.clone(),
         _ => None,

@@ -14,6 +14,7 @@ pub mod approve;
 mod audit_templates;
 pub mod auditor;
 pub mod auditor_pages;
+pub mod extract;
 pub mod import;
 pub mod login;
 pub mod oidc_pages;

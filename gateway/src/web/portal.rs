@@ -4,6 +4,7 @@
 //! changes themselves, each audited, are `Gateway::portal_*`.
 
 use super::WebState;
+use super::extract::{Action, Caller, csrf_form};
 use super::login::{
     self, PasswordForm, Peer, Target, current, page, request_id, script_page, server_error,
 };
@@ -12,7 +13,7 @@ use super::session::{KeyCeremony, LoginState, PendingTotp, Session};
 use super::templates::{Ctx as PageCtx, MessagePage, message, message_response, render};
 use crate::audit::Channel;
 use crate::i18n::Lang;
-use crate::model::{Device, DeviceId, DeviceState, PersonId, PersonState, Role, UnixTime};
+use crate::model::{Device, DeviceId, DeviceState, PersonId, PersonState, UnixTime};
 use crate::secret::{SecretBytes, random_bytes};
 use crate::service::{PortalActor, ServiceError};
 use crate::store::EventFilter;
@@ -22,7 +23,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use serde::Deserialize;
-use std::net::SocketAddr;
 
 /// An unconfirmed phone secret is forgotten after this long.
 const ENROLMENT_SECONDS: i64 = 600;
@@ -215,6 +215,8 @@ pub struct ActionForm {
     current_code: String,
 }
 
+csrf_form!(ActionForm, LanguageForm);
+
 impl std::fmt::Debug for ActionForm {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ActionForm")
@@ -271,9 +273,11 @@ pub async fn logged_in_with(
     res
 }
 
-/// A logged-in request: its session and who acts.
+/// A signed-in person's request: its session and who acts. As an extractor (a page), without
+/// a signed-in session it sends the browser to the sign-in page; in an `Action` without one,
+/// or with a wrong CSRF token, it is a 400.
 #[derive(Debug)]
-pub(crate) struct Ctx {
+pub(crate) struct SignedIn {
     pub(crate) sid: String,
     pub(crate) session: Session,
     pub(crate) actor: PortalActor,
@@ -288,7 +292,7 @@ pub(crate) struct Ctx {
     pub(crate) now: UnixTime,
 }
 
-impl Ctx {
+impl SignedIn {
     pub(crate) fn person_id(&self) -> PersonId {
         self.actor.person.id
     }
@@ -319,15 +323,15 @@ async fn not_signed_in(state: &WebState, headers: &HeaderMap, csrf: Option<&str>
     }
 }
 
-/// The logged-in session behind the request, or the answer to give instead: for a page
+/// The signed-in person behind the request, or the answer to give instead: for a page
 /// (`csrf` None) the sign-in page; for an action a 400 without a session or with a wrong
-/// CSRF token.
-pub(crate) async fn ctx(
+/// CSRF token. A person blocked or gone since signing in is signed out here.
+pub(crate) async fn signed_in(
     state: &WebState,
-    peer: SocketAddr,
-    headers: &HeaderMap,
+    caller: &Caller,
     csrf: Option<&str>,
-) -> Result<Ctx, Response> {
+) -> Result<SignedIn, Response> {
+    let headers = &caller.headers;
     let Some((sid, session)) = current(state, headers).await else {
         return Err(not_signed_in(state, headers, csrf).await);
     };
@@ -355,11 +359,11 @@ pub(crate) async fn ctx(
         let lang = state.gateway.lang_of(&person).await;
         return Err(refused(state, lang, "portal-bad-form"));
     }
-    Ok(Ctx {
+    Ok(SignedIn {
         actor: PortalActor {
             person,
-            source: Some(state.client_ip(peer, headers)),
-            request_id: request_id(headers),
+            source: Some(caller.client.ip),
+            request_id: caller.client.request_id.clone(),
         },
         sid,
         session,
@@ -367,7 +371,7 @@ pub(crate) async fn ctx(
         key,
         factor_at,
         sso_sid: super::sso_sessions::this_browser(headers),
-        now: state.gateway.now(),
+        now: caller.client.now,
     })
 }
 
@@ -378,12 +382,12 @@ pub(crate) async fn ctx(
 /// `fields` and the code.
 pub(crate) async fn fresh_proof(
     state: &WebState,
-    c: &Ctx,
+    c: &SignedIn,
     current_code: &str,
     action: &str,
     fields: &[(&str, &str)],
 ) -> Result<(), Response> {
-    let t = state.gateway.now();
+    let t = c.now;
     if t - c.factor_at <= STEP_UP_SECONDS {
         return Ok(());
     }
@@ -424,40 +428,15 @@ pub(crate) async fn fresh_proof(
     }
 }
 
-/// Like `ctx`, and the person must hold one of `roles`; otherwise 403 (audited by the
-/// caller where the page is audited).
-pub(crate) async fn ctx_with_role(
-    state: &WebState,
-    peer: SocketAddr,
-    headers: &HeaderMap,
-    csrf: Option<&str>,
-    roles: &[Role],
-) -> Result<Ctx, Response> {
-    let c = ctx(state, peer, headers, csrf).await?;
-    if c.actor.person.roles.iter().any(|r| roles.contains(r)) {
-        Ok(c)
-    } else {
-        Err(message_response(
-            StatusCode::FORBIDDEN,
-            &c.page(state).await,
-            "portal-forbidden-title",
-            "portal-forbidden-text",
-        ))
-    }
-}
-
 pub(crate) fn show(state: &WebState, html: axum::response::Html<String>) -> Response {
     page(state, html, None, "")
 }
 
-async fn show_login(
-    State(state): State<WebState>,
-    Peer(peer): Peer,
-    headers: HeaderMap,
-) -> Response {
-    if ctx(&state, peer, &headers, None).await.is_ok() {
+async fn show_login(State(state): State<WebState>, caller: Caller) -> Response {
+    if signed_in(&state, &caller, None).await.is_ok() {
         return see_other("/portal");
     }
+    let headers = caller.headers;
     // No session yet: the form is protected by the pre-login token alone.
     let Some((nonce, fresh)) = login::pre_login(&headers) else {
         return server_error(&"random generator");
@@ -485,14 +464,8 @@ async fn submit_password(
 
 async fn logout(
     State(state): State<WebState>,
-    Peer(peer): Peer,
-    headers: HeaderMap,
-    Form(form): Form<ActionForm>,
+    Action { me: c, .. }: Action<ActionForm>,
 ) -> Response {
-    let c = match ctx(&state, peer, &headers, Some(&form.csrf)).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
     state.sessions.remove(&c.sid).await;
     let ctx = c.page(&state).await;
     let mut res = show(
@@ -508,7 +481,7 @@ async fn logout(
 /// My devices; with a problem, shown above the lists and tied to the `failed` form.
 async fn devices_page(
     state: &WebState,
-    c: &Ctx,
+    c: &SignedIn,
     problem: Option<Problem>,
     failed: Failed,
 ) -> Response {
@@ -556,26 +529,11 @@ async fn devices_page(
     show(state, html)
 }
 
-async fn my_devices(
-    State(state): State<WebState>,
-    Peer(peer): Peer,
-    headers: HeaderMap,
-) -> Response {
-    match ctx(&state, peer, &headers, None).await {
-        Ok(c) => devices_page(&state, &c, None, Failed::None).await,
-        Err(r) => r,
-    }
+async fn my_devices(State(state): State<WebState>, c: SignedIn) -> Response {
+    devices_page(&state, &c, None, Failed::None).await
 }
 
-async fn my_logins(
-    State(state): State<WebState>,
-    Peer(peer): Peer,
-    headers: HeaderMap,
-) -> Response {
-    let c = match ctx(&state, peer, &headers, None).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
+async fn my_logins(State(state): State<WebState>, c: SignedIn) -> Response {
     let filter = EventFilter {
         person_id: Some(c.person_id()),
         kind: Some(crate::audit::EventKind::LoginAttempt.as_str().to_owned()),
@@ -600,7 +558,7 @@ async fn my_logins(
 /// anything else is a 500.
 async fn outcome(
     state: &WebState,
-    c: &Ctx,
+    c: &SignedIn,
     result: Result<(), ServiceError>,
     failed: Failed,
 ) -> Response {
@@ -616,7 +574,7 @@ async fn outcome(
 /// The add-phone page for a pending secret; on an error, the name typed is kept.
 async fn phone_page(
     state: &WebState,
-    c: &Ctx,
+    c: &SignedIn,
     seed: &SecretBytes,
     label: &str,
     error: Option<String>,
@@ -646,15 +604,19 @@ async fn phone_page(
     show(state, html)
 }
 
-fn with_enrolment(c: &Ctx, enrolment: Option<PendingTotp>) -> LoginState {
+fn with_enrolment(c: &SignedIn, enrolment: Option<PendingTotp>) -> LoginState {
     with_pending(c, enrolment, c.key.clone())
 }
 
-fn with_key(c: &Ctx, key: Option<KeyCeremony>) -> LoginState {
+fn with_key(c: &SignedIn, key: Option<KeyCeremony>) -> LoginState {
     with_pending(c, c.enrolment.clone(), key)
 }
 
-fn with_pending(c: &Ctx, enrolment: Option<PendingTotp>, key: Option<KeyCeremony>) -> LoginState {
+fn with_pending(
+    c: &SignedIn,
+    enrolment: Option<PendingTotp>,
+    key: Option<KeyCeremony>,
+) -> LoginState {
     match c.session.login.clone() {
         LoginState::LoggedIn {
             person_id,
@@ -676,14 +638,8 @@ fn with_pending(c: &Ctx, enrolment: Option<PendingTotp>, key: Option<KeyCeremony
 
 async fn new_phone(
     State(state): State<WebState>,
-    Peer(peer): Peer,
-    headers: HeaderMap,
-    Form(form): Form<ActionForm>,
+    Action { me: c, form }: Action<ActionForm>,
 ) -> Response {
-    let c = match ctx(&state, peer, &headers, Some(&form.csrf)).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
     if let Err(r) = fresh_proof(
         &state,
         &c,
@@ -701,15 +657,11 @@ async fn new_phone(
     let seed = SecretBytes::new(bytes);
     let pending = PendingTotp {
         seed: seed.clone(),
-        since: state.gateway.now(),
+        since: c.now,
     };
     state
         .sessions
-        .update(
-            &c.sid,
-            with_enrolment(&c, Some(pending)),
-            state.gateway.now(),
-        )
+        .update(&c.sid, with_enrolment(&c, Some(pending)), c.now)
         .await;
     phone_page(&state, &c, &seed, "", None).await
 }
@@ -720,19 +672,13 @@ fn live(enrolment: Option<&PendingTotp>, t: UnixTime) -> Option<&PendingTotp> {
 
 async fn confirm_phone(
     State(state): State<WebState>,
-    Peer(peer): Peer,
-    headers: HeaderMap,
-    Form(form): Form<ActionForm>,
+    Action { me: c, form }: Action<ActionForm>,
 ) -> Response {
-    let c = match ctx(&state, peer, &headers, Some(&form.csrf)).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
-    let t = state.gateway.now();
+    let t = c.now;
     let Some(pending) = live(c.enrolment.as_ref(), t) else {
         state
             .sessions
-            .update(&c.sid, with_enrolment(&c, None), state.gateway.now())
+            .update(&c.sid, with_enrolment(&c, None), c.now)
             .await;
         return devices_page(
             &state,
@@ -751,7 +697,7 @@ async fn confirm_phone(
         Ok(_) => {
             state
                 .sessions
-                .update(&c.sid, with_enrolment(&c, None), state.gateway.now())
+                .update(&c.sid, with_enrolment(&c, None), c.now)
                 .await;
             see_other("/portal")
         }
@@ -764,14 +710,8 @@ async fn confirm_phone(
 
 async fn link_token(
     State(state): State<WebState>,
-    Peer(peer): Peer,
-    headers: HeaderMap,
-    Form(form): Form<ActionForm>,
+    Action { me: c, form }: Action<ActionForm>,
 ) -> Response {
-    let c = match ctx(&state, peer, &headers, Some(&form.csrf)).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
     let fields = [
         ("serial", form.serial.as_str()),
         ("label", form.label.as_str()),
@@ -790,13 +730,7 @@ async fn link_token(
     }
     let result = state
         .gateway
-        .portal_link_token(
-            &c.actor,
-            &form.serial,
-            &form.label,
-            &form.code,
-            state.gateway.now(),
-        )
+        .portal_link_token(&c.actor, &form.serial, &form.label, &form.code, c.now)
         .await
         .map(|_| ());
     let failed = Failed::Token {
@@ -808,18 +742,12 @@ async fn link_token(
 
 async fn rename(
     State(state): State<WebState>,
-    Peer(peer): Peer,
-    headers: HeaderMap,
     Path(id): Path<DeviceId>,
-    Form(form): Form<ActionForm>,
+    Action { me: c, form }: Action<ActionForm>,
 ) -> Response {
-    let c = match ctx(&state, peer, &headers, Some(&form.csrf)).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
     let result = state
         .gateway
-        .portal_rename(&c.actor, id, &form.label, state.gateway.now())
+        .portal_rename(&c.actor, id, &form.label, c.now)
         .await;
     outcome(&state, &c, result, Failed::Rename(id)).await
 }
@@ -827,15 +755,9 @@ async fn rename(
 /// Without a code: the confirmation page (or why it cannot be removed). With one: remove.
 async fn remove(
     State(state): State<WebState>,
-    Peer(peer): Peer,
-    headers: HeaderMap,
     Path(id): Path<DeviceId>,
-    Form(form): Form<ActionForm>,
+    Action { me: c, form }: Action<ActionForm>,
 ) -> Response {
-    let c = match ctx(&state, peer, &headers, Some(&form.csrf)).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
     let device = match state.gateway.portal_can_remove(&c.actor, id).await {
         Ok(d) => d,
         Err(e) => return outcome(&state, &c, Err(e), Failed::None).await,
@@ -849,7 +771,7 @@ async fn remove(
     }
     match state
         .gateway
-        .portal_remove(&c.actor, id, &form.code, state.gateway.now())
+        .portal_remove(&c.actor, id, &form.code, c.now)
         .await
     {
         Ok(()) => see_other("/portal"),
@@ -863,7 +785,7 @@ async fn remove(
 /// Remove a device: a code from another device, or (`key`) another security key.
 async fn remove_page(
     state: &WebState,
-    c: &Ctx,
+    c: &SignedIn,
     device: &Device,
     key: bool,
     problem: Option<Problem>,
@@ -892,14 +814,8 @@ pub struct LanguageForm {
 /// The language of the person's e-mails and sign-in messages.
 async fn set_language(
     State(state): State<WebState>,
-    Peer(peer): Peer,
-    headers: HeaderMap,
-    Form(form): Form<LanguageForm>,
+    Action { me: c, form }: Action<LanguageForm>,
 ) -> Response {
-    let c = match ctx(&state, peer, &headers, Some(&form.csrf)).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
     let lang = match form.language.as_str() {
         "org" => None,
         other => match crate::i18n::Lang::parse(other) {
@@ -912,7 +828,7 @@ async fn set_language(
     };
     match state
         .gateway
-        .portal_set_language(&c.actor, lang, state.gateway.now())
+        .portal_set_language(&c.actor, lang, c.now)
         .await
     {
         Ok(()) => see_other("/portal"),
@@ -922,22 +838,12 @@ async fn set_language(
 
 async fn new_recovery_codes(
     State(state): State<WebState>,
-    Peer(peer): Peer,
-    headers: HeaderMap,
-    Form(form): Form<ActionForm>,
+    Action { me: c, form }: Action<ActionForm>,
 ) -> Response {
-    let c = match ctx(&state, peer, &headers, Some(&form.csrf)).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
     if let Err(r) = fresh_proof(&state, &c, &form.current_code, "/portal/recovery", &[]).await {
         return r;
     }
-    match state
-        .gateway
-        .portal_recovery_codes(&c.actor, state.gateway.now())
-        .await
-    {
+    match state.gateway.portal_recovery_codes(&c.actor, c.now).await {
         Ok(codes) => {
             let codes: Vec<&str> = codes.iter().map(|c| c.expose()).collect();
             let ctx = c.page(&state).await;
@@ -953,7 +859,7 @@ async fn new_recovery_codes(
 }
 
 /// The ceremony kept in the session for `device` (None: adding a key), if still live.
-fn live_key(c: &Ctx, device: Option<DeviceId>, t: UnixTime) -> Option<KeyCeremony> {
+fn live_key(c: &SignedIn, device: Option<DeviceId>, t: UnixTime) -> Option<KeyCeremony> {
     c.key
         .clone()
         .filter(|k| k.device == device && t - k.since <= crate::webauthn::CEREMONY_SECONDS)
@@ -962,14 +868,8 @@ fn live_key(c: &Ctx, device: Option<DeviceId>, t: UnixTime) -> Option<KeyCeremon
 /// Add a security key or passkey: its name, then the page that asks the browser for it.
 async fn new_key(
     State(state): State<WebState>,
-    Peer(peer): Peer,
-    headers: HeaderMap,
-    Form(form): Form<ActionForm>,
+    Action { me: c, form }: Action<ActionForm>,
 ) -> Response {
-    let c = match ctx(&state, peer, &headers, Some(&form.csrf)).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
     let label = match crate::service::Gateway::device_label(&form.label) {
         Ok(l) => l,
         Err(ServiceError::Invalid(text)) => {
@@ -1006,13 +906,13 @@ async fn new_key(
     };
     let key = KeyCeremony {
         state: ceremony,
-        since: state.gateway.now(),
+        since: c.now,
         label: label.clone(),
         device: None,
     };
     state
         .sessions
-        .update(&c.sid, with_key(&c, Some(key)), state.gateway.now())
+        .update(&c.sid, with_key(&c, Some(key)), c.now)
         .await;
     let ctx = c.page(&state).await;
     let html = render(&tpl::AddKeyPage {
@@ -1029,18 +929,12 @@ async fn new_key(
 /// key saved and announced.
 async fn confirm_key(
     State(state): State<WebState>,
-    Peer(peer): Peer,
-    headers: HeaderMap,
-    Form(form): Form<ActionForm>,
+    Action { me: c, form }: Action<ActionForm>,
 ) -> Response {
-    let c = match ctx(&state, peer, &headers, Some(&form.csrf)).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
-    let t = state.gateway.now();
+    let t = c.now;
     state
         .sessions
-        .update(&c.sid, with_key(&c, None), state.gateway.now())
+        .update(&c.sid, with_key(&c, None), c.now)
         .await;
     let Some(ceremony) = live_key(&c, None, t) else {
         return devices_page(
@@ -1073,15 +967,9 @@ async fn confirm_key(
 /// Confirm a removal with another security key: the page that asks for one.
 async fn remove_key_start(
     State(state): State<WebState>,
-    Peer(peer): Peer,
-    headers: HeaderMap,
     Path(id): Path<DeviceId>,
-    Form(form): Form<ActionForm>,
+    Action { me: c, .. }: Action<ActionForm>,
 ) -> Response {
-    let c = match ctx(&state, peer, &headers, Some(&form.csrf)).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
     let device = match state.gateway.portal_can_remove(&c.actor, id).await {
         Ok(d) => d,
         Err(e) => return outcome(&state, &c, Err(e), Failed::None).await,
@@ -1108,13 +996,13 @@ async fn remove_key_start(
     };
     let key = KeyCeremony {
         state: ceremony,
-        since: state.gateway.now(),
+        since: c.now,
         label: String::new(),
         device: Some(id),
     };
     state
         .sessions
-        .update(&c.sid, with_key(&c, Some(key)), state.gateway.now())
+        .update(&c.sid, with_key(&c, Some(key)), c.now)
         .await;
     let ctx = c.page(&state).await;
     let html = render(&tpl::RemoveKeyPage {
@@ -1129,19 +1017,13 @@ async fn remove_key_start(
 
 async fn remove_key_finish(
     State(state): State<WebState>,
-    Peer(peer): Peer,
-    headers: HeaderMap,
     Path(id): Path<DeviceId>,
-    Form(form): Form<ActionForm>,
+    Action { me: c, form }: Action<ActionForm>,
 ) -> Response {
-    let c = match ctx(&state, peer, &headers, Some(&form.csrf)).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
-    let t = state.gateway.now();
+    let t = c.now;
     state
         .sessions
-        .update(&c.sid, with_key(&c, None), state.gateway.now())
+        .update(&c.sid, with_key(&c, None), c.now)
         .await;
     let device = match state.gateway.portal_can_remove(&c.actor, id).await {
         Ok(d) => d,

@@ -4,20 +4,19 @@
 //! their own organisation's people; operators). The rules are `service::remember`'s.
 
 use super::WebState;
-use super::admin::{admin, failure};
-use super::login::{Peer, server_error};
-use super::portal::{ctx, see_other};
+use super::admin::Admin;
+use super::extract::{Action, Button};
+use super::login::server_error;
+use super::portal::{SignedIn, see_other};
 use super::templates::{Ctx, render};
 use crate::model::{PersonId, UnixTime};
 use crate::store::RememberedBrowser;
 use askama::Template;
-use axum::Form;
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use serde::Deserialize;
 use sha2::{Digest as _, Sha256};
 
 const COOKIE_NAME: &str = "mfa_remember";
@@ -137,38 +136,23 @@ pub(super) async fn admin_section(
     Ok(render(&section).0)
 }
 
-#[derive(Debug, Deserialize)]
-pub struct CsrfForm {
-    #[serde(default)]
-    csrf: String,
-}
-
 async fn portal_forget(
     state: &WebState,
-    peer: std::net::SocketAddr,
+    c: &SignedIn,
     headers: &HeaderMap,
-    csrf: &str,
     id: Option<i64>,
 ) -> Response {
-    let c = match ctx(state, peer, headers, Some(csrf)).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
     // Forgetting the browser this request came from also deletes its cookie.
     let this = match id {
         None => true,
-        Some(id) => match state
-            .gateway
-            .remembered_of(&c.actor.person, state.gateway.now())
-            .await
-        {
+        Some(id) => match state.gateway.remembered_of(&c.actor.person, c.now).await {
             Ok(list) => list.iter().any(|b| b.id == id && is_this(headers, b)),
             Err(e) => return server_error(&e),
         },
     };
     match state
         .gateway
-        .portal_forget_browser(&c.actor, id, state.gateway.now())
+        .portal_forget_browser(&c.actor, id, c.now)
         .await
     {
         Ok(_) if this && token(headers).is_some() => {
@@ -182,39 +166,31 @@ async fn portal_forget(
 /// POST /portal/browsers/{id}/forget
 async fn portal_forget_one(
     State(state): State<WebState>,
-    Peer(peer): Peer,
     headers: HeaderMap,
     Path(id): Path<i64>,
-    Form(form): Form<CsrfForm>,
+    me: Action<Button>,
 ) -> Response {
-    portal_forget(&state, peer, &headers, &form.csrf, Some(id)).await
+    portal_forget(&state, &me.me, &headers, Some(id)).await
 }
 
 /// POST /portal/browsers/forget
 async fn portal_forget_all(
     State(state): State<WebState>,
-    Peer(peer): Peer,
     headers: HeaderMap,
-    Form(form): Form<CsrfForm>,
+    me: Action<Button>,
 ) -> Response {
-    portal_forget(&state, peer, &headers, &form.csrf, None).await
+    portal_forget(&state, &me.me, &headers, None).await
 }
 
 async fn admin_forget(
     state: &WebState,
-    peer: std::net::SocketAddr,
-    headers: &HeaderMap,
-    csrf: &str,
+    a: &Admin,
     person: PersonId,
     browser: Option<i64>,
 ) -> Response {
-    let a = match admin(state, peer, headers, Some(csrf)).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
     match state
         .gateway
-        .admin_forget_browser(&a.actor, person, browser, state.gateway.now())
+        .admin_forget_browser(&a.actor, person, browser, a.c.now)
         .await
     {
         Ok(_) => (
@@ -222,30 +198,26 @@ async fn admin_forget(
             [(header::LOCATION, format!("/admin/people/{person}"))],
         )
             .into_response(),
-        Err(e) => failure(&e),
+        Err(e) => a.failure(&e),
     }
 }
 
 /// POST /admin/people/{id}/browsers/{browser}/forget
 async fn admin_forget_one(
     State(state): State<WebState>,
-    Peer(peer): Peer,
-    headers: HeaderMap,
     Path((id, browser)): Path<(PersonId, i64)>,
-    Form(form): Form<CsrfForm>,
+    me: Action<Button, Admin>,
 ) -> Response {
-    admin_forget(&state, peer, &headers, &form.csrf, id, Some(browser)).await
+    admin_forget(&state, &me.me, id, Some(browser)).await
 }
 
 /// POST /admin/people/{id}/browsers/forget
 async fn admin_forget_all(
     State(state): State<WebState>,
-    Peer(peer): Peer,
-    headers: HeaderMap,
     Path(id): Path<PersonId>,
-    Form(form): Form<CsrfForm>,
+    me: Action<Button, Admin>,
 ) -> Response {
-    admin_forget(&state, peer, &headers, &form.csrf, id, None).await
+    admin_forget(&state, &me.me, id, None).await
 }
 
 #[cfg(test)]

@@ -6,19 +6,20 @@
 //! its cookie or hash; every POST needs the page's CSRF token. The ending itself (audited,
 //! back-channel logouts) is `Gateway::portal_end_sso` / `admin_end_sso`.
 
-use super::admin::{admin, failure};
-use super::login::{Peer, server_error};
-use super::portal::{ctx, see_other};
+use super::admin::Admin;
+use super::extract::{Action, csrf_form};
+use super::login::server_error;
+use super::portal::see_other;
 use super::templates::{Ctx, render};
 use super::{WebState, session};
 use crate::model::PersonId;
 use crate::service::SsoSessionView;
 use askama::Template;
+use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use axum::{Form, Router};
 use serde::Deserialize;
 
 pub fn routes() -> Router<WebState> {
@@ -37,6 +38,8 @@ pub struct EndForm {
     #[serde(default)]
     sid: String,
 }
+
+csrf_form!(EndForm);
 
 impl EndForm {
     /// The sid as sent (a base64url value; anything else matches no session).
@@ -133,20 +136,15 @@ fn back_to_portal(state: &WebState, headers: &HeaderMap, ended: Option<&str>) ->
 /// POST /portal/sso/end: the person signs one of their browsers out.
 async fn portal_end(
     State(state): State<WebState>,
-    Peer(peer): Peer,
     headers: HeaderMap,
-    Form(form): Form<EndForm>,
+    Action { me: c, form }: Action<EndForm>,
 ) -> Response {
-    let c = match ctx(&state, peer, &headers, Some(&form.csrf)).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
     let Some(sid) = form.sid() else {
         return see_other("/portal");
     };
     match state
         .gateway
-        .portal_end_sso(&c.actor, Some(sid), state.gateway.now())
+        .portal_end_sso(&c.actor, Some(sid), c.now)
         .await
     {
         Ok(_) => back_to_portal(&state, &headers, Some(sid)),
@@ -157,19 +155,10 @@ async fn portal_end(
 /// POST /portal/sso/end-all: every browser of the person signed out.
 async fn portal_end_all(
     State(state): State<WebState>,
-    Peer(peer): Peer,
     headers: HeaderMap,
-    Form(form): Form<EndForm>,
+    Action { me: c, .. }: Action<EndForm>,
 ) -> Response {
-    let c = match ctx(&state, peer, &headers, Some(&form.csrf)).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
-    match state
-        .gateway
-        .portal_end_sso(&c.actor, None, state.gateway.now())
-        .await
-    {
+    match state.gateway.portal_end_sso(&c.actor, None, c.now).await {
         Ok(_) => back_to_portal(&state, &headers, None),
         Err(e) => server_error(&e),
     }
@@ -186,46 +175,34 @@ fn back_to_person(id: PersonId) -> Response {
 /// POST /admin/people/{id}/sso/end: an administrator signs one browser of the person out.
 async fn admin_end(
     State(state): State<WebState>,
-    Peer(peer): Peer,
-    headers: HeaderMap,
     Path(id): Path<PersonId>,
-    Form(form): Form<EndForm>,
+    Action { me: a, form }: Action<EndForm, Admin>,
 ) -> Response {
-    let a = match admin(&state, peer, &headers, Some(&form.csrf)).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
     // A malformed sid matches nothing (the person is still checked, and the try audited).
     let sid = form.sid().unwrap_or("-");
     match state
         .gateway
-        .admin_end_sso(&a.actor, id, Some(sid), state.gateway.now())
+        .admin_end_sso(&a.actor, id, Some(sid), a.c.now)
         .await
     {
         Ok(_) => back_to_person(id),
-        Err(e) => failure(&e),
+        Err(e) => a.failure(&e),
     }
 }
 
 /// POST /admin/people/{id}/sso/end-all: every browser of the person signed out.
 async fn admin_end_all(
     State(state): State<WebState>,
-    Peer(peer): Peer,
-    headers: HeaderMap,
     Path(id): Path<PersonId>,
-    Form(form): Form<EndForm>,
+    Action { me: a, .. }: Action<EndForm, Admin>,
 ) -> Response {
-    let a = match admin(&state, peer, &headers, Some(&form.csrf)).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
     match state
         .gateway
-        .admin_end_sso(&a.actor, id, None, state.gateway.now())
+        .admin_end_sso(&a.actor, id, None, a.c.now)
         .await
     {
         Ok(_) => back_to_person(id),
-        Err(e) => failure(&e),
+        Err(e) => a.failure(&e),
     }
 }
 

@@ -274,6 +274,38 @@ impl Gateway {
         }
     }
 
+    /// A signed-in person asked for a page of an area (`admin`, `audit`) their roles do not
+    /// open: audited as `access_denied`, reason `missing_role`, with the path asked for.
+    pub async fn audit_missing_role(
+        &self,
+        person: &Person,
+        area: &str,
+        path: &str,
+        source: Option<IpAddr>,
+        request_id: Option<String>,
+        now: UnixTime,
+    ) {
+        let mut e = AuditEvent::admin(
+            now,
+            EventKind::AccessDenied,
+            &format!("person:{}", person.id),
+        );
+        e.channel = Channel::Portal;
+        e.client = Some(area.to_owned());
+        e.source = source.map(|s| s.to_string());
+        e.request_id = request_id;
+        e.outcome = Outcome::Reject;
+        e.reason = Some("missing_role".into());
+        e.detail = Some(serde_json::json!({ "path": path }));
+        e.person_id = Some(person.id);
+        e.username = Some(person.username.clone());
+        e.org_id = Some(person.org_id);
+        if let Err(err) = self.store.append_event(&e).await {
+            crate::ops::count_audit_write_failure();
+            tracing::error!(error = %err, "audit write failed");
+        }
+    }
+
     async fn deny(&self, actor: &AdminActor, what: String, now: UnixTime) -> ServiceError {
         self.audit_denied(actor, &what, now).await;
         ServiceError::NotFound(what)
