@@ -1660,6 +1660,16 @@ async fn the_reset_pages_refuse_forged_forms_and_change_nothing() {
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(r.has_id("reset-request-form") && r.says("reset-error-identifier"));
     assert_eq!(count(&app, EventKind::PasswordResetRequested).await, 0);
+    // A name: the same "look in your mail" page whoever it names (the work runs apart).
+    let r = post(
+        &app,
+        "/reset",
+        &[("mfa_pre", &pre)],
+        &[("csrf", &csrf), ("identifier", "nobody@example.org")],
+    )
+    .await;
+    assert_page(&r, &["reset-sent", "to-sign-in"]);
+    assert!(r.says("reset-sent-title"));
 
     let ann = who(&app, "ann").await;
     let (url, _, _) = gw
