@@ -1757,7 +1757,9 @@ async fn a_refused_request_form_keeps_what_was_typed() {
         .await
         .expect("requests")
         .len();
-    let cases: [(Vec<(&str, &str)>, Vec<String>); 3] = [
+    /// A form's fields, and what its refusal page keeps of them.
+    type Case<'a> = (Vec<(&'a str, &'a str)>, Vec<String>);
+    let cases: [Case<'_>; 3] = [
         (
             vec![
                 ("type", "new_employee"),
