@@ -2293,3 +2293,29 @@ async fn the_person_page_shows_their_events_and_a_bad_search_says_why() {
     );
     assert!(events_of(app, "audit_exported").await.is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "bug: the 404 of the admin's sign-out and forget-browser actions is in English, not the person's language (admin::failure, used by sso_sessions.rs and remember.rs)"]
+async fn the_404_of_the_admins_browser_actions_is_in_the_persons_language() {
+    let w = world().await;
+    let (olga, csrf) = w.sign_in("olga").await;
+    for action in [
+        "/admin/people/{person}/sso/end-all",
+        "/admin/people/{person}/browsers/forget",
+    ] {
+        let got = post(
+            &w.app,
+            &w.b.path(action),
+            peer_of("olga"),
+            &olga,
+            &[("csrf", &csrf)],
+        )
+        .await;
+        assert_eq!(got.status, StatusCode::NOT_FOUND, "{action}");
+        assert!(
+            got.body.contains(r#"<html lang="nl">"#),
+            "{action}: {}",
+            got.body
+        );
+    }
+}
