@@ -196,7 +196,7 @@ fn forbidden_in(ctx: &Ctx) -> Response {
 }
 
 /// 400 with the refusal in words.
-fn refused_in(ctx: &Ctx, text: &str) -> Response {
+fn refused_in(ctx: &Ctx, text: &crate::service::Refusal) -> Response {
     (
         StatusCode::BAD_REQUEST,
         render(&MessagePage {
@@ -212,7 +212,7 @@ fn refused_in(ctx: &Ctx, text: &str) -> Response {
 fn failure_in(ctx: &Ctx, e: &ServiceError) -> Response {
     match e {
         ServiceError::NotFound(_) => not_found_in(ctx),
-        ServiceError::Invalid(text) => refused_in(ctx, text),
+        ServiceError::Refused(text) => refused_in(ctx, text),
         e => {
             tracing::error!(error = %e, "an administration page failed");
             message_response(
@@ -366,7 +366,7 @@ async fn stock(State(state): State<WebState>, Peer(peer): Peer, headers: HeaderM
     let t = state.gateway.now();
     let counts = match state.gateway.stock(&a.actor, t).await {
         Ok(c) => c,
-        Err(ServiceError::Invalid(_)) => return a.forbidden(),
+        Err(ServiceError::Refused(_)) => return a.forbidden(),
         Err(e) => return a.failure(&e),
     };
     let orgs = try_page!(a, org_names(&state, &a).await);
@@ -576,7 +576,7 @@ async fn submit(
         .await
     {
         Ok(r) => to_request(r.id),
-        Err(ServiceError::Invalid(text)) => {
+        Err(ServiceError::Refused(text)) => {
             let error = refusal(&a.ctx, &text);
             render_form(&state, &a, org, kind, &form.fields(), Some(error)).await
         }
@@ -639,7 +639,7 @@ async fn after(
 ) -> Response {
     match result {
         Ok(()) => to_request(id),
-        Err(ServiceError::Invalid(text)) => {
+        Err(ServiceError::Refused(text)) => {
             render_request(state, a, id, None, Some(refusal(&a.ctx, &text))).await
         }
         Err(e) => a.failure(&e),
@@ -827,7 +827,7 @@ async fn temp_code(
             let shown = (what, code.expose().to_owned());
             render_person(&state, &a, id, Some(shown), None).await
         }
-        Err(ServiceError::Invalid(text)) => {
+        Err(ServiceError::Refused(text)) => {
             let error = (refusal(&a.ctx, &text), PersonField::Minutes);
             render_person(&state, &a, id, None, Some(error)).await
         }
@@ -922,7 +922,7 @@ async fn assign_token(
         .await
     {
         Ok(_) => to_person(id),
-        Err(ServiceError::Invalid(text)) => {
+        Err(ServiceError::Refused(text)) => {
             let error = (refusal(&a.ctx, &text), PersonField::Serial);
             render_person(&state, &a, id, None, Some(error)).await
         }
@@ -962,7 +962,7 @@ async fn new_activation(
             let shown = (a.ctx.t("admin-activation-sent-to"), email);
             render_person(&state, &a, id, Some(shown), None).await
         }
-        Err(ServiceError::Invalid(text)) => {
+        Err(ServiceError::Refused(text)) => {
             let error = (refusal(&a.ctx, &text), PersonField::None);
             render_person(&state, &a, id, None, Some(error)).await
         }
@@ -984,8 +984,8 @@ async fn new_api_token(
         .await
     {
         Ok((_, secret)) => render_org(&state, &a, org, Some(secret.expose()), None).await,
-        Err(ServiceError::Invalid(_)) if !a.actor.is_operator() => a.forbidden(),
-        Err(ServiceError::Invalid(text)) => {
+        Err(ServiceError::Refused(_)) if !a.actor.is_operator() => a.forbidden(),
+        Err(ServiceError::Refused(text)) => {
             let error = refusal(&a.ctx, &text);
             render_org(&state, &a, org, None, Some(error)).await
         }
@@ -1045,8 +1045,8 @@ async fn switch_over(
         .await
     {
         Ok(()) => see_other_org(org),
-        Err(ServiceError::Invalid(_)) if !a.actor.is_operator() => a.forbidden(),
-        Err(ServiceError::Invalid(text)) => {
+        Err(ServiceError::Refused(_)) if !a.actor.is_operator() => a.forbidden(),
+        Err(ServiceError::Refused(text)) => {
             let error = refusal(&a.ctx, &text);
             render_org(&state, &a, org, None, Some(error)).await
         }
