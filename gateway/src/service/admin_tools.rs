@@ -18,11 +18,12 @@ pub const RECENT_LOGINS: u32 = 20;
 /// How many password-throttle sources the person's page lists at most.
 const THROTTLE_ROWS: u32 = 20;
 /// The refusal of a pair of codes (said the same way whatever was wrong with them).
-pub const CODES_REFUSED: &str = "These two codes do not resynchronise the token: type two codes the token shows one after the other (press its button twice), the older first.";
+pub const CODES_REFUSED: &str = "svc-codes-refused";
 
 /// The refusal for a device that has no counter to resynchronise.
-pub const NOT_RESYNCABLE: &str =
-    "Only an active HOTP token (one with a button) can be resynchronised.";
+pub const NOT_RESYNCABLE: &str = "svc-not-resyncable";
+/// The refusal when the token signed in between the page and the resync.
+pub const USED_MEANWHILE: &str = "svc-used-meanwhile";
 
 /// A person's recent sign-ins and lockout state, as an admin sees them.
 #[derive(Debug, Clone)]
@@ -94,7 +95,7 @@ impl Gateway {
     /// Resynchronise a person's HOTP token from two consecutive codes (`first` then
     /// `second`), searched within the resync window after the token's next counter. On
     /// success the next counter is the one after `second`; returns it. A pair that does not
-    /// fit is `Invalid(CODES_REFUSED)`, audited as a failed resync.
+    /// fit is `Refused(CODES_REFUSED)`, audited as a failed resync.
     pub async fn admin_resync(
         &self,
         actor: &AdminActor,
@@ -114,7 +115,7 @@ impl Gateway {
             }
         };
         if device.otp.kind != crate::otp::OtpKind::Hotp || device.state != DeviceState::Active {
-            return Err(ServiceError::Invalid(NOT_RESYNCABLE.into()));
+            return Err(refused(NOT_RESYNCABLE));
         }
         let mut event = actor.event(EventKind::DeviceResynced, now);
         event.person_id = Some(person.id);
@@ -132,7 +133,7 @@ impl Gateway {
             event.outcome = Outcome::Failed;
             event.reason = Some("codes_not_in_window".into());
             self.store.append_event(&event).await?;
-            return Err(ServiceError::Invalid(CODES_REFUSED.into()));
+            return Err(refused(CODES_REFUSED));
         };
         event.detail = Some(serde_json::json!({
             "previous_counter": previous,
@@ -172,9 +173,7 @@ impl Gateway {
                 );
                 Ok(next)
             }
-            Err(StoreError::NotFound(_)) => Err(ServiceError::Invalid(
-                "The token was used to sign in meanwhile; type two new codes.".into(),
-            )),
+            Err(StoreError::NotFound(_)) => Err(refused(USED_MEANWHILE)),
             Err(e) => Err(e.into()),
         }
     }
@@ -297,7 +296,7 @@ mod tests {
         for (a, b) in [(0, 1), (3, 2), (3, 5), (9, 9)] {
             let e = resync(RFC4226[a], RFC4226[b]).await.expect_err("refused");
             assert!(
-                matches!(&e, ServiceError::Invalid(t) if t == CODES_REFUSED),
+                matches!(&e, ServiceError::Refused(r) if r.key() == CODES_REFUSED),
                 "{a} {b}: {e}"
             );
             assert_eq!(counter(&s).await, 2, "a refused pair changes nothing");

@@ -13,8 +13,8 @@ pub const APPROVAL_DEVICE_ID: DeviceId = -1;
 
 /// The client name shown to the person when the client has none of its own.
 const DEFAULT_CLIENT_LABEL: &str = "Remote desktop";
-const GONE: &str =
-    "This request is no longer waiting: it was answered, replaced by a newer one, or it expired.";
+/// The request is no longer waiting for an answer.
+pub const REQUEST_GONE: &str = "svc-request-gone";
 
 impl Gateway {
     pub fn approvals(&self) -> &Arc<crate::approval::Hub> {
@@ -299,7 +299,7 @@ impl Gateway {
             .answer_with(person.id, id, answer, chosen, now)
             .await
         else {
-            return Err(ServiceError::Invalid(GONE.into()));
+            return Err(refused(REQUEST_GONE));
         };
         let wrong_number = given != answer;
         let answer = given;

@@ -256,11 +256,10 @@ impl Gateway {
     pub async fn erase_person(&self, who: &str, actor: &str, now: UnixTime) -> Result<String> {
         let person = self.find_person(who).await?;
         if person.state != PersonState::Removed {
-            return Err(ServiceError::Invalid(format!(
-                "person {} is {}: remove them first (`person remove`); only a removed person's identity can be erased",
-                person.id,
-                person.state.as_str()
-            )));
+            return Err(Refusal::new("svc-erase-not-removed")
+                .with("person", person.id)
+                .with("state", person.state.as_str())
+                .into());
         }
         self.erase(&person, actor, now).await
     }

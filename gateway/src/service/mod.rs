@@ -29,15 +29,19 @@ pub const MAX_TEMPORARY_CODE_MINUTES: u32 = 24 * 60;
 /// The client the self-service portal's logins and changes are audited under.
 pub const PORTAL_CLIENT: &str = "portal";
 
-/// Why the portal refused a change, in words for the person.
-pub const LAST_DEVICE: &str =
-    "You cannot remove your last device; ask your organisation's administrator or the helpdesk.";
+/// Why the portal refused a change: the person's last device.
+pub const LAST_DEVICE: &str = "svc-last-device";
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
     Password(#[from] PasswordError),
+    /// A refusal a person reads, in their language (`Refusal::text`); English here.
+    #[error("{0}")]
+    Refused(Refusal),
+    /// A refusal in English only, from outside the service (configuration, directory
+    /// sync): the CLI and the logs show it; the pages do not.
     #[error("{0}")]
     Invalid(String),
     #[error("{0} not found")]
@@ -61,6 +65,7 @@ pub mod notify;
 mod overload_tests;
 mod portal;
 mod push;
+pub mod refusal;
 pub mod remember;
 
 /// A gateway on a new SQLite database in a temporary folder (cheap argon2 parameters), for
@@ -82,10 +87,13 @@ pub mod reset;
 mod sso;
 mod sso_sessions;
 pub mod tenancy;
-pub use approval::APPROVAL_DEVICE_ID;
+pub use approval::{APPROVAL_DEVICE_ID, REQUEST_GONE};
 pub use audit_admin::{PurgeReport, SubjectAccess};
 pub use lifecycle::{AdminActor, Scope};
-pub use portal::PortalActor;
+pub use portal::{PortalActor, WRONG_NEW_CODE};
+pub use push::PUSH_DEVICES_FULL;
+pub use refusal::Refusal;
+use refusal::{number, refused};
 pub use sso_sessions::{
     SsoEnd, SsoEndReason, SsoSessionView, SsoWhich, sso_sid, sso_sid_for_token,
 };
@@ -816,14 +824,12 @@ impl Gateway {
     pub async fn create_org(&self, name: &str, actor: &str, now: UnixTime) -> Result<Organisation> {
         let name = name.trim();
         if name.is_empty() {
-            return Err(ServiceError::Invalid("organisation name is empty".into()));
+            return Err(refused("svc-org-name-empty"));
         }
         // Its login suffix (`ann@praktijk-zuid`) must name it alone.
         let slug = crate::store::org_slug(name);
         if slug.is_empty() {
-            return Err(ServiceError::Invalid(
-                "organisation name needs a letter or a digit".into(),
-            ));
+            return Err(refused("svc-org-name-no-letter"));
         }
         if let Some(other) = self
             .store
@@ -832,10 +838,11 @@ impl Gateway {
             .into_iter()
             .find(|o| crate::store::org_slug(&o.name) == slug)
         {
-            return Err(ServiceError::Invalid(format!(
-                "organisation name {name:?} has the login suffix {slug:?} of {:?}",
-                other.name
-            )));
+            return Err(Refusal::new("svc-org-suffix-taken")
+                .with("name", name)
+                .with("suffix", slug)
+                .with("other", other.name)
+                .into());
         }
         let mut event = AuditEvent::admin(now, EventKind::OrgCreated, actor);
         event.detail = Some(serde_json::json!({ "name": name }));
@@ -887,11 +894,11 @@ impl Gateway {
                     .iter()
                     .map(|(p, org)| format!("{}@{}", p.username, crate::store::org_slug(org)))
                     .collect();
-                Err(ServiceError::Invalid(format!(
-                    "{username:?} is a username in {} organisations: name one as {}",
-                    names.len(),
-                    names.join(" or ")
-                )))
+                Err(Refusal::new("svc-username-ambiguous")
+                    .with("username", username)
+                    .with("count", number(names.len()))
+                    .with("names", names.join(", "))
+                    .into())
             }
         }
     }
@@ -905,12 +912,10 @@ impl Gateway {
     ) -> Result<Person> {
         let username = crate::store::normalise_username(&new.username);
         if username.is_empty() || username.chars().any(|c| c.is_control()) {
-            return Err(ServiceError::Invalid(
-                "username is empty or has control characters".into(),
-            ));
+            return Err(refused("svc-username-bad"));
         }
         if new.full_name.trim().is_empty() {
-            return Err(ServiceError::Invalid("full name is empty".into()));
+            return Err(refused("svc-full-name-empty"));
         }
         let hash = match password {
             Some(pw) => Some(self.hash_password(pw).await?),
@@ -969,7 +974,7 @@ impl Gateway {
             PersonState::Disabled => EventKind::PersonDisabled,
             PersonState::Removed => EventKind::PersonRemoved,
             PersonState::Active => {
-                return Err(ServiceError::Invalid("use unlock or re-create".into()));
+                return Err(refused("svc-use-unlock"));
             }
         };
         let event = Self::person_event(&person, kind, actor, now);
@@ -1045,9 +1050,9 @@ impl Gateway {
     ) -> Result<(SecretString, UnixTime)> {
         let actor = origin.actor.as_str();
         if !(1..=MAX_TEMPORARY_CODE_MINUTES).contains(&valid_minutes) {
-            return Err(ServiceError::Invalid(format!(
-                "a temporary code is valid for 1 to {MAX_TEMPORARY_CODE_MINUTES} minutes"
-            )));
+            return Err(Refusal::new("svc-temporary-code-minutes")
+                .with("max", number(MAX_TEMPORARY_CODE_MINUTES))
+                .into());
         }
         let person = self.person(username).await?;
         let bytes = random_bytes(7).map_err(|_| ServiceError::Crypto("random generator".into()))?;
@@ -1084,13 +1089,13 @@ impl Gateway {
         now: UnixTime,
     ) -> Result<EnrolledDevice> {
         if !params.is_valid() || !matches!(params.kind, crate::otp::OtpKind::Totp { .. }) {
-            return Err(ServiceError::Invalid(
-                "TOTP needs 6 to 8 digits and a period of 1 to 300 seconds".into(),
-            ));
+            return Err(refused("svc-totp-params"));
         }
         let person = self.person(username).await?;
         if person.state != PersonState::Active {
-            return Err(ServiceError::Invalid(format!("{username} is not active")));
+            return Err(Refusal::new("svc-person-not-active")
+                .with("username", username)
+                .into());
         }
         let seed = SecretBytes::new(
             random_bytes(20).map_err(|_| ServiceError::Crypto("random generator".into()))?,
@@ -1167,17 +1172,14 @@ impl Gateway {
     ) -> Result<u64> {
         let device = self.device(id).await?;
         if device.otp.kind != crate::otp::OtpKind::Hotp {
-            return Err(ServiceError::Invalid(format!(
-                "device {id} is not an HOTP token"
-            )));
+            return Err(Refusal::new("svc-not-hotp").with("device", id).into());
         }
         let secret = self.open_secret(&device)?;
         let usable = UsableDevice { device, secret };
-        let next = self.engine.resync(&usable, first, second).ok_or_else(|| {
-            ServiceError::Invalid(
-                "the two codes do not follow each other within the resync window".into(),
-            )
-        })?;
+        let next = self
+            .engine
+            .resync(&usable, first, second)
+            .ok_or_else(|| refused("svc-resync-window"))?;
         let mut event = AuditEvent::admin(now, EventKind::DeviceResynced, actor);
         event.person_id = usable.device.person_id;
         event.org_id = usable.device.org_id;
@@ -1213,10 +1215,10 @@ impl Gateway {
                 digits: k.digits,
             };
             if !otp.is_valid() {
-                return Err(ServiceError::Invalid(format!(
-                    "entry {} (serial {:?}): unsupported digits or period",
-                    k.entry, k.serial
-                )));
+                return Err(Refusal::new("svc-import-unsupported")
+                    .with("entry", number(k.entry))
+                    .with("serial", k.serial.as_str())
+                    .into());
             }
             let uid = new_uid();
             tokens.push(NewDevice {
@@ -1289,14 +1291,13 @@ pub(crate) fn check_label(label: &str) -> Result<String> {
         || label.chars().count() > 64
         || label.chars().any(|c| c.is_control() || bidi(c))
     {
-        return Err(ServiceError::Invalid(BAD_LABEL.into()));
+        return Err(refused(BAD_LABEL));
     }
     Ok(label.to_owned())
 }
 
 /// Why a device label was refused.
-pub const BAD_LABEL: &str =
-    "Give the device a name of 1 to 64 characters, without control or text-direction characters.";
+pub const BAD_LABEL: &str = "svc-bad-label";
 
 /// A login attempt from the command line (for trying the gateway without a client).
 pub fn cli_attempt(username: &str, credentials: crate::engine::Credentials) -> Attempt {

@@ -6,19 +6,16 @@ use crate::engine::KeyAssertion;
 use crate::webauthn::KeyError;
 use webauthn_rs::prelude::{Passkey, Webauthn};
 
-const WRONG_CODE: &str =
-    "That code is not right. Enter the current code from another of your devices.";
-const NO_SUCH_TOKEN: &str = "No token with that serial number can be linked to your account. Check the number on the token, or ask your administrator.";
-const WRONG_TOKEN_CODE: &str =
-    "That code is not right for this token. Press the token's button and enter the code it shows.";
-const WRONG_NEW_CODE: &str = "That code is not right. Check that the app shows the new account, then enter its current code.";
-const NO_SUCH_DEVICE: &str = "That device is not linked to your account.";
-const KEY_NOT_ACCEPTED: &str =
-    "The security key's answer was not accepted. Try again, or choose another key.";
-const KEY_LINKED: &str = "This security key is linked already.";
-const WRONG_KEY: &str = "That security key was not accepted. Use another of your devices.";
-const WRONG_STEP_UP: &str =
-    "That code is not right. Enter the current code from one of the devices you already use.";
+const WRONG_CODE: &str = "svc-wrong-code";
+const NO_SUCH_TOKEN: &str = "svc-no-such-token";
+const WRONG_TOKEN_CODE: &str = "svc-wrong-token-code";
+/// A wrong code for a phone being added (the portal, the activation).
+pub const WRONG_NEW_CODE: &str = "svc-wrong-new-code";
+const NO_SUCH_DEVICE: &str = "svc-no-such-device";
+const KEY_NOT_ACCEPTED: &str = "svc-key-not-accepted";
+const KEY_LINKED: &str = "svc-key-linked";
+const WRONG_KEY: &str = "svc-wrong-key";
+const WRONG_STEP_UP: &str = "svc-wrong-step-up";
 
 /// Who acts in the self-service portal: the logged-in person, and from where.
 #[derive(Debug, Clone)]
@@ -304,7 +301,7 @@ impl Gateway {
     }
 
     /// Save a phone whose secret the person was shown, once `code` from it verifies.
-    /// A wrong code: `Invalid` (counted toward the lockout, audited).
+    /// A wrong code: `Refused` (counted toward the lockout, audited).
     pub async fn portal_add_totp(
         &self,
         actor: &PortalActor,
@@ -338,7 +335,7 @@ impl Gateway {
             self.check_code(actor, "add_phone", vec![unsaved], Vec::new(), code, now);
         if !matches!(decision.verdict, Verdict::Accept { .. }) {
             self.record(actor, &attempt, decision, now).await?;
-            return Err(ServiceError::Invalid(WRONG_NEW_CODE.into()));
+            return Err(refused(WRONG_NEW_CODE));
         }
         let event = actor.event(EventKind::DeviceLinked, now);
         let device = self.store.add_device(&new, now, event.clone()).await?;
@@ -379,14 +376,14 @@ impl Gateway {
             .await?
             .filter(|d| d.kind == DeviceKind::HardwareToken && d.state == DeviceState::InStock)
             .filter(|d| d.org_id.is_none_or(|o| o == person.org_id))
-            .ok_or_else(|| ServiceError::Invalid(NO_SUCH_TOKEN.into()))?;
+            .ok_or_else(|| refused(NO_SUCH_TOKEN))?;
         let secret = self.open_secret(&token)?;
         let unsaved = Self::unsaved_device(person, token, secret);
         let (attempt, decision) =
             self.check_code(actor, "link_token", vec![unsaved], Vec::new(), code, now);
         if !matches!(decision.verdict, Verdict::Accept { .. }) {
             self.record(actor, &attempt, decision, now).await?;
-            return Err(ServiceError::Invalid(WRONG_TOKEN_CODE.into()));
+            return Err(refused(WRONG_TOKEN_CODE));
         }
         let event = actor.event(EventKind::DeviceLinked, now);
         let label = label_or(label, &format!("token {serial}"))?;
@@ -419,7 +416,7 @@ impl Gateway {
             .await?
             .filter(|d| d.person_id == Some(actor.person.id))
             .filter(|d| matches!(d.state, DeviceState::Active | DeviceState::Disabled))
-            .ok_or_else(|| ServiceError::Invalid(NO_SUCH_DEVICE.into()))
+            .ok_or_else(|| refused(NO_SUCH_DEVICE))
     }
 
     pub async fn portal_rename(
@@ -483,7 +480,7 @@ impl Gateway {
     pub async fn portal_can_remove(&self, actor: &PortalActor, id: DeviceId) -> Result<Device> {
         let device = self.own_device(actor, id).await?;
         if self.other_devices(actor, id).await?.is_empty() {
-            return Err(ServiceError::Invalid(LAST_DEVICE.into()));
+            return Err(refused(LAST_DEVICE));
         }
         Ok(device)
     }
@@ -504,7 +501,7 @@ impl Gateway {
         if matches!(written.verdict, Verdict::Accept { .. }) {
             Ok(())
         } else {
-            Err(ServiceError::Invalid(WRONG_STEP_UP.into()))
+            Err(refused(WRONG_STEP_UP))
         }
     }
 
@@ -551,7 +548,7 @@ impl Gateway {
         let device = self.own_device(actor, id).await?;
         let others = self.other_devices(actor, id).await?;
         if others.is_empty() {
-            return Err(ServiceError::Invalid(LAST_DEVICE.into()));
+            return Err(refused(LAST_DEVICE));
         }
         let recovery = self.store.recovery_codes(actor.person.id).await?;
         let (attempt, decision) =
@@ -559,7 +556,7 @@ impl Gateway {
         // A code used at once elsewhere (a replay) or a lock set meanwhile: a reject.
         let written = self.record(actor, &attempt, decision, now).await?;
         if !matches!(written.verdict, Verdict::Accept { .. }) {
-            return Err(ServiceError::Invalid(WRONG_CODE.into()));
+            return Err(refused(WRONG_CODE));
         }
         let event = actor.event(EventKind::DeviceRemoved, now);
         self.store.remove_device(device.id, event.clone()).await?;
@@ -771,7 +768,7 @@ impl Gateway {
             Ok(p) => p,
             Err(KeyError::Rejected(e)) => {
                 tracing::info!(person = person.id, error = %e, "security key registration refused");
-                return Err(ServiceError::Invalid(KEY_NOT_ACCEPTED.into()));
+                return Err(refused(KEY_NOT_ACCEPTED));
             }
             Err(e) => return Err(ServiceError::Internal(e.to_string())),
         };
@@ -801,7 +798,7 @@ impl Gateway {
             .await
         {
             Ok(d) => d,
-            Err(StoreError::Conflict(_)) => return Err(ServiceError::Invalid(KEY_LINKED.into())),
+            Err(StoreError::Conflict(_)) => return Err(refused(KEY_LINKED)),
             Err(e) => return Err(e.into()),
         };
         event.device_id = Some(device.id);
@@ -830,7 +827,7 @@ impl Gateway {
         let device = self.own_device(actor, id).await?;
         let others = self.other_devices(actor, id).await?;
         if others.is_empty() {
-            return Err(ServiceError::Invalid(LAST_DEVICE.into()));
+            return Err(refused(LAST_DEVICE));
         }
         let key = self
             .verify_key(actor.person.id, rp, state, response, Some(id))
@@ -841,7 +838,7 @@ impl Gateway {
         // meanwhile: a reject.
         let written = self.record(actor, &attempt, decision, now).await?;
         if !matches!(written.verdict, Verdict::Accept { .. }) {
-            return Err(ServiceError::Invalid(WRONG_KEY.into()));
+            return Err(refused(WRONG_KEY));
         }
         let event = actor.event(EventKind::DeviceRemoved, now);
         self.store.remove_device(device.id, event.clone()).await?;

@@ -18,9 +18,10 @@ struct Sealed {
     binding_sha256: String,
 }
 
-const BAD_SUBSCRIPTION: &str =
-    "This browser's notification subscription was not accepted. Try again, or use another browser.";
-const UNKNOWN_PUSH_SERVICE: &str = "This browser's push service is not one the gateway sends to.";
+const BAD_SUBSCRIPTION: &str = "svc-bad-subscription";
+const UNKNOWN_PUSH_SERVICE: &str = "svc-unknown-push-service";
+/// The person has as many push devices as the gateway allows.
+pub const PUSH_DEVICES_FULL: &str = "svc-push-devices-full";
 
 impl Gateway {
     /// The VAPID public key for the portal page (None: Web Push is off).
@@ -41,14 +42,14 @@ impl Gateway {
         now: UnixTime,
     ) -> Result<Device> {
         let sub = Subscription::from_browser_json(subscription_json)
-            .map_err(|_| ServiceError::Invalid(BAD_SUBSCRIPTION.into()))?;
+            .map_err(|_| refused(BAD_SUBSCRIPTION))?;
         let loopback = matches!(
             sub.endpoint().host_str(),
             Some("127.0.0.1" | "localhost" | "[::1]")
         );
         let allowed = sub.is_known_push_service() || (loopback && self.push_allow_loopback);
         if !allowed {
-            return Err(ServiceError::Invalid(UNKNOWN_PUSH_SERVICE.into()));
+            return Err(refused(UNKNOWN_PUSH_SERVICE));
         }
         let person = &actor.person;
         let linked = self
@@ -60,10 +61,9 @@ impl Gateway {
             .filter(|d| matches!(d.state, DeviceState::Active | DeviceState::Disabled))
             .count();
         if linked >= self.max_push_devices {
-            return Err(ServiceError::Invalid(format!(
-                "At most {} devices can get your sign-in requests. Remove one under My devices first.",
-                self.max_push_devices
-            )));
+            return Err(Refusal::new(PUSH_DEVICES_FULL)
+                .with("max", number(self.max_push_devices))
+                .into());
         }
         use sha2::Digest as _;
         let sealed = Sealed {

@@ -32,11 +32,11 @@ pub const RESET_CLIENT: &str = "password-reset";
 /// People one e-mail address may name in one request.
 const PEOPLE_PER_ADDRESS: u32 = 5;
 
-pub const RESET_LINK_INVALID: &str = "This reset link is not valid: it was used already, a newer one was sent, it expired, or it was mistyped. Ask for a new one on the sign-in page.";
-pub const RESET_WRONG_CODE: &str = "That code is not right. Enter the current code from any phone or token linked to your account, or one of your recovery codes.";
-pub const RESET_NO_DEVICE: &str = "Your account has no phone or token to confirm with. Ask your organisation's administrator to reset your password.";
-pub const RESET_CODE_FIRST: &str = "Confirm with a code from your phone or token first.";
-const DIFFERENT: &str = "The two passwords differ.";
+pub const RESET_LINK_INVALID: &str = "svc-reset-link-invalid";
+pub const RESET_WRONG_CODE: &str = "svc-reset-wrong-code";
+pub const RESET_NO_DEVICE: &str = "svc-reset-no-device";
+pub const RESET_CODE_FIRST: &str = "svc-reset-code-first";
+use super::refusal::PASSWORDS_DIFFER as DIFFERENT;
 
 /// Where a reset step comes from (audited with it).
 #[derive(Debug, Clone, Default)]
@@ -81,8 +81,8 @@ fn split_token(token: &str) -> Option<(i64, &str)> {
     Some((id, secret))
 }
 
-fn invalid(text: impl Into<String>) -> ServiceError {
-    ServiceError::Invalid(text.into())
+fn invalid(key: &'static str) -> ServiceError {
+    refused(key)
 }
 
 impl Gateway {
@@ -439,7 +439,7 @@ impl Gateway {
                 };
                 self.reset_refused(Some(&person), None, reason, origin, now)
                     .await;
-                return Err(invalid(e.to_string()));
+                return Err(super::refusal::password_refused(e));
             }
             Err(e) => return Err(e),
         };

@@ -5,6 +5,7 @@
 
 use super::audit_admin::SubjectAccess;
 use super::lifecycle::{AdminActor, format_date};
+use super::refusal::{Refusal, refused};
 use super::{Gateway, Result, ServiceError};
 use crate::audit::{AuditEvent, EventKind, Outcome, StoredEvent};
 use crate::model::{
@@ -61,11 +62,11 @@ impl Gateway {
         now: UnixTime,
     ) -> Result<()> {
         if !actor.is_operator() {
-            return Err(ServiceError::Invalid(
-                "only the operator sets an organisation's policy".into(),
-            ));
+            return Err(refused("svc-policy-operator-only"));
         }
-        policy.check().map_err(ServiceError::Invalid)?;
+        policy
+            .check()
+            .map_err(|text| ServiceError::Refused(Refusal::said(text)))?;
         let json =
             serde_json::to_string(policy).map_err(|e| ServiceError::Internal(e.to_string()))?;
         let mut event = actor.event(EventKind::OrgPolicyChanged, now);
@@ -144,9 +145,7 @@ impl Gateway {
         now: UnixTime,
     ) -> Result<Offboarding> {
         if !actor.is_operator() {
-            return Err(ServiceError::Invalid(
-                "only the operator can offboard an organisation".into(),
-            ));
+            return Err(refused("svc-offboard-operator-only"));
         }
         let mut out = Offboarding {
             erase_at: Some(now + i64::from(after_days) * 86_400),

@@ -1,30 +1,17 @@
 //! The account pages reached without a portal session or around approvals, on askama
 //! templates (`gateway/templates/account/`): activation, the password reset, `/approve`
 //! and the portal's sign-in requests. Every text comes from `locales/*/account.ftl`; the
-//! service's refusals (English constants) are mapped to catalogue keys here, so a page
-//! shows them in its own language.
+//! service's refusals (by their keys) are mapped to these pages' own words here.
 
 use super::qr::Qr;
 use super::templates::{Ctx, Nav};
 use crate::approval::Prompt;
 use crate::i18n::Arg;
-use crate::password::PasswordError;
+use crate::service::Refusal;
+use crate::service::refusal::{PASSWORD_BREACHED, PASSWORD_TOO_SHORT, PASSWORDS_DIFFER};
 use askama::Template;
 
 // ---- the service's refusals, typed ----------------------------------------------------
-
-/// The service refuses with English sentences (`ServiceError::Invalid`); a page knows which
-/// ones its calls give. `min` is the password policy's minimum length.
-fn is_too_short(text: &str, min: usize) -> bool {
-    text == PasswordError::TooShort(min).to_string()
-}
-
-fn is_breached(text: &str) -> bool {
-    text == PasswordError::Breached.to_string()
-}
-
-/// The two password fields differ (`service/lifecycle.rs`, `service/reset.rs`).
-const DIFFERENT: &str = "The two passwords differ.";
 
 /// Why the activation form is shown again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,23 +27,21 @@ pub(crate) enum ActivateError {
 
 impl ActivateError {
     /// The refusal `Gateway::activate` gave (its link still open).
-    pub(crate) fn of_service(text: &str, min: usize) -> Self {
-        if text == DIFFERENT {
-            Self::PasswordsDiffer
-        } else if is_too_short(text, min) {
-            Self::TooShort(min)
-        } else if is_breached(text) {
-            Self::Breached
-        } else if text.starts_with("That code is not right.") {
-            Self::WrongCode
-        } else if text == crate::service::BAD_LABEL {
-            Self::BadLabel
-        } else {
-            tracing::info!(
-                refusal = text,
-                "an activation refused for a reason the page does not name"
-            );
-            Self::Other
+    /// `min` is the password policy's minimum length.
+    pub(crate) fn of_service(refusal: &Refusal, min: usize) -> Self {
+        match refusal.key() {
+            PASSWORDS_DIFFER => Self::PasswordsDiffer,
+            PASSWORD_TOO_SHORT => Self::TooShort(min),
+            PASSWORD_BREACHED => Self::Breached,
+            crate::service::WRONG_NEW_CODE => Self::WrongCode,
+            crate::service::BAD_LABEL => Self::BadLabel,
+            _ => {
+                tracing::info!(
+                    refusal = %refusal,
+                    "an activation refused for a reason the page does not name"
+                );
+                Self::Other
+            }
         }
     }
 
@@ -89,26 +74,22 @@ pub(crate) enum ResetError {
 
 impl ResetError {
     /// The refusal a reset step gave (the link itself is open).
-    pub(crate) fn of_service(text: &str, min: usize) -> Self {
+    pub(crate) fn of_service(refusal: &Refusal, min: usize) -> Self {
         use crate::service::reset::{RESET_CODE_FIRST, RESET_NO_DEVICE, RESET_WRONG_CODE};
-        if text == RESET_WRONG_CODE {
-            Self::WrongCode
-        } else if text == RESET_NO_DEVICE {
-            Self::NoDevice
-        } else if text == RESET_CODE_FIRST {
-            Self::CodeFirst
-        } else if text == DIFFERENT {
-            Self::PasswordsDiffer
-        } else if is_too_short(text, min) {
-            Self::TooShort(min)
-        } else if is_breached(text) {
-            Self::Breached
-        } else {
-            tracing::info!(
-                refusal = text,
-                "a reset step refused for a reason the page does not name"
-            );
-            Self::Other
+        match refusal.key() {
+            RESET_WRONG_CODE => Self::WrongCode,
+            RESET_NO_DEVICE => Self::NoDevice,
+            RESET_CODE_FIRST => Self::CodeFirst,
+            PASSWORDS_DIFFER => Self::PasswordsDiffer,
+            PASSWORD_TOO_SHORT => Self::TooShort(min),
+            PASSWORD_BREACHED => Self::Breached,
+            _ => {
+                tracing::info!(
+                    refusal = %refusal,
+                    "a reset step refused for a reason the page does not name"
+                );
+                Self::Other
+            }
         }
     }
 
@@ -504,32 +485,41 @@ mod tests {
 
     #[test]
     fn the_service_refusals_are_named() {
+        use crate::password::PasswordError;
+        use crate::service::ServiceError;
         use crate::service::reset::{RESET_CODE_FIRST, RESET_NO_DEVICE, RESET_WRONG_CODE};
-        let short = PasswordError::TooShort(12).to_string();
-        let breached = PasswordError::Breached.to_string();
-        for (text, want) in [
-            (RESET_WRONG_CODE, ResetError::WrongCode),
-            (RESET_NO_DEVICE, ResetError::NoDevice),
-            (RESET_CODE_FIRST, ResetError::CodeFirst),
-            (DIFFERENT, ResetError::PasswordsDiffer),
-            (short.as_str(), ResetError::TooShort(12)),
-            (breached.as_str(), ResetError::Breached),
-            ("something new", ResetError::Other),
+        // A refused password, as the service gives it.
+        let password = |e| match crate::service::refusal::password_refused(e) {
+            ServiceError::Refused(r) => r,
+            e => panic!("a refusal: {e:?}"),
+        };
+        let short = password(PasswordError::TooShort(12));
+        let breached = password(PasswordError::Breached);
+        let key = Refusal::new;
+        let other = Refusal::said("something new");
+        for (refusal, want) in [
+            (key(RESET_WRONG_CODE), ResetError::WrongCode),
+            (key(RESET_NO_DEVICE), ResetError::NoDevice),
+            (key(RESET_CODE_FIRST), ResetError::CodeFirst),
+            (key(PASSWORDS_DIFFER), ResetError::PasswordsDiffer),
+            (short.clone(), ResetError::TooShort(12)),
+            (breached.clone(), ResetError::Breached),
+            (other.clone(), ResetError::Other),
         ] {
-            assert_eq!(ResetError::of_service(text, 12), want, "{text}");
+            assert_eq!(ResetError::of_service(&refusal, 12), want, "{refusal}");
         }
-        for (text, want) in [
-            (DIFFERENT, ActivateError::PasswordsDiffer),
-            (short.as_str(), ActivateError::TooShort(12)),
-            (breached.as_str(), ActivateError::Breached),
-            (crate::service::BAD_LABEL, ActivateError::BadLabel),
+        for (refusal, want) in [
+            (key(PASSWORDS_DIFFER), ActivateError::PasswordsDiffer),
+            (short, ActivateError::TooShort(12)),
+            (breached, ActivateError::Breached),
+            (key(crate::service::BAD_LABEL), ActivateError::BadLabel),
             (
-                "That code is not right. Check that the app shows the new account, then enter its current code.",
+                key(crate::service::WRONG_NEW_CODE),
                 ActivateError::WrongCode,
             ),
-            ("something new", ActivateError::Other),
+            (other, ActivateError::Other),
         ] {
-            assert_eq!(ActivateError::of_service(text, 12), want, "{text}");
+            assert_eq!(ActivateError::of_service(&refusal, 12), want, "{refusal}");
         }
     }
 

@@ -119,7 +119,7 @@ async fn show(
     let t = state.gateway.now();
     let a = match state.gateway.open_activation(&token, t).await {
         Ok(a) => a,
-        Err(ServiceError::Invalid(_)) => return refused(&state, &headers).await,
+        Err(ServiceError::Refused(_)) => return refused(&state, &headers).await,
         Err(e) => return server_error(&e),
     };
     // No session: the form is protected by the pre-login token.
@@ -185,10 +185,10 @@ async fn submit(
             });
             page(&state, html, None, "")
         }
-        Err(ServiceError::Invalid(text)) => {
+        Err(ServiceError::Refused(text)) => {
             let a = match state.gateway.open_activation(&token, t).await {
                 Ok(a) => a,
-                Err(ServiceError::Invalid(_)) => return refused(&state, &headers).await,
+                Err(ServiceError::Refused(_)) => return refused(&state, &headers).await,
                 Err(e) => return server_error(&e),
             };
             let ctx = Ctx::of(&state.gateway, state.gateway.lang_of(&a.person).await);

@@ -208,7 +208,7 @@ fn forbidden_in(ctx: &Ctx) -> Response {
 }
 
 /// 400 with the refusal in words.
-fn refused_in(ctx: &Ctx, text: &str) -> Response {
+fn refused_in(ctx: &Ctx, text: &crate::service::Refusal) -> Response {
     (
         StatusCode::BAD_REQUEST,
         render(&MessagePage {
@@ -224,7 +224,7 @@ fn refused_in(ctx: &Ctx, text: &str) -> Response {
 fn failure_in(ctx: &Ctx, e: &ServiceError) -> Response {
     match e {
         ServiceError::NotFound(_) => not_found_in(ctx),
-        ServiceError::Invalid(text) => refused_in(ctx, text),
+        ServiceError::Refused(text) => refused_in(ctx, text),
         e => {
             tracing::error!(error = %e, "an administration page failed");
             message_response(
@@ -339,7 +339,7 @@ async fn stock(State(state): State<WebState>, a: Admin) -> Response {
     let t = a.c.now;
     let counts = match state.gateway.stock(&a.actor, t).await {
         Ok(c) => c,
-        Err(ServiceError::Invalid(_)) => return a.forbidden(),
+        Err(ServiceError::Refused(_)) => return a.forbidden(),
         Err(e) => return a.failure(&e),
     };
     let orgs = try_page!(a, org_names(&state, &a).await);
@@ -538,7 +538,7 @@ async fn submit(
         .await
     {
         Ok(r) => to_request(r.id),
-        Err(ServiceError::Invalid(text)) => {
+        Err(ServiceError::Refused(text)) => {
             let error = refusal(&a.ctx, &text);
             render_form(&state, &a, org, kind, &form.fields(), Some(error)).await
         }
@@ -599,7 +599,7 @@ async fn after(
 ) -> Response {
     match result {
         Ok(()) => to_request(id),
-        Err(ServiceError::Invalid(text)) => {
+        Err(ServiceError::Refused(text)) => {
             render_request(state, a, id, None, Some(refusal(&a.ctx, &text))).await
         }
         Err(e) => a.failure(&e),
@@ -767,7 +767,7 @@ async fn temp_code(
             let shown = (what, code.expose().to_owned());
             render_person(&state, &a, id, Some(shown), None).await
         }
-        Err(ServiceError::Invalid(text)) => {
+        Err(ServiceError::Refused(text)) => {
             let error = (refusal(&a.ctx, &text), PersonField::Minutes);
             render_person(&state, &a, id, None, Some(error)).await
         }
@@ -836,7 +836,7 @@ async fn assign_token(
         .await
     {
         Ok(_) => to_person(id),
-        Err(ServiceError::Invalid(text)) => {
+        Err(ServiceError::Refused(text)) => {
             let error = (refusal(&a.ctx, &text), PersonField::Serial);
             render_person(&state, &a, id, None, Some(error)).await
         }
@@ -873,7 +873,7 @@ async fn new_activation(
             let shown = (a.ctx.t("admin-activation-sent-to"), email);
             render_person(&state, &a, id, Some(shown), None).await
         }
-        Err(ServiceError::Invalid(text)) => {
+        Err(ServiceError::Refused(text)) => {
             let error = (refusal(&a.ctx, &text), PersonField::None);
             render_person(&state, &a, id, None, Some(error)).await
         }
@@ -892,8 +892,8 @@ async fn new_api_token(
         .await
     {
         Ok((_, secret)) => render_org(&state, &a, org, Some(secret.expose()), None).await,
-        Err(ServiceError::Invalid(_)) if !a.actor.is_operator() => a.forbidden(),
-        Err(ServiceError::Invalid(text)) => {
+        Err(ServiceError::Refused(_)) if !a.actor.is_operator() => a.forbidden(),
+        Err(ServiceError::Refused(text)) => {
             let error = refusal(&a.ctx, &text);
             render_org(&state, &a, org, None, Some(error)).await
         }
@@ -943,8 +943,8 @@ async fn switch_over(
         .await
     {
         Ok(()) => see_other_org(org),
-        Err(ServiceError::Invalid(_)) if !a.actor.is_operator() => a.forbidden(),
-        Err(ServiceError::Invalid(text)) => {
+        Err(ServiceError::Refused(_)) if !a.actor.is_operator() => a.forbidden(),
+        Err(ServiceError::Refused(text)) => {
             let error = refusal(&a.ctx, &text);
             render_org(&state, &a, org, None, Some(error)).await
         }

@@ -14,8 +14,8 @@ use crate::audit::Outcome;
 use crate::i18n::Arg;
 use crate::model::{Device, DeviceId, DeviceKind, DeviceState, PersonId, UnixTime};
 use crate::otp::OtpKind;
-use crate::service::ServiceError;
-use crate::service::admin_tools::{CODES_REFUSED, NOT_RESYNCABLE, PersonActivity};
+use crate::service::admin_tools::{CODES_REFUSED, NOT_RESYNCABLE, PersonActivity, USED_MEANWHILE};
+use crate::service::{Refusal, ServiceError};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -45,7 +45,7 @@ impl std::fmt::Debug for ResyncForm {
 /// the notice after one that worked.
 #[derive(Debug, Default)]
 pub struct Tools<'a> {
-    pub refused: Option<(DeviceId, &'a ResyncForm, &'a str)>,
+    pub refused: Option<(DeviceId, &'a ResyncForm, &'a Refusal)>,
     pub resynced: Option<DeviceId>,
 }
 
@@ -69,12 +69,12 @@ pub(super) async fn resync(
         )
             .into_response(),
         // A device with no resync form (a phone, a disabled token): said at the top.
-        Err(ServiceError::Invalid(text)) if text == NOT_RESYNCABLE => {
+        Err(ServiceError::Refused(text)) if text.key() == NOT_RESYNCABLE => {
             let tools = Tools::default();
             let error = (refusal(&a.ctx, &text), PersonField::None);
             super::admin::render_person_with(&state, &a, id, None, Some(error), &tools).await
         }
-        Err(ServiceError::Invalid(text)) => {
+        Err(ServiceError::Refused(text)) => {
             let tools = Tools {
                 refused: Some((device, &form, &text)),
                 resynced: None,
@@ -85,18 +85,14 @@ pub(super) async fn resync(
     }
 }
 
-/// The service's refusal when the token signed in between the page and the resync (its
-/// text is not a constant there).
-const USED_MEANWHILE: &str = "The token was used to sign in meanwhile; type two new codes.";
-
 /// A refusal of the service in the page's language: the ones this module's tools give
-/// are in the catalogue; any other is shown as the service said it.
-pub(super) fn refusal(ctx: &Ctx, text: &str) -> String {
-    match text {
+/// have the admin pages' own words; any other is the service's.
+pub(super) fn refusal(ctx: &Ctx, refusal: &Refusal) -> String {
+    match refusal.key() {
         NOT_RESYNCABLE => ctx.t("admin-resync-not-resyncable"),
         CODES_REFUSED => ctx.t("admin-resync-codes-refused"),
         USED_MEANWHILE => ctx.t("admin-resync-used-meanwhile"),
-        other => other.to_owned(),
+        _ => ctx.said(refusal),
     }
 }
 

@@ -48,7 +48,10 @@ fn unauthorized() -> Response {
 fn failure(e: &ServiceError) -> Response {
     match e {
         ServiceError::NotFound(_) => error(StatusCode::NOT_FOUND, "not found"),
-        ServiceError::Invalid(text) => error(StatusCode::UNPROCESSABLE_ENTITY, text),
+        // In English, as the API's documentation has it.
+        ServiceError::Refused(refusal) => {
+            error(StatusCode::UNPROCESSABLE_ENTITY, &refusal.to_string())
+        }
         e => {
             tracing::error!(error = %e, "API request failed inside the gateway");
             error(StatusCode::INTERNAL_SERVER_ERROR, "internal error")

@@ -194,11 +194,11 @@ fn answered(ctx: &Ctx, given: Answer, client: &str, wrong_number: bool) -> Strin
     }
 }
 
-/// The key of a refusal of linking this browser for notifications.
-fn subscribe_refusal(text: &str) -> &'static str {
-    if text == crate::service::BAD_LABEL {
+/// The page's text for a refusal (by its key) of linking this browser for notifications.
+fn subscribe_refusal(key: &str) -> &'static str {
+    if key == crate::service::BAD_LABEL {
         "approvals-error-label"
-    } else if text.starts_with("At most ") {
+    } else if key == crate::service::PUSH_DEVICES_FULL {
         "approvals-error-too-many-devices"
     } else {
         "approvals-error-subscription"
@@ -282,11 +282,11 @@ async fn subscribe(
             }
             res
         }
-        Err(ServiceError::Invalid(text)) => message_response(
+        Err(ServiceError::Refused(refusal)) => message_response(
             StatusCode::BAD_REQUEST,
             &person_ctx(&state, &c).await,
             "approvals-refused-title",
-            subscribe_refusal(&text),
+            subscribe_refusal(refusal.key()),
         ),
         Err(e) => server_error(&e),
     }
@@ -342,12 +342,12 @@ async fn answer(
             let text = answered(&ctx, given, &p.client, wrong_number);
             show(render_page(&state, &ctx, &c, None, Some(text), None, true))
         }
-        Err(ServiceError::Invalid(text)) => {
-            let key = if text.starts_with("This request is no longer waiting") {
+        Err(ServiceError::Refused(refusal)) => {
+            let key = if refusal.key() == crate::service::REQUEST_GONE {
                 "approvals-error-gone"
             } else {
                 tracing::info!(
-                    refusal = text,
+                    refusal = %refusal,
                     "an answer refused for a reason the page does not name"
                 );
                 "approvals-error-other"

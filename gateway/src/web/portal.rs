@@ -36,14 +36,14 @@ const LOGINS_SHOWN: u32 = 50;
 /// catalogue key).
 #[derive(Debug, Clone)]
 pub(crate) enum Problem {
-    Said(String),
+    Said(crate::service::Refusal),
     Key(&'static str),
 }
 
 impl Problem {
     fn text(&self, ctx: &PageCtx) -> String {
         match self {
-            Self::Said(text) => text.clone(),
+            Self::Said(refusal) => ctx.said(refusal),
             Self::Key(key) => ctx.t(key),
         }
     }
@@ -423,7 +423,7 @@ pub(crate) async fn fresh_proof(
                 .await;
             Ok(())
         }
-        Err(ServiceError::Invalid(text)) => Err(page(Some(text))),
+        Err(ServiceError::Refused(text)) => Err(page(Some(ctx.said(&text)))),
         Err(e) => Err(server_error(&e)),
     }
 }
@@ -564,7 +564,7 @@ async fn outcome(
 ) -> Response {
     match result {
         Ok(()) => see_other("/portal"),
-        Err(ServiceError::Invalid(text)) => {
+        Err(ServiceError::Refused(text)) => {
             devices_page(state, c, Some(Problem::Said(text)), failed).await
         }
         Err(e) => server_error(&e),
@@ -577,7 +577,7 @@ async fn phone_page(
     c: &SignedIn,
     seed: &SecretBytes,
     label: &str,
-    error: Option<String>,
+    error: Option<Problem>,
 ) -> Response {
     let uri = crate::otp::otpauth_uri(
         seed.expose(),
@@ -599,7 +599,7 @@ async fn phone_page(
         qr: &qr,
         secret: &secret,
         label,
-        error,
+        error: error.map(|p| p.text(&ctx)),
     });
     show(state, html)
 }
@@ -701,8 +701,8 @@ async fn confirm_phone(
                 .await;
             see_other("/portal")
         }
-        Err(ServiceError::Invalid(text)) => {
-            phone_page(&state, &c, &seed, &form.label, Some(text)).await
+        Err(ServiceError::Refused(text)) => {
+            phone_page(&state, &c, &seed, &form.label, Some(Problem::Said(text))).await
         }
         Err(e) => server_error(&e),
     }
@@ -775,7 +775,7 @@ async fn remove(
         .await
     {
         Ok(()) => see_other("/portal"),
-        Err(ServiceError::Invalid(text)) => {
+        Err(ServiceError::Refused(text)) => {
             remove_page(&state, &c, &device, key, Some(Problem::Said(text))).await
         }
         Err(e) => server_error(&e),
@@ -872,7 +872,7 @@ async fn new_key(
 ) -> Response {
     let label = match crate::service::Gateway::device_label(&form.label) {
         Ok(l) => l,
-        Err(ServiceError::Invalid(text)) => {
+        Err(ServiceError::Refused(text)) => {
             let failed = Failed::Key {
                 label: form.label.clone(),
             };
@@ -1043,7 +1043,7 @@ async fn remove_key_finish(
         .await
     {
         Ok(()) => see_other("/portal"),
-        Err(ServiceError::Invalid(text)) => {
+        Err(ServiceError::Refused(text)) => {
             remove_page(&state, &c, &device, true, Some(Problem::Said(text))).await
         }
         Err(e) => server_error(&e),

@@ -201,14 +201,14 @@ async fn step_page(
     headers: &HeaderMap,
     token: &str,
     csrf: &str,
-    error: Option<&str>,
+    error: Option<&crate::service::Refusal>,
     t: UnixTime,
 ) -> Result<Html<String>, Response> {
     let min = state.gateway.engine().hasher().policy().min_length;
     let (person, code_step) = match state.gateway.open_reset(token, t).await {
         Ok(ResetStep::Code(person)) => (person, true),
         Ok(ResetStep::Password(person)) => (person, false),
-        Err(ServiceError::Invalid(_)) => return Err(refused(state, headers).await),
+        Err(ServiceError::Refused(_)) => return Err(refused(state, headers).await),
         Err(e) => return Err(server_error(&e)),
     };
     let ctx = Ctx::of(&state.gateway, state.gateway.lang_of(&person).await);
@@ -292,7 +292,7 @@ async fn submit_code(
             Ok(html) => page(&state, html, None, ""),
             Err(res) => res,
         },
-        Err(ServiceError::Invalid(text)) => {
+        Err(ServiceError::Refused(text)) => {
             match step_page(&state, &headers, &token, &form.csrf, Some(&text), t).await {
                 Ok(html) => unprocessable(&state, html),
                 Err(res) => res,
@@ -336,7 +336,7 @@ async fn submit_password(
         }
         // A refused password (or a code step that lapsed: `RESET_CODE_FIRST`) shows the
         // page of the step the link is at, with why.
-        Err(ServiceError::Invalid(text)) => {
+        Err(ServiceError::Refused(text)) => {
             match step_page(&state, &headers, &token, &form.csrf, Some(&text), t).await {
                 Ok(html) => unprocessable(&state, html),
                 Err(res) => res,
@@ -649,7 +649,7 @@ mod tests {
         let (first, _, _) = gw.issue_reset_link(&a, BASE, &o, t).await.unwrap();
         let (second, _, _) = gw.issue_reset_link(&a, BASE, &o, t).await.unwrap();
         let token = |url: &SecretString| url.expose().rsplit('/').next().unwrap().to_owned();
-        let invalid = |r: crate::service::Result<_>| matches!(r, Err(ServiceError::Invalid(t)) if t == RESET_LINK_INVALID);
+        let invalid = |r: crate::service::Result<_>| matches!(r, Err(ServiceError::Refused(r)) if r.key() == RESET_LINK_INVALID);
         assert!(invalid(gw.open_reset(&token(&first), t).await), "replaced");
         assert!(matches!(
             gw.open_reset(&token(&second), t).await,

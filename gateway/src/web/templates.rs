@@ -59,6 +59,12 @@ impl Ctx {
         t.as_ref()
             .map_or_else(|| self.t("time-never"), |t| self.when(t))
     }
+
+    /// Why the service refused (`ServiceError::Refused`), in the page's language: every
+    /// page that shows a service's refusal says it through here.
+    pub fn said(&self, refusal: &crate::service::Refusal) -> String {
+        refusal.text(self.lang)
+    }
 }
 
 tokio::task_local! {

@@ -133,7 +133,7 @@ impl Gateway {
     ) -> Result<(SecretString, UnixTime)> {
         let person = self.admin_person_to_change(actor, id, now).await?;
         if person.state != PersonState::Active {
-            return Err(invalid("This account is not active."));
+            return Err(invalid(NOT_ACTIVE));
         }
         let mut origin = AuditEvent::admin(now, EventKind::TemporaryCodeIssued, &actor.actor);
         origin.channel = actor.channel;
@@ -155,11 +155,10 @@ impl Gateway {
     ) -> Result<Device> {
         let person = self.admin_person_to_change(actor, id, now).await?;
         if person.state != PersonState::Active {
-            return Err(invalid("This account is not active."));
+            return Err(invalid(NOT_ACTIVE));
         }
         let serial = clean(serial, "serial number", 64, true)?;
-        let not_in_stock =
-            || invalid("No token with that serial number is in your organisation's stock.");
+        let not_in_stock = || invalid("svc-not-in-stock");
         self.store
             .device_by_serial(&serial)
             .await?
@@ -194,7 +193,7 @@ impl Gateway {
         let at = if date.trim().is_empty() {
             None
         } else {
-            Some(parse_date(date).ok_or_else(|| invalid("Give the date as YYYY-MM-DD."))?)
+            Some(parse_date(date).ok_or_else(|| invalid("svc-date"))?)
         };
         let mut event = actor.event(EventKind::TokenStockChanged, now);
         event.detail = Some(serde_json::json!({ "switch_over": at }));

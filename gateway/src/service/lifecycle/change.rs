@@ -57,7 +57,7 @@ impl Gateway {
             .complete_change(id, person.id, &what, &change, now, events)
             .await
             .map_err(|e| match e {
-                StoreError::Invalid(t) => invalid(t),
+                StoreError::Invalid(t) => ServiceError::Refused(Refusal::said(t)),
                 e => e.into(),
             })
     }

@@ -70,9 +70,7 @@ impl Gateway {
             )
             .await
             .map_err(|e| match e {
-                StoreError::Conflict(_) => invalid(
-                    "The username was taken meanwhile: reject the request with that reason so the organisation can ask again with another.",
-                ),
+                StoreError::Conflict(_) => invalid("svc-username-taken-meanwhile"),
                 e => e.into(),
             })?;
         let url = format!(
@@ -204,11 +202,13 @@ impl Gateway {
             None
         } else {
             if !crate::secret::ct_eq(password.expose().as_bytes(), again.expose().as_bytes()) {
-                return Err(invalid("The two passwords differ."));
+                return Err(invalid(crate::service::refusal::PASSWORDS_DIFFER));
             }
             match self.hash_password(password).await {
                 Ok(h) => Some(h),
-                Err(ServiceError::Password(e)) => return Err(invalid(e.to_string())),
+                Err(ServiceError::Password(e)) => {
+                    return Err(crate::service::refusal::password_refused(e));
+                }
                 Err(e) => return Err(e),
             }
         };
@@ -223,9 +223,7 @@ impl Gateway {
         ) {
             crate::otp::TotpCheck::Matched { step } => step,
             _ => {
-                return Err(invalid(
-                    "That code is not right. Check that the app shows the new account, then enter its current code.",
-                ));
+                return Err(invalid(crate::service::portal::WRONG_NEW_CODE));
             }
         };
         let uid = link.seed_uid.clone().ok_or_else(|| invalid(LINK_INVALID))?;
@@ -284,14 +282,12 @@ impl Gateway {
     ) -> Result<SecretString> {
         let (person, _) = self.admin_person(actor, id, now).await?;
         if person.state != PersonState::Active {
-            return Err(invalid("This account is not active."));
+            return Err(invalid(NOT_ACTIVE));
         }
         // A link sets the password and adds a phone: only for an account never activated,
         // or it would hand the account to whoever holds the link.
         if self.store.password_hash(person.id).await?.is_some() {
-            return Err(invalid(
-                "This account has a password already; an activation link is only for accounts not yet activated. For a lost device, issue a temporary code.",
-            ));
+            return Err(invalid("svc-has-password"));
         }
         let (secret, hash) = new_secret()?;
         let expires_at = now + ACTIVATION_SECONDS;

@@ -27,10 +27,12 @@ pub const ACTIVATION_SECONDS: i64 = 7 * 86_400;
 /// The most tokens one order or reservation may name.
 pub const MAX_TOKENS: u32 = 10_000;
 const NOT_FOUND: &str = "request";
-const OPERATOR_ONLY: &str = "Only the operator can do this.";
-const LINK_INVALID: &str = "This activation link is not valid: it was used already, it expired, or it was mistyped. Ask your organisation's administrator for a new one.";
-const CLOSED_RESERVATION: &str =
-    "This reservation can no longer be changed: the switch-over date has passed or it is closed.";
+const OPERATOR_ONLY: &str = "svc-operator-only";
+const LINK_INVALID: &str = "svc-link-invalid";
+const CLOSED_RESERVATION: &str = "svc-reservation-closed";
+/// A person who is not active (no activation link, no code, no token).
+const NOT_ACTIVE: &str = "svc-account-not-active";
+const EMAIL_WRONG: &str = "svc-email-wrong";
 
 /// For which organisations an actor may act.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -203,19 +205,24 @@ fn split_secret(token: &str) -> Option<(i64, [u8; 32])> {
     Some((id, Sha256::digest(secret.as_bytes()).into()))
 }
 
-fn invalid(text: impl Into<String>) -> ServiceError {
-    ServiceError::Invalid(text.into())
+fn invalid(key: &'static str) -> ServiceError {
+    refused(key)
 }
 
+/// `what`: the field in English words (`e-mail address`); the Dutch text picks its words
+/// by `field` (`e-mail-address`).
 pub(super) fn clean(text: &str, what: &str, max: usize, required: bool) -> Result<String> {
     let t = text.trim();
+    let refusal = |key| {
+        Refusal::new(key)
+            .with("what", what)
+            .with("field", what.replace(' ', "-"))
+    };
     if required && t.is_empty() {
-        return Err(invalid(format!("Fill in the {what}.")));
+        return Err(refusal("svc-fill-in").into());
     }
     if t.chars().count() > max || t.chars().any(char::is_control) {
-        return Err(invalid(format!(
-            "The {what} is too long or has control characters (at most {max} characters)."
-        )));
+        return Err(refusal("svc-too-long").with("max", number(max)).into());
     }
     Ok(t.to_owned())
 }
@@ -250,9 +257,9 @@ fn completed<'a>(actor: &'a AdminActor, note: &'a str) -> RequestChange<'a> {
 
 fn count_ok(count: u32) -> Result<()> {
     if count == 0 || count > MAX_TOKENS {
-        return Err(invalid(format!(
-            "The number of tokens must be 1 to {MAX_TOKENS}."
-        )));
+        return Err(Refusal::new("svc-token-count")
+            .with("max", number(MAX_TOKENS))
+            .into());
     }
     Ok(())
 }
@@ -334,7 +341,7 @@ impl Gateway {
                 let full_name = clean(&full_name, "name", 200, true)?;
                 let email = clean(&email, "e-mail address", 254, true)?;
                 if !email_ok(&email) {
-                    return Err(invalid("The e-mail address does not look right."));
+                    return Err(invalid(EMAIL_WRONG));
                 }
                 let employee_number = clean(&employee_number, "employee number", 64, false)?;
                 let username = clean(&username, "username", 254, false)?;
@@ -344,12 +351,10 @@ impl Gateway {
                     &username
                 });
                 if parse_date(&start_date).is_none() {
-                    return Err(invalid("Give the start date as YYYY-MM-DD."));
+                    return Err(invalid("svc-start-date"));
                 }
                 if !phone && !token {
-                    return Err(invalid(
-                        "Choose at least one factor: a phone, a hardware token, or both.",
-                    ));
+                    return Err(invalid("svc-no-factor"));
                 }
                 // Unique per organisation (another organisation's `ann` does not matter).
                 if self
@@ -359,9 +364,7 @@ impl Gateway {
                     .iter()
                     .any(|(p, _)| p.org_id == org)
                 {
-                    return Err(invalid(
-                        "That username is taken; choose another one (or leave it empty to use the e-mail address).",
-                    ));
+                    return Err(invalid("svc-username-taken"));
                 }
                 RequestData::NewEmployee {
                     full_name,
@@ -385,13 +388,11 @@ impl Gateway {
                 let full_name = clean(&full_name, "name", 200, false)?;
                 let email = clean(&email, "e-mail address", 254, false)?;
                 if !email.is_empty() && !email_ok(&email) {
-                    return Err(invalid("The e-mail address does not look right."));
+                    return Err(invalid(EMAIL_WRONG));
                 }
                 let new_serial = clean(&new_serial, "serial number", 64, false)?;
                 if full_name.is_empty() && email.is_empty() && !replace_token {
-                    return Err(invalid(
-                        "Nothing to change: give a new name, a new e-mail address, or replace the token.",
-                    ));
+                    return Err(invalid("svc-nothing-to-change"));
                 }
                 RequestData::ChangeAccount {
                     person_id,
@@ -409,7 +410,7 @@ impl Gateway {
             } => {
                 self.org_person(org, person_id).await?;
                 if parse_date(&end_date).is_none() {
-                    return Err(invalid("Give the end date as YYYY-MM-DD."));
+                    return Err(invalid("svc-end-date"));
                 }
                 RequestData::RemoveAccount {
                     person_id,
@@ -442,7 +443,7 @@ impl Gateway {
             .person_by_id(id)
             .await?
             .filter(|p| p.org_id == org && p.state != PersonState::Removed)
-            .ok_or_else(|| invalid("No such person in this organisation."))
+            .ok_or_else(|| invalid("svc-no-such-person"))
     }
 
     /// File a request for `org`.
@@ -458,9 +459,7 @@ impl Gateway {
         if matches!(data, RequestData::ReserveTokens { .. })
             && self.reservation_closed(org.id, now).await?
         {
-            return Err(invalid(
-                "The switch-over date has passed: order tokens instead of reserving them.",
-            ));
+            return Err(invalid("svc-reservation-passed"));
         }
         let mut event = actor.event(EventKind::RequestSubmitted, now);
         event.person_id = data.person_id();

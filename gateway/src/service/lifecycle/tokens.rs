@@ -36,7 +36,7 @@ impl Gateway {
             )
             .await
             .map_err(|e| match e {
-                StoreError::Invalid(t) => invalid(t),
+                StoreError::Invalid(t) => ServiceError::Refused(Refusal::said(t)),
                 e => e.into(),
             })
     }
