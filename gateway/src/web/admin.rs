@@ -359,8 +359,10 @@ async fn render_org(
     id: OrgId,
     new_token: Option<&str>,
     error: Option<String>,
+    date_typed: Option<&str>,
 ) -> Response {
     let t = a.c.now;
+    let refused = error.is_some();
     let org = try_page!(a, state.gateway.admin_org(&a.actor, id, t).await);
     let people = try_page!(a, state.gateway.admin_people(&a.actor, org.id, t).await);
     let requests = try_page!(
@@ -384,12 +386,13 @@ async fn render_org(
             switch_over: try_page!(a, state.gateway.switch_over(org.id).await),
             new_token,
             error,
+            date_typed,
         })
     } else {
         None
     };
     let policy = try_page!(a, state.gateway.org_policy(org.id).await).describe();
-    show(
+    let mut res = show(
         state,
         ap::org_page(
             a.viewer(),
@@ -400,11 +403,15 @@ async fn render_org(
             &state.gateway.clients_serving(&org.name),
             &policy,
         ),
-    )
+    );
+    if refused {
+        *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    res
 }
 
 async fn org_page(State(state): State<WebState>, a: Admin, Path(id): Path<OrgId>) -> Response {
-    render_org(&state, &a, id, None, None).await
+    render_org(&state, &a, id, None, None, None).await
 }
 
 #[derive(Deserialize)]
@@ -552,6 +559,7 @@ async fn render_request(
     id: RequestId,
     link: Option<&str>,
     error: Option<String>,
+    count_typed: Option<&str>,
 ) -> Response {
     let t = a.c.now;
     let (r, history) = try_page!(a, state.gateway.request_for(&a.actor, id, t).await);
@@ -574,6 +582,7 @@ async fn render_request(
         can_change,
         link,
         error,
+        count_typed,
     );
     let mut res = show(state, html);
     if refused {
@@ -587,7 +596,7 @@ async fn request_page(
     a: Admin,
     Path(id): Path<RequestId>,
 ) -> Response {
-    render_request(&state, &a, id, None, None).await
+    render_request(&state, &a, id, None, None, None).await
 }
 
 /// After an action on request `id`: back to it, or the refusal on it.
@@ -600,7 +609,7 @@ async fn after(
     match result {
         Ok(()) => to_request(id),
         Err(ServiceError::Refused(text)) => {
-            render_request(state, a, id, None, Some(refusal(&a.ctx, &text))).await
+            render_request(state, a, id, None, Some(refusal(&a.ctx, &text)), None).await
         }
         Err(e) => a.failure(&e),
     }
@@ -639,7 +648,7 @@ async fn done(
         .await
     {
         Ok(c) => match c.activation_link {
-            Some(link) => render_request(&state, &a, id, Some(link.expose()), None).await,
+            Some(link) => render_request(&state, &a, id, Some(link.expose()), None, None).await,
             None => to_request(id),
         },
         Err(e) => after(&state, &a, id, Err(e)).await,
@@ -656,17 +665,24 @@ async fn reservation(
             Ok(c) => Some(c),
             Err(_) => {
                 let error = a.ctx.t("admin-error-count");
-                return render_request(&state, &a, id, None, Some(error)).await;
+                return render_request(&state, &a, id, None, Some(error), Some(&form.count)).await;
             }
         }
     } else {
         None
     };
-    let r = state
+    match state
         .gateway
         .change_reservation(&a.actor, id, count, a.c.now)
-        .await;
-    after(&state, &a, id, r.map(|_| ())).await
+        .await
+    {
+        Ok(_) => to_request(id),
+        Err(ServiceError::Refused(text)) => {
+            let error = Some(refusal(&a.ctx, &text));
+            render_request(&state, &a, id, None, error, Some(&form.count)).await
+        }
+        Err(e) => a.failure(&e),
+    }
 }
 
 async fn render_person(
@@ -751,7 +767,10 @@ async fn temp_code(
     Action { me: a, form }: Action<AdminForm, Admin>,
 ) -> Response {
     let Ok(minutes) = form.minutes.trim().parse::<u32>() else {
-        let error = (a.ctx.t("admin-error-minutes"), PersonField::Minutes);
+        let error = (
+            a.ctx.t("admin-error-minutes"),
+            PersonField::Minutes(form.minutes.clone()),
+        );
         return render_person(&state, &a, id, None, Some(error)).await;
     };
     match state
@@ -768,7 +787,10 @@ async fn temp_code(
             render_person(&state, &a, id, Some(shown), None).await
         }
         Err(ServiceError::Refused(text)) => {
-            let error = (refusal(&a.ctx, &text), PersonField::Minutes);
+            let error = (
+                refusal(&a.ctx, &text),
+                PersonField::Minutes(form.minutes.clone()),
+            );
             render_person(&state, &a, id, None, Some(error)).await
         }
         Err(e) => a.failure(&e),
@@ -837,7 +859,10 @@ async fn assign_token(
     {
         Ok(_) => to_person(id),
         Err(ServiceError::Refused(text)) => {
-            let error = (refusal(&a.ctx, &text), PersonField::Serial);
+            let error = (
+                refusal(&a.ctx, &text),
+                PersonField::Serial(form.serial.clone()),
+            );
             render_person(&state, &a, id, None, Some(error)).await
         }
         Err(e) => a.failure(&e),
@@ -891,11 +916,11 @@ async fn new_api_token(
         .issue_api_token(&a.actor, org, &form.label, a.c.now)
         .await
     {
-        Ok((_, secret)) => render_org(&state, &a, org, Some(secret.expose()), None).await,
+        Ok((_, secret)) => render_org(&state, &a, org, Some(secret.expose()), None, None).await,
         Err(ServiceError::Refused(_)) if !a.actor.is_operator() => a.forbidden(),
         Err(ServiceError::Refused(text)) => {
             let error = refusal(&a.ctx, &text);
-            render_org(&state, &a, org, None, Some(error)).await
+            render_org(&state, &a, org, None, Some(error), None).await
         }
         Err(e) => a.failure(&e),
     }
@@ -946,7 +971,7 @@ async fn switch_over(
         Err(ServiceError::Refused(_)) if !a.actor.is_operator() => a.forbidden(),
         Err(ServiceError::Refused(text)) => {
             let error = refusal(&a.ctx, &text);
-            render_org(&state, &a, org, None, Some(error)).await
+            render_org(&state, &a, org, None, Some(error), Some(&form.date)).await
         }
         Err(e) => a.failure(&e),
     }

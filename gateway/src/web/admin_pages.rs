@@ -141,6 +141,8 @@ pub struct OperatorPart<'a> {
     /// A token just made, shown once.
     pub new_token: Option<&'a str>,
     pub error: Option<String>,
+    /// A refused switch-over date as typed (shown again instead of the stored one).
+    pub date_typed: Option<&'a str>,
 }
 
 /// An organisation: its people, its requests, new requests; for the operator API tokens and
@@ -199,29 +201,40 @@ pub fn org_page(
         requests,
         operator: operator.map(|o| OperatorView {
             tokens: o.tokens,
-            switch_over: o.switch_over.map(format_date).unwrap_or_default(),
+            switch_over: o.date_typed.map_or_else(
+                || o.switch_over.map(format_date).unwrap_or_default(),
+                str::to_owned,
+            ),
             new_token: o.new_token,
             error: o.error,
         }),
     })
 }
 
-/// A refusal on the person's page, and the field it is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A refusal on the person's page, and the field it is about with what was typed in it
+/// (shown again as typed).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PersonField {
     /// The hardware token's serial number.
-    Serial,
+    Serial(String),
     /// The temporary code's minutes.
-    Minutes,
+    Minutes(String),
     /// No one field (the page as a whole).
     None,
 }
 
 impl PersonField {
-    fn id(self) -> &'static str {
+    fn id(&self) -> &'static str {
         match self {
-            Self::Serial => "serial",
-            Self::Minutes => "minutes",
+            Self::Serial(_) => "serial",
+            Self::Minutes(_) => "minutes",
+            Self::None => "",
+        }
+    }
+
+    fn typed(&self) -> &str {
+        match self {
+            Self::Serial(t) | Self::Minutes(t) => t,
             Self::None => "",
         }
     }
@@ -287,6 +300,11 @@ pub fn person_page(
         number,
         state: person_state(ctx, p.state),
         access,
+        typed: parts
+            .error
+            .as_ref()
+            .map(|(_, on)| on.typed().to_owned())
+            .unwrap_or_default(),
         error: parts.error.map(|(text, on)| (text, on.id())),
         shown: parts.shown,
         devices: super::admin_tools::device_rows(ctx, parts.devices, parts.tools),
@@ -587,11 +605,14 @@ pub fn request_page(
     can_change_reservation: bool,
     link: Option<&str>,
     error: Option<String>,
+    count_typed: Option<&str>,
 ) -> Html<String> {
     let ctx = v.ctx;
     let open = v.operator && r.status.is_open();
     let reservation = match r.data {
-        RequestData::ReserveTokens { count } if can_change_reservation => Some(count),
+        RequestData::ReserveTokens { count } if can_change_reservation => {
+            Some(count_typed.map_or_else(|| count.to_string(), str::to_owned))
+        }
         _ => None,
     };
     render(&RequestPage {

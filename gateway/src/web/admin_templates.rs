@@ -201,6 +201,8 @@ pub struct PersonPage<'a> {
     pub access: String,
     /// A refusal, and the id of the field it is about ("" for none).
     pub error: Option<(String, &'static str)>,
+    /// What was typed in the refused field, shown again.
+    pub typed: String,
     /// Something shown once: what it is, and the value.
     pub shown: Option<(String, String)>,
     pub devices: Vec<DeviceRow>,
@@ -284,7 +286,8 @@ pub struct RequestPage<'a> {
     pub can_finish: bool,
     pub can_reject: bool,
     /// The reservation's count when it can still change.
-    pub reservation: Option<u32>,
+    /// (As typed when a change was refused.)
+    pub reservation: Option<String>,
 }
 
 /// The CSV import: the text area (what was typed kept), every error with its line, or who
@@ -492,6 +495,7 @@ mod tests {
                     switch_over: Some(T),
                     new_token: Some("12.<secret>"),
                     error: Some("<b>no</b>".into()),
+                    date_typed: None,
                 }),
                 &[("radius", "vpn<".into(), true)],
                 &["lockout after 5 wrong codes".into()],
@@ -558,7 +562,7 @@ mod tests {
                     sso: String::new(),
                     remembered: String::new(),
                     shown: Some(("<what>".into(), "<code>".into())),
-                    error: Some(("<why>".into(), PersonField::Minutes)),
+                    error: Some(("<why>".into(), PersonField::Minutes("<typed>".into()))),
                 },
             )
             .0;
@@ -581,7 +585,9 @@ mod tests {
                 "{html}"
             );
             assert!(
-                html.contains(r#"name="minutes" value="60" aria-describedby="form-error""#),
+                html.contains(
+                    r#"name="minutes" value="&#60;typed&#62;" aria-describedby="form-error""#
+                ),
                 "{html}"
             );
             assert!(
@@ -627,6 +633,7 @@ mod tests {
                 &names,
                 false,
                 Some("https://x/<a>"),
+                None,
                 None,
             )
             .0;

@@ -604,36 +604,29 @@ async fn phone_page(
     show(state, html)
 }
 
-fn with_enrolment(c: &SignedIn, enrolment: Option<PendingTotp>) -> LoginState {
-    with_pending(c, enrolment, c.key.clone())
+/// Set the phone being added, and only that: the rest of the session (a step-up just
+/// made, a security key under way) is other writes'.
+async fn set_enrolment(state: &WebState, c: &SignedIn, pending: Option<PendingTotp>) {
+    state
+        .sessions
+        .modify(&c.sid, c.now, |login| {
+            if let LoginState::LoggedIn { enrolment, .. } = login {
+                *enrolment = pending.clone();
+            }
+        })
+        .await;
 }
 
-fn with_key(c: &SignedIn, key: Option<KeyCeremony>) -> LoginState {
-    with_pending(c, c.enrolment.clone(), key)
-}
-
-fn with_pending(
-    c: &SignedIn,
-    enrolment: Option<PendingTotp>,
-    key: Option<KeyCeremony>,
-) -> LoginState {
-    match c.session.login.clone() {
-        LoginState::LoggedIn {
-            person_id,
-            username,
-            auth_time,
-            factor_at,
-            ..
-        } => LoginState::LoggedIn {
-            person_id,
-            username,
-            auth_time,
-            enrolment,
-            key,
-            factor_at,
-        },
-        other => other,
-    }
+/// Set the security key ceremony under way, and only that.
+async fn set_key(state: &WebState, c: &SignedIn, ceremony: Option<KeyCeremony>) {
+    state
+        .sessions
+        .modify(&c.sid, c.now, |login| {
+            if let LoginState::LoggedIn { key, .. } = login {
+                *key = ceremony.clone();
+            }
+        })
+        .await;
 }
 
 async fn new_phone(
@@ -659,10 +652,7 @@ async fn new_phone(
         seed: seed.clone(),
         since: c.now,
     };
-    state
-        .sessions
-        .update(&c.sid, with_enrolment(&c, Some(pending)), c.now)
-        .await;
+    set_enrolment(&state, &c, Some(pending)).await;
     phone_page(&state, &c, &seed, "", None).await
 }
 
@@ -676,10 +666,7 @@ async fn confirm_phone(
 ) -> Response {
     let t = c.now;
     let Some(pending) = live(c.enrolment.as_ref(), t) else {
-        state
-            .sessions
-            .update(&c.sid, with_enrolment(&c, None), c.now)
-            .await;
+        set_enrolment(&state, &c, None).await;
         return devices_page(
             &state,
             &c,
@@ -695,10 +682,7 @@ async fn confirm_phone(
         .await
     {
         Ok(_) => {
-            state
-                .sessions
-                .update(&c.sid, with_enrolment(&c, None), c.now)
-                .await;
+            set_enrolment(&state, &c, None).await;
             see_other("/portal")
         }
         Err(ServiceError::Refused(text)) => {
@@ -910,10 +894,7 @@ async fn new_key(
         label: label.clone(),
         device: None,
     };
-    state
-        .sessions
-        .update(&c.sid, with_key(&c, Some(key)), c.now)
-        .await;
+    set_key(&state, &c, Some(key)).await;
     let ctx = c.page(&state).await;
     let html = render(&tpl::AddKeyPage {
         ctx: &ctx,
@@ -932,10 +913,7 @@ async fn confirm_key(
     Action { me: c, form }: Action<ActionForm>,
 ) -> Response {
     let t = c.now;
-    state
-        .sessions
-        .update(&c.sid, with_key(&c, None), c.now)
-        .await;
+    set_key(&state, &c, None).await;
     let Some(ceremony) = live_key(&c, None, t) else {
         return devices_page(
             &state,
@@ -1000,10 +978,7 @@ async fn remove_key_start(
         label: String::new(),
         device: Some(id),
     };
-    state
-        .sessions
-        .update(&c.sid, with_key(&c, Some(key)), c.now)
-        .await;
+    set_key(&state, &c, Some(key)).await;
     let ctx = c.page(&state).await;
     let html = render(&tpl::RemoveKeyPage {
         ctx: &ctx,
@@ -1021,10 +996,7 @@ async fn remove_key_finish(
     Action { me: c, form }: Action<ActionForm>,
 ) -> Response {
     let t = c.now;
-    state
-        .sessions
-        .update(&c.sid, with_key(&c, None), c.now)
-        .await;
+    set_key(&state, &c, None).await;
     let device = match state.gateway.portal_can_remove(&c.actor, id).await {
         Ok(d) => d,
         Err(e) => return outcome(&state, &c, Err(e), Failed::None).await,

@@ -1958,7 +1958,6 @@ async fn a_refused_person_form_says_why_on_its_field_and_changes_nothing() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "bug: a refused temporary-code form shows 60 minutes again, not what was typed (templates/admin/person.html)"]
 async fn a_refused_temporary_code_keeps_the_minutes_typed() {
     let w = world().await;
     let (olga, csrf) = w.sign_in("olga").await;
@@ -1980,7 +1979,6 @@ async fn a_refused_temporary_code_keeps_the_minutes_typed() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "bug: a refused token form empties the serial field instead of keeping what was typed (templates/admin/person.html)"]
 async fn a_refused_token_serial_keeps_the_serial_typed() {
     let w = world().await;
     let (olga, csrf) = w.sign_in("olga").await;
@@ -1997,7 +1995,6 @@ async fn a_refused_token_serial_keeps_the_serial_typed() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "bug: a refused switch-over date is answered 200 and its field shows the stored date, not what was typed (admin.rs switch_over/render_org, templates/admin/org.html)"]
 async fn a_refused_switch_over_date_keeps_the_date_typed() {
     let w = world().await;
     let (oscar, csrf) = w.sign_in("oscar").await;
@@ -2028,7 +2025,6 @@ async fn a_refused_switch_over_date_keeps_the_date_typed() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "bug: a refused reservation count shows the stored count again, not what was typed (admin.rs reservation, templates/admin/request.html)"]
 async fn a_refused_reservation_count_keeps_the_count_typed() {
     let w = world().await;
     let app = &w.app;
@@ -2295,7 +2291,6 @@ async fn the_person_page_shows_their_events_and_a_bad_search_says_why() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "bug: the 404 of the admin's sign-out and forget-browser actions is in English, not the person's language (admin::failure, used by sso_sessions.rs and remember.rs)"]
 async fn the_404_of_the_admins_browser_actions_is_in_the_persons_language() {
     let w = world().await;
     let (olga, csrf) = w.sign_in("olga").await;

@@ -1999,7 +1999,6 @@ async fn adding_a_factor_later_asks_a_fresh_code_first() {
 /// A refusal on a portal page is in the page's language: the same refusal reads differently
 /// on a Dutch and on an English page.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "bug: portal.rs shows the service's refusals (last device, wrong code, unknown token, bad name) in English on Dutch pages (Problem::Said passes the service's English text through)"]
 async fn the_portals_refusals_are_in_the_persons_language() {
     let app = app("").await;
     let (_, sid, csrf) = signed_in(&app, "ann").await;
@@ -2045,7 +2044,6 @@ async fn the_portals_refusals_are_in_the_persons_language() {
 /// A fresh code given on the step-up page before adding a phone keeps the proof fresh for
 /// the next few minutes, as it does before making recovery codes.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "bug: a step-up given to add a phone (or a key) is lost at once: new_phone/new_key write the session from the Ctx read before the step-up (with_enrolment/with_key), putting the old factor_at back"]
 async fn a_step_up_before_adding_a_phone_stays_fresh() {
     let app = app("").await;
     let (seed, sid, csrf) = signed_in(&app, "ann").await;
