@@ -1091,6 +1091,8 @@ fn sighup_reloads_radius_and_oidc_clients_and_keeps_the_old_ones_on_a_bad_file()
     });
     n.hangup();
     n.wait_for_output("config reload refused", Duration::from_secs(10));
+    // The good file back for the CLI (which reads it too), then the refusal's audit event.
+    std::fs::write(g.config(), &added).unwrap();
     let reloaded = || {
         audit_reasons(&g)
             .lines()
@@ -1100,7 +1102,6 @@ fn sighup_reloads_radius_and_oidc_clients_and_keeps_the_old_ones_on_a_bad_file()
     wait_until(Duration::from_secs(10), "the refusal is audited", || {
         reloaded() >= 3
     });
-    std::fs::write(g.config(), &added).unwrap(); // for the CLI below
     let audit = audit_reasons(&g);
     let reloads: Vec<serde_json::Value> = audit
         .lines()
