@@ -85,7 +85,7 @@ fn cluster_config(store: &str, redis: &str, radius_clients: &str, extra: &str) -
 
 fn ann(g: &Instance, phones: usize) -> Vec<Vec<u8>> {
     g.ok(&["org", "add", "P"], None);
-    mfa_e2e::add_person(&g, "ann", "P", "Ann", None, PW);
+    mfa_e2e::add_person(g, "ann", "P", "Ann", None, PW);
     (0..phones)
         .map(|i| {
             let label = format!("phone {i}");

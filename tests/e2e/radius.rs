@@ -85,7 +85,7 @@ pub(crate) fn start(g: &Instance) -> Serving {
 
 /// A person with password `password` and one phone per label; returns the phones' seeds.
 pub(crate) fn person(g: &Instance, user: &str, password: &str, phones: &[&str]) -> Vec<Vec<u8>> {
-    mfa_e2e::add_person(&g, user, ORG, user, None, password);
+    mfa_e2e::add_person(g, user, ORG, user, None, password);
     phones
         .iter()
         .map(|label| {

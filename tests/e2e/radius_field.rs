@@ -385,7 +385,7 @@ fn a_person_with_only_a_hotp_token_answers_a_held_rd_gateway_request_on_approve(
     let login = held(40);
     // Held: the prompt is out before the person answers.
     wait_until(WAIT, "the first prompt", || {
-        events_of(&g, "approval_requested").len() >= 1
+        !events_of(&g, "approval_requested").is_empty()
     });
     page.goto(&format!("{base}/approve"));
     page.wait_for("form#approve-form", WAIT);

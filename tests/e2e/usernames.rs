@@ -21,7 +21,7 @@ const PW_NOORD: &str = "noord ann's other password";
 /// `person add ann --org ORG` with `password` and two phones (a phone is used at most twice
 /// here, at increasing steps: no waiting for fresh TOTP steps), linked through `qualified`.
 fn ann(g: &Instance, org: &str, password: &str, qualified: &str) -> ([Vec<u8>; 2], String) {
-    let added = mfa_e2e::add_person(&g, "ann", org, &format!("Ann of {org}"), None, password);
+    let added = mfa_e2e::add_person(g, "ann", org, &format!("Ann of {org}"), None, password);
     let phone = |label: &str| {
         mfa_e2e::seed_of(&mfa_e2e::uri_in(
             &g.ok(&["device", "add-totp", qualified, "--label", label], None),
