@@ -15,14 +15,7 @@ const WAIT: Duration = Duration::from_secs(15);
 const PW: &str = "correct horse battery";
 
 fn person(g: &Instance, user: &str, org: &str) {
-    mfa_e2e::add_person(
-        &g,
-        user,
-        org,
-        user,
-        Some(&format!("{user}@example.org")),
-        PW,
-    );
+    mfa_e2e::add_person(g, user, org, user, Some(&format!("{user}@example.org")), PW);
 }
 
 #[test]
