@@ -55,18 +55,28 @@ impl Instance {
         let r = me.run(&["init"], None);
         assert!(r.ok, "init failed: {}{}", r.stdout, r.stderr);
         // The tests read English unless they ask for Dutch (the shipped default).
-        let config = std::fs::read_to_string(me.config()).expect("the config");
-        let english = config.replacen("default_language = \"nl\"", "default_language = \"en\"", 1);
-        assert_ne!(
-            config, english,
-            "the config template has [i18n] default_language = \"nl\""
-        );
-        std::fs::write(me.config(), english).expect("write the config");
+        me.edit_config(|doc| {
+            assert_eq!(
+                config::get(doc, "i18n.default_language").and_then(toml_edit::Item::as_str),
+                Some("nl"),
+                "the config template has [i18n] default_language = \"nl\""
+            );
+            config::set(doc, "i18n.default_language", "en");
+        });
         me
     }
 
     pub fn config(&self) -> PathBuf {
         self.dir.path().join("gateway.toml")
+    }
+
+    /// Reads this instance's config as a TOML document, lets `edit` change it and writes it
+    /// back (comments and layout kept). See [`config`] for the helpers.
+    pub fn edit_config(&self, edit: impl FnOnce(&mut toml_edit::DocumentMut)) {
+        let text = std::fs::read_to_string(self.config()).expect("read the config");
+        let mut doc: toml_edit::DocumentMut = text.parse().expect("the config is TOML");
+        edit(&mut doc);
+        std::fs::write(self.config(), doc.to_string()).expect("write the config");
     }
 
     /// Run `mfa-gateway --config <this> ARGS`, with `stdin` piped in if given.
@@ -651,33 +661,185 @@ pub fn smtp_sink() -> SmtpSink {
 
 /// `init` in a new folder, then its config without the tables named in `strip` (and their
 /// sub-tables), RADIUS on 127.0.0.1 (a free port), HTTPS on 127.0.0.1 (a free port), an
-/// empty `[oidc]`, and `extra` appended.
+/// empty `[oidc]`, and the TOML text `extra` merged in (see [`config::merge`]).
 pub fn https_instance(strip: &[&str], extra: &str) -> Instance {
     let g = Instance::init();
-    let text = std::fs::read_to_string(g.config()).unwrap();
-    let mut out = String::new();
-    let mut keep = true;
-    for line in text.lines() {
-        let t = line.trim();
-        if t.starts_with('[') {
-            let name = t.trim_matches(|c| c == '[' || c == ']').trim();
-            keep = !["http", "oidc"]
-                .iter()
-                .chain(strip)
-                .any(|n| name == *n || name.starts_with(&format!("{n}.")));
+    g.edit_config(|doc| {
+        config::local_https(doc, strip);
+        config::merge(doc, extra);
+    });
+    g
+}
+
+/// Editing a config as a TOML document ([`toml_edit::DocumentMut`], through
+/// [`Instance::edit_config`]) rather than as text. Paths are dotted table names, as in the
+/// gateway's error messages: `"rate_limit.threshold"`, `"audit.siem"`.
+pub mod config {
+    pub use toml_edit::{Array, DocumentMut, Item, Table, Value, value};
+
+    /// The item at `path`, if there is one.
+    pub fn get<'a>(doc: &'a DocumentMut, path: &str) -> Option<&'a Item> {
+        path.split('.')
+            .try_fold(doc.as_item(), |item, key| item.get(key))
+    }
+
+    /// The table at `path`, made (with the tables above it) where missing.
+    pub fn table<'a>(doc: &'a mut DocumentMut, path: &str) -> &'a mut Table {
+        let mut table = doc.as_table_mut();
+        for key in path.split('.').filter(|k| !k.is_empty()) {
+            table = table
+                .entry(key)
+                .or_insert_with(toml_edit::table)
+                .as_table_mut()
+                .unwrap_or_else(|| panic!("`{key}` of `{path}` is not a table"));
         }
-        if keep {
-            out.push_str(line);
-            out.push('\n');
+        table
+    }
+
+    /// Sets the key at `path` (`"lockout.threshold"`) to `v` (an integer, a string, a bool, an
+    /// [`toml_edit::Array`]...), making the tables above it where missing.
+    pub fn set(doc: &mut DocumentMut, path: &str, v: impl Into<Value>) {
+        let (tables, key) = path.rsplit_once('.').unwrap_or(("", path));
+        table(doc, tables).insert(key, value(v));
+    }
+
+    /// [`set`] with the value written as TOML (`r#"["127.0.0.1:0"]"#`, `"0"`, `"\"append\""`).
+    pub fn set_toml(doc: &mut DocumentMut, path: &str, toml: &str) {
+        let v: Value = toml
+            .parse()
+            .unwrap_or_else(|e| panic!("`{toml}` for `{path}` is not a TOML value: {e}"));
+        set(doc, path, v);
+    }
+
+    /// Removes the key or table at `path` (with its sub-tables) if it is there; what it was.
+    pub fn remove(doc: &mut DocumentMut, path: &str) -> Option<Item> {
+        let (tables, key) = path.rsplit_once('.').unwrap_or(("", path));
+        let mut item = doc.as_item_mut();
+        for k in tables.split('.').filter(|k| !k.is_empty()) {
+            item = item.get_mut(k)?;
+        }
+        item.as_table_like_mut()?.remove(key)
+    }
+
+    /// The `[[table]]` entries of the array of tables at `path` (`"radius.clients"`).
+    pub fn tables_mut<'a>(doc: &'a mut DocumentMut, path: &str) -> Vec<&'a mut Table> {
+        let (tables, key) = path.rsplit_once('.').unwrap_or(("", path));
+        table(doc, tables)
+            .get_mut(key)
+            .and_then(Item::as_array_of_tables_mut)
+            .map(|a| a.iter_mut().collect())
+            .unwrap_or_default()
+    }
+
+    /// The `[[path]]` entry (`"radius.clients"`) whose `name` (or `client_id`) is `name`.
+    pub fn entry<'a>(doc: &'a mut DocumentMut, path: &str, name: &str) -> &'a mut Table {
+        tables_mut(doc, path)
+            .into_iter()
+            .find(|t| {
+                ["name", "client_id"]
+                    .iter()
+                    .any(|k| t.get(k).and_then(Item::as_str) == Some(name))
+            })
+            .unwrap_or_else(|| panic!("no [[{path}]] named {name:?}"))
+    }
+
+    /// Merges the TOML text `extra` into `doc`: its tables are added (or merged into those
+    /// of the same name), its keys set (replacing a value already there), its `[[...]]`
+    /// entries appended; what is added is written after what was there, as if appended.
+    pub fn merge(doc: &mut DocumentMut, extra: &str) {
+        let extra: DocumentMut = extra
+            .parse()
+            .unwrap_or_else(|e| panic!("not TOML: {e}\n{extra}"));
+        let mut position = 1_000_000;
+        merge_table(doc.as_table_mut(), extra.as_table().clone(), &mut position);
+    }
+
+    fn merge_table(into: &mut Table, from: Table, position: &mut isize) {
+        for (key, item) in from {
+            match (into.get_mut(&key), item) {
+                (Some(Item::Table(mine)), Item::Table(theirs)) => {
+                    merge_table(mine, theirs, position);
+                }
+                (Some(Item::ArrayOfTables(mine)), Item::ArrayOfTables(theirs)) => {
+                    for mut t in theirs {
+                        place(&mut t, position);
+                        mine.push(t);
+                    }
+                }
+                (_, mut item) => {
+                    match &mut item {
+                        Item::Table(t) => place(t, position),
+                        Item::ArrayOfTables(a) => a.iter_mut().for_each(|t| place(t, position)),
+                        _ => {}
+                    }
+                    into.insert(&key, item);
+                }
+            }
         }
     }
-    let mut out = out.replace("listen = [\"0.0.0.0:1812\"]", "listen = [\"127.0.0.1:0\"]");
-    out.push_str(
-        "\n[http]\nlisten = [\"127.0.0.1:0\"]\ntls = true\npublic_url = \"\"\ntrusted_proxies = []\n\n[oidc]\n",
-    );
-    out.push_str(extra);
-    std::fs::write(g.config(), out).unwrap();
-    g
+
+    /// Numbers `t` and its sub-tables after everything there, in their order.
+    fn place(t: &mut Table, position: &mut isize) {
+        *position += 1;
+        t.set_position(Some(*position));
+        for (_, item) in t.iter_mut() {
+            match item {
+                Item::Table(sub) => place(sub, position),
+                Item::ArrayOfTables(a) => a.iter_mut().for_each(|sub| place(sub, position)),
+                _ => {}
+            }
+        }
+    }
+
+    /// RADIUS on 127.0.0.1 (a free port) rather than the well-known port, so tests can run
+    /// side by side.
+    pub fn local_radius(doc: &mut DocumentMut) {
+        assert!(
+            get(doc, "radius.listen").is_some(),
+            "the config made by init has radius.listen"
+        );
+        set_toml(doc, "radius.listen", r#"["127.0.0.1:0"]"#);
+    }
+
+    /// Without the tables `strip`, `[http]` and `[oidc]`: RADIUS on 127.0.0.1 (a free port),
+    /// HTTPS on 127.0.0.1 (a free port, the development certificate), an empty `[oidc]`.
+    pub fn local_https(doc: &mut DocumentMut, strip: &[&str]) {
+        for t in ["http", "oidc"].iter().chain(strip) {
+            remove(doc, t);
+        }
+        local_radius(doc);
+        merge(
+            doc,
+            "[http]\nlisten = [\"127.0.0.1:0\"]\ntls = true\npublic_url = \"\"\n\
+             trusted_proxies = []\n\n[oidc]\n",
+        );
+    }
+}
+
+/// Waits at most `timeout` until `cond` holds, asking it every 50 ms; panics naming `what`
+/// otherwise. For something that happens in its own time (a packet arrives, a line is
+/// written); where a test waits for *time* to pass, [`Instance::advance_clock`] instead.
+pub fn wait_until(timeout: std::time::Duration, what: &str, mut cond: impl FnMut() -> bool) {
+    wait_for(timeout, what, || cond().then_some(()));
+}
+
+/// [`wait_until`] for a value: the first `Some` that `probe` gives.
+pub fn wait_for<T>(
+    timeout: std::time::Duration,
+    what: &str,
+    mut probe: impl FnMut() -> Option<T>,
+) -> T {
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        if let Some(v) = probe() {
+            return v;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not within {timeout:?}: {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
 }
 
 /// Sign in to the portal in `page` (password, then `code`) and wait for My devices.
@@ -703,27 +865,51 @@ pub fn portal_sign_in(
 /// A blocking HTTPS client that trusts the instance's development CA (`certs/ca.pem`), never
 /// follows redirects, keeps no cookies.
 pub fn https_client(instance: &Instance) -> reqwest::blocking::Client {
-    reqwest::blocking::Client::builder()
-        .use_preconfigured_tls(instance_tls(instance))
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(std::time::Duration::from_secs(20))
+    https_client_with(instance, false)
+}
+
+/// A browser without the browser: [`https_client`] with a cookie jar of its own.
+pub fn browser_client(instance: &Instance) -> reqwest::blocking::Client {
+    https_client_with(instance, true)
+}
+
+/// [`https_client`], keeping cookies if `cookies` (20 s timeout).
+pub fn https_client_with(instance: &Instance, cookies: bool) -> reqwest::blocking::Client {
+    https_builder(instance)
+        .cookie_store(cookies)
         .build()
         .unwrap()
 }
 
-/// A rustls client config (ring) trusting only the instance's development CA.
-pub fn instance_tls(instance: &Instance) -> rustls::ClientConfig {
+/// A client builder as [`https_client`]'s, to change before building (a cookie jar of its
+/// own, a shorter timeout).
+pub fn https_builder(instance: &Instance) -> reqwest::blocking::ClientBuilder {
+    // reqwest is built without a crypto provider of its own: ring is ours.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::blocking::Client::builder()
+        .use_preconfigured_tls(instance_tls(instance))
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(std::time::Duration::from_secs(20))
+}
+
+/// The instance's development CA (`certs/ca.pem`) as rustls roots.
+pub fn instance_roots(instance: &Instance) -> rustls::RootCertStore {
     let pem = std::fs::read(instance.dir.path().join("certs/ca.pem")).unwrap();
     let mut roots = rustls::RootCertStore::empty();
     for cert in rustls_pemfile::certs(&mut pem.as_slice()) {
         roots.add(cert.unwrap()).unwrap();
     }
+    roots
+}
+
+/// A rustls client config (ring) trusting only the instance's development CA.
+pub fn instance_tls(instance: &Instance) -> rustls::ClientConfig {
     rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
         rustls::crypto::ring::default_provider(),
     ))
     .with_safe_default_protocol_versions()
     .unwrap()
-    .with_root_certificates(roots)
+    .with_root_certificates(instance_roots(instance))
     .with_no_client_auth()
 }
 
@@ -746,14 +932,7 @@ pub fn signed_in_client(
     seed: &[u8],
 ) -> reqwest::blocking::Client {
     use mfa_gateway::otp::{self, OtpHash};
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let h = reqwest::blocking::Client::builder()
-        .use_preconfigured_tls(instance_tls(instance))
-        .redirect(reqwest::redirect::Policy::none())
-        .cookie_store(true)
-        .timeout(std::time::Duration::from_secs(20))
-        .build()
-        .unwrap();
+    let h = browser_client(instance);
     let login = h
         .get(format!("{base}/portal/login"))
         .send()
@@ -784,19 +963,38 @@ pub fn signed_in_client(
     h
 }
 
-/// An OIDC authorization URL of `client` at `base` (code flow, PKCE S256 with a fixed
-/// verifier, `state=s`, `nonce=n`), with `extra` (`&prompt=none`, ...) appended.
+/// The PKCE verifier of every [`authorize_url`].
+pub const PKCE_VERIFIER: &str = "a-code-verifier-that-is-long-enough-0123456789-abc";
+
+/// An OIDC authorization URL of `client` at `base` (code flow, PKCE S256 with
+/// [`PKCE_VERIFIER`], `state=s`, `nonce=n`), with `extra` (`&prompt=none`, ...) appended.
 pub fn authorize_url(base: &str, client: &str, redirect: &str, extra: &str) -> String {
     use base64::Engine as _;
     use sha2::Digest as _;
-    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(
-        b"a-code-verifier-that-is-long-enough-0123456789-abc",
-    ));
+    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(sha2::Sha256::digest(PKCE_VERIFIER.as_bytes()));
     format!(
         "{base}/oauth2/authorize?response_type=code&client_id={client}&scope=openid&state=s\
          &nonce=n&redirect_uri={}&code_challenge={challenge}&code_challenge_method=S256{extra}",
         redirect.replace(':', "%3A").replace('/', "%2F")
     )
+}
+
+/// `person add USER --org ORG --name NAME [--email EMAIL]` with `password`; what it printed.
+pub fn add_person(
+    instance: &Instance,
+    user: &str,
+    org: &str,
+    name: &str,
+    email: Option<&str>,
+    password: &str,
+) -> String {
+    let mut args = vec!["person", "add", user, "--org", org, "--name", name];
+    if let Some(email) = email {
+        args.extend(["--email", email]);
+    }
+    args.push("--password-stdin");
+    instance.ok(&args, Some(&format!("{password}\n")))
 }
 
 /// `person add USER --org ORG` with `password`, then one TOTP phone per label; the phones'
@@ -808,19 +1006,7 @@ pub fn person_with_phones(
     password: &str,
     labels: &[&str],
 ) -> Vec<Vec<u8>> {
-    instance.ok(
-        &[
-            "person",
-            "add",
-            user,
-            "--org",
-            org,
-            "--name",
-            user,
-            "--password-stdin",
-        ],
-        Some(&format!("{password}\n")),
-    );
+    add_person(instance, user, org, user, None, password);
     labels
         .iter()
         .map(|l| {
@@ -829,4 +1015,147 @@ pub fn person_with_phones(
             ))
         })
         .collect()
+}
+
+/// The TOTP code (SHA-1, 30 s, 6 digits) of `seed` at unix time `t`.
+pub fn totp_at(seed: &[u8], t: i64) -> String {
+    mfa_gateway::otp::totp(seed, t, 30, mfa_gateway::otp::OtpHash::Sha1, 6)
+}
+
+/// The code of `seed` for the current time step by the system's clock (see [`Phone`] for
+/// codes not used before by an instance's clock).
+pub fn totp_now(seed: &[u8]) -> String {
+    totp_at(seed, mfa_gateway::model::now())
+}
+
+/// Lower-case hex SHA-256 of `s` (a client's `secret_sha256`).
+pub fn sha256_hex(s: &str) -> String {
+    use sha2::Digest as _;
+    hex::encode(sha2::Sha256::digest(s.as_bytes()))
+}
+
+/// A cookie's value from a response's Set-Cookie headers.
+pub fn cookie(res: &reqwest::blocking::Response, name: &str) -> Option<String> {
+    res.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .filter_map(|v| v.split(';').next())
+        .filter_map(|kv| kv.split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_owned())
+}
+
+/// The Location header of a redirect (panics without one).
+pub fn location(res: &reqwest::blocking::Response) -> String {
+    res.headers()
+        .get("location")
+        .unwrap_or_else(|| panic!("no location in a {} answer", res.status()))
+        .to_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// The `code` parameter of a redirect back to a relying party.
+pub fn code_in_redirect(to: &str) -> String {
+    to.split(['?', '&'])
+        .find_map(|p| p.strip_prefix("code="))
+        .unwrap_or_else(|| panic!("no code in {to}"))
+        .to_owned()
+}
+
+/// Part `n` (0: header, 1: claims) of a JWT as JSON, not verified.
+pub fn jwt_part(jwt: &str, n: usize) -> serde_json::Value {
+    use base64::Engine as _;
+    let part = jwt.split('.').nth(n).expect("a JWT");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(part)
+        .unwrap();
+    serde_json::from_slice(&bytes).unwrap()
+}
+
+/// A request to `base`'s OIDC token endpoint with `form`, as client `basic` (id, secret:
+/// client_secret_basic) if given: the status and the JSON answer (`null` if not JSON).
+pub fn token_request(
+    h: &reqwest::blocking::Client,
+    base: &str,
+    basic: Option<(&str, &str)>,
+    form: &[(&str, &str)],
+) -> (u16, serde_json::Value) {
+    let mut request = h.post(format!("{base}/oauth2/token")).form(form);
+    if let Some((id, secret)) = basic {
+        request = request.basic_auth(id, Some(secret));
+    }
+    let res = request.send().unwrap();
+    let status = res.status().as_u16();
+    let body = res.text().unwrap_or_default();
+    (
+        status,
+        serde_json::from_str(&body).unwrap_or(serde_json::Value::Null),
+    )
+}
+
+/// The OIDC token exchange of an authorization `code` (PKCE `verifier`) at `base` for
+/// `client`: with `secret`, client_secret_basic; without, a public client. The tokens
+/// (panics, showing the answer, unless 200).
+pub fn exchange_code(
+    h: &reqwest::blocking::Client,
+    base: &str,
+    (client, secret): (&str, Option<&str>),
+    code: &str,
+    redirect: &str,
+    verifier: &str,
+) -> serde_json::Value {
+    let mut form = vec![
+        ("grant_type", "authorization_code"),
+        ("code", code),
+        ("redirect_uri", redirect),
+        ("code_verifier", verifier),
+    ];
+    if secret.is_none() {
+        form.push(("client_id", client));
+    }
+    let (status, tokens) = token_request(h, base, secret.map(|s| (client, s)), &form);
+    assert_eq!(status, 200, "the token exchange: {tokens}");
+    tokens
+}
+
+/// The claims of the ID token in a token answer, not verified.
+pub fn id_token_claims(tokens: &serde_json::Value) -> serde_json::Value {
+    let jwt = tokens["id_token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no ID token in {tokens}"));
+    jwt_part(jwt, 1)
+}
+
+/// Every audit event of `kind` (`None`: of every kind) in `g`'s trail, oldest first.
+pub fn audit_events(g: &Instance, kind: Option<&str>) -> Vec<serde_json::Value> {
+    let mut args = vec!["audit", "search", "--format", "jsonl", "--limit", "0"];
+    if let Some(kind) = kind {
+        args.extend(["--kind", kind]);
+    }
+    let mut events: Vec<serde_json::Value> = g
+        .ok(&args, None)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    events.sort_by_key(|e| e["id"].as_i64());
+    events
+}
+
+/// Waits at most `timeout` for a file ending in `.ext` in `dir` (a browser's download
+/// folder); its text.
+pub fn downloaded(dir: &Path, ext: &str, timeout: std::time::Duration) -> String {
+    let path = wait_for(
+        timeout,
+        &format!("a .{ext} file in {}", dir.display()),
+        || {
+            std::fs::read_dir(dir)
+                .ok()?
+                .filter_map(Result::ok)
+                .map(|e| e.path())
+                .find(|p| p.extension().is_some_and(|x| x == ext))
+        },
+    );
+    std::fs::read_to_string(path).unwrap()
 }

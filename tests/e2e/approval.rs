@@ -12,8 +12,9 @@ use std::time::Duration;
 use super::radius::{SECRET, radclient};
 use mfa_e2e::browser::{Browser, Page};
 use mfa_e2e::{
-    Instance, StubResponse, http_stub, https_client, https_instance, portal_sign_in, seed_of,
-    serve_with_env, uri_in,
+    Instance, StubResponse, audit_events, code_in_redirect, exchange_code, http_stub, https_client,
+    https_instance, id_token_claims, portal_sign_in, seed_of, serve_with_env, sha256_hex, uri_in,
+    wait_for, wait_until,
 };
 use mfa_gateway::otp::{self, OtpHash};
 
@@ -33,19 +34,7 @@ fn gateway(approval: &str) -> (Instance, Vec<u8>) {
     ));
     let g = https_instance(&["approval"], &extra);
     g.ok(&["org", "add", ORG], None);
-    g.ok(
-        &[
-            "person",
-            "add",
-            "ann",
-            "--org",
-            ORG,
-            "--name",
-            "Ann de Vries",
-            "--password-stdin",
-        ],
-        Some(&format!("{PW}\n")),
-    );
+    mfa_e2e::add_person(&g, "ann", ORG, "Ann de Vries", None, PW);
     let seed = seed_of(&uri_in(&g.ok(&["device", "add-totp", "ann"], None)));
     (g, seed)
 }
@@ -65,23 +54,63 @@ fn rd_request(server: SocketAddr, user: &str, wait: u32) -> super::radius::Answe
 /// An RD Gateway request from a client that retransmits (radclient -r `tries` -t 2, as RD
 /// Gateway does while it waits); what radclient printed.
 fn retransmitting(server: SocketAddr, user: &str, tries: u32) -> String {
-    use std::io::Write as _;
-    let out = std::process::Command::new("radclient")
-        .args(["-x", "-r", &tries.to_string(), "-t", "2"])
+    let (_, done) = retransmitting_in_thread(server, user, tries);
+    done.join().unwrap()
+}
+
+/// [`retransmitting`] under way: what radclient has printed so far (line by line, through
+/// stdbuf), and the thread that gives all it printed.
+fn retransmitting_in_thread(
+    server: SocketAddr,
+    user: &str,
+    tries: u32,
+) -> (
+    std::sync::Arc<std::sync::Mutex<String>>,
+    std::thread::JoinHandle<String>,
+) {
+    use std::io::{BufRead as _, Write as _};
+    let mut child = std::process::Command::new("stdbuf")
+        .args([
+            "-oL",
+            "radclient",
+            "-x",
+            "-r",
+            &tries.to_string(),
+            "-t",
+            "2",
+        ])
         .arg(server.to_string())
         .args(["auth", SECRET])
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
         .spawn()
-        .and_then(|mut c| {
-            c.stdin.take().unwrap().write_all(
-                format!("User-Name = {user}, Message-Authenticator = 0x00").as_bytes(),
-            )?;
-            c.wait_with_output()
-        })
+        .expect("radclient (freeradius-utils) under stdbuf (coreutils)");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("User-Name = {user}, Message-Authenticator = 0x00").as_bytes())
         .unwrap();
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    let printed = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let sink = printed.clone();
+    let stdout = child.stdout.take().unwrap();
+    let done = std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            let mut all = sink.lock().unwrap();
+            all.push_str(&line);
+            all.push('\n');
+        }
+        child.wait().unwrap();
+        sink.lock().unwrap().clone()
+    });
+    (printed, done)
+}
+
+/// How many prompts (`approval_requested`) the audit trail holds.
+fn prompts(g: &Instance) -> usize {
+    audit_events(g, Some("approval_requested")).len()
 }
 
 fn in_thread(server: SocketAddr, wait: u32) -> std::thread::JoinHandle<super::radius::Answer> {
@@ -146,10 +175,17 @@ fn rd_gateway_login_waits_for_approval_on_the_live_portal_page() {
 
     // 1. Approve, while the client retransmits (radclient -r 4 -t 2, as RD Gateway does):
     // one prompt, one Access-Accept.
-    let login = std::thread::spawn(move || retransmitting(server, "ann", 4));
+    let (printed, login) = retransmitting_in_thread(server, "ann", 4);
     page.wait_for("#pending", WAIT);
-    // Let the client retransmit at least once before the answer.
-    std::thread::sleep(Duration::from_secs(3));
+    // The client retransmits at least once before the answer.
+    wait_until(WAIT, "radclient's retransmit", || {
+        printed
+            .lock()
+            .unwrap()
+            .matches("Sent Access-Request")
+            .count()
+            >= 2
+    });
     assert!(
         page.text("#pending").contains("Remote desktop"),
         "{}",
@@ -284,7 +320,7 @@ fn retransmits_join_and_bombing_replacement_and_timeout_are_handled() {
 
     // Replacement: a second login while the first waits; the first is refused.
     let first = in_thread(server, 10);
-    std::thread::sleep(Duration::from_millis(700));
+    wait_until(WAIT, "the second prompt", || prompts(&g) >= 2);
     // The window allows 2 prompts: the retransmitted login used one, `first` the second;
     // this one is over the limit and refused at once.
     let started = std::time::Instant::now();
@@ -325,7 +361,7 @@ fn a_newer_login_replaces_the_pending_one() {
     let s = serve_with_env(&g, READY, &[]);
     let server = s.addr("radius udp", "127.0.0.1");
     let first = in_thread(server, 10);
-    std::thread::sleep(Duration::from_millis(800));
+    wait_until(WAIT, "the first prompt", || prompts(&g) >= 1);
     let second = in_thread(server, 10);
     first.join().unwrap().assert_code("Access-Reject");
     second.join().unwrap().assert_code("Access-Reject");
@@ -375,20 +411,15 @@ fn a_prompt_is_pushed_encrypted_to_the_linked_browser() {
 
     // An RD Gateway login: the prompt reaches the push service, encrypted for this browser.
     let login = in_thread(server, 30);
-    let end = std::time::Instant::now() + WAIT;
-    let pushed = loop {
-        if let Some(r) = push_service
+    let pushed = wait_for(WAIT, "the push", || {
+        push_service
             .requests
             .lock()
             .unwrap()
             .iter()
             .find(|r| r.target == "/push/device-1")
-        {
-            break r.clone();
-        }
-        assert!(std::time::Instant::now() < end, "no push arrived");
-        std::thread::sleep(Duration::from_millis(100));
-    };
+            .cloned()
+    });
     let header = |name: &str| {
         pushed
             .headers
@@ -555,10 +586,7 @@ fn an_oidc_login_is_approved_on_the_phone() {
     let rp_page = http_stub(|_| StubResponse::html("<p id=\"done\">back at the app</p>"));
     let redirect = rp_page.url("/cb");
     let secret = "rp-secret-0123456789abcdef";
-    let secret_sha256 = {
-        use sha2::Digest as _;
-        hex::encode(sha2::Sha256::digest(secret.as_bytes()))
-    };
+    let secret_sha256 = sha256_hex(secret);
     let push_service = http_stub(|_| StubResponse {
         status: 201,
         headers: vec![],
@@ -606,33 +634,15 @@ fn an_oidc_login_is_approved_on_the_phone() {
     phone.wait_for("#message", WAIT);
 
     computer.wait_for("#done", Duration::from_secs(20));
-    let back = computer.url();
-    let code = back
-        .split(['?', '&'])
-        .find_map(|kv| kv.strip_prefix("code="))
-        .unwrap_or_else(|| panic!("no code in {back}"))
-        .to_owned();
-    let tokens: serde_json::Value = serde_json::from_str(
-        &https_client(&g)
-            .post(format!("{base}/oauth2/token"))
-            .basic_auth("rp", Some(secret))
-            .form(&[
-                ("grant_type", "authorization_code"),
-                ("code", code.as_str()),
-                ("redirect_uri", redirect.as_str()),
-                ("code_verifier", verifier),
-            ])
-            .send()
-            .unwrap()
-            .text()
-            .unwrap(),
-    )
-    .unwrap();
-    let id_token = tokens["id_token"]
-        .as_str()
-        .unwrap_or_else(|| panic!("{tokens}"));
-    let claims: serde_json::Value =
-        serde_json::from_slice(&b64.decode(id_token.split('.').nth(1).unwrap()).unwrap()).unwrap();
+    let tokens = exchange_code(
+        &https_client(&g),
+        &base,
+        ("rp", Some(secret)),
+        &code_in_redirect(&computer.url()),
+        &redirect,
+        verifier,
+    );
+    let claims = id_token_claims(&tokens);
     let amr: Vec<&str> = claims["amr"]
         .as_array()
         .unwrap()

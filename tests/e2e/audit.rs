@@ -49,19 +49,7 @@ fn chain_verifies_and_names_edited_deleted_and_truncated_events() {
     let g = Instance::init();
     g.ok(&["org", "add", "Practice Noord"], None);
     for user in ["ann", "bob"] {
-        g.ok(
-            &[
-                "person",
-                "add",
-                user,
-                "--org",
-                "Practice Noord",
-                "--name",
-                "A. Person",
-                "--password-stdin",
-            ],
-            Some(&format!("{PW}\n")),
-        );
+        mfa_e2e::add_person(&g, user, "Practice Noord", "A. Person", None, PW);
     }
     let out = g.ok(&["device", "add-totp", "ann", "--label", "phone"], None);
     let seed = seed_of(&uri_in(&out));

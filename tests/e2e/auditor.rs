@@ -110,19 +110,7 @@ fn auditor_searches_filters_and_downloads_csv_and_others_get_403() {
 
     // Download the CSV of the filtered search.
     page.click_in_place("a#export-csv");
-    let end = std::time::Instant::now() + WAIT;
-    let csv = loop {
-        let done = std::fs::read_dir(downloads.path())
-            .unwrap()
-            .filter_map(Result::ok)
-            .map(|e| e.path())
-            .find(|p| p.extension().is_some_and(|x| x == "csv"));
-        if let Some(p) = done {
-            break std::fs::read_to_string(p).unwrap();
-        }
-        assert!(std::time::Instant::now() < end, "no CSV downloaded");
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    let csv = mfa_e2e::downloaded(downloads.path(), "csv", WAIT);
     let mut lines = csv.lines();
     assert!(
         lines.next().unwrap().starts_with("id,time,kind,actor"),
@@ -395,7 +383,9 @@ fn events_stream_to_syslog_and_to_a_file() {
     g.ok(&["org", "add", "While down"], None);
     let s = serve(&g, READY);
     g.ok(&["org", "add", "After restart"], None);
-    std::thread::sleep(Duration::from_secs(2));
+    // Streamed while it runs (the stream is in order: the last one sent means every one
+    // before it was).
+    lines(3);
     drop(s);
     let all = lines(3);
     let ids: Vec<i64> = all.iter().map(|l| l["id"].as_i64().unwrap()).collect();

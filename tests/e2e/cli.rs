@@ -2,7 +2,7 @@
 //! engine with codes computed from the printed URI, a 1000-token PSKC import, assignment,
 //! and errors that name where and change nothing.
 
-use mfa_e2e::{Instance, seed_of, uri_in};
+use mfa_e2e::{Instance, config, seed_of, uri_in};
 use mfa_gateway::otp::{self, OtpHash};
 
 const PW: &str = "correct horse battery";
@@ -297,14 +297,22 @@ fn bad_config_and_missing_key_give_one_line_naming_the_problem() {
     let g = Instance::init();
     let cfg = g.config();
     let good = std::fs::read_to_string(&cfg).unwrap();
-    std::fs::write(&cfg, good.replace("\nthreshold = 5", "\nthreshold = 0")).unwrap();
+    assert_eq!(
+        config::get(&good.parse().unwrap(), "lockout.threshold").and_then(config::Item::as_integer),
+        Some(5)
+    );
+    g.edit_config(|doc| config::set(doc, "lockout.threshold", 0));
     let r = g.run(&["org", "list"], None);
     assert!(!r.ok);
     assert_eq!(
         r.stderr.trim(),
         "error: config key `lockout.threshold`: must be at least 1"
     );
-    std::fs::write(&cfg, good.replace("\nthreshold = 5", "\ntreshold = 5")).unwrap();
+    std::fs::write(&cfg, &good).unwrap();
+    g.edit_config(|doc| {
+        config::remove(doc, "lockout.threshold");
+        config::set(doc, "lockout.treshold", 5);
+    });
     let r = g.run(&["org", "list"], None);
     assert!(!r.ok);
     assert_eq!(r.stderr.trim().lines().count(), 1, "{}", r.stderr);

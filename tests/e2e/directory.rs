@@ -9,8 +9,8 @@
 use crate::radius::{SECRET, auth, client, login_attempts, totp};
 use mfa_e2e::browser::Browser;
 use mfa_e2e::{
-    Instance, StubResponse, authorize_url, http_stub, https_client, https_instance, portal_sign_in,
-    seed_of, serve_with_env, smtp_sink, uri_in,
+    Instance, StubResponse, authorize_url, config, http_stub, https_client, https_instance,
+    portal_sign_in, seed_of, serve_with_env, smtp_sink, uri_in,
 };
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -285,8 +285,7 @@ fn directory_passwords_on_radius_the_portal_and_oidc_with_failover_and_an_outage
             format!("ldaps://127.0.0.1:{}", slapd.ldaps),
         ]),
     );
-    let text = std::fs::read_to_string(g.config()).unwrap();
-    std::fs::write(g.config(), format!("{text}{extra}")).unwrap();
+    g.edit_config(|doc| config::merge(doc, &extra));
     cli_ok(&g, &["org", "add", ORG]);
     assert!(cli_ok(&g, &["directory", "check"]).contains("praktijk: answers"));
     cli_ok(
@@ -467,16 +466,13 @@ fn directory_sync_makes_updates_and_retires_people_and_a_failed_read_changes_not
     );
     let mut slapd = Slapd::start(&g.dir.path().join("certs"));
     // StartTLS on ldap:// this time.
-    let text = std::fs::read_to_string(g.config()).unwrap();
-    std::fs::write(
-        g.config(),
-        format!(
-            "{text}{}{}",
-            directory_toml(&[format!("ldap://127.0.0.1:{}", slapd.ldap)]),
-            client("vpn", "127.0.0.1/32", "mode = \"challenge\"")
-        ),
-    )
-    .unwrap();
+    g.edit_config(|doc| {
+        config::merge(
+            doc,
+            &directory_toml(&[format!("ldap://127.0.0.1:{}", slapd.ldap)]),
+        );
+        config::merge(doc, &client("vpn", "127.0.0.1/32", "mode = \"challenge\""));
+    });
     cli_ok(&g, &["org", "add", ORG]);
     let dry = cli_ok(&g, &["directory", "sync", "--dry-run"]);
     assert!(dry.contains("4 would be made"), "{dry}");

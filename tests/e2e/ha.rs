@@ -4,12 +4,16 @@
 
 use crate::radius::{SECRET, radclient};
 use mfa_e2e::csrf_in as csrf_of;
-use mfa_e2e::{Instance, Serving, https_instance, seed_of, serve, uri_in};
-use mfa_gateway::otp::{self, OtpHash};
+use mfa_e2e::totp_now as totp;
+use mfa_e2e::{
+    Instance, Serving, config, cookie, https_instance, seed_of, serve, sha256_hex, token_request,
+    uri_in, wait_until,
+};
 use std::time::Duration;
 
 const PW: &str = "correct horse battery";
 const READY: Duration = Duration::from_secs(30);
+const WAIT: Duration = Duration::from_secs(15);
 const RP_SECRET: &str = "ha-rp-secret-0123456789abcdef";
 const CALLBACK: &str = "http://127.0.0.1:9/cb";
 
@@ -64,11 +68,6 @@ fn drop_database(name: &str) {
         .output();
 }
 
-fn sha256_hex(s: &str) -> String {
-    use sha2::Digest as _;
-    hex::encode(sha2::Sha256::digest(s.as_bytes()))
-}
-
 /// One configuration for every instance: PostgreSQL, Redis, HTTPS, an OIDC client with
 /// refresh tokens, the RADIUS client(s) in `radius_clients`, and `extra`.
 fn cluster_config(store: &str, redis: &str, radius_clients: &str, extra: &str) -> Instance {
@@ -86,19 +85,7 @@ fn cluster_config(store: &str, redis: &str, radius_clients: &str, extra: &str) -
 
 fn ann(g: &Instance, phones: usize) -> Vec<Vec<u8>> {
     g.ok(&["org", "add", "P"], None);
-    g.ok(
-        &[
-            "person",
-            "add",
-            "ann",
-            "--org",
-            "P",
-            "--name",
-            "Ann",
-            "--password-stdin",
-        ],
-        Some(&format!("{PW}\n")),
-    );
+    mfa_e2e::add_person(g, "ann", "P", "Ann", None, PW);
     (0..phones)
         .map(|i| {
             let label = format!("phone {i}");
@@ -107,30 +94,6 @@ fn ann(g: &Instance, phones: usize) -> Vec<Vec<u8>> {
             ))
         })
         .collect()
-}
-
-fn totp(seed: &[u8]) -> String {
-    otp::totp(seed, mfa_gateway::model::now(), 30, OtpHash::Sha1, 6)
-}
-
-fn cookie(res: &reqwest::blocking::Response, name: &str) -> Option<String> {
-    res.headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .filter_map(|v| v.split(';').next())
-        .filter_map(|kv| kv.split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.to_owned())
-}
-
-fn json(res: reqwest::blocking::Response) -> (u16, serde_json::Value) {
-    let status = res.status().as_u16();
-    let body = res.text().unwrap_or_default();
-    (
-        status,
-        serde_json::from_str(&body).unwrap_or(serde_json::Value::Null),
-    )
 }
 
 /// An OIDC code login: authorize and sign in on `a`'s pages; the code.
@@ -183,19 +146,13 @@ fn code_login(client: &reqwest::blocking::Client, a: &str, seed: &[u8], verifier
         .to_owned()
 }
 
+/// A request to `at`'s token endpoint as the confidential client rp.
 fn token(
     client: &reqwest::blocking::Client,
     at: &str,
     form: &[(&str, &str)],
 ) -> (u16, serde_json::Value) {
-    json(
-        client
-            .post(format!("{at}/oauth2/token"))
-            .basic_auth("rp", Some(RP_SECRET))
-            .form(form)
-            .send()
-            .unwrap(),
-    )
+    token_request(client, at, Some(("rp", RP_SECRET)), form)
 }
 
 fn audit_reasons(g: &Instance) -> String {
@@ -396,23 +353,80 @@ fn rd_request(
     })
 }
 
+/// The `[shared] key_prefix` of `g`'s config.
+fn key_prefix(g: &Instance) -> String {
+    let text = std::fs::read_to_string(g.config()).unwrap();
+    let doc: config::DocumentMut = text.parse().unwrap();
+    config::get(&doc, "shared.key_prefix")
+        .and_then(config::Item::as_str)
+        .expect("shared.key_prefix")
+        .to_owned()
+}
+
+/// Redis's MONITOR: every command the server runs from now on, one line each.
+struct RedisMonitor {
+    lines: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    stream: std::net::TcpStream,
+}
+
+impl RedisMonitor {
+    fn start(url: &str) -> Self {
+        use std::io::{BufRead as _, Write as _};
+        let addr = url
+            .trim_start_matches("redis://")
+            .split(['/', '?'])
+            .next()
+            .unwrap()
+            .to_owned();
+        let mut stream = std::net::TcpStream::connect(&addr).expect("connect to Redis");
+        stream.write_all(b"MONITOR\r\n").unwrap();
+        let mut reader = std::io::BufReader::new(stream.try_clone().unwrap());
+        let mut ok = String::new();
+        reader.read_line(&mut ok).unwrap();
+        assert_eq!(ok.trim(), "+OK", "MONITOR");
+        let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let seen = lines.clone();
+        std::thread::spawn(move || {
+            for line in reader.lines() {
+                let Ok(line) = line else { break };
+                seen.lock().unwrap().push(line);
+            }
+        });
+        Self { lines, stream }
+    }
+
+    /// How many commands seen so far contain `needle`.
+    fn count(&self, needle: &str) -> usize {
+        self.lines
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|l| l.contains(needle))
+            .count()
+    }
+}
+
+impl Drop for RedisMonitor {
+    fn drop(&mut self) {
+        let _ = self.stream.shutdown(std::net::Shutdown::Both);
+    }
+}
+
 /// Wait until `g`'s audit trail holds `n` events of `kind`.
 fn wait_for_events(g: &Instance, kind: &str, n: usize) {
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        let out = g.ok(
-            &["audit", "search", "--kind", kind, "--format", "jsonl"],
-            None,
-        );
-        if out.lines().count() >= n {
-            return;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no {n} {kind} events:\n{out}"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    wait_until(
+        Duration::from_secs(20),
+        &format!("{n} {kind} events"),
+        || {
+            g.ok(
+                &["audit", "search", "--kind", kind, "--format", "jsonl"],
+                None,
+            )
+            .lines()
+            .count()
+                >= n
+        },
+    );
 }
 
 /// `/approve` on `at`: the person answers a held sign-in with a code.
@@ -442,8 +456,12 @@ fn an_approval_held_on_one_instance_is_answered_on_another_and_a_failover_joins_
     let held = rd_request(a.addr("radius udp", "127.0.0.1"), 40);
     wait_for_events(&g, "approval_requested", 1);
     // NPS fails over: the same login arrives at B, which joins A's (no second prompt).
+    let monitor = RedisMonitor::start(&redis_url());
     let joined = rd_request(b.addr("radius udp", "127.0.0.1"), 40);
-    std::thread::sleep(Duration::from_millis(500));
+    // B has tried to claim the held login (and found A's) before the person answers.
+    wait_until(WAIT, "B asks Redis for the held login", || {
+        monitor.count(&format!("\"SET\" \"{}rf:rdgw:ann\"", key_prefix(&g))) >= 1
+    });
     // The person answers on B's /approve page with a code from their phone.
     let page = approve_with_code(&http, &b.listener("http"), &totp(&phones[0]));
     assert!(page.contains("Approved"), "{page}");
@@ -577,13 +595,11 @@ fn redis_stopped_refuses_with_a_reason_then_recovers_without_a_restart() {
     assert!(audit.contains("\"shared_state_unavailable\""), "{audit}");
     // Redis back on its port: both instances recover by themselves.
     let _redis = OwnRedis::start(Some(port), Some(dir));
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    for node in [&a, &b] {
-        while ready(&http, &node.listener("http")) != 200 {
-            assert!(std::time::Instant::now() < deadline, "did not recover");
-            std::thread::sleep(Duration::from_millis(200));
-        }
-    }
+    wait_until(Duration::from_secs(20), "both instances recover", || {
+        [&a, &b]
+            .iter()
+            .all(|node| ready(&http, &node.listener("http")) == 200)
+    });
     login(&b, &phones[1]).assert_code("Access-Accept");
     login(&a, &phones[2]).assert_code("Access-Accept");
     drop((a, b));
@@ -663,7 +679,7 @@ fn a_rolling_restart_loses_no_session_token_or_pending_approval() {
     let held = rd_request(a.addr("radius udp", "127.0.0.1"), 45);
     wait_for_events(&g, "approval_requested", 1);
     a.terminate();
-    std::thread::sleep(Duration::from_millis(500));
+    a.wait_for_output("draining", WAIT);
     let page = approve_with_code(&http, &b.listener("http"), &totp(&phones[2]));
     assert!(page.contains("Approved"), "{page}");
     held.join().unwrap().assert_code("Access-Accept");
@@ -836,19 +852,7 @@ fn a_killed_instance_and_a_postgresql_restart_under_load_never_accept_without_an
     // People behind one NAS, each with a phone; fresh ones for the checks between faults.
     g.ok(&["org", "add", "P"], None);
     let person = |name: &str| -> Vec<u8> {
-        g.ok(
-            &[
-                "person",
-                "add",
-                name,
-                "--org",
-                "P",
-                "--name",
-                name,
-                "--password-stdin",
-            ],
-            Some(&format!("{PW}\n")),
-        );
+        mfa_e2e::add_person(&g, name, "P", name, None, PW);
         seed_of(&uri_in(
             &g.ok(&["device", "add-totp", name, "--label", "phone"], None),
         ))
@@ -909,11 +913,23 @@ fn a_killed_instance_and_a_postgresql_restart_under_load_never_accept_without_an
                     answer.code,
                 ));
                 i += 1;
+                // Paced, as a NAS's users would be.
                 std::thread::sleep(Duration::from_millis(100));
             }
         })
     };
-    std::thread::sleep(Duration::from_secs(2));
+    // The loop under way: each instance has answered it.
+    wait_until(
+        Duration::from_secs(30),
+        "the loop's logins through A and B",
+        || {
+            let seen = seen.lock().unwrap();
+            (0..2).all(|node| {
+                seen.iter()
+                    .any(|(_, n, _, code)| *n == node && code.is_some())
+            })
+        },
+    );
 
     // A is killed (-9) in the middle of it: B keeps answering.
     let mut a = a;
@@ -932,16 +948,35 @@ fn a_killed_instance_and_a_postgresql_restart_under_load_never_accept_without_an
         refused.output
     );
     assert_eq!(ready(&http, &b.listener("http")), 503);
-    std::thread::sleep(Duration::from_secs(2));
+    // The loop asks B during the outage too.
+    wait_until(
+        Duration::from_secs(30),
+        "a loop login through B while down",
+        || {
+            seen.lock()
+                .unwrap()
+                .iter()
+                .any(|(t, n, _, _)| *n == 1 && *t > down + Duration::from_secs(1))
+        },
+    );
     pg.up();
     let up = std::time::Instant::now();
-    let deadline = up + Duration::from_secs(30);
-    while ready(&http, &b.listener("http")) != 200 {
-        assert!(std::time::Instant::now() < deadline, "B did not recover");
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    wait_until(Duration::from_secs(30), "B recovers", || {
+        ready(&http, &b.listener("http")) == 200
+    });
     login(radius[1], &fresh[2].0, &fresh[2].1, 10).assert_code("Access-Accept");
-    std::thread::sleep(Duration::from_secs(1));
+    let recovered = std::time::Instant::now();
+    // The loop goes on through B after the recovery.
+    wait_until(
+        Duration::from_secs(30),
+        "a loop login through B after",
+        || {
+            seen.lock()
+                .unwrap()
+                .iter()
+                .any(|(t, n, _, _)| *n == 1 && *t > recovered)
+        },
+    );
     stop.store(true, Ordering::Relaxed);
     looping.join().unwrap();
 
@@ -1029,29 +1064,44 @@ fn sighup_reloads_radius_and_oidc_clients_and_keeps_the_old_ones_on_a_bad_file()
         .as_u16()
     };
     assert_eq!(discovery("rp"), 400, "no OIDC client rp yet");
-    let original = std::fs::read_to_string(g.config()).unwrap();
-    let added = format!(
-        "{original}\n[[radius.clients]]\nname = \"vpn\"\naddress = \"127.0.0.1/32\"\nsecret = \"{SECRET}\"\nmode = \"append\"\n\
-         \n[[oidc.clients]]\nclient_id = \"rp\"\nname = \"RP\"\nsecret_sha256 = \"{}\"\n\
-         redirect_uris = [\"{CALLBACK}\"]\nflows = [\"code\"]\nrequire_pkce = true\n",
-        sha256_hex(RP_SECRET)
-    );
-    std::fs::write(g.config(), &added).unwrap();
+    g.edit_config(|doc| {
+        config::merge(
+            doc,
+            &format!(
+                "[[radius.clients]]\nname = \"vpn\"\naddress = \"127.0.0.1/32\"\nsecret = \"{SECRET}\"\n\
+                 mode = \"append\"\n\n[[oidc.clients]]\nclient_id = \"rp\"\nname = \"RP\"\n\
+                 secret_sha256 = \"{}\"\nredirect_uris = [\"{CALLBACK}\"]\nflows = [\"code\"]\n\
+                 require_pkce = true\n",
+                sha256_hex(RP_SECRET)
+            ),
+        );
+    });
+    let added = std::fs::read_to_string(g.config()).unwrap();
     n.hangup();
     n.wait_for_output("config reloaded", Duration::from_secs(10));
     login(SECRET).assert_code("Access-Accept");
     assert_eq!(discovery("rp"), 303, "the OIDC client rp is there");
 
     // A bad file is refused: the clients stay as they were, and it is audited.
-    std::fs::write(
-        g.config(),
-        format!("{added}\n[[radius.clients]]\nname = \"broken\"\naddress = \"not-a-net\"\n"),
-    )
-    .unwrap();
+    g.edit_config(|doc| {
+        config::merge(
+            doc,
+            "[[radius.clients]]\nname = \"broken\"\naddress = \"not-a-net\"\n",
+        );
+    });
     n.hangup();
     n.wait_for_output("config reload refused", Duration::from_secs(10));
-    std::thread::sleep(Duration::from_secs(1));
-    std::fs::write(g.config(), &added).unwrap(); // for the CLI below
+    // The good file back for the CLI (which reads it too), then the refusal's audit event.
+    std::fs::write(g.config(), &added).unwrap();
+    let reloaded = || {
+        audit_reasons(&g)
+            .lines()
+            .filter(|l| l.contains("\"config_reloaded\""))
+            .count()
+    };
+    wait_until(Duration::from_secs(10), "the refusal is audited", || {
+        reloaded() >= 3
+    });
     let audit = audit_reasons(&g);
     let reloads: Vec<serde_json::Value> = audit
         .lines()
@@ -1183,37 +1233,22 @@ fn a_load_balancer_in_front_signs_in_through_either_instance() {
     let redirect = callback.url("/cb");
     // The instances: plain HTTP behind the balancer, which they trust for X-Forwarded-For.
     let g = mfa_e2e::Instance::init();
-    let text = std::fs::read_to_string(g.config()).unwrap();
-    let mut config = String::new();
-    let mut keep = true;
-    for line in text.lines() {
-        let t = line.trim();
-        if t.starts_with('[') {
-            let name = t.trim_matches(|c| c == '[' || c == ']').trim();
-            keep = !["http", "oidc", "store", "shared"]
-                .iter()
-                .any(|n| name == *n || name.starts_with(&format!("{n}.")));
-        }
-        if keep {
-            config.push_str(line);
-            config.push('\n');
-        }
-    }
-    let config = config.replace("listen = [\"0.0.0.0:1812\"]", "listen = [\"127.0.0.1:0\"]");
-    std::fs::write(
-        g.config(),
-        format!(
-            "{config}\n[store]\nurl = \"{store}\"\n\n[shared]\nurl = \"{redis}\"\nkey_prefix = \"{prefix}\"\n\
-             \n[http]\nlisten = [\"127.0.0.1:0\"]\ntls = false\npublic_url = \"{public}\"\n\
-             trusted_proxies = [\"127.0.0.1/32\"]\n\n[oidc]\n\
-             [[oidc.clients]]\nclient_id = \"rp\"\nname = \"RP\"\nsecret_sha256 = \"{secret}\"\n\
-             redirect_uris = [\"{redirect}\"]\nflows = [\"code\"]\nrequire_pkce = true\n",
-            redis = redis_url(),
-            prefix = random_name("lb") + ":",
-            secret = sha256_hex(RP_SECRET),
-        ),
-    )
-    .unwrap();
+    g.edit_config(|doc| {
+        config::local_https(doc, &["store", "shared"]);
+        config::merge(
+            doc,
+            &format!(
+                "[store]\nurl = \"{store}\"\n\n[shared]\nurl = \"{redis}\"\nkey_prefix = \"{prefix}\"\n\
+                 \n[http]\ntls = false\npublic_url = \"{public}\"\n\
+                 trusted_proxies = [\"127.0.0.1/32\"]\n\n\
+                 [[oidc.clients]]\nclient_id = \"rp\"\nname = \"RP\"\nsecret_sha256 = \"{secret}\"\n\
+                 redirect_uris = [\"{redirect}\"]\nflows = [\"code\"]\nrequire_pkce = true\n",
+                redis = redis_url(),
+                prefix = random_name("lb") + ":",
+                secret = sha256_hex(RP_SECRET),
+            ),
+        );
+    });
     let phones = ann(&g, 2);
     let a = serve(&g, READY);
     let b = serve(&g, READY);

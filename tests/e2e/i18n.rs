@@ -15,21 +15,7 @@ const WAIT: Duration = Duration::from_secs(15);
 const PW: &str = "correct horse battery";
 
 fn person(g: &Instance, user: &str, org: &str) {
-    g.ok(
-        &[
-            "person",
-            "add",
-            user,
-            "--org",
-            org,
-            "--name",
-            user,
-            "--email",
-            &format!("{user}@example.org"),
-            "--password-stdin",
-        ],
-        Some(&format!("{PW}\n")),
-    );
+    mfa_e2e::add_person(g, user, org, user, Some(&format!("{user}@example.org")), PW);
 }
 
 #[test]

@@ -53,22 +53,11 @@ fn instance(sink: &mfa_e2e::SmtpSink) -> (Instance, i64, i64) {
 
 /// The mail to `to` (waits up to `WAIT` for it).
 fn mail_to(sink: &mfa_e2e::SmtpSink, to: &str) -> mfa_e2e::SunkMail {
-    let end = std::time::Instant::now() + WAIT;
-    loop {
-        if let Some(m) = sink
-            .mails()
+    mfa_e2e::wait_for(WAIT, &format!("a mail to {to}"), || {
+        sink.mails()
             .into_iter()
             .find(|m| m.to.iter().any(|t| t.contains(to)))
-        {
-            return m;
-        }
-        assert!(
-            std::time::Instant::now() < end,
-            "no mail to {to}: {:#?}",
-            sink.mails()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    })
 }
 
 fn people(g: &Instance, org: &str) -> String {

@@ -5,11 +5,13 @@
 //! screenshot of every org-admin and operator page.
 
 use mfa_e2e::csrf_in;
-use std::sync::Arc;
 use std::time::Duration;
 
 use mfa_e2e::browser::Browser;
-use mfa_e2e::{Instance, Phone, Serving, SmtpSink, seed_of, serve, smtp_sink, uri_in};
+use mfa_e2e::{
+    Instance, Phone, Serving, SmtpSink, audit_events, browser_client, https_instance, seed_of,
+    serve, smtp_sink, uri_in,
+};
 use mfa_gateway::otp::{self, OtpHash};
 use reqwest::StatusCode;
 use reqwest::blocking::Client as Http;
@@ -48,31 +50,6 @@ impl World {
     fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
-}
-
-/// The text without the tables `names` (and their sub-tables).
-fn without_tables(text: &str, names: &[&str]) -> String {
-    let mut keep = true;
-    let mut out = String::new();
-    for line in text.lines() {
-        let t = line.trim();
-        if t.starts_with('[') {
-            let name = t
-                .trim_start_matches('[')
-                .split(']')
-                .next()
-                .unwrap_or("")
-                .trim();
-            keep = !names
-                .iter()
-                .any(|n| name == *n || name.starts_with(&format!("{n}.")));
-        }
-        if keep {
-            out.push_str(line);
-            out.push('\n');
-        }
-    }
-    out
 }
 
 fn number_after(text: &str, marker: &str) -> i64 {
@@ -123,26 +100,16 @@ fn user(g: &Instance, name: &'static str, org: &str, roles: &str) -> User {
 /// a worker), the provider's organisation with the operator, and three tokens in stock.
 fn world() -> World {
     let sink = smtp_sink();
-    let g = Instance::init();
-    let text = std::fs::read_to_string(g.config()).unwrap();
-    let mut text = without_tables(&text, &["http", "oidc", "mail"])
-        .replace("listen = [\"0.0.0.0:1812\"]", "listen = [\"127.0.0.1:0\"]");
-    text.push_str(
-        "\n[http]\nlisten = [\"127.0.0.1:0\"]\ntls = true\npublic_url = \"\"\n\
-         trusted_proxies = []\n\n[oidc]\n",
+    let g = https_instance(
+        &["mail"],
+        &format!(
+            "[[oidc.clients]]\nclient_id = \"rp\"\nname = \"Test RP\"\n\
+             redirect_uris = [\"https://rp.example/cb\"]\nflows = [\"code\"]\nrequire_pkce = true\n\
+             \n[[radius.clients]]\nname = \"nas\"\naddress = \"127.0.0.1\"\nsecret = \"{RADIUS_SECRET}\"\n\
+             \n[mail]\nrelay = \"{}\"\nsecurity = \"none\"\nfrom = \"mfa@example.net\"\n",
+            sink.addr
+        ),
     );
-    text.push_str(
-        "\n[[oidc.clients]]\nclient_id = \"rp\"\nname = \"Test RP\"\n\
-         redirect_uris = [\"https://rp.example/cb\"]\nflows = [\"code\"]\nrequire_pkce = true\n",
-    );
-    text.push_str(&format!(
-        "\n[[radius.clients]]\nname = \"nas\"\naddress = \"127.0.0.1\"\nsecret = \"{RADIUS_SECRET}\"\n"
-    ));
-    text.push_str(&format!(
-        "\n[mail]\nrelay = \"{}\"\nsecurity = \"none\"\nfrom = \"mfa@example.net\"\n",
-        sink.addr
-    ));
-    std::fs::write(g.config(), text).unwrap();
     let org = |name: &str| number_after(&g.ok(&["org", "add", name], None), "(id ");
     org("Provider");
     let org_a = org("Practice A");
@@ -256,28 +223,8 @@ fn oidc_password_accepted(w: &World, user: &str) -> bool {
 
 // ---- plain HTTP ----
 
-fn tls(ca: &std::path::Path) -> rustls::ClientConfig {
-    let pem = std::fs::read(ca).unwrap();
-    let mut roots = rustls::RootCertStore::empty();
-    for cert in rustls_pemfile::certs(&mut pem.as_slice()) {
-        roots.add(cert.unwrap()).unwrap();
-    }
-    rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_no_client_auth()
-}
-
 fn http(w: &World) -> Http {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    Http::builder()
-        .use_preconfigured_tls(tls(&w.g.dir.path().join("certs/ca.pem")))
-        .redirect(reqwest::redirect::Policy::none())
-        .cookie_store(true)
-        .timeout(Duration::from_secs(20))
-        .build()
-        .unwrap()
+    browser_client(&w.g)
 }
 
 fn post(h: &Http, url: &str, fields: &[(&str, &str)]) -> (StatusCode, String) {
@@ -343,15 +290,7 @@ fn submit(
 }
 
 fn audit(w: &World, kind: &str) -> Vec<serde_json::Value> {
-    w.g.ok(
-        &[
-            "audit", "search", "--format", "jsonl", "--limit", "0", "--kind", kind,
-        ],
-        None,
-    )
-    .lines()
-    .map(|l| serde_json::from_str(l).unwrap())
-    .collect()
+    audit_events(&w.g, Some(kind))
 }
 
 #[test]

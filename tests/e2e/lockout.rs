@@ -5,16 +5,12 @@
 
 use crate::radius::{SECRET, radclient};
 use mfa_e2e::csrf_in as csrf_of;
-use mfa_e2e::{https_client, https_instance, seed_of, serve, uri_in};
-use mfa_gateway::otp::{self, OtpHash};
+use mfa_e2e::totp_now as code;
+use mfa_e2e::{cookie, https_builder, https_client, https_instance, seed_of, serve, uri_in};
 use std::time::Duration;
 
 const PW: &str = "correct horse battery";
 const READY: Duration = Duration::from_secs(30);
-
-fn code(seed: &[u8]) -> String {
-    otp::totp(seed, mfa_gateway::model::now(), 30, OtpHash::Sha1, 6)
-}
 
 fn wrong(seed: &[u8]) -> &'static str {
     if code(seed) == "000000" {
@@ -22,18 +18,6 @@ fn wrong(seed: &[u8]) -> &'static str {
     } else {
         "000000"
     }
-}
-
-/// A cookie from a response's Set-Cookie headers.
-fn cookie(res: &reqwest::blocking::Response, name: &str) -> Option<String> {
-    res.headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .filter_map(|v| v.split(';').next())
-        .filter_map(|kv| kv.split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.to_owned())
 }
 
 /// The portal's password step from the client's address: true when the code page follows.
@@ -65,30 +49,15 @@ fn wrong_passwords_from_elsewhere_do_not_lock_the_person_but_wrong_codes_do() {
     );
     let g = https_instance(&[], &extra);
     g.ok(&["org", "add", "P"], None);
-    g.ok(
-        &[
-            "person",
-            "add",
-            "ann",
-            "--org",
-            "P",
-            "--name",
-            "Ann",
-            "--password-stdin",
-        ],
-        Some(&format!("{PW}\n")),
-    );
+    mfa_e2e::add_person(&g, "ann", "P", "Ann", None, PW);
     let phone = seed_of(&uri_in(&g.ok(&["device", "add-totp", "ann"], None)));
     let s = serve(&g, READY);
     let base = s.listener("http");
     let radius = s.addr("radius udp", "127.0.0.1");
 
     // An attacker at 127.0.0.2 tries 50 passwords on the public login page.
-    let attacker = reqwest::blocking::Client::builder()
-        .use_preconfigured_tls(mfa_e2e::instance_tls(&g))
+    let attacker = https_builder(&g)
         .local_address(Some("127.0.0.2".parse().unwrap()))
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(Duration::from_secs(20))
         .build()
         .unwrap();
     for i in 0..50 {

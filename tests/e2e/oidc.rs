@@ -6,11 +6,13 @@
 //! refused: foreign redirect URIs, reused, expired or stolen codes, PKCE mistakes, wrong
 //! client secrets, tampered ID tokens, posts without CSRF token or session.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use mfa_e2e::browser::Browser;
-use mfa_e2e::{Instance, Phone, Serving, StubResponse, http_stub, seed_of, serve, uri_in};
+use mfa_e2e::{
+    Instance, Phone, Serving, StubResponse, http_stub, https_client_with, https_instance, jwt_part,
+    seed_of, serve, sha256_hex, uri_in,
+};
 use openidconnect::core::{
     CoreAuthenticationFlow, CoreClient, CoreErrorResponseType, CoreGenderClaim,
     CoreJweContentEncryptionAlgorithm, CoreJwsSigningAlgorithm, CoreProviderMetadata,
@@ -33,7 +35,6 @@ const ORG: &str = "Practice Noord";
 const USER: &str = "ann";
 const SECRET: &str = "rp-secret-0123456789abcdef-XYZ";
 const READY: Duration = Duration::from_secs(30);
-const HTTP_TIMEOUT: Duration = Duration::from_secs(20);
 /// `oidc.code_lifetime_seconds` where a code is to expire during the test.
 const SHORT_CODE_LIFETIME: i64 = 2;
 
@@ -75,11 +76,6 @@ impl Rp {
     }
 }
 
-fn sha256_hex(s: &str) -> String {
-    use sha2::Digest as _;
-    hex::encode(sha2::Sha256::digest(s.as_bytes()))
-}
-
 /// A running gateway with HTTPS, the given clients and one person, `ann`, with a phone.
 struct Op {
     g: Instance,
@@ -91,40 +87,13 @@ struct Op {
 
 /// `extra_oidc`: more `key = value` lines for `[oidc]`.
 fn provider(clients: &[Rp], extra_oidc: &str) -> Op {
-    let g = Instance::init();
-    let text = std::fs::read_to_string(g.config()).unwrap();
-    // RADIUS off the well-known port, so tests can run side by side.
-    let mut text = without_tables(&text, &["http", "oidc"])
-        .replace("listen = [\"0.0.0.0:1812\"]", "listen = [\"127.0.0.1:0\"]");
-    assert!(
-        text.contains("listen = [\"127.0.0.1:0\"]"),
-        "radius.listen in:\n{text}"
-    );
-    text.push_str(
-        "\n[http]\nlisten = [\"127.0.0.1:0\"]\ntls = true\npublic_url = \"\"\n\
-         trusted_proxies = []\n",
-    );
-    text.push_str(&format!("\n[oidc]\n{extra_oidc}\n"));
+    let mut extra = format!("[oidc]\n{extra_oidc}\n");
     for c in clients {
-        text.push_str(&c.toml());
+        extra.push_str(&c.toml());
     }
-    std::fs::write(g.config(), text).unwrap();
+    let g = https_instance(&[], &extra);
     g.ok(&["org", "add", ORG], None);
-    g.ok(
-        &[
-            "person",
-            "add",
-            USER,
-            "--org",
-            ORG,
-            "--name",
-            "Ann de Vries",
-            "--email",
-            "ann@example.org",
-            "--password-stdin",
-        ],
-        Some(&format!("{PW}\n")),
-    );
+    mfa_e2e::add_person(&g, USER, ORG, "Ann de Vries", Some("ann@example.org"), PW);
     let seed = seed_of(&uri_in(&g.ok(&["device", "add-totp", USER], None)));
     let s = serve(&g, READY);
     let issuer = s.listener("http");
@@ -140,32 +109,6 @@ fn provider(clients: &[Rp], extra_oidc: &str) -> Op {
     }
 }
 
-/// The text without the tables `names` (and their sub-tables), so ours can be appended
-/// whether or not `init` wrote them.
-fn without_tables(text: &str, names: &[&str]) -> String {
-    let mut keep = true;
-    let mut out = String::new();
-    for line in text.lines() {
-        let t = line.trim();
-        if t.starts_with('[') {
-            let name = t
-                .trim_start_matches('[')
-                .split(']')
-                .next()
-                .unwrap_or("")
-                .trim();
-            keep = !names
-                .iter()
-                .any(|n| name == *n || name.starts_with(&format!("{n}.")));
-        }
-        if keep {
-            out.push_str(line);
-            out.push('\n');
-        }
-    }
-    out
-}
-
 impl Op {
     /// A fresh TOTP code of ann's phone: a later time step than any handed out before
     /// (the gateway's clock moves on rather than the test waiting).
@@ -177,10 +120,6 @@ impl Op {
         Url::parse(&self.issuer).unwrap().join(path).unwrap()
     }
 
-    fn ca(&self) -> std::path::PathBuf {
-        self.g.dir.path().join("certs/ca.pem")
-    }
-
     /// What the server logged, for failure messages.
     fn log(&self) -> String {
         self.s.log()
@@ -189,30 +128,8 @@ impl Op {
 
 // ---- HTTP clients ----
 
-/// rustls with ring, trusting only the instance's CA.
-fn tls(ca: &std::path::Path) -> rustls::ClientConfig {
-    let pem = std::fs::read(ca).unwrap();
-    let mut roots = rustls::RootCertStore::empty();
-    for cert in rustls_pemfile::certs(&mut pem.as_slice()) {
-        roots.add(cert.unwrap()).unwrap();
-    }
-    rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_no_client_auth()
-}
-
 fn http(op: &Op, cookies: bool) -> Http {
-    // reqwest is built without a crypto provider of its own: ring is ours.
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    Http::builder()
-        .use_preconfigured_tls(tls(&op.ca()))
-        .redirect(reqwest::redirect::Policy::none())
-        .cookie_store(cookies)
-        .timeout(HTTP_TIMEOUT)
-        .build()
-        .unwrap()
+    https_client_with(&op.g, cookies)
 }
 
 /// An HTTP answer, read whole.
@@ -619,16 +536,6 @@ fn oauth_error(e: &TokenError) -> String {
     }
 }
 
-/// Part `n` (0: header, 1: payload) of a JWT as JSON, not verified.
-fn jwt_json(jwt: &str, n: usize) -> Value {
-    use base64::Engine as _;
-    let payload = jwt.split('.').nth(n).expect("a JWT");
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(payload)
-        .unwrap();
-    serde_json::from_slice(&bytes).unwrap()
-}
-
 /// A redirect URI on loopback where nothing need listen (the agent does not follow it).
 fn callback() -> String {
     "http://127.0.0.1:9/callback".into()
@@ -657,7 +564,7 @@ fn relying_party_code_pkce_flow() {
         .unwrap_or_else(|e| panic!("token exchange: {e:?}\n{}", op.log()));
     let id_token = tokens.id_token().expect("an ID token").to_string();
     assert_eq!(
-        jwt_json(&id_token, 0)["alg"],
+        jwt_part(&id_token, 0)["alg"],
         "EdDSA",
         "the configured algorithm"
     );
@@ -718,7 +625,7 @@ fn rs256_id_tokens_verify_against_the_published_key() {
         .exchange(&code, Some(request.verifier.secret()))
         .unwrap_or_else(|e| panic!("token exchange: {e:?}\n{}", op.log()));
     let id_token = tokens.id_token().expect("an ID token").to_string();
-    assert_eq!(jwt_json(&id_token, 0)["alg"], "RS256");
+    assert_eq!(jwt_part(&id_token, 0)["alg"], "RS256");
     party.verify(&id_token, &request.nonce).unwrap();
 }
 
@@ -925,7 +832,7 @@ fn a_tampered_id_token_fails_verification() {
     let parts: Vec<&str> = id_token.split('.').collect();
 
     // Another subject in the payload, signature kept.
-    let mut payload = jwt_json(&id_token, 1);
+    let mut payload = jwt_part(&id_token, 1);
     payload["sub"] = "someone-else".into();
     let forged = format!(
         "{}.{}.{}",

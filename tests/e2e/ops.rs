@@ -162,19 +162,7 @@ fn key_rotate_reseals_every_secret_and_the_old_key_opens_none() {
     // Metrics are on the admin listener only.
     let g = https_instance(&["admin"], "\n[admin]\nlisten = [\"127.0.0.1:0\"]\n");
     g.ok(&["org", "add", ORG], None);
-    g.ok(
-        &[
-            "person",
-            "add",
-            "ann",
-            "--org",
-            ORG,
-            "--name",
-            "Ann",
-            "--password-stdin",
-        ],
-        Some(&format!("{PW}\n")),
-    );
+    mfa_e2e::add_person(&g, "ann", ORG, "Ann", None, PW);
     let seed = seed_of(&uri_in(&g.ok(&["device", "add-totp", "ann"], None)));
     // Serving makes the OIDC signing keys; /metrics shows the operations metrics.
     let s = serve(&g, READY);

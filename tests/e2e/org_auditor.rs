@@ -107,19 +107,7 @@ fn an_org_auditor_sees_their_organisation_only_and_gets_404_on_another() {
 
     // The CSV export of the search: A's rows only.
     page.click_in_place("a#export-csv");
-    let end = std::time::Instant::now() + WAIT;
-    let csv = loop {
-        let done = std::fs::read_dir(downloads.path())
-            .unwrap()
-            .filter_map(Result::ok)
-            .map(|e| e.path())
-            .find(|p| p.extension().is_some_and(|x| x == "csv"));
-        if let Some(p) = done {
-            break std::fs::read_to_string(p).unwrap();
-        }
-        assert!(std::time::Instant::now() < end, "no CSV downloaded");
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    let csv = mfa_e2e::downloaded(downloads.path(), "csv", WAIT);
     assert!(csv.starts_with("id,time,kind,actor"), "{csv}");
     assert!(csv.contains(",ann,") && csv.contains(",amir,"), "{csv}");
     for theirs in [",bob,", ",bea,", "nobody"] {

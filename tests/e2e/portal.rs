@@ -5,11 +5,12 @@
 //! that no action works without a logged-in session or without its CSRF token.
 
 use mfa_e2e::csrf_in;
-use std::sync::Arc;
 use std::time::Duration;
 
 use mfa_e2e::browser::{Browser, Page};
-use mfa_e2e::{Instance, Phone, Serving, seed_of, serve, uri_in};
+use mfa_e2e::{
+    Instance, Phone, Serving, https_client_with, https_instance, seed_of, serve, uri_in,
+};
 use mfa_gateway::otp::{self, OtpHash};
 use reqwest::StatusCode;
 use reqwest::blocking::Client as Http;
@@ -36,56 +37,11 @@ impl Portal {
     }
 }
 
-/// The text without the tables `names` (and their sub-tables).
-fn without_tables(text: &str, names: &[&str]) -> String {
-    let mut keep = true;
-    let mut out = String::new();
-    for line in text.lines() {
-        let t = line.trim();
-        if t.starts_with('[') {
-            let name = t
-                .trim_start_matches('[')
-                .split(']')
-                .next()
-                .unwrap_or("")
-                .trim();
-            keep = !names
-                .iter()
-                .any(|n| name == *n || name.starts_with(&format!("{n}.")));
-        }
-        if keep {
-            out.push_str(line);
-            out.push('\n');
-        }
-    }
-    out
-}
-
 /// A gateway with HTTPS, ann with one phone, and one HOTP token in stock.
 fn portal() -> Portal {
-    let g = Instance::init();
-    let text = std::fs::read_to_string(g.config()).unwrap();
-    let mut text = without_tables(&text, &["http", "oidc"])
-        .replace("listen = [\"0.0.0.0:1812\"]", "listen = [\"127.0.0.1:0\"]");
-    text.push_str(
-        "\n[http]\nlisten = [\"127.0.0.1:0\"]\ntls = true\npublic_url = \"\"\n\
-         trusted_proxies = []\n\n[oidc]\n",
-    );
-    std::fs::write(g.config(), text).unwrap();
+    let g = https_instance(&[], "");
     g.ok(&["org", "add", ORG], None);
-    g.ok(
-        &[
-            "person",
-            "add",
-            USER,
-            "--org",
-            ORG,
-            "--name",
-            "Ann de Vries",
-            "--password-stdin",
-        ],
-        Some(&format!("{PW}\n")),
-    );
+    mfa_e2e::add_person(&g, USER, ORG, "Ann de Vries", None, PW);
     let seed = seed_of(&uri_in(&g.ok(&["device", "add-totp", USER], None)));
     let pskc = format!(
         r#"<?xml version="1.0" encoding="UTF-8"?>
@@ -351,28 +307,8 @@ fn chromium_manages_devices_in_the_portal() {
 
 // ---- refused without a session or CSRF token ----
 
-fn tls(ca: &std::path::Path) -> rustls::ClientConfig {
-    let pem = std::fs::read(ca).unwrap();
-    let mut roots = rustls::RootCertStore::empty();
-    for cert in rustls_pemfile::certs(&mut pem.as_slice()) {
-        roots.add(cert.unwrap()).unwrap();
-    }
-    rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_no_client_auth()
-}
-
 fn http(p: &Portal, cookies: bool) -> Http {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    Http::builder()
-        .use_preconfigured_tls(tls(&p.g.dir.path().join("certs/ca.pem")))
-        .redirect(reqwest::redirect::Policy::none())
-        .cookie_store(cookies)
-        .timeout(Duration::from_secs(20))
-        .build()
-        .unwrap()
+    https_client_with(&p.g, cookies)
 }
 
 fn post(h: &Http, url: &str, fields: &[(&str, &str)]) -> (StatusCode, String) {

@@ -10,7 +10,9 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use mfa_e2e::{Instance, Serving, seed_of, serve, uri_in};
+use mfa_e2e::{
+    Instance, Serving, audit_events, config, instance_roots, seed_of, serve, uri_in, wait_until,
+};
 use mfa_gateway::otp::{self, OtpHash};
 use mfa_radius::SharedSecret;
 use mfa_radius::auth::{encode_pap, sign_request, verify_response_authenticator};
@@ -30,29 +32,6 @@ pub(crate) const READ_TIMEOUT: Duration = Duration::from_secs(10);
 
 // ---- setting up a gateway ----
 
-/// Sets `key = value` in `[section]` of a TOML text; panics if the key is not there.
-pub(crate) fn set_key(text: &str, section: &str, key: &str, value: &str) -> String {
-    let header = format!("[{section}]");
-    let mut in_section = false;
-    let mut done = false;
-    let mut out = String::new();
-    for line in text.lines() {
-        let t = line.trim();
-        if t.starts_with('[') {
-            in_section = t == header;
-        }
-        if in_section && !done && t.split('=').next().map(str::trim) == Some(key) {
-            out.push_str(&format!("{key} = {value}\n"));
-            done = true;
-        } else {
-            out.push_str(line);
-            out.push('\n');
-        }
-    }
-    assert!(done, "the config made by init has no `{section}.{key}`");
-    out
-}
-
 /// A `[[radius.clients]]` block with the test secret; `extra` holds more `key = value` lines.
 pub(crate) fn client(name: &str, address: &str, extra: &str) -> String {
     format!(
@@ -69,18 +48,23 @@ pub(crate) fn gateway(
     clients: &[String],
 ) -> Instance {
     let g = Instance::init();
-    let mut text = std::fs::read_to_string(g.config()).unwrap();
-    text = set_key(&text, "radius", "listen", listen);
-    if radsec {
-        text = set_key(&text, "radius", "radsec_listen", r#"["127.0.0.1:0"]"#);
-    }
-    for (section, key, value) in settings {
-        text = set_key(&text, section, key, value);
-    }
-    for c in clients {
-        text.push_str(c);
-    }
-    std::fs::write(g.config(), text).unwrap();
+    g.edit_config(|doc| {
+        config::set_toml(doc, "radius.listen", listen);
+        if radsec {
+            config::set_toml(doc, "radius.radsec_listen", r#"["127.0.0.1:0"]"#);
+        }
+        for (section, key, value) in settings {
+            let path = format!("{section}.{key}");
+            assert!(
+                config::get(doc, &path).is_some(),
+                "the config made by init has no `{path}`"
+            );
+            config::set_toml(doc, &path, value);
+        }
+        for c in clients {
+            config::merge(doc, c);
+        }
+    });
     g.ok(&["org", "add", ORG], None);
     g
 }
@@ -101,19 +85,7 @@ pub(crate) fn start(g: &Instance) -> Serving {
 
 /// A person with password `password` and one phone per label; returns the phones' seeds.
 pub(crate) fn person(g: &Instance, user: &str, password: &str, phones: &[&str]) -> Vec<Vec<u8>> {
-    g.ok(
-        &[
-            "person",
-            "add",
-            user,
-            "--org",
-            ORG,
-            "--name",
-            user,
-            "--password-stdin",
-        ],
-        Some(&format!("{password}\n")),
-    );
+    mfa_e2e::add_person(g, user, ORG, user, None, password);
     phones
         .iter()
         .map(|label| {
@@ -168,14 +140,7 @@ pub(crate) fn wrong_code(seeds: &[&[u8]]) -> String {
 
 /// Every `login_attempt` in the audit trail, oldest first.
 pub(crate) fn login_attempts(g: &Instance) -> Vec<Value> {
-    let out = g.ok(&["audit", "list", "--json", "--limit", "0"], None);
-    let mut events: Vec<Value> = out
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .filter(|e: &Value| e["kind"] == "login_attempt")
-        .collect();
-    events.sort_by_key(|e| e["id"].as_i64());
-    events
+    audit_events(g, Some("login_attempt"))
 }
 
 pub(crate) fn field<'a>(events: &'a [Value], name: &str) -> Vec<Option<&'a str>> {
@@ -376,10 +341,6 @@ pub(crate) fn verified(
 fn radsec_exchange(g: &Instance, server: SocketAddr, request: &[u8]) -> Vec<u8> {
     let certs = g.dir.path().join("certs");
     let pem = |file: &str| std::fs::read(certs.join(file)).unwrap();
-    let mut roots = rustls::RootCertStore::empty();
-    for ca in rustls_pemfile::certs(&mut pem("ca.pem").as_slice()) {
-        roots.add(ca.unwrap()).unwrap();
-    }
     let chain = rustls_pemfile::certs(&mut pem("client.pem").as_slice())
         .collect::<Result<Vec<_>, _>>()
         .unwrap();
@@ -390,7 +351,7 @@ fn radsec_exchange(g: &Instance, server: SocketAddr, request: &[u8]) -> Vec<u8> 
     let config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .unwrap()
-        .with_root_certificates(roots)
+        .with_root_certificates(instance_roots(g))
         .with_client_auth_cert(chain, key)
         .unwrap();
     let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
@@ -791,6 +752,8 @@ fn after_kill_9_every_accept_seen_has_its_audit_event() {
     hotp_token(&g, "kim", "HW000009", seed, "desk token");
     let s = start(&g);
     let server = s.addr("radius udp", "127.0.0.1");
+    let accepted = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
+    let counted = accepted.clone();
     let load = std::thread::spawn(move || {
         let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
         socket
@@ -811,11 +774,15 @@ fn after_kill_9_every_accept_seen_has_its_audit_event() {
             };
             if verified(&buf[..n], id, &authenticator, SECRET).code == Code::ACCESS_ACCEPT {
                 accepted += 1;
+                counted.store(accepted, std::sync::atomic::Ordering::SeqCst);
             }
         }
         accepted
     });
-    std::thread::sleep(Duration::from_millis(1500));
+    // Mid-load: after a good number of Accepts, with more on the way.
+    wait_until(Duration::from_secs(30), "20 Accepts under load", || {
+        accepted.load(std::sync::atomic::Ordering::SeqCst) >= 20
+    });
     drop(s); // SIGKILL, mid-load
     let accepted = load.join().unwrap();
     assert!(accepted > 0, "some logins were accepted before the kill");

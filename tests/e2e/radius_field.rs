@@ -17,7 +17,7 @@ use super::radius::{
     wrong_code,
 };
 use mfa_e2e::browser::Browser;
-use mfa_e2e::{Instance, https_instance, serve};
+use mfa_e2e::{Instance, audit_events, https_instance, serve, wait_until};
 use mfa_gateway::otp::{self, OtpHash};
 use mfa_radius::SharedSecret;
 use mfa_radius::packet::{Code, Packet, attr};
@@ -111,14 +111,7 @@ fn radclient_many(server: SocketAddr, input: &str, parallel: u32, tries: u32, wa
 
 /// The events of `kind`, oldest first.
 fn events_of(g: &Instance, kind: &str) -> Vec<Value> {
-    let out = g.ok(&["audit", "list", "--json", "--limit", "0"], None);
-    let mut events: Vec<Value> = out
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .filter(|e: &Value| e["kind"] == kind)
-        .collect();
-    events.sort_by_key(|e| e["id"].as_i64());
-    events
+    audit_events(g, Some(kind))
 }
 
 #[test]
@@ -390,7 +383,10 @@ fn a_person_with_only_a_hotp_token_answers_a_held_rd_gateway_request_on_approve(
 
     // 1. The right code from the token: the held request is accepted.
     let login = held(40);
-    std::thread::sleep(Duration::from_millis(500));
+    // Held: the prompt is out before the person answers.
+    wait_until(WAIT, "the first prompt", || {
+        !events_of(&g, "approval_requested").is_empty()
+    });
     page.goto(&format!("{base}/approve"));
     page.wait_for("form#approve-form", WAIT);
     page.fill("input[name=username]", "bob");
@@ -414,7 +410,9 @@ fn a_person_with_only_a_hotp_token_answers_a_held_rd_gateway_request_on_approve(
     let nothing_waiting = answer("bob", &otp::hotp(seed, 1, OtpHash::Sha1, 6));
     let unknown = answer("nobody", "123456");
     let login = held(20);
-    std::thread::sleep(Duration::from_millis(500));
+    wait_until(WAIT, "the second prompt", || {
+        events_of(&g, "approval_requested").len() >= 2
+    });
     let wrong = answer("bob", "000000");
     assert_eq!(wrong, unknown);
     assert_eq!(wrong, nothing_waiting);
@@ -533,14 +531,9 @@ fn accounting_start_stop_and_a_disconnect_when_the_person_is_removed() {
         Some(&b"PRAKTIJK\\ann"[..])
     );
     assert_eq!(disconnect.first(attr::NAS_IDENTIFIER), Some(&b"rdgw-1"[..]));
-    let deadline = Instant::now() + WAIT;
-    let sent = loop {
-        let sent = events_of(&g, "disconnect_sent");
-        if !sent.is_empty() || Instant::now() > deadline {
-            break sent;
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    };
+    let sent = mfa_e2e::wait_for(WAIT, "disconnect_sent audited", || {
+        Some(events_of(&g, "disconnect_sent")).filter(|sent| !sent.is_empty())
+    });
     drop(s);
     assert_eq!(sent.len(), 1, "{sent:#?}");
     assert_eq!(sent[0]["outcome"], "done");

@@ -9,7 +9,8 @@
 
 use crate::radius::totp;
 use mfa_e2e::{
-    Instance, authorize_url, csrf_in, https_instance, instance_tls, person_with_phones, serve,
+    Instance, PKCE_VERIFIER, audit_events, authorize_url, code_in_redirect, csrf_in, exchange_code,
+    https_builder, https_instance, id_token_claims, location, person_with_phones, serve,
 };
 use reqwest::blocking::Client;
 use serde_json::Value;
@@ -19,13 +20,11 @@ use std::time::Duration;
 const READY: Duration = Duration::from_secs(30);
 const PW: &str = "correct horse battery";
 const REDIRECT: &str = "http://127.0.0.1:9/cb";
-const VERIFIER: &str = "a-code-verifier-that-is-long-enough-0123456789-abc";
 const ACR_MFA: &str = "urn:mfa-gateway:acr:mfa";
 const ACR_PWD: &str = "urn:mfa-gateway:acr:pwd";
 
 /// A browser: its own cookie jar, holding the remember cookie `remembered` if given.
 fn browser(g: &Instance, base: &str, remembered: Option<&str>) -> Client {
-    let _ = rustls::crypto::ring::default_provider().install_default();
     let jar = Arc::new(reqwest::cookie::Jar::default());
     if let Some(token) = remembered {
         jar.add_cookie_str(
@@ -33,13 +32,7 @@ fn browser(g: &Instance, base: &str, remembered: Option<&str>) -> Client {
             &base.parse().unwrap(),
         );
     }
-    Client::builder()
-        .use_preconfigured_tls(instance_tls(g))
-        .redirect(reqwest::redirect::Policy::none())
-        .cookie_provider(jar)
-        .timeout(Duration::from_secs(20))
-        .build()
-        .unwrap()
+    https_builder(g).cookie_provider(jar).build().unwrap()
 }
 
 /// The password step of the portal's login: the answer (a code page, or a 303 when the
@@ -92,14 +85,6 @@ fn remember_cookie(res: &reqwest::blocking::Response) -> Option<(String, String)
         })
 }
 
-fn location(res: &reqwest::blocking::Response) -> String {
-    res.headers()
-        .get("location")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned()
-}
-
 /// An OIDC login in `h` up to the password step: the answer to the password.
 fn oidc_password(h: &Client, base: &str, extra: &str) -> reqwest::blocking::Response {
     let start = h
@@ -123,46 +108,22 @@ fn oidc_password(h: &Client, base: &str, extra: &str) -> reqwest::blocking::Resp
 }
 
 /// The ID token's claims for the code an answer redirected with.
-fn id_token_claims(h: &Client, base: &str, res: &reqwest::blocking::Response) -> Value {
-    use base64::Engine as _;
+fn claims_of(h: &Client, base: &str, res: &reqwest::blocking::Response) -> Value {
     let to = location(res);
     assert!(to.starts_with(REDIRECT), "back at the application: {to}");
-    let code = to
-        .split(['?', '&'])
-        .find_map(|kv| kv.strip_prefix("code="))
-        .expect("a code")
-        .to_owned();
-    let tokens: Value = h
-        .post(format!("{base}/oauth2/token"))
-        .form(&[
-            ("grant_type", "authorization_code"),
-            ("code", code.as_str()),
-            ("redirect_uri", REDIRECT),
-            ("client_id", "app"),
-            ("code_verifier", VERIFIER),
-        ])
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
-    let jwt = tokens["id_token"].as_str().expect("an ID token");
-    let payload = jwt.split('.').nth(1).unwrap();
-    serde_json::from_slice(
-        &base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(payload)
-            .unwrap(),
-    )
-    .unwrap()
+    let tokens = exchange_code(
+        h,
+        base,
+        ("app", None),
+        &code_in_redirect(&to),
+        REDIRECT,
+        PKCE_VERIFIER,
+    );
+    id_token_claims(&tokens)
 }
 
 fn events(g: &Instance, kind: &str) -> Vec<Value> {
-    g.ok(
-        &["audit", "search", "--kind", kind, "--format", "jsonl"],
-        None,
-    )
-    .lines()
-    .map(|l| serde_json::from_str(l).unwrap())
-    .collect()
+    audit_events(g, Some(kind))
 }
 
 #[test]
@@ -262,7 +223,7 @@ fn a_remembered_browser_asks_for_the_password_only_until_it_is_forgotten_or_the_
     let page = asked.text().unwrap();
     assert!(page.contains("code-form"), "the code is asked: {page}");
     let done = code_step(&app, &base, &page, &totp(&phones[2], 0), false);
-    let claims = id_token_claims(&app, &base, &done);
+    let claims = claims_of(&app, &base, &done);
     assert_eq!(claims["acr"], ACR_MFA, "{claims}");
     assert!(
         claims["amr"].as_array().unwrap().contains(&"otp".into()),
@@ -284,7 +245,7 @@ fn a_remembered_browser_asks_for_the_password_only_until_it_is_forgotten_or_the_
     let quick = browser(&g, &base, Some(&token));
     let res = oidc_password(&quick, &base, "");
     assert_eq!(res.status().as_u16(), 303);
-    let claims = id_token_claims(&quick, &base, &res);
+    let claims = claims_of(&quick, &base, &res);
     assert_eq!(claims["acr"], ACR_PWD, "{claims}");
     assert_eq!(
         claims["amr"],

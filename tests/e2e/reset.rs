@@ -9,7 +9,10 @@
 use std::time::Duration;
 
 use mfa_e2e::browser::Browser;
-use mfa_e2e::{Instance, Phone, SmtpSink, portal_sign_in, seed_of, serve, smtp_sink, uri_in};
+use mfa_e2e::{
+    Instance, Phone, SmtpSink, audit_events, https_instance, portal_sign_in, seed_of, serve,
+    smtp_sink, uri_in,
+};
 use serde_json::Value;
 
 const OLD_PW: &str = "correct horse battery";
@@ -21,36 +24,15 @@ const WAIT: Duration = Duration::from_secs(15);
 /// `init`, with HTTPS, mail to `sink`, cheap hashing and a breached-password list holding
 /// `BREACHED_PW` (as a SHA-1, HIBP style) and a plain password.
 fn gateway(sink: &SmtpSink) -> Instance {
-    let g = Instance::init();
-    let text = std::fs::read_to_string(g.config()).unwrap();
-    let mut out = String::new();
-    let mut keep = true;
-    for line in text.lines() {
-        let t = line.trim();
-        if t.starts_with('[') {
-            let name = t.trim_matches(|c| c == '[' || c == ']').trim();
-            keep = !["http", "oidc", "mail", "password"]
-                .iter()
-                .any(|n| name == *n || name.starts_with(&format!("{n}.")));
-        }
-        if keep {
-            out.push_str(line);
-            out.push('\n');
-        }
-    }
-    let mut out = out.replace("listen = [\"0.0.0.0:1812\"]", "listen = [\"127.0.0.1:0\"]");
-    out.push_str(
-        "\n[http]\nlisten = [\"127.0.0.1:0\"]\ntls = true\npublic_url = \"\"\ntrusted_proxies = []\n\n[oidc]\n",
+    let g = https_instance(
+        &["mail", "password"],
+        &format!(
+            "[mail]\nrelay = \"{}\"\nsecurity = \"none\"\nfrom = \"mfa@example.net\"\n\
+             \n[password]\nargon2_memory_kib = 256\nargon2_iterations = 1\nmin_length = 10\n\
+             blocklist_file = \"breached.txt\"\n",
+            sink.addr
+        ),
     );
-    out.push_str(&format!(
-        "\n[mail]\nrelay = \"{}\"\nsecurity = \"none\"\nfrom = \"mfa@example.net\"\n",
-        sink.addr
-    ));
-    out.push_str(
-        "\n[password]\nargon2_memory_kib = 256\nargon2_iterations = 1\nmin_length = 10\n\
-         blocklist_file = \"breached.txt\"\n",
-    );
-    std::fs::write(g.config(), out).unwrap();
     use sha1::Digest as _;
     let sha1 = hex::encode_upper(sha1::Sha1::digest(BREACHED_PW.as_bytes()));
     std::fs::write(
@@ -59,13 +41,6 @@ fn gateway(sink: &SmtpSink) -> Instance {
     )
     .unwrap();
     g
-}
-
-fn events(g: &Instance) -> Vec<Value> {
-    g.ok(&["audit", "list", "--json", "--limit", "0"], None)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
 }
 
 fn of_kind<'a>(events: &'a [Value], kind: &str) -> Vec<&'a Value> {
@@ -94,20 +69,13 @@ fn chromium_resets_a_forgotten_password() {
     let sink = smtp_sink();
     let g = gateway(&sink);
     g.ok(&["org", "add", "Practice Noord"], None);
-    g.ok(
-        &[
-            "person",
-            "add",
-            "ann",
-            "--org",
-            "Practice Noord",
-            "--name",
-            "Ann de Vries",
-            "--email",
-            "ann@example.org",
-            "--password-stdin",
-        ],
-        Some(&format!("{OLD_PW}\n")),
+    mfa_e2e::add_person(
+        &g,
+        "ann",
+        "Practice Noord",
+        "Ann de Vries",
+        Some("ann@example.org"),
+        OLD_PW,
     );
     let phone = Phone::new(seed_of(&uri_in(
         &g.ok(&["device", "add-totp", "ann"], None),
@@ -255,7 +223,7 @@ fn chromium_resets_a_forgotten_password() {
     );
 
     // Audited, without a secret.
-    let events = events(&g);
+    let events = audit_events(&g, None);
     let reasons = |kind: &str| -> Vec<String> {
         of_kind(&events, kind)
             .iter()

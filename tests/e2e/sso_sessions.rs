@@ -8,10 +8,10 @@
 //! of the last one. Every ending and every logout token is audited.
 
 use mfa_e2e::{
-    StubRequest, StubResponse, authorize_url, csrf_in, http_stub, https_client, https_instance,
-    person_with_phones, serve, signed_in_client,
+    PKCE_VERIFIER, StubRequest, StubResponse, audit_events, authorize_url, browser_client,
+    code_in_redirect, csrf_in, exchange_code, http_stub, https_client, https_instance,
+    id_token_claims, jwt_part, location, person_with_phones, serve, signed_in_client, totp_now,
 };
-use mfa_gateway::otp::{self, OtpHash};
 use reqwest::StatusCode;
 use reqwest::blocking::Client;
 use serde_json::Value;
@@ -20,20 +20,7 @@ use std::time::{Duration, Instant};
 const READY: Duration = Duration::from_secs(30);
 const WAIT: Duration = Duration::from_secs(15);
 const PW: &str = "correct horse battery";
-const VERIFIER: &str = "a-code-verifier-that-is-long-enough-0123456789-abc";
 const EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
-
-/// A browser: the instance's CA, its own cookie jar, no redirects followed.
-fn browser(g: &mfa_e2e::Instance) -> Client {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    Client::builder()
-        .use_preconfigured_tls(mfa_e2e::instance_tls(g))
-        .redirect(reqwest::redirect::Policy::none())
-        .cookie_store(true)
-        .timeout(Duration::from_secs(20))
-        .build()
-        .unwrap()
-}
 
 /// The value of the hidden field `name` in `html`.
 fn field_in(html: &str, name: &str) -> String {
@@ -43,32 +30,6 @@ fn field_in(html: &str, name: &str) -> String {
         .unwrap_or_else(|| panic!("no {name} in\n{html}"));
     let rest = &html[at + needle.len()..];
     rest[..rest.find('"').unwrap()].to_owned()
-}
-
-fn location(r: &reqwest::blocking::Response) -> String {
-    r.headers()
-        .get("location")
-        .unwrap_or_else(|| panic!("no redirect: {}", r.status()))
-        .to_str()
-        .unwrap()
-        .to_owned()
-}
-
-fn jwt_part(jwt: &str, n: usize) -> Value {
-    use base64::Engine as _;
-    let part = jwt.split('.').nth(n).expect("a JWT");
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(part)
-        .unwrap();
-    serde_json::from_slice(&bytes).unwrap()
-}
-
-/// The `code` of a redirect to the relying party.
-fn code_of(to: &str) -> String {
-    to.split(['?', '&'])
-        .find_map(|p| p.strip_prefix("code="))
-        .unwrap_or_else(|| panic!("no code in {to}"))
-        .to_owned()
 }
 
 /// An authorization in `h`: with a live session it comes straight back (the redirect);
@@ -103,7 +64,7 @@ fn authorize(h: &Client, base: &str, client: &str, redirect: &str, login: Option
         .unwrap()
         .text()
         .unwrap();
-    let code = otp::totp(seed, mfa_gateway::model::now(), 30, OtpHash::Sha1, 6);
+    let code = totp_now(seed);
     let r = h
         .post(format!("{base}/login/code"))
         .form(&[
@@ -118,23 +79,15 @@ fn authorize(h: &Client, base: &str, client: &str, redirect: &str, login: Option
 
 /// The code exchanged at the token endpoint: the ID token's claims.
 fn id_token(h: &Client, base: &str, client: &str, redirect: &str, to: &str) -> Value {
-    let tokens: Value = h
-        .post(format!("{base}/oauth2/token"))
-        .form(&[
-            ("grant_type", "authorization_code"),
-            ("code", code_of(to).as_str()),
-            ("redirect_uri", redirect),
-            ("client_id", client),
-            ("code_verifier", VERIFIER),
-        ])
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
-    let jwt = tokens["id_token"]
-        .as_str()
-        .unwrap_or_else(|| panic!("{tokens}"));
-    jwt_part(jwt, 1)
+    let tokens = exchange_code(
+        h,
+        base,
+        (client, None),
+        &code_in_redirect(to),
+        redirect,
+        PKCE_VERIFIER,
+    );
+    id_token_claims(&tokens)
 }
 
 /// Waits for the `n`th logout token at the stub; its form field.
@@ -212,13 +165,7 @@ fn person_id(h: &Client, base: &str, user: &str) -> String {
 }
 
 fn audit(g: &mfa_e2e::Instance, kind: &str) -> Vec<Value> {
-    g.ok(
-        &["audit", "search", "--kind", kind, "--format", "jsonl"],
-        None,
-    )
-    .lines()
-    .map(|l| serde_json::from_str(l).unwrap())
-    .collect()
+    audit_events(g, Some(kind))
 }
 
 fn admin(g: &mfa_e2e::Instance, user: &str, org: &str) -> Vec<u8> {
@@ -244,14 +191,12 @@ fn admin(g: &mfa_e2e::Instance, user: &str, org: &str) -> Vec<u8> {
 fn sessions_are_listed_revoked_and_relying_parties_get_back_channel_logout_tokens() {
     let rp = http_stub(|_| StubResponse::html("<p id=rp>back at the application</p>"));
     let (one, two, bc) = (rp.url("/one"), rp.url("/two"), rp.url("/bc"));
-    let g = https_instance(&[], "");
-    let text = std::fs::read_to_string(g.config()).unwrap();
     let clients = format!(
         "\n[[oidc.clients]]\nclient_id = \"app1\"\nredirect_uris = [\"{one}\"]\n\
          backchannel_logout_uri = \"{bc}\"\nbackchannel_logout_session_required = true\n\
          \n[[oidc.clients]]\nclient_id = \"app2\"\nredirect_uris = [\"{two}\"]\n"
     );
-    std::fs::write(g.config(), format!("{text}{clients}")).unwrap();
+    let g = https_instance(&[], &clients);
     g.ok(&["org", "add", "Practice A"], None);
     g.ok(&["org", "add", "Practice B"], None);
     let phones = person_with_phones(&g, "ann", "Practice A", PW, &["p1", "p2", "p3", "p4"]);
@@ -272,7 +217,7 @@ fn sessions_are_listed_revoked_and_relying_parties_get_back_channel_logout_token
 
     // Browser one: a login at app1, then app2 by single sign-on; both ID tokens name the
     // session.
-    let b1 = browser(&g);
+    let b1 = browser_client(&g);
     let to = authorize(&b1, &base, "app1", &one, Some(&phones[0]));
     let first = id_token(&b1, &base, "app1", &one, &to);
     let sid1 = first["sid"].as_str().expect("a sid").to_owned();
@@ -282,7 +227,7 @@ fn sessions_are_listed_revoked_and_relying_parties_get_back_channel_logout_token
         sid1.as_str()
     );
     // Browser two: a session of its own.
-    let b2 = browser(&g);
+    let b2 = browser_client(&g);
     let to = authorize(&b2, &base, "app1", &one, Some(&phones[1]));
     let sid2 = id_token(&b2, &base, "app1", &one, &to)["sid"]
         .as_str()
@@ -406,14 +351,9 @@ fn sessions_are_listed_revoked_and_relying_parties_get_back_channel_logout_token
     assert_eq!(verified(&base, &g, &token).1["sid"], sid3.as_str());
 
     // Audited: each ending with its actor, channel and reason; each logout token sent.
-    let deadline = Instant::now() + WAIT;
-    let sent = loop {
-        let sent = audit(&g, "backchannel_logout");
-        if sent.len() >= 3 || Instant::now() > deadline {
-            break sent;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    let sent = mfa_e2e::wait_for(WAIT, "three back-channel logouts audited", || {
+        Some(audit(&g, "backchannel_logout")).filter(|sent| sent.len() >= 3)
+    });
     assert_eq!(sent.len(), 3, "{sent:?}");
     assert!(
         sent.iter()

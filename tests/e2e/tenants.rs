@@ -6,7 +6,9 @@
 
 use crate::radius::{auth, client, login_attempts, totp};
 use mfa_e2e::browser::Browser;
-use mfa_e2e::{StubResponse, authorize_url, http_stub, https_instance, person_with_phones, serve};
+use mfa_e2e::{
+    StubResponse, authorize_url, config, http_stub, https_instance, person_with_phones, serve,
+};
 use std::time::Duration;
 
 const READY: Duration = Duration::from_secs(30);
@@ -17,8 +19,6 @@ const PW: &str = "correct horse battery";
 fn clients_bound_to_an_organisation_refuse_other_organisations_people_as_unknown() {
     let rp = http_stub(|_| StubResponse::html("<p id=rp>back at the application</p>"));
     let redirect = rp.url("/callback");
-    let g = https_instance(&[], "");
-    let text = std::fs::read_to_string(g.config()).unwrap();
     let clients = format!(
         "{}\n[[oidc.clients]]\nclient_id = \"guac-a\"\nname = \"Guacamole of A\"\n\
          redirect_uris = [\"{redirect}\"]\nflows = [\"code\"]\nrequire_pkce = true\n\
@@ -29,7 +29,7 @@ fn clients_bound_to_an_organisation_refuse_other_organisations_people_as_unknown
             "mode = \"append\"\norgs = [\"Practice A\"]"
         ),
     );
-    std::fs::write(g.config(), format!("{text}{clients}")).unwrap();
+    let g = https_instance(&[], &clients);
     g.ok(&["org", "add", "Practice A"], None);
     g.ok(&["org", "add", "Practice B"], None);
     let seeds: Vec<Vec<Vec<u8>>> = [("ann", "Practice A"), ("bob", "Practice B")]
@@ -92,12 +92,10 @@ fn clients_bound_to_an_organisation_refuse_other_organisations_people_as_unknown
     assert_eq!(last["reason"], "client_not_for_org");
 
     // Bind the RADIUS client to B instead, and reload: ann is refused, bob gets in.
-    let text = std::fs::read_to_string(g.config()).unwrap().replacen(
-        "orgs = [\"Practice A\"]",
-        "orgs = [\"Practice B\"]",
-        1,
-    );
-    std::fs::write(g.config(), text).unwrap();
+    g.edit_config(|doc| {
+        config::entry(doc, "radius.clients", "vpn-a")["orgs"] =
+            config::value(config::Array::from_iter(["Practice B"]));
+    });
     s.hangup();
     s.wait_for_output("config reloaded", WAIT);
     auth(radius, "ann", &format!("{PW}{}", totp(&seeds[0][1], 0))).assert_code("Access-Reject");
@@ -355,8 +353,6 @@ fn single_sign_on_gives_a_second_relying_party_a_code_without_a_login_until_the_
 {
     let rp = http_stub(|_| StubResponse::html("<p id=rp>back at the application</p>"));
     let (one, two) = (rp.url("/one"), rp.url("/two"));
-    let g = https_instance(&[], "");
-    let text = std::fs::read_to_string(g.config()).unwrap();
     let clients: String = [("portal", &one), ("guacamole", &two)]
         .iter()
         .map(|(id, uri)| {
@@ -366,7 +362,7 @@ fn single_sign_on_gives_a_second_relying_party_a_code_without_a_login_until_the_
             )
         })
         .collect();
-    std::fs::write(g.config(), format!("{text}{clients}")).unwrap();
+    let g = https_instance(&[], &clients);
     g.ok(&["org", "add", "Practice A"], None);
     let phone = person_with_phones(&g, "ann", "Practice A", PW, &["phone"]).remove(0);
     let bea_phone = person_with_phones(&g, "bea", "Practice A", PW, &["phone"]).remove(0);
@@ -458,11 +454,9 @@ fn single_sign_on_gives_a_second_relying_party_a_code_without_a_login_until_the_
     page.click("button#submit");
     page.wait_for("p#rp", WAIT);
     page.goto(&format!("{base}/oauth2/logout?client_id=portal"));
-    let deadline = std::time::Instant::now() + WAIT;
-    while !page.html().contains("You are signed out") {
-        assert!(std::time::Instant::now() < deadline, "{}", page.html());
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    mfa_e2e::wait_until(WAIT, "You are signed out", || {
+        page.html().contains("You are signed out")
+    });
     page.goto(&authorize_url(&base, "guacamole", &two, ""));
     page.wait_for("form#login-form", WAIT);
 }

@@ -8,7 +8,7 @@
 
 use crate::radius::{auth, client, login_attempts, totp};
 use mfa_e2e::browser::Browser;
-use mfa_e2e::{Instance, StubResponse, authorize_url, http_stub, https_instance, serve};
+use mfa_e2e::{Instance, StubResponse, authorize_url, config, http_stub, https_instance, serve};
 use std::time::Duration;
 
 const READY: Duration = Duration::from_secs(30);
@@ -21,19 +21,7 @@ const PW_NOORD: &str = "noord ann's other password";
 /// `person add ann --org ORG` with `password` and two phones (a phone is used at most twice
 /// here, at increasing steps: no waiting for fresh TOTP steps), linked through `qualified`.
 fn ann(g: &Instance, org: &str, password: &str, qualified: &str) -> ([Vec<u8>; 2], String) {
-    let added = g.ok(
-        &[
-            "person",
-            "add",
-            "ann",
-            "--org",
-            org,
-            "--name",
-            &format!("Ann of {org}"),
-            "--password-stdin",
-        ],
-        Some(&format!("{password}\n")),
-    );
+    let added = mfa_e2e::add_person(g, "ann", org, &format!("Ann of {org}"), None, password);
     let phone = |label: &str| {
         mfa_e2e::seed_of(&mfa_e2e::uri_in(
             &g.ok(&["device", "add-totp", qualified, "--label", label], None),
@@ -65,8 +53,6 @@ fn person_id(g: &Instance, name: &str) -> i64 {
 fn two_anns_in_two_organisations_each_log_in_over_radius_and_oidc() {
     let rp = http_stub(|_| StubResponse::html("<p id=rp>back at the application</p>"));
     let (zuid_rp, any_rp) = (rp.url("/zuid"), rp.url("/any"));
-    let g = https_instance(&[], "");
-    let text = std::fs::read_to_string(g.config()).unwrap();
     let clients = format!(
         "{}\n[[oidc.clients]]\nclient_id = \"guac-zuid\"\nredirect_uris = [\"{zuid_rp}\"]\n\
          flows = [\"code\"]\nrequire_pkce = true\ndefault_org = \"{ZUID}\"\n\
@@ -78,7 +64,7 @@ fn two_anns_in_two_organisations_each_log_in_over_radius_and_oidc() {
             &format!("mode = \"append\"\ndefault_org = \"{ZUID}\"")
         ),
     );
-    std::fs::write(g.config(), format!("{text}{clients}")).unwrap();
+    let g = https_instance(&[], &clients);
     g.ok(&["org", "add", ZUID], None);
     g.ok(&["org", "add", NOORD], None);
     // The same login suffix as another organisation's: refused, naming it.
@@ -147,12 +133,9 @@ fn two_anns_in_two_organisations_each_log_in_over_radius_and_oidc() {
     assert_eq!(accepted_people(&g), [zuid_id, noord_id, noord_id]);
 
     // Without the default, a bare `ann` names nobody: the answer an unknown name gets.
-    let text = std::fs::read_to_string(g.config()).unwrap().replacen(
-        &format!("mode = \"append\"\ndefault_org = \"{ZUID}\""),
-        "mode = \"append\"",
-        1,
-    );
-    std::fs::write(g.config(), text).unwrap();
+    g.edit_config(|doc| {
+        config::entry(doc, "radius.clients", "rdgw").remove("default_org");
+    });
     s.hangup();
     s.wait_for_output("config reloaded", WAIT);
     let ambiguous = auth(

@@ -9,12 +9,14 @@
 use mfa_e2e::csrf_in;
 use std::io::{Read as _, Write as _};
 use std::process::{Command, Stdio};
-use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine as _;
 use mfa_e2e::browser::{Browser, Page};
-use mfa_e2e::{Instance, Phone, Serving, StubResponse, http_stub, seed_of, serve, uri_in};
+use mfa_e2e::{
+    Instance, Phone, Serving, StubResponse, audit_events, config, exchange_code, http_stub,
+    https_client_with, id_token_claims, seed_of, serve, sha256_hex, uri_in,
+};
 use reqwest::StatusCode;
 use reqwest::blocking::Client as Http;
 use serde_json::{Value, json};
@@ -42,47 +44,8 @@ impl Gw {
 
     /// Every event of `kind` in the audit trail, oldest first.
     fn events(&self, kind: &str) -> Vec<Value> {
-        let out = self
-            .g
-            .ok(&["audit", "list", "--json", "--limit", "0"], None);
-        let mut events: Vec<Value> = out
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .filter(|e: &Value| e["kind"] == kind)
-            .collect();
-        events.sort_by_key(|e| e["id"].as_i64());
-        events
+        audit_events(&self.g, Some(kind))
     }
-}
-
-/// The text without the tables `names` (and their sub-tables).
-fn without_tables(text: &str, names: &[&str]) -> String {
-    let mut keep = true;
-    let mut out = String::new();
-    for line in text.lines() {
-        let t = line.trim();
-        if t.starts_with('[') {
-            let name = t
-                .trim_start_matches('[')
-                .split(']')
-                .next()
-                .unwrap_or("")
-                .trim();
-            keep = !names
-                .iter()
-                .any(|n| name == *n || name.starts_with(&format!("{n}.")));
-        }
-        if keep {
-            out.push_str(line);
-            out.push('\n');
-        }
-    }
-    out
-}
-
-fn sha256_hex(s: &str) -> String {
-    use sha2::Digest as _;
-    hex::encode(sha2::Sha256::digest(s.as_bytes()))
 }
 
 /// A gateway at https://localhost:PORT with RADIUS (append mode for 127.0.0.1), an OIDC
@@ -96,35 +59,23 @@ fn gateway(redirect: &str) -> Gw {
         .unwrap()
         .port();
     let base = format!("https://localhost:{port}");
-    let text = std::fs::read_to_string(g.config()).unwrap();
-    let mut text = without_tables(&text, &["http", "oidc"])
-        .replace("listen = [\"0.0.0.0:1812\"]", "listen = [\"127.0.0.1:0\"]");
-    text.push_str(&format!(
-        "\n[http]\nlisten = [\"127.0.0.1:{port}\"]\ntls = true\npublic_url = \"{base}\"\n\
-         trusted_proxies = []\n\n[oidc]\n\n[[oidc.clients]]\nclient_id = \"rp\"\n\
-         name = \"Test RP\"\nsecret_sha256 = \"{}\"\nredirect_uris = [\"{redirect}\"]\n\
-         flows = [\"code\"]\nrequire_pkce = true\nrefresh_tokens = false\n\
-         id_token_alg = \"EdDSA\"\n\n[[radius.clients]]\nname = \"rdgw\"\n\
-         address = \"127.0.0.1/32\"\nsecret = \"{RADIUS_SECRET}\"\nmode = \"append\"\n",
-        sha256_hex(RP_SECRET)
-    ));
-    std::fs::write(g.config(), text).unwrap();
+    g.edit_config(|doc| {
+        config::local_https(doc, &[]);
+        config::merge(
+            doc,
+            &format!(
+                "[http]\nlisten = [\"127.0.0.1:{port}\"]\npublic_url = \"{base}\"\n\
+                 \n[[oidc.clients]]\nclient_id = \"rp\"\n\
+                 name = \"Test RP\"\nsecret_sha256 = \"{}\"\nredirect_uris = [\"{redirect}\"]\n\
+                 flows = [\"code\"]\nrequire_pkce = true\nrefresh_tokens = false\n\
+                 id_token_alg = \"EdDSA\"\n\n[[radius.clients]]\nname = \"rdgw\"\n\
+                 address = \"127.0.0.1/32\"\nsecret = \"{RADIUS_SECRET}\"\nmode = \"append\"\n",
+                sha256_hex(RP_SECRET)
+            ),
+        );
+    });
     g.ok(&["org", "add", ORG], None);
-    g.ok(
-        &[
-            "person",
-            "add",
-            USER,
-            "--org",
-            ORG,
-            "--name",
-            "Ann de Vries",
-            "--email",
-            "ann@example.org",
-            "--password-stdin",
-        ],
-        Some(&format!("{PW}\n")),
-    );
+    mfa_e2e::add_person(&g, USER, ORG, "Ann de Vries", Some("ann@example.org"), PW);
     let phone = |label: &str| {
         Phone::new(seed_of(&uri_in(
             &g.ok(&["device", "add-totp", USER, "--label", label], None),
@@ -224,26 +175,7 @@ fn http(gw: &Gw) -> Http {
 }
 
 fn http_with(gw: &Gw, cookies: bool) -> Http {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let pem = std::fs::read(gw.g.dir.path().join("certs/ca.pem")).unwrap();
-    let mut roots = rustls::RootCertStore::empty();
-    for cert in rustls_pemfile::certs(&mut pem.as_slice()) {
-        roots.add(cert.unwrap()).unwrap();
-    }
-    let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .unwrap()
-    .with_root_certificates(roots)
-    .with_no_client_auth();
-    Http::builder()
-        .use_preconfigured_tls(tls)
-        .redirect(reqwest::redirect::Policy::none())
-        .cookie_store(cookies)
-        .timeout(Duration::from_secs(20))
-        .build()
-        .unwrap()
+    https_client_with(&gw.g, cookies)
 }
 
 fn query(url: &str, key: &str) -> Option<String> {
@@ -301,13 +233,9 @@ fn a_security_key_is_added_in_the_portal_and_signs_in_to_portal_and_oidc() {
             })
         })
     };
-    let deadline = std::time::Instant::now() + WAIT;
-    let mut mails = gw.events("mail_sent");
-    while !announced(&mails) && std::time::Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(100));
-        mails = gw.events("mail_sent");
-    }
-    assert!(announced(&mails), "{mails:#?}\n{}", gw.s.log());
+    mfa_e2e::wait_until(WAIT, "the mail about the new key", || {
+        announced(&gw.events("mail_sent"))
+    });
     sign_out(&page);
 
     // Sign in with password + the key.
@@ -371,32 +299,15 @@ fn a_security_key_is_added_in_the_portal_and_signs_in_to_portal_and_oidc() {
     let back = page.url();
     assert_eq!(query(&back, "state").as_deref(), Some("st4te"), "{back}");
     let code = query(&back, "code").unwrap_or_else(|| panic!("no code in {back}"));
-    let tokens: Value = serde_json::from_str(
-        &http(&gw)
-            .post(gw.url("/oauth2/token"))
-            .basic_auth("rp", Some(RP_SECRET))
-            .form(&[
-                ("grant_type", "authorization_code"),
-                ("code", code.as_str()),
-                ("redirect_uri", redirect.as_str()),
-                ("code_verifier", verifier),
-            ])
-            .send()
-            .unwrap()
-            .text()
-            .unwrap(),
-    )
-    .unwrap();
-    let id_token = tokens["id_token"]
-        .as_str()
-        .unwrap_or_else(|| panic!("{tokens}"));
-    let payload = id_token.split('.').nth(1).unwrap();
-    let claims: Value = serde_json::from_slice(
-        &base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(payload)
-            .unwrap(),
-    )
-    .unwrap();
+    let tokens = exchange_code(
+        &http(&gw),
+        &gw.base,
+        ("rp", Some(RP_SECRET)),
+        &code,
+        &redirect,
+        verifier,
+    );
+    let claims = id_token_claims(&tokens);
     let amr: Vec<&str> = claims["amr"]
         .as_array()
         .unwrap()
