@@ -851,7 +851,6 @@ async fn submit_code(
 /// Back from the security key page to the code page.
 async fn code_again(
     State(state): State<WebState>,
-    _headers: HeaderMap,
     Action { me: step, .. }: Action<KeyForm, SecondStep>,
 ) -> Response {
     step.set_key(&state, None).await;
@@ -869,7 +868,6 @@ async fn code_again(
 /// "Use a security key": a challenge for the person's keys, and the page that asks for one.
 async fn start_key(
     State(state): State<WebState>,
-    _headers: HeaderMap,
     Action { me: step, .. }: Action<KeyForm, SecondStep>,
 ) -> Response {
     let rp = match relying_party(&state) {
