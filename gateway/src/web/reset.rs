@@ -462,12 +462,15 @@ mod tests {
         )
         .await;
         assert_eq!(status, StatusCode::BAD_REQUEST);
-        // The work is done on its own task.
+        // The work is done on tasks of their own: wait for both answers' events.
         let mut waited = 0;
-        while events_of(&app, EventKind::PasswordResetRefused)
+        while (events_of(&app, EventKind::PasswordResetRefused)
             .await
             .is_empty()
-            && waited < 100
+            || events_of(&app, EventKind::PasswordResetRequested)
+                .await
+                .is_empty())
+            && waited < 400
         {
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
             waited += 1;
