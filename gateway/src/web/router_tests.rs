@@ -451,7 +451,7 @@ async fn make_stale(app: &App, sid: &str) {
         .await;
 }
 
-fn subscription(endpoint: &str) -> String {
+pub(crate) fn subscription(endpoint: &str) -> String {
     use base64::Engine as _;
     let ua = crate::webpush::VapidKey::generate().expect("key");
     serde_json::json!({
@@ -1022,4 +1022,27 @@ async fn parallel_codes_on_one_sign_in_are_capped() {
             .is_none(),
         "the sign-in is over: the password is asked again"
     );
+}
+
+/// An HOTP token with the RFC 4226 key (first code 755224) and `serial` in `org`'s stock.
+pub(crate) async fn stock_token(app: &App, org: i64, serial: &str) {
+    let secret = data_encoding::BASE64.encode(b"12345678901234567890");
+    let pskc = format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<KeyContainer Version="1.0" xmlns="urn:ietf:params:xml:ns:keyprov:pskc">
+  <KeyPackage>
+    <DeviceInfo><Manufacturer>ACME</Manufacturer><SerialNo>{serial}</SerialNo></DeviceInfo>
+    <Key Id="1" Algorithm="urn:ietf:params:xml:ns:keyprov:pskc:hotp">
+      <AlgorithmParameters><ResponseFormat Length="6" Encoding="DECIMAL"/></AlgorithmParameters>
+      <Data><Secret><PlainValue>{secret}</PlainValue></Secret><Counter><PlainValue>0</PlainValue></Counter></Data>
+    </Key>
+  </KeyPackage>
+</KeyContainer>"#
+    );
+    let keys = crate::pskc::parse(&pskc, crate::pskc::PskcKeyMaterial::None).expect("pskc");
+    app.state
+        .gateway
+        .import_tokens(&keys, Some(org), "stock.xml", "test", app.now(), &|| {})
+        .await
+        .expect("import");
 }

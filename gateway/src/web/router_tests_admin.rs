@@ -1,7 +1,7 @@
 //! In-process router tests of the administration, tool, import, auditor and API routes,
 //! and the access matrix of every route (roles, organisations, CSRF).
 
-use super::router_tests::{App, app, person_in, portal_csrf, request, sign_in_as};
+use super::router_tests::{App, app, person_in, portal_csrf, request, sign_in_as, stock_token};
 use crate::i18n::Lang;
 use crate::model::{RequestData, RequestStatus, Role};
 use crate::service::AdminActor;
@@ -1128,29 +1128,6 @@ async fn the_api_answers_a_valid_token_only_and_only_about_its_organisation() {
 // ---------------------------------------------------------------------------------------
 // The administration pages and forms (admin.rs, admin_tools.rs, import.rs).
 // ---------------------------------------------------------------------------------------
-
-/// A HOTP token with `serial` in `org`'s stock.
-async fn stock_token(app: &App, org: i64, serial: &str) {
-    let secret = data_encoding::BASE64.encode(b"12345678901234567890");
-    let pskc = format!(
-        r#"<?xml version="1.0" encoding="UTF-8"?>
-<KeyContainer Version="1.0" xmlns="urn:ietf:params:xml:ns:keyprov:pskc">
-  <KeyPackage>
-    <DeviceInfo><Manufacturer>ACME</Manufacturer><SerialNo>{serial}</SerialNo></DeviceInfo>
-    <Key Id="1" Algorithm="urn:ietf:params:xml:ns:keyprov:pskc:hotp">
-      <AlgorithmParameters><ResponseFormat Length="6" Encoding="DECIMAL"/></AlgorithmParameters>
-      <Data><Secret><PlainValue>{secret}</PlainValue></Secret><Counter><PlainValue>0</PlainValue></Counter></Data>
-    </Key>
-  </KeyPackage>
-</KeyContainer>"#
-    );
-    let keys = crate::pskc::parse(&pskc, crate::pskc::PskcKeyMaterial::None).expect("pskc");
-    app.state
-        .gateway
-        .import_tokens(&keys, Some(org), "stock.xml", "test", app.now(), &|| {})
-        .await
-        .expect("import");
-}
 
 /// Today by the gateway's clock, as a form wants it (YYYY-MM-DD).
 fn today(app: &App) -> String {

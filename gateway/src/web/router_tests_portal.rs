@@ -8,7 +8,7 @@
 
 use super::router_tests::{
     App, NOW_PASSWORD, app, code_step, cookie, csrf_of, password_step, person, portal_csrf,
-    request, sign_in_as,
+    request, sign_in_as, stock_token, subscription,
 };
 use super::session::LoginState;
 use crate::approval::Answer;
@@ -239,29 +239,6 @@ async fn second_phone(app: &App, username: &str, label: &str) -> Vec<u8> {
         .expect("base32")
 }
 
-/// An HOTP token with the RFC 4226 key (first code 755224) in the stock of "Practice".
-async fn stock_token(app: &App, serial: &str) {
-    let gw = &app.state.gateway;
-    let org = gw.org("Practice").await.expect("org");
-    let secret = data_encoding::BASE64.encode(b"12345678901234567890");
-    let pskc = format!(
-        r#"<?xml version="1.0" encoding="UTF-8"?>
-<KeyContainer Version="1.0" xmlns="urn:ietf:params:xml:ns:keyprov:pskc">
-  <KeyPackage>
-    <DeviceInfo><Manufacturer>ACME</Manufacturer><SerialNo>{serial}</SerialNo></DeviceInfo>
-    <Key Id="1" Algorithm="urn:ietf:params:xml:ns:keyprov:pskc:hotp">
-      <AlgorithmParameters><ResponseFormat Length="6" Encoding="DECIMAL"/></AlgorithmParameters>
-      <Data><Secret><PlainValue>{secret}</PlainValue></Secret><Counter><PlainValue>0</PlainValue></Counter></Data>
-    </Key>
-  </KeyPackage>
-</KeyContainer>"#
-    );
-    let keys = crate::pskc::parse(&pskc, crate::pskc::PskcKeyMaterial::None).expect("pskc");
-    gw.import_tokens(&keys, Some(org.id), "stock.xml", "test", app.now(), &|| {})
-        .await
-        .expect("import");
-}
-
 /// `username` (a person of "Practice" with a phone) signed in to the portal: the phone's
 /// seed, the session and its CSRF token.
 async fn signed_in(app: &App, username: &str) -> (Vec<u8>, String, String) {
@@ -288,20 +265,6 @@ async fn password_post(app: &App, username: &str, cookies: &[(&str, &str)]) -> R
         ],
     )
     .await
-}
-
-/// A test subscription for Web Push (`endpoint`), as push.js posts it.
-fn subscription(endpoint: &str) -> String {
-    use base64::Engine as _;
-    let ua = crate::webpush::VapidKey::generate().expect("key");
-    serde_json::json!({
-        "endpoint": endpoint,
-        "keys": {
-            "p256dh": ua.public_key_b64url(),
-            "auth": base64::engine::general_purpose::URL_SAFE_NO_PAD.encode([7u8; 16]),
-        },
-    })
-    .to_string()
 }
 
 // ---- signing in ----------------------------------------------------------------------------
@@ -855,7 +818,8 @@ async fn a_new_phone_is_saved_only_with_its_code() {
 async fn a_token_from_stock_is_linked_with_its_code() {
     let app = app("").await;
     let (_, sid, csrf) = signed_in(&app, "ann").await;
-    stock_token(&app, "TK-1").await;
+    let practice = app.state.gateway.org("Practice").await.expect("org");
+    stock_token(&app, practice.id, "TK-1").await;
     let c = [("mfa_session", sid.as_str())];
     let link = |serial: &'static str, code: &'static str| {
         let (app, c, csrf) = (&app, c, csrf.clone());
