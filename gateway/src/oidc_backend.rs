@@ -339,7 +339,9 @@ pub async fn provider(
     };
     let clock = gateway.clock().shared();
     // The provider's pages (an error, "Sign out?", signed out) on the gateway's templates.
-    let pages = Arc::new(crate::web::oidc_pages::OidcPages::new(gateway.clone()));
+    let pages = Arc::new(crate::web::login::oidc_pages::OidcPages::new(
+        gateway.clone(),
+    ));
     let keys = Arc::new(SealedKeyStore::new(gateway, key));
     let provider =
         mfa_oidc::Provider::new(settings, clients, backend, state, keys, clock, pages).await?;

@@ -173,7 +173,7 @@ pub(super) async fn audit(config: &Path, cmd: AuditCmd) -> anyhow::Result<()> {
             if let Some(path) = &html {
                 std::fs::write(
                     path,
-                    crate::web::auditor_pages::subject_html(&doc).0.as_bytes(),
+                    crate::web::audit::pages::subject_html(&doc).0.as_bytes(),
                 )
                 .with_context(|| format!("writing {}", path.display()))?;
             }

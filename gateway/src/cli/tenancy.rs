@@ -35,11 +35,8 @@ pub(super) async fn export(
     let mut people = Vec::new();
     for p in &doc.people {
         let file = format!("people/{}.html", p.person.id);
-        std::fs::write(
-            dir.join(&file),
-            crate::web::auditor_pages::subject_html(p).0,
-        )
-        .with_context(|| format!("writing {file}"))?;
+        std::fs::write(dir.join(&file), crate::web::audit::pages::subject_html(p).0)
+            .with_context(|| format!("writing {file}"))?;
         people.push(ExportPerson {
             file,
             username: p.person.username.clone(),

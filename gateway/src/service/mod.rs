@@ -87,6 +87,7 @@ pub mod reset;
 mod sso;
 mod sso_sessions;
 pub mod tenancy;
+mod views;
 pub use approval::{APPROVAL_DEVICE_ID, REQUEST_GONE};
 pub use audit_admin::{PurgeReport, SubjectAccess};
 pub use lifecycle::{AdminActor, Scope};
@@ -97,6 +98,7 @@ use refusal::{number, refused};
 pub use sso_sessions::{
     SsoEnd, SsoEndReason, SsoSessionView, SsoWhich, sso_sid, sso_sid_for_token,
 };
+pub use views::{AuditExport, AuditSearch};
 
 /// A new TOTP device and what the person needs to set up their app.
 #[derive(Debug, Clone)]

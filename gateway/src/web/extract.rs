@@ -12,11 +12,11 @@
 //!   CSRF token: a wrong or missing token, or a body that is not the form, is a 400 and the
 //!   handler does not run.
 
-use super::WebState;
-use super::login::request_id;
-use super::portal::{SignedIn, signed_in};
-use super::templates::{Ctx, message_response};
 use crate::model::{Role, UnixTime};
+use crate::web::WebState;
+use crate::web::login::request_id;
+use crate::web::portal::{SignedIn, signed_in};
+use crate::web::templates::{Ctx, message_response};
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
@@ -41,7 +41,7 @@ impl ClientInfo {
     fn of(state: &WebState, extensions: &axum::http::Extensions, headers: &HeaderMap) -> Self {
         // The TCP peer (0.0.0.0:0 when served without connect info, as in router tests).
         let peer = extensions
-            .get::<ConnectInfo<super::tls::PeerAddr>>()
+            .get::<ConnectInfo<crate::web::tls::PeerAddr>>()
             .map_or(SocketAddr::from(([0, 0, 0, 0], 0)), |c| c.0.0);
         Self {
             ip: state.client_ip(peer, headers),
@@ -110,7 +110,7 @@ pub(crate) trait CsrfForm {
 /// `CsrfForm` for forms whose token is their `csrf` field.
 macro_rules! csrf_form {
     ($($t:ty),* $(,)?) => {$(
-        impl super::extract::CsrfForm for $t {
+        impl crate::web::extract::CsrfForm for $t {
             fn csrf(&self) -> &str {
                 &self.csrf
             }
@@ -122,15 +122,15 @@ pub(crate) use csrf_form;
 /// A guard is the extractor of a page: `async fn page(me: SignedIn)`.
 macro_rules! page_extractor {
     ($($t:ty),* $(,)?) => {$(
-        impl axum::extract::FromRequestParts<super::WebState> for $t {
+        impl axum::extract::FromRequestParts<crate::web::WebState> for $t {
             type Rejection = axum::response::Response;
 
             async fn from_request_parts(
                 parts: &mut axum::http::request::Parts,
-                state: &super::WebState,
+                state: &crate::web::WebState,
             ) -> Result<Self, Self::Rejection> {
-                let caller = super::extract::Caller::of_parts(state, parts);
-                <$t as super::extract::Guard>::check(state, &caller, None).await
+                let caller = crate::web::extract::Caller::of_parts(state, parts);
+                <$t as crate::web::extract::Guard>::check(state, &caller, None).await
             }
         }
     )*};
@@ -164,7 +164,7 @@ where
         let req = Request::from_parts(parts, body);
         let form = match axum::Form::<F>::from_request(req, state).await {
             Ok(axum::Form(form)) => form,
-            Err(_) => return Err(super::refused("error-bad-form")),
+            Err(_) => return Err(crate::web::refused("error-bad-form")),
         };
         let me = G::check(state, &caller, Some(form.csrf())).await?;
         Ok(Self { me, form })

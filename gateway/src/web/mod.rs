@@ -2,43 +2,20 @@
 //! serves the OpenID Provider, the login pages, the stylesheet, /healthz and
 //! /readyz, with a request id, security headers and a Content-Security-Policy on every answer.
 
-mod account_templates;
-pub mod activate;
 pub mod admin;
-pub mod admin_pages;
-pub mod admin_templates;
-pub mod admin_tools;
 pub mod api;
-pub mod approvals;
-pub mod approve;
-mod audit_templates;
-pub mod auditor;
-pub mod auditor_pages;
+pub mod audit;
 pub mod extract;
-pub mod import;
 pub mod login;
-pub mod oidc_pages;
 pub mod pages;
 pub mod portal;
-mod portal_templates;
 pub mod qr;
-pub mod remember;
-pub mod reset;
 pub mod session;
-pub mod sso_sessions;
 pub mod templates;
 pub mod tls;
 
 #[cfg(test)]
-mod admin_tools_tests;
-#[cfg(test)]
-mod auditor_tests;
-#[cfg(test)]
 mod router_tests;
-#[cfg(test)]
-mod router_tests_admin;
-#[cfg(test)]
-mod router_tests_portal;
 
 use crate::limits::Limits;
 use crate::service::Gateway;
@@ -157,16 +134,16 @@ pub fn router(state: WebState, extra: Router) -> Router {
     Router::new()
         .merge(login::routes())
         .merge(portal::routes())
-        .merge(sso_sessions::routes())
+        .merge(portal::sso_sessions::routes())
         .merge(admin::routes())
-        .merge(import::routes())
-        .merge(activate::routes())
-        .merge(reset::routes())
+        .merge(admin::import::routes())
+        .merge(login::activate::routes())
+        .merge(login::reset::routes())
         .merge(api::routes())
-        .merge(auditor::routes())
-        .merge(approvals::routes())
-        .merge(approve::routes())
-        .merge(remember::routes())
+        .merge(audit::routes())
+        .merge(portal::approvals::routes())
+        .merge(login::approve::routes())
+        .merge(login::remember::routes())
         .route(
             "/static/style.css",
             get(|| async {
@@ -228,11 +205,11 @@ pub fn router(state: WebState, extra: Router) -> Router {
         .layer(middleware::from_fn(own_request_id))
 }
 
-/// Request bodies are capped at 64 KiB; the CSV import form at `import::BODY_LIMIT`.
+/// Request bodies are capped at 64 KiB; the CSV import form at `admin::import::BODY_LIMIT`.
 async fn body_limit(req: Request, next: Next) -> Response {
     use tower::{Layer as _, ServiceExt as _};
-    let limit = if import::is_import(req.uri().path()) {
-        import::BODY_LIMIT
+    let limit = if admin::import::is_import(req.uri().path()) {
+        admin::import::BODY_LIMIT
     } else {
         64 * 1024
     };

@@ -1,12 +1,12 @@
 //! In-process tests of the web app (`tower::ServiceExt::oneshot`, no sockets): what one
 //! host can make the server keep, and that a browser elsewhere still signs in.
 
-use super::session::{PreLogin, Sessions};
-use super::*;
 use crate::config::Config;
 use crate::crypto::MasterKey;
 use crate::model::{NewPerson, Role};
 use crate::secret::SecretString;
+use crate::web::session::{PreLogin, Sessions};
+use crate::web::*;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::{Method, Request as HttpRequest, StatusCode};
@@ -315,7 +315,7 @@ async fn a_used_step_is_refused_and_the_next_step_signs_in_without_waiting() {
 
     // Too long between the password and the code: asked for the password again.
     let (sid, csrf) = password_step(&app, "ann", peer).await;
-    app.clock.advance(super::login::CODE_STEP_SECONDS + 1);
+    app.clock.advance(crate::web::login::CODE_STEP_SECONDS + 1);
     let (_, _, html) = code_step(&app, peer, &sid, &csrf, &app.code(&seed)).await;
     assert!(html.contains(&nl("login-error-too-slow")), "{html}");
 }
@@ -444,7 +444,7 @@ async fn make_stale(app: &App, sid: &str) {
     app.state
         .sessions
         .modify(sid, crate::model::now(), |l| {
-            if let super::session::LoginState::LoggedIn { factor_at, .. } = l {
+            if let crate::web::session::LoginState::LoggedIn { factor_at, .. } = l {
                 *factor_at -= 3600;
             }
         })

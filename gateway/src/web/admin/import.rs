@@ -5,15 +5,15 @@
 //! (`send_import_mails`, each audited). The text area keeps what was typed; every POST
 //! carries the session's CSRF token; another organisation is a 404 (audited).
 
-use super::WebState;
-use super::admin::Admin;
-use super::admin_pages::Viewer;
-use super::admin_templates::{ImportPage, ImportedPage};
-use super::portal::show;
-use super::templates::{Ctx, render};
 use crate::i18n::Arg;
 use crate::model::{OrgId, Organisation};
 use crate::service::import::{ImportRow, Imported, LineError, MAX_BYTES, MAX_ROWS};
+use crate::web::WebState;
+use crate::web::admin::Admin;
+use crate::web::admin::pages::Viewer;
+use crate::web::admin::templates::{ImportPage, ImportedPage};
+use crate::web::portal::show;
+use crate::web::templates::{Ctx, render};
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::StatusCode;
 use axum::response::{Html, Response};
@@ -164,7 +164,7 @@ async fn submit(
     .await
     {
         Ok(Form(form)) => form,
-        Err(_) => return super::refused("error-bad-form"),
+        Err(_) => return crate::web::refused("error-bad-form"),
     };
     if !a.c.session.csrf_ok(&form.csrf) {
         return a.bad_form();

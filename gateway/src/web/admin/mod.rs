@@ -5,21 +5,30 @@
 //! a signed-in person without either role gets 403 (audited). Every action is a POST with the
 //! session's CSRF token.
 
-use super::WebState;
-use super::admin_pages::{
-    self as ap, OperatorPart, PersonField, PersonParts, RequestFields, Viewer,
-};
-use super::admin_tools::{Tools, refusal};
-use super::extract::{
-    Action, Administrators, Caller, Guard, RequireRole, csrf_form, page_extractor,
-};
-use super::portal::show;
-use super::templates::{Ctx, MessagePage, message_response, render};
+pub mod import;
+pub mod pages;
+#[cfg(test)]
+mod router_tests;
+pub mod templates;
+pub mod tools;
+#[cfg(test)]
+mod tools_tests;
+
 use crate::model::{
     LifecycleRequest, OrgId, PersonId, RequestData, RequestId, RequestKind, RequestStatus,
     TokenFate,
 };
 use crate::service::{AdminActor, ServiceError};
+use crate::web::WebState;
+use crate::web::admin::pages::{
+    self as ap, OperatorPart, PersonField, PersonParts, RequestFields, Viewer,
+};
+use crate::web::admin::tools::{Tools, refusal};
+use crate::web::extract::{
+    Action, Administrators, Caller, Guard, RequireRole, csrf_form, page_extractor,
+};
+use crate::web::portal::show;
+use crate::web::templates::{Ctx, MessagePage, message_response, render};
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -51,7 +60,7 @@ pub fn routes() -> Router<WebState> {
         .route("/admin/people/{id}/unblock", post(unblock))
         .route(
             "/admin/people/{id}/devices/{device}/resync",
-            post(super::admin_tools::resync),
+            post(crate::web::admin::tools::resync),
         )
         .route("/admin/requests/{id}", get(request_page))
         .route("/admin/requests/{id}/take", post(take))
@@ -146,7 +155,7 @@ impl AdminForm {
 /// A signed-in admin request: the session, the actor and the page's language (the signed-in
 /// person's).
 pub(super) struct Admin {
-    pub(super) c: super::portal::SignedIn,
+    pub(super) c: crate::web::portal::SignedIn,
     pub(super) actor: AdminActor,
     pub(super) ctx: Ctx,
 }
@@ -289,7 +298,7 @@ async fn person_names(
             if out.contains_key(&id) {
                 continue;
             }
-            if let Ok(Some(p)) = state.gateway.store().person_by_id(id).await
+            if let Ok(Some(p)) = state.gateway.person_if_any(id).await
                 && a.actor.may(p.org_id)
             {
                 out.insert(id, format!("{} ({})", p.full_name, p.username));
@@ -717,7 +726,8 @@ pub(super) async fn render_person_with(
     let sso = try_page!(a, state.gateway.admin_sso_sessions(&a.actor, id, t).await);
     let remembered = try_page!(
         a,
-        super::remember::admin_section(state, &a.ctx, &a.actor, id, a.c.csrf(), t).await
+        crate::web::login::remember::admin_section(state, &a.ctx, &a.actor, id, a.c.csrf(), t)
+            .await
     );
     let refused = error.is_some() || tools.refused.is_some();
     let html = ap::person_page(
@@ -726,9 +736,9 @@ pub(super) async fn render_person_with(
         &person,
         PersonParts {
             devices: &devices,
-            activity: super::admin_tools::activity(&a.ctx, &activity, t),
+            activity: crate::web::admin::tools::activity(&a.ctx, &activity, t),
             tools,
-            sso: super::sso_sessions::admin_section(&a.ctx, a.c.csrf(), id, &sso),
+            sso: crate::web::portal::sso_sessions::admin_section(&a.ctx, a.c.csrf(), id, &sso),
             remembered,
             shown,
             error,
@@ -890,10 +900,10 @@ async fn new_activation(
             render_person(&state, &a, id, Some(shown), None).await
         }
         Ok(_) => {
-            let email = match state.gateway.store().person_by_id(id).await {
+            let email = match state.gateway.person_if_any(id).await {
                 Ok(Some(p)) => p.email.unwrap_or_default(),
                 Ok(None) => String::new(),
-                Err(e) => return a.failure(&e.into()),
+                Err(e) => return a.failure(&e),
             };
             let shown = (a.ctx.t("admin-activation-sent-to"), email);
             render_person(&state, &a, id, Some(shown), None).await
@@ -938,10 +948,10 @@ async fn revoke_api_token(
             .await;
         return a.forbidden();
     }
-    let org = match state.gateway.store().api_token(id).await {
+    let org = match state.gateway.api_token_by_id(id).await {
         Ok(Some(t)) => t.org_id,
         Ok(None) => return a.not_found(),
-        Err(e) => return a.failure(&e.into()),
+        Err(e) => return a.failure(&e),
     };
     match state.gateway.revoke_api_token(&a.actor, id, a.c.now).await {
         Ok(()) => see_other_org(org),

@@ -1,10 +1,10 @@
 //! The administration pages' templates (`gateway/templates/admin/`): typed contexts with
 //! every text already in the signed-in person's language (or named by its catalogue key in
-//! the template), escaped by askama. `admin_pages.rs` fills them from the model.
+//! the template), escaped by askama. `admin/pages.rs` fills them from the model.
 
-use super::templates::{Ctx, Nav};
 use crate::model::{ApiToken, LifecycleRequest, Organisation, Person, RequestId, UnixTime};
 use crate::service::import::{ImportRow, Imported};
+use crate::web::templates::{Ctx, Nav};
 use askama::Template;
 
 /// The administration's navigation: home, the organisation in view, and for the operator the
@@ -207,9 +207,9 @@ pub struct PersonPage<'a> {
     pub shown: Option<(String, String)>,
     pub devices: Vec<DeviceRow>,
     pub activity: ActivityView,
-    /// The signed-in browsers' section (sso_sessions.rs), already HTML.
+    /// The signed-in browsers' section (portal/sso_sessions.rs), already HTML.
     pub sso: String,
-    /// The remembered browsers' section (remember.rs), already HTML.
+    /// The remembered browsers' section (login/remember.rs), already HTML.
     pub remembered: String,
     pub operator: bool,
 }
@@ -325,14 +325,14 @@ pub struct ImportedPage<'a> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::admin_pages::{self as ap, OperatorPart, PersonField, PersonParts, Viewer};
-    use super::super::admin_tools::Tools;
     use super::*;
     use crate::i18n::Lang;
     use crate::model::{
         LifecycleRequest, PersonState, RequestData, RequestStatus, RequestStep, StockCount,
     };
     use crate::service::admin_tools::PersonActivity;
+    use crate::web::admin::pages::{self as ap, OperatorPart, PersonField, PersonParts, Viewer};
+    use crate::web::admin::tools::Tools;
     use jiff::tz::TimeZone;
     use std::collections::HashMap;
 
@@ -557,7 +557,7 @@ mod tests {
                 &p,
                 PersonParts {
                     devices: &[],
-                    activity: super::super::admin_tools::activity(&c, &activity, T),
+                    activity: crate::web::admin::tools::activity(&c, &activity, T),
                     tools: &tools,
                     sso: String::new(),
                     remembered: String::new(),

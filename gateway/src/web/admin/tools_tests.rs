@@ -3,11 +3,11 @@
 //! organisation's admin and a missing CSRF token are refused) and the person's page with
 //! devices, last use, recent logins and lockout state.
 
-use super::router_tests::{
-    app, csrf_of, person, person_in, portal_csrf, request, send, sign_in_as,
-};
 use crate::model::Role;
 use crate::service::admin_tools::{RFC4226, give_rfc4226_token};
+use crate::web::router_tests::{
+    app, csrf_of, person, person_in, portal_csrf, request, send, sign_in_as,
+};
 use axum::http::{Method, StatusCode};
 
 const PEER: &str = "192.0.2.9";

@@ -3,14 +3,14 @@
 //! ("Forget this browser", "Forget all") and of an admin's person page (org admins for
 //! their own organisation's people; operators). The rules are `service::remember`'s.
 
-use super::WebState;
-use super::admin::Admin;
-use super::extract::{Action, Button};
-use super::login::server_error;
-use super::portal::{SignedIn, see_other};
-use super::templates::{Ctx, render};
 use crate::model::{PersonId, UnixTime};
 use crate::store::RememberedBrowser;
+use crate::web::WebState;
+use crate::web::admin::Admin;
+use crate::web::extract::{Action, Button};
+use crate::web::login::server_error;
+use crate::web::portal::{SignedIn, see_other};
+use crate::web::templates::{Ctx, render};
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, State};
@@ -34,7 +34,7 @@ pub fn routes() -> Router<WebState> {
 
 /// The remember cookie's token, if the browser sent one.
 pub fn token(headers: &HeaderMap) -> Option<String> {
-    super::session::cookie(headers, COOKIE_NAME).filter(|v| !v.is_empty() && v.len() <= 64)
+    crate::web::session::cookie(headers, COOKIE_NAME).filter(|v| !v.is_empty() && v.len() <= 64)
 }
 
 /// Set-Cookie value for the remember token (`max_age` 0: delete it).
@@ -105,7 +105,7 @@ pub async fn portal_section<'a>(
 }
 
 /// An admin's section on a person's page, in the administrator's language.
-pub(super) async fn admin_section_in<'a>(
+pub(crate) async fn admin_section_in<'a>(
     state: &WebState,
     ctx: &'a Ctx,
     actor: &crate::service::AdminActor,
@@ -124,7 +124,7 @@ pub(super) async fn admin_section_in<'a>(
 
 /// An admin's section as HTML, in English (the administration pages are English until they
 /// move onto templates; they can then use `admin_section_in`).
-pub(super) async fn admin_section(
+pub(crate) async fn admin_section(
     state: &WebState,
     ctx: &Ctx,
     actor: &crate::service::AdminActor,

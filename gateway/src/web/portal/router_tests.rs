@@ -6,11 +6,6 @@
 //! nothing; signed out, a page goes to the sign-in page and an action is refused. Time moves
 //! on the gateway's clock (`app.next_step()`, `app.clock`), never by sleeping.
 
-use super::router_tests::{
-    App, NOW_PASSWORD, app, code_step, cookie, csrf_of, password_step, person, portal_csrf,
-    request, sign_in_as, stock_token, subscription,
-};
-use super::session::LoginState;
 use crate::approval::Answer;
 use crate::audit::EventKind;
 use crate::i18n::{Arg, Lang};
@@ -18,6 +13,11 @@ use crate::model::{Device, DeviceKind, DeviceState, NewPerson, Person, Role};
 use crate::secret::SecretString;
 use crate::service::AdminActor;
 use crate::store::EventFilter;
+use crate::web::router_tests::{
+    App, NOW_PASSWORD, app, code_step, cookie, csrf_of, password_step, person, portal_csrf,
+    request, sign_in_as, stock_token, subscription,
+};
+use crate::web::session::LoginState;
 use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request as HttpRequest, StatusCode, header};
 use tower::ServiceExt as _;
@@ -1906,7 +1906,7 @@ async fn adding_a_factor_later_asks_a_fresh_code_first() {
     let app = app("").await;
     let (seed, sid, csrf) = signed_in(&app, "ann").await;
     let c = [("mfa_session", sid.as_str())];
-    app.clock.advance(super::portal::STEP_UP_SECONDS + 1);
+    app.clock.advance(crate::web::portal::STEP_UP_SECONDS + 1);
     let r = post(
         &app,
         "/portal/devices/token",
@@ -2012,7 +2012,7 @@ async fn a_step_up_before_adding_a_phone_stays_fresh() {
     let app = app("").await;
     let (seed, sid, csrf) = signed_in(&app, "ann").await;
     let c = [("mfa_session", sid.as_str())];
-    app.clock.advance(super::portal::STEP_UP_SECONDS + 1);
+    app.clock.advance(crate::web::portal::STEP_UP_SECONDS + 1);
     let r = post(
         &app,
         "/portal/devices/totp/new",

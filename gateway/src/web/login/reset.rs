@@ -12,17 +12,19 @@
 //! (as the sign-in and activation forms). The link is never put in a log line: routes are
 //! logged by their template.
 
-use super::WebState;
-use super::account_templates::{
-    ResetCodePage, ResetDonePage, ResetError, ResetPasswordPage, ResetRequestPage, ResetSentPage,
-};
-use super::login::{Peer, page, page_lang, pre_login, request_id, server_error, with_pre_cookie};
-use super::templates::{Ctx, message_response, render};
 use crate::audit::Channel;
 use crate::model::UnixTime;
 use crate::secret::SecretString;
 use crate::service::ServiceError;
 use crate::service::reset::{RESET_CLIENT, ResetOrigin, ResetStep};
+use crate::web::WebState;
+use crate::web::login::templates::{
+    ResetCodePage, ResetDonePage, ResetError, ResetPasswordPage, ResetRequestPage, ResetSentPage,
+};
+use crate::web::login::{
+    Peer, page, page_lang, pre_login, request_id, server_error, with_pre_cookie,
+};
+use crate::web::templates::{Ctx, message_response, render};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, Response};
@@ -135,7 +137,7 @@ fn origin(state: &WebState, peer: std::net::SocketAddr, headers: &HeaderMap) -> 
 
 /// The 400 page when the form's pre-login token does not check out.
 async fn forged(state: &WebState, headers: &HeaderMap, csrf: &str) -> Option<Response> {
-    match super::session::pre_nonce(headers) {
+    match crate::web::session::pre_nonce(headers) {
         Some(nonce) if state.pre.check(&nonce, csrf) => None,
         _ => Some(message_response(
             StatusCode::BAD_REQUEST,
@@ -348,12 +350,12 @@ async fn submit_password(
 
 #[cfg(test)]
 mod tests {
-    use super::super::router_tests::{App, app, cookie, csrf_of, person, request, send, sign_in};
     use super::*;
     use crate::audit::{EventKind, StoredEvent};
     use crate::model::{NewPerson, Person, Role, now};
     use crate::service::reset::{RESET_LINK_INVALID, ResetRequestOutcome};
     use crate::store::EventFilter;
+    use crate::web::router_tests::{App, app, cookie, csrf_of, person, request, send, sign_in};
     use axum::http::Method;
 
     const BASE: &str = "https://mfa.test";

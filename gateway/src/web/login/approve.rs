@@ -9,12 +9,12 @@
 //! cross-site page does not have (and the pages' no-referrer policy makes browsers send
 //! `Origin: null`, so an origin check would refuse everyone).
 
-use super::WebState;
-use super::account_templates::ApprovePage;
-use super::login::{Peer, page_lang, request_id, server_error};
-use super::templates::{Ctx, render};
 use crate::audit::Channel;
 use crate::secret::SecretString;
+use crate::web::WebState;
+use crate::web::login::templates::ApprovePage;
+use crate::web::login::{Peer, page_lang, request_id, server_error};
+use crate::web::templates::{Ctx, render};
 use axum::extract::State;
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};

@@ -4,11 +4,11 @@
 //! catalogues (`locales/*/audit.ftl`), escaped by askama. Event kinds, channels, outcomes
 //! and reasons are technical identifiers and stay so.
 
-use super::templates::{Ctx, Nav};
 use crate::audit::StoredEvent;
 use crate::i18n::Arg;
 use crate::model::{Device, Person, PersonId, UnixTime};
 use crate::store::{DayCount, TopFailures};
+use crate::web::templates::{Ctx, Nav};
 use askama::Template;
 use std::collections::BTreeMap;
 
@@ -154,7 +154,10 @@ impl TopTable {
         let rows = rows
             .iter()
             .map(|(what, count)| TopRow {
-                href: format!("/audit?{param}={}", super::auditor_pages::url_escape(what)),
+                href: format!(
+                    "/audit?{param}={}",
+                    crate::web::audit::pages::url_escape(what)
+                ),
                 what: what.clone(),
                 count: *count,
             })
@@ -504,12 +507,12 @@ impl SubjectPage<'_> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::auditor_pages::{self, Problem, SearchForm, SearchView};
     use super::*;
     use crate::audit::{AuditEvent, Channel, EventKind, Outcome};
     use crate::i18n::Lang;
     use crate::model::{PersonState, Role};
     use crate::service::SubjectAccess;
+    use crate::web::audit::pages::{self, Problem, SearchForm, SearchView};
     use jiff::tz::TimeZone;
 
     const HOSTILE: &str = "<img src=x onerror=alert(1)>\"'&";
@@ -578,8 +581,8 @@ mod tests {
             usernames: vec![(HOSTILE.into(), 3)],
             sources: vec![("192.0.2.10".into(), 3)],
         };
-        let nav = auditor_pages::nav(&ctx, "c\"srf", "/audit");
-        auditor_pages::search(
+        let nav = pages::nav(&ctx, "c\"srf", "/audit");
+        pages::search(
             &ctx,
             nav,
             &SearchView {
@@ -756,8 +759,8 @@ mod tests {
             ),
         ] {
             let ctx = ctx(lang);
-            let nav = auditor_pages::nav(&ctx, "c", "/audit/person/7");
-            let html = auditor_pages::timeline(&ctx, nav, &p, "Practice <A>", &events(), false).0;
+            let nav = pages::nav(&ctx, "c", "/audit/person/7");
+            let html = pages::timeline(&ctx, nav, &p, "Practice <A>", &events(), false).0;
             assert!(html.contains(&format!(r#"<html lang="{lang}">"#)), "{html}");
             assert!(html.contains(&format!("<h1>{heading} &#60;img")), "{html}");
             assert!(html.contains(which), "{html}");
@@ -784,7 +787,7 @@ mod tests {
             unused_recovery_codes: 4,
             events: events(),
         };
-        let en = super::super::auditor_pages::subject_html(&doc).0;
+        let en = crate::web::audit::pages::subject_html(&doc).0;
         assert!(
             en.contains("<h1>Everything held about Ann &#60;img"),
             "{en}"
@@ -799,7 +802,7 @@ mod tests {
             "{en}"
         );
         no_hostile_markup(&en);
-        let nl = auditor_pages::subject_page(&ctx(Lang::Nl), &doc).0;
+        let nl = pages::subject_page(&ctx(Lang::Nl), &doc).0;
         assert!(
             nl.contains("Alles wat over Ann &#60;img") && nl.contains("Ongebruikte herstelcodes"),
             "{nl}"

@@ -1,11 +1,13 @@
 //! In-process router tests of the administration, tool, import, auditor and API routes,
 //! and the access matrix of every route (roles, organisations, CSRF).
 
-use super::router_tests::{App, app, person_in, portal_csrf, request, sign_in_as, stock_token};
 use crate::i18n::Lang;
 use crate::model::{RequestData, RequestStatus, Role};
 use crate::service::AdminActor;
 use crate::store::EventFilter;
+use crate::web::router_tests::{
+    App, app, person_in, portal_csrf, request, sign_in_as, stock_token,
+};
 use axum::body::Body;
 use axum::http::{Method, Request as HttpRequest, StatusCode, header};
 use tower::ServiceExt as _;
@@ -349,7 +351,7 @@ const fn admin(own: u16, other: u16) -> Access {
 /// A's and for B's thing (404 for B's: the same page as for an id that does not exist;
 /// 403 for what only the operator may do, whichever organisation).
 const ROUTES: &[Route] = &[
-    // mod.rs, approvals.rs: static files.
+    // mod.rs, portal/approvals.rs: static files.
     route(Get, "/static/style.css", Public(200), &[]),
     route(Get, "/static/webauthn.js", Public(200), &[]),
     route(Get, "/static/push.js", Public(200), &[]),
@@ -357,7 +359,7 @@ const ROUTES: &[Route] = &[
     route(Get, "/static/icon.svg", Public(200), &[]),
     route(Get, "/sw.js", Public(200), &[]),
     route(Get, "/manifest.webmanifest", Public(200), &[]),
-    // login.rs: the OpenID Connect sign-in (no pending authorization here).
+    // login/mod.rs: the OpenID Connect sign-in (no pending authorization here).
     route(Get, "/login", Public(400), &[]),
     route(Post, "/login", Public(400), &[("username", "ann")]),
     route(Post, "/login/code", Public(400), &[("code", "123456")]),
@@ -367,7 +369,7 @@ const ROUTES: &[Route] = &[
     route(Post, "/login/cancel", Public(400), &[]),
     route(Post, "/login/approve", Public(400), &[]),
     route(Get, "/login/approve/wait", Public(400), &[]),
-    // reset.rs, activate.rs, approve.rs: links from mails (a forged one here).
+    // login/reset.rs, login/activate.rs, login/approve.rs: links from mails (a forged one here).
     route(Get, "/reset", Public(200), &[]),
     route(Post, "/reset", Public(400), &[("username", "ann")]),
     route(Get, "/reset/forged", Public(404), &[]),
@@ -383,7 +385,7 @@ const ROUTES: &[Route] = &[
     route(Post, "/activate/forged", Public(400), &[]),
     route(Get, "/approve", Public(200), &[]),
     route(Post, "/approve", Public(200), &[]),
-    // portal.rs
+    // portal/mod.rs
     route(Get, "/portal/login", Public(200), &[]),
     // No pre-login cookie (a first visit, or it expired): the form again, what was typed
     // kept (`a_forged_sign_in_form_is_refused`: with the cookie and a forged token, 400).
@@ -424,17 +426,17 @@ const ROUTES: &[Route] = &[
     route(Post, "/portal/devices/{device}/remove", Portal, &[]),
     route(Post, "/portal/recovery", Portal, &[]),
     route(Post, "/portal/language", Portal, &[("lang", "en")]),
-    // approvals.rs
+    // portal/approvals.rs
     route(Get, "/portal/approvals", Portal, &[]),
     route(Post, "/portal/approvals/answer", Portal, &[]),
     route(Get, "/portal/approvals/events", Portal, &[]),
     route(Post, "/portal/push/subscribe", Portal, &[]),
-    // remember.rs, sso_sessions.rs: the person's own browsers.
+    // login/remember.rs, portal/sso_sessions.rs: the person's own browsers.
     route(Post, "/portal/browsers/{browser}/forget", Portal, &[]),
     route(Post, "/portal/browsers/forget", Portal, &[]),
     route(Post, "/portal/sso/end", Portal, &[("sid", "x")]),
     route(Post, "/portal/sso/end-all", Portal, &[]),
-    // admin.rs
+    // admin/mod.rs
     route(Get, "/admin", admin(303, 303), &[]),
     route(Get, "/admin/requests", admin(200, 200), &[]),
     route(Get, "/admin/stock", admin(403, 403), &[]),
@@ -517,7 +519,7 @@ const ROUTES: &[Route] = &[
         admin(422, 404),
         &[("count", "3")],
     ),
-    // import.rs
+    // admin/import.rs
     route(Get, "/admin/orgs/{org}/import", admin(200, 404), &[]),
     route(
         Post,
@@ -528,7 +530,7 @@ const ROUTES: &[Route] = &[
             ("action", "check"),
         ],
     ),
-    // remember.rs, sso_sessions.rs: a person's browsers, by an admin.
+    // login/remember.rs, portal/sso_sessions.rs: a person's browsers, by an admin.
     route(
         Post,
         "/admin/people/{person}/browsers/{browser}/forget",
@@ -553,14 +555,14 @@ const ROUTES: &[Route] = &[
         admin(303, 404),
         &[],
     ),
-    // auditor.rs
+    // audit/mod.rs
     route(Get, "/audit", Audit, &[]),
     route(Get, "/audit/export.csv", Audit, &[]),
     route(Get, "/audit/export.jsonl", Audit, &[]),
     route(Get, "/audit/person/{person}", AuditOrOperator, &[]),
     route(Get, "/audit/subject/{person}", AuditOrOperator, &[]),
     route(Get, "/audit/subject/{person}/json", AuditOrOperator, &[]),
-    // api.rs
+    // api/mod.rs
     route(Get, "/api/openapi.json", Public(200), &[]),
     route(Get, "/api/v1/requests", Api, &[]),
     route(Post, "/api/v1/requests", Api, &[]),
@@ -587,21 +589,28 @@ impl Route {
     }
 }
 
-/// Every `.route(` call of the web modules (gateway/src/web/*.rs): its method and path
-/// pattern, read from the sources, so that a route added without a line in `ROUTES` fails
-/// `the_matrix_lists_every_route_of_the_web_app`.
+/// Every `.route(` call of the web modules (gateway/src/web/ and its area folders): its
+/// method and path pattern, read from the sources, so that a route added without a line in
+/// `ROUTES` fails `the_matrix_lists_every_route_of_the_web_app`.
 fn declared_routes() -> Vec<(M, String)> {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/src/web");
-    let mut files: Vec<_> = std::fs::read_dir(dir)
-        .expect("src/web")
-        .map(|e| e.expect("entry").path())
-        .filter(|p| p.extension().is_some_and(|x| x == "rs"))
-        // Not the tests (this file names `.route(` in its words).
-        .filter(|p| {
-            p.file_name()
-                .is_some_and(|n| !n.to_string_lossy().contains("tests"))
-        })
-        .collect();
+    let root = std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/src/web"));
+    let mut files = Vec::new();
+    let mut dirs = vec![root];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).expect("src/web") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.extension().is_some_and(|x| x == "rs")
+                // Not the tests (this file names `.route(` in its words).
+                && path
+                    .file_name()
+                    .is_some_and(|n| !n.to_string_lossy().contains("tests"))
+            {
+                files.push(path);
+            }
+        }
+    }
     files.sort();
     let mut out = Vec::new();
     for file in files {
@@ -985,7 +994,7 @@ async fn a_forged_sign_in_form_is_refused() {
     for csrf in [None, Some("forged")] {
         let mut form = vec![
             ("username", "ann"),
-            ("password", super::router_tests::NOW_PASSWORD),
+            ("password", crate::web::router_tests::NOW_PASSWORD),
         ];
         form.extend(csrf.map(|c| ("csrf", c)));
         let req = request(
@@ -1126,7 +1135,7 @@ async fn the_api_answers_a_valid_token_only_and_only_about_its_organisation() {
 }
 
 // ---------------------------------------------------------------------------------------
-// The administration pages and forms (admin.rs, admin_tools.rs, import.rs).
+// The administration pages and forms (admin/mod.rs, admin/tools.rs, admin/import.rs).
 // ---------------------------------------------------------------------------------------
 
 /// Today by the gateway's clock, as a form wants it (YYYY-MM-DD).
@@ -1623,7 +1632,7 @@ async fn wrong_codes(app: &App, username: &str, n: usize) {
                     username,
                     crate::engine::Credentials::PasswordAndCode {
                         password: crate::secret::SecretString::new(
-                            super::router_tests::NOW_PASSWORD,
+                            crate::web::router_tests::NOW_PASSWORD,
                         ),
                         code: crate::secret::SecretString::new("000000"),
                     },
@@ -2033,7 +2042,7 @@ async fn a_refused_reservation_count_keeps_the_count_typed() {
 }
 
 // ---------------------------------------------------------------------------------------
-// The auditor's pages (auditor.rs) beyond auditor_tests.rs.
+// The auditor's pages (audit/mod.rs) beyond audit/tests.rs.
 // ---------------------------------------------------------------------------------------
 
 /// The event ids of a CSV export (its first column, after the header line).

@@ -5,19 +5,26 @@
 //! A browser the person asked to remember (`web::remember`, `service::remember`) is asked
 //! for the password only, unless the relying party's `acr_values` asks for a second factor.
 
-use super::extract::{Action, Caller, Guard, csrf_form, page_extractor};
-use super::session::{
-    KeyCeremony, LoginFor, LoginState, PreLogin, Refused, Session, clear_cookie, pre_nonce,
-    session_id, set_cookie, set_pre_cookie,
-};
-use super::templates::{CodeError, CodePage, Ctx, LoginError, LoginPage, WaitingPage};
-use super::{WebState, refused};
+pub mod activate;
+pub mod approve;
+pub mod oidc_pages;
+pub mod remember;
+pub mod reset;
+pub(crate) mod templates;
+
 use crate::audit::Channel;
 use crate::engine::{Attempt, Credentials, Reason, Verdict};
 use crate::i18n::Lang;
 use crate::model::DeviceKind;
 use crate::secret::SecretString;
 use crate::service::remember::{AMR_REMEMBERED, REMEMBERED_DEVICE_ID, acr_of, wants_mfa};
+use crate::web::extract::{Action, Caller, Guard, csrf_form, page_extractor};
+use crate::web::session::{
+    KeyCeremony, LoginFor, LoginState, PreLogin, Refused, Session, clear_cookie, pre_nonce,
+    session_id, set_cookie, set_pre_cookie,
+};
+use crate::web::templates::{CodeError, CodePage, Ctx, LoginError, LoginPage, WaitingPage};
+use crate::web::{WebState, refused};
 use axum::extract::{ConnectInfo, FromRequestParts, Query, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -126,7 +133,7 @@ pub async fn page_lang(
     channel: Channel,
     client: Option<&str>,
 ) -> Lang {
-    super::lang_before_sign_in(&state.gateway, headers, channel, client).await
+    crate::web::lang_before_sign_in(&state.gateway, headers, channel, client).await
 }
 
 /// The target of `purpose`; None when its OIDC authorization is gone.
@@ -158,7 +165,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Peer {
         Ok(Peer(
             parts
                 .extensions
-                .get::<ConnectInfo<super::tls::PeerAddr>>()
+                .get::<ConnectInfo<crate::web::tls::PeerAddr>>()
                 .map_or(SocketAddr::from(([0, 0, 0, 0], 0)), |c| c.0.0),
         ))
     }
@@ -340,9 +347,9 @@ fn origin_of(url: &str) -> String {
 }
 
 fn expired() -> Response {
-    super::templates::message_response(
+    crate::web::templates::message_response(
         StatusCode::BAD_REQUEST,
-        &super::templates::request_ctx(),
+        &crate::web::templates::request_ctx(),
         "login-expired-title",
         "login-expired-text",
     )
@@ -351,9 +358,9 @@ fn expired() -> Response {
 /// A 500 page (in the request's language); what went wrong is logged, never shown.
 pub fn server_error(e: &dyn std::fmt::Display) -> Response {
     tracing::error!(error = %e, "a page failed inside the gateway");
-    super::templates::message_response(
+    crate::web::templates::message_response(
         StatusCode::INTERNAL_SERVER_ERROR,
-        &super::templates::request_ctx(),
+        &crate::web::templates::request_ctx(),
         "error-server-title",
         "error-server-text",
     )
@@ -556,7 +563,7 @@ pub async fn submit_password(
     );
     // A remembered browser: the password is checked as always, the code may be skipped
     // (unless the relying party asks for a second factor).
-    let remembered = super::remember::token(headers).filter(|_| !target.wants_mfa);
+    let remembered = crate::web::login::remember::token(headers).filter(|_| !target.wants_mfa);
     let decision = match &remembered {
         Some(token) => {
             state
@@ -574,7 +581,7 @@ pub async fn submit_password(
     // applies to the typed name only).
     let username = match decision.event.person_id {
         Some(id) if !matches!(decision.verdict, Verdict::Reject(_)) => {
-            match state.gateway.store().person_by_id(id).await {
+            match state.gateway.person_if_any(id).await {
                 Ok(Some(p)) => state
                     .gateway
                     .login_name_of(&p)
@@ -907,7 +914,7 @@ async fn start_key(
         device: None,
     };
     step.set_key(&state, Some(key)).await;
-    let html = super::templates::render(&super::portal_templates::KeyLoginPage {
+    let html = crate::web::templates::render(&crate::web::portal::templates::KeyLoginPage {
         ctx: &Ctx::of(
             &state.gateway,
             step_lang(&state, &step.target, &step.username).await,
@@ -1024,16 +1031,23 @@ async fn decided(
         None => None,
     };
     let with_remembered = |res: Response| match &remembered {
-        Some((token, lifetime)) => super::remember::with_cookie(state, res, token, *lifetime),
+        Some((token, lifetime)) => {
+            crate::web::login::remember::with_cookie(state, res, token, *lifetime)
+        }
         None => res,
     };
     let auth = match step.purpose {
         LoginFor::Oidc(auth) => auth,
         LoginFor::Portal => {
             let factor = device_id != REMEMBERED_DEVICE_ID;
-            let res =
-                super::portal::logged_in_with(state, &sid, &username, &step.session.source, factor)
-                    .await;
+            let res = crate::web::portal::logged_in_with(
+                state,
+                &sid,
+                &username,
+                &step.session.source,
+                factor,
+            )
+            .await;
             return with_remembered(res);
         }
     };
@@ -1069,7 +1083,7 @@ async fn decided(
         res.headers_mut().append(header::SET_COOKIE, v);
     }
     if let Some((token, lifetime)) = sso
-        && let Ok(v) = HeaderValue::from_str(&super::session::set_sso_cookie(
+        && let Ok(v) = HeaderValue::from_str(&crate::web::session::set_sso_cookie(
             &token,
             state.https,
             lifetime,
@@ -1129,7 +1143,7 @@ async fn single_sign_on(
         .prompt
         .as_deref()
         .is_some_and(|p| p.split(' ').any(|w| w == "login"));
-    let token = super::session::sso_token(headers)?;
+    let token = crate::web::session::sso_token(headers)?;
     if asks_login {
         return None;
     }
@@ -1162,7 +1176,7 @@ async fn single_sign_on(
             return None;
         }
     };
-    let org = state.gateway.store().org_by_id(person.org_id).await.ok()?;
+    let org = state.gateway.org_by_id(person.org_id).await.ok()?;
     let amr: Vec<String> = s.amr.split(' ').map(str::to_owned).collect();
     let user = mfa_oidc::AuthenticatedUser {
         sub: person.public_id.clone(),
@@ -1221,7 +1235,7 @@ async fn start_approval(
     // Number matching: this page shows the number, the phone must pick it. The wait lives
     // in the session, so the page may ask any instance how it stands.
     let number = crate::approval::random_number();
-    let wait = super::session::ApprovalWait {
+    let wait = crate::web::session::ApprovalWait {
         number: Some(number),
         since: state.gateway.now(),
         answer: None,
@@ -1242,13 +1256,13 @@ async fn start_approval(
         {
             Ok(d) => match d.verdict {
                 Verdict::Accept { device_id, .. } => {
-                    super::session::WaitAnswer::Accepted { device_id }
+                    crate::web::session::WaitAnswer::Accepted { device_id }
                 }
-                _ => super::session::WaitAnswer::Refused,
+                _ => crate::web::session::WaitAnswer::Refused,
             },
             Err(e) => {
                 tracing::error!(error = %e, "approval failed inside the gateway");
-                super::session::WaitAnswer::Refused
+                crate::web::session::WaitAnswer::Refused
             }
         };
         sessions
@@ -1277,7 +1291,7 @@ async fn wait_approval(
         _ => None,
     };
     match wait {
-        Some(super::session::ApprovalWait {
+        Some(crate::web::session::ApprovalWait {
             answer: None,
             number,
             since,
@@ -1285,7 +1299,7 @@ async fn wait_approval(
             let html = waiting_page(&state, &step, number).await;
             page(&state, html, None, &step.target.redirect_uri)
         }
-        Some(super::session::ApprovalWait {
+        Some(crate::web::session::ApprovalWait {
             answer: Some(answer),
             ..
         }) => {
@@ -1299,11 +1313,11 @@ async fn wait_approval(
                 })
                 .await;
             let verdict = match answer {
-                super::session::WaitAnswer::Accepted { device_id } => Verdict::Accept {
+                crate::web::session::WaitAnswer::Accepted { device_id } => Verdict::Accept {
                     device_id,
                     device_label: String::new(),
                 },
-                super::session::WaitAnswer::Refused => Verdict::Reject(Reason::ApprovalDenied),
+                crate::web::session::WaitAnswer::Refused => Verdict::Reject(Reason::ApprovalDenied),
             };
             let attempts = step.failures;
             decided(
@@ -1338,8 +1352,8 @@ async fn authenticated_user(
     device_id: i64,
 ) -> Result<mfa_oidc::AuthenticatedUser, crate::service::ServiceError> {
     let person = state.gateway.person(username).await?;
-    let org = state.gateway.store().org_by_id(person.org_id).await?;
-    let device = state.gateway.store().device_by_id(device_id).await?;
+    let org = state.gateway.org_by_id(person.org_id).await?;
+    let device = state.gateway.device_by_id(device_id).await?;
     let mut amr = vec!["pwd".to_owned()];
     match device.map(|d| d.kind) {
         Some(DeviceKind::HardwareToken) => amr.extend(["otp".to_owned(), "hwk".to_owned()]),
@@ -1381,7 +1395,7 @@ async fn cancel(
     };
     let auth = match purpose {
         LoginFor::Oidc(auth) => auth,
-        LoginFor::Portal => return super::portal::to_login(),
+        LoginFor::Portal => return crate::web::portal::to_login(),
     };
     match state.provider.deny(&auth).await {
         Ok(r) => r,

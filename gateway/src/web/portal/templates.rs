@@ -4,10 +4,10 @@
 //! not me" pages, and the security key step of the sign-in. Every text comes from the
 //! catalogues (`locales/*/portal.ftl`); every value is escaped by the templates.
 
-use super::templates::{Ctx, Nav};
 use crate::audit::{Channel, Outcome, StoredEvent};
 use crate::i18n::Arg;
 use crate::model::{Device, DeviceId, DeviceKind, DeviceState, UnixTime};
+use crate::web::templates::{Ctx, Nav};
 use askama::Template;
 
 /// The portal's navigation: My devices, My logins, Sign-in requests, and the sign-out
@@ -152,7 +152,7 @@ pub(crate) struct PhonePage<'a> {
     pub(crate) nav: Nav,
     pub(crate) csrf: &'a str,
     /// The QR code of the key, drawn as inline SVG.
-    pub(crate) qr: &'a super::qr::Qr,
+    pub(crate) qr: &'a crate::web::qr::Qr,
     pub(crate) secret: &'a str,
     /// The name typed, kept on an error.
     pub(crate) label: &'a str,

@@ -4,18 +4,18 @@
 //! and lockout state. Read and changed through `service::admin_tools`, which checks the
 //! actor's organisation and audits.
 
-use super::WebState;
-use super::admin::Admin;
-use super::admin_pages::PersonField;
-use super::admin_templates::{ActivityView, DeviceRow, LoginRow, ResyncView};
-use super::extract::{Action, csrf_form};
-use super::templates::Ctx;
 use crate::audit::Outcome;
 use crate::i18n::Arg;
 use crate::model::{Device, DeviceId, DeviceKind, DeviceState, PersonId, UnixTime};
 use crate::otp::OtpKind;
 use crate::service::admin_tools::{CODES_REFUSED, NOT_RESYNCABLE, PersonActivity, USED_MEANWHILE};
 use crate::service::{Refusal, ServiceError};
+use crate::web::WebState;
+use crate::web::admin::Admin;
+use crate::web::admin::pages::PersonField;
+use crate::web::admin::templates::{ActivityView, DeviceRow, LoginRow, ResyncView};
+use crate::web::extract::{Action, csrf_form};
+use crate::web::templates::Ctx;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -50,7 +50,7 @@ pub struct Tools<'a> {
 }
 
 /// POST /admin/people/{id}/devices/{device}/resync
-pub(super) async fn resync(
+pub(in crate::web) async fn resync(
     State(state): State<WebState>,
     Path((id, device)): Path<(PersonId, DeviceId)>,
     Action { me: a, form }: Action<ResyncForm, Admin>,
@@ -72,14 +72,14 @@ pub(super) async fn resync(
         Err(ServiceError::Refused(text)) if text.key() == NOT_RESYNCABLE => {
             let tools = Tools::default();
             let error = (refusal(&a.ctx, &text), PersonField::None);
-            super::admin::render_person_with(&state, &a, id, None, Some(error), &tools).await
+            crate::web::admin::render_person_with(&state, &a, id, None, Some(error), &tools).await
         }
         Err(ServiceError::Refused(text)) => {
             let tools = Tools {
                 refused: Some((device, &form, &text)),
                 resynced: None,
             };
-            super::admin::render_person_with(&state, &a, id, None, None, &tools).await
+            crate::web::admin::render_person_with(&state, &a, id, None, None, &tools).await
         }
         Err(e) => a.failure(&e),
     }
@@ -87,7 +87,7 @@ pub(super) async fn resync(
 
 /// A refusal of the service in the page's language: the ones this module's tools give
 /// have the admin pages' own words; any other is the service's.
-pub(super) fn refusal(ctx: &Ctx, refusal: &Refusal) -> String {
+pub(crate) fn refusal(ctx: &Ctx, refusal: &Refusal) -> String {
     match refusal.key() {
         NOT_RESYNCABLE => ctx.t("admin-resync-not-resyncable"),
         CODES_REFUSED => ctx.t("admin-resync-codes-refused"),
@@ -132,7 +132,7 @@ fn is_resyncable(d: &Device) -> bool {
 
 /// The devices table's lines: one per linked device, a resync form under each HOTP token
 /// (with what was typed and why it was refused, or the notice that it worked).
-pub(super) fn device_rows(ctx: &Ctx, devices: &[Device], tools: &Tools<'_>) -> Vec<DeviceRow> {
+pub(crate) fn device_rows(ctx: &Ctx, devices: &[Device], tools: &Tools<'_>) -> Vec<DeviceRow> {
     devices
         .iter()
         .filter(|d| matches!(d.state, DeviceState::Active | DeviceState::Disabled))
@@ -174,7 +174,7 @@ fn outcome(ctx: &Ctx, o: Outcome) -> String {
 }
 
 /// Lockout state and the recent logins, in words.
-pub(super) fn activity(ctx: &Ctx, a: &PersonActivity, t: UnixTime) -> ActivityView {
+pub(crate) fn activity(ctx: &Ctx, a: &PersonActivity, t: UnixTime) -> ActivityView {
     let throttled: Vec<String> = a
         .throttled(t)
         .map(|f| {

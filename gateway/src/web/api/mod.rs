@@ -5,10 +5,10 @@
 //! A missing, malformed, unknown or revoked token: 401, all alike. Another organisation's
 //! request: 404, like one that does not exist.
 
-use super::WebState;
-use super::extract::ClientInfo;
 use crate::model::{LifecycleRequest, RequestData, RequestId, RequestStep, UnixTime};
 use crate::service::{AdminActor, ServiceError};
+use crate::web::WebState;
+use crate::web::extract::ClientInfo;
 use axum::extract::{FromRequestParts, Path, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};

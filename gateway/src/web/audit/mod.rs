@@ -10,17 +10,22 @@
 //! organisation is answered 404, the page of one that does not exist, audited as
 //! `access_denied` (reason `scope`) with what was asked.
 
-use super::WebState;
-use super::auditor_pages::{self, Problem, SearchForm, SearchView};
-use super::extract::{Auditors, Caller, Guard, PersonAuditors, RequireRole, Roles};
-use super::login::server_error;
-use super::portal::{SignedIn as Viewer, show};
-use super::templates::{Ctx, MessagePage, message_response, render};
+pub mod pages;
+pub(crate) mod templates;
+#[cfg(test)]
+mod tests;
+
 use crate::audit::{AuditEvent, Channel, EventKind, Outcome};
 use crate::audit_export::ExportFormat;
 use crate::model::{OrgId, Person, PersonId, Role};
 use crate::service::{Gateway, Scope, ServiceError};
 use crate::store::{EventFilter, TopFailures};
+use crate::web::WebState;
+use crate::web::audit::pages::{Problem, SearchForm, SearchView};
+use crate::web::extract::{Auditors, Caller, Guard, PersonAuditors, RequireRole, Roles};
+use crate::web::login::server_error;
+use crate::web::portal::{SignedIn as Viewer, show};
+use crate::web::templates::{Ctx, MessagePage, message_response, render};
 use axum::Router;
 use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
@@ -153,7 +158,7 @@ async fn refuse(
         "what": what,
         "scope": Gateway::audit_scope(scope_org(scope)),
     }));
-    if let Err(e) = state.gateway.store().append_event(&event).await {
+    if let Err(e) = state.gateway.record_event(&event).await {
         return server_error(&e);
     }
     page
@@ -211,7 +216,7 @@ async fn filter_of(
     };
     let kinds: Vec<&'static str> = EventKind::ALL.iter().map(|k| k.as_str()).collect();
     let (person_id, username) = match (text(&f.person), scope) {
-        (Some(u), _) => match person_named(state, &u, scope_org(scope)).await {
+        (Some(u), _) => match state.gateway.person_named(&u, scope_org(scope)).await {
             Ok(Some(p)) if scope_org(scope).is_none_or(|org| org == p.org_id) => (Some(p.id), None),
             // Another organisation's person, or (for an org auditor, who never sees events
             // without an organisation) an unknown username: the same 404.
@@ -258,9 +263,9 @@ async fn filter_of(
         scope_org: scope_org(scope),
         from: time("from", &f.from, false)?,
         to: time("to", &f.to, true)?,
-        channel: one_of("channel", &f.channel, &auditor_pages::CHANNELS)?,
+        channel: one_of("channel", &f.channel, &pages::CHANNELS)?,
         client: text(&f.client),
-        outcome: one_of("outcome", &f.outcome, &auditor_pages::OUTCOMES)?,
+        outcome: one_of("outcome", &f.outcome, &pages::OUTCOMES)?,
         reason: text(&f.reason),
         source: text(&f.source),
         kind: one_of("kind", &f.kind, &kinds)?,
@@ -274,7 +279,7 @@ async fn filter_of(
 async fn scope_name(state: &WebState, scope: Scope) -> Result<Option<String>, Response> {
     match scope {
         Scope::All => Ok(None),
-        Scope::Org(org) => match state.gateway.store().org_by_id(org).await {
+        Scope::Org(org) => match state.gateway.org_by_id(org).await {
             Ok(o) => Ok(Some(o.map_or_else(|| org.to_string(), |o| o.name))),
             Err(e) => Err(server_error(&e)),
         },
@@ -292,7 +297,7 @@ async fn search(
         page,
         ..
     } = a;
-    let nav = auditor_pages::nav(&page, c.csrf(), "/audit");
+    let nav = pages::nav(&page, c.csrf(), "/audit");
     let own_org = match scope_name(&state, scope).await {
         Ok(name) => name,
         Err(r) => return r,
@@ -303,7 +308,6 @@ async fn search(
     {
         form.org.clone_from(name);
     }
-    let store = state.gateway.store();
     let empty = TopFailures::default();
     let filter = match filter_of(&state, &page, &form, scope).await {
         Ok(f) => f,
@@ -321,28 +325,22 @@ async fn search(
                 error: Some(&problem),
                 scope: own_org.as_deref(),
             };
-            return show(&state, auditor_pages::search(&page, nav, &view));
+            return show(&state, pages::search(&page, nav, &view));
         }
     };
-    let result = async {
-        let events = store.events(&filter).await?;
-        let total = store.count_events(&filter).await?;
-        // The chart and the most failures: login attempts matching the other filters,
-        // within the searched range or the last 30 days.
-        let t = state.gateway.now();
-        let to = filter.to.unwrap_or(t);
-        let from = filter.from.unwrap_or(to - (CHART_DAYS - 1) * 86_400);
-        let mut attempts = filter.clone();
-        attempts.kind = Some(EventKind::LoginAttempt.as_str().into());
-        attempts.from = Some(from.div_euclid(86_400) * 86_400);
-        attempts.to = Some(to);
-        let counts = store.daily_outcomes(&attempts).await?;
-        let top = store.top_failures(&attempts, 10).await?;
-        let days = (from.div_euclid(86_400), to.div_euclid(86_400));
-        Ok::<_, crate::store::StoreError>((events, total, counts, top, days))
-    }
-    .await;
-    let (events, total, counts, top, days) = match result {
+    // The chart and the most failures: login attempts matching the other filters, within
+    // the searched range or the last 30 days.
+    let result = state
+        .gateway
+        .audit_search(&filter, CHART_DAYS, state.gateway.now())
+        .await;
+    let crate::service::AuditSearch {
+        events,
+        total,
+        counts,
+        top,
+        days,
+    } = match result {
         Ok(r) => r,
         Err(e) => return server_error(&e),
     };
@@ -374,7 +372,7 @@ async fn search(
         error: None,
         scope: own_org.as_deref(),
     };
-    show(&state, auditor_pages::search(&page, nav, &view))
+    show(&state, pages::search(&page, nav, &view))
 }
 
 #[derive(Clone, Copy)]
@@ -394,7 +392,7 @@ async fn export(state: WebState, a: Auditor, form: SearchForm, format: Format) -
         page,
         ..
     } = a;
-    let mut filter = match filter_of(&state, &page, &form, scope).await {
+    let filter = match filter_of(&state, &page, &form, scope).await {
         Ok(f) => f,
         Err(Refusal::OutOfScope { what, page }) => {
             return refuse(&state, &c, scope, path, &what, page).await;
@@ -409,18 +407,9 @@ async fn export(state: WebState, a: Auditor, form: SearchForm, format: Format) -
             return (StatusCode::BAD_REQUEST, html).into_response();
         }
     };
-    filter.limit = 0;
-    filter.offset = 0;
     // Audited before any row leaves (with the number of rows matching); then streamed page
     // by page (audit_export.rs): memory stays flat whatever the size.
-    let store = state.gateway.store();
-    let (last, rows) = match async {
-        Ok::<_, crate::store::StoreError>((
-            store.last_event_id().await?,
-            store.count_events(&filter).await?,
-        ))
-    }
-    .await
+    let crate::service::AuditExport { rows, pages } = match state.gateway.audit_export(filter).await
     {
         Ok(r) => r,
         Err(e) => return server_error(&e),
@@ -446,7 +435,6 @@ async fn export(state: WebState, a: Auditor, form: SearchForm, format: Format) -
     {
         return server_error(&e);
     }
-    let pages = crate::audit_export::Pages::new(store.clone(), filter).up_to_id(last);
     let body = axum::body::Body::from_stream(crate::audit_export::stream(pages, stream_format));
     let day = crate::audit::format_time(state.gateway.now())[..10].replace('-', "");
     let mut res = body.into_response();
@@ -483,7 +471,7 @@ async fn person_in_scope<R>(
     id: PersonId,
     path: &str,
 ) -> Result<Person, Response> {
-    match state.gateway.store().person_by_id(id).await {
+    match state.gateway.person_if_any(id).await {
         Ok(Some(p)) if scope_org(a.scope).is_none_or(|org| org == p.org_id) => Ok(p),
         Ok(Some(_)) => Err(refuse(
             state,
@@ -511,13 +499,7 @@ async fn timeline(
         Ok(p) => p,
         Err(r) => return r,
     };
-    let (mut events, org) = match async {
-        let events = gw.store().events_about_in(id, scope_org(scope)).await?;
-        let org = gw.store().org_by_id(person.org_id).await?;
-        Ok::<_, crate::store::StoreError>((events, org))
-    }
-    .await
-    {
+    let (mut events, org) = match gw.audit_timeline(&person, scope_org(scope)).await {
         Ok(r) => r,
         Err(e) => return server_error(&e),
     };
@@ -541,10 +523,10 @@ async fn timeline(
         return server_error(&e);
     }
     let org = org.map(|o| o.name).unwrap_or_default();
-    let nav = auditor_pages::nav(&a.page, c.csrf(), &path);
+    let nav = pages::nav(&a.page, c.csrf(), &path);
     show(
         &state,
-        auditor_pages::timeline(&a.page, nav, &person, &org, &events, scope != Scope::All),
+        pages::timeline(&a.page, nav, &person, &org, &events, scope != Scope::All),
     )
 }
 
@@ -572,7 +554,7 @@ async fn subject_page(
     Path(id): Path<PersonId>,
 ) -> Response {
     match subject(&state, a, id).await {
-        Ok((doc, page)) => show(&state, auditor_pages::subject_page(&page, &doc)),
+        Ok((doc, page)) => show(&state, pages::subject_page(&page, &doc)),
         Err(r) => r,
     }
 }
@@ -596,24 +578,4 @@ async fn subject_json(
         }
         Err(r) => r,
     }
-}
-
-/// The person an auditor's search names: an org auditor's `ann` is their organisation's
-/// (usernames are unique per organisation only); None when unknown or ambiguous.
-async fn person_named(
-    state: &WebState,
-    name: &str,
-    org: Option<crate::model::OrgId>,
-) -> crate::store::Result<Option<crate::model::Person>> {
-    let store = state.gateway.store();
-    let default = match org {
-        Some(id) => store.org_by_id(id).await?.map(|o| o.name),
-        None => None,
-    };
-    Ok(
-        match crate::store::resolve_username(store.as_ref(), name, default.as_deref()).await? {
-            crate::store::NameMatch::Found(p) => Some(p),
-            _ => None,
-        },
-    )
 }

@@ -5,9 +5,9 @@
 //! (`Accept-Language`), else the configured default, as on the sign-in page
 //! (`login::page_lang`).
 
-use super::templates::{Ctx, message, render};
 use crate::audit::Channel;
 use crate::service::Gateway;
+use crate::web::templates::{Ctx, message, render};
 use askama::Template;
 use async_trait::async_trait;
 use axum::http::HeaderMap;
@@ -28,7 +28,7 @@ impl OidcPages {
     /// The page's language (as every page before sign-in) and zone.
     async fn ctx(&self, headers: &HeaderMap, client_id: Option<&str>) -> Ctx {
         let lang =
-            super::lang_before_sign_in(&self.gateway, headers, Channel::Oidc, client_id).await;
+            crate::web::lang_before_sign_in(&self.gateway, headers, Channel::Oidc, client_id).await;
         Ctx::of(&self.gateway, lang)
     }
 }

@@ -4,15 +4,15 @@
 //! (`Gateway::open_activation` / `activate`). The form carries a CSRF token of a fresh
 //! session, like the login pages.
 
-use super::WebState;
-use super::account_templates::{ActivateError, ActivatePage, ActivatedPage};
-use super::login::{Peer, page, page_lang, server_error};
-use super::qr::{Qr, grouped};
-use super::templates::{Ctx, message_response, render};
 use crate::audit::Channel;
 use crate::secret::SecretString;
 use crate::service::ServiceError;
 use crate::service::lifecycle::{Activation, ActivationInput};
+use crate::web::WebState;
+use crate::web::login::templates::{ActivateError, ActivatePage, ActivatedPage};
+use crate::web::login::{Peer, page, page_lang, server_error};
+use crate::web::qr::{Qr, grouped};
+use crate::web::templates::{Ctx, message_response, render};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, Response};
@@ -123,7 +123,7 @@ async fn show(
         Err(e) => return server_error(&e),
     };
     // No session: the form is protected by the pre-login token.
-    let Some((nonce, fresh)) = super::login::pre_login(&headers) else {
+    let Some((nonce, fresh)) = crate::web::login::pre_login(&headers) else {
         return server_error(&"random generator");
     };
     // The link names its person: their language.
@@ -138,7 +138,7 @@ async fn show(
         &label,
         None,
     ) {
-        Ok(html) => super::login::with_pre_cookie(
+        Ok(html) => crate::web::login::with_pre_cookie(
             &state,
             page(&state, html, None, ""),
             fresh.then_some(nonce.as_str()),
@@ -154,7 +154,7 @@ async fn submit(
     Path(token): Path<String>,
     Form(form): Form<ActivateForm>,
 ) -> Response {
-    let Some(nonce) = super::session::pre_nonce(&headers) else {
+    let Some(nonce) = crate::web::session::pre_nonce(&headers) else {
         return bad_form(&state, &headers, "activate-error-session").await;
     };
     if !state.pre.check(&nonce, &form.csrf) {

@@ -3,14 +3,14 @@
 //! events, and the static script that listens to them. Answering needs a logged-in portal
 //! session and the session's CSRF token; each answer is audited by the service.
 
-use super::WebState;
-use super::account_templates::ApprovalsPage;
-use super::extract::{Action, Caller, csrf_form};
-use super::login::server_error;
-use super::portal::{SignedIn, see_other, signed_in};
-use super::templates::{Ctx, message_response, render};
 use crate::approval::{Answer, Prompt};
 use crate::service::ServiceError;
+use crate::web::WebState;
+use crate::web::extract::{Action, Caller, csrf_form};
+use crate::web::login::server_error;
+use crate::web::login::templates::ApprovalsPage;
+use crate::web::portal::{SignedIn, see_other, signed_in};
+use crate::web::templates::{Ctx, message_response, render};
 use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -21,11 +21,11 @@ use serde::Deserialize;
 use std::convert::Infallible;
 use std::time::Duration;
 
-pub const APPROVALS_JS: &str = include_str!("../../static/approvals.js");
-const PUSH_JS: &str = include_str!("../../static/push.js");
-const SW_JS: &str = include_str!("../../static/sw.js");
-const MANIFEST: &str = include_str!("../../static/manifest.webmanifest");
-const ICON_SVG: &str = include_str!("../../static/icon.svg");
+pub const APPROVALS_JS: &str = include_str!("../../../static/approvals.js");
+const PUSH_JS: &str = include_str!("../../../static/push.js");
+const SW_JS: &str = include_str!("../../../static/sw.js");
+const MANIFEST: &str = include_str!("../../../static/manifest.webmanifest");
+const ICON_SVG: &str = include_str!("../../../static/icon.svg");
 
 /// A static file with its type and caching.
 fn file(mime: &'static str, cache: &'static str, body: &'static str) -> Response {
@@ -250,7 +250,7 @@ async fn subscribe(
         ("subscription", form.subscription.as_str()),
         ("label", form.label.as_str()),
     ];
-    if let Err(r) = super::portal::fresh_proof(
+    if let Err(r) = crate::web::portal::fresh_proof(
         &state,
         &c,
         &form.current_code,
@@ -386,7 +386,7 @@ async fn events(
         return see_other("/portal/login");
     };
     // Live streams are bounded per source and in total (each holds a connection open).
-    let source = super::tls::peer_key(caller.client.ip);
+    let source = crate::web::tls::peer_key(caller.client.ip);
     let Some(slot) = state.streams.take(&source) else {
         return (
             StatusCode::TOO_MANY_REQUESTS,

@@ -3,12 +3,12 @@
 //! and the portal's sign-in requests. Every text comes from `locales/*/account.ftl`; the
 //! service's refusals (by their keys) are mapped to these pages' own words here.
 
-use super::qr::Qr;
-use super::templates::{Ctx, Nav};
 use crate::approval::Prompt;
 use crate::i18n::Arg;
 use crate::service::Refusal;
 use crate::service::refusal::{PASSWORD_BREACHED, PASSWORD_TOO_SHORT, PASSWORDS_DIFFER};
+use crate::web::qr::Qr;
+use crate::web::templates::{Ctx, Nav};
 use askama::Template;
 
 // ---- the service's refusals, typed ----------------------------------------------------
@@ -296,10 +296,10 @@ impl ApprovalsPage<'_> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::templates::render;
     use super::*;
     use crate::i18n::Lang;
     use crate::web::qr::grouped;
+    use crate::web::templates::render;
     use jiff::tz::TimeZone;
 
     const HOSTILE: &str = "<script>alert(\"x\")</script>&";

@@ -1,17 +1,17 @@
 //! The auditor's pages: the search form with results and paging, the chart of attempts per
 //! day by outcome (SVG, no scripts, with its numbers as a table), the most failures, a
 //! person's timeline, and the subject access page. Read-only: every form is a GET. Drawn
-//! by the templates of `audit_templates.rs` in the auditor's language.
+//! by the templates of `audit/templates.rs` in the auditor's language.
 
-use super::audit_templates::{
-    Chart, EventRow, Field, SearchPage, SubjectPage, TimelinePage, TopTable,
-};
-use super::templates::{Ctx, Nav, render};
 use crate::audit::StoredEvent;
 use crate::i18n::Lang;
 use crate::model::Person;
 use crate::service::SubjectAccess;
 use crate::store::{DayCount, TopFailures};
+use crate::web::audit::templates::{
+    Chart, EventRow, Field, SearchPage, SubjectPage, TimelinePage, TopTable,
+};
+use crate::web::templates::{Ctx, Nav, render};
 use axum::response::Html;
 
 /// The channels a search can name.

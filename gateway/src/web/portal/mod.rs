@@ -3,20 +3,25 @@
 //! CSRF token; without a logged-in session or with a wrong token it is refused (400). The
 //! changes themselves, each audited, are `Gateway::portal_*`.
 
-use super::WebState;
-use super::extract::{Action, Caller, csrf_form};
-use super::login::{
-    self, PasswordForm, Peer, Target, current, page, request_id, script_page, server_error,
-};
-use super::portal_templates::{self as tpl, Failed};
-use super::session::{KeyCeremony, LoginState, PendingTotp, Session};
-use super::templates::{Ctx as PageCtx, MessagePage, message, message_response, render};
+pub mod approvals;
+#[cfg(test)]
+mod router_tests;
+pub mod sso_sessions;
+pub(crate) mod templates;
+
 use crate::audit::Channel;
 use crate::i18n::Lang;
 use crate::model::{Device, DeviceId, DeviceState, PersonId, PersonState, UnixTime};
 use crate::secret::{SecretBytes, random_bytes};
 use crate::service::{PortalActor, ServiceError};
-use crate::store::EventFilter;
+use crate::web::WebState;
+use crate::web::extract::{Action, Caller, csrf_form};
+use crate::web::login::{
+    self, PasswordForm, Peer, Target, current, page, request_id, script_page, server_error,
+};
+use crate::web::portal::templates::{self as tpl, Failed};
+use crate::web::session::{KeyCeremony, LoginState, PendingTotp, Session};
+use crate::web::templates::{Ctx as PageCtx, MessagePage, message, message_response, render};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -150,7 +155,7 @@ async fn not_me_disable(
     Form(form): Form<NotMeForm>,
 ) -> Response {
     let ctx = not_me_ctx(&state, &headers).await;
-    let Some(nonce) = super::session::pre_nonce(&headers) else {
+    let Some(nonce) = crate::web::session::pre_nonce(&headers) else {
         return message_response(
             StatusCode::BAD_REQUEST,
             &ctx,
@@ -267,7 +272,7 @@ pub async fn logged_in_with(
         return server_error(&"session table full");
     };
     let mut res = see_other("/portal");
-    if let Ok(v) = HeaderValue::from_str(&super::session::set_cookie(&id, state.https, 1800)) {
+    if let Ok(v) = HeaderValue::from_str(&crate::web::session::set_cookie(&id, state.https, 1800)) {
         res.headers_mut().append(header::SET_COOKIE, v);
     }
     res
@@ -370,7 +375,7 @@ pub(crate) async fn signed_in(
         enrolment,
         key,
         factor_at,
-        sso_sid: super::sso_sessions::this_browser(headers),
+        sso_sid: crate::web::portal::sso_sessions::this_browser(headers),
         now: caller.client.now,
     })
 }
@@ -444,7 +449,7 @@ async fn show_login(State(state): State<WebState>, caller: Caller) -> Response {
     let target = Target::portal();
     let lang = target.lang(&state, &headers).await;
     let html = target.login_page(
-        &super::templates::Ctx::of(&state.gateway, lang),
+        &crate::web::templates::Ctx::of(&state.gateway, lang),
         &state.pre.token(&nonce),
         "",
         None,
@@ -472,7 +477,7 @@ async fn logout(
         &state,
         message(&ctx, "portal-signed-out-title", "portal-signed-out-text"),
     );
-    if let Ok(v) = HeaderValue::from_str(&super::session::clear_cookie(state.https)) {
+    if let Ok(v) = HeaderValue::from_str(&crate::web::session::clear_cookie(state.https)) {
         res.headers_mut().append(header::SET_COOKIE, v);
     }
     res
@@ -485,7 +490,7 @@ async fn devices_page(
     problem: Option<Problem>,
     failed: Failed,
 ) -> Response {
-    let devices = match state.gateway.store().devices_of(c.person_id()).await {
+    let devices = match state.gateway.devices_of(c.person_id()).await {
         Ok(d) => d,
         Err(e) => return server_error(&e),
     };
@@ -504,7 +509,9 @@ async fn devices_page(
         Err(e) => return server_error(&e),
     };
     let remembered =
-        match super::remember::portal_section(state, &ctx, &c.actor.person, c.csrf()).await {
+        match crate::web::login::remember::portal_section(state, &ctx, &c.actor.person, c.csrf())
+            .await
+        {
             Ok(s) => s,
             Err(e) => return server_error(&e),
         };
@@ -512,7 +519,12 @@ async fn devices_page(
         Ok(l) => l,
         Err(e) => return server_error(&e),
     };
-    let sso = super::sso_sessions::portal_section(&ctx, c.csrf(), &sso, c.sso_sid.as_deref());
+    let sso = crate::web::portal::sso_sessions::portal_section(
+        &ctx,
+        c.csrf(),
+        &sso,
+        c.sso_sid.as_deref(),
+    );
     let html = render(&tpl::DevicesPage {
         ctx: &ctx,
         nav: tpl::portal_nav(&ctx, c.csrf(), "/portal"),
@@ -534,13 +546,7 @@ async fn my_devices(State(state): State<WebState>, c: SignedIn) -> Response {
 }
 
 async fn my_logins(State(state): State<WebState>, c: SignedIn) -> Response {
-    let filter = EventFilter {
-        person_id: Some(c.person_id()),
-        kind: Some(crate::audit::EventKind::LoginAttempt.as_str().to_owned()),
-        limit: LOGINS_SHOWN,
-        ..EventFilter::default()
-    };
-    match state.gateway.store().events(&filter).await {
+    match state.gateway.logins_of(c.person_id(), LOGINS_SHOWN).await {
         Ok(events) => {
             let ctx = c.page(&state).await;
             let html = render(&tpl::LoginsPage {
@@ -586,11 +592,11 @@ async fn phone_page(
         &c.actor.person.username,
         0,
     );
-    let qr = match super::qr::Qr::of(&uri) {
+    let qr = match crate::web::qr::Qr::of(&uri) {
         Ok(qr) => qr,
         Err(e) => return server_error(&e),
     };
-    let secret = super::qr::grouped_secret(seed.expose());
+    let secret = crate::web::qr::grouped_secret(seed.expose());
     let ctx = c.page(state).await;
     let html = render(&tpl::PhonePage {
         ctx: &ctx,

@@ -1,19 +1,19 @@
 //! The administration pages (org admins and the operator): organisations, people, requests,
-//! token stock. Filled from the model into the templates of `admin_templates.rs`, every text
+//! token stock. Filled from the model into the templates of `admin/templates.rs`, every text
 //! in the signed-in person's language; no scripts, every action a POST form carrying the
 //! session's CSRF token; forms keep what was typed on an error.
 
-use super::admin_templates::{
-    self as at, ClientRow, Field, HomePage, OperatorView, OrgPage, PersonPage, PersonRow,
-    QueuePage, RequestFormPage, RequestPage, RequestRow, StepRow, StockPage, StockRow,
-};
-use super::templates::{Ctx, Nav, render};
 use crate::i18n::Arg;
 use crate::model::{
     ApiToken, Device, LifecycleRequest, Organisation, Person, PersonState, RequestData,
     RequestKind, RequestStatus, RequestStep, StockCount, TokenFate, UnixTime,
 };
 use crate::service::lifecycle::{format_date, kind_key, status_key};
+use crate::web::admin::templates::{
+    self as at, ClientRow, Field, HomePage, OperatorView, OrgPage, PersonPage, PersonRow,
+    QueuePage, RequestFormPage, RequestPage, RequestRow, StepRow, StockPage, StockRow,
+};
+use crate::web::templates::{Ctx, Nav, render};
 use axum::response::Html;
 use std::collections::HashMap;
 
@@ -246,7 +246,7 @@ impl PersonField {
 pub struct PersonParts<'a> {
     pub devices: &'a [Device],
     pub activity: at::ActivityView,
-    pub tools: &'a super::admin_tools::Tools<'a>,
+    pub tools: &'a crate::web::admin::tools::Tools<'a>,
     pub sso: String,
     pub remembered: String,
     pub shown: Option<(String, String)>,
@@ -307,7 +307,7 @@ pub fn person_page(
             .unwrap_or_default(),
         error: parts.error.map(|(text, on)| (text, on.id())),
         shown: parts.shown,
-        devices: super::admin_tools::device_rows(ctx, parts.devices, parts.tools),
+        devices: crate::web::admin::tools::device_rows(ctx, parts.devices, parts.tools),
         activity: parts.activity,
         sso: parts.sso,
         remembered: parts.remembered,

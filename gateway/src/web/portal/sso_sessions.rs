@@ -6,14 +6,14 @@
 //! its cookie or hash; every POST needs the page's CSRF token. The ending itself (audited,
 //! back-channel logouts) is `Gateway::portal_end_sso` / `admin_end_sso`.
 
-use super::admin::Admin;
-use super::extract::{Action, csrf_form};
-use super::login::server_error;
-use super::portal::see_other;
-use super::templates::{Ctx, render};
-use super::{WebState, session};
 use crate::model::PersonId;
 use crate::service::SsoSessionView;
+use crate::web::admin::Admin;
+use crate::web::extract::{Action, csrf_form};
+use crate::web::login::server_error;
+use crate::web::portal::see_other;
+use crate::web::templates::{Ctx, render};
+use crate::web::{WebState, session};
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, State};

@@ -2,11 +2,11 @@
 //! their organisation's events only, in every view; anything of another organisation is
 //! the 404 of something that does not exist, audited as `access_denied`.
 
-use super::router_tests::{App, NOW_PASSWORD, app, request, send, sign_in_as};
 use crate::audit::{AuditEvent, EventKind};
 use crate::model::{NewPerson, PersonId, Role, now};
 use crate::secret::SecretString;
 use crate::store::EventFilter;
+use crate::web::router_tests::{App, NOW_PASSWORD, app, request, send, sign_in_as};
 use axum::http::{Method, StatusCode};
 
 /// A person of organisation `org` (made if new) with a password and a phone; the phone's
