@@ -19,7 +19,7 @@ use crate::model::{
     LifecycleRequest, OrgId, PersonId, RequestData, RequestId, RequestKind, RequestStatus,
     TokenFate,
 };
-use crate::service::{AdminActor, ServiceError};
+use crate::service::{Actor, ServiceError};
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -147,7 +147,7 @@ impl AdminForm {
 /// person's).
 pub(super) struct Admin {
     pub(super) c: super::portal::SignedIn,
-    pub(super) actor: AdminActor,
+    pub(super) actor: Actor,
     pub(super) ctx: Ctx,
 }
 
@@ -249,9 +249,12 @@ impl Guard for Admin {
         let RequireRole {
             me: c, page: ctx, ..
         } = RequireRole::<Administrators>::check(state, caller, csrf).await?;
-        let actor =
-            AdminActor::from_person(&c.actor.person, c.actor.source, c.actor.request_id.clone())
-                .ok_or_else(|| forbidden_in(&ctx))?;
+        let actor = Actor::admin(
+            &c.person,
+            c.actor.source(),
+            c.actor.request_id().map(str::to_owned),
+        )
+        .ok_or_else(|| forbidden_in(&ctx))?;
         Ok(Admin { c, actor, ctx })
     }
 }
@@ -300,7 +303,7 @@ async fn person_names(
 }
 
 async fn home(State(state): State<WebState>, a: Admin) -> Response {
-    if let crate::service::Scope::Org(org) = a.actor.scope {
+    if let crate::service::Scope::Org(org) = a.actor.scope() {
         return (
             StatusCode::SEE_OTHER,
             [(axum::http::header::LOCATION, format!("/admin/orgs/{org}"))],

@@ -13,9 +13,9 @@ use super::session::{KeyCeremony, LoginState, PendingTotp, Session};
 use super::templates::{Ctx as PageCtx, MessagePage, message, message_response, render};
 use crate::audit::Channel;
 use crate::i18n::Lang;
-use crate::model::{Device, DeviceId, DeviceState, PersonId, PersonState, UnixTime};
+use crate::model::{Device, DeviceId, DeviceState, Person, PersonId, PersonState, UnixTime};
 use crate::secret::{SecretBytes, random_bytes};
-use crate::service::{PortalActor, ServiceError};
+use crate::service::{Actor, ServiceError};
 use crate::store::EventFilter;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -280,7 +280,10 @@ pub async fn logged_in_with(
 pub(crate) struct SignedIn {
     pub(crate) sid: String,
     pub(crate) session: Session,
-    pub(crate) actor: PortalActor,
+    /// The signed-in person, acting on their own account (`Scope::Own`).
+    pub(crate) actor: Actor,
+    /// The signed-in person (as in `actor`).
+    pub(crate) person: Person,
     pub(crate) enrolment: Option<PendingTotp>,
     /// A security key being added, or checked to confirm a removal.
     pub(crate) key: Option<KeyCeremony>,
@@ -294,7 +297,7 @@ pub(crate) struct SignedIn {
 
 impl SignedIn {
     pub(crate) fn person_id(&self) -> PersonId {
-        self.actor.person.id
+        self.person.id
     }
 
     pub(crate) fn csrf(&self) -> &str {
@@ -303,7 +306,7 @@ impl SignedIn {
 
     /// The language of the person's pages: their own choice, else their organisation's.
     pub(crate) async fn lang(&self, state: &WebState) -> Lang {
-        state.gateway.lang_of(&self.actor.person).await
+        state.gateway.lang_of(&self.person).await
     }
 
     /// What the person's pages are rendered with: their language, the configured zone.
@@ -360,11 +363,12 @@ pub(crate) async fn signed_in(
         return Err(refused(state, lang, "portal-bad-form"));
     }
     Ok(SignedIn {
-        actor: PortalActor {
-            person,
-            source: Some(caller.client.ip),
-            request_id: caller.client.request_id.clone(),
-        },
+        actor: Actor::portal(
+            person.clone(),
+            Some(caller.client.ip),
+            caller.client.request_id.clone(),
+        ),
+        person,
         sid,
         session,
         enrolment,
@@ -503,12 +507,11 @@ async fn devices_page(
         Ok(s) => s,
         Err(e) => return server_error(&e),
     };
-    let remembered =
-        match super::remember::portal_section(state, &ctx, &c.actor.person, c.csrf()).await {
-            Ok(s) => s,
-            Err(e) => return server_error(&e),
-        };
-    let own = match state.gateway.own_language(&c.actor.person).await {
+    let remembered = match super::remember::portal_section(state, &ctx, &c.person, c.csrf()).await {
+        Ok(s) => s,
+        Err(e) => return server_error(&e),
+    };
+    let own = match state.gateway.own_language(&c.person).await {
         Ok(l) => l,
         Err(e) => return server_error(&e),
     };
@@ -516,7 +519,7 @@ async fn devices_page(
     let html = render(&tpl::DevicesPage {
         ctx: &ctx,
         nav: tpl::portal_nav(&ctx, c.csrf(), "/portal"),
-        name: &c.actor.person.full_name,
+        name: &c.person.full_name,
         csrf: c.csrf(),
         devices: &linked,
         recovery_left: left,
@@ -583,7 +586,7 @@ async fn phone_page(
         seed.expose(),
         &crate::otp::OtpParams::totp_default(),
         &state.gateway.engine().otp_policy().issuer,
-        &c.actor.person.username,
+        &c.person.username,
         0,
     );
     let qr = match super::qr::Qr::of(&uri) {
@@ -962,7 +965,7 @@ async fn remove_key_start(
     };
     let (options, ceremony) = match state
         .gateway
-        .key_challenge(&c.actor.person.username, &rp, Some(id))
+        .key_challenge(&c.person.username, &rp, Some(id))
         .await
     {
         Ok(Some(x)) => x,

@@ -4,7 +4,7 @@
 use super::router_tests::{App, app, person_in, portal_csrf, request, sign_in_as, stock_token};
 use crate::i18n::Lang;
 use crate::model::{RequestData, RequestStatus, Role};
-use crate::service::AdminActor;
+use crate::service::Actor;
 use crate::store::EventFilter;
 use axum::body::Body;
 use axum::http::{Method, Request as HttpRequest, StatusCode, header};
@@ -114,7 +114,7 @@ async fn world() -> World {
         ));
     }
     let gw = app.state.gateway.clone();
-    let cli = AdminActor::cli();
+    let cli = Actor::cli();
     let t = app.now();
     let mut things = Vec::new();
     let mut tokens = Vec::new();
@@ -1112,7 +1112,7 @@ async fn the_api_answers_a_valid_token_only_and_only_about_its_organisation() {
     let id: i64 = w.api_a.split('.').next().expect("id").parse().expect("id");
     app.state
         .gateway
-        .revoke_api_token(&AdminActor::cli(), id, app.now())
+        .revoke_api_token(&Actor::cli(), id, app.now())
         .await
         .expect("revoke");
     let got = api(app, Method::GET, "/api/v1/requests", Some(&a), "").await;
@@ -1156,7 +1156,7 @@ async fn request_of(app: &App, id: i64) -> crate::model::LifecycleRequest {
 async fn people_of(app: &App, org: i64) -> Vec<crate::model::Person> {
     app.state
         .gateway
-        .admin_people(&AdminActor::cli(), org, app.now())
+        .admin_people(&Actor::cli(), org, app.now())
         .await
         .expect("people")
 }
