@@ -3,9 +3,10 @@
 //! operational metrics sampled for `/metrics` (database pool, memory, hashing pool).
 //! The command-line side (files, messages) is in `cli/ops.rs`.
 
-use crate::audit::{AuditEvent, Channel, EventKind};
+use crate::audit::EventKind;
 use crate::crypto::MasterKey;
 use crate::model::UnixTime;
+use crate::service::Actor;
 use crate::store::{SealedColumn, Store, StoreError};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -51,7 +52,7 @@ pub async fn rotate_key(
     store: &dyn Store,
     old: &MasterKey,
     new: &MasterKey,
-    actor: &str,
+    actor: &Actor,
     now: UnixTime,
 ) -> Result<RotateReport, OpsError> {
     let secrets = store.sealed_secrets().await?;
@@ -78,8 +79,7 @@ pub async fn rotate_key(
         *report.resealed.entry(s.column.as_str()).or_default() += 1;
         updates.push((s, sealed));
     }
-    let mut event = AuditEvent::admin(now, EventKind::SigningKeyChanged, actor);
-    event.channel = Channel::Cli;
+    let mut event = actor.event(EventKind::SigningKeyChanged, now);
     event.detail = Some(serde_json::json!({
         "master_key": "rotated",
         "old_fingerprint": report.old_fingerprint,

@@ -1713,7 +1713,8 @@ async fn gateway_on(s: Arc<dyn Store>) -> mfa_gateway::service::Gateway {
 /// A person with a password and a phone; the phone's seed.
 async fn ann_with_phone(gw: &mfa_gateway::service::Gateway) -> Vec<u8> {
     use mfa_gateway::secret::SecretString;
-    let org = gw.create_org("Practice", "test", NOW).await.unwrap();
+    use mfa_gateway::service::Actor;
+    let org = gw.create_org("Practice", &Actor::cli(), NOW).await.unwrap();
     gw.create_person(
         NewPerson {
             username: "ann".into(),
@@ -1724,13 +1725,19 @@ async fn ann_with_phone(gw: &mfa_gateway::service::Gateway) -> Vec<u8> {
             roles: vec![Role::Person],
         },
         Some(SecretString::new("correct horse battery")),
-        "test",
+        &Actor::cli(),
         NOW,
     )
     .await
     .unwrap();
     let enrolled = gw
-        .add_totp("ann", "phone", OtpParams::totp_default(), "test", NOW)
+        .add_totp(
+            "ann",
+            "phone",
+            OtpParams::totp_default(),
+            &Actor::cli(),
+            NOW,
+        )
         .await
         .unwrap();
     let uri = enrolled.uri.expose().to_owned();

@@ -53,7 +53,7 @@ fn many_people(g: &Instance, prefix: &str, n: usize) -> Vec<(String, Vec<u8>)> {
             gw.create_person(
                 new,
                 Some(mfa_gateway::secret::SecretString::new(PW)),
-                "test",
+                &mfa_gateway::service::Actor::cli(),
                 now,
             )
             .await
@@ -63,7 +63,7 @@ fn many_people(g: &Instance, prefix: &str, n: usize) -> Vec<(String, Vec<u8>)> {
                     &username,
                     "phone",
                     mfa_gateway::otp::OtpParams::totp_default(),
-                    "test",
+                    &mfa_gateway::service::Actor::cli(),
                     now,
                 )
                 .await

@@ -291,7 +291,7 @@ pub(super) async fn audit(config: &Path, cmd: AuditCmd) -> anyhow::Result<()> {
                 })?,
                 None => now(),
             };
-            let report = gw.purge(ACTOR, at).await?;
+            let report = gw.purge(&Actor::cli(), at).await?;
             for (kind, n) in &report.redacted {
                 println!("{kind}: {n} events redacted");
             }

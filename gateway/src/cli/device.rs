@@ -1,6 +1,6 @@
 //! `device ...`: enrol authenticator apps, remove devices, resynchronise tokens.
 
-use super::{ACTOR, fmt_time, open_gateway, print_qr, tell};
+use super::{Actor, fmt_time, open_gateway, print_qr, tell};
 use crate::model::now;
 use crate::otp::{OtpHash, OtpKind, OtpParams};
 use anyhow::Context;
@@ -51,7 +51,9 @@ pub(super) async fn device(config: &Path, cmd: DeviceCmd) -> anyhow::Result<()> 
                 hash,
                 digits,
             };
-            let enrolled = gw.add_totp(&username, &label, params, ACTOR, now()).await?;
+            let enrolled = gw
+                .add_totp(&username, &label, params, &Actor::cli(), now())
+                .await?;
             println!(
                 "device {} ({}) linked to {username}",
                 enrolled.device.id, enrolled.device.label
@@ -72,7 +74,7 @@ pub(super) async fn device(config: &Path, cmd: DeviceCmd) -> anyhow::Result<()> 
         DeviceCmd::List { username } => print_devices(&gw.devices(&username).await?),
         DeviceCmd::Remove { id } => {
             let before = gw.store().device_by_id(id).await?;
-            gw.remove_device(id, ACTOR, now()).await?;
+            gw.remove_device(id, &Actor::cli(), now()).await?;
             println!("device {id} unlinked");
             if let Some(d) = before
                 && let Some(pid) = d.person_id
@@ -89,7 +91,7 @@ pub(super) async fn device(config: &Path, cmd: DeviceCmd) -> anyhow::Result<()> 
             }
         }
         DeviceCmd::Resync { id, first, second } => {
-            let next = gw.resync(id, &first, &second, ACTOR, now()).await?;
+            let next = gw.resync(id, &first, &second, &Actor::cli(), now()).await?;
             println!("device {id} resynchronised; next counter {next}");
         }
     }

@@ -3,7 +3,7 @@
 
 use super::open_gateway;
 use crate::model::{RequestId, now};
-use crate::service::AdminActor;
+use crate::service::Actor;
 use crate::service::lifecycle::format_date;
 use anyhow::Context;
 use clap::Subcommand;
@@ -56,7 +56,7 @@ pub enum ApiTokenCmd {
 
 pub(super) async fn request(config: &Path, cmd: RequestCmd) -> anyhow::Result<()> {
     let (cfg, gw) = open_gateway(config).await?;
-    let actor = AdminActor::cli();
+    let actor = Actor::cli();
     let t = now();
     match cmd {
         RequestCmd::List { org, open } => {
@@ -134,7 +134,7 @@ pub(super) async fn request(config: &Path, cmd: RequestCmd) -> anyhow::Result<()
 
 pub(super) async fn api_token(config: &Path, cmd: ApiTokenCmd) -> anyhow::Result<()> {
     let (_, gw) = open_gateway(config).await?;
-    let actor = AdminActor::cli();
+    let actor = Actor::cli();
     let t = now();
     match cmd {
         ApiTokenCmd::Create { org, label } => {
@@ -186,7 +186,7 @@ pub(super) async fn import(
 ) -> anyhow::Result<()> {
     use crate::service::import::MAX_BYTES;
     use std::io::Read as _;
-    let actor = AdminActor::cli();
+    let actor = Actor::cli();
     let t = now();
     let org = gw.org(org).await?;
     let mut csv = Vec::new();

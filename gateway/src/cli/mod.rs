@@ -4,7 +4,7 @@ use crate::config::Config;
 use crate::crypto::MasterKey;
 use crate::model::now;
 use crate::secret::SecretString;
-use crate::service::Gateway;
+use crate::service::{Actor, Gateway};
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
 use std::io::{BufRead, IsTerminal};

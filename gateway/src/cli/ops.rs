@@ -231,14 +231,21 @@ pub(super) async fn key(config_path: &Path, cmd: KeyCmd) -> anyhow::Result<()> {
                 );
             }
             let new = MasterKey::generate_file(&target)?;
-            let report =
-                match crate::ops::rotate_key(store.as_ref(), &old, &new, ACTOR, now()).await {
-                    Ok(r) => r,
-                    Err(e) => {
-                        let _ = std::fs::remove_file(&target);
-                        return Err(anyhow::Error::new(e).context("nothing was changed"));
-                    }
-                };
+            let report = match crate::ops::rotate_key(
+                store.as_ref(),
+                &old,
+                &new,
+                &Actor::cli(),
+                now(),
+            )
+            .await
+            {
+                Ok(r) => r,
+                Err(e) => {
+                    let _ = std::fs::remove_file(&target);
+                    return Err(anyhow::Error::new(e).context("nothing was changed"));
+                }
+            };
             for (column, n) in &report.resealed {
                 println!("{column}: {n} resealed");
             }

@@ -1,6 +1,6 @@
 //! `org ...`: list and add organisations.
 
-use super::{ACTOR, open_gateway};
+use super::{Actor, open_gateway};
 use crate::model::now;
 use clap::Subcommand;
 use std::path::Path;
@@ -51,7 +51,7 @@ pub(super) async fn org(config: &Path, cmd: OrgCmd) -> anyhow::Result<()> {
     let (_, gw) = open_gateway(config).await?;
     match cmd {
         OrgCmd::Add { name } => {
-            let org = gw.create_org(&name, ACTOR, now()).await?;
+            let org = gw.create_org(&name, &Actor::cli(), now()).await?;
             println!("organisation {} added (id {})", org.name, org.id);
         }
         OrgCmd::List => {

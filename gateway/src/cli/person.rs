@@ -1,7 +1,7 @@
 //! `person ...`: add, show, change, block and erase people.
 
 use super::device::print_devices;
-use super::{ACTOR, fmt_time, open_gateway, read_password, tell};
+use super::{ACTOR, Actor, fmt_time, open_gateway, read_password, tell};
 use crate::model::{NewPerson, PersonState, Role, now};
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
@@ -122,7 +122,9 @@ pub(super) async fn person(config: &Path, cmd: PersonCmd) -> anyhow::Result<()> 
                 org_id: org.id,
                 roles,
             };
-            let p = gw.create_person(new, password, ACTOR, now()).await?;
+            let p = gw
+                .create_person(new, password, &Actor::cli(), now())
+                .await?;
             println!("person {} added (id {}) in {}", p.username, p.id, org.name);
             // Usernames are unique per organisation: a name now taken twice needs its
             // organisation (or a client's default_org) to log in.
@@ -195,12 +197,12 @@ pub(super) async fn person(config: &Path, cmd: PersonCmd) -> anyhow::Result<()> 
             print_devices(&gw.store().devices_of(p.id).await?);
         }
         PersonCmd::Disable { username } => {
-            gw.set_state(&username, PersonState::Disabled, ACTOR, now())
+            gw.set_state(&username, PersonState::Disabled, &Actor::cli(), now())
                 .await?;
             println!("{username} disabled");
         }
         PersonCmd::Remove { username } => {
-            gw.set_state(&username, PersonState::Removed, ACTOR, now())
+            gw.set_state(&username, PersonState::Removed, &Actor::cli(), now())
                 .await?;
             println!("{username} removed; devices unlinked, tokens back in stock");
         }
@@ -209,19 +211,21 @@ pub(super) async fn person(config: &Path, cmd: PersonCmd) -> anyhow::Result<()> 
             password_stdin,
         } => {
             let pw = read_password(password_stdin, "New password: ")?;
-            gw.set_password(&username, pw, ACTOR, now()).await?;
+            gw.set_password(&username, pw, &Actor::cli(), now()).await?;
             println!("password of {username} set");
         }
         PersonCmd::Unlock { username } => {
-            gw.unlock(&username, ACTOR, now()).await?;
+            gw.unlock(&username, &Actor::cli(), now()).await?;
             println!("{username} unlocked");
         }
         PersonCmd::Block { username } => {
-            gw.set_blocked(&username, true, ACTOR, now()).await?;
+            gw.set_blocked(&username, true, &Actor::cli(), now())
+                .await?;
             println!("{username} blocked");
         }
         PersonCmd::Unblock { username } => {
-            gw.set_blocked(&username, false, ACTOR, now()).await?;
+            gw.set_blocked(&username, false, &Actor::cli(), now())
+                .await?;
             println!("{username} unblocked");
         }
         PersonCmd::Roles { username, set } => {
@@ -234,11 +238,12 @@ pub(super) async fn person(config: &Path, cmd: PersonCmd) -> anyhow::Result<()> 
                     )
                 })?);
             }
-            gw.set_roles(&username, &roles, ACTOR, now()).await?;
+            gw.set_roles(&username, &roles, &Actor::cli(), now())
+                .await?;
             println!("{username}: roles {}", crate::model::roles_to_text(&roles));
         }
         PersonCmd::Erase { username } => {
-            let pseudonym = gw.erase_person(&username, ACTOR, now()).await?;
+            let pseudonym = gw.erase_person(&username, &Actor::cli(), now()).await?;
             println!("{username} erased: now {pseudonym}");
         }
         PersonCmd::TempCode {
@@ -250,8 +255,9 @@ pub(super) async fn person(config: &Path, cmd: PersonCmd) -> anyhow::Result<()> 
             if issued_by.is_empty() {
                 bail!("--issued-by must name someone");
             }
+            let issuer = Actor::system(issued_by, crate::audit::Channel::Cli, "cli");
             let (code, expires_at) = gw
-                .issue_temporary_code(&username, valid_minutes, issued_by, now())
+                .issue_temporary_code(&username, valid_minutes, &issuer, now())
                 .await?;
             println!("{}", code.expose());
             eprintln!(

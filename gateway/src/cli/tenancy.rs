@@ -1,7 +1,7 @@
 //! `org export` and `org offboard`: a customer organisation takes its data and leaves.
 
 use crate::model::{TokenFate, now};
-use crate::service::lifecycle::AdminActor;
+use crate::service::Actor;
 use anyhow::Context as _;
 use askama::Template;
 use std::path::Path;
@@ -101,14 +101,7 @@ pub(super) async fn offboard(
         );
     }
     let plan = gw
-        .org_offboard(
-            &AdminActor::cli(),
-            &org,
-            after_days,
-            tokens,
-            !confirmed,
-            now(),
-        )
+        .org_offboard(&Actor::cli(), &org, after_days, tokens, !confirmed, now())
         .await?;
     let fate = if tokens_lost {
         "marked lost"
@@ -284,8 +277,7 @@ pub(super) async fn policy(gw: &crate::service::Gateway, a: PolicyArgs) -> anyho
         p.client_ranges.remove(c.trim());
     }
     if p != before {
-        gw.set_org_policy(&AdminActor::cli(), &org, &p, now())
-            .await?;
+        gw.set_org_policy(&Actor::cli(), &org, &p, now()).await?;
         println!("policy of {} changed:", org.name);
     } else {
         println!("policy of {}:", org.name);

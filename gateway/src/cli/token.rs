@@ -1,6 +1,6 @@
 //! `token ...`: import hardware tokens (PSKC) and hand them out.
 
-use super::{ACTOR, open_gateway, tell};
+use super::{Actor, open_gateway, tell};
 use crate::model::now;
 use crate::otp::OtpKind;
 use anyhow::Context;
@@ -78,7 +78,14 @@ pub(super) async fn token(config: &Path, cmd: TokenCmd) -> anyhow::Result<()> {
             bar.set_message("sealing");
             let tick = || bar.inc(1);
             let imported = gw
-                .import_tokens(&keys, org, &file.display().to_string(), ACTOR, now(), &tick)
+                .import_tokens(
+                    &keys,
+                    org,
+                    &file.display().to_string(),
+                    &Actor::cli(),
+                    now(),
+                    &tick,
+                )
                 .await;
             bar.finish_and_clear();
             let n = imported
@@ -119,7 +126,7 @@ pub(super) async fn token(config: &Path, cmd: TokenCmd) -> anyhow::Result<()> {
             label,
         } => {
             let d = gw
-                .assign_token(&serial, &username, &label, ACTOR, now())
+                .assign_token(&serial, &username, &label, &Actor::cli(), now())
                 .await?;
             println!(
                 "token {serial} linked to {username} as device {} ({})",

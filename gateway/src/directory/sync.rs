@@ -11,8 +11,9 @@
 use super::{Directory, DirectoryPerson};
 use crate::audit::Channel;
 use crate::model::{Organisation, Person, PersonState, RequestData, TokenFate, UnixTime};
+use crate::service::Actor;
 use crate::service::import::{ImportRow, Imported};
-use crate::service::lifecycle::{AdminActor, Scope, format_date};
+use crate::service::lifecycle::format_date;
 use crate::service::{Gateway, Result, ServiceError};
 
 /// What a sync would change (or changed) for one directory.
@@ -44,16 +45,12 @@ impl SyncPlan {
 const MASS_REMOVAL_MIN: usize = 10;
 
 /// The actor a directory's changes are audited under.
-fn actor(dir: &Directory) -> AdminActor {
-    AdminActor {
-        actor: format!("directory:{}", dir.name()),
-        scope: Scope::All,
-        person: None,
-        channel: Channel::Directory,
-        client: "directory".into(),
-        source: None,
-        request_id: None,
-    }
+fn actor(dir: &Directory) -> Actor {
+    Actor::system(
+        &format!("directory:{}", dir.name()),
+        Channel::Directory,
+        "directory",
+    )
 }
 
 fn normal(username: &str) -> String {
@@ -256,7 +253,7 @@ impl Gateway {
     /// File a request as `who` and complete it at once.
     async fn submit_and_complete(
         &self,
-        who: &AdminActor,
+        who: &Actor,
         org: crate::model::OrgId,
         data: RequestData,
         base_url: &str,

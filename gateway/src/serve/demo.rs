@@ -1,10 +1,12 @@
 //! `demo`: set up (or refresh) a demo organisation, person, phone and clients, then serve.
 
 use super::{audit_config_loaded, init_tracing, run};
+use crate::audit::Channel;
 use crate::cli::{init_with, open_gateway, print_qr};
 use crate::model::{DeviceKind, DeviceState, NewPerson, Role, now};
 use crate::otp::OtpParams;
 use crate::secret::{SecretString, random_bytes};
+use crate::service::Actor;
 use std::path::Path;
 
 const DEMO_ORG: &str = "Demo Practice";
@@ -59,9 +61,10 @@ pub async fn demo(dir: &Path, no_serve: bool) -> anyhow::Result<()> {
     init_with(&config_path, &demo_config).await?;
     let (config, gw) = open_gateway(&config_path).await?;
     let t = now();
+    let demo = Actor::system("demo", Channel::Cli, "demo");
     let org = match gw.store().org_by_name(DEMO_ORG).await? {
         Some(o) => o,
-        None => gw.create_org(DEMO_ORG, "demo", t).await?,
+        None => gw.create_org(DEMO_ORG, &demo, t).await?,
     };
     // A fresh random password on every run: it is printed here and stored hashed only.
     let password = SecretString::new(
@@ -71,7 +74,7 @@ pub async fn demo(dir: &Path, no_serve: bool) -> anyhow::Result<()> {
     );
     let person = match gw.store().person_by_username(DEMO_USER).await? {
         Some(p) => {
-            gw.set_password(DEMO_USER, password.clone(), "demo", t)
+            gw.set_password(DEMO_USER, password.clone(), &demo, t)
                 .await?;
             p
         }
@@ -85,7 +88,7 @@ pub async fn demo(dir: &Path, no_serve: bool) -> anyhow::Result<()> {
                 // Every role, so the demo shows every page (portal, /admin, /audit).
                 roles: vec![Role::Person, Role::OrgAdmin, Role::Operator, Role::Auditor],
             };
-            gw.create_person(new, Some(password.clone()), "demo", t)
+            gw.create_person(new, Some(password.clone()), &demo, t)
                 .await?
         }
     };
@@ -105,7 +108,7 @@ pub async fn demo(dir: &Path, no_serve: bool) -> anyhow::Result<()> {
             gw.device_uri(&person, &device, &seed)
         }
         None => {
-            gw.add_totp(DEMO_USER, DEMO_DEVICE, OtpParams::totp_default(), "demo", t)
+            gw.add_totp(DEMO_USER, DEMO_DEVICE, OtpParams::totp_default(), &demo, t)
                 .await?
                 .uri
         }

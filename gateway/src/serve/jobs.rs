@@ -6,7 +6,7 @@
 use super::{Fronts, audit_config_loaded};
 use crate::config::Config;
 use crate::radius_front::RadiusPolicy;
-use crate::service::Gateway;
+use crate::service::{Actor, Gateway};
 use futures_util::future::BoxFuture;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -255,7 +255,8 @@ async fn retention(c: Arc<Context>) {
         Ok(n) => tracing::info!(ended = n, "ended remembered browsers deleted"),
         Err(e) => tracing::error!(error = %e, "deleting ended remembered browsers failed"),
     }
-    match gw.purge("system", now).await {
+    let system = Actor::system("system", crate::audit::Channel::System, "retention");
+    match gw.purge(&system, now).await {
         Ok(r) if r.total() > 0 || r.erased_people > 0 => tracing::info!(
             redacted = r.total(),
             erased_people = r.erased_people,

@@ -58,7 +58,7 @@ impl Gateway {
     /// reading is audited.
     pub async fn admin_person_activity(
         &self,
-        actor: &AdminActor,
+        actor: &Actor,
         id: PersonId,
         now: UnixTime,
     ) -> Result<PersonActivity> {
@@ -98,7 +98,7 @@ impl Gateway {
     /// fit is `Refused(CODES_REFUSED)`, audited as a failed resync.
     pub async fn admin_resync(
         &self,
-        actor: &AdminActor,
+        actor: &Actor,
         person_id: PersonId,
         device_id: DeviceId,
         first: &str,
@@ -211,13 +211,19 @@ pub(crate) async fn give_rfc4226_token(
 </KeyContainer>"#
     );
     let keys = crate::pskc::parse(&pskc, crate::pskc::PskcKeyMaterial::None).expect("pskc");
-    gw.import_tokens(&keys, Some(org), "rfc.xml", "test", 0, &|| {})
+    gw.import_tokens(&keys, Some(org), "rfc.xml", &Actor::cli(), 0, &|| {})
         .await
         .expect("import");
-    gw.assign_token(serial, username, &format!("token {serial}"), "test", 0)
-        .await
-        .expect("assign")
-        .id
+    gw.assign_token(
+        serial,
+        username,
+        &format!("token {serial}"),
+        &Actor::cli(),
+        0,
+    )
+    .await
+    .expect("assign")
+    .id
 }
 
 #[cfg(test)]
@@ -227,8 +233,8 @@ mod tests {
 
     struct Setup {
         gw: Gateway,
-        admin: AdminActor,
-        other_admin: AdminActor,
+        admin: Actor,
+        other_admin: Actor,
         ann: PersonId,
         token: DeviceId,
         _dir: tempfile::TempDir,
@@ -245,7 +251,7 @@ mod tests {
                 roles,
             },
             Some(SecretString::new("correct horse battery")),
-            "test",
+            &Actor::cli(),
             0,
         )
         .await
@@ -256,13 +262,16 @@ mod tests {
     /// counter 0; an org admin of each.
     async fn setup() -> Setup {
         let (gw, dir) = crate::service::test_gateway().await;
-        let practice = gw.create_org("Practice", "test", 0).await.expect("org");
-        let other = gw.create_org("Other", "test", 0).await.expect("org");
+        let practice = gw
+            .create_org("Practice", &Actor::cli(), 0)
+            .await
+            .expect("org");
+        let other = gw.create_org("Other", &Actor::cli(), 0).await.expect("org");
         let olga = person(&gw, practice.id, "olga", vec![Role::OrgAdmin]).await;
         let otto = person(&gw, other.id, "otto", vec![Role::OrgAdmin]).await;
         let ann = person(&gw, practice.id, "ann", vec![Role::Person]).await;
         let token = give_rfc4226_token(&gw, practice.id, "ann", "RFC-1").await;
-        let actor = |p: &Person| AdminActor::from_person(p, None, None).expect("admin");
+        let actor = |p: &Person| Actor::admin(p, None, None).expect("admin");
         Setup {
             admin: actor(&olga),
             other_admin: actor(&otto),
@@ -331,7 +340,7 @@ mod tests {
                 .await
                 .expect("events");
         assert_eq!(events.len(), 6);
-        assert!(events.iter().all(|e| e.event.actor == s.admin.actor
+        assert!(events.iter().all(|e| e.event.actor == s.admin.who()
             && e.event.person_id == Some(s.ann)
             && e.event.device_id == Some(s.token)));
         let failed = events
@@ -395,6 +404,6 @@ mod tests {
                 .expect("events");
         assert_eq!(viewed.len(), 1);
         assert_eq!(viewed[0].event.person_id, Some(s.ann));
-        assert_eq!(viewed[0].event.actor, s.admin.actor);
+        assert_eq!(viewed[0].event.actor, s.admin.who());
     }
 }

@@ -273,7 +273,7 @@ impl Gateway {
     /// alerts the operators (webhook, and mail to operators with an address).
     pub async fn answer_approval(
         &self,
-        actor: &PortalActor,
+        actor: &Actor,
         id: &str,
         answer: Answer,
         now: UnixTime,
@@ -287,13 +287,13 @@ impl Gateway {
     /// one denies, audited with reason `wrong_number`. Returns the answer given.
     pub async fn answer_approval_with(
         &self,
-        actor: &PortalActor,
+        actor: &Actor,
         id: &str,
         answer: Answer,
         chosen: Option<u8>,
         now: UnixTime,
     ) -> Result<(Prompt, Answer)> {
-        let person = &actor.person;
+        let person = actor.own()?;
         let Some((prompt, given)) = self
             .approvals
             .answer_with(person.id, id, answer, chosen, now)

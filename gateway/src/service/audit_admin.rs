@@ -143,7 +143,8 @@ impl Gateway {
 
     /// Redact what is past retention and erase the identity of people removed long enough
     /// ago. Each batch is one transaction with its `audit_purged` event.
-    pub async fn purge(&self, actor: &str, now: UnixTime) -> Result<PurgeReport> {
+    pub async fn purge(&self, actor: &Actor, now: UnixTime) -> Result<PurgeReport> {
+        self.operator_only(actor, "audit purge", now).await?;
         let settings = self.audit_settings.clone();
         let mut report = PurgeReport::default();
         let named: Vec<String> = settings.retention_days.keys().cloned().collect();
@@ -178,12 +179,7 @@ impl Gateway {
                 for r in &rows {
                     *by_kind.entry(r.event.kind.as_str().to_owned()).or_default() += 1;
                 }
-                let mut event = AuditEvent::admin(now, EventKind::AuditPurged, actor);
-                event.channel = if actor == "system" {
-                    Channel::System
-                } else {
-                    Channel::Cli
-                };
+                let mut event = actor.event(EventKind::AuditPurged, now);
                 event.reason = Some("retention".into());
                 event.detail = Some(serde_json::json!({
                     "purged": id_ranges(&ids),
@@ -253,7 +249,8 @@ impl Gateway {
 
     /// Erase a removed person's identity now (right to erasure): their row and every event
     /// about them carry a keyed pseudonym instead; the events stay (accountability).
-    pub async fn erase_person(&self, who: &str, actor: &str, now: UnixTime) -> Result<String> {
+    pub async fn erase_person(&self, who: &str, actor: &Actor, now: UnixTime) -> Result<String> {
+        self.operator_only(actor, "erase person", now).await?;
         let person = self.find_person(who).await?;
         if person.state != PersonState::Removed {
             return Err(Refusal::new("svc-erase-not-removed")
@@ -267,7 +264,7 @@ impl Gateway {
     pub(crate) async fn erase(
         &self,
         person: &Person,
-        actor: &str,
+        actor: &Actor,
         now: UnixTime,
     ) -> Result<String> {
         let pseudonym = self.key.pseudonym(&format!("person:{}", person.id));
@@ -285,12 +282,7 @@ impl Gateway {
             })
             .collect();
         let ids: Vec<i64> = events.iter().map(|r| r.id).collect();
-        let mut event = AuditEvent::admin(now, EventKind::AuditPurged, actor);
-        event.channel = if actor == "system" {
-            Channel::System
-        } else {
-            Channel::Cli
-        };
+        let mut event = actor.event(EventKind::AuditPurged, now);
         event.person_id = Some(person.id);
         event.username = Some(pseudonym.clone());
         event.org_id = Some(person.org_id);
@@ -307,14 +299,15 @@ impl Gateway {
         &self,
         username: &str,
         roles: &[Role],
-        actor: &str,
+        actor: &Actor,
         now: UnixTime,
     ) -> Result<()> {
+        self.operator_only(actor, "set roles", now).await?;
         let person = self.person(username).await?;
         let mut roles = roles.to_vec();
         roles.sort();
         roles.dedup();
-        let mut event = Self::person_event(&person, EventKind::RoleChanged, actor, now);
+        let mut event = Self::person_event_by(&person, EventKind::RoleChanged, actor, now);
         event.detail = Some(serde_json::json!({
             "from": crate::model::roles_to_text(&person.roles),
             "to": crate::model::roles_to_text(&roles),

@@ -316,7 +316,7 @@ impl Gateway {
     /// The outer error is the service's; the inner one is what is wrong with the file.
     pub async fn check_import(
         &self,
-        actor: &AdminActor,
+        actor: &Actor,
         org: OrgId,
         csv: &[u8],
         now: UnixTime,
@@ -358,7 +358,7 @@ impl Gateway {
     /// sent by `send_import_mails`. `base_url` is where the activation page lives.
     pub async fn import_people(
         &self,
-        actor: &AdminActor,
+        actor: &Actor,
         org: OrgId,
         csv: &[u8],
         base_url: &str,
@@ -376,7 +376,7 @@ impl Gateway {
     /// transaction; `origin` says where they came from in the audit detail.
     pub(crate) async fn make_people(
         &self,
-        actor: &AdminActor,
+        actor: &Actor,
         org: &Organisation,
         rows: &[ImportRow],
         origin: &str,
@@ -439,7 +439,7 @@ impl Gateway {
     /// `mail_sent` with the actor); `each` is called after every mail with the count so far.
     pub async fn send_import_mails(
         &self,
-        actor: &AdminActor,
+        actor: &Actor,
         imported: &[Imported],
         now: UnixTime,
         mut each: impl FnMut(usize),
@@ -592,8 +592,8 @@ mod tests {
     #[tokio::test]
     async fn a_taken_username_imports_nothing_a_good_file_everyone() {
         let (gw, _dir) = gateway().await;
-        let org = gw.create_org("A", "t", 1000).await.unwrap();
-        let other = gw.create_org("B", "t", 1000).await.unwrap();
+        let org = gw.create_org("A", &Actor::cli(), 1000).await.unwrap();
+        let other = gw.create_org("B", &Actor::cli(), 1000).await.unwrap();
         let new = |username: &str, org_id| NewPerson {
             username: username.into(),
             full_name: "Ann".into(),
@@ -602,14 +602,14 @@ mod tests {
             org_id,
             roles: vec![Role::Person],
         };
-        gw.create_person(new("ann", org.id), None, "t", 1000)
+        gw.create_person(new("ann", org.id), None, &Actor::cli(), 1000)
             .await
             .unwrap();
         // Usernames are unique per organisation: B's `cees` does not stop A's.
-        gw.create_person(new("cees@example.org", other.id), None, "t", 1000)
+        gw.create_person(new("cees@example.org", other.id), None, &Actor::cli(), 1000)
             .await
             .unwrap();
-        let op = AdminActor::cli();
+        let op = Actor::cli();
         let csv = b"name,email,username\nAnn,ann@example.org,Ann\nBob,bob@example,\n";
         let errors = gw
             .import_people(&op, org.id, csv, "https://x", 2000)
@@ -627,10 +627,7 @@ mod tests {
         assert_eq!(gw.store().people(Some(org.id)).await.unwrap().len(), 1);
 
         // An org admin of B may not import into A: not found (audited).
-        let admin_b = AdminActor {
-            scope: Scope::Org(other.id),
-            ..AdminActor::cli()
-        };
+        let admin_b = Actor::for_org(other.id);
         let good = b"name,email\nBob,bob@example.org\nCees,cees@example.org\n";
         assert!(matches!(
             gw.import_people(&admin_b, org.id, good, "https://x", 2000)

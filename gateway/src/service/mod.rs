@@ -54,6 +54,7 @@ pub enum ServiceError {
 
 pub type Result<T, E = ServiceError> = std::result::Result<T, E>;
 
+mod actor;
 pub mod admin_tools;
 mod approval;
 mod approve;
@@ -88,10 +89,10 @@ mod sso;
 mod sso_sessions;
 pub mod tenancy;
 mod views;
+pub use actor::{Actor, Scope};
 pub use approval::{APPROVAL_DEVICE_ID, REQUEST_GONE};
 pub use audit_admin::{PurgeReport, SubjectAccess};
-pub use lifecycle::{AdminActor, Scope};
-pub use portal::{PortalActor, WRONG_NEW_CODE};
+pub use portal::WRONG_NEW_CODE;
 pub use push::PUSH_DEVICES_FULL;
 pub use refusal::Refusal;
 use refusal::{number, refused};
@@ -340,14 +341,15 @@ impl Gateway {
     /// organisation's); audited `language_changed`.
     pub async fn portal_set_language(
         &self,
-        actor: &PortalActor,
+        actor: &Actor,
         lang: Option<crate::i18n::Lang>,
         now: UnixTime,
     ) -> Result<()> {
+        let person = actor.own()?;
         let mut event = actor.event(EventKind::LanguageChanged, now);
         event.detail = Some(serde_json::json!({ "language": lang.map(|l| l.as_str()) }));
         self.store
-            .set_person_language(actor.person.id, lang.map(|l| l.as_str()), now, &event)
+            .set_person_language(person.id, lang.map(|l| l.as_str()), now, &event)
             .await?;
         Ok(())
     }
@@ -823,7 +825,14 @@ impl Gateway {
 
     // ---- organisations and people -------------------------------------------------------
 
-    pub async fn create_org(&self, name: &str, actor: &str, now: UnixTime) -> Result<Organisation> {
+    pub async fn create_org(
+        &self,
+        name: &str,
+        actor: &Actor,
+        now: UnixTime,
+    ) -> Result<Organisation> {
+        self.operator_only(actor, "create organisation", now)
+            .await?;
         let name = name.trim();
         if name.is_empty() {
             return Err(refused("svc-org-name-empty"));
@@ -846,7 +855,7 @@ impl Gateway {
                 .with("other", other.name)
                 .into());
         }
-        let mut event = AuditEvent::admin(now, EventKind::OrgCreated, actor);
+        let mut event = actor.event(EventKind::OrgCreated, now);
         event.detail = Some(serde_json::json!({ "name": name }));
         Ok(self.store.create_org(name, now, event).await?)
     }
@@ -909,9 +918,10 @@ impl Gateway {
         &self,
         new: NewPerson,
         password: Option<SecretString>,
-        actor: &str,
+        actor: &Actor,
         now: UnixTime,
     ) -> Result<Person> {
+        self.operator_only(actor, "create person", now).await?;
         let username = crate::store::normalise_username(&new.username);
         if username.is_empty() || username.chars().any(|c| c.is_control()) {
             return Err(refused("svc-username-bad"));
@@ -923,7 +933,7 @@ impl Gateway {
             Some(pw) => Some(self.hash_password(pw).await?),
             None => None,
         };
-        let mut event = AuditEvent::admin(now, EventKind::PersonCreated, actor);
+        let mut event = actor.event(EventKind::PersonCreated, now);
         event.username = Some(username);
         event.detail = Some(serde_json::json!({
             "roles": crate::model::roles_to_text(&new.roles),
@@ -951,16 +961,30 @@ impl Gateway {
         e
     }
 
+    /// An event about `person` done by `actor` (stamped with its channel, client, source
+    /// and request id).
+    fn person_event_by(
+        person: &Person,
+        kind: EventKind,
+        actor: &Actor,
+        now: UnixTime,
+    ) -> AuditEvent {
+        let mut e = Self::person_event(person, kind, actor.who(), now);
+        actor.stamp(&mut e);
+        e
+    }
+
     pub async fn set_password(
         &self,
         username: &str,
         password: SecretString,
-        actor: &str,
+        actor: &Actor,
         now: UnixTime,
     ) -> Result<()> {
+        self.operator_only(actor, "set password", now).await?;
         let person = self.person(username).await?;
         let hash = self.hash_password(password).await?;
-        let event = Self::person_event(&person, EventKind::PasswordChanged, actor, now);
+        let event = Self::person_event_by(&person, EventKind::PasswordChanged, actor, now);
         Ok(self.store.set_password(person.id, &hash, event).await?)
     }
 
@@ -968,9 +992,10 @@ impl Gateway {
         &self,
         username: &str,
         state: PersonState,
-        actor: &str,
+        actor: &Actor,
         now: UnixTime,
     ) -> Result<()> {
+        self.operator_only(actor, "set state", now).await?;
         let person = self.person(username).await?;
         let kind = match state {
             PersonState::Disabled => EventKind::PersonDisabled,
@@ -979,48 +1004,43 @@ impl Gateway {
                 return Err(refused("svc-use-unlock"));
             }
         };
-        let event = Self::person_event(&person, kind, actor, now);
+        let event = Self::person_event_by(&person, kind, actor, now);
         Ok(self.store.set_person_state(person.id, state, event).await?)
     }
 
-    pub async fn unlock(&self, username: &str, actor: &str, now: UnixTime) -> Result<()> {
+    pub async fn unlock(&self, username: &str, actor: &Actor, now: UnixTime) -> Result<()> {
+        self.operator_only(actor, "unlock", now).await?;
         let person = self.person(username).await?;
-        let event = Self::person_event(&person, EventKind::PersonUnlocked, actor, now);
+        let event = Self::person_event_by(&person, EventKind::PersonUnlocked, actor, now);
         Ok(self.store.unlock_person(person.id, event).await?)
     }
 
-    /// Block a person now (or lift the block), from the CLI: audited; every channel refuses
-    /// a blocked person from the next request on. (The web's sessions end on their next
-    /// request, which checks the block.)
+    /// Block a person now (or lift the block), by the operator (the CLI): audited; every
+    /// channel refuses a blocked person from the next request on. (The web's sessions end on
+    /// their next request, which checks the block.)
     pub async fn set_blocked(
         &self,
         username: &str,
         block: bool,
-        actor: &str,
+        actor: &Actor,
         now: UnixTime,
     ) -> Result<()> {
+        self.operator_only(actor, "block", now).await?;
         let person = self.person(username).await?;
         let kind = if block {
             EventKind::PersonBlocked
         } else {
             EventKind::PersonUnblocked
         };
-        let event = Self::person_event(&person, kind, actor, now);
+        let event = Self::person_event_by(&person, kind, actor, now);
         self.store
-            .set_blocked(person.id, block.then_some(now), event)
+            .set_blocked(person.id, block.then_some(now), event.clone())
             .await?;
         if block {
             self.approvals.cancel_person(person.id).await;
             // Single sign-on ends too (it is also refused at use for a blocked person); from
             // the CLI the serving process sends the back-channel logouts (`backchannel::follow`).
-            let why = SsoEnd {
-                actor: actor.to_owned(),
-                channel: Channel::Cli,
-                reason: SsoEndReason::PersonBlocked,
-                client: None,
-                source: None,
-                request_id: None,
-            };
+            let why = SsoEnd::from_event(&event, SsoEndReason::PersonBlocked);
             self.end_sso(SsoWhich::Person(person.id), &why, now).await?;
         }
         Ok(())
@@ -1028,35 +1048,34 @@ impl Gateway {
 
     /// Issue a temporary code for a person who lost their device (the helpdesk path): valid
     /// for one login within `valid_minutes` (1 to 24 h), `ABCDE-FGHIJ`, to show once. An
-    /// unused old one is void. Audited with the issuer as actor and the expiry (never the code).
+    /// unused old one is void. Audited with the issuer as actor and the expiry (never the
+    /// code). The operator's (the CLI); an org admin uses `admin_temporary_code`.
     pub async fn issue_temporary_code(
         &self,
         username: &str,
         valid_minutes: u32,
-        actor: &str,
+        actor: &Actor,
         now: UnixTime,
     ) -> Result<(SecretString, UnixTime)> {
-        let origin = AuditEvent::admin(now, EventKind::TemporaryCodeIssued, actor);
-        self.issue_temporary_code_from(username, valid_minutes, &origin, now)
+        self.operator_only(actor, "temporary code", now).await?;
+        let person = self.person(username).await?;
+        self.temporary_code_for(&person, valid_minutes, actor, now)
             .await
     }
 
-    /// As `issue_temporary_code`, audited with `origin`'s actor, channel, client, source and
-    /// request id (the admin pages: channel portal, client admin).
-    pub async fn issue_temporary_code_from(
+    /// As `issue_temporary_code`, for `person` (the caller checked the actor's scope).
+    pub(crate) async fn temporary_code_for(
         &self,
-        username: &str,
+        person: &Person,
         valid_minutes: u32,
-        origin: &AuditEvent,
+        actor: &Actor,
         now: UnixTime,
     ) -> Result<(SecretString, UnixTime)> {
-        let actor = origin.actor.as_str();
         if !(1..=MAX_TEMPORARY_CODE_MINUTES).contains(&valid_minutes) {
             return Err(Refusal::new("svc-temporary-code-minutes")
                 .with("max", number(MAX_TEMPORARY_CODE_MINUTES))
                 .into());
         }
-        let person = self.person(username).await?;
         let bytes = random_bytes(7).map_err(|_| ServiceError::Crypto("random generator".into()))?;
         let mut normal = data_encoding::BASE32_NOPAD.encode(&bytes);
         normal.truncate(RECOVERY_CODE_LEN);
@@ -1064,17 +1083,13 @@ impl Gateway {
         let (a, b) = normal.split_at(RECOVERY_CODE_LEN / 2);
         let code = SecretString::new(format!("{a}-{b}"));
         let expires_at = now + i64::from(valid_minutes) * 60;
-        let mut event = Self::person_event(&person, EventKind::TemporaryCodeIssued, actor, now);
-        event.channel = origin.channel;
-        event.client = origin.client.clone();
-        event.source = origin.source.clone();
-        event.request_id = origin.request_id.clone();
+        let mut event = Self::person_event_by(person, EventKind::TemporaryCodeIssued, actor, now);
         event.detail = Some(serde_json::json!({
             "expires_at": expires_at,
             "valid_minutes": valid_minutes,
         }));
         self.store
-            .issue_temporary_code(person.id, hash, actor, now, expires_at, event)
+            .issue_temporary_code(person.id, hash, actor.who(), now, expires_at, event)
             .await?;
         Ok((code, expires_at))
     }
@@ -1087,9 +1102,10 @@ impl Gateway {
         username: &str,
         label: &str,
         params: OtpParams,
-        actor: &str,
+        actor: &Actor,
         now: UnixTime,
     ) -> Result<EnrolledDevice> {
+        self.operator_only(actor, "add phone", now).await?;
         if !params.is_valid() || !matches!(params.kind, crate::otp::OtpKind::Totp { .. }) {
             return Err(refused("svc-totp-params"));
         }
@@ -1103,7 +1119,7 @@ impl Gateway {
             random_bytes(20).map_err(|_| ServiceError::Crypto("random generator".into()))?,
         );
         let new = self.new_phone(&person, label, params, &seed)?;
-        let event = Self::person_event(&person, EventKind::DeviceLinked, actor, now);
+        let event = Self::person_event_by(&person, EventKind::DeviceLinked, actor, now);
         let device = self.store.add_device(&new, now, event).await?;
         let uri = self.device_uri(&person, &device, &seed);
         Ok(EnrolledDevice { device, uri })
@@ -1156,9 +1172,10 @@ impl Gateway {
             .ok_or_else(|| ServiceError::NotFound(format!("device {id}")))
     }
 
-    pub async fn remove_device(&self, id: DeviceId, actor: &str, now: UnixTime) -> Result<()> {
+    pub async fn remove_device(&self, id: DeviceId, actor: &Actor, now: UnixTime) -> Result<()> {
+        self.operator_only(actor, "remove device", now).await?;
         let device = self.device(id).await?;
-        let mut event = AuditEvent::admin(now, EventKind::DeviceRemoved, actor);
+        let mut event = actor.event(EventKind::DeviceRemoved, now);
         event.org_id = device.org_id;
         Ok(self.store.remove_device(device.id, event).await?)
     }
@@ -1169,9 +1186,10 @@ impl Gateway {
         id: DeviceId,
         first: &str,
         second: &str,
-        actor: &str,
+        actor: &Actor,
         now: UnixTime,
     ) -> Result<u64> {
+        self.operator_only(actor, "resync", now).await?;
         let device = self.device(id).await?;
         if device.otp.kind != crate::otp::OtpKind::Hotp {
             return Err(Refusal::new("svc-not-hotp").with("device", id).into());
@@ -1182,7 +1200,7 @@ impl Gateway {
             .engine
             .resync(&usable, first, second)
             .ok_or_else(|| refused("svc-resync-window"))?;
-        let mut event = AuditEvent::admin(now, EventKind::DeviceResynced, actor);
+        let mut event = actor.event(EventKind::DeviceResynced, now);
         event.person_id = usable.device.person_id;
         event.org_id = usable.device.org_id;
         event.device_label = Some(usable.device.label.clone());
@@ -1198,10 +1216,11 @@ impl Gateway {
         keys: &[PskcKey],
         org: Option<OrgId>,
         source: &str,
-        actor: &str,
+        actor: &Actor,
         now: UnixTime,
         progress: &(dyn Fn() + Sync),
     ) -> Result<usize> {
+        self.operator_only(actor, "import tokens", now).await?;
         let mut tokens = Vec::with_capacity(keys.len());
         for k in keys {
             let otp = OtpParams {
@@ -1238,7 +1257,7 @@ impl Gateway {
             });
             progress();
         }
-        let mut event = AuditEvent::admin(now, EventKind::TokenImported, actor);
+        let mut event = actor.event(EventKind::TokenImported, now);
         event.org_id = org;
         event.detail = Some(serde_json::json!({ "count": tokens.len(), "file": source }));
         Ok(self.store.import_tokens(&tokens, now, event).await?)
@@ -1249,11 +1268,12 @@ impl Gateway {
         serial: &str,
         username: &str,
         label: &str,
-        actor: &str,
+        actor: &Actor,
         now: UnixTime,
     ) -> Result<Device> {
+        self.operator_only(actor, "assign token", now).await?;
         let person = self.person(username).await?;
-        let event = Self::person_event(&person, EventKind::DeviceLinked, actor, now);
+        let event = Self::person_event_by(&person, EventKind::DeviceLinked, actor, now);
         let label = label_or(label, &format!("token {serial}"))?;
         Ok(self
             .store

@@ -17,48 +17,6 @@ const KEY_LINKED: &str = "svc-key-linked";
 const WRONG_KEY: &str = "svc-wrong-key";
 const WRONG_STEP_UP: &str = "svc-wrong-step-up";
 
-/// Who acts in the self-service portal: the logged-in person, and from where.
-#[derive(Debug, Clone)]
-pub struct PortalActor {
-    pub person: Person,
-    pub source: Option<IpAddr>,
-    pub request_id: Option<String>,
-}
-
-impl PortalActor {
-    /// An event about this person, done by them in the portal.
-    pub(crate) fn event(&self, kind: EventKind, now: UnixTime) -> AuditEvent {
-        let actor = format!("person:{}", self.person.id);
-        let mut e = Gateway::person_event(&self.person, kind, &actor, now);
-        e.channel = Channel::Portal;
-        e.client = Some(PORTAL_CLIENT.into());
-        e.source = self.source.map(|s| s.to_string());
-        e.request_id = self.request_id.clone();
-        e
-    }
-
-    /// A code presented in the portal (the session vouches for the password).
-    fn attempt(&self, code: &str) -> Attempt {
-        self.attempt_with(Credentials::CodeAfterPassword {
-            code: SecretString::new(code.trim()),
-        })
-    }
-
-    /// A second factor presented in the portal (the session vouches for the password).
-    fn attempt_with(&self, credentials: Credentials) -> Attempt {
-        Attempt {
-            username: self.person.username.clone(),
-            credentials,
-            channel: Channel::Portal,
-            client: Some(PORTAL_CLIENT.into()),
-            source: self.source,
-            request_id: self.request_id.clone(),
-            nas: None,
-            typed_username: None,
-        }
-    }
-}
-
 impl Gateway {
     // ---- the self-service portal -----------------------------------------------------------
 
@@ -75,30 +33,31 @@ impl Gateway {
     /// sign-in.
     fn check_code(
         &self,
-        actor: &PortalActor,
+        actor: &Actor,
         confirms: &str,
         devices: Vec<UsableDevice>,
         recovery_codes: Vec<RecoveryCode>,
         code: &str,
         now: UnixTime,
-    ) -> (Attempt, Decision) {
-        let attempt = actor.attempt(code);
-        let decision = self.check_factor(actor, confirms, devices, recovery_codes, &attempt, now);
-        (attempt, decision)
+    ) -> Result<(Attempt, Decision)> {
+        let attempt = actor.attempt(actor.own()?, code);
+        let decision =
+            self.check_factor(actor, confirms, devices, recovery_codes, &attempt, now)?;
+        Ok((attempt, decision))
     }
 
     /// `check_code` for any second factor (a code, or a security key checked already).
     fn check_factor(
         &self,
-        actor: &PortalActor,
+        actor: &Actor,
         confirms: &str,
         devices: Vec<UsableDevice>,
         recovery_codes: Vec<RecoveryCode>,
         attempt: &Attempt,
         now: UnixTime,
-    ) -> Decision {
+    ) -> Result<Decision> {
         let subject = Subject {
-            person: actor.person.clone(),
+            person: actor.own()?.clone(),
             password_hash: None,
             devices,
             recovery_codes,
@@ -113,20 +72,20 @@ impl Gateway {
         };
         detail.insert("confirms".into(), confirms.into());
         decision.event.detail = Some(serde_json::Value::Object(detail));
-        decision
+        Ok(decision)
     }
 
     /// Write a portal decision (see `record_decision`): the decision written, which is a
     /// reject when a concurrent attempt used the code or locked the person first.
     async fn record(
         &self,
-        actor: &PortalActor,
+        actor: &Actor,
         attempt: &Attempt,
         decision: Decision,
         now: UnixTime,
     ) -> Result<Decision> {
         let subject = Subject {
-            person: actor.person.clone(),
+            person: actor.own()?.clone(),
             password_hash: None,
             devices: Vec::new(),
             recovery_codes: Vec::new(),
@@ -190,11 +149,7 @@ impl Gateway {
         let person = self
             .person_by_id(device.person_id.unwrap_or_default())
             .await?;
-        let actor = PortalActor {
-            person: person.clone(),
-            source,
-            request_id,
-        };
+        let actor = Actor::portal(person.clone(), source, request_id);
         let mut event = actor.event(EventKind::DeviceDisabled, now);
         event.device_label = Some(device.label.clone());
         event.detail = Some(serde_json::json!({ "why": "not_me_link" }));
@@ -202,7 +157,7 @@ impl Gateway {
             return Err(ServiceError::NotFound("device".into()));
         }
         self.announce(
-            &actor,
+            &person,
             &event,
             "mail-what-device-disabled-not-me",
             vec![("label", device.label.clone().into())],
@@ -214,41 +169,41 @@ impl Gateway {
     /// person who linked it. `what`: the catalogue's key of the first line, with `args`.
     pub(super) fn announce_new_device(
         &self,
-        actor: &PortalActor,
+        person: &Person,
         event: &AuditEvent,
         device: &Device,
         what: &'static str,
         args: Vec<(&'static str, crate::i18n::Arg)>,
     ) {
         let link = self.not_me_url(device);
-        self.announce_with(actor, event, what, args, link);
+        self.announce_with(person, event, what, args, link);
     }
 
     /// Tell the person by e-mail what changed on their account, in their language (`what`:
-    /// the catalogue's key of the first line, with `args`).
+    /// the catalogue's key of the first line, with `args`; from the event's source).
     pub(super) fn announce(
         &self,
-        actor: &PortalActor,
+        person: &Person,
         event: &AuditEvent,
         what: &'static str,
         args: Vec<(&'static str, crate::i18n::Arg)>,
     ) {
-        self.announce_with(actor, event, what, args, None);
+        self.announce_with(person, event, what, args, None);
     }
 
     fn announce_with(
         &self,
-        actor: &PortalActor,
+        person: &Person,
         event: &AuditEvent,
         what: &'static str,
         args: Vec<(&'static str, crate::i18n::Arg)>,
         not_me: Option<String>,
     ) {
         use crate::i18n::{Arg, t, t_args};
-        let source = actor.source.map(|s| s.to_string());
+        let source = event.source.clone();
         let time = event.time;
         self.notify_in(
-            &actor.person,
+            person,
             move |gw, lang| {
                 let what = t_args(lang, what, &args);
                 let source = source.unwrap_or_else(|| t(lang, "mail-unknown-address"));
@@ -304,13 +259,13 @@ impl Gateway {
     /// A wrong code: `Refused` (counted toward the lockout, audited).
     pub async fn portal_add_totp(
         &self,
-        actor: &PortalActor,
+        actor: &Actor,
         label: &str,
         seed: &SecretBytes,
         code: &str,
         now: UnixTime,
     ) -> Result<Device> {
-        let person = &actor.person;
+        let person = actor.own()?;
         let params = crate::otp::OtpParams::totp_default();
         let new = self.new_phone(person, label, params, seed)?;
         let template = Device {
@@ -332,7 +287,7 @@ impl Gateway {
         };
         let unsaved = Self::unsaved_device(person, template, seed.clone());
         let (attempt, mut decision) =
-            self.check_code(actor, "add_phone", vec![unsaved], Vec::new(), code, now);
+            self.check_code(actor, "add_phone", vec![unsaved], Vec::new(), code, now)?;
         if !matches!(decision.verdict, Verdict::Accept { .. }) {
             self.record(actor, &attempt, decision, now).await?;
             return Err(refused(WRONG_NEW_CODE));
@@ -340,7 +295,7 @@ impl Gateway {
         let event = actor.event(EventKind::DeviceLinked, now);
         let device = self.store.add_device(&new, now, event.clone()).await?;
         self.announce_new_device(
-            actor,
+            person,
             &event,
             &device,
             "mail-what-phone-linked",
@@ -362,13 +317,13 @@ impl Gateway {
     /// once `code` from it verifies.
     pub async fn portal_link_token(
         &self,
-        actor: &PortalActor,
+        actor: &Actor,
         serial: &str,
         label: &str,
         code: &str,
         now: UnixTime,
     ) -> Result<Device> {
-        let person = &actor.person;
+        let person = actor.own()?;
         let serial = serial.trim();
         let token = self
             .store
@@ -380,7 +335,7 @@ impl Gateway {
         let secret = self.open_secret(&token)?;
         let unsaved = Self::unsaved_device(person, token, secret);
         let (attempt, decision) =
-            self.check_code(actor, "link_token", vec![unsaved], Vec::new(), code, now);
+            self.check_code(actor, "link_token", vec![unsaved], Vec::new(), code, now)?;
         if !matches!(decision.verdict, Verdict::Accept { .. }) {
             self.record(actor, &attempt, decision, now).await?;
             return Err(refused(WRONG_TOKEN_CODE));
@@ -394,7 +349,7 @@ impl Gateway {
             .assign_token(serial, person.id, &label, event.clone())
             .await?;
         self.announce_new_device(
-            actor,
+            person,
             &event,
             &device,
             "mail-what-token-linked",
@@ -410,32 +365,34 @@ impl Gateway {
     }
 
     /// A device of the actor's that is still linked.
-    async fn own_device(&self, actor: &PortalActor, id: DeviceId) -> Result<Device> {
+    async fn own_device(&self, actor: &Actor, id: DeviceId) -> Result<Device> {
+        let person = actor.own()?.id;
         self.store
             .device_by_id(id)
             .await?
-            .filter(|d| d.person_id == Some(actor.person.id))
+            .filter(|d| d.person_id == Some(person))
             .filter(|d| matches!(d.state, DeviceState::Active | DeviceState::Disabled))
             .ok_or_else(|| refused(NO_SUCH_DEVICE))
     }
 
     pub async fn portal_rename(
         &self,
-        actor: &PortalActor,
+        actor: &Actor,
         id: DeviceId,
         label: &str,
         now: UnixTime,
     ) -> Result<()> {
+        let person = actor.own()?;
         let label = check_label(label)?;
         let label = label.as_str();
         let device = self.own_device(actor, id).await?;
         let mut event = actor.event(EventKind::DeviceRenamed, now);
         event.detail = Some(serde_json::json!({ "from": device.label, "to": label }));
         self.store
-            .rename_device(device.id, actor.person.id, label, event.clone())
+            .rename_device(device.id, person.id, label, event.clone())
             .await?;
         self.announce(
-            actor,
+            person,
             &event,
             "mail-what-device-renamed",
             vec![
@@ -448,9 +405,9 @@ impl Gateway {
 
     /// The person's other active devices, seeds opened (a code from one of them, or one of
     /// the security keys among them, confirms removing `id`).
-    async fn other_devices(&self, actor: &PortalActor, id: DeviceId) -> Result<Vec<UsableDevice>> {
+    async fn other_devices(&self, actor: &Actor, id: DeviceId) -> Result<Vec<UsableDevice>> {
         let mut out = Vec::new();
-        for device in self.store.devices_of(actor.person.id).await? {
+        for device in self.store.devices_of(actor.own()?.id).await? {
             if device.id == id || device.state != DeviceState::Active {
                 continue;
             }
@@ -477,7 +434,7 @@ impl Gateway {
 
     /// May `id` be removed (it is linked and another active device remains)? The refusal
     /// says why.
-    pub async fn portal_can_remove(&self, actor: &PortalActor, id: DeviceId) -> Result<Device> {
+    pub async fn portal_can_remove(&self, actor: &Actor, id: DeviceId) -> Result<Device> {
         let device = self.own_device(actor, id).await?;
         if self.other_devices(actor, id).await?.is_empty() {
             return Err(refused(LAST_DEVICE));
@@ -488,15 +445,11 @@ impl Gateway {
     /// Step-up before a factor is added: `code` must be a current code of one of the
     /// person's active devices (or a recovery code). A wrong code counts toward the lockout
     /// and is audited (a login attempt that `confirms` "step_up").
-    pub async fn portal_step_up(
-        &self,
-        actor: &PortalActor,
-        code: &str,
-        now: UnixTime,
-    ) -> Result<()> {
+    pub async fn portal_step_up(&self, actor: &Actor, code: &str, now: UnixTime) -> Result<()> {
         let devices = self.other_devices(actor, 0).await?;
-        let recovery = self.store.recovery_codes(actor.person.id).await?;
-        let (attempt, decision) = self.check_code(actor, "step_up", devices, recovery, code, now);
+        let recovery = self.store.recovery_codes(actor.own()?.id).await?;
+        let (attempt, decision) =
+            self.check_code(actor, "step_up", devices, recovery, code, now)?;
         let written = self.record(actor, &attempt, decision, now).await?;
         if matches!(written.verdict, Verdict::Accept { .. }) {
             Ok(())
@@ -506,16 +459,17 @@ impl Gateway {
     }
 
     /// Unused recovery codes left to the actor.
-    pub async fn recovery_codes_left(&self, actor: &PortalActor) -> Result<usize> {
-        Ok(self.store.recovery_codes(actor.person.id).await?.len())
+    pub async fn recovery_codes_left(&self, actor: &Actor) -> Result<usize> {
+        Ok(self.store.recovery_codes(actor.own()?.id).await?.len())
     }
 
     /// A new set of 10 recovery codes (`ABCDE-FGHIJ`), to show once; the old set is void.
     pub async fn portal_recovery_codes(
         &self,
-        actor: &PortalActor,
+        actor: &Actor,
         now: UnixTime,
     ) -> Result<Vec<SecretString>> {
+        let person = actor.own()?;
         let mut codes = Vec::with_capacity(10);
         let mut hashes = Vec::with_capacity(10);
         for _ in 0..10 {
@@ -523,16 +477,16 @@ impl Gateway {
                 random_bytes(7).map_err(|_| ServiceError::Crypto("random generator".into()))?;
             let mut normal = data_encoding::BASE32_NOPAD.encode(&bytes);
             normal.truncate(RECOVERY_CODE_LEN);
-            hashes.push(self.engine.code_key().hash(actor.person.id, &normal));
+            hashes.push(self.engine.code_key().hash(person.id, &normal));
             let (a, b) = normal.split_at(RECOVERY_CODE_LEN / 2);
             codes.push(SecretString::new(format!("{a}-{b}")));
         }
         let mut event = actor.event(EventKind::RecoveryCodesGenerated, now);
         event.detail = Some(serde_json::json!({ "count": hashes.len() }));
         self.store
-            .replace_recovery_codes(actor.person.id, &hashes, now, event.clone())
+            .replace_recovery_codes(person.id, &hashes, now, event.clone())
             .await?;
-        self.announce(actor, &event, "mail-what-recovery-codes", vec![]);
+        self.announce(person, &event, "mail-what-recovery-codes", vec![]);
         Ok(codes)
     }
 
@@ -540,19 +494,20 @@ impl Gateway {
     /// recovery code).
     pub async fn portal_remove(
         &self,
-        actor: &PortalActor,
+        actor: &Actor,
         id: DeviceId,
         code: &str,
         now: UnixTime,
     ) -> Result<()> {
+        let person = actor.own()?;
         let device = self.own_device(actor, id).await?;
         let others = self.other_devices(actor, id).await?;
         if others.is_empty() {
             return Err(refused(LAST_DEVICE));
         }
-        let recovery = self.store.recovery_codes(actor.person.id).await?;
+        let recovery = self.store.recovery_codes(person.id).await?;
         let (attempt, decision) =
-            self.check_code(actor, "remove_device", others, recovery, code, now);
+            self.check_code(actor, "remove_device", others, recovery, code, now)?;
         // A code used at once elsewhere (a replay) or a lock set meanwhile: a reject.
         let written = self.record(actor, &attempt, decision, now).await?;
         if !matches!(written.verdict, Verdict::Accept { .. }) {
@@ -561,7 +516,7 @@ impl Gateway {
         let event = actor.event(EventKind::DeviceRemoved, now);
         self.store.remove_device(device.id, event.clone()).await?;
         self.announce(
-            actor,
+            person,
             &event,
             "mail-what-device-removed",
             vec![("label", device.label.clone().into())],
@@ -721,12 +676,8 @@ impl Gateway {
 
     /// Start linking a security key or passkey to the actor: (options JSON for the browser,
     /// state JSON to keep). Their linked keys are excluded.
-    pub async fn portal_start_key(
-        &self,
-        actor: &PortalActor,
-        rp: &Webauthn,
-    ) -> Result<(String, String)> {
-        let person = &actor.person;
+    pub async fn portal_start_key(&self, actor: &Actor, rp: &Webauthn) -> Result<(String, String)> {
+        let person = actor.own()?;
         let mut exclude = Vec::new();
         for k in self.store.security_keys(person.id).await? {
             if let Ok(id) = base64::Engine::decode(
@@ -755,7 +706,7 @@ impl Gateway {
     /// key (its credential sealed), audit and announce it.
     pub async fn portal_finish_key(
         &self,
-        actor: &PortalActor,
+        actor: &Actor,
         rp: &Webauthn,
         label: &str,
         state: &str,
@@ -763,7 +714,7 @@ impl Gateway {
         now: UnixTime,
     ) -> Result<Device> {
         let label = Self::device_label(label)?;
-        let person = &actor.person;
+        let person = actor.own()?;
         let passkey = match crate::webauthn::finish_registration(rp, state, response) {
             Ok(p) => p,
             Err(KeyError::Rejected(e)) => {
@@ -804,7 +755,7 @@ impl Gateway {
         event.device_id = Some(device.id);
         event.device_label = Some(device.label.clone());
         self.announce_new_device(
-            actor,
+            person,
             &event,
             &device,
             "mail-what-key-linked",
@@ -817,23 +768,25 @@ impl Gateway {
     /// answer to `key_challenge(.., Some(id))`).
     pub async fn portal_remove_with_key(
         &self,
-        actor: &PortalActor,
+        actor: &Actor,
         id: DeviceId,
         rp: &Webauthn,
         state: &str,
         response: &str,
         now: UnixTime,
     ) -> Result<()> {
+        let person = actor.own()?;
         let device = self.own_device(actor, id).await?;
         let others = self.other_devices(actor, id).await?;
         if others.is_empty() {
             return Err(refused(LAST_DEVICE));
         }
         let key = self
-            .verify_key(actor.person.id, rp, state, response, Some(id))
+            .verify_key(person.id, rp, state, response, Some(id))
             .await?;
-        let attempt = actor.attempt_with(Credentials::KeyAfterPassword { key });
-        let decision = self.check_factor(actor, "remove_device", others, Vec::new(), &attempt, now);
+        let attempt = actor.attempt_with(person, Credentials::KeyAfterPassword { key });
+        let decision =
+            self.check_factor(actor, "remove_device", others, Vec::new(), &attempt, now)?;
         // The key's counter did not go up (a replay or a cloned key) or a lock was set
         // meanwhile: a reject.
         let written = self.record(actor, &attempt, decision, now).await?;
@@ -843,7 +796,7 @@ impl Gateway {
         let event = actor.event(EventKind::DeviceRemoved, now);
         self.store.remove_device(device.id, event.clone()).await?;
         self.announce(
-            actor,
+            person,
             &event,
             "mail-what-device-removed",
             vec![("label", device.label.clone().into())],
@@ -852,10 +805,10 @@ impl Gateway {
     }
 
     /// May another of the actor's security keys confirm removing `id`?
-    pub async fn portal_key_confirms(&self, actor: &PortalActor, id: DeviceId) -> Result<bool> {
+    pub async fn portal_key_confirms(&self, actor: &Actor, id: DeviceId) -> Result<bool> {
         Ok(self
             .store
-            .security_keys(actor.person.id)
+            .security_keys(actor.own()?.id)
             .await?
             .iter()
             .any(|k| k.device.id != id))

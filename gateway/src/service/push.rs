@@ -35,7 +35,7 @@ impl Gateway {
     /// can make the gateway POST to hosts of their choosing.
     pub async fn portal_add_push(
         &self,
-        actor: &PortalActor,
+        actor: &Actor,
         subscription_json: &str,
         label: &str,
         binding: &str,
@@ -51,7 +51,7 @@ impl Gateway {
         if !allowed {
             return Err(refused(UNKNOWN_PUSH_SERVICE));
         }
-        let person = &actor.person;
+        let person = actor.own()?;
         let linked = self
             .store
             .devices_of(person.id)
@@ -92,7 +92,7 @@ impl Gateway {
         event.device_id = Some(device.id);
         event.device_label = Some(device.label.clone());
         self.announce_new_device(
-            actor,
+            person,
             &event,
             &device,
             "mail-what-push-linked",

@@ -20,7 +20,7 @@
 //! password and a second factor, at this login or the one the SSO session came from) or
 //! `ACR_PWD` (the password alone: the code skipped for a remembered browser).
 
-use super::{AdminActor, Gateway, PortalActor, Result, ServiceError};
+use super::{Actor, Gateway, Result, ServiceError};
 use crate::audit::{AuditEvent, Channel, EventKind, Outcome};
 use crate::engine::{Attempt, Decision, Subject, Verdict};
 use crate::model::{DeviceId, Person, PersonId, PersonState, UnixTime};
@@ -324,14 +324,15 @@ impl Gateway {
     /// the portal; audited. How many were forgotten.
     pub async fn portal_forget_browser(
         &self,
-        actor: &PortalActor,
+        actor: &Actor,
         id: Option<i64>,
         now: UnixTime,
     ) -> Result<u64> {
+        let person = actor.own()?;
         let event = actor.event(EventKind::BrowserForgotten, now);
         Ok(self
             .store
-            .forget_browsers(actor.person.id, id, Some(&event))
+            .forget_browsers(person.id, id, Some(&event))
             .await?)
     }
 
@@ -351,7 +352,7 @@ impl Gateway {
     /// A person's remembered browsers, as an admin sees them (the actor's scope checked).
     pub async fn admin_remembered(
         &self,
-        actor: &AdminActor,
+        actor: &Actor,
         id: PersonId,
         now: UnixTime,
     ) -> Result<Vec<RememberedBrowser>> {
@@ -363,7 +364,7 @@ impl Gateway {
     /// remembered browsers or all of them; audited with the actor.
     pub async fn admin_forget_browser(
         &self,
-        actor: &AdminActor,
+        actor: &Actor,
         id: PersonId,
         browser: Option<i64>,
         now: UnixTime,
@@ -558,7 +559,7 @@ mod tests {
     async fn remembered_logins_go_through_the_engine() {
         let (gw, _dir) = super::super::test_gateway().await;
         let t = NOW;
-        let org = gw.create_org("acme", "cli", t).await.expect("org");
+        let org = gw.create_org("acme", &Actor::cli(), t).await.expect("org");
         let new = crate::model::NewPerson {
             username: "ann".into(),
             full_name: "Ann".into(),
@@ -567,14 +568,19 @@ mod tests {
             org_id: org.id,
             roles: vec![Role::Person],
         };
-        gw.create_person(new, Some(SecretString::new("a long password 1")), "cli", t)
-            .await
-            .expect("person");
+        gw.create_person(
+            new,
+            Some(SecretString::new("a long password 1")),
+            &Actor::cli(),
+            t,
+        )
+        .await
+        .expect("person");
         gw.add_totp(
             "ann",
             "phone",
             crate::otp::OtpParams::totp_default(),
-            "cli",
+            &Actor::cli(),
             t,
         )
         .await
@@ -601,7 +607,7 @@ mod tests {
         );
         let mut policy = gw.org_policy(org.id).await.expect("policy");
         policy.remember_days = Some(30);
-        gw.set_org_policy(&AdminActor::cli(), &org, &policy, t)
+        gw.set_org_policy(&Actor::cli(), &org, &policy, t)
             .await
             .expect("set");
         let (token, lifetime) = gw
@@ -636,10 +642,10 @@ mod tests {
         assert_eq!(d.verdict, Verdict::NeedSecondFactor, "no cookie: the code");
         assert_eq!(gw.remembered_of(&ann, t + 63).await.expect("list").len(), 1);
         // A block ends it, also after the block is lifted.
-        gw.set_blocked("ann", true, "cli", t + 100)
+        gw.set_blocked("ann", true, &Actor::cli(), t + 100)
             .await
             .expect("block");
-        gw.set_blocked("ann", false, "cli", t + 101)
+        gw.set_blocked("ann", false, &Actor::cli(), t + 101)
             .await
             .expect("unblock");
         let d = gw
@@ -676,26 +682,44 @@ mod tests {
             org_id: org,
             roles: vec![role],
         };
-        let practice = gw.create_org("Practice", "cli", t).await.expect("org");
-        let other = gw.create_org("Other", "cli", t).await.expect("org");
+        let practice = gw
+            .create_org("Practice", &Actor::cli(), t)
+            .await
+            .expect("org");
+        let other = gw.create_org("Other", &Actor::cli(), t).await.expect("org");
         let pw = || Some(SecretString::new("a long password 1"));
         let olga = gw
-            .create_person(add(practice.id, "olga", Role::OrgAdmin), pw(), "cli", t)
+            .create_person(
+                add(practice.id, "olga", Role::OrgAdmin),
+                pw(),
+                &Actor::cli(),
+                t,
+            )
             .await
             .expect("olga");
         let otto = gw
-            .create_person(add(other.id, "otto", Role::OrgAdmin), pw(), "cli", t)
+            .create_person(
+                add(other.id, "otto", Role::OrgAdmin),
+                pw(),
+                &Actor::cli(),
+                t,
+            )
             .await
             .expect("otto");
         let ann = gw
-            .create_person(add(practice.id, "ann", Role::Person), pw(), "cli", t)
+            .create_person(
+                add(practice.id, "ann", Role::Person),
+                pw(),
+                &Actor::cli(),
+                t,
+            )
             .await
             .expect("ann");
         let policy = OrgPolicy {
             remember_days: Some(7),
             ..OrgPolicy::default()
         };
-        gw.set_org_policy(&AdminActor::cli(), &practice, &policy, t)
+        gw.set_org_policy(&Actor::cli(), &practice, &policy, t)
             .await
             .expect("policy");
         let origin = Attempt {
@@ -716,7 +740,7 @@ mod tests {
                 .expect("remember")
                 .expect("allowed");
         }
-        let actor = |p: &Person| AdminActor::from_person(p, None, None).expect("admin");
+        let actor = |p: &Person| Actor::admin(p, None, None).expect("admin");
         let (olga, otto) = (actor(&olga), actor(&otto));
         // Another organisation's admin: not found (audited access_denied), nothing forgotten.
         assert!(matches!(
@@ -753,13 +777,13 @@ mod tests {
         assert!(
             forgotten
                 .iter()
-                .all(|e| e.event.actor == olga.actor && e.event.person_id == Some(ann.id))
+                .all(|e| e.event.actor == olga.who() && e.event.person_id == Some(ann.id))
         );
         // Turned off by the operator: a browser remembered before is gone at use.
         gw.remember_browser(&ann, "Firefox", &origin, t)
             .await
             .expect("remember");
-        gw.set_org_policy(&AdminActor::cli(), &practice, &OrgPolicy::default(), t + 1)
+        gw.set_org_policy(&Actor::cli(), &practice, &OrgPolicy::default(), t + 1)
             .await
             .expect("off");
         assert!(

@@ -9,7 +9,7 @@
 //! one way from the stored token hash under a domain-separation prefix: 128 bits, base64url.
 //! Neither the cookie's token nor its hash is ever shown.
 
-use super::{AdminActor, Gateway, PortalActor, Result};
+use super::{Actor, Gateway, Result};
 use crate::audit::{AuditEvent, Channel, EventKind, Outcome};
 use crate::model::{Person, PersonId, UnixTime};
 use crate::store::SsoSessionRow;
@@ -290,21 +290,21 @@ impl Gateway {
 
 impl Gateway {
     /// The person's own sessions (the portal's My devices).
-    pub async fn portal_sso_sessions(&self, actor: &PortalActor) -> Result<Vec<SsoSessionView>> {
-        self.sso_sessions(actor.person.id).await
+    pub async fn portal_sso_sessions(&self, actor: &Actor) -> Result<Vec<SsoSessionView>> {
+        self.sso_sessions(actor.own()?.id).await
     }
 
     /// The person signs one of their sessions out (`sid`), or all (None), in the portal;
     /// audited with them as actor, channel portal. How many ended (0: already gone).
     pub async fn portal_end_sso(
         &self,
-        actor: &PortalActor,
+        actor: &Actor,
         sid: Option<&str>,
         now: UnixTime,
     ) -> Result<usize> {
+        let person = actor.own()?.id;
         let origin = actor.event(EventKind::SsoSessionEnded, now);
         let why = SsoEnd::from_event(&origin, SsoEndReason::Revoked);
-        let person = actor.person.id;
         let which = match sid {
             Some(sid) => SsoWhich::Sid { person, sid },
             None => SsoWhich::Person(person),
@@ -316,7 +316,7 @@ impl Gateway {
     /// organisation's person: `NotFound`, audited `access_denied`).
     pub async fn admin_sso_sessions(
         &self,
-        actor: &AdminActor,
+        actor: &Actor,
         id: PersonId,
         now: UnixTime,
     ) -> Result<Vec<SsoSessionView>> {
@@ -329,7 +329,7 @@ impl Gateway {
     /// actor. How many ended.
     pub async fn admin_end_sso(
         &self,
-        actor: &AdminActor,
+        actor: &Actor,
         id: PersonId,
         sid: Option<&str>,
         now: UnixTime,

@@ -3,8 +3,9 @@
 //! one person) and `org offboard` (every person removed through the leaver path, tokens back
 //! to stock or marked lost, identities erased after N days; the audit chain still verifies).
 
+use super::Actor;
 use super::audit_admin::SubjectAccess;
-use super::lifecycle::{AdminActor, format_date};
+use super::lifecycle::format_date;
 use super::refusal::{Refusal, refused};
 use super::{Gateway, Result, ServiceError};
 use crate::audit::{AuditEvent, EventKind, Outcome, StoredEvent};
@@ -56,7 +57,7 @@ impl Gateway {
     /// in words.
     pub async fn set_org_policy(
         &self,
-        actor: &AdminActor,
+        actor: &Actor,
         org: &Organisation,
         policy: &OrgPolicy,
         now: UnixTime,
@@ -137,7 +138,7 @@ impl Gateway {
     /// at once). `dry_run`: only say what would happen.
     pub async fn org_offboard(
         &self,
-        actor: &AdminActor,
+        actor: &Actor,
         org: &Organisation,
         after_days: u32,
         tokens: TokenFate,
@@ -203,7 +204,12 @@ impl Gateway {
                 {
                     continue;
                 }
-                self.erase(&p, "system", now).await?;
+                self.erase(
+                    &p,
+                    &Actor::system("system", crate::audit::Channel::System, "offboarding"),
+                    now,
+                )
+                .await?;
                 erased += 1;
             }
             let mut event = AuditEvent::admin(now, EventKind::OrgOffboarded, "system");

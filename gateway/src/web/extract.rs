@@ -254,7 +254,7 @@ impl<R: Roles> Guard for RequireRole<R> {
     ) -> Result<Self, Response> {
         let me = SignedIn::check(state, caller, csrf).await?;
         let page = me.page(state).await;
-        let person = &me.actor.person;
+        let person = &me.person;
         if person.roles.iter().any(|r| R::ROLES.contains(r)) {
             return Ok(Self {
                 me,

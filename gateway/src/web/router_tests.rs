@@ -5,6 +5,7 @@ use crate::config::Config;
 use crate::crypto::MasterKey;
 use crate::model::{NewPerson, Role};
 use crate::secret::SecretString;
+use crate::service::Actor;
 use crate::web::session::{PreLogin, Sessions};
 use crate::web::*;
 use axum::body::Body;
@@ -185,7 +186,10 @@ pub(crate) async fn person_in(
     let t = app.now();
     let org = match gw.org(org_name).await {
         Ok(o) => o,
-        Err(_) => gw.create_org(org_name, "test", t).await.expect("org"),
+        Err(_) => gw
+            .create_org(org_name, &Actor::cli(), t)
+            .await
+            .expect("org"),
     };
     gw.create_person(
         NewPerson {
@@ -197,7 +201,7 @@ pub(crate) async fn person_in(
             roles,
         },
         Some(SecretString::new(NOW_PASSWORD)),
-        "test",
+        &Actor::cli(),
         t,
     )
     .await
@@ -207,7 +211,7 @@ pub(crate) async fn person_in(
             username,
             "phone",
             crate::otp::OtpParams::totp_default(),
-            "test",
+            &Actor::cli(),
             t,
         )
         .await
@@ -1042,7 +1046,14 @@ pub(crate) async fn stock_token(app: &App, org: i64, serial: &str) {
     let keys = crate::pskc::parse(&pskc, crate::pskc::PskcKeyMaterial::None).expect("pskc");
     app.state
         .gateway
-        .import_tokens(&keys, Some(org), "stock.xml", "test", app.now(), &|| {})
+        .import_tokens(
+            &keys,
+            Some(org),
+            "stock.xml",
+            &Actor::cli(),
+            app.now(),
+            &|| {},
+        )
         .await
         .expect("import");
 }

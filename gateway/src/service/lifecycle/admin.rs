@@ -6,7 +6,7 @@ use super::*;
 
 impl Gateway {
     /// The organisations the actor may see.
-    pub async fn admin_orgs(&self, actor: &AdminActor) -> Result<Vec<Organisation>> {
+    pub async fn admin_orgs(&self, actor: &Actor) -> Result<Vec<Organisation>> {
         Ok(self
             .store
             .orgs()
@@ -17,12 +17,7 @@ impl Gateway {
     }
 
     /// An organisation by id, if the actor may see it.
-    pub async fn admin_org(
-        &self,
-        actor: &AdminActor,
-        id: OrgId,
-        now: UnixTime,
-    ) -> Result<Organisation> {
+    pub async fn admin_org(&self, actor: &Actor, id: OrgId, now: UnixTime) -> Result<Organisation> {
         match self.store.org_by_id(id).await? {
             Some(org) if actor.may(org.id) => Ok(org),
             _ => Err(self.deny(actor, format!("organisation {id}"), now).await),
@@ -32,7 +27,7 @@ impl Gateway {
     /// The people of an organisation (not removed).
     pub async fn admin_people(
         &self,
-        actor: &AdminActor,
+        actor: &Actor,
         org: OrgId,
         now: UnixTime,
     ) -> Result<Vec<Person>> {
@@ -49,7 +44,7 @@ impl Gateway {
     /// A person and their devices, if the actor may see them.
     pub async fn admin_person(
         &self,
-        actor: &AdminActor,
+        actor: &Actor,
         id: PersonId,
         now: UnixTime,
     ) -> Result<(Person, Vec<Device>)> {
@@ -67,7 +62,7 @@ impl Gateway {
     /// (operators, auditors) even of their own organisation (404, audited access_denied).
     pub async fn admin_person_to_change(
         &self,
-        actor: &AdminActor,
+        actor: &Actor,
         id: PersonId,
         now: UnixTime,
     ) -> Result<Person> {
@@ -84,15 +79,9 @@ impl Gateway {
 
     /// Unlock a person (the lockout and every source's password throttle), by an org admin
     /// of their organisation or an operator; audited.
-    pub async fn admin_unlock(
-        &self,
-        actor: &AdminActor,
-        id: PersonId,
-        now: UnixTime,
-    ) -> Result<()> {
+    pub async fn admin_unlock(&self, actor: &Actor, id: PersonId, now: UnixTime) -> Result<()> {
         let person = self.admin_person_to_change(actor, id, now).await?;
-        let mut event = Self::person_event(&person, EventKind::PersonUnlocked, &actor.actor, now);
-        actor.stamp(&mut event);
+        let event = Self::person_event_by(&person, EventKind::PersonUnlocked, actor, now);
         Ok(self.store.unlock_person(person.id, event).await?)
     }
 
@@ -101,7 +90,7 @@ impl Gateway {
     /// web sessions and pending approvals. Returns the person.
     pub async fn admin_block(
         &self,
-        actor: &AdminActor,
+        actor: &Actor,
         id: PersonId,
         block: bool,
         now: UnixTime,
@@ -112,8 +101,7 @@ impl Gateway {
         } else {
             EventKind::PersonUnblocked
         };
-        let mut event = Self::person_event(&person, kind, &actor.actor, now);
-        actor.stamp(&mut event);
+        let event = Self::person_event_by(&person, kind, actor, now);
         self.store
             .set_blocked(person.id, block.then_some(now), event)
             .await?;
@@ -126,7 +114,7 @@ impl Gateway {
     /// A temporary code for a person's lost device, issued by the actor (audited with them).
     pub async fn admin_temporary_code(
         &self,
-        actor: &AdminActor,
+        actor: &Actor,
         id: PersonId,
         valid_minutes: u32,
         now: UnixTime,
@@ -135,12 +123,7 @@ impl Gateway {
         if person.state != PersonState::Active {
             return Err(invalid(NOT_ACTIVE));
         }
-        let mut origin = AuditEvent::admin(now, EventKind::TemporaryCodeIssued, &actor.actor);
-        origin.channel = actor.channel;
-        origin.client = Some(actor.client.clone());
-        origin.source = actor.source.map(|s| s.to_string());
-        origin.request_id = actor.request_id.clone();
-        self.issue_temporary_code_from(&person.username, valid_minutes, &origin, now)
+        self.temporary_code_for(&person, valid_minutes, actor, now)
             .await
     }
 
@@ -148,7 +131,7 @@ impl Gateway {
     /// stock) to a person of the actor's organisation.
     pub async fn admin_assign_token(
         &self,
-        actor: &AdminActor,
+        actor: &Actor,
         id: PersonId,
         serial: &str,
         now: UnixTime,
@@ -165,11 +148,7 @@ impl Gateway {
             .filter(|d| d.kind == DeviceKind::HardwareToken && d.state == DeviceState::InStock)
             .filter(|d| d.org_id.is_none_or(|o| o == person.org_id))
             .ok_or_else(not_in_stock)?;
-        let mut event = Self::person_event(&person, EventKind::DeviceLinked, &actor.actor, now);
-        event.channel = actor.channel;
-        event.client = Some(actor.client.clone());
-        event.source = actor.source.map(|s| s.to_string());
-        event.request_id = actor.request_id.clone();
+        let event = Self::person_event_by(&person, EventKind::DeviceLinked, actor, now);
         let label = format!("token {serial}");
         self.store
             .assign_token(&serial, person.id, &label, event)
@@ -183,7 +162,7 @@ impl Gateway {
     /// Set (or clear, with an empty date) an organisation's switch-over date (operator).
     pub async fn set_switch_over(
         &self,
-        actor: &AdminActor,
+        actor: &Actor,
         org: OrgId,
         date: &str,
         now: UnixTime,
@@ -205,7 +184,7 @@ impl Gateway {
     }
 
     /// Token stock per organisation with planned demand (operator only).
-    pub async fn stock(&self, actor: &AdminActor, now: UnixTime) -> Result<Vec<StockCount>> {
+    pub async fn stock(&self, actor: &Actor, now: UnixTime) -> Result<Vec<StockCount>> {
         self.operator_only(actor, "token stock", now).await?;
         Ok(self.store.stock_counts().await?)
     }

@@ -7,7 +7,7 @@ impl Gateway {
     /// A new API token for `org` (operator only): returned once, stored as its SHA-256.
     pub async fn issue_api_token(
         &self,
-        actor: &AdminActor,
+        actor: &Actor,
         org: OrgId,
         label: &str,
         now: UnixTime,
@@ -20,13 +20,13 @@ impl Gateway {
         event.detail = Some(serde_json::json!({ "label": label, "action": "issued" }));
         let token = self
             .store
-            .create_api_token(org.id, &hash, &label, &actor.actor, now, event)
+            .create_api_token(org.id, &hash, &label, actor.who(), now, event)
             .await?;
         let text = SecretString::new(format!("{}.{secret}", token.id));
         Ok((token, text))
     }
 
-    pub async fn revoke_api_token(&self, actor: &AdminActor, id: i64, now: UnixTime) -> Result<()> {
+    pub async fn revoke_api_token(&self, actor: &Actor, id: i64, now: UnixTime) -> Result<()> {
         self.operator_only(actor, "revoke API token", now).await?;
         let mut event = actor.event(EventKind::ApiTokenIssued, now);
         event.detail = Some(serde_json::json!({ "token_id": id, "action": "revoked" }));
@@ -39,7 +39,7 @@ impl Gateway {
             })
     }
 
-    pub async fn api_tokens(&self, actor: &AdminActor, now: UnixTime) -> Result<Vec<ApiToken>> {
+    pub async fn api_tokens(&self, actor: &Actor, now: UnixTime) -> Result<Vec<ApiToken>> {
         self.operator_only(actor, "list API tokens", now).await?;
         Ok(self.store.api_tokens(None).await?)
     }
@@ -51,13 +51,13 @@ impl Gateway {
         bearer: &str,
         source: Option<IpAddr>,
         request_id: Option<String>,
-    ) -> Result<Option<AdminActor>> {
+    ) -> Result<Option<Actor>> {
         let Some((id, hash)) = split_secret(bearer) else {
             return Ok(None);
         };
         let token = self.store.api_token(id).await?;
         Ok(token
             .filter(|t| crate::secret::ct_eq(&t.token_hash, &hash) && t.revoked_at.is_none())
-            .map(|t| AdminActor::api(&t, source, request_id)))
+            .map(|t| Actor::api(&t, source, request_id)))
     }
 }

@@ -6,7 +6,7 @@ impl Gateway {
     /// Completes a change of an account: name, e-mail, a replaced token.
     pub(super) async fn complete_change(
         &self,
-        actor: &AdminActor,
+        actor: &Actor,
         request: &LifecycleRequest,
         done_event: AuditEvent,
         now: UnixTime,

@@ -9,7 +9,7 @@ impl Gateway {
     /// activation link sent; the link is returned.
     pub(super) async fn complete_joiner(
         &self,
-        actor: &AdminActor,
+        actor: &Actor,
         request: &LifecycleRequest,
         mut done_event: AuditEvent,
         base_url: &str,
@@ -275,7 +275,7 @@ impl Gateway {
     /// A new activation link for a person who has not activated (the old one is void).
     pub async fn reissue_activation(
         &self,
-        actor: &AdminActor,
+        actor: &Actor,
         id: PersonId,
         base_url: &str,
         now: UnixTime,

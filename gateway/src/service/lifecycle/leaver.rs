@@ -7,7 +7,7 @@ impl Gateway {
     /// Completes a leaver request: removed now, or on the end date when it is later.
     pub(super) async fn complete_leaver(
         &self,
-        actor: &AdminActor,
+        actor: &Actor,
         request: &LifecycleRequest,
         now: UnixTime,
     ) -> Result<LifecycleRequest> {
@@ -29,7 +29,7 @@ impl Gateway {
             let change = RequestChange {
                 from: &OPEN,
                 to: RequestStatus::InProgress,
-                actor: &actor.actor,
+                actor: actor.who(),
                 note: Some(&note),
                 data: None,
                 scheduled_at: Some(end),
@@ -48,7 +48,7 @@ impl Gateway {
     /// Remove a leaver now, completing `request`.
     async fn remove_leaver(
         &self,
-        actor: &AdminActor,
+        actor: &Actor,
         request: &LifecycleRequest,
         person: &Person,
         tokens: TokenFate,
@@ -81,12 +81,7 @@ impl Gateway {
 
     /// Leavers whose end date has come: removed (the periodic task). Returns how many.
     pub async fn apply_due_removals(&self, now: UnixTime) -> Result<usize> {
-        let system = AdminActor {
-            actor: "system".into(),
-            channel: Channel::System,
-            client: "lifecycle".into(),
-            ..AdminActor::cli()
-        };
+        let system = Actor::system("system", Channel::System, "lifecycle");
         let mut applied = 0;
         for request in self.store.due_removals(now).await? {
             let RequestData::RemoveAccount {
@@ -107,7 +102,7 @@ impl Gateway {
                     let change = RequestChange {
                         from: &[RequestStatus::InProgress],
                         to: RequestStatus::Done,
-                        actor: &system.actor,
+                        actor: system.who(),
                         note: Some("the account was removed already"),
                         data: None,
                         scheduled_at: None,

@@ -2,7 +2,7 @@
 //! organisation, requests and their status, the operator's queue and what "done" changes,
 //! activation links for new people, per-organisation API tokens, token stock.
 //!
-//! Every operation takes an `AdminActor` and checks its scope first: an org admin acts for
+//! Every operation takes an `Actor` and checks its scope first: an org admin acts for
 //! their own organisation only, the operator for all. Anything of another organisation is
 //! answered `NotFound` (the same answer as an id that does not exist) and audited as
 //! `access_denied`.
@@ -33,109 +33,6 @@ const CLOSED_RESERVATION: &str = "svc-reservation-closed";
 /// A person who is not active (no activation link, no code, no token).
 const NOT_ACTIVE: &str = "svc-account-not-active";
 const EMAIL_WRONG: &str = "svc-email-wrong";
-
-/// For which organisations an actor may act.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Scope {
-    /// The operator (the provider): every organisation.
-    All,
-    /// An org admin or an API token: this organisation only.
-    Org(OrgId),
-}
-
-/// Who acts on the life cycle: an operator or org admin signed in to the web pages, an
-/// organisation's API token, or the CLI (operator).
-#[derive(Debug, Clone)]
-pub struct AdminActor {
-    /// `person:<id>`, `api:<token id>` or `cli`.
-    pub actor: String,
-    pub scope: Scope,
-    pub person: Option<Person>,
-    pub channel: Channel,
-    pub client: String,
-    pub source: Option<IpAddr>,
-    pub request_id: Option<String>,
-}
-
-impl AdminActor {
-    /// A signed-in person acting on the admin pages: the operator role gives every
-    /// organisation, org_admin their own; None without either.
-    pub fn from_person(
-        person: &Person,
-        source: Option<IpAddr>,
-        request_id: Option<String>,
-    ) -> Option<Self> {
-        let scope = if person.roles.contains(&Role::Operator) {
-            Scope::All
-        } else if person.roles.contains(&Role::OrgAdmin) {
-            Scope::Org(person.org_id)
-        } else {
-            return None;
-        };
-        Some(Self {
-            actor: format!("person:{}", person.id),
-            scope,
-            person: Some(person.clone()),
-            channel: Channel::Portal,
-            client: "admin".into(),
-            source,
-            request_id,
-        })
-    }
-
-    /// An organisation's HR system, by its API token.
-    pub fn api(token: &ApiToken, source: Option<IpAddr>, request_id: Option<String>) -> Self {
-        Self {
-            actor: format!("api:{}", token.id),
-            scope: Scope::Org(token.org_id),
-            person: None,
-            channel: Channel::Api,
-            client: "api".into(),
-            source,
-            request_id,
-        }
-    }
-
-    /// The CLI on the server: the operator.
-    pub fn cli() -> Self {
-        Self {
-            actor: "cli".into(),
-            scope: Scope::All,
-            person: None,
-            channel: Channel::Cli,
-            client: "cli".into(),
-            source: None,
-            request_id: None,
-        }
-    }
-
-    pub fn is_operator(&self) -> bool {
-        self.scope == Scope::All
-    }
-
-    /// May this actor see or change things of `org`?
-    pub fn may(&self, org: OrgId) -> bool {
-        match self.scope {
-            Scope::All => true,
-            Scope::Org(own) => own == org,
-        }
-    }
-
-    /// An event done by this actor.
-    pub fn event(&self, kind: EventKind, now: UnixTime) -> AuditEvent {
-        let mut e = AuditEvent::admin(now, kind, &self.actor);
-        self.stamp(&mut e);
-        e
-    }
-
-    /// Name this actor's channel, client, source and request id on `e`.
-    pub fn stamp(&self, e: &mut AuditEvent) {
-        e.channel = self.channel;
-        e.client = Some(self.client.clone());
-        e.source = self.source.map(|s| s.to_string());
-        e.request_id = self.request_id.clone();
-    }
-}
 
 /// What completing a request produced: the request, and for a new employee the activation
 /// link (to show once to the operator as a fallback to the e-mail).
@@ -244,11 +141,11 @@ pub(crate) fn email_ok(email: &str) -> bool {
 const OPEN: [RequestStatus; 2] = [RequestStatus::Submitted, RequestStatus::InProgress];
 
 /// An open request made done by `actor`, with `note` for its history.
-fn completed<'a>(actor: &'a AdminActor, note: &'a str) -> RequestChange<'a> {
+fn completed<'a>(actor: &'a Actor, note: &'a str) -> RequestChange<'a> {
     RequestChange {
         from: &OPEN,
         to: RequestStatus::Done,
-        actor: &actor.actor,
+        actor: actor.who(),
         note: Some(note),
         data: None,
         scheduled_at: None,
@@ -266,12 +163,12 @@ fn count_ok(count: u32) -> Result<()> {
 
 impl Gateway {
     /// Audit a refusal for want of a role or organisation.
-    pub async fn audit_denied(&self, actor: &AdminActor, what: &str, now: UnixTime) {
+    pub async fn audit_denied(&self, actor: &Actor, what: &str, now: UnixTime) {
         let mut e = actor.event(EventKind::AccessDenied, now);
         e.outcome = Outcome::Reject;
         e.reason = Some("scope".into());
         e.detail = Some(serde_json::json!({ "what": what }));
-        if let Some(p) = &actor.person {
+        if let Some(p) = actor.person() {
             e.person_id = Some(p.id);
             e.username = Some(p.username.clone());
         }
@@ -313,12 +210,17 @@ impl Gateway {
         }
     }
 
-    async fn deny(&self, actor: &AdminActor, what: String, now: UnixTime) -> ServiceError {
+    async fn deny(&self, actor: &Actor, what: String, now: UnixTime) -> ServiceError {
         self.audit_denied(actor, &what, now).await;
         ServiceError::NotFound(what)
     }
 
-    async fn operator_only(&self, actor: &AdminActor, what: &str, now: UnixTime) -> Result<()> {
+    pub(crate) async fn operator_only(
+        &self,
+        actor: &Actor,
+        what: &str,
+        now: UnixTime,
+    ) -> Result<()> {
         if actor.is_operator() {
             return Ok(());
         }
@@ -449,7 +351,7 @@ impl Gateway {
     /// File a request for `org`.
     pub async fn submit_request(
         &self,
-        actor: &AdminActor,
+        actor: &Actor,
         org: OrgId,
         data: RequestData,
         now: UnixTime,
@@ -464,10 +366,10 @@ impl Gateway {
         let mut event = actor.event(EventKind::RequestSubmitted, now);
         event.person_id = data.person_id();
         event.detail = Some(serde_json::json!({ "type": data.kind().as_str() }));
-        let requester = actor.person.as_ref().map(|p| p.id);
+        let requester = actor.person().map(|p| p.id);
         Ok(self
             .store
-            .submit_request(org.id, &data, &actor.actor, requester, now, event)
+            .submit_request(org.id, &data, actor.who(), requester, now, event)
             .await?)
     }
 
@@ -478,7 +380,7 @@ impl Gateway {
     /// A request and its history, if the actor may see it.
     pub async fn request_for(
         &self,
-        actor: &AdminActor,
+        actor: &Actor,
         id: RequestId,
         now: UnixTime,
     ) -> Result<(LifecycleRequest, Vec<RequestStep>)> {
@@ -494,15 +396,16 @@ impl Gateway {
     /// Requests the actor may see: of `org` (an org admin: always their own), or all.
     pub async fn requests_for(
         &self,
-        actor: &AdminActor,
+        actor: &Actor,
         org: Option<OrgId>,
         open_only: bool,
         now: UnixTime,
     ) -> Result<Vec<LifecycleRequest>> {
-        let org = match (actor.scope, org) {
+        let org = match (actor.scope(), org) {
             (Scope::Org(own), None) => Some(own),
-            (_, Some(o)) => Some(self.admin_org(actor, o, now).await?.id),
+            (Scope::All | Scope::Org(_), Some(o)) => Some(self.admin_org(actor, o, now).await?.id),
             (Scope::All, None) => None,
+            (Scope::Own(_), _) => return Err(self.deny(actor, format!("{NOT_FOUND}s"), now).await),
         };
         Ok(self.store.requests(org, open_only).await?)
     }
@@ -510,7 +413,7 @@ impl Gateway {
     /// Change (`Some(count)`) or cancel (`None`) a reservation, until the switch-over date.
     pub async fn change_reservation(
         &self,
-        actor: &AdminActor,
+        actor: &Actor,
         id: RequestId,
         count: Option<u32>,
         now: UnixTime,
@@ -539,7 +442,7 @@ impl Gateway {
             } else {
                 RequestStatus::Cancelled
             },
-            actor: &actor.actor,
+            actor: actor.who(),
             note: Some(&note),
             data: data.as_ref(),
             scheduled_at: None,
@@ -553,7 +456,7 @@ impl Gateway {
     }
 
     fn request_event(
-        actor: &AdminActor,
+        actor: &Actor,
         request: &LifecycleRequest,
         to: RequestStatus,
         now: UnixTime,
@@ -572,7 +475,7 @@ impl Gateway {
     /// The operator takes a submitted request (in progress).
     pub async fn take_request(
         &self,
-        actor: &AdminActor,
+        actor: &Actor,
         id: RequestId,
         now: UnixTime,
     ) -> Result<LifecycleRequest> {
@@ -581,7 +484,7 @@ impl Gateway {
         let change = RequestChange {
             from: &[RequestStatus::Submitted],
             to: RequestStatus::InProgress,
-            actor: &actor.actor,
+            actor: actor.who(),
             note: None,
             data: None,
             scheduled_at: None,
@@ -595,7 +498,7 @@ impl Gateway {
     /// The operator rejects an open request, with a reason.
     pub async fn reject_request(
         &self,
-        actor: &AdminActor,
+        actor: &Actor,
         id: RequestId,
         reason: &str,
         now: UnixTime,
@@ -606,7 +509,7 @@ impl Gateway {
         let change = RequestChange {
             from: &OPEN,
             to: RequestStatus::Rejected,
-            actor: &actor.actor,
+            actor: actor.who(),
             note: Some(&reason),
             data: None,
             scheduled_at: None,
@@ -622,7 +525,7 @@ impl Gateway {
     /// activation page lives (`https://host`).
     pub async fn complete_request(
         &self,
-        actor: &AdminActor,
+        actor: &Actor,
         id: RequestId,
         base_url: &str,
         now: UnixTime,
@@ -663,7 +566,7 @@ impl Gateway {
     /// Mail the person who filed `request` about its new status.
     async fn tell_requester(
         &self,
-        actor: &AdminActor,
+        actor: &Actor,
         request: &LifecycleRequest,
         reason: Option<&str>,
         now: UnixTime,
@@ -770,7 +673,7 @@ mod tests {
     #[tokio::test]
     async fn a_leaver_with_a_future_end_date_is_removed_when_it_comes() {
         let (gw, _dir) = gateway().await;
-        let org = gw.create_org("A", "t", 1000).await.unwrap();
+        let org = gw.create_org("A", &Actor::cli(), 1000).await.unwrap();
         let ann = gw
             .create_person(
                 NewPerson {
@@ -782,12 +685,12 @@ mod tests {
                     roles: vec![Role::Person],
                 },
                 None,
-                "t",
+                &Actor::cli(),
                 1000,
             )
             .await
             .unwrap();
-        let op = AdminActor::cli();
+        let op = Actor::cli();
         let end = parse_date("2030-01-01").unwrap();
         let data = RequestData::RemoveAccount {
             person_id: ann.id,
@@ -810,10 +713,7 @@ mod tests {
         assert_eq!(history.last().unwrap().actor, "system");
         assert_eq!(gw.apply_due_removals(end + 60).await.unwrap(), 0, "once");
         // An org admin of another organisation sees none of it.
-        let other = AdminActor {
-            scope: Scope::Org(org.id + 1),
-            ..AdminActor::cli()
-        };
+        let other = Actor::for_org(org.id + 1);
         assert!(matches!(
             gw.request_for(&other, r.id, end).await,
             Err(ServiceError::NotFound(_))
@@ -824,30 +724,5 @@ mod tests {
                 .unwrap()
                 .is_empty()
         );
-    }
-
-    #[test]
-    fn scopes() {
-        let person = |roles: Vec<Role>| Person {
-            id: 1,
-            public_id: "p".into(),
-            username: "a".into(),
-            full_name: "A".into(),
-            email: None,
-            employee_number: None,
-            org_id: 7,
-            roles,
-            state: PersonState::Active,
-            created_at: 0,
-            failed_logins: 0,
-            locked_until: None,
-            blocked_at: None,
-            email_verified_at: None,
-        };
-        assert!(AdminActor::from_person(&person(vec![Role::Person]), None, None).is_none());
-        let admin = AdminActor::from_person(&person(vec![Role::OrgAdmin]), None, None).unwrap();
-        assert!(admin.may(7) && !admin.may(8) && !admin.is_operator());
-        let op = AdminActor::from_person(&person(vec![Role::Operator]), None, None).unwrap();
-        assert!(op.may(7) && op.may(8) && op.is_operator());
     }
 }

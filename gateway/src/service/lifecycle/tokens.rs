@@ -7,7 +7,7 @@ impl Gateway {
     /// Completes a token order: the tokens move from stock to the organisation.
     pub(super) async fn complete_order(
         &self,
-        actor: &AdminActor,
+        actor: &Actor,
         request: &LifecycleRequest,
         done_event: AuditEvent,
         now: UnixTime,
@@ -44,7 +44,7 @@ impl Gateway {
     /// Completes a reservation (non-binding: nothing moves).
     pub(super) async fn complete_reservation(
         &self,
-        actor: &AdminActor,
+        actor: &Actor,
         request: &LifecycleRequest,
         done_event: AuditEvent,
         now: UnixTime,

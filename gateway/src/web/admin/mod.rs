@@ -18,7 +18,7 @@ use crate::model::{
     LifecycleRequest, OrgId, PersonId, RequestData, RequestId, RequestKind, RequestStatus,
     TokenFate,
 };
-use crate::service::{AdminActor, ServiceError};
+use crate::service::{Actor, ServiceError};
 use crate::web::WebState;
 use crate::web::admin::pages::{
     self as ap, OperatorPart, PersonField, PersonParts, RequestFields, Viewer,
@@ -156,7 +156,7 @@ impl AdminForm {
 /// person's).
 pub(super) struct Admin {
     pub(super) c: crate::web::portal::SignedIn,
-    pub(super) actor: AdminActor,
+    pub(super) actor: Actor,
     pub(super) ctx: Ctx,
 }
 
@@ -258,9 +258,12 @@ impl Guard for Admin {
         let RequireRole {
             me: c, page: ctx, ..
         } = RequireRole::<Administrators>::check(state, caller, csrf).await?;
-        let actor =
-            AdminActor::from_person(&c.actor.person, c.actor.source, c.actor.request_id.clone())
-                .ok_or_else(|| forbidden_in(&ctx))?;
+        let actor = Actor::admin(
+            &c.person,
+            c.actor.source(),
+            c.actor.request_id().map(str::to_owned),
+        )
+        .ok_or_else(|| forbidden_in(&ctx))?;
         Ok(Admin { c, actor, ctx })
     }
 }
@@ -309,7 +312,7 @@ async fn person_names(
 }
 
 async fn home(State(state): State<WebState>, a: Admin) -> Response {
-    if let crate::service::Scope::Org(org) = a.actor.scope {
+    if let crate::service::Scope::Org(org) = a.actor.scope() {
         return (
             StatusCode::SEE_OTHER,
             [(axum::http::header::LOCATION, format!("/admin/orgs/{org}"))],

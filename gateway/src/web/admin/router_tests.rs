@@ -3,7 +3,7 @@
 
 use crate::i18n::Lang;
 use crate::model::{RequestData, RequestStatus, Role};
-use crate::service::AdminActor;
+use crate::service::Actor;
 use crate::store::EventFilter;
 use crate::web::router_tests::{
     App, app, person_in, portal_csrf, request, sign_in_as, stock_token,
@@ -116,7 +116,7 @@ async fn world() -> World {
         ));
     }
     let gw = app.state.gateway.clone();
-    let cli = AdminActor::cli();
+    let cli = Actor::cli();
     let t = app.now();
     let mut things = Vec::new();
     let mut tokens = Vec::new();
@@ -1121,7 +1121,7 @@ async fn the_api_answers_a_valid_token_only_and_only_about_its_organisation() {
     let id: i64 = w.api_a.split('.').next().expect("id").parse().expect("id");
     app.state
         .gateway
-        .revoke_api_token(&AdminActor::cli(), id, app.now())
+        .revoke_api_token(&Actor::cli(), id, app.now())
         .await
         .expect("revoke");
     let got = api(app, Method::GET, "/api/v1/requests", Some(&a), "").await;
@@ -1165,7 +1165,7 @@ async fn request_of(app: &App, id: i64) -> crate::model::LifecycleRequest {
 async fn people_of(app: &App, org: i64) -> Vec<crate::model::Person> {
     app.state
         .gateway
-        .admin_people(&AdminActor::cli(), org, app.now())
+        .admin_people(&Actor::cli(), org, app.now())
         .await
         .expect("people")
 }

@@ -6,7 +6,7 @@
 //! request: 404, like one that does not exist.
 
 use crate::model::{LifecycleRequest, RequestData, RequestId, RequestStep, UnixTime};
-use crate::service::{AdminActor, ServiceError};
+use crate::service::{Actor, ServiceError};
 use crate::web::WebState;
 use crate::web::extract::ClientInfo;
 use axum::extract::{FromRequestParts, Path, State};
@@ -62,7 +62,7 @@ fn failure(e: &ServiceError) -> Response {
 /// The organisation's actor behind the bearer token (with the client and the time of the
 /// request), or the 401 to answer.
 struct ApiActor {
-    actor: AdminActor,
+    actor: Actor,
     now: UnixTime,
 }
 
@@ -139,7 +139,7 @@ async fn submit(
             );
         }
     };
-    let crate::service::Scope::Org(org) = actor.scope else {
+    let crate::service::Scope::Org(org) = actor.scope() else {
         return unauthorized();
     };
     match state.gateway.submit_request(&actor, org, data, now).await {

@@ -4,7 +4,7 @@
 //! portal's login. Every search, view and export is audited; a person without the role gets
 //! 403, audited as `access_denied`.
 //!
-//! Scope, as on /admin (`service::Scope`): the provider's auditors and operators see every
+//! Scope, as on /admin (`Scope` here: what an auditor reads): the provider's auditors and operators see every
 //! organisation; an org auditor (role `org_auditor`) only their own organisation's events,
 //! by `EventFilter::scope_org` in every store query. A person or organisation of another
 //! organisation is answered 404, the page of one that does not exist, audited as
@@ -18,7 +18,7 @@ mod tests;
 use crate::audit::{AuditEvent, Channel, EventKind, Outcome};
 use crate::audit_export::ExportFormat;
 use crate::model::{OrgId, Person, PersonId, Role};
-use crate::service::{Gateway, Scope, ServiceError};
+use crate::service::{Gateway, ServiceError};
 use crate::store::{EventFilter, TopFailures};
 use crate::web::WebState;
 use crate::web::audit::pages::{Problem, SearchForm, SearchView};
@@ -49,6 +49,14 @@ pub fn routes() -> Router<WebState> {
         .route("/audit/subject/{id}/json", get(subject_json))
 }
 
+/// What an auditor may read: every organisation's events, or one organisation's. (Not the
+/// service's `Scope`, which says for what an actor may act.)
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scope {
+    All,
+    Org(OrgId),
+}
+
 /// The organisation a scope is limited to (None: every organisation).
 fn scope_org(scope: Scope) -> Option<OrgId> {
     match scope {
@@ -60,11 +68,11 @@ fn scope_org(scope: Scope) -> Option<OrgId> {
 /// The audit event context of a request by `c` (who, from where, which request). An org
 /// auditor's views are events of their organisation, so its other auditors see them too.
 fn context(c: &Viewer, kind: EventKind, scope: Scope) -> AuditEvent {
-    let mut e = AuditEvent::admin(c.now, kind, &format!("person:{}", c.actor.person.id));
+    let mut e = AuditEvent::admin(c.now, kind, &format!("person:{}", c.person.id));
     e.channel = Channel::Portal;
     e.client = Some("audit".into());
-    e.source = c.actor.source.map(|s| s.to_string());
-    e.request_id = c.actor.request_id.clone();
+    e.source = c.actor.source().map(|s| s.to_string());
+    e.request_id = c.actor.request_id().map(str::to_owned);
     e.org_id = scope_org(scope);
     e
 }
@@ -87,7 +95,7 @@ impl<R: Roles> Guard for Auditor<R> {
         csrf: Option<&str>,
     ) -> Result<Self, Response> {
         let RequireRole { me, page, .. } = RequireRole::<R>::check(state, caller, csrf).await?;
-        let person = &me.actor.person;
+        let person = &me.person;
         let global = person
             .roles
             .iter()
@@ -151,8 +159,8 @@ async fn refuse(
     let mut event = context(c, EventKind::AccessDenied, scope);
     event.outcome = Outcome::Reject;
     event.reason = Some("scope".into());
-    event.person_id = Some(c.actor.person.id);
-    event.username = Some(c.actor.person.username.clone());
+    event.person_id = Some(c.person.id);
+    event.username = Some(c.person.username.clone());
     event.detail = Some(serde_json::json!({
         "path": path,
         "what": what,

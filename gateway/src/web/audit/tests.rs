@@ -5,6 +5,7 @@
 use crate::audit::{AuditEvent, EventKind};
 use crate::model::{NewPerson, PersonId, Role, now};
 use crate::secret::SecretString;
+use crate::service::Actor;
 use crate::store::EventFilter;
 use crate::web::router_tests::{App, NOW_PASSWORD, app, request, send, sign_in_as};
 use axum::http::{Method, StatusCode};
@@ -16,7 +17,7 @@ async fn person_in(app: &App, org: &str, username: &str, roles: Vec<Role>) -> (V
     let t = now();
     let org = match gw.org(org).await {
         Ok(o) => o,
-        Err(_) => gw.create_org(org, "test", t).await.expect("org"),
+        Err(_) => gw.create_org(org, &Actor::cli(), t).await.expect("org"),
     };
     let p = gw
         .create_person(
@@ -29,7 +30,7 @@ async fn person_in(app: &App, org: &str, username: &str, roles: Vec<Role>) -> (V
                 roles,
             },
             Some(SecretString::new(NOW_PASSWORD)),
-            "test",
+            &Actor::cli(),
             t,
         )
         .await
@@ -39,7 +40,7 @@ async fn person_in(app: &App, org: &str, username: &str, roles: Vec<Role>) -> (V
             username,
             "phone",
             crate::otp::OtpParams::totp_default(),
-            "test",
+            &Actor::cli(),
             t,
         )
         .await

@@ -108,7 +108,7 @@ pub async fn portal_section<'a>(
 pub(crate) async fn admin_section_in<'a>(
     state: &WebState,
     ctx: &'a Ctx,
-    actor: &crate::service::AdminActor,
+    actor: &crate::service::Actor,
     person: PersonId,
     csrf: &'a str,
     t: UnixTime,
@@ -127,7 +127,7 @@ pub(crate) async fn admin_section_in<'a>(
 pub(crate) async fn admin_section(
     state: &WebState,
     ctx: &Ctx,
-    actor: &crate::service::AdminActor,
+    actor: &crate::service::Actor,
     person: PersonId,
     csrf: &str,
     t: UnixTime,
@@ -145,7 +145,7 @@ async fn portal_forget(
     // Forgetting the browser this request came from also deletes its cookie.
     let this = match id {
         None => true,
-        Some(id) => match state.gateway.remembered_of(&c.actor.person, c.now).await {
+        Some(id) => match state.gateway.remembered_of(&c.person, c.now).await {
             Ok(list) => list.iter().any(|b| b.id == id && is_this(headers, b)),
             Err(e) => return server_error(&e),
         },

@@ -353,6 +353,7 @@ mod tests {
     use super::*;
     use crate::audit::{EventKind, StoredEvent};
     use crate::model::{NewPerson, Person, Role, now};
+    use crate::service::Actor;
     use crate::service::reset::{RESET_LINK_INVALID, ResetRequestOutcome};
     use crate::store::EventFilter;
     use crate::web::router_tests::{App, app, cookie, csrf_of, person, request, send, sign_in};
@@ -694,19 +695,24 @@ mod tests {
         gw.create_person(
             new("dirk", Some("dirk@example.org".into())),
             None,
-            "test",
+            &Actor::cli(),
             t,
         )
         .await
         .unwrap();
         let pw = Some(SecretString::new("correct horse battery"));
-        gw.create_person(new("bea", None), pw.clone(), "test", t)
+        gw.create_person(new("bea", None), pw.clone(), &Actor::cli(), t)
             .await
             .unwrap();
-        gw.create_person(new("cor", Some("cor@example.org".into())), pw, "test", t)
-            .await
-            .unwrap();
-        gw.set_blocked("cor", true, "test", t).await.unwrap();
+        gw.create_person(
+            new("cor", Some("cor@example.org".into())),
+            pw,
+            &Actor::cli(),
+            t,
+        )
+        .await
+        .unwrap();
+        gw.set_blocked("cor", true, &Actor::cli(), t).await.unwrap();
         for (name, outcome) in [
             ("dirk", NotLocal),
             ("dirk", NotLocal),

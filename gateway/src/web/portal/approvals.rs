@@ -178,7 +178,7 @@ fn render_page(
 
 /// The signed-in person's language.
 async fn person_ctx(state: &WebState, c: &SignedIn) -> Ctx {
-    Ctx::of(&state.gateway, state.gateway.lang_of(&c.actor.person).await)
+    Ctx::of(&state.gateway, state.gateway.lang_of(&c.person).await)
 }
 
 /// What the page says after `given` was recorded for the sign-in to `client`;

@@ -11,9 +11,9 @@ pub(crate) mod templates;
 
 use crate::audit::Channel;
 use crate::i18n::Lang;
-use crate::model::{Device, DeviceId, DeviceState, PersonId, PersonState, UnixTime};
+use crate::model::{Device, DeviceId, DeviceState, Person, PersonId, PersonState, UnixTime};
 use crate::secret::{SecretBytes, random_bytes};
-use crate::service::{PortalActor, ServiceError};
+use crate::service::{Actor, ServiceError};
 use crate::web::WebState;
 use crate::web::extract::{Action, Caller, csrf_form};
 use crate::web::login::{
@@ -285,7 +285,10 @@ pub async fn logged_in_with(
 pub(crate) struct SignedIn {
     pub(crate) sid: String,
     pub(crate) session: Session,
-    pub(crate) actor: PortalActor,
+    /// The signed-in person, acting on their own account (`Scope::Own`).
+    pub(crate) actor: Actor,
+    /// The signed-in person (as in `actor`).
+    pub(crate) person: Person,
     pub(crate) enrolment: Option<PendingTotp>,
     /// A security key being added, or checked to confirm a removal.
     pub(crate) key: Option<KeyCeremony>,
@@ -299,7 +302,7 @@ pub(crate) struct SignedIn {
 
 impl SignedIn {
     pub(crate) fn person_id(&self) -> PersonId {
-        self.actor.person.id
+        self.person.id
     }
 
     pub(crate) fn csrf(&self) -> &str {
@@ -308,7 +311,7 @@ impl SignedIn {
 
     /// The language of the person's pages: their own choice, else their organisation's.
     pub(crate) async fn lang(&self, state: &WebState) -> Lang {
-        state.gateway.lang_of(&self.actor.person).await
+        state.gateway.lang_of(&self.person).await
     }
 
     /// What the person's pages are rendered with: their language, the configured zone.
@@ -365,11 +368,12 @@ pub(crate) async fn signed_in(
         return Err(refused(state, lang, "portal-bad-form"));
     }
     Ok(SignedIn {
-        actor: PortalActor {
-            person,
-            source: Some(caller.client.ip),
-            request_id: caller.client.request_id.clone(),
-        },
+        actor: Actor::portal(
+            person.clone(),
+            Some(caller.client.ip),
+            caller.client.request_id.clone(),
+        ),
+        person,
         sid,
         session,
         enrolment,
@@ -509,13 +513,11 @@ async fn devices_page(
         Err(e) => return server_error(&e),
     };
     let remembered =
-        match crate::web::login::remember::portal_section(state, &ctx, &c.actor.person, c.csrf())
-            .await
-        {
+        match crate::web::login::remember::portal_section(state, &ctx, &c.person, c.csrf()).await {
             Ok(s) => s,
             Err(e) => return server_error(&e),
         };
-    let own = match state.gateway.own_language(&c.actor.person).await {
+    let own = match state.gateway.own_language(&c.person).await {
         Ok(l) => l,
         Err(e) => return server_error(&e),
     };
@@ -528,7 +530,7 @@ async fn devices_page(
     let html = render(&tpl::DevicesPage {
         ctx: &ctx,
         nav: tpl::portal_nav(&ctx, c.csrf(), "/portal"),
-        name: &c.actor.person.full_name,
+        name: &c.person.full_name,
         csrf: c.csrf(),
         devices: &linked,
         recovery_left: left,
@@ -589,7 +591,7 @@ async fn phone_page(
         seed.expose(),
         &crate::otp::OtpParams::totp_default(),
         &state.gateway.engine().otp_policy().issuer,
-        &c.actor.person.username,
+        &c.person.username,
         0,
     );
     let qr = match crate::web::qr::Qr::of(&uri) {
@@ -968,7 +970,7 @@ async fn remove_key_start(
     };
     let (options, ceremony) = match state
         .gateway
-        .key_challenge(&c.actor.person.username, &rp, Some(id))
+        .key_challenge(&c.person.username, &rp, Some(id))
         .await
     {
         Ok(Some(x)) => x,

@@ -11,7 +11,7 @@ use crate::audit::EventKind;
 use crate::i18n::{Arg, Lang};
 use crate::model::{Device, DeviceKind, DeviceState, NewPerson, Person, Role};
 use crate::secret::SecretString;
-use crate::service::AdminActor;
+use crate::service::Actor;
 use crate::store::EventFilter;
 use crate::web::router_tests::{
     App, NOW_PASSWORD, app, code_step, cookie, csrf_of, password_step, person, portal_csrf,
@@ -224,7 +224,7 @@ async fn second_phone(app: &App, username: &str, label: &str) -> Vec<u8> {
             username,
             label,
             crate::otp::OtpParams::totp_default(),
-            "test",
+            &Actor::cli(),
             app.now(),
         )
         .await
@@ -1253,7 +1253,7 @@ async fn remembered_browsers_skip_the_code_and_are_forgotten_from_the_portal() {
     let org = gw.org("Practice").await.expect("org");
     let mut policy = gw.org_policy(org.id).await.expect("policy");
     policy.remember_days = Some(30);
-    gw.set_org_policy(&AdminActor::cli(), &org, &policy, app.now())
+    gw.set_org_policy(&Actor::cli(), &org, &policy, app.now())
         .await
         .expect("policy");
 
@@ -1462,7 +1462,10 @@ async fn an_activation_link_sets_the_password_and_the_first_phone_once() {
     let app = app("").await;
     let gw = &app.state.gateway;
     let t = app.now();
-    let org = gw.create_org("Practice", "test", t).await.expect("org");
+    let org = gw
+        .create_org("Practice", &Actor::cli(), t)
+        .await
+        .expect("org");
     gw.create_person(
         NewPerson {
             username: "nina".into(),
@@ -1473,14 +1476,14 @@ async fn an_activation_link_sets_the_password_and_the_first_phone_once() {
             roles: vec![Role::Person],
         },
         None,
-        "test",
+        &Actor::cli(),
         t,
     )
     .await
     .expect("person");
     let nina = who(&app, "nina").await;
     let url = gw
-        .reissue_activation(&AdminActor::cli(), nina.id, BASE, t)
+        .reissue_activation(&Actor::cli(), nina.id, BASE, t)
         .await
         .expect("link");
     let path = url.expose().trim_start_matches(BASE).to_owned();
