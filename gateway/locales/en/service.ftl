@@ -2,9 +2,6 @@
 # as the CLI, the logs and the pages say it (service/refusal.rs). Every key is also in
 # ../nl/service.ftl.
 
-## A text from outside the service (a store's or a policy's), as it came
-svc-said = { $text }
-
 ## The portal: devices of one's own
 svc-last-device = You cannot remove your last device; ask your organisation's administrator or the helpdesk.
 svc-wrong-code = That code is not right. Enter the current code from another of your devices.
@@ -49,6 +46,13 @@ svc-resync-window = the two codes do not follow each other within the resync win
 svc-import-unsupported = entry { $entry } (serial "{ $serial }"): unsupported digits or period
 svc-erase-not-removed = person { $person } is { $state }: remove them first (`person remove`); only a removed person's identity can be erased
 svc-policy-operator-only = only the operator sets an organisation's policy
+svc-policy-no-factors = factors: allow at least one kind (or all)
+svc-policy-lockout = lockout threshold { $value } is outside { $min }..={ $max }
+svc-policy-language = language { $value } is not one of nl, en
+svc-policy-sso-hours = single sign-on lasts at most { $max } hours
+svc-policy-sso-idle = single sign-on idle time must be 1 to { $max } minutes
+svc-policy-remember-days = remember days { $value } is outside { $min }..={ $max }
+svc-policy-empty-ranges = a client's ranges must name at least one range
 svc-offboard-operator-only = only the operator can offboard an organisation
 
 ## Admin tools
@@ -76,3 +80,7 @@ svc-nothing-to-change = Nothing to change: give a new name, a new e-mail address
 svc-no-such-person = No such person in this organisation.
 svc-has-password = This account has a password already; an activation link is only for accounts not yet activated. For a lost device, issue a temporary code.
 svc-not-in-stock = No token with that serial number is in your organisation's stock.
+svc-request-not-at = request { $id } is { $status }, not { $wanted }
+svc-request-changed = request { $id } changed meanwhile
+svc-too-few-tokens = only { $stock } tokens in stock, { $ordered } ordered
+svc-token-not-in-stock = token "{ $serial }" is not in the organisation's stock

@@ -2,9 +2,6 @@
 # een stap is geweigerd, zoals de pagina's het zeggen (service/refusal.rs). Elke sleutel
 # staat ook in ../en/service.ftl.
 
-## Een tekst van buiten de service (van de opslag of een beleid), zoals hij kwam
-svc-said = { $text }
-
 ## Het portaal: de eigen apparaten
 svc-last-device = U kunt uw laatste apparaat niet verwijderen; vraag het de beheerder van uw organisatie of de helpdesk.
 svc-wrong-code = Die code klopt niet. Voer de huidige code in van een ander apparaat van u.
@@ -53,6 +50,13 @@ svc-erase-not-removed = Persoon { $person } is { $state ->
        *[other] { $state }
     }: verwijder de persoon eerst (`person remove`); alleen de identiteit van een verwijderde persoon kan worden gewist.
 svc-policy-operator-only = Alleen de operator stelt het beleid van een organisatie in.
+svc-policy-no-factors = Sta ten minste één soort factor toe (of alle).
+svc-policy-lockout = De drempel voor de blokkering ({ $value }) moet tussen { $min } en { $max } liggen.
+svc-policy-language = De taal { $value } is niet een van nl, en.
+svc-policy-sso-hours = Eenmalige aanmelding duurt hooguit { $max } uur.
+svc-policy-sso-idle = De tijd zonder gebruik voor eenmalige aanmelding moet 1 tot { $max } minuten zijn.
+svc-policy-remember-days = Het aantal dagen voor een onthouden browser ({ $value }) moet tussen { $min } en { $max } liggen.
+svc-policy-empty-ranges = Geef voor elke client ten minste één adresbereik.
 svc-offboard-operator-only = Alleen de operator kan een organisatie laten vertrekken.
 
 ## Beheerhulpmiddelen
@@ -102,3 +106,14 @@ svc-nothing-to-change = Er is niets te wijzigen: geef een nieuwe naam, een nieuw
 svc-no-such-person = Deze persoon bestaat niet in deze organisatie.
 svc-has-password = Dit account heeft al een wachtwoord; een activeringslink is alleen voor accounts die nog niet zijn geactiveerd. Geef voor een kwijtgeraakt apparaat een tijdelijke code uit.
 svc-not-in-stock = Er is geen token met dat serienummer in de voorraad van uw organisatie.
+svc-request-not-at = Verzoek { $id } is { $status ->
+        [submitted] ingediend
+        [in_progress] in behandeling
+        [done] afgehandeld
+        [rejected] afgewezen
+        [cancelled] geannuleerd
+       *[other] { $status }
+    }; dit kan nu niet meer bij dit verzoek.
+svc-request-changed = Verzoek { $id } is intussen gewijzigd; open het opnieuw en probeer het nog eens.
+svc-too-few-tokens = Er zijn maar { $stock } tokens op voorraad; er zijn er { $ordered } besteld.
+svc-token-not-in-stock = Token "{ $serial }" is niet in de voorraad van de organisatie.
