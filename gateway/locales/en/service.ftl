@@ -84,3 +84,25 @@ svc-request-not-at = request { $id } is { $status }, not { $wanted }
 svc-request-changed = request { $id } changed meanwhile
 svc-too-few-tokens = only { $stock } tokens in stock, { $ordered } ordered
 svc-token-not-in-stock = token "{ $serial }" is not in the organisation's stock
+
+## The CSV import of people: what is wrong with a line of the file (after "line N: ")
+svc-csv-quote-inside = a quote inside a field: quote the whole field and double the quote ("")
+svc-csv-text-after-quote = text after a closing quote
+svc-csv-quote-open = a quoted field is not closed
+svc-csv-too-large = the file is larger than { $mib } MiB; split it into smaller files
+svc-csv-not-utf8 = not UTF-8 text; save the file as CSV UTF-8
+svc-csv-empty = the file is empty: it needs a header row ({ $columns }) and a row per person
+svc-csv-column-twice = the column { $column } is there twice
+svc-csv-column-unknown = unknown column { $column }; the columns are { $columns }
+svc-csv-column-missing = the column { $column } is missing (the header row needs name and email)
+svc-csv-no-people = the file has a header row but no people
+svc-csv-too-many = the file has { $count } people; at most { $max } can be imported at once
+svc-csv-fields = { $count } fields, but the header row has { $header }
+svc-csv-field = the { $column } column of this line cannot be read
+svc-csv-bad-email = the e-mail address { $email } does not look right
+svc-csv-bad-date = the start date { $date } is not a date YYYY-MM-DD
+svc-csv-username-twice = the username { $value } is also on line { $line }
+svc-csv-email-twice = the e-mail address { $value } is also on line { $line }
+svc-csv-number-twice = the employee number { $value } is also on line { $line }
+svc-csv-username-taken = the username { $username } is taken; give another one in the username column
+svc-csv-made-meanwhile = { $what } was made meanwhile; nothing was imported, check the file again

@@ -117,3 +117,25 @@ svc-request-not-at = Verzoek { $id } is { $status ->
 svc-request-changed = Verzoek { $id } is intussen gewijzigd; open het opnieuw en probeer het nog eens.
 svc-too-few-tokens = Er zijn maar { $stock } tokens op voorraad; er zijn er { $ordered } besteld.
 svc-token-not-in-stock = Token "{ $serial }" is niet in de voorraad van de organisatie.
+
+## De CSV-import van personen: wat er mis is met een regel van het bestand (na "regel N: ")
+svc-csv-quote-inside = een aanhalingsteken midden in een veld: zet het hele veld tussen aanhalingstekens en verdubbel het aanhalingsteken ("")
+svc-csv-text-after-quote = tekst na een afsluitend aanhalingsteken
+svc-csv-quote-open = een veld tussen aanhalingstekens wordt niet afgesloten
+svc-csv-too-large = het bestand is groter dan { $mib } MiB; splits het in kleinere bestanden
+svc-csv-not-utf8 = geen UTF-8-tekst; sla het bestand op als CSV UTF-8
+svc-csv-empty = het bestand is leeg: het heeft een kopregel nodig ({ $columns }) en een regel per persoon
+svc-csv-column-twice = de kolom { $column } staat er twee keer in
+svc-csv-column-unknown = onbekende kolom { $column }; de kolommen zijn { $columns }
+svc-csv-column-missing = de kolom { $column } ontbreekt (de kopregel heeft name en email nodig)
+svc-csv-no-people = het bestand heeft een kopregel maar geen personen
+svc-csv-too-many = het bestand bevat { $count } personen; er kunnen er hooguit { $max } tegelijk worden geïmporteerd
+svc-csv-fields = { $count } velden, maar de kopregel heeft er { $header }
+svc-csv-field = de kolom { $column } van deze regel kan niet worden gelezen
+svc-csv-bad-email = het e-mailadres { $email } lijkt niet te kloppen
+svc-csv-bad-date = de begindatum { $date } is geen datum JJJJ-MM-DD
+svc-csv-username-twice = de gebruikersnaam { $value } staat ook op regel { $line }
+svc-csv-email-twice = het e-mailadres { $value } staat ook op regel { $line }
+svc-csv-number-twice = het personeelsnummer { $value } staat ook op regel { $line }
+svc-csv-username-taken = de gebruikersnaam { $username } is al in gebruik; geef een andere in de kolom username
+svc-csv-made-meanwhile = er is intussen iemand aangemaakt met een gebruikersnaam uit dit bestand ({ $what }); er is niets geïmporteerd, controleer het bestand opnieuw
