@@ -717,7 +717,7 @@ pub(super) async fn render_person_with(
     let sso = try_page!(a, state.gateway.admin_sso_sessions(&a.actor, id, t).await);
     let remembered = try_page!(
         a,
-        super::remember::admin_section(state, &a.ctx, &a.actor, id, a.c.csrf(), t).await
+        super::remember::admin_section(state, &a.actor, id, a.c.csrf(), t).await
     );
     let refused = error.is_some() || tools.refused.is_some();
     let html = ap::person_page(
@@ -728,7 +728,7 @@ pub(super) async fn render_person_with(
             devices: &devices,
             activity: super::admin_tools::activity(&a.ctx, &activity, t),
             tools,
-            sso: super::sso_sessions::admin_section(&a.ctx, a.c.csrf(), id, &sso),
+            sso: super::sso_sessions::admin_section(a.c.csrf(), id, &sso),
             remembered,
             shown,
             error,

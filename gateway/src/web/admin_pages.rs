@@ -247,8 +247,8 @@ pub struct PersonParts<'a> {
     pub devices: &'a [Device],
     pub activity: at::ActivityView,
     pub tools: &'a super::admin_tools::Tools<'a>,
-    pub sso: String,
-    pub remembered: String,
+    pub sso: super::sso_sessions::SsoSection<'a>,
+    pub remembered: super::remember::RememberedSection<'a>,
     pub shown: Option<(String, String)>,
     pub error: Option<(String, PersonField)>,
 }

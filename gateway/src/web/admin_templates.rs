@@ -2,6 +2,8 @@
 //! every text already in the signed-in person's language (or named by its catalogue key in
 //! the template), escaped by askama. `admin_pages.rs` fills them from the model.
 
+use super::remember::RememberedSection;
+use super::sso_sessions::SsoSection;
 use super::templates::{Ctx, Nav};
 use crate::model::{ApiToken, LifecycleRequest, Organisation, Person, RequestId, UnixTime};
 use crate::service::import::{ImportRow, Imported};
@@ -207,10 +209,10 @@ pub struct PersonPage<'a> {
     pub shown: Option<(String, String)>,
     pub devices: Vec<DeviceRow>,
     pub activity: ActivityView,
-    /// The signed-in browsers' section (sso_sessions.rs), already HTML.
-    pub sso: String,
-    /// The remembered browsers' section (remember.rs), already HTML.
-    pub remembered: String,
+    /// The signed-in browsers' section (`portal/sso_sessions.html`).
+    pub sso: SsoSection<'a>,
+    /// The remembered browsers' section (`portal/remembered.html`).
+    pub remembered: RememberedSection<'a>,
     pub operator: bool,
 }
 
@@ -559,8 +561,13 @@ mod tests {
                     devices: &[],
                     activity: super::super::admin_tools::activity(&c, &activity, T),
                     tools: &tools,
-                    sso: String::new(),
-                    remembered: String::new(),
+                    sso: super::super::sso_sessions::admin_section("c", p.id, &[]),
+                    remembered: RememberedSection {
+                        csrf: "c",
+                        base: format!("/admin/people/{}/browsers", p.id),
+                        browsers: Vec::new(),
+                        admin: true,
+                    },
                     shown: Some(("<what>".into(), "<code>".into())),
                     error: Some(("<why>".into(), PersonField::Minutes("<typed>".into()))),
                 },

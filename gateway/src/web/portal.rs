@@ -503,16 +503,15 @@ async fn devices_page(
         Ok(s) => s,
         Err(e) => return server_error(&e),
     };
-    let remembered =
-        match super::remember::portal_section(state, &ctx, &c.actor.person, c.csrf()).await {
-            Ok(s) => s,
-            Err(e) => return server_error(&e),
-        };
+    let remembered = match super::remember::portal_section(state, &c.actor.person, c.csrf()).await {
+        Ok(s) => s,
+        Err(e) => return server_error(&e),
+    };
     let own = match state.gateway.own_language(&c.actor.person).await {
         Ok(l) => l,
         Err(e) => return server_error(&e),
     };
-    let sso = super::sso_sessions::portal_section(&ctx, c.csrf(), &sso, c.sso_sid.as_deref());
+    let sso = super::sso_sessions::portal_section(c.csrf(), &sso, c.sso_sid.as_deref());
     let html = render(&tpl::DevicesPage {
         ctx: &ctx,
         nav: tpl::portal_nav(&ctx, c.csrf(), "/portal"),
@@ -522,8 +521,8 @@ async fn devices_page(
         recovery_left: left,
         error: problem.map(|p| p.text(&ctx)),
         failed,
-        sso: render(&sso).0,
-        remembered: render(&remembered).0,
+        sso,
+        remembered,
         own_language: own,
     });
     show(state, html)
