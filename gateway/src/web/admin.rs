@@ -223,7 +223,7 @@ fn refused_in(ctx: &Ctx, text: &crate::service::Refusal) -> Response {
 
 fn failure_in(ctx: &Ctx, e: &ServiceError) -> Response {
     match e {
-        ServiceError::NotFound(_) => not_found_in(ctx),
+        e if e.is_not_found() => not_found_in(ctx),
         ServiceError::Refused(text) => refused_in(ctx, text),
         e => {
             tracing::error!(error = %e, "an administration page failed");
