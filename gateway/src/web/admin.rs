@@ -181,9 +181,9 @@ impl Admin {
         forbidden_in(&self.ctx)
     }
 
-    /// A service error as a page in the person's language: not found 404, a refusal 400
-    /// (refusals the person can act on are shown on their form by the caller), anything
-    /// else 500.
+    /// A service error as a page in the person's language: not found 404, a refusal (the
+    /// service's, or the store's it passed on) 400 (refusals the person can act on are
+    /// shown on their form by the caller), anything else 500.
     pub(super) fn failure(&self, e: &ServiceError) -> Response {
         failure_in(&self.ctx, e)
     }
@@ -222,10 +222,19 @@ fn refused_in(ctx: &Ctx, text: &crate::service::Refusal) -> Response {
 }
 
 fn failure_in(ctx: &Ctx, e: &ServiceError) -> Response {
-    match e {
-        e if e.is_not_found() => not_found_in(ctx),
-        ServiceError::Refused(text) => refused_in(ctx, text),
-        e => {
+    // A store's refusal the service passed on as it came (a request changed meanwhile, or
+    // no longer at the status the action starts from): said like the service's own.
+    let store_refusal = match e {
+        ServiceError::Store(crate::store::StoreError::Invalid(why)) => {
+            crate::service::Refusal::of_store(why)
+        }
+        _ => None,
+    };
+    match (e, store_refusal) {
+        (e, _) if e.is_not_found() => not_found_in(ctx),
+        (ServiceError::Refused(text), _) => refused_in(ctx, text),
+        (_, Some(text)) => refused_in(ctx, &text),
+        (e, None) => {
             tracing::error!(error = %e, "an administration page failed");
             message_response(
                 StatusCode::INTERNAL_SERVER_ERROR,
