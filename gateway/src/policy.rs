@@ -9,6 +9,32 @@ use crate::model::DeviceKind;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+/// The longest single sign-on a policy may set (hours).
+pub const SSO_HOURS_MAX: u32 = 24 * 30;
+/// The longest idle time of a single sign-on session a policy may set (minutes).
+pub const SSO_IDLE_MINUTES_MAX: u32 = 24 * 60;
+
+/// What is wrong with a policy an operator set (`OrgPolicy::check`). `Display` is English
+/// (the CLI); the service words it in the operator's language
+/// (`service::refusal::Refusal::of_policy`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PolicyError {
+    #[error("factors: allow at least one kind (or all)")]
+    NoFactors,
+    #[error("lockout threshold {0} is outside {min}..={max}", min = LOCKOUT_BOUNDS.start(), max = LOCKOUT_BOUNDS.end())]
+    LockoutThreshold(u32),
+    #[error("language {0:?} is not one of nl, en")]
+    Language(String),
+    #[error("single sign-on lasts at most {SSO_HOURS_MAX} hours")]
+    SsoHours,
+    #[error("single sign-on idle time must be 1 to {SSO_IDLE_MINUTES_MAX} minutes")]
+    SsoIdleMinutes,
+    #[error("remember days {0} is outside {min}..={max}", min = REMEMBER_DAYS.start(), max = REMEMBER_DAYS.end())]
+    RememberDays(u32),
+    #[error("a client's ranges must name at least one range")]
+    EmptyRanges,
+}
+
 /// The kinds of second factor a policy can allow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -122,43 +148,38 @@ impl OrgPolicy {
     }
 
     /// Check what an operator set.
-    pub fn check(&self) -> Result<(), String> {
+    pub fn check(&self) -> Result<(), PolicyError> {
         if let Some(f) = &self.factors
             && f.is_empty()
         {
-            return Err("factors: allow at least one kind (or all)".into());
+            return Err(PolicyError::NoFactors);
         }
         if let Some(t) = self.lockout_threshold
             && !LOCKOUT_BOUNDS.contains(&t)
         {
-            return Err(format!(
-                "lockout threshold {t} is outside {}..={}",
-                LOCKOUT_BOUNDS.start(),
-                LOCKOUT_BOUNDS.end()
-            ));
+            return Err(PolicyError::LockoutThreshold(t));
         }
         if let Some(l) = &self.language
             && !LANGUAGES.contains(&l.as_str())
         {
-            return Err(format!("language {l:?} is not one of nl, en"));
+            return Err(PolicyError::Language(l.clone()));
         }
-        if self.sso_hours.is_some_and(|h| h > 24 * 30) {
-            return Err("single sign-on lasts at most 720 hours".into());
+        if self.sso_hours.is_some_and(|h| h > SSO_HOURS_MAX) {
+            return Err(PolicyError::SsoHours);
         }
-        if self.sso_idle_minutes.is_some_and(|m| m == 0 || m > 24 * 60) {
-            return Err("single sign-on idle time must be 1 to 1440 minutes".into());
+        if self
+            .sso_idle_minutes
+            .is_some_and(|m| m == 0 || m > SSO_IDLE_MINUTES_MAX)
+        {
+            return Err(PolicyError::SsoIdleMinutes);
         }
         if let Some(d) = self.remember_days
             && !REMEMBER_DAYS.contains(&d)
         {
-            return Err(format!(
-                "remember days {d} is outside {}..={}",
-                REMEMBER_DAYS.start(),
-                REMEMBER_DAYS.end()
-            ));
+            return Err(PolicyError::RememberDays(d));
         }
         if self.client_ranges.values().any(Vec::is_empty) {
-            return Err("a client's ranges must name at least one range".into());
+            return Err(PolicyError::EmptyRanges);
         }
         Ok(())
     }
@@ -243,10 +264,10 @@ mod tests {
         assert!(!p.allows_source(Some("vpn"), None));
         assert!(p.allows_source(Some("other"), None));
         p.lockout_threshold = Some(2);
-        assert!(p.check().unwrap_err().contains("outside"));
+        assert!(p.check().unwrap_err().to_string().contains("outside"));
         p.lockout_threshold = Some(3);
         p.language = Some("de".into());
-        assert!(p.check().unwrap_err().contains("nl, en"));
+        assert!(p.check().unwrap_err().to_string().contains("nl, en"));
         let json = serde_json::to_string(&p).unwrap();
         assert!(
             json.contains("hardware_token") && json.contains("192.0.2.0/24"),
@@ -267,7 +288,10 @@ mod tests {
         );
         for bad in [0, 91, u32::MAX] {
             p.remember_days = Some(bad);
-            assert!(p.check().unwrap_err().contains("remember days"), "{bad}");
+            assert!(
+                p.check().unwrap_err().to_string().contains("remember days"),
+                "{bad}"
+            );
         }
         for good in [1, 30, 90] {
             p.remember_days = Some(good);

@@ -2,9 +2,6 @@
 # as the CLI, the logs and the pages say it (service/refusal.rs). Every key is also in
 # ../nl/service.ftl.
 
-## A text from outside the service (a store's or a policy's), as it came
-svc-said = { $text }
-
 ## The portal: devices of one's own
 svc-last-device = You cannot remove your last device; ask your organisation's administrator or the helpdesk.
 svc-wrong-code = That code is not right. Enter the current code from another of your devices.
@@ -49,6 +46,13 @@ svc-resync-window = the two codes do not follow each other within the resync win
 svc-import-unsupported = entry { $entry } (serial "{ $serial }"): unsupported digits or period
 svc-erase-not-removed = person { $person } is { $state }: remove them first (`person remove`); only a removed person's identity can be erased
 svc-policy-operator-only = only the operator sets an organisation's policy
+svc-policy-no-factors = factors: allow at least one kind (or all)
+svc-policy-lockout = lockout threshold { $value } is outside { $min }..={ $max }
+svc-policy-language = language { $value } is not one of nl, en
+svc-policy-sso-hours = single sign-on lasts at most { $max } hours
+svc-policy-sso-idle = single sign-on idle time must be 1 to { $max } minutes
+svc-policy-remember-days = remember days { $value } is outside { $min }..={ $max }
+svc-policy-empty-ranges = a client's ranges must name at least one range
 svc-offboard-operator-only = only the operator can offboard an organisation
 
 ## Admin tools
@@ -76,3 +80,29 @@ svc-nothing-to-change = Nothing to change: give a new name, a new e-mail address
 svc-no-such-person = No such person in this organisation.
 svc-has-password = This account has a password already; an activation link is only for accounts not yet activated. For a lost device, issue a temporary code.
 svc-not-in-stock = No token with that serial number is in your organisation's stock.
+svc-request-not-at = request { $id } is { $status }, not { $wanted }
+svc-request-changed = request { $id } changed meanwhile
+svc-too-few-tokens = only { $stock } tokens in stock, { $ordered } ordered
+svc-token-not-in-stock = token "{ $serial }" is not in the organisation's stock
+
+## The CSV import of people: what is wrong with a line of the file (after "line N: ")
+svc-csv-quote-inside = a quote inside a field: quote the whole field and double the quote ("")
+svc-csv-text-after-quote = text after a closing quote
+svc-csv-quote-open = a quoted field is not closed
+svc-csv-too-large = the file is larger than { $mib } MiB; split it into smaller files
+svc-csv-not-utf8 = not UTF-8 text; save the file as CSV UTF-8
+svc-csv-empty = the file is empty: it needs a header row ({ $columns }) and a row per person
+svc-csv-column-twice = the column { $column } is there twice
+svc-csv-column-unknown = unknown column { $column }; the columns are { $columns }
+svc-csv-column-missing = the column { $column } is missing (the header row needs name and email)
+svc-csv-no-people = the file has a header row but no people
+svc-csv-too-many = the file has { $count } people; at most { $max } can be imported at once
+svc-csv-fields = { $count } fields, but the header row has { $header }
+svc-csv-field = the { $column } column of this line cannot be read
+svc-csv-bad-email = the e-mail address { $email } does not look right
+svc-csv-bad-date = the start date { $date } is not a date YYYY-MM-DD
+svc-csv-username-twice = the username { $value } is also on line { $line }
+svc-csv-email-twice = the e-mail address { $value } is also on line { $line }
+svc-csv-number-twice = the employee number { $value } is also on line { $line }
+svc-csv-username-taken = the username { $username } is taken; give another one in the username column
+svc-csv-made-meanwhile = { $what } was made meanwhile; nothing was imported, check the file again

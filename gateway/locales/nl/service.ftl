@@ -2,9 +2,6 @@
 # een stap is geweigerd, zoals de pagina's het zeggen (service/refusal.rs). Elke sleutel
 # staat ook in ../en/service.ftl.
 
-## Een tekst van buiten de service (van de opslag of een beleid), zoals hij kwam
-svc-said = { $text }
-
 ## Het portaal: de eigen apparaten
 svc-last-device = U kunt uw laatste apparaat niet verwijderen; vraag het de beheerder van uw organisatie of de helpdesk.
 svc-wrong-code = Die code klopt niet. Voer de huidige code in van een ander apparaat van u.
@@ -53,6 +50,13 @@ svc-erase-not-removed = Persoon { $person } is { $state ->
        *[other] { $state }
     }: verwijder de persoon eerst (`person remove`); alleen de identiteit van een verwijderde persoon kan worden gewist.
 svc-policy-operator-only = Alleen de operator stelt het beleid van een organisatie in.
+svc-policy-no-factors = Sta ten minste één soort factor toe (of alle).
+svc-policy-lockout = De drempel voor de blokkering ({ $value }) moet tussen { $min } en { $max } liggen.
+svc-policy-language = De taal { $value } is niet een van nl, en.
+svc-policy-sso-hours = Eenmalige aanmelding duurt hooguit { $max } uur.
+svc-policy-sso-idle = De tijd zonder gebruik voor eenmalige aanmelding moet 1 tot { $max } minuten zijn.
+svc-policy-remember-days = Het aantal dagen voor een onthouden browser ({ $value }) moet tussen { $min } en { $max } liggen.
+svc-policy-empty-ranges = Geef voor elke client ten minste één adresbereik.
 svc-offboard-operator-only = Alleen de operator kan een organisatie laten vertrekken.
 
 ## Beheerhulpmiddelen
@@ -102,3 +106,36 @@ svc-nothing-to-change = Er is niets te wijzigen: geef een nieuwe naam, een nieuw
 svc-no-such-person = Deze persoon bestaat niet in deze organisatie.
 svc-has-password = Dit account heeft al een wachtwoord; een activeringslink is alleen voor accounts die nog niet zijn geactiveerd. Geef voor een kwijtgeraakt apparaat een tijdelijke code uit.
 svc-not-in-stock = Er is geen token met dat serienummer in de voorraad van uw organisatie.
+svc-request-not-at = Verzoek { $id } is { $status ->
+        [submitted] ingediend
+        [in_progress] in behandeling
+        [done] afgehandeld
+        [rejected] afgewezen
+        [cancelled] geannuleerd
+       *[other] { $status }
+    }; dit kan nu niet meer bij dit verzoek.
+svc-request-changed = Verzoek { $id } is intussen gewijzigd; open het opnieuw en probeer het nog eens.
+svc-too-few-tokens = Er zijn maar { $stock } tokens op voorraad; er zijn er { $ordered } besteld.
+svc-token-not-in-stock = Token "{ $serial }" is niet in de voorraad van de organisatie.
+
+## De CSV-import van personen: wat er mis is met een regel van het bestand (na "regel N: ")
+svc-csv-quote-inside = een aanhalingsteken midden in een veld: zet het hele veld tussen aanhalingstekens en verdubbel het aanhalingsteken ("")
+svc-csv-text-after-quote = tekst na een afsluitend aanhalingsteken
+svc-csv-quote-open = een veld tussen aanhalingstekens wordt niet afgesloten
+svc-csv-too-large = het bestand is groter dan { $mib } MiB; splits het in kleinere bestanden
+svc-csv-not-utf8 = geen UTF-8-tekst; sla het bestand op als CSV UTF-8
+svc-csv-empty = het bestand is leeg: het heeft een kopregel nodig ({ $columns }) en een regel per persoon
+svc-csv-column-twice = de kolom { $column } staat er twee keer in
+svc-csv-column-unknown = onbekende kolom { $column }; de kolommen zijn { $columns }
+svc-csv-column-missing = de kolom { $column } ontbreekt (de kopregel heeft name en email nodig)
+svc-csv-no-people = het bestand heeft een kopregel maar geen personen
+svc-csv-too-many = het bestand bevat { $count } personen; er kunnen er hooguit { $max } tegelijk worden geïmporteerd
+svc-csv-fields = { $count } velden, maar de kopregel heeft er { $header }
+svc-csv-field = de kolom { $column } van deze regel kan niet worden gelezen
+svc-csv-bad-email = het e-mailadres { $email } lijkt niet te kloppen
+svc-csv-bad-date = de begindatum { $date } is geen datum JJJJ-MM-DD
+svc-csv-username-twice = de gebruikersnaam { $value } staat ook op regel { $line }
+svc-csv-email-twice = het e-mailadres { $value } staat ook op regel { $line }
+svc-csv-number-twice = het personeelsnummer { $value } staat ook op regel { $line }
+svc-csv-username-taken = de gebruikersnaam { $username } is al in gebruik; geef een andere in de kolom username
+svc-csv-made-meanwhile = er is intussen iemand aangemaakt met een gebruikersnaam uit dit bestand ({ $what }); er is niets geïmporteerd, controleer het bestand opnieuw

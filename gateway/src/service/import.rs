@@ -19,6 +19,7 @@
 //! checks (a username taken) and the writing are `Gateway` methods.
 
 use super::lifecycle::{ACTIVATION_SECONDS, clean, email_ok, new_secret, parse_date};
+use super::refusal::number;
 use super::*;
 use crate::model::Role;
 use std::collections::HashMap;
@@ -46,28 +47,32 @@ pub struct ImportRow {
     pub start_date: String,
 }
 
-/// What is wrong with the file, and where (line 0: the file as a whole).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What is wrong with the file, and where (line 0: the file as a whole): a `svc-*` key and
+/// its arguments, so a page says it in the person's language (`Refusal::text`); `Display`
+/// is English (the CLI).
+#[derive(Debug, Clone, PartialEq)]
 pub struct LineError {
     pub line: usize,
-    pub message: String,
+    pub why: Refusal,
 }
 
 impl std::fmt::Display for LineError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         if self.line == 0 {
-            write!(f, "file: {}", self.message)
+            write!(f, "file: {}", self.why)
         } else {
-            write!(f, "line {}: {}", self.line, self.message)
+            write!(f, "line {}: {}", self.line, self.why)
         }
     }
 }
 
-fn file_error(message: impl Into<String>) -> Vec<LineError> {
-    vec![LineError {
-        line: 0,
-        message: message.into(),
-    }]
+fn file_error(why: Refusal) -> Vec<LineError> {
+    vec![LineError { line: 0, why }]
+}
+
+/// A value of the file as a text's argument: quoted, control characters escaped.
+fn quoted(value: &str) -> crate::i18n::Arg {
+    format!("{value:?}").into()
 }
 
 /// One person made by an import, with their activation link (a credential: mailed, never
@@ -88,9 +93,9 @@ fn records(text: &str, delimiter: char) -> Result<Vec<(usize, Vec<String>)>, Lin
     let (mut line, mut start) = (1, 1);
     let (mut in_quotes, mut after_quote) = (false, false);
     let mut chars = text.chars().peekable();
-    let error = |line, message: &str| LineError {
+    let error = |line, key: &'static str| LineError {
         line,
-        message: message.to_owned(),
+        why: Refusal::new(key),
     };
     while let Some(c) = chars.next() {
         if in_quotes {
@@ -115,10 +120,7 @@ fn records(text: &str, delimiter: char) -> Result<Vec<(usize, Vec<String>)>, Lin
         match c {
             '"' if field.is_empty() && !after_quote => in_quotes = true,
             '"' => {
-                return Err(error(
-                    line,
-                    "a quote inside a field: quote the whole field and double the quote (\"\")",
-                ));
+                return Err(error(line, "svc-csv-quote-inside"));
             }
             c if c == delimiter => {
                 fields.push(std::mem::take(&mut field));
@@ -133,13 +135,13 @@ fn records(text: &str, delimiter: char) -> Result<Vec<(usize, Vec<String>)>, Lin
                 after_quote = false;
             }
             _ if after_quote => {
-                return Err(error(line, "text after a closing quote"));
+                return Err(error(line, "svc-csv-text-after-quote"));
             }
             c => field.push(c),
         }
     }
     if in_quotes {
-        return Err(error(start, "a quoted field is not closed"));
+        return Err(error(start, "svc-csv-quote-open"));
     }
     if !field.is_empty() || !fields.is_empty() || after_quote {
         fields.push(field);
@@ -164,10 +166,9 @@ pub fn parse_people(bytes: &[u8]) -> Result<Vec<ImportRow>, Vec<LineError>> {
 /// whole cannot be read.
 fn parse_rows(bytes: &[u8]) -> Result<(Vec<ImportRow>, Vec<LineError>), Vec<LineError>> {
     if bytes.len() > MAX_BYTES {
-        return Err(file_error(format!(
-            "the file is larger than {} MiB; split it into smaller files",
-            MAX_BYTES / (1024 * 1024)
-        )));
+        return Err(file_error(
+            Refusal::new("svc-csv-too-large").with("mib", number(MAX_BYTES / (1024 * 1024))),
+        ));
     }
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let text = match std::str::from_utf8(bytes) {
@@ -179,7 +180,7 @@ fn parse_rows(bytes: &[u8]) -> Result<(Vec<ImportRow>, Vec<LineError>), Vec<Line
                 .count();
             return Err(vec![LineError {
                 line,
-                message: "not UTF-8 text; save the file as CSV UTF-8".into(),
+                why: Refusal::new("svc-csv-not-utf8"),
             }]);
         }
     };
@@ -195,10 +196,9 @@ fn parse_rows(bytes: &[u8]) -> Result<(Vec<ImportRow>, Vec<LineError>), Vec<Line
         .filter(|(_, f)| !(f.len() == 1 && f[0].trim().is_empty()))
         .collect();
     let Some(((header_at, header), rows)) = records.split_first() else {
-        return Err(file_error(format!(
-            "the file is empty: it needs a header row ({}) and a row per person",
-            COLUMNS.join(",")
-        )));
+        return Err(file_error(
+            Refusal::new("svc-csv-empty").with("columns", COLUMNS.join(",")),
+        ));
     };
     let mut errors = Vec::new();
     let mut at: HashMap<&str, usize> = HashMap::new();
@@ -207,15 +207,14 @@ fn parse_rows(bytes: &[u8]) -> Result<(Vec<ImportRow>, Vec<LineError>), Vec<Line
         match COLUMNS.iter().find(|c| **c == name) {
             Some(c) if at.insert(*c, i).is_some() => errors.push(LineError {
                 line: *header_at,
-                message: format!("the column {c} is there twice"),
+                why: Refusal::new("svc-csv-column-twice").with("column", *c),
             }),
             Some(_) => {}
             None => errors.push(LineError {
                 line: *header_at,
-                message: format!(
-                    "unknown column {name:?}; the columns are {}",
-                    COLUMNS.join(", ")
-                ),
+                why: Refusal::new("svc-csv-column-unknown")
+                    .with("column", quoted(&name))
+                    .with("columns", COLUMNS.join(", ")),
             }),
         }
     }
@@ -223,9 +222,7 @@ fn parse_rows(bytes: &[u8]) -> Result<(Vec<ImportRow>, Vec<LineError>), Vec<Line
         if !at.contains_key(required) {
             errors.push(LineError {
                 line: *header_at,
-                message: format!(
-                    "the column {required} is missing (the header row needs name and email)"
-                ),
+                why: Refusal::new("svc-csv-column-missing").with("column", *required),
             });
         }
     }
@@ -233,66 +230,79 @@ fn parse_rows(bytes: &[u8]) -> Result<(Vec<ImportRow>, Vec<LineError>), Vec<Line
         return Err(errors);
     }
     if rows.is_empty() {
-        return Err(file_error("the file has a header row but no people"));
+        return Err(file_error(Refusal::new("svc-csv-no-people")));
     }
     if rows.len() > MAX_ROWS {
-        return Err(file_error(format!(
-            "the file has {} people; at most {MAX_ROWS} can be imported at once",
-            rows.len()
-        )));
+        return Err(file_error(
+            Refusal::new("svc-csv-too-many")
+                .with("count", number(rows.len()))
+                .with("max", number(MAX_ROWS)),
+        ));
     }
     let (mut by_user, mut by_email, mut by_number) =
         (HashMap::new(), HashMap::new(), HashMap::new());
     let mut out = Vec::with_capacity(rows.len());
     for (line, fields) in rows {
         let line = *line;
-        let mut fail = |message: String| {
-            errors.push(LineError { line, message });
+        let mut fail = |why: Refusal| {
+            errors.push(LineError { line, why });
         };
         if fields.len() != header.len() {
-            fail(format!(
-                "{} fields, but the header row has {}",
-                fields.len(),
-                header.len()
-            ));
+            fail(
+                Refusal::new("svc-csv-fields")
+                    .with("count", number(fields.len()))
+                    .with("header", number(header.len())),
+            );
             continue;
         }
         let get = |c: &str| at.get(c).map_or("", |i| fields[*i].as_str());
-        let mut check = |r: Result<String>| match r {
-            Ok(v) => v,
-            Err(e) => {
-                fail(e.to_string());
-                String::new()
-            }
-        };
-        let full_name = check(clean(get("name"), "name", 200, true));
-        let email = check(clean(get("email"), "e-mail address", 254, true));
-        let employee_number = check(clean(get("employee_number"), "employee number", 64, false));
-        let username = check(clean(get("username"), "username", 254, false));
-        let start_date = check(clean(get("start_date"), "start date", 10, false));
+        let mut check =
+            |column: &str, what, max, required| match clean(get(column), what, max, required) {
+                Ok(v) => v,
+                Err(ServiceError::Refused(why)) => {
+                    fail(why);
+                    String::new()
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "an import field was refused without a reason");
+                    fail(Refusal::new("svc-csv-field").with("column", column.to_owned()));
+                    String::new()
+                }
+            };
+        let full_name = check("name", "name", 200, true);
+        let email = check("email", "e-mail address", 254, true);
+        let employee_number = check("employee_number", "employee number", 64, false);
+        let username = check("username", "username", 254, false);
+        let start_date = check("start_date", "start date", 10, false);
         if !email.is_empty() && !email_ok(&email) {
-            fail(format!("the e-mail address {email:?} does not look right"));
+            fail(Refusal::new("svc-csv-bad-email").with("email", quoted(&email)));
         }
         if !start_date.is_empty() && parse_date(&start_date).is_none() {
-            fail(format!(
-                "the start date {start_date:?} is not a date YYYY-MM-DD"
-            ));
+            fail(Refusal::new("svc-csv-bad-date").with("date", quoted(&start_date)));
         }
         let username = crate::store::normalise_username(if username.is_empty() {
             &email
         } else {
             &username
         });
-        for (seen, what, value) in [
-            (&mut by_user, "username", username.clone()),
-            (&mut by_email, "e-mail address", email.to_lowercase()),
-            (&mut by_number, "employee number", employee_number.clone()),
+        for (seen, key, value) in [
+            (&mut by_user, "svc-csv-username-twice", username.clone()),
+            (&mut by_email, "svc-csv-email-twice", email.to_lowercase()),
+            (
+                &mut by_number,
+                "svc-csv-number-twice",
+                employee_number.clone(),
+            ),
         ] {
             if value.is_empty() {
                 continue;
             }
             if let Some(first) = seen.get(&value) {
-                fail(format!("the {what} {value:?} is also on line {first}"));
+                fail(
+                    Refusal::new(key)
+                        .with("value", quoted(&value))
+                        .with("line", number(*first)),
+                );
             } else {
                 seen.insert(value, line);
             }
@@ -338,10 +348,8 @@ impl Gateway {
             {
                 errors.push(LineError {
                     line: r.line,
-                    message: format!(
-                        "the username {:?} is taken; give another one in the username column",
-                        r.username
-                    ),
+                    why: Refusal::new("svc-csv-username-taken")
+                        .with("username", quoted(&r.username)),
                 });
             }
         }
@@ -415,9 +423,9 @@ impl Gateway {
         let made = match self.store.import_people(batch, now, expires_at).await {
             Ok(made) => made,
             Err(StoreError::Conflict(what)) => {
-                return Ok(Err(file_error(format!(
-                    "{what} was made meanwhile; nothing was imported, check the file again"
-                ))));
+                return Ok(Err(file_error(
+                    Refusal::new("svc-csv-made-meanwhile").with("what", what),
+                )));
             }
             Err(e) => return Err(e.into()),
         };

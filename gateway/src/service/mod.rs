@@ -44,6 +44,9 @@ pub enum ServiceError {
     /// sync): the CLI and the logs show it; the pages do not.
     #[error("{0}")]
     Invalid(String),
+    /// Nothing by that name or id, or nothing the actor may see (the same answer). The
+    /// detail is English, for the CLI and the logs; a page says "not found" in the
+    /// person's language without it (`is_not_found`).
     #[error("{0} not found")]
     NotFound(String),
     #[error("cannot seal or open a secret: {0}")]
@@ -55,6 +58,18 @@ pub enum ServiceError {
 pub type Result<T, E = ServiceError> = std::result::Result<T, E>;
 
 mod actor;
+impl ServiceError {
+    /// Not found: the service's, or the store's under it (a row gone between two reads).
+    /// Pages answer these with their "not found" text in the person's language, never
+    /// with the detail.
+    pub fn is_not_found(&self) -> bool {
+        matches!(
+            self,
+            Self::NotFound(_) | Self::Store(StoreError::NotFound(_))
+        )
+    }
+}
+
 pub mod admin_tools;
 mod approval;
 mod approve;

@@ -11,10 +11,6 @@ pub struct Refusal {
     args: Vec<(&'static str, Arg)>,
 }
 
-/// The key of a text that comes from outside the service as it is (a store's or a
-/// policy's English sentence): `{ $text }` in both languages.
-pub const SAID: &str = "svc-said";
-
 impl Refusal {
     /// The refusal `key` (a `svc-*` key), without arguments so far.
     pub fn new(key: &'static str) -> Self {
@@ -31,9 +27,54 @@ impl Refusal {
         self
     }
 
-    /// A text from elsewhere, shown as it is in either language.
-    pub fn said(text: impl Into<String>) -> Self {
-        Self::new(SAID).with("text", text.into())
+    /// Why the store refused a change, if a person may read it (`None`: a fault of the
+    /// caller or of the data, not a refusal).
+    pub fn of_store(why: &crate::store::Rejected) -> Option<Self> {
+        use crate::store::Rejected as R;
+        Some(match why {
+            R::RequestNotAt { id, status, wanted } => Self::new(REQUEST_NOT_AT)
+                .with("id", number(*id))
+                .with("status", status.as_str())
+                .with(
+                    "wanted",
+                    wanted
+                        .iter()
+                        .map(|s| s.as_str())
+                        .collect::<Vec<_>>()
+                        .join(" or "),
+                ),
+            R::RequestChanged { id } => Self::new(REQUEST_CHANGED).with("id", number(*id)),
+            R::TooFewTokens { in_stock, ordered } => Self::new(TOO_FEW_TOKENS)
+                .with("stock", number(*in_stock))
+                .with("ordered", number(*ordered)),
+            R::NoToken { serial } | R::TokenNotInStock { serial } => {
+                Self::new(TOKEN_NOT_IN_STOCK).with("serial", serial.as_str())
+            }
+            R::Text(_) => return None,
+        })
+    }
+
+    /// What is wrong with a policy an operator set.
+    pub fn of_policy(e: &crate::policy::PolicyError) -> Self {
+        use crate::policy::{LOCKOUT_BOUNDS, PolicyError as P, REMEMBER_DAYS};
+        match e {
+            P::NoFactors => Self::new("svc-policy-no-factors"),
+            P::LockoutThreshold(t) => Self::new("svc-policy-lockout")
+                .with("value", number(*t))
+                .with("min", number(*LOCKOUT_BOUNDS.start()))
+                .with("max", number(*LOCKOUT_BOUNDS.end())),
+            P::Language(l) => Self::new("svc-policy-language").with("value", format!("{l:?}")),
+            P::SsoHours => {
+                Self::new("svc-policy-sso-hours").with("max", number(crate::policy::SSO_HOURS_MAX))
+            }
+            P::SsoIdleMinutes => Self::new("svc-policy-sso-idle")
+                .with("max", number(crate::policy::SSO_IDLE_MINUTES_MAX)),
+            P::RememberDays(d) => Self::new("svc-policy-remember-days")
+                .with("value", number(*d))
+                .with("min", number(*REMEMBER_DAYS.start()))
+                .with("max", number(*REMEMBER_DAYS.end())),
+            P::EmptyRanges => Self::new("svc-policy-empty-ranges"),
+        }
     }
 
     /// Which refusal this is (compare with the key constants).
@@ -81,6 +122,27 @@ pub(crate) fn password_refused(e: crate::password::PasswordError) -> super::Serv
         e => super::ServiceError::Password(e),
     }
 }
+
+/// A store error as the service's: a refusal a person may read in their language
+/// (`Refusal::of_store`), anything else as it was.
+pub(crate) fn store_refused(e: crate::store::StoreError) -> super::ServiceError {
+    match &e {
+        crate::store::StoreError::Invalid(why) => match Refusal::of_store(why) {
+            Some(r) => r.into(),
+            None => e.into(),
+        },
+        _ => e.into(),
+    }
+}
+
+/// A request is not at a status the change starts from (`$id`, `$status`, `$wanted`).
+pub const REQUEST_NOT_AT: &str = "svc-request-not-at";
+/// A request changed between reading and writing it (`$id`).
+pub const REQUEST_CHANGED: &str = "svc-request-changed";
+/// An order for more tokens than the stock holds (`$stock`, `$ordered`).
+pub const TOO_FEW_TOKENS: &str = "svc-too-few-tokens";
+/// No token with the serial (`$serial`) in the organisation's stock.
+pub const TOKEN_NOT_IN_STOCK: &str = "svc-token-not-in-stock";
 
 /// A password shorter than the policy's minimum (`$min`).
 pub const PASSWORD_TOO_SHORT: &str = "svc-password-too-short";
@@ -136,10 +198,69 @@ mod tests {
             r.text(Lang::Nl),
             "Het serienummer is te lang of bevat stuurtekens (hooguit 64 tekens)."
         );
-        // A text from elsewhere is shown as it came, in either language.
-        let said = Refusal::said("request 7 changed meanwhile");
-        assert_eq!(said.text(Lang::Nl), "request 7 changed meanwhile");
-        assert_eq!(said.to_string(), "request 7 changed meanwhile");
+        // The store's and the policy's refusals are typed and read in either language;
+        // English as the store and the policy say it.
+        let r = Refusal::of_store(&crate::store::Rejected::RequestChanged { id: 7 })
+            .expect("a refusal");
+        assert_eq!(r.to_string(), "request 7 changed meanwhile");
+        assert_eq!(
+            r.text(Lang::Nl),
+            "Verzoek 7 is intussen gewijzigd; open het opnieuw en probeer het nog eens."
+        );
+        let why = crate::store::Rejected::RequestNotAt {
+            id: 7,
+            status: crate::model::RequestStatus::Done,
+            wanted: vec![
+                crate::model::RequestStatus::Submitted,
+                crate::model::RequestStatus::InProgress,
+            ],
+        };
+        let r = Refusal::of_store(&why).expect("a refusal");
+        assert_eq!(r.to_string(), why.to_string());
+        assert_eq!(
+            r.to_string(),
+            "request 7 is done, not submitted or in_progress"
+        );
+        assert_eq!(
+            r.text(Lang::Nl),
+            "Verzoek 7 is afgehandeld; dit kan nu niet meer bij dit verzoek."
+        );
+        let why = crate::store::Rejected::TooFewTokens {
+            in_stock: 2,
+            ordered: 9,
+        };
+        let r = Refusal::of_store(&why).expect("a refusal");
+        assert_eq!(r.to_string(), why.to_string());
+        assert_eq!(
+            r.text(Lang::Nl),
+            "Er zijn maar 2 tokens op voorraad; er zijn er 9 besteld."
+        );
+        assert_eq!(
+            Refusal::of_store(&crate::store::Rejected::Text("request data: x".into())),
+            None,
+            "a fault, not a refusal"
+        );
+        for e in [
+            crate::policy::PolicyError::NoFactors,
+            crate::policy::PolicyError::LockoutThreshold(2),
+            crate::policy::PolicyError::Language("de".into()),
+            crate::policy::PolicyError::SsoHours,
+            crate::policy::PolicyError::SsoIdleMinutes,
+            crate::policy::PolicyError::RememberDays(91),
+            crate::policy::PolicyError::EmptyRanges,
+        ] {
+            let r = Refusal::of_policy(&e);
+            assert_eq!(
+                r.to_string(),
+                e.to_string(),
+                "English as the policy says it"
+            );
+            assert_ne!(r.text(Lang::Nl), r.text(Lang::En), "{e}");
+        }
+        assert_eq!(
+            Refusal::of_policy(&crate::policy::PolicyError::LockoutThreshold(2)).text(Lang::Nl),
+            "De drempel voor de blokkering (2) moet tussen 3 en 20 liggen."
+        );
     }
 
     /// Every `"svc-…"` key the code names has a text in both catalogues (a missing one would

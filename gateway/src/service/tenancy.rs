@@ -67,7 +67,7 @@ impl Gateway {
         }
         policy
             .check()
-            .map_err(|text| ServiceError::Refused(Refusal::said(text)))?;
+            .map_err(|e| ServiceError::Refused(Refusal::of_policy(&e)))?;
         let json =
             serde_json::to_string(policy).map_err(|e| ServiceError::Internal(e.to_string()))?;
         let mut event = actor.event(EventKind::OrgPolicyChanged, now);

@@ -158,7 +158,7 @@ macro_rules! lifecycle_sql {
                 DeviceState, PersonState, RequestStatus, new_uid, roles_to_text,
             };
             use crate::otp::OtpKind;
-            use crate::store::{StoreError, normalise_username};
+            use crate::store::{Rejected, StoreError, normalise_username};
             use crate::store::sql::$module::{
                 $Store, DEVICE_COLS, PERSON_COLS, conflict, device_from_row, fetch_device,
                 insert_event, person_from_row, unlink_devices,
@@ -217,7 +217,7 @@ macro_rules! lifecycle_sql {
 
             fn data_text(data: &RequestData) -> Result<String> {
                 serde_json::to_string(data)
-                    .map_err(|e| StoreError::Invalid(format!("request data: {e}")))
+                    .map_err(|e| StoreError::Invalid(format!("request data: {e}").into()))
             }
 
             async fn fetch_request(conn: &mut $Conn, id: RequestId) -> Result<LifecycleRequest> {
@@ -262,16 +262,11 @@ macro_rules! lifecycle_sql {
             ) -> Result<LifecycleRequest> {
                 let current = fetch_request(&mut *conn, id).await?;
                 if !change.from.contains(&current.status) {
-                    return Err(StoreError::Invalid(format!(
-                        "request {id} is {}, not {}",
-                        current.status.as_str(),
-                        change
-                            .from
-                            .iter()
-                            .map(|s| s.as_str())
-                            .collect::<Vec<_>>()
-                            .join(" or ")
-                    )));
+                    return Err(StoreError::Invalid(Rejected::RequestNotAt {
+                        id,
+                        status: current.status,
+                        wanted: change.from.to_vec(),
+                    }));
                 }
                 let data = match change.data {
                     Some(d) => data_text(d)?,
@@ -291,7 +286,7 @@ macro_rules! lifecycle_sql {
                 .execute(&mut *conn)
                 .await?;
                 if done.rows_affected() == 0 {
-                    return Err(StoreError::Invalid(format!("request {id} changed meanwhile")));
+                    return Err(StoreError::Invalid(Rejected::RequestChanged { id }));
                 }
                 add_step(&mut *conn, id, change.to, change.actor, change.note, now).await?;
                 fetch_request(&mut *conn, id).await
@@ -550,10 +545,10 @@ macro_rules! lifecycle_sql {
                     .map(|r| r.try_get("id"))
                     .collect::<std::result::Result<_, _>>()?;
                     if ids.len() < usize::try_from(count).unwrap_or(usize::MAX) {
-                        return Err(StoreError::Invalid(format!(
-                            "only {} tokens in stock, {count} ordered",
-                            ids.len()
-                        )));
+                        return Err(StoreError::Invalid(Rejected::TooFewTokens {
+                            in_stock: ids.len(),
+                            ordered: count,
+                        }));
                     }
                     for token in ids {
                         sqlx::query("UPDATE devices SET org_id = $1 WHERE id = $2 AND org_id IS NULL")
@@ -644,14 +639,16 @@ macro_rules! lifecycle_sql {
                         .bind(serial)
                         .fetch_optional(&mut *tx)
                         .await?
-                        .ok_or_else(|| StoreError::Invalid(format!("no token {serial:?}")))?;
+                        .ok_or_else(|| {
+                            StoreError::Invalid(Rejected::NoToken { serial: serial.clone() })
+                        })?;
                         let token = device_from_row(&row)?;
                         if token.state != DeviceState::InStock
                             || token.org_id.is_some_and(|o| o != p.org_id)
                         {
-                            return Err(StoreError::Invalid(format!(
-                                "token {serial:?} is not in the organisation's stock"
-                            )));
+                            return Err(StoreError::Invalid(Rejected::TokenNotInStock {
+                                serial: serial.clone(),
+                            }));
                         }
                         sqlx::query(
                             "UPDATE devices SET person_id = $1, org_id = $2, label = $3, state = 'active' WHERE id = $4",

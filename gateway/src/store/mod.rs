@@ -47,8 +47,9 @@ pub enum StoreError {
     Conflict(String),
     #[error("{0} not found")]
     NotFound(String),
+    /// A change refused (nothing written): why, typed where a person may read it.
     #[error("{0}")]
-    Invalid(String),
+    Invalid(Rejected),
     #[error("database error: {0}")]
     Db(#[from] sqlx::Error),
     #[error("database migration failed: {0}")]
@@ -58,6 +59,55 @@ pub enum StoreError {
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Why the store refused a change (nothing was written). The kinds a person may meet on a
+/// page are typed, so the service can say them in the person's language
+/// (`service::refusal::Refusal::of_store`); the rest (a fault of the caller or of the data,
+/// for the logs and the CLI) are an English sentence. `Display` is English.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Rejected {
+    /// A request does not stand at one of the statuses the change starts from.
+    #[error("request {id} is {}, not {}", status.as_str(), statuses(wanted))]
+    RequestNotAt {
+        id: crate::model::RequestId,
+        status: crate::model::RequestStatus,
+        wanted: Vec<crate::model::RequestStatus>,
+    },
+    /// A request was changed by someone else between reading and writing it.
+    #[error("request {id} changed meanwhile")]
+    RequestChanged { id: crate::model::RequestId },
+    /// An order for more tokens than the provider's stock holds.
+    #[error("only {in_stock} tokens in stock, {ordered} ordered")]
+    TooFewTokens { in_stock: usize, ordered: u32 },
+    /// No hardware token has this serial number.
+    #[error("no token {serial:?}")]
+    NoToken { serial: String },
+    /// The token is not in the organisation's (or the provider's) stock.
+    #[error("token {serial:?} is not in the organisation's stock")]
+    TokenNotInStock { serial: String },
+    /// Anything else, in English.
+    #[error("{0}")]
+    Text(String),
+}
+
+fn statuses(s: &[crate::model::RequestStatus]) -> String {
+    s.iter()
+        .map(|s| s.as_str())
+        .collect::<Vec<_>>()
+        .join(" or ")
+}
+
+impl From<String> for Rejected {
+    fn from(text: String) -> Self {
+        Self::Text(text)
+    }
+}
+
+impl From<&str> for Rejected {
+    fn from(text: &str) -> Self {
+        Self::Text(text.to_owned())
+    }
+}
 
 /// Which events to read: every field set must match (texts exactly).
 #[derive(Debug, Clone, Default)]

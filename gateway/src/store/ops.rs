@@ -235,10 +235,13 @@ macro_rules! ops_sql {
 macro_rules! ops_backup {
     (sqlite, $self:ident, $dest:ident) => {{
         if $dest.exists() {
-            return Err(StoreError::Invalid(format!(
-                "{} exists: a backup never overwrites a file",
-                $dest.display()
-            )));
+            return Err(StoreError::Invalid(
+                format!(
+                    "{} exists: a backup never overwrites a file",
+                    $dest.display()
+                )
+                .into(),
+            ));
         }
         let path = $dest
             .to_str()

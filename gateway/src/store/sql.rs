@@ -693,7 +693,7 @@ macro_rules! sql_store {
                         return Err(StoreError::Invalid(format!(
                             "device {id} is not linked to anyone (state: {})",
                             device.state.as_str()
-                        )));
+                        ).into()));
                     }
                     if device.kind == DeviceKind::SecurityKey {
                         sqlx::query("DELETE FROM webauthn_credentials WHERE device_id = $1")
@@ -950,7 +950,7 @@ macro_rules! sql_store {
                         return Err(StoreError::Invalid(format!(
                             "token {serial:?} is not in stock (state: {})",
                             token.state.as_str()
-                        )));
+                        ).into()));
                     }
                     let org: Option<i64> = sqlx::query(
                         "SELECT org_id FROM people WHERE id = $1 AND state = 'active'",
@@ -964,7 +964,7 @@ macro_rules! sql_store {
                     if token.org_id.is_some_and(|o| o != org) {
                         return Err(StoreError::Invalid(format!(
                             "token {serial:?} belongs to another organisation's stock"
-                        )));
+                        ).into()));
                     }
                     sqlx::query(
                         "UPDATE devices SET person_id = $1, org_id = $2, label = $3, state = 'active' WHERE id = $4",

@@ -56,9 +56,6 @@ impl Gateway {
         self.store
             .complete_change(id, person.id, &what, &change, now, events)
             .await
-            .map_err(|e| match e {
-                StoreError::Invalid(t) => ServiceError::Refused(Refusal::said(t)),
-                e => e.into(),
-            })
+            .map_err(crate::service::refusal::store_refused)
     }
 }

@@ -35,10 +35,7 @@ impl Gateway {
                 vec![done_event, stock],
             )
             .await
-            .map_err(|e| match e {
-                StoreError::Invalid(t) => ServiceError::Refused(Refusal::said(t)),
-                e => e.into(),
-            })
+            .map_err(crate::service::refusal::store_refused)
     }
 
     /// Completes a reservation (non-binding: nothing moves).

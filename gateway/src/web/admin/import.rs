@@ -66,14 +66,12 @@ enum Outcome<'a> {
     Preview(&'a [ImportRow]),
 }
 
-/// An error of the file in words: its line (0: the file as a whole) and what is wrong (as
-/// the service says it).
+/// An error of the file in the page's language: its line (0: the file as a whole) and what
+/// is wrong (the service's refusal).
 fn line_error(ctx: &Ctx, e: &LineError) -> String {
+    let message = ctx.said(&e.why).into();
     if e.line == 0 {
-        ctx.ta(
-            "admin-import-error-file",
-            &[("message", e.message.as_str().into())],
-        )
+        ctx.ta("admin-import-error-file", &[("message", message)])
     } else {
         ctx.ta(
             "admin-import-error-line",
@@ -82,7 +80,7 @@ fn line_error(ctx: &Ctx, e: &LineError) -> String {
                     "line",
                     Arg::Number(i64::try_from(e.line).unwrap_or(i64::MAX)),
                 ),
-                ("message", e.message.as_str().into()),
+                ("message", message),
             ],
         )
     }
@@ -213,6 +211,7 @@ async fn submit(
 mod tests {
     use super::*;
     use crate::i18n::Lang;
+    use crate::service::Refusal;
 
     #[test]
     fn only_the_import_form_gets_the_larger_limit() {
@@ -233,11 +232,11 @@ mod tests {
         let errors = [
             LineError {
                 line: 3,
-                message: "the e-mail address <x> is not valid".into(),
+                why: Refusal::new("svc-csv-bad-email").with("email", "<x>"),
             },
             LineError {
                 line: 0,
-                message: "too big".into(),
+                why: Refusal::new("svc-csv-no-people"),
             },
         ];
         let rows = [ImportRow {
@@ -252,14 +251,14 @@ mod tests {
         for (lang, line, file, import) in [
             (
                 Lang::En,
-                "line 3: the e-mail address &#60;x&#62;",
-                "file: too big",
+                "line 3: the e-mail address &#60;x&#62; does not look right",
+                "file: the file has a header row but no people",
                 "Import 1 people",
             ),
             (
                 Lang::Nl,
-                "regel 3: the e-mail address &#60;x&#62;",
-                "bestand: too big",
+                "regel 3: het e-mailadres &#60;x&#62; lijkt niet te kloppen",
+                "bestand: het bestand heeft een kopregel maar geen personen",
                 "1 personen importeren",
             ),
         ] {

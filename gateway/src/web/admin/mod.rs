@@ -190,9 +190,9 @@ impl Admin {
         forbidden_in(&self.ctx)
     }
 
-    /// A service error as a page in the person's language: not found 404, a refusal 400
-    /// (refusals the person can act on are shown on their form by the caller), anything
-    /// else 500.
+    /// A service error as a page in the person's language: not found 404, a refusal (the
+    /// service's, or the store's it passed on) 400 (refusals the person can act on are
+    /// shown on their form by the caller), anything else 500.
     pub(super) fn failure(&self, e: &ServiceError) -> Response {
         failure_in(&self.ctx, e)
     }
@@ -231,10 +231,19 @@ fn refused_in(ctx: &Ctx, text: &crate::service::Refusal) -> Response {
 }
 
 fn failure_in(ctx: &Ctx, e: &ServiceError) -> Response {
-    match e {
-        ServiceError::NotFound(_) => not_found_in(ctx),
-        ServiceError::Refused(text) => refused_in(ctx, text),
-        e => {
+    // A store's refusal the service passed on as it came (a request changed meanwhile, or
+    // no longer at the status the action starts from): said like the service's own.
+    let store_refusal = match e {
+        ServiceError::Store(crate::store::StoreError::Invalid(why)) => {
+            crate::service::Refusal::of_store(why)
+        }
+        _ => None,
+    };
+    match (e, store_refusal) {
+        (e, _) if e.is_not_found() => not_found_in(ctx),
+        (ServiceError::Refused(text), _) => refused_in(ctx, text),
+        (_, Some(text)) => refused_in(ctx, &text),
+        (e, None) => {
             tracing::error!(error = %e, "an administration page failed");
             message_response(
                 StatusCode::INTERNAL_SERVER_ERROR,
@@ -729,8 +738,7 @@ pub(super) async fn render_person_with(
     let sso = try_page!(a, state.gateway.admin_sso_sessions(&a.actor, id, t).await);
     let remembered = try_page!(
         a,
-        crate::web::login::remember::admin_section(state, &a.ctx, &a.actor, id, a.c.csrf(), t)
-            .await
+        crate::web::login::remember::admin_section(state, &a.actor, id, a.c.csrf(), t).await
     );
     let refused = error.is_some() || tools.refused.is_some();
     let html = ap::person_page(
@@ -741,7 +749,7 @@ pub(super) async fn render_person_with(
             devices: &devices,
             activity: crate::web::admin::tools::activity(&a.ctx, &activity, t),
             tools,
-            sso: crate::web::portal::sso_sessions::admin_section(&a.ctx, a.c.csrf(), id, &sso),
+            sso: crate::web::portal::sso_sessions::admin_section(a.c.csrf(), id, &sso),
             remembered,
             shown,
             error,

@@ -247,8 +247,8 @@ pub struct PersonParts<'a> {
     pub devices: &'a [Device],
     pub activity: at::ActivityView,
     pub tools: &'a crate::web::admin::tools::Tools<'a>,
-    pub sso: String,
-    pub remembered: String,
+    pub sso: crate::web::portal::sso_sessions::SsoSection<'a>,
+    pub remembered: crate::web::login::remember::RememberedSection<'a>,
     pub shown: Option<(String, String)>,
     pub error: Option<(String, PersonField)>,
 }

@@ -4,6 +4,8 @@
 
 use crate::model::{ApiToken, LifecycleRequest, Organisation, Person, RequestId, UnixTime};
 use crate::service::import::{ImportRow, Imported};
+use crate::web::login::remember::RememberedSection;
+use crate::web::portal::sso_sessions::SsoSection;
 use crate::web::templates::{Ctx, Nav};
 use askama::Template;
 
@@ -207,10 +209,10 @@ pub struct PersonPage<'a> {
     pub shown: Option<(String, String)>,
     pub devices: Vec<DeviceRow>,
     pub activity: ActivityView,
-    /// The signed-in browsers' section (portal/sso_sessions.rs), already HTML.
-    pub sso: String,
-    /// The remembered browsers' section (login/remember.rs), already HTML.
-    pub remembered: String,
+    /// The signed-in browsers' section (`portal/sso_sessions.html`).
+    pub sso: SsoSection<'a>,
+    /// The remembered browsers' section (`portal/remembered.html`).
+    pub remembered: RememberedSection<'a>,
     pub operator: bool,
 }
 
@@ -559,8 +561,13 @@ mod tests {
                     devices: &[],
                     activity: crate::web::admin::tools::activity(&c, &activity, T),
                     tools: &tools,
-                    sso: String::new(),
-                    remembered: String::new(),
+                    sso: crate::web::portal::sso_sessions::admin_section("c", p.id, &[]),
+                    remembered: RememberedSection {
+                        csrf: "c",
+                        base: format!("/admin/people/{}/browsers", p.id),
+                        browsers: Vec::new(),
+                        admin: true,
+                    },
                     shown: Some(("<what>".into(), "<code>".into())),
                     error: Some(("<why>".into(), PersonField::Minutes("<typed>".into()))),
                 },

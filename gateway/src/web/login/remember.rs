@@ -10,8 +10,6 @@ use crate::web::admin::Admin;
 use crate::web::extract::{Action, Button};
 use crate::web::login::server_error;
 use crate::web::portal::{SignedIn, see_other};
-use crate::web::templates::{Ctx, render};
-use askama::Template;
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -62,11 +60,11 @@ fn is_this(headers: &HeaderMap, b: &RememberedBrowser) -> bool {
 }
 
 /// The "Remembered browsers" section: each browser with its forget form
-/// (`{base}/{id}/forget`), and "Forget all" (`{base}/forget`).
-#[derive(Debug, Template)]
-#[template(path = "portal/remembered.html")]
+/// (`{base}/{id}/forget`), and "Forget all" (`{base}/forget`). Typed data of the page that
+/// shows it (`remembered`), drawn by `portal/remembered.html`, which that page's template
+/// includes (with the page's `ctx`).
+#[derive(Debug)]
 pub struct RememberedSection<'a> {
-    pub ctx: &'a Ctx,
     pub csrf: &'a str,
     /// `/portal/browsers` or `/admin/people/{id}/browsers`.
     pub base: String,
@@ -76,24 +74,23 @@ pub struct RememberedSection<'a> {
 }
 
 impl RememberedSection<'_> {
-    fn intro(&self) -> String {
-        self.ctx.t(if self.admin {
+    /// The key of the section's intro.
+    pub fn intro(&self) -> &'static str {
+        if self.admin {
             "portal-remembered-intro-admin"
         } else {
             "portal-remembered-intro"
-        })
+        }
     }
 }
 
 /// The portal's section: the person's remembered browsers.
 pub async fn portal_section<'a>(
     state: &WebState,
-    ctx: &'a Ctx,
     person: &crate::model::Person,
     csrf: &'a str,
 ) -> Result<RememberedSection<'a>, crate::service::ServiceError> {
     Ok(RememberedSection {
-        ctx,
         csrf,
         base: "/portal/browsers".to_owned(),
         browsers: state
@@ -104,36 +101,20 @@ pub async fn portal_section<'a>(
     })
 }
 
-/// An admin's section on a person's page, in the administrator's language.
-pub(crate) async fn admin_section_in<'a>(
+/// An admin's section on a person's page.
+pub(crate) async fn admin_section<'a>(
     state: &WebState,
-    ctx: &'a Ctx,
     actor: &crate::service::Actor,
     person: PersonId,
     csrf: &'a str,
     t: UnixTime,
 ) -> Result<RememberedSection<'a>, crate::service::ServiceError> {
     Ok(RememberedSection {
-        ctx,
         csrf,
         base: format!("/admin/people/{person}/browsers"),
         browsers: state.gateway.admin_remembered(actor, person, t).await?,
         admin: true,
     })
-}
-
-/// An admin's section as HTML, in English (the administration pages are English until they
-/// move onto templates; they can then use `admin_section_in`).
-pub(crate) async fn admin_section(
-    state: &WebState,
-    ctx: &Ctx,
-    actor: &crate::service::Actor,
-    person: PersonId,
-    csrf: &str,
-    t: UnixTime,
-) -> Result<String, crate::service::ServiceError> {
-    let section = admin_section_in(state, ctx, actor, person, csrf, t).await?;
-    Ok(render(&section).0)
 }
 
 async fn portal_forget(
@@ -223,6 +204,8 @@ async fn admin_forget_all(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::web::templates::{Ctx, render};
+    use askama::Template;
 
     #[test]
     fn the_cookie_is_secure_http_only_and_lax() {
@@ -257,12 +240,19 @@ mod tests {
         }
     }
 
+    /// The section alone, as the pages include it.
+    #[derive(Template)]
+    #[template(source = r#"{% include "portal/remembered.html" %}"#, ext = "html")]
+    struct Only<'a> {
+        ctx: &'a Ctx,
+        remembered: RememberedSection<'a>,
+    }
+
     #[test]
     fn the_section_lists_browsers_escaped_in_either_language() {
         let en = Ctx::new(crate::i18n::Lang::En, jiff::tz::TimeZone::UTC);
         let section = |ctx, browsers: Vec<RememberedBrowser>, admin: bool| {
-            render(&RememberedSection {
-                ctx,
+            let remembered = RememberedSection {
                 csrf: "c",
                 base: if admin {
                     "/admin/people/7/browsers"
@@ -272,8 +262,8 @@ mod tests {
                 .into(),
                 browsers,
                 admin,
-            })
-            .0
+            };
+            render(&Only { ctx, remembered }).0
         };
         let html = section(&en, vec![browser(3, "<Firefox>")], false);
         assert!(

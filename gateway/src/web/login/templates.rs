@@ -496,7 +496,7 @@ mod tests {
         let short = password(PasswordError::TooShort(12));
         let breached = password(PasswordError::Breached);
         let key = Refusal::new;
-        let other = Refusal::said("something new");
+        let other = key(crate::service::LAST_DEVICE);
         for (refusal, want) in [
             (key(RESET_WRONG_CODE), ResetError::WrongCode),
             (key(RESET_NO_DEVICE), ResetError::NoDevice),

@@ -513,7 +513,7 @@ async fn devices_page(
         Err(e) => return server_error(&e),
     };
     let remembered =
-        match crate::web::login::remember::portal_section(state, &ctx, &c.person, c.csrf()).await {
+        match crate::web::login::remember::portal_section(state, &c.person, c.csrf()).await {
             Ok(s) => s,
             Err(e) => return server_error(&e),
         };
@@ -521,12 +521,8 @@ async fn devices_page(
         Ok(l) => l,
         Err(e) => return server_error(&e),
     };
-    let sso = crate::web::portal::sso_sessions::portal_section(
-        &ctx,
-        c.csrf(),
-        &sso,
-        c.sso_sid.as_deref(),
-    );
+    let sso =
+        crate::web::portal::sso_sessions::portal_section(c.csrf(), &sso, c.sso_sid.as_deref());
     let html = render(&tpl::DevicesPage {
         ctx: &ctx,
         nav: tpl::portal_nav(&ctx, c.csrf(), "/portal"),
@@ -536,8 +532,8 @@ async fn devices_page(
         recovery_left: left,
         error: problem.map(|p| p.text(&ctx)),
         failed,
-        sso: render(&sso).0,
-        remembered: render(&remembered).0,
+        sso,
+        remembered,
         own_language: own,
     });
     show(state, html)

@@ -12,9 +12,7 @@ use crate::web::admin::Admin;
 use crate::web::extract::{Action, csrf_form};
 use crate::web::login::server_error;
 use crate::web::portal::see_other;
-use crate::web::templates::{Ctx, render};
 use crate::web::{WebState, session};
-use askama::Template;
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -60,11 +58,11 @@ pub(crate) fn this_browser(headers: &HeaderMap) -> Option<String> {
 }
 
 /// The "Signed-in browsers" section: `sessions`, their forms posting to `action`
-/// (`.../end`, `.../end-all`), the browser the page is shown in marked.
-#[derive(Debug, Template)]
-#[template(path = "portal/sso_sessions.html")]
+/// (`.../end`, `.../end-all`), the browser the page is shown in marked. Typed data of the
+/// page that shows it (`sso`), drawn by `portal/sso_sessions.html`, which that page's
+/// template includes (with the page's `ctx`).
+#[derive(Debug)]
 pub struct SsoSection<'a> {
-    pub ctx: &'a Ctx,
     pub csrf: &'a str,
     pub action: String,
     pub sessions: &'a [SsoSessionView],
@@ -72,20 +70,19 @@ pub struct SsoSection<'a> {
 }
 
 impl SsoSection<'_> {
-    fn is_current(&self, s: &SsoSessionView) -> bool {
+    /// Is `s` the session of the browser the page is shown in?
+    pub fn is_current(&self, s: &SsoSessionView) -> bool {
         self.current == Some(s.sid.as_str())
     }
 }
 
 /// The portal's section: the person's own sessions, this browser marked.
 pub(crate) fn portal_section<'a>(
-    ctx: &'a Ctx,
     csrf: &'a str,
     sessions: &'a [SsoSessionView],
     current: Option<&'a str>,
 ) -> SsoSection<'a> {
     SsoSection {
-        ctx,
         csrf,
         action: "/portal/sso".to_owned(),
         sessions,
@@ -93,31 +90,18 @@ pub(crate) fn portal_section<'a>(
     }
 }
 
-/// The section on a person's /admin page, in the administrator's language.
-pub(crate) fn admin_section_in<'a>(
-    ctx: &'a Ctx,
+/// The section on a person's /admin page.
+pub(crate) fn admin_section<'a>(
     csrf: &'a str,
     person: PersonId,
     sessions: &'a [SsoSessionView],
 ) -> SsoSection<'a> {
     SsoSection {
-        ctx,
         csrf,
         action: format!("/admin/people/{person}/sso"),
         sessions,
         current: None,
     }
-}
-
-/// The section on a person's /admin page as HTML, in English (the administration pages
-/// are English until they move onto templates; they can then use `admin_section_in`).
-pub(crate) fn admin_section(
-    ctx: &Ctx,
-    csrf: &str,
-    person: PersonId,
-    sessions: &[SsoSessionView],
-) -> String {
-    render(&admin_section_in(ctx, csrf, person, sessions)).0
 }
 
 /// Back to My devices; the `mfa_sso` cookie cleared when this browser's session ended.
@@ -209,6 +193,20 @@ async fn admin_end_all(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::web::templates::{Ctx, render};
+    use askama::Template;
+
+    /// The section alone, as the pages include it.
+    #[derive(Template)]
+    #[template(source = r#"{% include "portal/sso_sessions.html" %}"#, ext = "html")]
+    struct Only<'a> {
+        ctx: &'a Ctx,
+        sso: SsoSection<'a>,
+    }
+
+    fn html(ctx: &Ctx, sso: SsoSection<'_>) -> String {
+        render(&Only { ctx, sso }).0
+    }
 
     fn view(sid: &str) -> SsoSessionView {
         SsoSessionView {
@@ -226,7 +224,7 @@ mod tests {
     fn sections_show_sids_escape_and_mark_this_browser_in_either_language() {
         let sessions = [view("AAA"), view("BBB")];
         let en = Ctx::new(crate::i18n::Lang::En, jiff::tz::TimeZone::UTC);
-        let html = render(&portal_section(&en, "tok", &sessions, Some("BBB"))).0;
+        let html = self::html(&en, portal_section("tok", &sessions, Some("BBB")));
         assert!(html.contains(r#"name="sid" value="AAA""#));
         assert_eq!(html.matches("(this browser)").count(), 1);
         assert!(
@@ -236,25 +234,16 @@ mod tests {
         assert!(html.contains(r#"action="/portal/sso/end-all""#));
         assert!(html.contains("Sign out everywhere") && html.contains(r#"id="sso-end-1""#));
         let nl = Ctx::new(crate::i18n::Lang::Nl, jiff::tz::TimeZone::UTC);
-        let html = render(&portal_section(&nl, "tok", &sessions, Some("AAA"))).0;
+        let html = self::html(&nl, portal_section("tok", &sessions, Some("AAA")));
         assert!(
             html.contains("(deze browser)") && html.contains("Overal uitloggen"),
             "{html}"
         );
         assert!(html.contains("Ingelogde browsers"), "{html}");
-        let admin = admin_section(
-            &Ctx::new(crate::i18n::Lang::En, jiff::tz::TimeZone::UTC),
-            "tok",
-            7,
-            &[],
-        );
+        let admin = self::html(&en, admin_section("tok", 7, &[]));
         assert!(admin.contains("sso-none") && !admin.contains("end-all"));
-        let admin = admin_section(
-            &Ctx::new(crate::i18n::Lang::En, jiff::tz::TimeZone::UTC),
-            "tok",
-            7,
-            &[view("AAA")],
-        );
+        let one = [view("AAA")];
+        let admin = self::html(&en, admin_section("tok", 7, &one));
         assert!(admin.contains(r#"action="/admin/people/7/sso/end""#));
     }
 

@@ -7,6 +7,8 @@
 use crate::audit::{Channel, Outcome, StoredEvent};
 use crate::i18n::Arg;
 use crate::model::{Device, DeviceId, DeviceKind, DeviceState, UnixTime};
+use crate::web::login::remember::RememberedSection;
+use crate::web::portal::sso_sessions::SsoSection;
 use crate::web::templates::{Ctx, Nav};
 use askama::Template;
 
@@ -83,10 +85,10 @@ pub(crate) struct DevicesPage<'a> {
     pub(crate) recovery_left: usize,
     pub(crate) error: Option<String>,
     pub(crate) failed: Failed,
-    /// The signed-in browsers (`sso_sessions::SsoSection`), rendered.
-    pub(crate) sso: String,
-    /// The remembered browsers (`remember::RememberedSection`), rendered.
-    pub(crate) remembered: String,
+    /// The signed-in browsers (`portal/sso_sessions.html`).
+    pub(crate) sso: SsoSection<'a>,
+    /// The remembered browsers (`portal/remembered.html`).
+    pub(crate) remembered: RememberedSection<'a>,
     /// The person's own choice of language (None: their organisation's).
     pub(crate) own_language: Option<crate::i18n::Lang>,
 }
@@ -479,8 +481,13 @@ mod tests {
             recovery_left: 7,
             error: error.map(str::to_owned),
             failed,
-            sso: "<section id=\"sso-sessions\"></section>".into(),
-            remembered: String::new(),
+            sso: crate::web::portal::sso_sessions::portal_section("c\"", &[], None),
+            remembered: RememberedSection {
+                csrf: "c\"",
+                base: "/portal/browsers".into(),
+                browsers: Vec::new(),
+                admin: false,
+            },
             own_language: Some(Lang::Nl),
         })
         .0
@@ -538,7 +545,14 @@ mod tests {
             "{en}"
         );
         assert!(
-            en.contains(r#"<section id="sso-sessions"></section>"#),
+            en.contains(r#"<section id="sso-sessions">"#)
+                && en.contains(
+                    r#"<p id="sso-none">No browser is signed in with single sign-on.</p>"#
+                ),
+            "{en}"
+        );
+        assert!(
+            en.contains(r#"<p id="no-remembered">"#) && !en.contains("forget-all-browsers"),
             "{en}"
         );
         assert!(
