@@ -3,7 +3,8 @@
 //!
 //! The hub holds at most one pending approval per person; a new request for the same person
 //! replaces the old one (which is answered `Replaced`). A waiting login holds a oneshot
-//! receiver and a timer, never a thread. Prompt bombing is bounded: at most `max_prompts`
+//! receiver and a timer, never a thread; its prompt expires by the gateway clock
+//! ([`Ticket::wait`]). Prompt bombing is bounded: at most `max_prompts`
 //! prompts per person per `window`, then new requests are refused without a prompt. "This
 //! was not me" denies and locks further approvals for that person for `not_me_lock`.
 //! Number matching (approvals started from a web login): the login page shows a two-digit
