@@ -923,7 +923,8 @@ pub fn csrf_in(html: &str) -> String {
 }
 
 /// An HTTPS client of `instance` (its development CA, cookies kept, redirects not followed)
-/// signed in at `base` as `user`: the password, then the current code of the TOTP `seed`.
+/// signed in at `base` as `user`: the password, then the code of the TOTP `seed` for the
+/// current step by the instance's clock (see [`Instance::now`]).
 pub fn signed_in_client(
     instance: &Instance,
     base: &str,
@@ -950,7 +951,7 @@ pub fn signed_in_client(
         .unwrap()
         .text()
         .unwrap();
-    let code = otp::totp(seed, mfa_gateway::model::now(), 30, OtpHash::Sha1, 6);
+    let code = otp::totp(seed, instance.now(), 30, OtpHash::Sha1, 6);
     let done = h
         .post(format!("{base}/login/code"))
         .form(&[

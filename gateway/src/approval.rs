@@ -3,16 +3,19 @@
 //!
 //! The hub holds at most one pending approval per person; a new request for the same person
 //! replaces the old one (which is answered `Replaced`). A waiting login holds a oneshot
-//! receiver and a timer, never a thread. Prompt bombing is bounded: at most `max_prompts`
+//! receiver and a timer, never a thread; its prompt expires by the gateway clock
+//! ([`Ticket::wait`]). Prompt bombing is bounded: at most `max_prompts`
 //! prompts per person per `window`, then new requests are refused without a prompt. "This
 //! was not me" denies and locks further approvals for that person for `not_me_lock`.
 //! Number matching (approvals started from a web login): the login page shows a two-digit
 //! number, the phone offers it among three; approving with another number denies.
 //! Everything here is in process; the answers and prompts are audited by the service.
 
+use crate::clock::GatewayClock;
 use crate::model::{PersonId, UnixTime};
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
+use std::time::Duration;
 use tokio::sync::{broadcast, oneshot};
 
 /// How a pending approval ended.
@@ -184,6 +187,51 @@ pub struct ApprovalHub {
 pub struct Ticket {
     pub prompt: Prompt,
     pub answer: oneshot::Receiver<Answer>,
+}
+
+/// How often a waiting login looks at the gateway clock for its approval's expiry. A clock
+/// that tests move (a `ManualClock`, the end-to-end tests' clock file) wakes no timer, so the
+/// wait re-checks it.
+pub const EXPIRY_CHECK: Duration = Duration::from_millis(250);
+
+/// How much longer than the approval's timeout, in real time, a login waits at most when
+/// the gateway clock has not reached the expiry by then (a test clock that stands still, a
+/// system clock set back): nothing is held for ever.
+pub const REAL_TIME_SLACK: Duration = Duration::from_secs(5);
+
+impl Ticket {
+    /// Wait for the person's answer until the gateway `clock` reaches the prompt's expiry
+    /// (`now` is the time the prompt was made by that clock). With the system clock that is
+    /// the configured timeout in real seconds; a test moves its clock past the expiry instead
+    /// of sleeping. In real time the wait is bounded by the timeout plus
+    /// [`REAL_TIME_SLACK`]. None: no answer in time (or the hub let the approval go).
+    pub async fn wait(self, clock: &GatewayClock, now: UnixTime) -> Option<Answer> {
+        let timeout = Duration::from_secs(u64::try_from(self.prompt.expires - now).unwrap_or(0));
+        self.wait_within(clock, timeout + REAL_TIME_SLACK).await
+    }
+
+    /// [`Ticket::wait`], at most `limit` in real time.
+    async fn wait_within(self, clock: &GatewayClock, limit: Duration) -> Option<Answer> {
+        let expires = self.prompt.expires;
+        let limit = tokio::time::sleep(limit);
+        tokio::pin!(limit);
+        let mut check = tokio::time::interval(EXPIRY_CHECK);
+        check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut answer = self.answer;
+        loop {
+            tokio::select! {
+                // An answer that is there wins over an expiry seen at the same moment.
+                biased;
+                given = &mut answer => return given.ok(),
+                () = &mut limit => return None,
+                _ = check.tick() => {
+                    if clock.now() >= expires {
+                        return None;
+                    }
+                }
+            }
+        }
+    }
 }
 
 impl ApprovalHub {
@@ -582,6 +630,69 @@ mod tests {
         assert!(h.answer(1, &t.prompt.id, Answer::Approved, 150).is_none());
         h.housekeeping(150);
         assert!(h.is_empty());
+    }
+
+    /// A gateway clock a test moves, standing at `now`.
+    fn manual(now: UnixTime) -> (std::sync::Arc<crate::clock::ManualClock>, GatewayClock) {
+        let manual = std::sync::Arc::new(crate::clock::ManualClock::new(now));
+        (manual.clone(), GatewayClock::new(manual))
+    }
+
+    #[tokio::test]
+    async fn a_waiting_login_times_out_when_the_gateway_clock_passes_the_expiry() {
+        let h = hub();
+        let (manual, clock) = manual(100);
+        let t = h.start(1, "rd", "radius", None, 100).unwrap();
+        assert_eq!(t.prompt.expires, 150);
+        let waiting = tokio::spawn(async move { t.wait(&clock, 100).await });
+        // No real seconds pass for it: only the gateway clock ends the wait.
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        assert!(!waiting.is_finished(), "the clock has not moved");
+        manual.advance(49);
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        assert!(!waiting.is_finished(), "a second of the timeout is left");
+        manual.advance(1);
+        let answer = tokio::time::timeout(Duration::from_secs(2), waiting)
+            .await
+            .expect("ended within a check of the clock")
+            .unwrap();
+        assert_eq!(answer, None, "timed out");
+        assert!(h.pending_for(1, 150).is_none(), "expired in the hub too");
+    }
+
+    #[tokio::test]
+    async fn an_answer_ends_the_wait_at_once_even_at_the_expiry() {
+        let h = hub();
+        let (manual, clock) = manual(100);
+        let t = h.start(1, "rd", "radius", None, 100).unwrap();
+        let id = t.prompt.id.clone();
+        let waiting = tokio::spawn({
+            let clock = clock.clone();
+            async move { t.wait(&clock, 100).await }
+        });
+        assert!(h.answer(1, &id, Answer::Approved, 149).is_some());
+        manual.advance(60);
+        let answer = tokio::time::timeout(Duration::from_secs(2), waiting)
+            .await
+            .expect("at once")
+            .unwrap();
+        assert_eq!(answer, Some(Answer::Approved));
+        // Replaced: the older login hears it while it waits.
+        let first = h.start(2, "rd", "radius", None, 200).unwrap();
+        let _second = h.start(2, "rd", "radius", None, 200).unwrap();
+        assert_eq!(first.wait(&clock, 200).await, Some(Answer::Replaced));
+    }
+
+    #[tokio::test]
+    async fn a_clock_that_stands_still_holds_a_login_no_longer_than_the_real_time_limit() {
+        let h = hub();
+        let (_manual, clock) = manual(100);
+        let t = h.start(1, "rd", "radius", None, 100).unwrap();
+        let started = std::time::Instant::now();
+        let answer = t.wait_within(&clock, Duration::from_millis(300)).await;
+        assert_eq!(answer, None);
+        assert!(started.elapsed() >= Duration::from_millis(300));
+        assert!(started.elapsed() < Duration::from_secs(5));
     }
 
     #[tokio::test]

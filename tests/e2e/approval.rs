@@ -3,8 +3,9 @@
 //! person answers on the portal's live page in headless Chromium (server-sent events, no
 //! reload by hand). Approve gives Access-Accept; deny and "this was not me" Access-Reject, and
 //! "not me" locks further approvals. radclient's retransmits join the pending approval (one
-//! prompt per login). The webhook gets each prompt, signed. Prompt bombing, replacement and
-//! the timeout are checked with short settings.
+//! prompt per login). The webhook gets each prompt, signed. Prompt bombing and replacement
+//! are checked with short settings, the timeout by moving the instance's clock past the
+//! prompt's expiry (no test waits for it in real time).
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -52,14 +53,8 @@ fn rd_request(server: SocketAddr, user: &str, wait: u32) -> super::radius::Answe
 }
 
 /// An RD Gateway request from a client that retransmits (radclient -r `tries` -t 2, as RD
-/// Gateway does while it waits); what radclient printed.
-fn retransmitting(server: SocketAddr, user: &str, tries: u32) -> String {
-    let (_, done) = retransmitting_in_thread(server, user, tries);
-    done.join().unwrap()
-}
-
-/// [`retransmitting`] under way: what radclient has printed so far (line by line, through
-/// stdbuf), and the thread that gives all it printed.
+/// Gateway does while it waits), under way: what radclient has printed so far (line by
+/// line, through stdbuf), and the thread that gives all it printed.
 fn retransmitting_in_thread(
     server: SocketAddr,
     user: &str,
@@ -117,8 +112,8 @@ fn in_thread(server: SocketAddr, wait: u32) -> std::thread::JoinHandle<super::ra
     std::thread::spawn(move || rd_request(server, "ann", wait))
 }
 
-fn sign_in(page: &Page<'_>, base: &str, seed: &[u8]) {
-    sign_in_at(page, base, seed, mfa_gateway::model::now());
+fn sign_in(g: &Instance, page: &Page<'_>, base: &str, seed: &[u8]) {
+    sign_in_at(page, base, seed, g.now());
 }
 
 /// Sign in with the code of the time step at `t` (a second sign-in uses the next step:
@@ -161,7 +156,7 @@ fn rd_gateway_login_waits_for_approval_on_the_live_portal_page() {
     let base = s.listener("http");
     let browser = Browser::launch_trusting(&[&g.dir.path().join("certs/server.pem")]);
     let page = browser.new_page();
-    sign_in(&page, &base, &seed);
+    sign_in(&g, &page, &base, &seed);
     page.goto(&format!("{base}/portal/approvals"));
     page.wait_for("p#none", WAIT);
     page.screenshot("approvals-none");
@@ -231,7 +226,7 @@ fn rd_gateway_login_waits_for_approval_on_the_live_portal_page() {
     // A session on a browser that is not a linked device sees the request but cannot
     // answer it.
     let other = other_browser.new_page();
-    sign_in_at(&other, &base, &seed, mfa_gateway::model::now() + 30);
+    sign_in_at(&other, &base, &seed, g.now() + 30);
     let login = in_thread(server, 40);
     other.goto(&format!("{base}/portal/approvals"));
     other.wait_for("#not-bound", WAIT);
@@ -308,14 +303,34 @@ fn rd_gateway_login_waits_for_approval_on_the_live_portal_page() {
     assert_eq!(asked.lines().count(), 4, "one prompt per login: {asked}");
 }
 
+/// The approvals' timeout here: long, so only the moved clock ends a wait in a test.
+const TIMEOUT: &str = "timeout_seconds = 30\n";
+
+/// Moves `g`'s clock past the expiry of a prompt made now ([`TIMEOUT`]).
+fn past_the_timeout(g: &Instance) {
+    g.advance_clock(31);
+}
+
 #[test]
 fn retransmits_join_and_bombing_replacement_and_timeout_are_handled() {
-    let (g, _seed) = gateway("timeout_seconds = 3\nmax_prompts = 2\nwindow_seconds = 600\n");
+    let (g, _seed) = gateway(&format!("{TIMEOUT}max_prompts = 2\nwindow_seconds = 600\n"));
     let s = serve_with_env(&g, READY, &[]);
     let server = s.addr("radius udp", "127.0.0.1");
 
-    // A retransmitting client (radclient -r 3 -t 2): one prompt, one answer (timeout).
-    let text = retransmitting(server, "ann", 3);
+    // A retransmitting client (radclient -r 3 -t 2): one prompt, one answer (timeout, once
+    // the gateway's clock passes the prompt's expiry, after a retransmit joined the login).
+    let (printed, login) = retransmitting_in_thread(server, "ann", 3);
+    wait_until(WAIT, "the first prompt", || prompts(&g) >= 1);
+    wait_until(WAIT, "radclient's retransmit", || {
+        printed
+            .lock()
+            .unwrap()
+            .matches("Sent Access-Request")
+            .count()
+            >= 2
+    });
+    past_the_timeout(&g);
+    let text = login.join().unwrap();
     assert!(text.contains("Access-Reject"), "{text}");
 
     // Replacement: a second login while the first waits; the first is refused.
@@ -329,6 +344,8 @@ fn retransmits_join_and_bombing_replacement_and_timeout_are_handled() {
         started.elapsed() < Duration::from_secs(2),
         "no wait for a bombed prompt"
     );
+    assert!(!first.is_finished(), "still held");
+    past_the_timeout(&g);
     first.join().unwrap().assert_code("Access-Reject");
     drop(s);
 
@@ -357,13 +374,16 @@ fn retransmits_join_and_bombing_replacement_and_timeout_are_handled() {
 
 #[test]
 fn a_newer_login_replaces_the_pending_one() {
-    let (g, _seed) = gateway("timeout_seconds = 4\nmax_prompts = 5\n");
+    let (g, _seed) = gateway(&format!("{TIMEOUT}max_prompts = 5\n"));
     let s = serve_with_env(&g, READY, &[]);
     let server = s.addr("radius udp", "127.0.0.1");
     let first = in_thread(server, 10);
     wait_until(WAIT, "the first prompt", || prompts(&g) >= 1);
     let second = in_thread(server, 10);
+    // Replaced: refused at once; the newer one waits until its prompt expires.
     first.join().unwrap().assert_code("Access-Reject");
+    wait_until(WAIT, "the second prompt", || prompts(&g) >= 2);
+    past_the_timeout(&g);
     second.join().unwrap().assert_code("Access-Reject");
     drop(s);
     let attempts = reasons(&g);
@@ -388,7 +408,7 @@ fn a_prompt_is_pushed_encrypted_to_the_linked_browser() {
     let base = s.listener("http");
     let browser = Browser::launch_trusting(&[&g.dir.path().join("certs/server.pem")]);
     let page = browser.new_page();
-    sign_in(&page, &base, &seed);
+    sign_in(&g, &page, &base, &seed);
     page.goto(&format!("{base}/portal/approvals"));
     page.wait_for("#push-optin", WAIT);
     let vapid = page
@@ -492,7 +512,7 @@ fn the_login_page_can_ask_the_phone_instead_of_a_code() {
     let cert = g.dir.path().join("certs/server.pem");
     let phone_browser = Browser::launch_trusting(&[&cert]);
     let phone = phone_browser.new_page();
-    sign_in(&phone, &base, &seed);
+    sign_in(&g, &phone, &base, &seed);
     phone.goto(&format!("{base}/portal/approvals"));
     phone.wait_for("#push-optin", WAIT);
     link_push_device(&phone, &push_service.url("/push/phone"));
@@ -600,7 +620,7 @@ fn an_oidc_login_is_approved_on_the_phone() {
     let cert = g.dir.path().join("certs/server.pem");
     let phone_browser = Browser::launch_trusting(&[&cert]);
     let phone = phone_browser.new_page();
-    sign_in(&phone, &base, &seed);
+    sign_in(&g, &phone, &base, &seed);
     phone.goto(&format!("{base}/portal/approvals"));
     phone.wait_for("#push-optin", WAIT);
     link_push_device(&phone, &push_service.url("/push/phone"));

@@ -310,7 +310,7 @@ fn code_only_accepts_a_code_refuses_a_replay_and_an_empty_password_asks_for_appr
     let g = https_instance(
         &["approval"],
         &format!(
-            "\n[approval]\ntimeout_seconds = 3\nmax_prompts = 10\n\n[[radius.clients]]\nname = \"netscaler\"\naddress = \"127.0.0.1/32\"\nsecret = \"{SECRET}\"\nmode = \"code_only\"\nlabel = \"Citrix\"\n"
+            "\n[approval]\ntimeout_seconds = 30\nmax_prompts = 10\n\n[[radius.clients]]\nname = \"netscaler\"\naddress = \"127.0.0.1/32\"\nsecret = \"{SECRET}\"\nmode = \"code_only\"\nlabel = \"Citrix\"\n"
         ),
     );
     g.ok(&["org", "add", ORG], None);
@@ -322,10 +322,15 @@ fn code_only_accepts_a_code_refuses_a_replay_and_an_empty_password_asks_for_appr
     auth(server, "ann", &code).assert_code("Access-Accept");
     auth(server, "ann", &code).assert_code("Access-Reject");
     auth(server, "ann", "not-a-code").assert_code("Access-Reject");
-    // An empty password (or "push") asks the person: nobody answers, so it times out.
-    let started = Instant::now();
-    auth(server, "ann", "").assert_code("Access-Reject");
-    assert!(started.elapsed() >= Duration::from_secs(2), "it waited");
+    // An empty password (or "push") asks the person: nobody answers, so it times out when
+    // the gateway's clock passes the prompt's expiry (moved, not waited for).
+    let held = std::thread::spawn(move || auth(server, "ann", ""));
+    wait_until(WAIT, "the prompt", || {
+        !events_of(&g, "approval_requested").is_empty()
+    });
+    assert!(!held.is_finished(), "it waits");
+    g.advance_clock(31);
+    held.join().unwrap().assert_code("Access-Reject");
     // Nobody to ask: refused at once.
     let started = Instant::now();
     auth(server, "dev-less", "push").assert_code("Access-Reject");
@@ -357,7 +362,7 @@ fn a_person_with_only_a_hotp_token_answers_a_held_rd_gateway_request_on_approve(
     let g = https_instance(
         &["approval"],
         &format!(
-            "\n[approval]\ntimeout_seconds = 12\nmax_prompts = 10\n\n[[radius.clients]]\nname = \"rdgw\"\naddress = \"127.0.0.1/32\"\nsecret = \"{SECRET}\"\nmode = \"second_factor_only\"\nlabel = \"Remote desktop\"\nend_user_address = [\"Tunnel-Client-Endpt\"]\n"
+            "\n[approval]\ntimeout_seconds = 30\nmax_prompts = 10\n\n[[radius.clients]]\nname = \"rdgw\"\naddress = \"127.0.0.1/32\"\nsecret = \"{SECRET}\"\nmode = \"second_factor_only\"\nlabel = \"Remote desktop\"\nend_user_address = [\"Tunnel-Client-Endpt\"]\n"
         ),
     );
     g.ok(&["org", "add", ORG], None);
@@ -416,7 +421,10 @@ fn a_person_with_only_a_hotp_token_answers_a_held_rd_gateway_request_on_approve(
     let wrong = answer("bob", "000000");
     assert_eq!(wrong, unknown);
     assert_eq!(wrong, nothing_waiting);
-    // The wrong code did not answer it: the held request runs out (12 s here).
+    // The wrong code did not answer it: the held request runs out when the gateway's clock
+    // passes the prompt's expiry.
+    assert!(!login.is_finished(), "still held");
+    g.advance_clock(31);
     login.join().unwrap().assert_code("Access-Reject");
     let show = g.ok(&["person", "show", "bob"], None);
     assert!(show.contains("failed logins 1"), "{show}");

@@ -1,7 +1,8 @@
 //! Out-of-band approval as a login: RADIUS second-factor-only clients (Microsoft RD Gateway)
 //! and "send a request to my phone" on the login page. The person is asked on their devices
 //! (Web Push, the portal's live page, the webhook), the login waits (no thread: a oneshot and
-//! a timer) and is answered Accept only after its event is committed.
+//! a timer that checks the gateway clock for the expiry) and is answered Accept only after
+//! its event is committed.
 
 use super::*;
 use crate::approval::{Answer, Prompt, Refused};
@@ -89,8 +90,9 @@ impl Gateway {
     }
 
     /// Ask the person named in `attempt` to approve this login on a device of theirs, and
-    /// wait for the answer (at most the configured timeout). `client_label` is what the
-    /// person is shown ("Remote desktop").
+    /// wait for the answer (at most the configured timeout, by the gateway clock: see
+    /// [`crate::approval::Ticket::wait`]). `client_label` is what the person is shown
+    /// ("Remote desktop").
     pub async fn login_by_approval(
         &self,
         attempt: &Attempt,
@@ -212,15 +214,13 @@ impl Gateway {
             return Err(e.into());
         }
         self.announce_prompt(&person, &prompt);
-        let wait = u64::try_from(prompt.expires - now).unwrap_or(0);
-        let answer =
-            tokio::time::timeout(std::time::Duration::from_secs(wait), ticket.answer).await;
-        let reason = match answer {
-            Ok(Ok(Answer::Approved)) => None,
-            Ok(Ok(Answer::Denied)) => Some(Reason::ApprovalDenied),
-            Ok(Ok(Answer::NotMe)) => Some(Reason::ApprovalNotMe),
-            Ok(Ok(Answer::Replaced)) => Some(Reason::ApprovalReplaced),
-            Ok(Err(_)) | Err(_) => {
+        // Until the answer, or the gateway clock passes the prompt's expiry.
+        let reason = match ticket.wait(self.clock(), now).await {
+            Some(Answer::Approved) => None,
+            Some(Answer::Denied) => Some(Reason::ApprovalDenied),
+            Some(Answer::NotMe) => Some(Reason::ApprovalNotMe),
+            Some(Answer::Replaced) => Some(Reason::ApprovalReplaced),
+            None => {
                 self.approvals.finish(person.id, &prompt.id).await;
                 Some(Reason::ApprovalTimedOut)
             }
@@ -396,5 +396,106 @@ impl Gateway {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::{GatewayClock, ManualClock};
+    use std::time::Duration;
+
+    const NOW: UnixTime = 1_800_000_000;
+
+    /// A gateway on a clock the test moves, with Ann (one phone) in an organisation.
+    async fn gateway() -> (Gateway, Arc<ManualClock>, tempfile::TempDir) {
+        let (gw, dir) = crate::service::test_gateway().await;
+        let clock = Arc::new(ManualClock::new(NOW));
+        let gw = gw.with_clock(GatewayClock::new(clock.clone()));
+        let org = gw.create_org("Practice", "test", NOW).await.expect("org");
+        let new = NewPerson {
+            username: "ann".into(),
+            full_name: "Ann".into(),
+            email: None,
+            employee_number: None,
+            org_id: org.id,
+            roles: vec![crate::model::Role::Person],
+        };
+        gw.create_person(new, None, "test", NOW).await.expect("ann");
+        gw.add_totp("ann", "phone", OtpParams::totp_default(), "test", NOW)
+            .await
+            .expect("phone");
+        (gw, clock, dir)
+    }
+
+    fn rd_gateway_attempt() -> Attempt {
+        let mut a = cli_attempt(
+            "ann",
+            Credentials::PasswordOnly {
+                password: SecretString::default(),
+            },
+        );
+        a.channel = Channel::Radius;
+        a.client = Some("rdgw".into());
+        a
+    }
+
+    /// The pending prompt, once the login has asked.
+    async fn prompt(gw: &Gateway, person: PersonId) -> Prompt {
+        for _ in 0..200 {
+            if let Some(p) = gw.approvals().pending_for(person, gw.now()).await {
+                return p;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("no prompt");
+    }
+
+    #[tokio::test]
+    async fn a_held_login_times_out_when_the_gateway_clock_passes_the_timeout() {
+        let (gw, clock, _dir) = gateway().await;
+        let timeout = i64::try_from(gw.approvals().settings().timeout_seconds).expect("small");
+        let login = tokio::spawn({
+            let gw = gw.clone();
+            async move { gw.login_by_approval(&rd_gateway_attempt(), None, NOW).await }
+        });
+        let asked = prompt(&gw, gw.person("ann").await.expect("ann").id).await;
+        assert_eq!(asked.expires, NOW + timeout);
+        clock.advance(timeout - 1);
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        assert!(!login.is_finished(), "a second of the timeout is left");
+        clock.advance(1);
+        // Ended within a check of the clock, not after the timeout in real seconds.
+        let decided = tokio::time::timeout(Duration::from_secs(3), login)
+            .await
+            .expect("in time")
+            .expect("joined")
+            .expect("decided");
+        assert_eq!(decided.verdict, Verdict::Reject(Reason::ApprovalTimedOut));
+        assert_eq!(decided.event.time, NOW + timeout, "by the gateway clock");
+        assert!(gw.approvals().is_empty(), "forgotten");
+    }
+
+    #[tokio::test]
+    async fn an_approval_in_time_accepts_the_held_login() {
+        let (gw, clock, _dir) = gateway().await;
+        let login = tokio::spawn({
+            let gw = gw.clone();
+            async move { gw.login_by_approval(&rd_gateway_attempt(), None, NOW).await }
+        });
+        let ann = gw.person("ann").await.expect("ann");
+        let asked = prompt(&gw, ann.id).await;
+        clock.advance(10);
+        let answered = gw
+            .approvals()
+            .answer(ann.id, &asked.id, Answer::Approved, gw.now())
+            .await;
+        assert!(answered.is_some());
+        let decided = tokio::time::timeout(Duration::from_secs(3), login)
+            .await
+            .expect("in time")
+            .expect("joined")
+            .expect("decided");
+        assert!(matches!(decided.verdict, Verdict::Accept { .. }));
     }
 }

@@ -196,7 +196,8 @@ impl SharedHub {
         let outcome = self.redis.seen(r);
         match outcome.as_deref() {
             Ok("ok") => {
-                self.spawn_poll(hid, prompt.expires);
+                let timeout = u64::try_from(prompt.expires - now).unwrap_or(0);
+                self.spawn_poll(hid, std::time::Duration::from_secs(timeout));
                 Ok(Ticket { prompt, answer: rx })
             }
             other => {
@@ -217,13 +218,26 @@ impl SharedHub {
     }
 
     /// A holder that missed the published answer (Redis reconnecting) finds it stored.
-    fn spawn_poll(&self, hid: String, expires: UnixTime) {
+    /// The poll ends with the wait: when the login was answered, gave up at the expiry by
+    /// the gateway clock (`finish`, see [`Ticket::wait`]) or went away (its receiver
+    /// dropped); at the latest after the wait's own real-time bound, `timeout` plus
+    /// [`crate::approval::REAL_TIME_SLACK`].
+    fn spawn_poll(&self, hid: String, timeout: std::time::Duration) {
         let hub = self.clone();
+        let limit = tokio::time::Instant::now() + timeout + crate::approval::REAL_TIME_SLACK;
         tokio::spawn(async move {
             loop {
                 tokio::time::sleep(std::time::Duration::from_secs(3)).await;
-                if !hub.lock_waiters().contains_key(&hid) {
-                    return;
+                {
+                    let mut waiters = hub.lock_waiters();
+                    match waiters.get(&hid) {
+                        None => return,
+                        Some(tx) if tx.is_closed() || tokio::time::Instant::now() >= limit => {
+                            waiters.remove(&hid);
+                            return;
+                        }
+                        Some(_) => {}
+                    }
                 }
                 if let Ok(Some(answer)) = hub.redis.get(&format!("apa:{hid}")).await
                     && let Some(answer) = std::str::from_utf8(&answer).ok().and_then(answer_of)
@@ -231,10 +245,6 @@ impl SharedHub {
                     if let Some(tx) = hub.lock_waiters().remove(&hid) {
                         let _ = tx.send(answer);
                     }
-                    return;
-                }
-                if crate::model::now() > expires + 5 {
-                    hub.lock_waiters().remove(&hid);
                     return;
                 }
             }
