@@ -412,7 +412,10 @@ mod tests {
         let (gw, dir) = crate::service::test_gateway().await;
         let clock = Arc::new(ManualClock::new(NOW));
         let gw = gw.with_clock(GatewayClock::new(clock.clone()));
-        let org = gw.create_org("Practice", "test", NOW).await.expect("org");
+        let org = gw
+            .create_org("Practice", &Actor::cli(), NOW)
+            .await
+            .expect("org");
         let new = NewPerson {
             username: "ann".into(),
             full_name: "Ann".into(),
@@ -421,10 +424,18 @@ mod tests {
             org_id: org.id,
             roles: vec![crate::model::Role::Person],
         };
-        gw.create_person(new, None, "test", NOW).await.expect("ann");
-        gw.add_totp("ann", "phone", OtpParams::totp_default(), "test", NOW)
+        gw.create_person(new, None, &Actor::cli(), NOW)
             .await
-            .expect("phone");
+            .expect("ann");
+        gw.add_totp(
+            "ann",
+            "phone",
+            OtpParams::totp_default(),
+            &Actor::cli(),
+            NOW,
+        )
+        .await
+        .expect("phone");
         (gw, clock, dir)
     }
 
