@@ -71,7 +71,7 @@ impl Gateway {
             .await
             .map_err(|e| match e {
                 StoreError::Conflict(_) => invalid("svc-username-taken-meanwhile"),
-                e => e.into(),
+                e => crate::service::refusal::store_refused(e),
             })?;
         let url = format!(
             "{}/activate/{link_id}.{secret}",

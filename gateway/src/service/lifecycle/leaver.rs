@@ -38,7 +38,10 @@ impl Gateway {
             event.detail = Some(serde_json::json!({
                 "request": id, "status": "in_progress", "scheduled_at": end,
             }));
-            self.store.update_request(id, &change, now, event).await?
+            self.store
+                .update_request(id, &change, now, event)
+                .await
+                .map_err(crate::service::refusal::store_refused)?
         } else {
             self.remove_leaver(actor, request, &person, tokens, now)
                 .await?
@@ -75,7 +78,8 @@ impl Gateway {
         }
         self.store
             .remove_person_now(person.id, tokens, Some((request.id, &change)), now, events)
-            .await?
+            .await
+            .map_err(crate::service::refusal::store_refused)?
             .ok_or_else(|| ServiceError::Internal("removal without its request".into()))
     }
 
@@ -110,7 +114,8 @@ impl Gateway {
                     let event = Self::request_event(&system, &request, RequestStatus::Done, now);
                     self.store
                         .update_request(request.id, &change, now, event)
-                        .await?;
+                        .await
+                        .map_err(crate::service::refusal::store_refused)?;
                 }
             }
             applied += 1;

@@ -452,7 +452,10 @@ impl Gateway {
         event.detail = Some(serde_json::json!({
             "request": id, "status": change.to.as_str(), "count": count,
         }));
-        Ok(self.store.update_request(id, &change, now, event).await?)
+        self.store
+            .update_request(id, &change, now, event)
+            .await
+            .map_err(crate::service::refusal::store_refused)
     }
 
     fn request_event(
@@ -490,7 +493,11 @@ impl Gateway {
             scheduled_at: None,
         };
         let event = Self::request_event(actor, &request, change.to, now);
-        let done = self.store.update_request(id, &change, now, event).await?;
+        let done = self
+            .store
+            .update_request(id, &change, now, event)
+            .await
+            .map_err(crate::service::refusal::store_refused)?;
         self.tell_requester(actor, &done, None, now).await;
         Ok(done)
     }
@@ -516,7 +523,11 @@ impl Gateway {
         };
         let mut event = Self::request_event(actor, &request, change.to, now);
         event.reason = Some("rejected".into());
-        let done = self.store.update_request(id, &change, now, event).await?;
+        let done = self
+            .store
+            .update_request(id, &change, now, event)
+            .await
+            .map_err(crate::service::refusal::store_refused)?;
         self.tell_requester(actor, &done, Some(&reason), now).await;
         Ok(done)
     }

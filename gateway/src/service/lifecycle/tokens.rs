@@ -54,9 +54,9 @@ impl Gateway {
         };
         let note = format!("{count} tokens reserved");
         let change = completed(actor, &note);
-        Ok(self
-            .store
+        self.store
             .update_request(id, &change, now, done_event)
-            .await?)
+            .await
+            .map_err(crate::service::refusal::store_refused)
     }
 }

@@ -47,7 +47,8 @@ fn unauthorized() -> Response {
 
 fn failure(e: &ServiceError) -> Response {
     match e {
-        ServiceError::NotFound(_) => error(StatusCode::NOT_FOUND, "not found"),
+        // The service's not found, or the store's (a row gone between two reads).
+        e if e.is_not_found() => error(StatusCode::NOT_FOUND, "not found"),
         // In English, as the API's documentation has it.
         ServiceError::Refused(refusal) => {
             error(StatusCode::UNPROCESSABLE_ENTITY, &refusal.to_string())
