@@ -9,8 +9,9 @@ use crate::secret::SecretString;
 use crate::service::ServiceError;
 use crate::service::lifecycle::{Activation, ActivationInput};
 use crate::web::WebState;
+use crate::web::extract::ClientInfo;
 use crate::web::login::templates::{ActivateError, ActivatePage, ActivatedPage};
-use crate::web::login::{Peer, page, page_lang, server_error};
+use crate::web::login::{page, page_lang, server_error};
 use crate::web::qr::{Qr, grouped};
 use crate::web::templates::{Ctx, message_response, render};
 use axum::extract::{Path, State};
@@ -149,7 +150,7 @@ async fn show(
 
 async fn submit(
     State(state): State<WebState>,
-    Peer(peer): Peer,
+    client: ClientInfo,
     headers: HeaderMap,
     Path(token): Path<String>,
     Form(form): Form<ActivateForm>,
@@ -160,8 +161,8 @@ async fn submit(
     if !state.pre.check(&nonce, &form.csrf) {
         return bad_form(&state, &headers, "activate-error-forged").await;
     }
-    let t = state.gateway.now();
-    let source = Some(state.client_ip(peer, &headers));
+    let t = client.now;
+    let source = Some(client.ip);
     match state
         .gateway
         .activate(

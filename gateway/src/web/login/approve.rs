@@ -12,8 +12,9 @@
 use crate::audit::Channel;
 use crate::secret::SecretString;
 use crate::web::WebState;
+use crate::web::extract::ClientInfo;
 use crate::web::login::templates::ApprovePage;
-use crate::web::login::{Peer, page_lang, request_id, server_error};
+use crate::web::login::{page_lang, server_error};
 use crate::web::templates::{Ctx, render};
 use axum::extract::State;
 use axum::http::{HeaderMap, header};
@@ -76,11 +77,11 @@ async fn show(State(state): State<WebState>, headers: HeaderMap) -> Response {
 
 async fn submit(
     State(state): State<WebState>,
-    Peer(peer): Peer,
+    client: ClientInfo,
     headers: HeaderMap,
     Form(form): Form<ApproveForm>,
 ) -> Response {
-    let ip = state.client_ip(peer, &headers);
+    let ip = client.ip;
     let username: String = form.username.chars().take(253).collect();
     let code = SecretString::new(form.code.chars().take(64).collect::<String>());
     match state
@@ -90,8 +91,8 @@ async fn submit(
             &username,
             code,
             ip,
-            request_id(&headers),
-            state.gateway.now(),
+            client.request_id.clone(),
+            client.now,
         )
         .await
     {

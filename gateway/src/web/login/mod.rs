@@ -18,21 +18,20 @@ use crate::i18n::Lang;
 use crate::model::DeviceKind;
 use crate::secret::SecretString;
 use crate::service::remember::{AMR_REMEMBERED, REMEMBERED_DEVICE_ID, acr_of, wants_mfa};
-use crate::web::extract::{Action, Caller, Guard, csrf_form, page_extractor};
+use crate::web::extract::{Action, Caller, ClientInfo, Guard, csrf_form, page_extractor};
 use crate::web::session::{
     KeyCeremony, LoginFor, LoginState, PreLogin, Refused, Session, clear_cookie, pre_nonce,
     session_id, set_cookie, set_pre_cookie,
 };
 use crate::web::templates::{CodeError, CodePage, Ctx, LoginError, LoginPage, WaitingPage};
 use crate::web::{WebState, refused};
-use axum::extract::{ConnectInfo, FromRequestParts, Query, State};
-use axum::http::request::Parts;
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use serde::Deserialize;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 
 // The password page's errors are `templates::LoginError`s (translated there); "Change your
 // password in Windows" only after the directory accepted the password (AD says so only for a
@@ -151,23 +150,6 @@ async fn target(state: &WebState, purpose: &LoginFor) -> Option<Target> {
                 wants_mfa: wants_mfa(&pending.acr_values),
             })
         }
-    }
-}
-
-/// The TCP peer (0.0.0.0:0 when served without connect info, as in router tests).
-#[derive(Debug, Clone, Copy)]
-pub struct Peer(pub SocketAddr);
-
-impl<S: Send + Sync> FromRequestParts<S> for Peer {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(Peer(
-            parts
-                .extensions
-                .get::<ConnectInfo<crate::web::tls::PeerAddr>>()
-                .map_or(SocketAddr::from(([0, 0, 0, 0], 0)), |c| c.0.0),
-        ))
     }
 }
 
@@ -375,14 +357,14 @@ pub fn request_id(headers: &HeaderMap) -> Option<String> {
 
 async fn show_login(
     State(state): State<WebState>,
-    Peer(peer): Peer,
+    client: ClientInfo,
     Query(q): Query<LoginQuery>,
     headers: HeaderMap,
 ) -> Response {
     let Some(pending) = state.provider.pending(&q.auth).await else {
         return expired();
     };
-    let ip = state.client_ip(peer, &headers);
+    let ip = client.ip;
     if let Some(done) = single_sign_on(&state, &pending, ip, &headers).await {
         return done;
     }
@@ -504,21 +486,21 @@ fn attempt(
 
 async fn submit_oidc_password(
     State(state): State<WebState>,
-    Peer(peer): Peer,
+    client: ClientInfo,
     headers: HeaderMap,
     Form(form): Form<PasswordForm>,
 ) -> Response {
     let Some(target) = target(&state, &LoginFor::Oidc(form.auth.clone())).await else {
         return expired();
     };
-    submit_password(&state, peer, &headers, &form, &target).await
+    submit_password(&state, &client, &headers, &form, &target).await
 }
 
 /// The password step, for either purpose. Nothing is kept on the server before a right
 /// password: only then is a session made (at most `MAX_SESSIONS_PER_SOURCE` per source).
-pub async fn submit_password(
+pub(crate) async fn submit_password(
     state: &WebState,
-    peer: SocketAddr,
+    client: &ClientInfo,
     headers: &HeaderMap,
     form: &PasswordForm,
     target: &Target,
@@ -537,7 +519,7 @@ pub async fn submit_password(
     if !state.pre.check(&nonce, &form.csrf) {
         return refused("login-bad-form");
     }
-    let ip = state.client_ip(peer, headers);
+    let ip = client.ip;
     let lang = target.lang(state, headers).await;
     let retry = |error: LoginError| {
         let html = target.login_page(
@@ -565,13 +547,8 @@ pub async fn submit_password(
     // (unless the relying party asks for a second factor).
     let remembered = crate::web::login::remember::token(headers).filter(|_| !target.wants_mfa);
     let decision = match &remembered {
-        Some(token) => {
-            state
-                .gateway
-                .login_remembered(a, token, state.gateway.now())
-                .await
-        }
-        None => state.gateway.login(a, state.gateway.now()).await,
+        Some(token) => state.gateway.login_remembered(a, token, client.now).await,
+        None => state.gateway.login(a, client.now).await,
     };
     let decision = match decision {
         Ok(d) => d,
@@ -603,7 +580,7 @@ pub async fn submit_password(
                 form,
                 &username,
                 target,
-                ip,
+                client,
                 decision.verdict,
             )
             .await
@@ -612,7 +589,7 @@ pub async fn submit_password(
             let login = LoginState::PasswordOk {
                 username: username.clone(),
                 purpose: target.purpose.clone(),
-                since: state.gateway.now(),
+                since: client.now,
                 failures: 0,
                 key: None,
                 approval: None,
@@ -623,7 +600,7 @@ pub async fn submit_password(
             let source = state.limits.source_key(ip).to_string();
             match state
                 .sessions
-                .rotate(&old, login, &source, state.gateway.now())
+                .rotate(&old, login, &source, client.now)
                 .await
             {
                 Ok((id, s)) => code_page(state, target, &s.csrf, &username, None, Some(&id)).await,
@@ -651,22 +628,22 @@ async fn remembered_login(
     form: &PasswordForm,
     username: &str,
     target: &Target,
-    ip: IpAddr,
+    client: &ClientInfo,
     verdict: Verdict,
 ) -> Response {
     let login = LoginState::PasswordOk {
         username: username.to_owned(),
         purpose: target.purpose.clone(),
-        since: state.gateway.now(),
+        since: client.now,
         failures: 0,
         key: None,
         approval: None,
     };
     let old = session_id(headers).unwrap_or_default();
-    let source = state.limits.source_key(ip).to_string();
+    let source = state.limits.source_key(client.ip).to_string();
     let (sid, session) = match state
         .sessions
-        .rotate(&old, login, &source, state.gateway.now())
+        .rotate(&old, login, &source, client.now)
         .await
     {
         Ok(s) => s,
@@ -692,6 +669,7 @@ async fn remembered_login(
         failures: 0,
         key: None,
         target: target.clone(),
+        client: client.clone(),
     };
     decided(state, headers, step, 0, verdict, CodeError::WrongCode, None).await
 }
@@ -706,14 +684,16 @@ struct SecondStep {
     failures: u32,
     key: Option<KeyCeremony>,
     target: Target,
+    /// The request's client and time (read once).
+    client: ClientInfo,
 }
 
 async fn second_step(
     state: &WebState,
-    headers: &HeaderMap,
+    caller: &Caller,
     csrf: Option<&str>,
 ) -> Result<SecondStep, Response> {
-    let Some((sid, session)) = current(state, headers).await else {
+    let Some((sid, session)) = current(state, &caller.headers).await else {
         return Err(expired());
     };
     if let Some(csrf) = csrf
@@ -735,9 +715,16 @@ async fn second_step(
     let Some(target) = target(state, &purpose).await else {
         return Err(expired());
     };
-    if state.gateway.now() - since > CODE_STEP_SECONDS {
+    if caller.client.now - since > CODE_STEP_SECONDS {
         state.sessions.remove(&sid).await;
-        return Err(login_again(state, headers, &target, &username, LoginError::TooSlow).await);
+        return Err(login_again(
+            state,
+            &caller.headers,
+            &target,
+            &username,
+            LoginError::TooSlow,
+        )
+        .await);
     }
     Ok(SecondStep {
         sid,
@@ -747,6 +734,7 @@ async fn second_step(
         failures,
         key,
         target,
+        client: caller.client.clone(),
     })
 }
 
@@ -759,7 +747,7 @@ impl Guard for SecondStep {
         caller: &Caller,
         csrf: Option<&str>,
     ) -> Result<Self, Response> {
-        second_step(state, &caller.headers, csrf).await
+        second_step(state, caller, csrf).await
     }
 }
 
@@ -811,11 +799,10 @@ async fn too_many_codes(state: &WebState, headers: &HeaderMap, step: &SecondStep
 
 async fn submit_code(
     State(state): State<WebState>,
-    Peer(peer): Peer,
     headers: HeaderMap,
     Action { me: step, form }: Action<CodeForm, SecondStep>,
 ) -> Response {
-    let ip = state.client_ip(peer, &headers);
+    let ip = step.client.ip;
     if limited(&state, ip, &step.username, &step.target, &headers).await {
         return code_page(
             &state,
@@ -838,7 +825,7 @@ async fn submit_code(
         ip,
         &headers,
     );
-    let decision = match state.gateway.login(a, state.gateway.now()).await {
+    let decision = match state.gateway.login(a, step.client.now).await {
         Ok(d) => d,
         Err(e) => return server_error(&e),
     };
@@ -930,7 +917,6 @@ async fn start_key(
 /// code, with the same limits, lockout and audit.
 async fn finish_key(
     State(state): State<WebState>,
-    Peer(peer): Peer,
     headers: HeaderMap,
     Action { me: step, form }: Action<KeyForm, SecondStep>,
 ) -> Response {
@@ -939,7 +925,7 @@ async fn finish_key(
     let Some(ceremony) = step
         .key
         .clone()
-        .filter(|k| state.gateway.now() - k.since <= crate::webauthn::CEREMONY_SECONDS)
+        .filter(|k| step.client.now - k.since <= crate::webauthn::CEREMONY_SECONDS)
     else {
         return code_page(
             &state,
@@ -951,7 +937,7 @@ async fn finish_key(
         )
         .await;
     };
-    let ip = state.client_ip(peer, &headers);
+    let ip = step.client.ip;
     if limited(&state, ip, &step.username, &step.target, &headers).await {
         return code_page(
             &state,
@@ -979,7 +965,7 @@ async fn finish_key(
     );
     let decision = match state
         .gateway
-        .key_login(a, &rp, &ceremony.state, &form.response, state.gateway.now())
+        .key_login(a, &rp, &ceremony.state, &form.response, step.client.now)
         .await
     {
         Ok(d) => d,
@@ -1199,11 +1185,10 @@ async fn single_sign_on(
 /// waiting page.
 async fn start_approval(
     State(state): State<WebState>,
-    Peer(peer): Peer,
     headers: HeaderMap,
     Action { me: step, .. }: Action<KeyForm, SecondStep>,
 ) -> Response {
-    let ip = state.client_ip(peer, &headers);
+    let ip = step.client.ip;
     if limited(&state, ip, &step.username, &step.target, &headers).await {
         return code_page(
             &state,
@@ -1237,12 +1222,12 @@ async fn start_approval(
     let number = crate::approval::random_number();
     let wait = crate::web::session::ApprovalWait {
         number: Some(number),
-        since: state.gateway.now(),
+        since: step.client.now,
         answer: None,
     };
     state
         .sessions
-        .modify(&step.sid, state.gateway.now(), |login| {
+        .modify(&step.sid, step.client.now, |login| {
             if let LoginState::PasswordOk { approval, .. } = login {
                 *approval = Some(wait.clone());
             }

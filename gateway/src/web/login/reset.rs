@@ -18,12 +18,11 @@ use crate::secret::SecretString;
 use crate::service::ServiceError;
 use crate::service::reset::{RESET_CLIENT, ResetOrigin, ResetStep};
 use crate::web::WebState;
+use crate::web::extract::ClientInfo;
 use crate::web::login::templates::{
     ResetCodePage, ResetDonePage, ResetError, ResetPasswordPage, ResetRequestPage, ResetSentPage,
 };
-use crate::web::login::{
-    Peer, page, page_lang, pre_login, request_id, server_error, with_pre_cookie,
-};
+use crate::web::login::{page, page_lang, pre_login, server_error, with_pre_cookie};
 use crate::web::templates::{Ctx, message_response, render};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -128,10 +127,10 @@ fn unprocessable(state: &WebState, html: Html<String>) -> Response {
     res
 }
 
-fn origin(state: &WebState, peer: std::net::SocketAddr, headers: &HeaderMap) -> ResetOrigin {
+fn origin(client: &ClientInfo) -> ResetOrigin {
     ResetOrigin {
-        source: Some(state.client_ip(peer, headers)),
-        request_id: request_id(headers),
+        source: Some(client.ip),
+        request_id: client.request_id.clone(),
     }
 }
 
@@ -163,7 +162,7 @@ async fn show_request(State(state): State<WebState>, headers: HeaderMap) -> Resp
 
 async fn submit_request(
     State(state): State<WebState>,
-    Peer(peer): Peer,
+    client: ClientInfo,
     headers: HeaderMap,
     Form(form): Form<RequestForm>,
 ) -> Response {
@@ -176,7 +175,7 @@ async fn submit_request(
         let html = request_page(&ctx, &form.csrf, "", Some(ResetError::NoIdentifier));
         return unprocessable(&state, html);
     }
-    let ip = state.client_ip(peer, &headers);
+    let ip = client.ip;
     let within = match state.limits.allow(ip, identifier, RESET_CLIENT).await {
         Ok(true) => state.limits.allow_state(ip).await.unwrap_or(false),
         _ => false,
@@ -187,12 +186,9 @@ async fn submit_request(
     // The configured public URL, never the request's Host: a link to elsewhere would hand
     // the secret to whoever sent the request.
     let base = state.provider.settings().issuer.clone();
-    state.gateway.request_password_reset(
-        identifier,
-        &base,
-        origin(&state, peer, &headers),
-        state.gateway.now(),
-    );
+    state
+        .gateway
+        .request_password_reset(identifier, &base, origin(&client), client.now);
     page(&state, render(&ResetSentPage { ctx: &ctx }), None, "")
 }
 
@@ -264,7 +260,7 @@ async fn show_link(
 
 async fn submit_code(
     State(state): State<WebState>,
-    Peer(peer): Peer,
+    client: ClientInfo,
     headers: HeaderMap,
     Path(token): Path<String>,
     Form(form): Form<CodeForm>,
@@ -272,7 +268,7 @@ async fn submit_code(
     if let Some(res) = forged(&state, &headers, &form.csrf).await {
         return res;
     }
-    let ip = state.client_ip(peer, &headers);
+    let ip = client.ip;
     let link = token.split('.').next().unwrap_or_default();
     if !matches!(
         state
@@ -283,8 +279,8 @@ async fn submit_code(
     ) {
         return too_many(&state, &headers).await;
     }
-    let origin = origin(&state, peer, &headers);
-    let t = state.gateway.now();
+    let origin = origin(&client);
+    let t = client.now;
     match state
         .gateway
         .reset_check_code(&token, &form.code, &origin, t)
@@ -306,7 +302,7 @@ async fn submit_code(
 
 async fn submit_password(
     State(state): State<WebState>,
-    Peer(peer): Peer,
+    client: ClientInfo,
     headers: HeaderMap,
     Path(token): Path<String>,
     Form(form): Form<PasswordForm>,
@@ -314,8 +310,8 @@ async fn submit_password(
     if let Some(res) = forged(&state, &headers, &form.csrf).await {
         return res;
     }
-    let origin = origin(&state, peer, &headers);
-    let t = state.gateway.now();
+    let origin = origin(&client);
+    let t = client.now;
     match state
         .gateway
         .reset_set_password(

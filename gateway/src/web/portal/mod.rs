@@ -15,10 +15,8 @@ use crate::model::{Device, DeviceId, DeviceState, Person, PersonId, PersonState,
 use crate::secret::{SecretBytes, random_bytes};
 use crate::service::{Actor, ServiceError};
 use crate::web::WebState;
-use crate::web::extract::{Action, Caller, csrf_form};
-use crate::web::login::{
-    self, PasswordForm, Peer, Target, current, page, request_id, script_page, server_error,
-};
+use crate::web::extract::{Action, Caller, ClientInfo, csrf_form};
+use crate::web::login::{self, PasswordForm, Target, current, page, script_page, server_error};
 use crate::web::portal::templates::{self as tpl, Failed};
 use crate::web::session::{KeyCeremony, LoginState, PendingTotp, Session};
 use crate::web::templates::{Ctx as PageCtx, MessagePage, message, message_response, render};
@@ -149,7 +147,7 @@ impl std::fmt::Debug for NotMeForm {
 /// session of the person ends (whoever linked it may be signed in).
 async fn not_me_disable(
     State(state): State<WebState>,
-    Peer(peer): Peer,
+    client: ClientInfo,
     headers: HeaderMap,
     Path((id, token)): Path<(DeviceId, String)>,
     Form(form): Form<NotMeForm>,
@@ -171,14 +169,14 @@ async fn not_me_disable(
             "portal-not-me-bad-form",
         );
     }
-    let source = Some(state.client_ip(peer, &headers));
+    let source = Some(client.ip);
     match state
         .gateway
         .not_me_disable(
             id,
             &token,
             source,
-            request_id(&headers),
+            client.request_id.clone(),
             state.gateway.now(),
         )
         .await
@@ -464,11 +462,11 @@ async fn show_login(State(state): State<WebState>, caller: Caller) -> Response {
 
 async fn submit_password(
     State(state): State<WebState>,
-    Peer(peer): Peer,
+    client: ClientInfo,
     headers: HeaderMap,
     Form(form): Form<PasswordForm>,
 ) -> Response {
-    login::submit_password(&state, peer, &headers, &form, &Target::portal()).await
+    login::submit_password(&state, &client, &headers, &form, &Target::portal()).await
 }
 
 async fn logout(
