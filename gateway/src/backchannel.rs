@@ -6,8 +6,8 @@
 //! client, 5 s per try, three tries. Each outcome is audited (`backchannel_logout`: done or
 //! failed, with the client and the session's sid) and counted.
 //!
-//! Also here: the task that follows the audit trail (as `disconnect.rs` does) and ends the
-//! sessions of every person removed, disabled or blocked, so every path that changes a
+//! Also here: the task that follows the audit trail (`audit_follow.rs`, as `disconnect.rs`
+//! does) and ends the sessions of every person removed, disabled or blocked, so every path that changes a
 //! person's state (CLI, admin pages, the life-cycle API, offboarding, leavers on their date)
 //! ends their single sign-on too, with its back-channel logouts; and that sends the logout
 //! tokens of sessions a process without the provider ended (the CLI: `person block`), from
@@ -28,8 +28,6 @@ const TIMEOUT: Duration = Duration::from_secs(5);
 const TRIES: u32 = 3;
 /// The wait before the second try (doubled before the third).
 const RETRY_AFTER: Duration = Duration::from_millis(500);
-/// Events read per look at the audit trail.
-const BATCH: u32 = 500;
 /// The event kinds that end a person's single sign-on sessions.
 const TRIGGERS: [(EventKind, SsoEndReason); 3] = [
     (EventKind::PersonRemoved, SsoEndReason::PersonRemoved),
@@ -244,55 +242,34 @@ async fn send_pending(gateway: &Gateway, e: &AuditEvent) {
 /// sessions of every person removed, disabled or blocked (with their back-channel logouts).
 pub async fn follow(gateway: Gateway, stop: CancellationToken) {
     let store = gateway.store().clone();
-    let mut after = match store.last_event_id().await {
-        Ok(id) => id,
-        Err(e) => {
-            tracing::error!(error = %e, "single sign-on: cannot read the audit trail; not following");
+    let gateway = &gateway;
+    crate::audit_follow::follow(store.as_ref(), "single sign-on", stop, |e| async move {
+        if e.kind == EventKind::SsoSessionEnded {
+            send_pending(gateway, &e).await;
             return;
         }
-    };
-    let mut tick = tokio::time::interval(Duration::from_millis(500));
-    loop {
-        tokio::select! {
-            _ = tick.tick() => {}
-            () = stop.cancelled() => return,
-        }
-        let events = match store.events_after(after, BATCH).await {
-            Ok(e) => e,
-            Err(e) => {
-                tracing::warn!(error = %e, "single sign-on: reading the audit trail failed");
-                continue;
-            }
+        let Some((_, reason)) = TRIGGERS.iter().find(|(k, _)| *k == e.kind) else {
+            return;
         };
-        for stored in events {
-            after = after.max(stored.id);
-            let e = &stored.event;
-            if e.kind == EventKind::SsoSessionEnded {
-                send_pending(&gateway, e).await;
-                continue;
-            }
-            let Some((_, reason)) = TRIGGERS.iter().find(|(k, _)| *k == e.kind) else {
-                continue;
-            };
-            let Some(person) = e.person_id else {
-                continue;
-            };
-            let why = SsoEnd {
-                actor: e.actor.clone(),
-                channel: e.channel,
-                reason: *reason,
-                client: e.client.clone(),
-                source: e.source.clone(),
-                request_id: e.request_id.clone(),
-            };
-            if let Err(err) = gateway
-                .end_sso(SsoWhich::Person(person), &why, gateway.now())
-                .await
-            {
-                tracing::error!(error = %err, person, "ending single sign-on sessions failed");
-            }
+        let Some(person) = e.person_id else {
+            return;
+        };
+        let why = SsoEnd {
+            actor: e.actor.clone(),
+            channel: e.channel,
+            reason: *reason,
+            client: e.client.clone(),
+            source: e.source.clone(),
+            request_id: e.request_id.clone(),
+        };
+        if let Err(err) = gateway
+            .end_sso(SsoWhich::Person(person), &why, gateway.now())
+            .await
+        {
+            tracing::error!(error = %err, person, "ending single sign-on sessions failed");
         }
-    }
+    })
+    .await;
 }
 
 #[cfg(test)]

@@ -20,8 +20,6 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
-/// Events read per look at the audit trail.
-const BATCH: u32 = 500;
 /// Sends per Disconnect-Request, and the wait for an answer after each.
 const TRIES: u32 = 3;
 const WAIT: Duration = Duration::from_secs(2);
@@ -38,37 +36,15 @@ pub async fn run(
     if clients.values().all(|c| c.disconnect.is_none()) {
         return;
     }
-    let mut after = match store.last_event_id().await {
-        Ok(id) => id,
-        Err(e) => {
-            tracing::error!(error = %e, "disconnect: cannot read the audit trail; off");
-            return;
+    let (store, clients) = (store.as_ref(), &clients);
+    crate::audit_follow::follow(store, "disconnect", stop, |e| async move {
+        if TRIGGERS.contains(&e.kind.as_str())
+            && let Some(person) = e.person_id
+        {
+            disconnect_person(store, clients, person, &e).await;
         }
-    };
-    let mut tick = tokio::time::interval(Duration::from_millis(500));
-    loop {
-        tokio::select! {
-            _ = tick.tick() => {}
-            () = stop.cancelled() => return,
-        }
-        let events = match store.events_after(after, BATCH).await {
-            Ok(e) => e,
-            Err(e) => {
-                tracing::warn!(error = %e, "disconnect: reading the audit trail failed");
-                continue;
-            }
-        };
-        for stored in events {
-            after = after.max(stored.id);
-            let e = &stored.event;
-            if !TRIGGERS.contains(&e.kind.as_str()) {
-                continue;
-            }
-            if let Some(person) = e.person_id {
-                disconnect_person(store.as_ref(), &clients, person, e).await;
-            }
-        }
-    }
+    })
+    .await;
 }
 
 /// Sends a Disconnect-Request for each open session of `person`; audits each answer.

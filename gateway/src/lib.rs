@@ -6,6 +6,7 @@ pub mod approval;
 pub mod audit;
 pub mod audit_chain;
 pub mod audit_export;
+pub mod audit_follow;
 pub mod backchannel;
 pub mod blocklist;
 pub mod certs;
