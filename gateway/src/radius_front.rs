@@ -57,13 +57,19 @@ pub struct RadiusPolicy {
     per_client: std::sync::RwLock<Arc<PerClient>>,
     /// Places in the gateway's hashing queue, handed out in arrival order (FIFO).
     admission: Arc<tokio::sync::Semaphore>,
+    /// The language of each client's refusals and when it was looked up (see `reject_lang`).
+    reject_langs: Mutex<HashMap<String, (crate::i18n::Lang, UnixTime)>>,
 }
+
+/// How long a client's refusal language is kept before it is looked up again (seconds).
+const REJECT_LANG_SECONDS: UnixTime = 60;
 
 impl RadiusPolicy {
     pub fn new(gateway: Gateway, settings: &RadiusSettings, limits: Arc<Limits>) -> Self {
         Self {
             limits,
             challenges: Mutex::new(HashMap::new()),
+            reject_langs: Mutex::new(HashMap::new()),
             shared: None,
             challenge_timeout: i64::try_from(settings.challenge_timeout_seconds).unwrap_or(120),
             prompt: Some(settings.challenge_prompt.trim().to_owned()).filter(|p| !p.is_empty()),
@@ -397,6 +403,26 @@ impl RadiusPolicy {
         crate::i18n::t(lang, "radius-challenge-prompt")
     }
 
+    /// The language of `client`'s refusals: its organisation's, else the default. Looked up
+    /// at most once a minute per client (clients are the configured NASes: the map stays
+    /// small), so a change of the organisation's language reaches RADIUS within a minute.
+    async fn reject_lang(&self, client: &str, now: UnixTime) -> crate::i18n::Lang {
+        if let Ok(langs) = self.reject_langs.lock()
+            && let Some((lang, at)) = langs.get(client)
+            && now - at < REJECT_LANG_SECONDS
+        {
+            return *lang;
+        }
+        let lang = self
+            .gateway
+            .lang_of_client(Channel::Radius, Some(client))
+            .await;
+        if let Ok(mut langs) = self.reject_langs.lock() {
+            langs.insert(client.to_owned(), (lang, now));
+        }
+        lang
+    }
+
     async fn decide_inner(&self, req: AccessRequest, rid: String) -> Decision {
         let now = self.gateway.now();
         let nas = req.source.ip().to_canonical();
@@ -414,11 +440,9 @@ impl RadiusPolicy {
             typed_username: typed.clone(),
         };
         // The same words for every refusal, in a language that does not depend on who the
-        // name is (the client's organisation's, else the default).
-        let lang = self
-            .gateway
-            .lang_of_client(Channel::Radius, Some(&req.client.name))
-            .await;
+        // name is (the client's organisation's, else the default); kept per client, so a
+        // flood reaches no store before the rate limit.
+        let lang = self.reject_lang(&req.client.name, now).await;
         let reject = Decision::Reject {
             reply_message: Some(crate::i18n::t(lang, "radius-reject")),
         };
