@@ -530,14 +530,7 @@ fn form_data(kind: RequestKind, f: &AdminForm) -> Result<RequestData, &'static s
 }
 
 fn to_request(id: RequestId) -> Response {
-    (
-        StatusCode::SEE_OTHER,
-        [(
-            axum::http::header::LOCATION,
-            format!("/admin/requests/{id}"),
-        )],
-    )
-        .into_response()
+    crate::web::portal::see_other(format!("/admin/requests/{id}"))
 }
 
 async fn submit(
@@ -861,11 +854,7 @@ async fn set_block(state: WebState, id: PersonId, a: Admin, on: bool) -> Respons
 }
 
 fn to_person(id: PersonId) -> Response {
-    (
-        StatusCode::SEE_OTHER,
-        [(axum::http::header::LOCATION, format!("/admin/people/{id}"))],
-    )
-        .into_response()
+    crate::web::portal::see_other(format!("/admin/people/{id}"))
 }
 
 async fn assign_token(
@@ -971,11 +960,7 @@ async fn revoke_api_token(
 }
 
 fn see_other_org(org: OrgId) -> Response {
-    (
-        StatusCode::SEE_OTHER,
-        [(axum::http::header::LOCATION, format!("/admin/orgs/{org}"))],
-    )
-        .into_response()
+    crate::web::portal::see_other(format!("/admin/orgs/{org}"))
 }
 
 async fn switch_over(

@@ -754,6 +754,25 @@ impl Guard for SecondStep {
 page_extractor!(SecondStep);
 
 impl SecondStep {
+    /// The code page saying "too many attempts" when this source or name is over its
+    /// limits; None when the attempt may go on.
+    async fn over_limits(&self, state: &WebState, headers: &HeaderMap) -> Option<Response> {
+        if !limited(state, self.client.ip, &self.username, &self.target, headers).await {
+            return None;
+        }
+        Some(
+            code_page(
+                state,
+                &self.target,
+                &self.session.csrf,
+                &self.username,
+                Some(CodeError::TooMany),
+                None,
+            )
+            .await,
+        )
+    }
+
     /// Set the security key ceremony under way (only that field: the attempt count is
     /// another request's to change).
     async fn set_key(&self, state: &WebState, ceremony: Option<KeyCeremony>) {
@@ -803,16 +822,8 @@ async fn submit_code(
     Action { me: step, form }: Action<CodeForm, SecondStep>,
 ) -> Response {
     let ip = step.client.ip;
-    if limited(&state, ip, &step.username, &step.target, &headers).await {
-        return code_page(
-            &state,
-            &step.target,
-            &step.session.csrf,
-            &step.username,
-            Some(CodeError::TooMany),
-            None,
-        )
-        .await;
+    if let Some(res) = step.over_limits(&state, &headers).await {
+        return res;
     }
     let Some(attempts) = step.claim(&state).await else {
         return too_many_codes(&state, &headers, &step).await;
@@ -938,16 +949,8 @@ async fn finish_key(
         .await;
     };
     let ip = step.client.ip;
-    if limited(&state, ip, &step.username, &step.target, &headers).await {
-        return code_page(
-            &state,
-            &step.target,
-            &step.session.csrf,
-            &step.username,
-            Some(CodeError::TooMany),
-            None,
-        )
-        .await;
+    if let Some(res) = step.over_limits(&state, &headers).await {
+        return res;
     }
     let Some(attempts) = step.claim(&state).await else {
         return too_many_codes(&state, &headers, &step).await;
@@ -1189,16 +1192,8 @@ async fn start_approval(
     Action { me: step, .. }: Action<KeyForm, SecondStep>,
 ) -> Response {
     let ip = step.client.ip;
-    if limited(&state, ip, &step.username, &step.target, &headers).await {
-        return code_page(
-            &state,
-            &step.target,
-            &step.session.csrf,
-            &step.username,
-            Some(CodeError::TooMany),
-            None,
-        )
-        .await;
+    if let Some(res) = step.over_limits(&state, &headers).await {
+        return res;
     }
     if step.claim(&state).await.is_none() {
         return too_many_codes(&state, &headers, &step).await;

@@ -230,8 +230,8 @@ impl std::fmt::Debug for ActionForm {
 }
 
 /// 303 to `to`.
-pub(crate) fn see_other(to: &'static str) -> Response {
-    (StatusCode::SEE_OTHER, [(header::LOCATION, to)]).into_response()
+pub(crate) fn see_other(to: impl Into<String>) -> Response {
+    (StatusCode::SEE_OTHER, [(header::LOCATION, to.into())]).into_response()
 }
 
 /// Back to the portal's sign-in page.
