@@ -338,10 +338,7 @@ async fn search(
     };
     // The chart and the most failures: login attempts matching the other filters, within
     // the searched range or the last 30 days.
-    let result = state
-        .gateway
-        .audit_search(&filter, CHART_DAYS, state.gateway.now())
-        .await;
+    let result = state.gateway.audit_search(&filter, CHART_DAYS, c.now).await;
     let crate::service::AuditSearch {
         events,
         total,
@@ -444,7 +441,7 @@ async fn export(state: WebState, a: Auditor, form: SearchForm, format: Format) -
         return server_error(&e);
     }
     let body = axum::body::Body::from_stream(crate::audit_export::stream(pages, stream_format));
-    let day = crate::audit::format_time(state.gateway.now())[..10].replace('-', "");
+    let day = crate::audit::format_time(c.now)[..10].replace('-', "");
     let mut res = body.into_response();
     let h = res.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(mime));
@@ -550,7 +547,7 @@ async fn subject(
     let context = context(&a.viewer, EventKind::SubjectAccessExported, a.scope);
     let doc = state
         .gateway
-        .subject_access_in(&person, scope_org(a.scope), &context, state.gateway.now())
+        .subject_access_in(&person, scope_org(a.scope), &context, a.viewer.now)
         .await
         .map_err(|e| server_error(&e))?;
     Ok((doc, a.page))

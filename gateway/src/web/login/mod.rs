@@ -778,7 +778,7 @@ impl SecondStep {
     async fn set_key(&self, state: &WebState, ceremony: Option<KeyCeremony>) {
         state
             .sessions
-            .modify(&self.sid, state.gateway.now(), |login| {
+            .modify(&self.sid, self.client.now, |login| {
                 if let LoginState::PasswordOk { key, .. } = login {
                     *key = ceremony.clone();
                 }
@@ -791,7 +791,7 @@ impl SecondStep {
     async fn claim(&self, state: &WebState) -> Option<u32> {
         state
             .sessions
-            .modify(&self.sid, state.gateway.now(), |login| match login {
+            .modify(&self.sid, self.client.now, |login| match login {
                 LoginState::PasswordOk { failures, .. } if *failures < MAX_CODE_FAILURES => {
                     *failures += 1;
                     Some(*failures)
@@ -907,7 +907,7 @@ async fn start_key(
     };
     let key = KeyCeremony {
         state: ceremony,
-        since: state.gateway.now(),
+        since: step.client.now,
         label: String::new(),
         device: None,
     };
@@ -998,6 +998,7 @@ async fn decided(
     wrong: CodeError,
     remember: Option<IpAddr>,
 ) -> Response {
+    let now = step.client.now;
     let Verdict::Accept { device_id, .. } = verdict else {
         if attempts >= MAX_CODE_FAILURES {
             return too_many_codes(state, headers, &step).await;
@@ -1048,7 +1049,7 @@ async fn decided(
     let sso = match state.gateway.person(&username).await {
         Ok(person) => state
             .gateway
-            .start_sso(&person, user.auth_time, &user.amr, state.gateway.now())
+            .start_sso(&person, user.auth_time, &user.amr, now)
             .await
             .unwrap_or_else(|e| {
                 tracing::error!(error = %e, "starting a single sign-on session failed");
@@ -1275,7 +1276,7 @@ async fn wait_approval(
             answer: None,
             number,
             since,
-        }) if state.gateway.now() - since <= CODE_STEP_SECONDS => {
+        }) if step.client.now - since <= CODE_STEP_SECONDS => {
             let html = waiting_page(&state, &step, number).await;
             page(&state, html, None, &step.target.redirect_uri)
         }
@@ -1286,7 +1287,7 @@ async fn wait_approval(
             // The answer is used once.
             state
                 .sessions
-                .modify(&step.sid, state.gateway.now(), |login| {
+                .modify(&step.sid, step.client.now, |login| {
                     if let LoginState::PasswordOk { approval, .. } = login {
                         *approval = None;
                     }

@@ -172,13 +172,7 @@ async fn not_me_disable(
     let source = Some(client.ip);
     match state
         .gateway
-        .not_me_disable(
-            id,
-            &token,
-            source,
-            client.request_id.clone(),
-            state.gateway.now(),
-        )
+        .not_me_disable(id, &token, source, client.request_id.clone(), client.now)
         .await
     {
         Ok((device, person)) => {
