@@ -5,7 +5,7 @@
 pub mod admin;
 pub mod api;
 pub mod audit;
-pub mod extract;
+pub(crate) mod extract;
 pub mod login;
 pub mod pages;
 pub mod portal;

@@ -80,7 +80,7 @@ pub async fn scope<F: std::future::Future>(ctx: Ctx, f: F) -> F::Output {
     REQUEST_CTX.scope(ctx, f).await
 }
 
-/// The request's page context (see [`REQUEST_CTX`]); outside a request (tests of one
+/// The request's page context (see `REQUEST_CTX`); outside a request (tests of one
 /// handler), English in UTC.
 pub fn request_ctx() -> Ctx {
     REQUEST_CTX
