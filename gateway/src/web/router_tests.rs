@@ -182,6 +182,16 @@ pub(crate) async fn person_in(
     username: &str,
     roles: Vec<Role>,
 ) -> Vec<u8> {
+    person_and_id_in(app, org_name, username, roles).await.0
+}
+
+/// `person_in`, with the person's id.
+pub(crate) async fn person_and_id_in(
+    app: &App,
+    org_name: &str,
+    username: &str,
+    roles: Vec<Role>,
+) -> (Vec<u8>, crate::model::PersonId) {
     let gw = &app.state.gateway;
     let t = app.now();
     let org = match gw.org(org_name).await {
@@ -191,21 +201,22 @@ pub(crate) async fn person_in(
             .await
             .expect("org"),
     };
-    gw.create_person(
-        NewPerson {
-            username: username.into(),
-            full_name: username.into(),
-            email: Some(format!("{username}@example.org")),
-            employee_number: None,
-            org_id: org.id,
-            roles,
-        },
-        Some(SecretString::new(NOW_PASSWORD)),
-        &Actor::cli(),
-        t,
-    )
-    .await
-    .expect("person");
+    let p = gw
+        .create_person(
+            NewPerson {
+                username: username.into(),
+                full_name: username.into(),
+                email: Some(format!("{username}@example.org")),
+                employee_number: None,
+                org_id: org.id,
+                roles,
+            },
+            Some(SecretString::new(NOW_PASSWORD)),
+            &Actor::cli(),
+            t,
+        )
+        .await
+        .expect("person");
     let enrolled = gw
         .add_totp(
             username,
@@ -221,9 +232,10 @@ pub(crate) async fn person_in(
         .split(['?', '&'])
         .find_map(|kv| kv.strip_prefix("secret="))
         .expect("secret");
-    data_encoding::BASE32_NOPAD
+    let seed = data_encoding::BASE32_NOPAD
         .decode(secret.as_bytes())
-        .expect("base32")
+        .expect("base32");
+    (seed, p.id)
 }
 
 /// Sign in to the portal from `peer` with password and code: the logged-in session cookie.

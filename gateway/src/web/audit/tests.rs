@@ -3,57 +3,16 @@
 //! the 404 of something that does not exist, audited as `access_denied`.
 
 use crate::audit::{AuditEvent, EventKind};
-use crate::model::{NewPerson, PersonId, Role, now};
+use crate::model::{PersonId, Role, now};
 use crate::secret::SecretString;
-use crate::service::Actor;
 use crate::store::EventFilter;
-use crate::web::router_tests::{App, NOW_PASSWORD, app, request, send, sign_in_as};
+use crate::web::router_tests::{App, app, request, send, sign_in_as};
 use axum::http::{Method, StatusCode};
 
 /// A person of organisation `org` (made if new) with a password and a phone; the phone's
 /// seed and the person's id.
 async fn person_in(app: &App, org: &str, username: &str, roles: Vec<Role>) -> (Vec<u8>, PersonId) {
-    let gw = &app.state.gateway;
-    let t = now();
-    let org = match gw.org(org).await {
-        Ok(o) => o,
-        Err(_) => gw.create_org(org, &Actor::cli(), t).await.expect("org"),
-    };
-    let p = gw
-        .create_person(
-            NewPerson {
-                username: username.into(),
-                full_name: format!("{username} in full"),
-                email: Some(format!("{username}@example.org")),
-                employee_number: None,
-                org_id: org.id,
-                roles,
-            },
-            Some(SecretString::new(NOW_PASSWORD)),
-            &Actor::cli(),
-            t,
-        )
-        .await
-        .expect("person");
-    let enrolled = gw
-        .add_totp(
-            username,
-            "phone",
-            crate::otp::OtpParams::totp_default(),
-            &Actor::cli(),
-            t,
-        )
-        .await
-        .expect("phone");
-    let uri = enrolled.uri.expose().to_owned();
-    let secret = uri
-        .split(['?', '&'])
-        .find_map(|kv| kv.strip_prefix("secret="))
-        .expect("secret");
-    let seed = data_encoding::BASE32_NOPAD
-        .decode(secret.as_bytes())
-        .expect("base32");
-    (seed, p.id)
+    crate::web::router_tests::person_and_id_in(app, org, username, roles).await
 }
 
 /// A login with a wrong password (an event of the person's organisation, or of none for
