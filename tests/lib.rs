@@ -816,6 +816,45 @@ pub mod config {
     }
 }
 
+/// A free TCP port on 127.0.0.1 for a server another process will bind (slapd, redis,
+/// nginx, PostgreSQL, a gateway's web listener whose URL must be known beforehand).
+///
+/// Picked at random *below* the kernel's ephemeral range: a port the kernel handed out for
+/// `bind(0)` is also what it hands out as the local port of outgoing connections, and with
+/// many tests connecting side by side one of them can take it in the moment between this
+/// probe and the server's own bind (CI once lost a PostgreSQL start that way). Below the
+/// range only another caller of this function can collide, at random over ~20,000 ports.
+pub fn free_port() -> u16 {
+    use std::hash::{BuildHasher, Hasher};
+    let low = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse::<u16>().ok())
+        .unwrap_or(32768);
+    let (from, to) = if low > 11_000 {
+        (10_000, low)
+    } else {
+        (61_000, 65_535)
+    };
+    for attempt in 0u32..200 {
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u32(std::process::id());
+        h.write_u32(attempt);
+        h.write_u128(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or_default(),
+        );
+        let port = from + (h.finish() % u64::from(to - from)) as u16;
+        let tcp = std::net::TcpListener::bind(("127.0.0.1", port));
+        let udp = std::net::UdpSocket::bind(("127.0.0.1", port));
+        if tcp.is_ok() && udp.is_ok() {
+            return port;
+        }
+    }
+    panic!("no free port on 127.0.0.1 between {from} and {to}")
+}
+
 /// Waits at most `timeout` until `cond` holds, asking it every 50 ms; panics naming `what`
 /// otherwise. For something that happens in its own time (a packet arrives, a line is
 /// written); where a test waits for *time* to pass, [`Instance::advance_clock`] instead.

@@ -39,14 +39,6 @@ fn tool(name: &str) -> PathBuf {
         })
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// A throwaway slapd: its own folder, an ldaps:// port and an ldap:// (StartTLS) port,
 /// loaded with `tests/ldap/people.ldif`, the TLS certificate of the gateway instance's
 /// development CA. Killed on drop.
@@ -95,8 +87,8 @@ impl Slapd {
         );
         let mut me = Self {
             dir,
-            ldaps: free_port(),
-            ldap: free_port(),
+            ldaps: mfa_e2e::free_port(),
+            ldap: mfa_e2e::free_port(),
             ca: certs.join("ca.pem"),
             child: None,
         };
@@ -271,7 +263,7 @@ fn directory_passwords_on_radius_the_portal_and_oidc_with_failover_and_an_outage
     let g = https_instance(&["admin"], "\n[admin]\nlisten = [\"127.0.0.1:0\"]\n");
     let mut slapd = Slapd::start(&g.dir.path().join("certs"));
     // The first URL has nobody listening: every connection fails over to the second.
-    let dead = free_port();
+    let dead = mfa_e2e::free_port();
     let extra = format!(
         "{}{}\n[[oidc.clients]]\nclient_id = \"guac\"\nname = \"Guacamole\"\n\
          redirect_uris = [\"{redirect}\"]\nflows = [\"code\"]\nrequire_pkce = true\n",

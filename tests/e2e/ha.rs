@@ -493,13 +493,7 @@ struct OwnRedis {
 
 impl OwnRedis {
     fn start(port: Option<u16>, dir: Option<tempfile::TempDir>) -> Self {
-        let port = port.unwrap_or_else(|| {
-            std::net::TcpListener::bind("127.0.0.1:0")
-                .unwrap()
-                .local_addr()
-                .unwrap()
-                .port()
-        });
+        let port = port.unwrap_or_else(|| mfa_e2e::free_port());
         let dir = dir.unwrap_or_else(|| tempfile::tempdir().unwrap());
         let child = std::process::Command::new("redis-server")
             .args([
@@ -748,12 +742,8 @@ impl OwnPostgres {
                 .unwrap();
             assert!(ok.success(), "chown to postgres");
         }
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let me = Self {
+        let port = mfa_e2e::free_port();
+        let mut me = Self {
             dir,
             port,
             bin,
@@ -772,6 +762,18 @@ impl OwnPostgres {
             "initdb: {}",
             String::from_utf8_lossy(&out.stderr)
         );
+        // Another test's server may take the port between the probe and the bind: a new
+        // port then, a few times.
+        for _ in 0..3 {
+            if me.try_up() {
+                return me;
+            }
+            let log = std::fs::read_to_string(me.dir.path().join("log")).unwrap_or_default();
+            if !log.contains("Address already in use") {
+                break;
+            }
+            me.port = mfa_e2e::free_port();
+        }
         me.up();
         me
     }
@@ -800,14 +802,18 @@ impl OwnPostgres {
             .is_ok_and(|s| s.success())
     }
 
-    fn up(&self) {
+    fn try_up(&self) -> bool {
         let options = format!(
             "-p {} -k {} -c listen_addresses=127.0.0.1",
             self.port,
             self.dir.path().display()
         );
+        self.pg_ctl(&["-w", "-o", &options, "start"])
+    }
+
+    fn up(&self) {
         assert!(
-            self.pg_ctl(&["-w", "-o", &options, "start"]),
+            self.try_up(),
             "PostgreSQL did not start: {}",
             std::fs::read_to_string(self.dir.path().join("log")).unwrap_or_default()
         );
@@ -1222,11 +1228,7 @@ impl Drop for Nginx {
 fn a_load_balancer_in_front_signs_in_through_either_instance() {
     use mfa_e2e::browser::Browser;
     let (store, db) = fresh_database();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = mfa_e2e::free_port();
     let public = format!("https://127.0.0.1:{port}");
     let callback =
         mfa_e2e::http_stub(|_| mfa_e2e::StubResponse::html("<p id=back>back at the RP</p>"));

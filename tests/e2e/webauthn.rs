@@ -53,11 +53,7 @@ impl Gw {
 fn gateway(redirect: &str) -> Gw {
     let g = Instance::init();
     // A free port for the web listener: the public URL must name it.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = mfa_e2e::free_port();
     let base = format!("https://localhost:{port}");
     g.edit_config(|doc| {
         config::local_https(doc, &[]);
