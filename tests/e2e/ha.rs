@@ -493,7 +493,7 @@ struct OwnRedis {
 
 impl OwnRedis {
     fn start(port: Option<u16>, dir: Option<tempfile::TempDir>) -> Self {
-        let port = port.unwrap_or_else(|| mfa_e2e::free_port());
+        let port = port.unwrap_or_else(mfa_e2e::free_port);
         let dir = dir.unwrap_or_else(|| tempfile::tempdir().unwrap());
         let child = std::process::Command::new("redis-server")
             .args([
