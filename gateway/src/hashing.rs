@@ -214,11 +214,13 @@ pub fn with_blocks<T>(count: usize, f: impl FnOnce(&mut [argon2::Block]) -> T) -
     })
 }
 
-/// Blocks reserved above 32 MiB (only `count` are touched): glibc serves an allocation that
-/// big with an mmap of its own and unmaps it when it is freed, while smaller ones come
-/// from per-thread arenas that keep freed memory (and a freed 19 MiB chunk raises the
-/// threshold under which they are used). So an idle thread's release really returns the
-/// memory. The reserve beyond `count` is address space only, never resident.
+/// Blocks reserved above 32 MiB (only `count` are touched): glibc's malloc (the library's
+/// users; the gateway binary runs on jemalloc, see `main.rs`) serves an allocation that big
+/// with an mmap of its own and unmaps it when it is freed, while smaller ones come from
+/// per-thread arenas that keep freed memory (and a freed 19 MiB chunk raises the threshold
+/// under which they are used). jemalloc gives an allocation this big extents of its own,
+/// purged after its decay time. So an idle thread's release really returns the memory. The
+/// reserve beyond `count` is address space only, never resident.
 fn new_blocks(count: usize) -> Vec<argon2::Block> {
     const UNMAPPED_ON_FREE: usize = (32 << 20) / argon2::Block::SIZE + 1;
     let mut blocks = Vec::with_capacity(count.max(UNMAPPED_ON_FREE));
