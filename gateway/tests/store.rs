@@ -2169,12 +2169,31 @@ async fn audit_admin_counts_purge_and_erasure(h: &Harness) {
         .purge_candidates(
             Some("login_attempt"),
             &["login_attempt".into()],
+            i64::MIN,
             NOW + 86_400,
             100,
         )
         .await
         .unwrap();
     assert_eq!(old.len(), 2);
+    // `from` (where a purge's last batch ended) bounds the range from below.
+    let newest = old.iter().map(|r| r.event.time).max().unwrap();
+    let from_newest = s
+        .purge_candidates(Some("login_attempt"), &[], newest, NOW + 86_400, 100)
+        .await
+        .unwrap();
+    assert!(from_newest.iter().all(|r| r.event.time >= newest));
+    assert!(
+        !from_newest.is_empty(),
+        "rows at `from` itself are candidates"
+    );
+    assert!(
+        s.purge_candidates(Some("login_attempt"), &[], newest + 1, NOW + 86_400, 100)
+            .await
+            .unwrap()
+            .iter()
+            .all(|r| r.event.time > newest)
+    );
     let redactions: Vec<Redaction> = old
         .iter()
         .map(|r| Redaction {
@@ -2192,7 +2211,7 @@ async fn audit_admin_counts_purge_and_erasure(h: &Harness) {
     purge.detail = Some(serde_json::json!({ "purged": audit_chain::id_ranges(&ids) }));
     assert_eq!(s.redact_events(&redactions, &purge).await.unwrap(), 2);
     assert!(
-        s.purge_candidates(Some("login_attempt"), &[], NOW + 86_400, 100)
+        s.purge_candidates(Some("login_attempt"), &[], i64::MIN, NOW + 86_400, 100)
             .await
             .unwrap()
             .is_empty(),
@@ -2207,7 +2226,13 @@ async fn audit_admin_counts_purge_and_erasure(h: &Harness) {
 
     // Kinds named elsewhere are left to their own rule.
     let rest = s
-        .purge_candidates(None, &["login_attempt".into()], NOW + 10 * 86_400, 100)
+        .purge_candidates(
+            None,
+            &["login_attempt".into()],
+            i64::MIN,
+            NOW + 10 * 86_400,
+            100,
+        )
         .await
         .unwrap();
     assert!(rest.iter().all(|r| r.event.kind != EventKind::LoginAttempt));

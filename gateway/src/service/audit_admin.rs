@@ -176,14 +176,18 @@ impl Gateway {
         let mut last_took: Option<std::time::Duration> = None;
         for (kind, days) in plans {
             let before = now - i64::from(days) * 86_400;
+            // Where the last batch ended: every unpurged row older than it is purged by now
+            // (batches go oldest first), so the next batch starts its index range there.
+            let mut from = UnixTime::MIN;
             loop {
                 let rows = self
                     .store
-                    .purge_candidates(kind.as_deref(), &named, before, PURGE_BATCH)
+                    .purge_candidates(kind.as_deref(), &named, from, before, PURGE_BATCH)
                     .await?;
                 if rows.is_empty() {
                     break;
                 }
+                from = rows.iter().map(|r| r.event.time).max().unwrap_or(from);
                 let redactions: Vec<Redaction> =
                     rows.iter().map(|r| self.retention_redaction(r)).collect();
                 let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
@@ -331,8 +335,63 @@ impl Gateway {
 
 #[cfg(test)]
 mod tests {
-    use super::{PURGE_PAUSE_MIN, purge_pause};
+    #![allow(clippy::unwrap_used)]
+    use super::{PURGE_BATCH, PURGE_PAUSE_MIN, purge_pause};
+    use crate::audit::{AuditEvent, EventKind, Outcome};
+    use crate::service::{Actor, test_gateway};
+    use crate::store::EventFilter;
     use std::time::Duration;
+
+    /// Batches start where the last one ended (time >= its newest): rows that share the
+    /// boundary's second with a full batch are purged too, none is left behind.
+    #[tokio::test]
+    async fn a_purge_of_several_batches_leaves_no_row_that_shares_a_batch_boundary_second() {
+        let (gw, _dir) = test_gateway().await;
+        let t0 = 1_700_000_000;
+        let n = u64::from(PURGE_BATCH) * 2 + 50;
+        for i in 0..n {
+            // 130 rows in each second: every batch boundary falls inside a second.
+            let mut e = AuditEvent::admin(
+                t0 + i64::try_from(i / 130).unwrap(),
+                EventKind::LoginAttempt,
+                "radius",
+            );
+            e.username = Some(format!("user{i}"));
+            e.outcome = Outcome::Reject;
+            gw.store.append_event(&e).await.unwrap();
+        }
+        let now = t0 + 400 * 86_400;
+        let report = gw.purge(&Actor::cli(), now).await.unwrap();
+        assert_eq!(report.redacted.get("login_attempt"), Some(&n), "{report:?}");
+        let left = gw
+            .store
+            .purge_candidates(
+                Some("login_attempt"),
+                &[],
+                i64::MIN,
+                now - 365 * 86_400,
+                1000,
+            )
+            .await
+            .unwrap();
+        assert!(left.is_empty(), "{} rows left unpurged", left.len());
+        let attempts = gw
+            .store
+            .events(&EventFilter {
+                kind: Some("login_attempt".into()),
+                limit: 1000,
+                ..EventFilter::default()
+            })
+            .await
+            .unwrap();
+        assert!(attempts.iter().all(|e| {
+            e.event
+                .username
+                .as_deref()
+                .is_none_or(|u| u.starts_with("pseudonym-"))
+        }));
+        assert_eq!(gw.purge(&Actor::cli(), now).await.unwrap().total(), 0);
+    }
 
     #[test]
     fn a_purge_batch_is_followed_by_three_times_its_time_and_20_ms_at_least() {

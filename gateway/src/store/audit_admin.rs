@@ -54,12 +54,13 @@ pub trait AuditAdminStore: Send + Sync {
     /// Among matching events not yet purged, the `limit` usernames and sources with most
     /// rejections (a purged row names a pseudonym and no source: not a failure to act on).
     async fn top_failures(&self, filter: &EventFilter, limit: u32) -> Result<TopFailures>;
-    /// Unpurged events of `kind` (None: of every kind not in `except`) older than `before`,
-    /// oldest first, at most `limit`.
+    /// Unpurged events of `kind` (None: of every kind not in `except`) older than `before`
+    /// and not older than `from` (where the last batch ended), oldest first, at most `limit`.
     async fn purge_candidates(
         &self,
         kind: Option<&str>,
         except: &[String],
+        from: UnixTime,
         before: UnixTime,
         limit: u32,
     ) -> Result<Vec<StoredEvent>>;
@@ -291,6 +292,7 @@ macro_rules! audit_admin_sql {
                 &self,
                 kind: Option<&str>,
                 except: &[String],
+                from: UnixTime,
                 before: UnixTime,
                 limit: u32,
             ) -> Result<Vec<StoredEvent>> {
@@ -319,6 +321,7 @@ macro_rules! audit_admin_sql {
                 .bind(before)
                 .bind(kind.unwrap_or(""))
                 .bind(i64::from(limit))
+                .bind(from)
                 .fetch_all(self.pool())
                 .await?
                 .iter()
