@@ -125,22 +125,8 @@ setup() {
         local sep='?'; [[ "$PG_URL" == *'?'* ]] && sep='&'
         url="$PG_URL${sep}options=-c%20search_path%3Dmfa_figures_$name"
     fi
-    toml_set "$dir/gateway.toml" \
-        store url "\"$url\"" \
-        radius listen "[\"127.0.0.1:$PORT\"]" \
-        http listen "[\"127.0.0.1:$HTTP_PORT\"]" \
-        http tls false \
-        log level '"warn"' \
-        password hashing_threads "$THREADS" \
-        rate_limit 'per_*' 0 || die "editing $dir/gateway.toml failed"
-    cat >> "$dir/gateway.toml" <<EOF
-
-[[radius.clients]]
-name = "bench"
-address = "127.0.0.1/32"
-secret = "$SECRET"
-mode = "append"
-EOF
+    bench_toml "$dir/gateway.toml" "$url" "$PORT" "$HTTP_PORT" "$THREADS" "$SECRET" \
+        || die "editing $dir/gateway.toml failed"
     rm -f "$dir/mfa-gateway.db"
     grep -q "listen = \[\"127.0.0.1:$HTTP_PORT\"\]" "$dir/gateway.toml" || die "editing $dir/gateway.toml failed"
 }

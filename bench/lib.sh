@@ -36,3 +36,27 @@ toml_set() {
         END { for (i = 0; i < n; i++) if (!hit[i]) { print "toml_set: no " key[i] " in [" sec[i] "]" > "/dev/stderr"; exit 1 } }
     ' "$file" > "$file.new" && mv "$file.new" "$file" || { rm -f "$file.new"; return 1; }
 }
+
+# bench_toml FILE STORE_URL RADIUS_PORT HTTP_PORT HASHING_THREADS SECRET: a gateway.toml made
+# by `init` set up for a load on loopback: the store, RADIUS and plain HTTP on 127.0.0.1, log
+# level warn, the hashing threads, no rate limits, and a RADIUS client "bench" (127.0.0.1,
+# SECRET).
+bench_toml() {
+    local file=$1 url=$2 port=$3 http_port=$4 threads=$5 secret=$6
+    toml_set "$file" \
+        store url "\"$url\"" \
+        radius listen "[\"127.0.0.1:$port\"]" \
+        http listen "[\"127.0.0.1:$http_port\"]" \
+        http tls false \
+        log level '"warn"' \
+        password hashing_threads "$threads" \
+        rate_limit 'per_*' 0 || return 1
+    cat >> "$file" <<EOT
+
+[[radius.clients]]
+name = "bench"
+address = "127.0.0.1/32"
+secret = "$secret"
+mode = "append"
+EOT
+}

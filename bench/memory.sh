@@ -49,22 +49,8 @@ trap 'exit 130' INT TERM
 
 say "a gateway of 10,000 people and $EVENTS audit events in $D"
 "$GW" --config "$D/gateway.toml" init > "$D/init.txt"
-toml_set "$D/gateway.toml" \
-    store url '"sqlite://mfa-gateway.db"' \
-    radius listen "[\"127.0.0.1:$PORT\"]" \
-    http listen "[\"127.0.0.1:$HTTP_PORT\"]" \
-    http tls false \
-    log level '"warn"' \
-    password hashing_threads 0 \
-    rate_limit 'per_*' 0 || die "editing $D/gateway.toml failed"
-cat >> "$D/gateway.toml" <<EOF
-
-[[radius.clients]]
-name = "bench"
-address = "127.0.0.1/32"
-secret = "$SECRET"
-mode = "append"
-EOF
+bench_toml "$D/gateway.toml" "sqlite://mfa-gateway.db" "$PORT" "$HTTP_PORT" 0 "$SECRET" \
+    || die "editing $D/gateway.toml failed"
 rm -f "$D/mfa-gateway.db"
 "$YEAR" --config "$D/gateway.toml" --orgs 300 --people 10000 --devices 30000 --events "$EVENTS" \
     --end "$(date +%s)" --users-file "$D/users.txt" > "$D/year.txt" 2> "$D/year.err" \
