@@ -1329,6 +1329,7 @@ suite!(
     rename_a_linked_device,
     a_stale_write_cannot_clear_a_lock,
     password_failures_throttle_one_source,
+    login_reads_hold_what_the_single_reads_hold,
     password_reset_links,
     org_offboarding_and_due_erasure,
     sso_sessions_are_kept_by_hash_touched_and_ended,
@@ -1606,6 +1607,105 @@ async fn a_stale_write_cannot_clear_a_lock(s: &dyn Store) {
 }
 
 /// Wrong passwords throttle their source for that person only; the person is not locked.
+/// What a login reads in three queries (`Store::login_reads`) is what the single reads give:
+/// the password hash, the source's block, the organisation's policy, the devices, and the
+/// unused recovery codes then the unused temporary code.
+async fn login_reads_hold_what_the_single_reads_hold(s: &dyn Store) {
+    let (org, p) = org_and_person(s, "dave").await;
+    // Nothing but the password hash yet.
+    let empty = s
+        .login_reads(p.id, org.id, Some("192.0.2.9"))
+        .await
+        .unwrap();
+    assert_eq!(empty.password_hash, s.password_hash(p.id).await.unwrap());
+    assert!(empty.password_hash.is_some());
+    assert_eq!(empty.source_blocked_until, None);
+    assert_eq!(empty.policy, None);
+    assert!(empty.devices.is_empty() && empty.one_time_codes.is_empty());
+
+    for label in ["business phone", "private phone"] {
+        s.add_device(&phone(&p, label), NOW, ev(EventKind::DeviceLinked))
+            .await
+            .unwrap();
+    }
+    let recovery = [
+        recovery_code_hash("AAAAABBBBB"),
+        recovery_code_hash("CCCCCDDDDD"),
+    ];
+    s.replace_recovery_codes(p.id, &recovery, NOW, ev(EventKind::RecoveryCodesGenerated))
+        .await
+        .unwrap();
+    let first = s.recovery_codes(p.id).await.unwrap()[0].id;
+    let spend = Changes {
+        recovery_code_used: Some(first),
+        ..Default::default()
+    };
+    assert!(written(s, Some(p.id), &spend, &ev(EventKind::LoginAttempt)).await);
+    s.issue_temporary_code(
+        p.id,
+        recovery_code_hash("EEEEEFFFFF"),
+        "helpdesk-jo",
+        NOW,
+        NOW + 3600,
+        ev(EventKind::TemporaryCodeIssued),
+    )
+    .await
+    .unwrap();
+    let policy = r#"{"factors":["totp"]}"#;
+    s.set_org_policy(org.id, policy, NOW, &ev(EventKind::OrgPolicyChanged))
+        .await
+        .unwrap();
+    let bad = reject_event(&p, "bad_password");
+    let failed = Changes {
+        password: Some(("192.0.2.2".to_owned(), Counted::Failed(RULE))),
+        ..Default::default()
+    };
+    for _ in 0..5 {
+        assert!(written(s, Some(p.id), &failed, &bad).await);
+    }
+
+    let reads = s
+        .login_reads(p.id, org.id, Some("192.0.2.2"))
+        .await
+        .unwrap();
+    assert_eq!(reads.password_hash, s.password_hash(p.id).await.unwrap());
+    assert_eq!(
+        reads.source_blocked_until,
+        s.password_blocked_until(p.id, "192.0.2.2").await.unwrap()
+    );
+    assert_eq!(reads.source_blocked_until, Some(NOW + 60));
+    assert_eq!(reads.policy.as_deref(), Some(policy));
+    assert_eq!(reads.devices, s.devices_of(p.id).await.unwrap());
+    assert_eq!(reads.devices.len(), 2);
+    let mut codes = s.recovery_codes(p.id).await.unwrap();
+    codes.extend(s.temporary_codes(p.id).await.unwrap());
+    assert_eq!(reads.one_time_codes, codes);
+    assert_eq!(
+        reads
+            .one_time_codes
+            .iter()
+            .map(|c| (c.kind, c.expires_at))
+            .collect::<Vec<_>>(),
+        [
+            (OneTimeKind::Recovery, None),
+            (OneTimeKind::Temporary, Some(NOW + 3600))
+        ],
+        "the spent recovery code is not read"
+    );
+    // Another source, or none (a second step): no block read.
+    let elsewhere = s
+        .login_reads(p.id, org.id, Some("192.0.2.1"))
+        .await
+        .unwrap();
+    assert_eq!(elsewhere.source_blocked_until, None);
+    let none = s.login_reads(p.id, org.id, None).await.unwrap();
+    assert_eq!(none.source_blocked_until, None);
+    assert_eq!(none.one_time_codes, codes);
+    // A person who is not there: nothing.
+    let gone = s.login_reads(p.id + 1000, org.id, None).await.unwrap();
+    assert!(gone.password_hash.is_none() && gone.devices.is_empty());
+}
+
 async fn password_failures_throttle_one_source(s: &dyn Store) {
     let (_, p) = org_and_person(s, "carol").await;
     let from = |source: &str, counted| Changes {

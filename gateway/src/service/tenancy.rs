@@ -37,14 +37,18 @@ pub struct Offboarding {
     pub erase_at: Option<UnixTime>,
 }
 
+/// An organisation's stored policy (JSON) as read from the store.
+pub(crate) fn parse_policy(org: OrgId, json: &str) -> Result<OrgPolicy> {
+    serde_json::from_str(json)
+        .map_err(|e| ServiceError::Internal(format!("organisation {org}: stored policy: {e}")))
+}
+
 impl Gateway {
     /// The organisation's policy as stored, if one was set.
     pub(crate) async fn stored_policy(&self, org: OrgId) -> Result<Option<OrgPolicy>> {
         match self.store.org_policy(org).await? {
             None => Ok(None),
-            Some(json) => serde_json::from_str(&json).map(Some).map_err(|e| {
-                ServiceError::Internal(format!("organisation {org}: stored policy: {e}"))
-            }),
+            Some(json) => parse_policy(org, &json).map(Some),
         }
     }
 

@@ -38,6 +38,22 @@ use crate::model::{
 use async_trait::async_trait;
 use std::sync::Arc;
 
+/// What a login reads of its person before the password check ([`Store::login_reads`]).
+#[derive(Debug, Default)]
+pub struct LoginReads {
+    pub password_hash: Option<String>,
+    /// Until when the attempt's source may not try this person's password (see
+    /// [`Store::password_blocked_until`]); None without a source.
+    pub source_blocked_until: Option<UnixTime>,
+    /// The organisation's stored policy (JSON), as [`TenancyStore::org_policy`] gives it.
+    pub policy: Option<String>,
+    /// All devices ever linked (as [`Store::devices_of`]).
+    pub devices: Vec<Device>,
+    /// Unused recovery codes, then unused temporary codes, each by id (as
+    /// [`Store::recovery_codes`] then [`Store::temporary_codes`]).
+    pub one_time_codes: Vec<RecoveryCode>,
+}
+
 pub use sql::postgres::PgStore;
 pub use sql::sqlite::SqliteStore;
 
@@ -211,6 +227,17 @@ pub trait Store:
     /// Unlink: a phone is marked removed and its seed wiped; a hardware token goes back to
     /// stock (its seed and counter stay with it).
     async fn remove_device(&self, id: DeviceId, event: AuditEvent) -> Result<()>;
+    /// What a login reads of `person` before its password check, in three queries (the
+    /// person's password hash with the source's password block and `org`'s stored policy;
+    /// the devices; the one-time codes) where one query each took six round trips to the
+    /// database: each round trip wakes a database thread and a runtime thread, which on a
+    /// busy server is CPU taken from the hashing threads (issue 17's CPU per login).
+    async fn login_reads(
+        &self,
+        person: PersonId,
+        org: OrgId,
+        source: Option<&str>,
+    ) -> Result<LoginReads>;
     /// A person's unused recovery codes.
     async fn recovery_codes(&self, person: PersonId) -> Result<Vec<RecoveryCode>>;
     /// Replace a person's recovery codes (the old set, used or not, is gone) by `hashes`.

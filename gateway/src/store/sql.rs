@@ -2,7 +2,7 @@
 //! the SQL is shared (`$N` parameters work in both), the schema differs only in types.
 
 macro_rules! sql_store {
-    ($module:ident, $Store:ident, $Db:ty, $Pool:ty, $Row:ty, $Conn:ty, $migrations:literal, $begin:literal, $chain_lock:literal) => {
+    ($module:ident, $Store:ident, $Db:ty, $Pool:ty, $Row:ty, $Conn:ty, $migrations:literal, $begin:literal, $chain_lock:expr) => {
         pub(super) mod $module {
             use crate::audit::{AuditEvent, StoredEvent};
             use crate::audit_chain::{self, ChainRow, Checkpoint, EventContent, SealedAuditKey};
@@ -44,7 +44,9 @@ macro_rules! sql_store {
                 /// verify` to report.
                 async fn backfill_chain(&self) -> Result<()> {
                     let mut tx = self.begin().await?;
-                    sqlx::query($chain_lock).execute(&mut *tx).await?;
+                    if let Some(lock) = $chain_lock {
+                        sqlx::query(lock).execute(&mut *tx).await?;
+                    }
                     let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
                         "SELECT {EVENT_COLS}, content_hash, chain_hash, purged FROM audit_events \
                          WHERE chain_hash IS NULL AND id < COALESCE((SELECT MIN(id) FROM audit_events WHERE chain_hash IS NOT NULL), $1) \
@@ -258,7 +260,10 @@ macro_rules! sql_store {
             /// no two events chain onto the same predecessor.
             pub(crate) async fn insert_event(conn: &mut $Conn, e: &AuditEvent) -> Result<i64> {
                 let content = EventContent::from_event(e);
-                sqlx::query($chain_lock).execute(&mut *conn).await?;
+                // SQLite needs no lock statement (its write lock serialises the writers).
+                if let Some(lock) = $chain_lock {
+                    sqlx::query(lock).execute(&mut *conn).await?;
+                }
                 let previous: Option<Vec<u8>> = sqlx::query(
                     "SELECT chain_hash FROM audit_events ORDER BY id DESC LIMIT 1",
                 )
@@ -774,6 +779,72 @@ macro_rules! sql_store {
                     .collect()
                 }
 
+                async fn login_reads(
+                    &self,
+                    person: PersonId,
+                    org: OrgId,
+                    source: Option<&str>,
+                ) -> Result<crate::store::LoginReads> {
+                    let mut reads = crate::store::LoginReads::default();
+                    // No source: `f.source = NULL` matches nothing.
+                    if let Some(row) = sqlx::query(
+                        "SELECT p.password_hash, \
+                         (SELECT f.blocked_until FROM password_failures f \
+                          WHERE f.person_id = p.id AND f.source = $2) AS blocked_until, \
+                         (SELECT o.policy FROM org_policies o WHERE o.org_id = $3) AS policy \
+                         FROM people p WHERE p.id = $1",
+                    )
+                    .bind(person)
+                    .bind(source)
+                    .bind(org)
+                    .fetch_optional(&self.pool)
+                    .await?
+                    {
+                        reads.password_hash = row.try_get("password_hash")?;
+                        reads.source_blocked_until = row.try_get("blocked_until")?;
+                        reads.policy = row.try_get("policy")?;
+                    }
+                    reads.devices = self.devices_of(person).await?;
+                    reads.one_time_codes = sqlx::query(
+                        "SELECT id, code_hash, CAST(NULL AS BIGINT) AS expires_at, keyed, 0 AS is_temporary \
+                         FROM recovery_codes WHERE person_id = $1 AND used_at IS NULL \
+                         UNION ALL \
+                         SELECT id, code_hash, expires_at, keyed, 1 AS is_temporary \
+                         FROM temporary_codes WHERE person_id = $1 AND used_at IS NULL \
+                         ORDER BY is_temporary, id",
+                    )
+                    .bind(person)
+                    .fetch_all(&self.pool)
+                    .await?
+                    .iter()
+                    .map(|r| {
+                        let id: i64 = r.try_get("id")?;
+                        let temporary: i32 = r.try_get("is_temporary")?;
+                        let (kind, what) = if temporary == 0 {
+                            (OneTimeKind::Recovery, "recovery")
+                        } else {
+                            (OneTimeKind::Temporary, "temporary")
+                        };
+                        let hash: Vec<u8> = r.try_get("code_hash")?;
+                        let hash = <[u8; 32]>::try_from(hash)
+                            .map_err(|_| StoreError::Corrupt(format!("{what} code {id}")))?;
+                        let expires_at: Option<UnixTime> = r.try_get("expires_at")?;
+                        if kind == OneTimeKind::Temporary && expires_at.is_none() {
+                            return Err(StoreError::Corrupt(format!("{what} code {id}")));
+                        }
+                        let keyed: i64 = r.try_get("keyed")?;
+                        Ok(RecoveryCode {
+                            id,
+                            hash,
+                            kind,
+                            expires_at,
+                            legacy: keyed == 0,
+                        })
+                    })
+                    .collect::<Result<_>>()?;
+                    Ok(reads)
+                }
+
                 async fn issue_temporary_code(
                     &self,
                     person: PersonId,
@@ -1103,25 +1174,18 @@ macro_rules! sql_store {
                                     }
                                 }
                                 Counted::Passed => {
-                                    sqlx::query(
+                                    // One statement: the pair's failures are forgotten, and
+                                    // when they held a live block (set by a concurrent
+                                    // attempt) the rollback puts them back.
+                                    let blocked: Option<Option<i64>> = sqlx::query_scalar(
                                         "DELETE FROM password_failures WHERE person_id = $1 AND source = $2 \
-                                         AND (blocked_until IS NULL OR blocked_until <= $3)",
+                                         RETURNING blocked_until",
                                     )
                                     .bind(person)
                                     .bind(source)
-                                    .bind(now)
-                                    .execute(&mut *tx)
-                                    .await?;
-                                    let blocked: Option<i64> = sqlx::query_scalar(
-                                        "SELECT blocked_until FROM password_failures \
-                                         WHERE person_id = $1 AND source = $2 AND blocked_until > $3",
-                                    )
-                                    .bind(person)
-                                    .bind(source)
-                                    .bind(now)
                                     .fetch_optional(&mut *tx)
                                     .await?;
-                                    if blocked.is_some() {
+                                    if blocked.flatten().is_some_and(|until| until > now) {
                                         tx.rollback().await?;
                                         return Ok(Recorded::Throttled);
                                     }
@@ -1411,8 +1475,8 @@ sql_store!(
     sqlx::SqliteConnection,
     "./migrations/sqlite",
     "BEGIN IMMEDIATE",
-    // Write transactions are serialised already.
-    "SELECT 1"
+    // Write transactions are serialised already: no lock statement (a round trip saved).
+    Option::<&'static str>::None
 );
 
 sql_store!(
@@ -1425,7 +1489,7 @@ sql_store!(
     "./migrations/postgres",
     "BEGIN",
     // Serialise chain writers (the key is an arbitrary constant: "mfaaudit" in ASCII).
-    "SELECT pg_advisory_xact_lock(7883095268967868788)"
+    Some("SELECT pg_advisory_xact_lock(7883095268967868788)")
 );
 
 impl sqlite::SqliteStore {
