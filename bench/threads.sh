@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# Where a login's CPU goes besides the hash (issue 17): the server's CPU and context switches
+# per accepted login, per kind of thread (the hashing threads, tokio's runtime threads, sqlx's
+# SQLite threads), read from /proc/PID/task/* before and after a password+TOTP load. Unlike
+# "CPU per login / one argon2id verify", this does not move with the machine's speed: both
+# parts are counted in the same process over the same seconds.
+#
+#   bash bench/threads.sh                     # 3 runs of 20 s on an empty gateway (SQLite)
+#   BENCH_OTHER=/path/to/old/mfa-gateway bash bench/threads.sh   # the same, taking turns
+#                                             # with another build (an A/B in one go)
+#
+# Knobs: BENCH_RUNS (3), BENCH_SECONDS (20), BENCH_OTHER (a second gateway binary),
+# BENCH_SERVER_ENV (e.g. "TOKIO_WORKER_THREADS=1"), BENCH_NO_BUILD=1, BENCH_PORT (18800).
+# Concurrency: twice the cores. Each run starts on a fresh TOTP step.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. bench/lib.sh
+
+RUNS=${BENCH_RUNS:-3}
+SECONDS_PER_RUN=${BENCH_SECONDS:-20}
+PORT=${BENCH_PORT:-18800}
+HTTP_PORT=$((PORT + 1))
+CONCURRENCY=$(($(nproc) * 2))
+GW=target/release/mfa-gateway LOAD=target/release/radius-load YEAR=target/release/year
+SECRET=bench-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
+
+if [ -z "${BENCH_NO_BUILD:-}" ]; then
+    say "building (release): mfa-gateway, mfa-bench"
+    cargo build --release -q -p mfa-gateway -p mfa-bench
+fi
+for b in "$GW" "$LOAD" "$YEAR" ${BENCH_OTHER:+"$BENCH_OTHER"}; do
+    [ -x "$b" ] || die "$b missing: cargo build --release -p mfa-gateway -p mfa-bench"
+done
+
+D=$(mktemp -d "${TMPDIR:-/tmp}/mfa-threads.XXXXXX")
+PID=
+cleanup() {
+    [ -n "$PID" ] && { kill -TERM "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; }
+    rm -rf "$D"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+say "an empty gateway of 10,000 people (SQLite) in $D"
+"$GW" --config "$D/gateway.toml" init > "$D/init.txt"
+bench_toml "$D/gateway.toml" "sqlite://mfa-gateway.db" "$PORT" "$HTTP_PORT" 0 "$SECRET" \
+    || die "editing $D/gateway.toml failed"
+rm -f "$D/mfa-gateway.db"
+"$YEAR" --config "$D/gateway.toml" --orgs 300 --people 10000 --devices 30000 --events 0 \
+    --end "$(date +%s)" --users-file "$D/users.txt" > "$D/year.txt" 2> "$D/year.err" \
+    || { cat "$D/year.err" >&2; die "year failed"; }
+tail -n +2 "$D/users.txt" > "$D/users-many.txt"
+
+# One line per thread: TID, kind (the name without its number), CPU ticks, voluntary and
+# involuntary context switches.
+snapshot() {
+    local t name stat
+    for t in /proc/"$PID"/task/*; do
+        name=$(cat "$t/comm" 2>/dev/null) || continue
+        stat=$(sed 's/^.*) //' "$t/stat" 2>/dev/null) || continue
+        # shellcheck disable=SC2086 # the fields of stat, split on blanks
+        set -- $stat
+        printf '%s %s %s %s %s\n' "${t##*/}" "${name%%-[0-9]*}" "$((${12} + ${13}))" \
+            "$(awk '$1 == "voluntary_ctxt_switches:" { print $2 }' "$t/status")" \
+            "$(awk '$1 == "nonvoluntary_ctxt_switches:" { print $2 }' "$t/status")"
+    done | sort
+}
+
+one_run() { # LABEL BINARY
+    local label=$1 bin=$2
+    # shellcheck disable=SC2086 # BENCH_SERVER_ENV is a list of NAME=VALUE words
+    env ${BENCH_SERVER_ENV:-} "$bin" --config "$D/gateway.toml" serve > "$D/serve.out" 2> "$D/serve.err" &
+    PID=$!
+    for _ in $(seq 1 300); do
+        grep -q "mfa-gateway ready" "$D/serve.out" 2>/dev/null && break
+        kill -0 "$PID" 2>/dev/null || { cat "$D/serve.err" >&2; die "the gateway did not start"; }
+        sleep 0.1
+    done
+    sleep $((31 - $(date +%s) % 30))
+    snapshot > "$D/before"
+    "$LOAD" --target "127.0.0.1:$PORT" --secret "$SECRET" --users "$D/users-many.txt" \
+        --mode pap-totp --concurrency "$CONCURRENCY" --duration "$SECONDS_PER_RUN" \
+        --summary "$D/run.sum" > "$D/run.txt" 2>&1 || { cat "$D/run.txt" >&2; die "radius-load failed"; }
+    snapshot > "$D/after"
+    kill -TERM "$PID" 2>/dev/null || true
+    wait "$PID" 2>/dev/null || true
+    PID=
+    local accepts hz
+    accepts=$(get "$D/run.sum" accepts)
+    [ "${accepts:-0}" -gt 0 ] || die "no login was accepted ($D/run.txt)"
+    hz=$(getconf CLK_TCK)
+    join "$D/before" "$D/after" | awk -v n="$accepts" -v hz="$hz" -v label="$label" '
+        { kind = $2; cpu[kind] += $7 - $3; vol[kind] += $8 - $4; inv[kind] += $9 - $5; all += $7 - $3 }
+        END {
+            hash = cpu["mfa-hash"]
+            printf "%-6s %5d logins  CPU per login: hashing %6.2f ms, the rest %5.2f ms (%4.1f %% of the server'"'"'s)\n",
+                label, n, 1000 * hash / hz / n, 1000 * (all - hash) / hz / n, 100 * (all - hash) / (all + 0.0001)
+            for (k in cpu)
+                printf "         %-16s CPU %6.2f ms  voluntary switches %6.1f  involuntary %6.1f  (per login)\n",
+                    k, 1000 * cpu[k] / hz / n, vol[k] / n, inv[k] / n
+        }'
+}
+
+for r in $(seq 1 "$RUNS"); do
+    one_run "this" "$GW"
+    [ -n "${BENCH_OTHER:-}" ] && one_run "other" "$BENCH_OTHER"
+done
