@@ -145,6 +145,31 @@ macro_rules! sql_store {
                 })
             }
 
+            /// A one-time code from a row of `id, code_hash, keyed` (and `expires_at` for a
+            /// temporary code).
+            fn one_time_code_from_row(r: &$Row, kind: OneTimeKind) -> Result<RecoveryCode> {
+                let id: i64 = r.try_get("id")?;
+                let what = match kind {
+                    OneTimeKind::Recovery => "recovery",
+                    OneTimeKind::Temporary => "temporary",
+                };
+                let hash: Vec<u8> = r.try_get("code_hash")?;
+                let hash = <[u8; 32]>::try_from(hash)
+                    .map_err(|_| StoreError::Corrupt(format!("{what} code {id}")))?;
+                let expires_at = match kind {
+                    OneTimeKind::Recovery => None,
+                    OneTimeKind::Temporary => Some(r.try_get::<UnixTime, _>("expires_at")?),
+                };
+                let keyed: i64 = r.try_get("keyed")?;
+                Ok(RecoveryCode {
+                    id,
+                    hash,
+                    kind,
+                    expires_at,
+                    legacy: keyed == 0,
+                })
+            }
+
             pub(crate) fn device_from_row(row: &$Row) -> Result<Device> {
                 let kind: String = row.try_get("kind")?;
                 let otp_kind: String = row.try_get("otp_kind")?;
@@ -735,20 +760,7 @@ macro_rules! sql_store {
                     .fetch_all(&self.pool)
                     .await?
                     .iter()
-                    .map(|r| {
-                        let id: i64 = r.try_get("id")?;
-                        let hash: Vec<u8> = r.try_get("code_hash")?;
-                        let hash = <[u8; 32]>::try_from(hash)
-                            .map_err(|_| StoreError::Corrupt(format!("recovery code {id}")))?;
-                        let keyed: i64 = r.try_get("keyed")?;
-                        Ok(RecoveryCode {
-                            id,
-                            hash,
-                            kind: OneTimeKind::Recovery,
-                            expires_at: None,
-                            legacy: keyed == 0,
-                        })
-                    })
+                    .map(|r| one_time_code_from_row(r, OneTimeKind::Recovery))
                     .collect()
                 }
 
@@ -761,21 +773,7 @@ macro_rules! sql_store {
                     .fetch_all(&self.pool)
                     .await?
                     .iter()
-                    .map(|r| {
-                        let id: i64 = r.try_get("id")?;
-                        let hash: Vec<u8> = r.try_get("code_hash")?;
-                        let expires_at: UnixTime = r.try_get("expires_at")?;
-                        let hash = <[u8; 32]>::try_from(hash)
-                            .map_err(|_| StoreError::Corrupt(format!("temporary code {id}")))?;
-                        let keyed: i64 = r.try_get("keyed")?;
-                        Ok(RecoveryCode {
-                            id,
-                            hash,
-                            kind: OneTimeKind::Temporary,
-                            expires_at: Some(expires_at),
-                            legacy: keyed == 0,
-                        })
-                    })
+                    .map(|r| one_time_code_from_row(r, OneTimeKind::Temporary))
                     .collect()
                 }
 
@@ -818,28 +816,13 @@ macro_rules! sql_store {
                     .await?
                     .iter()
                     .map(|r| {
-                        let id: i64 = r.try_get("id")?;
                         let temporary: i32 = r.try_get("is_temporary")?;
-                        let (kind, what) = if temporary == 0 {
-                            (OneTimeKind::Recovery, "recovery")
+                        let kind = if temporary == 0 {
+                            OneTimeKind::Recovery
                         } else {
-                            (OneTimeKind::Temporary, "temporary")
+                            OneTimeKind::Temporary
                         };
-                        let hash: Vec<u8> = r.try_get("code_hash")?;
-                        let hash = <[u8; 32]>::try_from(hash)
-                            .map_err(|_| StoreError::Corrupt(format!("{what} code {id}")))?;
-                        let expires_at: Option<UnixTime> = r.try_get("expires_at")?;
-                        if kind == OneTimeKind::Temporary && expires_at.is_none() {
-                            return Err(StoreError::Corrupt(format!("{what} code {id}")));
-                        }
-                        let keyed: i64 = r.try_get("keyed")?;
-                        Ok(RecoveryCode {
-                            id,
-                            hash,
-                            kind,
-                            expires_at,
-                            legacy: keyed == 0,
-                        })
+                        one_time_code_from_row(r, kind)
                     })
                     .collect::<Result<_>>()?;
                     Ok(reads)
