@@ -4,8 +4,9 @@
 //! realistic mix (logins by hour of day and weekday, 3 % failures with their reasons, a
 //! few attacking sources, OIDC tokens, admin and auditor events), hash-chained exactly as
 //! `insert_event` chains them (`audit_chain::{encode, content_hash, chain_hash}`), with a
-//! signed checkpoint at the end of every day and the `audit_daily` summary filled, so
-//! `mfa-gateway audit verify` passes and the auditor's pages read the summary.
+//! signed checkpoint at the end of every day and the summaries (`audit_daily`,
+//! `audit_reject_periods`) filled, so `mfa-gateway audit verify` passes and the auditor's
+//! pages read the summaries.
 //!
 //! Fast: large transactions, SQLite multi-row INSERTs (10 rows a statement, one prepared statement) with
 //! `synchronous = OFF` for the load, PostgreSQL `COPY ... FROM STDIN`; the audit table's
@@ -17,7 +18,7 @@ mod db;
 use anyhow::{Context, bail};
 use db::{
     Db, EventRow, Writer, drop_indexes, exec, finish_db, hex_literal, insert_values, select_ids,
-    select_pairs, sizes, write_summary,
+    select_pairs, sizes, write_reject_periods, write_summary,
 };
 use mfa_gateway::audit::{AuditEvent, Channel, EventKind, Outcome};
 use mfa_gateway::audit_chain::{self, Checkpoint, EventContent};
@@ -351,6 +352,8 @@ pub async fn generate(config: &Config, opts: &Options) -> anyhow::Result<Report>
     let mut previous = head_hash;
     let mut summary: HashMap<(i64, i64, &'static str, &'static str, &'static str, String), i64> =
         HashMap::new();
+    // The most failures' summary: unpurged rejects per kind, column, period and value.
+    let mut rejects: HashMap<(&'static str, &'static str, i64, String), i64> = HashMap::new();
     let mut checkpoints = Vec::new();
     let day_weights: Vec<f64> = (0..opts.days)
         .map(|d| {
@@ -385,6 +388,16 @@ pub async fn generate(config: &Config, opts: &Options) -> anyhow::Result<Report>
                     event.reason.clone().unwrap_or_default(),
                 ))
                 .or_default() += 1;
+            if event.outcome == Outcome::Reject {
+                let period = t.div_euclid(mfa_gateway::store::REJECT_PERIOD);
+                for (col, value) in [("username", &event.username), ("source", &event.source)] {
+                    if let Some(value) = value {
+                        *rejects
+                            .entry((event.kind.as_str(), col, period, value.clone()))
+                            .or_default() += 1;
+                    }
+                }
+            }
             batch.push(EventRow {
                 id: next_id,
                 content,
@@ -433,6 +446,7 @@ pub async fn generate(config: &Config, opts: &Options) -> anyhow::Result<Report>
         store.add_checkpoint(cp).await?;
     }
     write_summary(&db, &summary).await?;
+    write_reject_periods(&db, &rejects).await?;
     let index_started = Instant::now();
     for (name, create) in &indexes {
         say(format!("making index {name}"));
@@ -704,6 +718,30 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(listed.len() as u64, n);
+        // The most failures of the year (the summary's whole periods, the table's ends)
+        // are those of the listed rejects.
+        let to = listed.iter().map(|e| e.event.time).max().unwrap();
+        let year = mfa_gateway::store::EventFilter {
+            kind: Some("login_attempt".into()),
+            from: Some(to - 364 * 86_400),
+            to: Some(to),
+            ..all.clone()
+        };
+        let top = store.top_failures(&year, 10).await.unwrap();
+        let most = |col: fn(&mfa_gateway::audit::AuditEvent) -> Option<String>| {
+            let mut by: HashMap<String, u64> = HashMap::new();
+            for e in listed.iter().filter(|e| e.event.time >= to - 364 * 86_400) {
+                if let Some(v) = col(&e.event) {
+                    *by.entry(v).or_default() += 1;
+                }
+            }
+            let mut v: Vec<(String, u64)> = by.into_iter().collect();
+            v.sort_by(|x, y| y.1.cmp(&x.1).then(x.0.cmp(&y.0)));
+            v.truncate(10);
+            v
+        };
+        assert_eq!(top.usernames, most(|e| e.username.clone()));
+        assert_eq!(top.sources, most(|e| e.source.clone()));
         // The people log in with the users file's password and seed.
         let line = std::fs::read_to_string(&users).unwrap();
         let mut first = line.lines().next().unwrap().rsplitn(2, ' ');

@@ -2403,11 +2403,185 @@ async fn audit_admin_counts_purge_and_erasure(h: &Harness) {
     );
 }
 
+/// A reject as the test wrote it, and whether it has been purged since.
+#[derive(Clone)]
+struct Reject {
+    id: i64,
+    time: i64,
+    kind: &'static str,
+    username: Option<String>,
+    source: Option<String>,
+    purged: bool,
+}
+
+/// The most failures over long ranges read whole periods of 30 days from the summary
+/// (`audit_reject_periods`) and the ends from the table: always what the rows say, before
+/// and after a purge and an erasure, for ranges with and without part-periods.
+async fn most_failures_over_periods_follow_purge_and_erasure(h: &Harness) {
+    use mfa_gateway::store::{REJECT_PERIOD, Redaction};
+    let s = &*h.store;
+    let (org, ann) = org_and_person(s, "ann").await;
+    let start = NOW - 200 * 86_400;
+    let mut rows: Vec<Reject> = Vec::new();
+    for i in 0..360i64 {
+        let time = start + i * 48_000 + (i * 7_919) % 40_000;
+        let kind = if i % 11 == 0 {
+            EventKind::OidcTokenIssued
+        } else {
+            EventKind::LoginAttempt
+        };
+        let mut e = AuditEvent::admin(time, kind, "radius");
+        e.channel = Channel::Radius;
+        e.org_id = Some(org.id);
+        let user = match i % 5 {
+            0 | 1 => "ann".to_owned(),
+            2 => "bob".to_owned(),
+            _ => format!("ghost{}", i % 3),
+        };
+        if user == "ann" {
+            e.person_id = Some(ann.id);
+        }
+        e.username = Some(user).filter(|_| i % 13 != 0);
+        e.source = Some(format!("192.0.2.{}", i % 7)).filter(|_| i % 17 != 0);
+        e.outcome = if i % 4 == 0 {
+            Outcome::Accept
+        } else {
+            Outcome::Reject
+        };
+        let id = s.append_event(&e).await.unwrap();
+        if e.outcome == Outcome::Reject {
+            rows.push(Reject {
+                id,
+                time,
+                kind: kind.as_str(),
+                username: e.username,
+                source: e.source,
+                purged: false,
+            });
+        }
+    }
+    let end = start + 360 * 48_000;
+    let p0 = start.div_euclid(REJECT_PERIOD) * REJECT_PERIOD;
+    let ranges = [
+        (None, None),
+        (Some(start), Some(end)),
+        (Some(start + 5), Some(end - 86_400 * 3 - 7)),
+        (Some(p0 + REJECT_PERIOD), Some(p0 + 4 * REJECT_PERIOD - 1)),
+        (
+            Some(p0 + REJECT_PERIOD + 9),
+            Some(p0 + 2 * REJECT_PERIOD + 11),
+        ),
+        (Some(start + 86_400), Some(start + 20 * 86_400)),
+        (None, Some(p0 + 3 * REJECT_PERIOD + 1_000)),
+        (Some(p0 + 2 * REJECT_PERIOD - 1), None),
+        (Some(end), Some(start)),
+    ];
+    let check = |rows: Vec<Reject>| async move {
+        for (from, to) in ranges {
+            for (kind, outcome) in [
+                ("login_attempt", None),
+                ("login_attempt", Some("reject")),
+                ("oidc_token_issued", None),
+            ] {
+                let f = EventFilter {
+                    kind: Some(kind.into()),
+                    outcome: outcome.map(Into::into),
+                    from,
+                    to,
+                    ..EventFilter::default()
+                };
+                let top = s.top_failures(&f, 4).await.unwrap();
+                let most = |col: fn(&Reject) -> Option<String>| {
+                    let mut by = std::collections::BTreeMap::<String, u64>::new();
+                    for r in rows.iter().filter(|r| {
+                        !r.purged
+                            && r.kind == kind
+                            && from.is_none_or(|t| r.time >= t)
+                            && to.is_none_or(|t| r.time <= t)
+                    }) {
+                        if let Some(v) = col(r) {
+                            *by.entry(v).or_default() += 1;
+                        }
+                    }
+                    let mut v: Vec<(String, u64)> = by.into_iter().collect();
+                    v.sort_by(|x, y| y.1.cmp(&x.1).then(x.0.cmp(&y.0)));
+                    v.truncate(4);
+                    v
+                };
+                assert_eq!(top.usernames, most(|r| r.username.clone()), "{f:?}");
+                assert_eq!(top.sources, most(|r| r.source.clone()), "{f:?}");
+            }
+        }
+    };
+    check(rows.clone()).await;
+
+    // The retention purge redacts the oldest rows: they leave the lists.
+    let old: Vec<i64> = rows.iter().take(120).map(|r| r.id).collect();
+    let redactions: Vec<Redaction> = old
+        .iter()
+        .map(|&id| Redaction {
+            id,
+            person_id: None,
+            username: Some("pseudonym-x".into()),
+            source: None,
+            device_label: None,
+            request_id: None,
+            detail: None,
+        })
+        .collect();
+    let mut purge = ev(EventKind::AuditPurged);
+    purge.detail = Some(serde_json::json!({ "purged": audit_chain::id_ranges(&old) }));
+    s.redact_events(&redactions, &purge).await.unwrap();
+    for r in rows.iter_mut().filter(|r| old.contains(&r.id)) {
+        r.purged = true;
+    }
+    check(rows.clone()).await;
+
+    // Erasing ann takes her remaining rejects out too (the purged ones were out already).
+    s.set_person_state(ann.id, PersonState::Removed, ev(EventKind::PersonRemoved))
+        .await
+        .unwrap();
+    let about = s.events_about(ann.id).await.unwrap();
+    let redactions: Vec<Redaction> = about
+        .iter()
+        .map(|r| Redaction {
+            id: r.id,
+            person_id: Some(ann.id),
+            username: Some("pseudonym-ann".into()),
+            source: None,
+            device_label: None,
+            request_id: None,
+            detail: None,
+        })
+        .collect();
+    let ids: Vec<i64> = about.iter().map(|r| r.id).collect();
+    let mut erase = ev(EventKind::AuditPurged);
+    erase.detail = Some(serde_json::json!({ "purged": audit_chain::id_ranges(&ids) }));
+    s.erase_person(ann.id, "pseudonym-ann", &redactions, &erase)
+        .await
+        .unwrap();
+    for r in rows.iter_mut().filter(|r| ids.contains(&r.id)) {
+        r.purged = true;
+    }
+    assert!(
+        rows.iter().any(|r| !r.purged),
+        "some rejects are left to count"
+    );
+    check(rows.clone()).await;
+    assert_eq!(problem(s, None).await, None, "the chain verifies");
+}
+
 mod sqlite_audit_admin {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn audit_admin_counts_purge_and_erasure() {
         let h = super::sqlite().await;
         super::audit_admin_counts_purge_and_erasure(&h).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn most_failures_over_periods_follow_purge_and_erasure() {
+        let h = super::sqlite().await;
+        super::most_failures_over_periods_follow_purge_and_erasure(&h).await;
     }
 }
 
@@ -2416,6 +2590,12 @@ mod postgres_audit_admin {
     async fn audit_admin_counts_purge_and_erasure() {
         let h = super::postgres().await;
         super::audit_admin_counts_purge_and_erasure(&h).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn most_failures_over_periods_follow_purge_and_erasure() {
+        let h = super::postgres().await;
+        super::most_failures_over_periods_follow_purge_and_erasure(&h).await;
     }
 }
 

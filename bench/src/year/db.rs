@@ -339,6 +339,31 @@ pub(super) async fn write_summary(
     Ok(())
 }
 
+/// Add the generated rejects to the most failures' summary.
+pub(super) async fn write_reject_periods(
+    db: &Db,
+    rejects: &HashMap<(&'static str, &'static str, i64, String), i64>,
+) -> anyhow::Result<()> {
+    // Values are usernames and addresses the generator made: no quotes in them.
+    let rows: Vec<String> = rejects
+        .iter()
+        .map(|((kind, col, period, value), n)| {
+            format!("('{kind}', '{col}', {period}, '{value}', {n})")
+        })
+        .collect();
+    for chunk in rows.chunks(500) {
+        exec!(
+            db,
+            format!(
+                "INSERT INTO audit_reject_periods (kind, col, period, value, n) VALUES {} \
+                 ON CONFLICT (kind, col, period, value) DO UPDATE SET n = audit_reject_periods.n + excluded.n",
+                chunk.join(", ")
+            )
+        )?;
+    }
+    Ok(())
+}
+
 /// Statistics for the planner; PostgreSQL's id sequence past the rows written.
 pub(super) async fn finish_db(db: &Db, last_id: i64) -> anyhow::Result<()> {
     match db {

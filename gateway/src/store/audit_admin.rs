@@ -7,8 +7,8 @@
 //! of `sql.rs` (`begin`, `insert_event`, the row readers).
 
 use super::filter::{
-    FailuresIndex, SummaryPlan, Value, Where, bind_values, purge_candidates_sql, select_events,
-    top_failures_narrow, top_failures_sql,
+    FailuresIndex, RejectsPlan, SummaryPlan, Value, Where, bind_values, period_of,
+    purge_candidates_sql, select_events, top_failures_narrow, top_failures_sql,
 };
 use super::{EventFilter, Result};
 use crate::audit::{AuditEvent, StoredEvent};
@@ -105,7 +105,7 @@ pub trait AuditAdminStore: Send + Sync {
 }
 
 macro_rules! audit_admin_sql {
-    ($module:ident, $Store:ident, $redact:ident, $rejects:expr) => {
+    ($module:ident, $Store:ident, $redact:ident, $forget:ident, $rejects:expr, $sqlite:expr) => {
         #[async_trait]
         impl AuditAdminStore for super::sql::$module::$Store {
             async fn count_events(&self, f: &EventFilter) -> Result<u64> {
@@ -225,9 +225,28 @@ macro_rules! audit_admin_sql {
 
             async fn top_failures(&self, f: &EventFilter, limit: u32) -> Result<TopFailures> {
                 use sqlx::Row as _;
-                // The two lists side by side, each on a connection of its own: on a year of
-                // events each reads some 450,000 index entries (migration 0022).
+                // The two lists side by side, each on a connection of its own. A wide filter
+                // over a long range reads the summary of migration 0023 (`RejectsPlan`);
+                // otherwise the rejects' indexes of 0022.
+                let plan = RejectsPlan::of(f);
+                let plan = &plan;
                 let one = |column: &'static str| async move {
+                    if let Some(plan) = plan {
+                        let (sql, values) = plan.sql(column, $sqlite);
+                        let rows = bind_values!(sqlx::query(sqlx::AssertSqlSafe(sql)), values)
+                            .bind(i64::from(limit))
+                            .fetch_all(self.pool())
+                            .await?;
+                        return rows
+                            .iter()
+                            .map(|r| {
+                                Ok((
+                                    r.try_get("what")?,
+                                    super::sql::$module::u(r.try_get::<i64, _>("n")?),
+                                ))
+                            })
+                            .collect::<Result<Vec<(String, u64)>>>();
+                    }
                     let w = Where::events(f, 1);
                     let pl = w.next_param();
                     let rows = bind_values!(
@@ -394,6 +413,7 @@ macro_rules! audit_admin_sql {
 
             async fn redact_events(&self, redactions: &[Redaction], event: &AuditEvent) -> Result<u64> {
                 let mut tx = self.begin().await?;
+                $forget(&mut tx, redactions).await?;
                 let mut n = 0;
                 for r in redactions {
                     n += $redact(&mut tx, r).await?;
@@ -424,6 +444,7 @@ macro_rules! audit_admin_sql {
                         "only a removed person's identity can be erased".into(),
                     ));
                 }
+                $forget(&mut tx, redactions).await?;
                 for r in redactions {
                     $redact(&mut tx, r).await?;
                     // Events about the person that were purged already get the pseudonym
@@ -456,6 +477,61 @@ macro_rules! audit_admin_sql {
                 tx.commit().await?;
                 Ok(())
             }
+        }
+
+        /// Take the rows about to be redacted that are unpurged rejects out of the most
+        /// failures' summary (`audit_reject_periods`), deleting what drops to nothing.
+        async fn $forget(
+            conn: &mut sqlx::Transaction<'static, <super::sql::$module::$Store as DbOf>::Db>,
+            redactions: &[Redaction],
+        ) -> Result<()> {
+            use sqlx::Row as _;
+            let mut gone: std::collections::BTreeMap<(String, &'static str, i64, String), i64> =
+                std::collections::BTreeMap::new();
+            for chunk in redactions.chunks(500) {
+                let params: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "SELECT kind, time, username, source FROM audit_events                      WHERE id IN ({}) AND outcome = 'reject' AND purged = FALSE",
+                    params.join(", ")
+                )));
+                for r in chunk {
+                    q = q.bind(r.id);
+                }
+                for row in q.fetch_all(&mut **conn).await? {
+                    let kind: String = row.try_get("kind")?;
+                    let period = period_of(row.try_get("time")?);
+                    for col in ["username", "source"] {
+                        if let Some(value) = row.try_get::<Option<String>, _>(col)? {
+                            *gone.entry((kind.clone(), col, period, value)).or_default() += 1;
+                        }
+                    }
+                }
+            }
+            for ((kind, col, period, value), n) in gone {
+                let key = "kind = $1 AND col = $2 AND period = $3 AND value = $4";
+                let left: Option<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                    "UPDATE audit_reject_periods SET n = n - $5 WHERE {key} RETURNING n"
+                )))
+                .bind(&kind)
+                .bind(col)
+                .bind(period)
+                .bind(&value)
+                .bind(n)
+                .fetch_optional(&mut **conn)
+                .await?;
+                if left.is_some_and(|left| left <= 0) {
+                    sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "DELETE FROM audit_reject_periods WHERE {key}"
+                    )))
+                    .bind(&kind)
+                    .bind(col)
+                    .bind(period)
+                    .bind(&value)
+                    .execute(&mut **conn)
+                    .await?;
+                }
+            }
+            Ok(())
         }
 
         /// Redact one row unless it is purged already; 1 if it was.
@@ -496,6 +572,15 @@ audit_admin_sql!(
     sqlite,
     SqliteStore,
     redact_sqlite,
-    FailuresIndex::RejectsNamed
+    forget_rejects_sqlite,
+    FailuresIndex::RejectsNamed,
+    true
 );
-audit_admin_sql!(postgres, PgStore, redact_postgres, FailuresIndex::Rejects);
+audit_admin_sql!(
+    postgres,
+    PgStore,
+    redact_postgres,
+    forget_rejects_postgres,
+    FailuresIndex::Rejects,
+    false
+);

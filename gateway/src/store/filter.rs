@@ -9,6 +9,13 @@
 //!   Counts and the per-day chart read it for whole days ([`SummaryPlan`]) and the table
 //!   only for the part-days at the ends of a range. Purges and erasures change none of its
 //!   columns, so it stays exact. Migration 0011 fills it for the rows already there.
+//! - `audit_reject_periods`, the most failures' summary (migration 0023), also kept in
+//!   the event's transaction: rejects not yet purged per kind, column (username, source),
+//!   period of 30 days and value. Unlike `audit_daily` it follows the purge and erasure
+//!   (`$forget` in audit_admin.rs lowers it in their transaction): the most failures count
+//!   only unpurged rows. A long range reads its whole periods here and the part-periods at
+//!   its ends by time ([`RejectsPlan`]); on PostgreSQL a year's lists read every reject of
+//!   the year from the value-ordered indexes otherwise (some 420,000 entries each).
 //! - Searches and exports are ordered by `(time, id)`, which every `(column, time)` index
 //!   serves, and exports read in pages after the last row sent (keyset), never by OFFSET.
 //! - An organisation's view (`EventFilter::scope_org`, an org auditor's): its events by
@@ -140,7 +147,8 @@ pub(crate) fn select_events(columns: &str, w: &Where, order: &str, tail: &str) -
     )
 }
 
-/// How the most failures read the table: [`FailuresIndex::Narrow`] where the filter names
+/// How the most failures read the table where [`RejectsPlan`] does not apply:
+/// [`FailuresIndex::Narrow`] where the filter names
 /// a person, username, organisation or source ([`top_failures_narrow`]): their own
 /// `(column, time)` index finds few rows, and `outcome || ''` keeps the planner off the
 /// reject index. Otherwise the partial reject index of migration 0022, ordered by the value
@@ -197,6 +205,123 @@ pub(crate) fn top_failures_narrow(f: &EventFilter) -> bool {
         || f.source.is_some()
 }
 
+/// The length of a period of `audit_reject_periods` (migration 0023): 30 days.
+pub const REJECT_PERIOD: i64 = 30 * 86_400;
+
+/// The period of `audit_reject_periods` a Unix time falls in.
+pub(crate) fn period_of(time: i64) -> i64 {
+    time.div_euclid(REJECT_PERIOD)
+}
+
+/// The rows an event adds to `audit_reject_periods` (a reject's username and source, those
+/// it has), as an upsert with parameters from `$1`, and their values; None for no row.
+pub(crate) fn reject_periods_upsert(
+    kind: &str,
+    time: i64,
+    username: Option<&str>,
+    source: Option<&str>,
+) -> Option<(String, Vec<Value>)> {
+    let mut rows = Vec::new();
+    let mut values = Vec::new();
+    for (col, value) in [("username", username), ("source", source)] {
+        if let Some(value) = value {
+            let n = values.len();
+            rows.push(format!("(${}, '{col}', ${}, ${}, 1)", n + 1, n + 2, n + 3));
+            values.push(Value::Text(kind.to_owned()));
+            values.push(Value::Int(period_of(time)));
+            values.push(Value::Text(value.to_owned()));
+        }
+    }
+    if rows.is_empty() {
+        return None;
+    }
+    Some((
+        format!(
+            "INSERT INTO audit_reject_periods (kind, col, period, value, n) VALUES {} \
+             ON CONFLICT (kind, col, period, value) DO UPDATE SET n = audit_reject_periods.n + 1",
+            rows.join(", ")
+        ),
+        values,
+    ))
+}
+
+/// How the most failures of a wide filter (no person, username, organisation or source:
+/// [`top_failures_narrow`]) read a long range: its whole periods of 30 days from
+/// `audit_reject_periods`, the part-periods at the ends from the time-ordered reject
+/// indexes of migration 0023. None when the summary cannot answer: no kind (the chart
+/// always names one), or a channel, client or reason, or an outcome other than reject,
+/// which the summary does not hold. A range within a period is all part-period, read by
+/// time; an empty range has no plan (the table answers it: nothing).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct RejectsPlan {
+    kind: String,
+    spans: SummaryPlan,
+}
+
+impl RejectsPlan {
+    pub(crate) fn of(f: &EventFilter) -> Option<Self> {
+        if top_failures_narrow(f)
+            || f.channel.is_some()
+            || f.client.is_some()
+            || f.reason.is_some()
+            || f.outcome.as_deref().is_some_and(|o| o != "reject")
+        {
+            return None;
+        }
+        let kind = f.kind.clone()?;
+        let spans = SummaryPlan::spans(f.from, f.to, REJECT_PERIOD);
+        if spans.days.is_none() && spans.partial.is_empty() {
+            return None;
+        }
+        Some(Self { kind, spans })
+    }
+
+    /// The query for `column` (username, source): whole periods from the summary, the
+    /// part-periods from the table (on SQLite naming the index: `sqlite`), summed per value,
+    /// most first; the limit is the last parameter.
+    pub(crate) fn sql(&self, column: &str, sqlite: bool) -> (String, Vec<Value>) {
+        let mut w = Where::starting_at(1);
+        let mut parts = Vec::new();
+        if let Some((first, last)) = self.spans.days {
+            w.text("kind = ", Some(&self.kind));
+            w.int("period >= ", first);
+            w.int("period <= ", last);
+            parts.push(format!(
+                "SELECT value AS what, n FROM audit_reject_periods WHERE col = '{column}' AND {}",
+                w.sql()
+            ));
+        }
+        let mut values = w.values;
+        let hint = if sqlite {
+            format!(" INDEXED BY audit_rejects_time_{column}")
+        } else {
+            String::new()
+        };
+        for (lo, hi) in &self.spans.partial {
+            let mut e = Where::starting_at(values.len() + 1);
+            e.text("kind = ", Some(&self.kind));
+            e.int("time >= ", Some(*lo));
+            e.int("time <= ", Some(*hi));
+            parts.push(format!(
+                "SELECT {column} AS what, COUNT(*) AS n FROM audit_events{hint} WHERE {} \
+                 AND outcome = 'reject' AND {column} IS NOT NULL AND purged = FALSE \
+                 GROUP BY {column}",
+                e.sql()
+            ));
+            values.extend(e.values);
+        }
+        let limit = values.len() + 1;
+        (
+            format!(
+                "SELECT what, CAST(SUM(n) AS BIGINT) AS n FROM ({}) AS t GROUP BY what \
+                 HAVING SUM(n) > 0 ORDER BY n DESC, what LIMIT ${limit}",
+                parts.join(" UNION ALL ")
+            ),
+            values,
+        )
+    }
+}
+
 /// Unpurged events older than $1 and not older than $4 (`kind_clause` narrows them; $3: the
 /// limit), oldest first: `purged = FALSE` as a literal for the partial index of migration
 /// 0011. $4 is where the purge's last batch ended: on PostgreSQL a purged row's entry stays
@@ -241,7 +366,7 @@ pub(crate) fn day_of(time: i64) -> i64 {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct SummaryPlan {
     /// Whole days to read from the summary, first and last (inclusive; None: unbounded);
-    /// None when the range holds no whole day.
+    /// None when the range holds no whole day. (Periods, for [`RejectsPlan`].)
     pub(crate) days: Option<(Option<i64>, Option<i64>)>,
     /// Time ranges (inclusive) to count from the table.
     pub(crate) partial: Vec<(i64, i64)>,
@@ -261,41 +386,46 @@ impl SummaryPlan {
         {
             return None;
         }
-        let (lo, hi) = (f.from, f.to);
+        Some(Self::spans(f.from, f.to, 86_400))
+    }
+
+    /// The whole spans of `span` seconds (days, or the periods of `audit_reject_periods`)
+    /// within `lo..=hi`, numbered since the epoch, and the time ranges left at the ends.
+    pub(crate) fn spans(lo: Option<i64>, hi: Option<i64>, span: i64) -> Self {
         if let (Some(lo), Some(hi)) = (lo, hi)
             && lo > hi
         {
-            return Some(Self {
+            return Self {
                 days: None,
                 partial: Vec::new(),
-            });
+            };
         }
-        // The first day that starts at or after `lo`, the last that ends at or before `hi`.
-        let first = lo.map(|t| day_of(t) + i64::from(t.rem_euclid(86_400) != 0));
-        let last = hi.map(|t| day_of(t.saturating_add(1)) - 1);
+        // The first span that starts at or after `lo`, the last that ends at or before `hi`.
+        let first = lo.map(|t| t.div_euclid(span) + i64::from(t.rem_euclid(span) != 0));
+        let last = hi.map(|t| t.saturating_add(1).div_euclid(span) - 1);
         if let (Some(a), Some(b), Some(lo), Some(hi)) = (first, last, lo, hi)
             && a > b
         {
-            return Some(Self {
+            return Self {
                 days: None,
                 partial: vec![(lo, hi)],
-            });
+            };
         }
         let mut partial = Vec::new();
         if let (Some(lo), Some(a)) = (lo, first)
-            && lo < a * 86_400
+            && lo < a * span
         {
-            partial.push((lo, a * 86_400 - 1));
+            partial.push((lo, a * span - 1));
         }
         if let (Some(hi), Some(b)) = (hi, last)
-            && hi > (b + 1) * 86_400 - 1
+            && hi > (b + 1) * span - 1
         {
-            partial.push(((b + 1) * 86_400, hi));
+            partial.push(((b + 1) * span, hi));
         }
-        Some(Self {
+        Self {
             days: Some((first, last)),
             partial,
-        })
+        }
     }
 
     /// The summary's WHERE clause for `f` over the whole days, parameters from `$1`.
@@ -503,6 +633,92 @@ mod tests {
             }),
             None
         );
+    }
+
+    #[test]
+    fn the_most_failures_read_whole_periods_from_their_summary() {
+        const P: i64 = REJECT_PERIOD;
+        let year = EventFilter {
+            kind: Some("login_attempt".into()),
+            from: Some(3 * P + 5),
+            to: Some(15 * P + 7),
+            ..EventFilter::default()
+        };
+        let plan = RejectsPlan::of(&year).expect("a plan");
+        assert_eq!(plan.spans.days, Some((Some(4), Some(14))));
+        assert_eq!(
+            plan.spans.partial,
+            [(3 * P + 5, 4 * P - 1), (15 * P, 15 * P + 7)]
+        );
+        let (sql, values) = plan.sql("username", true);
+        assert_eq!(
+            sql,
+            "SELECT what, CAST(SUM(n) AS BIGINT) AS n FROM (\
+             SELECT value AS what, n FROM audit_reject_periods WHERE col = 'username' AND kind = $1 AND period >= $2 AND period <= $3 \
+             UNION ALL SELECT username AS what, COUNT(*) AS n FROM audit_events INDEXED BY audit_rejects_time_username WHERE kind = $4 AND time >= $5 AND time <= $6 AND outcome = 'reject' AND username IS NOT NULL AND purged = FALSE GROUP BY username \
+             UNION ALL SELECT username AS what, COUNT(*) AS n FROM audit_events INDEXED BY audit_rejects_time_username WHERE kind = $7 AND time >= $8 AND time <= $9 AND outcome = 'reject' AND username IS NOT NULL AND purged = FALSE GROUP BY username\
+             ) AS t GROUP BY what HAVING SUM(n) > 0 ORDER BY n DESC, what LIMIT $10"
+        );
+        assert_eq!(values.len(), 9);
+        // What the summary does not hold goes to the table: a person, organisation, source,
+        // channel, client or reason, another outcome, no kind; and an empty range.
+        for f in [
+            EventFilter {
+                person_id: Some(1),
+                ..year.clone()
+            },
+            EventFilter {
+                scope_org: Some(1),
+                ..year.clone()
+            },
+            EventFilter {
+                source: Some("192.0.2.1".into()),
+                ..year.clone()
+            },
+            EventFilter {
+                channel: Some("radius".into()),
+                ..year.clone()
+            },
+            EventFilter {
+                reason: Some("bad_code".into()),
+                ..year.clone()
+            },
+            EventFilter {
+                outcome: Some("accept".into()),
+                ..year.clone()
+            },
+            EventFilter {
+                kind: None,
+                ..year.clone()
+            },
+            EventFilter {
+                from: Some(9),
+                to: Some(8),
+                ..year.clone()
+            },
+        ] {
+            assert_eq!(RejectsPlan::of(&f), None, "{f:?}");
+        }
+        // Within a period: the table only, by time.
+        let week = EventFilter {
+            from: Some(3 * P + 5),
+            to: Some(3 * P + 9),
+            ..year.clone()
+        };
+        let plan = RejectsPlan::of(&week).expect("a plan");
+        assert_eq!(
+            (plan.spans.days, plan.spans.partial),
+            (None, vec![(3 * P + 5, 3 * P + 9)])
+        );
+        // A reject's upsert: the values it has.
+        let (sql, values) =
+            reject_periods_upsert("login_attempt", P + 1, None, Some("192.0.2.1")).expect("a row");
+        assert!(
+            sql.contains("VALUES ($1, 'source', $2, $3, 1) ON CONFLICT"),
+            "{sql}"
+        );
+        assert_eq!(values[1], Value::Int(1));
+        assert!(reject_periods_upsert("login_attempt", 0, None, None).is_none());
     }
 
     /// The queries of the auditor's pages, the exports and the purge are index ranges on

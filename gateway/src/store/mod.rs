@@ -19,6 +19,8 @@ mod webauthn;
 
 pub use admin_tools::{AdminToolsStore, PasswordFailures};
 pub use audit_admin::{AuditAdminStore, DayCount, Redaction, TopFailures};
+/// The length of a period of the most failures' summary (`audit_reject_periods`).
+pub use filter::REJECT_PERIOD;
 pub use lifecycle::LifecycleStore;
 pub use ops::{OpsStore, PoolStats, RowKey, SealedColumn, SealedSecret};
 pub use radius_sessions::{OpenSession, RadiusSessionStore, SessionChange, SessionRecord};

@@ -336,6 +336,19 @@ macro_rules! sql_store {
                     .bind(e.org_id.unwrap_or(0))
                     .execute(&mut *conn)
                     .await?;
+                // A reject's username and source count in the most failures' summary.
+                if e.outcome == crate::audit::Outcome::Reject
+                    && let Some((sql, values)) = crate::store::filter::reject_periods_upsert(
+                        e.kind.as_str(),
+                        e.time,
+                        e.username.as_deref(),
+                        e.source.as_deref(),
+                    )
+                {
+                    crate::store::filter::bind_values!(sqlx::query(sqlx::AssertSqlSafe(sql)), values)
+                        .execute(&mut *conn)
+                        .await?;
+                }
                 let content_hash = audit_chain::content_hash(id, &content);
                 let chain_hash = audit_chain::chain_hash(&previous, &content_hash);
                 sqlx::query(
