@@ -60,3 +60,49 @@ secret = "$secret"
 mode = "append"
 EOT
 }
+
+# release_binaries [MORE...]: build the release binaries (unless BENCH_NO_BUILD is set) and
+# check that target/release/{mfa-gateway,radius-load,year} and MORE are there. Sets GW, LOAD,
+# YEAR.
+release_binaries() {
+    GW=target/release/mfa-gateway LOAD=target/release/radius-load YEAR=target/release/year
+    if [ -z "${BENCH_NO_BUILD:-}" ]; then
+        say "building (release): mfa-gateway, mfa-bench"
+        cargo build --release -q -p mfa-gateway -p mfa-bench
+    fi
+    local b
+    for b in "$GW" "$LOAD" "$YEAR" "$@"; do
+        [ -x "$b" ] || die "$b missing: cargo build --release -p mfa-gateway -p mfa-bench"
+    done
+}
+
+# year_gateway DIR RADIUS_PORT HTTP_PORT SECRET EVENTS: in DIR, a SQLite gateway of 10,000
+# people in 300 organisations with 30,000 devices and EVENTS audit events (bench/year.sh's
+# data set), set up by bench_toml; the people's logins in DIR/users-many.txt (all but the
+# demo person).
+year_gateway() {
+    local dir=$1 port=$2 http_port=$3 secret=$4 events=$5
+    "$GW" --config "$dir/gateway.toml" init > "$dir/init.txt"
+    bench_toml "$dir/gateway.toml" "sqlite://mfa-gateway.db" "$port" "$http_port" 0 "$secret" \
+        || die "editing $dir/gateway.toml failed"
+    rm -f "$dir/mfa-gateway.db"
+    "$YEAR" --config "$dir/gateway.toml" --orgs 300 --people 10000 --devices 30000 \
+        --events "$events" --end "$(date +%s)" --users-file "$dir/users.txt" \
+        > "$dir/year.txt" 2> "$dir/year.err" || { cat "$dir/year.err" >&2; die "year failed"; }
+    tail -n +2 "$dir/users.txt" > "$dir/users-many.txt"
+}
+
+# serve DIR BINARY: start BINARY serving DIR/gateway.toml (with BENCH_SERVER_ENV, a list of
+# NAME=VALUE words, in its environment) and wait until it is ready. Sets PID.
+serve() {
+    local dir=$1 bin=$2
+    # shellcheck disable=SC2086 # BENCH_SERVER_ENV is a list of NAME=VALUE words
+    env ${BENCH_SERVER_ENV:-} "$bin" --config "$dir/gateway.toml" serve > "$dir/serve.out" 2> "$dir/serve.err" &
+    PID=$!
+    for _ in $(seq 1 300); do
+        grep -q "mfa-gateway ready" "$dir/serve.out" 2>/dev/null && return 0
+        kill -0 "$PID" 2>/dev/null || { cat "$dir/serve.err" >&2; die "the gateway did not start"; }
+        sleep 0.1
+    done
+    die "the gateway was not ready in 30 s ($dir/serve.err)"
+}

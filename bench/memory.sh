@@ -26,16 +26,8 @@ SIEM=${BENCH_SIEM_EVENTS:-1000000}
 PORT=${BENCH_PORT:-18700}
 HTTP_PORT=$((PORT + 1))
 CONCURRENCY=$(($(nproc) * 2))
-GW=target/release/mfa-gateway LOAD=target/release/radius-load YEAR=target/release/year
 SECRET=bench-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
-
-if [ -z "${BENCH_NO_BUILD:-}" ]; then
-    say "building (release): mfa-gateway, mfa-bench"
-    cargo build --release -q -p mfa-gateway -p mfa-bench
-fi
-for b in "$GW" "$LOAD" "$YEAR"; do
-    [ -x "$b" ] || die "$b missing: cargo build --release -p mfa-gateway -p mfa-bench"
-done
+release_binaries
 command -v sqlite3 > /dev/null || die "sqlite3 missing: apt-get install sqlite3"
 
 D=$(mktemp -d "${TMPDIR:-/tmp}/mfa-memory.XXXXXX")
@@ -48,14 +40,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 say "a gateway of 10,000 people and $EVENTS audit events in $D"
-"$GW" --config "$D/gateway.toml" init > "$D/init.txt"
-bench_toml "$D/gateway.toml" "sqlite://mfa-gateway.db" "$PORT" "$HTTP_PORT" 0 "$SECRET" \
-    || die "editing $D/gateway.toml failed"
-rm -f "$D/mfa-gateway.db"
-"$YEAR" --config "$D/gateway.toml" --orgs 300 --people 10000 --devices 30000 --events "$EVENTS" \
-    --end "$(date +%s)" --users-file "$D/users.txt" > "$D/year.txt" 2> "$D/year.err" \
-    || { cat "$D/year.err" >&2; die "year failed"; }
-tail -n +2 "$D/users.txt" > "$D/users-many.txt"
+year_gateway "$D" "$PORT" "$HTTP_PORT" "$SECRET" "$EVENTS"
 
 if [ "$SIEM" -gt 0 ]; then
     sed -i 's/^sink = "off"/sink = "file"/' "$D/gateway.toml"
@@ -64,14 +49,7 @@ if [ "$SIEM" -gt 0 ]; then
     printf '%s' "$FROM" > "$D/siem.position"
 fi
 
-# shellcheck disable=SC2086 # BENCH_SERVER_ENV is a list of NAME=VALUE words
-env ${BENCH_SERVER_ENV:-} "$GW" --config "$D/gateway.toml" serve > "$D/serve.out" 2> "$D/serve.err" &
-PID=$!
-for _ in $(seq 1 300); do
-    grep -q "mfa-gateway ready" "$D/serve.out" 2>/dev/null && break
-    kill -0 "$PID" 2>/dev/null || { cat "$D/serve.err" >&2; die "the gateway did not start"; }
-    sleep 0.1
-done
+serve "$D" "$GW"
 sleep 1
 
 mib() { awk -v k="$1:" '$1 == k { printf "%.1f", $2 / 1024 }' "/proc/$PID/status"; }

@@ -21,16 +21,8 @@ SECONDS_PER_RUN=${BENCH_SECONDS:-20}
 PORT=${BENCH_PORT:-18800}
 HTTP_PORT=$((PORT + 1))
 CONCURRENCY=$(($(nproc) * 2))
-GW=target/release/mfa-gateway LOAD=target/release/radius-load YEAR=target/release/year
 SECRET=bench-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
-
-if [ -z "${BENCH_NO_BUILD:-}" ]; then
-    say "building (release): mfa-gateway, mfa-bench"
-    cargo build --release -q -p mfa-gateway -p mfa-bench
-fi
-for b in "$GW" "$LOAD" "$YEAR" ${BENCH_OTHER:+"$BENCH_OTHER"}; do
-    [ -x "$b" ] || die "$b missing: cargo build --release -p mfa-gateway -p mfa-bench"
-done
+release_binaries ${BENCH_OTHER:+"$BENCH_OTHER"}
 
 D=$(mktemp -d "${TMPDIR:-/tmp}/mfa-threads.XXXXXX")
 PID=
@@ -42,14 +34,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 say "an empty gateway of 10,000 people (SQLite) in $D"
-"$GW" --config "$D/gateway.toml" init > "$D/init.txt"
-bench_toml "$D/gateway.toml" "sqlite://mfa-gateway.db" "$PORT" "$HTTP_PORT" 0 "$SECRET" \
-    || die "editing $D/gateway.toml failed"
-rm -f "$D/mfa-gateway.db"
-"$YEAR" --config "$D/gateway.toml" --orgs 300 --people 10000 --devices 30000 --events 0 \
-    --end "$(date +%s)" --users-file "$D/users.txt" > "$D/year.txt" 2> "$D/year.err" \
-    || { cat "$D/year.err" >&2; die "year failed"; }
-tail -n +2 "$D/users.txt" > "$D/users-many.txt"
+year_gateway "$D" "$PORT" "$HTTP_PORT" "$SECRET" 0
 
 # One line per thread: TID, kind (the name without its number), CPU ticks, voluntary and
 # involuntary context switches.
@@ -68,14 +53,7 @@ snapshot() {
 
 one_run() { # LABEL BINARY
     local label=$1 bin=$2
-    # shellcheck disable=SC2086 # BENCH_SERVER_ENV is a list of NAME=VALUE words
-    env ${BENCH_SERVER_ENV:-} "$bin" --config "$D/gateway.toml" serve > "$D/serve.out" 2> "$D/serve.err" &
-    PID=$!
-    for _ in $(seq 1 300); do
-        grep -q "mfa-gateway ready" "$D/serve.out" 2>/dev/null && break
-        kill -0 "$PID" 2>/dev/null || { cat "$D/serve.err" >&2; die "the gateway did not start"; }
-        sleep 0.1
-    done
+    serve "$D" "$bin"
     sleep $((31 - $(date +%s) % 30))
     snapshot > "$D/before"
     "$LOAD" --target "127.0.0.1:$PORT" --secret "$SECRET" --users "$D/users-many.txt" \
