@@ -2460,6 +2460,26 @@ async fn most_failures_over_periods_follow_purge_and_erasure(h: &Harness) {
             });
         }
     }
+    // A spray within one period: more values there than a period's first list holds
+    // (64), so the lists bound the rest and only the values that may be among the most
+    // are counted.
+    for j in 0..150i64 {
+        let time = start + 60 * 86_400 + j * 60;
+        let mut e = AuditEvent::admin(time, EventKind::LoginAttempt, "radius");
+        e.channel = Channel::Radius;
+        e.username = Some(format!("spray{j}"));
+        e.source = Some(format!("203.0.113.{}", j % 100));
+        e.outcome = Outcome::Reject;
+        let id = s.append_event(&e).await.unwrap();
+        rows.push(Reject {
+            id,
+            time,
+            kind: "login_attempt",
+            username: e.username,
+            source: e.source,
+            purged: false,
+        });
+    }
     let end = start + 360 * 48_000;
     let p0 = start.div_euclid(REJECT_PERIOD) * REJECT_PERIOD;
     let ranges = [

@@ -356,7 +356,7 @@ pub(super) async fn write_reject_periods(
             db,
             format!(
                 "INSERT INTO audit_reject_periods (kind, col, period, value, n) VALUES {} \
-                 ON CONFLICT (kind, col, period, value) DO UPDATE SET n = audit_reject_periods.n + excluded.n",
+                 ON CONFLICT (kind, col, value, period) DO UPDATE SET n = audit_reject_periods.n + excluded.n",
                 chunk.join(", ")
             )
         )?;

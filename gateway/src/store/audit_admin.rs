@@ -7,8 +7,9 @@
 //! of `sql.rs` (`begin`, `insert_event`, the row readers).
 
 use super::filter::{
-    FailuresIndex, RejectsPlan, SummaryPlan, Value, Where, bind_values, period_of,
-    purge_candidates_sql, select_events, top_failures_narrow, top_failures_sql,
+    FailuresIndex, PeriodTop, RejectsPlan, SummaryPlan, Value, Where, bind_values,
+    most_failures_candidates, period_of, purge_candidates_sql, select_events, top_failures_narrow,
+    top_failures_sql,
 };
 use super::{EventFilter, Result};
 use crate::audit::{AuditEvent, StoredEvent};
@@ -105,7 +106,7 @@ pub trait AuditAdminStore: Send + Sync {
 }
 
 macro_rules! audit_admin_sql {
-    ($module:ident, $Store:ident, $redact:ident, $forget:ident, $rejects:expr, $sqlite:expr) => {
+    ($module:ident, $Store:ident, $redact:ident, $forget:ident, $most:ident, $rejects:expr, $sqlite:expr) => {
         #[async_trait]
         impl AuditAdminStore for super::sql::$module::$Store {
             async fn count_events(&self, f: &EventFilter) -> Result<u64> {
@@ -231,21 +232,10 @@ macro_rules! audit_admin_sql {
                 let plan = RejectsPlan::of(f);
                 let plan = &plan;
                 let one = |column: &'static str| async move {
-                    if let Some(plan) = plan {
-                        let (sql, values) = plan.sql(column, $sqlite);
-                        let rows = bind_values!(sqlx::query(sqlx::AssertSqlSafe(sql)), values)
-                            .bind(i64::from(limit))
-                            .fetch_all(self.pool())
-                            .await?;
-                        return rows
-                            .iter()
-                            .map(|r| {
-                                Ok((
-                                    r.try_get("what")?,
-                                    super::sql::$module::u(r.try_get::<i64, _>("n")?),
-                                ))
-                            })
-                            .collect::<Result<Vec<(String, u64)>>>();
+                    if let Some(plan) = plan
+                        && let Some(found) = $most(self.pool(), plan, column, limit).await?
+                    {
+                        return Ok(found);
                     }
                     let w = Where::events(f, 1);
                     let pl = w.next_param();
@@ -479,6 +469,81 @@ macro_rules! audit_admin_sql {
             }
         }
 
+        /// The most failures of `plan` in `column` from the summary (`RejectsPlan`), or
+        /// None where its lists cannot tell (the table answers then).
+        async fn $most(
+            pool: &sqlx::Pool<<super::sql::$module::$Store as DbOf>::Db>,
+            plan: &RejectsPlan,
+            column: &'static str,
+            limit: u32,
+        ) -> Result<Option<Vec<(String, u64)>>> {
+            use sqlx::Row as _;
+            if limit == 0 {
+                return Ok(Some(Vec::new()));
+            }
+            // An open end: from the first or to the last period the summary holds.
+            let known = match plan.spans.days {
+                Some((a, b)) if a.is_none() || b.is_none() => {
+                    let row = sqlx::query(sqlx::AssertSqlSafe(RejectsPlan::known_sql(column)))
+                        .bind(&plan.kind)
+                        .fetch_one(pool)
+                        .await?;
+                    match (
+                        row.try_get::<Option<i64>, _>("first")?,
+                        row.try_get::<Option<i64>, _>("last")?,
+                    ) {
+                        (Some(a), Some(b)) => (a, b),
+                        _ => (i64::MAX, i64::MIN),
+                    }
+                }
+                _ => (i64::MAX, i64::MIN),
+            };
+            let Some(periods) = plan.periods(known) else {
+                return Ok(None);
+            };
+            for k in RejectsPlan::TRIES {
+                let mut tops = Vec::with_capacity(periods.len());
+                for &(period, whole) in &periods {
+                    let rows = sqlx::query(sqlx::AssertSqlSafe(RejectsPlan::top_sql(column)))
+                        .bind(&plan.kind)
+                        .bind(period)
+                        .bind(k + 1)
+                        .fetch_all(pool)
+                        .await?;
+                    let mut top = Vec::with_capacity(rows.len());
+                    for r in &rows {
+                        top.push((r.try_get::<String, _>("value")?, r.try_get::<i64, _>("n")?));
+                    }
+                    let rest = if top.len() as i64 > k {
+                        top.pop().map_or(0, |(_, n)| n)
+                    } else {
+                        0
+                    };
+                    tops.push(PeriodTop { whole, top, rest });
+                }
+                let Some(candidates) = most_failures_candidates(&tops, limit as usize) else {
+                    continue;
+                };
+                let mut totals = Vec::new();
+                for chunk in candidates.chunks(500) {
+                    let (sql, values) = plan.exact_sql(column, chunk, $sqlite);
+                    for r in bind_values!(sqlx::query(sqlx::AssertSqlSafe(sql)), values)
+                        .fetch_all(pool)
+                        .await?
+                    {
+                        let n: i64 = r.try_get("n")?;
+                        if n > 0 {
+                            totals.push((r.try_get::<String, _>("what")?, super::sql::$module::u(n)));
+                        }
+                    }
+                }
+                totals.sort_by(|x, y| y.1.cmp(&x.1).then_with(|| x.0.cmp(&y.0)));
+                totals.truncate(limit as usize);
+                return Ok(Some(totals));
+            }
+            Ok(None)
+        }
+
         /// Take the rows about to be redacted that are unpurged rejects out of the most
         /// failures' summary (`audit_reject_periods`), deleting what drops to nothing.
         async fn $forget(
@@ -573,6 +638,7 @@ audit_admin_sql!(
     SqliteStore,
     redact_sqlite,
     forget_rejects_sqlite,
+    most_from_periods_sqlite,
     FailuresIndex::RejectsNamed,
     true
 );
@@ -581,6 +647,7 @@ audit_admin_sql!(
     PgStore,
     redact_postgres,
     forget_rejects_postgres,
+    most_from_periods_postgres,
     FailuresIndex::Rejects,
     false
 );

@@ -13,9 +13,10 @@
 //!   the event's transaction: rejects not yet purged per kind, column (username, source),
 //!   period of 30 days and value. Unlike `audit_daily` it follows the purge and erasure
 //!   (`$forget` in audit_admin.rs lowers it in their transaction): the most failures count
-//!   only unpurged rows. A long range reads its whole periods here and the part-periods at
-//!   its ends by time ([`RejectsPlan`]); on PostgreSQL a year's lists read every reject of
-//!   the year from the value-ordered indexes otherwise (some 420,000 entries each).
+//!   only unpurged rows. A long range reads each period's most rejected values here, and
+//!   counts only the values that may be among the most ([`RejectsPlan`]); on PostgreSQL a
+//!   year's lists read every reject of the year from the value-ordered indexes otherwise
+//!   (some 420,000 entries each).
 //! - Searches and exports are ordered by `(time, id)`, which every `(column, time)` index
 //!   serves, and exports read in pages after the last row sent (keyset), never by OFFSET.
 //! - An organisation's view (`EventFilter::scope_org`, an org auditor's): its events by
@@ -147,7 +148,7 @@ pub(crate) fn select_events(columns: &str, w: &Where, order: &str, tail: &str) -
     )
 }
 
-/// How the most failures read the table where [`RejectsPlan`] does not apply:
+/// How the most failures read the table where [`RejectsPlan`] does not apply or cannot tell:
 /// [`FailuresIndex::Narrow`] where the filter names
 /// a person, username, organisation or source ([`top_failures_narrow`]): their own
 /// `(column, time)` index finds few rows, and `outcome || ''` keeps the planner off the
@@ -238,7 +239,7 @@ pub(crate) fn reject_periods_upsert(
     Some((
         format!(
             "INSERT INTO audit_reject_periods (kind, col, period, value, n) VALUES {} \
-             ON CONFLICT (kind, col, period, value) DO UPDATE SET n = audit_reject_periods.n + 1",
+             ON CONFLICT (kind, col, value, period) DO UPDATE SET n = audit_reject_periods.n + 1",
             rows.join(", ")
         ),
         values,
@@ -246,19 +247,32 @@ pub(crate) fn reject_periods_upsert(
 }
 
 /// How the most failures of a wide filter (no person, username, organisation or source:
-/// [`top_failures_narrow`]) read a long range: its whole periods of 30 days from
-/// `audit_reject_periods`, the part-periods at the ends from the time-ordered reject
-/// indexes of migration 0023. None when the summary cannot answer: no kind (the chart
-/// always names one), or a channel, client or reason, or an outcome other than reject,
-/// which the summary does not hold. A range within a period is all part-period, read by
-/// time; an empty range has no plan (the table answers it: nothing).
+/// [`top_failures_narrow`]) read a long range from `audit_reject_periods`, as a threshold
+/// algorithm over its periods of 30 days: the `k` values with most rejects in each period
+/// that the range touches (an index on `(kind, col, period, n)`), and the count of the next
+/// one there, bound what any value can have; the values that may be among the most are
+/// then counted exactly, the whole periods from the summary and the part-periods at the
+/// ends from the value-ordered reject indexes of migration 0022, one probe per value
+/// ([`most_failures_candidates`]). Where a few values stand out (an attacker's address,
+/// the usernames a spray tries) that reads some thousand summary rows instead of every
+/// reject of the year. Where they do not, a larger `k` is tried, then the table.
+///
+/// None (the table answers) when the summary cannot: no kind (the chart always names one),
+/// a channel, client or reason, or an outcome other than reject, which it does not hold;
+/// an empty range.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct RejectsPlan {
-    kind: String,
-    spans: SummaryPlan,
+    pub(crate) kind: String,
+    /// Whole periods (first, last; None: unbounded) and the time ranges at the ends.
+    pub(crate) spans: SummaryPlan,
 }
 
 impl RejectsPlan {
+    /// The `k` values tried per period, in turn, before the table.
+    pub(crate) const TRIES: [i64; 2] = [64, 512];
+    /// At most this many periods (a range of some 5 years) are read period by period.
+    pub(crate) const MAX_PERIODS: i64 = 64;
+
     pub(crate) fn of(f: &EventFilter) -> Option<Self> {
         if top_failures_narrow(f)
             || f.channel.is_some()
@@ -276,50 +290,158 @@ impl RejectsPlan {
         Some(Self { kind, spans })
     }
 
-    /// The query for `column` (username, source): whole periods from the summary, the
-    /// part-periods from the table (on SQLite naming the index: `sqlite`), summed per value,
-    /// most first; the limit is the last parameter.
-    pub(crate) fn sql(&self, column: &str, sqlite: bool) -> (String, Vec<Value>) {
-        let mut w = Where::starting_at(1);
+    /// The periods the range touches, whole or in part (`known`: the first and last period
+    /// the summary holds, for an open end), each with whether it is whole; None when there
+    /// are more than [`Self::MAX_PERIODS`].
+    pub(crate) fn periods(&self, known: (i64, i64)) -> Option<Vec<(i64, bool)>> {
+        let mut first = i64::MAX;
+        let mut last = i64::MIN;
+        let mut whole = (i64::MAX, i64::MIN);
+        if let Some((a, b)) = self.spans.days {
+            let (a, b) = (a.unwrap_or(known.0), b.unwrap_or(known.1));
+            if a <= b {
+                (first, last, whole) = (a, b, (a, b));
+            }
+        }
+        for (lo, hi) in &self.spans.partial {
+            first = first.min(period_of(*lo));
+            last = last.max(period_of(*hi));
+        }
+        if first > last {
+            return Some(Vec::new());
+        }
+        if last - first >= Self::MAX_PERIODS {
+            return None;
+        }
+        Some(
+            (first..=last)
+                .map(|p| (p, whole.0 <= p && p <= whole.1))
+                .collect(),
+        )
+    }
+
+    /// The `k` + 1 values of `column` with most rejects in one period: kind $1, period $2,
+    /// `k` + 1 $3.
+    pub(crate) fn top_sql(column: &str) -> String {
+        format!(
+            "SELECT value, n FROM audit_reject_periods WHERE kind = $1 AND col = '{column}' \
+             AND period = $2 AND n > 0 ORDER BY n DESC LIMIT $3"
+        )
+    }
+
+    /// The first and last period of `column` the summary holds: kind $1.
+    pub(crate) fn known_sql(column: &str) -> String {
+        format!(
+            "SELECT MIN(period) AS first, MAX(period) AS last FROM audit_reject_periods \
+             WHERE kind = $1 AND col = '{column}'"
+        )
+    }
+
+    /// The rejects of each of `names` over the range: the whole periods from the summary,
+    /// each part-period from the table (on SQLite naming the value-ordered index of
+    /// migration 0022: `sqlite`).
+    pub(crate) fn exact_sql(
+        &self,
+        column: &str,
+        names: &[String],
+        sqlite: bool,
+    ) -> (String, Vec<Value>) {
+        let mut values: Vec<Value> = Vec::new();
         let mut parts = Vec::new();
+        let push_names = |values: &mut Vec<Value>| {
+            let first = values.len() + 1;
+            values.extend(names.iter().map(|n| Value::Text(n.clone())));
+            (first..first + names.len())
+                .map(|i| format!("${i}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
         if let Some((first, last)) = self.spans.days {
+            let list = push_names(&mut values);
+            let mut w = Where::starting_at(values.len() + 1);
             w.text("kind = ", Some(&self.kind));
             w.int("period >= ", first);
             w.int("period <= ", last);
             parts.push(format!(
-                "SELECT value AS what, n FROM audit_reject_periods WHERE col = '{column}' AND {}",
+                "SELECT value AS what, n FROM audit_reject_periods WHERE col = '{column}' \
+                 AND value IN ({list}) AND {}",
                 w.sql()
             ));
+            values.extend(w.values);
         }
-        let mut values = w.values;
         let hint = if sqlite {
-            format!(" INDEXED BY audit_rejects_time_{column}")
+            format!(" INDEXED BY audit_rejects_{column}")
         } else {
             String::new()
         };
         for (lo, hi) in &self.spans.partial {
+            let list = push_names(&mut values);
             let mut e = Where::starting_at(values.len() + 1);
             e.text("kind = ", Some(&self.kind));
             e.int("time >= ", Some(*lo));
             e.int("time <= ", Some(*hi));
             parts.push(format!(
                 "SELECT {column} AS what, COUNT(*) AS n FROM audit_events{hint} WHERE {} \
-                 AND outcome = 'reject' AND {column} IS NOT NULL AND purged = FALSE \
-                 GROUP BY {column}",
+                 AND {column} IN ({list}) AND outcome = 'reject' AND {column} IS NOT NULL \
+                 AND purged = FALSE GROUP BY {column}",
                 e.sql()
             ));
             values.extend(e.values);
         }
-        let limit = values.len() + 1;
         (
             format!(
-                "SELECT what, CAST(SUM(n) AS BIGINT) AS n FROM ({}) AS t GROUP BY what \
-                 HAVING SUM(n) > 0 ORDER BY n DESC, what LIMIT ${limit}",
+                "SELECT what, CAST(SUM(n) AS BIGINT) AS n FROM ({}) AS t GROUP BY what",
                 parts.join(" UNION ALL ")
             ),
             values,
         )
     }
+}
+
+/// One period's values with most rejects, as `audit_reject_periods` holds them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct PeriodTop {
+    /// Whether the period lies wholly within the range (its counts are the range's).
+    pub(crate) whole: bool,
+    /// Its `k` values with most rejects (fewer when it has fewer).
+    pub(crate) top: Vec<(String, i64)>,
+    /// The count of the next value: the most any value not in `top` has there (0: none).
+    pub(crate) rest: i64,
+}
+
+/// The values that may be among the `limit` with most rejects over the periods, or None
+/// when the lists are too short to tell. A value in no list has at most the sum of the
+/// `rest`s (B) in all; a value's upper bound is its counts where listed plus the `rest`
+/// elsewhere, its lower bound its counts in the whole periods. With L the `limit`-th
+/// largest lower bound, a value whose upper bound is below L cannot be among them (at
+/// least `limit` values have L or more), so when B < L (or B = 0: every value is listed)
+/// the values with an upper bound of L or more hold the answer.
+pub(crate) fn most_failures_candidates(periods: &[PeriodTop], limit: usize) -> Option<Vec<String>> {
+    let bound: i64 = periods.iter().map(|p| p.rest).sum();
+    // value -> (lower bound, upper bound above `bound`)
+    let mut seen: std::collections::HashMap<&str, (i64, i64)> = std::collections::HashMap::new();
+    for p in periods {
+        for (value, n) in &p.top {
+            let e = seen.entry(value.as_str()).or_default();
+            if p.whole {
+                e.0 += n;
+            }
+            e.1 += n - p.rest;
+        }
+    }
+    let mut lower: Vec<i64> = seen.values().map(|(lb, _)| *lb).collect();
+    lower.sort_unstable_by(|a, b| b.cmp(a));
+    let l = lower.get(limit.max(1) - 1).copied().unwrap_or(0);
+    if bound != 0 && bound >= l {
+        return None;
+    }
+    let mut out: Vec<String> = seen
+        .into_iter()
+        .filter(|(_, (_, above))| bound + above >= l)
+        .map(|(v, _)| v.to_owned())
+        .collect();
+    out.sort();
+    Some(out)
 }
 
 /// Unpurged events older than $1 and not older than $4 (`kind_clause` narrows them; $3: the
@@ -650,16 +772,38 @@ mod tests {
             plan.spans.partial,
             [(3 * P + 5, 4 * P - 1), (15 * P, 15 * P + 7)]
         );
-        let (sql, values) = plan.sql("username", true);
+        // Periods 3 and 15 in part, 4..=14 whole.
+        let periods = plan.periods((i64::MAX, i64::MIN)).expect("a few");
+        assert_eq!(periods.len(), 13);
+        assert_eq!(
+            (periods[0], periods[1], periods[12]),
+            ((3, false), (4, true), (15, false))
+        );
+        let names = ["admin".to_owned(), "root".to_owned()];
+        let (sql, values) = plan.exact_sql("username", &names, true);
         assert_eq!(
             sql,
             "SELECT what, CAST(SUM(n) AS BIGINT) AS n FROM (\
-             SELECT value AS what, n FROM audit_reject_periods WHERE col = 'username' AND kind = $1 AND period >= $2 AND period <= $3 \
-             UNION ALL SELECT username AS what, COUNT(*) AS n FROM audit_events INDEXED BY audit_rejects_time_username WHERE kind = $4 AND time >= $5 AND time <= $6 AND outcome = 'reject' AND username IS NOT NULL AND purged = FALSE GROUP BY username \
-             UNION ALL SELECT username AS what, COUNT(*) AS n FROM audit_events INDEXED BY audit_rejects_time_username WHERE kind = $7 AND time >= $8 AND time <= $9 AND outcome = 'reject' AND username IS NOT NULL AND purged = FALSE GROUP BY username\
-             ) AS t GROUP BY what HAVING SUM(n) > 0 ORDER BY n DESC, what LIMIT $10"
+             SELECT value AS what, n FROM audit_reject_periods WHERE col = 'username' AND value IN ($1, $2) AND kind = $3 AND period >= $4 AND period <= $5 \
+             UNION ALL SELECT username AS what, COUNT(*) AS n FROM audit_events INDEXED BY audit_rejects_username WHERE kind = $8 AND time >= $9 AND time <= $10 AND username IN ($6, $7) AND outcome = 'reject' AND username IS NOT NULL AND purged = FALSE GROUP BY username \
+             UNION ALL SELECT username AS what, COUNT(*) AS n FROM audit_events INDEXED BY audit_rejects_username WHERE kind = $13 AND time >= $14 AND time <= $15 AND username IN ($11, $12) AND outcome = 'reject' AND username IS NOT NULL AND purged = FALSE GROUP BY username\
+             ) AS t GROUP BY what"
         );
-        assert_eq!(values.len(), 9);
+        assert_eq!(values.len(), 15);
+        assert_eq!(values[5], Value::Text("admin".into()));
+        assert_eq!(values[7], Value::Text("login_attempt".into()));
+        // An open start: from the first period the summary holds; too many periods: none.
+        let open = RejectsPlan::of(&EventFilter {
+            from: None,
+            ..year.clone()
+        })
+        .expect("a plan");
+        assert_eq!(
+            open.periods((10, 20)).expect("a few").first(),
+            Some(&(10, true))
+        );
+        assert_eq!(open.periods((i64::MAX, i64::MIN)).expect("none").len(), 1);
+        assert_eq!(open.periods((-100, 20)), None);
         // What the summary does not hold goes to the table: a person, organisation, source,
         // channel, client or reason, another outcome, no kind; and an empty range.
         for f in [
@@ -719,6 +863,49 @@ mod tests {
         );
         assert_eq!(values[1], Value::Int(1));
         assert!(reject_periods_upsert("login_attempt", 0, None, None).is_none());
+    }
+
+    fn top(whole: bool, top: &[(&str, i64)], rest: i64) -> PeriodTop {
+        PeriodTop {
+            whole,
+            top: top.iter().map(|(v, n)| ((*v).to_owned(), *n)).collect(),
+            rest,
+        }
+    }
+
+    #[test]
+    fn the_few_values_that_may_be_among_the_most() {
+        // Two whole periods and a part: "spray" stands out, "ann" may be second.
+        let periods = [
+            top(true, &[("spray", 90), ("ann", 9)], 3),
+            top(true, &[("spray", 80), ("bob", 7)], 4),
+            top(false, &[("spray", 50), ("ann", 6)], 2),
+        ];
+        // Anything unlisted has at most 3 + 4 + 2 = 9; "spray" at least 170.
+        assert_eq!(
+            most_failures_candidates(&periods, 1),
+            Some(vec!["spray".to_owned()])
+        );
+        // The second: lower bounds 170, 9, 7: L = 9 is not above 9.
+        assert_eq!(most_failures_candidates(&periods, 2), None);
+        // Every value listed (nothing left over anywhere): those that may beat "a", which
+        // has 2 for sure ("b" has 1 at most, "c" up to 5 in the part-period).
+        let all = [
+            top(true, &[("a", 2), ("b", 1)], 0),
+            top(false, &[("c", 5)], 0),
+        ];
+        assert_eq!(
+            most_failures_candidates(&all, 1),
+            Some(vec!["a".to_owned(), "c".to_owned()])
+        );
+        // A plateau of equals longer than the lists: cannot tell.
+        let flat = [
+            top(true, &[("a", 5), ("b", 5)], 5),
+            top(true, &[("c", 5), ("d", 5)], 5),
+        ];
+        assert_eq!(most_failures_candidates(&flat, 1), None);
+        // No periods: nothing.
+        assert_eq!(most_failures_candidates(&[], 10), Some(vec![]));
     }
 
     /// The queries of the auditor's pages, the exports and the purge are index ranges on
