@@ -255,7 +255,8 @@ pub(crate) fn reject_periods_upsert(
 /// ends from the value-ordered reject indexes of migration 0022, one probe per value
 /// ([`most_failures_candidates`]). Where a few values stand out (an attacker's address,
 /// the usernames a spray tries) that reads some thousand summary rows instead of every
-/// reject of the year. Where they do not, a larger `k` is tried, then the table.
+/// reject of the year. Where they do not, a larger `k` is tried, then the table; a range
+/// without a whole period (the default page's 30 days) goes to the table at once.
 ///
 /// None (the table answers) when the summary cannot: no kind (the chart always names one),
 /// a channel, client or reason, or an outcome other than reject, which it does not hold;
