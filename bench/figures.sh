@@ -27,6 +27,7 @@
 # (20), BENCH_RSS_LOGINS (100000), BENCH_EXPORT_EVENTS (1000000), BENCH_PURGE_EVENTS
 # (5000000), BENCH_SIEM_EVENTS (1000000), BENCH_ROUNDS (page views per page, 20),
 # BENCH_NO_BUILD=1, BENCH_KEEP=1 (keep the folder), BENCH_PORT (18600: RADIUS; +1 HTTP),
+# BENCH_SERVER_ENV (NAME=VALUE words for the server, e.g. "MALLOC_CONF=..."),
 # BENCH_PROFILE (release; debug only to try this script).
 # Smoke run (a minute): BENCH_EVENTS=20000 BENCH_PEOPLE=600 BENCH_ORGS=20 BENCH_DEVICES=1800
 #   BENCH_LOGIN_SECONDS=3 BENCH_RSS_LOGINS=200 BENCH_EXPORT_EVENTS=2000 BENCH_PURGE_EVENTS=5000
@@ -82,11 +83,11 @@ for b in "$GW" "$LOAD" "$ARGON" "$YEAR" "$PAGES"; do
 done
 
 DIR=$(mktemp -d "${TMPDIR:-/tmp}/mfa-figures.XXXXXX")
-GW_PID=
+PID=
 BG_PID=
 cleanup() {
-    for pid in $BG_PID $GW_PID; do kill -TERM "$pid" 2>/dev/null || true; done
-    for pid in $BG_PID $GW_PID; do wait "$pid" 2>/dev/null || true; done
+    for pid in $BG_PID $PID; do kill -TERM "$pid" 2>/dev/null || true; done
+    for pid in $BG_PID $PID; do wait "$pid" 2>/dev/null || true; done
     if [ "$DB" = postgres ]; then
         for s in mfa_figures_empty mfa_figures_year; do
             psql "$PG_URL" -qc "DROP SCHEMA IF EXISTS $s CASCADE" >/dev/null 2>&1 || true
@@ -145,23 +146,13 @@ set_siem() { # DIR on|off
     fi
 }
 
-start() {
-    local dir=$1
-    "$GW" --config "$dir/gateway.toml" serve > "$dir/serve.out" 2> "$dir/serve.err" &
-    GW_PID=$!
-    for _ in $(seq 1 300); do
-        grep -q "mfa-gateway ready" "$dir/serve.out" 2>/dev/null && return 0
-        kill -0 "$GW_PID" 2>/dev/null || { cat "$dir/serve.err" >&2; die "the gateway did not start"; }
-        sleep 0.1
-    done
-    die "the gateway was not ready in 30 s"
-}
+start() { serve "$1" "$GW"; }
 
 stop() {
-    [ -n "$GW_PID" ] || return 0
-    kill -TERM "$GW_PID" 2>/dev/null || true
-    wait "$GW_PID" 2>/dev/null || true
-    GW_PID=
+    [ -n "$PID" ] || return 0
+    kill -TERM "$PID" 2>/dev/null || true
+    wait "$PID" 2>/dev/null || true
+    PID=
 }
 
 # A TOTP code is single use: the timed runs each get users of their own (the users file,
@@ -176,7 +167,7 @@ next_step() { sleep $((31 - $(date +%s) % 30)); }
 load() { # NAME DIR ARGS... (users: DIR/users-NAME.txt)
     local name=$1 dir=$2; shift 2
     timeout 3600 "$LOAD" --target "127.0.0.1:$PORT" --secret "$SECRET" --users "$dir/users-$name.txt" \
-        --summary "$dir/$name.sum" --label "$name" --server-pid "$GW_PID" "$@" \
+        --summary "$dir/$name.sum" --label "$name" --server-pid "$PID" "$@" \
         > "$dir/$name.txt" 2> "$dir/$name.err" || { cat "$dir/$name.err" >&2; die "radius-load $name failed"; }
     sed 's/^/    /' "$dir/$name.txt"
 }
@@ -202,7 +193,7 @@ phase() {
     set_siem "$dir" on
     start "$dir"
     sleep 2
-    fig "$name.rss_idle" "$(rss_mib "$GW_PID")"
+    fig "$name.rss_idle" "$(rss_mib "$PID")"
     say "[$name] server RSS idle: ${FIG[$name.rss_idle]} MiB"
 
     # Logins vs argon2id.
@@ -225,7 +216,7 @@ phase() {
         --person y00042 --org "Year org 001" --week "$(date_of $((end - 180 * 86400)))" \
         --year-from "$(date_of $((end - 364 * 86400)))" \
         --export-from "$(date_of $((end - export_days * 86400)))" --export-to "$(date_of "$end")" \
-        --server-pid "$GW_PID" --summary "$dir/pages.sum" | tee "$dir/pages.txt" | sed 's/^/    /'
+        --server-pid "$PID" --summary "$dir/pages.sum" | tee "$dir/pages.txt" | sed 's/^/    /'
     for p in person org_week chart_year default_30_days; do
         fig "$name.page_$p" "$(get "$dir/pages.sum" "page_${p}_p95_ms")"
     done
@@ -281,7 +272,7 @@ phase() {
         t0=$(date +%s.%N)
         start "$dir"
         while [ "$(cat "$dir/siem.position" 2>/dev/null || echo 0)" -lt "$last" ]; do
-            kill -0 "$GW_PID" 2>/dev/null || die "the gateway stopped during the SIEM catch-up"
+            kill -0 "$PID" 2>/dev/null || die "the gateway stopped during the SIEM catch-up"
             sleep 0.2
         done
         local siem_s; siem_s=$(calc "$(date +%s.%N) - $t0" 1)
@@ -294,9 +285,9 @@ phase() {
     say "[$name] $RSS_LOGINS logins for the memory figure (TOTP steps cap this at $PEOPLE users per 30 s)"
     next_step
     load many "$dir" --mode pap-totp --concurrency "$CONCURRENCY" --requests "$RSS_LOGINS" --duration 86400
-    fig "$name.rss_logins" "$(rss_mib "$GW_PID")"
+    fig "$name.rss_logins" "$(rss_mib "$PID")"
     sleep 15
-    fig "$name.rss_after" "$(rss_mib "$GW_PID")"
+    fig "$name.rss_after" "$(rss_mib "$PID")"
     say "[$name] server RSS after $RSS_LOGINS logins ${FIG[$name.rss_logins]} MiB, 15 s later ${FIG[$name.rss_after]} MiB"
     stop
 }

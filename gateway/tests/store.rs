@@ -2212,10 +2212,33 @@ webauthn_suite!(
     removing_a_security_key_deletes_its_credential,
 );
 
+/// What a purge of `ids` writes: each row's redaction (`person_id`, the pseudonym `username`,
+/// the rest emptied) and the `audit_purged` event naming them.
+fn purge_of(
+    ids: &[i64],
+    person_id: Option<PersonId>,
+    username: &str,
+) -> (Vec<mfa_gateway::store::Redaction>, AuditEvent) {
+    let redactions = ids
+        .iter()
+        .map(|&id| mfa_gateway::store::Redaction {
+            id,
+            person_id,
+            username: Some(username.into()),
+            source: None,
+            device_label: None,
+            request_id: None,
+            detail: None,
+        })
+        .collect();
+    let mut event = ev(EventKind::AuditPurged);
+    event.detail = Some(serde_json::json!({ "purged": audit_chain::id_ranges(ids) }));
+    (redactions, event)
+}
+
 // ---- the auditor's side: counts, per-day outcomes, most failures, purge, erasure, roles --
 
 async fn audit_admin_counts_purge_and_erasure(h: &Harness) {
-    use mfa_gateway::store::Redaction;
     let s = &*h.store;
     let (org, ann) = org_and_person(s, "ann").await;
     let attempt = |user: &str, outcome: Outcome, day: i64, source: &str, pid: Option<PersonId>| {
@@ -2294,21 +2317,8 @@ async fn audit_admin_counts_purge_and_erasure(h: &Harness) {
             .iter()
             .all(|r| r.event.time > newest)
     );
-    let redactions: Vec<Redaction> = old
-        .iter()
-        .map(|r| Redaction {
-            id: r.id,
-            person_id: None,
-            username: Some("pseudonym-x".into()),
-            source: None,
-            device_label: None,
-            request_id: None,
-            detail: None,
-        })
-        .collect();
     let ids: Vec<i64> = old.iter().map(|r| r.id).collect();
-    let mut purge = ev(EventKind::AuditPurged);
-    purge.detail = Some(serde_json::json!({ "purged": audit_chain::id_ranges(&ids) }));
+    let (redactions, purge) = purge_of(&ids, None, "pseudonym-x");
     assert_eq!(s.redact_events(&redactions, &purge).await.unwrap(), 2);
     assert!(
         s.purge_candidates(Some("login_attempt"), &[], i64::MIN, NOW + 86_400, 100)
@@ -2349,21 +2359,8 @@ async fn audit_admin_counts_purge_and_erasure(h: &Harness) {
 
     // Erasure: only once removed.
     let about = s.events_about(ann.id).await.unwrap();
-    let redactions: Vec<Redaction> = about
-        .iter()
-        .map(|r| Redaction {
-            id: r.id,
-            person_id: Some(ann.id),
-            username: Some("pseudonym-ann".into()),
-            source: None,
-            device_label: None,
-            request_id: None,
-            detail: None,
-        })
-        .collect();
     let ids: Vec<i64> = about.iter().map(|r| r.id).collect();
-    let mut erase = ev(EventKind::AuditPurged);
-    erase.detail = Some(serde_json::json!({ "purged": audit_chain::id_ranges(&ids) }));
+    let (redactions, erase) = purge_of(&ids, Some(ann.id), "pseudonym-ann");
     let refused = s
         .erase_person(ann.id, "pseudonym-ann", &redactions, &erase)
         .await;
@@ -2418,7 +2415,7 @@ struct Reject {
 /// (`audit_reject_periods`) and the ends from the table: always what the rows say, before
 /// and after a purge and an erasure, for ranges with and without part-periods.
 async fn most_failures_over_periods_follow_purge_and_erasure(h: &Harness) {
-    use mfa_gateway::store::{REJECT_PERIOD, Redaction};
+    use mfa_gateway::store::REJECT_PERIOD;
     let s = &*h.store;
     let (org, ann) = org_and_person(s, "ann").await;
     let start = NOW - 200 * 86_400;
@@ -2537,20 +2534,7 @@ async fn most_failures_over_periods_follow_purge_and_erasure(h: &Harness) {
 
     // The retention purge redacts the oldest rows: they leave the lists.
     let old: Vec<i64> = rows.iter().take(120).map(|r| r.id).collect();
-    let redactions: Vec<Redaction> = old
-        .iter()
-        .map(|&id| Redaction {
-            id,
-            person_id: None,
-            username: Some("pseudonym-x".into()),
-            source: None,
-            device_label: None,
-            request_id: None,
-            detail: None,
-        })
-        .collect();
-    let mut purge = ev(EventKind::AuditPurged);
-    purge.detail = Some(serde_json::json!({ "purged": audit_chain::id_ranges(&old) }));
+    let (redactions, purge) = purge_of(&old, None, "pseudonym-x");
     s.redact_events(&redactions, &purge).await.unwrap();
     for r in rows.iter_mut().filter(|r| old.contains(&r.id)) {
         r.purged = true;
@@ -2562,21 +2546,8 @@ async fn most_failures_over_periods_follow_purge_and_erasure(h: &Harness) {
         .await
         .unwrap();
     let about = s.events_about(ann.id).await.unwrap();
-    let redactions: Vec<Redaction> = about
-        .iter()
-        .map(|r| Redaction {
-            id: r.id,
-            person_id: Some(ann.id),
-            username: Some("pseudonym-ann".into()),
-            source: None,
-            device_label: None,
-            request_id: None,
-            detail: None,
-        })
-        .collect();
     let ids: Vec<i64> = about.iter().map(|r| r.id).collect();
-    let mut erase = ev(EventKind::AuditPurged);
-    erase.detail = Some(serde_json::json!({ "purged": audit_chain::id_ranges(&ids) }));
+    let (redactions, erase) = purge_of(&ids, Some(ann.id), "pseudonym-ann");
     s.erase_person(ann.id, "pseudonym-ann", &redactions, &erase)
         .await
         .unwrap();
