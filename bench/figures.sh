@@ -122,9 +122,7 @@ setup() {
     "$GW" --config "$dir/gateway.toml" init > "$dir/init.txt"
     local url="sqlite://mfa-gateway.db"
     if [ "$DB" = postgres ]; then
-        psql "$PG_URL" -qc "DROP SCHEMA IF EXISTS mfa_figures_$name CASCADE; CREATE SCHEMA mfa_figures_$name" >/dev/null
-        local sep='?'; [[ "$PG_URL" == *'?'* ]] && sep='&'
-        url="$PG_URL${sep}options=-c%20search_path%3Dmfa_figures_$name"
+        url=$(pg_schema_url "$PG_URL" "mfa_figures_$name")
     fi
     bench_toml "$dir/gateway.toml" "$url" "$PORT" "$HTTP_PORT" "$THREADS" "$SECRET" \
         || die "editing $dir/gateway.toml failed"

@@ -76,20 +76,31 @@ release_binaries() {
     done
 }
 
-# year_gateway DIR RADIUS_PORT HTTP_PORT SECRET EVENTS: in DIR, a SQLite gateway of 10,000
-# people in 300 organisations with 30,000 devices and EVENTS audit events (bench/year.sh's
-# data set), set up by bench_toml; the people's logins in DIR/users-many.txt (all but the
-# demo person).
+# year_gateway DIR RADIUS_PORT HTTP_PORT SECRET EVENTS [STORE_URL]: in DIR, a gateway of
+# 10,000 people in 300 organisations with 30,000 devices and EVENTS audit events
+# (bench/year.sh's data set), set up by bench_toml, on SQLite in DIR unless STORE_URL names
+# another store (a PostgreSQL schema of its own: pg_schema_url); the people's logins in
+# DIR/users-many.txt (all but the demo person).
 year_gateway() {
-    local dir=$1 port=$2 http_port=$3 secret=$4 events=$5
+    local dir=$1 port=$2 http_port=$3 secret=$4 events=$5 url=${6:-sqlite://mfa-gateway.db}
     "$GW" --config "$dir/gateway.toml" init > "$dir/init.txt"
-    bench_toml "$dir/gateway.toml" "sqlite://mfa-gateway.db" "$port" "$http_port" 0 "$secret" \
+    bench_toml "$dir/gateway.toml" "$url" "$port" "$http_port" 0 "$secret" \
         || die "editing $dir/gateway.toml failed"
     rm -f "$dir/mfa-gateway.db"
     "$YEAR" --config "$dir/gateway.toml" --orgs 300 --people 10000 --devices 30000 \
         --events "$events" --end "$(date +%s)" --users-file "$dir/users.txt" \
         > "$dir/year.txt" 2> "$dir/year.err" || { cat "$dir/year.err" >&2; die "year failed"; }
     tail -n +2 "$dir/users.txt" > "$dir/users-many.txt"
+}
+
+# pg_schema_url PG_URL SCHEMA: (re)create SCHEMA in PG_URL's database, empty, and print a
+# store URL whose connections use it (search_path).
+pg_schema_url() {
+    local pg=$1 schema=$2 sep='?'
+    PGOPTIONS="-c client_min_messages=warning" psql "$pg" -qc "DROP SCHEMA IF EXISTS $schema CASCADE; CREATE SCHEMA $schema" >/dev/null \
+        || die "psql $pg: could not create schema $schema (is PostgreSQL running?)"
+    [[ "$pg" == *'?'* ]] && sep='&'
+    printf '%s%soptions=-c%%20search_path%%3D%s' "$pg" "$sep" "$schema"
 }
 
 # serve DIR BINARY: start BINARY serving DIR/gateway.toml (with BENCH_SERVER_ENV, a list of

@@ -8,14 +8,27 @@
 #   bash bench/threads.sh                     # 3 runs of 20 s on an empty gateway (SQLite)
 #   BENCH_OTHER=/path/to/old/mfa-gateway bash bench/threads.sh   # the same, taking turns
 #                                             # with another build (an A/B in one go)
+#   bash bench/threads.sh postgres [URL]      # on PostgreSQL (default URL
+#                                             # postgres://postgres@127.0.0.1:5432/test, a
+#                                             # schema mfa_threads of its own, dropped after)
+#   BENCH_EVENTS=15000000 bash bench/threads.sh postgres   # on a year of audit events
+#
+# On PostgreSQL it also counts the database's CPU per login: every `postgres` process's,
+# from /proc (the server must run on this machine), so that what the gateway spends and
+# what its database spends on the same cores are told apart.
 #
 # Knobs: BENCH_RUNS (3), BENCH_SECONDS (20), BENCH_OTHER (a second gateway binary),
-# BENCH_SERVER_ENV (e.g. "TOKIO_WORKER_THREADS=1"), BENCH_NO_BUILD=1, BENCH_PORT (18800).
+# BENCH_EVENTS (0: people and devices only; bench/year.sh's data set), BENCH_SERVER_ENV
+# (e.g. "TOKIO_WORKER_THREADS=1"), BENCH_NO_BUILD=1, BENCH_PORT (18800).
 # Concurrency: twice the cores. Each run starts on a fresh TOTP step.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/lib.sh
 
+DB=${1:-sqlite}
+PG_URL=${2:-postgres://postgres@127.0.0.1:5432/test}
+case "$DB" in sqlite | postgres) ;; *) die "usage: bench/threads.sh [sqlite | postgres [URL]]" ;; esac
+EVENTS=${BENCH_EVENTS:-0}
 RUNS=${BENCH_RUNS:-3}
 SECONDS_PER_RUN=${BENCH_SECONDS:-20}
 PORT=${BENCH_PORT:-18800}
@@ -28,13 +41,20 @@ D=$(mktemp -d "${TMPDIR:-/tmp}/mfa-threads.XXXXXX")
 PID=
 cleanup() {
     [ -n "$PID" ] && { kill -TERM "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; }
+    [ "$DB" = postgres ] && { psql "$PG_URL" -qc "DROP SCHEMA IF EXISTS mfa_threads CASCADE" >/dev/null 2>&1 || true; }
     rm -rf "$D"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-say "an empty gateway of 10,000 people (SQLite) in $D"
-year_gateway "$D" "$PORT" "$HTTP_PORT" "$SECRET" 0
+URL=sqlite://mfa-gateway.db
+if [ "$DB" = postgres ]; then
+    command -v psql > /dev/null || die "psql missing: apt-get install postgresql-client"
+    URL=$(pg_schema_url "$PG_URL" mfa_threads)
+fi
+say "a gateway of 10,000 people with $EVENTS audit events ($DB) in $D"
+year_gateway "$D" "$PORT" "$HTTP_PORT" "$SECRET" "$EVENTS" "$URL"
+sed 's/^/    /' "$D/year.txt"
 
 # One line per thread: TID, kind (the name without its number), CPU ticks, voluntary and
 # involuntary context switches.
@@ -49,6 +69,17 @@ snapshot() {
             "$(awk '$1 == "voluntary_ctxt_switches:" { print $2 }' "$t/status")" \
             "$(awk '$1 == "nonvoluntary_ctxt_switches:" { print $2 }' "$t/status")"
     done | sort
+    # The database's processes, as one line of their own (PostgreSQL only).
+    [ "$DB" = postgres ] || return 0
+    local p ticks=0
+    for p in /proc/[0-9]*; do
+        [ "$(cat "$p/comm" 2>/dev/null)" = postgres ] || continue
+        stat=$(sed 's/^.*) //' "$p/stat" 2>/dev/null) || continue
+        # shellcheck disable=SC2086
+        set -- $stat
+        ticks=$((ticks + ${12} + ${13}))
+    done
+    printf 'zz-db postgres %s 0 0\n' "$ticks"
 }
 
 one_run() { # LABEL BINARY
@@ -68,11 +99,13 @@ one_run() { # LABEL BINARY
     [ "${accepts:-0}" -gt 0 ] || die "no login was accepted ($D/run.txt)"
     hz=$(getconf CLK_TCK)
     join "$D/before" "$D/after" | awk -v n="$accepts" -v hz="$hz" -v label="$label" '
-        { kind = $2; cpu[kind] += $7 - $3; vol[kind] += $8 - $4; inv[kind] += $9 - $5; all += $7 - $3 }
+        { kind = $2; cpu[kind] += $7 - $3; vol[kind] += $8 - $4; inv[kind] += $9 - $5; if (kind != "postgres") all += $7 - $3 }
         END {
             hash = cpu["mfa-hash"]
-            printf "%-6s %5d logins  CPU per login: hashing %6.2f ms, the rest %5.2f ms (%4.1f %% of the server'"'"'s)\n",
+            printf "%-6s %5d logins  CPU per login: hashing %6.2f ms, the rest %5.2f ms (%4.1f %% of the server'"'"'s)",
                 label, n, 1000 * hash / hz / n, 1000 * (all - hash) / hz / n, 100 * (all - hash) / (all + 0.0001)
+            if ("postgres" in cpu) printf ", the database %5.2f ms", 1000 * cpu["postgres"] / hz / n
+            printf "\n"
             for (k in cpu)
                 printf "         %-16s CPU %6.2f ms  voluntary switches %6.1f  involuntary %6.1f  (per login)\n",
                     k, 1000 * cpu[k] / hz / n, vol[k] / n, inv[k] / n
@@ -81,5 +114,5 @@ one_run() { # LABEL BINARY
 
 for r in $(seq 1 "$RUNS"); do
     one_run "this" "$GW"
-    [ -n "${BENCH_OTHER:-}" ] && one_run "other" "$BENCH_OTHER"
+    if [ -n "${BENCH_OTHER:-}" ]; then one_run "other" "$BENCH_OTHER"; fi
 done

@@ -2562,6 +2562,79 @@ async fn most_failures_over_periods_follow_purge_and_erasure(h: &Harness) {
     assert_eq!(problem(s, None).await, None, "the chain verifies");
 }
 
+/// A purge of more rows than one statement redacts: each row gets its own redaction (the
+/// values are bound in the right places), rows purged before are left alone and not counted,
+/// and the most failures' summary loses every row.
+async fn a_purge_of_many_rows_redacts_each_row_once(h: &Harness) {
+    let s = &*h.store;
+    let mut ids = Vec::new();
+    for i in 0..1_203i64 {
+        let mut e = AuditEvent::admin(
+            NOW - 40 * 86_400 + i * 600,
+            EventKind::LoginAttempt,
+            "radius",
+        );
+        e.channel = Channel::Radius;
+        e.username = Some(format!("user{}", i % 7));
+        e.source = Some(format!("198.51.100.{}", i % 5));
+        e.device_label = Some("phone".into());
+        e.outcome = if i % 3 == 0 {
+            Outcome::Accept
+        } else {
+            Outcome::Reject
+        };
+        ids.push(s.append_event(&e).await.unwrap());
+    }
+    let (first, purge) = purge_of(&ids[..3], None, "pseudonym-first");
+    assert_eq!(s.redact_events(&first, &purge).await.unwrap(), 3);
+    let (mut redactions, purge) = purge_of(&ids, None, "");
+    for r in &mut redactions {
+        r.username = Some(format!("pseudonym-{}", r.id));
+        r.request_id = Some(format!("r{}", r.id));
+    }
+    assert_eq!(
+        s.redact_events(&redactions, &purge).await.unwrap(),
+        1_200,
+        "the rows purged before are not counted again"
+    );
+    let attempts = EventFilter {
+        kind: Some("login_attempt".into()),
+        ..EventFilter::default()
+    };
+    let rows = s.events(&attempts).await.unwrap();
+    assert_eq!(rows.len(), 1_203);
+    for row in rows {
+        let e = &row.event;
+        if ids[..3].contains(&row.id) {
+            assert_eq!(e.username.as_deref(), Some("pseudonym-first"), "{row:?}");
+            assert_eq!(e.request_id, None, "{row:?}");
+        } else {
+            assert_eq!(e.username, Some(format!("pseudonym-{}", row.id)), "{row:?}");
+            assert_eq!(e.request_id, Some(format!("r{}", row.id)), "{row:?}");
+        }
+        assert_eq!(
+            (e.source.as_deref(), e.device_label.as_deref()),
+            (None, None)
+        );
+    }
+    let top = s.top_failures(&attempts, 10).await.unwrap();
+    assert!(
+        top.usernames.is_empty() && top.sources.is_empty(),
+        "{top:?}"
+    );
+    let year = EventFilter {
+        from: Some(NOW - 300 * 86_400),
+        to: Some(NOW + 86_400),
+        ..attempts.clone()
+    };
+    let top = s.top_failures(&year, 10).await.unwrap();
+    assert!(
+        top.usernames.is_empty() && top.sources.is_empty(),
+        "{top:?}"
+    );
+    assert_eq!(problem(s, None).await, None, "the chain verifies");
+}
+
 mod sqlite_audit_admin {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn audit_admin_counts_purge_and_erasure() {
@@ -2573,6 +2646,12 @@ mod sqlite_audit_admin {
     async fn most_failures_over_periods_follow_purge_and_erasure() {
         let h = super::sqlite().await;
         super::most_failures_over_periods_follow_purge_and_erasure(&h).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_purge_of_many_rows_redacts_each_row_once() {
+        let h = super::sqlite().await;
+        super::a_purge_of_many_rows_redacts_each_row_once(&h).await;
     }
 }
 
@@ -2587,6 +2666,12 @@ mod postgres_audit_admin {
     async fn most_failures_over_periods_follow_purge_and_erasure() {
         let h = super::postgres().await;
         super::most_failures_over_periods_follow_purge_and_erasure(&h).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_purge_of_many_rows_redacts_each_row_once() {
+        let h = super::postgres().await;
+        super::a_purge_of_many_rows_redacts_each_row_once(&h).await;
     }
 }
 

@@ -16,6 +16,12 @@ use crate::audit::{AuditEvent, StoredEvent};
 use crate::model::{OrgId, PersonId, Role, UnixTime};
 use async_trait::async_trait;
 
+/// Rows redacted by one statement (7 values each: within SQLite's and PostgreSQL's limits on
+/// bound values). A purge batch (100 rows) is one statement.
+const REDACT_CHUNK: usize = 500;
+/// Summary rows lowered by one statement (5 values each).
+const FORGET_CHUNK: usize = 500;
+
 /// Events of one outcome on one UTC day.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DayCount {
@@ -404,10 +410,7 @@ macro_rules! audit_admin_sql {
             async fn redact_events(&self, redactions: &[Redaction], event: &AuditEvent) -> Result<u64> {
                 let mut tx = self.begin().await?;
                 $forget(&mut tx, redactions).await?;
-                let mut n = 0;
-                for r in redactions {
-                    n += $redact(&mut tx, r).await?;
-                }
+                let n = $redact(&mut tx, redactions).await?;
                 super::sql::$module::insert_event(&mut tx, event).await?;
                 tx.commit().await?;
                 Ok(n)
@@ -435,8 +438,8 @@ macro_rules! audit_admin_sql {
                     ));
                 }
                 $forget(&mut tx, redactions).await?;
+                $redact(&mut tx, redactions).await?;
                 for r in redactions {
-                    $redact(&mut tx, r).await?;
                     // Events about the person that were purged already get the pseudonym
                     // too: the identity must go from every row.
                     sqlx::query(
@@ -576,52 +579,84 @@ macro_rules! audit_admin_sql {
                     }
                 }
             }
-            for ((kind, col, period, value), n) in gone {
-                let key = "kind = $1 AND col = $2 AND period = $3 AND value = $4";
-                let left: Option<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-                    "UPDATE audit_reject_periods SET n = n - $5 WHERE {key} RETURNING n"
-                )))
-                .bind(&kind)
+            // One statement lowers the counts of a chunk of values; then each (kind, column,
+            // period) touched loses its rows that reached zero (the `_top` index's range).
+            let gone: Vec<_> = gone.into_iter().collect();
+            let mut touched = std::collections::BTreeSet::new();
+            for chunk in gone.chunks(FORGET_CHUNK) {
+                let rows: Vec<String> = (0..chunk.len())
+                    .map(|i| {
+                        let p = i * 5;
+                        format!(
+                            "(CAST(${} AS TEXT), CAST(${} AS TEXT), CAST(${} AS BIGINT), CAST(${} AS TEXT), CAST(${} AS BIGINT))",
+                            p + 1, p + 2, p + 3, p + 4, p + 5
+                        )
+                    })
+                    .collect();
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "WITH g (kind, col, period, value, less) AS (VALUES {}) \
+                     UPDATE audit_reject_periods SET n = audit_reject_periods.n - g.less FROM g \
+                     WHERE audit_reject_periods.kind = g.kind AND audit_reject_periods.col = g.col \
+                     AND audit_reject_periods.value = g.value AND audit_reject_periods.period = g.period",
+                    rows.join(", ")
+                )));
+                for ((kind, col, period, value), n) in chunk {
+                    q = q.bind(kind).bind(*col).bind(*period).bind(value).bind(*n);
+                    touched.insert((kind, *col, *period));
+                }
+                q.execute(&mut **conn).await?;
+            }
+            for (kind, col, period) in touched {
+                sqlx::query(
+                    "DELETE FROM audit_reject_periods WHERE kind = $1 AND col = $2 AND period = $3 AND n <= 0",
+                )
+                .bind(kind)
                 .bind(col)
                 .bind(period)
-                .bind(&value)
-                .bind(n)
-                .fetch_optional(&mut **conn)
+                .execute(&mut **conn)
                 .await?;
-                if left.is_some_and(|left| left <= 0) {
-                    sqlx::query(sqlx::AssertSqlSafe(format!(
-                        "DELETE FROM audit_reject_periods WHERE {key}"
-                    )))
-                    .bind(&kind)
-                    .bind(col)
-                    .bind(period)
-                    .bind(&value)
-                    .execute(&mut **conn)
-                    .await?;
-                }
             }
             Ok(())
         }
 
-        /// Redact one row unless it is purged already; 1 if it was.
+        /// Redact the rows of `redactions` that are not purged yet, one statement per
+        /// chunk; how many were.
         async fn $redact(
             conn: &mut sqlx::Transaction<'static, <super::sql::$module::$Store as DbOf>::Db>,
-            r: &Redaction,
+            redactions: &[Redaction],
         ) -> Result<u64> {
-            let done = sqlx::query(
-                "UPDATE audit_events SET person_id = $1, username = $2, source = $3, device_label = $4, \
-                 request_id = $5, detail = $6, purged = TRUE WHERE id = $7 AND purged = FALSE",
-            )
-            .bind(r.person_id)
-            .bind(&r.username)
-            .bind(&r.source)
-            .bind(&r.device_label)
-            .bind(&r.request_id)
-            .bind(&r.detail)
-            .bind(r.id)
-            .execute(&mut **conn)
-            .await?;
-            Ok(done.rows_affected())
+            let mut n = 0;
+            for chunk in redactions.chunks(REDACT_CHUNK) {
+                let rows: Vec<String> = (0..chunk.len())
+                    .map(|i| {
+                        let p = i * 7;
+                        format!(
+                            "(CAST(${} AS BIGINT), CAST(${} AS BIGINT), CAST(${} AS TEXT), CAST(${} AS TEXT), \
+                             CAST(${} AS TEXT), CAST(${} AS TEXT), CAST(${} AS TEXT))",
+                            p + 1, p + 2, p + 3, p + 4, p + 5, p + 6, p + 7
+                        )
+                    })
+                    .collect();
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "WITH v (id, person_id, username, source, device_label, request_id, detail) AS (VALUES {}) \
+                     UPDATE audit_events SET person_id = v.person_id, username = v.username, source = v.source, \
+                     device_label = v.device_label, request_id = v.request_id, detail = v.detail, purged = TRUE \
+                     FROM v WHERE audit_events.id = v.id AND audit_events.purged = FALSE",
+                    rows.join(", ")
+                )));
+                for r in chunk {
+                    q = q
+                        .bind(r.id)
+                        .bind(r.person_id)
+                        .bind(&r.username)
+                        .bind(&r.source)
+                        .bind(&r.device_label)
+                        .bind(&r.request_id)
+                        .bind(&r.detail);
+                }
+                n += q.execute(&mut **conn).await?.rows_affected();
+            }
+            Ok(n)
         }
     };
 }

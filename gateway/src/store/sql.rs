@@ -2,7 +2,7 @@
 //! the SQL is shared (`$N` parameters work in both), the schema differs only in types.
 
 macro_rules! sql_store {
-    ($module:ident, $Store:ident, $Db:ty, $Pool:ty, $Row:ty, $Conn:ty, $migrations:literal, $begin:literal, $chain_lock:expr) => {
+    ($module:ident, $Store:ident, $Db:ty, $Pool:ty, $Row:ty, $Conn:ty, $migrations:literal, $begin:literal, $chain_lock:expr, $chain_head:literal) => {
         pub(super) mod $module {
             use crate::audit::{AuditEvent, StoredEvent};
             use crate::audit_chain::{self, ChainRow, Checkpoint, EventContent, SealedAuditKey};
@@ -289,25 +289,23 @@ macro_rules! sql_store {
                 if let Some(lock) = $chain_lock {
                     sqlx::query(lock).execute(&mut *conn).await?;
                 }
-                let previous: Option<Vec<u8>> = sqlx::query(
-                    "SELECT chain_hash FROM audit_events ORDER BY id DESC LIMIT 1",
-                )
-                .fetch_optional(&mut *conn)
-                .await?
-                .map(|r| r.try_get::<Option<Vec<u8>>, _>("chain_hash"))
-                .transpose()?
-                .flatten();
-                let previous = match previous {
+                // The chain's head and the new event's id in one statement, so the row is
+                // written once, hashes and all (no UPDATE after the INSERT).
+                let head = sqlx::query($chain_head).fetch_one(&mut *conn).await?;
+                let id: i64 = head.try_get("id")?;
+                let previous = match head.try_get::<Option<Vec<u8>>, _>("chain_hash")? {
                     None => audit_chain::GENESIS,
                     Some(p) => p.try_into().map_err(|_| {
                         StoreError::Corrupt("the last audit event's chain hash".into())
                     })?,
                 };
-                let detail = content.detail.clone();
-                let row = sqlx::query(
-                    "INSERT INTO audit_events (time, kind, actor, person_id, username, org_id, channel, client, source, device_id, device_label, outcome, reason, request_id, detail) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id",
+                let content_hash = audit_chain::content_hash(id, &content);
+                let chain_hash = audit_chain::chain_hash(&previous, &content_hash);
+                sqlx::query(
+                    "INSERT INTO audit_events (id, time, kind, actor, person_id, username, org_id, channel, client, source, device_id, device_label, outcome, reason, request_id, detail, content_hash, chain_hash) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
                 )
+                .bind(id)
                 .bind(e.time)
                 .bind(e.kind.as_str())
                 .bind(&e.actor)
@@ -322,10 +320,11 @@ macro_rules! sql_store {
                 .bind(e.outcome.as_str())
                 .bind(&e.reason)
                 .bind(&e.request_id)
-                .bind(detail)
-                .fetch_one(&mut *conn)
+                .bind(&content.detail)
+                .bind(content_hash.to_vec())
+                .bind(chain_hash.to_vec())
+                .execute(&mut *conn)
                 .await?;
-                let id: i64 = row.try_get("id")?;
                 // The per-day summary (store/filter.rs), in the same transaction.
                 sqlx::query(crate::store::filter::DAILY_UPSERT)
                     .bind(crate::store::filter::day_of(e.time))
@@ -349,16 +348,6 @@ macro_rules! sql_store {
                         .execute(&mut *conn)
                         .await?;
                 }
-                let content_hash = audit_chain::content_hash(id, &content);
-                let chain_hash = audit_chain::chain_hash(&previous, &content_hash);
-                sqlx::query(
-                    "UPDATE audit_events SET content_hash = $1, chain_hash = $2 WHERE id = $3",
-                )
-                .bind(content_hash.to_vec())
-                .bind(chain_hash.to_vec())
-                .bind(id)
-                .execute(&mut *conn)
-                .await?;
                 Ok(id)
             }
 
@@ -1472,7 +1461,10 @@ sql_store!(
     "./migrations/sqlite",
     "BEGIN IMMEDIATE",
     // Write transactions are serialised already: no lock statement (a round trip saved).
-    Option::<&'static str>::None
+    Option::<&'static str>::None,
+    // The next id: what SQLite gives a row without one (the largest plus one).
+    "SELECT (SELECT chain_hash FROM audit_events ORDER BY id DESC LIMIT 1) AS chain_hash, \
+     COALESCE((SELECT MAX(id) FROM audit_events), 0) + 1 AS id"
 );
 
 sql_store!(
@@ -1485,7 +1477,10 @@ sql_store!(
     "./migrations/postgres",
     "BEGIN",
     // Serialise chain writers (the key is an arbitrary constant: "mfaaudit" in ASCII).
-    Some("SELECT pg_advisory_xact_lock(7883095268967868788)")
+    Some("SELECT pg_advisory_xact_lock(7883095268967868788)"),
+    // The next id from the identity's sequence, taken under the lock: ids grow in chain order.
+    "SELECT (SELECT chain_hash FROM audit_events ORDER BY id DESC LIMIT 1) AS chain_hash, \
+     nextval(pg_get_serial_sequence('audit_events', 'id')) AS id"
 );
 
 impl sqlite::SqliteStore {
