@@ -628,13 +628,7 @@ async fn no_factor_is_added_without_fresh_proof() {
     );
     // A right code from the phone (the next one: the sign-in used the current one): the
     // recovery codes are made, and the proof is fresh for the next few minutes.
-    let code = crate::otp::totp(
-        &seed,
-        crate::model::now() + 30,
-        30,
-        crate::otp::OtpHash::Sha1,
-        6,
-    );
+    let code = crate::otp::totp(&seed, app.now() + 30, 30, crate::otp::OtpHash::Sha1, 6);
     let (status, _, html) = send(
         &app.router,
         request(
@@ -999,7 +993,7 @@ async fn parallel_codes_on_one_sign_in_are_capped() {
     .await;
     let sid = cookie(&cookies, "mfa_session").expect("session").to_owned();
     let csrf = csrf_of(&html);
-    let right = crate::otp::totp(&seed, crate::model::now(), 30, crate::otp::OtpHash::Sha1, 6);
+    let right = crate::otp::totp(&seed, app.now(), 30, crate::otp::OtpHash::Sha1, 6);
     let wrong = if right == "000000" {
         "111111"
     } else {
