@@ -93,6 +93,17 @@ year_gateway() {
     tail -n +2 "$dir/users.txt" > "$dir/users-many.txt"
 }
 
+# db_choice SCRIPT [sqlite | postgres [URL]]: the database a script runs on, from its
+# arguments; sets DB and PG_URL (default postgres://postgres@127.0.0.1:5432/test), and
+# checks that psql is there for PostgreSQL.
+db_choice() {
+    local script=$1
+    DB=${2:-sqlite}
+    PG_URL=${3:-postgres://postgres@127.0.0.1:5432/test}
+    case "$DB" in sqlite | postgres) ;; *) die "usage: bench/$script [sqlite | postgres [URL]]" ;; esac
+    [ "$DB" = sqlite ] || command -v psql > /dev/null || die "psql missing: apt-get install postgresql-client"
+}
+
 # pg_schema_url PG_URL SCHEMA: (re)create SCHEMA in PG_URL's database, empty, and print a
 # store URL whose connections use it (search_path).
 pg_schema_url() {

@@ -17,9 +17,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/lib.sh
 
-DB=${1:-sqlite}
-PG_URL=${2:-postgres://postgres@127.0.0.1:5432/test}
-case "$DB" in sqlite | postgres) ;; *) die "usage: bench/purge.sh [sqlite | postgres [URL]]" ;; esac
+db_choice purge.sh "$@"
 EVENTS=${BENCH_EVENTS:-3000000}
 PURGE_EVENTS=${BENCH_PURGE_EVENTS:-200000}
 RUNS=${BENCH_RUNS:-2}
@@ -32,7 +30,6 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-[ "$DB" = sqlite ] || command -v psql > /dev/null || die "psql missing: apt-get install postgresql-client"
 
 # A year in DIR (SQLite: a file there; PostgreSQL: the schema mfa_purge, written again).
 year_in() {

@@ -25,9 +25,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/lib.sh
 
-DB=${1:-sqlite}
-PG_URL=${2:-postgres://postgres@127.0.0.1:5432/test}
-case "$DB" in sqlite | postgres) ;; *) die "usage: bench/threads.sh [sqlite | postgres [URL]]" ;; esac
+db_choice threads.sh "$@"
 EVENTS=${BENCH_EVENTS:-0}
 RUNS=${BENCH_RUNS:-3}
 SECONDS_PER_RUN=${BENCH_SECONDS:-20}
@@ -49,7 +47,6 @@ trap 'exit 130' INT TERM
 
 URL=sqlite://mfa-gateway.db
 if [ "$DB" = postgres ]; then
-    command -v psql > /dev/null || die "psql missing: apt-get install postgresql-client"
     URL=$(pg_schema_url "$PG_URL" mfa_threads)
 fi
 say "a gateway of 10,000 people with $EVENTS audit events ($DB) in $D"
