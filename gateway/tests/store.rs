@@ -4013,3 +4013,39 @@ async fn remembered_browsers_are_kept_listed_forgotten_and_ended(s: &dyn Store) 
     assert_eq!(s.remembered_browser("h4").await.unwrap(), None);
     assert!(s.remembered_browser("h5").await.unwrap().is_some());
 }
+
+// ---- the gateway's own PostgreSQL pool -----------------------------------------------------
+
+/// `PgStore::connect`'s pool pings a connection before use only when it sat idle for 5 s or
+/// more (a ping on every acquire was a round trip per query under load). A connection the
+/// server ended while it sat idle (a restart, a firewall's idle cut) is found by that ping
+/// and replaced: the next query succeeds on a new connection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_postgres_connection_the_server_ended_is_replaced() {
+    let h = postgres().await;
+    let Some((admin, schema)) = h.pg_schema.as_ref() else {
+        panic!("a PostgreSQL harness has a schema");
+    };
+    let url = pg_url();
+    let sep = if url.contains('?') { '&' } else { '?' };
+    let store = PgStore::connect(&format!("{url}{sep}options=-c%20search_path%3D{schema}"), 1)
+        .await
+        .unwrap();
+    let first: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    let ended: bool = sqlx::query_scalar("SELECT pg_terminate_backend($1)")
+        .bind(first)
+        .fetch_one(admin)
+        .await
+        .unwrap();
+    assert!(ended);
+    tokio::time::sleep(std::time::Duration::from_millis(5_500)).await;
+    assert!(store.people_named("nobody").await.unwrap().is_empty());
+    let second: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    assert_ne!(first, second, "the ended connection was replaced");
+}
