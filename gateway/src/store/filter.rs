@@ -473,8 +473,6 @@ macro_rules! bind_values {
 }
 pub(crate) use bind_values;
 
-/// The summary row an event counts in: one for its organisation (0: none) and one for all
-/// (-1). Parameters: day, kind, channel, outcome, reason ('' for none), organisation.
 /// An audit event's row ($1..$18; the chain's hashes included).
 pub(crate) const INSERT_EVENT: &str = "INSERT INTO audit_events (id, time, kind, actor, person_id, username, org_id, channel, client, source, device_id, device_label, outcome, reason, request_id, detail, content_hash, chain_hash) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)";
@@ -488,6 +486,8 @@ pub(crate) const INSERT_EVENT_AND_DAILY: &str = "WITH event AS (INSERT INTO audi
      VALUES ($19, -1, $3, $8, $13, COALESCE($14, ''), 1), ($19, COALESCE($7, 0), $3, $8, $13, COALESCE($14, ''), 1) \
      ON CONFLICT (org_id, kind, day, channel, outcome, reason) DO UPDATE SET n = audit_daily.n + 1";
 
+/// The summary row an event counts in: one for its organisation (0: none) and one for all
+/// (-1). Parameters: day, kind, channel, outcome, reason ('' for none), organisation.
 pub(crate) const DAILY_UPSERT: &str = "INSERT INTO audit_daily (day, org_id, kind, channel, outcome, reason, n) \
      VALUES ($1, -1, $2, $3, $4, $5, 1), ($1, $6, $2, $3, $4, $5, 1) \
      ON CONFLICT (org_id, kind, day, channel, outcome, reason) DO UPDATE SET n = audit_daily.n + 1";
