@@ -473,24 +473,44 @@ macro_rules! bind_values {
 }
 pub(crate) use bind_values;
 
-/// An audit event's row ($1..$18; the chain's hashes included).
-pub(crate) const INSERT_EVENT: &str = "INSERT INTO audit_events (id, time, kind, actor, person_id, username, org_id, channel, client, source, device_id, device_label, outcome, reason, request_id, detail, content_hash, chain_hash) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)";
+/// An audit event's row ($1..$18; the chain's hashes included), as a literal for `concat!`.
+macro_rules! insert_event_sql {
+    () => {
+        "INSERT INTO audit_events (id, time, kind, actor, person_id, username, org_id, channel, client, source, device_id, device_label, outcome, reason, request_id, detail, content_hash, chain_hash) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)"
+    };
+}
+
+/// An upsert into the per-day summary of the rows `$values` (each a count of 1).
+macro_rules! daily_upsert_sql {
+    ($values:literal) => {
+        concat!(
+            "INSERT INTO audit_daily (day, org_id, kind, channel, outcome, reason, n) VALUES ",
+            $values,
+            " ON CONFLICT (org_id, kind, day, channel, outcome, reason) DO UPDATE SET n = audit_daily.n + 1"
+        )
+    };
+}
+
+/// An audit event's row (SQLite; PostgreSQL writes [`INSERT_EVENT_AND_DAILY`]).
+pub(crate) const INSERT_EVENT: &str = insert_event_sql!();
 
 /// PostgreSQL: [`INSERT_EVENT`] and [`DAILY_UPSERT`] in one statement (a data-modifying
 /// WITH runs once, to completion, though nothing reads it); $19 is the event's day, the
 /// summary's other values are the event's own parameters.
-pub(crate) const INSERT_EVENT_AND_DAILY: &str = "WITH event AS (INSERT INTO audit_events (id, time, kind, actor, person_id, username, org_id, channel, client, source, device_id, device_label, outcome, reason, request_id, detail, content_hash, chain_hash) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)) \
-     INSERT INTO audit_daily (day, org_id, kind, channel, outcome, reason, n) \
-     VALUES ($19, -1, $3, $8, $13, COALESCE($14, ''), 1), ($19, COALESCE($7, 0), $3, $8, $13, COALESCE($14, ''), 1) \
-     ON CONFLICT (org_id, kind, day, channel, outcome, reason) DO UPDATE SET n = audit_daily.n + 1";
+pub(crate) const INSERT_EVENT_AND_DAILY: &str = concat!(
+    "WITH event AS (",
+    insert_event_sql!(),
+    ") ",
+    daily_upsert_sql!(
+        "($19, -1, $3, $8, $13, COALESCE($14, ''), 1), ($19, COALESCE($7, 0), $3, $8, $13, COALESCE($14, ''), 1)"
+    )
+);
 
 /// The summary row an event counts in: one for its organisation (0: none) and one for all
 /// (-1). Parameters: day, kind, channel, outcome, reason ('' for none), organisation.
-pub(crate) const DAILY_UPSERT: &str = "INSERT INTO audit_daily (day, org_id, kind, channel, outcome, reason, n) \
-     VALUES ($1, -1, $2, $3, $4, $5, 1), ($1, $6, $2, $3, $4, $5, 1) \
-     ON CONFLICT (org_id, kind, day, channel, outcome, reason) DO UPDATE SET n = audit_daily.n + 1";
+pub(crate) const DAILY_UPSERT: &str =
+    daily_upsert_sql!("($1, -1, $2, $3, $4, $5, 1), ($1, $6, $2, $3, $4, $5, 1)");
 
 /// The UTC day of a Unix time.
 pub(crate) fn day_of(time: i64) -> i64 {
