@@ -1606,8 +1606,250 @@ async fn a_stale_write_cannot_clear_a_lock(s: &dyn Store) {
     assert_eq!((reset.failed_logins, reset.locked_until), (0, None));
 }
 
+/// A right code with a right password (on PostgreSQL one statement for the changes and the
+/// chain's lock, `accept_in_one_statement`; on SQLite the general path): the same answers
+/// on both, and what lost a race leaves nothing behind.
+async fn a_right_code_and_its_races_are_recorded_alike(s: Arc<dyn Store>) {
+    let s = &*s;
+    let (_, p) = org_and_person(s, "fay").await;
+    let d = s
+        .add_device(&phone(&p, "phone"), NOW, ev(EventKind::DeviceLinked))
+        .await
+        .unwrap();
+    let source = "192.0.2.7";
+    let accept = |step| Changes {
+        device_use: Some(DeviceUse::TotpStep {
+            device_id: d.id,
+            step,
+        }),
+        factor: Some(Counted::Passed),
+        password: Some((source.to_owned(), Counted::Passed)),
+        ..Default::default()
+    };
+    let count = || async { s.events(&EventFilter::default()).await.unwrap().len() };
+    let step_of = || async { s.device_by_id(d.id).await.unwrap().unwrap().last_step };
+    // Two failures from the source and two wrong codes, then a right login forgets them.
+    let bad = reject_event(&p, "bad_password");
+    let wrong_password = Changes {
+        password: Some((source.to_owned(), Counted::Failed(RULE))),
+        ..Default::default()
+    };
+    for _ in 0..2 {
+        assert!(written(s, Some(p.id), &wrong_password, &bad).await);
+        assert!(written(s, Some(p.id), &failed_code(), &reject_event(&p, "bad_code")).await);
+    }
+    assert_eq!(s.password_failures_of(p.id, 20).await.unwrap().len(), 1);
+    let mut login = ev(EventKind::LoginAttempt);
+    login.person_id = Some(p.id);
+    assert!(written(s, Some(p.id), &accept(100), &login).await);
+    assert_eq!(step_of().await, Some(100));
+    assert!(s.password_failures_of(p.id, 20).await.unwrap().is_empty());
+    assert_eq!(
+        s.person_by_id(p.id).await.unwrap().unwrap().failed_logins,
+        0
+    );
+    // The same step again: a replay, nothing written.
+    let before = count().await;
+    assert_eq!(
+        s.record_login(Some(p.id), &accept(100), &login)
+            .await
+            .unwrap(),
+        Recorded::LostRace
+    );
+    assert_eq!(count().await, before);
+    // Throttled from the source (set by a concurrent attempt): nothing written, the step
+    // not taken, the failures kept.
+    for _ in 0..5 {
+        assert!(written(s, Some(p.id), &wrong_password, &bad).await);
+    }
+    let before = count().await;
+    assert_eq!(
+        s.record_login(Some(p.id), &accept(101), &login)
+            .await
+            .unwrap(),
+        Recorded::Throttled
+    );
+    assert_eq!(count().await, before);
+    assert_eq!(step_of().await, Some(100));
+    assert_eq!(
+        s.password_failures_of(p.id, 20).await.unwrap()[0].failures,
+        5
+    );
+    // Locked (five wrong codes): nothing written, the step not taken, the count kept.
+    let elsewhere = |step| Changes {
+        password: Some(("192.0.2.8".to_owned(), Counted::Passed)),
+        ..accept(step)
+    };
+    for _ in 0..5 {
+        assert!(written(s, Some(p.id), &failed_code(), &reject_event(&p, "bad_code")).await);
+    }
+    let before = count().await;
+    assert_eq!(
+        s.record_login(Some(p.id), &elsewhere(102), &login)
+            .await
+            .unwrap(),
+        Recorded::Locked
+    );
+    assert_eq!(count().await, before);
+    assert_eq!(step_of().await, Some(100));
+    let locked = s.person_by_id(p.id).await.unwrap().unwrap();
+    assert_eq!(
+        (locked.failed_logins, locked.locked_until),
+        (5, Some(NOW + 60))
+    );
+    // After the lock, from elsewhere: written, the count reset.
+    let mut later = login.clone();
+    later.time = NOW + 61;
+    assert!(written(s, Some(p.id), &elsewhere(103), &later).await);
+    assert_eq!(step_of().await, Some(103));
+    let reset = s.person_by_id(p.id).await.unwrap().unwrap();
+    assert_eq!((reset.failed_logins, reset.locked_until), (0, None));
+
+    // HOTP: the counter moves once per code.
+    let mut t = token("F-1");
+    t.person_id = Some(p.id);
+    t.org_id = Some(p.org_id);
+    t.state = DeviceState::Active;
+    let t = s
+        .add_device(&t, NOW, ev(EventKind::DeviceLinked))
+        .await
+        .unwrap();
+    let hotp = Changes {
+        device_use: Some(DeviceUse::HotpCounter {
+            device_id: t.id,
+            matched: 8,
+            next: 9,
+        }),
+        factor: Some(Counted::Passed),
+        password: Some(("192.0.2.9".to_owned(), Counted::Passed)),
+        ..Default::default()
+    };
+    assert!(written(s, Some(p.id), &hotp, &later).await);
+    assert_eq!(s.device_by_id(t.id).await.unwrap().unwrap().counter, 9);
+    assert_eq!(
+        s.record_login(Some(p.id), &hotp, &later).await.unwrap(),
+        Recorded::LostRace
+    );
+
+    // Many people's right codes at once, beside other writers: one event each, the chain
+    // whole.
+    let mut people = Vec::new();
+    for i in 0..12 {
+        let (_, q) = org_and_person(s, &format!("many{i}")).await;
+        let phone = s
+            .add_device(&phone(&q, "phone"), NOW, ev(EventKind::DeviceLinked))
+            .await
+            .unwrap();
+        people.push((q, phone));
+    }
+    let before = count().await;
+    let mut set = Vec::new();
+    for (q, phone) in &people {
+        let changes = Changes {
+            device_use: Some(DeviceUse::TotpStep {
+                device_id: phone.id,
+                step: 7,
+            }),
+            factor: Some(Counted::Passed),
+            password: Some((source.to_owned(), Counted::Passed)),
+            ..Default::default()
+        };
+        let mut e = ev(EventKind::LoginAttempt);
+        e.person_id = Some(q.id);
+        set.push((q.id, changes, e));
+    }
+    let logins = futures_util::future::join_all(
+        set.iter()
+            .map(|(id, changes, e)| s.record_login(Some(*id), changes, e)),
+    );
+    let others = futures_util::future::join_all((0..6).map(|_| s.append_event(&login)));
+    let (logins, others) = tokio::join!(logins, others);
+    assert!(logins.into_iter().all(|r| r.unwrap() == Recorded::Written));
+    assert!(others.into_iter().all(|r| r.is_ok()));
+    assert_eq!(count().await, before + 18);
+    assert_eq!(problem(s, None).await, None);
+}
+
+/// PostgreSQL: a right code's one statement takes the chain's lock after the rows' locks
+/// (as the general path does), so a writer holding the person's row and waiting for the
+/// chain is not waited on while it holds the chain: no deadlock.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_a_right_code_takes_the_chain_lock_after_the_rows() {
+    let h = postgres().await;
+    let s = &*h.store;
+    let Raw::Pg(pool) = &h.raw else {
+        panic!("a PostgreSQL harness has a pool");
+    };
+    let (_, p) = org_and_person(s, "gus").await;
+    let d = s
+        .add_device(&phone(&p, "phone"), NOW, ev(EventKind::DeviceLinked))
+        .await
+        .unwrap();
+    // Another writer holds the person's row.
+    let mut holder = pool.begin().await.unwrap();
+    sqlx::query("UPDATE people SET full_name = 'Gus' WHERE id = $1")
+        .bind(p.id)
+        .execute(&mut *holder)
+        .await
+        .unwrap();
+    let changes = Changes {
+        device_use: Some(DeviceUse::TotpStep {
+            device_id: d.id,
+            step: 9,
+        }),
+        factor: Some(Counted::Passed),
+        password: Some(("192.0.2.7".to_owned(), Counted::Passed)),
+        ..Default::default()
+    };
+    let mut login = ev(EventKind::LoginAttempt);
+    login.person_id = Some(p.id);
+    let store = h.store.clone();
+    let waiting =
+        tokio::spawn(async move { store.record_login(Some(p.id), &changes, &login).await });
+    // The login now waits for the person's row, not holding the chain's lock.
+    let holder_pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+        .fetch_one(&mut *holder)
+        .await
+        .unwrap();
+    let mut login_pid = None;
+    for _ in 0..250 {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        login_pid = sqlx::query_scalar::<_, i32>(
+            "SELECT pid FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))",
+        )
+        .bind(holder_pid)
+        .fetch_optional(pool)
+        .await
+        .unwrap();
+        if login_pid.is_some() {
+            break;
+        }
+    }
+    let Some(login_pid) = login_pid else {
+        panic!("the login waits for the person's row");
+    };
+    let advisory: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM pg_locks WHERE pid = $1 AND locktype = 'advisory' AND granted",
+    )
+    .bind(login_pid)
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        advisory, 0,
+        "the chain's lock is not held while the row is waited for"
+    );
+    // The holder writes an event (taking the chain's lock) and commits: both go through.
+    sqlx::query("SELECT pg_advisory_xact_lock(7883095268967868788)")
+        .execute(&mut *holder)
+        .await
+        .unwrap();
+    holder.commit().await.unwrap();
+    assert_eq!(waiting.await.unwrap().unwrap(), Recorded::Written);
+}
+
 /// Wrong passwords throttle their source for that person only; the person is not locked.
-/// What a login reads in three queries (`Store::login_reads`) is what the single reads give:
+/// What a login reads in two queries (`Store::login_reads`) is what the single reads give:
 /// the password hash, the source's block, the organisation's policy, the devices, and the
 /// unused recovery codes then the unused temporary code.
 async fn login_reads_hold_what_the_single_reads_hold(s: &dyn Store) {
@@ -1998,6 +2240,7 @@ macro_rules! shared_suite {
 
 shared_suite!(
     parallel_wrong_codes_lock_at_the_threshold,
+    a_right_code_and_its_races_are_recorded_alike,
     gateway_parallel_wrong_codes,
     gateway_wrong_passwords_from_elsewhere,
 );
@@ -3810,6 +4053,46 @@ async fn usernames_are_unique_per_organisation(s: &dyn Store) {
         resolve("carol@example.org@praktijk-zuid", None).await,
         NameMatch::Unknown
     );
+    // A login's lookup on one connection (`Store::resolve_for_login`): the same match, and
+    // for a person what `login_reads` gives.
+    s.add_device(&phone(&ann_zuid, "phone"), NOW, ev(EventKind::DeviceLinked))
+        .await
+        .unwrap();
+    for (name, default) in [
+        ("ann", None),
+        ("ann", Some("Praktijk Zuid")),
+        ("ann@praktijk-zuid", None),
+        ("PRAKTIJK-NOORD-ASSEN\\ann", None),
+        ("ann@nowhere", None),
+        ("carol@example.org", Some("Praktijk Zuid")),
+        ("", None),
+    ] {
+        let (m, reads) = s
+            .resolve_for_login(name, default, Some("192.0.2.1"))
+            .await
+            .unwrap();
+        assert_eq!(m, resolve(name, default).await, "{name}");
+        match (&m, reads) {
+            (NameMatch::Found(p), Some(reads)) => {
+                let single = s
+                    .login_reads(p.id, p.org_id, Some("192.0.2.1"))
+                    .await
+                    .unwrap();
+                assert_eq!(reads.password_hash, single.password_hash);
+                assert_eq!(reads.devices, single.devices);
+                assert_eq!(reads.policy, single.policy);
+                assert_eq!(reads.one_time_codes, single.one_time_codes);
+                assert_eq!(reads.source_blocked_until, single.source_blocked_until);
+            }
+            (NameMatch::Found(_), None) => panic!("{name}: a person without reads"),
+            (_, reads) => assert!(reads.is_none(), "{name}"),
+        }
+    }
+    let (_, reads) = s
+        .resolve_for_login("ann@praktijk-zuid", None, None)
+        .await
+        .unwrap();
+    assert_eq!(reads.map(|r| r.devices.len()), Some(1));
 }
 
 /// Migration 0018 on a database that has people, devices and events (SQLite rebuilds the

@@ -532,11 +532,17 @@ impl Gateway {
         let Some(person) = person else {
             return Ok(None);
         };
-        // Three queries for all of it (`Store::login_reads`).
+        // Two queries for all of it (`Store::login_reads`).
         let reads = self
             .store
             .login_reads(person.id, person.org_id, source)
             .await?;
+        self.subject_of(person, reads).map(Some)
+    }
+
+    /// The engine's view of `person` from what the login read of them: the usable devices
+    /// with their seeds opened, the policy parsed.
+    fn subject_of(&self, person: Person, reads: crate::store::LoginReads) -> Result<Subject> {
         let mut devices = Vec::new();
         for device in reads.devices {
             if device.state != DeviceState::Active {
@@ -569,7 +575,7 @@ impl Gateway {
                 &json,
             )?)),
         };
-        Ok(Some(Subject {
+        Ok(Subject {
             person,
             password_hash: reads.password_hash,
             devices,
@@ -577,7 +583,7 @@ impl Gateway {
             source_blocked_until: reads.source_blocked_until,
             directory: None,
             policy,
-        }))
+        })
     }
 
     /// Decide a login attempt, write its state changes and audit event, and only then
@@ -607,19 +613,17 @@ impl Gateway {
             Credentials::PasswordOnly { .. } | Credentials::PasswordAndCode { .. }
         )
         .then(|| self.engine.source_key(&attempt));
-        let (person, ambiguous) = match self
-            .resolve_login_name(
-                attempt.channel,
-                attempt.client.as_deref(),
-                &attempt.username,
-            )
-            .await?
-        {
-            crate::store::NameMatch::Found(p) => (Some(p), false),
-            crate::store::NameMatch::Unknown => (None, false),
-            crate::store::NameMatch::Ambiguous(_) => (None, true),
+        // The name and what the login reads of its person, on one pooled connection.
+        let default_org = self.client_default_org(attempt.channel, attempt.client.as_deref());
+        let (found, reads) = self
+            .store
+            .resolve_for_login(&attempt.username, default_org.as_deref(), source.as_deref())
+            .await?;
+        let ambiguous = matches!(found, crate::store::NameMatch::Ambiguous(_));
+        let mut subject = match (found, reads) {
+            (crate::store::NameMatch::Found(p), Some(reads)) => Some(self.subject_of(p, reads)?),
+            _ => None,
         };
-        let mut subject = self.subject(person, source.as_deref()).await?;
         // A client bound to other organisations: the person is treated as unknown (the
         // same cost and answer), the event says why.
         let mut refused_for = None;

@@ -229,9 +229,10 @@ pub trait Store:
     /// Unlink: a phone is marked removed and its seed wiped; a hardware token goes back to
     /// stock (its seed and counter stay with it).
     async fn remove_device(&self, id: DeviceId, event: AuditEvent) -> Result<()>;
-    /// What a login reads of `person` before its password check, in three queries (the
-    /// person's password hash with the source's password block and `org`'s stored policy;
-    /// the devices; the one-time codes) where one query each took six round trips to the
+    /// What a login reads of `person` before its password check, in two queries on one
+    /// connection (the person's password hash with the source's password block, `org`'s
+    /// stored policy and the devices, a row per device; the one-time codes) where one
+    /// query each took six round trips to the
     /// database: each round trip wakes a database thread and a runtime thread, which on a
     /// busy server is CPU taken from the hashing threads (issue 17's CPU per login).
     async fn login_reads(
@@ -240,6 +241,15 @@ pub trait Store:
         org: OrgId,
         source: Option<&str>,
     ) -> Result<LoginReads>;
+    /// A login's name resolved ([`resolve_username`]) and, when it means one person, what
+    /// the login reads of them ([`Store::login_reads`]), on one pooled connection: a
+    /// connection going back to the pool costs a round trip (sqlx checks it then).
+    async fn resolve_for_login(
+        &self,
+        typed: &str,
+        default_org: Option<&str>,
+        source: Option<&str>,
+    ) -> Result<(NameMatch, Option<LoginReads>)>;
     /// A person's unused recovery codes.
     async fn recovery_codes(&self, person: PersonId) -> Result<Vec<RecoveryCode>>;
     /// Replace a person's recovery codes (the old set, used or not, is gone) by `hashes`.
@@ -404,20 +414,45 @@ pub async fn resolve_username<S: Store + ?Sized>(
     typed: &str,
     default_org: Option<&str>,
 ) -> Result<NameMatch> {
+    resolve_username_with(typed, default_org, &mut ByStore(store)).await
+}
+
+/// Where [`resolve_username_with`] finds everyone of a username: [`Store::people_named`],
+/// or a store's own query on a connection it holds ([`Store::resolve_for_login`]).
+#[async_trait::async_trait]
+pub(crate) trait PeopleNamed: Send {
+    async fn named(&mut self, username: &str) -> Result<Vec<(Person, String)>>;
+}
+
+struct ByStore<'a, S: ?Sized>(&'a S);
+
+#[async_trait::async_trait]
+impl<S: Store + ?Sized> PeopleNamed for ByStore<'_, S> {
+    async fn named(&mut self, username: &str) -> Result<Vec<(Person, String)>> {
+        self.0.people_named(username).await
+    }
+}
+
+/// [`resolve_username`], with the people of a name from `named`.
+pub(crate) async fn resolve_username_with(
+    typed: &str,
+    default_org: Option<&str>,
+    named: &mut dyn PeopleNamed,
+) -> Result<NameMatch> {
     let name = normalise_username(typed);
     if name.is_empty() {
         return Ok(NameMatch::Unknown);
     }
-    let mut named = store.people_named(&name).await?;
+    let mut named_as = named.named(&name).await?;
     if let Some(org) = default_org
-        && let Some(i) = named.iter().position(|(_, o)| o == org)
+        && let Some(i) = named_as.iter().position(|(_, o)| o == org)
     {
-        return Ok(NameMatch::Found(named.swap_remove(i).0));
+        return Ok(NameMatch::Found(named_as.swap_remove(i).0));
     }
-    match named.len() {
+    match named_as.len() {
         0 => {}
-        1 => return Ok(NameMatch::Found(named.remove(0).0)),
-        _ => return Ok(NameMatch::Ambiguous(named)),
+        1 => return Ok(NameMatch::Found(named_as.remove(0).0)),
+        _ => return Ok(NameMatch::Ambiguous(named_as)),
     }
     let qualified = name
         .rsplit_once('@')
@@ -428,8 +463,8 @@ pub async fn resolve_username<S: Store + ?Sized>(
     if user.is_empty() || suffix.is_empty() {
         return Ok(NameMatch::Unknown);
     }
-    let mut hits: Vec<(Person, String)> = store
-        .people_named(user)
+    let mut hits: Vec<(Person, String)> = named
+        .named(user)
         .await?
         .into_iter()
         .filter(|(_, org)| org_slug(org) == suffix)

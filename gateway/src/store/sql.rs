@@ -2,7 +2,7 @@
 //! the SQL is shared (`$N` parameters work in both), the schema differs only in types.
 
 macro_rules! sql_store {
-    ($module:ident, $Store:ident, $Db:ty, $Pool:ty, $Row:ty, $Conn:ty, $migrations:literal, $begin:literal, $chain_lock:expr, $chain_head:literal, $daily_in_insert:literal) => {
+    ($module:ident, $Store:ident, $Db:ty, $Pool:ty, $Row:ty, $Conn:ty, $migrations:literal, $begin:literal, $chain_lock:expr, $chain_head:literal, $modifying_with:literal) => {
         pub(super) mod $module {
             use crate::audit::{AuditEvent, StoredEvent};
             use crate::audit_chain::{self, ChainRow, Checkpoint, EventContent, SealedAuditKey};
@@ -284,11 +284,16 @@ macro_rules! sql_store {
             /// SQLite write transaction; on PostgreSQL an advisory lock held to commit), so
             /// no two events chain onto the same predecessor.
             pub(crate) async fn insert_event(conn: &mut $Conn, e: &AuditEvent) -> Result<i64> {
-                let content = EventContent::from_event(e);
                 // SQLite needs no lock statement (its write lock serialises the writers).
                 if let Some(lock) = $chain_lock {
                     sqlx::query(lock).execute(&mut *conn).await?;
                 }
+                insert_event_locked(conn, e).await
+            }
+
+            /// [`insert_event`] in a transaction that holds the chain's lock already.
+            async fn insert_event_locked(conn: &mut $Conn, e: &AuditEvent) -> Result<i64> {
+                let content = EventContent::from_event(e);
                 // The chain's head and the new event's id in one statement, so the row is
                 // written once, hashes and all (no UPDATE after the INSERT).
                 let head = sqlx::query($chain_head).fetch_one(&mut *conn).await?;
@@ -304,7 +309,7 @@ macro_rules! sql_store {
                 // PostgreSQL counts the event in the per-day summary (store/filter.rs) in the
                 // same statement, a data-modifying WITH: one round trip fewer per event.
                 // SQLite has no such WITH, and a statement there costs no round trip.
-                let insert = if $daily_in_insert {
+                let insert = if $modifying_with {
                     crate::store::filter::INSERT_EVENT_AND_DAILY
                 } else {
                     crate::store::filter::INSERT_EVENT
@@ -329,7 +334,7 @@ macro_rules! sql_store {
                 .bind(content_hash.to_vec())
                 .bind(chain_hash.to_vec());
                 let day = crate::store::filter::day_of(e.time);
-                if $daily_in_insert {
+                if $modifying_with {
                     query.bind(day).execute(&mut *conn).await?;
                 } else {
                     query.execute(&mut *conn).await?;
@@ -358,6 +363,166 @@ macro_rules! sql_store {
                         .await?;
                 }
                 Ok(id)
+            }
+
+            /// PostgreSQL (`$modifying_with`): a right code's changes (the device's step or
+            /// counter, the source's password failures forgotten, the person's failures
+            /// reset) and the chain's lock in one statement, then the event: three statements
+            /// where the general path of `record_login` takes six. The compare-and-sets
+            /// and their order are the general path's; what lost is rolled back by the
+            /// caller. None: not such a change (a one-time code, a count up, a new hash, a
+            /// security key), left to the general path.
+            async fn accept_in_one_statement(
+                conn: &mut $Conn,
+                person: PersonId,
+                changes: &Changes,
+                event: &AuditEvent,
+            ) -> Result<Option<Recorded>> {
+                let simple = changes.recovery_code_used.is_none()
+                    && changes.temporary_code_used.is_none()
+                    && changes.new_password_hash.is_none()
+                    && matches!(changes.factor, None | Some(Counted::Passed))
+                    && matches!(changes.password, None | Some((_, Counted::Passed)));
+                if !simple {
+                    return Ok(None);
+                }
+                let source = changes.password.as_ref().map(|(source, _)| source.as_str());
+                let factor = changes.factor.is_some();
+                let row = match changes.device_use {
+                    Some(DeviceUse::TotpStep { device_id, step }) => {
+                        sqlx::query(crate::store::sql::ACCEPT_TOTP)
+                            .bind(i(step))
+                            .bind(event.time)
+                            .bind(device_id)
+                            .bind(person)
+                            .bind(source)
+                            .bind(factor)
+                            .fetch_one(&mut *conn)
+                            .await?
+                    }
+                    Some(DeviceUse::HotpCounter { device_id, matched, next }) => {
+                        sqlx::query(crate::store::sql::ACCEPT_HOTP)
+                            .bind(i(next))
+                            .bind(event.time)
+                            .bind(device_id)
+                            .bind(person)
+                            .bind(source)
+                            .bind(factor)
+                            .bind(i(matched))
+                            .fetch_one(&mut *conn)
+                            .await?
+                    }
+                    _ => return Ok(None),
+                };
+                if row.try_get::<i64, _>("device_done")? == 0 {
+                    return Ok(Some(Recorded::LostRace));
+                }
+                let blocked: Option<i64> = row.try_get("blocked_until")?;
+                if blocked.is_some_and(|until| until > event.time) {
+                    return Ok(Some(Recorded::Throttled));
+                }
+                if changes.factor.is_some() && row.try_get::<i64, _>("person_done")? == 0 {
+                    return Ok(Some(Recorded::Locked));
+                }
+                insert_event_locked(conn, event).await?;
+                Ok(Some(Recorded::Written))
+            }
+
+            /// Everyone of that username ([`Store::people_named`]) on `conn`.
+            async fn people_named_on(
+                conn: &mut $Conn,
+                username: &str,
+            ) -> Result<Vec<(Person, String)>> {
+                let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "SELECT {PERSON_COLS}, \
+                     (SELECT o.name FROM organisations o WHERE o.id = people.org_id) AS org_name \
+                     FROM people WHERE username = $1 ORDER BY id"
+                )))
+                .bind(normalise_username(username))
+                .fetch_all(&mut *conn)
+                .await?;
+                rows.iter()
+                    .map(|row| {
+                        let org: Option<String> = row.try_get("org_name")?;
+                        Ok((person_from_row(row)?, org.unwrap_or_default()))
+                    })
+                    .collect()
+            }
+
+            /// [`people_named_on`] for `resolve_username_with`.
+            struct OnConnection<'a>(&'a mut $Conn);
+
+            #[async_trait]
+            impl crate::store::PeopleNamed for OnConnection<'_> {
+                async fn named(&mut self, username: &str) -> Result<Vec<(Person, String)>> {
+                    people_named_on(self.0, username).await
+                }
+            }
+
+            /// What a login reads of `person` ([`Store::login_reads`]) on `conn`: two queries.
+            async fn login_reads_on(
+                conn: &mut $Conn,
+                person: PersonId,
+                org: OrgId,
+                source: Option<&str>,
+            ) -> Result<crate::store::LoginReads> {
+                let mut reads = crate::store::LoginReads::default();
+                // The person with their devices, a row per device (one with no device's
+                // columns when they have none). No source: `f.source = NULL` matches
+                // nothing.
+                static PERSON_AND_DEVICES: std::sync::LazyLock<String> =
+                    std::sync::LazyLock::new(|| {
+                        let devices: Vec<String> =
+                            DEVICE_COLS.split(", ").map(|c| format!("d.{c}")).collect();
+                        format!(
+                            "SELECT p.password_hash, \
+                             (SELECT f.blocked_until FROM password_failures f \
+                              WHERE f.person_id = p.id AND f.source = $2) AS blocked_until, \
+                             (SELECT o.policy FROM org_policies o WHERE o.org_id = $3) AS policy, \
+                             {} FROM people p LEFT JOIN devices d ON d.person_id = p.id \
+                             WHERE p.id = $1 ORDER BY d.id",
+                            devices.join(", ")
+                        )
+                    });
+                let rows = sqlx::query(sqlx::AssertSqlSafe(PERSON_AND_DEVICES.as_str()))
+                    .bind(person)
+                    .bind(source)
+                    .bind(org)
+                    .fetch_all(&mut *conn)
+                    .await?;
+                if let Some(row) = rows.first() {
+                    reads.password_hash = row.try_get("password_hash")?;
+                    reads.source_blocked_until = row.try_get("blocked_until")?;
+                    reads.policy = row.try_get("policy")?;
+                }
+                for row in &rows {
+                    if row.try_get::<Option<i64>, _>("id")?.is_some() {
+                        reads.devices.push(device_from_row(row)?);
+                    }
+                }
+                reads.one_time_codes = sqlx::query(
+                    "SELECT id, code_hash, CAST(NULL AS BIGINT) AS expires_at, keyed, 0 AS is_temporary \
+                     FROM recovery_codes WHERE person_id = $1 AND used_at IS NULL \
+                     UNION ALL \
+                     SELECT id, code_hash, expires_at, keyed, 1 AS is_temporary \
+                     FROM temporary_codes WHERE person_id = $1 AND used_at IS NULL \
+                     ORDER BY is_temporary, id",
+                )
+                .bind(person)
+                .fetch_all(&mut *conn)
+                .await?
+                .iter()
+                .map(|r| {
+                    let temporary: i32 = r.try_get("is_temporary")?;
+                    let kind = if temporary == 0 {
+                        OneTimeKind::Recovery
+                    } else {
+                        OneTimeKind::Temporary
+                    };
+                    one_time_code_from_row(r, kind)
+                })
+                .collect::<Result<_>>()?;
+                Ok(reads)
             }
 
             /// A person's devices, in id order.
@@ -554,20 +719,7 @@ macro_rules! sql_store {
                 }
 
                 async fn people_named(&self, username: &str) -> Result<Vec<(Person, String)>> {
-                    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-                        "SELECT {PERSON_COLS}, \
-                         (SELECT o.name FROM organisations o WHERE o.id = people.org_id) AS org_name \
-                         FROM people WHERE username = $1 ORDER BY id"
-                    )))
-                    .bind(normalise_username(username))
-                    .fetch_all(&self.pool)
-                    .await?;
-                    rows.iter()
-                        .map(|row| {
-                            let org: Option<String> = row.try_get("org_name")?;
-                            Ok((person_from_row(row)?, org.unwrap_or_default()))
-                        })
-                        .collect()
+                    people_named_on(&mut *self.pool.acquire().await?, username).await
                 }
 
                 async fn person_by_id(&self, id: PersonId) -> Result<Option<Person>> {
@@ -799,52 +951,29 @@ macro_rules! sql_store {
                     org: OrgId,
                     source: Option<&str>,
                 ) -> Result<crate::store::LoginReads> {
-                    let mut reads = crate::store::LoginReads::default();
-                    // One connection for the three reads: each acquire from the pool costs a
-                    // round trip on its release (sqlx checks the connection then).
+                    login_reads_on(&mut *self.pool.acquire().await?, person, org, source).await
+                }
+
+                async fn resolve_for_login(
+                    &self,
+                    typed: &str,
+                    default_org: Option<&str>,
+                    source: Option<&str>,
+                ) -> Result<(crate::store::NameMatch, Option<crate::store::LoginReads>)> {
                     let mut conn = self.pool.acquire().await?;
-                    // No source: `f.source = NULL` matches nothing.
-                    if let Some(row) = sqlx::query(
-                        "SELECT p.password_hash, \
-                         (SELECT f.blocked_until FROM password_failures f \
-                          WHERE f.person_id = p.id AND f.source = $2) AS blocked_until, \
-                         (SELECT o.policy FROM org_policies o WHERE o.org_id = $3) AS policy \
-                         FROM people p WHERE p.id = $1",
+                    let found = crate::store::resolve_username_with(
+                        typed,
+                        default_org,
+                        &mut OnConnection(&mut conn),
                     )
-                    .bind(person)
-                    .bind(source)
-                    .bind(org)
-                    .fetch_optional(&mut *conn)
-                    .await?
-                    {
-                        reads.password_hash = row.try_get("password_hash")?;
-                        reads.source_blocked_until = row.try_get("blocked_until")?;
-                        reads.policy = row.try_get("policy")?;
-                    }
-                    reads.devices = fetch_devices_of(&mut conn, person).await?;
-                    reads.one_time_codes = sqlx::query(
-                        "SELECT id, code_hash, CAST(NULL AS BIGINT) AS expires_at, keyed, 0 AS is_temporary \
-                         FROM recovery_codes WHERE person_id = $1 AND used_at IS NULL \
-                         UNION ALL \
-                         SELECT id, code_hash, expires_at, keyed, 1 AS is_temporary \
-                         FROM temporary_codes WHERE person_id = $1 AND used_at IS NULL \
-                         ORDER BY is_temporary, id",
-                    )
-                    .bind(person)
-                    .fetch_all(&mut *conn)
-                    .await?
-                    .iter()
-                    .map(|r| {
-                        let temporary: i32 = r.try_get("is_temporary")?;
-                        let kind = if temporary == 0 {
-                            OneTimeKind::Recovery
-                        } else {
-                            OneTimeKind::Temporary
-                        };
-                        one_time_code_from_row(r, kind)
-                    })
-                    .collect::<Result<_>>()?;
-                    Ok(reads)
+                    .await?;
+                    let reads = match &found {
+                        crate::store::NameMatch::Found(p) => {
+                            Some(login_reads_on(&mut conn, p.id, p.org_id, source).await?)
+                        }
+                        _ => None,
+                    };
+                    Ok((found, reads))
                 }
 
                 async fn issue_temporary_code(
@@ -1065,6 +1194,18 @@ macro_rules! sql_store {
                     event: &AuditEvent,
                 ) -> Result<Recorded> {
                     let mut tx = self.begin().await?;
+                    if $modifying_with
+                        && let Some(person) = person
+                        && let Some(recorded) =
+                            accept_in_one_statement(&mut tx, person, changes, event).await?
+                    {
+                        if recorded == Recorded::Written {
+                            tx.commit().await?;
+                        } else {
+                            tx.rollback().await?;
+                        }
+                        return Ok(recorded);
+                    }
                     if let Some(device_use) = changes.device_use {
                         let done = match device_use {
                             DeviceUse::TotpStep { device_id, step } => {
@@ -1486,6 +1627,51 @@ sql_store!(
     false
 );
 
+/// The chain writers' lock on PostgreSQL (an arbitrary constant: "mfaaudit" in ASCII).
+macro_rules! chain_lock_sql {
+    () => {
+        "pg_advisory_xact_lock(7883095268967868788)"
+    };
+}
+
+/// What follows a right code's device update on PostgreSQL (`accept_in_one_statement`):
+/// the source's password failures forgotten (their block returned: a live one, set by a
+/// concurrent attempt, rolls it all back), the person's failures reset while no lock is
+/// live, then the chain's lock, after the rows' locks as on the general path (a writer
+/// holding a person's row and waiting for the chain must not wait on us). The target list
+/// runs left to right. $2 time, $4 person, $5 source (NULL: no password checked), $6 the
+/// factor counted.
+macro_rules! accept_rest_sql {
+    () => {
+        concat!(
+            "f AS (DELETE FROM password_failures WHERE person_id = $4 AND source = $5 \
+             RETURNING blocked_until), \
+             p AS (UPDATE people SET failed_logins = 0, locked_until = NULL \
+             WHERE id = $4 AND $6 AND (locked_until IS NULL OR locked_until <= $2) RETURNING 1) \
+             SELECT (SELECT count(*) FROM d) AS device_done, \
+             (SELECT blocked_until FROM f) AS blocked_until, \
+             (SELECT count(*) FROM p) AS person_done, ",
+            chain_lock_sql!(),
+            " AS locked"
+        )
+    };
+}
+
+/// A right TOTP code's changes and the chain's lock ($1 the step, $3 the device).
+pub(crate) const ACCEPT_TOTP: &str = concat!(
+    "WITH d AS (UPDATE devices SET last_step = $1, last_used_at = $2 \
+     WHERE id = $3 AND state = 'active' AND (last_step IS NULL OR last_step < $1) RETURNING 1), ",
+    accept_rest_sql!()
+);
+
+/// A right HOTP code's changes and the chain's lock ($1 the next counter, $3 the device, $7
+/// the counter matched).
+pub(crate) const ACCEPT_HOTP: &str = concat!(
+    "WITH d AS (UPDATE devices SET counter = $1, last_used_at = $2 \
+     WHERE id = $3 AND state = 'active' AND counter <= $7 RETURNING 1), ",
+    accept_rest_sql!()
+);
+
 sql_store!(
     postgres,
     PgStore,
@@ -1495,8 +1681,8 @@ sql_store!(
     sqlx::PgConnection,
     "./migrations/postgres",
     "BEGIN",
-    // Serialise chain writers (the key is an arbitrary constant: "mfaaudit" in ASCII).
-    Some("SELECT pg_advisory_xact_lock(7883095268967868788)"),
+    // Serialise chain writers.
+    Some(concat!("SELECT ", chain_lock_sql!())),
     // The next id from the identity's sequence, taken under the lock: ids grow in chain order.
     "SELECT (SELECT chain_hash FROM audit_events ORDER BY id DESC LIMIT 1) AS chain_hash, \
      nextval(pg_get_serial_sequence('audit_events', 'id')) AS id",
