@@ -1849,7 +1849,7 @@ async fn postgres_a_right_code_takes_the_chain_lock_after_the_rows() {
 }
 
 /// Wrong passwords throttle their source for that person only; the person is not locked.
-/// What a login reads in two queries (`Store::login_reads`) is what the single reads give:
+/// What a login reads in two or three queries (`Store::login_reads`) is what the single reads give:
 /// the password hash, the source's block, the organisation's policy, the devices, and the
 /// unused recovery codes then the unused temporary code.
 async fn login_reads_hold_what_the_single_reads_hold(s: &dyn Store) {

@@ -532,7 +532,7 @@ impl Gateway {
         let Some(person) = person else {
             return Ok(None);
         };
-        // Two queries for all of it (`Store::login_reads`).
+        // Two or three queries for all of it (`Store::login_reads`).
         let reads = self
             .store
             .login_reads(person.id, person.org_id, source)

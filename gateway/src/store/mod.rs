@@ -229,10 +229,10 @@ pub trait Store:
     /// Unlink: a phone is marked removed and its seed wiped; a hardware token goes back to
     /// stock (its seed and counter stay with it).
     async fn remove_device(&self, id: DeviceId, event: AuditEvent) -> Result<()>;
-    /// What a login reads of `person` before its password check, in two queries on one
-    /// connection (the person's password hash with the source's password block, `org`'s
-    /// stored policy and the devices, a row per device; the one-time codes) where one
-    /// query each took six round trips to the
+    /// What a login reads of `person` before its password check, on one connection: the
+    /// person's password hash with the source's password block and `org`'s stored policy
+    /// (on PostgreSQL with the devices joined, a row per device); the devices (SQLite); the
+    /// one-time codes. One query each took six round trips to the
     /// database: each round trip wakes a database thread and a runtime thread, which on a
     /// busy server is CPU taken from the hashing threads (issue 17's CPU per login).
     async fn login_reads(

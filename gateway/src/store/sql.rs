@@ -1,8 +1,10 @@
 //! The SQL store, once, for both databases. `sql_store!` expands to a module per backend;
 //! the SQL is shared (`$N` parameters work in both), the schema differs only in types.
+//! `$postgres` is true on PostgreSQL, where each statement is a round trip over the network
+//! and a data-modifying WITH can join statements; false on SQLite, in the process.
 
 macro_rules! sql_store {
-    ($module:ident, $Store:ident, $Db:ty, $Pool:ty, $Row:ty, $Conn:ty, $migrations:literal, $begin:literal, $chain_lock:expr, $chain_head:literal, $modifying_with:literal) => {
+    ($module:ident, $Store:ident, $Db:ty, $Pool:ty, $Row:ty, $Conn:ty, $migrations:literal, $begin:literal, $chain_lock:expr, $chain_head:literal, $postgres:literal) => {
         pub(super) mod $module {
             use crate::audit::{AuditEvent, StoredEvent};
             use crate::audit_chain::{self, ChainRow, Checkpoint, EventContent, SealedAuditKey};
@@ -309,7 +311,7 @@ macro_rules! sql_store {
                 // PostgreSQL counts the event in the per-day summary (store/filter.rs) in the
                 // same statement, a data-modifying WITH: one round trip fewer per event.
                 // SQLite has no such WITH, and a statement there costs no round trip.
-                let insert = if $modifying_with {
+                let insert = if $postgres {
                     crate::store::filter::INSERT_EVENT_AND_DAILY
                 } else {
                     crate::store::filter::INSERT_EVENT
@@ -334,7 +336,7 @@ macro_rules! sql_store {
                 .bind(content_hash.to_vec())
                 .bind(chain_hash.to_vec());
                 let day = crate::store::filter::day_of(e.time);
-                if $modifying_with {
+                if $postgres {
                     query.bind(day).execute(&mut *conn).await?;
                 } else {
                     query.execute(&mut *conn).await?;
@@ -365,7 +367,7 @@ macro_rules! sql_store {
                 Ok(id)
             }
 
-            /// PostgreSQL (`$modifying_with`): a right code's changes (the device's step or
+            /// PostgreSQL: a right code's changes (the device's step or
             /// counter, the source's password failures forgotten, the person's failures
             /// reset) and the chain's lock in one statement, then the event: three statements
             /// where the general path of `record_login` takes six. The compare-and-sets
@@ -467,38 +469,57 @@ macro_rules! sql_store {
                 source: Option<&str>,
             ) -> Result<crate::store::LoginReads> {
                 let mut reads = crate::store::LoginReads::default();
-                // The person with their devices, a row per device (one with no device's
-                // columns when they have none). No source: `f.source = NULL` matches
-                // nothing.
+                // The person: the password hash, the source's block (no source: `f.source =
+                // NULL` matches nothing) and the organisation's policy. On PostgreSQL with
+                // the devices joined, a row per device (one without a device's columns when
+                // there is none): a round trip fewer. SQLite reads the devices on their own
+                // (a statement there is no round trip; joined, the figures did not move).
+                const PERSON: &str = "SELECT p.password_hash, \
+                     (SELECT f.blocked_until FROM password_failures f \
+                      WHERE f.person_id = p.id AND f.source = $2) AS blocked_until, \
+                     (SELECT o.policy FROM org_policies o WHERE o.org_id = $3) AS policy";
+                static PERSON_ONLY: std::sync::LazyLock<String> =
+                    std::sync::LazyLock::new(|| format!("{PERSON} FROM people p WHERE p.id = $1"));
                 static PERSON_AND_DEVICES: std::sync::LazyLock<String> =
                     std::sync::LazyLock::new(|| {
                         let devices: Vec<String> =
                             DEVICE_COLS.split(", ").map(|c| format!("d.{c}")).collect();
                         format!(
-                            "SELECT p.password_hash, \
-                             (SELECT f.blocked_until FROM password_failures f \
-                              WHERE f.person_id = p.id AND f.source = $2) AS blocked_until, \
-                             (SELECT o.policy FROM org_policies o WHERE o.org_id = $3) AS policy, \
-                             {} FROM people p LEFT JOIN devices d ON d.person_id = p.id \
+                            "{PERSON}, {} FROM people p LEFT JOIN devices d ON d.person_id = p.id \
                              WHERE p.id = $1 ORDER BY d.id",
                             devices.join(", ")
                         )
                     });
-                let rows = sqlx::query(sqlx::AssertSqlSafe(PERSON_AND_DEVICES.as_str()))
-                    .bind(person)
-                    .bind(source)
-                    .bind(org)
-                    .fetch_all(&mut *conn)
-                    .await?;
-                if let Some(row) = rows.first() {
-                    reads.password_hash = row.try_get("password_hash")?;
-                    reads.source_blocked_until = row.try_get("blocked_until")?;
-                    reads.policy = row.try_get("policy")?;
-                }
-                for row in &rows {
-                    if row.try_get::<Option<i64>, _>("id")?.is_some() {
-                        reads.devices.push(device_from_row(row)?);
+                if $postgres {
+                    let rows = sqlx::query(sqlx::AssertSqlSafe(PERSON_AND_DEVICES.as_str()))
+                        .bind(person)
+                        .bind(source)
+                        .bind(org)
+                        .fetch_all(&mut *conn)
+                        .await?;
+                    if let Some(row) = rows.first() {
+                        reads.password_hash = row.try_get("password_hash")?;
+                        reads.source_blocked_until = row.try_get("blocked_until")?;
+                        reads.policy = row.try_get("policy")?;
                     }
+                    for row in &rows {
+                        if row.try_get::<Option<i64>, _>("id")?.is_some() {
+                            reads.devices.push(device_from_row(row)?);
+                        }
+                    }
+                } else {
+                    let row = sqlx::query(sqlx::AssertSqlSafe(PERSON_ONLY.as_str()))
+                        .bind(person)
+                        .bind(source)
+                        .bind(org)
+                        .fetch_optional(&mut *conn)
+                        .await?;
+                    if let Some(row) = row {
+                        reads.password_hash = row.try_get("password_hash")?;
+                        reads.source_blocked_until = row.try_get("blocked_until")?;
+                        reads.policy = row.try_get("policy")?;
+                    }
+                    reads.devices = fetch_devices_of(&mut *conn, person).await?;
                 }
                 reads.one_time_codes = sqlx::query(
                     "SELECT id, code_hash, CAST(NULL AS BIGINT) AS expires_at, keyed, 0 AS is_temporary \
@@ -1194,7 +1215,7 @@ macro_rules! sql_store {
                     event: &AuditEvent,
                 ) -> Result<Recorded> {
                     let mut tx = self.begin().await?;
-                    if $modifying_with
+                    if $postgres
                         && let Some(person) = person
                         && let Some(recorded) =
                             accept_in_one_statement(&mut tx, person, changes, event).await?
@@ -1623,7 +1644,7 @@ sql_store!(
     // The next id: what SQLite gives a row without one (the largest plus one).
     "SELECT (SELECT chain_hash FROM audit_events ORDER BY id DESC LIMIT 1) AS chain_hash, \
      COALESCE((SELECT MAX(id) FROM audit_events), 0) + 1 AS id",
-    // The per-day summary: its own statement.
+    // Not PostgreSQL: statements in the process, the per-day summary its own statement.
     false
 );
 
@@ -1686,7 +1707,8 @@ sql_store!(
     // The next id from the identity's sequence, taken under the lock: ids grow in chain order.
     "SELECT (SELECT chain_hash FROM audit_events ORDER BY id DESC LIMIT 1) AS chain_hash, \
      nextval(pg_get_serial_sequence('audit_events', 'id')) AS id",
-    // The per-day summary: in the event's INSERT.
+    // PostgreSQL: the per-day summary in the event's INSERT, a right code's changes in one
+    // statement, the devices joined to the login's read.
     true
 );
 
