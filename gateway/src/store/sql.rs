@@ -367,13 +367,13 @@ macro_rules! sql_store {
                 Ok(id)
             }
 
-            /// PostgreSQL: a right code's changes (the device's step or
-            /// counter, the source's password failures forgotten, the person's failures
-            /// reset) and the chain's lock in one statement, then the event: three statements
-            /// where the general path of `record_login` takes six. The compare-and-sets
-            /// and their order are the general path's; what lost is rolled back by the
-            /// caller. None: not such a change (a one-time code, a count up, a new hash, a
-            /// security key), left to the general path.
+            /// PostgreSQL: a right code's changes (the device's step or counter, the source's
+            /// password failures forgotten, the person's failures reset) and the chain's lock
+            /// in one statement, then the event: three statements where the general path of
+            /// `record_login` takes six. The compare-and-sets and their order are the general
+            /// path's; what lost is rolled back by the caller. None: not such a change (a
+            /// one-time code, a count up, a new hash, a security key), left to the general
+            /// path.
             async fn accept_in_one_statement(
                 conn: &mut $Conn,
                 person: PersonId,
