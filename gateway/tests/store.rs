@@ -1648,29 +1648,26 @@ async fn a_right_code_and_its_races_are_recorded_alike(s: Arc<dyn Store>) {
         s.person_by_id(p.id).await.unwrap().unwrap().failed_logins,
         0
     );
+    // What refuses a right code leaves nothing behind: no event, the step where it was.
+    let refused = async |changes: Changes| {
+        let before = count().await;
+        let recorded = s.record_login(Some(p.id), &changes, &login).await.unwrap();
+        assert_eq!(count().await, before, "{recorded:?}: nothing written");
+        assert_eq!(
+            step_of().await,
+            Some(100),
+            "{recorded:?}: the step not taken"
+        );
+        recorded
+    };
     // The same step again: a replay, nothing written.
-    let before = count().await;
-    assert_eq!(
-        s.record_login(Some(p.id), &accept(100), &login)
-            .await
-            .unwrap(),
-        Recorded::LostRace
-    );
-    assert_eq!(count().await, before);
+    assert_eq!(refused(accept(100)).await, Recorded::LostRace);
     // Throttled from the source (set by a concurrent attempt): nothing written, the step
     // not taken, the failures kept.
     for _ in 0..5 {
         assert!(written(s, Some(p.id), &wrong_password, &bad).await);
     }
-    let before = count().await;
-    assert_eq!(
-        s.record_login(Some(p.id), &accept(101), &login)
-            .await
-            .unwrap(),
-        Recorded::Throttled
-    );
-    assert_eq!(count().await, before);
-    assert_eq!(step_of().await, Some(100));
+    assert_eq!(refused(accept(101)).await, Recorded::Throttled);
     assert_eq!(
         s.password_failures_of(p.id, 20).await.unwrap()[0].failures,
         5
@@ -1683,15 +1680,7 @@ async fn a_right_code_and_its_races_are_recorded_alike(s: Arc<dyn Store>) {
     for _ in 0..5 {
         assert!(written(s, Some(p.id), &failed_code(), &reject_event(&p, "bad_code")).await);
     }
-    let before = count().await;
-    assert_eq!(
-        s.record_login(Some(p.id), &elsewhere(102), &login)
-            .await
-            .unwrap(),
-        Recorded::Locked
-    );
-    assert_eq!(count().await, before);
-    assert_eq!(step_of().await, Some(100));
+    assert_eq!(refused(elsewhere(102)).await, Recorded::Locked);
     let locked = s.person_by_id(p.id).await.unwrap().unwrap();
     assert_eq!(
         (locked.failed_logins, locked.locked_until),

@@ -390,32 +390,27 @@ macro_rules! sql_store {
                 }
                 let source = changes.password.as_ref().map(|(source, _)| source.as_str());
                 let factor = changes.factor.is_some();
-                let row = match changes.device_use {
+                // TOTP: the step; HOTP: the next counter, and the one matched ($7).
+                let (sql, value, device_id, matched) = match changes.device_use {
                     Some(DeviceUse::TotpStep { device_id, step }) => {
-                        sqlx::query(crate::store::sql::ACCEPT_TOTP)
-                            .bind(i(step))
-                            .bind(event.time)
-                            .bind(device_id)
-                            .bind(person)
-                            .bind(source)
-                            .bind(factor)
-                            .fetch_one(&mut *conn)
-                            .await?
+                        (crate::store::sql::ACCEPT_TOTP, step, device_id, None)
                     }
                     Some(DeviceUse::HotpCounter { device_id, matched, next }) => {
-                        sqlx::query(crate::store::sql::ACCEPT_HOTP)
-                            .bind(i(next))
-                            .bind(event.time)
-                            .bind(device_id)
-                            .bind(person)
-                            .bind(source)
-                            .bind(factor)
-                            .bind(i(matched))
-                            .fetch_one(&mut *conn)
-                            .await?
+                        (crate::store::sql::ACCEPT_HOTP, next, device_id, Some(matched))
                     }
                     _ => return Ok(None),
                 };
+                let mut query = sqlx::query(sql)
+                    .bind(i(value))
+                    .bind(event.time)
+                    .bind(device_id)
+                    .bind(person)
+                    .bind(source)
+                    .bind(factor);
+                if let Some(matched) = matched {
+                    query = query.bind(i(matched));
+                }
+                let row = query.fetch_one(&mut *conn).await?;
                 if row.try_get::<i64, _>("device_done")? == 0 {
                     return Ok(Some(Recorded::LostRace));
                 }
