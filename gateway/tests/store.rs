@@ -2230,6 +2230,7 @@ macro_rules! shared_suite {
 shared_suite!(
     parallel_wrong_codes_lock_at_the_threshold,
     a_right_code_and_its_races_are_recorded_alike,
+    two_purges_at_once_redact_each_row_once,
     gateway_parallel_wrong_codes,
     gateway_wrong_passwords_from_elsewhere,
 );
@@ -2466,6 +2467,69 @@ fn purge_of(
     let mut event = ev(EventKind::AuditPurged);
     event.detail = Some(serde_json::json!({ "purged": audit_chain::id_ranges(ids) }));
     (redactions, event)
+}
+
+/// Two purges at once over the same batches, as two instances' daily jobs (or one and the
+/// CLI) run them: each row is redacted once, each batch gets one `audit_purged` event (the
+/// purge that comes second writes nothing), the most failures' summary loses each purged
+/// reject once, and the chain verifies.
+async fn two_purges_at_once_redact_each_row_once(s: Arc<dyn Store>) {
+    let start = NOW - 200 * 86_400;
+    let mut ids = Vec::new();
+    for i in 0..400i64 {
+        let mut e = AuditEvent::admin(start + i * 40_000, EventKind::LoginAttempt, "radius");
+        e.channel = Channel::Radius;
+        e.username = Some(format!("user{}", i % 3));
+        e.source = Some(format!("192.0.2.{}", i % 2));
+        e.outcome = Outcome::Reject;
+        ids.push(s.append_event(&e).await.unwrap());
+    }
+    // The older half, in batches of 25, by two purges at once.
+    let batches: Vec<Vec<i64>> = ids[..200].chunks(25).map(<[i64]>::to_vec).collect();
+    let purge = |s: Arc<dyn Store>, batches: Vec<Vec<i64>>| async move {
+        let mut n = 0;
+        for batch in batches {
+            let (redactions, event) = purge_of(&batch, None, "pseudonym-x");
+            n += s.redact_events(&redactions, &event).await.unwrap();
+        }
+        n
+    };
+    let (a, b) = tokio::join!(
+        tokio::spawn(purge(s.clone(), batches.clone())),
+        tokio::spawn(purge(s.clone(), batches.clone()))
+    );
+    assert_eq!(a.unwrap() + b.unwrap(), 200, "each row redacted once");
+    let purge_events = s
+        .events(&EventFilter {
+            kind: Some(EventKind::AuditPurged.as_str().into()),
+            ..EventFilter::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(purge_events.len(), batches.len(), "one event per batch");
+    // The summary counts the 200 rejects left, each once.
+    let top = s
+        .top_failures(
+            &EventFilter {
+                kind: Some("login_attempt".into()),
+                ..EventFilter::default()
+            },
+            4,
+        )
+        .await
+        .unwrap();
+    let left = |f: fn(i64) -> String| {
+        let mut by = std::collections::BTreeMap::<String, u64>::new();
+        for i in 200..400 {
+            *by.entry(f(i)).or_default() += 1;
+        }
+        let mut v: Vec<(String, u64)> = by.into_iter().collect();
+        v.sort_by(|x, y| y.1.cmp(&x.1).then(x.0.cmp(&y.0)));
+        v
+    };
+    assert_eq!(top.usernames, left(|i| format!("user{}", i % 3)));
+    assert_eq!(top.sources, left(|i| format!("192.0.2.{}", i % 2)));
+    assert_eq!(problem(&*s, None).await, None, "the chain verifies");
 }
 
 // ---- the auditor's side: counts, per-day outcomes, most failures, purge, erasure, roles --

@@ -211,11 +211,12 @@ impl Gateway {
                 let started = std::time::Instant::now();
                 let n = self.store.redact_events(&redactions, &event).await?;
                 last_took = Some(started.elapsed());
-                for (k, c) in by_kind {
-                    *report.redacted.entry(k).or_default() += c;
-                }
-                if n == 0 {
-                    break;
+                // n == 0: another purge (another instance's, the CLI's) redacted this batch
+                // first; go on behind it (`from` moved on, and purged rows are no candidates).
+                if n > 0 {
+                    for (k, c) in by_kind {
+                        *report.redacted.entry(k).or_default() += c;
+                    }
                 }
             }
         }

@@ -95,7 +95,8 @@ pub trait AuditAdminStore: Send + Sync {
         scope: Option<OrgId>,
     ) -> Result<Vec<StoredEvent>>;
     /// Apply `redactions` and write `event` (an `audit_purged` naming them) in one
-    /// transaction. Rows already purged are left as they are.
+    /// transaction; how many rows it redacted. Rows already purged are left as they are;
+    /// when all of them are (another purge got there first), nothing is written.
     async fn redact_events(&self, redactions: &[Redaction], event: &AuditEvent) -> Result<u64>;
     /// Replace a removed person's identity with `pseudonym` (username; name, e-mail and
     /// employee number emptied) and apply `redactions` to the events about them, with
@@ -112,7 +113,7 @@ pub trait AuditAdminStore: Send + Sync {
 }
 
 macro_rules! audit_admin_sql {
-    ($module:ident, $Store:ident, $redact:ident, $forget:ident, $most:ident, $rejects:expr, $sqlite:expr) => {
+    ($module:ident, $Store:ident, $redact:ident, $forget:ident, $lock_unpurged:ident, $most:ident, $rejects:expr, $sqlite:expr) => {
         #[async_trait]
         impl AuditAdminStore for super::sql::$module::$Store {
             async fn count_events(&self, f: &EventFilter) -> Result<u64> {
@@ -409,6 +410,15 @@ macro_rules! audit_admin_sql {
 
             async fn redact_events(&self, redactions: &[Redaction], event: &AuditEvent) -> Result<u64> {
                 let mut tx = self.begin().await?;
+                // Another purge (another instance's daily job, the CLI) may be at the same
+                // rows. First the rows still unpurged, locked in id order on PostgreSQL (a
+                // row another purge redacted meanwhile drops out once its transaction
+                // commits; SQLite's write lock serialises the two). None left: nothing is
+                // written, no event either.
+                if !$lock_unpurged(&mut tx, redactions).await? {
+                    tx.rollback().await?;
+                    return Ok(0);
+                }
                 $forget(&mut tx, redactions).await?;
                 let n = $redact(&mut tx, redactions).await?;
                 super::sql::$module::insert_event(&mut tx, event).await?;
@@ -437,6 +447,8 @@ macro_rules! audit_admin_sql {
                         "only a removed person's identity can be erased".into(),
                     ));
                 }
+                // A purge may be at some of these rows: wait for it (see redact_events).
+                $lock_unpurged(&mut tx, redactions).await?;
                 $forget(&mut tx, redactions).await?;
                 $redact(&mut tx, redactions).await?;
                 for r in redactions {
@@ -619,6 +631,29 @@ macro_rules! audit_admin_sql {
             Ok(())
         }
 
+        /// Whether any row of `redactions` is still unpurged; on PostgreSQL those rows
+        /// are locked (`FOR UPDATE`, in id order, so two purges cannot deadlock), so the
+        /// statements after this one see them as they stay until the commit.
+        async fn $lock_unpurged(
+            conn: &mut sqlx::Transaction<'static, <super::sql::$module::$Store as DbOf>::Db>,
+            redactions: &[Redaction],
+        ) -> Result<bool> {
+            let mut any = false;
+            for chunk in redactions.chunks(REDACT_CHUNK) {
+                let params: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "SELECT id FROM audit_events WHERE id IN ({}) AND purged = FALSE ORDER BY id{}",
+                    params.join(", "),
+                    if $sqlite { "" } else { " FOR UPDATE" }
+                )));
+                for r in chunk {
+                    q = q.bind(r.id);
+                }
+                any |= !q.fetch_all(&mut **conn).await?.is_empty();
+            }
+            Ok(any)
+        }
+
         /// Redact the rows of `redactions` that are not purged yet, one statement per
         /// chunk; how many were.
         async fn $redact(
@@ -677,6 +712,7 @@ audit_admin_sql!(
     SqliteStore,
     redact_sqlite,
     forget_rejects_sqlite,
+    lock_unpurged_sqlite,
     most_from_periods_sqlite,
     FailuresIndex::RejectsNamed,
     true
@@ -686,6 +722,7 @@ audit_admin_sql!(
     PgStore,
     redact_postgres,
     forget_rejects_postgres,
+    lock_unpurged_postgres,
     most_from_periods_postgres,
     FailuresIndex::Rejects,
     false
