@@ -1837,6 +1837,100 @@ async fn postgres_a_right_code_takes_the_chain_lock_after_the_rows() {
     assert_eq!(waiting.await.unwrap().unwrap(), Recorded::Written);
 }
 
+/// An erasure takes the chain's lock before the most failures' summary rows, the order a
+/// refused login takes them in (its reject's counts are written by the event's INSERT, under
+/// the chain's lock). A holder stands in for such a login: it holds the chain's lock while
+/// the erasure waits for it, then counts a reject from the address the erasure takes out.
+/// With the summary's row taken first, the two would deadlock (PostgreSQL aborts one after
+/// a second); the holder's lock_timeout turns that into this test's failure.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_an_erasure_takes_the_chain_lock_before_the_summary() {
+    let h = postgres().await;
+    let s = &*h.store;
+    let Raw::Pg(pool) = &h.raw else {
+        panic!("a PostgreSQL harness has a pool");
+    };
+    let (_, p) = org_and_person(s, "hal").await;
+    let mut refused = AuditEvent::admin(NOW, EventKind::LoginAttempt, "radius");
+    refused.channel = Channel::Radius;
+    refused.person_id = Some(p.id);
+    refused.username = Some("hal".into());
+    refused.source = Some("198.51.100.9".into());
+    refused.outcome = Outcome::Reject;
+    s.append_event(&refused).await.unwrap();
+    s.set_person_state(p.id, PersonState::Removed, ev(EventKind::PersonRemoved))
+        .await
+        .unwrap();
+    let ids: Vec<i64> = s
+        .events_about(p.id)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.id)
+        .collect();
+    let (redactions, erase) = purge_of(&ids, Some(p.id), "pseudonym-hal");
+    let mut holder = pool.begin().await.unwrap();
+    sqlx::query("SELECT pg_advisory_xact_lock(7883095268967868788)")
+        .execute(&mut *holder)
+        .await
+        .unwrap();
+    let holder_pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+        .fetch_one(&mut *holder)
+        .await
+        .unwrap();
+    let store = h.store.clone();
+    let waiting = tokio::spawn(async move {
+        store
+            .erase_person(p.id, "pseudonym-hal", &redactions, &erase)
+            .await
+    });
+    let mut blocked = false;
+    for _ in 0..250 {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        blocked = sqlx::query_scalar::<_, i32>(
+            "SELECT pid FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))",
+        )
+        .bind(holder_pid)
+        .fetch_optional(pool)
+        .await
+        .unwrap()
+        .is_some();
+        if blocked {
+            break;
+        }
+    }
+    assert!(blocked, "the erasure waits for the chain's lock");
+    sqlx::query("SET LOCAL lock_timeout = '500ms'")
+        .execute(&mut *holder)
+        .await
+        .unwrap();
+    let counted = sqlx::query(
+        "UPDATE audit_reject_periods SET n = n + 1 \
+         WHERE kind = 'login_attempt' AND col = 'source' AND value = '198.51.100.9'",
+    )
+    .execute(&mut *holder)
+    .await;
+    let counted = match counted {
+        Ok(done) => done.rows_affected(),
+        Err(e) => panic!("the erasure holds the summary's row while it waits: {e}"),
+    };
+    assert_eq!(counted, 1);
+    holder.commit().await.unwrap();
+    waiting.await.unwrap().unwrap();
+    let n: i64 = sqlx::query_scalar(
+        "SELECT n FROM audit_reject_periods \
+         WHERE kind = 'login_attempt' AND col = 'source' AND value = '198.51.100.9'",
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        n, 1,
+        "the holder's reject counted, the erased one taken out"
+    );
+    assert_eq!(problem(s, None).await, None, "the chain verifies");
+}
+
 /// Wrong passwords throttle their source for that person only; the person is not locked.
 /// What a login reads in two or three queries (`Store::login_reads`) is what the single reads give:
 /// the password hash, the source's block, the organisation's policy, the devices, and the

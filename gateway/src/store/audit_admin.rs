@@ -113,7 +113,7 @@ pub trait AuditAdminStore: Send + Sync {
 }
 
 macro_rules! audit_admin_sql {
-    ($module:ident, $Store:ident, $redact:ident, $forget:ident, $lock_unpurged:ident, $most:ident, $rejects:expr, $sqlite:expr) => {
+    ($module:ident, $Store:ident, $redact:ident, $forget:ident, $lower:ident, $lock_unpurged:ident, $most:ident, $rejects:expr, $sqlite:expr) => {
         #[async_trait]
         impl AuditAdminStore for super::sql::$module::$Store {
             async fn count_events(&self, f: &EventFilter) -> Result<u64> {
@@ -419,9 +419,12 @@ macro_rules! audit_admin_sql {
                     tx.rollback().await?;
                     return Ok(0);
                 }
-                $forget(&mut tx, redactions).await?;
+                let gone = $forget(&mut tx, redactions).await?;
                 let n = $redact(&mut tx, redactions).await?;
-                super::sql::$module::insert_event(&mut tx, event).await?;
+                // The chain's lock, then the summary's rows: the order a login takes them in.
+                super::sql::$module::lock_chain(&mut tx).await?;
+                $lower(&mut tx, gone).await?;
+                super::sql::$module::insert_event_locked(&mut tx, event).await?;
                 tx.commit().await?;
                 Ok(n)
             }
@@ -449,7 +452,7 @@ macro_rules! audit_admin_sql {
                 }
                 // A purge may be at some of these rows: wait for it (see redact_events).
                 $lock_unpurged(&mut tx, redactions).await?;
-                $forget(&mut tx, redactions).await?;
+                let gone = $forget(&mut tx, redactions).await?;
                 $redact(&mut tx, redactions).await?;
                 for r in redactions {
                     // Events about the person that were purged already get the pseudonym
@@ -463,7 +466,9 @@ macro_rules! audit_admin_sql {
                     .execute(&mut *tx)
                     .await?;
                 }
-                super::sql::$module::insert_event(&mut tx, event).await?;
+                super::sql::$module::lock_chain(&mut tx).await?;
+                $lower(&mut tx, gone).await?;
+                super::sql::$module::insert_event_locked(&mut tx, event).await?;
                 tx.commit().await?;
                 Ok(())
             }
@@ -562,12 +567,13 @@ macro_rules! audit_admin_sql {
             Ok(None)
         }
 
-        /// Take the rows about to be redacted that are unpurged rejects out of the most
-        /// failures' summary (`audit_reject_periods`), deleting what drops to nothing.
+        /// What the rows about to be redacted that are unpurged rejects count for in the
+        /// most failures' summary (`audit_reject_periods`): read before the redaction,
+        /// lowered by `$lower` after the chain's lock.
         async fn $forget(
             conn: &mut sqlx::Transaction<'static, <super::sql::$module::$Store as DbOf>::Db>,
             redactions: &[Redaction],
-        ) -> Result<()> {
+        ) -> Result<Gone> {
             use sqlx::Row as _;
             let mut gone: std::collections::BTreeMap<(String, &'static str, i64, String), i64> =
                 std::collections::BTreeMap::new();
@@ -591,9 +597,18 @@ macro_rules! audit_admin_sql {
                     }
                 }
             }
+            Ok(gone.into_iter().collect())
+        }
+
+        /// Take `gone` (from `$forget`) out of the summary, deleting what drops to nothing.
+        /// Called with the chain's lock held: a login writes its reject's counts under that
+        /// lock, so taking the summary's rows before it could deadlock with one.
+        async fn $lower(
+            conn: &mut sqlx::Transaction<'static, <super::sql::$module::$Store as DbOf>::Db>,
+            gone: Gone,
+        ) -> Result<()> {
             // One statement lowers the counts of a chunk of values; then each (kind, column,
             // period) touched loses its rows that reached zero (the `_top` index's range).
-            let gone: Vec<_> = gone.into_iter().collect();
             let mut touched = std::collections::BTreeSet::new();
             for chunk in gone.chunks(FORGET_CHUNK) {
                 let rows: Vec<String> = (0..chunk.len())
@@ -696,6 +711,9 @@ macro_rules! audit_admin_sql {
     };
 }
 
+/// Counts to take out of `audit_reject_periods`: (kind, column, period, value) and how many.
+type Gone = Vec<((String, &'static str, i64, String), i64)>;
+
 /// The database type behind a store type.
 trait DbOf {
     type Db: sqlx::Database;
@@ -712,6 +730,7 @@ audit_admin_sql!(
     SqliteStore,
     redact_sqlite,
     forget_rejects_sqlite,
+    lower_rejects_sqlite,
     lock_unpurged_sqlite,
     most_from_periods_sqlite,
     FailuresIndex::RejectsNamed,
@@ -722,6 +741,7 @@ audit_admin_sql!(
     PgStore,
     redact_postgres,
     forget_rejects_postgres,
+    lower_rejects_postgres,
     lock_unpurged_postgres,
     most_from_periods_postgres,
     FailuresIndex::Rejects,

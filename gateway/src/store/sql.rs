@@ -286,15 +286,21 @@ macro_rules! sql_store {
             /// SQLite write transaction; on PostgreSQL an advisory lock held to commit), so
             /// no two events chain onto the same predecessor.
             pub(crate) async fn insert_event(conn: &mut $Conn, e: &AuditEvent) -> Result<i64> {
-                // SQLite needs no lock statement (its write lock serialises the writers).
-                if let Some(lock) = $chain_lock {
-                    sqlx::query(lock).execute(&mut *conn).await?;
-                }
+                lock_chain(conn).await?;
                 insert_event_locked(conn, e).await
             }
 
+            /// Take the chain's lock (PostgreSQL: an advisory lock held to commit; SQLite
+            /// needs no lock statement, its write lock serialises the writers).
+            pub(crate) async fn lock_chain(conn: &mut $Conn) -> Result<()> {
+                if let Some(lock) = $chain_lock {
+                    sqlx::query(lock).execute(&mut *conn).await?;
+                }
+                Ok(())
+            }
+
             /// [`insert_event`] in a transaction that holds the chain's lock already.
-            async fn insert_event_locked(conn: &mut $Conn, e: &AuditEvent) -> Result<i64> {
+            pub(crate) async fn insert_event_locked(conn: &mut $Conn, e: &AuditEvent) -> Result<i64> {
                 let content = EventContent::from_event(e);
                 // The chain's head and the new event's id in one statement, so the row is
                 // written once, hashes and all (no UPDATE after the INSERT).
