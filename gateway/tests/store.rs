@@ -1759,6 +1759,24 @@ async fn a_right_code_and_its_races_are_recorded_alike(s: Arc<dyn Store>) {
     assert_eq!(problem(s, None).await, None);
 }
 
+/// The backend that waits for a lock `holder` holds, polled for up to 5 s (None: none).
+async fn blocked_by(pool: &sqlx::PgPool, holder: i32) -> Option<i32> {
+    for _ in 0..250 {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        let pid = sqlx::query_scalar::<_, i32>(
+            "SELECT pid FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))",
+        )
+        .bind(holder)
+        .fetch_optional(pool)
+        .await
+        .unwrap();
+        if pid.is_some() {
+            return pid;
+        }
+    }
+    None
+}
+
 /// PostgreSQL: a right code's one statement takes the chain's lock after the rows' locks
 /// (as the general path does), so a writer holding the person's row and waiting for the
 /// chain is not waited on while it holds the chain: no deadlock.
@@ -1800,21 +1818,7 @@ async fn postgres_a_right_code_takes_the_chain_lock_after_the_rows() {
         .fetch_one(&mut *holder)
         .await
         .unwrap();
-    let mut login_pid = None;
-    for _ in 0..250 {
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        login_pid = sqlx::query_scalar::<_, i32>(
-            "SELECT pid FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))",
-        )
-        .bind(holder_pid)
-        .fetch_optional(pool)
-        .await
-        .unwrap();
-        if login_pid.is_some() {
-            break;
-        }
-    }
-    let Some(login_pid) = login_pid else {
+    let Some(login_pid) = blocked_by(pool, holder_pid).await else {
         panic!("the login waits for the person's row");
     };
     let advisory: i64 = sqlx::query_scalar(
@@ -1884,22 +1888,10 @@ async fn postgres_an_erasure_takes_the_chain_lock_before_the_summary() {
             .erase_person(p.id, "pseudonym-hal", &redactions, &erase)
             .await
     });
-    let mut blocked = false;
-    for _ in 0..250 {
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        blocked = sqlx::query_scalar::<_, i32>(
-            "SELECT pid FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))",
-        )
-        .bind(holder_pid)
-        .fetch_optional(pool)
-        .await
-        .unwrap()
-        .is_some();
-        if blocked {
-            break;
-        }
-    }
-    assert!(blocked, "the erasure waits for the chain's lock");
+    assert!(
+        blocked_by(pool, holder_pid).await.is_some(),
+        "the erasure waits for the chain's lock"
+    );
     sqlx::query("SET LOCAL lock_timeout = '500ms'")
         .execute(&mut *holder)
         .await
