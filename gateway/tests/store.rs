@@ -2550,15 +2550,21 @@ fn purge_of(
             detail: None,
         })
         .collect();
-    let mut event = ev(EventKind::AuditPurged);
-    event.detail = Some(serde_json::json!({ "purged": audit_chain::id_ranges(ids) }));
-    (redactions, event)
+    (redactions, purged_event(ids))
 }
 
-/// Two purges at once over the same batches, as two instances' daily jobs (or one and the
-/// CLI) run them: each row is redacted once, each batch gets one `audit_purged` event (the
-/// purge that comes second writes nothing), the most failures' summary loses each purged
-/// reject once, and the chain verifies.
+/// The `audit_purged` event naming `ids` (what `Store::redact_events` is given to make it).
+fn purged_event(ids: &[i64]) -> AuditEvent {
+    let mut event = ev(EventKind::AuditPurged);
+    event.detail = Some(serde_json::json!({ "purged": audit_chain::id_ranges(ids) }));
+    event
+}
+
+/// Two purges at once over the same rows, as two instances' daily jobs (or one and the CLI)
+/// run them, in batches that overlap in part: each row is redacted once and named by one
+/// `audit_purged` event (a batch names only the rows it redacted; one whose rows the other
+/// purge redacted writes nothing), the most failures' summary loses each purged reject
+/// once, and the chain verifies.
 async fn two_purges_at_once_redact_each_row_once(s: Arc<dyn Store>) {
     let start = NOW - 200 * 86_400;
     let mut ids = Vec::new();
@@ -2570,29 +2576,43 @@ async fn two_purges_at_once_redact_each_row_once(s: Arc<dyn Store>) {
         e.outcome = Outcome::Reject;
         ids.push(s.append_event(&e).await.unwrap());
     }
-    // The older half, in batches of 25, by two purges at once.
-    let batches: Vec<Vec<i64>> = ids[..200].chunks(25).map(<[i64]>::to_vec).collect();
+    // The older half, by two purges at once: one in batches of 25, the other of 20.
     let purge = |s: Arc<dyn Store>, batches: Vec<Vec<i64>>| async move {
-        let mut n = 0;
+        let mut redacted = Vec::new();
         for batch in batches {
-            let (redactions, event) = purge_of(&batch, None, "pseudonym-x");
-            n += s.redact_events(&redactions, &event).await.unwrap();
+            let (redactions, _) = purge_of(&batch, None, "pseudonym-x");
+            redacted.extend(s.redact_events(&redactions, &purged_event).await.unwrap());
         }
-        n
+        redacted
     };
+    let batches =
+        |size: usize| -> Vec<Vec<i64>> { ids[..200].chunks(size).map(<[i64]>::to_vec).collect() };
     let (a, b) = tokio::join!(
-        tokio::spawn(purge(s.clone(), batches.clone())),
-        tokio::spawn(purge(s.clone(), batches.clone()))
+        tokio::spawn(purge(s.clone(), batches(25))),
+        tokio::spawn(purge(s.clone(), batches(20)))
     );
-    assert_eq!(a.unwrap() + b.unwrap(), 200, "each row redacted once");
-    let purge_events = s
+    let mut redacted: Vec<i64> = a.unwrap().into_iter().chain(b.unwrap()).collect();
+    redacted.sort_unstable();
+    assert_eq!(redacted, ids[..200], "each row redacted once");
+    let mut named: Vec<i64> = Vec::new();
+    for row in s
         .events(&EventFilter {
             kind: Some(EventKind::AuditPurged.as_str().into()),
             ..EventFilter::default()
         })
         .await
-        .unwrap();
-    assert_eq!(purge_events.len(), batches.len(), "one event per batch");
+        .unwrap()
+    {
+        let detail = row.event.detail.unwrap();
+        let ranges: Vec<[i64; 2]> = serde_json::from_value(detail["purged"].clone()).unwrap();
+        assert!(
+            !ranges.is_empty(),
+            "no event for a batch that redacted nothing"
+        );
+        named.extend(ranges.iter().flat_map(|[a, b]| *a..=*b));
+    }
+    named.sort_unstable();
+    assert_eq!(named, ids[..200], "each row named by one event");
     // The summary counts the 200 rejects left, each once.
     let top = s
         .top_failures(
@@ -2700,8 +2720,14 @@ async fn audit_admin_counts_purge_and_erasure(h: &Harness) {
             .all(|r| r.event.time > newest)
     );
     let ids: Vec<i64> = old.iter().map(|r| r.id).collect();
-    let (redactions, purge) = purge_of(&ids, None, "pseudonym-x");
-    assert_eq!(s.redact_events(&redactions, &purge).await.unwrap(), 2);
+    let (redactions, _) = purge_of(&ids, None, "pseudonym-x");
+    assert_eq!(
+        s.redact_events(&redactions, &purged_event)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
     assert!(
         s.purge_candidates(Some("login_attempt"), &[], i64::MIN, NOW + 86_400, 100)
             .await
@@ -2916,8 +2942,8 @@ async fn most_failures_over_periods_follow_purge_and_erasure(h: &Harness) {
 
     // The retention purge redacts the oldest rows: they leave the lists.
     let old: Vec<i64> = rows.iter().take(120).map(|r| r.id).collect();
-    let (redactions, purge) = purge_of(&old, None, "pseudonym-x");
-    s.redact_events(&redactions, &purge).await.unwrap();
+    let (redactions, _) = purge_of(&old, None, "pseudonym-x");
+    s.redact_events(&redactions, &purged_event).await.unwrap();
     for r in rows.iter_mut().filter(|r| old.contains(&r.id)) {
         r.purged = true;
     }
@@ -2967,17 +2993,20 @@ async fn a_purge_of_many_rows_redacts_each_row_once(h: &Harness) {
         };
         ids.push(s.append_event(&e).await.unwrap());
     }
-    let (first, purge) = purge_of(&ids[..3], None, "pseudonym-first");
-    assert_eq!(s.redact_events(&first, &purge).await.unwrap(), 3);
-    let (mut redactions, purge) = purge_of(&ids, None, "");
+    let (first, _) = purge_of(&ids[..3], None, "pseudonym-first");
+    assert_eq!(
+        s.redact_events(&first, &purged_event).await.unwrap(),
+        ids[..3]
+    );
+    let (mut redactions, _) = purge_of(&ids, None, "");
     for r in &mut redactions {
         r.username = Some(format!("pseudonym-{}", r.id));
         r.request_id = Some(format!("r{}", r.id));
     }
     assert_eq!(
-        s.redact_events(&redactions, &purge).await.unwrap(),
-        1_200,
-        "the rows purged before are not counted again"
+        s.redact_events(&redactions, &purged_event).await.unwrap(),
+        ids[3..],
+        "the rows purged before are not redacted or named again"
     );
     let attempts = EventFilter {
         kind: Some("login_attempt".into()),

@@ -190,33 +190,42 @@ impl Gateway {
                 from = rows.iter().map(|r| r.event.time).max().unwrap_or(from);
                 let redactions: Vec<Redaction> =
                     rows.iter().map(|r| self.retention_redaction(r)).collect();
-                let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
-                let mut by_kind: BTreeMap<String, u64> = BTreeMap::new();
-                for r in &rows {
-                    *by_kind.entry(r.event.kind.as_str().to_owned()).or_default() += 1;
-                }
-                let mut event = actor.event(EventKind::AuditPurged, now);
-                event.reason = Some("retention".into());
-                event.detail = Some(serde_json::json!({
-                    "purged": id_ranges(&ids),
-                    "kinds": by_kind,
-                    "retention_days": days,
-                    "before": crate::audit::format_time(before),
-                }));
+                let kinds: BTreeMap<i64, &str> =
+                    rows.iter().map(|r| (r.id, r.event.kind.as_str())).collect();
+                let by_kind = |ids: &[i64]| {
+                    let mut by_kind: BTreeMap<String, u64> = BTreeMap::new();
+                    for id in ids {
+                        if let Some(k) = kinds.get(id) {
+                            *by_kind.entry((*k).to_owned()).or_default() += 1;
+                        }
+                    }
+                    by_kind
+                };
+                // The event names the rows this batch redacts: those of `rows` that another
+                // purge (another instance's, the CLI's) has not redacted meanwhile.
+                let event = |ids: &[i64]| {
+                    let mut event = actor.event(EventKind::AuditPurged, now);
+                    event.reason = Some("retention".into());
+                    event.detail = Some(serde_json::json!({
+                        "purged": id_ranges(ids),
+                        "kinds": by_kind(ids),
+                        "retention_days": days,
+                        "before": crate::audit::format_time(before),
+                    }));
+                    event
+                };
                 // Bounded batches with a pause after each (see PURGE_PAUSE_MIN): logins
                 // waiting for the database's write lock get it between two batches.
                 if let Some(took) = last_took {
                     tokio::time::sleep(purge_pause(took)).await;
                 }
                 let started = std::time::Instant::now();
-                let n = self.store.redact_events(&redactions, &event).await?;
+                let ids = self.store.redact_events(&redactions, &event).await?;
                 last_took = Some(started.elapsed());
-                // n == 0: another purge (another instance's, the CLI's) redacted this batch
-                // first; go on behind it (`from` moved on, and purged rows are no candidates).
-                if n > 0 {
-                    for (k, c) in by_kind {
-                        *report.redacted.entry(k).or_default() += c;
-                    }
+                // None: another purge redacted this whole batch first; go on behind it
+                // (`from` moved on, and purged rows are no candidates).
+                for (k, c) in by_kind(&ids) {
+                    *report.redacted.entry(k).or_default() += c;
                 }
             }
         }

@@ -94,10 +94,15 @@ pub trait AuditAdminStore: Send + Sync {
         person: PersonId,
         scope: Option<OrgId>,
     ) -> Result<Vec<StoredEvent>>;
-    /// Apply `redactions` and write `event` (an `audit_purged` naming them) in one
-    /// transaction; how many rows it redacted. Rows already purged are left as they are;
-    /// when all of them are (another purge got there first), nothing is written.
-    async fn redact_events(&self, redactions: &[Redaction], event: &AuditEvent) -> Result<u64>;
+    /// Apply `redactions` to the rows among them not purged yet and write the `audit_purged`
+    /// event that `event` makes from those rows' ids (ascending), in one transaction; the
+    /// ids it redacted. Rows already purged (another purge got there first) are left as
+    /// they are and not named; when all of them are, nothing is written.
+    async fn redact_events(
+        &self,
+        redactions: &[Redaction],
+        event: &(dyn for<'i> Fn(&'i [i64]) -> AuditEvent + Send + Sync),
+    ) -> Result<Vec<i64>>;
     /// Replace a removed person's identity with `pseudonym` (username; name, e-mail and
     /// employee number emptied) and apply `redactions` to the events about them, with
     /// `event`, in one transaction.
@@ -113,7 +118,7 @@ pub trait AuditAdminStore: Send + Sync {
 }
 
 macro_rules! audit_admin_sql {
-    ($module:ident, $Store:ident, $redact:ident, $forget:ident, $lower:ident, $lock_unpurged:ident, $most:ident, $rejects:expr, $sqlite:expr) => {
+    ($module:ident, $Store:ident, $redact:ident, $take_unpurged:ident, $lower:ident, $most:ident, $rejects:expr, $sqlite:expr) => {
         #[async_trait]
         impl AuditAdminStore for super::sql::$module::$Store {
             async fn count_events(&self, f: &EventFilter) -> Result<u64> {
@@ -408,25 +413,30 @@ macro_rules! audit_admin_sql {
                 .collect()
             }
 
-            async fn redact_events(&self, redactions: &[Redaction], event: &AuditEvent) -> Result<u64> {
+            async fn redact_events(
+                &self,
+                redactions: &[Redaction],
+                event: &(dyn for<'i> Fn(&'i [i64]) -> AuditEvent + Send + Sync),
+            ) -> Result<Vec<i64>> {
                 let mut tx = self.begin().await?;
                 // Another purge (another instance's daily job, the CLI) may be at the same
                 // rows. First the rows still unpurged, locked in id order on PostgreSQL (a
                 // row another purge redacted meanwhile drops out once its transaction
-                // commits; SQLite's write lock serialises the two). None left: nothing is
-                // written, no event either.
-                if !$lock_unpurged(&mut tx, redactions).await? {
+                // commits; SQLite's write lock serialises the two). Only those are redacted
+                // and named; none left: nothing is written, no event either.
+                let (ids, gone) = $take_unpurged(&mut tx, redactions).await?;
+                if ids.is_empty() {
                     tx.rollback().await?;
-                    return Ok(0);
+                    return Ok(ids);
                 }
-                let gone = $forget(&mut tx, redactions).await?;
-                let n = $redact(&mut tx, redactions).await?;
+                // The rows are locked: the redaction finds exactly `ids` unpurged.
+                $redact(&mut tx, redactions).await?;
                 // The chain's lock, then the summary's rows: the order a login takes them in.
                 super::sql::$module::lock_chain(&mut tx).await?;
                 $lower(&mut tx, gone).await?;
-                super::sql::$module::insert_event_locked(&mut tx, event).await?;
+                super::sql::$module::insert_event_locked(&mut tx, &event(&ids)).await?;
                 tx.commit().await?;
-                Ok(n)
+                Ok(ids)
             }
 
             async fn erase_person(
@@ -451,8 +461,7 @@ macro_rules! audit_admin_sql {
                     ));
                 }
                 // A purge may be at some of these rows: wait for it (see redact_events).
-                $lock_unpurged(&mut tx, redactions).await?;
-                let gone = $forget(&mut tx, redactions).await?;
+                let (_, gone) = $take_unpurged(&mut tx, redactions).await?;
                 $redact(&mut tx, redactions).await?;
                 for r in redactions {
                     // Events about the person that were purged already get the pseudonym
@@ -567,27 +576,36 @@ macro_rules! audit_admin_sql {
             Ok(None)
         }
 
-        /// What the rows about to be redacted that are unpurged rejects count for in the
-        /// most failures' summary (`audit_reject_periods`): read before the redaction,
-        /// lowered by `$lower` after the chain's lock.
-        async fn $forget(
+        /// The rows of `redactions` still unpurged: their ids, ascending, and what the
+        /// rejects among them count for in the most failures' summary
+        /// (`audit_reject_periods`), read before the redaction and lowered by `$lower`
+        /// after the chain's lock. On PostgreSQL the rows are locked (`FOR UPDATE`, in id
+        /// order, so two purges cannot deadlock): the statements after this one see them
+        /// as they stay until the commit.
+        async fn $take_unpurged(
             conn: &mut sqlx::Transaction<'static, <super::sql::$module::$Store as DbOf>::Db>,
             redactions: &[Redaction],
-        ) -> Result<Gone> {
+        ) -> Result<(Vec<i64>, Gone)> {
             use sqlx::Row as _;
+            let mut ids = Vec::new();
             let mut gone: std::collections::BTreeMap<(String, &'static str, i64, String), i64> =
                 std::collections::BTreeMap::new();
-            for chunk in redactions.chunks(500) {
+            for chunk in redactions.chunks(REDACT_CHUNK) {
                 let params: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
                 let mut q = sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "SELECT kind, time, username, source FROM audit_events \
-                     WHERE id IN ({}) AND outcome = 'reject' AND purged = FALSE",
-                    params.join(", ")
+                    "SELECT id, kind, time, username, source, outcome FROM audit_events \
+                     WHERE id IN ({}) AND purged = FALSE ORDER BY id{}",
+                    params.join(", "),
+                    if $sqlite { "" } else { " FOR UPDATE" }
                 )));
                 for r in chunk {
                     q = q.bind(r.id);
                 }
                 for row in q.fetch_all(&mut **conn).await? {
+                    ids.push(row.try_get::<i64, _>("id")?);
+                    if row.try_get::<String, _>("outcome")? != "reject" {
+                        continue;
+                    }
                     let kind: String = row.try_get("kind")?;
                     let period = period_of(row.try_get("time")?);
                     for col in ["username", "source"] {
@@ -597,10 +615,11 @@ macro_rules! audit_admin_sql {
                     }
                 }
             }
-            Ok(gone.into_iter().collect())
+            ids.sort_unstable();
+            Ok((ids, gone.into_iter().collect()))
         }
 
-        /// Take `gone` (from `$forget`) out of the summary, deleting what drops to nothing.
+        /// Take `gone` (from `$take_unpurged`) out of the summary, deleting what drops to nothing.
         /// Called with the chain's lock held: a login writes its reject's counts under that
         /// lock, so taking the summary's rows before it could deadlock with one.
         async fn $lower(
@@ -644,29 +663,6 @@ macro_rules! audit_admin_sql {
                 .await?;
             }
             Ok(())
-        }
-
-        /// Whether any row of `redactions` is still unpurged; on PostgreSQL those rows
-        /// are locked (`FOR UPDATE`, in id order, so two purges cannot deadlock), so the
-        /// statements after this one see them as they stay until the commit.
-        async fn $lock_unpurged(
-            conn: &mut sqlx::Transaction<'static, <super::sql::$module::$Store as DbOf>::Db>,
-            redactions: &[Redaction],
-        ) -> Result<bool> {
-            let mut any = false;
-            for chunk in redactions.chunks(REDACT_CHUNK) {
-                let params: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
-                let mut q = sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "SELECT id FROM audit_events WHERE id IN ({}) AND purged = FALSE ORDER BY id{}",
-                    params.join(", "),
-                    if $sqlite { "" } else { " FOR UPDATE" }
-                )));
-                for r in chunk {
-                    q = q.bind(r.id);
-                }
-                any |= !q.fetch_all(&mut **conn).await?.is_empty();
-            }
-            Ok(any)
         }
 
         /// Redact the rows of `redactions` that are not purged yet, one statement per
@@ -729,9 +725,8 @@ audit_admin_sql!(
     sqlite,
     SqliteStore,
     redact_sqlite,
-    forget_rejects_sqlite,
+    take_unpurged_sqlite,
     lower_rejects_sqlite,
-    lock_unpurged_sqlite,
     most_from_periods_sqlite,
     FailuresIndex::RejectsNamed,
     true
@@ -740,9 +735,8 @@ audit_admin_sql!(
     postgres,
     PgStore,
     redact_postgres,
-    forget_rejects_postgres,
+    take_unpurged_postgres,
     lower_rejects_postgres,
-    lock_unpurged_postgres,
     most_from_periods_postgres,
     FailuresIndex::Rejects,
     false
