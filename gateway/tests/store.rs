@@ -261,6 +261,34 @@ async fn orgs_and_people(s: &dyn Store) {
     assert_eq!(events[0].event.org_id, Some(org.id));
 }
 
+/// What the daily retention job reads instead of everyone: the removed people whose identity
+/// is not erased yet, by id.
+async fn removed_people_are_those_not_erased_yet(s: &dyn Store) {
+    let (_, ann) = org_and_person(s, "ann").await;
+    let (_, bob) = org_and_person(s, "bob").await;
+    let (_, cat) = org_and_person(s, "cat").await;
+    let (_, dan) = org_and_person(s, "dan").await;
+    assert_eq!(s.removed_people().await.unwrap(), vec![]);
+    for p in [&bob, &cat, &dan] {
+        s.set_person_state(p.id, PersonState::Removed, ev(EventKind::PersonRemoved))
+            .await
+            .unwrap();
+    }
+    s.set_person_state(ann.id, PersonState::Disabled, ev(EventKind::PersonDisabled))
+        .await
+        .unwrap();
+    s.erase_person(cat.id, "pseudonym-cat", &[], &purged_event(&[]))
+        .await
+        .unwrap();
+    let removed = s.removed_people().await.unwrap();
+    assert_eq!(
+        removed.iter().map(|p| p.id).collect::<Vec<_>>(),
+        vec![bob.id, dan.id]
+    );
+    assert!(removed.iter().all(|p| p.state == PersonState::Removed));
+    assert_eq!(removed[0].username, "bob");
+}
+
 async fn password_state_and_lockout(s: &dyn Store) {
     let (_, p) = org_and_person(s, "bob").await;
     s.set_password(p.id, "$argon2id$new", ev(EventKind::PasswordChanged))
@@ -1311,6 +1339,7 @@ macro_rules! suite {
 suite!(
     radius_sessions_open_close_and_nas_restart,
     orgs_and_people,
+    removed_people_are_those_not_erased_yet,
     password_state_and_lockout,
     devices_and_replay_guard,
     concurrent_use_of_one_code_accepts_once,

@@ -231,7 +231,7 @@ impl Gateway {
         }
         // Removed people, removed long enough ago, lose their identity.
         let cutoff = now - i64::from(settings.erase_removed_after_days) * 86_400;
-        for person in self.store.people(None).await? {
+        for person in self.store.removed_people().await? {
             if person.state != PersonState::Removed || person.username.starts_with("pseudonym-") {
                 continue;
             }

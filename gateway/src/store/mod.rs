@@ -207,6 +207,10 @@ pub trait Store:
     /// By the stable public id (the OIDC `sub`).
     async fn person_by_public_id(&self, public_id: &str) -> Result<Option<Person>>;
     async fn people(&self, org: Option<OrgId>) -> Result<Vec<Person>>;
+    /// The removed people whose identity is not erased yet (their username is no
+    /// `pseudonym-`), by id: what the daily retention job looks at, without reading
+    /// everyone.
+    async fn removed_people(&self) -> Result<Vec<Person>>;
     async fn password_hash(&self, id: PersonId) -> Result<Option<String>>;
     async fn set_password(&self, id: PersonId, hash: &str, event: AuditEvent) -> Result<()>;
     /// Disable or remove. Removing also unlinks every device: phones are wiped, hardware

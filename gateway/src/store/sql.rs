@@ -780,6 +780,18 @@ macro_rules! sql_store {
                     .collect()
                 }
 
+                async fn removed_people(&self) -> Result<Vec<Person>> {
+                    sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "SELECT {PERSON_COLS} FROM people \
+                         WHERE state = 'removed' AND substr(username, 1, 10) <> 'pseudonym-' ORDER BY id"
+                    )))
+                    .fetch_all(&self.pool)
+                    .await?
+                    .iter()
+                    .map(person_from_row)
+                    .collect()
+                }
+
                 async fn password_hash(&self, id: PersonId) -> Result<Option<String>> {
                     let row = sqlx::query("SELECT password_hash FROM people WHERE id = $1")
                         .bind(id)
