@@ -222,7 +222,7 @@ impl Gateway {
                 let started = std::time::Instant::now();
                 let ids = self.store.redact_events(&redactions, &event).await?;
                 last_took = Some(started.elapsed());
-                // None: another purge redacted this whole batch first; go on behind it
+                // No ids: another purge redacted this whole batch first; go on behind it
                 // (`from` moved on, and purged rows are no candidates).
                 for (k, c) in by_kind(&ids) {
                     *report.redacted.entry(k).or_default() += c;
