@@ -232,9 +232,6 @@ impl Gateway {
         // Removed people, removed long enough ago, lose their identity.
         let cutoff = now - i64::from(settings.erase_removed_after_days) * 86_400;
         for person in self.store.removed_people().await? {
-            if person.state != PersonState::Removed || person.username.starts_with("pseudonym-") {
-                continue;
-            }
             let removed_at = self
                 .store
                 .events(&EventFilter {
