@@ -63,9 +63,10 @@ EOT
 
 # release_binaries [MORE...]: build the release binaries (unless BENCH_NO_BUILD is set) and
 # check that target/release/{mfa-gateway,radius-load,year} and MORE are there. Sets GW, LOAD,
-# YEAR.
+# YEAR. BENCH_GW=BINARY runs another gateway build instead of target/release/mfa-gateway
+# (with BENCH_OTHER: an A/B with the two builds' places swapped).
 release_binaries() {
-    GW=target/release/mfa-gateway LOAD=target/release/radius-load YEAR=target/release/year
+    GW=${BENCH_GW:-target/release/mfa-gateway} LOAD=target/release/radius-load YEAR=target/release/year
     if [ -z "${BENCH_NO_BUILD:-}" ]; then
         say "building (release): mfa-gateway, mfa-bench"
         cargo build --release -q -p mfa-gateway -p mfa-bench
