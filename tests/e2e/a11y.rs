@@ -231,9 +231,12 @@ fn the_sign_in_works_with_the_keyboard_alone() {
     page.goto(&format!("{base}/portal/login"));
     page.wait_for("form#login-form", WAIT);
 
-    // The username has the focus at first; Tab from the top of the page reaches the fields
+    // The username has the focus at first (autofocus: set once the page has loaded, which
+    // may come after its form is there); Tab from the top of the page reaches the fields
     // and the button in reading order, each with a visible focus indicator.
-    assert!(page.focused().contains("[username]"), "{}", page.focused());
+    mfa_e2e::wait_until(WAIT, "the username field has the focus", || {
+        page.focused().contains("[username]")
+    });
     page.eval(
         "document.activeElement.blur(); document.body.tabIndex = -1; document.body.focus(); true",
     );
@@ -268,11 +271,9 @@ fn the_sign_in_works_with_the_keyboard_alone() {
     page.type_text(PW);
     page.press("Enter", false);
     page.wait_for("form#code-form", WAIT);
-    assert!(
-        page.focused().contains("[code]"),
-        "the code field has the focus: {}",
-        page.focused()
-    );
+    mfa_e2e::wait_until(WAIT, "the code field has the focus", || {
+        page.focused().contains("[code]")
+    });
     page.type_text(&code(&ann, 0));
     page.press("Enter", false);
     page.wait_for("ul.devices", WAIT);

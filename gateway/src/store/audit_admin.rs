@@ -97,7 +97,9 @@ pub trait AuditAdminStore: Send + Sync {
     /// Apply `redactions` to the rows among them not purged yet and write the `audit_purged`
     /// event that `event` makes from those rows' ids (ascending), in one transaction; the
     /// ids it redacted. Rows already purged (another purge got there first) are left as
-    /// they are and not named; when all of them are, nothing is written.
+    /// they are and not named; when all of them are, nothing is written. On SQLite it then
+    /// copies the WAL into the database (a passive checkpoint), so that no login's commit
+    /// has to.
     async fn redact_events(
         &self,
         redactions: &[Redaction],
@@ -436,6 +438,19 @@ macro_rules! audit_admin_sql {
                 $lower(&mut tx, gone).await?;
                 super::sql::$module::insert_event_locked(&mut tx, &event(&ids)).await?;
                 tx.commit().await?;
+                if $sqlite {
+                    // A batch writes some hundreds of pages to the WAL. SQLite copies the WAL
+                    // into the database (and syncs it) in the commit that takes it past 1,000
+                    // pages: beside a purge that was mostly a login's commit, its answer
+                    // held up by the copy. Copied here instead, by the purge, in the time
+                    // its pause is measured from. PASSIVE: it waits for no reader or writer.
+                    if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+                        .execute(self.pool())
+                        .await
+                    {
+                        tracing::warn!(error = %e, "WAL checkpoint after a purge batch failed");
+                    }
+                }
                 Ok(ids)
             }
 
