@@ -440,10 +440,10 @@ macro_rules! audit_admin_sql {
                 tx.commit().await?;
                 if $sqlite {
                     // A batch writes some hundreds of pages to the WAL. SQLite copies the WAL
-                    // into the database (and syncs it) in the commit that takes it past 1,000
-                    // pages: beside a purge that was mostly a login's commit, its answer
-                    // held up by the copy. Copied here instead, by the purge, in the time
-                    // its pause is measured from. PASSIVE: it waits for no reader or writer.
+                    // into the database (and syncs it) in whichever commit takes it past
+                    // 1,000 pages; beside a purge that is most likely a login's, whose answer
+                    // then waits for the copy. The purge copies it here instead, inside the
+                    // time its pause is measured from. PASSIVE: waits for no reader or writer.
                     if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
                         .execute(self.pool())
                         .await
