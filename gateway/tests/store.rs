@@ -4529,3 +4529,60 @@ async fn an_idle_postgres_connection_the_server_ended_is_replaced() {
         .unwrap();
     assert_ne!(first, second, "the ended connection was replaced");
 }
+
+// ---- memory that idle connections hold -----------------------------------------------------
+
+/// Wait until every connection of `pool` is back in it (a dropped connection goes back in a
+/// task of its own), and say how many there are.
+async fn all_back(pool: &sqlx::SqlitePool) -> usize {
+    for _ in 0..100 {
+        if pool.num_idle() == pool.size() as usize {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        pool.num_idle(),
+        pool.size() as usize,
+        "every connection is back"
+    );
+    pool.num_idle()
+}
+
+/// `release_memory` (run by `serve` on its 10-second housekeeping tick) shrinks the page
+/// cache of each SQLite connection that sits idle in the pool, leaves a connection in use
+/// alone, returns every one it took, and the store works on after it. PostgreSQL keeps its
+/// caches in its own processes: nothing to release there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_sqlite_connections_give_their_page_caches_back() {
+    use mfa_gateway::store::OpsStore as _;
+    let h = sqlite().await;
+    let Raw::Sqlite(pool) = &h.raw else {
+        panic!("a SQLite harness has a SQLite pool");
+    };
+    let s = &*h.store;
+    let (_, ann) = org_and_person(s, "ann").await;
+    // Three connections open, then all idle.
+    let (a, b, c) = (
+        pool.acquire().await.unwrap(),
+        pool.acquire().await.unwrap(),
+        pool.acquire().await.unwrap(),
+    );
+    drop((a, b, c));
+    let idle = all_back(pool).await;
+    assert!(idle >= 3, "{idle} connections idle");
+
+    let held = pool.acquire().await.unwrap();
+    assert_eq!(s.release_memory().await.unwrap() as usize, idle - 1);
+    drop(held);
+    assert_eq!(all_back(pool).await, idle, "none lost");
+    assert_eq!(s.release_memory().await.unwrap() as usize, idle);
+    assert_eq!(all_back(pool).await, idle);
+
+    let named = s.people_named("ann").await.unwrap();
+    assert_eq!(named.len(), 1);
+    assert_eq!(named[0].0.id, ann.id);
+
+    let pg = postgres().await;
+    assert_eq!(pg.store.release_memory().await.unwrap(), 0);
+}

@@ -221,6 +221,13 @@ async fn housekeeping(c: Arc<Context>) {
     c.limits.housekeeping();
     c.sessions.sweep(now).await;
     crate::ops::sample_pool(c.gateway.store().as_ref()).await;
+    // What idle SQLite connections cache goes back to the system (their page caches hold
+    // whatever they read last: after the retention job or a burst of logins some MiB that
+    // would otherwise stay until the connection reads again; a cache is of little use
+    // anyway when another connection commits, as WAL mode then drops it). PostgreSQL: none.
+    if let Err(e) = c.gateway.store().release_memory().await {
+        tracing::warn!(error = %e, "releasing idle database connections' memory failed");
+    }
 }
 
 async fn rotate_keys(c: Arc<Context>) {

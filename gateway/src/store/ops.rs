@@ -92,6 +92,12 @@ pub trait OpsStore: Send + Sync {
     /// INTO`, a snapshot in one read transaction while the gateway serves). PostgreSQL:
     /// refused (use `pg_dump`, docs/operations.md).
     async fn backup_into(&self, dest: &std::path::Path) -> Result<()>;
+    /// Give back what the database keeps in this process's memory for connections that sit
+    /// idle now, and say for how many. SQLite: each idle pooled connection's page cache
+    /// (`PRAGMA shrink_memory`; up to 2 MiB each, filled by whatever read last, such as the
+    /// retention job's reads of a year of audit); PostgreSQL keeps its caches in its own
+    /// processes: nothing to do. A connection in use is left alone.
+    async fn release_memory(&self) -> Result<u32>;
     /// Every secret sealed with the master key.
     async fn sealed_secrets(&self) -> Result<Vec<SealedSecret>>;
     /// Replace sealed secrets (each only if it still holds the `before` bytes) and write
@@ -166,6 +172,10 @@ macro_rules! ops_sql {
 
             async fn backup_into(&self, dest: &std::path::Path) -> Result<()> {
                 ops_backup!($module, self, dest)
+            }
+
+            async fn release_memory(&self) -> Result<u32> {
+                ops_release!($module, self)
             }
 
             async fn sealed_secrets(&self) -> Result<Vec<SealedSecret>> {
@@ -259,6 +269,33 @@ macro_rules! ops_backup {
              pg_dump --format=custom --file=DEST \"$DATABASE_URL\")"
                 .into(),
         ))
+    }};
+}
+
+macro_rules! ops_release {
+    (sqlite, $self:ident) => {{
+        // Take every idle connection at once (so none is shrunk twice), shrink each, and
+        // let them all go back. `try_acquire` opens no new connection and waits for none.
+        let pool = $self.pool();
+        let max = usize::try_from(pool.options().get_max_connections()).unwrap_or(usize::MAX);
+        let mut taken = Vec::new();
+        while taken.len() < max {
+            let Some(conn) = pool.try_acquire() else {
+                break;
+            };
+            taken.push(conn);
+        }
+        let n = u32::try_from(taken.len()).unwrap_or(u32::MAX);
+        for conn in &mut taken {
+            sqlx::query("PRAGMA shrink_memory")
+                .execute(&mut **conn)
+                .await?;
+        }
+        Ok(n)
+    }};
+    (postgres, $self:ident) => {{
+        let _ = $self;
+        Ok(0)
     }};
 }
 
