@@ -4555,7 +4555,6 @@ async fn all_back(pool: &sqlx::SqlitePool) -> usize {
 /// caches in its own processes: nothing to release there.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn idle_sqlite_connections_give_their_page_caches_back() {
-    use mfa_gateway::store::OpsStore as _;
     let h = sqlite().await;
     let Raw::Sqlite(pool) = &h.raw else {
         panic!("a SQLite harness has a SQLite pool");
