@@ -277,12 +277,8 @@ macro_rules! ops_release {
         // Take every idle connection at once (so none is shrunk twice), shrink each, and
         // let them all go back. `try_acquire` opens no new connection and waits for none.
         let pool = $self.pool();
-        let max = usize::try_from(pool.options().get_max_connections()).unwrap_or(usize::MAX);
         let mut taken = Vec::new();
-        while taken.len() < max {
-            let Some(conn) = pool.try_acquire() else {
-                break;
-            };
+        while let Some(conn) = pool.try_acquire() {
             taken.push(conn);
         }
         let n = u32::try_from(taken.len()).unwrap_or(u32::MAX);
