@@ -1635,9 +1635,10 @@ async fn a_stale_write_cannot_clear_a_lock(s: &dyn Store) {
     assert_eq!((reset.failed_logins, reset.locked_until), (0, None));
 }
 
-/// A right code with a right password (on PostgreSQL one statement for the changes and the
-/// chain's lock, `accept_in_one_statement`; on SQLite the general path): the same answers
-/// on both, and what lost a race leaves nothing behind.
+/// A right code with a right password (`accept_in_one_command`: on PostgreSQL one statement
+/// for the changes and the chain's lock, on SQLite one command of four statements for the
+/// changes and the chain's head): the same answers on both, and what lost a race leaves
+/// nothing behind.
 async fn a_right_code_and_its_races_are_recorded_alike(s: Arc<dyn Store>) {
     let s = &*s;
     let (_, p) = org_and_person(s, "fay").await;

@@ -613,8 +613,8 @@ impl Gateway {
             Credentials::PasswordOnly { .. } | Credentials::PasswordAndCode { .. }
         )
         .then(|| self.engine.source_key(&attempt));
-        // The name and what the login reads of its person (on PostgreSQL on one pooled
-        // connection: `Store::resolve_for_login`).
+        // The name and what the login reads of its person, on one pooled connection
+        // (`Store::resolve_for_login`).
         let default_org = self.client_default_org(attempt.channel, attempt.client.as_deref());
         let (found, reads) = self
             .store

@@ -246,9 +246,9 @@ pub trait Store:
         source: Option<&str>,
     ) -> Result<LoginReads>;
     /// A login's name resolved ([`resolve_username`]) and, when it means one person, what
-    /// the login reads of them ([`Store::login_reads`]); on PostgreSQL on one pooled
-    /// connection: a connection going back to the pool costs a round trip (sqlx checks it
-    /// then).
+    /// the login reads of them ([`Store::login_reads`]), on one pooled connection: a
+    /// connection going back to the pool costs a round trip (sqlx checks it then; on SQLite
+    /// a message to the connection's thread and back).
     async fn resolve_for_login(
         &self,
         typed: &str,

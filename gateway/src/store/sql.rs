@@ -4,7 +4,7 @@
 //! and a data-modifying WITH can join statements; false on SQLite, in the process.
 
 macro_rules! sql_store {
-    ($module:ident, $Store:ident, $Db:ty, $Pool:ty, $Row:ty, $Conn:ty, $migrations:literal, $begin:literal, $chain_lock:expr, $chain_head:literal, $postgres:literal) => {
+    ($module:ident, $Store:ident, $Db:ty, $Pool:ty, $Row:ty, $Conn:ty, $migrations:literal, $begin:literal, $chain_lock:expr, $chain_head:expr, $postgres:literal) => {
         pub(super) mod $module {
             use crate::audit::{AuditEvent, StoredEvent};
             use crate::audit_chain::{self, ChainRow, Checkpoint, EventContent, SealedAuditKey};
@@ -301,10 +301,20 @@ macro_rules! sql_store {
 
             /// [`insert_event`] in a transaction that holds the chain's lock already.
             pub(crate) async fn insert_event_locked(conn: &mut $Conn, e: &AuditEvent) -> Result<i64> {
-                let content = EventContent::from_event(e);
                 // The chain's head and the new event's id in one statement, so the row is
                 // written once, hashes and all (no UPDATE after the INSERT).
                 let head = sqlx::query($chain_head).fetch_one(&mut *conn).await?;
+                insert_event_after(conn, e, &head).await
+            }
+
+            /// [`insert_event_locked`] with the chain's head read already (`head`: a row of
+            /// the `$chain_head` statement, read under the chain's lock).
+            pub(crate) async fn insert_event_after(
+                conn: &mut $Conn,
+                e: &AuditEvent,
+                head: &$Row,
+            ) -> Result<i64> {
+                let content = EventContent::from_event(e);
                 let id: i64 = head.try_get("id")?;
                 let previous = match head.try_get::<Option<Vec<u8>>, _>("chain_hash")? {
                     None => audit_chain::GENESIS,
@@ -314,49 +324,35 @@ macro_rules! sql_store {
                 };
                 let content_hash = audit_chain::content_hash(id, &content);
                 let chain_hash = audit_chain::chain_hash(&previous, &content_hash);
-                // PostgreSQL counts the event in the per-day summary (store/filter.rs) in the
-                // same statement, a data-modifying WITH: one round trip fewer per event.
-                // SQLite has no such WITH, and a statement there costs no round trip.
+                // The event and its count in the per-day summary (store/filter.rs) in one
+                // command: PostgreSQL a data-modifying WITH, SQLite two statements.
                 let insert = if $postgres {
                     crate::store::filter::INSERT_EVENT_AND_DAILY
                 } else {
-                    crate::store::filter::INSERT_EVENT
+                    crate::store::filter::INSERT_EVENT_THEN_DAILY
                 };
-                let query = sqlx::query(insert)
-                .bind(id)
-                .bind(e.time)
-                .bind(e.kind.as_str())
-                .bind(&e.actor)
-                .bind(e.person_id)
-                .bind(&e.username)
-                .bind(e.org_id)
-                .bind(e.channel.as_str())
-                .bind(&e.client)
-                .bind(&e.source)
-                .bind(e.device_id)
-                .bind(&e.device_label)
-                .bind(e.outcome.as_str())
-                .bind(&e.reason)
-                .bind(&e.request_id)
-                .bind(&content.detail)
-                .bind(content_hash.to_vec())
-                .bind(chain_hash.to_vec());
-                let day = crate::store::filter::day_of(e.time);
-                if $postgres {
-                    query.bind(day).execute(&mut *conn).await?;
-                } else {
-                    query.execute(&mut *conn).await?;
-                    // The per-day summary (store/filter.rs), in the same transaction.
-                    sqlx::query(crate::store::filter::DAILY_UPSERT)
-                        .bind(day)
-                        .bind(e.kind.as_str())
-                        .bind(e.channel.as_str())
-                        .bind(e.outcome.as_str())
-                        .bind(e.reason.as_deref().unwrap_or(""))
-                        .bind(e.org_id.unwrap_or(0))
-                        .execute(&mut *conn)
-                        .await?;
-                }
+                sqlx::query(insert)
+                    .bind(id)
+                    .bind(e.time)
+                    .bind(e.kind.as_str())
+                    .bind(&e.actor)
+                    .bind(e.person_id)
+                    .bind(&e.username)
+                    .bind(e.org_id)
+                    .bind(e.channel.as_str())
+                    .bind(&e.client)
+                    .bind(&e.source)
+                    .bind(e.device_id)
+                    .bind(&e.device_label)
+                    .bind(e.outcome.as_str())
+                    .bind(&e.reason)
+                    .bind(&e.request_id)
+                    .bind(&content.detail)
+                    .bind(content_hash.to_vec())
+                    .bind(chain_hash.to_vec())
+                    .bind(crate::store::filter::day_of(e.time))
+                    .execute(&mut *conn)
+                    .await?;
                 // A reject's username and source count in the most failures' summary.
                 if e.outcome == crate::audit::Outcome::Reject
                     && let Some((sql, values)) = crate::store::filter::reject_periods_upsert(
@@ -373,40 +369,58 @@ macro_rules! sql_store {
                 Ok(id)
             }
 
-            /// PostgreSQL: a right code's changes (the device's step or counter, the source's
-            /// password failures forgotten, the person's failures reset) and the chain's lock
-            /// in one statement, then the event: three statements where the general path of
-            /// `record_login` takes six. The compare-and-sets and their order are the general
-            /// path's; what lost is rolled back by the caller. None: not such a change (a
+            /// A right code's changes that the one-command paths below take (the device's
+            /// step or counter, the source's password failures forgotten, the person's
+            /// failures reset): the statement pair for the device (TOTP, HOTP), the step or
+            /// next counter, the device, the HOTP counter matched. None: not such a change (a
             /// one-time code, a count up, a new hash, a security key), left to the general
             /// path.
-            async fn accept_in_one_statement(
-                conn: &mut $Conn,
-                person: PersonId,
+            fn simple_accept(
                 changes: &Changes,
-                event: &AuditEvent,
-            ) -> Result<Option<Recorded>> {
+            ) -> Option<((&'static str, &'static str), u64, DeviceId, Option<u64>)> {
                 let simple = changes.recovery_code_used.is_none()
                     && changes.temporary_code_used.is_none()
                     && changes.new_password_hash.is_none()
                     && matches!(changes.factor, None | Some(Counted::Passed))
                     && matches!(changes.password, None | Some((_, Counted::Passed)));
                 if !simple {
-                    return Ok(None);
+                    return None;
                 }
-                let source = changes.password.as_ref().map(|(source, _)| source.as_str());
-                let factor = changes.factor.is_some();
-                // TOTP: the step; HOTP: the next counter, and the one matched ($7).
-                let (sql, value, device_id, matched) = match changes.device_use {
+                use crate::store::sql::{ACCEPT_HOTP, ACCEPT_TOTP, SQLITE_ACCEPT_HOTP, SQLITE_ACCEPT_TOTP};
+                match changes.device_use {
                     Some(DeviceUse::TotpStep { device_id, step }) => {
-                        (crate::store::sql::ACCEPT_TOTP, step, device_id, None)
+                        Some(((ACCEPT_TOTP, SQLITE_ACCEPT_TOTP), step, device_id, None))
                     }
                     Some(DeviceUse::HotpCounter { device_id, matched, next }) => {
-                        (crate::store::sql::ACCEPT_HOTP, next, device_id, Some(matched))
+                        Some(((ACCEPT_HOTP, SQLITE_ACCEPT_HOTP), next, device_id, Some(matched)))
                     }
-                    _ => return Ok(None),
+                    _ => None,
+                }
+            }
+
+            /// A right code's changes and the chain's lock (PostgreSQL) or head (SQLite) in
+            /// one command, then the event in one more: where the general path of
+            /// `record_login` sends six commands. PostgreSQL: one statement of data-modifying
+            /// WITHs. SQLite (no such WITH): four statements in one command
+            /// (`SQLITE_ACCEPT_*`), their results read in order. The compare-and-sets and the
+            /// order they are judged in are the general path's; what lost is rolled back by
+            /// the caller. None: not such a change ([`simple_accept`]).
+            async fn accept_in_one_command(
+                conn: &mut $Conn,
+                person: PersonId,
+                changes: &Changes,
+                event: &AuditEvent,
+            ) -> Result<Option<Recorded>> {
+                let Some(((pg_sql, sqlite_sql), value, device_id, matched)) = simple_accept(changes)
+                else {
+                    return Ok(None);
                 };
-                let mut query = sqlx::query(sql)
+                let source = changes.password.as_ref().map(|(source, _)| source.as_str());
+                let factor = changes.factor.is_some();
+                // $1 the step or next counter, $2 the time, $3 the device, $4 the person, $5
+                // the source (NULL: no password checked), $6 the factor counted, $7 the HOTP
+                // counter matched.
+                let mut query = sqlx::query(if $postgres { pg_sql } else { sqlite_sql })
                     .bind(i(value))
                     .bind(event.time)
                     .bind(device_id)
@@ -416,18 +430,53 @@ macro_rules! sql_store {
                 if let Some(matched) = matched {
                     query = query.bind(i(matched));
                 }
-                let row = query.fetch_one(&mut *conn).await?;
-                if row.try_get::<i64, _>("device_done")? == 0 {
+                let (device_done, blocked, person_done, head);
+                if $postgres {
+                    let row = query.fetch_one(&mut *conn).await?;
+                    device_done = row.try_get::<i64, _>("device_done")? > 0;
+                    blocked = row.try_get::<Option<i64>, _>("blocked_until")?;
+                    person_done = row.try_get::<i64, _>("person_done")? > 0;
+                    head = None;
+                } else {
+                    // The statements' results in order: the device's UPDATE, the failures'
+                    // DELETE (its row, if one was there), the person's UPDATE, the head's row.
+                    #[allow(deprecated)] // several statements in one query: SQLite only
+                    let mut results = query.fetch_many(&mut *conn);
+                    let (mut statement, mut done, mut b, mut h) = (0, [0u64; 3], None, None);
+                    while let Some(item) = futures_util::TryStreamExt::try_next(&mut results).await? {
+                        match item {
+                            sqlx::Either::Left(result) => {
+                                if let Some(n) = done.get_mut(statement) {
+                                    *n = result.rows_affected();
+                                }
+                                statement += 1;
+                            }
+                            sqlx::Either::Right(row) if statement == 1 => {
+                                b = row.try_get::<Option<i64>, _>("blocked_until")?;
+                            }
+                            sqlx::Either::Right(row) => h = Some(row),
+                        }
+                    }
+                    if statement != 4 {
+                        return Err(StoreError::Db(sqlx::Error::Protocol(format!(
+                            "the login's command gave {statement} statements' results, not 4"
+                        ))));
+                    }
+                    (device_done, blocked, person_done, head) = (done[0] > 0, b, done[2] > 0, h);
+                }
+                if !device_done {
                     return Ok(Some(Recorded::LostRace));
                 }
-                let blocked: Option<i64> = row.try_get("blocked_until")?;
                 if blocked.is_some_and(|until| until > event.time) {
                     return Ok(Some(Recorded::Throttled));
                 }
-                if changes.factor.is_some() && row.try_get::<i64, _>("person_done")? == 0 {
+                if factor && !person_done {
                     return Ok(Some(Recorded::Locked));
                 }
-                insert_event_locked(conn, event).await?;
+                match head {
+                    Some(head) => insert_event_after(conn, event, &head).await?,
+                    None => insert_event_locked(conn, event).await?,
+                };
                 Ok(Some(Recorded::Written))
             }
 
@@ -462,7 +511,8 @@ macro_rules! sql_store {
                 }
             }
 
-            /// What a login reads of `person` ([`Store::login_reads`]) on `conn`: two queries.
+            /// What a login reads of `person` ([`Store::login_reads`]) on `conn`: two
+            /// statements on PostgreSQL, one command of three on SQLite.
             async fn login_reads_on(
                 conn: &mut $Conn,
                 person: PersonId,
@@ -473,14 +523,12 @@ macro_rules! sql_store {
                 // The person: the password hash, the source's block (no source: `f.source =
                 // NULL` matches nothing) and the organisation's policy. On PostgreSQL with
                 // the devices joined, a row per device (one without a device's columns when
-                // there is none): a round trip fewer. SQLite reads the devices on their own
-                // (a statement there is no round trip; joined, the figures did not move).
+                // there is none): a round trip fewer. SQLite reads the devices in a statement
+                // of their own, in the same command.
                 const PERSON: &str = "SELECT p.password_hash, \
                      (SELECT f.blocked_until FROM password_failures f \
                       WHERE f.person_id = p.id AND f.source = $2) AS blocked_until, \
                      (SELECT o.policy FROM org_policies o WHERE o.org_id = $3) AS policy";
-                static PERSON_ONLY: std::sync::LazyLock<String> =
-                    std::sync::LazyLock::new(|| format!("{PERSON} FROM people p WHERE p.id = $1"));
                 static PERSON_AND_DEVICES: std::sync::LazyLock<String> =
                     std::sync::LazyLock::new(|| {
                         let devices: Vec<String> =
@@ -491,6 +539,22 @@ macro_rules! sql_store {
                             devices.join(", ")
                         )
                     });
+                // The unused recovery codes and temporary codes.
+                const CODES: &str = "SELECT id, code_hash, CAST(NULL AS BIGINT) AS expires_at, keyed, 0 AS is_temporary \
+                     FROM recovery_codes WHERE person_id = $1 AND used_at IS NULL \
+                     UNION ALL \
+                     SELECT id, code_hash, expires_at, keyed, 1 AS is_temporary \
+                     FROM temporary_codes WHERE person_id = $1 AND used_at IS NULL \
+                     ORDER BY is_temporary, id";
+                let code_of = |r: &$Row| {
+                    let temporary: i32 = r.try_get("is_temporary")?;
+                    let kind = if temporary == 0 {
+                        OneTimeKind::Recovery
+                    } else {
+                        OneTimeKind::Temporary
+                    };
+                    one_time_code_from_row(r, kind)
+                };
                 if $postgres {
                     let rows = sqlx::query(sqlx::AssertSqlSafe(PERSON_AND_DEVICES.as_str()))
                         .bind(person)
@@ -508,42 +572,51 @@ macro_rules! sql_store {
                             reads.devices.push(device_from_row(row)?);
                         }
                     }
+                    reads.one_time_codes = sqlx::query(CODES)
+                        .bind(person)
+                        .fetch_all(&mut *conn)
+                        .await?
+                        .iter()
+                        .map(code_of)
+                        .collect::<Result<_>>()?;
                 } else {
-                    let row = sqlx::query(sqlx::AssertSqlSafe(PERSON_ONLY.as_str()))
+                    // SQLite: the person, the devices and the codes, three statements sent
+                    // to the connection's worker thread as one command (see
+                    // `filter::INSERT_EVENT_THEN_DAILY`); each statement's rows come before
+                    // its result.
+                    static READS: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+                        format!(
+                            "{PERSON} FROM people p WHERE p.id = $1; \
+                             SELECT {DEVICE_COLS} FROM devices WHERE person_id = $1 ORDER BY id; \
+                             {CODES}"
+                        )
+                    });
+                    #[allow(deprecated)] // several statements in one query: SQLite only
+                    let mut results = sqlx::query(sqlx::AssertSqlSafe(READS.as_str()))
                         .bind(person)
                         .bind(source)
                         .bind(org)
-                        .fetch_optional(&mut *conn)
-                        .await?;
-                    if let Some(row) = row {
-                        reads.password_hash = row.try_get("password_hash")?;
-                        reads.source_blocked_until = row.try_get("blocked_until")?;
-                        reads.policy = row.try_get("policy")?;
+                        .fetch_many(&mut *conn);
+                    let mut statement = 0;
+                    while let Some(item) = futures_util::TryStreamExt::try_next(&mut results).await? {
+                        let row = match item {
+                            sqlx::Either::Left(_) => {
+                                statement += 1;
+                                continue;
+                            }
+                            sqlx::Either::Right(row) => row,
+                        };
+                        match statement {
+                            0 => {
+                                reads.password_hash = row.try_get("password_hash")?;
+                                reads.source_blocked_until = row.try_get("blocked_until")?;
+                                reads.policy = row.try_get("policy")?;
+                            }
+                            1 => reads.devices.push(device_from_row(&row)?),
+                            _ => reads.one_time_codes.push(code_of(&row)?),
+                        }
                     }
-                    reads.devices = fetch_devices_of(&mut *conn, person).await?;
                 }
-                reads.one_time_codes = sqlx::query(
-                    "SELECT id, code_hash, CAST(NULL AS BIGINT) AS expires_at, keyed, 0 AS is_temporary \
-                     FROM recovery_codes WHERE person_id = $1 AND used_at IS NULL \
-                     UNION ALL \
-                     SELECT id, code_hash, expires_at, keyed, 1 AS is_temporary \
-                     FROM temporary_codes WHERE person_id = $1 AND used_at IS NULL \
-                     ORDER BY is_temporary, id",
-                )
-                .bind(person)
-                .fetch_all(&mut *conn)
-                .await?
-                .iter()
-                .map(|r| {
-                    let temporary: i32 = r.try_get("is_temporary")?;
-                    let kind = if temporary == 0 {
-                        OneTimeKind::Recovery
-                    } else {
-                        OneTimeKind::Temporary
-                    };
-                    one_time_code_from_row(r, kind)
-                })
-                .collect::<Result<_>>()?;
                 Ok(reads)
             }
 
@@ -994,21 +1067,8 @@ macro_rules! sql_store {
                     default_org: Option<&str>,
                     source: Option<&str>,
                 ) -> Result<(crate::store::NameMatch, Option<crate::store::LoginReads>)> {
-                    // SQLite: a connection from the pool for each (a connection's release
-                    // there is no round trip, and with one held for both the connection
-                    // worker's CPU per login rose in bench/threads.sh: 0.62-0.88 ms
-                    // against 0.50-0.68).
-                    if !$postgres {
-                        let found =
-                            crate::store::resolve_username(self, typed, default_org).await?;
-                        let reads = match &found {
-                            crate::store::NameMatch::Found(p) => {
-                                Some(self.login_reads(p.id, p.org_id, source).await?)
-                            }
-                            _ => None,
-                        };
-                        return Ok((found, reads));
-                    }
+                    // One connection for both (each connection from the pool costs a
+                    // message to SQLite's connection thread and back when it goes back).
                     let mut conn = self.pool.acquire().await?;
                     let found = crate::store::resolve_username_with(
                         typed,
@@ -1243,10 +1303,9 @@ macro_rules! sql_store {
                     event: &AuditEvent,
                 ) -> Result<Recorded> {
                     let mut tx = self.begin().await?;
-                    if $postgres
-                        && let Some(person) = person
+                    if let Some(person) = person
                         && let Some(recorded) =
-                            accept_in_one_statement(&mut tx, person, changes, event).await?
+                            accept_in_one_command(&mut tx, person, changes, event).await?
                     {
                         if recorded == Recorded::Written {
                             tx.commit().await?;
@@ -1658,6 +1717,15 @@ macro_rules! sql_store {
     };
 }
 
+/// SQLite's chain head: the last event's chain hash and the next id (under the write
+/// transaction's lock).
+macro_rules! sqlite_chain_head_sql {
+    () => {
+        "SELECT (SELECT chain_hash FROM audit_events ORDER BY id DESC LIMIT 1) AS chain_hash, \
+         COALESCE((SELECT MAX(id) FROM audit_events), 0) + 1 AS id"
+    };
+}
+
 sql_store!(
     sqlite,
     SqliteStore,
@@ -1670,9 +1738,8 @@ sql_store!(
     // Write transactions are serialised already: no lock statement (a round trip saved).
     Option::<&'static str>::None,
     // The next id: what SQLite gives a row without one (the largest plus one).
-    "SELECT (SELECT chain_hash FROM audit_events ORDER BY id DESC LIMIT 1) AS chain_hash, \
-     COALESCE((SELECT MAX(id) FROM audit_events), 0) + 1 AS id",
-    // Not PostgreSQL: statements in the process, the per-day summary its own statement.
+    sqlite_chain_head_sql!(),
+    // Not PostgreSQL: several statements in a command where PostgreSQL has one.
     false
 );
 
@@ -1683,7 +1750,7 @@ macro_rules! chain_lock_sql {
     };
 }
 
-/// What follows a right code's device update on PostgreSQL (`accept_in_one_statement`):
+/// What follows a right code's device update on PostgreSQL (`accept_in_one_command`):
 /// the source's password failures forgotten (their block returned: a live one, set by a
 /// concurrent attempt, rolls it all back), the person's failures reset while no lock is
 /// live, then the chain's lock, after the rows' locks as on the general path (a writer
@@ -1719,6 +1786,35 @@ pub(crate) const ACCEPT_HOTP: &str = concat!(
     "WITH d AS (UPDATE devices SET counter = $1, last_used_at = $2 \
      WHERE id = $3 AND state = 'active' AND counter <= $7 RETURNING 1), ",
     accept_rest_sql!()
+);
+
+/// SQLite: what follows a right code's device update (`accept_in_one_command`), statements
+/// of the same command, parameters as [`accept_rest_sql`]'s: the source's failures
+/// forgotten (their block returned), the person's failures reset, the chain's head.
+macro_rules! sqlite_accept_rest_sql {
+    () => {
+        concat!(
+            "; DELETE FROM password_failures WHERE person_id = $4 AND source = $5 \
+             RETURNING blocked_until; \
+             UPDATE people SET failed_logins = 0, locked_until = NULL \
+             WHERE id = $4 AND $6 AND (locked_until IS NULL OR locked_until <= $2); ",
+            sqlite_chain_head_sql!()
+        )
+    };
+}
+
+/// SQLite: [`ACCEPT_TOTP`]'s changes as statements of one command, and the chain's head.
+pub(crate) const SQLITE_ACCEPT_TOTP: &str = concat!(
+    "UPDATE devices SET last_step = $1, last_used_at = $2 \
+     WHERE id = $3 AND state = 'active' AND (last_step IS NULL OR last_step < $1)",
+    sqlite_accept_rest_sql!()
+);
+
+/// SQLite: [`ACCEPT_HOTP`]'s changes as statements of one command, and the chain's head.
+pub(crate) const SQLITE_ACCEPT_HOTP: &str = concat!(
+    "UPDATE devices SET counter = $1, last_used_at = $2 \
+     WHERE id = $3 AND state = 'active' AND counter <= $7",
+    sqlite_accept_rest_sql!()
 );
 
 sql_store!(
