@@ -19,7 +19,10 @@
 #
 # Knobs: BENCH_RUNS (3), BENCH_SECONDS (20), BENCH_OTHER (a second gateway binary),
 # BENCH_EVENTS (0: people and devices only; bench/year.sh's data set), BENCH_SERVER_ENV
-# (e.g. "TOKIO_WORKER_THREADS=1"), BENCH_NO_BUILD=1, BENCH_PORT (18800).
+# (e.g. "TOKIO_WORKER_THREADS=1"), BENCH_OTHER_ENV (NAME=VALUE words for the other turn's
+# server only; with no BENCH_OTHER the other turn runs this build: e.g.
+# BENCH_OTHER_ENV="MFA_GATEWAY_STORE_URL=sqlite://mfa-gateway.db?synchronous=normal" takes
+# turns between SQLite's two sync levels), BENCH_NO_BUILD=1, BENCH_PORT (18800).
 # Concurrency: twice the cores. Each run starts on a fresh TOTP step.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -79,9 +82,9 @@ snapshot() {
     printf 'zz-db postgres %s 0 0\n' "$ticks"
 }
 
-one_run() { # LABEL BINARY
-    local label=$1 bin=$2
-    serve "$D" "$bin"
+one_run() { # LABEL BINARY [NAME=VALUE words for this turn's server]
+    local label=$1 bin=$2 extra=${3:-}
+    BENCH_SERVER_ENV="${BENCH_SERVER_ENV:-} $extra" serve "$D" "$bin"
     sleep $((31 - $(date +%s) % 30))
     snapshot > "$D/before"
     "$LOAD" --target "127.0.0.1:$PORT" --secret "$SECRET" --users "$D/users-many.txt" \
@@ -111,5 +114,7 @@ one_run() { # LABEL BINARY
 
 for r in $(seq 1 "$RUNS"); do
     one_run "this" "$GW"
-    if [ -n "${BENCH_OTHER:-}" ]; then one_run "other" "$BENCH_OTHER"; fi
+    if [ -n "${BENCH_OTHER:-}${BENCH_OTHER_ENV:-}" ]; then
+        one_run "other" "${BENCH_OTHER:-$GW}" "${BENCH_OTHER_ENV:-}"
+    fi
 done

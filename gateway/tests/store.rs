@@ -4586,3 +4586,44 @@ async fn idle_sqlite_connections_give_their_page_caches_back() {
     let pg = postgres().await;
     assert_eq!(pg.store.release_memory().await.unwrap(), 0);
 }
+
+/// `?synchronous=normal` in a SQLite URL: every connection of the pool syncs only at
+/// checkpoints (PRAGMA synchronous 1); without it, or with `full`, at every commit (2). A
+/// value other than those is refused, naming the parameter, and opens nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_synchronous_in_the_url() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("t.db");
+    for (query, expected) in [
+        ("", 2),
+        ("?synchronous=full", 2),
+        ("?synchronous=normal", 1),
+    ] {
+        let store = SqliteStore::connect(&format!("sqlite://{}{query}", file.display()), 2)
+            .await
+            .unwrap();
+        // Two connections at once, so both of the pool's are asked.
+        let (mut a, mut b) = (
+            store.pool().acquire().await.unwrap(),
+            store.pool().acquire().await.unwrap(),
+        );
+        for conn in [&mut a, &mut b] {
+            let level: i64 = sqlx::query_scalar("PRAGMA synchronous")
+                .fetch_one(&mut **conn)
+                .await
+                .unwrap();
+            assert_eq!(level, expected, "{query:?}");
+        }
+    }
+    let Err(refused) =
+        SqliteStore::connect(&format!("sqlite://{}?synchronous=off", file.display()), 2).await
+    else {
+        panic!("synchronous=off is refused");
+    };
+    assert!(
+        refused
+            .to_string()
+            .contains("synchronous=off: must be full or normal"),
+        "{refused}"
+    );
+}

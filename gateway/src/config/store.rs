@@ -62,6 +62,8 @@ pub(super) fn resolve_store_url(base: &Path, url: &str) -> Result<String, Config
             return Err(invalid("store.url", "sqlite:// needs a file path"));
         }
         let (file, query) = path.split_once('?').unwrap_or((path, ""));
+        // `?synchronous=full|normal` (the store reads it; sqlx would refuse it).
+        crate::store::sqlite_url_synchronous(&url).map_err(|e| invalid("store.url", e))?;
         let full = resolve(base, file);
         let mut out = format!("sqlite://{}", full.display());
         if !query.is_empty() {

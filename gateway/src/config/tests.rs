@@ -37,6 +37,21 @@ fn bad_value_names_the_key() {
     );
     let e = Config::parse("[store]\nurl = \"mysql://x\"\n", Path::new(".")).unwrap_err();
     assert!(e.to_string().starts_with("config key `store.url`"));
+    let e = Config::parse(
+        "[store]\nurl = \"sqlite://g.db?synchronous=off\"\n",
+        Path::new("."),
+    )
+    .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "config key `store.url`: synchronous=off: must be full or normal"
+    );
+    let c = Config::parse(
+        "[store]\nurl = \"sqlite://g.db?synchronous=normal\"\n",
+        Path::new("/etc/mfa"),
+    )
+    .expect("synchronous=normal is valid");
+    assert_eq!(c.store_url, "sqlite:///etc/mfa/g.db?synchronous=normal");
     let e = Config::parse("[log]\nformat = \"xml\"\n", Path::new(".")).unwrap_err();
     assert!(e.to_string().contains("log.format"));
 }

@@ -58,6 +58,7 @@ pub struct LoginReads {
 
 pub use sql::postgres::PgStore;
 pub use sql::sqlite::SqliteStore;
+pub use sql::sqlite_url_synchronous;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
