@@ -1837,24 +1837,27 @@ sql_store!(
 );
 
 /// `synchronous=full|normal` in a SQLite URL's query: ours, not sqlx's (which refuses a
-/// parameter it does not know). Returns the URL without it, and whether every commit syncs
-/// the write-ahead log to disk (`full`, the default: a committed login, its audit event and
-/// the code it spent survive a power cut). `normal` syncs only at checkpoints: a crash of
-/// the process loses nothing, a power cut may lose the last commits before it (their
-/// events, and the marks that keep a TOTP code from being used twice), never the
+/// parameter it does not know). Returns the URL without it, and the level: `full` (the
+/// default) syncs the write-ahead log to disk at every commit (a committed login, its audit
+/// event and the code it spent survive a power cut). `normal` syncs only at checkpoints: a
+/// crash of the process loses nothing, a power cut may lose the last commits before it
+/// (their events, and the marks that keep a TOTP code from being used twice), never the
 /// database's consistency or the audit chain's.
-pub fn sqlite_url_synchronous(url: &str) -> std::result::Result<(String, bool), String> {
+pub fn sqlite_url_synchronous(
+    url: &str,
+) -> std::result::Result<(String, sqlx::sqlite::SqliteSynchronous), String> {
+    use sqlx::sqlite::SqliteSynchronous;
     let Some((base, query)) = url.split_once('?') else {
-        return Ok((url.to_owned(), true));
+        return Ok((url.to_owned(), SqliteSynchronous::Full));
     };
-    let mut full = true;
+    let mut level = SqliteSynchronous::Full;
     let mut rest = Vec::new();
     for pair in query.split('&') {
         match pair.split_once('=') {
             Some(("synchronous", value)) => {
-                full = match value.to_ascii_lowercase().as_str() {
-                    "full" => true,
-                    "normal" => false,
+                level = match value.to_ascii_lowercase().as_str() {
+                    "full" => SqliteSynchronous::Full,
+                    "normal" => SqliteSynchronous::Normal,
                     _ => return Err(format!("synchronous={value}: must be full or normal")),
                 }
             }
@@ -1862,29 +1865,25 @@ pub fn sqlite_url_synchronous(url: &str) -> std::result::Result<(String, bool), 
         }
     }
     if rest.is_empty() {
-        Ok((base.to_owned(), full))
+        Ok((base.to_owned(), level))
     } else {
-        Ok((format!("{base}?{}", rest.join("&")), full))
+        Ok((format!("{base}?{}", rest.join("&")), level))
     }
 }
 
 impl sqlite::SqliteStore {
     /// Open (creating if missing) a SQLite file in WAL mode and migrate it.
     pub async fn connect(url: &str, max_connections: u32) -> super::Result<Self> {
-        use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
+        use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode};
         use std::str::FromStr;
-        let (url, full) = sqlite_url_synchronous(url)
+        let (url, synchronous) = sqlite_url_synchronous(url)
             .map_err(|e| super::StoreError::Invalid(format!("store URL: {e}").into()))?;
         let options = SqliteConnectOptions::from_str(&url)?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             // FULL (the default): a committed audit event survives a power cut, not only
             // a crash; `?synchronous=normal` trades that for no sync at each commit.
-            .synchronous(if full {
-                SqliteSynchronous::Full
-            } else {
-                SqliteSynchronous::Normal
-            })
+            .synchronous(synchronous)
             .busy_timeout(std::time::Duration::from_secs(10))
             .foreign_keys(true);
         let pool = sqlx::sqlite::SqlitePoolOptions::new()
