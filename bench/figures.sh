@@ -329,7 +329,11 @@ phase() {
     fig "$name.rss_logins" "$(rss_mib "$PID")"
     sleep 15
     fig "$name.rss_after" "$(rss_mib "$PID")"
-    say "[$name] server RSS after $RSS_LOGINS logins ${FIG[$name.rss_logins]} MiB, 15 s later ${FIG[$name.rss_after]} MiB"
+    # SQLite: the connections the burst opened are closed at 30 s of age, what they held
+    # given back some 10 s later (jemalloc's decay).
+    sleep 45
+    fig "$name.rss_after_60" "$(rss_mib "$PID")"
+    say "[$name] server RSS after $RSS_LOGINS logins ${FIG[$name.rss_logins]} MiB, 15 s later ${FIG[$name.rss_after]} MiB, 60 s later ${FIG[$name.rss_after_60]} MiB"
     stop
 }
 
@@ -373,7 +377,8 @@ row "  events/s" siem_rate ""
 row "server RSS MiB idle" rss_idle "<= 30"
 row "  during the export" rss_export "<= 120"
 row "  after $RSS_LOGINS logins" rss_logins "<= 120"
-row "  15 s after the load" rss_after "near idle"
+row "  15 s after the load" rss_after ""
+row "  60 s after the load" rss_after_60 "near idle"
 row "database MiB per million events" db_mib_per_m ""
 row "  audit table + indexes (PostgreSQL)" audit_mib_per_m ""
 row "year generated in s" year_s "minutes"

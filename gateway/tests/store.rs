@@ -4587,6 +4587,95 @@ async fn idle_sqlite_connections_give_their_page_caches_back() {
     assert_eq!(pg.store.release_memory().await.unwrap(), 0);
 }
 
+/// `refresh_statistics` (run by `serve` every minute) brings SQLite's planner statistics in
+/// step with the tables: taken while the audit table held one row, they had the followers'
+/// read by id (`WHERE id > $1 ORDER BY id LIMIT $2`, twice a second) read the whole
+/// `audit_time` index and sort it; once refreshed, the row id's range is searched.
+#[tokio::test]
+async fn sqlite_planner_statistics_follow_the_tables() {
+    use mfa_gateway::store::OpsStore as _;
+    use sqlx::Row as _;
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("t.db").display());
+    let store = SqliteStore::connect(&url, 1).await.unwrap();
+    append(&store, 1).await;
+    sqlx::query("ANALYZE").execute(store.pool()).await.unwrap();
+    let ids = append(&store, 300).await;
+    drop(store);
+    async fn plan(url: &str) -> String {
+        // A new connection reads the statistics.
+        let store = SqliteStore::connect(url, 1).await.unwrap();
+        sqlx::query(
+            "EXPLAIN QUERY PLAN SELECT id, time, kind FROM audit_events \
+             WHERE id > 5 ORDER BY id LIMIT 500",
+        )
+        .fetch_all(store.pool())
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.try_get::<String, _>("detail").unwrap())
+        .collect::<Vec<_>>()
+        .join("; ")
+    }
+    // The trap, as this SQLite falls into it.
+    let stale = plan(&url).await;
+    assert!(stale.contains("SCAN audit_events"), "{stale}");
+
+    let store = SqliteStore::connect(&url, 1).await.unwrap();
+    store.refresh_statistics().await.unwrap();
+    let fresh = plan(&url).await;
+    assert!(
+        fresh.contains("SEARCH audit_events USING INTEGER PRIMARY KEY"),
+        "{fresh}"
+    );
+    // Nothing changed ten-fold since: nothing is analysed again, and the reads are right.
+    store.refresh_statistics().await.unwrap();
+    let s: &dyn Store = &store;
+    let after = s.events_after(ids[99], 500).await.unwrap();
+    assert_eq!(after.len(), 200);
+    assert_eq!(after[0].id, ids[100]);
+
+    let pg = postgres().await;
+    pg.store.refresh_statistics().await.unwrap();
+}
+
+/// After a burst has opened every connection, the pool shrinks back to what a trickle of
+/// reads needs, although that trickle takes the idle connections in turn (as the audit
+/// followers' reads every half second do): a connection is closed at its lifetime and a new
+/// one opened only when none is free. Each holds SQLite's page cache and its prepared
+/// statements (issue 17: the server's memory back near idle after a burst of logins).
+#[tokio::test]
+async fn sqlite_pool_shrinks_after_a_burst() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("t.db").display());
+    let store = SqliteStore::connect(&url, 4).await.unwrap();
+    assert_eq!(
+        store.pool().options().get_max_lifetime(),
+        Some(std::time::Duration::from_secs(30))
+    );
+    drop(store);
+
+    let store = SqliteStore::connect_with_lifetime(&url, 4, std::time::Duration::from_secs(1))
+        .await
+        .unwrap();
+    let mut burst = Vec::new();
+    for _ in 0..4 {
+        burst.push(store.pool().acquire().await.unwrap());
+    }
+    assert_eq!(store.pool().size(), 4);
+    drop(burst);
+    // A read every 100 ms for 4 s: each of the burst's connections is taken in turn.
+    for _ in 0..40 {
+        sqlx::query("SELECT 1").execute(store.pool()).await.unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(
+        store.pool().size() <= 1,
+        "{} connections open after the burst",
+        store.pool().size()
+    );
+}
+
 /// `?synchronous=normal` in a SQLite URL: every connection of the pool syncs only at
 /// checkpoints (PRAGMA synchronous 1); without it, or with `full`, at every commit (2). A
 /// value other than those is refused, naming the parameter, and opens nothing.

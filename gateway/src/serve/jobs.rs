@@ -110,6 +110,10 @@ pub(super) fn table(gateway: &Gateway) -> Vec<Job> {
         job("due leavers", tick(MINUTE, Duration::ZERO), |c| {
             Box::pin(due_leavers(c))
         }),
+        // The database's planner statistics, every minute (issue 17).
+        job("planner statistics", tick(MINUTE, Duration::ZERO), |c| {
+            Box::pin(refresh_statistics(c))
+        }),
         // Retention: once a day (and soon after start).
         job("retention", tick(DAY, 2 * TICK), |c| Box::pin(retention(c))),
         job("metrics upkeep", tick(TICK, Duration::ZERO), |c| {
@@ -244,6 +248,12 @@ async fn checkpoint(c: Arc<Context>) {
         crate::audit_chain::checkpoint_now(gw.store().as_ref(), gw.master_key(), gw.now()).await
     {
         tracing::error!(error = %e, "audit checkpoint failed");
+    }
+}
+
+async fn refresh_statistics(c: Arc<Context>) {
+    if let Err(e) = c.gateway.store().refresh_statistics().await {
+        tracing::warn!(error = %e, "refreshing the database's planner statistics failed");
     }
 }
 

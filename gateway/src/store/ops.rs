@@ -98,6 +98,13 @@ pub trait OpsStore: Send + Sync {
     /// retention job's reads of a year of audit); PostgreSQL keeps its caches in its own
     /// processes: nothing to do. A connection in use is left alone.
     async fn release_memory(&self) -> Result<u32>;
+    /// Keep the query planner's statistics in step with the tables' sizes. SQLite: `PRAGMA
+    /// optimize=0x10002` (`ANALYZE`, on a bounded sample, of each table whose row count
+    /// changed ten-fold since its statistics were taken or that has none; the check alone is
+    /// cheap). Statistics taken while the audit table held a row or two made the planner read
+    /// the whole `audit_time` index and sort it for each of the followers' reads by id, twice
+    /// a second (issue 17). PostgreSQL: its autovacuum does this; nothing to do.
+    async fn refresh_statistics(&self) -> Result<()>;
     /// Every secret sealed with the master key.
     async fn sealed_secrets(&self) -> Result<Vec<SealedSecret>>;
     /// Replace sealed secrets (each only if it still holds the `before` bytes) and write
@@ -176,6 +183,10 @@ macro_rules! ops_sql {
 
             async fn release_memory(&self) -> Result<u32> {
                 ops_release!($module, self)
+            }
+
+            async fn refresh_statistics(&self) -> Result<()> {
+                ops_statistics!($module, self)
             }
 
             async fn sealed_secrets(&self) -> Result<Vec<SealedSecret>> {
@@ -292,6 +303,21 @@ macro_rules! ops_release {
     (postgres, $self:ident) => {{
         let _ = $self;
         Ok(0)
+    }};
+}
+
+macro_rules! ops_statistics {
+    (sqlite, $self:ident) => {{
+        // 0x10000: look at every table's size, not only those this connection's queries
+        // used; 0x2: ANALYZE those that changed ten-fold (bounded: analysis_limit 2000).
+        sqlx::query("PRAGMA optimize=0x10002")
+            .execute($self.pool())
+            .await?;
+        Ok(())
+    }};
+    (postgres, $self:ident) => {{
+        let _ = $self;
+        Ok(())
     }};
 }
 

@@ -1871,9 +1871,23 @@ pub fn sqlite_url_synchronous(
     }
 }
 
+/// How long a SQLite connection lives. Opening one is a file open, a few pragmas and its
+/// statements prepared again as they are used: well under a millisecond each half minute.
+const SQLITE_CONNECTION_LIFETIME: std::time::Duration = std::time::Duration::from_secs(30);
+
 impl sqlite::SqliteStore {
     /// Open (creating if missing) a SQLite file in WAL mode and migrate it.
     pub async fn connect(url: &str, max_connections: u32) -> super::Result<Self> {
+        Self::connect_with_lifetime(url, max_connections, SQLITE_CONNECTION_LIFETIME).await
+    }
+
+    /// [`Self::connect`] with another lifetime for the pool's connections (30 s there): for
+    /// tests of the pool shrinking after a burst, which would otherwise take minutes.
+    pub async fn connect_with_lifetime(
+        url: &str,
+        max_connections: u32,
+        lifetime: std::time::Duration,
+    ) -> super::Result<Self> {
         use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode};
         use std::str::FromStr;
         let (url, synchronous) = sqlite_url_synchronous(url)
@@ -1892,6 +1906,14 @@ impl sqlite::SqliteStore {
             // message to the connection's worker thread and back (sqlx still checks the
             // connection when it goes back to the pool).
             .test_before_acquire(false)
+            // Each connection keeps SQLite's page cache (up to 2 MiB) and its prepared
+            // statements, some 3 MiB once a burst of logins has used them all. An idle
+            // timeout would never close one: the audit followers' reads every half second
+            // take the pool's connections in turn. A connection is closed at this age
+            // instead (when it goes back to the pool, or by the pool's check as often), and
+            // a new one is opened only when none is free: after a burst the pool shrinks to
+            // what the background reads need (issue 17's "back near idle").
+            .max_lifetime(lifetime)
             .connect_with(options)
             .await?;
         let store = Self::from_pool(pool);
