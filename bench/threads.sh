@@ -69,6 +69,12 @@ snapshot() {
             "$(awk '$1 == "voluntary_ctxt_switches:" { print $2 }' "$t/status")" \
             "$(awk '$1 == "nonvoluntary_ctxt_switches:" { print $2 }' "$t/status")"
     done | sort
+    # The whole process, threads that have ended included (a SQLite connection's thread
+    # ends with the connection, at 30 s of age): the totals come from this line.
+    stat=$(sed 's/^.*) //' "/proc/$PID/stat")
+    # shellcheck disable=SC2086
+    set -- $stat
+    printf 'zz-all process %s 0 0\n' "$((${12} + ${13}))"
     # The database's processes, as one line of their own (PostgreSQL only).
     [ "$DB" = postgres ] || return 0
     local p ticks=0
@@ -99,9 +105,12 @@ one_run() { # LABEL BINARY [NAME=VALUE words for this turn's server]
     [ "${accepts:-0}" -gt 0 ] || die "no login was accepted ($D/run.txt)"
     hz=$(getconf CLK_TCK)
     join "$D/before" "$D/after" | awk -v n="$accepts" -v hz="$hz" -v label="$label" '
-        { kind = $2; cpu[kind] += $7 - $3; vol[kind] += $8 - $4; inv[kind] += $9 - $5; if (kind != "postgres") all += $7 - $3 }
+        $2 == "process" { all = $7 - $3; next }
+        { kind = $2; cpu[kind] += $7 - $3; vol[kind] += $8 - $4; inv[kind] += $9 - $5; if (kind != "postgres") seen += $7 - $3 }
         END {
             hash = cpu["mfa-hash"]
+            # Threads that ended between the two looks (their CPU is in the process total only).
+            if (all > seen) cpu["(ended threads)"] = all - seen
             printf "%-6s %5d logins  CPU per login: hashing %6.2f ms, the rest %5.2f ms (%4.1f %% of the server'"'"'s)",
                 label, n, 1000 * hash / hz / n, 1000 * (all - hash) / hz / n, 100 * (all - hash) / (all + 0.0001)
             if ("postgres" in cpu) printf ", the database %5.2f ms", 1000 * cpu["postgres"] / hz / n
