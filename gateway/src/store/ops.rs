@@ -101,9 +101,9 @@ pub trait OpsStore: Send + Sync {
     /// Keep the query planner's statistics in step with the tables' sizes. SQLite: `PRAGMA
     /// optimize=0x10002` (`ANALYZE`, on a bounded sample, of each table whose row count
     /// changed ten-fold since its statistics were taken or that has none; some 2 ms a run
-    /// with 10,000 people). Statistics taken while the audit table held a row or two made the planner read
-    /// the whole `audit_time` index and sort it for each of the followers' reads by id, twice
-    /// a second (issue 17). PostgreSQL: its autovacuum does this; nothing to do.
+    /// with 10,000 people). Statistics taken while the audit table held a row or two made
+    /// the planner read the whole `audit_time` index and sort it for each of the followers'
+    /// reads by id, twice a second (issue 17). PostgreSQL: its autovacuum does this.
     async fn refresh_statistics(&self) -> Result<()>;
     /// Every secret sealed with the master key.
     async fn sealed_secrets(&self) -> Result<Vec<SealedSecret>>;
