@@ -96,9 +96,20 @@ fn pg_url() -> String {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
 }
 
+/// A fresh schema on the PostgreSQL server. Only from a multi-thread runtime: the harness's
+/// drop blocks its thread while another runtime drops the schema over this runtime's
+/// connection, and on a current-thread runtime nothing would drive that connection's I/O, nor
+/// send the rollback the migrations' chain-lock transaction left queued (its advisory lock,
+/// database-wide, then stops every other PostgreSQL test: a hang, as CI met once).
 async fn postgres() -> Harness {
     use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
     use std::str::FromStr;
+    assert_eq!(
+        tokio::runtime::Handle::current().runtime_flavor(),
+        tokio::runtime::RuntimeFlavor::MultiThread,
+        "a PostgreSQL harness needs #[tokio::test(flavor = \"multi_thread\")]: its drop \
+         would deadlock a current-thread runtime"
+    );
     let url = pg_url();
     let admin = PgPoolOptions::new()
         .max_connections(1)
@@ -4591,7 +4602,7 @@ async fn idle_sqlite_connections_give_their_page_caches_back() {
 /// step with the tables: taken while the audit table held one row, they had the followers'
 /// read by id (`WHERE id > $1 ORDER BY id LIMIT $2`, twice a second) read the whole
 /// `audit_time` index and sort it; once refreshed, the row id's range is searched.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_planner_statistics_follow_the_tables() {
     use mfa_gateway::store::OpsStore as _;
     use sqlx::Row as _;
@@ -4637,6 +4648,67 @@ async fn sqlite_planner_statistics_follow_the_tables() {
 
     let pg = postgres().await;
     pg.store.refresh_statistics().await.unwrap();
+}
+
+/// The statistics job's `ANALYZE` reads a sample, never a whole table: statistics a year of
+/// audit events grown ten-fold would otherwise be taken over every row of every index, in a
+/// write transaction that holds every login's write meanwhile. Its statistics of a table of
+/// 50,000 events come from a sample (a full `ANALYZE` counts every row of every index), and
+/// they still plan the followers' read by id.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_statistics_are_taken_on_a_sample() {
+    use mfa_gateway::store::OpsStore as _;
+    use sqlx::Row as _;
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("t.db").display());
+    let store = SqliteStore::connect(&url, 1).await.unwrap();
+    // 50,000 logins of 20 people (straight into the table: the chain is not this test's).
+    sqlx::query(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 50000) \
+         INSERT INTO audit_events (time, kind, actor, person_id, username, org_id, channel, \
+         outcome) SELECT 1700000000 + i, 'login', 'radius', i % 20, 'u' || (i % 20), 1, \
+         'radius', 'accept' FROM n",
+    )
+    .execute(store.pool())
+    .await
+    .unwrap();
+    let rows_counted = |stat: &str| -> u64 { stat.split(' ').next().unwrap().parse().unwrap() };
+    let stat = || async {
+        sqlx::query_scalar::<_, String>(
+            "SELECT stat FROM sqlite_stat1 WHERE idx = 'audit_person_time'",
+        )
+        .fetch_one(store.pool())
+        .await
+        .unwrap()
+    };
+    store.refresh_statistics().await.unwrap();
+    let sampled = stat().await;
+    let plan = sqlx::query(
+        "EXPLAIN QUERY PLAN SELECT id, time, kind FROM audit_events \
+         WHERE id > 5 ORDER BY id LIMIT 500",
+    )
+    .fetch_all(store.pool())
+    .await
+    .unwrap()
+    .iter()
+    .map(|r| r.try_get::<String, _>("detail").unwrap())
+    .collect::<Vec<_>>()
+    .join("; ");
+    assert!(
+        plan.contains("SEARCH audit_events USING INTEGER PRIMARY KEY"),
+        "{plan}"
+    );
+    sqlx::query("PRAGMA analysis_limit = 0")
+        .execute(store.pool())
+        .await
+        .unwrap();
+    sqlx::query("ANALYZE").execute(store.pool()).await.unwrap();
+    let full = stat().await;
+    // Rows, then rows per person, then per person and time.
+    assert_eq!(full, "50000 2500 1");
+    // Each person's rows past the limit are skipped: fewer counted per person.
+    assert_ne!(sampled, full);
+    assert_eq!(rows_counted(&sampled), 50_000, "{sampled}");
 }
 
 /// After a burst has opened every connection, the pool shrinks back to what a trickle of
