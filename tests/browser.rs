@@ -481,6 +481,14 @@ impl Page<'_> {
         self.wait_for_new_document(WAIT);
     }
 
+    /// Evaluates `expression`, which navigates (builds and submits a form, say), and waits
+    /// for the page it leads to: an element of the new page may be on the old one too.
+    pub fn eval_and_wait_for_new_document(&self, expression: &str) {
+        self.mark_document();
+        self.eval(expression);
+        self.wait_for_new_document(WAIT);
+    }
+
     /// Types `text` into whatever has the focus, as a keyboard would.
     pub fn type_text(&self, text: &str) {
         self.cdp("Input.insertText", json!({ "text": text }));

@@ -485,13 +485,16 @@ fn link_push_device(page: &Page<'_>, endpoint: &str) -> (mfa_gateway::webpush::V
         "keys": { "p256dh": ua.public_key_b64url(), "auth": b64.encode(auth) },
     })
     .to_string();
-    page.eval(&format!(
+    // Submitted as a person's click would (`requestSubmit` fires the submit event, which
+    // stops the page's own reload on a new request), and the next page waited for: the old
+    // one has `#push-optin` too, and a reload of it would cancel the post and its cookie.
+    page.eval_and_wait_for_new_document(&format!(
         "(() => {{ const f = document.createElement('form'); f.method = 'post'; \
            f.action = '/portal/push/subscribe'; \
            const add = (n, v) => {{ const i = document.createElement('input'); i.type = 'hidden'; i.name = n; i.value = v; f.appendChild(i); }}; \
            add('csrf', document.querySelector('#push-optin input[name=csrf]').value); \
            add('subscription', {subscription:?}); add('label', 'test phone'); \
-           document.body.appendChild(f); f.submit(); return true; }})()"
+           document.body.appendChild(f); f.requestSubmit(); return true; }})()"
     ));
     page.wait_for("#push-optin", WAIT);
     (ua, auth)
