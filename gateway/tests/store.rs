@@ -4600,6 +4600,22 @@ async fn idle_sqlite_connections_give_their_page_caches_back() {
     assert_eq!(pg.store.release_memory().await.unwrap(), 0);
 }
 
+/// SQLite's plan for the audit followers' read by id (`WHERE id > $1 ORDER BY id LIMIT $2`).
+async fn followers_read_plan(pool: &sqlx::SqlitePool) -> String {
+    use sqlx::Row as _;
+    sqlx::query(
+        "EXPLAIN QUERY PLAN SELECT id, time, kind FROM audit_events \
+         WHERE id > 5 ORDER BY id LIMIT 500",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap()
+    .iter()
+    .map(|r| r.try_get::<String, _>("detail").unwrap())
+    .collect::<Vec<_>>()
+    .join("; ")
+}
+
 /// `refresh_statistics` (run by `serve` every minute) brings SQLite's planner statistics in
 /// step with the tables: taken while the audit table held one row, they had the followers'
 /// read by id (`WHERE id > $1 ORDER BY id LIMIT $2`, twice a second) read the whole
@@ -4607,7 +4623,6 @@ async fn idle_sqlite_connections_give_their_page_caches_back() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_planner_statistics_follow_the_tables() {
     use mfa_gateway::store::OpsStore as _;
-    use sqlx::Row as _;
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("t.db").display());
     let store = SqliteStore::connect(&url, 1).await.unwrap();
@@ -4617,18 +4632,7 @@ async fn sqlite_planner_statistics_follow_the_tables() {
     drop(store);
     async fn plan(url: &str) -> String {
         // A new connection reads the statistics.
-        let store = SqliteStore::connect(url, 1).await.unwrap();
-        sqlx::query(
-            "EXPLAIN QUERY PLAN SELECT id, time, kind FROM audit_events \
-             WHERE id > 5 ORDER BY id LIMIT 500",
-        )
-        .fetch_all(store.pool())
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| r.try_get::<String, _>("detail").unwrap())
-        .collect::<Vec<_>>()
-        .join("; ")
+        followers_read_plan(SqliteStore::connect(url, 1).await.unwrap().pool()).await
     }
     // The trap, as this SQLite falls into it.
     let stale = plan(&url).await;
@@ -4661,7 +4665,6 @@ async fn sqlite_planner_statistics_follow_the_tables() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_statistics_are_taken_on_a_sample() {
     use mfa_gateway::store::OpsStore as _;
-    use sqlx::Row as _;
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("t.db").display());
     let store = SqliteStore::connect(&url, 1).await.unwrap();
@@ -4686,17 +4689,7 @@ async fn sqlite_statistics_are_taken_on_a_sample() {
     };
     store.refresh_statistics().await.unwrap();
     let sampled = stat().await;
-    let plan = sqlx::query(
-        "EXPLAIN QUERY PLAN SELECT id, time, kind FROM audit_events \
-         WHERE id > 5 ORDER BY id LIMIT 500",
-    )
-    .fetch_all(store.pool())
-    .await
-    .unwrap()
-    .iter()
-    .map(|r| r.try_get::<String, _>("detail").unwrap())
-    .collect::<Vec<_>>()
-    .join("; ");
+    let plan = followers_read_plan(store.pool()).await;
     assert!(
         plan.contains("SEARCH audit_events USING INTEGER PRIMARY KEY"),
         "{plan}"
