@@ -18,9 +18,17 @@
 #
 #   BENCH_PACE=45 BENCH_PURGE_EVENTS=60000 BENCH_RUNS=4 bash bench/purge.sh
 #
+# With BENCH_PACE_EVERY=S as well, a load every S s while the purge goes on, to its end: the
+# p99 of each and the worst against the one before (a long purge's middle and end, not only
+# its first seconds).
+#
+#   BENCH_EVENTS=15000000 BENCH_PURGE_EVENTS=5000000 BENCH_RUNS=1 BENCH_PACE=40 \
+#   BENCH_PACE_EVERY=300 bash bench/purge.sh
+#
 # Knobs: BENCH_EVENTS (3000000), BENCH_PURGE_EVENTS (200000), BENCH_RUNS (2),
 # BENCH_OTHER (a second gateway binary), BENCH_PACE (unset: no logins),
-# BENCH_LOGIN_SECONDS (20), BENCH_CONCURRENCY (4), BENCH_NO_BUILD=1.
+# BENCH_PACE_EVERY (unset: one load during the purge), BENCH_LOGIN_SECONDS (20),
+# BENCH_CONCURRENCY (4), BENCH_NO_BUILD=1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/lib.sh
@@ -31,6 +39,7 @@ PURGE_EVENTS=${BENCH_PURGE_EVENTS:-200000}
 RUNS=${BENCH_RUNS:-2}
 PACE=${BENCH_PACE:-}
 LOGIN_SECONDS=${BENCH_LOGIN_SECONDS:-20}
+PACE_EVERY=${BENCH_PACE_EVERY:-}
 CONCURRENCY=${BENCH_CONCURRENCY:-4}
 PORT=18900 HTTP_PORT=18901 SECRET="bench-purge-$(date +%s)" PID= BG_PID=
 release_binaries ${BENCH_OTHER:+"$BENCH_OTHER"}
@@ -84,7 +93,7 @@ one_run() { # LABEL BINARY
         say "$label: a year of $EVENTS audit events in PostgreSQL (schema mfa_purge)"
         year_in "$D/run"
     fi
-    local without="" during=""
+    local without="" during="" all="" worst=""
     if [ -n "$PACE" ]; then
         serve "$D/run" "$bin"
         # The server's own retention job runs 20 s after its start: let it pass first.
@@ -97,7 +106,21 @@ one_run() { # LABEL BINARY
     BG_PID=$!
     if [ -n "$PACE" ]; then
         paced "$D/run" purging
-        during=$P99
+        during=$P99 all=$P99 worst=$P99
+        # With BENCH_PACE_EVERY, more loads while the purge goes on, one each EVERY s: the
+        # p99 of each (and their worst) says whether a long purge stays as gentle as its start.
+        if [ -n "$PACE_EVERY" ]; then
+            local i=1
+            while kill -0 "$BG_PID" 2>/dev/null; do
+                sleep "$PACE_EVERY"
+                kill -0 "$BG_PID" 2>/dev/null || break
+                i=$((i + 1))
+                paced "$D/run" "purging-$i"
+                all="$all, $P99"
+                say "$label: load $i during the purge ($(calc "$(date +%s.%N) - $t0" 0) s in): p99 $P99 ms"
+                worst=$(calc "($P99 > $worst) ? $P99 : $worst" 2)
+            done
+        fi
     fi
     wait "$BG_PID" || { cat "$D/run/purge.err" >&2; die "audit purge failed ($label)"; }
     BG_PID=
@@ -113,6 +136,8 @@ one_run() { # LABEL BINARY
     if [ -n "$PACE" ]; then
         printf '; logins at %s/s: p99 %s ms before, %s ms during = %sx' "$PACE" "$without" "$during" \
             "$(calc "$during / $without" 2)"
+        [ -z "$PACE_EVERY" ] || printf '; all loads during: %s ms, the worst %sx' "$all" \
+            "$(calc "$worst / $without" 2)"
     fi
     printf '\n'
     "$bin" --config "$D/run/gateway.toml" audit verify > "$D/run/verify.txt" \
