@@ -46,7 +46,8 @@ release_binaries ${BENCH_OTHER:+"$BENCH_OTHER"}
 
 D=$(mktemp -d "${TMPDIR:-/tmp}/mfa-purge.XXXXXX")
 cleanup() {
-    [ -n "$BG_PID" ] && kill "$BG_PID" 2>/dev/null
+    # BG_PID is the subshell that times the purge: stop the purge in it too.
+    [ -n "$BG_PID" ] && { pkill -P "$BG_PID" 2>/dev/null; kill "$BG_PID" 2>/dev/null; }
     [ -n "$PID" ] && { kill -TERM "$PID" 2>/dev/null; wait "$PID" 2>/dev/null; }
     [ "$DB" = postgres ] && { psql "$PG_URL" -qc "DROP SCHEMA IF EXISTS mfa_purge CASCADE" >/dev/null 2>&1 || true; }
     rm -rf "$D"
